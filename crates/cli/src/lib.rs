@@ -1,0 +1,1 @@
+//! The `ledger` command line: the office facade from a terminal. Built with the store issue.

@@ -1,0 +1,555 @@
+//! Legal deadlines (`reference/domain.md` §3): a versioned policy table and, per case, each
+//! deadline with its days left as of a given date.
+//!
+//! Periods count per 民法典 §201/§203 on the [`WorkCalendar`]: the start day is not counted, and
+//! a last day that is not a working day moves to the next working day. A deadline whose last day
+//! falls outside the calendar's coverage is reported as a problem, never guessed.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::calendar::{CalendarError, WorkCalendar};
+use crate::coded_enum;
+use crate::model::Case;
+use crate::workflow::{ActionKind, Replay};
+
+/// One version of the deadline rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Policy {
+    /// A stable id (`xfgztl-2022`).
+    pub id: &'static str,
+    /// The instrument, in Chinese.
+    pub name: &'static str,
+    /// The first day (by receipt) the version applies to.
+    pub effective_from: NaiveDate,
+    /// 受理告知期限: days from receipt to decide and notify (§23).
+    pub decide_days: u32,
+    /// 异议期限: working days to object to a misdirected referral (§23 ¶3).
+    pub objection_working_days: u32,
+    /// 办理期限: days from acceptance to handle (§34).
+    pub handle_days: u32,
+    /// 延期上限: the most an extension may add (§34).
+    pub extension_max_days: u32,
+    /// 复查申请期限: days from the reply for the petitioner to ask for a review (§35).
+    pub review_request_days: u32,
+    /// 复查期限: days from the request to issue the review opinion (§35).
+    pub review_days: u32,
+    /// 评价期限: days after the reply for the rating before it counts as 超期未评价.
+    pub rating_days: u32,
+    /// Persons from whom a visit counts as 集体访 (no national number; 5 is common practice).
+    pub collective_threshold: u32,
+    /// 停访息诉观察期: days after closing without a new submission.
+    pub settled_window_days: u32,
+    /// Warn this many days before a deadline (10 and 3 days).
+    pub alert_days: [u32; 2],
+}
+
+/// The versioned policy table.
+#[derive(Debug, Clone)]
+pub struct PolicyTable {
+    versions: Vec<Policy>,
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap_or(NaiveDate::MIN)
+}
+
+impl Default for PolicyTable {
+    /// 信访条例 (2005) until 2022-04-30, then 信访工作条例 (2022); the deadlines are the same.
+    fn default() -> Self {
+        let r22 = Policy {
+            id: "xfgztl-2022",
+            name: "信访工作条例（2022）",
+            effective_from: date(2022, 5, 1),
+            decide_days: 15,
+            objection_working_days: 5,
+            handle_days: 60,
+            extension_max_days: 30,
+            review_request_days: 30,
+            review_days: 30,
+            rating_days: 30,
+            collective_threshold: 5,
+            settled_window_days: 90,
+            alert_days: [10, 3],
+        };
+        let r05 = Policy {
+            id: "xftl-2005",
+            name: "信访条例（2005，国务院令第431号）",
+            effective_from: date(2005, 5, 1),
+            ..r22
+        };
+        let r22 = Policy {
+            id: "xfgztl-2022",
+            name: "信访工作条例（2022）",
+            effective_from: date(2022, 5, 1),
+            ..r05
+        };
+        Self { versions: vec![r05, r22] }
+    }
+}
+
+impl PolicyTable {
+    /// The version in force for a matter received on `received`.
+    pub fn for_date(&self, received: NaiveDate) -> &Policy {
+        self.versions
+            .iter()
+            .rev()
+            .find(|p| p.effective_from <= received)
+            .or_else(|| self.versions.first())
+            .unwrap_or(&DEFAULT_FALLBACK)
+    }
+
+    /// The current version.
+    pub fn current(&self) -> &Policy {
+        self.versions.last().unwrap_or(&DEFAULT_FALLBACK)
+    }
+}
+
+static DEFAULT_FALLBACK: Policy = Policy {
+    id: "xfgztl-2022",
+    name: "信访工作条例（2022）",
+    effective_from: NaiveDate::MIN,
+    decide_days: 15,
+    objection_working_days: 5,
+    handle_days: 60,
+    extension_max_days: 30,
+    review_request_days: 30,
+    review_days: 30,
+    rating_days: 30,
+    collective_threshold: 5,
+    settled_window_days: 90,
+    alert_days: [10, 3],
+};
+
+coded_enum! {
+    /// 期限类别: which legal clock a deadline is.
+    pub enum DeadlineKind {
+        /// 受理告知期限: decide on acceptance and notify, 15 days from receipt.
+        Decide = ("decide", "受理告知期限"),
+        /// 异议期限: object to a misdirected referral, 5 working days from receipt.
+        Objection = ("objection", "异议期限"),
+        /// 办理期限: reply within 60 days of acceptance (or as extended).
+        Handle = ("handle", "办理期限"),
+        /// 交办期限: the deadline the bureau set when it assigned the case down.
+        Assigned = ("assigned", "交办期限"),
+        /// 复查申请期限: the petitioner may ask for a review within 30 days of the reply.
+        ReviewRequest = ("review_request", "复查申请期限"),
+        /// 复查期限: the review opinion is due within 30 days of the request.
+        Review = ("review", "复查期限"),
+    }
+}
+
+/// One deadline of a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Deadline {
+    /// Which clock.
+    pub kind: DeadlineKind,
+    /// The day the clock started (not counted).
+    pub start: NaiveDate,
+    /// The last day.
+    pub due: NaiveDate,
+    /// The day the duty was met, if it was.
+    pub met_on: Option<NaiveDate>,
+    /// Calendar days from `as_of` to `due` (negative when past).
+    pub days_left: i64,
+    /// Not met and past due as of the date asked.
+    pub overdue: bool,
+    /// Met, but after the due date.
+    pub late: bool,
+    /// A petitioner's window rather than a duty of the office: never overdue work.
+    pub informational: bool,
+}
+
+/// A deadline that could not be computed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeadlineProblem {
+    /// Which clock.
+    pub kind: DeadlineKind,
+    /// Why, in Chinese.
+    pub message: String,
+}
+
+/// Every deadline of a case as of a date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct CaseDeadlines {
+    /// The deadlines that apply now or applied.
+    pub items: Vec<Deadline>,
+    /// Deadlines that could not be computed (a date beyond the holiday table).
+    pub problems: Vec<DeadlineProblem>,
+}
+
+impl CaseDeadlines {
+    /// The nearest open duty, for lists: the earliest due date not yet met.
+    pub fn next_due(&self) -> Option<&Deadline> {
+        self.items.iter().filter(|d| d.met_on.is_none() && !d.informational).min_by_key(|d| d.due)
+    }
+
+    /// Whether any open duty is past due.
+    pub fn overdue(&self) -> bool {
+        self.items.iter().any(|d| d.overdue)
+    }
+
+    /// The deadline of a kind, if it applies.
+    pub fn get(&self, kind: &DeadlineKind) -> Option<&Deadline> {
+        self.items.iter().find(|d| &d.kind == kind)
+    }
+}
+
+/// The legal clocks of a case derived from its replayed events: start, due, met.
+/// Shared by [`deadlines`] and the statistics projection so both judge the same dates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Clock {
+    pub(crate) kind: DeadlineKind,
+    pub(crate) start: NaiveDate,
+    pub(crate) due: Result<NaiveDate, CalendarError>,
+    pub(crate) met_on: Option<NaiveDate>,
+    pub(crate) informational: bool,
+}
+
+pub(crate) fn clocks(
+    case: &Case,
+    replay: &Replay,
+    policies: &PolicyTable,
+    calendar: &WorkCalendar,
+) -> Vec<Clock> {
+    let mut out = Vec::new();
+    let Some(received) = case.received() else { return out };
+    let policy = policies.for_date(received);
+    let decided_on = replay.decided.as_ref().map(|(_, d)| *d);
+    out.push(Clock {
+        kind: DeadlineKind::Decide,
+        start: received,
+        due: calendar.add_days(received, policy.decide_days),
+        met_on: decided_on,
+        informational: false,
+    });
+    if case.first_source().is_some_and(|s| s.is_referral()) {
+        let objected = case
+            .events
+            .iter()
+            .filter(|e| matches!(e.action, ActionKind::Object | ActionKind::Forward))
+            .map(|e| e.date)
+            .min();
+        // Only open while the referral is still undecided, or was objected to.
+        if decided_on.is_none() || objected.is_some() {
+            out.push(Clock {
+                kind: DeadlineKind::Objection,
+                start: received,
+                due: calendar.add_working_days(received, policy.objection_working_days),
+                met_on: objected.or(decided_on),
+                informational: false,
+            });
+        }
+    }
+    if let Some(accepted) = replay.accepted_on {
+        let due = match replay.extended_to {
+            Some(extended) => Ok(extended),
+            None => calendar.add_days(accepted, policy.handle_days),
+        };
+        out.push(Clock {
+            kind: DeadlineKind::Handle,
+            start: accepted,
+            due,
+            met_on: replay.first_reply_on,
+            informational: false,
+        });
+    }
+    if let (Some(due), Some(assigned_on)) = (replay.assigned_due, assign_date(case)) {
+        out.push(Clock {
+            kind: DeadlineKind::Assigned,
+            start: assigned_on,
+            due: Ok(due),
+            met_on: replay.replied.as_ref().map(|(d, _)| *d),
+            informational: false,
+        });
+    }
+    if let Some((replied_on, _)) = &replay.replied {
+        out.push(Clock {
+            kind: DeadlineKind::ReviewRequest,
+            start: *replied_on,
+            due: calendar.add_days(*replied_on, policy.review_request_days),
+            met_on: replay.review_requested_on.filter(|r| r >= replied_on),
+            informational: true,
+        });
+    }
+    if let Some(requested) = replay.review_requested_on {
+        let answered = replay.replied.as_ref().map(|(d, _)| *d).filter(|d| *d >= requested);
+        out.push(Clock {
+            kind: DeadlineKind::Review,
+            start: requested,
+            due: calendar.add_days(requested, policy.review_days),
+            met_on: answered,
+            informational: false,
+        });
+    }
+    out
+}
+
+fn assign_date(case: &Case) -> Option<NaiveDate> {
+    case.events
+        .iter()
+        .rev()
+        .find(|e| matches!(e.action, ActionKind::Assign | ActionKind::Reassign))
+        .map(|e| e.date)
+}
+
+/// Every deadline of `case` as of `as_of`. A voided or concluded case has no open duty: its
+/// deadlines are shown as met or not, never overdue.
+pub fn deadlines(
+    case: &Case,
+    replay: &Replay,
+    policies: &PolicyTable,
+    calendar: &WorkCalendar,
+    as_of: NaiveDate,
+) -> CaseDeadlines {
+    let mut result = CaseDeadlines::default();
+    let concluded = !replay.status.is_open();
+    for clock in clocks(case, replay, policies, calendar) {
+        match clock.due {
+            Ok(due) => {
+                let days_left = (due - as_of).num_days();
+                let open = clock.met_on.is_none() && !concluded && !clock.informational;
+                result.items.push(Deadline {
+                    kind: clock.kind,
+                    start: clock.start,
+                    due,
+                    met_on: clock.met_on,
+                    days_left,
+                    overdue: open && as_of > due,
+                    late: clock.met_on.is_some_and(|m| m > due),
+                    informational: clock.informational,
+                });
+            }
+            Err(err) => result.problems.push(DeadlineProblem {
+                kind: clock.kind.clone(),
+                message: format!("{}无法计算：{err}", clock.kind.label()),
+            }),
+        }
+    }
+    result
+}
+
+/// Checks an extension: the new deadline must lie after the current handling deadline and add
+/// at most the policy's maximum (30 days).
+pub fn check_extension(
+    case: &Case,
+    replay: &Replay,
+    policies: &PolicyTable,
+    calendar: &WorkCalendar,
+    new_due: NaiveDate,
+) -> Result<(), String> {
+    let received = case.received().ok_or("案件没有信访件，无法计算期限")?;
+    let policy = policies.for_date(received);
+    let accepted = replay.accepted_on.ok_or("案件尚未受理或交办，无需延期")?;
+    let current = calendar.add_days(accepted, policy.handle_days).map_err(|e| e.to_string())?;
+    let limit = current + chrono::Days::new(u64::from(policy.extension_max_days));
+    if new_due <= current {
+        return Err(format!("延期后的期限 {new_due} 须晚于现办理期限 {current}"));
+    }
+    if new_due > limit {
+        return Err(format!(
+            "延期不得超过{}日：现办理期限 {current}，最迟可延至 {limit}",
+            policy.extension_max_days
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{CaseId, Event, Submission};
+    use crate::terms::{Category, Channel, Purpose, Role, Sector, Source};
+    use crate::workflow::replay;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn case(received: &str, source: Source) -> Case {
+        Case {
+            id: CaseId(uuid::Uuid::nil()),
+            schema_version: 1,
+            number: "X-2024-A-0001".into(),
+            official_number: None,
+            registered_by: "county".into(),
+            purpose: Purpose::Appeal,
+            sector: Sector::Land,
+            category: Category::Dispute,
+            jurisdiction: Some("黄桥镇".into()),
+            subject: String::new(),
+            request: String::new(),
+            village: String::new(),
+            confidential: false,
+            petitioners: vec![],
+            submissions: vec![Submission {
+                id: "s1".into(),
+                channel: Channel::Letter,
+                source,
+                received: d(received),
+                batches: 0,
+                persons: 1,
+                collective: false,
+                skip_level: false,
+                repeat: false,
+                anonymous: false,
+                confidential: false,
+                petitioners: vec![],
+                summary: String::new(),
+                registered_by: "county".into(),
+                fingerprint: None,
+            }],
+            events: vec![],
+            attachments: vec![],
+            reply_draft: String::new(),
+            investigation_report: String::new(),
+        }
+    }
+
+    fn push(case: &mut Case, action: ActionKind, date: &str, due: Option<&str>) {
+        let lamport = case.next_lamport();
+        let role = match action {
+            ActionKind::Investigate | ActionKind::Reply => Role::Township,
+            _ => Role::Bureau,
+        };
+        case.events.push(Event {
+            id: format!("e{lamport:02}"),
+            lamport,
+            action,
+            actor: "a".into(),
+            office: "o".into(),
+            role,
+            handler: "h".into(),
+            at: 0,
+            date: d(date),
+            imported: false,
+            target: Some("黄桥镇".into()),
+            due: due.map(d),
+            text: None,
+            satisfaction: None,
+            close_reason: None,
+            outcome: None,
+            document_kind: None,
+            document_number: None,
+            field: None,
+        });
+    }
+
+    fn compute(case: &Case, as_of: &str) -> CaseDeadlines {
+        let r = replay(&case.events);
+        deadlines(case, &r, &PolicyTable::default(), &WorkCalendar::china(), d(as_of))
+    }
+
+    #[test]
+    fn decide_deadline_counts_from_receipt_and_reports_days_left() {
+        let mut c = case("2024-03-02", Source::Direct);
+        push(&mut c, ActionKind::Register, "2024-03-02", None);
+        let dl = compute(&c, "2024-03-10");
+        let decide = dl.get(&DeadlineKind::Decide).unwrap();
+        // 2024-03-17 is a Sunday: the deadline moves to Monday the 18th.
+        assert_eq!(decide.due, d("2024-03-18"));
+        assert_eq!(decide.days_left, 8);
+        assert!(!decide.overdue);
+        assert!(dl.get(&DeadlineKind::Objection).is_none(), "direct petitions have no objection");
+        let late = compute(&c, "2024-03-19");
+        assert!(late.overdue());
+        assert_eq!(late.next_due().unwrap().days_left, -1);
+    }
+
+    #[test]
+    fn referral_objection_window_is_working_days() {
+        let mut c = case("2024-02-08", Source::CityBureau);
+        push(&mut c, ActionKind::Register, "2024-02-08", None);
+        let dl = compute(&c, "2024-02-09");
+        assert_eq!(dl.get(&DeadlineKind::Objection).unwrap().due, d("2024-02-21"));
+        // Once assigned without objection the window no longer applies.
+        push(&mut c, ActionKind::Assign, "2024-02-19", None);
+        assert!(compute(&c, "2024-02-20").get(&DeadlineKind::Objection).is_none());
+    }
+
+    #[test]
+    fn handle_deadline_sixty_days_then_extension_then_met() {
+        let mut c = case("2024-01-02", Source::Direct);
+        push(&mut c, ActionKind::Register, "2024-01-02", None);
+        push(&mut c, ActionKind::Accept, "2024-01-05", None);
+        let dl = compute(&c, "2024-01-06");
+        assert!(dl.get(&DeadlineKind::Decide).unwrap().met_on.is_some());
+        // 2024-01-05 + 60 = 2024-03-05 (Tuesday).
+        assert_eq!(dl.get(&DeadlineKind::Handle).unwrap().due, d("2024-03-05"));
+        let r = replay(&c.events);
+        let cal = WorkCalendar::china();
+        let pol = PolicyTable::default();
+        assert!(check_extension(&c, &r, &pol, &cal, d("2024-04-04")).is_ok());
+        assert!(check_extension(&c, &r, &pol, &cal, d("2024-04-05")).unwrap_err().contains("30"));
+        assert!(check_extension(&c, &r, &pol, &cal, d("2024-03-01")).is_err());
+        push(&mut c, ActionKind::Extend, "2024-03-01", Some("2024-04-04"));
+        let dl = compute(&c, "2024-03-20");
+        let handle = dl.get(&DeadlineKind::Handle).unwrap();
+        assert_eq!(handle.due, d("2024-04-04"));
+        assert!(!handle.overdue);
+        push(&mut c, ActionKind::Reply, "2024-04-08", None);
+        let dl = compute(&c, "2024-04-10");
+        let handle = dl.get(&DeadlineKind::Handle).unwrap();
+        assert!(handle.late && !handle.overdue);
+        let window = dl.get(&DeadlineKind::ReviewRequest).unwrap();
+        assert!(window.informational);
+        assert_eq!(window.due, d("2024-05-08"));
+        assert!(dl.next_due().is_none());
+    }
+
+    #[test]
+    fn assigned_deadline_and_review() {
+        let mut c = case("2024-05-06", Source::Direct);
+        push(&mut c, ActionKind::Register, "2024-05-06", None);
+        push(&mut c, ActionKind::Assign, "2024-05-07", Some("2024-05-31"));
+        let dl = compute(&c, "2024-06-01");
+        let assigned = dl.get(&DeadlineKind::Assigned).unwrap();
+        assert!(assigned.overdue);
+        assert_eq!(dl.next_due().unwrap().kind, DeadlineKind::Assigned);
+        push(&mut c, ActionKind::Reply, "2024-06-03", None);
+        push(&mut c, ActionKind::Review, "2024-06-10", None);
+        let dl = compute(&c, "2024-06-12");
+        assert_eq!(dl.get(&DeadlineKind::Review).unwrap().due, d("2024-07-10"));
+        assert!(dl.get(&DeadlineKind::ReviewRequest).unwrap().met_on.is_some());
+    }
+
+    #[test]
+    fn deadline_in_spring_festival_and_beyond_coverage() {
+        // Received 2026-01-30, 15 days later is 2026-02-14, an adjusted working Saturday.
+        let mut c = case("2026-01-30", Source::Direct);
+        push(&mut c, ActionKind::Register, "2026-01-30", None);
+        assert_eq!(
+            compute(&c, "2026-02-01").get(&DeadlineKind::Decide).unwrap().due,
+            d("2026-02-14")
+        );
+        // Received 2026-02-01: the 16th falls in the festival; the next working day is the 24th.
+        let mut c = case("2026-02-01", Source::Direct);
+        push(&mut c, ActionKind::Register, "2026-02-01", None);
+        assert_eq!(
+            compute(&c, "2026-02-02").get(&DeadlineKind::Decide).unwrap().due,
+            d("2026-02-24")
+        );
+        let mut c = case("2026-12-24", Source::Direct);
+        push(&mut c, ActionKind::Register, "2026-12-24", None);
+        let dl = compute(&c, "2026-12-25");
+        assert!(dl.get(&DeadlineKind::Decide).is_none());
+        assert_eq!(dl.problems.len(), 1);
+        assert!(dl.problems[0].message.contains("节假日表"));
+    }
+
+    #[test]
+    fn concluded_cases_have_nothing_overdue() {
+        let mut c = case("2024-01-02", Source::Direct);
+        push(&mut c, ActionKind::Register, "2024-01-02", None);
+        push(&mut c, ActionKind::Void, "2024-01-03", None);
+        assert!(!compute(&c, "2025-01-01").overdue());
+    }
+
+    #[test]
+    fn policy_versions_by_receipt_date() {
+        let table = PolicyTable::default();
+        assert_eq!(table.for_date(d("2017-06-01")).id, "xftl-2005");
+        assert_eq!(table.for_date(d("2022-05-01")).id, "xfgztl-2022");
+        assert_eq!(table.current().handle_days, 60);
+    }
+}

@@ -1,0 +1,133 @@
+//! The facts of a case that lists, deadlines lists and statistics need, projected once when
+//! the case changes, so that they never have to load every document.
+//!
+//! A store keeps one [`CaseFacts`] per case (as JSON in its index); the hub derives the same
+//! from its documents. Both feed [`crate::stats::statistics`].
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::calendar::WorkCalendar;
+use crate::deadline::{DeadlineKind, PolicyTable, clocks};
+use crate::model::{Case, CaseId};
+use crate::terms::{Category, Channel, Purpose, Satisfaction, Sector, Source};
+use crate::workflow::{Replay, Status};
+
+/// One submission, as the statistics count it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmissionFacts {
+    /// 信访日期.
+    pub received: NaiveDate,
+    /// 信访形式.
+    pub channel: Channel,
+    /// 信访来源.
+    pub source: Source,
+    /// 批次.
+    pub batches: u32,
+    /// 人数/人次.
+    pub persons: u32,
+    /// 集体访.
+    pub collective: bool,
+    /// 越级.
+    pub skip_level: bool,
+    /// 重复.
+    pub repeat: bool,
+}
+
+/// What statistics need to know about one case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseFacts {
+    /// The case.
+    pub id: CaseId,
+    /// Derived status.
+    pub status: Status,
+    /// 所属乡镇.
+    pub township: Option<String>,
+    /// 涉及领域.
+    pub sector: Sector,
+    /// 问题类别.
+    pub category: Category,
+    /// 信访目的.
+    pub purpose: Purpose,
+    /// Every submission.
+    pub submissions: Vec<SubmissionFacts>,
+    /// The day the first submission was received.
+    pub received: Option<NaiveDate>,
+    /// 受理告知期限.
+    pub decide_due: Option<NaiveDate>,
+    /// The bureau's first decision.
+    pub decided_on: Option<NaiveDate>,
+    /// The day handling began (受理 or 交办); `None` for not accepted or forwarded matters.
+    pub accepted_on: Option<NaiveDate>,
+    /// 办理期限 (as extended).
+    pub handle_due: Option<NaiveDate>,
+    /// The first reply.
+    pub first_reply_on: Option<NaiveDate>,
+    /// 办结.
+    pub closed_on: Option<NaiveDate>,
+    /// The latest rating.
+    pub evaluation: Option<Satisfaction>,
+    /// The day of the latest rating.
+    pub evaluated_on: Option<NaiveDate>,
+    /// The day a rating counts as 超期未评价 after.
+    pub rating_due: Option<NaiveDate>,
+    /// Events that did not fit the workflow.
+    pub anomalies: u32,
+}
+
+impl CaseFacts {
+    /// Projects a case and its replay.
+    pub fn project(
+        case: &Case,
+        replay: &Replay,
+        policies: &PolicyTable,
+        calendar: &WorkCalendar,
+    ) -> Self {
+        let clocks = clocks(case, replay, policies, calendar);
+        let due = |kind: DeadlineKind| {
+            clocks.iter().find(|c| c.kind == kind).and_then(|c| c.due.clone().ok())
+        };
+        let received = case.received();
+        let rating_days = policies.for_date(received.unwrap_or(NaiveDate::MIN)).rating_days;
+        Self {
+            id: case.id,
+            status: replay.status.clone(),
+            township: case.jurisdiction.clone(),
+            sector: case.sector.clone(),
+            category: case.category.clone(),
+            purpose: case.purpose.clone(),
+            submissions: case
+                .submissions
+                .iter()
+                .map(|s| SubmissionFacts {
+                    received: s.received,
+                    channel: s.channel.clone(),
+                    source: s.source.clone(),
+                    batches: s.batches,
+                    persons: s.persons,
+                    collective: s.collective,
+                    skip_level: s.skip_level,
+                    repeat: s.repeat,
+                })
+                .collect(),
+            received,
+            decide_due: due(DeadlineKind::Decide),
+            decided_on: replay.decided.as_ref().map(|(_, d)| *d),
+            accepted_on: replay.accepted_on,
+            handle_due: due(DeadlineKind::Handle),
+            first_reply_on: replay.first_reply_on,
+            closed_on: replay.closed.as_ref().map(|(d, _)| *d),
+            evaluation: replay.evaluation.as_ref().map(|(s, _)| s.clone()),
+            evaluated_on: replay.evaluation.as_ref().map(|(_, d)| *d),
+            rating_due: replay
+                .first_reply_on
+                .map(|d| d + chrono::Days::new(u64::from(rating_days))),
+            anomalies: u32::try_from(replay.anomalies.len()).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// Whether the case is voided (excluded from statistics).
+    pub fn voided(&self) -> bool {
+        self.status == Status::Voided
+    }
+}

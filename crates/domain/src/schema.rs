@@ -1,0 +1,677 @@
+//! How a case and its identity live in Automerge: one case document and one identity document
+//! per case, each with a `schema_version`.
+//!
+//! Layout of a case document (keys are stable; codes, never labels, are stored):
+//!
+//! ```text
+//! { schema_version, kind: "case", id, number, official_number?, registered_by,
+//!   purpose, sector, category, jurisdiction?, subject, request, village, confidential,
+//!   petitioners: [ { id, kind, display_name } ],
+//!   submissions: { <id>: { channel, source, received, batches, persons, ... } },
+//!   events:      { <event_id>: { lamport, action, actor, office, role, handler, at, date, ... } },
+//!   attachments: { <blake3>: { name, size, mime, added_at, added_by } },
+//!   reply_draft: Text, investigation_report: Text }
+//! ```
+//!
+//! An identity document is `{ schema_version, kind: "identity", case_id, persons: { <id>: {...} } }`.
+//!
+//! Every container is created when the document is created ([`write_case`], [`write_identity`]),
+//! never lazily, because two offices creating the same container concurrently would each get
+//! their own and one would hide the other. After creation every write is a targeted put of one
+//! key ([`put_field`], [`add_event`], ...): nothing ever reconciles a whole struct, so keys and
+//! values written by a newer version survive an edit by this one. Drafts are Automerge text;
+//! every other string is a scalar (text costs about 30 times the operations). The issued reply
+//! is frozen into the 答复 event's `text` as one scalar, so two issued replies show as a
+//! conflict, never as interleaved characters.
+
+use automerge::transaction::Transactable;
+use automerge::{ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
+use chrono::NaiveDate;
+
+use crate::coded_enum;
+use crate::model::{
+    AttachmentRef, Case, CaseId, Event, Identity, Person, PetitionerRef, SCHEMA_VERSION, Submission,
+};
+use crate::terms::{
+    Category, Channel, CloseReason, DocumentKind, IdType, Outcome, PetitionerKind, Purpose, Role,
+    Satisfaction, Sector, Source,
+};
+use crate::workflow::ActionKind;
+
+/// Why a document could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    /// Automerge itself failed.
+    #[error("automerge: {0}")]
+    Automerge(#[from] automerge::AutomergeError),
+    /// A required key is absent.
+    #[error("document lacks `{0}`")]
+    Missing(String),
+    /// A key holds the wrong kind of value.
+    #[error("`{path}` should be {expected}")]
+    Type {
+        /// Where.
+        path: String,
+        /// What was expected.
+        expected: &'static str,
+    },
+    /// A value does not parse.
+    #[error("`{path}` holds an invalid value {value:?}")]
+    Value {
+        /// Where.
+        path: String,
+        /// The value.
+        value: String,
+    },
+    /// The document is not of the expected kind.
+    #[error("document is a {found:?}, not a {expected}")]
+    Kind {
+        /// What was expected.
+        expected: &'static str,
+        /// What the `kind` key says.
+        found: Option<String>,
+    },
+}
+
+type Result<T> = std::result::Result<T, SchemaError>;
+
+coded_enum! {
+    /// 案件字段: a scalar field of the case that can be edited after registration. Concurrent
+    /// edits keep every value (Automerge `get_all`) for review.
+    pub enum CaseField {
+        /// 信访目的.
+        Purpose = ("purpose", "信访目的"),
+        /// 涉及领域.
+        Sector = ("sector", "涉及领域"),
+        /// 问题类别.
+        Category = ("category", "问题类别"),
+        /// 所属乡镇: bureau only after registration (assign and reassign).
+        Jurisdiction = ("jurisdiction", "所属乡镇"),
+        /// 被反映对象.
+        Subject = ("subject", "被反映对象"),
+        /// 诉求内容.
+        Request = ("request", "诉求内容"),
+        /// 问题属地.
+        Village = ("village", "问题属地"),
+        /// 是否保密.
+        Confidential = ("confidential", "是否保密"),
+        /// 正式编号: bureau only.
+        OfficialNumber = ("official_number", "正式编号"),
+    }
+}
+
+impl CaseField {
+    /// Fields a township may set at registration but only the bureau may change afterwards.
+    pub fn bureau_only(&self) -> bool {
+        matches!(self, Self::Jurisdiction | Self::OfficialNumber)
+    }
+}
+
+/// A new value for a [`CaseField`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldValue {
+    /// A string (codes for the coded fields).
+    Text(String),
+    /// A flag.
+    Flag(bool),
+    /// No value (the key is deleted).
+    Absent,
+}
+
+/// Concurrent values of one field, as Automerge kept them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldConflict {
+    /// The field.
+    pub field: CaseField,
+    /// Every value, the current winner first, as text.
+    pub values: Vec<String>,
+}
+
+/// Which draft.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Draft {
+    /// 答复草稿.
+    Reply,
+    /// 调查报告.
+    Investigation,
+}
+
+impl Draft {
+    fn key(self) -> &'static str {
+        match self {
+            Self::Reply => "reply_draft",
+            Self::Investigation => "investigation_report",
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+fn put_opt_str(tx: &mut impl Transactable, obj: &ObjId, key: &str, v: Option<&str>) -> Result<()> {
+    if let Some(v) = v {
+        tx.put(obj, key, v)?;
+    }
+    Ok(())
+}
+
+fn put_date(tx: &mut impl Transactable, obj: &ObjId, key: &str, d: NaiveDate) -> Result<()> {
+    tx.put(obj, key, d.format("%Y-%m-%d").to_string())?;
+    Ok(())
+}
+
+/// Writes a whole new case into an empty document, creating every container. Only for
+/// registration (or import): afterwards use the targeted writes.
+pub fn write_case(tx: &mut impl Transactable, case: &Case) -> Result<()> {
+    tx.put(ROOT, "schema_version", SCHEMA_VERSION)?;
+    tx.put(ROOT, "kind", "case")?;
+    tx.put(ROOT, "id", case.id.to_string())?;
+    tx.put(ROOT, "number", case.number.as_str())?;
+    put_opt_str(tx, &ROOT, "official_number", case.official_number.as_deref())?;
+    tx.put(ROOT, "registered_by", case.registered_by.as_str())?;
+    tx.put(ROOT, "purpose", case.purpose.code())?;
+    tx.put(ROOT, "sector", case.sector.code())?;
+    tx.put(ROOT, "category", case.category.code())?;
+    put_opt_str(tx, &ROOT, "jurisdiction", case.jurisdiction.as_deref())?;
+    tx.put(ROOT, "subject", case.subject.as_str())?;
+    tx.put(ROOT, "request", case.request.as_str())?;
+    tx.put(ROOT, "village", case.village.as_str())?;
+    tx.put(ROOT, "confidential", case.confidential)?;
+    tx.put_object(ROOT, "petitioners", ObjType::List)?;
+    tx.put_object(ROOT, "submissions", ObjType::Map)?;
+    tx.put_object(ROOT, "events", ObjType::Map)?;
+    tx.put_object(ROOT, "attachments", ObjType::Map)?;
+    let reply = tx.put_object(ROOT, "reply_draft", ObjType::Text)?;
+    tx.splice_text(&reply, 0, 0, &case.reply_draft)?;
+    let report = tx.put_object(ROOT, "investigation_report", ObjType::Text)?;
+    tx.splice_text(&report, 0, 0, &case.investigation_report)?;
+    for p in &case.petitioners {
+        add_petitioner(tx, p)?;
+    }
+    for s in &case.submissions {
+        add_submission(tx, s)?;
+    }
+    for e in &case.events {
+        add_event(tx, e)?;
+    }
+    for a in &case.attachments {
+        add_attachment(tx, a)?;
+    }
+    Ok(())
+}
+
+fn container(tx: &impl ReadDoc, key: &str) -> Result<ObjId> {
+    match tx.get(ROOT, key)? {
+        Some((Value::Object(_), id)) => Ok(id),
+        Some(_) => Err(SchemaError::Type { path: key.to_owned(), expected: "an object" }),
+        None => Err(SchemaError::Missing(key.to_owned())),
+    }
+}
+
+/// Sets one field (a targeted put; nothing else is touched).
+pub fn put_field(tx: &mut impl Transactable, field: &CaseField, value: FieldValue) -> Result<()> {
+    let key = field.code();
+    match value {
+        FieldValue::Text(s) => tx.put(ROOT, key, s)?,
+        FieldValue::Flag(b) => tx.put(ROOT, key, b)?,
+        FieldValue::Absent => tx.delete(ROOT, key)?,
+    }
+    Ok(())
+}
+
+/// Appends a petitioner reference.
+pub fn add_petitioner(tx: &mut impl Transactable, p: &PetitionerRef) -> Result<()> {
+    let list = container(tx, "petitioners")?;
+    let at = tx.length(&list);
+    let obj = tx.insert_object(&list, at, ObjType::Map)?;
+    tx.put(&obj, "id", p.id.as_str())?;
+    tx.put(&obj, "kind", p.kind.code())?;
+    tx.put(&obj, "display_name", p.display_name.as_str())?;
+    Ok(())
+}
+
+/// Adds a submission (a repeat letter or visit is a new submission on the same case).
+pub fn add_submission(tx: &mut impl Transactable, s: &Submission) -> Result<()> {
+    let map = container(tx, "submissions")?;
+    let obj = tx.put_object(&map, s.id.as_str(), ObjType::Map)?;
+    tx.put(&obj, "channel", s.channel.code())?;
+    tx.put(&obj, "source", s.source.code())?;
+    put_date(tx, &obj, "received", s.received)?;
+    tx.put(&obj, "batches", u64::from(s.batches))?;
+    tx.put(&obj, "persons", u64::from(s.persons))?;
+    tx.put(&obj, "collective", s.collective)?;
+    tx.put(&obj, "skip_level", s.skip_level)?;
+    tx.put(&obj, "repeat", s.repeat)?;
+    tx.put(&obj, "anonymous", s.anonymous)?;
+    tx.put(&obj, "confidential", s.confidential)?;
+    tx.put(&obj, "petitioners", s.petitioners.join("\n"))?;
+    tx.put(&obj, "summary", s.summary.as_str())?;
+    tx.put(&obj, "registered_by", s.registered_by.as_str())?;
+    put_opt_str(tx, &obj, "fingerprint", s.fingerprint.as_deref())?;
+    Ok(())
+}
+
+/// Appends an event to the log.
+pub fn add_event(tx: &mut impl Transactable, e: &Event) -> Result<()> {
+    let map = container(tx, "events")?;
+    let obj = tx.put_object(&map, e.id.as_str(), ObjType::Map)?;
+    tx.put(&obj, "lamport", e.lamport)?;
+    tx.put(&obj, "action", e.action.code())?;
+    tx.put(&obj, "actor", e.actor.as_str())?;
+    tx.put(&obj, "office", e.office.as_str())?;
+    tx.put(&obj, "role", e.role.code())?;
+    tx.put(&obj, "handler", e.handler.as_str())?;
+    tx.put(&obj, "at", ScalarValue::Timestamp(e.at))?;
+    put_date(tx, &obj, "date", e.date)?;
+    if e.imported {
+        tx.put(&obj, "imported", true)?;
+    }
+    put_opt_str(tx, &obj, "target", e.target.as_deref())?;
+    if let Some(due) = e.due {
+        put_date(tx, &obj, "due", due)?;
+    }
+    put_opt_str(tx, &obj, "text", e.text.as_deref())?;
+    put_opt_str(tx, &obj, "satisfaction", e.satisfaction.as_ref().map(|v| v.code()))?;
+    put_opt_str(tx, &obj, "close_reason", e.close_reason.as_ref().map(|v| v.code()))?;
+    put_opt_str(tx, &obj, "outcome", e.outcome.as_ref().map(|v| v.code()))?;
+    put_opt_str(tx, &obj, "document_kind", e.document_kind.as_ref().map(|v| v.code()))?;
+    put_opt_str(tx, &obj, "document_number", e.document_number.as_deref())?;
+    put_opt_str(tx, &obj, "field", e.field.as_deref())?;
+    Ok(())
+}
+
+/// Records an attachment reference.
+pub fn add_attachment(tx: &mut impl Transactable, a: &AttachmentRef) -> Result<()> {
+    let map = container(tx, "attachments")?;
+    let obj = tx.put_object(&map, a.hash.as_str(), ObjType::Map)?;
+    tx.put(&obj, "name", a.name.as_str())?;
+    tx.put(&obj, "size", a.size)?;
+    tx.put(&obj, "mime", a.mime.as_str())?;
+    tx.put(&obj, "added_at", ScalarValue::Timestamp(a.added_at))?;
+    tx.put(&obj, "added_by", a.added_by.as_str())?;
+    Ok(())
+}
+
+/// Replaces a draft's text with `text`, as a character diff (concurrent drafting merges).
+pub fn set_draft(tx: &mut impl Transactable, draft: Draft, text: &str) -> Result<()> {
+    let obj = container(tx, draft.key())?;
+    tx.update_text(&obj, text)?;
+    Ok(())
+}
+
+/// Writes a new identity document, creating every container.
+pub fn write_identity(tx: &mut impl Transactable, identity: &Identity) -> Result<()> {
+    tx.put(ROOT, "schema_version", SCHEMA_VERSION)?;
+    tx.put(ROOT, "kind", "identity")?;
+    tx.put(ROOT, "case_id", identity.case_id.to_string())?;
+    tx.put_object(ROOT, "persons", ObjType::Map)?;
+    for p in &identity.persons {
+        put_person(tx, p)?;
+    }
+    Ok(())
+}
+
+/// Adds or updates one person (every key is a targeted put).
+pub fn put_person(tx: &mut impl Transactable, p: &Person) -> Result<()> {
+    let map = container(tx, "persons")?;
+    let obj = match tx.get(&map, p.id.as_str())? {
+        Some((Value::Object(ObjType::Map), id)) => id,
+        _ => tx.put_object(&map, p.id.as_str(), ObjType::Map)?,
+    };
+    tx.put(&obj, "name", p.name.as_str())?;
+    tx.put(&obj, "id_type", p.id_type.code())?;
+    tx.put(&obj, "id_number", p.id_number.as_str())?;
+    tx.put(&obj, "phone", p.phone.as_str())?;
+    tx.put(&obj, "address", p.address.as_str())?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+/// Reads a document now or as it was at some heads (what an office had seen when it wrote a
+/// change: the hub judges scope there).
+struct Reader<'a, D: ReadDoc> {
+    doc: &'a D,
+    heads: Option<&'a [ChangeHash]>,
+}
+
+impl<D: ReadDoc> Reader<'_, D> {
+    fn get(&self, obj: &ObjId, key: &str) -> Result<Option<(Value<'_>, ObjId)>> {
+        Ok(match self.heads {
+            Some(h) => self.doc.get_at(obj, key, h)?,
+            None => self.doc.get(obj, key)?,
+        })
+    }
+
+    fn scalar(&self, obj: &ObjId, path: &str, key: &str) -> Result<Option<ScalarValue>> {
+        match self.get(obj, key)? {
+            None => Ok(None),
+            Some((Value::Scalar(s), _)) => Ok(Some(s.into_owned())),
+            Some((Value::Object(_), _)) => {
+                Err(SchemaError::Type { path: format!("{path}{key}"), expected: "a scalar" })
+            }
+        }
+    }
+
+    fn opt_str(&self, obj: &ObjId, path: &str, key: &str) -> Result<Option<String>> {
+        match self.scalar(obj, path, key)? {
+            None => Ok(None),
+            Some(ScalarValue::Str(s)) => Ok(Some(s.to_string())),
+            Some(_) => {
+                Err(SchemaError::Type { path: format!("{path}{key}"), expected: "a string" })
+            }
+        }
+    }
+
+    fn str(&self, obj: &ObjId, path: &str, key: &str) -> Result<String> {
+        self.opt_str(obj, path, key)?.ok_or_else(|| SchemaError::Missing(format!("{path}{key}")))
+    }
+
+    fn uint(&self, obj: &ObjId, path: &str, key: &str) -> Result<u64> {
+        match self.scalar(obj, path, key)? {
+            Some(ScalarValue::Uint(n)) => Ok(n),
+            Some(ScalarValue::Int(n)) if n >= 0 => Ok(n.unsigned_abs()),
+            None => Err(SchemaError::Missing(format!("{path}{key}"))),
+            Some(_) => {
+                Err(SchemaError::Type { path: format!("{path}{key}"), expected: "a number" })
+            }
+        }
+    }
+
+    fn u32(&self, obj: &ObjId, path: &str, key: &str) -> Result<u32> {
+        let n = self.uint(obj, path, key)?;
+        u32::try_from(n)
+            .map_err(|_| SchemaError::Value { path: format!("{path}{key}"), value: n.to_string() })
+    }
+
+    fn flag(&self, obj: &ObjId, path: &str, key: &str) -> Result<bool> {
+        match self.scalar(obj, path, key)? {
+            Some(ScalarValue::Boolean(b)) => Ok(b),
+            None => Ok(false),
+            Some(_) => Err(SchemaError::Type { path: format!("{path}{key}"), expected: "a flag" }),
+        }
+    }
+
+    fn time(&self, obj: &ObjId, path: &str, key: &str) -> Result<i64> {
+        match self.scalar(obj, path, key)? {
+            Some(ScalarValue::Timestamp(t) | ScalarValue::Int(t)) => Ok(t),
+            None => Err(SchemaError::Missing(format!("{path}{key}"))),
+            Some(_) => Err(SchemaError::Type { path: format!("{path}{key}"), expected: "a time" }),
+        }
+    }
+
+    fn opt_date(&self, obj: &ObjId, path: &str, key: &str) -> Result<Option<NaiveDate>> {
+        self.opt_str(obj, path, key)?
+            .map(|s| {
+                NaiveDate::parse_from_str(&s, "%Y-%m-%d")
+                    .map_err(|_| SchemaError::Value { path: format!("{path}{key}"), value: s })
+            })
+            .transpose()
+    }
+
+    fn date(&self, obj: &ObjId, path: &str, key: &str) -> Result<NaiveDate> {
+        self.opt_date(obj, path, key)?.ok_or_else(|| SchemaError::Missing(format!("{path}{key}")))
+    }
+
+    fn object(&self, obj: &ObjId, key: &str) -> Result<Option<ObjId>> {
+        match self.get(obj, key)? {
+            Some((Value::Object(_), id)) => Ok(Some(id)),
+            Some(_) => Err(SchemaError::Type { path: key.to_owned(), expected: "an object" }),
+            None => Ok(None),
+        }
+    }
+
+    fn keys(&self, obj: &ObjId) -> Vec<String> {
+        match self.heads {
+            Some(h) => self.doc.keys_at(obj, h).collect(),
+            None => self.doc.keys(obj).collect(),
+        }
+    }
+
+    fn length(&self, obj: &ObjId) -> usize {
+        match self.heads {
+            Some(h) => self.doc.length_at(obj, h),
+            None => self.doc.length(obj),
+        }
+    }
+
+    fn text(&self, key: &str) -> Result<String> {
+        match self.object(&ROOT, key)? {
+            Some(obj) => Ok(match self.heads {
+                Some(h) => self.doc.text_at(&obj, h)?,
+                None => self.doc.text(&obj)?,
+            }),
+            None => Ok(String::new()),
+        }
+    }
+
+    fn kind(&self, expected: &'static str) -> Result<()> {
+        let found = self.opt_str(&ROOT, "", "kind")?;
+        if found.as_deref() == Some(expected) {
+            Ok(())
+        } else {
+            Err(SchemaError::Kind { expected, found })
+        }
+    }
+
+    fn case_id(&self, key: &str) -> Result<CaseId> {
+        let raw = self.str(&ROOT, "", key)?;
+        raw.parse().map_err(|_| SchemaError::Value { path: key.to_owned(), value: raw })
+    }
+}
+
+/// Reads the case from a case document (now).
+pub fn read_case(doc: &impl ReadDoc) -> Result<Case> {
+    read_case_impl(&Reader { doc, heads: None })
+}
+
+/// Reads the case as it was at `heads`.
+pub fn read_case_at(doc: &impl ReadDoc, heads: &[ChangeHash]) -> Result<Case> {
+    read_case_impl(&Reader { doc, heads: Some(heads) })
+}
+
+fn read_case_impl<D: ReadDoc>(r: &Reader<'_, D>) -> Result<Case> {
+    r.kind("case")?;
+    let mut case = Case {
+        id: r.case_id("id")?,
+        schema_version: r.uint(&ROOT, "", "schema_version")?,
+        number: r.str(&ROOT, "", "number")?,
+        official_number: r.opt_str(&ROOT, "", "official_number")?,
+        registered_by: r.str(&ROOT, "", "registered_by")?,
+        purpose: Purpose::from_code(&r.str(&ROOT, "", "purpose")?),
+        sector: Sector::from_code(&r.str(&ROOT, "", "sector")?),
+        category: Category::from_code(&r.str(&ROOT, "", "category")?),
+        jurisdiction: r.opt_str(&ROOT, "", "jurisdiction")?,
+        subject: r.opt_str(&ROOT, "", "subject")?.unwrap_or_default(),
+        request: r.opt_str(&ROOT, "", "request")?.unwrap_or_default(),
+        village: r.opt_str(&ROOT, "", "village")?.unwrap_or_default(),
+        confidential: r.flag(&ROOT, "", "confidential")?,
+        petitioners: Vec::new(),
+        submissions: Vec::new(),
+        events: Vec::new(),
+        attachments: Vec::new(),
+        reply_draft: r.text("reply_draft")?,
+        investigation_report: r.text("investigation_report")?,
+    };
+    if let Some(list) = r.object(&ROOT, "petitioners")? {
+        for i in 0..r.length(&list) {
+            let item = match r.heads {
+                Some(h) => r.doc.get_at(&list, i, h)?,
+                None => r.doc.get(&list, i)?,
+            };
+            let Some((Value::Object(ObjType::Map), obj)) = item else {
+                return Err(SchemaError::Type {
+                    path: format!("petitioners/{i}"),
+                    expected: "a map",
+                });
+            };
+            let path = format!("petitioners/{i}/");
+            case.petitioners.push(PetitionerRef {
+                id: r.str(&obj, &path, "id")?,
+                kind: PetitionerKind::from_code(&r.str(&obj, &path, "kind")?),
+                display_name: r.str(&obj, &path, "display_name")?,
+            });
+        }
+    }
+    if let Some(map) = r.object(&ROOT, "submissions")? {
+        for id in r.keys(&map) {
+            let Some(obj) = r.object(&map, &id)? else { continue };
+            case.submissions.push(read_submission(r, &obj, id)?);
+        }
+        case.submissions.sort_by(|a, b| (a.received, &a.id).cmp(&(b.received, &b.id)));
+    }
+    if let Some(map) = r.object(&ROOT, "events")? {
+        for id in r.keys(&map) {
+            let Some(obj) = r.object(&map, &id)? else { continue };
+            case.events.push(read_event(r, &obj, id)?);
+        }
+        case.sort_events();
+    }
+    if let Some(map) = r.object(&ROOT, "attachments")? {
+        for hash in r.keys(&map) {
+            let Some(obj) = r.object(&map, &hash)? else { continue };
+            let path = format!("attachments/{hash}/");
+            case.attachments.push(AttachmentRef {
+                name: r.str(&obj, &path, "name")?,
+                size: r.uint(&obj, &path, "size")?,
+                mime: r.opt_str(&obj, &path, "mime")?.unwrap_or_default(),
+                added_at: r.time(&obj, &path, "added_at")?,
+                added_by: r.str(&obj, &path, "added_by")?,
+                hash,
+            });
+        }
+        case.attachments.sort_by(|a, b| (a.added_at, &a.hash).cmp(&(b.added_at, &b.hash)));
+    }
+    Ok(case)
+}
+
+fn read_submission<D: ReadDoc>(r: &Reader<'_, D>, obj: &ObjId, id: String) -> Result<Submission> {
+    let path = format!("submissions/{id}/");
+    let p = path.as_str();
+    let petitioners = r.opt_str(obj, p, "petitioners")?.unwrap_or_default();
+    Ok(Submission {
+        channel: Channel::from_code(&r.str(obj, p, "channel")?),
+        source: Source::from_code(&r.str(obj, p, "source")?),
+        received: r.date(obj, p, "received")?,
+        batches: r.u32(obj, p, "batches")?,
+        persons: r.u32(obj, p, "persons")?,
+        collective: r.flag(obj, p, "collective")?,
+        skip_level: r.flag(obj, p, "skip_level")?,
+        repeat: r.flag(obj, p, "repeat")?,
+        anonymous: r.flag(obj, p, "anonymous")?,
+        confidential: r.flag(obj, p, "confidential")?,
+        petitioners: petitioners.split('\n').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        summary: r.opt_str(obj, p, "summary")?.unwrap_or_default(),
+        registered_by: r.str(obj, p, "registered_by")?,
+        fingerprint: r.opt_str(obj, p, "fingerprint")?,
+        id,
+    })
+}
+
+fn read_event<D: ReadDoc>(r: &Reader<'_, D>, obj: &ObjId, id: String) -> Result<Event> {
+    let path = format!("events/{id}/");
+    let p = path.as_str();
+    let coded = |key: &str| r.opt_str(obj, p, key);
+    Ok(Event {
+        lamport: r.uint(obj, p, "lamport")?,
+        action: ActionKind::from_code(&r.str(obj, p, "action")?),
+        actor: r.str(obj, p, "actor")?,
+        office: r.str(obj, p, "office")?,
+        role: Role::from_code(&r.str(obj, p, "role")?),
+        handler: r.opt_str(obj, p, "handler")?.unwrap_or_default(),
+        at: r.time(obj, p, "at")?,
+        date: r.date(obj, p, "date")?,
+        imported: r.flag(obj, p, "imported")?,
+        target: r.opt_str(obj, p, "target")?,
+        due: r.opt_date(obj, p, "due")?,
+        text: r.opt_str(obj, p, "text")?,
+        satisfaction: coded("satisfaction")?.map(|c| Satisfaction::from_code(&c)),
+        close_reason: coded("close_reason")?.map(|c| CloseReason::from_code(&c)),
+        outcome: coded("outcome")?.map(|c| Outcome::from_code(&c)),
+        document_kind: coded("document_kind")?.map(|c| DocumentKind::from_code(&c)),
+        document_number: r.opt_str(obj, p, "document_number")?,
+        field: r.opt_str(obj, p, "field")?,
+        id,
+    })
+}
+
+/// Reads the identity from an identity document.
+pub fn read_identity(doc: &impl ReadDoc) -> Result<Identity> {
+    let r = Reader { doc, heads: None };
+    r.kind("identity")?;
+    let mut identity = Identity {
+        case_id: r.case_id("case_id")?,
+        schema_version: r.uint(&ROOT, "", "schema_version")?,
+        persons: Vec::new(),
+    };
+    if let Some(map) = r.object(&ROOT, "persons")? {
+        for id in r.keys(&map) {
+            let Some(obj) = r.object(&map, &id)? else { continue };
+            let path = format!("persons/{id}/");
+            let p = path.as_str();
+            identity.persons.push(Person {
+                name: r.str(&obj, p, "name")?,
+                id_type: IdType::from_code(&r.str(&obj, p, "id_type")?),
+                id_number: r.opt_str(&obj, p, "id_number")?.unwrap_or_default(),
+                phone: r.opt_str(&obj, p, "phone")?.unwrap_or_default(),
+                address: r.opt_str(&obj, p, "address")?.unwrap_or_default(),
+                id,
+            });
+        }
+    }
+    identity.persons.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(identity)
+}
+
+/// The `kind` of a document (`case` or `identity`), if it has one.
+pub fn document_kind(doc: &impl ReadDoc) -> Option<String> {
+    match doc.get(ROOT, "kind") {
+        Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
+            ScalarValue::Str(k) => Some(k.to_string()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Every value of `field`, as of `heads` (or now): more than one means a concurrent edit.
+pub fn field_values(
+    doc: &impl ReadDoc,
+    field: &CaseField,
+    heads: Option<&[ChangeHash]>,
+) -> Result<Vec<String>> {
+    let all = match heads {
+        Some(h) => doc.get_all_at(ROOT, field.code(), h)?,
+        None => doc.get_all(ROOT, field.code())?,
+    };
+    let mut values: Vec<String> = all
+        .into_iter()
+        .filter_map(|(v, _)| match v {
+            Value::Scalar(s) => Some(match s.as_ref() {
+                ScalarValue::Str(t) => t.to_string(),
+                ScalarValue::Boolean(b) => b.to_string(),
+                other => other.to_string(),
+            }),
+            Value::Object(_) => None,
+        })
+        .collect();
+    // Automerge's `get` winner comes last in `get_all`; show it first.
+    values.reverse();
+    Ok(values)
+}
+
+/// The governed fields edited concurrently, with every value kept, for review.
+pub fn conflicts(doc: &impl ReadDoc) -> Result<Vec<FieldConflict>> {
+    let mut out = Vec::new();
+    for field in CaseField::KNOWN {
+        let values = field_values(doc, field, None)?;
+        if values.len() > 1 {
+            out.push(FieldConflict { field: field.clone(), values });
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,270 @@
+use chrono::NaiveDate;
+
+use super::*;
+use crate::calendar::WorkCalendar;
+use crate::deadline::PolicyTable;
+use crate::fixtures::seed_2017;
+use crate::workflow::replay;
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+fn facts(cases: &[crate::Case]) -> Vec<CaseFacts> {
+    let (policies, calendar) = (PolicyTable::default(), WorkCalendar::china());
+    cases.iter().map(|c| CaseFacts::project(c, &replay(&c.events), &policies, &calendar)).collect()
+}
+
+fn year_2017(township: Option<&str>) -> StatsQuery<'_> {
+    StatsQuery {
+        period: Period::year(2017).unwrap(),
+        township,
+        as_of: d("2017-12-31"),
+        settled_window_days: 90,
+    }
+}
+
+#[test]
+fn the_seed_year_reproduces_every_figure_of_the_report() {
+    let cases = seed_2017();
+    assert!(cases.iter().all(|c| replay(&c.events).anomalies.is_empty()));
+    let s = statistics(&facts(&cases), &year_2017(None));
+    assert_eq!(s.total, 137);
+    assert_eq!(s.cases, 137);
+    // 省、市信访局交办28件
+    assert_eq!(s.by_source["省信访局交办"] + s.by_source["市信访局交办"], 28);
+    assert!(s.by_source["省信访局交办"] > 0 && s.by_source["市信访局交办"] > 0);
+    assert_eq!(s.by_source["县级部门交办"], 15);
+    // 12336违法举报和网络舆情36件
+    assert_eq!(s.by_source["12336举报"] + s.by_source["网络舆情"], 36);
+    assert_eq!(s.by_source["市国土局交办"], 5);
+    // 本局信访接收53件次(来信3件,来访50批116人次)
+    assert_eq!(s.by_source["本局接收"], 53);
+    assert_eq!(s.by_source_channel["本局接收"]["来信"], 3);
+    assert_eq!(s.by_source_channel["本局接收"]["来访"], 50);
+    assert_eq!(s.visits, Visits { batches: 50, persons: 116 });
+    assert_eq!(s.by_source.values().sum::<u64>(), 137);
+    // 非法转让土地5件,违法占地建设107件,咨询及要求办证15件,涉采矿权3件,纠纷调处6件,其它1件
+    let cat: Vec<u64> =
+        ["非法转让土地", "违法占地建设", "咨询及要求办证", "涉采矿权", "纠纷调处", "其它"]
+            .iter()
+            .map(|k| s.by_category[*k])
+            .collect();
+    assert_eq!(cat, [5, 107, 15, 3, 6, 1]);
+    assert_eq!(s.by_category.values().sum::<u64>(), 137);
+    // 涉土132件,涉矿3件,其它2件 (the seed's 122 is a misprint: it cannot sum to 137)
+    assert_eq!((s.by_domain["涉土"], s.by_domain["涉矿"], s.by_domain["其它"]), (132, 3, 2));
+    // 回复率100% (除正在调查中的)
+    let reply = s.rates["回复率"];
+    assert_eq!(reply.value, Some(1.0));
+    assert!(reply.denominator > 100 && reply.denominator < 137, "{reply:?}");
+    assert_eq!(s.flags, Flags::default());
+    assert_eq!(s.rates["重复信访率"].value, Some(0.0));
+}
+
+#[test]
+fn json_shape_is_keyed_by_chinese_labels_in_report_order() {
+    let s = statistics(&facts(&seed_2017()), &year_2017(None));
+    let json = serde_json::to_value(&s).unwrap();
+    for key in
+        ["total", "by_source", "by_channel", "by_domain", "by_category", "visits", "flags", "rates"]
+    {
+        assert!(json.get(key).is_some(), "{key}");
+    }
+    assert_eq!(json["visits"]["persons"], 116);
+    assert_eq!(json["flags"]["skip_level"], 0);
+    let rates: Vec<&String> = json["rates"].as_object().unwrap().keys().collect();
+    assert_eq!(rates, RATE_NAMES);
+    for r in json["rates"].as_object().unwrap().values() {
+        assert!(r.get("numerator").is_some() && r.get("denominator").is_some());
+        assert!(r.get("value").is_some());
+    }
+    let sources: Vec<&String> = json["by_source"].as_object().unwrap().keys().collect();
+    assert_eq!(sources[0], "本局接收");
+    let back: Statistics = serde_json::from_value(json).unwrap();
+    assert_eq!(back, s);
+}
+
+#[test]
+fn township_and_period_filters() {
+    let all = facts(&seed_2017());
+    let one = statistics(&all, &year_2017(Some("黄桥镇")));
+    assert!(one.total > 0 && one.total < 137);
+    let sum: u64 = crate::fixtures::TOWNSHIPS
+        .iter()
+        .map(|t| statistics(&all, &year_2017(Some(t))).total)
+        .sum();
+    assert_eq!(sum, 137);
+    let march = StatsQuery { period: Period::month(2017, 3).unwrap(), ..year_2017(None) };
+    let m = statistics(&all, &march);
+    assert!(m.total > 5 && m.total < 20, "{}", m.total);
+    let none = StatsQuery { period: Period::year(2018).unwrap(), ..year_2017(None) };
+    let n = statistics(&all, &none);
+    assert_eq!(n.total, 0);
+    assert_eq!(n.rates["及时受理率"].value, None);
+}
+
+#[test]
+fn voided_cases_leave_the_statistics() {
+    let mut cases = seed_2017();
+    let first = &mut cases[0];
+    let mut void = first.events[0].clone();
+    void.id = "void".into();
+    void.action = crate::ActionKind::Void;
+    void.lamport = first.next_lamport();
+    first.events.push(void);
+    let s = statistics(&facts(&cases), &year_2017(None));
+    assert_eq!(s.total, 136);
+}
+
+/// Hand-built facts for each rate's edge cases.
+mod rates {
+    use super::*;
+    use crate::CaseId;
+    use crate::facts::SubmissionFacts;
+    use crate::terms::{Category, Channel, Purpose, Satisfaction, Sector, Source};
+    use crate::workflow::Status;
+
+    fn base(n: u128, received: &str) -> CaseFacts {
+        let received = d(received);
+        CaseFacts {
+            id: CaseId(uuid::Uuid::from_u128(n)),
+            status: Status::Registered,
+            township: Some("黄桥镇".into()),
+            sector: Sector::Land,
+            category: Category::Dispute,
+            purpose: Purpose::Appeal,
+            submissions: vec![SubmissionFacts {
+                received,
+                channel: Channel::Visit,
+                source: Source::Direct,
+                batches: 1,
+                persons: 6,
+                collective: true,
+                skip_level: false,
+                repeat: false,
+            }],
+            received: Some(received),
+            decide_due: Some(received + chrono::Days::new(15)),
+            decided_on: None,
+            accepted_on: None,
+            handle_due: None,
+            first_reply_on: None,
+            closed_on: None,
+            evaluation: None,
+            evaluated_on: None,
+            rating_due: None,
+            anomalies: 0,
+        }
+    }
+
+    fn handled(n: u128, accepted: &str, replied: Option<&str>) -> CaseFacts {
+        let mut c = base(n, "2024-03-01");
+        c.decided_on = Some(d(accepted));
+        c.accepted_on = Some(d(accepted));
+        c.handle_due = Some(d(accepted) + chrono::Days::new(60));
+        c.first_reply_on = replied.map(d);
+        c.rating_due = c.first_reply_on.map(|r| r + chrono::Days::new(30));
+        c
+    }
+
+    fn query(as_of: &str) -> StatsQuery<'static> {
+        StatsQuery {
+            period: Period::year(2024).unwrap(),
+            township: None,
+            as_of: d(as_of),
+            settled_window_days: 90,
+        }
+    }
+
+    #[test]
+    fn timely_acceptance_counts_late_and_overdue_but_not_pending() {
+        let mut timely = base(1, "2024-03-01");
+        timely.decided_on = Some(d("2024-03-10"));
+        let mut late = base(2, "2024-03-01");
+        late.decided_on = Some(d("2024-03-20"));
+        let overdue = base(3, "2024-03-01");
+        let pending = base(4, "2024-06-25");
+        let s = statistics(&[timely, late, overdue, pending], &query("2024-06-30"));
+        let r = s.rates["及时受理率"];
+        assert_eq!((r.numerator, r.denominator), (1, 3));
+        assert_eq!(r.value, Some(0.3333));
+    }
+
+    #[test]
+    fn on_time_reply_and_reply_rate_leave_out_cases_still_in_time() {
+        let cases = [
+            handled(1, "2024-03-05", Some("2024-04-01")),
+            handled(2, "2024-03-05", Some("2024-06-01")),
+            handled(3, "2024-03-05", None),
+            handled(4, "2024-06-01", None),
+        ];
+        let s = statistics(&cases, &query("2024-06-30"));
+        let on_time = s.rates["按期办结率"];
+        assert_eq!((on_time.numerator, on_time.denominator), (1, 3));
+        let reply = s.rates["回复率"];
+        assert_eq!((reply.numerator, reply.denominator), (2, 3));
+        let closed = s.rates["办结率"];
+        assert_eq!((closed.numerator, closed.denominator), (0, 4));
+    }
+
+    #[test]
+    fn rating_participation_and_satisfaction() {
+        let mut a = handled(1, "2024-03-05", Some("2024-04-01"));
+        a.evaluation = Some(Satisfaction::Satisfied);
+        a.evaluated_on = Some(d("2024-04-05"));
+        let mut b = handled(2, "2024-03-05", Some("2024-04-01"));
+        b.evaluation = Some(Satisfaction::Dissatisfied);
+        b.evaluated_on = Some(d("2024-04-05"));
+        let unrated_overdue = handled(3, "2024-03-05", Some("2024-04-01"));
+        let unrated_in_time = handled(4, "2024-03-05", Some("2024-06-20"));
+        let s = statistics(&[a, b, unrated_overdue, unrated_in_time], &query("2024-06-30"));
+        let p = s.rates["参评率"];
+        assert_eq!((p.numerator, p.denominator), (2, 3));
+        let m = s.rates["满意率"];
+        assert_eq!((m.numerator, m.denominator), (1, 2));
+        assert_eq!(m.value, Some(0.5));
+    }
+
+    #[test]
+    fn settled_rate_looks_for_new_submissions_after_closing() {
+        let mut quiet = handled(1, "2024-03-05", Some("2024-04-01"));
+        quiet.closed_on = Some(d("2024-04-10"));
+        let mut again = handled(2, "2024-03-05", Some("2024-04-01"));
+        again.closed_on = Some(d("2024-04-10"));
+        let mut repeat = again.submissions[0].clone();
+        repeat.received = d("2024-05-01");
+        repeat.repeat = true;
+        again.submissions.push(repeat);
+        let s = statistics(&[quiet, again], &query("2024-12-31"));
+        let r = s.rates["停访息诉率"];
+        assert_eq!((r.numerator, r.denominator), (1, 2));
+        assert_eq!(s.total, 3);
+        assert_eq!(s.flags.repeat, 1);
+        let rep = s.rates["重复信访率"];
+        assert_eq!((rep.numerator, rep.denominator), (1, 3));
+    }
+
+    #[test]
+    fn flags_count_every_flagged_submission_whatever_its_channel() {
+        let mut letter = base(1, "2024-03-01");
+        letter.submissions[0].channel = Channel::Letter;
+        letter.submissions[0].skip_level = true;
+        let visit = base(2, "2024-03-02");
+        let s = statistics(&[letter, visit], &query("2024-06-30"));
+        assert_eq!(s.flags.collective, 2);
+        assert_eq!(s.flags.skip_level, 1);
+        assert_eq!(s.visits, Visits { batches: 1, persons: 6 });
+        assert_eq!(s.by_channel["来信"], 1);
+        assert_eq!(s.by_channel["来访"], 1);
+    }
+
+    #[test]
+    fn unknown_values_get_their_own_rows() {
+        let mut c = base(1, "2024-03-01");
+        c.category = Category::Unknown("zoning".into());
+        let s = statistics(&[c], &query("2024-06-30"));
+        assert_eq!(s.by_category["zoning"], 1);
+        assert_eq!(s.by_category["违法占地建设"], 0);
+    }
+}

@@ -1,0 +1,783 @@
+//! The workflow (`reference/domain.md` §3): which actions exist, who may record them, and what
+//! status a case is in, derived by replaying its event log.
+//!
+//! Status is never stored. Replay orders events by (`lamport`, device time, `event_id`), so an
+//! event never precedes one its author had already seen, whatever the office clock said; only
+//! truly concurrent events are ordered by clock. An event that is invalid in the merged order
+//! (a township replied while the bureau voided the case, say) is kept and reported as an
+//! [`Anomaly`]; it never changes the status and is never dropped.
+//!
+//! Recording a new action goes through [`permit`], which applies the role table (the bureau
+//! accepts, assigns, reassigns, extends, closes and voids; a township investigates, replies and
+//! follows up; both register) and refuses in Chinese. Imported history is exempt from the role
+//! table.
+
+use std::cmp::Ordering;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::coded_enum;
+use crate::model::{DeviceTime, Event};
+use crate::terms::{CloseReason, Role, Satisfaction};
+
+coded_enum! {
+    /// 办理动作: what an event records (§2.4, plus the app's own 作废, 评价, 出具文书, 冲突处理).
+    pub enum ActionKind {
+        /// 登记: registration; the first event of every case.
+        Register = ("register", "登记"),
+        /// 受理: the bureau accepts the matter.
+        Accept = ("accept", "受理"),
+        /// 不予受理: the bureau does not accept it (not its remit, or a statutory route applies).
+        NotAccept = ("not_accept", "不予受理"),
+        /// 不再受理: no further acceptance (already concluded, or still within its time limit).
+        NoFurther = ("no_further", "不再受理"),
+        /// 转送: forwarded to another competent body.
+        Forward = ("forward", "转送"),
+        /// 交办: assigned down to a township office, which becomes the jurisdiction.
+        Assign = ("assign", "交办"),
+        /// 改派: reassigned to another township.
+        Reassign = ("reassign", "改派", "重新交办"),
+        /// 异议退回: a township objects to a misdirected assignment and returns it.
+        Object = ("object", "异议退回"),
+        /// 告知: the petitioner was told something (how it is handled, where it went).
+        Notify = ("notify", "告知"),
+        /// 调查核实: investigation.
+        Investigate = ("investigate", "调查核实", "调查"),
+        /// 听证: a hearing.
+        Hearing = ("hearing", "听证"),
+        /// 调解: mediation.
+        Mediate = ("mediate", "调解"),
+        /// 延期: the handling period is extended (at most 30 days, §34).
+        Extend = ("extend", "延期"),
+        /// 答复: the written reply is issued; its text is frozen into the event.
+        Reply = ("reply", "答复"),
+        /// 复查: the petitioner asked for a review of the reply.
+        Review = ("review", "复查", "复查申请"),
+        /// 督办: the bureau supervises a township's handling.
+        Supervise = ("supervise", "督办"),
+        /// 催办: the bureau chases a township.
+        Chase = ("chase", "催办"),
+        /// 回访: a follow-up call or visit.
+        FollowUp = ("follow_up", "回访"),
+        /// 评价: the petitioner's satisfaction rating.
+        Evaluate = ("evaluate", "评价", "满意度评价"),
+        /// 办结: the case is closed.
+        Close = ("close", "办结"),
+        /// 作废: a mistaken registration is voided; kept, and left out of the statistics.
+        Void = ("void", "作废"),
+        /// 出具文书: a statutory document was issued.
+        IssueDocument = ("issue_document", "出具文书"),
+        /// 冲突处理: a concurrent-edit conflict on a field was resolved.
+        ResolveConflict = ("resolve_conflict", "冲突处理"),
+    }
+}
+
+coded_enum! {
+    /// 办理状态: where a case stands, derived from its events.
+    pub enum Status {
+        /// 登记: registered, awaiting the bureau's decision.
+        Registered = ("registered", "登记"),
+        /// 受理: accepted by the bureau.
+        Accepted = ("accepted", "受理"),
+        /// 不予受理: not accepted (or not accepted again).
+        NotAccepted = ("not_accepted", "不予受理"),
+        /// 转送: forwarded to another body.
+        Forwarded = ("forwarded", "转送"),
+        /// 交办: assigned to a township, not yet started there.
+        Assigned = ("assigned", "交办"),
+        /// 办理中: being investigated and handled.
+        InProgress = ("in_progress", "办理中"),
+        /// 延期: handling extended.
+        Extended = ("extended", "延期"),
+        /// 已答复: the reply has been issued.
+        Replied = ("replied", "已答复"),
+        /// 复查中: the petitioner asked for a review.
+        UnderReview = ("under_review", "复查中"),
+        /// 办结: closed.
+        Closed = ("closed", "办结"),
+        /// 作废: voided; excluded from statistics.
+        Voided = ("voided", "作废"),
+    }
+}
+
+impl Status {
+    /// Whether the case is still open work (neither concluded nor voided).
+    pub fn is_open(&self) -> bool {
+        !matches!(self, Self::NotAccepted | Self::Forwarded | Self::Closed | Self::Voided)
+    }
+}
+
+/// The replay sort key of an event: (`lamport`, device time, `event_id`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventOrder<'a> {
+    /// Causal position.
+    pub lamport: u64,
+    /// Device clock, only to order concurrent events.
+    pub at: DeviceTime,
+    /// Tie-breaker, unique.
+    pub id: &'a str,
+}
+
+impl Ord for EventOrder<'_> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.lamport, self.at, self.id).cmp(&(other.lamport, other.at, other.id))
+    }
+}
+
+impl PartialOrd for EventOrder<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Why an action cannot be recorded now, in plain Chinese.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Refusal {
+    /// The sentence shown to the user: what is wrong and what to do.
+    pub message: String,
+}
+
+impl Refusal {
+    fn new(message: impl Into<String>) -> Self {
+        Self { message: message.into() }
+    }
+}
+
+/// An event that is invalid where it falls in the merged log: kept, flagged for review.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Anomaly {
+    /// The event.
+    pub event_id: String,
+    /// Its action.
+    pub action: ActionKind,
+    /// Why it does not fit, in Chinese.
+    pub reason: String,
+}
+
+/// Which roles may record an action.
+///
+/// The bureau accepts, assigns, reassigns, extends, closes and voids; a township investigates,
+/// replies and follows up; both register. Handling actions (investigate, reply, follow up) are
+/// also open to the bureau on a case it handles itself, that is, one it never assigned down.
+pub fn roles_for(action: &ActionKind) -> &'static [Role] {
+    const BUREAU: &[Role] = &[Role::Bureau];
+    const TOWNSHIP: &[Role] = &[Role::Township];
+    const BOTH: &[Role] = &[Role::Bureau, Role::Township];
+    match action {
+        ActionKind::Accept
+        | ActionKind::NotAccept
+        | ActionKind::NoFurther
+        | ActionKind::Forward
+        | ActionKind::Assign
+        | ActionKind::Reassign
+        | ActionKind::Extend
+        | ActionKind::Review
+        | ActionKind::Supervise
+        | ActionKind::Chase
+        | ActionKind::Close
+        | ActionKind::Void => BUREAU,
+        ActionKind::Object
+        | ActionKind::Investigate
+        | ActionKind::Hearing
+        | ActionKind::Mediate
+        | ActionKind::Reply
+        | ActionKind::FollowUp => TOWNSHIP,
+        ActionKind::Register
+        | ActionKind::Notify
+        | ActionKind::Evaluate
+        | ActionKind::IssueDocument
+        | ActionKind::ResolveConflict
+        | ActionKind::Unknown(_) => BOTH,
+    }
+}
+
+/// The outcome of replaying a case's event log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Replay {
+    /// The status after the last valid event.
+    pub status: Status,
+    /// Events that did not fit where they fall, in replay order.
+    pub anomalies: Vec<Anomaly>,
+    /// The bureau's first decision on the matter (受理, 不予受理, 转送 or 交办) and its date.
+    pub decided: Option<(ActionKind, NaiveDate)>,
+    /// The day handling began (受理, or 交办 without a prior 受理): the 60-day clock starts here.
+    pub accepted_on: Option<NaiveDate>,
+    /// The township currently assigned, if the case was assigned down.
+    pub assigned_to: Option<String>,
+    /// The deadline the bureau set on the latest assignment (交办限期).
+    pub assigned_due: Option<NaiveDate>,
+    /// The new handling deadline granted by an extension.
+    pub extended_to: Option<NaiveDate>,
+    /// The latest reply's date and event.
+    pub replied: Option<(NaiveDate, String)>,
+    /// The first reply's date: what on-time reply statistics judge.
+    pub first_reply_on: Option<NaiveDate>,
+    /// When the latest review was requested.
+    pub review_requested_on: Option<NaiveDate>,
+    /// When the case was closed, and why.
+    pub closed: Option<(NaiveDate, Option<CloseReason>)>,
+    /// The latest rating.
+    pub evaluation: Option<(Satisfaction, NaiveDate)>,
+}
+
+impl Replay {
+    fn new() -> Self {
+        Self {
+            status: Status::Registered,
+            anomalies: Vec::new(),
+            decided: None,
+            accepted_on: None,
+            assigned_to: None,
+            assigned_due: None,
+            extended_to: None,
+            replied: None,
+            first_reply_on: None,
+            review_requested_on: None,
+            closed: None,
+            evaluation: None,
+        }
+    }
+
+    /// Whether the case was voided.
+    pub fn voided(&self) -> bool {
+        self.status == Status::Voided
+    }
+}
+
+/// Replays `events` (in any order) and derives the status.
+pub fn replay(events: &[Event]) -> Replay {
+    let mut ordered: Vec<&Event> = events.iter().collect();
+    ordered.sort_by(|a, b| a.order().cmp(&b.order()));
+    let mut state = Replay::new();
+    let mut registered = false;
+    for event in ordered {
+        let checked = if event.action == ActionKind::Register {
+            if registered {
+                Err(Refusal::new("案件已登记，重复的登记记录"))
+            } else {
+                Ok(())
+            }
+        } else if !registered {
+            Err(Refusal::new("案件尚无登记记录"))
+        } else {
+            check(&state, &event.role, event.imported, &event.action)
+                .and_then(|()| check_payload(&state, event))
+        };
+        match checked {
+            Ok(()) => {
+                registered = true;
+                apply(&mut state, event);
+            }
+            Err(refusal) => state.anomalies.push(Anomaly {
+                event_id: event.id.clone(),
+                action: event.action.clone(),
+                reason: refusal.message,
+            }),
+        }
+    }
+    state
+}
+
+/// Decides whether an office of `role` may record `action` on a case in state `state` now.
+/// Returns the status the case would move to.
+pub fn permit(state: &Replay, role: &Role, action: &ActionKind) -> Result<Status, Refusal> {
+    check(state, role, false, action)?;
+    Ok(next_status(state, action))
+}
+
+/// The actions an office of `role` may record now: what the UI offers, and only that.
+pub fn allowed_actions(state: &Replay, role: &Role) -> Vec<ActionKind> {
+    ActionKind::KNOWN
+        .iter()
+        .filter(|a| **a != ActionKind::Register && **a != ActionKind::ResolveConflict)
+        .filter(|a| check(state, role, false, a).is_ok())
+        .cloned()
+        .collect()
+}
+
+fn check(state: &Replay, role: &Role, imported: bool, action: &ActionKind) -> Result<(), Refusal> {
+    use Status as S;
+    let status = &state.status;
+    if let ActionKind::Unknown(code) = action {
+        return Err(Refusal::new(format!("本版本不认识办理动作「{code}」，请升级软件后再处理")));
+    }
+    if *status == S::Voided {
+        return Err(Refusal::new("案件已作废，不能再办理"));
+    }
+    let self_handled = state.assigned_to.is_none();
+    if !imported && !roles_for(action).contains(role) {
+        let handling = matches!(
+            action,
+            ActionKind::Investigate
+                | ActionKind::Hearing
+                | ActionKind::Mediate
+                | ActionKind::Reply
+                | ActionKind::FollowUp
+        );
+        if !(*role == Role::Bureau && handling && self_handled) {
+            let who = if *role == Role::Bureau { "乡镇国土所" } else { "县局" };
+            let hint = if *role == Role::Bureau {
+                "案件已交办乡镇，请由承办的国土所办理"
+            } else {
+                "请报县局办理"
+            };
+            return Err(Refusal::new(format!("「{}」只能由{who}办理；{hint}", action.label())));
+        }
+    }
+    let ok = match action {
+        ActionKind::Register | ActionKind::ResolveConflict | ActionKind::Unknown(_) => true,
+        ActionKind::Accept | ActionKind::NotAccept | ActionKind::NoFurther => {
+            *status == S::Registered
+        }
+        ActionKind::Forward | ActionKind::Assign => matches!(status, S::Registered | S::Accepted),
+        ActionKind::Reassign => matches!(status, S::Assigned | S::InProgress | S::Extended),
+        ActionKind::Object => *status == S::Assigned,
+        ActionKind::Notify
+        | ActionKind::IssueDocument
+        | ActionKind::Supervise
+        | ActionKind::Chase => status.is_open() || matches!(action, ActionKind::IssueDocument),
+        ActionKind::Investigate | ActionKind::Hearing | ActionKind::Mediate => {
+            matches!(
+                status,
+                S::Accepted | S::Assigned | S::InProgress | S::Extended | S::UnderReview
+            )
+        }
+        ActionKind::Extend => matches!(status, S::Accepted | S::Assigned | S::InProgress),
+        ActionKind::Reply => matches!(
+            status,
+            S::Accepted | S::Assigned | S::InProgress | S::Extended | S::UnderReview
+        ),
+        ActionKind::Review => *status == S::Replied,
+        ActionKind::FollowUp | ActionKind::Evaluate => {
+            matches!(status, S::Replied | S::UnderReview | S::Closed)
+        }
+        ActionKind::Close => !matches!(status, S::Registered | S::Closed),
+        ActionKind::Void => true,
+    };
+    if ok { Ok(()) } else { Err(Refusal::new(transition_refusal(action, status))) }
+}
+
+/// Rules that depend on what the event carries, not only on the status.
+fn check_payload(state: &Replay, event: &Event) -> Result<(), Refusal> {
+    match event.action {
+        ActionKind::Close => {
+            let reason = event.close_reason.clone().unwrap_or(CloseReason::Replied);
+            close_check(state, &reason)
+        }
+        ActionKind::Assign | ActionKind::Reassign if event.target.is_none() => {
+            Err(Refusal::new("交办记录没有写明承办乡镇"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether a case in `state` may be closed for `reason`.
+pub fn close_check(state: &Replay, reason: &CloseReason) -> Result<(), Refusal> {
+    let replied = state.replied.is_some();
+    let decided_elsewhere = matches!(state.status, Status::NotAccepted | Status::Forwarded);
+    if reason.needs_reply() && !replied && !decided_elsewhere {
+        return Err(Refusal::new(
+            "案件尚未答复，不能以「答复后未申请复查」办结；如信访人撤回、已调解或导入法定程序，请选择相应的办结原因",
+        ));
+    }
+    Ok(())
+}
+
+fn transition_refusal(action: &ActionKind, status: &Status) -> String {
+    let hint = match action {
+        ActionKind::Accept | ActionKind::NotAccept | ActionKind::NoFurther => {
+            "只有刚登记、尚未作出受理决定的案件才能作此决定"
+        }
+        ActionKind::Forward | ActionKind::Assign => {
+            "交办或转送须在受理决定阶段进行；已交办的案件请用「改派」"
+        }
+        ActionKind::Reassign => "只有已交办、尚未答复的案件才能改派；未交办的请用「交办」",
+        ActionKind::Object => "只有刚交办、尚未开始办理的案件才能提出异议退回",
+        ActionKind::Investigate | ActionKind::Hearing | ActionKind::Mediate => {
+            "须先受理或交办，案件答复、办结后不能再调查"
+        }
+        ActionKind::Extend => "只能在办理期间延期一次；已延期的案件不能再次延期",
+        ActionKind::Reply => "须先受理或交办；已答复的案件如信访人申请复查，请先登记「复查」",
+        ActionKind::Review => "只有已答复的案件才能登记复查申请",
+        ActionKind::FollowUp | ActionKind::Evaluate => "须在答复之后进行",
+        ActionKind::Close => "须先作出受理决定并答复；已办结的案件不能重复办结",
+        ActionKind::Notify | ActionKind::Supervise | ActionKind::Chase => "案件已办结",
+        _ => "",
+    };
+    format!("案件当前状态为「{}」，不能「{}」：{hint}", status.label(), action.label())
+}
+
+fn next_status(state: &Replay, action: &ActionKind) -> Status {
+    use Status as S;
+    match action {
+        ActionKind::Register => S::Registered,
+        ActionKind::Accept => S::Accepted,
+        ActionKind::NotAccept | ActionKind::NoFurther => S::NotAccepted,
+        ActionKind::Forward => S::Forwarded,
+        ActionKind::Assign | ActionKind::Reassign => S::Assigned,
+        ActionKind::Object => S::Registered,
+        ActionKind::Investigate | ActionKind::Hearing | ActionKind::Mediate => match state.status {
+            S::Extended => S::Extended,
+            S::UnderReview => S::UnderReview,
+            _ => S::InProgress,
+        },
+        ActionKind::Extend => S::Extended,
+        ActionKind::Reply => S::Replied,
+        ActionKind::Review => S::UnderReview,
+        ActionKind::Close => S::Closed,
+        ActionKind::Void => S::Voided,
+        ActionKind::Notify
+        | ActionKind::Supervise
+        | ActionKind::Chase
+        | ActionKind::FollowUp
+        | ActionKind::Evaluate
+        | ActionKind::IssueDocument
+        | ActionKind::ResolveConflict
+        | ActionKind::Unknown(_) => state.status.clone(),
+    }
+}
+
+fn apply(state: &mut Replay, event: &Event) {
+    let date = event.date;
+    match &event.action {
+        ActionKind::Accept => {
+            state.decided.get_or_insert((ActionKind::Accept, date));
+            state.accepted_on.get_or_insert(date);
+        }
+        ActionKind::NotAccept | ActionKind::NoFurther | ActionKind::Forward => {
+            state.decided.get_or_insert((event.action.clone(), date));
+        }
+        ActionKind::Assign | ActionKind::Reassign => {
+            state.decided.get_or_insert((ActionKind::Assign, date));
+            state.accepted_on.get_or_insert(date);
+            state.assigned_to = event.target.clone();
+            state.assigned_due = event.due;
+        }
+        ActionKind::Object => {
+            state.assigned_to = None;
+            state.assigned_due = None;
+        }
+        ActionKind::Extend => state.extended_to = event.due,
+        ActionKind::Reply => {
+            state.replied = Some((date, event.id.clone()));
+            state.first_reply_on.get_or_insert(date);
+        }
+        ActionKind::Review => state.review_requested_on = Some(date),
+        ActionKind::Evaluate => {
+            if let Some(result) = &event.satisfaction {
+                state.evaluation = Some((result.clone(), date));
+            }
+        }
+        ActionKind::Close => state.closed = Some((date, event.close_reason.clone())),
+        _ => {}
+    }
+    state.status = next_status(state, &event.action);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    /// A log builder: each event gets the next Lamport number, as one office would write it.
+    struct Log {
+        events: Vec<Event>,
+        lamport: u64,
+    }
+
+    impl Log {
+        fn new() -> Self {
+            let mut log = Self { events: Vec::new(), lamport: 0 };
+            log.push(Role::Bureau, ActionKind::Register, "2024-03-01");
+            log
+        }
+
+        fn push(&mut self, role: Role, action: ActionKind, date: &str) -> &mut Event {
+            self.lamport += 1;
+            let n = self.events.len();
+            self.events.push(event(n, self.lamport, role, action, date));
+            self.events.last_mut().unwrap()
+        }
+    }
+
+    fn event(n: usize, lamport: u64, role: Role, action: ActionKind, date: &str) -> Event {
+        let date = d(date);
+        Event {
+            id: format!("ev-{n:03}"),
+            lamport,
+            action,
+            actor: "a".into(),
+            office: if role == Role::Bureau { "county".into() } else { "hq".into() },
+            role,
+            handler: "王五".into(),
+            at: date.and_hms_opt(9, 0, 0).unwrap().and_utc().timestamp_millis(),
+            date,
+            imported: false,
+            target: Some("黄桥镇".into()),
+            due: None,
+            text: None,
+            satisfaction: None,
+            close_reason: None,
+            outcome: None,
+            document_kind: None,
+            document_number: None,
+            field: None,
+        }
+    }
+
+    #[test]
+    fn referral_flow_walks_every_status() {
+        let mut log = Log::new();
+        assert_eq!(replay(&log.events).status, Status::Registered);
+        log.push(Role::Bureau, ActionKind::Accept, "2024-03-02");
+        assert_eq!(replay(&log.events).status, Status::Accepted);
+        log.push(Role::Bureau, ActionKind::Assign, "2024-03-03").due = Some(d("2024-04-01"));
+        let r = replay(&log.events);
+        assert_eq!(r.status, Status::Assigned);
+        assert_eq!(r.assigned_to.as_deref(), Some("黄桥镇"));
+        assert_eq!(r.assigned_due, Some(d("2024-04-01")));
+        log.push(Role::Township, ActionKind::Investigate, "2024-03-05");
+        assert_eq!(replay(&log.events).status, Status::InProgress);
+        log.push(Role::Bureau, ActionKind::Extend, "2024-04-20").due = Some(d("2024-05-20"));
+        assert_eq!(replay(&log.events).status, Status::Extended);
+        log.push(Role::Township, ActionKind::Investigate, "2024-04-25");
+        assert_eq!(replay(&log.events).status, Status::Extended);
+        log.push(Role::Township, ActionKind::Reply, "2024-05-10");
+        assert_eq!(replay(&log.events).status, Status::Replied);
+        log.push(Role::Bureau, ActionKind::Review, "2024-05-20");
+        assert_eq!(replay(&log.events).status, Status::UnderReview);
+        log.push(Role::Township, ActionKind::Reply, "2024-06-10");
+        log.push(Role::Township, ActionKind::FollowUp, "2024-06-12");
+        log.push(Role::Bureau, ActionKind::Evaluate, "2024-06-12").satisfaction =
+            Some(Satisfaction::BasicallySatisfied);
+        log.push(Role::Bureau, ActionKind::Close, "2024-07-15").close_reason =
+            Some(CloseReason::ReviewServed);
+        let r = replay(&log.events);
+        assert_eq!(r.status, Status::Closed);
+        assert!(r.anomalies.is_empty(), "{:?}", r.anomalies);
+        assert_eq!(r.decided, Some((ActionKind::Accept, d("2024-03-02"))));
+        assert_eq!(r.accepted_on, Some(d("2024-03-02")));
+        assert_eq!(r.first_reply_on, Some(d("2024-05-10")));
+        assert_eq!(r.replied.as_ref().map(|r| r.0), Some(d("2024-06-10")));
+        assert_eq!(r.evaluation, Some((Satisfaction::BasicallySatisfied, d("2024-06-12"))));
+        assert_eq!(r.closed, Some((d("2024-07-15"), Some(CloseReason::ReviewServed))));
+    }
+
+    #[test]
+    fn decisions_other_than_accept() {
+        for (action, status) in [
+            (ActionKind::NotAccept, Status::NotAccepted),
+            (ActionKind::NoFurther, Status::NotAccepted),
+            (ActionKind::Forward, Status::Forwarded),
+        ] {
+            let mut log = Log::new();
+            log.push(Role::Bureau, action.clone(), "2024-03-04");
+            let r = replay(&log.events);
+            assert_eq!(r.status, status);
+            assert_eq!(r.decided, Some((action.clone(), d("2024-03-04"))));
+            assert_eq!(r.accepted_on, None);
+            // A decided case cannot be assigned afterwards, but it can be closed.
+            assert!(permit(&r, &Role::Bureau, &ActionKind::Assign).is_err());
+            log.push(Role::Bureau, ActionKind::Close, "2024-03-05").close_reason =
+                Some(CloseReason::StatutoryProcedure);
+            assert_eq!(replay(&log.events).status, Status::Closed);
+        }
+    }
+
+    #[test]
+    fn assign_without_accept_starts_the_handling_clock() {
+        let mut log = Log::new();
+        log.push(Role::Bureau, ActionKind::Assign, "2024-03-03");
+        let r = replay(&log.events);
+        assert_eq!(r.decided, Some((ActionKind::Assign, d("2024-03-03"))));
+        assert_eq!(r.accepted_on, Some(d("2024-03-03")));
+    }
+
+    #[test]
+    fn reassign_and_objection() {
+        let mut log = Log::new();
+        log.push(Role::Bureau, ActionKind::Assign, "2024-03-03");
+        assert!(permit(&replay(&log.events), &Role::Bureau, &ActionKind::Assign).is_err());
+        log.push(Role::Bureau, ActionKind::Reassign, "2024-03-04").target = Some("石江镇".into());
+        let r = replay(&log.events);
+        assert_eq!(r.status, Status::Assigned);
+        assert_eq!(r.assigned_to.as_deref(), Some("石江镇"));
+        log.push(Role::Township, ActionKind::Object, "2024-03-05");
+        let r = replay(&log.events);
+        assert_eq!(r.status, Status::Registered);
+        assert_eq!(r.assigned_to, None);
+        // Returned to the bureau, it can be assigned again, and the first decision still stands.
+        assert_eq!(permit(&r, &Role::Bureau, &ActionKind::Assign), Ok(Status::Assigned));
+        assert_eq!(r.decided, Some((ActionKind::Assign, d("2024-03-03"))));
+    }
+
+    #[test]
+    fn role_table_refuses_in_chinese() {
+        let mut log = Log::new();
+        let r = replay(&log.events);
+        let refused = permit(&r, &Role::Township, &ActionKind::Accept).unwrap_err();
+        assert!(refused.message.contains("只能由县局办理"), "{refused}");
+        log.push(Role::Bureau, ActionKind::Assign, "2024-03-03");
+        let r = replay(&log.events);
+        for action in
+            [ActionKind::Close, ActionKind::Void, ActionKind::Extend, ActionKind::Reassign]
+        {
+            assert!(permit(&r, &Role::Township, &action).is_err(), "{action:?}");
+        }
+        assert!(permit(&r, &Role::Township, &ActionKind::Investigate).is_ok());
+        // The bureau does not investigate a case it assigned down.
+        let refused = permit(&r, &Role::Bureau, &ActionKind::Investigate).unwrap_err();
+        assert!(refused.message.contains("乡镇国土所"), "{refused}");
+        assert!(permit(&r, &Role::Bureau, &ActionKind::Void).is_ok());
+    }
+
+    #[test]
+    fn bureau_handles_its_own_cases() {
+        let mut log = Log::new();
+        log.push(Role::Bureau, ActionKind::Accept, "2024-03-02");
+        let r = replay(&log.events);
+        assert_eq!(permit(&r, &Role::Bureau, &ActionKind::Investigate), Ok(Status::InProgress));
+        assert_eq!(permit(&r, &Role::Bureau, &ActionKind::Reply), Ok(Status::Replied));
+    }
+
+    #[test]
+    fn transitions_refused_with_the_status_named() {
+        let mut log = Log::new();
+        let r = replay(&log.events);
+        let refused = permit(&r, &Role::Township, &ActionKind::Reply).unwrap_err();
+        assert!(refused.message.contains("「登记」"), "{refused}");
+        let refused = permit(&r, &Role::Bureau, &ActionKind::Close).unwrap_err();
+        assert!(refused.message.contains("不能「办结」"), "{refused}");
+        log.push(Role::Bureau, ActionKind::Assign, "2024-03-03");
+        log.push(Role::Bureau, ActionKind::Extend, "2024-04-01");
+        let r = replay(&log.events);
+        let refused = permit(&r, &Role::Bureau, &ActionKind::Extend).unwrap_err();
+        assert!(refused.message.contains("不能再次延期"), "{refused}");
+    }
+
+    #[test]
+    fn close_without_reply_needs_a_reason() {
+        let mut log = Log::new();
+        log.push(Role::Bureau, ActionKind::Accept, "2024-03-02");
+        let r = replay(&log.events);
+        assert!(close_check(&r, &CloseReason::Replied).is_err());
+        assert!(close_check(&r, &CloseReason::Withdrawn).is_ok());
+        log.push(Role::Bureau, ActionKind::Close, "2024-03-09");
+        let r = replay(&log.events);
+        assert_eq!(r.status, Status::Accepted);
+        assert_eq!(r.anomalies.len(), 1);
+        assert!(r.anomalies[0].reason.contains("尚未答复"));
+    }
+
+    #[test]
+    fn void_excludes_and_freezes() {
+        let mut log = Log::new();
+        log.push(Role::Bureau, ActionKind::Void, "2024-03-02");
+        log.push(Role::Bureau, ActionKind::Accept, "2024-03-03");
+        let r = replay(&log.events);
+        assert!(r.voided());
+        assert_eq!(r.anomalies.len(), 1);
+        assert_eq!(r.anomalies[0].event_id, "ev-002");
+        assert!(allowed_actions(&r, &Role::Bureau).is_empty());
+    }
+
+    #[test]
+    fn imported_history_is_exempt_from_roles_but_not_from_order() {
+        let mut log = Log::new();
+        log.push(Role::Township, ActionKind::Assign, "2017-03-03").imported = true;
+        log.push(Role::Township, ActionKind::Close, "2017-03-09").imported = true;
+        let r = replay(&log.events);
+        assert_eq!(r.status, Status::Assigned);
+        assert_eq!(r.anomalies.len(), 1, "closing unanswered is still out of order");
+    }
+
+    #[test]
+    fn role_violation_in_a_synced_log_is_an_anomaly() {
+        let mut log = Log::new();
+        log.push(Role::Township, ActionKind::Void, "2024-03-03");
+        let r = replay(&log.events);
+        assert_eq!(r.status, Status::Registered);
+        assert_eq!(r.anomalies.len(), 1);
+    }
+
+    #[test]
+    fn missing_or_duplicate_registration_is_flagged() {
+        let mut log = Log::new();
+        log.push(Role::Bureau, ActionKind::Register, "2024-03-02");
+        let r = replay(&log.events);
+        assert_eq!(r.anomalies.len(), 1);
+        let lone = vec![event(9, 5, Role::Bureau, ActionKind::Accept, "2024-03-02")];
+        assert_eq!(replay(&lone).anomalies.len(), 1);
+    }
+
+    /// The bureau assigns on its (correct) clock; the township, whose clock is two days slow,
+    /// answers after syncing the assignment. Its device time says it replied "before" the
+    /// assignment, but its Lamport number puts the reply after the event it answered.
+    #[test]
+    fn slow_clock_reply_still_follows_the_assignment() {
+        let register = event(0, 1, Role::Bureau, ActionKind::Register, "2024-03-01");
+        let mut assign = event(1, 2, Role::Bureau, ActionKind::Assign, "2024-03-10");
+        assign.at = d("2024-03-10").and_hms_opt(10, 0, 0).unwrap().and_utc().timestamp_millis();
+        let slow = 2 * 86_400_000;
+        let mut investigate = event(2, 3, Role::Township, ActionKind::Investigate, "2024-03-08");
+        investigate.at = assign.at + 3_600_000 - slow;
+        let mut reply = event(3, 4, Role::Township, ActionKind::Reply, "2024-03-08");
+        reply.at = assign.at + 7_200_000 - slow;
+        // Concurrently, the bureau supervised the case without having seen the township's work.
+        let mut supervise = event(4, 3, Role::Bureau, ActionKind::Supervise, "2024-03-11");
+        supervise.at = assign.at + 86_400_000;
+        // Merge order of arrival must not matter.
+        let merged = vec![reply, supervise, investigate, assign, register];
+        let r = replay(&merged);
+        assert!(r.anomalies.is_empty(), "{:?}", r.anomalies);
+        assert_eq!(r.status, Status::Replied);
+        let mut sorted = merged;
+        sorted.sort_by(|a, b| a.order().cmp(&b.order()));
+        let ids: Vec<_> = sorted.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["ev-000", "ev-001", "ev-002", "ev-004", "ev-003"]);
+    }
+
+    #[test]
+    fn concurrent_reply_and_void_keep_both_events() {
+        let register = event(0, 1, Role::Bureau, ActionKind::Register, "2024-03-01");
+        let assign = event(1, 2, Role::Bureau, ActionKind::Assign, "2024-03-02");
+        let void = event(2, 3, Role::Bureau, ActionKind::Void, "2024-03-03");
+        let reply = event(3, 3, Role::Township, ActionKind::Reply, "2024-03-04");
+        let r = replay(&[register, assign, void, reply]);
+        assert_eq!(r.status, Status::Voided);
+        assert_eq!(r.anomalies.len(), 1);
+        assert_eq!(r.anomalies[0].action, ActionKind::Reply);
+    }
+
+    #[test]
+    fn unknown_actions_from_a_newer_version_are_flagged_not_fatal() {
+        let mut log = Log::new();
+        log.push(Role::Bureau, ActionKind::Unknown("escalate".into()), "2024-03-02");
+        log.push(Role::Bureau, ActionKind::Accept, "2024-03-03");
+        let r = replay(&log.events);
+        assert_eq!(r.status, Status::Accepted);
+        assert_eq!(r.anomalies.len(), 1);
+        assert!(r.anomalies[0].reason.contains("escalate"));
+    }
+
+    #[test]
+    fn allowed_actions_follow_status_and_role() {
+        let mut log = Log::new();
+        log.push(Role::Bureau, ActionKind::Assign, "2024-03-03");
+        let r = replay(&log.events);
+        let township = allowed_actions(&r, &Role::Township);
+        assert!(township.contains(&ActionKind::Investigate));
+        assert!(township.contains(&ActionKind::Reply));
+        assert!(township.contains(&ActionKind::Object));
+        assert!(!township.contains(&ActionKind::Close));
+        let bureau = allowed_actions(&r, &Role::Bureau);
+        assert!(bureau.contains(&ActionKind::Reassign));
+        assert!(bureau.contains(&ActionKind::Extend));
+        assert!(!bureau.contains(&ActionKind::Reply));
+    }
+}
