@@ -14,6 +14,7 @@
 //! - [`calendar`] and [`deadline`]: working days and the versioned legal deadlines.
 //! - [`facts`] and [`stats`]: the per-case projection and the statistics of a period, whose
 //!   JSON shape the hub, the office and the reports share.
+//! - [`registration`]: registration input checked field by field, in Chinese.
 //! - [`idcard`]: the GB 11643 ID number check and display masking.
 
 pub mod calendar;
@@ -24,6 +25,7 @@ pub mod facts;
 pub mod fixtures;
 pub mod idcard;
 pub mod model;
+pub mod registration;
 pub mod schema;
 pub mod stats;
 pub mod terms;
@@ -37,6 +39,7 @@ pub use model::{
     AttachmentRef, Case, CaseId, DeviceTime, Evaluation, Event, Identity, IssuedDocument, Person,
     PetitionerRef, SCHEMA_VERSION, Submission,
 };
+pub use registration::{FieldError, NewCase, NewPetitioner, NewSubmission, RegistrationContext};
 pub use stats::{Period, Rate, Statistics, StatsQuery};
 pub use terms::{
     Category, Channel, CloseReason, DocumentKind, IdType, Outcome, PetitionerKind, Purpose, Role,

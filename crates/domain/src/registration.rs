@@ -1,0 +1,581 @@
+//! Registration input (登记): what the register form, a JSON file or an imported ledger row gives,
+//! checked field by field with Chinese messages, and turned into a new [`Case`] and its
+//! [`Identity`].
+//!
+//! Values may be given as codes or as Chinese labels (`"visit"` or `"来访"`). A source of
+//! 12336举报 implies the purpose 检举控告; when no purpose is given it follows from the category.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::idcard::{check_resident_id, mask_name};
+use crate::model::{
+    Case, CaseId, DeviceTime, Event, Identity, Person, PetitionerRef, SCHEMA_VERSION, Submission,
+};
+use crate::terms::{Category, Channel, IdType, PetitionerKind, Purpose, Role, Sector, Source};
+use crate::workflow::ActionKind;
+
+/// One field's problem, to show next to the field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{label}: {message}")]
+pub struct FieldError {
+    /// The input key (`received`, `petitioners[0].id_number`).
+    pub field: String,
+    /// The field's Chinese name (登记日期).
+    pub label: String,
+    /// What is wrong and what to write instead.
+    pub message: String,
+}
+
+impl FieldError {
+    fn new(field: impl Into<String>, label: &str, message: impl Into<String>) -> Self {
+        Self { field: field.into(), label: label.to_owned(), message: message.into() }
+    }
+}
+
+/// A petitioner as entered.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NewPetitioner {
+    /// 姓名(名称).
+    pub name: String,
+    /// 信访人类型 (code or label); 公民 when empty.
+    pub kind: String,
+    /// 证件类型 (code or label); 居民身份证 when a number is given.
+    pub id_type: String,
+    /// 证件号码.
+    pub id_number: String,
+    /// 联系电话.
+    pub phone: String,
+    /// 住址.
+    pub address: String,
+}
+
+/// A submission as entered: the first of a new case, or a repeat letter or visit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NewSubmission {
+    /// 信访日期 (登记日期 in the ledger).
+    pub received: Option<NaiveDate>,
+    /// 信访形式 (code or label).
+    pub channel: String,
+    /// 信访来源 (code or label).
+    pub source: String,
+    /// 人数: persons (for visits, person-visits); 1 when absent.
+    pub persons: Option<u32>,
+    /// 批次 for visits; 1 when absent.
+    pub batches: Option<u32>,
+    /// 集体访/联名信; follows from the number of persons when absent.
+    pub collective: Option<bool>,
+    /// 越级.
+    pub skip_level: bool,
+    /// 重复.
+    pub repeat: bool,
+    /// 匿名.
+    pub anonymous: bool,
+    /// 是否保密.
+    pub confidential: bool,
+    /// 反映内容 of this submission.
+    pub summary: String,
+}
+
+/// A new case as entered.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NewCase {
+    /// The first submission.
+    #[serde(flatten)]
+    pub submission: NewSubmission,
+    /// 信访目的 (code or label); derived when empty.
+    pub purpose: String,
+    /// 涉及领域 (code or label).
+    pub sector: String,
+    /// 问题类别 (code or label).
+    pub category: String,
+    /// 所属乡镇 by name.
+    pub township: String,
+    /// 被反映对象.
+    pub subject: String,
+    /// 诉求内容.
+    pub request: String,
+    /// 问题属地.
+    pub village: String,
+    /// 信访人.
+    pub petitioners: Vec<NewPetitioner>,
+}
+
+/// What the registering office supplies.
+pub struct RegistrationContext<'a> {
+    /// The new case's id.
+    pub case_id: CaseId,
+    /// Its human number.
+    pub number: String,
+    /// Mints ids for the submission, the petitioners and the event.
+    pub mint_id: &'a mut dyn FnMut() -> String,
+    /// The office's code.
+    pub office: &'a str,
+    /// The office's role.
+    pub role: Role,
+    /// The device's actor (hex).
+    pub actor: &'a str,
+    /// 办理人.
+    pub handler: &'a str,
+    /// Now, by the device clock.
+    pub at: DeviceTime,
+    /// Today.
+    pub today: NaiveDate,
+    /// The townships this office may register for (all of the county's for the bureau).
+    pub townships: &'a [String],
+    /// The township used when none is given (a township office's own).
+    pub default_township: Option<&'a str>,
+    /// Persons from whom a submission counts as collective.
+    pub collective_threshold: u32,
+    /// The ledger row fingerprint, for imports.
+    pub fingerprint: Option<String>,
+}
+
+fn parse<T>(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    label: &str,
+    value: &str,
+    parse: fn(&str) -> Option<T>,
+    known: fn() -> String,
+) -> Option<T> {
+    if value.trim().is_empty() {
+        errors.push(FieldError::new(field, label, format!("请填写{label}（{}）", known())));
+        return None;
+    }
+    let parsed = parse(value);
+    if parsed.is_none() {
+        errors.push(FieldError::new(
+            field,
+            label,
+            format!("不认识「{}」，应为：{}", value.trim(), known()),
+        ));
+    }
+    parsed
+}
+
+/// Checks a phone number: 7 to 12 digits, dashes and spaces allowed.
+fn phone_ok(phone: &str) -> bool {
+    let digits = phone.chars().filter(char::is_ascii_digit).count();
+    phone.chars().all(|c| c.is_ascii_digit() || c == '-' || c == ' ' || c == '+')
+        && (7..=13).contains(&digits)
+}
+
+impl NewSubmission {
+    /// Checks the submission and builds it. `prefix` names the fields in errors (`""` for the
+    /// first submission of a new case).
+    pub fn build(
+        &self,
+        id: String,
+        petitioners: Vec<String>,
+        ctx: &RegistrationContext<'_>,
+        errors: &mut Vec<FieldError>,
+    ) -> Option<Submission> {
+        let received = match self.received {
+            None => {
+                errors.push(FieldError::new(
+                    "received",
+                    "登记日期",
+                    "请填写信访日期（如 2024-03-01）",
+                ));
+                None
+            }
+            Some(d) if d > ctx.today => {
+                errors.push(FieldError::new(
+                    "received",
+                    "登记日期",
+                    format!("信访日期 {d} 晚于今天 {}，请核对", ctx.today),
+                ));
+                None
+            }
+            Some(d) => Some(d),
+        };
+        let channel = parse(
+            errors,
+            "channel",
+            "信访形式",
+            &self.channel,
+            Channel::parse,
+            Channel::known_labels,
+        );
+        let source =
+            parse(errors, "source", "信访来源", &self.source, Source::parse, Source::known_labels);
+        let persons = self.persons.unwrap_or(1);
+        if persons == 0 {
+            errors.push(FieldError::new("persons", "人数", "人数至少为1"));
+        }
+        let visit = channel == Some(Channel::Visit);
+        let batches = if visit { self.batches.unwrap_or(1) } else { self.batches.unwrap_or(0) };
+        if visit && batches == 0 {
+            errors.push(FieldError::new("batches", "批次", "来访至少1批"));
+        }
+        if batches > persons && persons > 0 {
+            errors.push(FieldError::new("batches", "批次", "批次不能多于人次"));
+        }
+        Some(Submission {
+            id,
+            channel: channel?,
+            source: source?,
+            received: received?,
+            batches,
+            persons,
+            collective: self.collective.unwrap_or(persons >= ctx.collective_threshold),
+            skip_level: self.skip_level,
+            repeat: self.repeat,
+            anonymous: self.anonymous,
+            confidential: self.confidential,
+            petitioners,
+            summary: self.summary.trim().to_owned(),
+            registered_by: ctx.office.to_owned(),
+            fingerprint: ctx.fingerprint.clone(),
+        })
+        .filter(|_| persons > 0)
+    }
+}
+
+/// The purpose that follows from the category when none is given.
+fn implied_purpose(category: &Category) -> Purpose {
+    match category {
+        Category::EnquiryCertificate => Purpose::Enquiry,
+        Category::Dispute | Category::MiningRight | Category::Other | Category::Unknown(_) => {
+            Purpose::Appeal
+        }
+        _ => Purpose::Report,
+    }
+}
+
+/// Checks and builds the petitioners: references for the case, persons for the identity.
+pub fn build_petitioners(
+    input: &[NewPetitioner],
+    anonymous: bool,
+    mint_id: &mut dyn FnMut() -> String,
+    errors: &mut Vec<FieldError>,
+) -> (Vec<PetitionerRef>, Vec<Person>) {
+    if input.iter().all(|p| p.name.trim().is_empty()) && !anonymous {
+        errors.push(FieldError::new(
+            "petitioners[0].name",
+            "信访人",
+            "请填写信访人姓名；匿名举报请勾选「匿名」",
+        ));
+    }
+    let mut refs = Vec::new();
+    let mut persons = Vec::new();
+    for (i, p) in input.iter().enumerate().filter(|(_, p)| !p.name.trim().is_empty()) {
+        let field = |k: &str| format!("petitioners[{i}].{k}");
+        let kind = if p.kind.trim().is_empty() {
+            PetitionerKind::Citizen
+        } else {
+            match PetitionerKind::parse(&p.kind) {
+                Some(k) => k,
+                None => {
+                    errors.push(FieldError::new(
+                        field("kind"),
+                        "信访人类型",
+                        format!("应为：{}", PetitionerKind::known_labels()),
+                    ));
+                    continue;
+                }
+            }
+        };
+        let number = p.id_number.trim().to_uppercase();
+        let id_type = if p.id_type.trim().is_empty() {
+            if kind == PetitionerKind::Citizen { IdType::ResidentId } else { IdType::CreditCode }
+        } else {
+            IdType::parse(&p.id_type).unwrap_or(IdType::Other)
+        };
+        if !number.is_empty()
+            && id_type == IdType::ResidentId
+            && let Err(e) = check_resident_id(&number)
+        {
+            errors.push(FieldError::new(field("id_number"), "证件号码", e.to_string()));
+        }
+        if !p.phone.trim().is_empty() && !phone_ok(p.phone.trim()) {
+            errors.push(FieldError::new(
+                field("phone"),
+                "联系电话",
+                format!("「{}」不像电话号码：应为7到13位数字", p.phone.trim()),
+            ));
+        }
+        let id = mint_id();
+        refs.push(PetitionerRef { id: id.clone(), kind, display_name: mask_name(&p.name) });
+        persons.push(Person {
+            id,
+            name: p.name.trim().to_owned(),
+            id_type,
+            id_number: number,
+            phone: p.phone.trim().to_owned(),
+            address: p.address.trim().to_owned(),
+        });
+    }
+    (refs, persons)
+}
+
+impl NewCase {
+    /// Checks every field and builds the case with its 登记 event, and its identity. Every
+    /// problem is reported at once.
+    pub fn build(
+        &self,
+        ctx: &mut RegistrationContext<'_>,
+    ) -> Result<(Case, Identity), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let sector = parse(
+            &mut errors,
+            "sector",
+            "涉及领域",
+            &self.sector,
+            Sector::parse,
+            Sector::known_labels,
+        );
+        let category = parse(
+            &mut errors,
+            "category",
+            "问题类别",
+            &self.category,
+            Category::parse,
+            Category::known_labels,
+        );
+        let given_purpose = (!self.purpose.trim().is_empty())
+            .then(|| {
+                let p = Purpose::parse(&self.purpose);
+                if p.is_none() {
+                    errors.push(FieldError::new(
+                        "purpose",
+                        "信访目的",
+                        format!(
+                            "不认识「{}」，应为：{}",
+                            self.purpose.trim(),
+                            Purpose::known_labels()
+                        ),
+                    ));
+                }
+                p
+            })
+            .flatten();
+        let twelve = Source::parse(&self.submission.source) == Some(Source::Report12336);
+        let purpose = match (&given_purpose, twelve) {
+            (Some(p), true) if *p != Purpose::Report => {
+                errors.push(FieldError::new(
+                    "purpose",
+                    "信访目的",
+                    "12336举报属于检举控告类，信访目的应为「检举控告」",
+                ));
+                None
+            }
+            (_, true) => Some(Purpose::Report),
+            (Some(p), false) => Some(p.clone()),
+            (None, false) => category.as_ref().map(implied_purpose),
+        };
+        let township = match (self.township.trim(), ctx.default_township) {
+            ("", Some(own)) => Some(own.to_owned()),
+            ("", None) => None,
+            (name, _) => {
+                if !ctx.townships.is_empty() && !ctx.townships.iter().any(|t| t == name) {
+                    errors.push(FieldError::new(
+                        "township",
+                        "所属乡镇",
+                        format!("「{name}」不在本单位管辖的乡镇中：{}", ctx.townships.join("、")),
+                    ));
+                }
+                Some(name.to_owned())
+            }
+        };
+        if self.request.trim().is_empty() {
+            errors.push(FieldError::new("request", "诉求内容", "请填写信访人的诉求、事实和理由"));
+        }
+        let (refs, persons) = build_petitioners(
+            &self.petitioners,
+            self.submission.anonymous,
+            &mut *ctx.mint_id,
+            &mut errors,
+        );
+        let submission_id = (ctx.mint_id)();
+        let petitioner_ids = refs.iter().map(|r| r.id.clone()).collect();
+        let submission = self.submission.build(submission_id, petitioner_ids, &*ctx, &mut errors);
+        let (Some(sector), Some(category), Some(purpose), Some(submission)) =
+            (sector, category, purpose, submission)
+        else {
+            return Err(errors);
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let confidential = self.submission.confidential;
+        let register = Event {
+            id: (ctx.mint_id)(),
+            lamport: 1,
+            action: ActionKind::Register,
+            actor: ctx.actor.to_owned(),
+            office: ctx.office.to_owned(),
+            role: ctx.role.clone(),
+            handler: ctx.handler.to_owned(),
+            at: ctx.at,
+            date: ctx.today,
+            imported: false,
+            target: None,
+            due: None,
+            text: None,
+            satisfaction: None,
+            close_reason: None,
+            outcome: None,
+            document_kind: None,
+            document_number: None,
+            field: None,
+        };
+        let case = Case {
+            id: ctx.case_id,
+            schema_version: SCHEMA_VERSION,
+            number: ctx.number.clone(),
+            official_number: None,
+            registered_by: ctx.office.to_owned(),
+            purpose,
+            sector,
+            category,
+            jurisdiction: township,
+            subject: self.subject.trim().to_owned(),
+            request: self.request.trim().to_owned(),
+            village: self.village.trim().to_owned(),
+            confidential,
+            petitioners: refs,
+            submissions: vec![submission],
+            events: vec![register],
+            attachments: Vec::new(),
+            reply_draft: String::new(),
+            investigation_report: String::new(),
+        };
+        let identity = Identity { case_id: ctx.case_id, schema_version: SCHEMA_VERSION, persons };
+        Ok((case, identity))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn input() -> NewCase {
+        NewCase {
+            submission: NewSubmission {
+                received: Some(d("2024-03-01")),
+                channel: "来访".into(),
+                source: "本局接收".into(),
+                persons: Some(6),
+                ..Default::default()
+            },
+            sector: "涉土".into(),
+            category: "违法占地建设".into(),
+            township: "黄桥镇".into(),
+            request: "邻居在承包地上建房，请求查处".into(),
+            village: "大屋村".into(),
+            petitioners: vec![NewPetitioner {
+                name: "张三丰".into(),
+                id_number: "11010519491231002x".into(),
+                phone: "138 1234 5678".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn build(input: &NewCase) -> Result<(Case, Identity), Vec<FieldError>> {
+        let mut n = 0;
+        let mut mint = || {
+            n += 1;
+            format!("id-{n}")
+        };
+        let townships = vec!["黄桥镇".to_owned(), "石江镇".to_owned()];
+        let mut ctx = RegistrationContext {
+            case_id: CaseId(uuid::Uuid::from_u128(1)),
+            number: "黄桥-2024-A-0001".into(),
+            mint_id: &mut mint,
+            office: "hq",
+            role: Role::Township,
+            actor: "abcd",
+            handler: "李四",
+            at: 1_709_251_200_000,
+            today: d("2024-03-02"),
+            townships: &townships,
+            default_township: Some("黄桥镇"),
+            collective_threshold: 5,
+            fingerprint: None,
+        };
+        input.build(&mut ctx)
+    }
+
+    #[test]
+    fn a_good_registration_builds_case_and_identity() {
+        let (case, identity) = build(&input()).unwrap();
+        assert_eq!(case.purpose, Purpose::Report, "违法占地建设 implies 检举控告");
+        assert_eq!(case.jurisdiction.as_deref(), Some("黄桥镇"));
+        assert_eq!(case.petitioners[0].display_name, "张*丰");
+        assert_eq!(identity.persons[0].id_number, "11010519491231002X");
+        let s = &case.submissions[0];
+        assert_eq!((s.batches, s.persons, s.collective), (1, 6, true));
+        assert_eq!(case.events.len(), 1);
+        assert_eq!(case.events[0].action, ActionKind::Register);
+        assert_eq!(case.events[0].lamport, 1);
+        assert!(case.identity_restricted(), "a 检举控告 matter's identity is restricted");
+    }
+
+    #[test]
+    fn source_12336_implies_report() {
+        let mut i = input();
+        i.submission.source = "12336举报".into();
+        i.category = "纠纷调处".into();
+        assert_eq!(build(&i).unwrap().0.purpose, Purpose::Report);
+        i.purpose = "咨询".into();
+        let errors = build(&i).unwrap_err();
+        assert_eq!(errors[0].field, "purpose");
+        assert!(errors[0].message.contains("检举控告"));
+    }
+
+    #[test]
+    fn every_problem_is_reported_next_to_its_field() {
+        let mut i = input();
+        i.submission.received = Some(d("2024-05-01"));
+        i.submission.channel = "飞鸽传书".into();
+        i.sector = String::new();
+        i.township = "火星镇".into();
+        i.request = "  ".into();
+        i.petitioners[0].id_number = "110105194912310021".into();
+        i.petitioners[0].phone = "call me".into();
+        let errors = build(&i).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        for f in [
+            "received",
+            "channel",
+            "sector",
+            "township",
+            "request",
+            "petitioners[0].id_number",
+            "petitioners[0].phone",
+        ] {
+            assert!(fields.contains(&f), "{f} missing from {fields:?}");
+        }
+        let channel = errors.iter().find(|e| e.field == "channel").unwrap();
+        assert!(channel.message.contains("来信、来访"), "{}", channel.message);
+        assert!(errors.iter().any(|e| e.message.contains("校验位")));
+    }
+
+    #[test]
+    fn anonymous_reports_need_no_name() {
+        let mut i = input();
+        i.petitioners.clear();
+        assert_eq!(build(&i).unwrap_err()[0].field, "petitioners[0].name");
+        i.submission.anonymous = true;
+        let (case, identity) = build(&i).unwrap();
+        assert!(case.petitioners.is_empty() && identity.persons.is_empty());
+    }
+
+    #[test]
+    fn township_defaults_to_the_office_own() {
+        let mut i = input();
+        i.township.clear();
+        assert_eq!(build(&i).unwrap().0.jurisdiction.as_deref(), Some("黄桥镇"));
+    }
+}

@@ -1,0 +1,22 @@
+# Shared helpers for dev/run and dev/test: install what is missing, nothing more.
+# shellcheck shell=bash
+
+# Installs the Debian packages given that are not installed yet (apt-get update first).
+ensure_apt() {
+    local missing=()
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "==> 安装系统软件包: ${missing[*]}" >&2
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -q >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+}
+
+# Keeps build output outside the clone unless the caller chose a place.
+use_shared_target() {
+    export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/petition-ledger/target}"
+    mkdir -p "$CARGO_TARGET_DIR"
+}
