@@ -1,0 +1,515 @@
+//! Documents: creating, editing, loading, compacting and applying remote changes.
+//!
+//! A document on disk is its last snapshot (`docs.snapshot`) plus the changes appended since
+//! (`changes`). Every write path ends in [`Store::persist`], one SQLite transaction that stores
+//! the new changes, re-projects the index and search rows, and queues local changes in the
+//! outbox. If that transaction fails (a full disk, say), the loaded document is dropped from
+//! memory so the next read comes from disk again: memory never runs ahead of the file.
+
+use std::collections::HashMap;
+
+use ledger_domain::automerge::transaction::{CommitOptions, Transaction};
+use ledger_domain::automerge::{Automerge, Change, ChangeHash, ReadDoc};
+use ledger_domain::schema::{self, SchemaError};
+use ledger_domain::{Case, CaseId, Identity};
+use rusqlite::{OptionalExtension, Transaction as SqlTx, params};
+
+use crate::error::{Result, StoreError};
+use crate::index::{self, Projection};
+use crate::{DocKind, Store, now_ms};
+
+/// Compact a document once this many changes have been appended since its snapshot.
+const COMPACT_AFTER: i64 = 48;
+
+/// The loaded documents, least recently used evicted first.
+pub(crate) struct DocCache {
+    docs: HashMap<(CaseId, DocKind), (Automerge, u64)>,
+    tick: u64,
+    capacity: usize,
+}
+
+impl DocCache {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self { docs: HashMap::new(), tick: 0, capacity }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.docs.clear();
+    }
+
+    fn take(&mut self, key: &(CaseId, DocKind)) -> Option<Automerge> {
+        self.docs.remove(key).map(|(d, _)| d)
+    }
+
+    fn put(&mut self, key: (CaseId, DocKind), doc: Automerge) {
+        self.tick += 1;
+        if self.docs.len() >= self.capacity
+            && !self.docs.contains_key(&key)
+            && let Some(oldest) = self.docs.iter().min_by_key(|(_, (_, t))| *t).map(|(k, _)| *k)
+        {
+            self.docs.remove(&oldest);
+        }
+        self.docs.insert(key, (doc, self.tick));
+    }
+
+    fn evict(&mut self, key: &(CaseId, DocKind)) {
+        self.docs.remove(key);
+    }
+}
+
+/// A change made here, to store and to queue for the hub.
+pub(crate) struct LocalChange {
+    pub(crate) kind: DocKind,
+    pub(crate) hash: String,
+    pub(crate) bytes: Vec<u8>,
+}
+
+/// What one transaction writes for one case.
+pub(crate) struct CaseWrite {
+    pub(crate) id: CaseId,
+    /// New snapshots (a new document, or a compaction).
+    pub(crate) snapshots: Vec<(DocKind, Vec<u8>)>,
+    /// Changes appended to the stored documents.
+    pub(crate) appended: Vec<(DocKind, String, Vec<u8>)>,
+    /// Local changes for the outbox.
+    pub(crate) outbox: Vec<LocalChange>,
+    /// The new index row, or `None` to leave the index alone.
+    pub(crate) projection: Option<Projection>,
+    /// Import fingerprints to record.
+    pub(crate) fingerprints: Vec<String>,
+}
+
+pub(crate) fn hex(hash: &ChangeHash) -> String {
+    hash.to_string()
+}
+
+fn commit_options() -> CommitOptions {
+    CommitOptions::default().with_time(now_ms() / 1000)
+}
+
+/// The outcome of applying remote changes to one document.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Applied {
+    /// Changes new to this replica.
+    pub new: usize,
+    /// Changes whose dependencies are still missing (queued inside Automerge).
+    pub missing_deps: Vec<ChangeHash>,
+}
+
+impl Store {
+    fn load_doc(
+        &self,
+        conn: &rusqlite::Connection,
+        id: CaseId,
+        kind: DocKind,
+    ) -> Result<Option<Automerge>> {
+        let snapshot: Option<Vec<u8>> = conn
+            .query_row(
+                "SELECT snapshot FROM docs WHERE case_id = ?1 AND kind = ?2",
+                params![id.to_string(), kind.code()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(snapshot) = snapshot else { return Ok(None) };
+        let mut doc = Automerge::load(&snapshot)?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT bytes FROM changes WHERE case_id = ?1 AND kind = ?2 ORDER BY id",
+        )?;
+        let rows =
+            stmt.query_map(params![id.to_string(), kind.code()], |r| r.get::<_, Vec<u8>>(0))?;
+        let mut changes = Vec::new();
+        for bytes in rows {
+            changes.push(Change::from_bytes(bytes?).map_err(|e| {
+                StoreError::Automerge(ledger_domain::automerge::AutomergeError::from(e))
+            })?);
+        }
+        if !changes.is_empty() {
+            doc.apply_changes(changes)?;
+        }
+        doc.set_actor(self.actor().clone());
+        Ok(Some(doc))
+    }
+
+    /// Runs `f` on a document, loading it into the working set if needed.
+    pub fn with_doc<T>(
+        &self,
+        id: CaseId,
+        kind: DocKind,
+        f: impl FnOnce(&Automerge) -> T,
+    ) -> Result<T> {
+        let mut w = self.writer();
+        let key = (id, kind);
+        let doc = match w.cache.take(&key) {
+            Some(doc) => doc,
+            None => self.load_doc(&w.conn, id, kind)?.ok_or(StoreError::NoCase(id))?,
+        };
+        let out = f(&doc);
+        w.cache.put(key, doc);
+        Ok(out)
+    }
+
+    /// Whether the store holds the document.
+    pub fn has_doc(&self, id: CaseId, kind: DocKind) -> Result<bool> {
+        Ok(self
+            .reader()
+            .query_row(
+                "SELECT 1 FROM docs WHERE case_id = ?1 AND kind = ?2",
+                params![id.to_string(), kind.code()],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// Reads a case.
+    pub fn load_case(&self, id: CaseId) -> Result<Case> {
+        self.with_doc(id, DocKind::Case, |doc| schema::read_case(doc))?
+            .map_err(|source| StoreError::Document { case: id, source })
+    }
+
+    /// Reads a case's identity, if this store holds it (a township never holds the identity of
+    /// a 检举控告 or confidential case).
+    pub fn load_identity(&self, id: CaseId) -> Result<Option<Identity>> {
+        match self.with_doc(id, DocKind::Identity, |doc| schema::read_identity(doc)) {
+            Ok(identity) => {
+                Ok(Some(identity.map_err(|source| StoreError::Document { case: id, source })?))
+            }
+            Err(StoreError::NoCase(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Stores new cases made here (registration, import), all in one transaction: either every
+    /// case is saved or none is.
+    pub fn create_cases(&self, cases: &[(Case, Identity, Vec<String>)]) -> Result<()> {
+        let mut w = self.writer();
+        let mut writes = Vec::with_capacity(cases.len());
+        let mut made = Vec::with_capacity(cases.len());
+        for (case, identity, fingerprints) in cases {
+            let mut case_doc = Automerge::new().with_actor(self.actor().clone());
+            let mut tx = case_doc.transaction();
+            schema::write_case(&mut tx, case)
+                .map_err(|source| StoreError::Document { case: case.id, source })?;
+            tx.commit_with(commit_options());
+            let mut id_doc = Automerge::new().with_actor(self.actor().clone());
+            let mut tx = id_doc.transaction();
+            schema::write_identity(&mut tx, identity)
+                .map_err(|source| StoreError::Document { case: case.id, source })?;
+            tx.commit_with(commit_options());
+            let mut outbox = Vec::new();
+            for (kind, doc) in [(DocKind::Case, &case_doc), (DocKind::Identity, &id_doc)] {
+                for change in doc.get_changes(&[]) {
+                    outbox.push(LocalChange {
+                        kind,
+                        hash: hex(&change.hash()),
+                        bytes: change.raw_bytes().to_vec(),
+                    });
+                }
+            }
+            let projection = index::project(case, Some(identity), &case_doc, self.rules());
+            writes.push(CaseWrite {
+                id: case.id,
+                snapshots: vec![
+                    (DocKind::Case, case_doc.save()),
+                    (DocKind::Identity, id_doc.save()),
+                ],
+                appended: Vec::new(),
+                outbox,
+                projection: Some(projection),
+                fingerprints: fingerprints.clone(),
+            });
+            made.push((case.id, case_doc, id_doc));
+        }
+        let tx = w.conn.transaction()?;
+        for write in &writes {
+            persist(&tx, write)?;
+        }
+        tx.commit()?;
+        for (id, case_doc, id_doc) in made {
+            w.cache.put((id, DocKind::Case), case_doc);
+            w.cache.put((id, DocKind::Identity), id_doc);
+        }
+        Ok(())
+    }
+
+    /// Edits one document of a case with targeted writes. The change, the re-projected index row
+    /// and the outbox entry commit together; `f` returning an error changes nothing.
+    pub fn edit<T>(
+        &self,
+        id: CaseId,
+        kind: DocKind,
+        f: impl FnOnce(&mut Transaction<'_>) -> std::result::Result<T, SchemaError>,
+    ) -> Result<T> {
+        let mut w = self.writer();
+        let key = (id, kind);
+        let mut doc = match w.cache.take(&key) {
+            Some(doc) => doc,
+            None => self.load_doc(&w.conn, id, kind)?.ok_or(StoreError::NoCase(id))?,
+        };
+        let mut tx = doc.transaction();
+        let out = match f(&mut tx) {
+            Ok(out) => out,
+            Err(source) => {
+                tx.rollback();
+                w.cache.put(key, doc);
+                return Err(StoreError::Document { case: id, source });
+            }
+        };
+        let (hash, _) = tx.commit_with(commit_options());
+        let Some(hash) = hash else {
+            w.cache.put(key, doc);
+            return Ok(out);
+        };
+        let bytes =
+            doc.get_change_by_hash(&hash).map(|c| c.raw_bytes().to_vec()).unwrap_or_default();
+        let change = LocalChange { kind, hash: hex(&hash), bytes: bytes.clone() };
+        let result =
+            self.write_after_change(&mut w, id, kind, doc, vec![(hex(&hash), bytes)], vec![change]);
+        result.map(|()| out)
+    }
+
+    /// Applies changes from the hub to one document (creating it if new here). Returns what was
+    /// new and which dependencies are still missing. Nothing goes to the outbox.
+    pub fn apply_remote(
+        &self,
+        id: CaseId,
+        kind: DocKind,
+        changes: Vec<Vec<u8>>,
+    ) -> Result<Applied> {
+        let mut w = self.writer();
+        let key = (id, kind);
+        let existing = match w.cache.take(&key) {
+            Some(doc) => Some(doc),
+            None => self.load_doc(&w.conn, id, kind)?,
+        };
+        let is_new = existing.is_none();
+        let mut doc = existing.unwrap_or_else(|| Automerge::new().with_actor(self.actor().clone()));
+        let mut parsed = Vec::new();
+        let mut appended = Vec::new();
+        for bytes in changes {
+            let change = Change::from_bytes(bytes.clone()).map_err(|e| {
+                StoreError::Automerge(ledger_domain::automerge::AutomergeError::from(e))
+            })?;
+            if doc.get_change_by_hash(&change.hash()).is_none() {
+                appended.push((hex(&change.hash()), bytes));
+                parsed.push(change);
+            }
+        }
+        if parsed.is_empty() {
+            let missing_deps = doc_missing(&doc);
+            if !is_new {
+                w.cache.put(key, doc);
+            }
+            return Ok(Applied { new: 0, missing_deps });
+        }
+        let new = parsed.len();
+        if let Err(e) = doc.apply_changes(parsed) {
+            // The stored document is untouched; drop the half-applied copy.
+            return Err(e.into());
+        }
+        let missing = doc_missing(&doc);
+        if is_new {
+            // An empty snapshot plus the changes as rows: changes still waiting for their
+            // dependencies are kept on disk too (a snapshot would leave them out).
+            let snapshot = Automerge::new().save();
+            let projection = self.projection_for(&mut w, id, kind, &doc)?;
+            let write = CaseWrite {
+                id,
+                snapshots: vec![(kind, snapshot)],
+                appended: appended.into_iter().map(|(h, b)| (kind, h, b)).collect(),
+                outbox: Vec::new(),
+                projection,
+                fingerprints: Vec::new(),
+            };
+            let tx = w.conn.transaction()?;
+            persist(&tx, &write)?;
+            tx.commit()?;
+            w.cache.put(key, doc);
+        } else {
+            self.write_after_change(&mut w, id, kind, doc, appended, Vec::new())?;
+        }
+        Ok(Applied { new, missing_deps: missing })
+    }
+
+    /// Persists appended changes of a loaded document (compacting when due) and re-projects.
+    fn write_after_change(
+        &self,
+        w: &mut crate::Writer,
+        id: CaseId,
+        kind: DocKind,
+        doc: Automerge,
+        appended: Vec<(String, Vec<u8>)>,
+        outbox: Vec<LocalChange>,
+    ) -> Result<()> {
+        let key = (id, kind);
+        let projection = match self.projection_for(w, id, kind, &doc) {
+            Ok(p) => p,
+            Err(e) => {
+                w.cache.evict(&key);
+                return Err(e);
+            }
+        };
+        let pending: i64 = w
+            .conn
+            .query_row(
+                "SELECT pending FROM docs WHERE case_id = ?1 AND kind = ?2",
+                params![id.to_string(), kind.code()],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0);
+        // A snapshot leaves out changes still waiting for their dependencies: never compact then.
+        let compact =
+            pending + appended.len() as i64 > COMPACT_AFTER && doc_missing(&doc).is_empty();
+        let write = CaseWrite {
+            id,
+            snapshots: if compact { vec![(kind, doc.save())] } else { Vec::new() },
+            appended: if compact {
+                Vec::new()
+            } else {
+                appended.into_iter().map(|(h, b)| (kind, h, b)).collect()
+            },
+            outbox,
+            projection,
+            fingerprints: Vec::new(),
+        };
+        let result = w.conn.transaction().map_err(StoreError::from).and_then(|tx| {
+            persist(&tx, &write)?;
+            tx.commit()?;
+            Ok(())
+        });
+        match result {
+            Ok(()) => {
+                w.cache.put(key, doc);
+                Ok(())
+            }
+            Err(e) => {
+                w.cache.evict(&key);
+                Err(e)
+            }
+        }
+    }
+
+    /// The index row after a change to `kind`: the case document is always the one read; the
+    /// identity only adds names.
+    fn projection_for(
+        &self,
+        w: &mut crate::Writer,
+        id: CaseId,
+        kind: DocKind,
+        changed: &Automerge,
+    ) -> Result<Option<Projection>> {
+        let other = match kind {
+            DocKind::Case => DocKind::Identity,
+            DocKind::Identity => DocKind::Case,
+        };
+        let other_doc = match w.cache.take(&(id, other)) {
+            Some(doc) => Some(doc),
+            None => self.load_doc(&w.conn, id, other)?,
+        };
+        let (case_doc, identity_doc) = match kind {
+            DocKind::Case => (Some(changed), other_doc.as_ref()),
+            DocKind::Identity => (other_doc.as_ref(), Some(changed)),
+        };
+        let projection = match case_doc {
+            // A case document still waiting for its first change has nothing to show yet.
+            Some(doc) if schema::document_kind(doc).as_deref() == Some("case") => {
+                let case = schema::read_case(doc)
+                    .map_err(|source| StoreError::Document { case: id, source })?;
+                let identity = identity_doc
+                    .filter(|d| schema::document_kind(*d).as_deref() == Some("identity"))
+                    .and_then(|d| schema::read_identity(d).ok());
+                Some(index::project(&case, identity.as_ref(), doc, self.rules()))
+            }
+            _ => None,
+        };
+        if let Some(doc) = other_doc {
+            w.cache.put((id, other), doc);
+        }
+        Ok(projection)
+    }
+
+    /// Deletes a case and everything derived from it (documents, changes, index and search rows,
+    /// outbox). `secure_delete` overwrites the freed pages. Used when a case leaves this office.
+    pub fn delete_case(&self, id: CaseId) -> Result<()> {
+        let mut w = self.writer();
+        w.cache.evict(&(id, DocKind::Case));
+        w.cache.evict(&(id, DocKind::Identity));
+        let tx = w.conn.transaction()?;
+        let key = id.to_string();
+        if let Some(rowid) = tx
+            .query_row("SELECT id FROM cases WHERE case_id = ?1", [&key], |r| r.get::<_, i64>(0))
+            .optional()?
+        {
+            tx.execute("DELETE FROM search WHERE rowid = ?1", [rowid])?;
+        }
+        for sql in [
+            "DELETE FROM cases WHERE case_id = ?1",
+            "DELETE FROM docs WHERE case_id = ?1",
+            "DELETE FROM changes WHERE case_id = ?1",
+            "DELETE FROM outbox WHERE case_id = ?1",
+            "DELETE FROM fingerprints WHERE case_id = ?1",
+        ] {
+            tx.execute(sql, [&key])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The heads of a stored document.
+    pub fn heads(&self, id: CaseId, kind: DocKind) -> Result<Vec<ChangeHash>> {
+        self.with_doc(id, kind, |d| d.get_heads())
+    }
+
+    /// The saved bytes of a stored document (for sending it whole).
+    pub fn save_doc(&self, id: CaseId, kind: DocKind) -> Result<Vec<u8>> {
+        self.with_doc(id, kind, |d| d.save())
+    }
+}
+
+fn doc_missing(doc: &Automerge) -> Vec<ChangeHash> {
+    doc.get_missing_deps(&[])
+}
+
+/// Writes one case's documents, changes, outbox entries and index rows.
+pub(crate) fn persist(tx: &SqlTx<'_>, write: &CaseWrite) -> Result<()> {
+    let key = write.id.to_string();
+    for (kind, snapshot) in &write.snapshots {
+        tx.execute(
+            "INSERT INTO docs (case_id, kind, snapshot, pending) VALUES (?1, ?2, ?3, 0)
+             ON CONFLICT(case_id, kind) DO UPDATE SET snapshot = excluded.snapshot, pending = 0",
+            params![key, kind.code(), snapshot],
+        )?;
+        tx.execute(
+            "DELETE FROM changes WHERE case_id = ?1 AND kind = ?2",
+            params![key, kind.code()],
+        )?;
+    }
+    for (kind, hash, bytes) in &write.appended {
+        tx.execute(
+            "INSERT OR IGNORE INTO changes (case_id, kind, hash, bytes) VALUES (?1, ?2, ?3, ?4)",
+            params![key, kind.code(), hash, bytes],
+        )?;
+        tx.execute(
+            "UPDATE docs SET pending = pending + 1 WHERE case_id = ?1 AND kind = ?2",
+            params![key, kind.code()],
+        )?;
+    }
+    let now = now_ms();
+    for change in &write.outbox {
+        tx.execute(
+            "INSERT OR IGNORE INTO outbox (case_id, kind, hash, bytes, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![key, change.kind.code(), change.hash, change.bytes, now],
+        )?;
+    }
+    for fp in &write.fingerprints {
+        tx.execute(
+            "INSERT OR IGNORE INTO fingerprints (fingerprint, case_id) VALUES (?1, ?2)",
+            params![fp, key],
+        )?;
+    }
+    if let Some(projection) = &write.projection {
+        index::write(tx, &key, projection, now)?;
+    }
+    Ok(())
+}

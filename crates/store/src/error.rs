@@ -1,0 +1,84 @@
+//! What can go wrong in the store, with messages an office worker can act on.
+
+use std::path::PathBuf;
+
+use ledger_domain::CaseId;
+use ledger_domain::schema::SchemaError;
+
+/// A store error. Messages are Chinese sentences saying what to do; the source carries the
+/// technical cause.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// Another process holds the store.
+    #[error("数据目录 {dir} 正被另一个程序使用（{holder}）；请先关闭它，再重试")]
+    InUse {
+        /// The data directory.
+        dir: PathBuf,
+        /// Who holds it, as the lock file says.
+        holder: String,
+    },
+    /// No store in the directory.
+    #[error("数据目录 {0} 中还没有台账；请先运行 `ledger init` 或在设置中登记本单位")]
+    Missing(PathBuf),
+    /// A store already exists where a new one was asked for.
+    #[error("数据目录 {0} 中已有台账，不能重复创建")]
+    Exists(PathBuf),
+    /// The store file was written by a newer version.
+    #[error(
+        "台账文件由更新版本的软件创建（结构版本 {found}，本软件支持到 {supported}）；请升级软件"
+    )]
+    TooNew {
+        /// The store's migration level.
+        found: i64,
+        /// The newest this build knows.
+        supported: i64,
+    },
+    /// No such case here.
+    #[error("找不到案件 {0}")]
+    NoCase(CaseId),
+    /// A document is unreadable.
+    #[error("案件 {case} 的数据无法读取：{source}")]
+    Document {
+        /// The case.
+        case: CaseId,
+        /// Why.
+        #[source]
+        source: SchemaError,
+    },
+    /// Automerge refused bytes or a change.
+    #[error("案件数据格式有误：{0}")]
+    Automerge(#[from] ledger_domain::automerge::AutomergeError),
+    /// The disk is full.
+    #[error("磁盘已满，本次操作未保存；请清理磁盘空间后重试（已保存的数据不受影响）")]
+    DiskFull(#[source] rusqlite::Error),
+    /// SQLite failed.
+    #[error("台账数据库出错：{0}")]
+    Sqlite(#[source] rusqlite::Error),
+    /// The file system failed.
+    #[error("读写文件出错：{0}")]
+    Io(#[from] std::io::Error),
+    /// A backup file is not a usable store.
+    #[error("备份文件 {path} 不可用：{reason}")]
+    BadBackup {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// Stored JSON did not parse (a bug or a corrupted file).
+    #[error("台账索引数据有误：{0}")]
+    Json(#[from] serde_json::Error),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => Self::DiskFull(e),
+            _ => Self::Sqlite(e),
+        }
+    }
+}
+
+/// Results of the store.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

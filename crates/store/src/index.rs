@@ -1,0 +1,398 @@
+//! The projected index: one row per case with what lists, filters and counts need, plus one
+//! FTS5 trigram search row. Rebuilt from the documents whenever a case changes.
+//!
+//! Search: a query of three or more characters uses the trigram table over numbers, names,
+//! villages and the request text; one or two characters use `LIKE` on the index's short columns
+//! (names, village, number), since a trigram index cannot match two Chinese characters.
+
+use chrono::NaiveDate;
+use ledger_domain::automerge::Automerge;
+use ledger_domain::deadline::deadlines;
+use ledger_domain::schema;
+use ledger_domain::workflow::replay;
+use ledger_domain::{Case, CaseFacts, CaseId, Identity, Status};
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, Transaction, params, params_from_iter};
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::{Rules, Store};
+
+/// What the index holds for a case.
+#[derive(Debug, Clone)]
+pub(crate) struct Projection {
+    number: String,
+    status: String,
+    township: Option<String>,
+    category: String,
+    sector: String,
+    purpose: String,
+    source: Option<String>,
+    channel: Option<String>,
+    received: Option<String>,
+    last_received: Option<String>,
+    names: String,
+    village: String,
+    request: String,
+    next_due: Option<String>,
+    next_due_kind: Option<String>,
+    anomalies: i64,
+    conflicts: i64,
+    registered_by: String,
+    facts: String,
+}
+
+/// Projects a case for the index.
+pub(crate) fn project(
+    case: &Case,
+    identity: Option<&Identity>,
+    doc: &Automerge,
+    rules: &Rules,
+) -> Projection {
+    let replayed = replay(&case.events);
+    let facts = CaseFacts::project(case, &replayed, &rules.policies, &rules.calendar);
+    let first = case.submissions.first();
+    let received = case.received();
+    let due = deadlines(
+        case,
+        &replayed,
+        &rules.policies,
+        &rules.calendar,
+        received.unwrap_or(NaiveDate::MIN),
+    );
+    let next = if replayed.status.is_open() { due.next_due() } else { None };
+    let mut names: Vec<String> = case.petitioners.iter().map(|p| p.display_name.clone()).collect();
+    if let Some(identity) = identity {
+        names.extend(identity.persons.iter().map(|p| p.name.clone()));
+    }
+    Projection {
+        number: case.number.clone(),
+        status: replayed.status.code().to_owned(),
+        township: case.jurisdiction.clone(),
+        category: case.category.code().to_owned(),
+        sector: case.sector.code().to_owned(),
+        purpose: case.purpose.code().to_owned(),
+        source: first.map(|s| s.source.code().to_owned()),
+        channel: first.map(|s| s.channel.code().to_owned()),
+        received: received.map(|d| d.to_string()),
+        last_received: case.submissions.iter().map(|s| s.received).max().map(|d| d.to_string()),
+        names: names.join(" "),
+        village: case.village.clone(),
+        request: case.request.clone(),
+        next_due: next.map(|d| d.due.to_string()),
+        next_due_kind: next.map(|d| d.kind.code().to_owned()),
+        anomalies: replayed.anomalies.len() as i64,
+        conflicts: schema::conflicts(doc).map(|c| c.len() as i64).unwrap_or(0),
+        registered_by: case.registered_by.clone(),
+        facts: serde_json::to_string(&facts).unwrap_or_default(),
+    }
+}
+
+/// Writes a case's index and search rows.
+pub(crate) fn write(tx: &Transaction<'_>, case_id: &str, p: &Projection, now: i64) -> Result<()> {
+    let rowid: i64 = tx.query_row(
+        "INSERT INTO cases (case_id, number, status, township, category, sector, purpose, source,
+             channel, received, last_received, names, village, next_due, next_due_kind, anomalies,
+             conflicts, registered_by, updated_at, facts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
+         ON CONFLICT(case_id) DO UPDATE SET number = excluded.number, status = excluded.status,
+             township = excluded.township, category = excluded.category, sector = excluded.sector,
+             purpose = excluded.purpose, source = excluded.source, channel = excluded.channel,
+             received = excluded.received, last_received = excluded.last_received,
+             names = excluded.names, village = excluded.village, next_due = excluded.next_due,
+             next_due_kind = excluded.next_due_kind, anomalies = excluded.anomalies,
+             conflicts = excluded.conflicts, registered_by = excluded.registered_by,
+             updated_at = excluded.updated_at, facts = excluded.facts
+         RETURNING id",
+        params![
+            case_id,
+            p.number,
+            p.status,
+            p.township,
+            p.category,
+            p.sector,
+            p.purpose,
+            p.source,
+            p.channel,
+            p.received,
+            p.last_received,
+            p.names,
+            p.village,
+            p.next_due,
+            p.next_due_kind,
+            p.anomalies,
+            p.conflicts,
+            p.registered_by,
+            now,
+            p.facts
+        ],
+        |r| r.get(0),
+    )?;
+    tx.execute("DELETE FROM search WHERE rowid = ?1", [rowid])?;
+    tx.execute(
+        "INSERT INTO search (rowid, number, names, village, request) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![rowid, p.number, p.names, p.village, p.request],
+    )?;
+    Ok(())
+}
+
+/// One row of a case list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CaseRow {
+    /// The case id.
+    pub id: CaseId,
+    /// 案件编号.
+    pub number: String,
+    /// Status code (`in_progress`).
+    pub status: String,
+    /// 所属乡镇.
+    pub township: Option<String>,
+    /// 问题类别 code.
+    pub category: String,
+    /// 涉及领域 code.
+    pub sector: String,
+    /// 信访目的 code.
+    pub purpose: String,
+    /// First submission's 信访来源 code.
+    pub source: Option<String>,
+    /// First submission's 信访形式 code.
+    pub channel: Option<String>,
+    /// First received.
+    pub received: Option<NaiveDate>,
+    /// Petitioner names as this office may see them.
+    pub names: String,
+    /// 问题属地.
+    pub village: String,
+    /// The nearest open deadline.
+    pub next_due: Option<NaiveDate>,
+    /// Which deadline that is (code).
+    pub next_due_kind: Option<String>,
+    /// Events that did not fit the workflow.
+    pub anomalies: u32,
+    /// Fields edited concurrently, to review.
+    pub conflicts: u32,
+    /// 已转交: reassigned away from this office, read-only until it leaves.
+    pub handed_over: bool,
+    /// The registering office.
+    pub registered_by: String,
+}
+
+/// A page of cases.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Page {
+    /// Matches in all.
+    pub total: u64,
+    /// This page.
+    pub rows: Vec<CaseRow>,
+}
+
+/// Filters for a case list. Every field narrows; `None` means any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaseQuery {
+    /// Status code.
+    pub status: Option<String>,
+    /// Township name.
+    pub township: Option<String>,
+    /// Category code.
+    pub category: Option<String>,
+    /// Source code (of the first submission).
+    pub source: Option<String>,
+    /// Received on or after.
+    pub received_from: Option<NaiveDate>,
+    /// Received on or before.
+    pub received_to: Option<NaiveDate>,
+    /// Text to search for.
+    pub text: Option<String>,
+    /// Only cases with an open deadline already past `today`.
+    pub overdue: bool,
+    /// Only cases with an open deadline within this many days of `today` (not yet past).
+    pub due_within: Option<u32>,
+    /// Only cases with unreviewed concurrent edits or anomalies.
+    pub needs_review: bool,
+    /// Page size; all when `None`.
+    pub limit: Option<u32>,
+    /// Rows to skip.
+    pub offset: u32,
+    /// Today, for the deadline filters.
+    pub today: Option<NaiveDate>,
+}
+
+fn like_pattern(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// Builds the WHERE clause and its parameters.
+fn filter(q: &CaseQuery) -> (String, Vec<SqlValue>) {
+    let mut clauses: Vec<String> = Vec::new();
+    let mut args: Vec<SqlValue> = Vec::new();
+    let mut eq = |col: &str, v: &Option<String>, clauses: &mut Vec<String>| {
+        if let Some(v) = v {
+            args.push(SqlValue::Text(v.clone()));
+            clauses.push(format!("{col} = ?{}", args.len()));
+        }
+    };
+    eq("status", &q.status, &mut clauses);
+    eq("township", &q.township, &mut clauses);
+    eq("category", &q.category, &mut clauses);
+    eq("source", &q.source, &mut clauses);
+    if let Some(from) = q.received_from {
+        args.push(SqlValue::Text(from.to_string()));
+        clauses.push(format!("received >= ?{}", args.len()));
+    }
+    if let Some(to) = q.received_to {
+        args.push(SqlValue::Text(to.to_string()));
+        clauses.push(format!("received <= ?{}", args.len()));
+    }
+    let today = q.today.unwrap_or(NaiveDate::MIN);
+    if q.overdue {
+        args.push(SqlValue::Text(today.to_string()));
+        clauses.push(format!("next_due < ?{}", args.len()));
+    }
+    if let Some(days) = q.due_within {
+        args.push(SqlValue::Text(today.to_string()));
+        let from = args.len();
+        args.push(SqlValue::Text((today + chrono::Days::new(u64::from(days))).to_string()));
+        clauses.push(format!("next_due >= ?{from} AND next_due <= ?{}", args.len()));
+    }
+    if q.needs_review {
+        clauses.push("(conflicts > 0 OR anomalies > 0)".to_owned());
+    }
+    if let Some(text) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        if text.chars().count() >= 3 {
+            // A phrase query: the trigram tokenizer matches it as a substring.
+            args.push(SqlValue::Text(format!("\"{}\"", text.replace('"', "\"\""))));
+            clauses.push(format!(
+                "id IN (SELECT rowid FROM search WHERE search MATCH ?{})",
+                args.len()
+            ));
+        } else {
+            args.push(SqlValue::Text(like_pattern(text)));
+            let n = args.len();
+            clauses.push(format!(
+                "(names LIKE ?{n} ESCAPE '\\' OR village LIKE ?{n} ESCAPE '\\' OR number LIKE ?{n} ESCAPE '\\')"
+            ));
+        }
+    }
+    let sql =
+        if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+    (sql, args)
+}
+
+const COLUMNS: &str = "case_id, number, status, township, category, sector, purpose, source, channel,
+    received, names, village, next_due, next_due_kind, anomalies, conflicts, handed_over, registered_by";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
+    let id: String = r.get(0)?;
+    let date = |i: usize| -> rusqlite::Result<Option<NaiveDate>> {
+        Ok(r.get::<_, Option<String>>(i)?.and_then(|s| s.parse().ok()))
+    };
+    Ok(CaseRow {
+        id: id.parse().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })?,
+        number: r.get(1)?,
+        status: r.get(2)?,
+        township: r.get(3)?,
+        category: r.get(4)?,
+        sector: r.get(5)?,
+        purpose: r.get(6)?,
+        source: r.get(7)?,
+        channel: r.get(8)?,
+        received: date(9)?,
+        names: r.get(10)?,
+        village: r.get(11)?,
+        next_due: date(12)?,
+        next_due_kind: r.get(13)?,
+        anomalies: r.get(14)?,
+        conflicts: r.get(15)?,
+        handed_over: r.get(16)?,
+        registered_by: r.get(17)?,
+    })
+}
+
+pub(crate) fn list(conn: &Connection, q: &CaseQuery) -> Result<Page> {
+    let (filter, args) = filter(q);
+    let total: i64 = conn.query_row(
+        &format!("SELECT count(*) FROM cases {filter}"),
+        params_from_iter(args.iter()),
+        |r| r.get(0),
+    )?;
+    let limit = q.limit.map(i64::from).unwrap_or(-1);
+    let sql = format!(
+        "SELECT {COLUMNS} FROM cases {filter} ORDER BY received DESC, number DESC LIMIT {limit} OFFSET {}",
+        q.offset
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt
+        .query_map(params_from_iter(args.iter()), row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Page { total: u64::try_from(total).unwrap_or(0), rows })
+}
+
+impl Store {
+    /// A filtered, searched page of cases, from the index only.
+    pub fn list(&self, query: &CaseQuery) -> Result<Page> {
+        list(&self.reader(), query)
+    }
+
+    /// One case's index row.
+    pub fn row(&self, id: CaseId) -> Result<Option<CaseRow>> {
+        let conn = self.reader();
+        let mut stmt =
+            conn.prepare_cached(&format!("SELECT {COLUMNS} FROM cases WHERE case_id = ?1"))?;
+        let mut rows = stmt.query_map([id.to_string()], row)?;
+        Ok(rows.next().transpose()?)
+    }
+
+    /// The statistics facts of every case (for reports), from the index only.
+    pub fn all_facts(&self) -> Result<Vec<CaseFacts>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached("SELECT facts FROM cases")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for json in rows {
+            out.push(serde_json::from_str(&json?)?);
+        }
+        Ok(out)
+    }
+
+    /// Counts of cases per status code.
+    pub fn count_by_status(&self) -> Result<Vec<(String, u64)>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached("SELECT status, count(*) FROM cases GROUP BY status")?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0)))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Marks a case 已转交 (reassigned away; read-only until it leaves) or clears the mark.
+    pub fn set_handed_over(&self, id: CaseId, handed_over: bool) -> Result<()> {
+        let w = self.writer();
+        w.conn.execute(
+            "UPDATE cases SET handed_over = ?2 WHERE case_id = ?1",
+            params![id.to_string(), handed_over],
+        )?;
+        Ok(())
+    }
+
+    /// The ids of every case in the index.
+    pub fn case_ids(&self) -> Result<Vec<CaseId>> {
+        let conn = self.reader();
+        let mut stmt =
+            conn.prepare_cached("SELECT case_id FROM cases ORDER BY received, number")?;
+        let ids = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .filter_map(|r| r.ok().and_then(|s| s.parse().ok()))
+            .collect();
+        Ok(ids)
+    }
+
+    /// Whether a status code names an open case (for callers that only have the code).
+    pub fn is_open_status(code: &str) -> bool {
+        Status::from_code(code).is_open()
+    }
+}

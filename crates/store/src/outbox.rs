@@ -1,0 +1,157 @@
+//! The outbox: local changes the hub has not acknowledged, each with its own copy of the bytes.
+//! An entry leaves only when acknowledged. Changes the hub refused move to quarantine (with
+//! every later change to the same case, which depends on them) for the user to see.
+
+use ledger_domain::CaseId;
+use rusqlite::params;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::{DocKind, Store};
+
+/// One unacknowledged local change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    /// Queue order.
+    pub seq: i64,
+    /// The case.
+    pub case_id: CaseId,
+    /// Which document.
+    pub kind: DocKind,
+    /// The change hash (hex).
+    pub hash: String,
+    /// The change bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// A change the hub refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QuarantinedChange {
+    /// The case.
+    pub case_id: CaseId,
+    /// The change hash (hex).
+    pub hash: String,
+    /// Why, as the hub said.
+    pub error: String,
+    /// When it was made (device time).
+    pub created_at: i64,
+}
+
+fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {
+    let case: String = r.get(1)?;
+    Ok(OutboxEntry {
+        seq: r.get(0)?,
+        case_id: case.parse().unwrap_or(CaseId(uuid::Uuid::nil())),
+        kind: DocKind::from_code(r.get(2)?).unwrap_or(DocKind::Case),
+        hash: r.get(3)?,
+        bytes: r.get(4)?,
+    })
+}
+
+impl Store {
+    /// The oldest unacknowledged changes, at most `max_bytes` of them (but always at least one).
+    pub fn outbox_batch(&self, max_bytes: usize) -> Result<Vec<OutboxEntry>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, case_id, kind, hash, bytes FROM outbox WHERE quarantined = 0 ORDER BY seq",
+        )?;
+        let mut rows = stmt.query_map([], entry)?;
+        let mut out = Vec::new();
+        let mut size = 0;
+        for r in rows.by_ref() {
+            let e = r?;
+            if !out.is_empty() && size + e.bytes.len() > max_bytes {
+                break;
+            }
+            size += e.bytes.len();
+            out.push(e);
+        }
+        Ok(out)
+    }
+
+    /// Unacknowledged changes still to send (quarantined ones excluded).
+    pub fn outbox_len(&self) -> Result<u64> {
+        let n: i64 = self.reader().query_row(
+            "SELECT count(*) FROM outbox WHERE quarantined = 0",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Unacknowledged changes of one case (quarantined ones included).
+    pub fn outbox_for_case(&self, id: CaseId) -> Result<u64> {
+        let n: i64 = self.reader().query_row(
+            "SELECT count(*) FROM outbox WHERE case_id = ?1",
+            [id.to_string()],
+            |r| r.get(0),
+        )?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Drops acknowledged changes from the outbox.
+    pub fn acknowledge(&self, hashes: &[String]) -> Result<()> {
+        let mut w = self.writer();
+        let tx = w.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached("DELETE FROM outbox WHERE hash = ?1")?;
+            for h in hashes {
+                stmt.execute([h])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Moves refused changes, and every later change to the same cases, to quarantine.
+    pub fn quarantine(&self, refused: &[(String, String)]) -> Result<()> {
+        let mut w = self.writer();
+        let tx = w.conn.transaction()?;
+        for (hash, error) in refused {
+            let found: Option<(String, i64)> = tx
+                .query_row("SELECT case_id, seq FROM outbox WHERE hash = ?1", [hash], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .ok();
+            if let Some((case, seq)) = found {
+                tx.execute(
+                    "UPDATE outbox SET quarantined = 1, error = coalesce(error, ?3)
+                     WHERE case_id = ?1 AND seq >= ?2",
+                    params![case, seq, error],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The quarantined changes, oldest first.
+    pub fn quarantined(&self) -> Result<Vec<QuarantinedChange>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT case_id, hash, coalesce(error, ''), created_at FROM outbox WHERE quarantined = 1 ORDER BY seq",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                let case: String = r.get(0)?;
+                Ok(QuarantinedChange {
+                    case_id: case.parse().unwrap_or(CaseId(uuid::Uuid::nil())),
+                    hash: r.get(1)?,
+                    error: r.get(2)?,
+                    created_at: r.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Puts a case's quarantined changes back in the queue (after the cause was fixed).
+    pub fn release_quarantine(&self, id: CaseId) -> Result<u64> {
+        let w = self.writer();
+        let n = w.conn.execute(
+            "UPDATE outbox SET quarantined = 0, error = NULL WHERE case_id = ?1 AND quarantined = 1",
+            [id.to_string()],
+        )?;
+        Ok(n as u64)
+    }
+}

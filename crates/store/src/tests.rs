@@ -1,0 +1,363 @@
+use ledger_domain::fixtures::seed_2017;
+use ledger_domain::schema::{self, CaseField, FieldValue};
+use ledger_domain::{ActionKind, Case, Identity, Person, Role};
+
+use super::*;
+
+fn identity_for(case: &Case) -> Identity {
+    Identity {
+        case_id: case.id,
+        schema_version: 1,
+        persons: case
+            .petitioners
+            .iter()
+            .map(|p| Person {
+                id: p.id.clone(),
+                name: format!("{}{}", p.display_name.chars().next().unwrap_or('王'), "志强"),
+                id_type: ledger_domain::IdType::ResidentId,
+                id_number: String::new(),
+                phone: "13800000000".into(),
+                address: String::new(),
+            })
+            .collect(),
+    }
+}
+
+fn seeded(dir: &Path) -> (Store, Vec<Case>) {
+    let store = Store::create(dir).unwrap();
+    let cases = seed_2017();
+    let batch: Vec<_> = cases.iter().map(|c| (c.clone(), identity_for(c), vec![])).collect();
+    store.create_cases(&batch).unwrap();
+    (store, cases)
+}
+
+#[test]
+fn create_then_open_keeps_actor_and_a_second_opener_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::create(dir.path()).unwrap();
+    let actor = store.actor().clone();
+    assert!(matches!(Store::create(dir.path()), Err(StoreError::InUse { .. })));
+    let err = Store::open(dir.path()).err().unwrap();
+    assert!(err.to_string().contains("正被另一个程序使用"), "{err}");
+    assert!(err.to_string().contains(&std::process::id().to_string()), "{err}");
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.actor(), &actor);
+    drop(store);
+    assert!(matches!(Store::create(dir.path()), Err(StoreError::Exists(_))));
+    let empty = tempfile::tempdir().unwrap();
+    assert!(matches!(Store::open(empty.path()), Err(StoreError::Missing(_))));
+}
+
+#[test]
+fn created_cases_are_indexed_and_queued() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, cases) = seeded(dir.path());
+    let page = store.list(&CaseQuery { limit: Some(50), ..Default::default() }).unwrap();
+    assert_eq!(page.total, 137);
+    assert_eq!(page.rows.len(), 50);
+    assert!(page.rows.windows(2).all(|w| w[0].received >= w[1].received));
+    // Two documents per case, one change each.
+    assert_eq!(store.outbox_len().unwrap(), 274);
+    let loaded = store.load_case(cases[5].id).unwrap();
+    assert_eq!(loaded, cases[5]);
+    let by_status = store
+        .list(&CaseQuery { status: Some("in_progress".into()), ..Default::default() })
+        .unwrap();
+    assert!(by_status.total > 0 && by_status.total < 20, "{}", by_status.total);
+    let facts = store.all_facts().unwrap();
+    assert_eq!(facts.len(), 137);
+}
+
+#[test]
+fn survives_reopen_without_loading_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, cases) = seeded(dir.path());
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.list(&CaseQuery::default()).unwrap().total, 137);
+    assert_eq!(store.load_case(cases[100].id).unwrap(), cases[100]);
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+}
+
+#[test]
+fn search_two_characters_by_like_and_three_by_trigram() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, cases) = seeded(dir.path());
+    // Full names come from the identity documents held here.
+    let name = identity_for(&cases[7]).persons[0].name.clone();
+    let two: String = name.chars().skip(1).collect();
+    assert_eq!(two.chars().count(), 2);
+    let hits = store.list(&CaseQuery { text: Some(two), ..Default::default() }).unwrap();
+    assert!(hits.rows.iter().any(|r| r.id == cases[7].id));
+    let three = store.list(&CaseQuery { text: Some(name.clone()), ..Default::default() }).unwrap();
+    assert!(three.rows.iter().any(|r| r.id == cases[7].id));
+    assert!(three.rows.iter().all(|r| r.names.contains(&name)));
+    // Request text is searched with three or more characters.
+    let by_request =
+        store.list(&CaseQuery { text: Some("请求依法查处".into()), ..Default::default() }).unwrap();
+    assert_eq!(by_request.total, 137);
+    let township =
+        store.list(&CaseQuery { text: Some("黄桥镇5组".into()), ..Default::default() }).unwrap();
+    assert!(township.total > 0 && township.total < 137);
+    // Quotes and LIKE wildcards are data, not syntax.
+    assert_eq!(
+        store.list(&CaseQuery { text: Some("\"%_".into()), ..Default::default() }).unwrap().total,
+        0
+    );
+    assert_eq!(
+        store.list(&CaseQuery { text: Some("%".into()), ..Default::default() }).unwrap().total,
+        0
+    );
+}
+
+#[test]
+fn edits_commit_change_index_and_outbox_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, cases) = seeded(dir.path());
+    let id = cases[0].id;
+    let before = store.outbox_len().unwrap();
+    store
+        .edit(id, DocKind::Case, |tx| {
+            schema::put_field(tx, &CaseField::Category, FieldValue::Text("dispute".into()))
+        })
+        .unwrap();
+    assert_eq!(store.outbox_len().unwrap(), before + 1);
+    assert_eq!(store.row(id).unwrap().unwrap().category, "dispute");
+    // A failing edit changes nothing.
+    let err = store
+        .edit(id, DocKind::Case, |tx| {
+            schema::put_field(tx, &CaseField::Category, FieldValue::Text("other".into()))?;
+            Err::<(), _>(schema::SchemaError::Missing("boom".into()))
+        })
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Document { .. }));
+    assert_eq!(store.load_case(id).unwrap().category.code(), "dispute");
+    assert_eq!(store.outbox_len().unwrap(), before + 1);
+    // Status follows events.
+    let mut case = store.load_case(id).unwrap();
+    let mut void = case.events[0].clone();
+    void.id = "void-1".into();
+    void.action = ActionKind::Void;
+    void.role = Role::Bureau;
+    void.imported = false;
+    void.lamport = case.next_lamport();
+    store.edit(id, DocKind::Case, |tx| schema::add_event(tx, &void)).unwrap();
+    case.events.push(void);
+    assert_eq!(store.row(id).unwrap().unwrap().status, "voided");
+}
+
+#[test]
+fn compaction_keeps_every_unacknowledged_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, cases) = seeded(dir.path());
+    let id = cases[3].id;
+    for i in 0..120 {
+        store
+            .edit(id, DocKind::Case, |tx| {
+                schema::put_field(tx, &CaseField::Subject, FieldValue::Text(format!("subject {i}")))
+            })
+            .unwrap();
+    }
+    let pending: i64 = store
+        .reader()
+        .query_row(
+            "SELECT pending FROM docs WHERE case_id = ?1 AND kind = 0",
+            [id.to_string()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(pending < 50, "compaction ran: {pending}");
+    let queued = store.outbox_for_case(id).unwrap();
+    assert_eq!(queued, 122, "two creation changes and 120 edits");
+    // Every queued change applies to a fresh document and rebuilds the same case.
+    let batch = store.outbox_batch(usize::MAX).unwrap();
+    let mut doc = ledger_domain::automerge::Automerge::new();
+    let changes: Vec<_> = batch
+        .iter()
+        .filter(|e| e.case_id == id && e.kind == DocKind::Case)
+        .map(|e| ledger_domain::automerge::Change::from_bytes(e.bytes.clone()).unwrap())
+        .collect();
+    doc.apply_changes(changes).unwrap();
+    assert_eq!(schema::read_case(&doc).unwrap().subject, "subject 119");
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.load_case(id).unwrap().subject, "subject 119");
+}
+
+#[test]
+fn outbox_batches_acknowledgement_and_quarantine() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, cases) = seeded(dir.path());
+    let batch = store.outbox_batch(4096).unwrap();
+    let size: usize = batch.iter().map(|e| e.bytes.len()).sum();
+    assert!(!batch.is_empty() && size <= 4096 + batch[0].bytes.len());
+    assert!(store.outbox_batch(1).unwrap().len() == 1, "at least one change even if larger");
+    let hashes: Vec<String> = batch.iter().map(|e| e.hash.clone()).collect();
+    store.acknowledge(&hashes).unwrap();
+    assert_eq!(store.outbox_len().unwrap(), 274 - hashes.len() as u64);
+    let victim = store
+        .outbox_batch(usize::MAX)
+        .unwrap()
+        .into_iter()
+        .find(|e| e.case_id == cases[50].id)
+        .unwrap();
+    store.quarantine(&[(victim.hash.clone(), "案件不在本单位范围".into())]).unwrap();
+    let q = store.quarantined().unwrap();
+    assert!(!q.is_empty() && q.iter().all(|c| c.case_id == cases[50].id));
+    assert!(store.outbox_batch(usize::MAX).unwrap().iter().all(|e| e.case_id != cases[50].id));
+    assert!(store.release_quarantine(cases[50].id).unwrap() >= 1);
+    assert!(store.quarantined().unwrap().is_empty());
+}
+
+#[test]
+fn remote_changes_apply_once_and_report_missing_dependencies() {
+    let a_dir = tempfile::tempdir().unwrap();
+    let b_dir = tempfile::tempdir().unwrap();
+    let (a, cases) = seeded(a_dir.path());
+    let b = Store::create(b_dir.path()).unwrap();
+    let id = cases[9].id;
+    for i in 0..3 {
+        a.edit(id, DocKind::Case, |tx| {
+            schema::put_field(tx, &CaseField::Subject, FieldValue::Text(format!("s{i}")))
+        })
+        .unwrap();
+    }
+    let changes: Vec<Vec<u8>> = a
+        .outbox_batch(usize::MAX)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.case_id == id && e.kind == DocKind::Case)
+        .map(|e| e.bytes)
+        .collect();
+    assert_eq!(changes.len(), 4);
+    // The last change alone: its dependencies are missing; nothing is indexed yet.
+    let applied = b.apply_remote(id, DocKind::Case, vec![changes[3].clone()]).unwrap();
+    assert_eq!(applied.new, 1);
+    assert!(!applied.missing_deps.is_empty());
+    assert!(b.row(id).unwrap().is_none());
+    let applied = b.apply_remote(id, DocKind::Case, changes.clone()).unwrap();
+    assert!(applied.new >= 3);
+    assert!(applied.missing_deps.is_empty());
+    assert_eq!(b.load_case(id).unwrap().subject, "s2");
+    assert_eq!(b.row(id).unwrap().unwrap().number, cases[9].number);
+    assert_eq!(b.apply_remote(id, DocKind::Case, changes).unwrap().new, 0);
+    assert_eq!(b.outbox_len().unwrap(), 0, "remote changes never go to the outbox");
+    assert!(b.load_identity(id).unwrap().is_none(), "identity not received");
+}
+
+#[test]
+fn delete_case_removes_every_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, cases) = seeded(dir.path());
+    let id = cases[7].id;
+    let name = identity_for(&cases[7]).persons[0].name.clone();
+    store.delete_case(id).unwrap();
+    assert!(store.row(id).unwrap().is_none());
+    assert!(matches!(store.load_case(id), Err(StoreError::NoCase(_))));
+    let hits = store.list(&CaseQuery { text: Some(name), ..Default::default() }).unwrap();
+    assert!(hits.rows.iter().all(|r| r.id != id));
+    assert_eq!(store.outbox_for_case(id).unwrap(), 0);
+    let n: i64 = store
+        .reader()
+        .query_row("SELECT count(*) FROM changes WHERE case_id = ?1", [id.to_string()], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn blobs_are_stored_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::create(dir.path()).unwrap();
+    let h1 = store.put_blob(b"scanned letter").unwrap();
+    let h2 = store.put_blob(b"scanned letter").unwrap();
+    assert_eq!(h1, h2);
+    assert_eq!(h1, blob_hash(b"scanned letter"));
+    assert_eq!(store.blob_count().unwrap(), 1);
+    assert_eq!(store.blob(&h1).unwrap().unwrap(), b"scanned letter");
+    assert!(store.blob("0000").unwrap().is_none());
+}
+
+#[test]
+fn backup_and_restore_mint_a_new_actor() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, cases) = seeded(dir.path());
+    let old_actor = store.actor().clone();
+    let out = dir.path().join("backup.db");
+    store.backup(&out).unwrap();
+    assert!(matches!(Store::restore(dir.path(), &out), Err(StoreError::InUse { .. })));
+    drop(store);
+    let other = tempfile::tempdir().unwrap();
+    let new_actor = Store::restore(other.path(), &out).unwrap();
+    assert_ne!(new_actor, old_actor);
+    let restored = Store::open(other.path()).unwrap();
+    assert_eq!(restored.actor(), &new_actor);
+    assert_eq!(restored.list(&CaseQuery::default()).unwrap().total, 137);
+    assert_eq!(restored.load_case(cases[1].id).unwrap(), cases[1]);
+    assert_eq!(restored.meta("needs_repair").unwrap().as_deref(), Some("1"));
+    // New edits are made by the new actor.
+    restored
+        .edit(cases[1].id, DocKind::Case, |tx| {
+            schema::put_field(tx, &CaseField::Subject, FieldValue::Text("x".into()))
+        })
+        .unwrap();
+    let actor = restored
+        .with_doc(cases[1].id, DocKind::Case, |d| {
+            d.get_last_local_change().map(|c| c.actor_id().clone())
+        })
+        .unwrap();
+    assert_eq!(actor, Some(new_actor));
+    // A file that is not a store is refused whole.
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, b"not a database at all").unwrap();
+    let err = Store::restore(tempfile::tempdir().unwrap().path(), &junk).unwrap_err();
+    assert!(matches!(err, StoreError::BadBackup { .. }), "{err}");
+}
+
+#[test]
+fn a_full_disk_refuses_the_edit_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, cases) = seeded(dir.path());
+    let id = cases[2].id;
+    let before = store.load_case(id).unwrap();
+    let outbox = store.outbox_len().unwrap();
+    {
+        let w = store.writer();
+        let pages: i64 = w.conn.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+        w.conn.pragma_update(None, "max_page_count", pages).unwrap();
+    }
+    let big = "很长的诉求".repeat(20_000);
+    let err = store
+        .edit(id, DocKind::Case, |tx| {
+            schema::put_field(tx, &CaseField::Request, FieldValue::Text(big.clone()))
+        })
+        .unwrap_err();
+    assert!(matches!(err, StoreError::DiskFull(_)), "{err:?}");
+    assert!(err.to_string().contains("磁盘已满"));
+    assert_eq!(store.load_case(id).unwrap(), before, "memory did not run ahead of the file");
+    assert_eq!(store.outbox_len().unwrap(), outbox);
+    {
+        let w = store.writer();
+        w.conn.pragma_update(None, "max_page_count", 1_073_741_823i64).unwrap();
+    }
+    store
+        .edit(id, DocKind::Case, |tx| {
+            schema::put_field(tx, &CaseField::Request, FieldValue::Text(big.clone()))
+        })
+        .unwrap();
+    assert_eq!(store.load_case(id).unwrap().request, big);
+}
+
+#[test]
+fn counters_are_durable_and_monotonic() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::create(dir.path()).unwrap();
+    assert_eq!(store.next_counter("case-2024").unwrap(), 1);
+    assert_eq!(store.next_counter("case-2024").unwrap(), 2);
+    assert_eq!(store.next_counter("case-2025").unwrap(), 1);
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.next_counter("case-2024").unwrap(), 3);
+}
