@@ -1,3 +1,151 @@
-//! The office's use cases as one facade, `Office`: register, act on the workflow, search, report,
-//! import, export and sync. The desktop app and the `ledger` command line both call it. Built
-//! with the store issue.
+//! The office's use cases as one facade, [`Office`]: register a case, record the workflow's
+//! actions, attach files, list, search and page, due and overdue lists, statistics, conflicts
+//! to review, import and export, backup. The desktop app and the `ledger` command line both call
+//! it and nothing else, so whatever the app does can be scripted and tested headless.
+//!
+//! Every action goes through the domain's role table and workflow before anything is written,
+//! and is refused with a Chinese sentence when it does not fit. Every write is one store
+//! transaction.
+
+mod cases;
+mod config;
+mod error;
+mod import;
+mod queries;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use ledger_domain::model::china_date;
+use ledger_domain::{DeviceTime, Role};
+use ledger_store::Store;
+
+pub use cases::{ActionInput, CaseView, SubmissionInput};
+pub use config::OfficeConfig;
+pub use error::{OfficeError, Result};
+pub use import::{ImportOptions, ImportReport, LEDGER_COLUMNS, Progress};
+pub use ledger_domain;
+pub use ledger_store::{CaseQuery, CaseRow, Page, QuarantinedChange, StoreError};
+pub use queries::{DueList, ReviewItem};
+
+/// Where the time comes from: the device clock, or a fixed time for tests and scripts.
+pub type Clock = Arc<dyn Fn() -> DeviceTime + Send + Sync>;
+
+/// The device clock.
+pub fn system_clock() -> Clock {
+    Arc::new(ledger_store::now_ms)
+}
+
+/// The office: its store, its settings and its clock.
+pub struct Office {
+    store: Store,
+    config: OfficeConfig,
+    clock: Clock,
+}
+
+const CONFIG_KEY: &str = "office";
+
+impl Office {
+    /// Creates a new office store in `dir`.
+    pub fn init(dir: &Path, config: OfficeConfig, clock: Clock) -> Result<Self> {
+        if config.code.is_empty() {
+            return Err(OfficeError::invalid("office", "单位代码", "请填写单位代码"));
+        }
+        if config.name.is_empty() {
+            return Err(OfficeError::invalid("name", "单位名称", "请填写单位名称"));
+        }
+        let store = Store::create(dir)?;
+        let json = serde_json::to_string(&config).map_err(ledger_store::StoreError::from)?;
+        store.set_meta(&[(CONFIG_KEY, &json)])?;
+        Ok(Self { store, config, clock })
+    }
+
+    /// Opens the office store in `dir`.
+    pub fn open(dir: &Path, clock: Clock) -> Result<Self> {
+        let store = Store::open(dir)?;
+        let json = store
+            .meta(CONFIG_KEY)?
+            .ok_or_else(|| ledger_store::StoreError::Missing(dir.to_path_buf()))?;
+        let config = serde_json::from_str(&json).map_err(ledger_store::StoreError::from)?;
+        Ok(Self { store, config, clock })
+    }
+
+    /// The office's settings.
+    pub fn config(&self) -> &OfficeConfig {
+        &self.config
+    }
+
+    /// Changes the settings (staff, townships, device letter).
+    pub fn update_config(&mut self, config: OfficeConfig) -> Result<()> {
+        let json = serde_json::to_string(&config).map_err(ledger_store::StoreError::from)?;
+        self.store.set_meta(&[(CONFIG_KEY, &json)])?;
+        self.config = config;
+        Ok(())
+    }
+
+    /// The store underneath (for sync and diagnostics).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Now, by this office's clock.
+    pub fn now(&self) -> DeviceTime {
+        (self.clock)()
+    }
+
+    /// Today, in China Standard Time.
+    pub fn today(&self) -> NaiveDate {
+        china_date(self.now())
+    }
+
+    /// Whether this office is the bureau.
+    pub fn is_bureau(&self) -> bool {
+        self.config.role == Role::Bureau
+    }
+
+    /// The handler to record: the one named if on the staff list, else the default (first)
+    /// staff member; an office with no staff list records the name as given.
+    pub fn handler(&self, named: Option<&str>) -> Result<String> {
+        let named = named.map(str::trim).filter(|s| !s.is_empty());
+        match (named, self.config.staff.first()) {
+            (Some(name), _)
+                if self.config.staff.is_empty() || self.config.staff.iter().any(|s| s == name) =>
+            {
+                Ok(name.to_owned())
+            }
+            (Some(name), _) => Err(OfficeError::invalid(
+                "handler",
+                "办理人",
+                format!(
+                    "「{name}」不在本单位人员名单中（{}）；请先添加该人员",
+                    self.config.staff.join("、")
+                ),
+            )),
+            (None, Some(first)) => Ok(first.clone()),
+            (None, None) => Err(OfficeError::invalid(
+                "handler",
+                "办理人",
+                "本单位还没有人员名单；请先添加办理人（ledger staff add 姓名）",
+            )),
+        }
+    }
+
+    /// A new UUIDv7 as text.
+    fn mint_id(&self) -> String {
+        let ms = u64::try_from(self.now()).unwrap_or(0);
+        let ts = uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            ms / 1000,
+            ((ms % 1000) * 1_000_000) as u32,
+        );
+        uuid::Uuid::new_v7(ts).to_string()
+    }
+
+    fn actor_hex(&self) -> String {
+        self.store.actor().to_hex_string()
+    }
+}
+
+#[cfg(test)]
+mod tests;

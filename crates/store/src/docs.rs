@@ -120,7 +120,7 @@ impl Store {
         let mut changes = Vec::new();
         for bytes in rows {
             changes.push(Change::from_bytes(bytes?).map_err(|e| {
-                StoreError::Automerge(ledger_domain::automerge::AutomergeError::from(e))
+                StoreError::from(ledger_domain::automerge::AutomergeError::from(e))
             })?);
         }
         if !changes.is_empty() {
@@ -163,17 +163,15 @@ impl Store {
 
     /// Reads a case.
     pub fn load_case(&self, id: CaseId) -> Result<Case> {
-        self.with_doc(id, DocKind::Case, |doc| schema::read_case(doc))?
-            .map_err(|source| StoreError::Document { case: id, source })
+        self.with_doc(id, DocKind::Case, schema::read_case)?
+            .map_err(|source| StoreError::document(id, source))
     }
 
     /// Reads a case's identity, if this store holds it (a township never holds the identity of
     /// a 检举控告 or confidential case).
     pub fn load_identity(&self, id: CaseId) -> Result<Option<Identity>> {
-        match self.with_doc(id, DocKind::Identity, |doc| schema::read_identity(doc)) {
-            Ok(identity) => {
-                Ok(Some(identity.map_err(|source| StoreError::Document { case: id, source })?))
-            }
+        match self.with_doc(id, DocKind::Identity, schema::read_identity) {
+            Ok(identity) => Ok(Some(identity.map_err(|source| StoreError::document(id, source))?)),
             Err(StoreError::NoCase(_)) => Ok(None),
             Err(e) => Err(e),
         }
@@ -189,12 +187,12 @@ impl Store {
             let mut case_doc = Automerge::new().with_actor(self.actor().clone());
             let mut tx = case_doc.transaction();
             schema::write_case(&mut tx, case)
-                .map_err(|source| StoreError::Document { case: case.id, source })?;
+                .map_err(|source| StoreError::document(case.id, source))?;
             tx.commit_with(commit_options());
             let mut id_doc = Automerge::new().with_actor(self.actor().clone());
             let mut tx = id_doc.transaction();
             schema::write_identity(&mut tx, identity)
-                .map_err(|source| StoreError::Document { case: case.id, source })?;
+                .map_err(|source| StoreError::document(case.id, source))?;
             tx.commit_with(commit_options());
             let mut outbox = Vec::new();
             for (kind, doc) in [(DocKind::Case, &case_doc), (DocKind::Identity, &id_doc)] {
@@ -252,7 +250,7 @@ impl Store {
             Err(source) => {
                 tx.rollback();
                 w.cache.put(key, doc);
-                return Err(StoreError::Document { case: id, source });
+                return Err(StoreError::document(id, source));
             }
         };
         let (hash, _) = tx.commit_with(commit_options());
@@ -287,9 +285,8 @@ impl Store {
         let mut parsed = Vec::new();
         let mut appended = Vec::new();
         for bytes in changes {
-            let change = Change::from_bytes(bytes.clone()).map_err(|e| {
-                StoreError::Automerge(ledger_domain::automerge::AutomergeError::from(e))
-            })?;
+            let change = Change::from_bytes(bytes.clone())
+                .map_err(|e| StoreError::from(ledger_domain::automerge::AutomergeError::from(e)))?;
             if doc.get_change_by_hash(&change.hash()).is_none() {
                 appended.push((hex(&change.hash()), bytes));
                 parsed.push(change);
@@ -414,8 +411,8 @@ impl Store {
         let projection = match case_doc {
             // A case document still waiting for its first change has nothing to show yet.
             Some(doc) if schema::document_kind(doc).as_deref() == Some("case") => {
-                let case = schema::read_case(doc)
-                    .map_err(|source| StoreError::Document { case: id, source })?;
+                let case =
+                    schema::read_case(doc).map_err(|source| StoreError::document(id, source))?;
                 let identity = identity_doc
                     .filter(|d| schema::document_kind(*d).as_deref() == Some("identity"))
                     .and_then(|d| schema::read_identity(d).ok());

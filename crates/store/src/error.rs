@@ -44,11 +44,11 @@ pub enum StoreError {
         case: CaseId,
         /// Why.
         #[source]
-        source: SchemaError,
+        source: Box<SchemaError>,
     },
     /// Automerge refused bytes or a change.
     #[error("案件数据格式有误：{0}")]
-    Automerge(#[from] ledger_domain::automerge::AutomergeError),
+    Automerge(Box<ledger_domain::automerge::AutomergeError>),
     /// The disk is full.
     #[error("磁盘已满，本次操作未保存；请清理磁盘空间后重试（已保存的数据不受影响）")]
     DiskFull(#[source] rusqlite::Error),
@@ -69,6 +69,19 @@ pub enum StoreError {
     /// Stored JSON did not parse (a bug or a corrupted file).
     #[error("台账索引数据有误：{0}")]
     Json(#[from] serde_json::Error),
+}
+
+impl From<ledger_domain::automerge::AutomergeError> for StoreError {
+    fn from(e: ledger_domain::automerge::AutomergeError) -> Self {
+        Self::Automerge(Box::new(e))
+    }
+}
+
+impl StoreError {
+    /// A document of `case` that could not be read or written.
+    pub fn document(case: CaseId, source: SchemaError) -> Self {
+        Self::Document { case, source: Box::new(source) }
+    }
 }
 
 impl From<rusqlite::Error> for StoreError {

@@ -246,16 +246,39 @@ impl Store {
         Ok(())
     }
 
-    /// Takes the next value of a named counter (case numbers, document numbers), durably.
-    pub fn next_counter(&self, name: &str) -> Result<u64> {
+    /// Reserves the next `n` values of a named counter (case numbers, document numbers),
+    /// durably; returns the first. Values are never handed out twice, even after a crash.
+    pub fn reserve_counter(&self, name: &str, n: u64) -> Result<u64> {
         let w = self.writer();
-        let value: i64 = w.conn.query_row(
-            "INSERT INTO counters (name, value) VALUES (?1, 1)
-             ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value",
-            params![name],
+        let n = i64::try_from(n.max(1)).unwrap_or(i64::MAX);
+        let last: i64 = w.conn.query_row(
+            "INSERT INTO counters (name, value) VALUES (?1, ?2)
+             ON CONFLICT(name) DO UPDATE SET value = value + ?2 RETURNING value",
+            params![name, n],
             |r| r.get(0),
         )?;
-        Ok(u64::try_from(value).unwrap_or(0))
+        Ok(u64::try_from(last - n + 1).unwrap_or(0))
+    }
+
+    /// Records that an imported row landed in a case (for rows added to existing cases).
+    pub fn record_fingerprint(&self, fingerprint: &str, id: ledger_domain::CaseId) -> Result<()> {
+        let w = self.writer();
+        w.conn.execute(
+            "INSERT OR IGNORE INTO fingerprints (fingerprint, case_id) VALUES (?1, ?2)",
+            params![fingerprint, id.to_string()],
+        )?;
+        Ok(())
+    }
+
+    /// The case with this human number, if any.
+    pub fn find_by_number(&self, number: &str) -> Result<Option<ledger_domain::CaseId>> {
+        let id: Option<String> = self
+            .reader()
+            .query_row("SELECT case_id FROM cases WHERE number = ?1 LIMIT 1", [number], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        Ok(id.and_then(|s| s.parse().ok()))
     }
 
     /// Checks the database file (`PRAGMA integrity_check`): `ok` or the problems found.
@@ -298,7 +321,7 @@ fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
 }
 
 fn decode_hex(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect()

@@ -202,7 +202,7 @@ fn outbox_batches_acknowledgement_and_quarantine() {
         .into_iter()
         .find(|e| e.case_id == cases[50].id)
         .unwrap();
-    store.quarantine(&[(victim.hash.clone(), "案件不在本单位范围".into())]).unwrap();
+    store.quarantine(&[(victim.hash, "案件不在本单位范围".into())]).unwrap();
     let q = store.quarantined().unwrap();
     assert!(!q.is_empty() && q.iter().all(|c| c.case_id == cases[50].id));
     assert!(store.outbox_batch(usize::MAX).unwrap().iter().all(|e| e.case_id != cases[50].id));
@@ -354,10 +354,11 @@ fn a_full_disk_refuses_the_edit_and_changes_nothing() {
 fn counters_are_durable_and_monotonic() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::create(dir.path()).unwrap();
-    assert_eq!(store.next_counter("case-2024").unwrap(), 1);
-    assert_eq!(store.next_counter("case-2024").unwrap(), 2);
-    assert_eq!(store.next_counter("case-2025").unwrap(), 1);
+    assert_eq!(store.reserve_counter("case-2024", 1).unwrap(), 1);
+    assert_eq!(store.reserve_counter("case-2024", 1).unwrap(), 2);
+    assert_eq!(store.reserve_counter("case-2025", 1).unwrap(), 1);
+    assert_eq!(store.reserve_counter("case-2024", 10).unwrap(), 3);
     drop(store);
     let store = Store::open(dir.path()).unwrap();
-    assert_eq!(store.next_counter("case-2024").unwrap(), 3);
+    assert_eq!(store.reserve_counter("case-2024", 1).unwrap(), 13);
 }

@@ -1,0 +1,589 @@
+//! Use cases on one case: register, add a submission, record a workflow action, attach a file,
+//! edit a field, draft, resolve a conflict, and the full view of a case.
+
+use chrono::NaiveDate;
+use ledger_domain::deadline::{CaseDeadlines, check_extension, deadlines};
+use ledger_domain::model::case_number;
+use ledger_domain::registration::build_petitioners;
+use ledger_domain::schema::{self, CaseField, Draft, FieldConflict, FieldValue};
+use ledger_domain::workflow::{Anomaly, allowed_actions, close_check, permit, replay};
+use ledger_domain::{
+    ActionKind, AttachmentRef, Case, CaseId, CloseReason, DocumentKind, Evaluation, Event,
+    Identity, IssuedDocument, NewCase, NewPetitioner, NewSubmission, Outcome, RegistrationContext,
+    Role, Satisfaction, Status,
+};
+use ledger_store::DocKind;
+use serde::{Deserialize, Serialize};
+
+use crate::Office;
+use crate::error::{OfficeError, Result};
+
+/// A workflow action as entered.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ActionInput {
+    /// What to do (code or label when parsed by the caller).
+    pub action: Option<ActionKind>,
+    /// 去向: the township for 交办/改派, the body for 转送.
+    pub target: Option<String>,
+    /// 期限: the assignment's deadline, or the new deadline of an extension.
+    pub due: Option<NaiveDate>,
+    /// 办理说明: the note, the reason, or the reply text.
+    pub text: Option<String>,
+    /// 评价结果, for 评价.
+    pub result: Option<Satisfaction>,
+    /// 办结原因, for 办结.
+    pub reason: Option<CloseReason>,
+    /// 处理意见, for 答复.
+    pub outcome: Option<Outcome>,
+    /// 文书类别, for 出具文书.
+    pub document_kind: Option<DocumentKind>,
+    /// 办理人; the office's default when absent.
+    pub handler: Option<String>,
+}
+
+/// A repeat letter or visit on an existing case.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SubmissionInput {
+    /// The submission.
+    #[serde(flatten)]
+    pub submission: NewSubmission,
+    /// Petitioners not yet on the case.
+    pub petitioners: Vec<NewPetitioner>,
+}
+
+/// Everything the case detail screen shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseView {
+    /// The case.
+    pub case: Case,
+    /// The identity, if this office holds it.
+    pub identity: Option<Identity>,
+    /// The derived status.
+    pub status: Status,
+    /// Events that do not fit the workflow, for review.
+    pub anomalies: Vec<Anomaly>,
+    /// The deadlines as of today.
+    pub deadlines: CaseDeadlines,
+    /// Fields edited concurrently, with every value, for review.
+    pub conflicts: Vec<FieldConflict>,
+    /// The actions this office may record now.
+    pub allowed_actions: Vec<ActionKind>,
+    /// 已转交: read-only until it leaves.
+    pub handed_over: bool,
+    /// The documents issued.
+    pub documents: Vec<IssuedDocument>,
+    /// The ratings.
+    pub evaluations: Vec<Evaluation>,
+    /// Local changes to the case not yet acknowledged by the hub.
+    pub pending_upload: u64,
+}
+
+fn needs(action: &ActionKind, field: &str, label: &str, message: &str) -> OfficeError {
+    let _ = action;
+    OfficeError::invalid(field, label, message)
+}
+
+impl Office {
+    /// Registers a new case with its first submission. Returns its id.
+    pub fn register(&self, input: &NewCase, handler: Option<&str>) -> Result<CaseId> {
+        let (case, identity) = self.build_case(input, handler, None, None)?;
+        let id = case.id;
+        self.store.create_cases(&[(case, identity, Vec::new())])?;
+        tracing::info!(case = %id, "case registered");
+        Ok(id)
+    }
+
+    /// Checks registration input and builds the case without storing it (imports batch them).
+    pub(crate) fn build_case(
+        &self,
+        input: &NewCase,
+        handler: Option<&str>,
+        fingerprint: Option<String>,
+        number: Option<String>,
+    ) -> Result<(Case, Identity)> {
+        let handler = self.handler(handler)?;
+        let today = self.today();
+        let year = input
+            .submission
+            .received
+            .map(|d| d.format("%Y").to_string())
+            .unwrap_or_else(|| today.format("%Y").to_string());
+        let id =
+            CaseId(uuid::Uuid::parse_str(&self.mint_id()).unwrap_or_else(|_| uuid::Uuid::nil()));
+        let policy = self.store.rules().policies.current().clone();
+        let actor = self.actor_hex();
+        let mut mint = || self.mint_id();
+        let number = match number {
+            Some(n) => n,
+            None => self.next_case_number(&year)?,
+        };
+        let mut ctx = RegistrationContext {
+            case_id: id,
+            number,
+            mint_id: &mut mint,
+            office: &self.config.code,
+            role: self.config.role.clone(),
+            actor: &actor,
+            handler: &handler,
+            at: self.now(),
+            today,
+            townships: &self.config.townships,
+            default_township: self.config.default_township(),
+            collective_threshold: policy.collective_threshold,
+            fingerprint,
+        };
+        input.build(&mut ctx).map_err(OfficeError::Invalid)
+    }
+
+    fn next_case_number(&self, year: &str) -> Result<String> {
+        let seq = self.store.reserve_counter(&format!("case:{year}:{}", self.config.device), 1)?;
+        Ok(self.format_case_number(year, seq))
+    }
+
+    pub(crate) fn format_case_number(&self, year: &str, seq: u64) -> String {
+        case_number(
+            &self.config.number_prefix,
+            year.parse().unwrap_or(0),
+            &self.config.device,
+            u32::try_from(seq).unwrap_or(u32::MAX),
+        )
+    }
+
+    /// Reserves `n` case numbers of `year` at once (imports); returns the first.
+    pub(crate) fn reserve_case_numbers(&self, year: &str, n: u64) -> Result<u64> {
+        Ok(self.store.reserve_counter(&format!("case:{year}:{}", self.config.device), n)?)
+    }
+
+    /// Reads a case.
+    pub fn case(&self, id: CaseId) -> Result<Case> {
+        Ok(self.store.load_case(id)?)
+    }
+
+    /// Everything the case detail screen shows, as of today.
+    pub fn view(&self, id: CaseId) -> Result<CaseView> {
+        let case = self.store.load_case(id)?;
+        let identity = self.store.load_identity(id)?;
+        let replayed = replay(&case.events);
+        let rules = self.store.rules();
+        let due = deadlines(&case, &replayed, &rules.policies, &rules.calendar, self.today());
+        let conflicts = self
+            .store
+            .with_doc(id, DocKind::Case, schema::conflicts)?
+            .map_err(|source| ledger_store::StoreError::document(id, source))?;
+        let handed_over = self.store.row(id)?.is_some_and(|r| r.handed_over);
+        let allowed =
+            if handed_over { Vec::new() } else { allowed_actions(&replayed, &self.config.role) };
+        Ok(CaseView {
+            documents: case.documents(),
+            evaluations: case.evaluations(),
+            identity,
+            status: replayed.status.clone(),
+            anomalies: replayed.anomalies,
+            deadlines: due,
+            conflicts,
+            allowed_actions: allowed,
+            handed_over,
+            pending_upload: self.store.outbox_for_case(id)?,
+            case,
+        })
+    }
+
+    fn writable(&self, id: CaseId) -> Result<Case> {
+        let case = self.store.load_case(id)?;
+        if self.store.row(id)?.is_some_and(|r| r.handed_over) {
+            return Err(OfficeError::HandedOver);
+        }
+        Ok(case)
+    }
+
+    fn event(&self, case: &Case, action: ActionKind, handler: String) -> Event {
+        let now = self.now();
+        Event {
+            id: self.mint_id(),
+            lamport: case.next_lamport(),
+            action,
+            actor: self.actor_hex(),
+            office: self.config.code.clone(),
+            role: self.config.role.clone(),
+            handler,
+            at: now,
+            date: self.today(),
+            imported: false,
+            target: None,
+            due: None,
+            text: None,
+            satisfaction: None,
+            close_reason: None,
+            outcome: None,
+            document_kind: None,
+            document_number: None,
+            field: None,
+        }
+    }
+
+    /// Records a workflow action after the role table, the workflow and the action's own rules
+    /// allow it. Returns the new status.
+    pub fn act(&self, id: CaseId, input: &ActionInput) -> Result<Status> {
+        let action = input
+            .action
+            .clone()
+            .ok_or_else(|| OfficeError::invalid("action", "办理动作", "请选择办理动作"))?;
+        if matches!(
+            action,
+            ActionKind::Register | ActionKind::ResolveConflict | ActionKind::IssueDocument
+        ) {
+            return Err(OfficeError::Refused(format!("「{}」不能在此直接记录", action.label())));
+        }
+        let case = self.writable(id)?;
+        let replayed = replay(&case.events);
+        let next = permit(&replayed, &self.config.role, &action)
+            .map_err(|r| OfficeError::Refused(r.message))?;
+        let handler = self.handler(input.handler.as_deref())?;
+        let mut event = self.event(&case, action.clone(), handler);
+        let text =
+            input.text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
+        event.text = text.clone();
+        let mut jurisdiction = None;
+        let mut official_number = None;
+        match &action {
+            ActionKind::Assign | ActionKind::Reassign => {
+                let target =
+                    input.target.as_deref().map(str::trim).filter(|t| !t.is_empty()).ok_or_else(
+                        || needs(&action, "to", "承办乡镇", "请选择承办乡镇（--to 乡镇名）"),
+                    )?;
+                if !self.config.townships.is_empty()
+                    && !self.config.townships.iter().any(|t| t == target)
+                {
+                    return Err(OfficeError::invalid(
+                        "to",
+                        "承办乡镇",
+                        format!("「{target}」不是本县的乡镇：{}", self.config.townships.join("、")),
+                    ));
+                }
+                if action == ActionKind::Reassign && case.jurisdiction.as_deref() == Some(target) {
+                    return Err(OfficeError::invalid(
+                        "to",
+                        "承办乡镇",
+                        format!("案件已由{target}承办，无需改派"),
+                    ));
+                }
+                if let Some(due) = input.due
+                    && due <= self.today()
+                {
+                    return Err(OfficeError::invalid("due", "交办期限", "交办期限须晚于今天"));
+                }
+                event.target = Some(target.to_owned());
+                event.due = input.due;
+                jurisdiction = Some(target.to_owned());
+            }
+            ActionKind::Forward => {
+                let target =
+                    input.target.as_deref().map(str::trim).filter(|t| !t.is_empty()).ok_or_else(
+                        || {
+                            needs(
+                                &action,
+                                "to",
+                                "转送单位",
+                                "请写明转送的有权处理机关（--to 单位名称）",
+                            )
+                        },
+                    )?;
+                event.target = Some(target.to_owned());
+            }
+            ActionKind::Accept => {
+                let year = self.today().format("%Y").to_string();
+                let seq = self.store.reserve_counter(&format!("official:{year}"), 1)?;
+                official_number = Some(format!("{}信〔{year}〕{seq}号", self.config.number_prefix));
+            }
+            ActionKind::NotAccept
+            | ActionKind::NoFurther
+            | ActionKind::Object
+            | ActionKind::Void
+                if text.is_none() =>
+            {
+                return Err(needs(
+                    &action,
+                    "text",
+                    "理由",
+                    &format!("「{}」须写明理由（--text）", action.label()),
+                ));
+            }
+            ActionKind::Extend => {
+                let due = input.due.ok_or_else(|| {
+                    needs(&action, "due", "延期至", "请写明延长后的办理期限（--due 日期）")
+                })?;
+                if text.is_none() {
+                    return Err(needs(
+                        &action,
+                        "text",
+                        "延期理由",
+                        "延期须告知信访人理由，请写明（--text）",
+                    ));
+                }
+                let rules = self.store.rules();
+                check_extension(&case, &replayed, &rules.policies, &rules.calendar, due)
+                    .map_err(|m| OfficeError::invalid("due", "延期至", m))?;
+                event.due = Some(due);
+            }
+            ActionKind::Reply => {
+                let reply = text.or_else(|| {
+                    let draft = case.reply_draft.trim();
+                    (!draft.is_empty()).then(|| draft.to_owned())
+                });
+                if reply.is_none() {
+                    return Err(needs(
+                        &action,
+                        "text",
+                        "答复内容",
+                        "请填写答复内容（--text），或先写好答复草稿",
+                    ));
+                }
+                event.text = reply;
+                event.outcome = input.outcome.clone();
+            }
+            ActionKind::Evaluate => {
+                let result = input.result.clone().ok_or_else(|| {
+                    needs(&action, "result", "评价结果", "请选择评价结果：满意、基本满意或不满意")
+                })?;
+                event.satisfaction = Some(result);
+            }
+            ActionKind::Close => {
+                let reason = input.reason.clone().unwrap_or(if replayed.replied.is_some() {
+                    CloseReason::Replied
+                } else if replayed.status == Status::NotAccepted
+                    || replayed.status == Status::Forwarded
+                {
+                    CloseReason::StatutoryProcedure
+                } else {
+                    CloseReason::Replied
+                });
+                close_check(&replayed, &reason).map_err(|r| OfficeError::Refused(r.message))?;
+                event.close_reason = Some(reason);
+            }
+            _ => {}
+        }
+        self.store.edit(id, DocKind::Case, |tx| {
+            schema::add_event(tx, &event)?;
+            if let Some(township) = &jurisdiction {
+                schema::put_field(
+                    tx,
+                    &CaseField::Jurisdiction,
+                    FieldValue::Text(township.clone()),
+                )?;
+            }
+            if let Some(number) = &official_number {
+                schema::put_field(
+                    tx,
+                    &CaseField::OfficialNumber,
+                    FieldValue::Text(number.clone()),
+                )?;
+            }
+            if action == ActionKind::Reply {
+                schema::set_draft(tx, Draft::Reply, "")?;
+            }
+            Ok(())
+        })?;
+        tracing::info!(case = %id, action = action.code(), "action recorded");
+        Ok(next)
+    }
+
+    /// Adds a repeat letter or visit to a case. Returns the submission id.
+    pub fn add_submission(
+        &self,
+        id: CaseId,
+        input: &SubmissionInput,
+        handler: Option<&str>,
+    ) -> Result<String> {
+        let case = self.writable(id)?;
+        let handler = self.handler(handler)?;
+        let policy = self.store.rules().policies.current().clone();
+        let actor = self.actor_hex();
+        let mut mint = || self.mint_id();
+        let mut errors = Vec::new();
+        let (refs, persons) = build_petitioners(&input.petitioners, true, &mut mint, &mut errors);
+        let mut petitioner_ids: Vec<String> = refs.iter().map(|r| r.id.clone()).collect();
+        if petitioner_ids.is_empty() {
+            petitioner_ids = case.petitioners.iter().map(|p| p.id.clone()).collect();
+        }
+        let ctx = RegistrationContext {
+            case_id: id,
+            number: case.number,
+            mint_id: &mut mint,
+            office: &self.config.code,
+            role: self.config.role.clone(),
+            actor: &actor,
+            handler: &handler,
+            at: self.now(),
+            today: self.today(),
+            townships: &self.config.townships,
+            default_township: None,
+            collective_threshold: policy.collective_threshold,
+            fingerprint: None,
+        };
+        let submission_id = self.mint_id();
+        let mut submission = input.submission.clone();
+        // A later submission on the same matter is a repeat (重件) unless said otherwise.
+        submission.repeat = true;
+        let built = submission.build(submission_id.clone(), petitioner_ids, &ctx, &mut errors);
+        let Some(built) = built.filter(|_| errors.is_empty()) else {
+            return Err(OfficeError::Invalid(errors));
+        };
+        self.store.edit(id, DocKind::Case, |tx| {
+            for r in &refs {
+                schema::add_petitioner(tx, r)?;
+            }
+            schema::add_submission(tx, &built)
+        })?;
+        if !persons.is_empty() && self.store.has_doc(id, DocKind::Identity)? {
+            self.store.edit(id, DocKind::Identity, |tx| {
+                for p in &persons {
+                    schema::put_person(tx, p)?;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(submission_id)
+    }
+
+    /// Attaches a file to a case: stored once by content, cited by the case.
+    pub fn attach(&self, id: CaseId, name: &str, bytes: &[u8], mime: &str) -> Result<String> {
+        const MAX: usize = 8 * 1024 * 1024;
+        if bytes.len() > MAX {
+            return Err(OfficeError::invalid(
+                "file",
+                "附件",
+                format!(
+                    "附件「{name}」有 {:.1} MiB，超过 8 MiB 的上限；请压缩或分拆后再添加",
+                    bytes.len() as f64 / 1048576.0
+                ),
+            ));
+        }
+        self.writable(id)?;
+        let hash = self.store.put_blob(bytes)?;
+        let attachment = AttachmentRef {
+            hash: hash.clone(),
+            name: name.to_owned(),
+            size: bytes.len() as u64,
+            mime: mime.to_owned(),
+            added_at: self.now(),
+            added_by: self.config.code.clone(),
+        };
+        self.store.edit(id, DocKind::Case, |tx| schema::add_attachment(tx, &attachment))?;
+        Ok(hash)
+    }
+
+    /// An attachment's bytes.
+    pub fn attachment(&self, hash: &str) -> Result<Vec<u8>> {
+        self.store.blob(hash)?.ok_or_else(|| {
+            OfficeError::NotFound(format!("附件 {hash} 尚未同步到本机，请联网同步后再打开"))
+        })
+    }
+
+    /// Edits a governed field (category, subject ...). Only the bureau changes bureau-only
+    /// fields; jurisdiction changes only through 交办/改派.
+    pub fn set_field(&self, id: CaseId, field: &CaseField, value: &str) -> Result<()> {
+        self.writable(id)?;
+        if *field == CaseField::Jurisdiction {
+            return Err(OfficeError::Refused("所属乡镇只能通过「交办」或「改派」变更".to_owned()));
+        }
+        if field.bureau_only() && !self.is_bureau() {
+            return Err(OfficeError::Refused(format!("「{}」只能由县局修改", field.label())));
+        }
+        let value = self.field_value(field, value)?;
+        self.store.edit(id, DocKind::Case, |tx| schema::put_field(tx, field, value))?;
+        Ok(())
+    }
+
+    fn field_value(&self, field: &CaseField, value: &str) -> Result<FieldValue> {
+        let bad = |known: String| {
+            OfficeError::invalid(
+                field.code(),
+                field.label(),
+                format!("不认识「{value}」，应为：{known}"),
+            )
+        };
+        Ok(match field {
+            CaseField::Purpose => FieldValue::Text(
+                ledger_domain::Purpose::parse(value)
+                    .ok_or_else(|| bad(ledger_domain::Purpose::known_labels()))?
+                    .code()
+                    .to_owned(),
+            ),
+            CaseField::Sector => FieldValue::Text(
+                ledger_domain::Sector::parse(value)
+                    .ok_or_else(|| bad(ledger_domain::Sector::known_labels()))?
+                    .code()
+                    .to_owned(),
+            ),
+            CaseField::Category => FieldValue::Text(
+                ledger_domain::Category::parse(value)
+                    .ok_or_else(|| bad(ledger_domain::Category::known_labels()))?
+                    .code()
+                    .to_owned(),
+            ),
+            CaseField::Confidential => {
+                FieldValue::Flag(matches!(value.trim(), "是" | "true" | "1" | "yes"))
+            }
+            _ => FieldValue::Text(value.trim().to_owned()),
+        })
+    }
+
+    /// Saves a draft (the reply or the investigation report); concurrent drafting merges.
+    pub fn set_draft(&self, id: CaseId, draft: Draft, text: &str) -> Result<()> {
+        self.writable(id)?;
+        self.store.edit(id, DocKind::Case, |tx| schema::set_draft(tx, draft, text))?;
+        Ok(())
+    }
+
+    /// Resolves a concurrent-edit conflict: writes the chosen value over every kept one and
+    /// records the resolution as an event.
+    pub fn resolve_conflict(
+        &self,
+        id: CaseId,
+        field: &CaseField,
+        value: &str,
+        handler: Option<&str>,
+    ) -> Result<()> {
+        let case = self.writable(id)?;
+        if field.bureau_only() && !self.is_bureau() {
+            return Err(OfficeError::Refused(format!("「{}」的冲突只能由县局处理", field.label())));
+        }
+        let handler = self.handler(handler)?;
+        let value = match field {
+            CaseField::Jurisdiction => FieldValue::Text(value.trim().to_owned()),
+            _ => self.field_value(field, value)?,
+        };
+        let mut event = self.event(&case, ActionKind::ResolveConflict, handler);
+        event.field = Some(field.code().to_owned());
+        event.text = Some(match &value {
+            FieldValue::Text(t) => t.clone(),
+            FieldValue::Flag(b) => b.to_string(),
+            FieldValue::Absent => String::new(),
+        });
+        self.store.edit(id, DocKind::Case, |tx| {
+            schema::put_field(tx, field, value)?;
+            schema::add_event(tx, &event)
+        })?;
+        Ok(())
+    }
+
+    /// Voids a mistaken registration (kept, left out of statistics).
+    pub fn void(&self, id: CaseId, reason: &str, handler: Option<&str>) -> Result<Status> {
+        self.act(
+            id,
+            &ActionInput {
+                action: Some(ActionKind::Void),
+                text: Some(reason.to_owned()),
+                handler: handler.map(str::to_owned),
+                ..Default::default()
+            },
+        )
+    }
+
+    /// The role this office acts in.
+    pub fn role(&self) -> &Role {
+        &self.config.role
+    }
+}

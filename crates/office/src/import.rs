@@ -1,0 +1,830 @@
+//! Importing and exporting the ledger (台账) in its canonical layout.
+//!
+//! A ledger is a table with a header row: [`LEDGER_COLUMNS`], in any order, with common header
+//! variants accepted and unknown columns reported (not fatal). Rows sharing a 案件编号 are
+//! submissions of one case. Every row is checked with the same rules as the register form; if
+//! any row is invalid nothing is imported and every bad row is listed as `第N行 列名: reason`
+//! (unless invalid rows are to be skipped). Rows are fingerprinted, so importing the same file
+//! again adds nothing. A row whose 办理状态 is past 登记 gets imported history: 交办 and later
+//! carry an assignment to the row's township.
+//!
+//! CSV files may be UTF-8 (with or without BOM) or GBK/GB18030. XLSX goes through the same
+//! [`Office::import_table`] path.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use ledger_domain::workflow::replay;
+use ledger_domain::{
+    ActionKind, Case, CaseId, CloseReason, Event, Identity, NewCase, NewPetitioner, NewSubmission,
+    Role, Satisfaction, Status,
+};
+use ledger_store::CaseQuery;
+use serde::Serialize;
+
+use crate::Office;
+use crate::error::{OfficeError, Result};
+
+/// The canonical ledger columns, in export order.
+pub const LEDGER_COLUMNS: [&str; 19] = [
+    "案件编号",
+    "登记日期",
+    "信访形式",
+    "信访来源",
+    "信访人",
+    "证件号码",
+    "联系电话",
+    "住址",
+    "人数",
+    "所属乡镇",
+    "涉及领域",
+    "问题类别",
+    "诉求内容",
+    "是否越级",
+    "是否重复",
+    "办理状态",
+    "答复日期",
+    "办结日期",
+    "满意度",
+];
+
+/// Header spellings seen in real ledgers, mapped to the canonical column.
+const HEADER_VARIANTS: &[(&str, &str)] = &[
+    ("编号", "案件编号"),
+    ("案件号", "案件编号"),
+    ("事项编号", "案件编号"),
+    ("序号编号", "案件编号"),
+    ("信访日期", "登记日期"),
+    ("来信来访日期", "登记日期"),
+    ("受理日期", "登记日期"),
+    ("日期", "登记日期"),
+    ("收件日期", "登记日期"),
+    ("形式", "信访形式"),
+    ("信访方式", "信访形式"),
+    ("来信来访形式", "信访形式"),
+    ("来源", "信访来源"),
+    ("信访渠道", "信访来源"),
+    ("姓名", "信访人"),
+    ("信访人姓名", "信访人"),
+    ("当事人", "信访人"),
+    ("反映人", "信访人"),
+    ("身份证号", "证件号码"),
+    ("身份证号码", "证件号码"),
+    ("身份证", "证件号码"),
+    ("电话", "联系电话"),
+    ("手机", "联系电话"),
+    ("手机号码", "联系电话"),
+    ("联系方式", "联系电话"),
+    ("地址", "住址"),
+    ("家庭住址", "住址"),
+    ("通讯地址", "住址"),
+    ("人次", "人数"),
+    ("来访人数", "人数"),
+    ("乡镇", "所属乡镇"),
+    ("所属乡镇(街道)", "所属乡镇"),
+    ("乡镇(街道)", "所属乡镇"),
+    ("问题属地", "所属乡镇"),
+    ("领域", "涉及领域"),
+    ("类别", "问题类别"),
+    ("问题类型", "问题类别"),
+    ("信访类别", "问题类别"),
+    ("内容分类", "问题类别"),
+    ("反映问题", "诉求内容"),
+    ("信访内容", "诉求内容"),
+    ("诉求", "诉求内容"),
+    ("主要内容", "诉求内容"),
+    ("反映内容", "诉求内容"),
+    ("越级", "是否越级"),
+    ("是否越级访", "是否越级"),
+    ("重复", "是否重复"),
+    ("是否重复访", "是否重复"),
+    ("状态", "办理状态"),
+    ("办理情况", "办理状态"),
+    ("处理状态", "办理状态"),
+    ("回复日期", "答复日期"),
+    ("结案日期", "办结日期"),
+    ("满意度评价", "满意度"),
+    ("群众满意度", "满意度"),
+    ("评价", "满意度"),
+];
+
+/// How to import.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImportOptions {
+    /// Import the good rows and report the bad ones, instead of importing nothing.
+    pub skip_invalid: bool,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImportReport {
+    /// Data rows read.
+    pub rows: usize,
+    /// New cases created.
+    pub cases: usize,
+    /// Rows added as further submissions to cases already here.
+    pub added_submissions: usize,
+    /// Rows already imported before (same fingerprint): nothing added.
+    pub duplicates: usize,
+    /// Invalid rows, as `第N行 列名: reason` (skipped with `skip_invalid`).
+    pub invalid: Vec<String>,
+    /// Columns not in the layout (ignored).
+    pub unknown_columns: Vec<String>,
+}
+
+/// Progress of a long import or export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    /// Rows or cases done.
+    pub done: usize,
+    /// Rows or cases in all.
+    pub total: usize,
+}
+
+fn canonical(header: &str) -> Option<&'static str> {
+    let h: String = header
+        .trim()
+        .trim_start_matches('\u{feff}')
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| match c {
+            '（' => '(',
+            '）' => ')',
+            c => c,
+        })
+        .collect();
+    LEDGER_COLUMNS
+        .iter()
+        .find(|c| **c == h)
+        .copied()
+        .or_else(|| HEADER_VARIANTS.iter().find(|(v, _)| *v == h).map(|(_, c)| *c))
+}
+
+/// Decodes a CSV file: UTF-8 (BOM stripped) or GBK/GB18030.
+pub(crate) fn decode_text(bytes: &[u8]) -> Result<String> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return Ok(text.to_owned());
+    }
+    let (text, _, had_errors) = encoding_rs::GB18030.decode(bytes);
+    if had_errors {
+        return Err(OfficeError::BadFile(
+            "文件编码无法识别：请在 Excel 中另存为「CSV UTF-8」或 GBK 编码的 CSV 后再导入"
+                .to_owned(),
+        ));
+    }
+    Ok(text.into_owned())
+}
+
+/// Parses CSV text into a header and rows.
+pub(crate) fn parse_csv(text: &str) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+    let mut reader =
+        csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+    let mut records = reader.records();
+    let header = match records.next() {
+        Some(Ok(r)) => r.iter().map(str::to_owned).collect(),
+        Some(Err(e)) => return Err(OfficeError::BadFile(format!("CSV 文件格式有误：{e}"))),
+        None => return Err(OfficeError::BadFile("文件是空的，没有表头行".to_owned())),
+    };
+    let mut rows = Vec::new();
+    for (i, record) in records.enumerate() {
+        let record =
+            record.map_err(|e| OfficeError::BadFile(format!("第{}行 CSV 格式有误：{e}", i + 2)))?;
+        if record.iter().all(|f| f.trim().is_empty()) {
+            rows.push(Vec::new());
+            continue;
+        }
+        rows.push(record.iter().map(str::to_owned).collect());
+    }
+    Ok((header, rows))
+}
+
+fn parse_date(s: &str) -> Option<NaiveDate> {
+    let s = s.trim();
+    for fmt in ["%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日"] {
+        if let Ok(d) = NaiveDate::parse_from_str(s, fmt) {
+            return Some(d);
+        }
+    }
+    None
+}
+
+fn parse_flag(s: &str) -> Option<bool> {
+    match s.trim() {
+        "" | "否" | "N" | "n" | "no" | "0" | "false" => Some(false),
+        "是" | "Y" | "y" | "yes" | "1" | "true" => Some(true),
+        _ => None,
+    }
+}
+
+/// One checked row.
+struct Row {
+    line: usize,
+    number: String,
+    fingerprint: String,
+    input: NewCase,
+    status: Status,
+    reply_on: Option<NaiveDate>,
+    closed_on: Option<NaiveDate>,
+    satisfaction: Option<Satisfaction>,
+}
+
+fn row_year(row: &Row) -> String {
+    row.input.submission.received.map(|d| d.format("%Y").to_string()).unwrap_or_default()
+}
+
+/// A row's field errors become `第N行 列名: reason`.
+fn column_of(field: &str) -> &'static str {
+    match field {
+        "received" => "登记日期",
+        "channel" => "信访形式",
+        "source" | "purpose" => "信访来源",
+        "persons" | "batches" => "人数",
+        "township" => "所属乡镇",
+        "sector" => "涉及领域",
+        "category" => "问题类别",
+        "request" => "诉求内容",
+        f if f.ends_with(".id_number") => "证件号码",
+        f if f.ends_with(".phone") => "联系电话",
+        f if f.starts_with("petitioners") => "信访人",
+        _ => "登记",
+    }
+}
+
+impl Office {
+    /// Imports a CSV ledger file.
+    pub fn import_csv(
+        &self,
+        path: &Path,
+        options: ImportOptions,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<ImportReport> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| OfficeError::BadFile(format!("无法读取文件 {}：{e}", path.display())))?;
+        let (header, rows) = parse_csv(&decode_text(&bytes)?)?;
+        self.import_table(&header, &rows, options, progress)
+    }
+
+    /// Imports a ledger table (from CSV or XLSX): checks every row, then writes all the cases in
+    /// one transaction.
+    pub fn import_table(
+        &self,
+        header: &[String],
+        rows: &[Vec<String>],
+        options: ImportOptions,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<ImportReport> {
+        let mut report = ImportReport::default();
+        let mut columns: HashMap<&'static str, usize> = HashMap::new();
+        for (i, h) in header.iter().enumerate() {
+            match canonical(h) {
+                Some(c) => {
+                    columns.entry(c).or_insert(i);
+                }
+                None if h.trim().is_empty() => {}
+                None => report.unknown_columns.push(h.trim().to_owned()),
+            }
+        }
+        let required =
+            ["登记日期", "信访形式", "信访来源", "所属乡镇", "涉及领域", "问题类别", "诉求内容"];
+        let missing: Vec<&str> =
+            required.iter().filter(|c| !columns.contains_key(*c)).copied().collect();
+        if !missing.is_empty() {
+            return Err(OfficeError::BadFile(format!(
+                "表头缺少必需的列：{}。台账的列为：{}",
+                missing.join("、"),
+                LEDGER_COLUMNS.join("、")
+            )));
+        }
+        let total = rows.len();
+        let mut checked: Vec<Row> = Vec::new();
+        for (i, cells) in rows.iter().enumerate() {
+            let line = i + 2;
+            if cells.iter().all(|c| c.trim().is_empty()) {
+                continue;
+            }
+            report.rows += 1;
+            match self.check_row(line, cells, &columns) {
+                Ok(row) => checked.push(row),
+                Err(errors) => report.invalid.extend(errors),
+            }
+            if (i + 1) % 500 == 0 {
+                progress(Progress { done: i + 1, total: total * 2 });
+            }
+        }
+        if !report.invalid.is_empty() && !options.skip_invalid {
+            return Err(OfficeError::ImportRejected(report.invalid));
+        }
+        self.write_rows(checked, &mut report, total, progress)?;
+        progress(Progress { done: total * 2, total: total * 2 });
+        Ok(report)
+    }
+
+    fn check_row(
+        &self,
+        line: usize,
+        cells: &[String],
+        columns: &HashMap<&'static str, usize>,
+    ) -> std::result::Result<Row, Vec<String>> {
+        let get = |col: &str| -> &str {
+            columns.get(col).and_then(|&i| cells.get(i)).map(|s| s.trim()).unwrap_or("")
+        };
+        let mut errors = Vec::new();
+        let mut err = |col: &str, msg: String| errors.push(format!("第{line}行 {col}: {msg}"));
+        let date = |col: &str, err: &mut dyn FnMut(&str, String)| -> Option<NaiveDate> {
+            let raw = get(col);
+            if raw.is_empty() {
+                return None;
+            }
+            let d = parse_date(raw);
+            if d.is_none() {
+                err(col, format!("「{raw}」不是日期，应写作 2017-03-01 或 2017/3/1"));
+            }
+            d
+        };
+        let received = date("登记日期", &mut err);
+        if get("登记日期").is_empty() {
+            err("登记日期", "必填".to_owned());
+        }
+        let reply_on = date("答复日期", &mut err);
+        let closed_on = date("办结日期", &mut err);
+        let flag = |col: &str, err: &mut dyn FnMut(&str, String)| -> bool {
+            parse_flag(get(col)).unwrap_or_else(|| {
+                err(col, format!("「{}」应填「是」或「否」", get(col)));
+                false
+            })
+        };
+        let skip_level = flag("是否越级", &mut err);
+        let repeat = flag("是否重复", &mut err);
+        let persons = match get("人数") {
+            "" => None,
+            raw => match raw.parse::<u32>() {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    err("人数", format!("「{raw}」不是整数"));
+                    None
+                }
+            },
+        };
+        let status = match get("办理状态") {
+            "" => Status::Registered,
+            raw => Status::parse(raw).unwrap_or_else(|| {
+                err("办理状态", format!("不认识「{raw}」，应为：{}", Status::known_labels()));
+                Status::Registered
+            }),
+        };
+        let satisfaction = match get("满意度") {
+            "" => None,
+            raw => {
+                let s = Satisfaction::parse(raw);
+                if s.is_none() {
+                    err(
+                        "满意度",
+                        format!("不认识「{raw}」，应为：{}", Satisfaction::known_labels()),
+                    );
+                }
+                s
+            }
+        };
+        if matches!(status, Status::Replied | Status::UnderReview) && reply_on.is_none() {
+            err("答复日期", format!("办理状态为「{}」，须填写答复日期", status.label()));
+        }
+        if status == Status::Closed && closed_on.is_none() {
+            err("办结日期", "办理状态为「办结」，须填写办结日期".to_owned());
+        }
+        if let (Some(r), Some(reply)) = (received, reply_on)
+            && reply < r
+        {
+            err("答复日期", format!("答复日期 {reply} 早于登记日期 {r}"));
+        }
+        if let (Some(r), Some(closed)) = (received.or(reply_on), closed_on)
+            && closed < r
+        {
+            err("办结日期", format!("办结日期 {closed} 早于登记或答复日期 {r}"));
+        }
+        let name = get("信访人");
+        let input = NewCase {
+            submission: NewSubmission {
+                received,
+                channel: get("信访形式").to_owned(),
+                source: get("信访来源").to_owned(),
+                persons,
+                batches: None,
+                collective: None,
+                skip_level,
+                repeat,
+                anonymous: name.is_empty(),
+                confidential: false,
+                summary: String::new(),
+            },
+            purpose: String::new(),
+            sector: get("涉及领域").to_owned(),
+            category: get("问题类别").to_owned(),
+            township: get("所属乡镇").to_owned(),
+            subject: String::new(),
+            request: get("诉求内容").to_owned(),
+            village: String::new(),
+            petitioners: if name.is_empty() {
+                Vec::new()
+            } else {
+                vec![NewPetitioner {
+                    name: name.to_owned(),
+                    id_number: get("证件号码").to_owned(),
+                    phone: get("联系电话").to_owned(),
+                    address: get("住址").to_owned(),
+                    ..Default::default()
+                }]
+            },
+        };
+        // The same checks as the register form, without minting anything.
+        if received.is_some() && get("所属乡镇").is_empty() {
+            err("所属乡镇", "必填".to_owned());
+        }
+        let fingerprint = {
+            let mut h = blake3::Hasher::new();
+            for col in LEDGER_COLUMNS {
+                h.update(get(col).as_bytes());
+                h.update(b"\x1f");
+            }
+            h.finalize().to_hex().to_string()
+        };
+        if let Err(field_errors) = self.dry_run(&input) {
+            for e in field_errors {
+                if e.field == "received" && received.is_none() {
+                    continue;
+                }
+                err(column_of(&e.field), e.message);
+            }
+        }
+        if errors.is_empty() {
+            Ok(Row {
+                line,
+                number: get("案件编号").to_owned(),
+                fingerprint,
+                input,
+                status,
+                reply_on,
+                closed_on,
+                satisfaction,
+            })
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Runs the registration checks without allocating a case number.
+    fn dry_run(&self, input: &NewCase) -> std::result::Result<(), Vec<ledger_domain::FieldError>> {
+        let mut mint = || String::from("x");
+        let actor = String::new();
+        let mut ctx = ledger_domain::RegistrationContext {
+            case_id: CaseId(uuid::Uuid::nil()),
+            number: String::new(),
+            mint_id: &mut mint,
+            office: &self.config.code,
+            role: self.config.role.clone(),
+            actor: &actor,
+            handler: "",
+            at: self.now(),
+            today: self.today(),
+            townships: &self.config.townships,
+            default_township: None,
+            collective_threshold: self.store.rules().policies.current().collective_threshold,
+            fingerprint: None,
+        };
+        input.build(&mut ctx).map(|_| ())
+    }
+
+    fn write_rows(
+        &self,
+        rows: Vec<Row>,
+        report: &mut ImportReport,
+        total: usize,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<()> {
+        // Group rows by 案件编号 (rows without one are cases of their own), in file order.
+        let mut groups: Vec<Vec<Row>> = Vec::new();
+        let mut by_number: HashMap<String, usize> = HashMap::new();
+        for row in rows {
+            if self.store.has_fingerprint(&row.fingerprint)? {
+                report.duplicates += 1;
+                continue;
+            }
+            if row.number.is_empty() {
+                groups.push(vec![row]);
+            } else if let Some(&g) = by_number.get(&row.number) {
+                groups[g].push(row);
+            } else {
+                by_number.insert(row.number.clone(), groups.len());
+                groups.push(vec![row]);
+            }
+        }
+        let handler = self.handler(None).unwrap_or_else(|_| "导入".to_owned());
+        // Case numbers for groups without a 案件编号, reserved per year in one write each.
+        let mut next_number: HashMap<String, u64> = HashMap::new();
+        {
+            let mut wanted: HashMap<String, u64> = HashMap::new();
+            for g in groups.iter().filter(|g| g[0].number.is_empty()) {
+                *wanted.entry(row_year(&g[0])).or_default() += 1;
+            }
+            for (year, n) in wanted {
+                next_number.insert(year.clone(), self.reserve_case_numbers(&year, n)?);
+            }
+        }
+        let mut new_cases: Vec<(Case, Identity, Vec<String>)> = Vec::new();
+        let mut done = 0;
+        for group in groups {
+            let existing = match group[0].number.as_str() {
+                "" => None,
+                number => self.find_by_number(number)?,
+            };
+            if let Some(id) = existing {
+                for row in &group {
+                    let input = crate::SubmissionInput {
+                        submission: row.input.submission.clone(),
+                        petitioners: row.input.petitioners.clone(),
+                    };
+                    self.add_imported_submission(id, &input, &row.fingerprint, &handler)?;
+                    report.added_submissions += 1;
+                }
+                continue;
+            }
+            let first = &group[0];
+            let number = if first.number.is_empty() {
+                let year = row_year(first);
+                let seq = next_number.entry(year.clone()).or_insert(1);
+                let number = self.format_case_number(&year, *seq);
+                *seq += 1;
+                number
+            } else {
+                first.number.clone()
+            };
+            let (mut case, mut identity) = self
+                .build_case(
+                    &first.input,
+                    Some(&handler),
+                    Some(first.fingerprint.clone()),
+                    Some(number),
+                )
+                .map_err(|e| {
+                    OfficeError::ImportRejected(vec![format!("第{}行 登记: {e}", first.line)])
+                })?;
+            let mut fingerprints = vec![first.fingerprint.clone()];
+            for row in &group[1..] {
+                let (extra, extra_identity) = self
+                    .build_case(
+                        &row.input,
+                        Some(&handler),
+                        Some(row.fingerprint.clone()),
+                        Some(case.number.clone()),
+                    )
+                    .map_err(|e| {
+                        OfficeError::ImportRejected(vec![format!("第{}行 登记: {e}", row.line)])
+                    })?;
+                let mut submission = extra.submissions[0].clone();
+                submission.repeat = true;
+                for p in extra.petitioners {
+                    if !case.petitioners.iter().any(|q| q.display_name == p.display_name) {
+                        case.petitioners.push(p);
+                    }
+                }
+                identity.persons.extend(extra_identity.persons);
+                case.submissions.push(submission);
+                fingerprints.push(row.fingerprint.clone());
+            }
+            case.submissions.sort_by(|a, b| (a.received, &a.id).cmp(&(b.received, &b.id)));
+            let last = group.iter().rev().find(|r| r.status != Status::Registered).unwrap_or(first);
+            self.imported_history(&mut case, last, &handler);
+            identity.persons.sort_by(|a, b| a.id.cmp(&b.id));
+            new_cases.push((case, identity, fingerprints));
+            report.cases += 1;
+            done += group.len();
+            if done % 500 < group.len() {
+                progress(Progress { done: total + done, total: total * 2 });
+            }
+        }
+        // One transaction for every new case: all or nothing.
+        self.store.create_cases(&new_cases)?;
+        Ok(())
+    }
+
+    fn add_imported_submission(
+        &self,
+        id: CaseId,
+        input: &crate::SubmissionInput,
+        fingerprint: &str,
+        handler: &str,
+    ) -> Result<()> {
+        self.add_submission(id, input, Some(handler))?;
+        self.store.record_fingerprint(fingerprint, id)?;
+        Ok(())
+    }
+
+    /// Finds a case by its human number.
+    pub fn find_by_number(&self, number: &str) -> Result<Option<CaseId>> {
+        Ok(self.store.find_by_number(number)?)
+    }
+
+    /// Builds the imported history a row's 办理状态 implies, dated from the row.
+    fn imported_history(&self, case: &mut Case, row: &Row, handler: &str) {
+        let received = case.received().unwrap_or_else(|| self.today());
+        let township = case.jurisdiction.clone();
+        let push = |case: &mut Case, action: ActionKind, date: NaiveDate, role: Role| -> usize {
+            let lamport = case.next_lamport();
+            let at = date.and_hms_opt(1, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or(0);
+            case.events.push(Event {
+                id: self.mint_id(),
+                lamport,
+                action,
+                actor: self.actor_hex(),
+                office: self.config.code.clone(),
+                role,
+                handler: handler.to_owned(),
+                at,
+                date,
+                imported: true,
+                target: None,
+                due: None,
+                text: None,
+                satisfaction: None,
+                close_reason: None,
+                outcome: None,
+                document_kind: None,
+                document_number: None,
+                field: None,
+            });
+            case.events.len() - 1
+        };
+        // Registration keeps the day it was received.
+        if let Some(register) = case.events.first_mut() {
+            register.date = received;
+            register.imported = true;
+        }
+        use Status as S;
+        let status = &row.status;
+        let reply_on = row.reply_on.or(row.closed_on).unwrap_or(received);
+        let assigned = matches!(
+            status,
+            S::Assigned | S::InProgress | S::Extended | S::Replied | S::UnderReview | S::Closed
+        );
+        match status {
+            S::Accepted => {
+                push(case, ActionKind::Accept, received, Role::Bureau);
+            }
+            S::NotAccepted => {
+                push(case, ActionKind::NotAccept, received, Role::Bureau);
+            }
+            S::Forwarded => {
+                push(case, ActionKind::Forward, received, Role::Bureau);
+            }
+            S::Voided => {
+                push(case, ActionKind::Void, received, Role::Bureau);
+            }
+            _ => {}
+        }
+        if assigned {
+            let i = push(case, ActionKind::Assign, received, Role::Bureau);
+            case.events[i].target = township;
+        }
+        if matches!(status, S::InProgress | S::Extended) {
+            push(case, ActionKind::Investigate, received, Role::Township);
+        }
+        if *status == S::Extended {
+            push(case, ActionKind::Extend, received, Role::Bureau);
+        }
+        if matches!(status, S::Replied | S::UnderReview | S::Closed) {
+            push(case, ActionKind::Reply, reply_on, Role::Township);
+        }
+        if *status == S::UnderReview {
+            push(case, ActionKind::Review, reply_on, Role::Bureau);
+        }
+        if let Some(result) = &row.satisfaction
+            && matches!(status, S::Replied | S::UnderReview | S::Closed)
+        {
+            let i =
+                push(case, ActionKind::Evaluate, row.closed_on.unwrap_or(reply_on), Role::Bureau);
+            case.events[i].satisfaction = Some(result.clone());
+        }
+        if *status == S::Closed {
+            let i = push(case, ActionKind::Close, row.closed_on.unwrap_or(reply_on), Role::Bureau);
+            case.events[i].close_reason = Some(CloseReason::Replied);
+        }
+    }
+
+    /// Writes every case as ledger rows (one per submission) to a CSV file, UTF-8 with a BOM so
+    /// Excel opens it as such. Returns the number of rows.
+    pub fn export_csv(&self, path: &Path, progress: &mut dyn FnMut(Progress)) -> Result<usize> {
+        let (header, rows) = self.export_table(progress)?;
+        let mut out = Vec::from(&b"\xEF\xBB\xBF"[..]);
+        {
+            let mut writer = csv::Writer::from_writer(&mut out);
+            let io = |e: csv::Error| OfficeError::BadFile(format!("写入 CSV 出错：{e}"));
+            writer.write_record(&header).map_err(io)?;
+            for row in &rows {
+                writer.write_record(row).map_err(io)?;
+            }
+            writer.flush().map_err(|e| OfficeError::BadFile(format!("写入 CSV 出错：{e}")))?;
+        }
+        std::fs::write(path, out)
+            .map_err(|e| OfficeError::BadFile(format!("无法写入 {}：{e}", path.display())))?;
+        Ok(rows.len())
+    }
+
+    /// The ledger as a table in the canonical layout: one row per submission.
+    pub fn export_table(
+        &self,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+        let ids = self.store.case_ids()?;
+        let total = ids.len();
+        let mut rows = Vec::new();
+        for (n, id) in ids.into_iter().enumerate() {
+            let case = self.store.load_case(id)?;
+            let identity = self.store.load_identity(id)?;
+            let r = replay(&case.events);
+            let reply_on = r.first_reply_on.map(|d| d.to_string()).unwrap_or_default();
+            let closed_on = r.closed.as_ref().map(|(d, _)| d.to_string()).unwrap_or_default();
+            let satisfaction =
+                r.evaluation.as_ref().map(|(s, _)| s.label().to_owned()).unwrap_or_default();
+            for s in &case.submissions {
+                let person = s.petitioners.first().and_then(|pid| {
+                    identity.as_ref().and_then(|i| i.persons.iter().find(|p| &p.id == pid))
+                });
+                let display = s
+                    .petitioners
+                    .first()
+                    .and_then(|pid| case.petitioners.iter().find(|p| &p.id == pid))
+                    .map(|p| p.display_name.clone())
+                    .unwrap_or_default();
+                let yes = |b: bool| if b { "是" } else { "否" }.to_owned();
+                rows.push(vec![
+                    case.number.clone(),
+                    s.received.to_string(),
+                    s.channel.label().to_owned(),
+                    s.source.label().to_owned(),
+                    person.map(|p| p.name.clone()).unwrap_or(display),
+                    person.map(|p| p.id_number.clone()).unwrap_or_default(),
+                    person.map(|p| p.phone.clone()).unwrap_or_default(),
+                    person.map(|p| p.address.clone()).unwrap_or_default(),
+                    s.persons.to_string(),
+                    case.jurisdiction.clone().unwrap_or_default(),
+                    case.sector.label().to_owned(),
+                    case.category.label().to_owned(),
+                    case.request.clone(),
+                    yes(s.skip_level),
+                    yes(s.repeat),
+                    r.status.label().to_owned(),
+                    reply_on.clone(),
+                    closed_on.clone(),
+                    satisfaction.clone(),
+                ]);
+            }
+            if (n + 1) % 500 == 0 {
+                progress(Progress { done: n + 1, total });
+            }
+        }
+        progress(Progress { done: total, total });
+        Ok((LEDGER_COLUMNS.iter().map(|c| (*c).to_owned()).collect(), rows))
+    }
+
+    /// How many cases the index holds.
+    pub fn case_count(&self) -> Result<u64> {
+        Ok(self.store.list(&CaseQuery { limit: Some(0), ..Default::default() })?.total)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_variants_map_to_the_layout() {
+        assert_eq!(canonical("\u{feff}案件编号"), Some("案件编号"));
+        assert_eq!(canonical(" 信访日期 "), Some("登记日期"));
+        assert_eq!(canonical("所属乡镇（街道）"), Some("所属乡镇"));
+        assert_eq!(canonical("身份证号码"), Some("证件号码"));
+        assert_eq!(canonical("备注"), None);
+    }
+
+    #[test]
+    fn dates_and_flags() {
+        assert_eq!(parse_date("2017/3/1"), NaiveDate::from_ymd_opt(2017, 3, 1));
+        assert_eq!(parse_date("2017-03-01"), NaiveDate::from_ymd_opt(2017, 3, 1));
+        assert_eq!(parse_date("2017年3月1日"), NaiveDate::from_ymd_opt(2017, 3, 1));
+        assert_eq!(parse_date("2017-02-30"), None);
+        assert_eq!(parse_flag("是"), Some(true));
+        assert_eq!(parse_flag(""), Some(false));
+        assert_eq!(parse_flag("也许"), None);
+    }
+
+    #[test]
+    fn gbk_and_utf8_decode_alike() {
+        let text = "案件编号,登记日期\n黄桥-1,2017-03-01\n";
+        let (gbk, _, _) = encoding_rs::GBK.encode(text);
+        assert_eq!(decode_text(&gbk).unwrap(), text);
+        let mut bom = b"\xEF\xBB\xBF".to_vec();
+        bom.extend_from_slice(text.as_bytes());
+        assert_eq!(decode_text(&bom).unwrap(), text);
+        assert!(decode_text(&[0xff, 0xfe, 0x00, 0x81, 0x30]).is_err());
+    }
+}

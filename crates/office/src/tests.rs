@@ -1,0 +1,444 @@
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use ledger_domain::schema::{CaseField, Draft};
+use ledger_domain::stats::Period;
+use ledger_domain::{
+    ActionKind, CloseReason, NewCase, NewPetitioner, NewSubmission, Role, Satisfaction, Status,
+};
+
+use super::*;
+
+fn clock_at(date: &str) -> Clock {
+    let d: NaiveDate = date.parse().unwrap();
+    let ms = d.and_hms_opt(2, 0, 0).unwrap().and_utc().timestamp_millis();
+    Arc::new(move || ms)
+}
+
+#[allow(clippy::needless_pass_by_value)]
+fn config(role: Role) -> OfficeConfig {
+    let mut c = match role {
+        Role::Bureau => OfficeConfig::new("county", "洞口县国土资源局", Role::Bureau),
+        _ => OfficeConfig::new("hq", "黄桥镇国土所", Role::Township),
+    };
+    c.staff = vec!["刘洪".into(), "李娟".into()];
+    c.townships = match role {
+        Role::Bureau => vec!["黄桥镇".into(), "石江镇".into(), "高沙镇".into()],
+        _ => vec!["黄桥镇".into()],
+    };
+    c
+}
+
+fn office(role: Role, date: &str) -> (tempfile::TempDir, Office) {
+    let dir = tempfile::tempdir().unwrap();
+    let office = Office::init(dir.path(), config(role), clock_at(date)).unwrap();
+    (dir, office)
+}
+
+fn new_case(received: &str) -> NewCase {
+    NewCase {
+        submission: NewSubmission {
+            received: Some(received.parse().unwrap()),
+            channel: "来访".into(),
+            source: "本局接收".into(),
+            persons: Some(2),
+            ..Default::default()
+        },
+        sector: "涉土".into(),
+        category: "违法占地建设".into(),
+        township: "黄桥镇".into(),
+        request: "邻居在承包地上违法建房，请求依法查处".into(),
+        village: "大屋村".into(),
+        petitioners: vec![NewPetitioner {
+            name: "张三丰".into(),
+            id_number: "11010519491231002X".into(),
+            phone: "13812345678".into(),
+            address: "黄桥镇大屋村3组".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+fn act(action: ActionKind) -> ActionInput {
+    ActionInput { action: Some(action), ..Default::default() }
+}
+
+#[test]
+fn init_then_open_keeps_the_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let office = Office::init(dir.path(), config(Role::Bureau), clock_at("2024-03-01")).unwrap();
+    drop(office);
+    let office = Office::open(dir.path(), clock_at("2024-03-01")).unwrap();
+    assert_eq!(office.config().code, "county");
+    assert_eq!(office.config().number_prefix, "洞口");
+    assert!(office.is_bureau());
+    let empty = tempfile::tempdir().unwrap();
+    let err = Office::open(empty.path(), system_clock()).err().unwrap();
+    assert_eq!(err.code(), "not_initialised");
+    assert!(err.to_string().contains("ledger init"));
+}
+
+#[test]
+fn handlers_come_from_the_staff_list() {
+    let (_d, office) = office(Role::Bureau, "2024-03-01");
+    assert_eq!(office.handler(None).unwrap(), "刘洪");
+    assert_eq!(office.handler(Some("李娟")).unwrap(), "李娟");
+    let err = office.handler(Some("王五")).unwrap_err();
+    assert!(err.to_string().contains("不在本单位人员名单中"), "{err}");
+}
+
+#[test]
+fn register_numbers_and_indexes_the_case() {
+    let (_d, office) = office(Role::Bureau, "2024-03-02");
+    let id = office.register(&new_case("2024-03-01"), None).unwrap();
+    let id2 = office.register(&new_case("2024-03-02"), Some("李娟")).unwrap();
+    let view = office.view(id).unwrap();
+    assert_eq!(view.case.number, "洞口-2024-A-0001");
+    assert_eq!(office.case(id2).unwrap().number, "洞口-2024-A-0002");
+    assert_eq!(view.status, Status::Registered);
+    assert_eq!(view.case.events[0].handler, "刘洪");
+    assert_eq!(office.case(id2).unwrap().events[0].handler, "李娟");
+    assert_eq!(view.identity.unwrap().persons[0].name, "张三丰");
+    assert!(view.allowed_actions.contains(&ActionKind::Assign));
+    let decide = view.deadlines.get(&ledger_domain::DeadlineKind::Decide).unwrap();
+    assert_eq!(decide.due, "2024-03-18".parse::<NaiveDate>().unwrap());
+    let page = office.list(&CaseQuery { text: Some("三丰".into()), ..Default::default() }).unwrap();
+    assert_eq!(page.total, 2);
+    // Bad input changes nothing and says what is wrong.
+    let mut bad = new_case("2024-03-01");
+    bad.category = "外星人".into();
+    let err = office.register(&bad, None).unwrap_err();
+    assert_eq!(err.code(), "invalid_input");
+    assert!(err.to_string().contains("问题类别"), "{err}");
+    assert_eq!(office.case_count().unwrap(), 2);
+}
+
+#[test]
+fn bureau_referral_actions_and_refusals() {
+    let (_d, office) = office(Role::Bureau, "2024-03-05");
+    let id = office.register(&new_case("2024-03-01"), None).unwrap();
+    assert_eq!(office.act(id, &act(ActionKind::Accept)).unwrap(), Status::Accepted);
+    assert_eq!(office.case(id).unwrap().official_number.as_deref(), Some("洞口信〔2024〕1号"));
+    let err = office.act(id, &act(ActionKind::Assign)).unwrap_err();
+    assert!(err.to_string().contains("承办乡镇"), "{err}");
+    let err = office
+        .act(id, &ActionInput { target: Some("火星镇".into()), ..act(ActionKind::Assign) })
+        .unwrap_err();
+    assert!(err.to_string().contains("不是本县的乡镇"), "{err}");
+    let status = office
+        .act(
+            id,
+            &ActionInput {
+                target: Some("石江镇".into()),
+                due: Some("2024-04-01".parse().unwrap()),
+                ..act(ActionKind::Assign)
+            },
+        )
+        .unwrap();
+    assert_eq!(status, Status::Assigned);
+    assert_eq!(office.case(id).unwrap().jurisdiction.as_deref(), Some("石江镇"));
+    // The bureau does not investigate or reply to a case it assigned down.
+    let err = office
+        .act(id, &ActionInput { text: Some("x".into()), ..act(ActionKind::Reply) })
+        .unwrap_err();
+    assert_eq!(err.code(), "refused");
+    assert!(err.to_string().contains("乡镇国土所"), "{err}");
+    let err = office
+        .act(id, &ActionInput { target: Some("石江镇".into()), ..act(ActionKind::Reassign) })
+        .unwrap_err();
+    assert!(err.to_string().contains("无需改派"), "{err}");
+    office
+        .act(id, &ActionInput { target: Some("高沙镇".into()), ..act(ActionKind::Reassign) })
+        .unwrap();
+    assert_eq!(office.case(id).unwrap().jurisdiction.as_deref(), Some("高沙镇"));
+    // Extension needs a date within 30 days and a reason.
+    let err = office
+        .act(
+            id,
+            &ActionInput { due: Some("2024-06-01".parse().unwrap()), ..act(ActionKind::Extend) },
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("理由"), "{err}");
+    let err = office
+        .act(
+            id,
+            &ActionInput {
+                due: Some("2024-06-30".parse().unwrap()),
+                text: Some("案情复杂".into()),
+                ..act(ActionKind::Extend)
+            },
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("30"), "{err}");
+    office
+        .act(
+            id,
+            &ActionInput {
+                due: Some("2024-05-20".parse().unwrap()),
+                text: Some("案情复杂".into()),
+                ..act(ActionKind::Extend)
+            },
+        )
+        .unwrap();
+    assert_eq!(office.view(id).unwrap().status, Status::Extended);
+    // Void needs a reason and excludes the case from statistics.
+    assert!(office.void(id, "", None).is_err());
+    office.void(id, "重复登记", None).unwrap();
+    let stats = office.statistics(Period::year(2024).unwrap(), None).unwrap();
+    assert_eq!(stats.total, 0);
+}
+
+#[test]
+fn township_handles_and_the_bureau_closes() {
+    let (_d, township) = office(Role::Township, "2024-03-10");
+    let id = township.register(&new_case("2024-03-09"), None).unwrap();
+    let err = township.act(id, &act(ActionKind::Accept)).unwrap_err();
+    assert!(err.to_string().contains("只能由县局办理"), "{err}");
+    let err = township.act(id, &act(ActionKind::Investigate)).unwrap_err();
+    assert!(err.to_string().contains("「登记」"), "{err}");
+    let view = township.view(id).unwrap();
+    assert!(!view.allowed_actions.contains(&ActionKind::Close));
+    assert_eq!(view.case.jurisdiction.as_deref(), Some("黄桥镇"));
+    // The township may not change bureau-only fields.
+    assert!(township.set_field(id, &CaseField::OfficialNumber, "X").is_err());
+    assert!(township.set_field(id, &CaseField::Jurisdiction, "石江镇").is_err());
+    township.set_field(id, &CaseField::Subject, "某建筑公司").unwrap();
+    assert_eq!(township.case(id).unwrap().subject, "某建筑公司");
+}
+
+#[test]
+fn reply_freezes_the_draft_and_close_needs_a_reply() {
+    let (_d, office) = office(Role::Bureau, "2024-03-10");
+    let id = office.register(&new_case("2024-03-01"), None).unwrap();
+    office.act(id, &act(ActionKind::Accept)).unwrap();
+    let err = office.act(id, &act(ActionKind::Close)).unwrap_err();
+    assert!(err.to_string().contains("尚未答复"), "{err}");
+    office.act(id, &act(ActionKind::Investigate)).unwrap();
+    let err = office.act(id, &act(ActionKind::Reply)).unwrap_err();
+    assert!(err.to_string().contains("答复内容"), "{err}");
+    office.set_draft(id, Draft::Reply, "经调查核实，已责令拆除。").unwrap();
+    office.act(id, &act(ActionKind::Reply)).unwrap();
+    let case = office.case(id).unwrap();
+    let reply = case.events.iter().find(|e| e.action == ActionKind::Reply).unwrap();
+    assert_eq!(reply.text.as_deref(), Some("经调查核实，已责令拆除。"));
+    assert_eq!(case.reply_draft, "", "the draft is cleared once issued");
+    let err = office.act(id, &act(ActionKind::Evaluate)).unwrap_err();
+    assert!(err.to_string().contains("满意"), "{err}");
+    office
+        .act(
+            id,
+            &ActionInput { result: Some(Satisfaction::Satisfied), ..act(ActionKind::Evaluate) },
+        )
+        .unwrap();
+    assert_eq!(office.act(id, &act(ActionKind::Close)).unwrap(), Status::Closed);
+    let closed = office.case(id).unwrap();
+    assert_eq!(closed.events.last().unwrap().close_reason, Some(CloseReason::Replied));
+    let stats = office.statistics(Period::year(2024).unwrap(), None).unwrap();
+    assert_eq!(stats.rates["满意率"].value, Some(1.0));
+    assert_eq!(stats.rates["办结率"].value, Some(1.0));
+    // Withdrawal closes an unanswered case.
+    let other = office.register(&new_case("2024-03-02"), None).unwrap();
+    office.act(other, &act(ActionKind::Accept)).unwrap();
+    office
+        .act(other, &ActionInput { reason: Some(CloseReason::Withdrawn), ..act(ActionKind::Close) })
+        .unwrap();
+}
+
+#[test]
+fn repeat_submissions_count_as_repeats() {
+    let (_d, office) = office(Role::Bureau, "2024-03-10");
+    let id = office.register(&new_case("2024-03-01"), None).unwrap();
+    let input = SubmissionInput {
+        submission: NewSubmission {
+            received: Some("2024-03-08".parse().unwrap()),
+            channel: "来访".into(),
+            source: "本局接收".into(),
+            persons: Some(6),
+            ..Default::default()
+        },
+        petitioners: vec![],
+    };
+    office.add_submission(id, &input, None).unwrap();
+    let case = office.case(id).unwrap();
+    assert_eq!(case.submissions.len(), 2);
+    assert!(case.submissions[1].repeat && case.submissions[1].collective);
+    let stats = office.statistics(Period::year(2024).unwrap(), None).unwrap();
+    assert_eq!((stats.total, stats.flags.repeat, stats.flags.collective), (2, 1, 1));
+    assert_eq!(stats.visits.persons, 8);
+}
+
+#[test]
+fn attachments_are_stored_once_and_capped() {
+    let (_d, office) = office(Role::Bureau, "2024-03-10");
+    let a = office.register(&new_case("2024-03-01"), None).unwrap();
+    let b = office.register(&new_case("2024-03-02"), None).unwrap();
+    let scan = b"%PDF-1.4 scanned letter".to_vec();
+    let h1 = office.attach(a, "来信.pdf", &scan, "application/pdf").unwrap();
+    let h2 = office.attach(b, "来信扫描件.pdf", &scan, "application/pdf").unwrap();
+    assert_eq!(h1, h2);
+    assert_eq!(office.store().blob_count().unwrap(), 1);
+    assert_eq!(office.attachment(&h1).unwrap(), scan);
+    assert_eq!(office.case(b).unwrap().attachments[0].name, "来信扫描件.pdf");
+    let big = vec![0u8; 9 * 1024 * 1024];
+    let err = office.attach(a, "录像.mp4", &big, "video/mp4").unwrap_err();
+    assert!(err.to_string().contains("8 MiB"), "{err}");
+}
+
+#[test]
+fn due_lists_by_deadline() {
+    let (_d, office) = office(Role::Bureau, "2024-03-15");
+    let overdue = office.register(&new_case("2024-02-20"), None).unwrap();
+    let soon = office.register(&new_case("2024-03-02"), None).unwrap();
+    let later = office.register(&new_case("2024-03-12"), None).unwrap();
+    let due = office.due(None).unwrap();
+    assert_eq!(due.overdue.iter().map(|r| r.id).collect::<Vec<_>>(), vec![overdue]);
+    assert_eq!(due.within_3.iter().map(|r| r.id).collect::<Vec<_>>(), vec![soon]);
+    assert!(due.within_10.iter().all(|r| r.id != later));
+    let only = office.list(&CaseQuery { overdue: true, ..Default::default() }).unwrap();
+    assert_eq!(only.total, 1);
+}
+
+#[test]
+fn similar_open_cases_hint_repeat_visits() {
+    let (_d, office) = office(Role::Bureau, "2024-03-10");
+    let id = office.register(&new_case("2024-03-01"), None).unwrap();
+    let found = office.similar_open_cases("张三丰", "").unwrap();
+    assert_eq!(found.iter().map(|r| r.id).collect::<Vec<_>>(), vec![id]);
+    assert_eq!(office.similar_open_cases("", "大屋村").unwrap().len(), 1);
+    assert!(office.similar_open_cases("李四", "").unwrap().is_empty());
+}
+
+mod import {
+    use super::*;
+    use ledger_domain::fixtures::seed_2017;
+
+    fn seeded_bureau() -> (tempfile::TempDir, Office) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = config(Role::Bureau);
+        cfg.townships.clear();
+        let office = Office::init(dir.path(), cfg, clock_at("2018-01-05")).unwrap();
+        let cases: Vec<_> = seed_2017()
+            .into_iter()
+            .map(|c| {
+                let identity =
+                    ledger_domain::Identity { case_id: c.id, schema_version: 1, persons: vec![] };
+                (c, identity, vec![])
+            })
+            .collect();
+        office.store().create_cases(&cases).unwrap();
+        (dir, office)
+    }
+
+    #[test]
+    fn export_then_import_gives_the_same_statistics() {
+        let (dir, bureau) = seeded_bureau();
+        let csv = dir.path().join("台账.csv");
+        assert_eq!(bureau.export_csv(&csv, &mut |_| {}).unwrap(), 137);
+        let fresh_dir = tempfile::tempdir().unwrap();
+        let mut cfg = config(Role::Bureau);
+        cfg.townships.clear();
+        let fresh = Office::init(fresh_dir.path(), cfg, clock_at("2018-01-05")).unwrap();
+        let mut ticks = 0;
+        let report = fresh.import_csv(&csv, ImportOptions::default(), &mut |_| ticks += 1).unwrap();
+        assert_eq!((report.rows, report.cases, report.duplicates), (137, 137, 0));
+        assert!(ticks > 0);
+        let year = Period::year(2017).unwrap();
+        let (a, b) =
+            (bureau.statistics(year, None).unwrap(), fresh.statistics(year, None).unwrap());
+        assert_eq!(a.total, b.total);
+        assert_eq!(a.by_source, b.by_source);
+        assert_eq!(a.by_category, b.by_category);
+        assert_eq!(a.by_domain, b.by_domain);
+        assert_eq!(a.visits, b.visits);
+        let statuses = |o: &Office| {
+            let mut v = o.store().count_by_status().unwrap();
+            v.sort();
+            v
+        };
+        assert_eq!(statuses(&bureau), statuses(&fresh));
+        // Importing the same file again adds nothing, and says so.
+        let again = fresh.import_csv(&csv, ImportOptions::default(), &mut |_| {}).unwrap();
+        assert_eq!((again.cases, again.duplicates), (0, 137));
+        assert_eq!(fresh.case_count().unwrap(), 137);
+    }
+
+    fn write(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    const HEADER: &str = "案件编号,登记日期,信访形式,信访来源,信访人,证件号码,联系电话,住址,人数,所属乡镇,涉及领域,问题类别,诉求内容,是否越级,是否重复,办理状态,答复日期,办结日期,满意度\n";
+
+    #[test]
+    fn one_bad_row_imports_nothing_and_names_the_row() {
+        let (dir, office) = office(Role::Bureau, "2024-06-01");
+        let text = format!(
+            "{HEADER}\
+             A-1,2024-03-01,来访,本局接收,张三丰,11010519491231002X,13812345678,大屋村,2,黄桥镇,涉土,违法占地建设,建房,否,否,交办,,,\n\
+             A-2,2024-02-30,来信,市信访局交办,李四,,,,1,黄桥镇,涉土,纠纷调处,界址,否,否,登记,,,\n\
+             A-3,2024-03-03,来信,12336举报,王五,110105194912310021,,,1,石江镇,涉土,违法占地建设,举报,否,否,登记,,,\n"
+        );
+        let path = write(dir.path(), "bad.csv", &text);
+        let err = office.import_csv(&path, ImportOptions::default(), &mut |_| {}).unwrap_err();
+        let msg = err.to_string();
+        assert_eq!(err.code(), "import_rejected");
+        assert!(msg.contains("第3行 登记日期"), "{msg}");
+        assert!(msg.contains("第4行 证件号码"), "{msg}");
+        assert!(!msg.contains("第2行"), "{msg}");
+        assert_eq!(office.case_count().unwrap(), 0);
+        let report =
+            office.import_csv(&path, ImportOptions { skip_invalid: true }, &mut |_| {}).unwrap();
+        assert_eq!((report.cases, report.invalid.len()), (1, 2));
+        let case = office.case(office.find_by_number("A-1").unwrap().unwrap()).unwrap();
+        assert_eq!(case.jurisdiction.as_deref(), Some("黄桥镇"));
+        let assign = case.events.iter().find(|e| e.action == ActionKind::Assign).unwrap();
+        assert!(assign.imported);
+        assert_eq!(assign.target.as_deref(), Some("黄桥镇"));
+    }
+
+    #[test]
+    fn gbk_files_header_variants_and_shared_numbers() {
+        let (dir, office) = office(Role::Bureau, "2024-06-01");
+        let text = "编号,信访日期,形式,来源,姓名,身份证号码,电话,地址,人次,乡镇,领域,类别,反映问题,越级,重复,状态,回复日期,结案日期,评价,备注\n\
+             G-1,2024/3/1,来访,本局信访接收,赵六,,,,3,黄桥镇,涉土,纠纷调处,宅基地纠纷,是,否,办结,2024/3/20,2024/4/1,基本满意,老户\n\
+             G-1,2024/3/10,来访,本局接收,赵六,,,,2,黄桥镇,涉土,纠纷调处,宅基地纠纷,否,是,办结,2024/3/20,2024/4/1,基本满意,\n";
+        let (gbk, _, _) = encoding_rs::GBK.encode(text);
+        let path = dir.path().join("gbk.csv");
+        std::fs::write(&path, &gbk).unwrap();
+        let report = office.import_csv(&path, ImportOptions::default(), &mut |_| {}).unwrap();
+        assert_eq!(report.cases, 1);
+        assert_eq!(report.unknown_columns, vec!["备注".to_owned()]);
+        let case = office.case(office.find_by_number("G-1").unwrap().unwrap()).unwrap();
+        assert_eq!(case.submissions.len(), 2);
+        assert!(case.submissions[0].skip_level && case.submissions[1].repeat);
+        let view = office.view(case.id).unwrap();
+        assert_eq!(view.status, Status::Closed);
+        assert!(view.anomalies.is_empty(), "{:?}", view.anomalies);
+        assert_eq!(view.evaluations[0].result, Satisfaction::BasicallySatisfied);
+        // A row added later to the same case number joins the case.
+        let more = format!(
+            "{HEADER}G-1,2024-05-01,来电,本局接收,赵六,,,,1,黄桥镇,涉土,纠纷调处,宅基地纠纷,否,是,登记,,,,\n"
+        );
+        let path = write(dir.path(), "more.csv", &more);
+        let report = office.import_csv(&path, ImportOptions::default(), &mut |_| {}).unwrap();
+        assert_eq!((report.cases, report.added_submissions), (0, 1));
+        assert_eq!(office.case(case.id).unwrap().submissions.len(), 3);
+        let again = office.import_csv(&path, ImportOptions::default(), &mut |_| {}).unwrap();
+        assert_eq!(again.duplicates, 1);
+    }
+
+    #[test]
+    fn a_file_without_the_layout_is_refused() {
+        let (dir, office) = office(Role::Bureau, "2024-06-01");
+        let path = write(dir.path(), "x.csv", "name,age\nbob,3\n");
+        let err = office.import_csv(&path, ImportOptions::default(), &mut |_| {}).unwrap_err();
+        assert!(err.to_string().contains("表头缺少必需的列"), "{err}");
+        let path = write(dir.path(), "empty.csv", "");
+        assert_eq!(
+            office.import_csv(&path, ImportOptions::default(), &mut |_| {}).unwrap_err().code(),
+            "bad_file"
+        );
+    }
+}
