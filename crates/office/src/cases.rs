@@ -236,11 +236,11 @@ impl Office {
         ) {
             return Err(OfficeError::Refused(format!("「{}」不能在此直接记录", action.label())));
         }
+        let handler = self.handler(input.handler.as_deref())?;
         let case = self.writable(id)?;
         let replayed = replay(&case.events);
         let next = permit(&replayed, &self.config.role, &action)
             .map_err(|r| OfficeError::Refused(r.message))?;
-        let handler = self.handler(input.handler.as_deref())?;
         let mut event = self.event(&case, action.clone(), handler);
         let text =
             input.text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);

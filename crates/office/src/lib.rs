@@ -26,6 +26,7 @@ pub use config::OfficeConfig;
 pub use error::{OfficeError, Result};
 pub use import::{ImportOptions, ImportReport, LEDGER_COLUMNS, Progress};
 pub use ledger_domain;
+pub use ledger_report as report;
 pub use ledger_store::{CaseQuery, CaseRow, Page, QuarantinedChange, StoreError};
 pub use queries::{DueList, ReviewItem};
 
@@ -69,6 +70,12 @@ impl Office {
             .ok_or_else(|| ledger_store::StoreError::Missing(dir.to_path_buf()))?;
         let config = serde_json::from_str(&json).map_err(ledger_store::StoreError::from)?;
         Ok(Self { store, config, clock })
+    }
+
+    /// Replaces the store in `dir` with a backup made by `ledger backup`. A new Automerge actor
+    /// is minted (the old one's later changes may already be at the hub); returns it, hex.
+    pub fn restore(dir: &Path, file: &Path) -> Result<String> {
+        Ok(Store::restore(dir, file)?.to_hex_string())
     }
 
     /// The office's settings.

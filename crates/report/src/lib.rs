@@ -1,2 +1,6 @@
-//! Renders the statistics of `ledger-domain`: tables, the Chinese summary paragraph, XLSX export
-//! and import, and the statutory documents as printable HTML. Built with the reports issue.
+//! Renders the statistics of `ledger-domain` for people: a readable Chinese table now; the
+//! summary paragraph, XLSX and the statutory documents come with the reports issue.
+
+mod table;
+
+pub use table::render_text;

@@ -1,0 +1,232 @@
+//! The command line's shape (clap).
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// 信访台账: the office's petition ledger from a terminal.
+#[derive(Debug, Parser)]
+#[command(name = "ledger", version, about = "信访台账命令行：登记、办理、查询、统计、导入导出")]
+pub(crate) struct Cli {
+    /// 数据目录 (the store); default: the desktop app's directory.
+    #[arg(long, global = true, env = "LEDGER_DATA_DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+    /// 办理人 to record (must be on the staff list); default: the first staff member.
+    #[arg(long, global = true, env = "LEDGER_HANDLER")]
+    pub(crate) handler: Option<String>,
+    /// Show the technical cause of errors.
+    #[arg(long, short, global = true)]
+    pub(crate) verbose: bool,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// 创建台账: create this office's store.
+    Init {
+        /// 单位代码.
+        #[arg(long)]
+        office: String,
+        /// 单位名称 (黄桥镇国土所).
+        #[arg(long)]
+        name: String,
+        /// township or bureau.
+        #[arg(long)]
+        role: String,
+        /// A township this office answers for (repeat for several).
+        #[arg(long)]
+        township: Vec<String>,
+        /// A staff member (办理人); repeat for several; the first is the default.
+        #[arg(long)]
+        staff: Vec<String>,
+    },
+    /// 人员名单: the staff who record actions.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+    /// 导入台账: import a CSV ledger (UTF-8 or GBK).
+    Import {
+        /// The file.
+        file: PathBuf,
+        /// Import the good rows and list the bad ones.
+        #[arg(long)]
+        skip_invalid: bool,
+    },
+    /// 导出台账.
+    Export {
+        /// Write the ledger as CSV here.
+        #[arg(long)]
+        csv: PathBuf,
+    },
+    /// 案件: register, list, show, act.
+    Case {
+        #[command(subcommand)]
+        command: CaseCommand,
+    },
+    /// 期限: overdue and due soon.
+    Due {
+        /// One township.
+        #[arg(long)]
+        township: Option<String>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// 统计报表.
+    Report {
+        /// A calendar year.
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        year: Option<i32>,
+        /// First day.
+        #[arg(long, requires = "to")]
+        from: Option<NaiveDate>,
+        /// Last day.
+        #[arg(long, requires = "from")]
+        to: Option<NaiveDate>,
+        /// One township.
+        #[arg(long)]
+        township: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+        /// Write to a file instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// 备份: a consistent copy of the store.
+    Backup {
+        /// The backup file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// 恢复: replace the store with a backup (a new device identity is minted).
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+    },
+    /// 数据自检: check the store file and count what it holds.
+    Check,
+    /// Registers cases in a loop, printing each id once it is saved (crash tests).
+    #[command(hide = true)]
+    WriteLoop {
+        /// How many cases.
+        #[arg(long, default_value_t = 1000)]
+        count: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum StaffCommand {
+    /// Add a staff member.
+    Add {
+        /// 姓名.
+        name: String,
+    },
+    /// Remove a staff member.
+    Remove {
+        /// 姓名.
+        name: String,
+    },
+    /// List the staff.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CaseCommand {
+    /// 登记: register a case from JSON (a file, or - for stdin); prints the new id.
+    New {
+        /// The JSON file.
+        #[arg(long)]
+        json: PathBuf,
+    },
+    /// 列表: list, filter, search, page.
+    List {
+        /// Status code or label.
+        #[arg(long)]
+        status: Option<String>,
+        /// Township name.
+        #[arg(long)]
+        township: Option<String>,
+        /// Search text (names, villages, request, numbers).
+        #[arg(long)]
+        query: Option<String>,
+        /// Only overdue cases.
+        #[arg(long)]
+        overdue: bool,
+        /// Page size.
+        #[arg(long)]
+        limit: Option<u32>,
+        /// Rows to skip.
+        #[arg(long)]
+        offset: Option<u32>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// 详情.
+    Show {
+        /// Case id or number.
+        id: String,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// 办理: record a workflow action.
+    Act {
+        /// Case id or number.
+        id: String,
+        /// accept, not_accept, forward, assign, reassign, investigate, extend, reply, follow_up,
+        /// evaluate, close, void (or the Chinese label).
+        action: String,
+        /// Township (assign, reassign) or body (forward).
+        #[arg(long)]
+        to: Option<String>,
+        /// Deadline (assign) or new deadline (extend).
+        #[arg(long)]
+        due: Option<NaiveDate>,
+        /// Note, reason or reply text.
+        #[arg(long)]
+        text: Option<String>,
+        /// 满意, 基本满意 or 不满意 (evaluate).
+        #[arg(long)]
+        result: Option<String>,
+        /// 办结原因 (close).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// 附件: attach a file.
+    Attach {
+        /// Case id or number.
+        id: String,
+        /// The file.
+        file: PathBuf,
+    },
+    /// 修改字段: edit a field (问题类别, 被反映对象 ...).
+    Set {
+        /// Case id or number.
+        id: String,
+        /// Field code or label.
+        field: String,
+        /// New value.
+        value: String,
+    },
+    /// 再次来信来访: add a repeat submission from JSON.
+    Submit {
+        /// Case id or number.
+        id: String,
+        /// The JSON file.
+        #[arg(long)]
+        json: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum ReportFormat {
+    /// A readable Chinese table.
+    Text,
+    /// The statistics JSON.
+    Json,
+}

@@ -1,0 +1,352 @@
+//! `ledger`: the office from a terminal. Every subcommand is a thin adapter over one
+//! [`ledger_office::Office`] use case, so whatever the desktop app does can be scripted.
+//!
+//! Errors go to stderr in plain Chinese with a non-zero exit; `--verbose` adds the technical
+//! cause. The data directory comes from `--data-dir`, else `LEDGER_DATA_DIR`, else the desktop
+//! app's own directory. `LEDGER_NOW` (a date or RFC 3339 time) fixes the clock for scripts and
+//! tests.
+
+mod args;
+mod output;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, anyhow, bail};
+use clap::Parser;
+use ledger_office::ledger_domain::schema::CaseField;
+use ledger_office::ledger_domain::stats::Period;
+use ledger_office::ledger_domain::{ActionKind, CaseId, CloseReason, NewCase, Role, Satisfaction};
+use ledger_office::{
+    ActionInput, CaseQuery, Clock, ImportOptions, Office, OfficeConfig, OfficeError, system_clock,
+};
+
+use args::{CaseCommand, Cli, Command, ReportFormat, StaffCommand};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("LEDGER_LOG").unwrap_or_else(
+            |_| tracing_subscriber::EnvFilter::new(if cli.verbose { "info" } else { "warn" }),
+        ))
+        .with_writer(std::io::stderr)
+        .init();
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("错误：{}", chinese_message(&err));
+            if cli.verbose {
+                for cause in err.chain().skip(1) {
+                    eprintln!("  原因: {cause}");
+                }
+                eprintln!("  ({err:?})");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The first Chinese sentence in the error chain: office errors already speak Chinese.
+fn chinese_message(err: &anyhow::Error) -> String {
+    if let Some(office) = err.downcast_ref::<OfficeError>() {
+        return office.to_string();
+    }
+    err.to_string()
+}
+
+/// The desktop app's data directory, shared with the CLI.
+fn default_data_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("org.petitionledger.desktop")
+}
+
+fn clock() -> anyhow::Result<Clock> {
+    let Ok(raw) = std::env::var("LEDGER_NOW") else { return Ok(system_clock()) };
+    let ms = if let Ok(t) = chrono::DateTime::parse_from_rfc3339(raw.trim()) {
+        t.timestamp_millis()
+    } else {
+        let d: chrono::NaiveDate =
+            raw.trim().parse().with_context(|| format!("LEDGER_NOW「{raw}」不是日期"))?;
+        // 10:00 in Beijing.
+        d.and_hms_opt(2, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or(0)
+    };
+    Ok(Arc::new(move || ms))
+}
+
+fn open(dir: &Path) -> anyhow::Result<Office> {
+    Ok(Office::open(dir, clock()?)?)
+}
+
+fn run(cli: &Cli) -> anyhow::Result<()> {
+    let dir = cli.data_dir.clone().unwrap_or_else(default_data_dir);
+    let handler = cli.handler.as_deref();
+    match &cli.command {
+        Command::Init { office, name, role, township, staff } => {
+            let role =
+                Role::parse(role).ok_or_else(|| anyhow!("--role 应为 township 或 bureau"))?;
+            let mut config = OfficeConfig::new(office, name, role);
+            config.townships = township.clone();
+            config.staff = staff.clone();
+            let office = Office::init(&dir, config, clock()?)?;
+            eprintln!(
+                "已在 {} 创建台账：{}（{}）",
+                dir.display(),
+                office.config().name,
+                office.config().role.label()
+            );
+            println!("{}", office.store().actor().to_hex_string());
+        }
+        Command::Staff { command } => {
+            let mut office = open(&dir)?;
+            let mut config = office.config().clone();
+            match command {
+                StaffCommand::Add { name } => {
+                    if !config.staff.contains(name) {
+                        config.staff.push(name.clone());
+                    }
+                    office.update_config(config)?;
+                }
+                StaffCommand::Remove { name } => {
+                    config.staff.retain(|s| s != name);
+                    office.update_config(config)?;
+                }
+                StaffCommand::List => {
+                    for s in &config.staff {
+                        println!("{s}");
+                    }
+                }
+            }
+        }
+        Command::Import { file, skip_invalid } => {
+            let office = open(&dir)?;
+            let mut last = std::time::Instant::now();
+            let mut progress = |p: ledger_office::Progress| {
+                if last.elapsed().as_millis() >= 500 || p.done == p.total {
+                    eprintln!("导入进度 {}%", p.done * 100 / p.total.max(1));
+                    last = std::time::Instant::now();
+                }
+            };
+            let report = office.import_csv(
+                file,
+                ImportOptions { skip_invalid: *skip_invalid },
+                &mut progress,
+            )?;
+            output::import_report(&report);
+        }
+        Command::Export { csv } => {
+            let office = open(&dir)?;
+            let rows = office.export_csv(csv, &mut |p| {
+                if p.total >= 1000 {
+                    eprintln!("导出进度 {}/{}", p.done, p.total);
+                }
+            })?;
+            eprintln!("已导出 {rows} 行到 {}", csv.display());
+        }
+        Command::Case { command } => case_command(&dir, command, handler)?,
+        Command::Due { township, json } => {
+            let office = open(&dir)?;
+            let due = office.due(township.as_deref())?;
+            output::due(&due, *json)?;
+        }
+        Command::Report { year, from, to, township, format, out } => {
+            let office = open(&dir)?;
+            let period = match (year, from, to) {
+                (Some(y), None, None) => {
+                    Period::year(*y).ok_or_else(|| anyhow!("年份 {y} 无效"))?
+                }
+                (None, Some(f), Some(t)) if f <= t => Period { from: *f, to: *t },
+                (None, Some(_), Some(_)) => bail!("--from 须早于或等于 --to"),
+                _ => bail!("请用 --year 年份，或 --from 日期 --to 日期 指定统计期间"),
+            };
+            let stats = office.statistics(period, township.as_deref())?;
+            let text = match format {
+                ReportFormat::Json => serde_json::to_string_pretty(&stats)?,
+                ReportFormat::Text => ledger_office::report::render_text(&stats),
+            };
+            match out {
+                Some(path) => {
+                    std::fs::write(path, text.as_bytes())
+                        .with_context(|| format!("无法写入 {}", path.display()))?;
+                    eprintln!("已写入 {}", path.display());
+                }
+                None => println!("{text}"),
+            }
+        }
+        Command::Backup { out } => {
+            let office = open(&dir)?;
+            office.store().backup(out)?;
+            eprintln!("已备份到 {}", out.display());
+        }
+        Command::Check => {
+            let office = open(&dir)?;
+            let result = office.store().integrity_check()?;
+            let cases = office.case_count()?;
+            let pending = office.store().outbox_len()?;
+            if result != "ok" {
+                bail!("台账文件已损坏：{result}；请用最近的备份恢复（ledger restore 备份文件）");
+            }
+            eprintln!("台账文件完好：{cases} 件案件，{pending} 条更改待上传");
+            println!("ok");
+        }
+        Command::WriteLoop { count } => {
+            let office = open(&dir)?;
+            write_loop(&office, *count, handler)?;
+        }
+        Command::Restore { file } => {
+            let actor = Office::restore(&dir, file)?;
+            eprintln!(
+                "已从 {} 恢复台账；本机使用新的设备标识 {actor}，下次同步时会与县局核对",
+                file.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Registers `count` cases, printing each id (flushed) only after the store reported it saved.
+fn write_loop(office: &Office, count: u32, handler: Option<&str>) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    for i in 0..count {
+        let input: NewCase = serde_json::from_value(serde_json::json!({
+            "received": office.today(),
+            "channel": "来访",
+            "source": "本局接收",
+            "persons": 1 + i % 4,
+            "sector": "涉土",
+            "category": "违法占地建设",
+            "township": office.config().townships.first().cloned().unwrap_or_else(|| "黄桥镇".to_owned()),
+            "request": format!("第{i}号：反映村民在基本农田上违法建房，请求依法查处。"),
+            "petitioners": [{"name": format!("压力测试{i}")}],
+        }))?;
+        let id = office.register(&input, handler)?;
+        writeln!(stdout, "{id} {i}")?;
+        stdout.flush()?;
+    }
+    Ok(())
+}
+
+/// A case named by its id or its human number.
+fn case_id(office: &Office, id: &str) -> anyhow::Result<CaseId> {
+    if let Ok(id) = id.parse::<CaseId>() {
+        return Ok(id);
+    }
+    office
+        .find_by_number(id.trim())?
+        .ok_or_else(|| anyhow!("找不到案件「{id}」：请用案件编号或 ledger case list 列出的标识"))
+}
+
+fn case_command(dir: &Path, command: &CaseCommand, handler: Option<&str>) -> anyhow::Result<()> {
+    let office = open(dir)?;
+    match command {
+        CaseCommand::New { json } => {
+            let mut text = String::new();
+            if json.as_os_str() == "-" {
+                std::io::stdin().read_to_string(&mut text)?;
+            } else {
+                text = std::fs::read_to_string(json)
+                    .with_context(|| format!("无法读取 {}", json.display()))?;
+            }
+            let input: NewCase =
+                serde_json::from_str(&text).map_err(|e| anyhow!("登记内容不是有效的 JSON：{e}"))?;
+            let id = office.register(&input, handler)?;
+            println!("{id}");
+        }
+        CaseCommand::List { status, township, query, overdue, limit, offset, json } => {
+            let status = status
+                .as_deref()
+                .map(|s| {
+                    ledger_office::ledger_domain::Status::parse(s).ok_or_else(|| {
+                        anyhow!(
+                            "不认识状态「{s}」，应为：{}",
+                            ledger_office::ledger_domain::Status::known_labels()
+                        )
+                    })
+                })
+                .transpose()?;
+            let page = office.list(&CaseQuery {
+                status: status.map(|s| s.code().to_owned()),
+                township: township.clone(),
+                text: query.clone(),
+                overdue: *overdue,
+                limit: *limit,
+                offset: offset.unwrap_or(0),
+                ..Default::default()
+            })?;
+            output::case_list(&page, office.today(), *json)?;
+        }
+        CaseCommand::Show { id, json } => {
+            let id = case_id(&office, id)?;
+            let view = office.view(id)?;
+            output::case_show(&view, *json)?;
+        }
+        CaseCommand::Act { id, action, to, due, text, result, reason } => {
+            let id = case_id(&office, id)?;
+            let action = ActionKind::parse(action).ok_or_else(|| {
+                anyhow!("不认识办理动作「{action}」，可用：accept, not_accept, forward, assign, reassign, investigate, extend, reply, follow_up, evaluate, close, void（或中文：{}）", ActionKind::known_labels())
+            })?;
+            let result = result
+                .as_deref()
+                .map(|r| {
+                    Satisfaction::parse(r)
+                        .ok_or_else(|| anyhow!("评价结果应为：满意、基本满意、不满意"))
+                })
+                .transpose()?;
+            let reason = reason
+                .as_deref()
+                .map(|r| {
+                    CloseReason::parse(r)
+                        .ok_or_else(|| anyhow!("办结原因应为：{}", CloseReason::known_labels()))
+                })
+                .transpose()?;
+            let status = office.act(
+                id,
+                &ActionInput {
+                    action: Some(action.clone()),
+                    target: to.clone(),
+                    due: *due,
+                    text: text.clone(),
+                    result,
+                    reason,
+                    handler: handler.map(str::to_owned),
+                    ..Default::default()
+                },
+            )?;
+            eprintln!("已记录「{}」，案件状态：{}", action.label(), status.label());
+            println!("{}", status.code());
+        }
+        CaseCommand::Attach { id, file } => {
+            let id = case_id(&office, id)?;
+            let bytes =
+                std::fs::read(file).with_context(|| format!("无法读取 {}", file.display()))?;
+            let name =
+                file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let hash = office.attach(id, &name, &bytes, output::mime_of(&name))?;
+            println!("{hash}");
+        }
+        CaseCommand::Set { id, field, value } => {
+            let id = case_id(&office, id)?;
+            let field = CaseField::parse(field).ok_or_else(|| {
+                anyhow!("不认识字段「{field}」，可用：{}", CaseField::known_labels())
+            })?;
+            office.set_field(id, &field, value)?;
+        }
+        CaseCommand::Submit { id, json } => {
+            let id = case_id(&office, id)?;
+            let text = std::fs::read_to_string(json)
+                .with_context(|| format!("无法读取 {}", json.display()))?;
+            let input: ledger_office::SubmissionInput = serde_json::from_str(&text)
+                .map_err(|e| anyhow!("信访件内容不是有效的 JSON：{e}"))?;
+            println!("{}", office.add_submission(id, &input, handler)?);
+        }
+    }
+    Ok(())
+}

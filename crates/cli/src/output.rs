@@ -1,0 +1,215 @@
+//! What the command line prints: JSON for scripts, readable Chinese for people.
+
+use chrono::NaiveDate;
+use ledger_office::ledger_domain::{Category, Channel, Source, Status};
+use ledger_office::{CaseRow, CaseView, DueList, ImportReport, Page};
+use serde_json::{Value, json};
+
+fn label<T>(code: Option<&str>, from: fn(&str) -> T, label: fn(&T) -> &str) -> String {
+    code.map(|c| label(&from(c)).to_owned()).unwrap_or_default()
+}
+
+/// The list keys: what `case list --json` prints per case and `case show --json` starts with.
+pub(crate) fn row_json(row: &CaseRow, today: NaiveDate) -> Value {
+    json!({
+        "id": row.id,
+        "number": row.number,
+        "status": row.status,
+        "status_label": Status::from_code(&row.status).label(),
+        "township": row.township,
+        "received": row.received,
+        "category": label(Some(&row.category), Category::from_code, Category::label),
+        "source": label(row.source.as_deref(), Source::from_code, Source::label),
+        "channel": label(row.channel.as_deref(), Channel::from_code, Channel::label),
+        "names": row.names,
+        "village": row.village,
+        "next_due": row.next_due,
+        "overdue": row.next_due.is_some_and(|d| d < today),
+        "handed_over": row.handed_over,
+        "needs_review": row.conflicts > 0 || row.anomalies > 0,
+    })
+}
+
+pub(crate) fn case_list(page: &Page, today: NaiveDate, json: bool) -> anyhow::Result<()> {
+    if json {
+        let rows: Vec<Value> = page.rows.iter().map(|r| row_json(r, today)).collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    println!(
+        "{:<22} {:<8} {:<10} {:<10} {:<12} 期限",
+        "案件编号", "状态", "乡镇", "信访人", "登记日期"
+    );
+    for r in &page.rows {
+        let due = match r.next_due {
+            Some(d) if d < today => format!("{d} 已超期"),
+            Some(d) => d.to_string(),
+            None => String::new(),
+        };
+        println!(
+            "{:<22} {:<8} {:<10} {:<10} {:<12} {}",
+            r.number,
+            Status::from_code(&r.status).label(),
+            r.township.as_deref().unwrap_or("-"),
+            r.names.split(' ').next().unwrap_or(""),
+            r.received.map(|d| d.to_string()).unwrap_or_default(),
+            due
+        );
+    }
+    eprintln!("共 {} 件，显示 {} 件", page.total, page.rows.len());
+    Ok(())
+}
+
+pub(crate) fn case_show(view: &CaseView, as_json: bool) -> anyhow::Result<()> {
+    let case = &view.case;
+    if as_json {
+        let value = json!({
+            "id": case.id,
+            "number": case.number,
+            "official_number": case.official_number,
+            "status": view.status.code(),
+            "status_label": view.status.label(),
+            "township": case.jurisdiction,
+            "received": case.received(),
+            "purpose": case.purpose.label(),
+            "domain": case.sector.label(),
+            "category": case.category.label(),
+            "subject": case.subject,
+            "request": case.request,
+            "village": case.village,
+            "confidential": case.confidential,
+            "petitioners": case.petitioners,
+            "identity": view.identity,
+            "submissions": case.submissions,
+            "events": case.events,
+            "deadlines": view.deadlines,
+            "anomalies": view.anomalies,
+            "conflicts": view.conflicts,
+            "allowed_actions": view.allowed_actions.iter().map(|a| a.code()).collect::<Vec<_>>(),
+            "documents": view.documents,
+            "evaluations": view.evaluations,
+            "attachments": case.attachments,
+            "handed_over": view.handed_over,
+            "pending_upload": view.pending_upload,
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    println!("案件编号：{}    状态：{}", case.number, view.status.label());
+    println!(
+        "所属乡镇：{}    问题类别：{}    涉及领域：{}",
+        case.jurisdiction.as_deref().unwrap_or("未定"),
+        case.category.label(),
+        case.sector.label()
+    );
+    println!("诉求内容：{}", case.request);
+    println!("\n信访件：");
+    for s in &case.submissions {
+        println!(
+            "  {}  {}  {}  {}人{}",
+            s.received,
+            s.channel.label(),
+            s.source.label(),
+            s.persons,
+            if s.repeat { "  重复" } else { "" }
+        );
+    }
+    println!("\n办理记录：");
+    for e in &case.events {
+        let anomaly = view.anomalies.iter().any(|a| a.event_id == e.id);
+        println!(
+            "  {}  {}  {}  {}{}{}",
+            e.date,
+            e.action.label(),
+            e.handler,
+            e.target.as_deref().unwrap_or(""),
+            e.text.as_deref().map(|t| format!("  {t}")).unwrap_or_default(),
+            if anomaly { "  ⚠ 待核查" } else { "" }
+        );
+    }
+    println!("\n期限：");
+    for d in &view.deadlines.items {
+        let state = if d.overdue {
+            format!("已超期 {} 天", -d.days_left)
+        } else if d.met_on.is_some() {
+            "已完成".to_owned()
+        } else {
+            format!("剩余 {} 天", d.days_left)
+        };
+        println!("  {}  {}  {}", d.kind.label(), d.due, state);
+    }
+    for p in &view.deadlines.problems {
+        println!("  {}", p.message);
+    }
+    if !view.allowed_actions.is_empty() {
+        let actions: Vec<&str> = view.allowed_actions.iter().map(|a| a.label()).collect();
+        println!("\n可办理：{}", actions.join("、"));
+    }
+    Ok(())
+}
+
+pub(crate) fn due(list: &DueList, as_json: bool) -> anyhow::Result<()> {
+    if as_json {
+        let rows = |v: &[CaseRow]| v.iter().map(|r| row_json(r, list.today)).collect::<Vec<_>>();
+        let value = json!({
+            "today": list.today,
+            "overdue": rows(&list.overdue),
+            "within_3": rows(&list.within_3),
+            "within_10": rows(&list.within_10),
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    for (title, rows) in
+        [("已超期", &list.overdue), ("3日内到期", &list.within_3), ("10日内到期", &list.within_10)]
+    {
+        println!("{title}（{} 件）", rows.len());
+        for r in rows {
+            println!(
+                "  {}  {}  {}",
+                r.number,
+                r.township.as_deref().unwrap_or("-"),
+                r.next_due.map(|d| d.to_string()).unwrap_or_default()
+            );
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn import_report(report: &ImportReport) {
+    eprintln!(
+        "读取 {} 行：新建 {} 件，追加信访件 {} 条，重复（已导入过）{} 行",
+        report.rows, report.cases, report.added_submissions, report.duplicates
+    );
+    if report.duplicates > 0 && report.cases == 0 && report.added_submissions == 0 {
+        eprintln!("该文件已导入过，本次未新增任何记录");
+    }
+    if !report.unknown_columns.is_empty() {
+        eprintln!("未识别的列（已忽略）：{}", report.unknown_columns.join("、"));
+    }
+    if !report.invalid.is_empty() {
+        eprintln!("跳过的错误行：");
+        for line in &report.invalid {
+            eprintln!("  {line}");
+        }
+    }
+    println!("{}", report.cases);
+}
+
+/// A MIME type from a file name, for attachments.
+pub(crate) fn mime_of(name: &str) -> &'static str {
+    let lower = name.to_lowercase();
+    match lower.rsplit('.').next().unwrap_or("") {
+        "pdf" => "application/pdf",
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "doc" => "application/msword",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xls" => "application/vnd.ms-excel",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "txt" => "text/plain",
+        "mp3" => "audio/mpeg",
+        "mp4" => "video/mp4",
+        _ => "application/octet-stream",
+    }
+}
