@@ -1,2 +1,18 @@
-//! Benchmarks: local store figures and a fleet of real offices against a real hub. Built with
-//! the store and sync issues.
+//! Benchmarks of Petition Ledger that print JSON. `ledger-bench local` builds an office store of
+//! realistic cases on disk and measures the user paths on it (register, open, a filtered page,
+//! name and request search, import); the figures go into `BENCHMARKS.md`, never into assertions.
+//!
+//! - [`data`]: the seeded data generator (cases, petitioners, request texts, ledger rows).
+//! - [`local`]: the local store benchmark.
+//! - [`probe`]: opening a store in a fresh process, for honest time and resident memory.
+//! - [`measure`]: medians, percentiles and memory readings.
+//! - [`rng`]: the seeded random source behind the generator.
+
+pub mod data;
+mod error;
+pub mod local;
+pub mod measure;
+pub mod probe;
+pub mod rng;
+
+pub use error::{BenchError, Result};

@@ -109,6 +109,30 @@ pub(crate) enum Command {
     },
     /// 数据自检: check the store file and count what it holds.
     Check,
+    /// 登记到县局: create this device's store, bound to its office at the hub.
+    Enroll {
+        /// The hub's address (`http://10.0.0.5:8750`).
+        #[arg(long)]
+        hub: String,
+        /// The one-time token from the bureau.
+        #[arg(long)]
+        token: String,
+        /// A staff member (办理人); repeat for several.
+        #[arg(long)]
+        staff: Vec<String>,
+    },
+    /// 同步: sync with the hub until nothing is left to move.
+    Sync {
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 120)]
+        timeout: u64,
+    },
+    /// 同步状态.
+    Status {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
     /// Registers cases in a loop, printing each id once it is saved (crash tests).
     #[command(hide = true)]
     WriteLoop {

@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, anyhow, bail};
 use clap::Parser;
+use ledger_office::ledger_client::{HubClient, SyncConfig, SyncTarget, sync_until_done};
 use ledger_office::ledger_domain::schema::CaseField;
 use ledger_office::ledger_domain::stats::Period;
 use ledger_office::ledger_domain::{ActionKind, CaseId, CloseReason, NewCase, Role, Satisfaction};
@@ -105,8 +106,8 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             println!("{}", office.store().actor().to_hex_string());
         }
         Command::Staff { command } => {
-            let mut office = open(&dir)?;
-            let mut config = office.config().clone();
+            let office = open(&dir)?;
+            let mut config = office.config();
             match command {
                 StaffCommand::Add { name } => {
                     if !config.staff.contains(name) {
@@ -196,6 +197,12 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             eprintln!("台账文件完好：{cases} 件案件，{pending} 条更改待上传");
             println!("ok");
         }
+        Command::Enroll { hub, token, staff } => enroll(&dir, hub, token, staff)?,
+        Command::Sync { timeout } => sync(&dir, *timeout)?,
+        Command::Status { json } => {
+            let office = open(&dir)?;
+            output::status(&office, *json)?;
+        }
         Command::WriteLoop { count } => {
             let office = open(&dir)?;
             write_loop(&office, *count, handler)?;
@@ -209,6 +216,86 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
+}
+
+fn enroll(dir: &Path, hub: &str, token: &str, staff: &[String]) -> anyhow::Result<()> {
+    if ledger_office::ledger_store_exists(dir) {
+        bail!(
+            "数据目录 {} 中已有台账，不能重复登记；如需重新登记，请换一个数据目录",
+            dir.display()
+        );
+    }
+    let actor = Office::new_actor();
+    let device_name = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "ledger".to_owned());
+    let request = ledger_office::ledger_protocol::EnrollRequest {
+        token: token.trim().to_owned(),
+        actor: actor.clone(),
+        device_name,
+    };
+    let client = HubClient::new(std::time::Duration::from_secs(30))?;
+    let enrolled = runtime()?
+        .block_on(client.enroll(hub, &request))
+        .map_err(|e| anyhow!(ledger_office::sync_message(&e)))?;
+    let office = Office::init_enrolled(dir, &actor, hub, &enrolled, staff.to_vec(), clock()?)?;
+    let config = office.config();
+    eprintln!(
+        "已登记到县局 {hub}：{}（{}，设备 {}），管辖：{}",
+        config.name,
+        config.role.label(),
+        config.device,
+        if config.townships.is_empty() {
+            "全县".to_owned()
+        } else {
+            config.townships.join("、")
+        }
+    );
+    println!("{}", config.code);
+    Ok(())
+}
+
+fn sync(dir: &Path, timeout: u64) -> anyhow::Result<()> {
+    let office = Arc::new(open(dir)?);
+    let target: Arc<dyn SyncTarget> = office.clone();
+    let config = SyncConfig {
+        request_timeout: std::time::Duration::from_secs(timeout.clamp(5, 60)),
+        backoff_base: std::time::Duration::from_millis(500),
+        backoff_max: std::time::Duration::from_secs(10),
+        ..SyncConfig::default()
+    };
+    let client = HubClient::new(config.request_timeout)?;
+    let report = runtime()?.block_on(async {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(timeout);
+        let mut budget = config.max_batch;
+        sync_until_done(&client, &target, &config, deadline, &mut budget).await
+    });
+    match report {
+        Ok(r) => {
+            let pending = office.store().outbox_len()?;
+            eprintln!(
+                "同步完成：上传 {} 条更改，下载 {} 条记录（{} 次往返{}）；待上传 {} 条{}",
+                r.uploaded,
+                r.downloaded,
+                r.rounds,
+                if r.retries > 0 { format!("，重试 {} 次", r.retries) } else { String::new() },
+                pending,
+                if r.refused > 0 {
+                    format!("；{} 条被县局拒收，见 ledger status", r.refused)
+                } else {
+                    String::new()
+                }
+            );
+            println!("{} {}", r.uploaded, r.downloaded);
+            Ok(())
+        }
+        Err(e) => Err(anyhow!(ledger_office::sync_message(&e))),
+    }
 }
 
 /// Registers `count` cases, printing each id (flushed) only after the store reported it saved.

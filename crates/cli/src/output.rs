@@ -213,3 +213,42 @@ pub(crate) fn mime_of(name: &str) -> &'static str {
         _ => "application/octet-stream",
     }
 }
+
+fn time_text(ms: Option<i64>) -> String {
+    ms.and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| (t + chrono::Duration::hours(8)).format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_else(|| "从未".to_owned())
+}
+
+pub(crate) fn status(office: &ledger_office::Office, as_json: bool) -> anyhow::Result<()> {
+    let status = office.sync_status()?;
+    let hub = office.hub_url()?;
+    if as_json {
+        let mut value = serde_json::to_value(&status)?;
+        value["hub"] = json!(hub);
+        value["last_error_text"] =
+            json!(status.last_error.as_deref().map(ledger_office::sync_error_text));
+        value["quarantine"] = serde_json::to_value(office.quarantine()?)?;
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    match &hub {
+        Some(h) => println!("县局服务器：{h}"),
+        None => println!("本机尚未登记到县局（ledger enroll --hub 地址 --token 令牌）"),
+    }
+    println!("上次成功同步：{}", time_text(status.last_success));
+    println!("待上传更改：{} 条", status.pending);
+    if status.quarantined > 0 {
+        println!("被县局拒收：{} 条（请联系县局核实）", status.quarantined);
+        for q in office.quarantine()? {
+            println!("  案件 {}：{}", q.case_id, q.error);
+        }
+    }
+    if let Some(code) = &status.last_error {
+        println!("最近的问题：{}", ledger_office::sync_error_text(code));
+    }
+    if let Some(skew) = status.clock_skew_ms.filter(|s| s.abs() > 120_000) {
+        println!("本机时钟与县局相差 {} 分钟，请校准时间（不影响同步）", skew / 60_000);
+    }
+    Ok(())
+}

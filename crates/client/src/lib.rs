@@ -1,3 +1,20 @@
-//! The office side of sync: `HubClient` (HTTP to the hub) and `SyncService` (the background
-//! loop with backoff and a status the UI can show). It reaches the store only through the
-//! `SyncTarget` trait. Built with the sync issue.
+//! The office side of sync (DESIGN §5): [`HubClient`] speaks HTTP to the hub, [`sync_round`] and
+//! [`sync_until_done`] drive the exchange, and [`SyncService`] runs it in the background after
+//! each local edit, on a timer and on demand, with exponential backoff and jitter.
+//!
+//! The client never touches the store: everything it needs from the office goes through the
+//! [`SyncTarget`] trait, which `ledger-office` implements. Errors carry a stable code
+//! ([`ClientError::code`]) that the UI words in Chinese.
+
+mod backoff;
+mod hub_client;
+mod service;
+mod target;
+
+pub use backoff::Backoff;
+pub use hub_client::{ClientError, HubClient};
+pub use ledger_protocol as protocol;
+pub use service::{
+    RoundOutcome, SyncConfig, SyncHandle, SyncReport, SyncService, sync_round, sync_until_done,
+};
+pub use target::{Applied, Binding, SyncStatus, SyncTarget, TargetError};

@@ -103,6 +103,7 @@ impl Office {
         fingerprint: Option<String>,
         number: Option<String>,
     ) -> Result<(Case, Identity)> {
+        let cfg = self.config();
         let handler = self.handler(handler)?;
         let today = self.today();
         let year = input
@@ -123,14 +124,14 @@ impl Office {
             case_id: id,
             number,
             mint_id: &mut mint,
-            office: &self.config.code,
-            role: self.config.role.clone(),
+            office: &cfg.code,
+            role: cfg.role.clone(),
             actor: &actor,
             handler: &handler,
             at: self.now(),
             today,
-            townships: &self.config.townships,
-            default_township: self.config.default_township(),
+            townships: &cfg.townships,
+            default_township: cfg.default_township(),
             collective_threshold: policy.collective_threshold,
             fingerprint,
         };
@@ -138,22 +139,25 @@ impl Office {
     }
 
     fn next_case_number(&self, year: &str) -> Result<String> {
-        let seq = self.store.reserve_counter(&format!("case:{year}:{}", self.config.device), 1)?;
+        let cfg = self.config();
+        let seq = self.store.reserve_counter(&format!("case:{year}:{}", cfg.device), 1)?;
         Ok(self.format_case_number(year, seq))
     }
 
     pub(crate) fn format_case_number(&self, year: &str, seq: u64) -> String {
+        let cfg = self.config();
         case_number(
-            &self.config.number_prefix,
+            &cfg.number_prefix,
             year.parse().unwrap_or(0),
-            &self.config.device,
+            &cfg.device,
             u32::try_from(seq).unwrap_or(u32::MAX),
         )
     }
 
     /// Reserves `n` case numbers of `year` at once (imports); returns the first.
     pub(crate) fn reserve_case_numbers(&self, year: &str, n: u64) -> Result<u64> {
-        Ok(self.store.reserve_counter(&format!("case:{year}:{}", self.config.device), n)?)
+        let cfg = self.config();
+        Ok(self.store.reserve_counter(&format!("case:{year}:{}", cfg.device), n)?)
     }
 
     /// Reads a case.
@@ -163,6 +167,7 @@ impl Office {
 
     /// Everything the case detail screen shows, as of today.
     pub fn view(&self, id: CaseId) -> Result<CaseView> {
+        let cfg = self.config();
         let case = self.store.load_case(id)?;
         let identity = self.store.load_identity(id)?;
         let replayed = replay(&case.events);
@@ -173,8 +178,7 @@ impl Office {
             .with_doc(id, DocKind::Case, schema::conflicts)?
             .map_err(|source| ledger_store::StoreError::document(id, source))?;
         let handed_over = self.store.row(id)?.is_some_and(|r| r.handed_over);
-        let allowed =
-            if handed_over { Vec::new() } else { allowed_actions(&replayed, &self.config.role) };
+        let allowed = if handed_over { Vec::new() } else { allowed_actions(&replayed, &cfg.role) };
         Ok(CaseView {
             documents: case.documents(),
             evaluations: case.evaluations(),
@@ -199,14 +203,15 @@ impl Office {
     }
 
     fn event(&self, case: &Case, action: ActionKind, handler: String) -> Event {
+        let cfg = self.config();
         let now = self.now();
         Event {
             id: self.mint_id(),
             lamport: case.next_lamport(),
             action,
             actor: self.actor_hex(),
-            office: self.config.code.clone(),
-            role: self.config.role.clone(),
+            office: cfg.code.clone(),
+            role: cfg.role,
             handler,
             at: now,
             date: self.today(),
@@ -226,6 +231,7 @@ impl Office {
     /// Records a workflow action after the role table, the workflow and the action's own rules
     /// allow it. Returns the new status.
     pub fn act(&self, id: CaseId, input: &ActionInput) -> Result<Status> {
+        let cfg = self.config();
         let action = input
             .action
             .clone()
@@ -239,8 +245,8 @@ impl Office {
         let handler = self.handler(input.handler.as_deref())?;
         let case = self.writable(id)?;
         let replayed = replay(&case.events);
-        let next = permit(&replayed, &self.config.role, &action)
-            .map_err(|r| OfficeError::Refused(r.message))?;
+        let next =
+            permit(&replayed, &cfg.role, &action).map_err(|r| OfficeError::Refused(r.message))?;
         let mut event = self.event(&case, action.clone(), handler);
         let text =
             input.text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
@@ -253,13 +259,11 @@ impl Office {
                     input.target.as_deref().map(str::trim).filter(|t| !t.is_empty()).ok_or_else(
                         || needs(&action, "to", "承办乡镇", "请选择承办乡镇（--to 乡镇名）"),
                     )?;
-                if !self.config.townships.is_empty()
-                    && !self.config.townships.iter().any(|t| t == target)
-                {
+                if !cfg.townships.is_empty() && !cfg.townships.iter().any(|t| t == target) {
                     return Err(OfficeError::invalid(
                         "to",
                         "承办乡镇",
-                        format!("「{target}」不是本县的乡镇：{}", self.config.townships.join("、")),
+                        format!("「{target}」不是本县的乡镇：{}", cfg.townships.join("、")),
                     ));
                 }
                 if action == ActionKind::Reassign && case.jurisdiction.as_deref() == Some(target) {
@@ -295,7 +299,7 @@ impl Office {
             ActionKind::Accept => {
                 let year = self.today().format("%Y").to_string();
                 let seq = self.store.reserve_counter(&format!("official:{year}"), 1)?;
-                official_number = Some(format!("{}信〔{year}〕{seq}号", self.config.number_prefix));
+                official_number = Some(format!("{}信〔{year}〕{seq}号", cfg.number_prefix));
             }
             ActionKind::NotAccept
             | ActionKind::NoFurther
@@ -396,6 +400,7 @@ impl Office {
         input: &SubmissionInput,
         handler: Option<&str>,
     ) -> Result<String> {
+        let cfg = self.config();
         let case = self.writable(id)?;
         let handler = self.handler(handler)?;
         let policy = self.store.rules().policies.current().clone();
@@ -411,13 +416,13 @@ impl Office {
             case_id: id,
             number: case.number,
             mint_id: &mut mint,
-            office: &self.config.code,
-            role: self.config.role.clone(),
+            office: &cfg.code,
+            role: cfg.role.clone(),
             actor: &actor,
             handler: &handler,
             at: self.now(),
             today: self.today(),
-            townships: &self.config.townships,
+            townships: &cfg.townships,
             default_township: None,
             collective_threshold: policy.collective_threshold,
             fingerprint: None,
@@ -449,6 +454,7 @@ impl Office {
 
     /// Attaches a file to a case: stored once by content, cited by the case.
     pub fn attach(&self, id: CaseId, name: &str, bytes: &[u8], mime: &str) -> Result<String> {
+        let cfg = self.config();
         const MAX: usize = 8 * 1024 * 1024;
         if bytes.len() > MAX {
             return Err(OfficeError::invalid(
@@ -468,7 +474,7 @@ impl Office {
             size: bytes.len() as u64,
             mime: mime.to_owned(),
             added_at: self.now(),
-            added_by: self.config.code.clone(),
+            added_by: cfg.code,
         };
         self.store.edit(id, DocKind::Case, |tx| schema::add_attachment(tx, &attachment))?;
         Ok(hash)
@@ -583,7 +589,7 @@ impl Office {
     }
 
     /// The role this office acts in.
-    pub fn role(&self) -> &Role {
-        &self.config.role
+    pub fn role(&self) -> Role {
+        self.cfg().role.clone()
     }
 }

@@ -29,6 +29,33 @@ pub enum OfficeError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Talking to the hub failed.
+    #[error("{}", sync_message(.0))]
+    Sync(ledger_client::ClientError),
+}
+
+/// A Chinese sentence for a sync failure, saying what to do.
+pub fn sync_message(e: &ledger_client::ClientError) -> String {
+    use ledger_client::ClientError as C;
+    match e {
+        C::Offline(_) => {
+            "无法连接县局服务器：请检查网络；本机的更改已保存，联网后会自动上传".to_owned()
+        }
+        C::Timeout => "县局服务器长时间没有响应：网络可能不稳定，稍后会自动重试".to_owned(),
+        C::Unauthorized(m) => m.clone(),
+        C::Refused(r) => {
+            format!("县局拒收了 {} 条更改，已移入「被拒更改」；其余更改照常同步", r.len())
+        }
+        C::TooLarge => "一次上传的数据过大，已自动缩小批次重试".to_owned(),
+        C::UnsupportedVersion(v) => {
+            format!("本机软件版本过旧，县局只支持同步协议 {v:?}；请升级软件")
+        }
+        C::BadRequest(m) => format!("县局无法读取本机的同步数据：{m}"),
+        C::Server(code, _) => format!("县局服务器出错（{code}），稍后会自动重试"),
+        C::Decode(_) => "县局的回复无法读取，稍后会自动重试".to_owned(),
+        C::Local(m) => format!("本机台账出错：{m}"),
+        C::NotEnrolled => "本机尚未登记到县局：请在设置中填写县局地址和登记令牌".to_owned(),
+    }
 }
 
 impl OfficeError {
@@ -46,6 +73,7 @@ impl OfficeError {
             Self::Store(StoreError::DiskFull(_)) => "disk_full",
             Self::Store(StoreError::NoCase(_)) => "not_found",
             Self::Store(_) => "storage",
+            Self::Sync(e) => e.code(),
         }
     }
 
@@ -60,3 +88,21 @@ impl OfficeError {
 
 /// Results of the office.
 pub type Result<T, E = OfficeError> = std::result::Result<T, E>;
+
+/// A Chinese sentence for a stored sync error code (the status keeps only the code).
+pub fn sync_error_text(code: &str) -> &'static str {
+    match code {
+        "offline" => "无法连接县局服务器：请检查网络；本机的更改已保存，联网后会自动上传",
+        "timeout" => "县局服务器长时间没有响应：网络可能不稳定，稍后会自动重试",
+        "unauthorized" => "本机的同步凭据无效或已被停用：请在设置中重新登记本机",
+        "refused" => "县局拒收了部分更改，已移入「被拒更改」；其余更改照常同步",
+        "too_large" => "一次上传的数据过大，已自动缩小批次重试",
+        "unsupported_version" => "本机软件版本过旧，请升级软件",
+        "bad_request" => "县局无法读取本机的同步数据，请联系县局技术人员",
+        "server_error" => "县局服务器出错，稍后会自动重试",
+        "bad_response" => "县局的回复无法读取，稍后会自动重试",
+        "local_error" => "本机台账出错，请运行数据自检",
+        "not_enrolled" => "本机尚未登记到县局：请在设置中填写县局地址和登记令牌",
+        _ => "同步出错，稍后会自动重试",
+    }
+}

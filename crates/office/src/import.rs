@@ -475,19 +475,20 @@ impl Office {
 
     /// Runs the registration checks without allocating a case number.
     fn dry_run(&self, input: &NewCase) -> std::result::Result<(), Vec<ledger_domain::FieldError>> {
+        let cfg = self.config();
         let mut mint = || String::from("x");
         let actor = String::new();
         let mut ctx = ledger_domain::RegistrationContext {
             case_id: CaseId(uuid::Uuid::nil()),
             number: String::new(),
             mint_id: &mut mint,
-            office: &self.config.code,
-            role: self.config.role.clone(),
+            office: &cfg.code,
+            role: cfg.role.clone(),
             actor: &actor,
             handler: "",
             at: self.now(),
             today: self.today(),
-            townships: &self.config.townships,
+            townships: &cfg.townships,
             default_township: None,
             collective_threshold: self.store.rules().policies.current().collective_threshold,
             fingerprint: None,
@@ -532,7 +533,6 @@ impl Office {
             }
         }
         let mut new_cases: Vec<(Case, Identity, Vec<String>)> = Vec::new();
-        let mut done = 0;
         for group in groups {
             let existing = match group[0].number.as_str() {
                 "" => None,
@@ -598,13 +598,12 @@ impl Office {
             identity.persons.sort_by(|a, b| a.id.cmp(&b.id));
             new_cases.push((case, identity, fingerprints));
             report.cases += 1;
-            done += group.len();
-            if done % 500 < group.len() {
-                progress(Progress { done: total + done, total: total * 2 });
-            }
         }
         // One transaction for every new case: all or nothing.
-        self.store.create_cases(&new_cases)?;
+        let groups_total = new_cases.len().max(1);
+        self.store.create_cases_with_progress(&new_cases, &mut |n| {
+            progress(Progress { done: total + n * total / groups_total, total: total * 2 });
+        })?;
         Ok(())
     }
 
@@ -627,6 +626,7 @@ impl Office {
 
     /// Builds the imported history a row's 办理状态 implies, dated from the row.
     fn imported_history(&self, case: &mut Case, row: &Row, handler: &str) {
+        let cfg = self.config();
         let received = case.received().unwrap_or_else(|| self.today());
         let township = case.jurisdiction.clone();
         let push = |case: &mut Case, action: ActionKind, date: NaiveDate, role: Role| -> usize {
@@ -637,7 +637,7 @@ impl Office {
                 lamport,
                 action,
                 actor: self.actor_hex(),
-                office: self.config.code.clone(),
+                office: cfg.code.clone(),
                 role,
                 handler: handler.to_owned(),
                 at,

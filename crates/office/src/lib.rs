@@ -12,9 +12,10 @@ mod config;
 mod error;
 mod import;
 mod queries;
+mod sync;
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use chrono::NaiveDate;
 use ledger_domain::model::china_date;
@@ -23,15 +24,22 @@ use ledger_store::Store;
 
 pub use cases::{ActionInput, CaseView, SubmissionInput};
 pub use config::OfficeConfig;
-pub use error::{OfficeError, Result};
+pub use error::{OfficeError, Result, sync_error_text, sync_message};
 pub use import::{ImportOptions, ImportReport, LEDGER_COLUMNS, Progress};
+pub use ledger_client;
 pub use ledger_domain;
+pub use ledger_protocol;
 pub use ledger_report as report;
 pub use ledger_store::{CaseQuery, CaseRow, Page, QuarantinedChange, StoreError};
 pub use queries::{DueList, ReviewItem};
 
 /// Where the time comes from: the device clock, or a fixed time for tests and scripts.
 pub type Clock = Arc<dyn Fn() -> DeviceTime + Send + Sync>;
+
+/// Whether `dir` already holds a store.
+pub fn ledger_store_exists(dir: &Path) -> bool {
+    Store::exists(dir)
+}
 
 /// The device clock.
 pub fn system_clock() -> Clock {
@@ -41,7 +49,7 @@ pub fn system_clock() -> Clock {
 /// The office: its store, its settings and its clock.
 pub struct Office {
     store: Store,
-    config: OfficeConfig,
+    config: RwLock<OfficeConfig>,
     clock: Clock,
 }
 
@@ -56,10 +64,14 @@ impl Office {
         if config.name.is_empty() {
             return Err(OfficeError::invalid("name", "单位名称", "请填写单位名称"));
         }
-        let store = Store::create(dir)?;
+        Self::adopt(Store::create(dir)?, config, clock)
+    }
+
+    /// Makes a new store this office's, with these settings.
+    fn adopt(store: Store, config: OfficeConfig, clock: Clock) -> Result<Self> {
         let json = serde_json::to_string(&config).map_err(ledger_store::StoreError::from)?;
         store.set_meta(&[(CONFIG_KEY, &json)])?;
-        Ok(Self { store, config, clock })
+        Ok(Self { store, config: RwLock::new(config), clock })
     }
 
     /// Opens the office store in `dir`.
@@ -69,7 +81,7 @@ impl Office {
             .meta(CONFIG_KEY)?
             .ok_or_else(|| ledger_store::StoreError::Missing(dir.to_path_buf()))?;
         let config = serde_json::from_str(&json).map_err(ledger_store::StoreError::from)?;
-        Ok(Self { store, config, clock })
+        Ok(Self { store, config: RwLock::new(config), clock })
     }
 
     /// Replaces the store in `dir` with a backup made by `ledger backup`. A new Automerge actor
@@ -79,15 +91,19 @@ impl Office {
     }
 
     /// The office's settings.
-    pub fn config(&self) -> &OfficeConfig {
-        &self.config
+    pub fn config(&self) -> OfficeConfig {
+        self.cfg().clone()
+    }
+
+    pub(crate) fn cfg(&self) -> RwLockReadGuard<'_, OfficeConfig> {
+        self.config.read().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Changes the settings (staff, townships, device letter).
-    pub fn update_config(&mut self, config: OfficeConfig) -> Result<()> {
+    pub fn update_config(&self, config: OfficeConfig) -> Result<()> {
         let json = serde_json::to_string(&config).map_err(ledger_store::StoreError::from)?;
         self.store.set_meta(&[(CONFIG_KEY, &json)])?;
-        self.config = config;
+        *self.config.write().unwrap_or_else(|p| p.into_inner()) = config;
         Ok(())
     }
 
@@ -108,17 +124,16 @@ impl Office {
 
     /// Whether this office is the bureau.
     pub fn is_bureau(&self) -> bool {
-        self.config.role == Role::Bureau
+        self.cfg().role == Role::Bureau
     }
 
     /// The handler to record: the one named if on the staff list, else the default (first)
     /// staff member; an office with no staff list records the name as given.
     pub fn handler(&self, named: Option<&str>) -> Result<String> {
         let named = named.map(str::trim).filter(|s| !s.is_empty());
-        match (named, self.config.staff.first()) {
-            (Some(name), _)
-                if self.config.staff.is_empty() || self.config.staff.iter().any(|s| s == name) =>
-            {
+        let cfg = self.cfg();
+        match (named, cfg.staff.first()) {
+            (Some(name), _) if cfg.staff.is_empty() || cfg.staff.iter().any(|s| s == name) => {
                 Ok(name.to_owned())
             }
             (Some(name), _) => Err(OfficeError::invalid(
@@ -126,7 +141,7 @@ impl Office {
                 "办理人",
                 format!(
                     "「{name}」不在本单位人员名单中（{}）；请先添加该人员",
-                    self.config.staff.join("、")
+                    cfg.staff.join("、")
                 ),
             )),
             (None, Some(first)) => Ok(first.clone()),

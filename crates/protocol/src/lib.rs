@@ -1,4 +1,567 @@
-//! The hub <-> office wire contract: the `POST /v1/sync` exchange, its record kinds (`change`,
-//! `enter`, `leave`, `blob`), protocol versions and the binary, zstd-compressed encoding.
+//! The wire contract between an office and the county hub (DESIGN §5).
 //!
-//! Pure: no IO, no async. Built with the sync issue.
+//! One exchange carries everything: `POST /v1/sync` with a [`SyncRequest`] (the office's outbox
+//! batch, its pull cursor, evictions it confirms, blobs) answered by a [`SyncResponse`]
+//! (acknowledgements and the next page of [`Record`]s: `change`, `enter`, `leave`, `blob`, with
+//! the new cursor and whether more remain). Nothing new either way is one small round trip.
+//!
+//! Bodies are CBOR (field names on the wire, so fields can be added without breaking older
+//! peers), compressed with zstd, behind a four-byte frame header naming the protocol version.
+//! Decoding caps the decompressed size, so a compression bomb is refused like any oversized
+//! body. Enrollment (`POST /v1/enroll`) and the bureau's read-only views are JSON.
+//!
+//! Pure: no IO, no async.
+
+use std::fmt;
+use std::io::Read;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The protocol version this build speaks.
+pub const PROTOCOL_VERSION: u16 = 1;
+/// Every version this build can serve.
+pub const SUPPORTED_VERSIONS: &[u16] = &[1];
+/// The content type of sync bodies.
+pub const CONTENT_TYPE: &str = "application/x-ledger-sync";
+/// The default byte budget of an upload batch and of a page.
+pub const DEFAULT_BATCH_BYTES: u32 = 256 * 1024;
+/// The smallest budget a client shrinks to after cuts: one change still always fits.
+pub const MIN_BATCH_BYTES: u32 = 2 * 1024;
+/// The largest body either side accepts, compressed or decompressed. Above the largest single
+/// change an office can make (an 8 MiB attachment travels in chunks of at most a batch).
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// The largest attachment that travels with sync.
+pub const MAX_BLOB_BYTES: u64 = 8 * 1024 * 1024;
+
+const MAGIC: [u8; 2] = *b"LG";
+
+/// Which document of a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocKind {
+    /// The case document.
+    Case,
+    /// The identity document.
+    Identity,
+}
+
+/// An Automerge change hash (SHA-256 of the change).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Hash(#[serde(with = "serde_bytes32")] pub [u8; 32]);
+
+impl Hash {
+    /// Parses 64 hex digits.
+    pub fn from_hex(hex: &str) -> Option<Self> {
+        if hex.len() != 64 {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(hex.get(i * 2..i * 2 + 2)?, 16).ok()?;
+        }
+        Some(Self(out))
+    }
+
+    /// 64 hex digits.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+impl fmt::Debug for Hash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Hash({})", &self.to_hex()[..12])
+    }
+}
+
+impl fmt::Display for Hash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+mod serde_bytes32 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(bytes: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(bytes)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+        let v: super::serde_bytes_vec::Bytes = Deserialize::deserialize(d)?;
+        v.0.try_into().map_err(|_| serde::de::Error::custom("a hash is 32 bytes"))
+    }
+}
+
+/// Byte strings as CBOR byte strings (not arrays of numbers).
+mod serde_bytes_vec {
+    use serde::de::{Error, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    pub(crate) struct Bytes(pub(crate) Vec<u8>);
+
+    impl<'de> serde::Deserialize<'de> for Bytes {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Bytes;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("bytes")
+                }
+                fn visit_bytes<E: Error>(self, v: &[u8]) -> Result<Bytes, E> {
+                    Ok(Bytes(v.to_vec()))
+                }
+                fn visit_byte_buf<E: Error>(self, v: Vec<u8>) -> Result<Bytes, E> {
+                    Ok(Bytes(v))
+                }
+                fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                    self,
+                    mut seq: A,
+                ) -> Result<Bytes, A::Error> {
+                    let mut out = Vec::new();
+                    while let Some(b) = seq.next_element::<u8>()? {
+                        out.push(b);
+                    }
+                    Ok(Bytes(out))
+                }
+            }
+            d.deserialize_byte_buf(V)
+        }
+    }
+
+    pub(crate) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(bytes)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        Ok(<Bytes as serde::Deserialize>::deserialize(d)?.0)
+    }
+}
+
+/// Where an office is in the hub log. Opaque to the office: it stores it and sends it back.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// The hub log sequence number the office has durably applied.
+    pub seq: u64,
+    /// Set while a fresh office is receiving its initial `enter` records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<Bootstrap>,
+    /// Set while a document too large for one page is arriving in chunks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial: Option<Partial>,
+}
+
+/// Progress of a fresh office's initial download: every case in scope as of `head`, by id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bootstrap {
+    /// The log position the snapshot is taken at; normal paging resumes after it.
+    pub head: u64,
+    /// The last (case, kind) sent.
+    pub after: Option<(Uuid, DocKind)>,
+}
+
+/// Progress through one document sent in chunks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Partial {
+    /// The case.
+    pub case_id: Uuid,
+    /// Which document.
+    pub kind: DocKind,
+    /// The heads the chunks are cut from, so every chunk is of the same saved bytes.
+    pub heads: Vec<Hash>,
+    /// Bytes already sent.
+    pub offset: u64,
+}
+
+/// One local change going up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpChange {
+    /// The case.
+    pub case_id: Uuid,
+    /// Which document.
+    pub kind: DocKind,
+    /// The change hash.
+    pub hash: Hash,
+    /// The change bytes.
+    #[serde(with = "serde_bytes_vec")]
+    pub bytes: Vec<u8>,
+}
+
+/// A piece of an attachment, either way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobChunk {
+    /// BLAKE3 of the whole content, hex.
+    pub hash: String,
+    /// Where this piece starts.
+    pub offset: u64,
+    /// The whole content's size.
+    pub total: u64,
+    /// The piece.
+    #[serde(with = "serde_bytes_vec")]
+    pub bytes: Vec<u8>,
+}
+
+/// An attachment wanted from `offset` on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobWant {
+    /// BLAKE3, hex.
+    pub hash: String,
+    /// Bytes already held.
+    pub offset: u64,
+}
+
+/// The office's half of the exchange.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SyncRequest {
+    /// Where the office is in the hub log.
+    pub cursor: Cursor,
+    /// Outbox changes, oldest first, within the batch budget.
+    pub changes: Vec<UpChange>,
+    /// The page budget the office can take in bytes (it shrinks after cuts).
+    pub page_bytes: u32,
+    /// Cases to send whole (missing dependencies after a page).
+    pub want_whole: Vec<Uuid>,
+    /// Cases the office has deleted after a `leave`.
+    pub evicted: Vec<Uuid>,
+    /// Attachments the office holds for its outbox changes (the hub says which it lacks).
+    pub blob_offers: Vec<String>,
+    /// Attachment pieces the hub asked for.
+    pub blobs: Vec<BlobChunk>,
+    /// Attachments the office needs for its cases.
+    pub want_blobs: Vec<BlobWant>,
+    /// The office's clock, for the skew it is shown.
+    pub device_time: i64,
+    /// Changes still waiting in the outbox after this batch (for the county's view).
+    pub pending: u64,
+    /// The last error the office met, for the county's view.
+    pub last_error: Option<String>,
+}
+
+/// One record of a page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Record {
+    /// One accepted change another device made.
+    Change {
+        /// Hub log position.
+        seq: u64,
+        /// The case.
+        case_id: Uuid,
+        /// Which document.
+        kind: DocKind,
+        /// When the hub received it (ms).
+        received_at: i64,
+        /// The change bytes.
+        #[serde(with = "serde_bytes_vec")]
+        bytes: Vec<u8>,
+    },
+    /// A case entered the office's scope: the hub's saved document (or a piece of it).
+    Enter {
+        /// The case.
+        case_id: Uuid,
+        /// Which document.
+        kind: DocKind,
+        /// Where this piece starts in the saved bytes.
+        offset: u64,
+        /// The saved bytes' size.
+        total: u64,
+        /// The piece.
+        #[serde(with = "serde_bytes_vec")]
+        bytes: Vec<u8>,
+    },
+    /// The case left the office's scope: upload pending changes, show it read-only, then delete
+    /// it and confirm in `evicted`.
+    Leave {
+        /// The case.
+        case_id: Uuid,
+    },
+    /// An attachment piece.
+    Blob(BlobChunk),
+}
+
+/// The hub's half of the exchange.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SyncResponse {
+    /// Changes now stored at the hub (new or already known): drop them from the outbox.
+    pub acked: Vec<Hash>,
+    /// The page.
+    pub records: Vec<Record>,
+    /// The cursor after this page, to store once the page is durably applied.
+    pub cursor: Cursor,
+    /// Whether another page is waiting.
+    pub more: bool,
+    /// The hub's clock (ms).
+    pub hub_time: i64,
+    /// Attachments the hub lacks, from the given offset.
+    pub need_blobs: Vec<BlobWant>,
+}
+
+/// A change the hub refused, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refused {
+    /// The change.
+    pub hash: String,
+    /// The case.
+    pub case_id: Uuid,
+    /// Why, in Chinese.
+    pub reason: String,
+}
+
+/// The body of every non-2xx answer (JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// A stable code: `bad_request`, `unauthorized`, `forbidden`, `too_large`, `unsupported_version`.
+    pub code: String,
+    /// What happened, in Chinese.
+    pub message: String,
+    /// For `forbidden`: every offending change.
+    #[serde(default)]
+    pub refused: Vec<Refused>,
+    /// For `unsupported_version`: what the hub speaks.
+    #[serde(default)]
+    pub supported_versions: Vec<u16>,
+}
+
+/// Enrollment: a device trades a one-time token for its own credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollRequest {
+    /// The token from `ledger-hub office add` or `office token`.
+    pub token: String,
+    /// The device's Automerge actor, hex.
+    pub actor: String,
+    /// A name for the device (host name).
+    pub device_name: String,
+}
+
+/// What an enrolled device learns about itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollResponse {
+    /// 单位代码.
+    pub office: String,
+    /// 单位名称.
+    pub name: String,
+    /// `township` or `bureau`.
+    pub role: String,
+    /// The townships the office answers for.
+    pub townships: Vec<String>,
+    /// The device's id at the hub.
+    pub device_id: String,
+    /// The device's letter in case numbers.
+    pub device_letter: String,
+    /// The device's credential (a bearer token); the hub keeps only its hash.
+    pub credential: String,
+}
+
+/// Why a body could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// Too short, or not a sync frame.
+    #[error("not a sync message")]
+    Frame,
+    /// A protocol version this build does not speak.
+    #[error("protocol version {0} is not supported")]
+    Version(u16),
+    /// Larger than [`MAX_BODY_BYTES`] (before or after decompression).
+    #[error("body larger than {MAX_BODY_BYTES} bytes")]
+    TooLarge,
+    /// The compressed data is corrupt.
+    #[error("corrupt compression: {0}")]
+    Compression(String),
+    /// The CBOR does not describe the message.
+    #[error("malformed message: {0}")]
+    Malformed(String),
+}
+
+/// Frames, encodes and compresses a message.
+pub fn encode<T: Serialize>(message: &T) -> Vec<u8> {
+    let mut cbor = Vec::new();
+    // Serialising our own types into a Vec cannot fail.
+    let _ = ciborium::into_writer(message, &mut cbor);
+    let compressed = zstd::bulk::compress(&cbor, 3).unwrap_or_default();
+    let mut out = Vec::with_capacity(compressed.len() + 4);
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&PROTOCOL_VERSION.to_be_bytes());
+    out.extend_from_slice(&compressed);
+    out
+}
+
+/// The protocol version a framed body claims.
+pub fn frame_version(body: &[u8]) -> Result<u16, DecodeError> {
+    if body.len() < 4 || body[..2] != MAGIC {
+        return Err(DecodeError::Frame);
+    }
+    Ok(u16::from_be_bytes([body[2], body[3]]))
+}
+
+/// Reads a framed message, refusing unsupported versions and anything that would decompress
+/// beyond [`MAX_BODY_BYTES`].
+pub fn decode<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, DecodeError> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(DecodeError::TooLarge);
+    }
+    let version = frame_version(body)?;
+    if !SUPPORTED_VERSIONS.contains(&version) {
+        return Err(DecodeError::Version(version));
+    }
+    let decoder = zstd::stream::read::Decoder::new(&body[4..])
+        .map_err(|e| DecodeError::Compression(e.to_string()))?;
+    let mut cbor = Vec::new();
+    decoder
+        .take(MAX_BODY_BYTES as u64 + 1)
+        .read_to_end(&mut cbor)
+        .map_err(|e| DecodeError::Compression(e.to_string()))?;
+    if cbor.len() > MAX_BODY_BYTES {
+        return Err(DecodeError::TooLarge);
+    }
+    ciborium::from_reader(cbor.as_slice()).map_err(|e| DecodeError::Malformed(e.to_string()))
+}
+
+/// The approximate wire size of a record, for page budgets.
+pub fn record_size(record: &Record) -> usize {
+    match record {
+        Record::Change { bytes, .. } | Record::Enter { bytes, .. } => bytes.len() + 48,
+        Record::Leave { .. } => 24,
+        Record::Blob(chunk) => chunk.bytes.len() + 80,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> SyncRequest {
+        SyncRequest {
+            cursor: Cursor {
+                seq: 42,
+                bootstrap: Some(Bootstrap {
+                    head: 99,
+                    after: Some((Uuid::from_u128(7), DocKind::Case)),
+                }),
+                partial: None,
+            },
+            changes: vec![UpChange {
+                case_id: Uuid::from_u128(1),
+                kind: DocKind::Identity,
+                hash: Hash([7; 32]),
+                bytes: vec![1, 2, 3],
+            }],
+            page_bytes: DEFAULT_BATCH_BYTES,
+            device_time: 1_700_000_000_000,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn messages_round_trip() {
+        let req = sample();
+        assert_eq!(decode::<SyncRequest>(&encode(&req)).unwrap(), req);
+        let resp = SyncResponse {
+            acked: vec![Hash([1; 32])],
+            records: vec![
+                Record::Change {
+                    seq: 5,
+                    case_id: Uuid::from_u128(2),
+                    kind: DocKind::Case,
+                    received_at: 9,
+                    bytes: vec![9; 10],
+                },
+                Record::Enter {
+                    case_id: Uuid::from_u128(3),
+                    kind: DocKind::Case,
+                    offset: 0,
+                    total: 3,
+                    bytes: vec![1, 2, 3],
+                },
+                Record::Leave { case_id: Uuid::from_u128(4) },
+                Record::Blob(BlobChunk {
+                    hash: "ab".into(),
+                    offset: 0,
+                    total: 2,
+                    bytes: vec![0, 1],
+                }),
+            ],
+            cursor: Cursor { seq: 5, ..Default::default() },
+            more: true,
+            hub_time: 3,
+            need_blobs: vec![BlobWant { hash: "cd".into(), offset: 10 }],
+        };
+        assert_eq!(decode::<SyncResponse>(&encode(&resp)).unwrap(), resp);
+    }
+
+    #[test]
+    fn an_empty_exchange_is_tiny() {
+        let req = SyncRequest {
+            page_bytes: DEFAULT_BATCH_BYTES,
+            device_time: 1_764_000_000_000,
+            ..Default::default()
+        };
+        let resp = SyncResponse {
+            cursor: Cursor { seq: 123_456, ..Default::default() },
+            hub_time: 1_764_000_000_000,
+            ..Default::default()
+        };
+        assert!(encode(&req).len() < 160, "{}", encode(&req).len());
+        assert!(encode(&resp).len() < 120, "{}", encode(&resp).len());
+    }
+
+    #[test]
+    fn garbage_versions_and_bombs_are_refused() {
+        assert_eq!(decode::<SyncRequest>(b"hello world"), Err(DecodeError::Frame));
+        assert_eq!(decode::<SyncRequest>(b"LG"), Err(DecodeError::Frame));
+        let mut other = encode(&sample());
+        other[3] = 9;
+        assert_eq!(decode::<SyncRequest>(&other), Err(DecodeError::Version(9)));
+        let mut corrupt = encode(&sample());
+        let n = corrupt.len();
+        corrupt[n - 3] ^= 0xff;
+        corrupt.truncate(n - 1);
+        assert!(decode::<SyncRequest>(&corrupt).is_err());
+        // 64 MiB of zeros compresses to a few KiB: refused after decompression.
+        let zeros = vec![0u8; 64 * 1024 * 1024];
+        let mut bomb = b"LG\x00\x01".to_vec();
+        bomb.extend(zstd::bulk::compress(&zeros, 19).unwrap());
+        assert!(bomb.len() < 64 * 1024);
+        assert_eq!(decode::<SyncRequest>(&bomb), Err(DecodeError::TooLarge));
+        // Valid compression of something that is not a request.
+        let mut wrong = b"LG\x00\x01".to_vec();
+        wrong.extend(zstd::bulk::compress(b"\xa1\x61x\x01", 3).unwrap());
+        assert!(matches!(decode::<SyncRequest>(&wrong), Ok(_) | Err(DecodeError::Malformed(_))));
+        let mut text = b"LG\x00\x01".to_vec();
+        text.extend(zstd::bulk::compress(b"\xff\xff\xff", 3).unwrap());
+        assert!(matches!(decode::<SyncRequest>(&text), Err(DecodeError::Malformed(_))));
+    }
+
+    #[test]
+    fn newer_fields_are_ignored_and_missing_ones_default() {
+        #[derive(Serialize)]
+        struct Newer {
+            cursor: Cursor,
+            page_bytes: u32,
+            priority_lane: u8,
+        }
+        let bytes = encode(&Newer { cursor: Cursor::default(), page_bytes: 10, priority_lane: 3 });
+        let req: SyncRequest = decode(&bytes).unwrap();
+        assert_eq!(req.page_bytes, 10);
+        assert!(req.changes.is_empty());
+    }
+
+    #[test]
+    fn hashes_in_hex() {
+        let h = Hash([0xab; 32]);
+        assert_eq!(Hash::from_hex(&h.to_hex()), Some(h));
+        assert_eq!(Hash::from_hex("zz"), None);
+        assert_eq!(
+            ErrorBody {
+                code: "x".into(),
+                message: "y".into(),
+                refused: vec![],
+                supported_versions: vec![1]
+            }
+            .code,
+            "x"
+        );
+    }
+}

@@ -7,13 +7,14 @@ CREATE TABLE meta (
 ) WITHOUT ROWID;
 
 -- One compacted Automerge document per (case, kind): kind 0 is the case, 1 its identity.
+-- A rowid table: snapshots are large, and WITHOUT ROWID tables store large rows poorly.
 CREATE TABLE docs (
     case_id   TEXT    NOT NULL,
     kind      INTEGER NOT NULL,
     snapshot  BLOB    NOT NULL,
     pending   INTEGER NOT NULL DEFAULT 0,  -- changes appended since the snapshot
     PRIMARY KEY (case_id, kind)
-) WITHOUT ROWID;
+);
 
 -- Changes appended since each document's snapshot, in the order they were applied.
 CREATE TABLE changes (
@@ -64,9 +65,12 @@ CREATE TABLE cases (
     updated_at    INTEGER NOT NULL,
     facts         TEXT    NOT NULL             -- ledger_domain::CaseFacts as JSON, for statistics
 );
-CREATE INDEX cases_status ON cases (status, received);
-CREATE INDEX cases_township ON cases (township, received);
-CREATE INDEX cases_received ON cases (received);
+-- Lists sort by (received DESC, number DESC): indexes ending in both let a deep page walk the
+-- index instead of sorting every match; the received index also covers the one- and
+-- two-character search (LIKE over names, village, number), so that scan reads a narrow index.
+CREATE INDEX cases_status ON cases (status, received, number);
+CREATE INDEX cases_township ON cases (township, received, number);
+CREATE INDEX cases_received ON cases (received, number, names, village);
 CREATE INDEX cases_next_due ON cases (next_due);
 
 -- Search of three or more characters over names, villages, the request text and numbers.

@@ -178,22 +178,35 @@ impl Store {
     }
 
     /// Stores new cases made here (registration, import), all in one transaction: either every
-    /// case is saved or none is.
+    /// case is saved or none is. `progress` is told how many are done as it goes.
     pub fn create_cases(&self, cases: &[(Case, Identity, Vec<String>)]) -> Result<()> {
+        self.create_cases_with_progress(cases, &mut |_| {})
+    }
+
+    /// [`Self::create_cases`], reporting progress.
+    pub fn create_cases_with_progress(
+        &self,
+        cases: &[(Case, Identity, Vec<String>)],
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<()> {
         let mut w = self.writer();
-        let mut writes = Vec::with_capacity(cases.len());
-        let mut made = Vec::with_capacity(cases.len());
-        for (case, identity, fingerprints) in cases {
+        // Each case is built and written in turn inside the one transaction, and only the last
+        // few documents stay loaded: an import of thousands of cases must not hold every
+        // document in memory until the commit.
+        let keep_from = cases.len().saturating_sub(crate::DOC_CACHE / 2);
+        let mut made = Vec::new();
+        let tx = w.conn.transaction()?;
+        for (i, (case, identity, fingerprints)) in cases.iter().enumerate() {
             let mut case_doc = Automerge::new().with_actor(self.actor().clone());
-            let mut tx = case_doc.transaction();
-            schema::write_case(&mut tx, case)
+            let mut am = case_doc.transaction();
+            schema::write_case(&mut am, case)
                 .map_err(|source| StoreError::document(case.id, source))?;
-            tx.commit_with(commit_options());
+            am.commit_with(commit_options());
             let mut id_doc = Automerge::new().with_actor(self.actor().clone());
-            let mut tx = id_doc.transaction();
-            schema::write_identity(&mut tx, identity)
+            let mut am = id_doc.transaction();
+            schema::write_identity(&mut am, identity)
                 .map_err(|source| StoreError::document(case.id, source))?;
-            tx.commit_with(commit_options());
+            am.commit_with(commit_options());
             let mut outbox = Vec::new();
             for (kind, doc) in [(DocKind::Case, &case_doc), (DocKind::Identity, &id_doc)] {
                 for change in doc.get_changes(&[]) {
@@ -205,7 +218,7 @@ impl Store {
                 }
             }
             let projection = index::project(case, Some(identity), &case_doc, self.rules());
-            writes.push(CaseWrite {
+            let write = CaseWrite {
                 id: case.id,
                 snapshots: vec![
                     (DocKind::Case, case_doc.save()),
@@ -215,14 +228,17 @@ impl Store {
                 outbox,
                 projection: Some(projection),
                 fingerprints: fingerprints.clone(),
-            });
-            made.push((case.id, case_doc, id_doc));
-        }
-        let tx = w.conn.transaction()?;
-        for write in &writes {
-            persist(&tx, write)?;
+            };
+            persist(&tx, &write)?;
+            if i >= keep_from {
+                made.push((case.id, case_doc, id_doc));
+            }
+            if (i + 1) % 250 == 0 {
+                progress(i + 1);
+            }
         }
         tx.commit()?;
+        progress(cases.len());
         for (id, case_doc, id_doc) in made {
             w.cache.put((id, DocKind::Case), case_doc);
             w.cache.put((id, DocKind::Identity), id_doc);

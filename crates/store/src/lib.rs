@@ -19,6 +19,7 @@ mod error;
 mod index;
 mod lock;
 mod outbox;
+mod sync;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -71,7 +72,8 @@ impl DocKind {
     }
 }
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/001_init.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("../migrations/001_init.sql"), include_str!("../migrations/002_sync.sql")];
 
 /// The office's replica.
 pub struct Store {
@@ -150,8 +152,24 @@ impl Store {
         if Self::exists(dir) {
             return Err(StoreError::Exists(dir.to_path_buf()));
         }
-        let store = Self::open_locked(dir, lock, true)?;
+        let store = Self::open_locked(dir, lock, true, None)?;
         Ok(store)
+    }
+
+    /// Creates a new store whose actor was minted beforehand (a device enrolls its actor with
+    /// the hub before its store exists).
+    pub fn create_with_actor(dir: &Path, actor_hex: &str) -> Result<Self> {
+        let bytes = decode_hex(actor_hex).filter(|b| !b.is_empty()).ok_or_else(|| {
+            StoreError::BadBackup {
+                path: dir.to_path_buf(), reason: "设备标识格式有误".into()
+            }
+        })?;
+        std::fs::create_dir_all(dir)?;
+        let lock = LockFile::acquire(dir)?;
+        if Self::exists(dir) {
+            return Err(StoreError::Exists(dir.to_path_buf()));
+        }
+        Self::open_locked(dir, lock, true, Some(ActorId::from(bytes)))
     }
 
     /// Opens the store in `dir`, running any pending migrations.
@@ -165,12 +183,17 @@ impl Store {
             return Err(StoreError::Missing(dir.to_path_buf()));
         }
         let lock = LockFile::acquire(dir)?;
-        let mut store = Self::open_locked(dir, lock, false)?;
+        let mut store = Self::open_locked(dir, lock, false, None)?;
         store.rules = rules;
         Ok(store)
     }
 
-    fn open_locked(dir: &Path, lock: LockFile, create: bool) -> Result<Self> {
+    fn open_locked(
+        dir: &Path,
+        lock: LockFile,
+        create: bool,
+        minted: Option<ActorId>,
+    ) -> Result<Self> {
         let path = dir.join(DB_FILE);
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
@@ -183,7 +206,7 @@ impl Store {
                 reason: "actor 格式有误".into(),
             })?),
             None => {
-                let actor = ActorId::random();
+                let actor = minted.unwrap_or_else(ActorId::random);
                 meta_set(&conn, "actor", &actor.to_hex_string())?;
                 meta_set(&conn, "created_at", &now_ms().to_string())?;
                 actor

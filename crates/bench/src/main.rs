@@ -1,0 +1,82 @@
+//! `ledger-bench`: Petition Ledger's benchmarks, each printing one JSON object on stdout and its
+//! progress on stderr. `local` measures an office store on disk; `open-probe` is the fresh
+//! process `local` starts to measure opening a store.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use ledger_bench::local::{self, LocalOptions};
+use ledger_bench::probe;
+
+// The same allocator as the `ledger` binary, so memory and speed figures match what ships.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Debug, Parser)]
+#[command(name = "ledger-bench", version, about = "Petition Ledger benchmarks (JSON on stdout)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Builds an office store of N realistic cases on disk and measures register, open, a
+    /// filtered page, name and request search, and the import of a ledger file.
+    Local {
+        /// Cases in the store before measuring.
+        #[arg(long, default_value_t = 20_000)]
+        cases: usize,
+        /// Rows of the ledger CSV imported into a fresh store.
+        #[arg(long, default_value_t = 10_000)]
+        import_rows: usize,
+        /// Directory for the stores and the CSV (kept afterwards; must not hold them yet).
+        /// A temporary directory when absent.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Samples per timed figure.
+        #[arg(long, default_value_t = 200)]
+        samples: usize,
+        /// Fresh processes that open the store.
+        #[arg(long, default_value_t = 5)]
+        open_samples: usize,
+        /// Seed of the generated data.
+        #[arg(long, default_value_t = 20_170)]
+        seed: u64,
+    },
+    /// Opens the office store in DIR and lists its first page; prints time and resident memory.
+    #[command(hide = true)]
+    OpenProbe {
+        /// The office's data directory.
+        #[arg(long)]
+        dir: PathBuf,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let json = match cli.command {
+        Command::Local { cases, import_rows, dir, samples, open_samples, seed } => {
+            let exe = std::env::current_exe().context("cannot find this executable")?;
+            let options = LocalOptions {
+                cases,
+                import_rows,
+                dir,
+                samples: samples.max(1),
+                open_samples: open_samples.max(1),
+                seed,
+                exe,
+            };
+            let report = local::run(&options).context("local benchmark failed")?;
+            serde_json::to_string_pretty(&report)?
+        }
+        Command::OpenProbe { dir } => {
+            let report = probe::run(&dir)
+                .with_context(|| format!("cannot open the store in {}", dir.display()))?;
+            serde_json::to_string(&report)?
+        }
+    };
+    println!("{json}");
+    Ok(())
+}

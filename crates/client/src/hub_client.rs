@@ -1,0 +1,185 @@
+//! `HubClient`: the hub's HTTP API over reqwest, with timeouts so a black-holed link fails
+//! instead of hanging, and errors sorted into "try again later" and "needs a person".
+
+use std::time::Duration;
+
+use ledger_protocol::{
+    CONTENT_TYPE, EnrollRequest, EnrollResponse, ErrorBody, Refused, SyncRequest, SyncResponse,
+    decode, encode,
+};
+use reqwest::StatusCode;
+
+/// Why an exchange with the hub failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ClientError {
+    /// The hub could not be reached, or the connection broke.
+    #[error("cannot reach the hub: {0}")]
+    Offline(String),
+    /// The hub did not answer in time.
+    #[error("the hub did not answer in time")]
+    Timeout,
+    /// The credential is invalid or the device revoked.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Some changes were refused; nothing of the batch was stored.
+    #[error("{} changes refused by the hub", .0.len())]
+    Refused(Vec<Refused>),
+    /// The body was too large for the hub.
+    #[error("the request was too large for the hub")]
+    TooLarge,
+    /// The hub does not speak this protocol version.
+    #[error("protocol version not supported by the hub (it speaks {0:?})")]
+    UnsupportedVersion(Vec<u16>),
+    /// The hub could not read the request.
+    #[error("the hub could not read the request: {0}")]
+    BadRequest(String),
+    /// The hub failed.
+    #[error("hub error {0}: {1}")]
+    Server(u16, String),
+    /// The hub's answer could not be read.
+    #[error("the hub's answer could not be read: {0}")]
+    Decode(String),
+    /// The office failed to build or apply a step.
+    #[error("local store: {0}")]
+    Local(String),
+    /// This office is not enrolled with a hub.
+    #[error("this office is not enrolled with a hub")]
+    NotEnrolled,
+}
+
+impl ClientError {
+    /// A stable code the UI words in Chinese.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Offline(_) => "offline",
+            Self::Timeout => "timeout",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Refused(_) => "refused",
+            Self::TooLarge => "too_large",
+            Self::UnsupportedVersion(_) => "unsupported_version",
+            Self::BadRequest(_) => "bad_request",
+            Self::Server(..) => "server_error",
+            Self::Decode(_) => "bad_response",
+            Self::Local(_) => "local_error",
+            Self::NotEnrolled => "not_enrolled",
+        }
+    }
+
+    /// Whether trying again later can help (a broken link, a busy hub).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Self::Offline(_) | Self::Timeout | Self::Server(..) | Self::Decode(_) | Self::TooLarge
+        )
+    }
+}
+
+/// The hub's HTTP API.
+#[derive(Debug, Clone)]
+pub struct HubClient {
+    http: reqwest::Client,
+}
+
+impl HubClient {
+    /// A client whose requests give up after `timeout` (connecting, or waiting for an answer).
+    pub fn new(timeout: Duration) -> Result<Self, ClientError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .timeout(timeout)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .no_proxy()
+            .user_agent(concat!("petition-ledger/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClientError::Local(e.to_string()))?;
+        Ok(Self { http })
+    }
+
+    fn url(hub: &str, path: &str) -> String {
+        format!("{}{path}", hub.trim_end_matches('/'))
+    }
+
+    fn transport(e: &reqwest::Error) -> ClientError {
+        if e.is_timeout() { ClientError::Timeout } else { ClientError::Offline(e.to_string()) }
+    }
+
+    async fn error(response: reqwest::Response) -> ClientError {
+        let status = response.status();
+        let body: Option<ErrorBody> = response.json().await.ok();
+        let message =
+            body.as_ref().map(|b| b.message.clone()).unwrap_or_else(|| status.to_string());
+        match status {
+            StatusCode::UNAUTHORIZED => ClientError::Unauthorized(message),
+            StatusCode::FORBIDDEN => {
+                ClientError::Refused(body.map(|b| b.refused).unwrap_or_default())
+            }
+            StatusCode::PAYLOAD_TOO_LARGE => ClientError::TooLarge,
+            StatusCode::CONFLICT => ClientError::UnsupportedVersion(
+                body.map(|b| b.supported_versions).unwrap_or_default(),
+            ),
+            StatusCode::BAD_REQUEST => ClientError::BadRequest(message),
+            s => ClientError::Server(s.as_u16(), message),
+        }
+    }
+
+    /// Trades a token for this device's credential.
+    pub async fn enroll(
+        &self,
+        hub: &str,
+        req: &EnrollRequest,
+    ) -> Result<EnrollResponse, ClientError> {
+        let response = self
+            .http
+            .post(Self::url(hub, "/v1/enroll"))
+            .json(req)
+            .send()
+            .await
+            .map_err(|e| Self::transport(&e))?;
+        if !response.status().is_success() {
+            return Err(Self::error(response).await);
+        }
+        response.json().await.map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    /// One exchange.
+    pub async fn sync(
+        &self,
+        hub: &str,
+        credential: &str,
+        req: &SyncRequest,
+    ) -> Result<SyncResponse, ClientError> {
+        let response = self
+            .http
+            .post(Self::url(hub, "/v1/sync"))
+            .bearer_auth(credential)
+            .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
+            .body(encode(req))
+            .send()
+            .await
+            .map_err(|e| Self::transport(&e))?;
+        if !response.status().is_success() {
+            return Err(Self::error(response).await);
+        }
+        let bytes = response.bytes().await.map_err(|e| Self::transport(&e))?;
+        decode(&bytes).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    /// A JSON view for the bureau (`/v1/offices`, `/v1/stats?year=`).
+    pub async fn get_json(
+        &self,
+        hub: &str,
+        credential: &str,
+        path: &str,
+    ) -> Result<serde_json::Value, ClientError> {
+        let response = self
+            .http
+            .get(Self::url(hub, path))
+            .bearer_auth(credential)
+            .send()
+            .await
+            .map_err(|e| Self::transport(&e))?;
+        if !response.status().is_success() {
+            return Err(Self::error(response).await);
+        }
+        response.json().await.map_err(|e| ClientError::Decode(e.to_string()))
+    }
+}

@@ -1,0 +1,77 @@
+//! `SyncTarget`: what the client needs from the office's replica, and nothing more. The office
+//! builds each request from its outbox and cursor and applies each response durably; the client
+//! only moves bytes and decides when to try again.
+
+use ledger_protocol::{Refused, SyncRequest, SyncResponse};
+use serde::{Deserialize, Serialize};
+
+/// Why the office side failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct TargetError(pub String);
+
+/// Where and as whom to sync.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    /// The hub's base URL (`http://10.0.0.5:8750`).
+    pub hub: String,
+    /// This device's credential.
+    pub credential: String,
+}
+
+/// What applying one response did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Local changes the hub acknowledged.
+    pub uploaded: usize,
+    /// Records applied from the page.
+    pub downloaded: usize,
+    /// Local changes still waiting.
+    pub outbox_left: u64,
+    /// Something still needs another exchange (cases to fetch whole, evictions to confirm,
+    /// attachments to move).
+    pub wants_more: bool,
+}
+
+/// What the office shows about sync.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncStatus {
+    /// Last sync that completed (device time, ms).
+    pub last_success: Option<i64>,
+    /// Last attempt (device time, ms).
+    pub last_attempt: Option<i64>,
+    /// Local changes waiting to go up.
+    pub pending: u64,
+    /// Changes the hub refused (quarantined).
+    pub quarantined: u64,
+    /// The last error's code (`offline`, `timeout`, `unauthorized` ...), cleared by a success.
+    pub last_error: Option<String>,
+    /// Its technical detail.
+    pub last_error_detail: Option<String>,
+    /// This device's clock minus the hub's (ms), as of the last exchange.
+    pub clock_skew_ms: Option<i64>,
+    /// Whether the last attempt reached the hub.
+    pub online: bool,
+    /// Whether a sync is running now.
+    pub syncing: bool,
+}
+
+/// The office side of sync.
+pub trait SyncTarget: Send + Sync + 'static {
+    /// The hub and credential, if this office is enrolled.
+    fn binding(&self) -> Result<Option<Binding>, TargetError>;
+    /// The next request, its upload batch within `budget` bytes.
+    fn prepare(&self, budget: u32) -> Result<SyncRequest, TargetError>;
+    /// Applies a response durably: acknowledgements, the page, then the cursor.
+    fn apply(&self, request: &SyncRequest, response: &SyncResponse)
+    -> Result<Applied, TargetError>;
+    /// Moves refused changes (and later ones to the same cases) to quarantine, and asks for
+    /// those cases whole.
+    fn refused(&self, refused: &[Refused]) -> Result<(), TargetError>;
+    /// Stores the status for the UI.
+    fn save_status(&self, status: &SyncStatus) -> Result<(), TargetError>;
+    /// The stored status.
+    fn load_status(&self) -> Result<SyncStatus, TargetError>;
+    /// Now, by the office's clock (ms).
+    fn now(&self) -> i64;
+}

@@ -1,0 +1,190 @@
+//! Enrollment and authentication.
+//!
+//! An office gets one-time tokens (`ledger-hub office add`, `office token`); a device trades
+//! one for its own credential, registering its Automerge actor. The hub stores only BLAKE3
+//! hashes of tokens and credentials. A credential is derived from the hub's secret, the token
+//! and the actor, so a device that lost the reply on a bad link and retries with the same token
+//! and actor within minutes gets the same credential back instead of burning the token.
+
+use ledger_domain::Role;
+use ledger_protocol::{EnrollRequest, EnrollResponse};
+
+use crate::engine::Caller;
+use crate::store::{DeviceRecord, HubStore, StoreError};
+
+/// How long a repeated enrollment with the same token and actor returns the same credential.
+const REPLAY_WINDOW_MS: i64 = 10 * 60 * 1000;
+
+/// Why enrollment or authentication failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// No such token.
+    #[error("登记令牌无效；请向县局索取新的令牌")]
+    InvalidToken,
+    /// The token expired.
+    #[error("登记令牌已过期；请向县局索取新的令牌")]
+    Expired,
+    /// The token was used by another device, or too long ago.
+    #[error("登记令牌已被使用；每个令牌只能登记一台设备，请向县局索取新的令牌")]
+    Used,
+    /// The actor is not hex.
+    #[error("设备标识格式有误")]
+    BadActor,
+    /// No credential, or an unknown one.
+    #[error("本机的同步凭据无效；请在设置中重新登记本机")]
+    InvalidCredential,
+    /// The device was revoked.
+    #[error("本机已被县局停用；如需继续使用，请联系县局重新登记")]
+    Revoked,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// A new one-time token: 120 random bits in Crockford base32, grouped for typing
+/// (`7K2M-Q9DX-...`).
+pub fn new_token() -> Result<String, StoreError> {
+    let mut bytes = [0u8; 15];
+    getrandom::fill(&mut bytes).map_err(|e| StoreError::Database(e.to_string()))?;
+    let mut bits: u128 = 0;
+    for b in bytes {
+        bits = (bits << 8) | u128::from(b);
+    }
+    let chars: Vec<u8> =
+        (0..24).rev().map(|i| ALPHABET[((bits >> (i * 5)) & 31) as usize]).collect();
+    let groups: Vec<String> =
+        chars.chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+    Ok(groups.join("-"))
+}
+
+/// A token as typed: case, spaces and dashes do not matter.
+fn normalise(token: &str) -> String {
+    token.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect()
+}
+
+/// The hash the hub stores for a token or credential.
+pub fn hash_secret(secret: &str) -> String {
+    blake3::hash(normalise(secret).as_bytes()).to_hex().to_string()
+}
+
+fn derive_credential(key: &[u8; 32], token: &str, actor: &str) -> String {
+    let mut h = blake3::Hasher::new_keyed(key);
+    h.update(normalise(token).as_bytes());
+    h.update(b"\x1f");
+    h.update(actor.as_bytes());
+    h.finalize().to_hex().to_string()
+}
+
+fn letter(n: usize) -> String {
+    let mut n = n;
+    let mut out = Vec::new();
+    loop {
+        out.push(b'A' + (n % 26) as u8);
+        n /= 26;
+        if n == 0 {
+            break;
+        }
+        n -= 1;
+    }
+    out.reverse();
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Trades a token for a device credential.
+pub fn enroll(
+    store: &dyn HubStore,
+    req: &EnrollRequest,
+    now: i64,
+) -> Result<EnrollResponse, AuthError> {
+    let actor = req.actor.trim().to_ascii_lowercase();
+    if actor.is_empty() || actor.len() > 64 || !actor.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(AuthError::BadActor);
+    }
+    let token_hash = hash_secret(&req.token);
+    let token = store.token(&token_hash)?.ok_or(AuthError::InvalidToken)?;
+    let key = store.secret()?;
+    let credential = derive_credential(&key, &req.token, &actor);
+    let office = store.office(&token.office)?.ok_or(AuthError::InvalidToken)?;
+    let device = match token.used {
+        Some((at, used_actor, device_id)) => {
+            if used_actor != actor || now - at > REPLAY_WINDOW_MS {
+                return Err(AuthError::Used);
+            }
+            store.device(&device_id)?.ok_or(AuthError::Used)?
+        }
+        None => {
+            if now > token.expires_at {
+                return Err(AuthError::Expired);
+            }
+            let existing = store.devices(Some(&office.code))?.len();
+            let mut id = [0u8; 8];
+            getrandom::fill(&mut id).map_err(|e| StoreError::Database(e.to_string()))?;
+            let device = DeviceRecord {
+                id: id.iter().map(|b| format!("{b:02x}")).collect(),
+                office: office.code.clone(),
+                name: req.device_name.chars().take(64).collect(),
+                actor,
+                letter: letter(existing),
+                enrolled_at: now,
+                revoked_at: None,
+                last_sync: None,
+                pending: 0,
+                last_error: None,
+                skew_ms: None,
+            };
+            store.use_token(&token_hash, &device, &hash_secret(&credential))?;
+            tracing::info!(office = %office.code, device = %device.id, "device enrolled");
+            device
+        }
+    };
+    Ok(EnrollResponse {
+        office: office.code,
+        name: office.name,
+        role: office.role.code().to_owned(),
+        townships: office.townships,
+        device_id: device.id,
+        device_letter: device.letter,
+        credential,
+    })
+}
+
+/// The device behind a bearer credential.
+pub fn authenticate(store: &dyn HubStore, credential: &str) -> Result<Caller, AuthError> {
+    let device = store
+        .device_by_credential(&hash_secret(credential))?
+        .ok_or(AuthError::InvalidCredential)?;
+    if device.revoked_at.is_some() {
+        return Err(AuthError::Revoked);
+    }
+    let office = store.office(&device.office)?.ok_or(AuthError::InvalidCredential)?;
+    Ok(Caller { device, office })
+}
+
+/// Whether the caller may read the county-wide views (`/v1/offices`, `/v1/stats`).
+pub fn is_bureau(caller: &Caller) -> bool {
+    caller.office.role == Role::Bureau
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_typeable_and_normalised() {
+        let t = new_token().unwrap();
+        assert_eq!(t.len(), 29);
+        assert_eq!(t.matches('-').count(), 5);
+        assert_ne!(t, new_token().unwrap());
+        assert_eq!(hash_secret(&t), hash_secret(&t.to_lowercase().replace('-', " ")));
+    }
+
+    #[test]
+    fn device_letters() {
+        assert_eq!(letter(0), "A");
+        assert_eq!(letter(25), "Z");
+        assert_eq!(letter(26), "AA");
+        assert_eq!(letter(27), "AB");
+    }
+}

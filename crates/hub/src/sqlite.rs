@@ -1,0 +1,633 @@
+//! The SQLite backend of [`HubStore`]: one file, WAL, `synchronous=FULL`, so every accepted
+//! change is on disk before it is acknowledged. Several processes may open it (the running hub
+//! and the `ledger-hub office ...` commands): WAL readers never block, and office commands take
+//! effect on the running hub at once because it reads offices and devices per request.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use ledger_domain::{CaseFacts, CaseId, Role};
+use ledger_protocol::{BlobChunk, DocKind};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::store::{
+    CaseScope, Commit, DeviceRecord, HubStore, LogEntry, LogKind, LogRow, OfficeRecord, Reader,
+    Result, StoreError, StoredDoc, SyncHealth, TokenRecord,
+};
+
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/001_init.sql")];
+
+/// The hub's SQLite file.
+pub const DB_FILE: &str = "hub.db";
+
+/// A [`HubStore`] on one SQLite file.
+pub struct SqliteHubStore {
+    conn: Mutex<Connection>,
+}
+
+#[allow(clippy::needless_pass_by_value)] // used as `map_err(db)`
+fn db(e: rusqlite::Error) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+fn kind_code(kind: DocKind) -> i64 {
+    match kind {
+        DocKind::Case => 0,
+        DocKind::Identity => 1,
+    }
+}
+
+fn kind_of(code: i64) -> DocKind {
+    if code == 1 { DocKind::Identity } else { DocKind::Case }
+}
+
+fn case_of(text: &str) -> rusqlite::Result<CaseId> {
+    text.parse().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+impl SqliteHubStore {
+    /// Opens (creating if needed) the hub database in `dir`.
+    pub fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(e.to_string()))?;
+        let mut conn = Connection::open(dir.join(DB_FILE)).map_err(db)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(db)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(db)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(db)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
+        let version: i64 =
+            conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(db)?;
+        if version > MIGRATIONS.len() as i64 {
+            return Err(StoreError::Database(format!(
+                "hub database schema {version} is newer than this build ({})",
+                MIGRATIONS.len()
+            )));
+        }
+        for (n, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
+            let tx = conn.transaction().map_err(db)?;
+            tx.execute_batch(sql).map_err(db)?;
+            tx.pragma_update(None, "user_version", n as i64 + 1).map_err(db)?;
+            tx.commit().map_err(db)?;
+        }
+        Ok(Self { conn: Mutex::new(conn) })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRecord> {
+    Ok(DeviceRecord {
+        id: r.get(0)?,
+        office: r.get(1)?,
+        name: r.get(2)?,
+        actor: r.get(3)?,
+        letter: r.get(4)?,
+        enrolled_at: r.get(5)?,
+        revoked_at: r.get(6)?,
+        last_sync: r.get(7)?,
+        pending: u64::try_from(r.get::<_, i64>(8)?).unwrap_or(0),
+        last_error: r.get(9)?,
+        skew_ms: r.get(10)?,
+    })
+}
+
+const DEVICE_COLUMNS: &str = "id, office, name, actor, letter, enrolled_at, revoked_at, last_sync, pending, last_error, skew_ms";
+
+fn office_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OfficeRecord> {
+    let townships: String = r.get(3)?;
+    Ok(OfficeRecord {
+        code: r.get(0)?,
+        name: r.get(1)?,
+        role: Role::from_code(&r.get::<_, String>(2)?),
+        townships: serde_json::from_str(&townships).unwrap_or_default(),
+        created_at: r.get(4)?,
+    })
+}
+
+/// The SQL condition for "a township reader may see case row `c`" (`:o` = office, `:t` =
+/// townships as JSON).
+const SCOPE: &str = "(c.township IN (SELECT value FROM json_each(:t)) OR (c.township IS NULL AND c.registrar = :o))";
+
+impl HubStore for SqliteHubStore {
+    fn add_office(&self, office: &OfficeRecord) -> Result<()> {
+        let conn = self.conn();
+        let townships = serde_json::to_string(&office.townships).unwrap_or_else(|_| "[]".into());
+        let n = conn
+            .execute(
+                "INSERT OR IGNORE INTO offices (code, name, role, townships, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![office.code, office.name, office.role.code(), townships, office.created_at],
+            )
+            .map_err(db)?;
+        if n == 0 {
+            return Err(StoreError::Conflict(format!("单位代码 {} 已存在", office.code)));
+        }
+        Ok(())
+    }
+
+    fn office(&self, code: &str) -> Result<Option<OfficeRecord>> {
+        self.conn()
+            .query_row(
+                "SELECT code, name, role, townships, created_at FROM offices WHERE code = ?1",
+                [code],
+                office_row,
+            )
+            .optional()
+            .map_err(db)
+    }
+
+    fn offices(&self) -> Result<Vec<OfficeRecord>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT code, name, role, townships, created_at FROM offices ORDER BY role, code",
+            )
+            .map_err(db)?;
+        let rows = stmt.query_map([], office_row).map_err(db)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(db)
+    }
+
+    fn add_token(&self, office: &str, hash: &str, expires_at: i64) -> Result<()> {
+        self.conn()
+            .execute(
+                "INSERT INTO tokens (hash, office, expires_at) VALUES (?1, ?2, ?3)",
+                params![hash, office, expires_at],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn token(&self, hash: &str) -> Result<Option<TokenRecord>> {
+        self.conn()
+            .query_row(
+                "SELECT office, expires_at, used_at, used_actor, device_id FROM tokens WHERE hash = ?1",
+                [hash],
+                |r| {
+                    let used = match (r.get::<_, Option<i64>>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, Option<String>>(4)?) {
+                        (Some(at), Some(actor), Some(device)) => Some((at, actor, device)),
+                        _ => None,
+                    };
+                    Ok(TokenRecord { office: r.get(0)?, expires_at: r.get(1)?, used })
+                },
+            )
+            .optional()
+            .map_err(db)
+    }
+
+    fn use_token(&self, hash: &str, device: &DeviceRecord, credential_hash: &str) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db)?;
+        let n = tx
+            .execute(
+                "UPDATE tokens SET used_at = ?2, used_actor = ?3, device_id = ?4 WHERE hash = ?1 AND used_at IS NULL",
+                params![hash, device.enrolled_at, device.actor, device.id],
+            )
+            .map_err(db)?;
+        if n == 0 {
+            return Err(StoreError::Conflict("令牌已被使用".into()));
+        }
+        tx.execute(
+            &format!("INSERT INTO devices ({DEVICE_COLUMNS}, credential_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
+            params![
+                device.id,
+                device.office,
+                device.name,
+                device.actor,
+                device.letter,
+                device.enrolled_at,
+                device.revoked_at,
+                device.last_sync,
+                device.pending as i64,
+                device.last_error,
+                device.skew_ms,
+                credential_hash
+            ],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)
+    }
+
+    fn device_by_credential(&self, hash: &str) -> Result<Option<DeviceRecord>> {
+        self.conn()
+            .query_row(
+                &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE credential_hash = ?1"),
+                [hash],
+                device_row,
+            )
+            .optional()
+            .map_err(db)
+    }
+
+    fn device(&self, id: &str) -> Result<Option<DeviceRecord>> {
+        self.conn()
+            .query_row(
+                &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1"),
+                [id],
+                device_row,
+            )
+            .optional()
+            .map_err(db)
+    }
+
+    fn devices(&self, office: Option<&str>) -> Result<Vec<DeviceRecord>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT {DEVICE_COLUMNS} FROM devices WHERE ?1 IS NULL OR office = ?1 ORDER BY office, enrolled_at"
+            ))
+            .map_err(db)?;
+        let rows = stmt.query_map([office], device_row).map_err(db)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(db)
+    }
+
+    fn revoke(&self, office: &str, device: Option<&str>, now: i64) -> Result<usize> {
+        self.conn()
+            .execute(
+                "UPDATE devices SET revoked_at = ?3 WHERE office = ?1 AND (?2 IS NULL OR id = ?2) AND revoked_at IS NULL",
+                params![office, device, now],
+            )
+            .map_err(db)
+    }
+
+    fn actor_office(&self, actor: &str) -> Result<Option<String>> {
+        self.conn()
+            .query_row("SELECT office FROM devices WHERE actor = ?1 LIMIT 1", [actor], |r| r.get(0))
+            .optional()
+            .map_err(db)
+    }
+
+    fn record_sync(&self, device: &str, h: &SyncHealth) -> Result<()> {
+        self.conn()
+            .execute(
+                "UPDATE devices SET last_sync = ?2, last_seq = ?3, pending = ?4, last_error = ?5, skew_ms = ?6 WHERE id = ?1",
+                params![device, h.at, h.seq as i64, h.pending as i64, h.last_error, h.skew_ms],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn secret(&self) -> Result<[u8; 32]> {
+        let conn = self.conn();
+        let existing: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'secret'", [], |r| r.get(0))
+            .optional()
+            .map_err(db)?;
+        let hex = match existing {
+            Some(hex) => hex,
+            None => {
+                let mut key = [0u8; 32];
+                getrandom::fill(&mut key).map_err(|e| StoreError::Database(e.to_string()))?;
+                let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+                conn.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('secret', ?1)",
+                    [&hex],
+                )
+                .map_err(db)?;
+                conn.query_row("SELECT value FROM meta WHERE key = 'secret'", [], |r| r.get(0))
+                    .map_err(db)?
+            }
+        };
+        let mut key = [0u8; 32];
+        for (i, b) in key.iter_mut().enumerate() {
+            *b = u8::from_str_radix(hex.get(i * 2..i * 2 + 2).unwrap_or("00"), 16).unwrap_or(0);
+        }
+        Ok(key)
+    }
+
+    fn doc(&self, case: CaseId, kind: DocKind) -> Result<Option<StoredDoc>> {
+        let conn = self.conn();
+        let key = case.to_string();
+        let snapshot: Option<Vec<u8>> = conn
+            .query_row(
+                "SELECT snapshot FROM docs WHERE case_id = ?1 AND kind = ?2",
+                params![key, kind_code(kind)],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db)?;
+        let Some(snapshot) = snapshot else { return Ok(None) };
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT c.bytes FROM doc_tail t JOIN changes c ON c.hash = t.hash
+                 WHERE t.case_id = ?1 AND t.kind = ?2 ORDER BY t.id",
+            )
+            .map_err(db)?;
+        let tail = stmt
+            .query_map(params![key, kind_code(kind)], |r| r.get::<_, Vec<u8>>(0))
+            .map_err(db)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(db)?;
+        Ok(Some((snapshot, tail)))
+    }
+
+    fn has_change(&self, hash: &str) -> Result<bool> {
+        Ok(self
+            .conn()
+            .query_row("SELECT 1 FROM changes WHERE hash = ?1", [hash], |_| Ok(()))
+            .optional()
+            .map_err(db)?
+            .is_some())
+    }
+
+    fn change(&self, hash: &str) -> Result<Option<Vec<u8>>> {
+        self.conn()
+            .query_row("SELECT bytes FROM changes WHERE hash = ?1", [hash], |r| r.get(0))
+            .optional()
+            .map_err(db)
+    }
+
+    fn case_scope(&self, case: CaseId) -> Result<Option<CaseScope>> {
+        self.conn()
+            .query_row(
+                "SELECT township, registrar, restricted FROM cases WHERE case_id = ?1",
+                [case.to_string()],
+                |r| {
+                    Ok(CaseScope {
+                        township: r.get(0)?,
+                        registrar: r.get(1)?,
+                        restricted: r.get(2)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(db)
+    }
+
+    fn commit(&self, commit: &Commit) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db)?;
+        for c in &commit.changes {
+            tx.execute(
+                "INSERT OR IGNORE INTO changes (hash, case_id, kind, device, received_at, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![c.hash, c.case_id.to_string(), kind_code(c.kind), c.device, c.received_at, c.bytes],
+            )
+            .map_err(db)?;
+        }
+        for d in &commit.docs {
+            let key = d.case_id.to_string();
+            if let Some(snapshot) = &d.snapshot {
+                tx.execute(
+                    "INSERT INTO docs (case_id, kind, snapshot) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(case_id, kind) DO UPDATE SET snapshot = excluded.snapshot",
+                    params![key, kind_code(d.kind), snapshot],
+                )
+                .map_err(db)?;
+                tx.execute(
+                    "DELETE FROM doc_tail WHERE case_id = ?1 AND kind = ?2",
+                    params![key, kind_code(d.kind)],
+                )
+                .map_err(db)?;
+            }
+            for hash in &d.tail {
+                tx.execute(
+                    "INSERT INTO doc_tail (case_id, kind, hash) VALUES (?1, ?2, ?3)",
+                    params![key, kind_code(d.kind), hash],
+                )
+                .map_err(db)?;
+            }
+        }
+        for (case, scope, facts) in &commit.cases {
+            let facts = facts.as_ref().and_then(|f| serde_json::to_string(f).ok());
+            tx.execute(
+                "INSERT INTO cases (case_id, township, registrar, restricted, facts, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(case_id) DO UPDATE SET township = excluded.township, registrar = excluded.registrar,
+                   restricted = excluded.restricted, facts = coalesce(excluded.facts, cases.facts), updated_at = excluded.updated_at",
+                params![case.to_string(), scope.township, scope.registrar, scope.restricted, facts, crate::now_ms()],
+            )
+            .map_err(db)?;
+        }
+        for row in &commit.log {
+            let (kind, hash, author, township, registrar, bureau_only, target) = match &row.entry {
+                LogEntry::Change { hash, author_device, township, registrar, bureau_only } => (
+                    "change",
+                    Some(hash),
+                    Some(author_device),
+                    township.as_ref(),
+                    registrar.as_ref(),
+                    *bureau_only,
+                    None,
+                ),
+                LogEntry::Enter { target } => {
+                    ("enter", None, None, None, None, false, Some(target))
+                }
+                LogEntry::Leave { target } => {
+                    ("leave", None, None, None, None, false, Some(target))
+                }
+            };
+            tx.execute(
+                "INSERT INTO log (kind, case_id, doc_kind, hash, author_device, township, registrar, bureau_only, target, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![kind, row.case_id.to_string(), kind_code(row.kind), hash, author, township, registrar, bureau_only, target, row.received_at],
+            )
+            .map_err(db)?;
+        }
+        for (hash, case) in &commit.blob_refs {
+            tx.execute(
+                "INSERT OR IGNORE INTO blob_refs (hash, case_id) VALUES (?1, ?2)",
+                params![hash, case.to_string()],
+            )
+            .map_err(db)?;
+        }
+        tx.commit().map_err(db)
+    }
+
+    fn log_after(&self, after: u64, reader: &Reader<'_>, limit: usize) -> Result<Vec<LogRow>> {
+        let conn = self.conn();
+        let townships = serde_json::to_string(reader.townships).unwrap_or_else(|_| "[]".into());
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT seq, case_id, doc_kind, kind, hash, received_at FROM log
+                 WHERE seq > ?1 AND (
+                   (kind != 'change' AND target = ?2)
+                   OR (kind = 'change' AND author_device != ?3 AND (
+                        ?4 OR (bureau_only = 0 AND (township IN (SELECT value FROM json_each(?5))
+                               OR (township IS NULL AND registrar = ?2))))))
+                 ORDER BY seq LIMIT ?6",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map(
+                params![
+                    after as i64,
+                    reader.office,
+                    reader.device,
+                    reader.bureau,
+                    townships,
+                    limit as i64
+                ],
+                |r| {
+                    let what = match r.get::<_, String>(3)?.as_str() {
+                        "enter" => LogKind::Enter,
+                        "leave" => LogKind::Leave,
+                        _ => LogKind::Change,
+                    };
+                    Ok(LogRow {
+                        seq: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+                        case_id: case_of(&r.get::<_, String>(1)?)?,
+                        kind: kind_of(r.get(2)?),
+                        what,
+                        hash: r.get(4)?,
+                        received_at: r.get(5)?,
+                    })
+                },
+            )
+            .map_err(db)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(db)
+    }
+
+    fn head(&self) -> Result<u64> {
+        let seq: i64 = self
+            .conn()
+            .query_row("SELECT coalesce(max(seq), 0) FROM log", [], |r| r.get(0))
+            .map_err(db)?;
+        Ok(u64::try_from(seq).unwrap_or(0))
+    }
+
+    fn scope_docs(
+        &self,
+        reader: &Reader<'_>,
+        after: Option<(CaseId, DocKind)>,
+        limit: usize,
+    ) -> Result<Vec<(CaseId, DocKind)>> {
+        let conn = self.conn();
+        let townships = serde_json::to_string(reader.townships).unwrap_or_else(|_| "[]".into());
+        let (after_case, after_kind) = match after {
+            Some((c, k)) => (c.to_string(), kind_code(k)),
+            None => (String::new(), -1),
+        };
+        let sql = format!(
+            "SELECT d.case_id, d.kind FROM docs d JOIN cases c ON c.case_id = d.case_id
+             WHERE (:b OR ({SCOPE} AND (d.kind = 0 OR c.restricted = 0)))
+               AND (d.case_id, d.kind) > (:ac, :ak)
+             ORDER BY d.case_id, d.kind LIMIT :l"
+        );
+        let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+        let rows = stmt
+            .query_map(
+                rusqlite::named_params! {
+                    ":b": reader.bureau, ":t": townships, ":o": reader.office,
+                    ":ac": after_case, ":ak": after_kind, ":l": limit as i64,
+                },
+                |r| Ok((case_of(&r.get::<_, String>(0)?)?, kind_of(r.get(1)?))),
+            )
+            .map_err(db)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(db)
+    }
+
+    fn log_eviction(&self, case: CaseId, office: &str, device: &str, at: i64) -> Result<()> {
+        self.conn()
+            .execute(
+                "INSERT OR IGNORE INTO evictions (case_id, office, device, confirmed_at) VALUES (?1, ?2, ?3, ?4)",
+                params![case.to_string(), office, device, at],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn evictions(&self, case: CaseId) -> Result<Vec<(String, String, i64)>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT office, device, confirmed_at FROM evictions WHERE case_id = ?1 ORDER BY confirmed_at")
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([case.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(db)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(db)
+    }
+
+    fn all_facts(&self) -> Result<Vec<CaseFacts>> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare("SELECT facts FROM cases WHERE facts IS NOT NULL").map_err(db)?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(db)?;
+        let mut out = Vec::new();
+        for json in rows {
+            let json = json.map_err(db)?;
+            out.push(serde_json::from_str(&json).map_err(|e| StoreError::Database(e.to_string()))?);
+        }
+        Ok(out)
+    }
+
+    fn blob(&self, hash: &str) -> Result<Option<Vec<u8>>> {
+        self.conn()
+            .query_row("SELECT bytes FROM blobs WHERE hash = ?1", [hash], |r| r.get(0))
+            .optional()
+            .map_err(db)
+    }
+
+    fn blob_progress(&self, hash: &str) -> Result<Result<(), u64>> {
+        let conn = self.conn();
+        if conn
+            .query_row("SELECT 1 FROM blobs WHERE hash = ?1", [hash], |_| Ok(()))
+            .optional()
+            .map_err(db)?
+            .is_some()
+        {
+            return Ok(Ok(()));
+        }
+        let held: Option<i64> = conn
+            .query_row("SELECT length(bytes) FROM blob_uploads WHERE hash = ?1", [hash], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(db)?;
+        Ok(Err(u64::try_from(held.unwrap_or(0)).unwrap_or(0)))
+    }
+
+    fn blob_piece(&self, chunk: &BlobChunk) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db)?;
+        let held: Option<Vec<u8>> = tx
+            .query_row("SELECT bytes FROM blob_uploads WHERE hash = ?1", [&chunk.hash], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(db)?;
+        let mut bytes = held.unwrap_or_default();
+        // Only a piece that continues exactly where the upload stands is taken.
+        if chunk.offset != bytes.len() as u64 || chunk.total > ledger_protocol::MAX_BLOB_BYTES {
+            return Ok(());
+        }
+        bytes.extend_from_slice(&chunk.bytes);
+        if bytes.len() as u64 >= chunk.total {
+            tx.execute("DELETE FROM blob_uploads WHERE hash = ?1", [&chunk.hash]).map_err(db)?;
+            if blake3::hash(&bytes).to_hex().as_str() == chunk.hash
+                && bytes.len() as u64 == chunk.total
+            {
+                tx.execute(
+                    "INSERT OR IGNORE INTO blobs (hash, size, bytes) VALUES (?1, ?2, ?3)",
+                    params![chunk.hash, bytes.len() as i64, bytes],
+                )
+                .map_err(db)?;
+            }
+        } else {
+            tx.execute(
+                "INSERT INTO blob_uploads (hash, total, bytes) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(hash) DO UPDATE SET bytes = excluded.bytes",
+                params![chunk.hash, chunk.total as i64, bytes],
+            )
+            .map_err(db)?;
+        }
+        tx.commit().map_err(db)
+    }
+
+    fn blob_visible(&self, hash: &str, reader: &Reader<'_>) -> Result<bool> {
+        let conn = self.conn();
+        let townships = serde_json::to_string(reader.townships).unwrap_or_else(|_| "[]".into());
+        let sql = format!(
+            "SELECT 1 FROM blob_refs r JOIN cases c ON c.case_id = r.case_id
+             WHERE r.hash = :h AND (:b OR {SCOPE}) LIMIT 1"
+        );
+        Ok(conn
+            .query_row(
+                &sql,
+                rusqlite::named_params! {":h": hash, ":b": reader.bureau, ":t": townships, ":o": reader.office},
+                |_| Ok(()),
+            )
+            .optional()
+            .map_err(db)?
+            .is_some())
+    }
+}

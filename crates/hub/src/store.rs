@@ -1,0 +1,304 @@
+//! `HubStore`: where the hub keeps offices, devices, documents, the hub log and blobs. The sync
+//! engine and the handlers see only this trait, so SQL stays in the backends (SQLite now,
+//! PostgreSQL later).
+//!
+//! Every method is synchronous and is called from a blocking thread. A backend must make
+//! [`HubStore::commit`] atomic: a batch is stored whole or not at all, and the log sequence
+//! numbers it assigns become visible in order (a reader must never see seq N+1 before N).
+
+use ledger_domain::{CaseFacts, CaseId, Role};
+use ledger_protocol::{BlobChunk, DocKind};
+use serde::Serialize;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed.
+    #[error("hub database: {0}")]
+    Database(String),
+    /// A record that should exist does not.
+    #[error("{0}")]
+    NotFound(String),
+    /// A record that must be unique exists.
+    #[error("{0}")]
+    Conflict(String),
+}
+
+/// Results of the store.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// An office.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OfficeRecord {
+    /// 单位代码.
+    pub code: String,
+    /// 单位名称.
+    pub name: String,
+    /// Bureau or township.
+    pub role: Role,
+    /// The townships it answers for.
+    pub townships: Vec<String>,
+    /// When it was added (ms).
+    pub created_at: i64,
+}
+
+/// An enrollment token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// The office it enrolls a device of.
+    pub office: String,
+    /// When it stops working (ms).
+    pub expires_at: i64,
+    /// When it was used, by which actor, creating which device.
+    pub used: Option<(i64, String, String)>,
+}
+
+/// An enrolled device and its sync health.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceRecord {
+    /// Device id.
+    pub id: String,
+    /// Its office.
+    pub office: String,
+    /// A name (host name).
+    pub name: String,
+    /// Its Automerge actor, hex.
+    pub actor: String,
+    /// Its letter in case numbers.
+    pub letter: String,
+    /// Enrolled (ms).
+    pub enrolled_at: i64,
+    /// Revoked (ms).
+    pub revoked_at: Option<i64>,
+    /// Last successful sync (hub time, ms).
+    pub last_sync: Option<i64>,
+    /// Changes waiting in its outbox at the last sync.
+    pub pending: u64,
+    /// The last error it reported.
+    pub last_error: Option<String>,
+    /// Its clock minus the hub's at the last sync (ms).
+    pub skew_ms: Option<i64>,
+}
+
+/// What decides who may see a case.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CaseScope {
+    /// 所属乡镇.
+    pub township: Option<String>,
+    /// The registering office.
+    pub registrar: String,
+    /// Whether the identity document goes to the bureau only.
+    pub restricted: bool,
+}
+
+/// A record of the hub log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogEntry {
+    /// An accepted change.
+    Change {
+        /// Which change.
+        hash: String,
+        /// The device that made it.
+        author_device: String,
+        /// Visible to offices answering for this township...
+        township: Option<String>,
+        /// ...or to the registrar while unassigned...
+        registrar: Option<String>,
+        /// ...or only to the bureau (scope changed in the batch, or a restricted identity).
+        bureau_only: bool,
+    },
+    /// The case entered `target`'s scope.
+    Enter {
+        /// The office.
+        target: String,
+    },
+    /// The case left `target`'s scope.
+    Leave {
+        /// The office.
+        target: String,
+    },
+}
+
+/// A new log row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLogRow {
+    /// The case.
+    pub case_id: CaseId,
+    /// Which document (changes; enter rows name each document).
+    pub kind: DocKind,
+    /// What it is.
+    pub entry: LogEntry,
+    /// When (ms).
+    pub received_at: i64,
+}
+
+/// A stored log row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogRow {
+    /// Sequence number.
+    pub seq: u64,
+    /// The case.
+    pub case_id: CaseId,
+    /// Which document.
+    pub kind: DocKind,
+    /// `change`, `enter` or `leave`.
+    pub what: LogKind,
+    /// For changes.
+    pub hash: Option<String>,
+    /// When (ms).
+    pub received_at: i64,
+}
+
+/// The kind of a log row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogKind {
+    /// A change.
+    Change,
+    /// An enter.
+    Enter,
+    /// A leave.
+    Leave,
+}
+
+/// Who is reading the log.
+#[derive(Debug, Clone, Copy)]
+pub struct Reader<'a> {
+    /// The office.
+    pub office: &'a str,
+    /// The device (its own changes are left out).
+    pub device: &'a str,
+    /// Whether the office is the bureau (it sees everything).
+    pub bureau: bool,
+    /// The townships a township office answers for.
+    pub townships: &'a [String],
+}
+
+/// A change to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredChange {
+    /// Hash, hex.
+    pub hash: String,
+    /// The case.
+    pub case_id: CaseId,
+    /// Which document.
+    pub kind: DocKind,
+    /// The device that sent it.
+    pub device: String,
+    /// When (ms).
+    pub received_at: i64,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// A document's new state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocWrite {
+    /// The case.
+    pub case_id: CaseId,
+    /// Which document.
+    pub kind: DocKind,
+    /// A new snapshot (replaces the old one and clears the tail), if compacted or new.
+    pub snapshot: Option<Vec<u8>>,
+    /// Changes appended to the tail, by hash.
+    pub tail: Vec<String>,
+}
+
+/// Everything one accepted batch stores, atomically.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Commit {
+    /// New changes.
+    pub changes: Vec<StoredChange>,
+    /// Document states.
+    pub docs: Vec<DocWrite>,
+    /// Case scope and statistics facts.
+    pub cases: Vec<(CaseId, CaseScope, Option<CaseFacts>)>,
+    /// Log rows, in order.
+    pub log: Vec<NewLogRow>,
+    /// Attachments cited by cases.
+    pub blob_refs: Vec<(String, CaseId)>,
+}
+
+/// What a device reported at a sync.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncHealth {
+    /// Hub time (ms).
+    pub at: i64,
+    /// Log position after the page.
+    pub seq: u64,
+    /// Outbox length.
+    pub pending: u64,
+    /// Last error reported.
+    pub last_error: Option<String>,
+    /// Device clock minus hub clock.
+    pub skew_ms: i64,
+}
+
+/// A stored document: its snapshot and the changes applied since, in order.
+pub type StoredDoc = (Vec<u8>, Vec<Vec<u8>>);
+
+/// Storage for the hub.
+pub trait HubStore: Send + Sync + 'static {
+    /// Adds an office; an existing code is a conflict.
+    fn add_office(&self, office: &OfficeRecord) -> Result<()>;
+    /// One office.
+    fn office(&self, code: &str) -> Result<Option<OfficeRecord>>;
+    /// Every office.
+    fn offices(&self) -> Result<Vec<OfficeRecord>>;
+    /// Stores a token's hash.
+    fn add_token(&self, office: &str, hash: &str, expires_at: i64) -> Result<()>;
+    /// A token by hash.
+    fn token(&self, hash: &str) -> Result<Option<TokenRecord>>;
+    /// Marks a token used, and enrolls the device it created, atomically.
+    fn use_token(&self, hash: &str, device: &DeviceRecord, credential_hash: &str) -> Result<()>;
+    /// A device by its credential's hash.
+    fn device_by_credential(&self, hash: &str) -> Result<Option<DeviceRecord>>;
+    /// A device by id.
+    fn device(&self, id: &str) -> Result<Option<DeviceRecord>>;
+    /// Devices, of one office or all.
+    fn devices(&self, office: Option<&str>) -> Result<Vec<DeviceRecord>>;
+    /// Revokes one device or every device of an office; returns how many.
+    fn revoke(&self, office: &str, device: Option<&str>, now: i64) -> Result<usize>;
+    /// The office owning an Automerge actor (any device ever enrolled).
+    fn actor_office(&self, actor: &str) -> Result<Option<String>>;
+    /// Records a device's sync health.
+    fn record_sync(&self, device: &str, health: &SyncHealth) -> Result<()>;
+    /// The hub's secret key (made on first use).
+    fn secret(&self) -> Result<[u8; 32]>;
+
+    /// A document's snapshot and the changes applied since, in order.
+    fn doc(&self, case: CaseId, kind: DocKind) -> Result<Option<StoredDoc>>;
+    /// Whether a change is stored.
+    fn has_change(&self, hash: &str) -> Result<bool>;
+    /// A change's bytes.
+    fn change(&self, hash: &str) -> Result<Option<Vec<u8>>>;
+    /// What the hub knows of a case's scope.
+    fn case_scope(&self, case: CaseId) -> Result<Option<CaseScope>>;
+    /// Stores an accepted batch atomically.
+    fn commit(&self, commit: &Commit) -> Result<()>;
+    /// The log rows after `after` that `reader` may see, in order, at most `limit`.
+    fn log_after(&self, after: u64, reader: &Reader<'_>, limit: usize) -> Result<Vec<LogRow>>;
+    /// The last log sequence number.
+    fn head(&self) -> Result<u64>;
+    /// The documents `reader` may hold, ordered by (case, kind), after the given one.
+    fn scope_docs(
+        &self,
+        reader: &Reader<'_>,
+        after: Option<(CaseId, DocKind)>,
+        limit: usize,
+    ) -> Result<Vec<(CaseId, DocKind)>>;
+    /// Logs an office's confirmed eviction.
+    fn log_eviction(&self, case: CaseId, office: &str, device: &str, at: i64) -> Result<()>;
+    /// Confirmed evictions of a case.
+    fn evictions(&self, case: CaseId) -> Result<Vec<(String, String, i64)>>;
+    /// The statistics facts of every case.
+    fn all_facts(&self) -> Result<Vec<CaseFacts>>;
+
+    /// A blob.
+    fn blob(&self, hash: &str) -> Result<Option<Vec<u8>>>;
+    /// Whether a blob is complete here; else how much of it has been uploaded.
+    fn blob_progress(&self, hash: &str) -> Result<Result<(), u64>>;
+    /// Adds an uploaded piece; stores the blob once complete and its BLAKE3 matches.
+    fn blob_piece(&self, chunk: &BlobChunk) -> Result<()>;
+    /// Whether any case `reader` may see cites the blob.
+    fn blob_visible(&self, hash: &str, reader: &Reader<'_>) -> Result<bool>;
+}

@@ -1,0 +1,397 @@
+//! The office as a [`SyncTarget`]: it builds each sync request from its outbox, cursor and
+//! pending work, and applies each response durably.
+//!
+//! Order matters for crash safety. Acknowledged changes leave the outbox first; then every
+//! record of the page is applied (each idempotent: a change already here, a piece already held,
+//! a case already marked leaving); only then does the cursor move, and not at all while a touched
+//! case is missing dependencies (it is asked for whole instead). A `leave` marks the case
+//! 已转交 (read-only); it is deleted once none of its changes wait in the outbox, and the
+//! deletion is confirmed to the hub on the next exchange.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use ledger_client::{Applied, Binding, SyncStatus, SyncTarget, TargetError};
+use ledger_domain::CaseId;
+use ledger_protocol::{
+    BlobChunk, BlobWant, Cursor, DocKind as WireKind, EnrollResponse, Hash, MIN_BATCH_BYTES,
+    Record, Refused, SyncRequest, SyncResponse, UpChange,
+};
+use ledger_store::{DocKind, Store};
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::config::OfficeConfig;
+use crate::error::{OfficeError, Result};
+use crate::{Clock, Office};
+
+const HUB: &str = "sync.hub";
+const CREDENTIAL: &str = "sync.credential";
+const DEVICE: &str = "sync.device";
+const CURSOR: &str = "sync.cursor";
+const WANT_WHOLE: &str = "sync.want_whole";
+const LEAVING: &str = "sync.leaving";
+const EVICTED: &str = "sync.evicted";
+const NEED_BLOBS: &str = "sync.need_blobs";
+const WANT_BLOBS: &str = "sync.want_blobs";
+const STATUS: &str = "sync.status";
+
+fn wire(kind: DocKind) -> WireKind {
+    match kind {
+        DocKind::Case => WireKind::Case,
+        DocKind::Identity => WireKind::Identity,
+    }
+}
+
+fn local(kind: WireKind) -> DocKind {
+    match kind {
+        WireKind::Case => DocKind::Case,
+        WireKind::Identity => DocKind::Identity,
+    }
+}
+
+fn target_err(e: impl std::fmt::Display) -> TargetError {
+    TargetError(e.to_string())
+}
+
+impl Office {
+    fn meta_json<T: DeserializeOwned + Default>(&self, key: &str) -> Result<T> {
+        Ok(match self.store.meta(key)? {
+            Some(json) => serde_json::from_str(&json).unwrap_or_default(),
+            None => T::default(),
+        })
+    }
+
+    fn meta_pairs(&self, pairs: &[(&str, String)]) -> Result<()> {
+        let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.store.set_meta(&refs)?;
+        Ok(())
+    }
+
+    fn to_json<T: Serialize>(value: &T) -> String {
+        serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+    }
+
+    /// A fresh Automerge actor (hex) for a device about to enroll; the store created after
+    /// enrollment uses it.
+    pub fn new_actor() -> String {
+        ledger_domain::automerge::ActorId::random().to_hex_string()
+    }
+
+    /// Creates the store of a device the hub has just enrolled, bound to that hub.
+    pub fn init_enrolled(
+        dir: &Path,
+        actor: &str,
+        hub: &str,
+        enrolled: &EnrollResponse,
+        staff: Vec<String>,
+        clock: Clock,
+    ) -> Result<Self> {
+        let role =
+            ledger_domain::Role::parse(&enrolled.role).unwrap_or(ledger_domain::Role::Township);
+        let mut config = OfficeConfig::new(&enrolled.office, &enrolled.name, role);
+        config.townships = enrolled.townships.clone();
+        config.device = enrolled.device_letter.clone();
+        config.staff = staff;
+        let store = Store::create_with_actor(dir, actor)?;
+        let office = Self::adopt(store, config, clock)?;
+        office.meta_pairs(&[
+            (HUB, hub.trim_end_matches('/').to_owned()),
+            (CREDENTIAL, enrolled.credential.clone()),
+            (DEVICE, enrolled.device_id.clone()),
+        ])?;
+        Ok(office)
+    }
+
+    /// The hub this office syncs with, if enrolled.
+    pub fn hub_url(&self) -> Result<Option<String>> {
+        Ok(self.store.meta(HUB)?)
+    }
+
+    /// The sync status as last recorded.
+    pub fn sync_status(&self) -> Result<SyncStatus> {
+        let mut status: SyncStatus = self.meta_json(STATUS)?;
+        status.pending = self.store.outbox_len()?;
+        status.quarantined = self.store.quarantined()?.len() as u64;
+        Ok(status)
+    }
+
+    /// Changes the hub refused, for the sync screen.
+    pub fn quarantine(&self) -> Result<Vec<ledger_store::QuarantinedChange>> {
+        Ok(self.store.quarantined()?)
+    }
+
+    /// Puts a case's refused changes back in the queue (after the cause was fixed at the hub).
+    pub fn retry_quarantined(&self, id: CaseId) -> Result<u64> {
+        Ok(self.store.release_quarantine(id)?)
+    }
+
+    fn cursor(&self) -> Result<Cursor> {
+        self.meta_json(CURSOR)
+    }
+
+    /// Attachments cited by `case` that are not here yet.
+    fn missing_attachments(&self, id: CaseId) -> Result<Vec<String>> {
+        let Ok(case) = self.store.load_case(id) else { return Ok(Vec::new()) };
+        let mut out = Vec::new();
+        for a in case.attachments {
+            if !self.store.has_blob(&a.hash)? {
+                out.push(a.hash);
+            }
+        }
+        Ok(out)
+    }
+
+    fn prepare_request(&self, budget: u32) -> Result<SyncRequest> {
+        let budget = budget.max(MIN_BATCH_BYTES);
+        let outbox = self.store.outbox_batch(budget as usize)?;
+        let changes: Vec<UpChange> = outbox
+            .into_iter()
+            .filter_map(|e| {
+                Some(UpChange {
+                    case_id: e.case_id.0,
+                    kind: wire(e.kind),
+                    hash: Hash::from_hex(&e.hash)?,
+                    bytes: e.bytes,
+                })
+            })
+            .collect();
+        let sent: usize = changes.iter().map(|c| c.bytes.len()).sum();
+        let mut room = (budget as usize).saturating_sub(sent);
+        let need: Vec<BlobWant> = self.meta_json(NEED_BLOBS)?;
+        let mut blobs = Vec::new();
+        for want in need {
+            if room == 0 {
+                break;
+            }
+            let Some(bytes) = self.store.blob(&want.hash)? else { continue };
+            let start = usize::try_from(want.offset).unwrap_or(usize::MAX).min(bytes.len());
+            let end = (start + room.max(MIN_BATCH_BYTES as usize)).min(bytes.len());
+            room = room.saturating_sub(end - start);
+            blobs.push(BlobChunk {
+                hash: want.hash,
+                offset: start as u64,
+                total: bytes.len() as u64,
+                bytes: bytes[start..end].to_vec(),
+            });
+        }
+        let want_blobs: Vec<String> = self.meta_json(WANT_BLOBS)?;
+        let mut wants = Vec::new();
+        for hash in want_blobs {
+            let offset = self.store.blob_staged(&hash)?;
+            wants.push(BlobWant { hash, offset });
+        }
+        let status: SyncStatus = self.meta_json(STATUS)?;
+        let pending = self.store.outbox_len()?.saturating_sub(changes.len() as u64);
+        Ok(SyncRequest {
+            cursor: self.cursor()?,
+            changes,
+            page_bytes: budget,
+            want_whole: self
+                .meta_json::<Vec<CaseId>>(WANT_WHOLE)?
+                .into_iter()
+                .map(|c| c.0)
+                .collect(),
+            evicted: self.meta_json::<Vec<CaseId>>(EVICTED)?.into_iter().map(|c| c.0).collect(),
+            blob_offers: self.store.unsent_blobs(32)?,
+            blobs,
+            want_blobs: wants,
+            device_time: self.now(),
+            pending,
+            last_error: status.last_error,
+        })
+    }
+
+    fn apply_response(&self, request: &SyncRequest, response: &SyncResponse) -> Result<Applied> {
+        let acked: Vec<String> = response.acked.iter().map(Hash::to_hex).collect();
+        self.store.acknowledge(&acked)?;
+
+        // Attachments: offered and not needed are at the hub; needed ones go up next time.
+        let needed: BTreeSet<&str> = response.need_blobs.iter().map(|w| w.hash.as_str()).collect();
+        let held: Vec<String> =
+            request.blob_offers.iter().filter(|h| !needed.contains(h.as_str())).cloned().collect();
+        self.store.mark_blobs_sent(&held)?;
+
+        // Evictions the hub has now seen confirmed.
+        let confirmed: BTreeSet<CaseId> = request.evicted.iter().map(|c| CaseId(*c)).collect();
+        let mut evicted: Vec<CaseId> = self.meta_json(EVICTED)?;
+        evicted.retain(|c| !confirmed.contains(c));
+
+        let mut leaving: Vec<CaseId> = self.meta_json(LEAVING)?;
+        let mut want_blobs: Vec<String> = self.meta_json(WANT_BLOBS)?;
+        let mut touched: BTreeSet<CaseId> = BTreeSet::new();
+        let mut receipts = Vec::new();
+        let mut blob_progress = false;
+        for record in &response.records {
+            match record {
+                Record::Change { case_id, kind, received_at, bytes, .. } => {
+                    let id = CaseId(*case_id);
+                    self.store.apply_remote(id, local(*kind), vec![bytes.clone()])?;
+                    if let Ok(change) = ledger_domain::automerge::Change::from_bytes(bytes.clone())
+                    {
+                        receipts.push((change.hash().to_string(), *received_at));
+                    }
+                    touched.insert(id);
+                }
+                Record::Enter { case_id, kind, offset, total, bytes } => {
+                    let id = CaseId(*case_id);
+                    let whole = if *offset == 0 && bytes.len() as u64 == *total {
+                        Some(bytes.clone())
+                    } else {
+                        self.store.stage_piece(id, local(*kind), *offset, *total, bytes)?
+                    };
+                    if let Some(saved) = whole {
+                        self.store.merge_remote(id, local(*kind), &saved)?;
+                        touched.insert(id);
+                        if leaving.contains(&id) {
+                            leaving.retain(|c| *c != id);
+                            self.store.set_handed_over(id, false)?;
+                        }
+                    }
+                }
+                Record::Leave { case_id } => {
+                    let id = CaseId(*case_id);
+                    if self.store.row(id)?.is_some() && !leaving.contains(&id) {
+                        self.store.set_handed_over(id, true)?;
+                        leaving.push(id);
+                    }
+                }
+                Record::Blob(chunk) => {
+                    blob_progress = true;
+                    if self.store.stage_blob_piece(
+                        &chunk.hash,
+                        chunk.offset,
+                        chunk.total,
+                        &chunk.bytes,
+                    )? {
+                        want_blobs.retain(|h| *h != chunk.hash);
+                    }
+                }
+            }
+        }
+        self.store.record_receipts(&receipts)?;
+
+        // Cases still missing dependencies are asked for whole; the cursor waits for them.
+        let requested: BTreeSet<CaseId> = request.want_whole.iter().map(|c| CaseId(*c)).collect();
+        let delivered: BTreeSet<CaseId> = response
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Enter { case_id, .. } => Some(CaseId(*case_id)),
+                _ => None,
+            })
+            .collect();
+        let mut want_whole: BTreeSet<CaseId> =
+            self.meta_json::<Vec<CaseId>>(WANT_WHOLE)?.into_iter().collect();
+        // A case the hub did not send when asked is no longer ours to fetch.
+        want_whole.retain(|c| !requested.contains(c) || delivered.contains(c));
+        for id in touched.iter().chain(want_whole.clone().iter()) {
+            let missing = self.store.missing_deps(*id, DocKind::Case)?
+                || self.store.missing_deps(*id, DocKind::Identity)?;
+            if missing {
+                want_whole.insert(*id);
+            } else {
+                want_whole.remove(id);
+            }
+        }
+        for id in &touched {
+            for hash in self.missing_attachments(*id)? {
+                if !want_blobs.contains(&hash) {
+                    want_blobs.push(hash);
+                }
+            }
+        }
+
+        // Cases that left: deleted once nothing of theirs waits to go up.
+        let mut newly_evicted = false;
+        let mut still_leaving = Vec::new();
+        for id in leaving {
+            if self.store.outbox_for_case(id)? == 0 {
+                self.store.delete_case(id)?;
+                evicted.push(id);
+                newly_evicted = true;
+                tracing::info!(case = %id, "case left this office and was deleted");
+            } else {
+                still_leaving.push(id);
+            }
+        }
+
+        let mut pairs = vec![
+            (WANT_WHOLE, Self::to_json(&want_whole.iter().collect::<Vec<_>>())),
+            (LEAVING, Self::to_json(&still_leaving)),
+            (EVICTED, Self::to_json(&evicted)),
+            (NEED_BLOBS, Self::to_json(&response.need_blobs)),
+            (WANT_BLOBS, Self::to_json(&want_blobs)),
+        ];
+        if want_whole.is_empty() {
+            pairs.push((CURSOR, Self::to_json(&response.cursor)));
+        }
+        self.meta_pairs(&pairs)?;
+
+        let uploaded = request.changes.iter().filter(|c| response.acked.contains(&c.hash)).count();
+        Ok(Applied {
+            uploaded,
+            downloaded: response.records.len(),
+            outbox_left: self.store.outbox_len()?,
+            wants_more: !want_whole.is_empty()
+                || newly_evicted
+                || !response.need_blobs.is_empty()
+                || (blob_progress && !want_blobs.is_empty())
+                || !still_leaving.is_empty() && uploaded > 0,
+        })
+    }
+
+    fn quarantine_refused(&self, refused: &[Refused]) -> Result<()> {
+        let pairs: Vec<(String, String)> =
+            refused.iter().map(|r| (r.hash.clone(), r.reason.clone())).collect();
+        self.store.quarantine(&pairs)?;
+        let mut want: BTreeSet<CaseId> =
+            self.meta_json::<Vec<CaseId>>(WANT_WHOLE)?.into_iter().collect();
+        want.extend(refused.iter().map(|r| CaseId(r.case_id)));
+        self.meta_pairs(&[(WANT_WHOLE, Self::to_json(&want.iter().collect::<Vec<_>>()))])
+    }
+}
+
+impl SyncTarget for Office {
+    fn binding(&self) -> Result<Option<Binding>, TargetError> {
+        let hub = self.store.meta(HUB).map_err(target_err)?;
+        let credential = self.store.meta(CREDENTIAL).map_err(target_err)?;
+        Ok(match (hub, credential) {
+            (Some(hub), Some(credential)) => Some(Binding { hub, credential }),
+            _ => None,
+        })
+    }
+
+    fn prepare(&self, budget: u32) -> Result<SyncRequest, TargetError> {
+        self.prepare_request(budget).map_err(target_err)
+    }
+
+    fn apply(
+        &self,
+        request: &SyncRequest,
+        response: &SyncResponse,
+    ) -> Result<Applied, TargetError> {
+        self.apply_response(request, response).map_err(target_err)
+    }
+
+    fn refused(&self, refused: &[Refused]) -> Result<(), TargetError> {
+        self.quarantine_refused(refused).map_err(target_err)
+    }
+
+    fn save_status(&self, status: &SyncStatus) -> Result<(), TargetError> {
+        self.meta_pairs(&[(STATUS, Self::to_json(status))]).map_err(target_err)
+    }
+
+    fn load_status(&self) -> Result<SyncStatus, TargetError> {
+        self.sync_status().map_err(target_err)
+    }
+
+    fn now(&self) -> i64 {
+        Office::now(self)
+    }
+}
+
+impl From<ledger_client::ClientError> for OfficeError {
+    fn from(e: ledger_client::ClientError) -> Self {
+        OfficeError::Sync(e)
+    }
+}

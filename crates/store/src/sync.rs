@@ -1,0 +1,181 @@
+//! Store support for sync: merging a whole document sent by the hub, pieces of documents and
+//! attachments in transit, attachments the hub holds, and receipt times. Every write is its own
+//! transaction and idempotent, so a page applied twice (after a crash before the cursor moved)
+//! changes nothing the second time.
+
+use ledger_domain::CaseId;
+use ledger_domain::automerge::{Automerge, ReadDoc};
+use rusqlite::{OptionalExtension, params};
+
+use crate::blobs::blob_hash;
+use crate::docs::{Applied, hex};
+use crate::error::Result;
+use crate::{DocKind, Store};
+
+impl Store {
+    /// Merges a whole saved document from the hub (an `enter`): new changes are stored as if
+    /// they had arrived one by one.
+    pub fn merge_remote(&self, id: CaseId, kind: DocKind, saved: &[u8]) -> Result<Applied> {
+        let other = Automerge::load(saved)?;
+        let changes: Vec<Vec<u8>> =
+            other.get_changes(&[]).iter().map(|c| c.raw_bytes().to_vec()).collect();
+        self.apply_remote(id, kind, changes)
+    }
+
+    /// Adds a piece of a document arriving in pieces at `offset` (a piece already held is
+    /// replaced, so a resent piece does no harm). Returns the whole document once complete.
+    pub fn stage_piece(
+        &self,
+        id: CaseId,
+        kind: DocKind,
+        offset: u64,
+        total: u64,
+        piece: &[u8],
+    ) -> Result<Option<Vec<u8>>> {
+        let w = self.writer();
+        let key = id.to_string();
+        let held: Vec<u8> = w
+            .conn
+            .query_row(
+                "SELECT bytes FROM staging WHERE case_id = ?1 AND kind = ?2 AND total = ?3",
+                params![key, kind.code(), total as i64],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or_default();
+        let offset = usize::try_from(offset).unwrap_or(usize::MAX);
+        if offset > held.len() {
+            // A gap: start over from what is held; the hub resends from the cursor's offset.
+            return Ok(None);
+        }
+        let mut bytes = held[..offset].to_vec();
+        bytes.extend_from_slice(piece);
+        if bytes.len() as u64 >= total {
+            w.conn.execute(
+                "DELETE FROM staging WHERE case_id = ?1 AND kind = ?2",
+                params![key, kind.code()],
+            )?;
+            return Ok(Some(bytes));
+        }
+        w.conn.execute(
+            "INSERT INTO staging (case_id, kind, total, bytes) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(case_id, kind) DO UPDATE SET total = excluded.total, bytes = excluded.bytes",
+            params![key, kind.code(), total as i64, bytes],
+        )?;
+        Ok(None)
+    }
+
+    /// Adds a piece of an attachment; stores it once complete and its BLAKE3 matches. Returns
+    /// whether the attachment is now here.
+    pub fn stage_blob_piece(
+        &self,
+        hash: &str,
+        offset: u64,
+        total: u64,
+        piece: &[u8],
+    ) -> Result<bool> {
+        if self.has_blob(hash)? {
+            return Ok(true);
+        }
+        let held: Vec<u8> = {
+            let w = self.writer();
+            w.conn
+                .query_row("SELECT bytes FROM blob_staging WHERE hash = ?1", [hash], |r| r.get(0))
+                .optional()?
+                .unwrap_or_default()
+        };
+        let offset = usize::try_from(offset).unwrap_or(usize::MAX);
+        if offset > held.len() {
+            return Ok(false);
+        }
+        let mut bytes = held[..offset].to_vec();
+        bytes.extend_from_slice(piece);
+        let w = self.writer();
+        if bytes.len() as u64 >= total {
+            w.conn.execute("DELETE FROM blob_staging WHERE hash = ?1", [hash])?;
+            if blob_hash(&bytes) != hash {
+                tracing::warn!(%hash, "attachment arrived corrupted; it will be fetched again");
+                return Ok(false);
+            }
+            w.conn.execute(
+                "INSERT OR IGNORE INTO blobs (hash, size, bytes) VALUES (?1, ?2, ?3)",
+                params![hash, bytes.len() as i64, bytes],
+            )?;
+            w.conn.execute("INSERT OR IGNORE INTO blob_sent (hash) VALUES (?1)", [hash])?;
+            return Ok(true);
+        }
+        w.conn.execute(
+            "INSERT INTO blob_staging (hash, total, bytes) VALUES (?1, ?2, ?3)
+             ON CONFLICT(hash) DO UPDATE SET total = excluded.total, bytes = excluded.bytes",
+            params![hash, total as i64, bytes],
+        )?;
+        Ok(false)
+    }
+
+    /// How much of an attachment in transit is held.
+    pub fn blob_staged(&self, hash: &str) -> Result<u64> {
+        let n: Option<i64> = self
+            .reader()
+            .query_row("SELECT length(bytes) FROM blob_staging WHERE hash = ?1", [hash], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        Ok(u64::try_from(n.unwrap_or(0)).unwrap_or(0))
+    }
+
+    /// Attachments stored here that the hub is not known to hold.
+    pub fn unsent_blobs(&self, limit: usize) -> Result<Vec<String>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT hash FROM blobs WHERE hash NOT IN (SELECT hash FROM blob_sent) ORDER BY hash LIMIT ?1",
+        )?;
+        let rows = stmt
+            .query_map([limit as i64], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(rows)
+    }
+
+    /// Records that the hub holds these attachments.
+    pub fn mark_blobs_sent(&self, hashes: &[String]) -> Result<()> {
+        let w = self.writer();
+        for h in hashes {
+            w.conn.execute("INSERT OR IGNORE INTO blob_sent (hash) VALUES (?1)", [h])?;
+        }
+        Ok(())
+    }
+
+    /// Records when the hub received changes.
+    pub fn record_receipts(&self, receipts: &[(String, i64)]) -> Result<()> {
+        let mut w = self.writer();
+        let tx = w.conn.transaction()?;
+        for (hash, at) in receipts {
+            tx.execute(
+                "INSERT OR IGNORE INTO receipts (hash, received_at) VALUES (?1, ?2)",
+                params![hash, at],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// When the hub received a change, if known.
+    pub fn receipt(&self, hash: &str) -> Result<Option<i64>> {
+        Ok(self
+            .reader()
+            .query_row("SELECT received_at FROM receipts WHERE hash = ?1", [hash], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Whether a stored document is waiting for changes it depends on.
+    pub fn missing_deps(&self, id: CaseId, kind: DocKind) -> Result<bool> {
+        if !self.has_doc(id, kind)? {
+            return Ok(false);
+        }
+        self.with_doc(id, kind, |d| !d.get_missing_deps(&[]).is_empty())
+    }
+
+    /// The hash of a change, hex, as the store keys it.
+    pub fn change_hash_hex(change: &ledger_domain::automerge::Change) -> String {
+        hex(&change.hash())
+    }
+}
