@@ -1,6 +1,12 @@
-//! Shared helpers for the end-to-end tests: a real hub on 127.0.0.1:0, real office stores and
-//! the fault-injecting proxy. Built with the sync issue.
+//! Shared helpers for the end-to-end tests and the fleet benchmark: a real hub on
+//! 127.0.0.1:0 ([`TestHub`]), real office stores enrolled with it ([`TestOffice`]), and the
+//! fault-injecting proxy ([`FaultProxy`]) to put between them.
 
+pub mod forge;
+pub mod harness;
 pub mod proxy;
+
+pub use forge::{compress, edit_change, inject_outbox};
+pub use harness::{TestHub, TestOffice, case_input, clock_at};
 
 pub use proxy::{FaultProxy, LinkProfile, ProxyStats, SpecError};

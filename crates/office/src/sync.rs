@@ -293,10 +293,12 @@ impl Office {
                 want_whole.remove(id);
             }
         }
+        let mut newly_wanted = false;
         for id in &touched {
             for hash in self.missing_attachments(*id)? {
                 if !want_blobs.contains(&hash) {
                     want_blobs.push(hash);
+                    newly_wanted = true;
                 }
             }
         }
@@ -335,7 +337,7 @@ impl Office {
             wants_more: !want_whole.is_empty()
                 || newly_evicted
                 || !response.need_blobs.is_empty()
-                || (blob_progress && !want_blobs.is_empty())
+                || ((blob_progress || newly_wanted) && !want_blobs.is_empty())
                 || !still_leaving.is_empty() && uploaded > 0,
         })
     }

@@ -1,0 +1,216 @@
+//! A real hub and real offices for tests: the hub runs in-process on `127.0.0.1:0` over its
+//! SQLite file in a temporary directory; each office is a real store in its own directory,
+//! enrolled over HTTP with a one-time token, syncing through the real client.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use ledger_client::{ClientError, HubClient, SyncConfig, SyncReport, SyncTarget, sync_until_done};
+use ledger_domain::{NewCase, NewPetitioner, NewSubmission, Role};
+use ledger_hub::store::OfficeRecord;
+use ledger_hub::{HubState, HubStore, SqliteHubStore, auth};
+use ledger_office::{Clock, Office};
+use ledger_protocol::EnrollRequest;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A fixed clock at 10:00 Beijing time on `date` (`2024-03-05`).
+pub fn clock_at(date: &str) -> Clock {
+    let ms = date
+        .parse::<chrono::NaiveDate>()
+        .ok()
+        .and_then(|d| d.and_hms_opt(2, 0, 0))
+        .map(|t| t.and_utc().timestamp_millis())
+        .unwrap_or(0);
+    Arc::new(move || ms)
+}
+
+/// A register-form input for a case in `township`.
+pub fn case_input(township: &str, source: &str, name: &str, request: &str) -> NewCase {
+    NewCase {
+        submission: NewSubmission {
+            received: "2024-03-01".parse().ok(),
+            channel: "来访".into(),
+            source: source.into(),
+            persons: Some(2),
+            ..Default::default()
+        },
+        sector: "涉土".into(),
+        category: "纠纷调处".into(),
+        township: township.into(),
+        request: request.into(),
+        village: "大屋村".into(),
+        petitioners: vec![NewPetitioner {
+            name: name.into(),
+            id_number: "11010519491231002X".into(),
+            phone: "13812345678".into(),
+            address: "大屋村3组".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+/// The hub, running in this process.
+pub struct TestHub {
+    dir: tempfile::TempDir,
+    addr: SocketAddr,
+    state: Arc<HubState>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestHub {
+    /// Starts a hub on a fresh database.
+    pub async fn start() -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        Self::start_in(dir).await
+    }
+
+    /// Starts a hub on the database in `dir` (a restart keeps it).
+    pub async fn start_in(dir: tempfile::TempDir) -> anyhow::Result<Self> {
+        let store: Arc<dyn HubStore> = Arc::new(SqliteHubStore::open(dir.path())?);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let state = HubState::new(store);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(ledger_hub::serve(listener, state.clone(), async move {
+            let _ = stopped.await;
+        }));
+        Ok(Self { dir, addr, state, stop: Some(stop), task: Some(task) })
+    }
+
+    /// `http://127.0.0.1:port`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The listening address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The hub's store, to look behind the API.
+    pub fn store(&self) -> &Arc<dyn HubStore> {
+        self.state.store()
+    }
+
+    /// The hub's data directory.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Adds an office and returns a token for its first device.
+    pub fn add_office(
+        &self,
+        code: &str,
+        name: &str,
+        role: Role,
+        townships: &[&str],
+    ) -> anyhow::Result<String> {
+        self.store().add_office(&OfficeRecord {
+            code: code.into(),
+            name: name.into(),
+            role,
+            townships: townships.iter().map(|t| (*t).to_owned()).collect(),
+            created_at: ledger_hub::now_ms(),
+        })?;
+        self.token(code)
+    }
+
+    /// Another token for an office.
+    pub fn token(&self, code: &str) -> anyhow::Result<String> {
+        let token = auth::new_token()?;
+        self.store().add_token(
+            code,
+            &auth::hash_secret(&token),
+            ledger_hub::now_ms() + 86_400_000,
+        )?;
+        Ok(token)
+    }
+
+    /// Stops the hub (requests in flight finish) and returns its directory for a restart.
+    pub async fn stop(mut self) -> anyhow::Result<tempfile::TempDir> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.context("hub task")??;
+        }
+        let dir = tempfile::tempdir()?;
+        Ok(std::mem::replace(&mut self.dir, dir))
+    }
+}
+
+impl Drop for TestHub {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// An office device: a real store, enrolled with the hub.
+pub struct TestOffice {
+    /// The office facade.
+    pub office: Arc<Office>,
+    /// Its data directory.
+    pub dir: tempfile::TempDir,
+    client: HubClient,
+    /// How it syncs.
+    pub config: SyncConfig,
+}
+
+impl TestOffice {
+    /// Enrolls a new device at `hub` (the hub or a proxy in front of it) with `token`.
+    pub async fn enroll(hub: &str, token: &str, staff: &str, today: &str) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let config = SyncConfig {
+            request_timeout: Duration::from_secs(10),
+            backoff_base: Duration::from_millis(50),
+            backoff_max: Duration::from_millis(500),
+            ..SyncConfig::default()
+        };
+        let client = HubClient::new(config.request_timeout)?;
+        let actor = Office::new_actor();
+        let enrolled = client
+            .enroll(
+                hub,
+                &EnrollRequest {
+                    token: token.into(),
+                    actor: actor.clone(),
+                    device_name: "test".into(),
+                },
+            )
+            .await?;
+        let office = Office::init_enrolled(
+            dir.path(),
+            &actor,
+            hub,
+            &enrolled,
+            vec![staff.to_owned()],
+            clock_at(today),
+        )?;
+        Ok(Self { office: Arc::new(office), dir, client, config })
+    }
+
+    /// The office as a sync target.
+    pub fn target(&self) -> Arc<dyn SyncTarget> {
+        self.office.clone()
+    }
+
+    /// The client it syncs with.
+    pub fn client(&self) -> &HubClient {
+        &self.client
+    }
+
+    /// Syncs until nothing is left to move (or 30 s pass).
+    pub async fn sync(&self) -> Result<SyncReport, ClientError> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let mut budget = self.config.max_batch;
+        sync_until_done(&self.client, &self.target(), &self.config, deadline, &mut budget).await
+    }
+}

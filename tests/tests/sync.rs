@@ -1,0 +1,553 @@
+//! Sync end to end: the real hub on 127.0.0.1:0, real office stores, real HTTP.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use ledger_client::{ClientError, SyncTarget, sync_round};
+use ledger_domain::schema::{CaseField, Draft};
+use ledger_domain::{ActionKind, CaseId, Role, Satisfaction, Status};
+use ledger_office::{ActionInput, CaseQuery, OfficeError};
+use ledger_protocol::{DocKind, EnrollRequest, Hash, SyncRequest, UpChange, encode};
+use ledger_store::DocKind as StoreKind;
+use ledger_tests::{TestHub, TestOffice, case_input};
+
+const TODAY: &str = "2024-03-05";
+
+struct County {
+    hub: TestHub,
+    bureau: TestOffice,
+    a: TestOffice,
+    b: TestOffice,
+}
+
+async fn county() -> County {
+    let hub = TestHub::start().await.unwrap();
+    let tb = hub.add_office("county", "洞口县国土资源局", Role::Bureau, &[]).unwrap();
+    let ta = hub.add_office("hq", "黄桥镇国土所", Role::Township, &["黄桥镇"]).unwrap();
+    let tc = hub.add_office("sj", "石江镇国土所", Role::Township, &["石江镇"]).unwrap();
+    let bureau = TestOffice::enroll(&hub.url(), &tb, "刘洪", TODAY).await.unwrap();
+    let a = TestOffice::enroll(&hub.url(), &ta, "李娟", TODAY).await.unwrap();
+    let b = TestOffice::enroll(&hub.url(), &tc, "王五", TODAY).await.unwrap();
+    County { hub, bureau, a, b }
+}
+
+fn act(action: ActionKind) -> ActionInput {
+    ActionInput { action: Some(action), ..Default::default() }
+}
+
+fn to(action: ActionKind, township: &str) -> ActionInput {
+    ActionInput { action: Some(action), target: Some(township.into()), ..Default::default() }
+}
+
+fn has_case(o: &TestOffice, id: CaseId) -> bool {
+    o.office.store().row(id).unwrap().is_some()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn referral_flow_bureau_assigns_township_replies_offline_bureau_closes() {
+    let c = county().await;
+    let id = c
+        .bureau
+        .office
+        .register(&case_input("黄桥镇", "市信访局交办", "张三丰", "邻居违法建房"), None)
+        .unwrap();
+    c.bureau.office.act(id, &to(ActionKind::Assign, "黄桥镇")).unwrap();
+    c.bureau.sync().await.unwrap();
+    assert_eq!(c.bureau.office.store().outbox_len().unwrap(), 0, "every change acknowledged");
+
+    c.a.sync().await.unwrap();
+    assert_eq!(c.a.office.view(id).unwrap().status, Status::Assigned);
+    // Offline at the township: investigate, draft, reply.
+    c.a.office.act(id, &act(ActionKind::Investigate)).unwrap();
+    c.a.office.set_draft(id, Draft::Reply, "经调查核实，违法建筑已拆除。").unwrap();
+    c.a.office.act(id, &act(ActionKind::Reply)).unwrap();
+    assert_eq!(c.a.office.store().outbox_len().unwrap(), 3);
+    c.a.sync().await.unwrap();
+
+    c.bureau.sync().await.unwrap();
+    let seen = c.bureau.office.view(id).unwrap();
+    assert_eq!(seen.status, Status::Replied);
+    let reply = seen.case.events.iter().find(|e| e.action == ActionKind::Reply).unwrap();
+    assert_eq!(reply.text.as_deref(), Some("经调查核实，违法建筑已拆除。"));
+    assert_eq!(reply.office, "hq");
+    c.bureau
+        .office
+        .act(
+            id,
+            &ActionInput { result: Some(Satisfaction::Satisfied), ..act(ActionKind::Evaluate) },
+        )
+        .unwrap();
+    c.bureau.office.act(id, &act(ActionKind::Close)).unwrap();
+    c.bureau.sync().await.unwrap();
+
+    c.a.sync().await.unwrap();
+    assert_eq!(c.a.office.view(id).unwrap().status, Status::Closed);
+    // The other township never saw it.
+    c.b.sync().await.unwrap();
+    assert!(!has_case(&c.b, id));
+    // The hub's statistics see the same case.
+    let stats = c.hub.store().all_facts().unwrap();
+    assert_eq!(stats.len(), 1);
+    assert_eq!(stats[0].status, Status::Closed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reassignment_a_to_b_and_back_while_a_holds_unsynced_edits() {
+    let c = county().await;
+    let id = c
+        .bureau
+        .office
+        .register(&case_input("黄桥镇", "本局接收", "李四", "宅基地纠纷"), None)
+        .unwrap();
+    c.bureau.office.act(id, &to(ActionKind::Assign, "黄桥镇")).unwrap();
+    c.bureau.sync().await.unwrap();
+    c.a.sync().await.unwrap();
+
+    // A works offline: several edits, each its own change, each larger than the smallest
+    // batch so that one goes up per exchange below.
+    let long = "现场核实：占用耕地约0.3亩，已拍照取证并制作询问笔录。".repeat(60);
+    c.a.office.set_draft(id, Draft::Investigation, &long).unwrap();
+    c.a.office
+        .act(id, &ActionInput { text: Some(long.clone()), ..act(ActionKind::Investigate) })
+        .unwrap();
+    c.a.office.set_field(id, &CaseField::Subject, &format!("某养殖场{long}")).unwrap();
+    assert_eq!(c.a.office.store().outbox_for_case(id).unwrap(), 3);
+
+    // Meanwhile the bureau reassigns to B.
+    c.bureau.office.act(id, &to(ActionKind::Reassign, "石江镇")).unwrap();
+    c.bureau.sync().await.unwrap();
+    c.b.sync().await.unwrap();
+    let at_b = c.b.office.view(id).unwrap();
+    assert_eq!(at_b.case.jurisdiction.as_deref(), Some("石江镇"));
+    assert_eq!(at_b.status, Status::Assigned);
+    assert!(at_b.identity.is_some(), "B gets the whole case, identity included");
+
+    // A syncs one change at a time: the leave arrives while its edits still wait.
+    let target: Arc<dyn SyncTarget> = c.a.target();
+    let first = sync_round(c.a.client(), &target, 1).await.unwrap();
+    assert_eq!(first.uploaded, 1);
+    let row =
+        c.a.office.store().row(id).unwrap().expect("still here until its edits are acknowledged");
+    assert!(row.handed_over, "shown read-only as 已转交");
+    let err = c.a.office.act(id, &act(ActionKind::Reply)).unwrap_err();
+    assert!(matches!(err, OfficeError::HandedOver), "{err}");
+    c.a.sync().await.unwrap();
+    assert!(!has_case(&c.a, id), "evicted once every edit was acknowledged");
+    let hits =
+        c.a.office.list(&CaseQuery { text: Some("李四".into()), ..Default::default() }).unwrap();
+    assert_eq!(hits.total, 0, "no index or search row left behind");
+    assert_eq!(
+        c.hub.store().evictions(id).unwrap().len(),
+        1,
+        "the hub logged the confirmed eviction"
+    );
+
+    // Nothing lost: B sees A's offline work.
+    c.b.sync().await.unwrap();
+    let at_b = c.b.office.case(id).unwrap();
+    assert!(at_b.events.iter().any(|e| e.action == ActionKind::Investigate && e.office == "hq"));
+    assert_eq!(at_b.investigation_report, long);
+    assert!(at_b.subject.starts_with("某养殖场"));
+
+    // And back to A: it gets the whole case again.
+    c.bureau.sync().await.unwrap();
+    c.bureau.office.act(id, &to(ActionKind::Reassign, "黄桥镇")).unwrap();
+    c.bureau.sync().await.unwrap();
+    c.a.sync().await.unwrap();
+    let back = c.a.office.view(id).unwrap();
+    assert!(!back.handed_over);
+    assert_eq!(back.case.jurisdiction.as_deref(), Some("黄桥镇"));
+    assert!(back.case.subject.starts_with("某养殖场"));
+    c.b.sync().await.unwrap();
+    assert!(!has_case(&c.b, id));
+    assert_eq!(c.a.office.case(id).unwrap(), c.bureau.office.case(id).unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_bureau_device_bootstraps_from_cursor_zero_with_enter_records() {
+    let c = county().await;
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let township = if i % 2 == 0 { "黄桥镇" } else { "石江镇" };
+        let id = c
+            .bureau
+            .office
+            .register(
+                &case_input(township, "本局接收", &format!("村民{i}"), &format!("诉求{i}")),
+                None,
+            )
+            .unwrap();
+        c.bureau.office.act(id, &to(ActionKind::Assign, township)).unwrap();
+        ids.push(id);
+    }
+    c.bureau.sync().await.unwrap();
+    c.a.sync().await.unwrap();
+    c.a.office.act(ids[0], &act(ActionKind::Investigate)).unwrap();
+    c.a.sync().await.unwrap();
+
+    let token = c.hub.token("county").unwrap();
+    let fresh = TestOffice::enroll(&c.hub.url(), &token, "刘洪", TODAY).await.unwrap();
+    assert_eq!(fresh.office.config().device, "B", "a second device of the bureau");
+    let report = fresh.sync().await.unwrap();
+    // 12 cases x (case + identity): whole documents, not the history change by change.
+    assert_eq!(report.downloaded, 24, "{report:?}");
+    c.bureau.sync().await.unwrap();
+    for id in &ids {
+        assert_eq!(fresh.office.case(*id).unwrap(), c.bureau.office.case(*id).unwrap());
+    }
+    assert_eq!(fresh.office.view(ids[0]).unwrap().status, Status::InProgress);
+    // Nothing new: one small exchange.
+    let again = fresh.sync().await.unwrap();
+    assert_eq!((again.rounds, again.downloaded), (1, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_edits_converge_to_the_same_documents_and_status() {
+    let c = county().await;
+    let id = c
+        .bureau
+        .office
+        .register(&case_input("黄桥镇", "本局接收", "王五", "征地补偿"), None)
+        .unwrap();
+    c.bureau.office.act(id, &to(ActionKind::Assign, "黄桥镇")).unwrap();
+    c.bureau.sync().await.unwrap();
+    c.a.sync().await.unwrap();
+    // Both offline.
+    c.bureau.office.set_field(id, &CaseField::Category, "违法占地建设").unwrap();
+    c.bureau
+        .office
+        .act(id, &ActionInput { text: Some("请加快办理".into()), ..act(ActionKind::Supervise) })
+        .unwrap();
+    c.a.office.set_field(id, &CaseField::Category, "非法转让土地").unwrap();
+    c.a.office.act(id, &act(ActionKind::Investigate)).unwrap();
+    c.a.office
+        .act(id, &ActionInput { text: Some("已答复".into()), ..act(ActionKind::Reply) })
+        .unwrap();
+    for _ in 0..2 {
+        c.a.sync().await.unwrap();
+        c.bureau.sync().await.unwrap();
+    }
+    let (x, y) = (c.a.office.view(id).unwrap(), c.bureau.office.view(id).unwrap());
+    assert_eq!(x.case, y.case);
+    assert_eq!(x.status, y.status);
+    assert_eq!(x.status, Status::Replied);
+    assert_eq!(
+        c.a.office.store().heads(id, StoreKind::Case).unwrap(),
+        c.bureau.office.store().heads(id, StoreKind::Case).unwrap()
+    );
+    // The concurrent category edit is kept for review on both sides.
+    assert_eq!(x.conflicts.len(), 1);
+    assert_eq!(x.conflicts, y.conflicts);
+    assert_eq!(x.conflicts[0].field, CaseField::Category);
+    // Resolving it at the bureau clears it everywhere.
+    c.bureau.office.resolve_conflict(id, &CaseField::Category, "违法占地建设", None).unwrap();
+    c.bureau.sync().await.unwrap();
+    c.a.sync().await.unwrap();
+    assert!(c.a.office.view(id).unwrap().conflicts.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_township_never_holds_the_identity_of_a_12336_informant() {
+    let c = county().await;
+    let mut input = case_input("黄桥镇", "12336举报", "赵秘密", "举报某村干部违法批地");
+    input.petitioners[0].id_number = "11010519491231002X".into();
+    input.petitioners[0].phone = "13900001111".into();
+    let id = c.bureau.office.register(&input, None).unwrap();
+    c.bureau.office.act(id, &to(ActionKind::Assign, "黄桥镇")).unwrap();
+    c.bureau.sync().await.unwrap();
+    c.a.sync().await.unwrap();
+    let at_a = c.a.office.view(id).unwrap();
+    assert!(at_a.identity.is_none());
+    assert_eq!(at_a.case.petitioners[0].display_name, "赵*密");
+    // Not a byte of it anywhere in the township's files.
+    drop(at_a);
+    for entry in std::fs::read_dir(c.a.dir.path()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        for secret in ["赵秘密", "13900001111", "11010519491231002X"] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "township file holds {secret}"
+            );
+        }
+    }
+    // A second bureau device does get it.
+    let fresh = TestOffice::enroll(&c.hub.url(), &c.hub.token("county").unwrap(), "刘洪", TODAY)
+        .await
+        .unwrap();
+    fresh.sync().await.unwrap();
+    assert_eq!(fresh.office.view(id).unwrap().identity.unwrap().persons[0].name, "赵秘密");
+}
+
+async fn post(url: &str, credential: Option<&str>, body: Vec<u8>) -> (u16, serde_json::Value) {
+    let mut req = reqwest::Client::new().post(format!("{url}/v1/sync")).body(body);
+    if let Some(c) = credential {
+        req = req.bearer_auth(c);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_are_refused_with_their_code_and_store_nothing() {
+    let c = county().await;
+    let id =
+        c.a.office.register(&case_input("黄桥镇", "本局接收", "钱七", "界址纠纷"), None).unwrap();
+    let head = c.hub.store().head().unwrap();
+    let credential = c.a.office.store().meta("sync.credential").unwrap().unwrap();
+
+    // Wrong token at enrollment.
+    let err =
+        c.a.client()
+            .enroll(
+                &c.hub.url(),
+                &EnrollRequest {
+                    token: "NOPE-NOPE".into(),
+                    actor: "ab".into(),
+                    device_name: "x".into(),
+                },
+            )
+            .await
+            .unwrap_err();
+    assert!(matches!(err, ClientError::Unauthorized(_)), "{err:?}");
+    // Wrong credential.
+    let (status, body) = post(&c.hub.url(), Some("0000"), encode(&SyncRequest::default())).await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("unauthorized")));
+    // Garbage.
+    let (status, body) = post(&c.hub.url(), Some(&credential), b"not a sync body".to_vec()).await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("bad_request")));
+    // Oversized, and a compression bomb that is small on the wire.
+    let (status, _) = post(&c.hub.url(), Some(&credential), vec![0u8; 17 * 1024 * 1024]).await;
+    assert_eq!(status, 413);
+    let mut bomb = b"LG\x00\x01".to_vec();
+    bomb.extend(zstd_bomb());
+    let (status, body) = post(&c.hub.url(), Some(&credential), bomb).await;
+    assert_eq!((status, body["code"].as_str()), (413, Some("too_large")));
+    // An unsupported protocol version names the supported ones.
+    let mut future = encode(&SyncRequest::default());
+    future[3] = 9;
+    let (status, body) = post(&c.hub.url(), Some(&credential), future).await;
+    assert_eq!(status, 409);
+    assert_eq!(body["supported_versions"], serde_json::json!([1]));
+    assert_eq!(c.hub.store().head().unwrap(), head, "nothing stored");
+    assert!(c.hub.store().case_scope(id).unwrap().is_none());
+
+    // A revoked device.
+    c.hub.store().revoke("hq", None, ledger_hub::now_ms()).unwrap();
+    let err = c.a.sync().await.unwrap_err();
+    assert!(matches!(err, ClientError::Unauthorized(_)), "{err:?}");
+    assert!(c.hub.store().case_scope(id).unwrap().is_none(), "nothing stored");
+    assert_eq!(c.a.office.sync_status().unwrap().last_error.as_deref(), Some("unauthorized"));
+}
+
+fn zstd_bomb() -> Vec<u8> {
+    // 64 MiB of zeros compress to a few KiB.
+    let zeros = vec![0u8; 64 * 1024 * 1024];
+    ledger_tests::compress(&zeros)
+}
+
+/// A forged change (another office's actor) and an out-of-scope change are refused by hash;
+/// the office quarantines them and its other cases still sync.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_and_out_of_scope_changes_are_refused_and_the_rest_syncs() {
+    let c = county().await;
+    // A case of B's.
+    let b_case =
+        c.b.office.register(&case_input("石江镇", "本局接收", "孙八", "林地纠纷"), None).unwrap();
+    c.b.sync().await.unwrap();
+    // A's own, good case.
+    let good =
+        c.a.office.register(&case_input("黄桥镇", "本局接收", "周九", "宅基地"), None).unwrap();
+
+    // A change to B's case made with A's actor (A somehow held a copy): out of scope.
+    let b_doc = c.b.office.store().save_doc(b_case, StoreKind::Case).unwrap();
+    let actor = c.a.office.store().actor().clone();
+    let out_of_scope = ledger_tests::edit_change(&b_doc, actor, "subject", "篡改");
+    // A change to A's case made with B's actor: forged.
+    let a_doc = c.a.office.store().save_doc(good, StoreKind::Case).unwrap();
+    let forged =
+        ledger_tests::edit_change(&a_doc, c.b.office.store().actor().clone(), "subject", "伪造");
+
+    let credential = c.a.office.store().meta("sync.credential").unwrap().unwrap();
+    let mut request = c.a.office.prepare(256 * 1024).unwrap();
+    let own: Vec<UpChange> = request.changes.clone();
+    request.changes.push(UpChange {
+        case_id: b_case.0,
+        kind: DocKind::Case,
+        hash: Hash(out_of_scope.0),
+        bytes: out_of_scope.1.clone(),
+    });
+    request.changes.push(UpChange {
+        case_id: good.0,
+        kind: DocKind::Case,
+        hash: Hash(forged.0),
+        bytes: forged.1.clone(),
+    });
+    let head = c.hub.store().head().unwrap();
+    let (status, body) = post(&c.hub.url(), Some(&credential), encode(&request)).await;
+    assert_eq!(status, 403);
+    let refused: Vec<String> = body["refused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["hash"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(refused.contains(&Hash(out_of_scope.0).to_hex()));
+    assert!(refused.contains(&Hash(forged.0).to_hex()));
+    assert_eq!(refused.len(), 2, "{body}");
+    assert!(body["refused"][0]["reason"].as_str().unwrap().chars().any(|c| c > '\u{4e00}'));
+    assert_eq!(c.hub.store().head().unwrap(), head, "nothing of the batch stored");
+    assert!(!c.hub.store().has_change(&own[0].hash.to_hex()).unwrap());
+
+    // Through the real client: the forged change sits in A's outbox with the good ones.
+    ledger_tests::inject_outbox(&c.a.dir, good, &forged.1);
+    c.a.office.register(&case_input("黄桥镇", "本局接收", "吴十", "采矿"), None).unwrap();
+    let report = c.a.sync().await.unwrap();
+    assert!(report.refused >= 1, "{report:?}");
+    let quarantined = c.a.office.quarantine().unwrap();
+    assert!(quarantined.iter().all(|q| q.case_id == good));
+    assert!(quarantined.iter().any(|q| q.hash == Hash(forged.0).to_hex()));
+    // Every other case went through.
+    c.bureau.sync().await.unwrap();
+    assert_eq!(c.bureau.office.case_count().unwrap(), 3, "B's case and both of A's");
+    assert_eq!(c.bureau.office.case(good).unwrap().subject, "", "the forged edit never arrived");
+    assert_eq!(c.a.office.sync_status().unwrap().quarantined, quarantined.len() as u64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_township_cannot_write_bureau_only_fields() {
+    let c = county().await;
+    let id = c
+        .bureau
+        .office
+        .register(&case_input("黄桥镇", "本局接收", "郑一", "宅基地"), None)
+        .unwrap();
+    c.bureau.office.act(id, &to(ActionKind::Assign, "黄桥镇")).unwrap();
+    c.bureau.sync().await.unwrap();
+    c.a.sync().await.unwrap();
+    // The facade refuses it, so forge the change below the facade.
+    let doc = c.a.office.store().save_doc(id, StoreKind::Case).unwrap();
+    let change = ledger_tests::edit_change(
+        &doc,
+        c.a.office.store().actor().clone(),
+        "jurisdiction",
+        "石江镇",
+    );
+    ledger_tests::inject_outbox(&c.a.dir, id, &change.1);
+    let report = c.a.sync().await.unwrap();
+    assert_eq!(report.refused, 1);
+    let q = c.a.office.quarantine().unwrap();
+    assert!(q[0].error.contains("所属乡镇"), "{}", q[0].error);
+    c.bureau.sync().await.unwrap();
+    assert_eq!(c.bureau.office.case(id).unwrap().jurisdiction.as_deref(), Some("黄桥镇"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachments_travel_as_blobs_once_and_only_in_scope() {
+    let c = county().await;
+    let id =
+        c.a.office.register(&case_input("黄桥镇", "本局接收", "冯二", "违法建房"), None).unwrap();
+    let other =
+        c.a.office.register(&case_input("黄桥镇", "本局接收", "冯二", "再次反映"), None).unwrap();
+    let scan: Vec<u8> =
+        (0..3 * 1024 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let hash = c.a.office.attach(id, "来信扫描.pdf", &scan, "application/pdf").unwrap();
+    c.a.office.attach(other, "来信扫描(复印).pdf", &scan, "application/pdf").unwrap();
+    c.a.sync().await.unwrap();
+    c.bureau.sync().await.unwrap();
+    assert_eq!(c.bureau.office.attachment(&hash).unwrap(), scan);
+    assert_eq!(c.bureau.office.store().blob_count().unwrap(), 1, "stored once for both cases");
+    c.b.sync().await.unwrap();
+    assert!(c.b.office.attachment(&hash).is_err(), "not in B's scope");
+    // A second device of A's office gets it too.
+    let a2 =
+        TestOffice::enroll(&c.hub.url(), &c.hub.token("hq").unwrap(), "李娟", TODAY).await.unwrap();
+    a2.sync().await.unwrap();
+    assert_eq!(a2.office.attachment(&hash).unwrap(), scan);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bureau_views_of_offices_and_statistics() {
+    let c = county().await;
+    let id =
+        c.a.office.register(&case_input("黄桥镇", "本局接收", "陈三", "违法建房"), None).unwrap();
+    c.a.sync().await.unwrap();
+    c.bureau.sync().await.unwrap();
+    let cred = |o: &TestOffice| o.office.store().meta("sync.credential").unwrap().unwrap();
+    let offices =
+        c.bureau.client().get_json(&c.hub.url(), &cred(&c.bureau), "/v1/offices").await.unwrap();
+    let hq = offices.as_array().unwrap().iter().find(|o| o["office"] == "hq").unwrap();
+    assert!(hq["last_sync"].as_i64().is_some());
+    assert_eq!(hq["pending"], 0);
+    assert!(
+        hq["clock_skew_ms"].as_i64().is_some(),
+        "the office clock is fixed at {TODAY}: a large skew"
+    );
+    let stats = c
+        .bureau
+        .client()
+        .get_json(&c.hub.url(), &cred(&c.bureau), "/v1/stats?year=2024")
+        .await
+        .unwrap();
+    assert_eq!(stats["total"], 1);
+    assert_eq!(stats["by_source"]["本局接收"], 1);
+    let err =
+        c.a.client().get_json(&c.hub.url(), &cred(&c.a), "/v1/stats?year=2024").await.unwrap_err();
+    assert!(matches!(err, ClientError::Refused(_) | ClientError::Server(403, _)), "{err:?}");
+    let health = reqwest::get(format!("{}/v1/health", c.hub.url())).await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    let _ = id;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_enrollment_reply_does_not_burn_the_token() {
+    let hub = TestHub::start().await.unwrap();
+    let token = hub.add_office("hq", "黄桥镇国土所", Role::Township, &["黄桥镇"]).unwrap();
+    let client = ledger_client::HubClient::new(std::time::Duration::from_secs(5)).unwrap();
+    let req = EnrollRequest {
+        token: token.clone(),
+        actor: "abcdef0123".into(),
+        device_name: "pc".into(),
+    };
+    let first = client.enroll(&hub.url(), &req).await.unwrap();
+    let again = client.enroll(&hub.url(), &req).await.unwrap();
+    assert_eq!(first.credential, again.credential);
+    assert_eq!(first.device_id, again.device_id);
+    assert_eq!(hub.store().devices(Some("hq")).unwrap().len(), 1);
+    let other = EnrollRequest { actor: "99".into(), ..req };
+    let err = client.enroll(&hub.url(), &other).await.unwrap_err();
+    assert!(err.to_string().contains("已被使用"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_syncs_after_an_edit_and_on_demand() {
+    let c = county().await;
+    let config = ledger_client::SyncConfig {
+        debounce: std::time::Duration::from_millis(50),
+        interval: std::time::Duration::from_secs(3600),
+        ..c.a.config.clone()
+    };
+    let handle = ledger_client::SyncService::spawn(c.a.client().clone(), c.a.target(), config);
+    let id =
+        c.a.office.register(&case_input("黄桥镇", "本局接收", "褚四", "违法建房"), None).unwrap();
+    handle.notify_edit();
+    let mut status = handle.subscribe();
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            if status.borrow().last_success.is_some()
+                && c.a.office.store().outbox_len().unwrap() == 0
+            {
+                break;
+            }
+            let _ = status.changed().await;
+        }
+    })
+    .await
+    .expect("synced after the edit");
+    assert!(c.hub.store().case_scope(id).unwrap().is_some());
+    let report = handle.sync_now().await.unwrap();
+    assert_eq!(report.uploaded, 0);
+    assert_eq!(handle.status().pending, 0);
+    handle.shutdown().await;
+}
