@@ -30,6 +30,19 @@ pub enum BenchError {
     /// The benchmark directory already holds a store.
     #[error("{0} already holds a store; give an empty --dir")]
     NotEmpty(std::path::PathBuf),
+    /// The hub, the client or the harness failed.
+    #[error("{0}")]
+    Sync(String),
+    /// The hub's database could not be read.
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+impl BenchError {
+    /// Any other failure, by its message.
+    pub fn other(e: impl std::fmt::Display) -> Self {
+        Self::Sync(e.to_string())
+    }
 }
 
 /// Results of a benchmark.

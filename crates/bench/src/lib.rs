@@ -7,6 +7,7 @@
 //! - [`probe`]: opening a store in a fresh process, for honest time and resident memory.
 //! - [`measure`]: medians, percentiles and memory readings.
 //! - [`rng`]: the seeded random source behind the generator.
+//! - [`sync`]: the sync benchmark against a real hub.
 
 pub mod data;
 mod error;
@@ -14,5 +15,6 @@ pub mod local;
 pub mod measure;
 pub mod probe;
 pub mod rng;
+pub mod sync;
 
 pub use error::{BenchError, Result};

@@ -342,7 +342,7 @@ fn count(office: &Office, query: &CaseQuery) -> Result<u64> {
 }
 
 /// Writes `n` generated cases in batches; returns their submissions and events.
-fn populate(office: &Office, data: &mut Generator, n: usize) -> Result<(usize, usize)> {
+pub(crate) fn populate(office: &Office, data: &mut Generator, n: usize) -> Result<(usize, usize)> {
     let config = office.config();
     let actor = office.store().actor().to_hex_string();
     let registrar = Registrar {

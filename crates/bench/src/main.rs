@@ -45,6 +45,19 @@ enum Command {
         #[arg(long, default_value_t = 20_170)]
         seed: u64,
     },
+    /// A real hub and offices: ingest from 25 offices at once, a fresh bureau pulling every
+    /// case, and a sync with nothing new (HTTP bytes counted by the fault proxy).
+    Sync {
+        /// Cases the bureau holds and the hub receives.
+        #[arg(long, default_value_t = 20_000)]
+        cases: usize,
+        /// Cases each of the 25 offices registers for the concurrent ingest.
+        #[arg(long, default_value_t = 40)]
+        per_office: usize,
+        /// Seed of the generated data.
+        #[arg(long, default_value_t = 20_170)]
+        seed: u64,
+    },
     /// Opens the office store in DIR and lists its first page; prints time and resident memory.
     #[command(hide = true)]
     OpenProbe {
@@ -69,6 +82,14 @@ fn main() -> anyhow::Result<()> {
                 exe,
             };
             let report = local::run(&options).context("local benchmark failed")?;
+            serde_json::to_string_pretty(&report)?
+        }
+        Command::Sync { cases, per_office, seed } => {
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let options = ledger_bench::sync::SyncOptions { cases, per_office, seed };
+            let report = runtime
+                .block_on(ledger_bench::sync::run(&options))
+                .context("sync benchmark failed")?;
             serde_json::to_string_pretty(&report)?
         }
         Command::OpenProbe { dir } => {

@@ -1,0 +1,91 @@
+//! The `ledger-hub` binary: administration commands on the database file, and `serve` starting,
+//! printing its address and stopping cleanly on SIGTERM.
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+const HUB: &str = env!("CARGO_BIN_EXE_ledger-hub");
+
+fn hub(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(HUB).arg("--data-dir").arg(dir).args(args).output().unwrap()
+}
+
+#[test]
+fn office_commands_print_tokens_alone_on_the_last_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hub(
+        dir.path(),
+        &[
+            "office",
+            "add",
+            "--code",
+            "hq",
+            "--name",
+            "黄桥镇国土所",
+            "--role",
+            "township",
+            "--township",
+            "黄桥镇",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let token = stdout.lines().last().unwrap();
+    assert_eq!(token.len(), 29, "{stdout}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("令牌"));
+    let out = hub(dir.path(), &["office", "token", "--code", "hq"]);
+    let second = String::from_utf8(out.stdout).unwrap();
+    assert_ne!(second.trim(), token);
+    let out = hub(
+        dir.path(),
+        &["office", "add", "--code", "hq", "--name", "x", "--role", "township", "--township", "x"],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("已存在"));
+    let out =
+        hub(dir.path(), &["office", "add", "--code", "t2", "--name", "x", "--role", "township"]);
+    assert!(!out.status.success(), "a township office needs its townships");
+    let out = hub(dir.path(), &["office", "list", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list[0]["office"]["code"], "hq");
+    assert_eq!(list[0]["office"]["townships"][0], "黄桥镇");
+    let out = hub(dir.path(), &["office", "revoke", "--code", "hq"]);
+    assert!(!out.status.success(), "no device enrolled yet");
+    let out = hub(dir.path(), &["office", "token", "--code", "nope"]);
+    assert!(!out.status.success());
+    // Only hashes are stored.
+    let db = std::fs::read(dir.path().join("hub.db")).unwrap();
+    assert!(!db.windows(token.len()).any(|w| w == token.as_bytes()));
+}
+
+#[test]
+fn serve_prints_its_address_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(HUB)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    let addr = line.trim().strip_prefix("listening on http://").unwrap().to_owned();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    std::io::Write::write_all(
+        &mut stream,
+        b"GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let mut response = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("\"status\":\"ok\""));
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "clean shutdown: {exit:?}");
+}
