@@ -197,6 +197,19 @@ impl TestOffice {
         Ok(Self { office: Arc::new(office), dir, client, config })
     }
 
+    /// An office store already on disk in `dir`, opened and ready to sync.
+    pub fn open(dir: tempfile::TempDir, today: &str) -> anyhow::Result<Self> {
+        let office = Office::open(dir.path(), clock_at(today))?;
+        let config = SyncConfig {
+            request_timeout: Duration::from_secs(10),
+            backoff_base: Duration::from_millis(50),
+            backoff_max: Duration::from_millis(500),
+            ..SyncConfig::default()
+        };
+        let client = HubClient::new(config.request_timeout)?;
+        Ok(Self { office: Arc::new(office), dir, client, config })
+    }
+
     /// The office as a sync target.
     pub fn target(&self) -> Arc<dyn SyncTarget> {
         self.office.clone()

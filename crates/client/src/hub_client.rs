@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use ledger_protocol::{
-    CONTENT_TYPE, EnrollRequest, EnrollResponse, ErrorBody, Refused, SyncRequest, SyncResponse,
-    decode, encode,
+    CONTENT_TYPE, EnrollRequest, EnrollResponse, ErrorBody, Refused, RepairRequest,
+    RepairResponse, RepairSync, RepairSyncResponse, SyncRequest, SyncResponse, decode, encode,
 };
 use reqwest::StatusCode;
 
@@ -161,6 +161,39 @@ impl HubClient {
         }
         let bytes = response.bytes().await.map_err(|e| Self::transport(&e))?;
         decode(&bytes).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    async fn binary<Q: serde::Serialize, R: for<'de> serde::Deserialize<'de>>(
+        &self,
+        hub: &str,
+        credential: &str,
+        path: &str,
+        req: &Q,
+    ) -> Result<R, ClientError> {
+        let response = self
+            .http
+            .post(Self::url(hub, path))
+            .bearer_auth(credential)
+            .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
+            .body(encode(req))
+            .send()
+            .await
+            .map_err(|e| Self::transport(&e))?;
+        if !response.status().is_success() {
+            return Err(Self::error(response).await);
+        }
+        let bytes = response.bytes().await.map_err(|e| Self::transport(&e))?;
+        decode(&bytes).map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    /// Repair step one: which documents differ.
+    pub async fn repair_digests(&self, hub: &str, credential: &str, req: &RepairRequest) -> Result<RepairResponse, ClientError> {
+        self.binary(hub, credential, "/v1/repair/digests", req).await
+    }
+
+    /// Repair step two: one sync-protocol message for one document.
+    pub async fn repair_sync(&self, hub: &str, credential: &str, req: &RepairSync) -> Result<RepairSyncResponse, ClientError> {
+        self.binary(hub, credential, "/v1/repair/sync", req).await
     }
 
     /// A JSON view for the bureau (`/v1/offices`, `/v1/stats?year=`).

@@ -8,11 +8,13 @@
 
 mod backoff;
 mod hub_client;
+mod repair;
 mod service;
 mod target;
 
 pub use backoff::Backoff;
 pub use hub_client::{ClientError, HubClient};
+pub use repair::{RepairReport, repair};
 pub use ledger_protocol as protocol;
 pub use service::{
     RoundOutcome, SyncConfig, SyncHandle, SyncReport, SyncService, sync_round, sync_until_done,

@@ -155,6 +155,7 @@ pub async fn sync_until_done(
         s.syncing = true;
         s.last_attempt = Some(started);
     });
+    let mut repaired = false;
     let result = loop {
         match sync_round(client, target, *budget).await {
             Ok(round) => {
@@ -176,6 +177,15 @@ pub async fn sync_until_done(
                     }
                 });
                 if !round.more {
+                    if !repaired && target.needs_repair() {
+                        repaired = true;
+                        match crate::repair::repair(client, target).await {
+                            Ok(r) if r.missing > 0 || r.differ > 0 => continue,
+                            Ok(_) => {}
+                            Err(e) if e.is_transient() => continue,
+                            Err(e) => break Err(e),
+                        }
+                    }
                     break Ok(report);
                 }
             }

@@ -2,7 +2,8 @@
 //! builds each request from its outbox and cursor and applies each response durably; the client
 //! only moves bytes and decides when to try again.
 
-use ledger_protocol::{Refused, SyncRequest, SyncResponse};
+use ledger_protocol::{DocDigest, DocKind, Refused, SyncRequest, SyncResponse};
+use uuid::Uuid;
 use serde::{Deserialize, Serialize};
 
 /// Why the office side failed.
@@ -74,4 +75,22 @@ pub trait SyncTarget: Send + Sync + 'static {
     fn load_status(&self) -> Result<SyncStatus, TargetError>;
     /// Now, by the office's clock (ms).
     fn now(&self) -> i64;
+
+    /// Whether the replica should be compared with the hub (after a restore from backup, or
+    /// when a case stayed incomplete after being fetched whole).
+    fn needs_repair(&self) -> bool;
+    /// The digests of the documents after `after`, in (case, kind) order, at most `limit`.
+    fn digests(&self, after: Option<(Uuid, DocKind)>, limit: usize) -> Result<Vec<DocDigest>, TargetError>;
+    /// One step of Automerge's sync protocol on a document: applies the hub's `incoming`
+    /// message (if any) durably, then returns the next message to send (none when done).
+    /// `state` carries the protocol state between steps.
+    fn repair_step(
+        &self,
+        case: Uuid,
+        kind: DocKind,
+        state: &mut Vec<u8>,
+        incoming: Option<&[u8]>,
+    ) -> Result<Option<Vec<u8>>, TargetError>;
+    /// Repair is done: documents the office lacks are to be fetched whole.
+    fn repair_finished(&self, missing: &[(Uuid, DocKind)]) -> Result<(), TargetError>;
 }

@@ -64,9 +64,25 @@ fn normalise(token: &str) -> String {
     token.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect()
 }
 
-/// The hash the hub stores for a token or credential.
+/// The hash the hub stores for a token or credential (hex of [`ledger_protocol::secret_hash`]).
 pub fn hash_secret(secret: &str) -> String {
-    blake3::hash(normalise(secret).as_bytes()).to_hex().to_string()
+    ledger_protocol::secret_hash(secret).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The device a USB bundle names, and the key its bundles are signed with (the stored hash of
+/// its credential).
+pub fn bundle_caller(store: &dyn HubStore, device_id: &str) -> Result<(Caller, [u8; 32]), AuthError> {
+    let device = store.device(device_id)?.ok_or(AuthError::InvalidCredential)?;
+    if device.revoked_at.is_some() {
+        return Err(AuthError::Revoked);
+    }
+    let hex = store.device_key(device_id)?.ok_or(AuthError::InvalidCredential)?;
+    let mut key = [0u8; 32];
+    for (i, b) in key.iter_mut().enumerate() {
+        *b = hex.get(i * 2..i * 2 + 2).and_then(|h| u8::from_str_radix(h, 16).ok()).ok_or(AuthError::InvalidCredential)?;
+    }
+    let office = store.office(&device.office)?.ok_or(AuthError::InvalidCredential)?;
+    Ok((Caller { device, office }, key))
 }
 
 fn derive_credential(key: &[u8; 32], token: &str, actor: &str) -> String {

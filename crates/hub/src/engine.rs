@@ -15,14 +15,17 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use ledger_domain::automerge::sync::{self, SyncDoc};
 use ledger_domain::automerge::{ActorId, Automerge, Change, ChangeHash, ReadDoc};
 use ledger_domain::schema::{self, CaseField};
 use ledger_domain::workflow::replay;
 use ledger_domain::{CaseFacts, CaseId, PolicyTable, Role, WorkCalendar};
 use ledger_protocol::{
     BlobChunk, BlobWant, Bootstrap, Cursor, DocKind, Hash, MIN_BATCH_BYTES, Partial, Record,
-    Refused, SyncRequest, SyncResponse, UpChange, record_size,
+    Refused, RepairRequest, RepairResponse, RepairSync, RepairSyncResponse, SyncRequest,
+    SyncResponse, UpChange, heads_digest, record_size,
 };
+use uuid::Uuid;
 
 use crate::store::{
     CaseScope, Commit, DeviceRecord, DocWrite, HubStore, LogEntry, LogKind, NewLogRow,
@@ -754,6 +757,96 @@ impl Engine {
     /// The statistics of every case at the hub.
     pub fn facts(&self) -> Result<Vec<CaseFacts>, StoreError> {
         self.store.all_facts()
+    }
+
+    /// Repair, step one: which of the office's documents (a range, in order) differ from the
+    /// hub's, and which documents in that range it may hold but lacks.
+    pub fn repair_digests(&self, caller: &Caller, req: &RepairRequest) -> Result<RepairResponse, SyncError> {
+        let mut cache = self.lock();
+        let reader = caller.reader();
+        let mut response = RepairResponse::default();
+        let theirs: BTreeSet<(Uuid, DocKind)> = req.digests.iter().map(|d| (d.case_id, d.kind)).collect();
+        for digest in &req.digests {
+            let case = CaseId(digest.case_id);
+            if !self.visible_kinds(caller, case)?.contains(&digest.kind) {
+                continue;
+            }
+            if let Some((doc, _)) = self.load(&mut cache, case, digest.kind)? {
+                if heads_digest(&heads_of(&doc)) != digest.heads {
+                    response.differ.push((digest.case_id, digest.kind));
+                }
+            }
+        }
+        let end = req.digests.last().map(|d| (d.case_id, d.kind));
+        let mut after = req.after.map(|(c, k)| (CaseId(c), k));
+        'scan: loop {
+            let docs = self.store.scope_docs(&reader, after, 1000)?;
+            if docs.is_empty() {
+                break;
+            }
+            for (case, kind) in &docs {
+                if !req.last && end.is_some_and(|e| (case.0, *kind) > e) {
+                    break 'scan;
+                }
+                if !theirs.contains(&(case.0, *kind)) {
+                    response.missing.push((case.0, *kind));
+                }
+            }
+            after = docs.last().copied();
+        }
+        Ok(response)
+    }
+
+    /// Repair, step two: one round of Automerge's own sync protocol on one document. The hub
+    /// answers from a copy: changes in the office's message are not stored here (they come
+    /// through the outbox, validated).
+    pub fn repair_sync(&self, caller: &Caller, req: &RepairSync) -> Result<RepairSyncResponse, SyncError> {
+        let case = CaseId(req.case_id);
+        if !self.visible_kinds(caller, case)?.contains(&req.kind) {
+            return Err(SyncError::Forbidden(vec![Refused {
+                hash: String::new(),
+                case_id: req.case_id,
+                reason: "该案件不属于本单位管辖".into(),
+            }]));
+        }
+        let mut cache = self.lock();
+        let Some((mut doc, _)) = self.load(&mut cache, case, req.kind)? else {
+            return Ok(RepairSyncResponse::default());
+        };
+        drop(cache);
+        let message = sync::Message::decode(&req.message)
+            .map_err(|e| SyncError::BadRequest(format!("同步消息无法解析：{e}")))?;
+        let mut state = sync::State::new();
+        doc.receive_sync_message(&mut state, message)
+            .map_err(|e| SyncError::BadRequest(format!("同步消息无法应用：{e}")))?;
+        Ok(RepairSyncResponse {
+            message: doc.generate_sync_message(&mut state).map(|m| ledger_protocol::serde_bytes_opt::Bytes(m.encode())),
+        })
+    }
+
+    /// Applies an office's USB bundle exactly as the network path would, then gathers every page
+    /// the office should receive into one response for the return bundle.
+    pub fn bundle(&self, caller: &Caller, req: &SyncRequest, now: i64) -> Result<SyncResponse, SyncError> {
+        let mut request = req.clone();
+        request.page_bytes = MAX_PAGE_BYTES as u32;
+        let mut merged = self.sync(caller, &request, now)?;
+        let mut guard = 0;
+        while merged.more && guard < 100_000 {
+            guard += 1;
+            let next = SyncRequest {
+                cursor: merged.cursor.clone(),
+                page_bytes: MAX_PAGE_BYTES as u32,
+                device_time: req.device_time,
+                pending: req.pending,
+                ..SyncRequest::default()
+            };
+            let page = self.sync(caller, &next, now)?;
+            merged.records.extend(page.records);
+            merged.cursor = page.cursor;
+            merged.more = page.more;
+            merged.need_blobs = page.need_blobs;
+        }
+        Ok(merged)
     }
 }
 

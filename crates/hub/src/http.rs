@@ -13,8 +13,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use ledger_domain::stats::{Period, StatsQuery, statistics};
 use ledger_protocol::{
-    CONTENT_TYPE, DecodeError, EnrollRequest, ErrorBody, MAX_BODY_BYTES, SUPPORTED_VERSIONS,
-    SyncRequest, decode, encode,
+    CONTENT_TYPE, DecodeError, EnrollRequest, ErrorBody, MAX_BODY_BYTES, RepairRequest, RepairSync,
+    SUPPORTED_VERSIONS, SyncRequest, decode, encode,
 };
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +29,8 @@ pub fn router(state: Arc<HubState>) -> Router {
         .route("/v1/health", get(health))
         .route("/v1/enroll", post(enroll))
         .route("/v1/sync", post(sync))
+        .route("/v1/repair/digests", post(repair_digests))
+        .route("/v1/repair/sync", post(repair_sync))
         .route("/v1/offices", get(offices))
         .route("/v1/stats", get(stats))
         // One byte over the limit is enough to know a body is too large.
@@ -175,7 +177,18 @@ async fn sync(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let caller = caller(&state, &headers).await?;
+    let (caller, req): (Caller, SyncRequest) = binary(&state, &headers, body).await?;
+    let response = blocking(move || Ok(state.engine.sync(&caller, &req, now_ms())?)).await?;
+    Ok(binary_response(&response))
+}
+
+/// A binary request body: authenticated, size-checked, decoded.
+async fn binary<T: for<'de> Deserialize<'de> + Send + 'static>(
+    state: &Arc<HubState>,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(Caller, T), ApiError> {
+    let caller = caller(state, headers).await?;
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "同步数据过大")
@@ -186,12 +199,32 @@ async fn sync(
     if body.len() > MAX_BODY_BYTES {
         return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "同步数据过大"));
     }
-    let response = blocking(move || {
-        let req: SyncRequest = decode(&body).map_err(decode_error)?;
-        Ok(state.engine.sync(&caller, &req, now_ms())?)
-    })
-    .await?;
-    Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], encode(&response)).into_response())
+    let message = blocking(move || decode(&body).map_err(decode_error)).await?;
+    Ok((caller, message))
+}
+
+fn binary_response<T: Serialize>(message: &T) -> Response {
+    ([(header::CONTENT_TYPE, CONTENT_TYPE)], encode(message)).into_response()
+}
+
+async fn repair_digests(
+    State(state): State<Arc<HubState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let (caller, req): (Caller, RepairRequest) = binary(&state, &headers, body).await?;
+    let response = blocking(move || Ok(state.engine.repair_digests(&caller, &req)?)).await?;
+    Ok(binary_response(&response))
+}
+
+async fn repair_sync(
+    State(state): State<Arc<HubState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let (caller, req): (Caller, RepairSync) = binary(&state, &headers, body).await?;
+    let response = blocking(move || Ok(state.engine.repair_sync(&caller, &req)?)).await?;
+    Ok(binary_response(&response))
 }
 
 /// One device's sync health, for the bureau's per-office view.

@@ -231,6 +231,13 @@ impl HubStore for SqliteHubStore {
             .map_err(db)
     }
 
+    fn device_key(&self, id: &str) -> Result<Option<String>> {
+        self.conn()
+            .query_row("SELECT credential_hash FROM devices WHERE id = ?1", [id], |r| r.get(0))
+            .optional()
+            .map_err(db)
+    }
+
     fn devices(&self, office: Option<&str>) -> Result<Vec<DeviceRecord>> {
         let conn = self.conn();
         let mut stmt = conn

@@ -254,6 +254,8 @@ pub trait HubStore: Send + Sync + 'static {
     fn device_by_credential(&self, hash: &str) -> Result<Option<DeviceRecord>>;
     /// A device by id.
     fn device(&self, id: &str) -> Result<Option<DeviceRecord>>;
+    /// The stored hash of a device's credential (hex): the key its USB bundles are signed with.
+    fn device_key(&self, id: &str) -> Result<Option<String>>;
     /// Devices, of one office or all.
     fn devices(&self, office: Option<&str>) -> Result<Vec<DeviceRecord>>;
     /// Revokes one device or every device of an office; returns how many.

@@ -32,6 +32,7 @@ pub use ledger_protocol;
 pub use ledger_report as report;
 pub use ledger_store::{CaseQuery, CaseRow, Page, QuarantinedChange, StoreError};
 pub use queries::{DueList, ReviewItem};
+pub use sync::BundleReport;
 
 /// Where the time comes from: the device clock, or a fixed time for tests and scripts.
 pub type Clock = Arc<dyn Fn() -> DeviceTime + Send + Sync>;

@@ -34,6 +34,9 @@ const EVICTED: &str = "sync.evicted";
 const NEED_BLOBS: &str = "sync.need_blobs";
 const WANT_BLOBS: &str = "sync.want_blobs";
 const STATUS: &str = "sync.status";
+const REPAIR: &str = "sync.needs_repair";
+/// Set by a restore from backup (ledger-store).
+const RESTORED: &str = "needs_repair";
 
 fn wire(kind: DocKind) -> WireKind {
     match kind {
@@ -317,6 +320,8 @@ impl Office {
             }
         }
 
+        // A case fetched whole and still missing dependencies cannot be fixed by the feed.
+        let stuck = want_whole.iter().any(|c| delivered.contains(c));
         let mut pairs = vec![
             (WANT_WHOLE, Self::to_json(&want_whole.iter().collect::<Vec<_>>())),
             (LEAVING, Self::to_json(&still_leaving)),
@@ -324,8 +329,16 @@ impl Office {
             (NEED_BLOBS, Self::to_json(&response.need_blobs)),
             (WANT_BLOBS, Self::to_json(&want_blobs)),
         ];
-        if want_whole.is_empty() {
+        // The cursor only moves forward: an older page (a stale return bundle) never rewinds it.
+        let current = self.cursor()?;
+        let older = current.bootstrap.is_none()
+            && response.cursor.bootstrap.is_none()
+            && response.cursor.seq < current.seq;
+        if want_whole.is_empty() && !older {
             pairs.push((CURSOR, Self::to_json(&response.cursor)));
+        }
+        if stuck {
+            pairs.push((REPAIR, "1".to_owned()));
         }
         self.meta_pairs(&pairs)?;
 
@@ -350,6 +363,93 @@ impl Office {
             self.meta_json::<Vec<CaseId>>(WANT_WHOLE)?.into_iter().collect();
         want.extend(refused.iter().map(|r| CaseId(r.case_id)));
         self.meta_pairs(&[(WANT_WHOLE, Self::to_json(&want.iter().collect::<Vec<_>>()))])
+    }
+}
+
+/// What importing a return bundle did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BundleReport {
+    /// Local changes the hub acknowledged.
+    pub acknowledged: usize,
+    /// Records applied.
+    pub records: usize,
+    /// Changes the hub refused (quarantined).
+    pub refused: usize,
+}
+
+impl Office {
+    fn bundle_key(&self) -> Result<(String, [u8; 32])> {
+        let device = self.store.meta(DEVICE)?;
+        let credential = self.store.meta(CREDENTIAL)?;
+        match (device, credential) {
+            (Some(d), Some(c)) => Ok((d, ledger_protocol::secret_hash(&c))),
+            _ => Err(OfficeError::Refused("本机尚未登记到县局，不能导出或导入同步包".to_owned())),
+        }
+    }
+
+    /// Writes every unacknowledged change (and attachments the hub may lack) to a signed,
+    /// compressed bundle for carrying to the hub on a USB stick. Returns the changes written.
+    pub fn export_bundle(&self, path: &Path) -> Result<usize> {
+        let (device, key) = self.bundle_key()?;
+        let mut request = self.prepare_request(u32::MAX)?;
+        for hash in self.store.unsent_blobs(usize::MAX)? {
+            if let Some(bytes) = self.store.blob(&hash)? {
+                request.blobs.push(BlobChunk { hash, offset: 0, total: bytes.len() as u64, bytes });
+            }
+        }
+        request.blob_offers.clear();
+        request.page_bytes = ledger_protocol::DEFAULT_BATCH_BYTES;
+        let n = request.changes.len();
+        let bundle = ledger_protocol::bundle::Bundle {
+            kind: ledger_protocol::bundle::BundleKind::Up,
+            device_id: device,
+            created_at: self.now(),
+            body: ledger_protocol::encode(&request),
+        };
+        std::fs::write(path, ledger_protocol::bundle::write(&bundle, &key))
+            .map_err(|e| OfficeError::BadFile(format!("无法写入 {}：{e}", path.display())))?;
+        Ok(n)
+    }
+
+    /// Applies a return bundle from the hub. Importing it twice changes nothing, and an older
+    /// one never moves the cursor back.
+    pub fn import_bundle(&self, path: &Path) -> Result<BundleReport> {
+        let (device, key) = self.bundle_key()?;
+        let bytes = std::fs::read(path).map_err(|e| OfficeError::BadFile(format!("无法读取 {}：{e}", path.display())))?;
+        let bundle = ledger_protocol::bundle::verify(&bytes, &key).map_err(|e| OfficeError::BadFile(e.to_string()))?;
+        if bundle.kind != ledger_protocol::bundle::BundleKind::Return {
+            return Err(OfficeError::BadFile("这是本机导出的同步包，应交县局导入；请导入县局返回的同步包".to_owned()));
+        }
+        if bundle.device_id != device {
+            return Err(OfficeError::BadFile("这个同步包是县局为另一台设备生成的".to_owned()));
+        }
+        let body: ledger_protocol::bundle::ReturnBody = ledger_protocol::decode(&bundle.body).map_err(|e| OfficeError::BadFile(format!("同步包内容无法解析：{e}")))?;
+        if !body.refused.is_empty() {
+            self.quarantine_refused(&body.refused)?;
+        }
+        let applied = self.apply_response(&SyncRequest::default(), &body.response)?;
+        Ok(BundleReport { acknowledged: body.response.acked.len(), records: applied.downloaded, refused: body.refused.len() })
+    }
+
+    fn repair_message(&self, case: CaseId, kind: DocKind, state: &mut Vec<u8>, incoming: Option<&[u8]>) -> Result<Option<Vec<u8>>> {
+        use ledger_domain::automerge::ReadDoc;
+        use ledger_domain::automerge::sync::{Message, State, SyncDoc};
+        let bad = |e: String| OfficeError::BadFile(format!("修复同步出错：{e}"));
+        let mut sync_state = if state.is_empty() { State::new() } else { State::decode(state).map_err(|e| bad(e.to_string()))? };
+        if let Some(bytes) = incoming {
+            let message = Message::decode(bytes).map_err(|e| bad(e.to_string()))?;
+            // Apply to a copy, then store what it added through the normal path.
+            let mut copy = self.store.with_doc(case, kind, Clone::clone)?;
+            let before = copy.get_heads();
+            copy.receive_sync_message(&mut sync_state, message).map_err(|e| bad(e.to_string()))?;
+            let added: Vec<Vec<u8>> = copy.get_changes(&before).iter().map(|c| c.raw_bytes().to_vec()).collect();
+            if !added.is_empty() {
+                self.store.apply_remote(case, kind, added)?;
+            }
+        }
+        let next = self.store.with_doc(case, kind, |d| d.generate_sync_message(&mut sync_state))?;
+        *state = sync_state.encode();
+        Ok(next.map(Message::encode))
     }
 }
 
@@ -389,6 +489,46 @@ impl SyncTarget for Office {
 
     fn now(&self) -> i64 {
         Office::now(self)
+    }
+
+    fn needs_repair(&self) -> bool {
+        let flag = |k: &str| self.store.meta(k).ok().flatten().is_some_and(|v| v == "1");
+        flag(REPAIR) || flag(RESTORED)
+    }
+
+    fn digests(&self, after: Option<(uuid::Uuid, WireKind)>, limit: usize) -> Result<Vec<ledger_protocol::DocDigest>, TargetError> {
+        let rows = self
+            .store
+            .doc_heads(after.map(|(c, k)| (CaseId(c), local(k))), limit)
+            .map_err(target_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, kind, heads)| {
+                let heads: Vec<Hash> = heads.iter().filter_map(|h| Hash::from_hex(h)).collect();
+                ledger_protocol::DocDigest { case_id: id.0, kind: wire(kind), heads: ledger_protocol::heads_digest(&heads) }
+            })
+            .collect())
+    }
+
+    fn repair_step(
+        &self,
+        case: uuid::Uuid,
+        kind: WireKind,
+        state: &mut Vec<u8>,
+        incoming: Option<&[u8]>,
+    ) -> Result<Option<Vec<u8>>, TargetError> {
+        self.repair_message(CaseId(case), local(kind), state, incoming).map_err(target_err)
+    }
+
+    fn repair_finished(&self, missing: &[(uuid::Uuid, WireKind)]) -> Result<(), TargetError> {
+        let mut want: BTreeSet<CaseId> = self.meta_json::<Vec<CaseId>>(WANT_WHOLE).map_err(target_err)?.into_iter().collect();
+        want.extend(missing.iter().map(|(c, _)| CaseId(*c)));
+        self.meta_pairs(&[
+            (WANT_WHOLE, Self::to_json(&want.iter().collect::<Vec<_>>())),
+            (REPAIR, "0".to_owned()),
+            (RESTORED, "0".to_owned()),
+        ])
+        .map_err(target_err)
     }
 }
 

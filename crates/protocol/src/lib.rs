@@ -12,6 +12,8 @@
 //!
 //! Pure: no IO, no async.
 
+pub mod bundle;
+
 use std::fmt;
 use std::io::Read;
 
@@ -353,6 +355,99 @@ pub struct EnrollResponse {
     pub device_letter: String,
     /// The device's credential (a bearer token); the hub keeps only its hash.
     pub credential: String,
+}
+
+/// A document's state, for repair: the BLAKE3 of its sorted heads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocDigest {
+    /// The case.
+    pub case_id: Uuid,
+    /// Which document.
+    pub kind: DocKind,
+    /// BLAKE3 of the sorted heads.
+    pub heads: Hash,
+}
+
+/// The digest of a set of heads.
+pub fn heads_digest(heads: &[Hash]) -> Hash {
+    let mut sorted: Vec<&Hash> = heads.iter().collect();
+    sorted.sort();
+    let mut h = blake3::Hasher::new();
+    for head in sorted {
+        h.update(&head.0);
+    }
+    Hash(*h.finalize().as_bytes())
+}
+
+/// `POST /v1/repair/digests`: the office's digests of one range of its documents.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RepairRequest {
+    /// Documents after this one, in (case, kind) order, were compared before.
+    pub after: Option<(Uuid, DocKind)>,
+    /// The digests of the next documents, in order.
+    pub digests: Vec<DocDigest>,
+    /// Whether these are the office's last documents.
+    pub last: bool,
+}
+
+/// Which documents differ from the hub's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RepairResponse {
+    /// Documents both hold, with different heads: run the sync protocol on them.
+    pub differ: Vec<(Uuid, DocKind)>,
+    /// Documents the office may hold but does not: fetch them whole.
+    pub missing: Vec<(Uuid, DocKind)>,
+}
+
+/// `POST /v1/repair/sync`: one message of Automerge's sync protocol for one document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepairSync {
+    /// The case.
+    pub case_id: Uuid,
+    /// Which document.
+    pub kind: DocKind,
+    /// The office's encoded sync message.
+    #[serde(with = "serde_bytes_vec")]
+    pub message: Vec<u8>,
+}
+
+/// The hub's answer: its next sync message, if it has anything to say.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RepairSyncResponse {
+    /// The hub's encoded sync message.
+    pub message: Option<serde_bytes_opt::Bytes>,
+}
+
+/// An optional byte string as a CBOR byte string.
+pub mod serde_bytes_opt {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    /// Bytes that serialise as a CBOR byte string.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Bytes(pub Vec<u8>);
+
+    impl Serialize for Bytes {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_bytes(&self.0)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Bytes {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            Ok(Self(super::serde_bytes_vec::deserialize(d)?))
+        }
+    }
+}
+
+/// The hash the hub keeps of a token or credential, and the key bundles are signed with: BLAKE3
+/// of the secret with case, spaces and dashes ignored.
+pub fn secret_hash(secret: &str) -> [u8; 32] {
+    let normal: String =
+        secret.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect();
+    *blake3::hash(normal.as_bytes()).as_bytes()
 }
 
 /// Why a body could not be read.

@@ -13,6 +13,7 @@ CREATE TABLE docs (
     kind      INTEGER NOT NULL,
     snapshot  BLOB    NOT NULL,
     pending   INTEGER NOT NULL DEFAULT 0,  -- changes appended since the snapshot
+    heads     TEXT    NOT NULL DEFAULT '', -- the document's sorted heads, hex, for repair digests
     PRIMARY KEY (case_id, kind)
 );
 

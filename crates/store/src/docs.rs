@@ -77,6 +77,15 @@ pub(crate) struct CaseWrite {
     pub(crate) projection: Option<Projection>,
     /// Import fingerprints to record.
     pub(crate) fingerprints: Vec<String>,
+    /// The documents' heads after this write.
+    pub(crate) heads: Vec<(DocKind, String)>,
+}
+
+/// A document's heads, sorted, as hex joined by commas.
+pub(crate) fn heads_text(doc: &Automerge) -> String {
+    let mut heads: Vec<String> = doc.get_heads().iter().map(hex).collect();
+    heads.sort();
+    heads.join(",")
 }
 
 pub(crate) fn hex(hash: &ChangeHash) -> String {
@@ -228,6 +237,7 @@ impl Store {
                 outbox,
                 projection: Some(projection),
                 fingerprints: fingerprints.clone(),
+                heads: vec![(DocKind::Case, heads_text(&case_doc)), (DocKind::Identity, heads_text(&id_doc))],
             };
             persist(&tx, &write)?;
             if i >= keep_from {
@@ -333,6 +343,7 @@ impl Store {
                 outbox: Vec::new(),
                 projection,
                 fingerprints: Vec::new(),
+                heads: vec![(kind, heads_text(&doc))],
             };
             let tx = w.conn.transaction()?;
             persist(&tx, &write)?;
@@ -385,6 +396,7 @@ impl Store {
             outbox,
             projection,
             fingerprints: Vec::new(),
+            heads: vec![(kind, heads_text(&doc))],
         };
         let result = w.conn.transaction().map_err(StoreError::from).and_then(|tx| {
             persist(&tx, &write)?;
@@ -474,6 +486,26 @@ impl Store {
         self.with_doc(id, kind, |d| d.get_heads())
     }
 
+    /// Every stored document after `after`, in (case, kind) order, with its sorted heads (hex),
+    /// read from the table without loading documents.
+    pub fn doc_heads(&self, after: Option<(CaseId, DocKind)>, limit: usize) -> Result<Vec<(CaseId, DocKind, Vec<String>)>> {
+        let conn = self.reader();
+        let (case, kind) = after.map(|(c, k)| (c.to_string(), k.code())).unwrap_or((String::new(), -1));
+        let mut stmt = conn.prepare_cached(
+            "SELECT case_id, kind, heads FROM docs WHERE (case_id, kind) > (?1, ?2) ORDER BY case_id, kind LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![case, kind, limit as i64], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (case, kind, heads) = row?;
+            let (Ok(id), Some(kind)) = (case.parse(), DocKind::from_code(kind)) else { continue };
+            out.push((id, kind, heads.split(',').filter(|h| !h.is_empty()).map(str::to_owned).collect()));
+        }
+        Ok(out)
+    }
+
     /// The saved bytes of a stored document (for sending it whole).
     pub fn save_doc(&self, id: CaseId, kind: DocKind) -> Result<Vec<u8>> {
         self.with_doc(id, kind, |d| d.save())
@@ -513,6 +545,12 @@ pub(crate) fn persist(tx: &SqlTx<'_>, write: &CaseWrite) -> Result<()> {
         tx.execute(
             "INSERT OR IGNORE INTO outbox (case_id, kind, hash, bytes, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![key, change.kind.code(), change.hash, change.bytes, now],
+        )?;
+    }
+    for (kind, heads) in &write.heads {
+        tx.execute(
+            "UPDATE docs SET heads = ?3 WHERE case_id = ?1 AND kind = ?2",
+            params![key, kind.code(), heads],
         )?;
     }
     for fp in &write.fingerprints {

@@ -1,0 +1,78 @@
+//! Repair: compare per-document heads digests with the hub, then run Automerge's own sync
+//! protocol only for the documents that differ, and fetch whole the ones the office lacks.
+//! Needed after a restore from backup: the change feed never re-sends a device its own changes,
+//! so whatever this device wrote after the backup comes back only this way.
+
+use std::sync::Arc;
+
+use ledger_protocol::{RepairRequest, RepairSync};
+
+use crate::hub_client::{ClientError, HubClient};
+use crate::target::SyncTarget;
+
+/// Digests per request.
+const DIGESTS_PER_REQUEST: usize = 2000;
+/// Sync-protocol rounds per document before giving up on it for now.
+const MAX_ROUNDS: usize = 24;
+
+/// What a repair found and did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RepairReport {
+    /// Documents compared.
+    pub compared: usize,
+    /// Documents whose heads differed and were synced.
+    pub differ: usize,
+    /// Documents the office lacked, now to be fetched whole.
+    pub missing: usize,
+    /// Sync-protocol messages exchanged.
+    pub messages: usize,
+}
+
+fn local(e: crate::target::TargetError) -> ClientError {
+    ClientError::Local(e.0)
+}
+
+/// Runs a repair against the hub.
+pub async fn repair(client: &HubClient, target: &Arc<dyn SyncTarget>) -> Result<RepairReport, ClientError> {
+    let binding = target.binding().map_err(local)?.ok_or(ClientError::NotEnrolled)?;
+    let mut report = RepairReport::default();
+    let mut differ = Vec::new();
+    let mut missing = Vec::new();
+    let mut after = None;
+    loop {
+        let digests = target.digests(after, DIGESTS_PER_REQUEST).map_err(local)?;
+        let last = digests.len() < DIGESTS_PER_REQUEST;
+        report.compared += digests.len();
+        let next = digests.last().map(|d| (d.case_id, d.kind));
+        let req = RepairRequest { after, digests, last };
+        let response = client.repair_digests(&binding.hub, &binding.credential, &req).await?;
+        differ.extend(response.differ);
+        missing.extend(response.missing);
+        if last {
+            break;
+        }
+        after = next;
+    }
+    for (case, kind) in &differ {
+        let mut state = Vec::new();
+        let mut incoming: Option<Vec<u8>> = None;
+        for _ in 0..MAX_ROUNDS {
+            let Some(message) = target.repair_step(*case, *kind, &mut state, incoming.as_deref()).map_err(local)? else {
+                break;
+            };
+            report.messages += 1;
+            let reply = client
+                .repair_sync(&binding.hub, &binding.credential, &RepairSync { case_id: *case, kind: *kind, message })
+                .await?;
+            match reply.message {
+                Some(m) => incoming = Some(m.0),
+                None => break,
+            }
+        }
+    }
+    report.differ = differ.len();
+    report.missing = missing.len();
+    target.repair_finished(&missing).map_err(local)?;
+    tracing::info!(?report, "repair finished");
+    Ok(report)
+}
