@@ -24,7 +24,11 @@ const TODAY: &str = "2024-03-05";
 const FIXTURE: &str = env!("CARGO_BIN_EXE_fixture");
 
 fn assign(township: &str) -> ActionInput {
-    ActionInput { action: Some(ActionKind::Assign), target: Some(township.into()), ..Default::default() }
+    ActionInput {
+        action: Some(ActionKind::Assign),
+        target: Some(township.into()),
+        ..Default::default()
+    }
 }
 
 /// Every change is in the hub's log exactly once, and the hub has every change the office made.
@@ -83,21 +87,55 @@ async fn cuts_mid_request_and_mid_response_at_many_offsets() {
         for up in [true, false] {
             // Work both ways: the bureau assigns new cases down, the township writes up.
             for k in 0..3 {
-                let id = bureau.office.register(&case_input("黄桥镇", "本局接收", &format!("村民{round}{k}"), &"反映宅基地纠纷。".repeat(20)), None).unwrap();
+                let id = bureau
+                    .office
+                    .register(
+                        &case_input(
+                            "黄桥镇",
+                            "本局接收",
+                            &format!("村民{round}{k}"),
+                            &"反映宅基地纠纷。".repeat(20),
+                        ),
+                        None,
+                    )
+                    .unwrap();
                 bureau.office.act(id, &assign("黄桥镇")).unwrap();
                 ids.push(id);
             }
             bureau.sync().await.unwrap();
             for id in ids.iter().rev().skip(3).take(3) {
-                a.office.set_draft(*id, Draft::Investigation, &format!("核查记录 {round}-{up}：{}", "现场照片已存档。".repeat(30))).unwrap();
+                a.office
+                    .set_draft(
+                        *id,
+                        Draft::Investigation,
+                        &format!("核查记录 {round}-{up}：{}", "现场照片已存档。".repeat(30)),
+                    )
+                    .unwrap();
             }
-            proxy.set_profile(if up { LinkProfile::clean().with_cut_up(*n) } else { LinkProfile::clean().with_cut_down(*n) });
-            // One try on the broken link: it may fail or, past the cut size, partly succeed.
-            let _ = a.sync().await;
+            proxy.set_profile(if up {
+                LinkProfile::clean().with_cut_up(*n)
+            } else {
+                LinkProfile::clean().with_cut_down(*n)
+            });
+            // A short try on the broken link: it fails or, past the cut size, partly succeeds.
+            let deadline = tokio::time::Instant::now() + Duration::from_millis(600);
+            let mut budget = a.config.max_batch;
+            let _ = ledger_client::sync_until_done(
+                a.client(),
+                &a.target(),
+                &a.config,
+                deadline,
+                &mut budget,
+            )
+            .await;
             proxy.set_profile(LinkProfile::clean());
             let report = a.sync().await.unwrap();
             assert!(report.rounds >= 1);
-            assert_eq!(a.office.store().outbox_len().unwrap(), 0, "outbox not stuck after a cut at {n} (up: {up})");
+            assert_eq!(
+                a.office.store().outbox_len().unwrap(),
+                0,
+                "outbox not stuck after a cut at {n} (up: {up})"
+            );
         }
     }
     bureau.sync().await.unwrap();
@@ -149,7 +187,19 @@ async fn hub_killed_and_restarted_mid_sync() {
     with_timeout(&mut a, 3);
     let mut ids = Vec::new();
     for i in 0..40 {
-        ids.push(a.office.register(&case_input("黄桥镇", "本局接收", &format!("村民{i}"), &"反映违法占地。".repeat(40)), None).unwrap());
+        ids.push(
+            a.office
+                .register(
+                    &case_input(
+                        "黄桥镇",
+                        "本局接收",
+                        &format!("村民{i}"),
+                        &"反映违法占地。".repeat(40),
+                    ),
+                    None,
+                )
+                .unwrap(),
+        );
     }
     // Slow enough that the upload is still running when the hub dies.
     proxy.set_profile(LinkProfile::clean().with_rate(200_000));
@@ -192,7 +242,18 @@ async fn office_killed_mid_apply_resumes() {
     let bureau = TestOffice::enroll(&hub.url(), &tb, "刘洪", TODAY).await.unwrap();
     let mut ids = Vec::new();
     for i in 0..120 {
-        let id = bureau.office.register(&case_input("黄桥镇", "本局接收", &format!("村民{i}"), &"反映征地补偿问题。".repeat(30)), None).unwrap();
+        let id = bureau
+            .office
+            .register(
+                &case_input(
+                    "黄桥镇",
+                    "本局接收",
+                    &format!("村民{i}"),
+                    &"反映征地补偿问题。".repeat(30),
+                ),
+                None,
+            )
+            .unwrap();
         bureau.office.act(id, &assign("黄桥镇")).unwrap();
         ids.push(id);
     }
@@ -242,11 +303,15 @@ async fn a_black_hole_times_out_and_the_status_says_so() {
     let proxy = FaultProxy::start(hub.addr(), LinkProfile::clean()).await.unwrap();
     let mut a = TestOffice::enroll(&proxy.url(), &ta, "李娟", TODAY).await.unwrap();
     with_timeout(&mut a, 1);
-    let id = a.office.register(&case_input("黄桥镇", "本局接收", "蒋五", "违法建房"), None).unwrap();
+    let id =
+        a.office.register(&case_input("黄桥镇", "本局接收", "蒋五", "违法建房"), None).unwrap();
     proxy.set_profile(LinkProfile::black_hole());
     let deadline = tokio::time::Instant::now() + Duration::from_millis(2_500);
     let mut budget = a.config.max_batch;
-    let err = ledger_client::sync_until_done(a.client(), &a.target(), &a.config, deadline, &mut budget).await.unwrap_err();
+    let err =
+        ledger_client::sync_until_done(a.client(), &a.target(), &a.config, deadline, &mut budget)
+            .await
+            .unwrap_err();
     assert!(matches!(err, ClientError::Timeout), "{err:?}");
     let status = a.office.sync_status().unwrap();
     assert_eq!(status.last_error.as_deref(), Some("timeout"));
@@ -286,7 +351,10 @@ async fn after_a_long_outage_the_service_waits_no_longer_than_its_maximum_backof
     // Dozens of backoff periods: unbounded doubling would be waiting for days by now.
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(a.office.store().outbox_len().unwrap(), 2);
-    assert!(matches!(a.office.sync_status().unwrap().last_error.as_deref(), Some("offline" | "timeout")));
+    assert!(matches!(
+        a.office.sync_status().unwrap().last_error.as_deref(),
+        Some("offline" | "timeout")
+    ));
     proxy.resume();
     let resumed = tokio::time::Instant::now();
     let mut status = handle.subscribe();

@@ -127,6 +127,13 @@ pub(crate) enum Command {
         #[arg(long, default_value_t = 120)]
         timeout: u64,
     },
+    /// 数据修复: compare every document with the hub and fix the ones that differ.
+    Repair,
+    /// 同步包: sync by USB stick when there is no link at all.
+    Bundle {
+        #[command(subcommand)]
+        command: BundleCommand,
+    },
     /// 同步状态.
     Status {
         /// JSON output.
@@ -253,4 +260,19 @@ pub(crate) enum ReportFormat {
     Text,
     /// The statistics JSON.
     Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum BundleCommand {
+    /// Writes every change waiting to go up to a signed bundle for the bureau to import.
+    Export {
+        /// The bundle file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Applies the return bundle the bureau wrote.
+    Import {
+        /// The return bundle.
+        file: PathBuf,
+    },
 }

@@ -24,7 +24,7 @@ use ledger_office::{
     ActionInput, CaseQuery, Clock, ImportOptions, Office, OfficeConfig, OfficeError, system_clock,
 };
 
-use args::{CaseCommand, Cli, Command, ReportFormat, StaffCommand};
+use args::{BundleCommand, CaseCommand, Cli, Command, ReportFormat, StaffCommand};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -199,6 +199,44 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         }
         Command::Enroll { hub, token, staff } => enroll(&dir, hub, token, staff)?,
         Command::Sync { timeout } => sync(&dir, *timeout)?,
+        Command::Repair => {
+            let report = {
+                let target: Arc<dyn SyncTarget> = Arc::new(open(&dir)?);
+                let client = HubClient::new(std::time::Duration::from_secs(60))?;
+                runtime()?
+                    .block_on(ledger_office::ledger_client::repair(&client, &target))
+                    .map_err(|e| anyhow!(ledger_office::sync_message(&e)))?
+            };
+            eprintln!(
+                "核对了 {} 份文档：{} 份与县局不一致，已修复；{} 份本机缺少，将在下次同步时取回",
+                report.compared, report.differ, report.missing
+            );
+            if report.missing > 0 {
+                sync(&dir, 120)?;
+            }
+        }
+        Command::Bundle { command } => {
+            let office = open(&dir)?;
+            match command {
+                BundleCommand::Export { out } => {
+                    let n = office.export_bundle(out)?;
+                    eprintln!("已把 {n} 条待上传的更改写入同步包 {}；请交县局导入", out.display());
+                }
+                BundleCommand::Import { file } => {
+                    let r = office.import_bundle(file)?;
+                    eprintln!(
+                        "已导入县局返回的同步包：县局确认 {} 条更改，收到 {} 条记录{}",
+                        r.acknowledged,
+                        r.records,
+                        if r.refused > 0 {
+                            format!("，{} 条被拒收（见 ledger status）", r.refused)
+                        } else {
+                            String::new()
+                        }
+                    );
+                }
+            }
+        }
         Command::Status { json } => {
             let office = open(&dir)?;
             output::status(&office, *json)?;

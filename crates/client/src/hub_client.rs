@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use ledger_protocol::{
-    CONTENT_TYPE, EnrollRequest, EnrollResponse, ErrorBody, Refused, RepairRequest,
-    RepairResponse, RepairSync, RepairSyncResponse, SyncRequest, SyncResponse, decode, encode,
+    CONTENT_TYPE, EnrollRequest, EnrollResponse, ErrorBody, Refused, RepairRequest, RepairResponse,
+    RepairSync, RepairSyncResponse, SyncRequest, SyncResponse, decode, encode,
 };
 use reqwest::StatusCode;
 
@@ -187,12 +187,22 @@ impl HubClient {
     }
 
     /// Repair step one: which documents differ.
-    pub async fn repair_digests(&self, hub: &str, credential: &str, req: &RepairRequest) -> Result<RepairResponse, ClientError> {
+    pub async fn repair_digests(
+        &self,
+        hub: &str,
+        credential: &str,
+        req: &RepairRequest,
+    ) -> Result<RepairResponse, ClientError> {
         self.binary(hub, credential, "/v1/repair/digests", req).await
     }
 
     /// Repair step two: one sync-protocol message for one document.
-    pub async fn repair_sync(&self, hub: &str, credential: &str, req: &RepairSync) -> Result<RepairSyncResponse, ClientError> {
+    pub async fn repair_sync(
+        &self,
+        hub: &str,
+        credential: &str,
+        req: &RepairSync,
+    ) -> Result<RepairSyncResponse, ClientError> {
         self.binary(hub, credential, "/v1/repair/sync", req).await
     }
 

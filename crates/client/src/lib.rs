@@ -14,8 +14,8 @@ mod target;
 
 pub use backoff::Backoff;
 pub use hub_client::{ClientError, HubClient};
-pub use repair::{RepairReport, repair};
 pub use ledger_protocol as protocol;
+pub use repair::{RepairReport, repair};
 pub use service::{
     RoundOutcome, SyncConfig, SyncHandle, SyncReport, SyncService, sync_round, sync_until_done,
 };

@@ -33,7 +33,10 @@ fn local(e: crate::target::TargetError) -> ClientError {
 }
 
 /// Runs a repair against the hub.
-pub async fn repair(client: &HubClient, target: &Arc<dyn SyncTarget>) -> Result<RepairReport, ClientError> {
+pub async fn repair(
+    client: &HubClient,
+    target: &Arc<dyn SyncTarget>,
+) -> Result<RepairReport, ClientError> {
     let binding = target.binding().map_err(local)?.ok_or(ClientError::NotEnrolled)?;
     let mut report = RepairReport::default();
     let mut differ = Vec::new();
@@ -57,12 +60,18 @@ pub async fn repair(client: &HubClient, target: &Arc<dyn SyncTarget>) -> Result<
         let mut state = Vec::new();
         let mut incoming: Option<Vec<u8>> = None;
         for _ in 0..MAX_ROUNDS {
-            let Some(message) = target.repair_step(*case, *kind, &mut state, incoming.as_deref()).map_err(local)? else {
+            let Some(message) =
+                target.repair_step(*case, *kind, &mut state, incoming.as_deref()).map_err(local)?
+            else {
                 break;
             };
             report.messages += 1;
             let reply = client
-                .repair_sync(&binding.hub, &binding.credential, &RepairSync { case_id: *case, kind: *kind, message })
+                .repair_sync(
+                    &binding.hub,
+                    &binding.credential,
+                    &RepairSync { case_id: *case, kind: *kind, message },
+                )
                 .await?;
             match reply.message {
                 Some(m) => incoming = Some(m.0),

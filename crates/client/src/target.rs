@@ -3,8 +3,8 @@
 //! only moves bytes and decides when to try again.
 
 use ledger_protocol::{DocDigest, DocKind, Refused, SyncRequest, SyncResponse};
-use uuid::Uuid;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 /// Why the office side failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -80,7 +80,11 @@ pub trait SyncTarget: Send + Sync + 'static {
     /// when a case stayed incomplete after being fetched whole).
     fn needs_repair(&self) -> bool;
     /// The digests of the documents after `after`, in (case, kind) order, at most `limit`.
-    fn digests(&self, after: Option<(Uuid, DocKind)>, limit: usize) -> Result<Vec<DocDigest>, TargetError>;
+    fn digests(
+        &self,
+        after: Option<(Uuid, DocKind)>,
+        limit: usize,
+    ) -> Result<Vec<DocDigest>, TargetError>;
     /// One step of Automerge's sync protocol on a document: applies the hub's `incoming`
     /// message (if any) durably, then returns the next message to send (none when done).
     /// `state` carries the protocol state between steps.

@@ -44,6 +44,13 @@ CREATE TABLE devices (
 CREATE INDEX devices_office ON devices (office);
 CREATE INDEX devices_actor ON devices (actor);
 
+-- Further Automerge actors of a device (a restore from backup mints a new one).
+CREATE TABLE actors (
+    actor  TEXT PRIMARY KEY,
+    device TEXT NOT NULL REFERENCES devices (id),
+    office TEXT NOT NULL
+) WITHOUT ROWID;
+
 -- Every accepted change, once (deduplicated by hash).
 CREATE TABLE changes (
     hash        TEXT PRIMARY KEY,

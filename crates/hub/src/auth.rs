@@ -71,7 +71,10 @@ pub fn hash_secret(secret: &str) -> String {
 
 /// The device a USB bundle names, and the key its bundles are signed with (the stored hash of
 /// its credential).
-pub fn bundle_caller(store: &dyn HubStore, device_id: &str) -> Result<(Caller, [u8; 32]), AuthError> {
+pub fn bundle_caller(
+    store: &dyn HubStore,
+    device_id: &str,
+) -> Result<(Caller, [u8; 32]), AuthError> {
     let device = store.device(device_id)?.ok_or(AuthError::InvalidCredential)?;
     if device.revoked_at.is_some() {
         return Err(AuthError::Revoked);
@@ -79,7 +82,10 @@ pub fn bundle_caller(store: &dyn HubStore, device_id: &str) -> Result<(Caller, [
     let hex = store.device_key(device_id)?.ok_or(AuthError::InvalidCredential)?;
     let mut key = [0u8; 32];
     for (i, b) in key.iter_mut().enumerate() {
-        *b = hex.get(i * 2..i * 2 + 2).and_then(|h| u8::from_str_radix(h, 16).ok()).ok_or(AuthError::InvalidCredential)?;
+        *b = hex
+            .get(i * 2..i * 2 + 2)
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+            .ok_or(AuthError::InvalidCredential)?;
     }
     let office = store.office(&device.office)?.ok_or(AuthError::InvalidCredential)?;
     Ok((Caller { device, office }, key))

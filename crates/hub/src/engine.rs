@@ -178,6 +178,17 @@ impl Engine {
         req: &SyncRequest,
         now: i64,
     ) -> Result<SyncResponse, SyncError> {
+        if let Some(actor) =
+            req.actor.as_deref().map(str::trim).filter(|a| {
+                !a.is_empty() && a.len() <= 64 && a.chars().all(|c| c.is_ascii_hexdigit())
+            })
+        {
+            self.store.register_actor(
+                &actor.to_ascii_lowercase(),
+                &caller.device.id,
+                &caller.office.code,
+            )?;
+        }
         let mut cache = self.lock();
         let acked = self.ingest(&mut cache, caller, &req.changes, now)?;
         for case in &req.evicted {
@@ -761,20 +772,25 @@ impl Engine {
 
     /// Repair, step one: which of the office's documents (a range, in order) differ from the
     /// hub's, and which documents in that range it may hold but lacks.
-    pub fn repair_digests(&self, caller: &Caller, req: &RepairRequest) -> Result<RepairResponse, SyncError> {
+    pub fn repair_digests(
+        &self,
+        caller: &Caller,
+        req: &RepairRequest,
+    ) -> Result<RepairResponse, SyncError> {
         let mut cache = self.lock();
         let reader = caller.reader();
         let mut response = RepairResponse::default();
-        let theirs: BTreeSet<(Uuid, DocKind)> = req.digests.iter().map(|d| (d.case_id, d.kind)).collect();
+        let theirs: BTreeSet<(Uuid, DocKind)> =
+            req.digests.iter().map(|d| (d.case_id, d.kind)).collect();
         for digest in &req.digests {
             let case = CaseId(digest.case_id);
             if !self.visible_kinds(caller, case)?.contains(&digest.kind) {
                 continue;
             }
-            if let Some((doc, _)) = self.load(&mut cache, case, digest.kind)? {
-                if heads_digest(&heads_of(&doc)) != digest.heads {
-                    response.differ.push((digest.case_id, digest.kind));
-                }
+            if let Some((doc, _)) = self.load(&mut cache, case, digest.kind)?
+                && heads_digest(&heads_of(&doc)) != digest.heads
+            {
+                response.differ.push((digest.case_id, digest.kind));
             }
         }
         let end = req.digests.last().map(|d| (d.case_id, d.kind));
@@ -800,7 +816,11 @@ impl Engine {
     /// Repair, step two: one round of Automerge's own sync protocol on one document. The hub
     /// answers from a copy: changes in the office's message are not stored here (they come
     /// through the outbox, validated).
-    pub fn repair_sync(&self, caller: &Caller, req: &RepairSync) -> Result<RepairSyncResponse, SyncError> {
+    pub fn repair_sync(
+        &self,
+        caller: &Caller,
+        req: &RepairSync,
+    ) -> Result<RepairSyncResponse, SyncError> {
         let case = CaseId(req.case_id);
         if !self.visible_kinds(caller, case)?.contains(&req.kind) {
             return Err(SyncError::Forbidden(vec![Refused {
@@ -820,13 +840,20 @@ impl Engine {
         doc.receive_sync_message(&mut state, message)
             .map_err(|e| SyncError::BadRequest(format!("同步消息无法应用：{e}")))?;
         Ok(RepairSyncResponse {
-            message: doc.generate_sync_message(&mut state).map(|m| ledger_protocol::serde_bytes_opt::Bytes(m.encode())),
+            message: doc
+                .generate_sync_message(&mut state)
+                .map(|m| ledger_protocol::serde_bytes_opt::Bytes(m.encode())),
         })
     }
 
     /// Applies an office's USB bundle exactly as the network path would, then gathers every page
     /// the office should receive into one response for the return bundle.
-    pub fn bundle(&self, caller: &Caller, req: &SyncRequest, now: i64) -> Result<SyncResponse, SyncError> {
+    pub fn bundle(
+        &self,
+        caller: &Caller,
+        req: &SyncRequest,
+        now: i64,
+    ) -> Result<SyncResponse, SyncError> {
         let mut request = req.clone();
         request.page_bytes = MAX_PAGE_BYTES as u32;
         let mut merged = self.sync(caller, &request, now)?;

@@ -5,12 +5,14 @@
 //! - [`store`]: the `HubStore` trait; [`sqlite`] its default backend.
 //! - [`engine`]: validation, scope, the hub log and paging.
 //! - [`auth`]: enrollment tokens and device credentials.
+//! - [`bundles`]: USB bundles, validated like a network sync.
 //! - [`http`]: the routes, thin adapters over the engine.
 //!
 //! [`router`] builds the app for in-process tests; [`serve`] runs it on a listener until the
 //! shutdown future resolves (tests bind `127.0.0.1:0`).
 
 pub mod auth;
+pub mod bundles;
 pub mod engine;
 pub mod http;
 pub mod sqlite;

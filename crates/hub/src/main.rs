@@ -146,45 +146,22 @@ fn run(dir: &Path, command: &Command) -> anyhow::Result<()> {
     match command {
         Command::Serve { listen } => serve(Arc::new(store), *listen),
         Command::Office { command } => office(&store, command),
-        Command::Bundle { command: BundleCommand::Import { file, out } } => bundle_import(Arc::new(store), file, out),
+        Command::Bundle { command: BundleCommand::Import { file, out } } => {
+            bundle_import(Arc::new(store), file, out)
+        }
     }
 }
 
 fn bundle_import(store: Arc<dyn HubStore>, file: &Path, out: &Path) -> anyhow::Result<()> {
-    use ledger_protocol::bundle::{self, Bundle, BundleKind};
     let bytes = std::fs::read(file).with_context(|| format!("无法读取 {}", file.display()))?;
-    let header = bundle::read(&bytes)?;
-    if header.kind != BundleKind::Up {
-        bail!("这是县局生成的返回包，应在乡镇的电脑上导入");
-    }
-    let (caller, key) = auth::bundle_caller(store.as_ref(), &header.device_id)?;
-    let bundle = bundle::verify(&bytes, &key)?;
-    let mut request: ledger_protocol::SyncRequest =
-        ledger_protocol::decode(&bundle.body).map_err(|e| anyhow::anyhow!("同步包内容无法解析：{e}"))?;
-    let engine = ledger_hub::Engine::new(store);
-    let sent = request.changes.len();
-    // The same validation as the network: refused changes (and later ones to their cases) are
-    // left out, named in the return bundle, and the rest is applied.
-    let mut refused: Vec<ledger_protocol::Refused> = Vec::new();
-    let response = loop {
-        match engine.bundle(&caller, &request, now_ms()) {
-            Ok(response) => break response,
-            Err(ledger_hub::SyncError::Forbidden(list)) => {
-                let cases: std::collections::BTreeSet<_> = list.iter().map(|r| r.case_id).collect();
-                request.changes.retain(|c| !cases.contains(&c.case_id));
-                refused.extend(list);
-            }
-            Err(e) => return Err(e.into()),
-        }
-    };
-    let body = bundle::ReturnBody { response, refused };
-    let ret = Bundle { kind: BundleKind::Return, device_id: bundle.device_id, created_at: now_ms(), body: ledger_protocol::encode(&body) };
-    std::fs::write(out, bundle::write(&ret, &key)).with_context(|| format!("无法写入 {}", out.display()))?;
+    let imported = ledger_hub::bundles::import(store, &bytes, now_ms())?;
+    std::fs::write(out, &imported.bytes).with_context(|| format!("无法写入 {}", out.display()))?;
     eprintln!(
-        "已导入单位 {} 的同步包：收到更改 {sent} 条（拒收 {} 条），返回记录 {} 条，写入 {}",
-        caller.office.code,
-        body.refused.len(),
-        body.response.records.len(),
+        "已导入单位 {} 的同步包：收到更改 {} 条（拒收 {} 条），返回记录 {} 条，写入 {}",
+        imported.office,
+        imported.changes,
+        imported.refused,
+        imported.records,
         out.display()
     );
     Ok(())

@@ -260,9 +260,29 @@ impl HubStore for SqliteHubStore {
 
     fn actor_office(&self, actor: &str) -> Result<Option<String>> {
         self.conn()
-            .query_row("SELECT office FROM devices WHERE actor = ?1 LIMIT 1", [actor], |r| r.get(0))
+            .query_row(
+                "SELECT office FROM devices WHERE actor = ?1 UNION ALL SELECT office FROM actors WHERE actor = ?1 LIMIT 1",
+                [actor],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(db)
+    }
+
+    fn register_actor(&self, actor: &str, device: &str, office: &str) -> Result<()> {
+        let conn = self.conn();
+        let known: Option<i64> = conn
+            .query_row("SELECT 1 FROM devices WHERE actor = ?1 LIMIT 1", [actor], |r| r.get(0))
+            .optional()
+            .map_err(db)?;
+        if known.is_none() {
+            conn.execute(
+                "INSERT OR IGNORE INTO actors (actor, device, office) VALUES (?1, ?2, ?3)",
+                params![actor, device, office],
+            )
+            .map_err(db)?;
+        }
+        Ok(())
     }
 
     fn record_sync(&self, device: &str, h: &SyncHealth) -> Result<()> {

@@ -262,6 +262,8 @@ pub trait HubStore: Send + Sync + 'static {
     fn revoke(&self, office: &str, device: Option<&str>, now: i64) -> Result<usize>;
     /// The office owning an Automerge actor (any device ever enrolled).
     fn actor_office(&self, actor: &str) -> Result<Option<String>>;
+    /// Records another actor of a device; an actor already known (to any device) is left as is.
+    fn register_actor(&self, actor: &str, device: &str, office: &str) -> Result<()>;
     /// Records a device's sync health.
     fn record_sync(&self, device: &str, health: &SyncHealth) -> Result<()>;
     /// The hub's secret key (made on first use).

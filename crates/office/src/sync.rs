@@ -201,6 +201,7 @@ impl Office {
             device_time: self.now(),
             pending,
             last_error: status.last_error,
+            actor: Some(self.actor_hex()),
         })
     }
 
@@ -415,34 +416,53 @@ impl Office {
     /// one never moves the cursor back.
     pub fn import_bundle(&self, path: &Path) -> Result<BundleReport> {
         let (device, key) = self.bundle_key()?;
-        let bytes = std::fs::read(path).map_err(|e| OfficeError::BadFile(format!("无法读取 {}：{e}", path.display())))?;
-        let bundle = ledger_protocol::bundle::verify(&bytes, &key).map_err(|e| OfficeError::BadFile(e.to_string()))?;
+        let bytes = std::fs::read(path)
+            .map_err(|e| OfficeError::BadFile(format!("无法读取 {}：{e}", path.display())))?;
+        let bundle = ledger_protocol::bundle::verify(&bytes, &key)
+            .map_err(|e| OfficeError::BadFile(e.to_string()))?;
         if bundle.kind != ledger_protocol::bundle::BundleKind::Return {
-            return Err(OfficeError::BadFile("这是本机导出的同步包，应交县局导入；请导入县局返回的同步包".to_owned()));
+            return Err(OfficeError::BadFile(
+                "这是本机导出的同步包，应交县局导入；请导入县局返回的同步包".to_owned(),
+            ));
         }
         if bundle.device_id != device {
             return Err(OfficeError::BadFile("这个同步包是县局为另一台设备生成的".to_owned()));
         }
-        let body: ledger_protocol::bundle::ReturnBody = ledger_protocol::decode(&bundle.body).map_err(|e| OfficeError::BadFile(format!("同步包内容无法解析：{e}")))?;
+        let body: ledger_protocol::bundle::ReturnBody = ledger_protocol::decode(&bundle.body)
+            .map_err(|e| OfficeError::BadFile(format!("同步包内容无法解析：{e}")))?;
         if !body.refused.is_empty() {
             self.quarantine_refused(&body.refused)?;
         }
         let applied = self.apply_response(&SyncRequest::default(), &body.response)?;
-        Ok(BundleReport { acknowledged: body.response.acked.len(), records: applied.downloaded, refused: body.refused.len() })
+        Ok(BundleReport {
+            acknowledged: body.response.acked.len(),
+            records: applied.downloaded,
+            refused: body.refused.len(),
+        })
     }
 
-    fn repair_message(&self, case: CaseId, kind: DocKind, state: &mut Vec<u8>, incoming: Option<&[u8]>) -> Result<Option<Vec<u8>>> {
-        use ledger_domain::automerge::ReadDoc;
+    fn repair_message(
+        &self,
+        case: CaseId,
+        kind: DocKind,
+        state: &mut Vec<u8>,
+        incoming: Option<&[u8]>,
+    ) -> Result<Option<Vec<u8>>> {
         use ledger_domain::automerge::sync::{Message, State, SyncDoc};
         let bad = |e: String| OfficeError::BadFile(format!("修复同步出错：{e}"));
-        let mut sync_state = if state.is_empty() { State::new() } else { State::decode(state).map_err(|e| bad(e.to_string()))? };
+        let mut sync_state = if state.is_empty() {
+            State::new()
+        } else {
+            State::decode(state).map_err(|e| bad(e.to_string()))?
+        };
         if let Some(bytes) = incoming {
             let message = Message::decode(bytes).map_err(|e| bad(e.to_string()))?;
             // Apply to a copy, then store what it added through the normal path.
             let mut copy = self.store.with_doc(case, kind, Clone::clone)?;
             let before = copy.get_heads();
             copy.receive_sync_message(&mut sync_state, message).map_err(|e| bad(e.to_string()))?;
-            let added: Vec<Vec<u8>> = copy.get_changes(&before).iter().map(|c| c.raw_bytes().to_vec()).collect();
+            let added: Vec<Vec<u8>> =
+                copy.get_changes(&before).iter().map(|c| c.raw_bytes().to_vec()).collect();
             if !added.is_empty() {
                 self.store.apply_remote(case, kind, added)?;
             }
@@ -496,7 +516,11 @@ impl SyncTarget for Office {
         flag(REPAIR) || flag(RESTORED)
     }
 
-    fn digests(&self, after: Option<(uuid::Uuid, WireKind)>, limit: usize) -> Result<Vec<ledger_protocol::DocDigest>, TargetError> {
+    fn digests(
+        &self,
+        after: Option<(uuid::Uuid, WireKind)>,
+        limit: usize,
+    ) -> Result<Vec<ledger_protocol::DocDigest>, TargetError> {
         let rows = self
             .store
             .doc_heads(after.map(|(c, k)| (CaseId(c), local(k))), limit)
@@ -505,7 +529,11 @@ impl SyncTarget for Office {
             .into_iter()
             .map(|(id, kind, heads)| {
                 let heads: Vec<Hash> = heads.iter().filter_map(|h| Hash::from_hex(h)).collect();
-                ledger_protocol::DocDigest { case_id: id.0, kind: wire(kind), heads: ledger_protocol::heads_digest(&heads) }
+                ledger_protocol::DocDigest {
+                    case_id: id.0,
+                    kind: wire(kind),
+                    heads: ledger_protocol::heads_digest(&heads),
+                }
             })
             .collect())
     }
@@ -521,7 +549,8 @@ impl SyncTarget for Office {
     }
 
     fn repair_finished(&self, missing: &[(uuid::Uuid, WireKind)]) -> Result<(), TargetError> {
-        let mut want: BTreeSet<CaseId> = self.meta_json::<Vec<CaseId>>(WANT_WHOLE).map_err(target_err)?.into_iter().collect();
+        let mut want: BTreeSet<CaseId> =
+            self.meta_json::<Vec<CaseId>>(WANT_WHOLE).map_err(target_err)?.into_iter().collect();
         want.extend(missing.iter().map(|(c, _)| CaseId(*c)));
         self.meta_pairs(&[
             (WANT_WHOLE, Self::to_json(&want.iter().collect::<Vec<_>>())),

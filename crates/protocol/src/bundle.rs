@@ -115,11 +115,13 @@ pub fn read(bytes: &[u8]) -> Result<Bundle, BundleError> {
     time.copy_from_slice(take(bytes, &mut at, 8)?);
     let mut len = [0u8; 2];
     len.copy_from_slice(take(bytes, &mut at, 2)?);
-    let device_id = String::from_utf8(take(bytes, &mut at, usize::from(u16::from_be_bytes(len)))?.to_vec())
-        .map_err(|_| BundleError::Corrupted)?;
+    let device_id =
+        String::from_utf8(take(bytes, &mut at, usize::from(u16::from_be_bytes(len)))?.to_vec())
+            .map_err(|_| BundleError::Corrupted)?;
     let mut body_len = [0u8; 8];
     body_len.copy_from_slice(take(bytes, &mut at, 8)?);
-    let body_len = usize::try_from(u64::from_be_bytes(body_len)).map_err(|_| BundleError::Corrupted)?;
+    let body_len =
+        usize::try_from(u64::from_be_bytes(body_len)).map_err(|_| BundleError::Corrupted)?;
     let body = take(bytes, &mut at, body_len)?.to_vec();
     let signed_part = at;
     let checksum = take(bytes, &mut at, 32)?;
@@ -149,7 +151,12 @@ mod tests {
     use super::*;
 
     fn sample() -> Bundle {
-        Bundle { kind: BundleKind::Up, device_id: "dev1".into(), created_at: 42, body: vec![1, 2, 3, 4, 5] }
+        Bundle {
+            kind: BundleKind::Up,
+            device_id: "dev1".into(),
+            created_at: 42,
+            body: vec![1, 2, 3, 4, 5],
+        }
     }
 
     #[test]
@@ -159,7 +166,13 @@ mod tests {
         assert_eq!(verify(&bytes, &key).unwrap(), sample());
         assert_eq!(verify(&bytes, &crate::secret_hash("other")), Err(BundleError::BadSignature));
         for cut in [1, 10, 30, bytes.len() - 40, bytes.len() - 1] {
-            assert!(matches!(read(&bytes[..cut]), Err(BundleError::Truncated | BundleError::NotABundle)), "cut {cut}");
+            assert!(
+                matches!(
+                    read(&bytes[..cut]),
+                    Err(BundleError::Truncated | BundleError::NotABundle)
+                ),
+                "cut {cut}"
+            );
         }
         for flip in [9, 20, 30, bytes.len() - 50] {
             let mut bad = bytes.clone();
@@ -171,7 +184,7 @@ mod tests {
         unsigned[n - 32..].fill(0);
         assert_eq!(verify(&unsigned, &key), Err(BundleError::BadSignature));
         assert_eq!(read(b"PK\x03\x04 a zip file"), Err(BundleError::NotABundle));
-        let mut longer = bytes.clone();
+        let mut longer = bytes;
         longer.push(0);
         assert!(read(&longer).is_err());
     }

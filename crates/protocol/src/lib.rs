@@ -239,6 +239,9 @@ pub struct SyncRequest {
     pub pending: u64,
     /// The last error the office met, for the county's view.
     pub last_error: Option<String>,
+    /// The device's current Automerge actor (hex). A restore from backup mints a new one; the
+    /// hub records it for the device so its changes are recognised.
+    pub actor: Option<String>,
 }
 
 /// One record of a page.
@@ -445,8 +448,11 @@ pub mod serde_bytes_opt {
 /// The hash the hub keeps of a token or credential, and the key bundles are signed with: BLAKE3
 /// of the secret with case, spaces and dashes ignored.
 pub fn secret_hash(secret: &str) -> [u8; 32] {
-    let normal: String =
-        secret.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect();
+    let normal: String = secret
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
     *blake3::hash(normal.as_bytes()).as_bytes()
 }
 

@@ -237,7 +237,10 @@ impl Store {
                 outbox,
                 projection: Some(projection),
                 fingerprints: fingerprints.clone(),
-                heads: vec![(DocKind::Case, heads_text(&case_doc)), (DocKind::Identity, heads_text(&id_doc))],
+                heads: vec![
+                    (DocKind::Case, heads_text(&case_doc)),
+                    (DocKind::Identity, heads_text(&id_doc)),
+                ],
             };
             persist(&tx, &write)?;
             if i >= keep_from {
@@ -488,9 +491,14 @@ impl Store {
 
     /// Every stored document after `after`, in (case, kind) order, with its sorted heads (hex),
     /// read from the table without loading documents.
-    pub fn doc_heads(&self, after: Option<(CaseId, DocKind)>, limit: usize) -> Result<Vec<(CaseId, DocKind, Vec<String>)>> {
+    pub fn doc_heads(
+        &self,
+        after: Option<(CaseId, DocKind)>,
+        limit: usize,
+    ) -> Result<Vec<(CaseId, DocKind, Vec<String>)>> {
         let conn = self.reader();
-        let (case, kind) = after.map(|(c, k)| (c.to_string(), k.code())).unwrap_or((String::new(), -1));
+        let (case, kind) =
+            after.map(|(c, k)| (c.to_string(), k.code())).unwrap_or((String::new(), -1));
         let mut stmt = conn.prepare_cached(
             "SELECT case_id, kind, heads FROM docs WHERE (case_id, kind) > (?1, ?2) ORDER BY case_id, kind LIMIT ?3",
         )?;
@@ -501,7 +509,11 @@ impl Store {
         for row in rows {
             let (case, kind, heads) = row?;
             let (Ok(id), Some(kind)) = (case.parse(), DocKind::from_code(kind)) else { continue };
-            out.push((id, kind, heads.split(',').filter(|h| !h.is_empty()).map(str::to_owned).collect()));
+            out.push((
+                id,
+                kind,
+                heads.split(',').filter(|h| !h.is_empty()).map(str::to_owned).collect(),
+            ));
         }
         Ok(out)
     }

@@ -36,10 +36,13 @@ fn main() -> anyhow::Result<()> {
         }),
         "sync" => runtime.block_on(async {
             let dir = PathBuf::from(arg("--dir")?);
-            let office: Arc<dyn SyncTarget> = Arc::new(Office::open(&dir, ledger_office::system_clock())?);
-            let config = SyncConfig { request_timeout: Duration::from_secs(20), ..SyncConfig::default() };
+            let office: Arc<dyn SyncTarget> =
+                Arc::new(Office::open(&dir, ledger_office::system_clock())?);
+            let config =
+                SyncConfig { request_timeout: Duration::from_secs(20), ..SyncConfig::default() };
             let client = HubClient::new(config.request_timeout)?;
-            let budget: u32 = arg("--budget").ok().and_then(|b| b.parse().ok()).unwrap_or(config.max_batch);
+            let budget: u32 =
+                arg("--budget").ok().and_then(|b| b.parse().ok()).unwrap_or(config.max_batch);
             loop {
                 let round = sync_round(&client, &office, budget).await?;
                 println!("round {} {}", round.uploaded, round.downloaded);

@@ -1,0 +1,215 @@
+//! Repair after a restore from backup, and USB bundles for an office with no link at all.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashSet;
+
+use ledger_domain::schema::{CaseField, Draft};
+use ledger_domain::{ActionKind, Role};
+use ledger_office::{ActionInput, OfficeError};
+use ledger_tests::{TestHub, TestOffice, case_input};
+
+const TODAY: &str = "2024-03-05";
+
+/// No (actor, sequence) pair of a document is used by two different changes at the hub.
+fn assert_no_duplicate_actor_seq(hub: &TestHub) {
+    let conn = rusqlite::Connection::open(hub.dir().join("hub.db")).unwrap();
+    let mut stmt = conn.prepare("SELECT case_id, kind, bytes FROM changes").unwrap();
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?))
+        })
+        .unwrap();
+    let mut seen = HashSet::new();
+    let mut n = 0;
+    for row in rows {
+        let (case, kind, bytes) = row.unwrap();
+        let change = ledger_domain::automerge::Change::from_bytes(bytes).unwrap();
+        // Sequence numbers count per document.
+        assert!(
+            seen.insert((case, kind, change.actor_id().clone(), change.seq())),
+            "duplicate (actor, seq)"
+        );
+        n += 1;
+    }
+    assert!(n > 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_restored_from_an_old_backup_converges_with_nothing_lost() {
+    let hub = TestHub::start().await.unwrap();
+    let tb = hub.add_office("county", "县局", Role::Bureau, &[]).unwrap();
+    let ta = hub.add_office("hq", "黄桥镇国土所", Role::Township, &["黄桥镇"]).unwrap();
+    let bureau = TestOffice::enroll(&hub.url(), &tb, "刘洪", TODAY).await.unwrap();
+    let a = TestOffice::enroll(&hub.url(), &ta, "李娟", TODAY).await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(
+            a.office
+                .register(
+                    &case_input("黄桥镇", "本局接收", &format!("村民{i}"), "宅基地纠纷"),
+                    None,
+                )
+                .unwrap(),
+        );
+    }
+    a.sync().await.unwrap();
+    let backup = tempfile::tempdir().unwrap();
+    let file = backup.path().join("hq.db");
+    a.office.store().backup(&file).unwrap();
+    let old_actor = a.office.store().actor().clone();
+
+    // After the backup: edits and new cases, all synced to the hub.
+    for id in &ids[..3] {
+        a.office.set_draft(*id, Draft::Investigation, "备份之后的调查记录").unwrap();
+        a.office.set_field(*id, &CaseField::Subject, "备份之后补充的被反映人").unwrap();
+    }
+    for i in 5..7 {
+        ids.push(
+            a.office
+                .register(&case_input("黄桥镇", "本局接收", &format!("村民{i}"), "违法建房"), None)
+                .unwrap(),
+        );
+    }
+    a.sync().await.unwrap();
+    bureau.sync().await.unwrap();
+    let TestOffice { office, dir, .. } = a;
+    drop(office);
+    drop(dir);
+
+    // The disk dies; the office restores last week's backup onto a new machine.
+    let restored_dir = tempfile::tempdir().unwrap();
+    let new_actor = ledger_office::Office::restore(restored_dir.path(), &file).unwrap();
+    assert_ne!(new_actor, old_actor.to_hex_string());
+    let restored = TestOffice::open(restored_dir, TODAY).unwrap();
+    assert_eq!(restored.office.case_count().unwrap(), 5, "the backup's state");
+    // One ordinary sync: the client sees the restore and runs repair by itself.
+    restored.sync().await.unwrap();
+    assert_eq!(restored.office.case_count().unwrap(), 7, "cases made after the backup came back");
+    for id in &ids {
+        assert_eq!(
+            restored.office.case(*id).unwrap(),
+            bureau.office.case(*id).unwrap(),
+            "case {id}"
+        );
+    }
+    assert!(!ledger_client::SyncTarget::needs_repair(&*restored.office));
+    // New work is made by the new actor, accepted by the hub, and no pair is reused.
+    restored.office.set_field(ids[4], &CaseField::Subject, "恢复之后的修改").unwrap();
+    restored.sync().await.unwrap();
+    assert_eq!(restored.office.store().outbox_len().unwrap(), 0);
+    assert!(restored.office.quarantine().unwrap().is_empty());
+    bureau.sync().await.unwrap();
+    assert_eq!(bureau.office.case(ids[4]).unwrap().subject, "恢复之后的修改");
+    assert_no_duplicate_actor_seq(&hub);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usb_bundles_carry_a_sync_both_ways() {
+    let hub = TestHub::start().await.unwrap();
+    let tb = hub.add_office("county", "县局", Role::Bureau, &[]).unwrap();
+    let ta = hub.add_office("hq", "黄桥镇国土所", Role::Township, &["黄桥镇"]).unwrap();
+    let bureau = TestOffice::enroll(&hub.url(), &tb, "刘洪", TODAY).await.unwrap();
+    let a = TestOffice::enroll(&hub.url(), &ta, "李娟", TODAY).await.unwrap();
+    // The bureau assigns a case down; the township has no link from now on.
+    let down = bureau
+        .office
+        .register(&case_input("黄桥镇", "市信访局交办", "韩七", "违法占地"), None)
+        .unwrap();
+    bureau
+        .office
+        .act(
+            down,
+            &ActionInput {
+                action: Some(ActionKind::Assign),
+                target: Some("黄桥镇".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    bureau.sync().await.unwrap();
+    let mine =
+        a.office.register(&case_input("黄桥镇", "本局接收", "杨八", "宅基地纠纷"), None).unwrap();
+    a.office.set_draft(mine, Draft::Investigation, "现场核实").unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let up = files.path().join("hq-up.lgb");
+    assert_eq!(a.office.export_bundle(&up).unwrap(), 3);
+
+    let ret = files.path().join("hq-return.lgb");
+    hub_import(&hub, &up, &ret);
+    let report = a.office.import_bundle(&ret).unwrap();
+    assert_eq!(report.acknowledged, 3);
+    assert_eq!(a.office.store().outbox_len().unwrap(), 0);
+    assert!(a.office.case(down).is_ok(), "the assigned case came back in the return bundle");
+    bureau.sync().await.unwrap();
+    assert_eq!(bureau.office.case(mine).unwrap().investigation_report, "现场核实");
+
+    // Re-importing either bundle changes nothing.
+    let hub_changes = hub.store().head().unwrap();
+    let again = files.path().join("hq-return-2.lgb");
+    hub_import(&hub, &up, &again);
+    assert_eq!(hub.store().head().unwrap(), hub_changes);
+    let before = a.office.store().meta("sync.cursor").unwrap();
+    a.office.import_bundle(&ret).unwrap();
+    assert_eq!(a.office.store().meta("sync.cursor").unwrap(), before);
+
+    // A newer exchange, then the old return bundle again: the cursor never moves back.
+    bureau
+        .office
+        .act(
+            down,
+            &ActionInput {
+                action: Some(ActionKind::Supervise),
+                text: Some("请抓紧".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    bureau.sync().await.unwrap();
+    let up2 = files.path().join("hq-up-2.lgb");
+    a.office.export_bundle(&up2).unwrap();
+    let ret2 = files.path().join("hq-return-3.lgb");
+    hub_import(&hub, &up2, &ret2);
+    a.office.import_bundle(&ret2).unwrap();
+    let newest = a.office.store().meta("sync.cursor").unwrap();
+    a.office.import_bundle(&ret).unwrap();
+    assert_eq!(
+        a.office.store().meta("sync.cursor").unwrap(),
+        newest,
+        "an older bundle never rewinds the cursor"
+    );
+    assert!(a.office.case(down).unwrap().events.iter().any(|e| e.action == ActionKind::Supervise));
+
+    // Corrupted, truncated and unsigned bundles are refused whole.
+    let bytes = std::fs::read(&ret2).unwrap();
+    let mut corrupt = bytes.clone();
+    corrupt[40] ^= 0x55;
+    let cases = [
+        ("corrupt.lgb", corrupt),
+        ("short.lgb", bytes[..bytes.len() / 2].to_vec()),
+        ("unsigned.lgb", {
+            let mut u = bytes.clone();
+            let n = u.len();
+            u[n - 32..].fill(0);
+            u
+        }),
+    ];
+    for (name, data) in cases {
+        let path = files.path().join(name);
+        std::fs::write(&path, data).unwrap();
+        let err = a.office.import_bundle(&path).unwrap_err();
+        assert!(matches!(err, OfficeError::BadFile(_)), "{name}: {err:?}");
+        assert!(err.to_string().contains("同步包"), "{name}: {err}");
+    }
+    // The office's own bundle is not a return bundle.
+    let err = a.office.import_bundle(&up2).unwrap_err();
+    assert!(err.to_string().contains("县局"), "{err}");
+}
+
+/// What `ledger-hub bundle import` does, through the hub library on the running hub's store.
+fn hub_import(hub: &TestHub, up: &std::path::Path, ret: &std::path::Path) {
+    let bytes = std::fs::read(up).unwrap();
+    let imported =
+        ledger_hub::bundles::import(hub.store().clone(), &bytes, ledger_hub::now_ms()).unwrap();
+    std::fs::write(ret, imported.bytes).unwrap();
+}
