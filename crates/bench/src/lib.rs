@@ -8,8 +8,10 @@
 //! - [`measure`]: medians, percentiles and memory readings.
 //! - [`rng`]: the seeded random source behind the generator.
 //! - [`sync`]: the sync benchmark against a real hub.
+//! - [`fleet`]: a working month of many offices through a faulty link.
 
 pub mod data;
+pub mod fleet;
 mod error;
 pub mod local;
 pub mod measure;

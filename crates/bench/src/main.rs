@@ -58,6 +58,25 @@ enum Command {
         #[arg(long, default_value_t = 20_170)]
         seed: u64,
     },
+    /// A working month of N offices against a real hub process, every office behind its own
+    /// fault proxy with the link profile.
+    Fleet {
+        /// Offices: the bureau and N-1 townships.
+        #[arg(long, default_value_t = 25)]
+        offices: usize,
+        /// Cases the bureau registers over the month.
+        #[arg(long, default_value_t = 200)]
+        cases: usize,
+        /// The link of every office, e.g. "rtt=300ms,rate=64kbit,cut-every=20KiB" (clean if absent).
+        #[arg(long, default_value = "")]
+        link: String,
+        /// Working days.
+        #[arg(long, default_value_t = 22)]
+        days: usize,
+        /// Seed of the generated data.
+        #[arg(long, default_value_t = 20_170)]
+        seed: u64,
+    },
     /// Opens the office store in DIR and lists its first page; prints time and resident memory.
     #[command(hide = true)]
     OpenProbe {
@@ -90,6 +109,14 @@ fn main() -> anyhow::Result<()> {
             let report = runtime
                 .block_on(ledger_bench::sync::run(&options))
                 .context("sync benchmark failed")?;
+            serde_json::to_string_pretty(&report)?
+        }
+        Command::Fleet { offices, cases, link, days, seed } => {
+            let link = link.parse().map_err(|e| anyhow::anyhow!("--link: {e}"))?;
+            let exe = std::env::current_exe().context("cannot find this executable")?;
+            let options = ledger_bench::fleet::FleetOptions { offices: offices.max(2), cases, link, days: days.max(1), seed, exe };
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let report = runtime.block_on(ledger_bench::fleet::run(&options)).context("fleet benchmark failed")?;
             serde_json::to_string_pretty(&report)?
         }
         Command::OpenProbe { dir } => {

@@ -1,6 +1,8 @@
 //! `HubClient`: the hub's HTTP API over reqwest, with timeouts so a black-holed link fails
 //! instead of hanging, and errors sorted into "try again later" and "needs a person".
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use ledger_protocol::{
@@ -74,10 +76,32 @@ impl ClientError {
     }
 }
 
+/// What went over the wire through this client (bodies only; HTTP headers are not visible here).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Traffic {
+    /// Exchanges that completed.
+    pub exchanges: u64,
+    /// Exchanges that failed on the way (a broken link, a timeout).
+    pub failed: u64,
+    /// Request body bytes of the completed exchanges.
+    pub body_up: u64,
+    /// Response body bytes of the completed exchanges.
+    pub body_down: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    exchanges: AtomicU64,
+    failed: AtomicU64,
+    body_up: AtomicU64,
+    body_down: AtomicU64,
+}
+
 /// The hub's HTTP API.
 #[derive(Debug, Clone)]
 pub struct HubClient {
     http: reqwest::Client,
+    counters: Arc<Counters>,
 }
 
 impl HubClient {
@@ -91,7 +115,18 @@ impl HubClient {
             .user_agent(concat!("petition-ledger/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ClientError::Local(e.to_string()))?;
-        Ok(Self { http })
+        Ok(Self { http, counters: Arc::new(Counters::default()) })
+    }
+
+    /// What this client (and its clones) moved so far.
+    pub fn traffic(&self) -> Traffic {
+        let c = &self.counters;
+        Traffic {
+            exchanges: c.exchanges.load(Ordering::Relaxed),
+            failed: c.failed.load(Ordering::Relaxed),
+            body_up: c.body_up.load(Ordering::Relaxed),
+            body_down: c.body_down.load(Ordering::Relaxed),
+        }
     }
 
     fn url(hub: &str, path: &str) -> String {
@@ -141,26 +176,41 @@ impl HubClient {
     }
 
     /// One exchange.
-    pub async fn sync(
-        &self,
-        hub: &str,
-        credential: &str,
-        req: &SyncRequest,
-    ) -> Result<SyncResponse, ClientError> {
-        let response = self
-            .http
-            .post(Self::url(hub, "/v1/sync"))
-            .bearer_auth(credential)
-            .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
-            .body(encode(req))
-            .send()
-            .await
-            .map_err(|e| Self::transport(&e))?;
-        if !response.status().is_success() {
-            return Err(Self::error(response).await);
+    pub async fn sync(&self, hub: &str, credential: &str, req: &SyncRequest) -> Result<SyncResponse, ClientError> {
+        let body = encode(req);
+        let up = body.len() as u64;
+        let result = async {
+            let response = self
+                .http
+                .post(Self::url(hub, "/v1/sync"))
+                .bearer_auth(credential)
+                .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| Self::transport(&e))?;
+            if !response.status().is_success() {
+                return Err(Self::error(response).await);
+            }
+            response.bytes().await.map_err(|e| Self::transport(&e))
         }
-        let bytes = response.bytes().await.map_err(|e| Self::transport(&e))?;
-        decode(&bytes).map_err(|e| ClientError::Decode(e.to_string()))
+        .await;
+        let c = &self.counters;
+        match &result {
+            Ok(bytes) => {
+                c.exchanges.fetch_add(1, Ordering::Relaxed);
+                c.body_up.fetch_add(up, Ordering::Relaxed);
+                c.body_down.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            }
+            Err(e) if e.is_transient() => {
+                c.failed.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => {
+                c.exchanges.fetch_add(1, Ordering::Relaxed);
+                c.body_up.fetch_add(up, Ordering::Relaxed);
+            }
+        }
+        decode(&result?).map_err(|e| ClientError::Decode(e.to_string()))
     }
 
     async fn binary<Q: serde::Serialize, R: for<'de> serde::Deserialize<'de>>(

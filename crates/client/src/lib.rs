@@ -13,7 +13,7 @@ mod service;
 mod target;
 
 pub use backoff::Backoff;
-pub use hub_client::{ClientError, HubClient};
+pub use hub_client::{ClientError, HubClient, Traffic};
 pub use ledger_protocol as protocol;
 pub use repair::{RepairReport, repair};
 pub use service::{
