@@ -1,0 +1,57 @@
+//! The Tauri commands: each extracts its input, calls one `Office` use case on a blocking thread,
+//! and converts the error. Grouped by screen; the names match `ui/src/api/commands.md`.
+
+mod cases;
+mod reports;
+mod setup;
+mod sync;
+
+use ledger_office::{Office, OfficeError};
+
+use crate::error::{CommandError, CommandResult};
+use crate::state::Desktop;
+
+/// Runs an office use case off the UI thread.
+async fn with_office<T: Send + 'static>(
+    desktop: &Desktop,
+    f: impl FnOnce(&Office) -> Result<T, OfficeError> + Send + 'static,
+) -> CommandResult<T> {
+    let running = desktop.running()?;
+    tauri::async_runtime::spawn_blocking(move || f(&running.office).map_err(CommandError::from))
+        .await
+        .map_err(|e| CommandError::new("internal", format!("内部错误：{e}")))?
+}
+
+/// Every command, for `invoke_handler`.
+pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![
+        setup::app_state,
+        setup::vocabularies,
+        setup::enroll,
+        setup::setup_local,
+        setup::update_staff,
+        setup::remove_demo,
+        cases::list_cases,
+        cases::case_detail,
+        cases::register_case,
+        cases::similar_cases,
+        cases::act,
+        cases::add_submission,
+        cases::set_field,
+        cases::set_draft,
+        cases::resolve_conflict,
+        cases::attach_file,
+        cases::open_attachment,
+        reports::due_list,
+        reports::statistics,
+        reports::year_report,
+        reports::export_ledger,
+        reports::import_ledger,
+        reports::render_document,
+        sync::sync_status,
+        sync::sync_now,
+        sync::quarantine,
+        sync::retry_quarantined,
+        sync::hub_offices,
+    ]
+}

@@ -1,0 +1,196 @@
+//! 台账 and 案件详情: list, search, register, act, edit, attach.
+
+use std::path::PathBuf;
+
+use ledger_office::ledger_domain::schema::{CaseField, Draft};
+use ledger_office::ledger_domain::{ActionKind, CaseId, CloseReason, NewCase, Outcome, Satisfaction};
+use chrono::NaiveDate;
+use ledger_office::{ActionInput, CaseQuery, CaseRow, CaseView, Page, SubmissionInput};
+use serde::Deserialize;
+use tauri::State;
+
+use super::with_office;
+use crate::error::{CommandError, CommandResult};
+use crate::state::Desktop;
+
+fn case_id(id: &str) -> CommandResult<CaseId> {
+    id.parse().map_err(|_| CommandError::new("not_found", format!("案件标识「{id}」无效")))
+}
+
+/// The list filters as the UI sends them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct QueryInput {
+    status: Option<String>,
+    township: Option<String>,
+    category: Option<String>,
+    source: Option<String>,
+    received_from: Option<String>,
+    received_to: Option<String>,
+    text: Option<String>,
+    overdue: bool,
+    limit: Option<u32>,
+    offset: u32,
+}
+
+fn date(value: Option<&str>) -> CommandResult<Option<NaiveDate>> {
+    value
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().map_err(|_| CommandError::new("invalid_input", format!("日期「{s}」无效"))))
+        .transpose()
+}
+
+#[tauri::command]
+pub async fn list_cases(desktop: State<'_, Desktop>, query: QueryInput) -> CommandResult<Page> {
+    let q = CaseQuery {
+        status: query.status.filter(|s| !s.is_empty()),
+        township: query.township.filter(|s| !s.is_empty()),
+        category: query.category.filter(|s| !s.is_empty()),
+        source: query.source.filter(|s| !s.is_empty()),
+        received_from: date(query.received_from.as_deref())?,
+        received_to: date(query.received_to.as_deref())?,
+        text: query.text.filter(|s| !s.trim().is_empty()),
+        overdue: query.overdue,
+        limit: query.limit,
+        offset: query.offset,
+        ..Default::default()
+    };
+    with_office(&desktop, move |o| o.list(&q)).await
+}
+
+#[tauri::command]
+pub async fn case_detail(desktop: State<'_, Desktop>, id: String) -> CommandResult<CaseView> {
+    let id = case_id(&id)?;
+    with_office(&desktop, move |o| o.view(id)).await
+}
+
+#[tauri::command]
+pub async fn register_case(desktop: State<'_, Desktop>, input: NewCase, handler: Option<String>) -> CommandResult<String> {
+    let id = with_office(&desktop, move |o| o.register(&input, handler.as_deref())).await?;
+    desktop.changed(Some(id.to_string()));
+    Ok(id.to_string())
+}
+
+#[tauri::command]
+pub async fn similar_cases(desktop: State<'_, Desktop>, name: String, village: String) -> CommandResult<Vec<CaseRow>> {
+    with_office(&desktop, move |o| o.similar_open_cases(&name, &village)).await
+}
+
+/// An action as the UI sends it: codes or labels.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ActInput {
+    action: String,
+    target: Option<String>,
+    due: Option<String>,
+    text: Option<String>,
+    result: Option<String>,
+    reason: Option<String>,
+    outcome: Option<String>,
+    handler: Option<String>,
+}
+
+fn coded<T>(value: Option<String>, parse: fn(&str) -> Option<T>, label: &str) -> CommandResult<Option<T>> {
+    value
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| parse(&v).ok_or_else(|| CommandError::new("invalid_input", format!("{label}「{v}」无效"))))
+        .transpose()
+}
+
+#[tauri::command]
+pub async fn act(desktop: State<'_, Desktop>, id: String, input: ActInput) -> CommandResult<String> {
+    let case = case_id(&id)?;
+    let action = ActionKind::parse(&input.action)
+        .ok_or_else(|| CommandError::new("invalid_input", format!("办理动作「{}」无效", input.action)))?;
+    let due = date(input.due.as_deref())?;
+    let action_input = ActionInput {
+        action: Some(action),
+        target: input.target,
+        due,
+        text: input.text,
+        result: coded(input.result, Satisfaction::parse, "评价结果")?,
+        reason: coded(input.reason, CloseReason::parse, "办结原因")?,
+        outcome: coded(input.outcome, Outcome::parse, "处理意见")?,
+        document_kind: None,
+        handler: input.handler,
+    };
+    let status = with_office(&desktop, move |o| o.act(case, &action_input)).await?;
+    desktop.changed(Some(id));
+    Ok(status.code().to_owned())
+}
+
+#[tauri::command]
+pub async fn add_submission(desktop: State<'_, Desktop>, id: String, input: SubmissionInput) -> CommandResult<String> {
+    let case = case_id(&id)?;
+    let sub = with_office(&desktop, move |o| o.add_submission(case, &input, None)).await?;
+    desktop.changed(Some(id));
+    Ok(sub)
+}
+
+#[tauri::command]
+pub async fn set_field(desktop: State<'_, Desktop>, id: String, field: String, value: String) -> CommandResult<()> {
+    let case = case_id(&id)?;
+    let field = CaseField::parse(&field).ok_or_else(|| CommandError::new("invalid_input", format!("字段「{field}」无效")))?;
+    with_office(&desktop, move |o| o.set_field(case, &field, &value)).await?;
+    desktop.changed(Some(id));
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn set_draft(desktop: State<'_, Desktop>, id: String, draft: String, text: String) -> CommandResult<()> {
+    let case = case_id(&id)?;
+    let draft = match draft.as_str() {
+        "reply" => Draft::Reply,
+        "investigation" => Draft::Investigation,
+        other => return Err(CommandError::new("invalid_input", format!("草稿类别「{other}」无效"))),
+    };
+    with_office(&desktop, move |o| o.set_draft(case, draft, &text)).await?;
+    desktop.changed(Some(id));
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn resolve_conflict(desktop: State<'_, Desktop>, id: String, field: String, value: String) -> CommandResult<()> {
+    let case = case_id(&id)?;
+    let field = CaseField::parse(&field).ok_or_else(|| CommandError::new("invalid_input", format!("字段「{field}」无效")))?;
+    with_office(&desktop, move |o| o.resolve_conflict(case, &field, &value, None)).await?;
+    desktop.changed(Some(id));
+    Ok(())
+}
+
+fn mime_of(name: &str) -> &'static str {
+    match name.rsplit('.').next().map(str::to_ascii_lowercase).as_deref() {
+        Some("pdf") => "application/pdf",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("png") => "image/png",
+        Some("doc") => "application/msword",
+        Some("docx") => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        Some("txt") => "text/plain",
+        Some("mp3") => "audio/mpeg",
+        Some("mp4") => "video/mp4",
+        _ => "application/octet-stream",
+    }
+}
+
+#[tauri::command]
+pub async fn attach_file(desktop: State<'_, Desktop>, id: String, path: String) -> CommandResult<String> {
+    let case = case_id(&id)?;
+    let path = PathBuf::from(path);
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "附件".to_owned());
+    let bytes = std::fs::read(&path).map_err(|e| CommandError::new("io", format!("无法读取「{name}」：{e}")))?;
+    let hash = with_office(&desktop, move |o| o.attach(case, &name, &bytes, mime_of(&name))).await?;
+    desktop.changed(Some(id));
+    Ok(hash)
+}
+
+#[tauri::command]
+pub async fn open_attachment(desktop: State<'_, Desktop>, hash: String, name: String) -> CommandResult<()> {
+    let bytes = with_office(&desktop, move |o| o.attachment(&hash)).await?;
+    let dir = std::env::temp_dir().join("petition-ledger-attachments");
+    std::fs::create_dir_all(&dir)?;
+    let safe: String = name.chars().map(|c| if matches!(c, '/' | '\\' | ':') { '_' } else { c }).collect();
+    let path = dir.join(if safe.is_empty() { "附件".to_owned() } else { safe });
+    std::fs::write(&path, bytes)?;
+    tauri_plugin_opener::open_path(&path, None::<&str>)
+        .map_err(|e| CommandError::new("io", format!("无法打开附件：{e}；文件已保存在 {}", path.display())))
+}

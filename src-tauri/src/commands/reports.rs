@@ -1,0 +1,68 @@
+//! 期限, 统计 and files: due lists, statistics, import and export, printable documents.
+
+use std::path::PathBuf;
+
+use ledger_office::ledger_domain::stats::Period;
+use ledger_office::ledger_domain::{CaseId, DocumentKind, Statistics};
+use ledger_office::{DueList, ImportOptions, ImportReport, YearReport};
+use tauri::State;
+
+use super::with_office;
+use crate::error::{CommandError, CommandResult};
+use crate::state::Desktop;
+
+#[tauri::command]
+pub async fn due_list(desktop: State<'_, Desktop>, township: Option<String>) -> CommandResult<DueList> {
+    with_office(&desktop, move |o| o.due(township.as_deref().filter(|t| !t.is_empty()))).await
+}
+
+#[tauri::command]
+pub async fn statistics(desktop: State<'_, Desktop>, from: String, to: String, township: Option<String>) -> CommandResult<Statistics> {
+    let bad = |d: &str| CommandError::new("invalid_input", format!("日期「{d}」无效"));
+    let period = Period { from: from.parse().map_err(|_| bad(&from))?, to: to.parse().map_err(|_| bad(&to))? };
+    with_office(&desktop, move |o| o.statistics(period, township.as_deref().filter(|t| !t.is_empty()))).await
+}
+
+#[tauri::command]
+pub async fn year_report(desktop: State<'_, Desktop>, year: i32, township: Option<String>) -> CommandResult<YearReport> {
+    with_office(&desktop, move |o| o.year_report(year, township.as_deref().filter(|t| !t.is_empty()))).await
+}
+
+fn is_xlsx(path: &std::path::Path) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx"))
+}
+
+#[tauri::command]
+pub async fn export_ledger(desktop: State<'_, Desktop>, path: String) -> CommandResult<usize> {
+    let path = PathBuf::from(path);
+    let progress_to = desktop.inner_handle();
+    with_office(&desktop, move |o| {
+        let mut progress = |p: ledger_office::Progress| progress_to.progress("export", p.done, p.total);
+        if is_xlsx(&path) { o.export_xlsx(&path, &mut progress) } else { o.export_csv(&path, &mut progress) }
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn import_ledger(desktop: State<'_, Desktop>, path: String, skip_invalid: bool) -> CommandResult<ImportReport> {
+    let path = PathBuf::from(path);
+    let progress_to = desktop.inner_handle();
+    let report = with_office(&desktop, move |o| {
+        let mut progress = |p: ledger_office::Progress| progress_to.progress("import", p.done, p.total);
+        o.import_file(&path, ImportOptions { skip_invalid }, &mut progress)
+    })
+    .await?;
+    desktop.changed(None);
+    Ok(report)
+}
+
+#[tauri::command]
+pub async fn render_document(desktop: State<'_, Desktop>, id: String, kind: String, issue: bool) -> CommandResult<String> {
+    let case: CaseId = id.parse().map_err(|_| CommandError::new("not_found", "案件标识无效"))?;
+    let kind = DocumentKind::parse(&kind).ok_or_else(|| CommandError::new("invalid_input", format!("文书类别「{kind}」无效")))?;
+    let html = with_office(&desktop, move |o| o.document(case, &kind, issue, None)).await?;
+    if issue {
+        desktop.changed(Some(id));
+    }
+    Ok(html)
+}

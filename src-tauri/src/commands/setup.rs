@@ -1,0 +1,196 @@
+//! 设置: what the app is (office, hub, demo data), enrollment, local set-up, staff, and the
+//! vocabularies every screen labels codes with.
+
+use ledger_office::ledger_client::HubClient;
+use ledger_office::ledger_domain::deadline::DeadlineKind;
+use ledger_office::ledger_domain::schema::CaseField;
+use ledger_office::ledger_domain::{
+    ActionKind, Category, Channel, CloseReason, DocumentKind, Purpose, Role, Satisfaction, Sector,
+    Source, Status,
+};
+use ledger_office::ledger_protocol::EnrollRequest;
+use ledger_office::{Office, OfficeConfig, system_clock};
+use serde::Serialize;
+use tauri::State;
+
+use super::with_office;
+use crate::error::{CommandError, CommandResult};
+use crate::state::Desktop;
+
+/// What the UI needs to know first.
+#[derive(Debug, Serialize)]
+pub struct AppState {
+    ready: bool,
+    office: Option<OfficeConfig>,
+    hub: Option<String>,
+    data_dir: String,
+    demo: bool,
+    version: &'static str,
+}
+
+fn app_state_of(desktop: &Desktop) -> AppState {
+    let running = desktop.running().ok();
+    let office = running.as_ref().map(|r| r.office.config());
+    let hub = running.as_ref().and_then(|r| r.office.hub_url().ok().flatten());
+    let demo = running
+        .as_ref()
+        .and_then(|r| r.office.store().meta("demo").ok().flatten())
+        .is_some_and(|v| v == "1");
+    AppState {
+        ready: running.is_some(),
+        office,
+        hub,
+        data_dir: desktop.data_dir().display().to_string(),
+        demo,
+        version: env!("CARGO_PKG_VERSION"),
+    }
+}
+
+#[tauri::command]
+pub async fn app_state(desktop: State<'_, Desktop>) -> CommandResult<AppState> {
+    Ok(app_state_of(&desktop))
+}
+
+/// A code and its Chinese label.
+#[derive(Debug, Serialize)]
+pub struct CodeLabel {
+    code: String,
+    label: String,
+}
+
+fn list<T>(known: &[T], code: fn(&T) -> &str, label: fn(&T) -> &str) -> Vec<CodeLabel> {
+    known.iter().map(|v| CodeLabel { code: code(v).to_owned(), label: label(v).to_owned() }).collect()
+}
+
+/// Every vocabulary, in report order.
+#[derive(Debug, Serialize)]
+pub struct Vocabularies {
+    channel: Vec<CodeLabel>,
+    source: Vec<CodeLabel>,
+    purpose: Vec<CodeLabel>,
+    sector: Vec<CodeLabel>,
+    category: Vec<CodeLabel>,
+    status: Vec<CodeLabel>,
+    action: Vec<CodeLabel>,
+    satisfaction: Vec<CodeLabel>,
+    close_reason: Vec<CodeLabel>,
+    document_kind: Vec<CodeLabel>,
+    deadline_kind: Vec<CodeLabel>,
+    case_field: Vec<CodeLabel>,
+    role: Vec<CodeLabel>,
+}
+
+#[tauri::command]
+pub async fn vocabularies() -> CommandResult<Vocabularies> {
+    Ok(Vocabularies {
+        channel: list(Channel::KNOWN, Channel::code, Channel::label),
+        source: list(Source::KNOWN, Source::code, Source::label),
+        purpose: list(Purpose::KNOWN, Purpose::code, Purpose::label),
+        sector: list(Sector::KNOWN, Sector::code, Sector::label),
+        category: list(Category::KNOWN, Category::code, Category::label),
+        status: list(Status::KNOWN, Status::code, Status::label),
+        action: list(ActionKind::KNOWN, ActionKind::code, ActionKind::label),
+        satisfaction: list(Satisfaction::KNOWN, Satisfaction::code, Satisfaction::label),
+        close_reason: list(CloseReason::KNOWN, CloseReason::code, CloseReason::label),
+        document_kind: list(DocumentKind::KNOWN, DocumentKind::code, DocumentKind::label),
+        deadline_kind: list(DeadlineKind::KNOWN, DeadlineKind::code, DeadlineKind::label),
+        case_field: list(CaseField::KNOWN, CaseField::code, CaseField::label),
+        role: list(Role::KNOWN, Role::code, Role::label),
+    })
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "desktop".to_owned())
+}
+
+#[tauri::command]
+pub async fn enroll(desktop: State<'_, Desktop>, hub: String, token: String, staff: Vec<String>) -> CommandResult<AppState> {
+    if desktop.ready() {
+        return Err(CommandError::new("already_set_up", "本机已有台账，不能重复登记"));
+    }
+    let hub = hub.trim().trim_end_matches('/').to_owned();
+    if !(hub.starts_with("http://") || hub.starts_with("https://")) {
+        return Err(CommandError::new("invalid_input", "县局服务器地址应以 http:// 开头，例如 http://192.168.1.10:8750"));
+    }
+    let actor = Office::new_actor();
+    let client = HubClient::new(std::time::Duration::from_secs(30))?;
+    let request = EnrollRequest { token: token.trim().to_owned(), actor: actor.clone(), device_name: host_name() };
+    let enrolled = client.enroll(&hub, &request).await?;
+    let dir = desktop.data_dir().to_path_buf();
+    let staff: Vec<String> = staff.into_iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
+    let office = tauri::async_runtime::spawn_blocking(move || {
+        Office::init_enrolled(&dir, &actor, &hub, &enrolled, staff, system_clock())
+    })
+    .await
+    .map_err(|e| CommandError::new("internal", e.to_string()))??;
+    desktop.start(office);
+    desktop.changed(None);
+    Ok(app_state_of(&desktop))
+}
+
+#[tauri::command]
+pub async fn setup_local(
+    desktop: State<'_, Desktop>,
+    code: String,
+    name: String,
+    role: String,
+    townships: Vec<String>,
+    staff: Vec<String>,
+) -> CommandResult<AppState> {
+    if desktop.ready() {
+        return Err(CommandError::new("already_set_up", "本机已有台账"));
+    }
+    let role = Role::parse(&role).ok_or_else(|| CommandError::new("invalid_input", "请选择单位类别：乡镇国土所或县局"))?;
+    let mut config = OfficeConfig::new(&code, &name, role);
+    config.townships = townships.into_iter().filter(|t| !t.trim().is_empty()).collect();
+    config.staff = staff.into_iter().filter(|s| !s.trim().is_empty()).collect();
+    let dir = desktop.data_dir().to_path_buf();
+    let office = tauri::async_runtime::spawn_blocking(move || Office::init(&dir, config, system_clock()))
+        .await
+        .map_err(|e| CommandError::new("internal", e.to_string()))??;
+    desktop.start(office);
+    desktop.changed(None);
+    Ok(app_state_of(&desktop))
+}
+
+#[tauri::command]
+pub async fn update_staff(desktop: State<'_, Desktop>, staff: Vec<String>) -> CommandResult<OfficeConfig> {
+    with_office(&desktop, move |o| {
+        let mut config = o.config();
+        config.staff = staff.into_iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
+        o.update_config(config)?;
+        Ok(o.config())
+    })
+    .await
+}
+
+/// Removes the demo data set: the demo store is deleted and the app returns to enrollment.
+#[tauri::command]
+pub async fn remove_demo(desktop: State<'_, Desktop>) -> CommandResult<AppState> {
+    if !app_state_of(&desktop).demo {
+        return Err(CommandError::new("refused", "本机的数据不是演示数据，不能在此清除"));
+    }
+    let running = desktop.stop();
+    // Let the sync service let go of the store before its files go.
+    if let Some(running) = running {
+        for _ in 0..50 {
+            if std::sync::Arc::strong_count(&running) == 1 && std::sync::Arc::strong_count(&running.office) == 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    let dir = desktop.data_dir().to_path_buf();
+    for name in ["ledger.db", "ledger.db-wal", "ledger.db-shm", "ledger.lock"] {
+        let path = dir.join(name);
+        if path.exists() {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    desktop.changed(None);
+    Ok(app_state_of(&desktop))
+}

@@ -1,0 +1,71 @@
+//! 同步: status, sync now, the quarantine, and the bureau's view of every office.
+
+use ledger_office::ledger_client::{HubClient, SyncReport, SyncStatus, SyncTarget};
+use ledger_office::ledger_domain::CaseId;
+use ledger_office::QuarantinedChange;
+use serde::Serialize;
+use tauri::State;
+
+use super::with_office;
+use crate::error::{CommandError, CommandResult};
+use crate::state::Desktop;
+
+#[tauri::command]
+pub async fn sync_status(desktop: State<'_, Desktop>) -> CommandResult<SyncStatus> {
+    with_office(&desktop, |o| o.sync_status()).await
+}
+
+/// What a sync moved, for the UI.
+#[derive(Debug, Serialize)]
+pub struct Moved {
+    rounds: usize,
+    uploaded: usize,
+    downloaded: usize,
+    refused: usize,
+    retries: usize,
+}
+
+impl From<SyncReport> for Moved {
+    fn from(r: SyncReport) -> Self {
+        Self { rounds: r.rounds, uploaded: r.uploaded, downloaded: r.downloaded, refused: r.refused, retries: r.retries }
+    }
+}
+
+#[tauri::command]
+pub async fn sync_now(desktop: State<'_, Desktop>) -> CommandResult<Moved> {
+    let running = desktop.running()?;
+    let Some(sync) = running.sync.clone() else {
+        return Err(CommandError::new("not_enrolled", "本机没有登记到县局，离线使用时不需要同步"));
+    };
+    let report = sync.sync_now().await?;
+    desktop.changed(None);
+    Ok(report.into())
+}
+
+#[tauri::command]
+pub async fn quarantine(desktop: State<'_, Desktop>) -> CommandResult<Vec<QuarantinedChange>> {
+    with_office(&desktop, |o| o.quarantine()).await
+}
+
+#[tauri::command]
+pub async fn retry_quarantined(desktop: State<'_, Desktop>, case_id: String) -> CommandResult<u64> {
+    let id: CaseId = case_id.parse().map_err(|_| CommandError::new("not_found", "案件标识无效"))?;
+    let n = with_office(&desktop, move |o| o.retry_quarantined(id)).await?;
+    desktop.changed(Some(case_id));
+    Ok(n)
+}
+
+#[tauri::command]
+pub async fn hub_offices(desktop: State<'_, Desktop>) -> CommandResult<serde_json::Value> {
+    let running = desktop.running()?;
+    if !running.office.is_bureau() {
+        return Err(CommandError::new("refused", "只有县局可以查看各单位的同步情况"));
+    }
+    let target: &dyn SyncTarget = running.office.as_ref();
+    let binding = target
+        .binding()
+        .map_err(|e| CommandError::new("local_error", e.0))?
+        .ok_or_else(|| CommandError::new("not_enrolled", "本机没有登记到县局"))?;
+    let client = HubClient::new(std::time::Duration::from_secs(15))?;
+    Ok(client.get_json(&binding.hub, &binding.credential, "/v1/offices").await?)
+}

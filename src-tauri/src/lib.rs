@@ -1,0 +1,64 @@
+//! Petition Ledger's desktop app (Tauri 2): one window with the Vue UI, the office's store in the
+//! platform's app data directory (or `--data-dir DIR` / `LEDGER_DATA_DIR`, so two offices can run
+//! side by side), and the background sync.
+//!
+//! This crate is the only one that knows Tauri. Commands ([`commands`]) are one-line adapters into
+//! `ledger-office`; errors reach the UI as `{code, message}` ([`error`]); store changes and sync
+//! status reach it as events ([`state`]).
+
+pub mod commands;
+pub mod error;
+pub mod state;
+
+use std::path::PathBuf;
+
+use tauri::Manager;
+
+/// The data directory given on the command line or in the environment, if any.
+fn data_dir_override() -> Option<PathBuf> {
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--data-dir" {
+            return args.next().map(PathBuf::from);
+        }
+        if let Some(dir) = arg.strip_prefix("--data-dir=") {
+            return Some(PathBuf::from(dir));
+        }
+    }
+    std::env::var_os("LEDGER_DATA_DIR").map(PathBuf::from)
+}
+
+/// Starts the app.
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LEDGER_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,ledger=info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    run_app(tauri::Builder::default());
+}
+
+/// Builds and runs the app on `builder`.
+pub fn run_app(builder: tauri::Builder<tauri::Wry>) {
+    let result = builder
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_opener::init())
+        .setup(|app| {
+            let dir = match data_dir_override() {
+                Some(dir) => dir,
+                None => app.path().app_data_dir()?,
+            };
+            std::fs::create_dir_all(&dir)?;
+            tracing::info!(dir = %dir.display(), "data directory");
+            app.manage(state::Desktop::new(app.handle().clone(), dir));
+            Ok(())
+        })
+        .invoke_handler(commands::handler())
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        eprintln!("信访台账无法启动：{e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,139 @@
+//! What the app holds while it runs: the office (once the store exists) and its background
+//! sync, plus the plumbing that tells the UI when something changed.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use ledger_office::ledger_client::{HubClient, SyncConfig, SyncHandle, SyncService, SyncTarget};
+use ledger_office::{Office, system_clock};
+use serde::Serialize;
+use tauri::{AppHandle, Emitter};
+
+use crate::error::{CommandError, CommandResult};
+
+/// The running office and its sync.
+pub struct Running {
+    /// The office facade.
+    pub office: Arc<Office>,
+    /// Background sync, when enrolled with a hub.
+    pub sync: Option<SyncHandle>,
+}
+
+/// The app's state, managed by Tauri.
+pub struct Desktop {
+    data_dir: PathBuf,
+    app: AppHandle,
+    running: RwLock<Option<Arc<Running>>>,
+}
+
+/// `store-changed` payload.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreChanged {
+    /// The case, or `None` for many.
+    pub case_id: Option<String>,
+}
+
+impl Desktop {
+    /// The state for `data_dir`; opens the office if the store exists there.
+    pub fn new(app: AppHandle, data_dir: PathBuf) -> Self {
+        let desktop = Self { data_dir, app, running: RwLock::new(None) };
+        if ledger_office::ledger_store_exists(&desktop.data_dir) {
+            match Office::open(&desktop.data_dir, system_clock()) {
+                Ok(office) => desktop.start(office),
+                Err(e) => tracing::error!(error = %e, "cannot open the store"),
+            }
+        }
+        desktop
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Starts an office: keeps it, and starts its background sync if it is enrolled.
+    pub fn start(&self, office: Office) {
+        let office = Arc::new(office);
+        let target: Arc<dyn SyncTarget> = office.clone();
+        let enrolled = matches!(target.binding(), Ok(Some(_)));
+        let sync = if enrolled {
+            match HubClient::new(Duration::from_secs(30)) {
+                Ok(client) => {
+                    let handle = SyncService::spawn(client, target, SyncConfig::default());
+                    self.forward_status(&handle);
+                    Some(handle)
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot start sync");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        *self.running.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(Running { office, sync }));
+    }
+
+    /// Stops the office (its store is released when the last command using it ends).
+    pub fn stop(&self) -> Option<Arc<Running>> {
+        let running = self.running.write().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(handle) = running.as_ref().and_then(|r| r.sync.clone()) {
+            tauri::async_runtime::spawn(async move { handle.shutdown().await });
+        }
+        running
+    }
+
+    /// The running office, or the error telling the user to set one up.
+    pub fn running(&self) -> CommandResult<Arc<Running>> {
+        self.running.read().unwrap_or_else(|p| p.into_inner()).clone().ok_or_else(CommandError::not_ready)
+    }
+
+    /// Whether an office is running.
+    pub fn ready(&self) -> bool {
+        self.running.read().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
+    /// Tells the UI a case (or many) changed, and the sync service that there is work.
+    pub fn changed(&self, case_id: Option<String>) {
+        if let Ok(running) = self.running() {
+            if let Some(sync) = &running.sync {
+                sync.notify_edit();
+            }
+        }
+        let _ = self.app.emit("store-changed", StoreChanged { case_id });
+    }
+
+    /// Something that can report progress from a blocking thread.
+    pub fn inner_handle(&self) -> Progress {
+        Progress { app: self.app.clone() }
+    }
+
+    fn forward_status(&self, handle: &SyncHandle) {
+        let mut status = handle.subscribe();
+        let app = self.app.clone();
+        tauri::async_runtime::spawn(async move {
+            while status.changed().await.is_ok() {
+                let current = status.borrow().clone();
+                let _ = app.emit("sync-status", &current);
+                // A finished pass may have brought cases from the hub.
+                if !current.syncing {
+                    let _ = app.emit("store-changed", StoreChanged { case_id: None });
+                }
+            }
+        });
+    }
+}
+
+/// Emits `progress` events from any thread.
+#[derive(Clone)]
+pub struct Progress {
+    app: AppHandle,
+}
+
+impl Progress {
+    /// Reports `done` of `total` for `task` (`import`, `export`).
+    pub fn progress(&self, task: &str, done: usize, total: usize) {
+        let _ = self.app.emit("progress", serde_json::json!({"task": task, "done": done, "total": total}));
+    }
+}

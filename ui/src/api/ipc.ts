@@ -1,0 +1,131 @@
+// The only module that talks to the Tauri shell: one typed function per command of commands.md,
+// and `onEvent` for the events of types.ts. Argument objects use the key names of commands.md
+// verbatim, since the Rust commands deserialise exactly those keys.
+import { invoke } from '@tauri-apps/api/core'
+import { listen, type UnlistenFn } from '@tauri-apps/api/event'
+import type {
+  ActionInput,
+  AppState,
+  CaseQuery,
+  CaseRow,
+  CaseView,
+  CommandError,
+  DueList,
+  Events,
+  ImportReport,
+  NewCase,
+  NewPetitioner,
+  OfficeConfig,
+  OfficeHealth,
+  Page,
+  QuarantinedChange,
+  Statistics,
+  SyncReport,
+  SyncStatus,
+  Vocabularies,
+  YearReport,
+} from './types'
+
+/** Code given to failures that did not come from a command (the shell is missing, a panic). */
+export const IPC_FAILURE = 'ipc'
+
+export function isCommandError(value: unknown): value is CommandError {
+  if (typeof value !== 'object' || value === null) return false
+  const v = value as Record<string, unknown>
+  return typeof v.code === 'string' && typeof v.message === 'string'
+}
+
+/** Every rejection becomes a CommandError, so callers handle one shape. */
+export function toCommandError(reason: unknown): CommandError {
+  if (isCommandError(reason)) return reason
+  if (typeof reason === 'string') return { code: IPC_FAILURE, message: reason }
+  if (reason instanceof Error) return { code: IPC_FAILURE, message: reason.message }
+  return { code: IPC_FAILURE, message: String(reason) }
+}
+
+// `args` is `any`-shaped at the boundary: invoke serialises whatever it is given.
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args)
+  } catch (reason) {
+    throw toCommandError(reason)
+  }
+}
+
+export type SubmissionInput = Omit<
+  NewCase,
+  'purpose' | 'sector' | 'category' | 'township' | 'subject' | 'request' | 'village'
+> & { petitioners: NewPetitioner[] }
+
+export type DraftKind = 'reply' | 'investigation'
+
+export interface LocalSetup {
+  code: string
+  name: string
+  role: 'township' | 'bureau'
+  townships: string[]
+  staff: string[]
+}
+
+export const appState = () => call<AppState>('app_state')
+export const vocabularies = () => call<Vocabularies>('vocabularies')
+export const enroll = (hub: string, token: string, staff: string[]) =>
+  call<AppState>('enroll', { hub, token, staff })
+export const setupLocal = (setup: LocalSetup) =>
+  call<AppState>('setup_local', {
+    code: setup.code,
+    name: setup.name,
+    role: setup.role,
+    townships: setup.townships,
+    staff: setup.staff,
+  })
+export const updateStaff = (staff: string[]) => call<OfficeConfig>('update_staff', { staff })
+export const removeDemo = () => call<AppState>('remove_demo')
+
+export const listCases = (query: CaseQuery) => call<Page>('list_cases', { query })
+export const caseDetail = (id: string) => call<CaseView>('case_detail', { id })
+export const registerCase = (input: NewCase, handler?: string) =>
+  call<string>('register_case', handler ? { input, handler } : { input })
+export const similarCases = (name: string, village: string) =>
+  call<CaseRow[]>('similar_cases', { name, village })
+export const act = (id: string, input: ActionInput) => call<string>('act', { id, input })
+export const addSubmission = (id: string, input: SubmissionInput) =>
+  call<string>('add_submission', { id, input })
+export const setField = (id: string, field: string, value: string) =>
+  call<null>('set_field', { id, field, value })
+export const setDraft = (id: string, draft: DraftKind, text: string) =>
+  call<null>('set_draft', { id, draft, text })
+export const resolveConflict = (id: string, field: string, value: string) =>
+  call<null>('resolve_conflict', { id, field, value })
+export const attachFile = (id: string, path: string) => call<string>('attach_file', { id, path })
+export const openAttachment = (hash: string, name: string) =>
+  call<null>('open_attachment', { hash, name })
+
+export const dueList = (township?: string) =>
+  call<DueList>('due_list', township ? { township } : {})
+export const yearReport = (year: number, township?: string) =>
+  call<YearReport>('year_report', township ? { year, township } : { year })
+export const statistics = (from: string, to: string, township?: string) =>
+  call<Statistics>('statistics', township ? { from, to, township } : { from, to })
+
+export const exportLedger = (path: string) => call<number>('export_ledger', { path })
+export const importLedger = (path: string, skipInvalid: boolean) =>
+  call<ImportReport>('import_ledger', { path, skip_invalid: skipInvalid })
+
+export const syncStatus = () => call<SyncStatus>('sync_status')
+export const syncNow = () => call<SyncReport>('sync_now')
+export const quarantine = () => call<QuarantinedChange[]>('quarantine')
+export const retryQuarantined = (caseId: string) =>
+  call<number>('retry_quarantined', { case_id: caseId })
+export const hubOffices = () => call<OfficeHealth[]>('hub_offices')
+export const renderDocument = (id: string, kind: string, issue: boolean) =>
+  call<string>('render_document', { id, kind, issue })
+
+export type EventName = keyof Events
+
+export function onEvent<K extends EventName>(
+  name: K,
+  handler: (payload: Events[K]) => void,
+): Promise<UnlistenFn> {
+  return listen<Events[K]>(name, (event) => handler(event.payload))
+}

@@ -1,0 +1,355 @@
+// The IPC contract between the Vue UI and the Tauri shell (src-tauri/src/commands/*.rs).
+// Field names are exactly what the Rust side serialises (serde); codes are stable snake_case,
+// Chinese labels come from `vocabularies()`.
+
+export interface CodeLabel {
+  code: string
+  label: string
+}
+
+/** Every coded vocabulary, codes in report order. */
+export interface Vocabularies {
+  channel: CodeLabel[]
+  source: CodeLabel[]
+  purpose: CodeLabel[]
+  sector: CodeLabel[]
+  category: CodeLabel[]
+  status: CodeLabel[]
+  action: CodeLabel[]
+  satisfaction: CodeLabel[]
+  close_reason: CodeLabel[]
+  document_kind: CodeLabel[]
+  deadline_kind: CodeLabel[]
+  case_field: CodeLabel[]
+  role: CodeLabel[]
+  /** 处理意见 (reply outcome). UI addition, optional: when absent the UI uses its own list. */
+  outcome?: CodeLabel[]
+}
+
+export interface OfficeConfig {
+  code: string
+  name: string
+  role: 'township' | 'bureau'
+  townships: string[]
+  staff: string[]
+  number_prefix: string
+  device: string
+}
+
+export interface AppState {
+  /** Whether this machine has a store (enrolled or set up locally). */
+  ready: boolean
+  office: OfficeConfig | null
+  hub: string | null
+  data_dir: string
+  /** The store holds the demo data set (show a banner; it can be removed in 设置). */
+  demo: boolean
+  version: string
+}
+
+/** Every error a command returns. `fields` is set for invalid input: show each next to its field. */
+export interface CommandError {
+  code: string
+  message: string
+  fields?: FieldError[]
+}
+
+export interface FieldError {
+  /** The input key: `received`, `petitioners[0].id_number`, ... */
+  field: string
+  label: string
+  message: string
+}
+
+export interface CaseRow {
+  id: string
+  number: string
+  status: string
+  township: string | null
+  category: string
+  sector: string
+  purpose: string
+  source: string | null
+  channel: string | null
+  received: string | null
+  names: string
+  village: string
+  next_due: string | null
+  next_due_kind: string | null
+  anomalies: number
+  conflicts: number
+  handed_over: boolean
+  registered_by: string
+}
+
+export interface Page {
+  total: number
+  rows: CaseRow[]
+}
+
+export interface CaseQuery {
+  status?: string
+  township?: string
+  category?: string
+  source?: string
+  received_from?: string
+  received_to?: string
+  text?: string
+  overdue?: boolean
+  limit?: number
+  offset?: number
+}
+
+export interface NewPetitioner {
+  name: string
+  kind?: string
+  id_type?: string
+  id_number?: string
+  phone?: string
+  address?: string
+}
+
+/** The register form. Values may be codes or labels. */
+export interface NewCase {
+  received: string | null
+  channel: string
+  source: string
+  persons?: number
+  batches?: number
+  collective?: boolean
+  skip_level?: boolean
+  repeat?: boolean
+  anonymous?: boolean
+  confidential?: boolean
+  summary?: string
+  purpose?: string
+  sector: string
+  category: string
+  township?: string
+  subject?: string
+  request: string
+  village?: string
+  petitioners: NewPetitioner[]
+}
+
+export interface PetitionerRef {
+  id: string
+  kind: string
+  display_name: string
+}
+
+export interface Submission {
+  id: string
+  channel: string
+  source: string
+  received: string
+  batches: number
+  persons: number
+  collective: boolean
+  skip_level: boolean
+  repeat: boolean
+  anonymous: boolean
+  confidential: boolean
+  petitioners: string[]
+  summary: string
+  registered_by: string
+  fingerprint: string | null
+}
+
+export interface CaseEvent {
+  id: string
+  lamport: number
+  action: string
+  actor: string
+  office: string
+  role: string
+  handler: string
+  /** Device time, ms since the epoch. */
+  at: number
+  date: string
+  imported: boolean
+  target: string | null
+  due: string | null
+  text: string | null
+  satisfaction: string | null
+  close_reason: string | null
+  outcome: string | null
+  document_kind: string | null
+  document_number: string | null
+  field: string | null
+}
+
+export interface AttachmentRef {
+  hash: string
+  name: string
+  size: number
+  mime: string
+  added_at: number
+  added_by: string
+}
+
+export interface Case {
+  id: string
+  schema_version: number
+  number: string
+  official_number: string | null
+  registered_by: string
+  purpose: string
+  sector: string
+  category: string
+  jurisdiction: string | null
+  subject: string
+  request: string
+  village: string
+  confidential: boolean
+  petitioners: PetitionerRef[]
+  submissions: Submission[]
+  events: CaseEvent[]
+  attachments: AttachmentRef[]
+  reply_draft: string
+  investigation_report: string
+}
+
+export interface Person {
+  id: string
+  name: string
+  id_type: string
+  id_number: string
+  phone: string
+  address: string
+}
+
+export interface Identity {
+  case_id: string
+  schema_version: number
+  persons: Person[]
+}
+
+export interface Deadline {
+  kind: string
+  start: string
+  due: string
+  met_on: string | null
+  days_left: number
+  overdue: boolean
+  late: boolean
+  informational: boolean
+}
+
+export interface CaseView {
+  case: Case
+  identity: Identity | null
+  status: string
+  anomalies: { event_id: string; action: string; reason: string }[]
+  deadlines: { items: Deadline[]; problems: { kind: string; message: string }[] }
+  conflicts: { field: string; values: string[] }[]
+  allowed_actions: string[]
+  handed_over: boolean
+  documents: { kind: string; number: string; issued: string; event_id: string; office: string }[]
+  evaluations: { result: string; date: string; comment: string; event_id: string }[]
+  pending_upload: number
+}
+
+export interface ActionInput {
+  action: string
+  target?: string
+  due?: string
+  text?: string
+  result?: string
+  reason?: string
+  outcome?: string
+  handler?: string
+}
+
+export interface DueList {
+  today: string
+  overdue: CaseRow[]
+  within_3: CaseRow[]
+  within_10: CaseRow[]
+}
+
+export interface Rate {
+  numerator: number
+  denominator: number
+  value: number | null
+}
+
+export interface Statistics {
+  period: { from: string; to: string }
+  township: string | null
+  as_of: string
+  total: number
+  cases: number
+  by_source: Record<string, number>
+  by_channel: Record<string, number>
+  by_domain: Record<string, number>
+  by_category: Record<string, number>
+  by_source_channel: Record<string, Record<string, number>>
+  visits: { batches: number; persons: number }
+  flags: { collective: number; skip_level: number; repeat: number }
+  rates: Record<string, Rate>
+}
+
+/** The statistics screen's data: a year, the year before, and each month of the year. */
+export interface YearReport {
+  year: Statistics
+  previous: Statistics
+  months: Statistics[]
+}
+
+export interface SyncStatus {
+  last_success: number | null
+  last_attempt: number | null
+  pending: number
+  quarantined: number
+  /** A code: offline, timeout, unauthorized, refused, too_large, unsupported_version, ... */
+  last_error: string | null
+  last_error_detail: string | null
+  clock_skew_ms: number | null
+  online: boolean
+  syncing: boolean
+}
+
+export interface QuarantinedChange {
+  case_id: string
+  hash: string
+  error: string
+  created_at: number
+}
+
+export interface SyncReport {
+  rounds: number
+  uploaded: number
+  downloaded: number
+  refused: number
+  retries: number
+}
+
+export interface ImportReport {
+  rows: number
+  cases: number
+  added_submissions: number
+  duplicates: number
+  invalid: string[]
+  unknown_columns: string[]
+}
+
+/** One office's sync health at the hub (bureau only). */
+export interface OfficeHealth {
+  office: string
+  name: string
+  role: string
+  townships: string[]
+  last_sync: number | null
+  pending: number
+  last_error: string | null
+  clock_skew_ms: number | null
+}
+
+/** Events the shell emits. */
+export interface Events {
+  /** A case changed here or arrived by sync; `null` means many. */
+  'store-changed': { case_id: string | null }
+  'sync-status': SyncStatus
+  'progress': { task: 'import' | 'export' | 'sync'; done: number; total: number }
+}
