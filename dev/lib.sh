@@ -20,3 +20,13 @@ use_shared_target() {
     export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/petition-ledger/target}"
     mkdir -p "$CARGO_TARGET_DIR"
 }
+
+# Installs the UI's npm packages when missing or stale, and builds ui/dist.
+ensure_ui() {
+    if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
+        echo "==> 安装界面依赖（npm ci）" >&2
+        (cd ui && npm ci --no-audit --no-fund >&2)
+    fi
+    echo "==> 构建界面" >&2
+    (cd ui && npm run build >&2)
+}

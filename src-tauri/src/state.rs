@@ -72,7 +72,8 @@ impl Desktop {
         } else {
             None
         };
-        *self.running.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(Running { office, sync }));
+        *self.running.write().unwrap_or_else(|p| p.into_inner()) =
+            Some(Arc::new(Running { office, sync }));
     }
 
     /// Stops the office (its store is released when the last command using it ends).
@@ -86,7 +87,11 @@ impl Desktop {
 
     /// The running office, or the error telling the user to set one up.
     pub fn running(&self) -> CommandResult<Arc<Running>> {
-        self.running.read().unwrap_or_else(|p| p.into_inner()).clone().ok_or_else(CommandError::not_ready)
+        self.running
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(CommandError::not_ready)
     }
 
     /// Whether an office is running.
@@ -96,10 +101,8 @@ impl Desktop {
 
     /// Tells the UI a case (or many) changed, and the sync service that there is work.
     pub fn changed(&self, case_id: Option<String>) {
-        if let Ok(running) = self.running() {
-            if let Some(sync) = &running.sync {
-                sync.notify_edit();
-            }
+        if let Some(sync) = self.running().ok().and_then(|r| r.sync.clone()) {
+            sync.notify_edit();
         }
         let _ = self.app.emit("store-changed", StoreChanged { case_id });
     }
@@ -134,6 +137,8 @@ pub struct Progress {
 impl Progress {
     /// Reports `done` of `total` for `task` (`import`, `export`).
     pub fn progress(&self, task: &str, done: usize, total: usize) {
-        let _ = self.app.emit("progress", serde_json::json!({"task": task, "done": done, "total": total}));
+        let _ = self
+            .app
+            .emit("progress", serde_json::json!({"task": task, "done": done, "total": total}));
     }
 }

@@ -47,7 +47,7 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
-    /// 导入台账: import a CSV ledger (UTF-8 or GBK).
+    /// 导入台账: import a ledger, CSV (UTF-8 or GBK) or Excel (.xlsx).
     Import {
         /// The file.
         file: PathBuf,
@@ -58,8 +58,11 @@ pub(crate) enum Command {
     /// 导出台账.
     Export {
         /// Write the ledger as CSV here.
+        #[arg(long, required_unless_present = "xlsx")]
+        csv: Option<PathBuf>,
+        /// Write the ledger as an Excel workbook (.xlsx) here.
         #[arg(long)]
-        csv: PathBuf,
+        xlsx: Option<PathBuf>,
     },
     /// 案件: register, list, show, act.
     Case {
@@ -78,8 +81,11 @@ pub(crate) enum Command {
     /// 统计报表.
     Report {
         /// A calendar year.
-        #[arg(long, conflicts_with_all = ["from", "to"])]
+        #[arg(long, conflicts_with_all = ["from", "to", "month"])]
         year: Option<i32>,
+        /// A calendar month (2017-03).
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        month: Option<String>,
         /// First day.
         #[arg(long, requires = "to")]
         from: Option<NaiveDate>,
@@ -92,7 +98,20 @@ pub(crate) enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
         format: ReportFormat,
-        /// Write to a file instead of stdout.
+        /// Write to a file instead of stdout (required for xlsx).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// 文书: print a statutory document of a case as HTML (a preview unless --issue).
+    Doc {
+        /// Case id or number.
+        id: String,
+        /// 受理告知书, 不予受理告知书, 延长办理期限告知书, 信访处理意见书, 办结报告 (or the code).
+        kind: String,
+        /// Issue it: assign the 文书编号 and record the issue on the case.
+        #[arg(long)]
+        issue: bool,
+        /// The HTML file to write; default stdout.
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -140,6 +159,9 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Imports the demo data set (marked as such; removable in the desktop app's settings).
+    #[command(hide = true)]
+    DemoSeed,
     /// Registers cases in a loop, printing each id once it is saved (crash tests).
     #[command(hide = true)]
     WriteLoop {
@@ -227,6 +249,9 @@ pub(crate) enum CaseCommand {
         /// 办结原因 (close).
         #[arg(long)]
         reason: Option<String>,
+        /// 处理意见 (reply): 予以支持, 部分支持, 解释说明 or 不予支持.
+        #[arg(long)]
+        outcome: Option<String>,
     },
     /// 附件: attach a file.
     Attach {
@@ -260,6 +285,10 @@ pub(crate) enum ReportFormat {
     Text,
     /// The statistics JSON.
     Json,
+    /// The summary paragraph of the annual report.
+    Summary,
+    /// The statistics workbook (.xlsx; needs --out).
+    Xlsx,
 }
 
 #[derive(Debug, Subcommand)]

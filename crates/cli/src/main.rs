@@ -8,6 +8,7 @@
 
 mod args;
 mod output;
+mod reports;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -18,13 +19,14 @@ use anyhow::{Context, anyhow, bail};
 use clap::Parser;
 use ledger_office::ledger_client::{HubClient, SyncConfig, SyncTarget, sync_until_done};
 use ledger_office::ledger_domain::schema::CaseField;
-use ledger_office::ledger_domain::stats::Period;
-use ledger_office::ledger_domain::{ActionKind, CaseId, CloseReason, NewCase, Role, Satisfaction};
+use ledger_office::ledger_domain::{
+    ActionKind, CaseId, CloseReason, NewCase, Outcome, Role, Satisfaction,
+};
 use ledger_office::{
     ActionInput, CaseQuery, Clock, ImportOptions, Office, OfficeConfig, OfficeError, system_clock,
 };
 
-use args::{BundleCommand, CaseCommand, Cli, Command, ReportFormat, StaffCommand};
+use args::{BundleCommand, CaseCommand, Cli, Command, StaffCommand};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -135,51 +137,26 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                     last = std::time::Instant::now();
                 }
             };
-            let report = office.import_csv(
+            let report = office.import_file(
                 file,
                 ImportOptions { skip_invalid: *skip_invalid },
                 &mut progress,
             )?;
             output::import_report(&report);
         }
-        Command::Export { csv } => {
-            let office = open(&dir)?;
-            let rows = office.export_csv(csv, &mut |p| {
-                if p.total >= 1000 {
-                    eprintln!("导出进度 {}/{}", p.done, p.total);
-                }
-            })?;
-            eprintln!("已导出 {rows} 行到 {}", csv.display());
-        }
+        Command::Export { csv, xlsx } => reports::export(&dir, csv.as_deref(), xlsx.as_deref())?,
         Command::Case { command } => case_command(&dir, command, handler)?,
         Command::Due { township, json } => {
             let office = open(&dir)?;
             let due = office.due(township.as_deref())?;
             output::due(&due, *json)?;
         }
-        Command::Report { year, from, to, township, format, out } => {
-            let office = open(&dir)?;
-            let period = match (year, from, to) {
-                (Some(y), None, None) => {
-                    Period::year(*y).ok_or_else(|| anyhow!("年份 {y} 无效"))?
-                }
-                (None, Some(f), Some(t)) if f <= t => Period { from: *f, to: *t },
-                (None, Some(_), Some(_)) => bail!("--from 须早于或等于 --to"),
-                _ => bail!("请用 --year 年份，或 --from 日期 --to 日期 指定统计期间"),
-            };
-            let stats = office.statistics(period, township.as_deref())?;
-            let text = match format {
-                ReportFormat::Json => serde_json::to_string_pretty(&stats)?,
-                ReportFormat::Text => ledger_office::report::render_text(&stats),
-            };
-            match out {
-                Some(path) => {
-                    std::fs::write(path, text.as_bytes())
-                        .with_context(|| format!("无法写入 {}", path.display()))?;
-                    eprintln!("已写入 {}", path.display());
-                }
-                None => println!("{text}"),
-            }
+        Command::Report { year, month, from, to, township, format, out } => {
+            let period = reports::period(*year, month.as_deref(), *from, *to)?;
+            reports::report(&open(&dir)?, period, township.as_deref(), *format, out.as_deref())?;
+        }
+        Command::Doc { id, kind, issue, out } => {
+            reports::document(&open(&dir)?, id, kind, *issue, handler, out.as_deref())?;
         }
         Command::Backup { out } => {
             let office = open(&dir)?;
@@ -240,6 +217,16 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Status { json } => {
             let office = open(&dir)?;
             output::status(&office, *json)?;
+        }
+        Command::DemoSeed => {
+            let office = open(&dir)?;
+            let path = std::env::temp_dir().join(format!("ledger-demo-{}.csv", std::process::id()));
+            std::fs::write(&path, include_str!("demo.csv"))?;
+            let report = office.import_csv(&path, ImportOptions::default(), &mut |_| {});
+            let _ = std::fs::remove_file(&path);
+            let report = report?;
+            office.store().set_meta(&[("demo", "1")])?;
+            eprintln!("已导入演示数据 {} 件（已标记为演示数据，可在设置中清除）", report.cases);
         }
         Command::WriteLoop { count } => {
             let office = open(&dir)?;
@@ -413,7 +400,7 @@ fn case_command(dir: &Path, command: &CaseCommand, handler: Option<&str>) -> any
             let view = office.view(id)?;
             output::case_show(&view, *json)?;
         }
-        CaseCommand::Act { id, action, to, due, text, result, reason } => {
+        CaseCommand::Act { id, action, to, due, text, result, reason, outcome } => {
             let id = case_id(&office, id)?;
             let action = ActionKind::parse(action).ok_or_else(|| {
                 anyhow!("不认识办理动作「{action}」，可用：accept, not_accept, forward, assign, reassign, investigate, extend, reply, follow_up, evaluate, close, void（或中文：{}）", ActionKind::known_labels())
@@ -432,6 +419,13 @@ fn case_command(dir: &Path, command: &CaseCommand, handler: Option<&str>) -> any
                         .ok_or_else(|| anyhow!("办结原因应为：{}", CloseReason::known_labels()))
                 })
                 .transpose()?;
+            let outcome = outcome
+                .as_deref()
+                .map(|o| {
+                    Outcome::parse(o)
+                        .ok_or_else(|| anyhow!("处理意见应为：{}", Outcome::known_labels()))
+                })
+                .transpose()?;
             let status = office.act(
                 id,
                 &ActionInput {
@@ -441,6 +435,7 @@ fn case_command(dir: &Path, command: &CaseCommand, handler: Option<&str>) -> any
                     text: text.clone(),
                     result,
                     reason,
+                    outcome,
                     handler: handler.map(str::to_owned),
                     ..Default::default()
                 },

@@ -581,8 +581,12 @@ impl Engine {
             cursor.bootstrap = Some(Bootstrap { head: self.store.head()?, after: None });
         }
         while let Some(boot) = cursor.bootstrap.clone() {
-            let docs =
-                self.store.scope_docs(&reader, boot.after.map(|(c, k)| (CaseId(c), k)), 64)?;
+            let docs = self.store.scope_docs(
+                &reader,
+                boot.after.map(|(c, k)| (CaseId(c), k)),
+                64,
+                true,
+            )?;
             if docs.is_empty() {
                 cursor = Cursor { seq: boot.head, bootstrap: None, partial: None };
                 break;
@@ -796,7 +800,7 @@ impl Engine {
         let end = req.digests.last().map(|d| (d.case_id, d.kind));
         let mut after = req.after.map(|(c, k)| (CaseId(c), k));
         'scan: loop {
-            let docs = self.store.scope_docs(&reader, after, 1000)?;
+            let docs = self.store.scope_docs(&reader, after, 1000, false)?;
             if docs.is_empty() {
                 break;
             }

@@ -170,7 +170,8 @@ fn bundle_import(store: Arc<dyn HubStore>, file: &Path, out: &Path) -> anyhow::R
 fn serve(store: Arc<dyn HubStore>, listen: SocketAddr) -> anyhow::Result<()> {
     // The engine handles one batch at a time, so a large blocking pool only adds threads (and
     // their allocator caches) waiting on its lock.
-    let runtime = tokio::runtime::Builder::new_multi_thread().max_blocking_threads(8).enable_all().build()?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().max_blocking_threads(8).enable_all().build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await

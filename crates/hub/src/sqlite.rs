@@ -517,6 +517,7 @@ impl HubStore for SqliteHubStore {
         reader: &Reader<'_>,
         after: Option<(CaseId, DocKind)>,
         limit: usize,
+        skip_own: bool,
     ) -> Result<Vec<(CaseId, DocKind)>> {
         let conn = self.conn();
         let townships = serde_json::to_string(reader.townships).unwrap_or_else(|_| "[]".into());
@@ -528,6 +529,8 @@ impl HubStore for SqliteHubStore {
             "SELECT d.case_id, d.kind FROM docs d JOIN cases c ON c.case_id = d.case_id
              WHERE (:b OR ({SCOPE} AND (d.kind = 0 OR c.restricted = 0)))
                AND (d.case_id, d.kind) > (:ac, :ak)
+               AND (NOT :skip OR EXISTS (SELECT 1 FROM changes x
+                    WHERE x.case_id = d.case_id AND x.kind = d.kind AND x.device != :dev))
              ORDER BY d.case_id, d.kind LIMIT :l"
         );
         let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
@@ -536,6 +539,7 @@ impl HubStore for SqliteHubStore {
                 rusqlite::named_params! {
                     ":b": reader.bureau, ":t": townships, ":o": reader.office,
                     ":ac": after_case, ":ak": after_kind, ":l": limit as i64,
+                    ":skip": skip_own, ":dev": reader.device,
                 },
                 |r| Ok((case_of(&r.get::<_, String>(0)?)?, kind_of(r.get(1)?))),
             )

@@ -283,12 +283,15 @@ pub trait HubStore: Send + Sync + 'static {
     fn log_after(&self, after: u64, reader: &Reader<'_>, limit: usize) -> Result<Vec<LogRow>>;
     /// The last log sequence number.
     fn head(&self) -> Result<u64>;
-    /// The documents `reader` may hold, ordered by (case, kind), after the given one.
+    /// The documents `reader` may hold, ordered by (case, kind), after the given one. With
+    /// `skip_own`, documents made only of the reader's own device's changes are left out (a
+    /// fresh device holds those already).
     fn scope_docs(
         &self,
         reader: &Reader<'_>,
         after: Option<(CaseId, DocKind)>,
         limit: usize,
+        skip_own: bool,
     ) -> Result<Vec<(CaseId, DocKind)>>;
     /// Logs an office's confirmed eviction.
     fn log_eviction(&self, case: CaseId, office: &str, device: &str, at: i64) -> Result<()>;

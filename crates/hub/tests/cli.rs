@@ -95,14 +95,36 @@ fn a_damaged_bundle_is_refused_whole_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     let junk = dir.path().join("junk.lgb");
     std::fs::write(&junk, b"PK\x03\x04 not a bundle").unwrap();
-    let out = hub(dir.path(), &["bundle", "import", junk.to_str().unwrap(), "--out", dir.path().join("ret.lgb").to_str().unwrap()]);
+    let out = hub(
+        dir.path(),
+        &[
+            "bundle",
+            "import",
+            junk.to_str().unwrap(),
+            "--out",
+            dir.path().join("ret.lgb").to_str().unwrap(),
+        ],
+    );
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("不是信访台账的同步包"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("不是信访台账的同步包"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!dir.path().join("ret.lgb").exists(), "nothing written");
     let mut fake = b"LGBUNDLE\x01\x01".to_vec();
     fake.extend_from_slice(&[0u8; 40]);
     std::fs::write(&junk, &fake).unwrap();
-    let out = hub(dir.path(), &["bundle", "import", junk.to_str().unwrap(), "--out", dir.path().join("ret.lgb").to_str().unwrap()]);
+    let out = hub(
+        dir.path(),
+        &[
+            "bundle",
+            "import",
+            junk.to_str().unwrap(),
+            "--out",
+            dir.path().join("ret.lgb").to_str().unwrap(),
+        ],
+    );
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("不完整") || err.contains("损坏"), "{err}");

@@ -12,6 +12,7 @@ mod config;
 mod error;
 mod import;
 mod queries;
+mod reports;
 mod sync;
 
 use std::path::Path;
@@ -32,6 +33,7 @@ pub use ledger_protocol;
 pub use ledger_report as report;
 pub use ledger_store::{CaseQuery, CaseRow, Page, QuarantinedChange, StoreError};
 pub use queries::{DueList, ReviewItem};
+pub use reports::YearReport;
 pub use sync::BundleReport;
 
 /// Where the time comes from: the device clock, or a fixed time for tests and scripts.

@@ -84,11 +84,7 @@ pub fn summary_paragraph(stats: &Statistics, previous: Option<&Statistics>) -> S
             domains.push(format!("{label}{n}件"));
         }
     }
-    out.push_str(&format!(
-        "{scope}{when}共受理各类信访{}件({})。",
-        stats.total,
-        domains.join(",")
-    ));
+    out.push_str(&format!("{scope}{when}共受理各类信访{}件({})。", stats.total, domains.join(",")));
 
     // 信访件按来源分为……
     let mut parts: Vec<String> = Vec::new();
@@ -217,7 +213,9 @@ fn rates_sentence(stats: &Statistics) -> String {
 
 /// 减少6件次(下降75%) / 增加2件次 / 持平: a figure's change in the paragraph's words.
 fn moved(f: &Figure) -> String {
-    let ratio = |r: Option<f64>| r.map(|r| format!("({}{})", if r < 0.0 { "下降" } else { "上升" }, percent(r.abs())));
+    let ratio = |r: Option<f64>| {
+        r.map(|r| format!("({}{})", if r < 0.0 { "下降" } else { "上升" }, percent(r.abs())))
+    };
     match f.change {
         Some(c) if c > 0 => format!("增加{c}件次{}", ratio(f.change_ratio).unwrap_or_default()),
         Some(c) if c < 0 => format!("减少{}件次{}", -c, ratio(f.change_ratio).unwrap_or_default()),
@@ -312,7 +310,8 @@ mod tests {
                 assert_eq!(total, s.total);
                 let domain_sum: u64 = numbers_before_jian(head.split_once('(').unwrap().1);
                 assert_eq!(domain_sum, total, "{text}");
-                let sources = rest.split_once("信访件按来源分为").unwrap().1.split_once('。').unwrap().0;
+                let sources =
+                    rest.split_once("信访件按来源分为").unwrap().1.split_once('。').unwrap().0;
                 let without_detail: String = strip_parens(sources);
                 assert_eq!(numbers_before_jian(&without_detail), total, "{text}");
                 let categories = text.split_once("其中").unwrap().1.split_once('。').unwrap().0;
@@ -370,7 +369,8 @@ mod tests {
 
     #[test]
     fn a_month_a_township_and_an_empty_period() {
-        let march = summary_paragraph(&stats(Period::month(2017, 3).unwrap(), Some("黄桥镇")), None);
+        let march =
+            summary_paragraph(&stats(Period::month(2017, 3).unwrap(), Some("黄桥镇")), None);
         assert!(march.starts_with("黄桥镇3月份共受理各类信访"), "{march}");
         let empty = summary_paragraph(&stats(Period::year(2016).unwrap(), None), None);
         assert_eq!(empty, "全年未受理信访件。");
@@ -378,7 +378,10 @@ mod tests {
             from: NaiveDate::from_ymd_opt(2017, 3, 1).unwrap(),
             to: NaiveDate::from_ymd_opt(2017, 6, 30).unwrap(),
         };
-        assert!(summary_paragraph(&stats(odd, None), None).starts_with("2017年3月1日至2017年6月30日共受理"));
+        assert!(
+            summary_paragraph(&stats(odd, None), None)
+                .starts_with("2017年3月1日至2017年6月30日共受理")
+        );
     }
 
     #[test]

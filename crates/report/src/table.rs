@@ -31,10 +31,8 @@ pub struct Figure {
 impl Figure {
     fn new(label: &str, unit: &str, current: u64, previous: Option<u64>) -> Self {
         let change = previous.map(|p| signed(current) - signed(p));
-        let change_ratio = previous
-            .filter(|p| *p > 0)
-            .zip(change)
-            .map(|(p, c)| round4(c as f64 / p as f64));
+        let change_ratio =
+            previous.filter(|p| *p > 0).zip(change).map(|(p, c)| round4(c as f64 / p as f64));
         Self {
             label: label.to_owned(),
             unit: unit.to_owned(),
@@ -141,12 +139,7 @@ impl ReportTables {
         let visits = Section {
             title: "来访".to_owned(),
             figures: vec![
-                Figure::new(
-                    "来访批次",
-                    "批",
-                    current.visits.batches,
-                    p.map(|s| s.visits.batches),
-                ),
+                Figure::new("来访批次", "批", current.visits.batches, p.map(|s| s.visits.batches)),
                 Figure::new(
                     "来访人次",
                     "人次",
@@ -191,12 +184,7 @@ impl ReportTables {
                     .value
                     .zip(before.and_then(|b| b.value))
                     .map(|(now, then)| round4((now - then) * 100.0));
-                RateFigure {
-                    name: name.clone(),
-                    current: *rate,
-                    previous: before,
-                    change_points,
-                }
+                RateFigure { name: name.clone(), current: *rate, previous: before, change_points }
             })
             .collect();
         Self {
@@ -253,36 +241,40 @@ impl ReportTables {
             if compared {
                 let _ = writeln!(
                     out,
-                    "  {:<12}{:>8}{:>10}{:>8}{:>10}",
-                    "项目", "本期", "上年同期", "增减", "增减幅度"
+                    "  {}{}{}{}{}",
+                    pad_right("项目", 14),
+                    pad_left("本期", 6),
+                    pad_left("上年同期", 10),
+                    pad_left("增减", 8),
+                    pad_left("增减幅度", 10)
                 );
             }
             for f in &section.figures {
-                match f.previous {
-                    Some(before) => {
-                        let _ = writeln!(
-                            out,
-                            "  {:<14}{:>6}{:>10}{:>10}{:>10}",
-                            f.label,
-                            f.current,
-                            before,
-                            signed_text(f.change.unwrap_or(0)),
-                            ratio_text(f.change_ratio)
-                        );
-                    }
-                    None => {
-                        let _ = writeln!(out, "  {:<14}{:>6}", f.label, f.current);
-                    }
+                let _ = write!(
+                    out,
+                    "  {}{}",
+                    pad_right(&f.label, 14),
+                    pad_left(&f.current.to_string(), 6)
+                );
+                if let Some(before) = f.previous {
+                    let _ = write!(
+                        out,
+                        "{}{}{}",
+                        pad_left(&before.to_string(), 10),
+                        pad_left(&signed_text(f.change.unwrap_or(0)), 8),
+                        pad_left(&ratio_text(f.change_ratio), 10)
+                    );
                 }
+                let _ = writeln!(out);
             }
         }
-        let _ = writeln!(out, "\n指标              比率      分子/分母");
+        let _ = writeln!(out, "\n  {}{}   分子/分母", pad_right("指标", 12), pad_left("比率", 8));
         for r in &self.rates {
             let _ = write!(
                 out,
-                "  {:<10}{:>9}   {}/{}",
-                r.name,
-                percent(r.current.value),
+                "  {}{}   {}/{}",
+                pad_right(&r.name, 12),
+                pad_left(&percent(r.current.value), 8),
                 r.current.numerator,
                 r.current.denominator
             );
@@ -302,6 +294,19 @@ impl ReportTables {
         }
         out
     }
+}
+
+/// Columns on a terminal: a CJK character takes two cells.
+fn display_width(text: &str) -> usize {
+    text.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum()
+}
+
+fn pad_right(text: &str, width: usize) -> String {
+    format!("{text}{}", " ".repeat(width.saturating_sub(display_width(text))))
+}
+
+fn pad_left(text: &str, width: usize) -> String {
+    format!("{}{text}", " ".repeat(width.saturating_sub(display_width(text))))
 }
 
 /// A rate as a percentage with one decimal, or — when there was nothing to judge.
@@ -402,7 +407,10 @@ mod tests {
         *reply = Rate { numerator: 95, denominator: 100, value: Some(0.95) };
         let tables = ReportTables::new(&now, Some(&before));
         let collective = tables.figure("重点信访", "集体访").unwrap();
-        assert_eq!((collective.current, collective.previous, collective.change), (3, Some(8), Some(-5)));
+        assert_eq!(
+            (collective.current, collective.previous, collective.change),
+            (3, Some(8), Some(-5))
+        );
         assert_eq!(collective.change_ratio, Some(-0.625));
         let skip = tables.figure("重点信访", "越级访").unwrap();
         assert_eq!(skip.change_ratio, Some(-0.8333));

@@ -2,9 +2,11 @@
 
 use std::path::PathBuf;
 
-use ledger_office::ledger_domain::schema::{CaseField, Draft};
-use ledger_office::ledger_domain::{ActionKind, CaseId, CloseReason, NewCase, Outcome, Satisfaction};
 use chrono::NaiveDate;
+use ledger_office::ledger_domain::schema::{CaseField, Draft};
+use ledger_office::ledger_domain::{
+    ActionKind, CaseId, CloseReason, NewCase, Outcome, Satisfaction,
+};
 use ledger_office::{ActionInput, CaseQuery, CaseRow, CaseView, Page, SubmissionInput};
 use serde::Deserialize;
 use tauri::State;
@@ -20,7 +22,7 @@ fn case_id(id: &str) -> CommandResult<CaseId> {
 /// The list filters as the UI sends them.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct QueryInput {
+pub(crate) struct QueryInput {
     status: Option<String>,
     township: Option<String>,
     category: Option<String>,
@@ -36,12 +38,17 @@ pub struct QueryInput {
 fn date(value: Option<&str>) -> CommandResult<Option<NaiveDate>> {
     value
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse().map_err(|_| CommandError::new("invalid_input", format!("日期「{s}」无效"))))
+        .map(|s| {
+            s.parse().map_err(|_| CommandError::new("invalid_input", format!("日期「{s}」无效")))
+        })
         .transpose()
 }
 
 #[tauri::command]
-pub async fn list_cases(desktop: State<'_, Desktop>, query: QueryInput) -> CommandResult<Page> {
+pub(crate) async fn list_cases(
+    desktop: State<'_, Desktop>,
+    query: QueryInput,
+) -> CommandResult<Page> {
     let q = CaseQuery {
         status: query.status.filter(|s| !s.is_empty()),
         township: query.township.filter(|s| !s.is_empty()),
@@ -59,27 +66,38 @@ pub async fn list_cases(desktop: State<'_, Desktop>, query: QueryInput) -> Comma
 }
 
 #[tauri::command]
-pub async fn case_detail(desktop: State<'_, Desktop>, id: String) -> CommandResult<CaseView> {
+pub(crate) async fn case_detail(
+    desktop: State<'_, Desktop>,
+    id: String,
+) -> CommandResult<CaseView> {
     let id = case_id(&id)?;
     with_office(&desktop, move |o| o.view(id)).await
 }
 
 #[tauri::command]
-pub async fn register_case(desktop: State<'_, Desktop>, input: NewCase, handler: Option<String>) -> CommandResult<String> {
+pub(crate) async fn register_case(
+    desktop: State<'_, Desktop>,
+    input: NewCase,
+    handler: Option<String>,
+) -> CommandResult<String> {
     let id = with_office(&desktop, move |o| o.register(&input, handler.as_deref())).await?;
     desktop.changed(Some(id.to_string()));
     Ok(id.to_string())
 }
 
 #[tauri::command]
-pub async fn similar_cases(desktop: State<'_, Desktop>, name: String, village: String) -> CommandResult<Vec<CaseRow>> {
+pub(crate) async fn similar_cases(
+    desktop: State<'_, Desktop>,
+    name: String,
+    village: String,
+) -> CommandResult<Vec<CaseRow>> {
     with_office(&desktop, move |o| o.similar_open_cases(&name, &village)).await
 }
 
 /// An action as the UI sends it: codes or labels.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct ActInput {
+pub(crate) struct ActInput {
     action: String,
     target: Option<String>,
     due: Option<String>,
@@ -90,18 +108,30 @@ pub struct ActInput {
     handler: Option<String>,
 }
 
-fn coded<T>(value: Option<String>, parse: fn(&str) -> Option<T>, label: &str) -> CommandResult<Option<T>> {
+fn coded<T>(
+    value: Option<String>,
+    parse: fn(&str) -> Option<T>,
+    label: &str,
+) -> CommandResult<Option<T>> {
     value
         .filter(|v| !v.trim().is_empty())
-        .map(|v| parse(&v).ok_or_else(|| CommandError::new("invalid_input", format!("{label}「{v}」无效"))))
+        .map(|v| {
+            parse(&v)
+                .ok_or_else(|| CommandError::new("invalid_input", format!("{label}「{v}」无效")))
+        })
         .transpose()
 }
 
 #[tauri::command]
-pub async fn act(desktop: State<'_, Desktop>, id: String, input: ActInput) -> CommandResult<String> {
+pub(crate) async fn act(
+    desktop: State<'_, Desktop>,
+    id: String,
+    input: ActInput,
+) -> CommandResult<String> {
     let case = case_id(&id)?;
-    let action = ActionKind::parse(&input.action)
-        .ok_or_else(|| CommandError::new("invalid_input", format!("办理动作「{}」无效", input.action)))?;
+    let action = ActionKind::parse(&input.action).ok_or_else(|| {
+        CommandError::new("invalid_input", format!("办理动作「{}」无效", input.action))
+    })?;
     let due = date(input.due.as_deref())?;
     let action_input = ActionInput {
         action: Some(action),
@@ -120,7 +150,11 @@ pub async fn act(desktop: State<'_, Desktop>, id: String, input: ActInput) -> Co
 }
 
 #[tauri::command]
-pub async fn add_submission(desktop: State<'_, Desktop>, id: String, input: SubmissionInput) -> CommandResult<String> {
+pub(crate) async fn add_submission(
+    desktop: State<'_, Desktop>,
+    id: String,
+    input: SubmissionInput,
+) -> CommandResult<String> {
     let case = case_id(&id)?;
     let sub = with_office(&desktop, move |o| o.add_submission(case, &input, None)).await?;
     desktop.changed(Some(id));
@@ -128,21 +162,34 @@ pub async fn add_submission(desktop: State<'_, Desktop>, id: String, input: Subm
 }
 
 #[tauri::command]
-pub async fn set_field(desktop: State<'_, Desktop>, id: String, field: String, value: String) -> CommandResult<()> {
+pub(crate) async fn set_field(
+    desktop: State<'_, Desktop>,
+    id: String,
+    field: String,
+    value: String,
+) -> CommandResult<()> {
     let case = case_id(&id)?;
-    let field = CaseField::parse(&field).ok_or_else(|| CommandError::new("invalid_input", format!("字段「{field}」无效")))?;
+    let field = CaseField::parse(&field)
+        .ok_or_else(|| CommandError::new("invalid_input", format!("字段「{field}」无效")))?;
     with_office(&desktop, move |o| o.set_field(case, &field, &value)).await?;
     desktop.changed(Some(id));
     Ok(())
 }
 
 #[tauri::command]
-pub async fn set_draft(desktop: State<'_, Desktop>, id: String, draft: String, text: String) -> CommandResult<()> {
+pub(crate) async fn set_draft(
+    desktop: State<'_, Desktop>,
+    id: String,
+    draft: String,
+    text: String,
+) -> CommandResult<()> {
     let case = case_id(&id)?;
     let draft = match draft.as_str() {
         "reply" => Draft::Reply,
         "investigation" => Draft::Investigation,
-        other => return Err(CommandError::new("invalid_input", format!("草稿类别「{other}」无效"))),
+        other => {
+            return Err(CommandError::new("invalid_input", format!("草稿类别「{other}」无效")));
+        }
     };
     with_office(&desktop, move |o| o.set_draft(case, draft, &text)).await?;
     desktop.changed(Some(id));
@@ -150,9 +197,15 @@ pub async fn set_draft(desktop: State<'_, Desktop>, id: String, draft: String, t
 }
 
 #[tauri::command]
-pub async fn resolve_conflict(desktop: State<'_, Desktop>, id: String, field: String, value: String) -> CommandResult<()> {
+pub(crate) async fn resolve_conflict(
+    desktop: State<'_, Desktop>,
+    id: String,
+    field: String,
+    value: String,
+) -> CommandResult<()> {
     let case = case_id(&id)?;
-    let field = CaseField::parse(&field).ok_or_else(|| CommandError::new("invalid_input", format!("字段「{field}」无效")))?;
+    let field = CaseField::parse(&field)
+        .ok_or_else(|| CommandError::new("invalid_input", format!("字段「{field}」无效")))?;
     with_office(&desktop, move |o| o.resolve_conflict(case, &field, &value, None)).await?;
     desktop.changed(Some(id));
     Ok(())
@@ -173,24 +226,39 @@ fn mime_of(name: &str) -> &'static str {
 }
 
 #[tauri::command]
-pub async fn attach_file(desktop: State<'_, Desktop>, id: String, path: String) -> CommandResult<String> {
+pub(crate) async fn attach_file(
+    desktop: State<'_, Desktop>,
+    id: String,
+    path: String,
+) -> CommandResult<String> {
     let case = case_id(&id)?;
     let path = PathBuf::from(path);
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "附件".to_owned());
-    let bytes = std::fs::read(&path).map_err(|e| CommandError::new("io", format!("无法读取「{name}」：{e}")))?;
-    let hash = with_office(&desktop, move |o| o.attach(case, &name, &bytes, mime_of(&name))).await?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "附件".to_owned());
+    let bytes = std::fs::read(&path)
+        .map_err(|e| CommandError::new("io", format!("无法读取「{name}」：{e}")))?;
+    let hash =
+        with_office(&desktop, move |o| o.attach(case, &name, &bytes, mime_of(&name))).await?;
     desktop.changed(Some(id));
     Ok(hash)
 }
 
 #[tauri::command]
-pub async fn open_attachment(desktop: State<'_, Desktop>, hash: String, name: String) -> CommandResult<()> {
+pub(crate) async fn open_attachment(
+    desktop: State<'_, Desktop>,
+    hash: String,
+    name: String,
+) -> CommandResult<()> {
     let bytes = with_office(&desktop, move |o| o.attachment(&hash)).await?;
     let dir = std::env::temp_dir().join("petition-ledger-attachments");
     std::fs::create_dir_all(&dir)?;
-    let safe: String = name.chars().map(|c| if matches!(c, '/' | '\\' | ':') { '_' } else { c }).collect();
+    let safe: String =
+        name.chars().map(|c| if matches!(c, '/' | '\\' | ':') { '_' } else { c }).collect();
     let path = dir.join(if safe.is_empty() { "附件".to_owned() } else { safe });
     std::fs::write(&path, bytes)?;
-    tauri_plugin_opener::open_path(&path, None::<&str>)
-        .map_err(|e| CommandError::new("io", format!("无法打开附件：{e}；文件已保存在 {}", path.display())))
+    tauri_plugin_opener::open_path(&path, None::<&str>).map_err(|e| {
+        CommandError::new("io", format!("无法打开附件：{e}；文件已保存在 {}", path.display()))
+    })
 }

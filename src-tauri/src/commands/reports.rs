@@ -12,20 +12,41 @@ use crate::error::{CommandError, CommandResult};
 use crate::state::Desktop;
 
 #[tauri::command]
-pub async fn due_list(desktop: State<'_, Desktop>, township: Option<String>) -> CommandResult<DueList> {
+pub(crate) async fn due_list(
+    desktop: State<'_, Desktop>,
+    township: Option<String>,
+) -> CommandResult<DueList> {
     with_office(&desktop, move |o| o.due(township.as_deref().filter(|t| !t.is_empty()))).await
 }
 
 #[tauri::command]
-pub async fn statistics(desktop: State<'_, Desktop>, from: String, to: String, township: Option<String>) -> CommandResult<Statistics> {
+pub(crate) async fn statistics(
+    desktop: State<'_, Desktop>,
+    from: String,
+    to: String,
+    township: Option<String>,
+) -> CommandResult<Statistics> {
     let bad = |d: &str| CommandError::new("invalid_input", format!("日期「{d}」无效"));
-    let period = Period { from: from.parse().map_err(|_| bad(&from))?, to: to.parse().map_err(|_| bad(&to))? };
-    with_office(&desktop, move |o| o.statistics(period, township.as_deref().filter(|t| !t.is_empty()))).await
+    let period = Period {
+        from: from.parse().map_err(|_| bad(&from))?,
+        to: to.parse().map_err(|_| bad(&to))?,
+    };
+    with_office(&desktop, move |o| {
+        o.statistics(period, township.as_deref().filter(|t| !t.is_empty()))
+    })
+    .await
 }
 
 #[tauri::command]
-pub async fn year_report(desktop: State<'_, Desktop>, year: i32, township: Option<String>) -> CommandResult<YearReport> {
-    with_office(&desktop, move |o| o.year_report(year, township.as_deref().filter(|t| !t.is_empty()))).await
+pub(crate) async fn year_report(
+    desktop: State<'_, Desktop>,
+    year: i32,
+    township: Option<String>,
+) -> CommandResult<YearReport> {
+    with_office(&desktop, move |o| {
+        o.year_report(year, township.as_deref().filter(|t| !t.is_empty()))
+    })
+    .await
 }
 
 fn is_xlsx(path: &std::path::Path) -> bool {
@@ -33,22 +54,35 @@ fn is_xlsx(path: &std::path::Path) -> bool {
 }
 
 #[tauri::command]
-pub async fn export_ledger(desktop: State<'_, Desktop>, path: String) -> CommandResult<usize> {
+pub(crate) async fn export_ledger(
+    desktop: State<'_, Desktop>,
+    path: String,
+) -> CommandResult<usize> {
     let path = PathBuf::from(path);
     let progress_to = desktop.inner_handle();
     with_office(&desktop, move |o| {
-        let mut progress = |p: ledger_office::Progress| progress_to.progress("export", p.done, p.total);
-        if is_xlsx(&path) { o.export_xlsx(&path, &mut progress) } else { o.export_csv(&path, &mut progress) }
+        let mut progress =
+            |p: ledger_office::Progress| progress_to.progress("export", p.done, p.total);
+        if is_xlsx(&path) {
+            o.export_xlsx(&path, &mut progress)
+        } else {
+            o.export_csv(&path, &mut progress)
+        }
     })
     .await
 }
 
 #[tauri::command]
-pub async fn import_ledger(desktop: State<'_, Desktop>, path: String, skip_invalid: bool) -> CommandResult<ImportReport> {
+pub(crate) async fn import_ledger(
+    desktop: State<'_, Desktop>,
+    path: String,
+    skip_invalid: bool,
+) -> CommandResult<ImportReport> {
     let path = PathBuf::from(path);
     let progress_to = desktop.inner_handle();
     let report = with_office(&desktop, move |o| {
-        let mut progress = |p: ledger_office::Progress| progress_to.progress("import", p.done, p.total);
+        let mut progress =
+            |p: ledger_office::Progress| progress_to.progress("import", p.done, p.total);
         o.import_file(&path, ImportOptions { skip_invalid }, &mut progress)
     })
     .await?;
@@ -57,9 +91,15 @@ pub async fn import_ledger(desktop: State<'_, Desktop>, path: String, skip_inval
 }
 
 #[tauri::command]
-pub async fn render_document(desktop: State<'_, Desktop>, id: String, kind: String, issue: bool) -> CommandResult<String> {
+pub(crate) async fn render_document(
+    desktop: State<'_, Desktop>,
+    id: String,
+    kind: String,
+    issue: bool,
+) -> CommandResult<String> {
     let case: CaseId = id.parse().map_err(|_| CommandError::new("not_found", "案件标识无效"))?;
-    let kind = DocumentKind::parse(&kind).ok_or_else(|| CommandError::new("invalid_input", format!("文书类别「{kind}」无效")))?;
+    let kind = DocumentKind::parse(&kind)
+        .ok_or_else(|| CommandError::new("invalid_input", format!("文书类别「{kind}」无效")))?;
     let html = with_office(&desktop, move |o| o.document(case, &kind, issue, None)).await?;
     if issue {
         desktop.changed(Some(id));

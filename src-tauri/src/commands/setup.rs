@@ -19,7 +19,7 @@ use crate::state::Desktop;
 
 /// What the UI needs to know first.
 #[derive(Debug, Serialize)]
-pub struct AppState {
+pub(crate) struct AppState {
     ready: bool,
     office: Option<OfficeConfig>,
     hub: Option<String>,
@@ -47,24 +47,27 @@ fn app_state_of(desktop: &Desktop) -> AppState {
 }
 
 #[tauri::command]
-pub async fn app_state(desktop: State<'_, Desktop>) -> CommandResult<AppState> {
+pub(crate) async fn app_state(desktop: State<'_, Desktop>) -> CommandResult<AppState> {
     Ok(app_state_of(&desktop))
 }
 
 /// A code and its Chinese label.
 #[derive(Debug, Serialize)]
-pub struct CodeLabel {
+pub(crate) struct CodeLabel {
     code: String,
     label: String,
 }
 
 fn list<T>(known: &[T], code: fn(&T) -> &str, label: fn(&T) -> &str) -> Vec<CodeLabel> {
-    known.iter().map(|v| CodeLabel { code: code(v).to_owned(), label: label(v).to_owned() }).collect()
+    known
+        .iter()
+        .map(|v| CodeLabel { code: code(v).to_owned(), label: label(v).to_owned() })
+        .collect()
 }
 
 /// Every vocabulary, in report order.
 #[derive(Debug, Serialize)]
-pub struct Vocabularies {
+pub(crate) struct Vocabularies {
     channel: Vec<CodeLabel>,
     source: Vec<CodeLabel>,
     purpose: Vec<CodeLabel>,
@@ -81,7 +84,7 @@ pub struct Vocabularies {
 }
 
 #[tauri::command]
-pub async fn vocabularies() -> CommandResult<Vocabularies> {
+pub(crate) async fn vocabularies() -> CommandResult<Vocabularies> {
     Ok(Vocabularies {
         channel: list(Channel::KNOWN, Channel::code, Channel::label),
         source: list(Source::KNOWN, Source::code, Source::label),
@@ -108,20 +111,33 @@ fn host_name() -> String {
 }
 
 #[tauri::command]
-pub async fn enroll(desktop: State<'_, Desktop>, hub: String, token: String, staff: Vec<String>) -> CommandResult<AppState> {
+pub(crate) async fn enroll(
+    desktop: State<'_, Desktop>,
+    hub: String,
+    token: String,
+    staff: Vec<String>,
+) -> CommandResult<AppState> {
     if desktop.ready() {
         return Err(CommandError::new("already_set_up", "本机已有台账，不能重复登记"));
     }
     let hub = hub.trim().trim_end_matches('/').to_owned();
     if !(hub.starts_with("http://") || hub.starts_with("https://")) {
-        return Err(CommandError::new("invalid_input", "县局服务器地址应以 http:// 开头，例如 http://192.168.1.10:8750"));
+        return Err(CommandError::new(
+            "invalid_input",
+            "县局服务器地址应以 http:// 开头，例如 http://192.168.1.10:8750",
+        ));
     }
     let actor = Office::new_actor();
     let client = HubClient::new(std::time::Duration::from_secs(30))?;
-    let request = EnrollRequest { token: token.trim().to_owned(), actor: actor.clone(), device_name: host_name() };
+    let request = EnrollRequest {
+        token: token.trim().to_owned(),
+        actor: actor.clone(),
+        device_name: host_name(),
+    };
     let enrolled = client.enroll(&hub, &request).await?;
     let dir = desktop.data_dir().to_path_buf();
-    let staff: Vec<String> = staff.into_iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
+    let staff: Vec<String> =
+        staff.into_iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
     let office = tauri::async_runtime::spawn_blocking(move || {
         Office::init_enrolled(&dir, &actor, &hub, &enrolled, staff, system_clock())
     })
@@ -133,7 +149,7 @@ pub async fn enroll(desktop: State<'_, Desktop>, hub: String, token: String, sta
 }
 
 #[tauri::command]
-pub async fn setup_local(
+pub(crate) async fn setup_local(
     desktop: State<'_, Desktop>,
     code: String,
     name: String,
@@ -144,24 +160,30 @@ pub async fn setup_local(
     if desktop.ready() {
         return Err(CommandError::new("already_set_up", "本机已有台账"));
     }
-    let role = Role::parse(&role).ok_or_else(|| CommandError::new("invalid_input", "请选择单位类别：乡镇国土所或县局"))?;
+    let role = Role::parse(&role)
+        .ok_or_else(|| CommandError::new("invalid_input", "请选择单位类别：乡镇国土所或县局"))?;
     let mut config = OfficeConfig::new(&code, &name, role);
     config.townships = townships.into_iter().filter(|t| !t.trim().is_empty()).collect();
     config.staff = staff.into_iter().filter(|s| !s.trim().is_empty()).collect();
     let dir = desktop.data_dir().to_path_buf();
-    let office = tauri::async_runtime::spawn_blocking(move || Office::init(&dir, config, system_clock()))
-        .await
-        .map_err(|e| CommandError::new("internal", e.to_string()))??;
+    let office =
+        tauri::async_runtime::spawn_blocking(move || Office::init(&dir, config, system_clock()))
+            .await
+            .map_err(|e| CommandError::new("internal", e.to_string()))??;
     desktop.start(office);
     desktop.changed(None);
     Ok(app_state_of(&desktop))
 }
 
 #[tauri::command]
-pub async fn update_staff(desktop: State<'_, Desktop>, staff: Vec<String>) -> CommandResult<OfficeConfig> {
+pub(crate) async fn update_staff(
+    desktop: State<'_, Desktop>,
+    staff: Vec<String>,
+) -> CommandResult<OfficeConfig> {
     with_office(&desktop, move |o| {
         let mut config = o.config();
-        config.staff = staff.into_iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
+        config.staff =
+            staff.into_iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
         o.update_config(config)?;
         Ok(o.config())
     })
@@ -170,7 +192,7 @@ pub async fn update_staff(desktop: State<'_, Desktop>, staff: Vec<String>) -> Co
 
 /// Removes the demo data set: the demo store is deleted and the app returns to enrollment.
 #[tauri::command]
-pub async fn remove_demo(desktop: State<'_, Desktop>) -> CommandResult<AppState> {
+pub(crate) async fn remove_demo(desktop: State<'_, Desktop>) -> CommandResult<AppState> {
     if !app_state_of(&desktop).demo {
         return Err(CommandError::new("refused", "本机的数据不是演示数据，不能在此清除"));
     }
@@ -178,7 +200,9 @@ pub async fn remove_demo(desktop: State<'_, Desktop>) -> CommandResult<AppState>
     // Let the sync service let go of the store before its files go.
     if let Some(running) = running {
         for _ in 0..50 {
-            if std::sync::Arc::strong_count(&running) == 1 && std::sync::Arc::strong_count(&running.office) == 1 {
+            if std::sync::Arc::strong_count(&running) == 1
+                && std::sync::Arc::strong_count(&running.office) == 1
+            {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;

@@ -1,8 +1,8 @@
 //! 同步: status, sync now, the quarantine, and the bureau's view of every office.
 
+use ledger_office::QuarantinedChange;
 use ledger_office::ledger_client::{HubClient, SyncReport, SyncStatus, SyncTarget};
 use ledger_office::ledger_domain::CaseId;
-use ledger_office::QuarantinedChange;
 use serde::Serialize;
 use tauri::State;
 
@@ -11,13 +11,13 @@ use crate::error::{CommandError, CommandResult};
 use crate::state::Desktop;
 
 #[tauri::command]
-pub async fn sync_status(desktop: State<'_, Desktop>) -> CommandResult<SyncStatus> {
+pub(crate) async fn sync_status(desktop: State<'_, Desktop>) -> CommandResult<SyncStatus> {
     with_office(&desktop, |o| o.sync_status()).await
 }
 
 /// What a sync moved, for the UI.
 #[derive(Debug, Serialize)]
-pub struct Moved {
+pub(crate) struct Moved {
     rounds: usize,
     uploaded: usize,
     downloaded: usize,
@@ -27,12 +27,18 @@ pub struct Moved {
 
 impl From<SyncReport> for Moved {
     fn from(r: SyncReport) -> Self {
-        Self { rounds: r.rounds, uploaded: r.uploaded, downloaded: r.downloaded, refused: r.refused, retries: r.retries }
+        Self {
+            rounds: r.rounds,
+            uploaded: r.uploaded,
+            downloaded: r.downloaded,
+            refused: r.refused,
+            retries: r.retries,
+        }
     }
 }
 
 #[tauri::command]
-pub async fn sync_now(desktop: State<'_, Desktop>) -> CommandResult<Moved> {
+pub(crate) async fn sync_now(desktop: State<'_, Desktop>) -> CommandResult<Moved> {
     let running = desktop.running()?;
     let Some(sync) = running.sync.clone() else {
         return Err(CommandError::new("not_enrolled", "本机没有登记到县局，离线使用时不需要同步"));
@@ -43,12 +49,17 @@ pub async fn sync_now(desktop: State<'_, Desktop>) -> CommandResult<Moved> {
 }
 
 #[tauri::command]
-pub async fn quarantine(desktop: State<'_, Desktop>) -> CommandResult<Vec<QuarantinedChange>> {
+pub(crate) async fn quarantine(
+    desktop: State<'_, Desktop>,
+) -> CommandResult<Vec<QuarantinedChange>> {
     with_office(&desktop, |o| o.quarantine()).await
 }
 
 #[tauri::command]
-pub async fn retry_quarantined(desktop: State<'_, Desktop>, case_id: String) -> CommandResult<u64> {
+pub(crate) async fn retry_quarantined(
+    desktop: State<'_, Desktop>,
+    case_id: String,
+) -> CommandResult<u64> {
     let id: CaseId = case_id.parse().map_err(|_| CommandError::new("not_found", "案件标识无效"))?;
     let n = with_office(&desktop, move |o| o.retry_quarantined(id)).await?;
     desktop.changed(Some(case_id));
@@ -56,7 +67,7 @@ pub async fn retry_quarantined(desktop: State<'_, Desktop>, case_id: String) -> 
 }
 
 #[tauri::command]
-pub async fn hub_offices(desktop: State<'_, Desktop>) -> CommandResult<serde_json::Value> {
+pub(crate) async fn hub_offices(desktop: State<'_, Desktop>) -> CommandResult<serde_json::Value> {
     let running = desktop.running()?;
     if !running.office.is_bureau() {
         return Err(CommandError::new("refused", "只有县局可以查看各单位的同步情况"));
