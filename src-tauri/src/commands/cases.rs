@@ -44,7 +44,7 @@ fn date(value: Option<&str>) -> CommandResult<Option<NaiveDate>> {
         .transpose()
 }
 
-#[tauri::command]
+#[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn list_cases(
     desktop: State<'_, Desktop>,
     query: QueryInput,
@@ -65,7 +65,7 @@ pub(crate) async fn list_cases(
     with_office(&desktop, move |o| o.list(&q)).await
 }
 
-#[tauri::command]
+#[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn case_detail(
     desktop: State<'_, Desktop>,
     id: String,
@@ -74,7 +74,7 @@ pub(crate) async fn case_detail(
     with_office(&desktop, move |o| o.view(id)).await
 }
 
-#[tauri::command]
+#[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn register_case(
     desktop: State<'_, Desktop>,
     input: NewCase,
@@ -85,7 +85,7 @@ pub(crate) async fn register_case(
     Ok(id.to_string())
 }
 
-#[tauri::command]
+#[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn similar_cases(
     desktop: State<'_, Desktop>,
     name: String,
@@ -122,7 +122,7 @@ fn coded<T>(
         .transpose()
 }
 
-#[tauri::command]
+#[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn act(
     desktop: State<'_, Desktop>,
     id: String,
@@ -149,7 +149,7 @@ pub(crate) async fn act(
     Ok(status.code().to_owned())
 }
 
-#[tauri::command]
+#[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn add_submission(
     desktop: State<'_, Desktop>,
     id: String,
@@ -161,7 +161,7 @@ pub(crate) async fn add_submission(
     Ok(sub)
 }
 
-#[tauri::command]
+#[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn set_field(
     desktop: State<'_, Desktop>,
     id: String,
@@ -176,7 +176,7 @@ pub(crate) async fn set_field(
     Ok(())
 }
 
-#[tauri::command]
+#[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn set_draft(
     desktop: State<'_, Desktop>,
     id: String,
@@ -196,7 +196,7 @@ pub(crate) async fn set_draft(
     Ok(())
 }
 
-#[tauri::command]
+#[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn resolve_conflict(
     desktop: State<'_, Desktop>,
     id: String,
@@ -225,7 +225,7 @@ fn mime_of(name: &str) -> &'static str {
     }
 }
 
-#[tauri::command]
+#[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn attach_file(
     desktop: State<'_, Desktop>,
     id: String,
@@ -245,7 +245,7 @@ pub(crate) async fn attach_file(
     Ok(hash)
 }
 
-#[tauri::command]
+#[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn open_attachment(
     desktop: State<'_, Desktop>,
     hash: String,

@@ -11,7 +11,7 @@ use super::with_office;
 use crate::error::{CommandError, CommandResult};
 use crate::state::Desktop;
 
-#[tauri::command]
+#[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn due_list(
     desktop: State<'_, Desktop>,
     township: Option<String>,
@@ -19,7 +19,7 @@ pub(crate) async fn due_list(
     with_office(&desktop, move |o| o.due(township.as_deref().filter(|t| !t.is_empty()))).await
 }
 
-#[tauri::command]
+#[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn statistics(
     desktop: State<'_, Desktop>,
     from: String,
@@ -37,7 +37,7 @@ pub(crate) async fn statistics(
     .await
 }
 
-#[tauri::command]
+#[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn year_report(
     desktop: State<'_, Desktop>,
     year: i32,
@@ -53,7 +53,7 @@ fn is_xlsx(path: &std::path::Path) -> bool {
     path.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx"))
 }
 
-#[tauri::command]
+#[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn export_ledger(
     desktop: State<'_, Desktop>,
     path: String,
@@ -72,7 +72,7 @@ pub(crate) async fn export_ledger(
     .await
 }
 
-#[tauri::command]
+#[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn import_ledger(
     desktop: State<'_, Desktop>,
     path: String,
@@ -90,7 +90,7 @@ pub(crate) async fn import_ledger(
     Ok(report)
 }
 
-#[tauri::command]
+#[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn render_document(
     desktop: State<'_, Desktop>,
     id: String,

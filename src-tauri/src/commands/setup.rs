@@ -5,8 +5,8 @@ use ledger_office::ledger_client::HubClient;
 use ledger_office::ledger_domain::deadline::DeadlineKind;
 use ledger_office::ledger_domain::schema::CaseField;
 use ledger_office::ledger_domain::{
-    ActionKind, Category, Channel, CloseReason, DocumentKind, Purpose, Role, Satisfaction, Sector,
-    Source, Status,
+    ActionKind, Category, Channel, CloseReason, DocumentKind, Outcome, Purpose, Role, Satisfaction,
+    Sector, Source, Status,
 };
 use ledger_office::ledger_protocol::EnrollRequest;
 use ledger_office::{Office, OfficeConfig, system_clock};
@@ -46,7 +46,7 @@ fn app_state_of(desktop: &Desktop) -> AppState {
     }
 }
 
-#[tauri::command]
+#[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn app_state(desktop: State<'_, Desktop>) -> CommandResult<AppState> {
     Ok(app_state_of(&desktop))
 }
@@ -77,13 +77,14 @@ pub(crate) struct Vocabularies {
     action: Vec<CodeLabel>,
     satisfaction: Vec<CodeLabel>,
     close_reason: Vec<CodeLabel>,
+    outcome: Vec<CodeLabel>,
     document_kind: Vec<CodeLabel>,
     deadline_kind: Vec<CodeLabel>,
     case_field: Vec<CodeLabel>,
     role: Vec<CodeLabel>,
 }
 
-#[tauri::command]
+#[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn vocabularies() -> CommandResult<Vocabularies> {
     Ok(Vocabularies {
         channel: list(Channel::KNOWN, Channel::code, Channel::label),
@@ -95,6 +96,7 @@ pub(crate) async fn vocabularies() -> CommandResult<Vocabularies> {
         action: list(ActionKind::KNOWN, ActionKind::code, ActionKind::label),
         satisfaction: list(Satisfaction::KNOWN, Satisfaction::code, Satisfaction::label),
         close_reason: list(CloseReason::KNOWN, CloseReason::code, CloseReason::label),
+        outcome: list(Outcome::KNOWN, Outcome::code, Outcome::label),
         document_kind: list(DocumentKind::KNOWN, DocumentKind::code, DocumentKind::label),
         deadline_kind: list(DeadlineKind::KNOWN, DeadlineKind::code, DeadlineKind::label),
         case_field: list(CaseField::KNOWN, CaseField::code, CaseField::label),
@@ -110,7 +112,7 @@ fn host_name() -> String {
         .unwrap_or_else(|| "desktop".to_owned())
 }
 
-#[tauri::command]
+#[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn enroll(
     desktop: State<'_, Desktop>,
     hub: String,
@@ -148,7 +150,7 @@ pub(crate) async fn enroll(
     Ok(app_state_of(&desktop))
 }
 
-#[tauri::command]
+#[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn setup_local(
     desktop: State<'_, Desktop>,
     code: String,
@@ -175,7 +177,7 @@ pub(crate) async fn setup_local(
     Ok(app_state_of(&desktop))
 }
 
-#[tauri::command]
+#[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn update_staff(
     desktop: State<'_, Desktop>,
     staff: Vec<String>,
@@ -191,7 +193,7 @@ pub(crate) async fn update_staff(
 }
 
 /// Removes the demo data set: the demo store is deleted and the app returns to enrollment.
-#[tauri::command]
+#[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn remove_demo(desktop: State<'_, Desktop>) -> CommandResult<AppState> {
     if !app_state_of(&desktop).demo {
         return Err(CommandError::new("refused", "本机的数据不是演示数据，不能在此清除"));

@@ -10,7 +10,7 @@ use super::with_office;
 use crate::error::{CommandError, CommandResult};
 use crate::state::Desktop;
 
-#[tauri::command]
+#[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn sync_status(desktop: State<'_, Desktop>) -> CommandResult<SyncStatus> {
     with_office(&desktop, |o| o.sync_status()).await
 }
@@ -37,7 +37,7 @@ impl From<SyncReport> for Moved {
     }
 }
 
-#[tauri::command]
+#[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn sync_now(desktop: State<'_, Desktop>) -> CommandResult<Moved> {
     let running = desktop.running()?;
     let Some(sync) = running.sync.clone() else {
@@ -48,14 +48,14 @@ pub(crate) async fn sync_now(desktop: State<'_, Desktop>) -> CommandResult<Moved
     Ok(report.into())
 }
 
-#[tauri::command]
+#[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn quarantine(
     desktop: State<'_, Desktop>,
 ) -> CommandResult<Vec<QuarantinedChange>> {
     with_office(&desktop, |o| o.quarantine()).await
 }
 
-#[tauri::command]
+#[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn retry_quarantined(
     desktop: State<'_, Desktop>,
     case_id: String,
@@ -66,7 +66,7 @@ pub(crate) async fn retry_quarantined(
     Ok(n)
 }
 
-#[tauri::command]
+#[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn hub_offices(desktop: State<'_, Desktop>) -> CommandResult<serde_json::Value> {
     let running = desktop.running()?;
     if !running.office.is_bureau() {

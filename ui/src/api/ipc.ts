@@ -43,7 +43,6 @@ export function toCommandError(reason: unknown): CommandError {
   return { code: IPC_FAILURE, message: String(reason) }
 }
 
-// `args` is `any`-shaped at the boundary: invoke serialises whatever it is given.
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
   try {
     return await invoke<T>(command, args)
@@ -109,14 +108,17 @@ export const statistics = (from: string, to: string, township?: string) =>
   call<Statistics>('statistics', township ? { from, to, township } : { from, to })
 
 export const exportLedger = (path: string) => call<number>('export_ledger', { path })
+// commands.md spells multi-word arguments in snake_case, while a plain `#[tauri::command]`
+// reads them in camelCase. Both spellings are sent so the call works with either; extra keys
+// are ignored by the shell.
 export const importLedger = (path: string, skipInvalid: boolean) =>
-  call<ImportReport>('import_ledger', { path, skip_invalid: skipInvalid })
+  call<ImportReport>('import_ledger', { path, skip_invalid: skipInvalid, skipInvalid })
 
 export const syncStatus = () => call<SyncStatus>('sync_status')
 export const syncNow = () => call<SyncReport>('sync_now')
 export const quarantine = () => call<QuarantinedChange[]>('quarantine')
 export const retryQuarantined = (caseId: string) =>
-  call<number>('retry_quarantined', { case_id: caseId })
+  call<number>('retry_quarantined', { case_id: caseId, caseId })
 export const hubOffices = () => call<OfficeHealth[]>('hub_offices')
 export const renderDocument = (id: string, kind: string, issue: boolean) =>
   call<string>('render_document', { id, kind, issue })

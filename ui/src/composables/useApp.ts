@@ -44,3 +44,8 @@ export const isBureau = computed(() => office.value?.role === 'bureau')
 export const townships = computed(() => office.value?.townships ?? [])
 export const staff = computed(() => office.value?.staff ?? [])
 export const enrolled = computed(() => Boolean(app.state?.hub))
+
+/** An office code as people know it: this office's name, other offices by code. */
+export function officeName(code: string): string {
+  return code === office.value?.code ? office.value.name : code
+}

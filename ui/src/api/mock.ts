@@ -1,0 +1,749 @@
+// A stand-in for the Tauri shell, for running the UI in a browser (`npm run dev:mock`) and for the
+// page test. Loaded only when VITE_MOCK_IPC=1. It follows commands.md and answers the way the real
+// commands do, errors included, over a small in-memory data set.
+import { mockIPC } from '@tauri-apps/api/mocks'
+import { emit } from '@tauri-apps/api/event'
+import type {
+  ActionInput,
+  AppState,
+  CaseQuery,
+  CaseRow,
+  CaseView,
+  CommandError,
+  Deadline,
+  DueList,
+  FieldError,
+  ImportReport,
+  NewCase,
+  Rate,
+  Statistics,
+  YearReport,
+} from './types'
+import {
+  OFFICE,
+  VOCABULARIES,
+  addDays,
+  buildMockData,
+  initialAppState,
+  isoDay,
+  makeEvent,
+  maskName,
+  mintId,
+  mintNumber,
+  type MockCase,
+} from './mockData'
+import { phoneOk, residentIdOk } from '../utils/registerForm'
+
+type Args = Record<string, unknown>
+
+const today = () => isoDay(new Date())
+let appState: AppState = initialAppState()
+let data = buildMockData(today())
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+function fail(code: string, message: string, fields?: FieldError[]): never {
+  const error: CommandError = fields ? { code, message, fields } : { code, message }
+  throw error
+}
+
+function invalid(fields: FieldError[]): never {
+  fail('invalid_input', fields.map((f) => `${f.label}：${f.message}`).join('；'), fields)
+}
+
+const labelOf = (kind: keyof typeof VOCABULARIES, code: string) =>
+  VOCABULARIES[kind]?.find((v) => v.code === code)?.label ?? code
+
+/** A code, or the code of a label (the real commands accept both). */
+function codeOf(kind: keyof typeof VOCABULARIES, value: string | undefined): string | null {
+  if (!value) return null
+  const list = VOCABULARIES[kind] ?? []
+  return list.find((v) => v.code === value || v.label === value)?.code ?? null
+}
+
+function find(id: unknown): MockCase {
+  const m = data.cases.find((c) => c.case.id === id)
+  if (!m) fail('not_found', '找不到这个案件：它可能已被转交或删除，请返回台账刷新')
+  return m
+}
+
+function daysBetween(from: string, to: string): number {
+  return Math.round((new Date(`${to}T00:00:00`).getTime() - new Date(`${from}T00:00:00`).getTime()) / 86_400_000)
+}
+
+function eventDate(m: MockCase, actions: string[]): string | null {
+  return m.case.events.find((e) => actions.includes(e.action))?.date ?? null
+}
+
+function deadlines(m: MockCase, asOf: string): Deadline[] {
+  const items: Deadline[] = []
+  const make = (kind: string, start: string, due: string, met: string | null, informational = false): Deadline => {
+    const days_left = daysBetween(asOf, due)
+    return {
+      kind,
+      start,
+      due,
+      met_on: met,
+      days_left,
+      overdue: !informational && met === null && days_left < 0,
+      late: met !== null && met > due,
+      informational,
+    }
+  }
+  const received = m.case.submissions[0]?.received ?? asOf
+  const decided = eventDate(m, ['accept', 'not_accept', 'no_further', 'forward', 'assign'])
+  if (m.status === 'voided') return items
+  items.push(make('decide', received, addDays(received, 15), decided))
+  const replied = eventDate(m, ['reply'])
+  const assign = [...m.case.events].reverse().find((e) => e.action === 'assign' || e.action === 'reassign')
+  if (assign?.due) items.push(make('assigned', assign.date, assign.due, replied))
+  const accepted = eventDate(m, ['accept'])
+  if (accepted) {
+    const extended = [...m.case.events].reverse().find((e) => e.action === 'extend')?.due
+    items.push(make('handle', accepted, extended ?? addDays(accepted, 60), replied))
+  }
+  if (replied && m.status === 'replied') items.push(make('review_request', replied, addDays(replied, 30), null, true))
+  return items
+}
+
+const CLOSED = ['closed', 'voided', 'not_accepted', 'forwarded']
+
+function nextDue(m: MockCase): { due: string; kind: string } | null {
+  if (CLOSED.includes(m.status)) return null
+  const open = deadlines(m, today())
+    .filter((d) => !d.met_on && !d.informational)
+    .sort((a, b) => (a.due < b.due ? -1 : 1))[0]
+  return open ? { due: open.due, kind: open.kind } : null
+}
+
+function row(m: MockCase): CaseRow {
+  const first = m.case.submissions[0]
+  const next = nextDue(m)
+  return {
+    id: m.case.id,
+    number: m.case.number,
+    status: m.status,
+    township: m.case.jurisdiction,
+    category: m.case.category,
+    sector: m.case.sector,
+    purpose: m.case.purpose,
+    source: first?.source ?? null,
+    channel: first?.channel ?? null,
+    received: first?.received ?? null,
+    names: m.case.petitioners.map((p) => p.display_name).join('、'),
+    village: m.case.village,
+    next_due: next?.due ?? null,
+    next_due_kind: next?.kind ?? null,
+    anomalies: m.anomalies.length,
+    conflicts: m.conflicts.length,
+    handed_over: m.handed_over,
+    registered_by: m.case.registered_by,
+  }
+}
+
+// What the bureau may record in each state (the role table of the workflow, simplified).
+const ALLOWED: Record<string, string[]> = {
+  registered: ['accept', 'assign', 'forward', 'notify', 'not_accept', 'no_further', 'void'],
+  accepted: ['assign', 'investigate', 'notify', 'extend', 'reply', 'void'],
+  assigned: ['reassign', 'investigate', 'supervise', 'chase', 'extend', 'reply', 'void'],
+  in_progress: ['investigate', 'hearing', 'mediate', 'supervise', 'chase', 'extend', 'reply', 'reassign'],
+  extended: ['investigate', 'hearing', 'mediate', 'supervise', 'chase', 'reply'],
+  replied: ['evaluate', 'follow_up', 'review', 'close'],
+  under_review: ['investigate', 'reply', 'close'],
+  closed: ['follow_up'],
+}
+
+const NEXT_STATUS: Record<string, string> = {
+  accept: 'accepted',
+  not_accept: 'not_accepted',
+  no_further: 'not_accepted',
+  forward: 'forwarded',
+  assign: 'assigned',
+  reassign: 'assigned',
+  object: 'registered',
+  extend: 'extended',
+  reply: 'replied',
+  review: 'under_review',
+  close: 'closed',
+  void: 'voided',
+}
+
+function view(m: MockCase): CaseView {
+  return structuredClone({
+    case: m.case,
+    identity: m.identity,
+    status: m.status,
+    anomalies: m.anomalies,
+    deadlines: { items: deadlines(m, today()), problems: [] },
+    conflicts: m.conflicts,
+    allowed_actions: m.handed_over ? [] : (ALLOWED[m.status] ?? []),
+    handed_over: m.handed_over,
+    documents: m.documents,
+    evaluations: m.case.events
+      .filter((e) => e.action === 'evaluate' && e.satisfaction)
+      .map((e) => ({ result: e.satisfaction ?? '', date: e.date, comment: e.text ?? '', event_id: e.id })),
+    pending_upload: m.pending_upload,
+  })
+}
+
+function isOverdue(m: MockCase): boolean {
+  return !CLOSED.includes(m.status) && deadlines(m, today()).some((d) => d.overdue)
+}
+
+function listCases(q: CaseQuery) {
+  const text = q.text?.trim().toLowerCase()
+  const rows = data.cases.filter((m) => {
+    const first = m.case.submissions[0]
+    if (q.status && m.status !== q.status) return false
+    if (q.township && m.case.jurisdiction !== q.township) return false
+    if (q.category && m.case.category !== q.category) return false
+    if (q.source && first?.source !== q.source) return false
+    if (q.received_from && (first?.received ?? '') < q.received_from) return false
+    if (q.received_to && (first?.received ?? '') > q.received_to) return false
+    if (q.overdue && !isOverdue(m)) return false
+    if (text) {
+      const hay = [
+        m.case.number,
+        m.case.official_number ?? '',
+        m.case.village,
+        m.case.request,
+        m.case.subject,
+        ...m.case.petitioners.map((p) => p.display_name),
+        ...(m.identity?.persons.map((p) => `${p.name} ${p.phone} ${p.id_number}`) ?? []),
+      ]
+        .join(' ')
+        .toLowerCase()
+      if (!hay.includes(text)) return false
+    }
+    return true
+  })
+  const offset = q.offset ?? 0
+  const limit = q.limit ?? 50
+  return { total: rows.length, rows: rows.slice(offset, offset + limit).map(row) }
+}
+
+function zeroed(kind: keyof typeof VOCABULARIES): Record<string, number> {
+  return Object.fromEntries((VOCABULARIES[kind] ?? []).map((v) => [v.label, 0]))
+}
+
+function rate(numerator: number, denominator: number): Rate {
+  return { numerator, denominator, value: denominator === 0 ? null : Math.round((numerator / denominator) * 10_000) / 10_000 }
+}
+
+function statistics(from: string, to: string, township?: string): Statistics {
+  const asOf = to < today() ? to : today()
+  const s: Statistics = {
+    period: { from, to },
+    township: township ?? null,
+    as_of: asOf,
+    total: 0,
+    cases: 0,
+    by_source: zeroed('source'),
+    by_channel: zeroed('channel'),
+    by_domain: zeroed('sector'),
+    by_category: zeroed('category'),
+    by_source_channel: {},
+    visits: { batches: 0, persons: 0 },
+    flags: { collective: 0, skip_level: 0, repeat: 0 },
+    rates: {},
+  }
+  const matters: MockCase[] = []
+  for (const m of data.cases) {
+    if (m.status === 'voided' || (township && m.case.jurisdiction !== township)) continue
+    let counted = false
+    for (const sub of m.case.submissions) {
+      if (sub.received < from || sub.received > to) continue
+      counted = true
+      s.total++
+      const source = labelOf('source', sub.source)
+      const channel = labelOf('channel', sub.channel)
+      s.by_source[source] = (s.by_source[source] ?? 0) + 1
+      s.by_channel[channel] = (s.by_channel[channel] ?? 0) + 1
+      const domain = labelOf('sector', m.case.sector)
+      s.by_domain[domain] = (s.by_domain[domain] ?? 0) + 1
+      const category = labelOf('category', m.case.category)
+      s.by_category[category] = (s.by_category[category] ?? 0) + 1
+      const bySource = (s.by_source_channel[source] ??= {})
+      bySource[channel] = (bySource[channel] ?? 0) + 1
+      if (sub.channel === 'visit') {
+        s.visits.batches += sub.batches
+        s.visits.persons += sub.persons
+      }
+      if (sub.collective) s.flags.collective++
+      if (sub.skip_level) s.flags.skip_level++
+      if (sub.repeat) s.flags.repeat++
+    }
+    if (counted) s.cases++
+    const first = m.case.submissions[0]?.received ?? ''
+    if (first >= from && first <= to) matters.push(m)
+  }
+  let timely = 0, decideJudged = 0, onTime = 0, replied = 0, replyJudged = 0
+  let closed = 0, handled = 0, rated = 0, satisfied = 0, ratingJudged = 0, settled = 0, closedJudged = 0
+  for (const m of matters) {
+    const ds = deadlines(m, asOf)
+    const decide = ds.find((d) => d.kind === 'decide')
+    if (decide && (decide.met_on || decide.overdue)) {
+      decideJudged++
+      if (decide.met_on && !decide.late) timely++
+    }
+    const handle = ds.find((d) => d.kind === 'handle')
+    if (handle && (handle.met_on || handle.overdue)) {
+      replyJudged++
+      if (handle.met_on) replied++
+      if (handle.met_on && !handle.late) onTime++
+    }
+    if (eventDate(m, ['accept', 'assign'])) {
+      handled++
+      if (m.status === 'closed') closed++
+    }
+    if (eventDate(m, ['reply'])) {
+      ratingJudged++
+      const ev = m.case.events.find((e) => e.action === 'evaluate')
+      if (ev) {
+        rated++
+        if (ev.satisfaction !== 'dissatisfied') satisfied++
+      }
+    }
+    if (m.status === 'closed') {
+      closedJudged++
+      if (m.case.submissions.length === 1) settled++
+    }
+  }
+  s.rates = {
+    及时受理率: rate(timely, decideJudged),
+    按期办结率: rate(onTime, replyJudged),
+    回复率: rate(replied, replyJudged),
+    办结率: rate(closed, handled),
+    参评率: rate(rated, ratingJudged),
+    满意率: rate(satisfied, rated),
+    停访息诉率: rate(settled, closedJudged),
+    重复信访率: rate(s.flags.repeat, s.total),
+  }
+  return s
+}
+
+function yearReport(year: number, township?: string): YearReport {
+  const months = Array.from({ length: 12 }, (_, i) => {
+    const from = `${year}-${String(i + 1).padStart(2, '0')}-01`
+    const to = addDays(i === 11 ? `${year + 1}-01-01` : `${year}-${String(i + 2).padStart(2, '0')}-01`, -1)
+    return statistics(from, to, township)
+  })
+  return {
+    year: statistics(`${year}-01-01`, `${year}-12-31`, township),
+    previous: statistics(`${year - 1}-01-01`, `${year - 1}-12-31`, township),
+    months,
+  }
+}
+
+function dueList(township?: string): DueList {
+  const t = today()
+  const out: DueList = { today: t, overdue: [], within_3: [], within_10: [] }
+  for (const m of data.cases) {
+    if (township && m.case.jurisdiction !== township) continue
+    const next = nextDue(m)
+    if (!next) continue
+    const left = daysBetween(t, next.due)
+    if (left < 0) out.overdue.push(row(m))
+    else if (left <= 3) out.within_3.push(row(m))
+    else if (left <= 10) out.within_10.push(row(m))
+  }
+  return out
+}
+
+function checkNewCase(input: NewCase): FieldError[] {
+  const errors: FieldError[] = []
+  const need = (field: string, label: string, ok: boolean, message: string) => {
+    if (!ok) errors.push({ field, label, message })
+  }
+  need('received', '信访日期', Boolean(input.received), '请填写信访日期')
+  if (input.received && input.received > today()) errors.push({ field: 'received', label: '信访日期', message: '信访日期不能晚于今天' })
+  need('channel', '信访形式', codeOf('channel', input.channel) !== null, `请填写信访形式（${VOCABULARIES.channel.map((v) => v.label).join('、')}）`)
+  need('source', '信访来源', codeOf('source', input.source) !== null, '请填写信访来源')
+  need('sector', '涉及领域', codeOf('sector', input.sector) !== null, '请填写涉及领域（涉土、涉矿、其它）')
+  need('category', '问题类别', codeOf('category', input.category) !== null, '请填写问题类别')
+  need('request', '诉求内容', input.request.trim() !== '', '请填写信访人的诉求、事实和理由')
+  if (input.township && !OFFICE.townships.includes(input.township)) {
+    errors.push({ field: 'township', label: '所属乡镇', message: `「${input.township}」不是本县的乡镇：${OFFICE.townships.join('、')}` })
+  }
+  if (!input.anonymous && input.petitioners.every((p) => !p.name.trim())) {
+    errors.push({ field: 'petitioners[0].name', label: '信访人', message: '请填写信访人姓名；匿名举报请勾选「匿名」' })
+  }
+  input.petitioners.forEach((p, i) => {
+    if (!p.name.trim()) return
+    if (p.id_number && !residentIdOk(p.id_number)) {
+      errors.push({ field: `petitioners[${i}].id_number`, label: '证件号码', message: '身份证号码校验位不对，请核对' })
+    }
+    if (p.phone && !phoneOk(p.phone)) {
+      errors.push({ field: `petitioners[${i}].phone`, label: '联系电话', message: `「${p.phone}」不像电话号码：应为7到13位数字` })
+    }
+  })
+  return errors
+}
+
+function registerCase(input: NewCase, handler?: string): string {
+  const errors = checkNewCase(input)
+  if (errors.length > 0) invalid(errors)
+  const received = input.received ?? today()
+  const id = mintId()
+  const named = input.petitioners.filter((p) => p.name.trim())
+  const ids = named.map(() => mintId())
+  const channel = codeOf('channel', input.channel) ?? 'letter'
+  const m: MockCase = {
+    case: {
+      id,
+      schema_version: 1,
+      number: mintNumber(received.slice(0, 4)),
+      official_number: null,
+      registered_by: OFFICE.code,
+      purpose: codeOf('purpose', input.purpose) ?? 'appeal',
+      sector: codeOf('sector', input.sector) ?? 'land',
+      category: codeOf('category', input.category) ?? 'other',
+      jurisdiction: input.township ?? null,
+      subject: input.subject ?? '',
+      request: input.request.trim(),
+      village: input.village ?? '',
+      confidential: input.confidential ?? false,
+      petitioners: named.map((p, i) => ({ id: ids[i] ?? '', kind: 'citizen', display_name: maskName(p.name.trim()) })),
+      submissions: [
+        {
+          id: mintId(),
+          channel,
+          source: codeOf('source', input.source) ?? 'direct',
+          received,
+          batches: channel === 'visit' ? (input.batches ?? 1) : 0,
+          persons: input.persons ?? 1,
+          collective: (input.persons ?? 1) >= 5,
+          skip_level: input.skip_level ?? false,
+          repeat: input.repeat ?? false,
+          anonymous: input.anonymous ?? false,
+          confidential: input.confidential ?? false,
+          petitioners: ids,
+          summary: '',
+          registered_by: OFFICE.code,
+          fingerprint: null,
+        },
+      ],
+      events: [makeEvent('register', received, handler ?? OFFICE.staff[0] ?? '')],
+      attachments: [],
+      reply_draft: '',
+      investigation_report: '',
+    },
+    identity: {
+      case_id: id,
+      schema_version: 1,
+      persons: named.map((p, i) => ({
+        id: ids[i] ?? '',
+        name: p.name.trim(),
+        id_type: 'resident_id',
+        id_number: p.id_number ?? '',
+        phone: p.phone ?? '',
+        address: p.address ?? '',
+      })),
+    },
+    status: 'registered',
+    conflicts: [],
+    anomalies: [],
+    handed_over: false,
+    pending_upload: 1,
+    documents: [],
+  }
+  data.cases.unshift(m)
+  changed(id)
+  return id
+}
+
+function act(id: string, input: ActionInput): string {
+  const m = find(id)
+  if (m.handed_over) fail('handed_over', '此案件已转交其他乡镇，本机只读')
+  const action = input.action
+  if (!(ALLOWED[m.status] ?? []).includes(action)) {
+    fail('refused', `案件当前为「${labelOf('status', m.status)}」，不能「${labelOf('action', action)}」`)
+  }
+  const text = input.text?.trim() || null
+  const extra: Parameters<typeof makeEvent>[3] = { text }
+  switch (action) {
+    case 'assign':
+    case 'reassign':
+      if (!input.target) invalid([{ field: 'to', label: '承办乡镇', message: '请选择承办乡镇' }])
+      if (!OFFICE.townships.includes(input.target)) {
+        invalid([{ field: 'to', label: '承办乡镇', message: `「${input.target}」不是本县的乡镇` }])
+      }
+      if (action === 'reassign' && input.target === m.case.jurisdiction) {
+        invalid([{ field: 'to', label: '承办乡镇', message: `案件已由${input.target}承办，无需改派` }])
+      }
+      if (input.due && input.due <= today()) invalid([{ field: 'due', label: '交办期限', message: '交办期限须晚于今天' }])
+      extra.target = input.target
+      extra.due = input.due ?? null
+      m.case.jurisdiction = input.target
+      break
+    case 'forward':
+      if (!input.target) invalid([{ field: 'to', label: '转送单位', message: '请写明转送的有权处理机关' }])
+      extra.target = input.target
+      break
+    case 'accept':
+      m.case.official_number = `洞国土信〔${today().slice(0, 4)}〕${200 + data.cases.length}号`
+      break
+    case 'not_accept':
+    case 'no_further':
+    case 'object':
+    case 'void':
+      if (!text) invalid([{ field: 'text', label: '理由', message: `「${labelOf('action', action)}」须写明理由` }])
+      break
+    case 'extend':
+      if (!input.due) invalid([{ field: 'due', label: '延期至', message: '请写明延长后的办理期限' }])
+      if (!text) invalid([{ field: 'text', label: '延期理由', message: '延期须告知信访人理由，请写明' }])
+      extra.due = input.due
+      break
+    case 'reply': {
+      const reply = text ?? (m.case.reply_draft.trim() || null)
+      if (!reply) invalid([{ field: 'text', label: '答复内容', message: '请填写答复内容，或先写好答复草稿' }])
+      extra.text = reply
+      extra.outcome = input.outcome ?? null
+      m.case.reply_draft = ''
+      break
+    }
+    case 'evaluate':
+      if (!input.result) invalid([{ field: 'result', label: '评价结果', message: '请选择评价结果：满意、基本满意或不满意' }])
+      extra.satisfaction = input.result
+      break
+    case 'close':
+      extra.close_reason = input.reason ?? 'replied'
+      break
+  }
+  m.case.events.push(makeEvent(action, today(), input.handler ?? OFFICE.staff[0] ?? '', extra))
+  const next = NEXT_STATUS[action] ?? (['investigate', 'hearing', 'mediate'].includes(action) && ['accepted', 'assigned'].includes(m.status) ? 'in_progress' : m.status)
+  m.status = next
+  m.pending_upload++
+  changed(id)
+  return next
+}
+
+function renderDocument(id: string, kind: string, issue: boolean): string {
+  const m = find(id)
+  const name = labelOf('document_kind', kind)
+  let number = '（预览，未编号）'
+  if (issue) {
+    number = `洞国土信${kind === 'acceptance_notice' ? '受' : '文'}〔${today().slice(0, 4)}〕${m.documents.length + 60}号`
+    const event = makeEvent('issue_document', today(), OFFICE.staff[0] ?? '', { document_kind: kind, document_number: number })
+    m.case.events.push(event)
+    m.documents.push({ kind, number, issued: today(), event_id: event.id, office: OFFICE.code })
+    changed(id)
+  }
+  const who = m.identity?.persons.map((p) => p.name).join('、') || m.case.petitioners.map((p) => p.display_name).join('、')
+  return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>${name}</title>
+<style>body{font-family:'SimSun','Songti SC',serif;margin:48px 64px;line-height:2;font-size:16px}
+h1{text-align:center;font-size:24px;letter-spacing:4px}.no{text-align:center}.sign{text-align:right;margin-top:48px}</style></head>
+<body><h1>${name}</h1><p class="no">${number}</p><p>${who}：</p>
+<p>你于${m.case.submissions[0]?.received ?? ''}通过${labelOf('channel', m.case.submissions[0]?.channel ?? '')}反映的“${m.case.request}”一事（案件编号 ${m.case.number}），本局已依法登记。</p>
+<p>根据《信访工作条例》的规定，现将有关事项告知如下。</p>
+<p class="sign">${OFFICE.name}<br>${today()}</p></body></html>`
+}
+
+function changed(caseId: string | null) {
+  void emit('store-changed', { case_id: caseId })
+  data.sync.pending++
+  void emit('sync-status', { ...data.sync })
+}
+
+async function progress(task: 'import' | 'export' | 'sync', total: number) {
+  for (let done = 0; done <= total; done += Math.ceil(total / 8)) {
+    await emit('progress', { task, done: Math.min(done, total), total })
+    await sleep(150)
+  }
+  await emit('progress', { task, done: total, total })
+}
+
+async function importLedger(path: string, skipInvalid: boolean): Promise<ImportReport> {
+  const bad = /bad|错误/i.test(path)
+  await progress('import', 24)
+  const invalidRows = bad ? ['第3行 信访日期: 「2024-13-01」不是有效日期', '第7行 证件号码: 身份证号码校验位不对'] : []
+  if (bad && !skipInvalid) {
+    fail('import_rejected', `导入文件有${invalidRows.length}处错误，未导入任何记录：\n${invalidRows.join('\n')}`)
+  }
+  for (let i = 0; i < 3; i++) {
+    registerCase({
+      received: addDays(today(), -5 - i),
+      channel: 'letter',
+      source: 'city_bureau',
+      sector: 'land',
+      category: 'illegal_occupation',
+      township: OFFICE.townships[i] ?? '',
+      village: '新田村',
+      request: '导入：反映违法占地建房',
+      petitioners: [{ name: ['曾春花', '邓光辉', '谢玉梅'][i] ?? '' }],
+    })
+  }
+  return {
+    rows: 24 - invalidRows.length,
+    cases: 3,
+    added_submissions: 1,
+    duplicates: 18,
+    invalid: invalidRows,
+    unknown_columns: bad ? ['备注2'] : [],
+  }
+}
+
+async function syncNow() {
+  data.sync = { ...data.sync, syncing: true, last_attempt: Date.now() }
+  await emit('sync-status', { ...data.sync })
+  await sleep(900)
+  const uploaded = data.sync.pending
+  data.sync = {
+    ...data.sync,
+    syncing: false,
+    online: true,
+    pending: 0,
+    last_success: Date.now(),
+    last_error: null,
+    last_error_detail: null,
+  }
+  for (const m of data.cases) m.pending_upload = 0
+  await emit('sync-status', { ...data.sync })
+  return { rounds: 2, uploaded, downloaded: 4, refused: 0, retries: 0 }
+}
+
+async function handle(cmd: string, args: Args): Promise<unknown> {
+  await sleep(30)
+  switch (cmd) {
+    case 'app_state':
+      return structuredClone(appState)
+    case 'vocabularies':
+      return structuredClone(VOCABULARIES)
+    case 'enroll': {
+      if (!String(args.token ?? '').trim()) invalid([{ field: 'token', label: '登记令牌', message: '请填写县局发给本机的登记令牌' }])
+      appState = { ...initialAppState(), demo: false, hub: String(args.hub), office: { ...OFFICE, staff: args.staff as string[] } }
+      data = { ...buildMockData(today()), cases: [] }
+      return structuredClone(appState)
+    }
+    case 'setup_local':
+      appState = {
+        ...initialAppState(),
+        demo: false,
+        hub: null,
+        office: {
+          ...OFFICE,
+          code: String(args.code),
+          name: String(args.name),
+          role: args.role as 'township' | 'bureau',
+          townships: args.townships as string[],
+          staff: args.staff as string[],
+        },
+      }
+      data = { ...buildMockData(today()), cases: [] }
+      return structuredClone(appState)
+    case 'update_staff': {
+      const staff = args.staff as string[]
+      if (staff.length === 0) invalid([{ field: 'staff', label: '办理人', message: '至少保留一名办理人' }])
+      if (appState.office) appState.office.staff = [...staff]
+      return structuredClone(appState.office)
+    }
+    case 'remove_demo':
+      data = { ...buildMockData(today()), cases: [] }
+      appState = { ...appState, ready: false, office: null, hub: null, demo: false }
+      return structuredClone(appState)
+    case 'list_cases':
+      return listCases((args.query ?? {}) as CaseQuery)
+    case 'case_detail':
+      return view(find(args.id))
+    case 'register_case':
+      return registerCase(args.input as NewCase, args.handler as string | undefined)
+    case 'similar_cases': {
+      const name = String(args.name ?? '').trim()
+      const village = String(args.village ?? '').trim()
+      return data.cases
+        .filter(
+          (m) =>
+            (name && m.identity?.persons.some((p) => p.name === name)) ||
+            (village && m.case.village === village && !CLOSED.includes(m.status)),
+        )
+        .slice(0, 5)
+        .map(row)
+    }
+    case 'act':
+      return act(String(args.id), args.input as ActionInput)
+    case 'add_submission':
+      find(args.id)
+      return mintId()
+    case 'set_field':
+      find(args.id)
+      return null
+    case 'set_draft': {
+      const m = find(args.id)
+      if (args.draft === 'reply') m.case.reply_draft = String(args.text)
+      else m.case.investigation_report = String(args.text)
+      return null
+    }
+    case 'resolve_conflict': {
+      const m = find(args.id)
+      const field = String(args.field)
+      m.conflicts = m.conflicts.filter((c) => c.field !== field)
+      if (field === 'category') m.case.category = String(args.value)
+      m.case.events.push(makeEvent('resolve_conflict', today(), OFFICE.staff[0] ?? '', { field }))
+      changed(m.case.id)
+      return null
+    }
+    case 'attach_file': {
+      const m = find(args.id)
+      const path = String(args.path)
+      const hash = mintId().replace(/-/g, '')
+      m.case.attachments.push({
+        hash,
+        name: path.split(/[\\/]/).pop() ?? path,
+        size: 120_000 + m.case.attachments.length * 3_000,
+        mime: 'application/octet-stream',
+        added_at: Date.now(),
+        added_by: OFFICE.staff[0] ?? '',
+      })
+      changed(m.case.id)
+      return hash
+    }
+    case 'open_attachment':
+      return null
+    case 'due_list':
+      return dueList(args.township as string | undefined)
+    case 'year_report':
+      return yearReport(Number(args.year), args.township as string | undefined)
+    case 'statistics':
+      return statistics(String(args.from), String(args.to), args.township as string | undefined)
+    case 'export_ledger':
+      await progress('export', data.cases.length)
+      return data.cases.length
+    case 'import_ledger':
+      return importLedger(String(args.path), Boolean(args.skip_invalid))
+    case 'sync_status':
+      return { ...data.sync }
+    case 'sync_now':
+      return syncNow()
+    case 'quarantine':
+      return structuredClone(data.quarantine)
+    case 'retry_quarantined': {
+      const before = data.quarantine.length
+      data.quarantine = data.quarantine.filter((q) => q.case_id !== args.case_id)
+      data.sync.quarantined = data.quarantine.length
+      return before - data.quarantine.length
+    }
+    case 'hub_offices':
+      return structuredClone(data.offices)
+    case 'render_document':
+      return renderDocument(String(args.id), String(args.kind), Boolean(args.issue))
+    case 'plugin:dialog|open': {
+      const options = (args.options ?? {}) as { multiple?: boolean }
+      // The ledger file the mock offers has two bad rows, to show the rejection and the retry.
+      return options.multiple ? ['/home/guotu/文档/现场照片2.jpg'] : '/home/guotu/文档/2024年信访台账（有错误行）.xlsx'
+    }
+    case 'plugin:dialog|save':
+      return '/home/guotu/文档/信访台账.xlsx'
+    default:
+      fail('ipc', `mock: unknown command ${cmd}`)
+  }
+}
+
+export function installMock(): void {
+  mockIPC((cmd, payload) => handle(cmd, (payload ?? {}) as Args), { shouldMockEvents: true })
+}
+
+/** For unit tests: a fresh data set. */
+export function resetMock(): void {
+  appState = initialAppState()
+  data = buildMockData(today())
+}

@@ -1,0 +1,80 @@
+import type { ActionInput } from '../api/types'
+
+/** What the dialog of one workflow action asks for. */
+export interface ActionForm {
+  /** 交办/改派 pick a township; 转送 names the receiving body. */
+  target?: 'township' | 'body'
+  due?: 'optional' | 'required'
+  /** `reason`: a required 理由; `note`: an optional 说明; `reply`: the reply text. */
+  text?: 'reason' | 'note' | 'reply'
+  outcome?: boolean
+  result?: boolean
+  closeReason?: boolean
+}
+
+export function actionForm(action: string): ActionForm {
+  switch (action) {
+    case 'assign':
+    case 'reassign':
+      return { target: 'township', due: 'optional' }
+    case 'forward':
+      return { target: 'body', text: 'note' }
+    case 'extend':
+      return { due: 'required', text: 'reason' }
+    case 'reply':
+      return { text: 'reply', outcome: true }
+    case 'evaluate':
+      return { result: true, text: 'note' }
+    case 'close':
+      return { closeReason: true, text: 'note' }
+    case 'not_accept':
+    case 'no_further':
+    case 'object':
+    case 'void':
+      return { text: 'reason' }
+    default:
+      // accept, review, investigate, notify, supervise, chase, follow_up, hearing, mediate.
+      return { text: 'note' }
+  }
+}
+
+export interface ActionValues {
+  target: string
+  due: string
+  text: string
+  outcome: string
+  result: string
+  reason: string
+  handler: string
+}
+
+export function emptyActionValues(handler = ''): ActionValues {
+  return { target: '', due: '', text: '', outcome: '', result: '', reason: '', handler }
+}
+
+/** The command input: only what this action's dialog asked for, blanks left out. */
+export function toActionInput(action: string, v: ActionValues): ActionInput {
+  const form = actionForm(action)
+  const input: ActionInput = { action }
+  const put = (key: keyof ActionInput, value: string) => {
+    if (value.trim() !== '') input[key] = value.trim()
+  }
+  if (form.target) put('target', v.target)
+  if (form.due) put('due', v.due)
+  if (form.text) put('text', v.text)
+  if (form.outcome) put('outcome', v.outcome)
+  if (form.result) put('result', v.result)
+  if (form.closeReason) put('reason', v.reason)
+  put('handler', v.handler)
+  return input
+}
+
+/** Server field keys that differ from the dialog's own. */
+export const ACTION_FIELD_ALIASES: Record<string, string> = { to: 'target' }
+
+export const ACTION_FIELDS = new Set(['target', 'due', 'text', 'outcome', 'result', 'reason', 'handler'])
+
+/** Actions whose buttons stand apart in red: they end or void the case. */
+export function isDestructive(action: string): boolean {
+  return action === 'void' || action === 'not_accept' || action === 'no_further'
+}

@@ -1,0 +1,305 @@
+// Page test: builds the UI on the IPC mock, serves it on 127.0.0.1 and drives Debian's Chromium
+// through playwright-core over the main screens. Screenshots go to tests/screenshots/.
+//
+// The mock build goes to a temporary folder, never to ui/dist: ui/dist is what Tauri embeds, and
+// a leftover mock build there would ship demo data paths in the app.
+import { createServer } from 'node:http'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, extname, join, normalize } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { build } from 'vite'
+import { chromium } from 'playwright-core'
+
+const ui = join(dirname(fileURLToPath(import.meta.url)), '..')
+const shots = join(ui, 'tests', 'screenshots')
+const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium'
+
+let passed = 0
+let failed = 0
+const results = []
+
+function check(name, ok, detail = '') {
+  if (ok) {
+    passed++
+    results.push(`ok - ${name}`)
+  } else {
+    failed++
+    results.push(`not ok - ${name}${detail ? `: ${detail}` : ''}`)
+  }
+  console.log(results[results.length - 1])
+}
+
+async function buildMock() {
+  const outDir = mkdtempSync(join(tmpdir(), 'ledger-ui-mock-'))
+  process.env.VITE_MOCK_IPC = '1'
+  await build({ root: ui, logLevel: 'warn', build: { outDir, emptyOutDir: true } })
+  return outDir
+}
+
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.woff2': 'font/woff2',
+  '.woff': 'font/woff',
+  '.ttf': 'font/ttf',
+  '.png': 'image/png',
+}
+
+function serve(root) {
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    let path = normalize(join(root, decodeURIComponent(url.pathname)))
+    if (!path.startsWith(root)) {
+      res.writeHead(403).end()
+      return
+    }
+    try {
+      if (statSync(path).isDirectory()) path = join(path, 'index.html')
+      const body = readFileSync(path)
+      res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' })
+      res.end(body)
+    } catch {
+      res.writeHead(404).end()
+    }
+  })
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)))
+}
+
+async function main() {
+  mkdirSync(shots, { recursive: true })
+  const dist = await buildMock()
+  const server = await serve(dist)
+  const base = `http://127.0.0.1:${server.address().port}/`
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  })
+  const errors = []
+  try {
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' })
+    const page = await context.newPage()
+    page.setDefaultTimeout(15_000)
+    // Element puts a data-testid given to an input component on its <input>/<textarea>.
+    const field = (id) => page.locator(`input[data-testid="${id}"], textarea[data-testid="${id}"]`)
+    // The app scrolls inside its main pane, not the page: grow the window to the content for a
+    // whole-screen picture, then put it back. The pause lets Element's transitions settle.
+    const shot = async (name, whole = false) => {
+      await page.waitForTimeout(400)
+      if (!whole) return page.screenshot({ path: join(shots, name) })
+      const extra = await page.evaluate(() => {
+        const main = document.querySelector('.shell-main')
+        return main ? main.scrollHeight - main.clientHeight : 0
+      })
+      await page.setViewportSize({ width: 1440, height: 900 + Math.max(0, extra) })
+      await page.waitForTimeout(300)
+      await page.screenshot({ path: join(shots, name) })
+      await page.setViewportSize({ width: 1440, height: 900 })
+    }
+    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`))
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(`console: ${m.text()}`)
+    })
+
+    // 台账: the start screen.
+    await page.goto(`${base}#/`)
+    const rows = page.locator('[data-testid="ledger-table"] .el-table__body-wrapper .el-table__row')
+    await rows.first().waitFor()
+    check('ledger is the start screen', page.url().endsWith('#/ledger'))
+    check('demo banner is shown', await page.getByTestId('demo-banner').isVisible())
+    check('ledger shows a page of cases', (await rows.count()) === 20, `${await rows.count()} rows`)
+    const totalText = async () => (await page.locator('.el-pagination__total').textContent()) ?? ''
+    const allTotal = await totalText()
+    await shot('01-ledger.png')
+
+    // Search with a single character.
+    await field('ledger-search').fill('张')
+    await page.waitForFunction(
+      (before) => document.querySelector('.el-pagination__total')?.textContent !== before,
+      allTotal,
+    )
+    const hits = await rows.allTextContents()
+    check('one-character search narrows the ledger', hits.length > 0 && hits.length < 20, `${hits.length} rows, ${await totalText()}`)
+    check('every hit matches the search', hits.every((t) => t.includes('张')))
+    await shot('02-ledger-search.png')
+
+    // Open the newest registered case.
+    const registered = rows.filter({ has: page.locator('.el-tag', { hasText: /^\s*登记\s*$/ }) }).first()
+    await registered.click()
+    await page.getByTestId('case-number').waitFor()
+    check('row click opens the case detail', page.url().includes('#/cases/'))
+    check('case shows its status', ((await page.getByTestId('case-status').textContent()) ?? '').includes('登记'))
+    check('case shows its timeline', (await page.getByTestId('timeline').locator('.el-timeline-item').count()) >= 2)
+    await shot('03-case.png', true)
+
+    // Record an action: 受理 with a note.
+    await page.getByTestId('action-accept').click()
+    const dialog = page.locator('.el-dialog').filter({ has: page.getByTestId('action-submit') })
+    await dialog.waitFor()
+    await dialog.locator('textarea[data-testid="action-text"]').fill('已当场告知信访人受理')
+    await shot('04-action-dialog.png')
+    await dialog.getByTestId('action-submit').click()
+    await page.getByTestId('event-accept').waitFor()
+    await page.waitForFunction(() => document.querySelector('[data-testid="case-status"]')?.textContent?.includes('受理'))
+    check('the action is recorded in the timeline', ((await page.getByTestId('event-accept').textContent()) ?? '').includes('已当场告知信访人受理'))
+    check('the status follows the action', ((await page.getByTestId('case-status').textContent()) ?? '').trim() === '受理')
+    check('the next actions are offered', await page.getByTestId('action-assign').isVisible())
+    await shot('05-case-after-accept.png', true)
+
+    // 统计: read the total.
+    await page.locator('.shell-menu').getByText('统计').click()
+    const total = page.getByTestId('stat-total')
+    await total.waitFor()
+    await page.locator('.statistics canvas').first().waitFor()
+    const figure = Number(((await total.textContent()) ?? '').trim())
+    const footer = await page.getByTestId('table-source').locator('.el-table__footer td').nth(1).textContent()
+    check('statistics show a total', Number.isInteger(figure) && figure > 0, `read ${figure}`)
+    check('the source table adds up to the total', Number((footer ?? '').trim()) === figure, `footer ${footer}`)
+    check('all three charts are drawn', (await page.locator('.statistics canvas').count()) >= 3)
+    await page.waitForTimeout(600) // the charts animate in
+    await shot('06-statistics.png', true)
+
+    // 登记: client checks, the repeat-visit hint, and the guard against losing a half-filled form.
+    await page.locator('.shell-menu').getByText('登记').click()
+    await page.getByTestId('register-submit').click()
+    await page.locator('.register .el-form-item.is-error').first().waitFor()
+    check('register shows required-field errors', (await page.locator('.register .el-form-item.is-error').count()) >= 5)
+    await field('petitioner-name-0').fill('张三丰')
+    await field('field-village').fill('大屋村')
+    await field('field-village').blur()
+    await page.getByTestId('similar-cases').waitFor()
+    check('a repeat petition is pointed out', ((await page.getByTestId('similar-cases').textContent()) ?? '').includes('可能是重复信访'))
+    await shot('07-register.png', true)
+    await page.locator('.shell-menu').getByText('期限').click()
+    const confirm = page.locator('.el-message-box')
+    await confirm.waitFor()
+    check('leaving a half-filled form asks first', ((await confirm.textContent()) ?? '').includes('尚未登记'))
+    await confirm.getByRole('button', { name: '丢弃并离开' }).click()
+
+    // 期限.
+    await page.getByTestId('due-overdue').waitFor()
+    check('deadlines list the overdue cases', (await page.getByTestId('due-overdue').locator('.el-table__row').count()) > 0)
+    await shot('08-deadlines.png', true)
+
+    // 同步: status, sync now, quarantine and the offices of the county.
+    await page.locator('.shell-menu').getByText('同步').click()
+    await page.getByTestId('sync-error').waitFor()
+    check('sync error is worded in plain Chinese', ((await page.getByTestId('sync-error').textContent()) ?? '').includes('无法连接县局服务器'))
+    check('clock skew is warned about', await page.getByTestId('sync-skew').isVisible())
+    await page.getByTestId('quarantine').getByText('请联系县局核实后点击重试').first().waitFor()
+    check('quarantined changes are listed', ((await page.getByTestId('quarantine').textContent()) ?? '').includes('请联系县局核实后点击重试'))
+    await page.getByTestId('sync-now').click()
+    await page.getByTestId('sync-report').waitFor()
+    check('sync now reports what moved', /上传 \d+ 条，下载 \d+ 条/.test((await page.getByTestId('sync-report').textContent()) ?? ''))
+    check('the bureau sees every office', (await page.getByTestId('hub-offices').locator('.el-table__row').count()) === 5)
+    await shot('09-sync.png', true)
+
+    // A case edited in two places: the conflict to settle, attachments, and a document preview.
+    await page.locator('.shell-menu').getByText('台账').click()
+    const year = new Date().getFullYear()
+    await field('ledger-search').fill(`洞口-${year}-A-0003`)
+    await rows.filter({ hasText: `洞口-${year}-A-0003` }).waitFor()
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="ledger-table"] .el-table__body .el-table__row').length === 1)
+    await rows.first().click()
+    await page.getByTestId('conflicts').waitFor()
+    check('conflicting values are shown side by side', (await page.getByTestId('conflicts').getByRole('button', { name: '采用此值' }).count()) === 2)
+    check('attachments are listed', ((await page.getByTestId('attachments').textContent()) ?? '').includes('现场照片.jpg'))
+    await shot('13-case-conflict.png', true)
+    await page.getByTestId('print-document').click()
+    await page.getByTestId('document-kind').click()
+    await page.locator('.el-select-dropdown__item', { hasText: '受理告知书' }).first().click()
+    const frame = page.frameLocator('[data-testid="document-frame"]')
+    await frame.locator('h1').waitFor()
+    check('a document is previewed before it is issued', ((await frame.locator('h1').textContent()) ?? '').includes('受理告知书'))
+    await shot('14-print-preview.png')
+    await page.getByTestId('document-dialog').getByRole('button', { name: '关闭', exact: true }).click()
+    await page.getByTestId('document-dialog').waitFor({ state: 'hidden' })
+    await page.getByTestId('conflicts').getByRole('button', { name: '采用此值' }).first().click()
+    await page.getByTestId('conflicts').waitFor({ state: 'detached' })
+    check('adopting a value settles the conflict', true)
+
+    // 答复 starts from the reply draft.
+    await page.getByTestId('action-reply').click()
+    const replyDialog = page.locator('.el-dialog').filter({ has: page.getByTestId('action-submit') })
+    const replyText = replyDialog.locator('textarea[data-testid="action-text"]')
+    await replyText.waitFor()
+    check('the reply dialog starts from the draft', (await replyText.inputValue()).startsWith('经调查核实'))
+    await replyDialog.getByTestId('action-submit').click()
+    await page.waitForFunction(() => document.querySelector('[data-testid="case-status"]')?.textContent?.includes('已答复'))
+    check('the reply moves the case to 已答复', true)
+
+    // A case reassigned away is read-only here.
+    await page.locator('.shell-menu').getByText('台账').click()
+    await field('ledger-search').fill(`洞口-${year}-A-0005`)
+    await rows.filter({ hasText: `洞口-${year}-A-0005` }).waitFor()
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="ledger-table"] .el-table__body .el-table__row').length === 1)
+    check('the ledger tags a handed-over case', ((await rows.first().textContent()) ?? '').includes('已转交'))
+    await rows.first().click()
+    await page.getByTestId('handed-over').waitFor()
+    check('a handed-over case offers no action', (await page.getByTestId('case-actions').count()) === 0)
+    await shot('15-case-handed-over.png')
+
+    // 导入台账: a file with bad rows is refused whole, then imported without them.
+    await page.locator('.shell-menu').getByText('台账').click()
+    await page.getByRole('button', { name: '导入台账' }).click()
+    const report = page.getByTestId('import-report')
+    await report.getByText('第3行').waitFor()
+    check('a rejected import lists its bad rows', ((await report.textContent()) ?? '').includes('第7行 证件号码'))
+    await shot('16-import-rejected.png')
+    await report.getByRole('button', { name: '跳过错误行导入' }).click()
+    await page.locator('.import-progress').waitFor()
+    check('the import shows its progress without blocking the ledger', await field('ledger-search').isEditable())
+    await report.getByText('新增案件').waitFor()
+    check('the import report counts what was added', ((await report.textContent()) ?? '').includes('已跳过 2 行错误'))
+    await shot('17-import-report.png')
+    await report.getByRole('button', { name: '关闭', exact: true }).click()
+
+    // 设置, then English.
+    await page.locator('.shell-menu').getByText('设置').click()
+    await page.getByTestId('office-details').waitFor()
+    await shot('10-settings.png', true)
+    await page.getByTestId('language').getByText('English').click()
+    await page.locator('.shell-menu').getByText('Ledger').click()
+    await field('ledger-search').fill('')
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="ledger-table"] .el-table__body .el-table__row').length === 20)
+    const english = await page.locator('[data-testid="ledger-table"]').textContent()
+    check('English mode names categories in English', (english ?? '').includes('Illegal occupation and building'))
+    check('English mode keeps no Chinese column header', !/[\u4e00-\u9fff]/.test((await page.locator('.el-table__header').first().textContent()) ?? ''))
+    await shot('18-ledger-en.png')
+
+    // Back to Chinese, then remove the demo data: the app returns to its first screen.
+    await page.locator('.shell-menu').getByText('Settings').click()
+    await page.getByTestId('language').getByText('中文').click()
+    await page.getByTestId('remove-demo').click()
+    const removeBox = page.locator('.el-message-box')
+    await removeBox.waitFor()
+    await removeBox.getByRole('button', { name: '清除演示数据' }).click()
+    await page.getByTestId('setup').waitFor()
+    check('removing the demo data returns to enrollment', !(await page.getByTestId('demo-banner').isVisible()))
+    check('only settings can be reached before setup', (await page.locator('.shell-menu .el-menu-item').count()) === 1)
+    await shot('19-setup.png', true)
+
+    check('no script error on any screen', errors.length === 0, errors.join(' | '))
+  } catch (e) {
+    check('page test ran to the end', false, e instanceof Error ? e.message : String(e))
+  } finally {
+    await browser.close()
+    server.close()
+    rmSync(dist, { recursive: true, force: true })
+  }
+  console.log(`\nscreenshots: ${shots}`)
+  console.log(`${passed} passed, ${failed} failed`)
+  process.exitCode = failed === 0 ? 0 : 1
+}
+
+await main()

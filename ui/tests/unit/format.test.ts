@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest'
+import type { Deadline } from '../../src/api/types'
+import {
+  daysBetween,
+  deadlineState,
+  dueState,
+  dueText,
+  formatSize,
+  skewParts,
+  skewTooLarge,
+  statusTagType,
+  todayISO,
+} from '../../src/utils/format'
+import { i18n } from '../../src/i18n'
+import { syncErrorKey } from '../../src/utils/syncErrors'
+
+const t = (key: string, named?: Record<string, unknown>) => i18n.global.t(key, named ?? {})
+
+function deadline(over: Partial<Deadline>): Deadline {
+  return {
+    kind: 'handle',
+    start: '2024-03-01',
+    due: '2024-04-30',
+    met_on: null,
+    days_left: 10,
+    overdue: false,
+    late: false,
+    informational: false,
+    ...over,
+  }
+}
+
+describe('status tags', () => {
+  it('colours open, concluded and dropped work differently', () => {
+    expect(statusTagType('registered')).toBe('danger')
+    expect(statusTagType('in_progress')).toBe('primary')
+    expect(statusTagType('assigned')).toBe('warning')
+    expect(statusTagType('extended')).toBe('warning')
+    expect(statusTagType('closed')).toBe('success')
+    expect(statusTagType('replied')).toBe('success')
+    expect(statusTagType('voided')).toBe('info')
+    expect(statusTagType('something_new')).toBe('info')
+  })
+})
+
+describe('deadlines', () => {
+  it('counts calendar days across months and years', () => {
+    expect(daysBetween('2024-02-28', '2024-03-01')).toBe(2)
+    expect(daysBetween('2024-12-31', '2025-01-01')).toBe(1)
+    expect(daysBetween('2024-03-10', '2024-03-01')).toBe(-9)
+  })
+
+  it('formats the local date', () => {
+    expect(todayISO(new Date(2024, 0, 5, 23, 59))).toBe('2024-01-05')
+  })
+
+  it('words the next deadline of a row', () => {
+    expect(dueText(dueState('2024-03-08', '2024-03-05'), t)).toBe('剩余3天')
+    expect(dueText(dueState('2024-03-05', '2024-03-05'), t)).toBe('今天到期')
+    expect(dueText(dueState('2024-03-01', '2024-03-05'), t)).toBe('已超期4天')
+    expect(dueState(null, '2024-03-05')).toEqual({ kind: 'none' })
+    expect(dueText({ kind: 'none' }, t)).toBe('')
+  })
+
+  it('words a deadline of the case view', () => {
+    expect(dueText(deadlineState(deadline({ days_left: 12 })), t)).toBe('剩余12天')
+    expect(dueText(deadlineState(deadline({ days_left: -3, overdue: true })), t)).toBe('已超期3天')
+    expect(dueText(deadlineState(deadline({ met_on: '2024-04-01' })), t)).toBe('已完成')
+    expect(dueText(deadlineState(deadline({ met_on: '2024-05-02', late: true, days_left: -20 })), t)).toBe('已完成（逾期）')
+    expect(deadlineState(deadline({ days_left: 0 }))).toEqual({ kind: 'today' })
+  })
+
+  it('speaks English too', () => {
+    const en = (key: string, named?: Record<string, unknown>) => i18n.global.t(key, named ?? {}, { locale: 'en' })
+    expect(dueText(dueState('2024-03-01', '2024-03-05'), en)).toBe('4 days overdue')
+  })
+})
+
+describe('small formatters', () => {
+  it('formats sizes', () => {
+    expect(formatSize(512)).toBe('512 B')
+    expect(formatSize(482_133)).toBe('470.8 KB')
+    expect(formatSize(3 * 1024 * 1024)).toBe('3.0 MB')
+  })
+
+  it('warns about clock skew beyond two minutes only', () => {
+    expect(skewTooLarge(null)).toBe(false)
+    expect(skewTooLarge(119_000)).toBe(false)
+    expect(skewTooLarge(-121_000)).toBe(true)
+    expect(skewParts(-300_000)).toEqual({ minutes: 5 })
+    expect(skewParts(45_000)).toEqual({ seconds: 45 })
+  })
+
+  it('has a sentence for every sync error code', () => {
+    for (const code of ['offline', 'timeout', 'unauthorized', 'refused', 'too_large', 'unsupported_version', 'server_error', 'bad_response', 'local_error', 'not_enrolled']) {
+      expect(syncErrorKey(code)).toBe(`syncErrors.${code}`)
+      expect(t(syncErrorKey(code))).not.toBe(syncErrorKey(code))
+    }
+    expect(syncErrorKey('quantum_flux')).toBe('syncErrors.unknown')
+    expect(t('syncErrors.unauthorized')).toContain('本机的同步凭据无效')
+    expect(t('syncErrors.offline')).toContain('无法连接县局服务器')
+  })
+})

@@ -1,0 +1,82 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+import * as ipc from '../../src/api/ipc'
+import { installMock, resetMock } from '../../src/api/mock'
+import type { CommandError, NewCase } from '../../src/api/types'
+
+beforeAll(() => {
+  installMock()
+  resetMock()
+})
+
+const newCase = (over: Partial<NewCase> = {}): NewCase => ({
+  received: '2024-03-01',
+  channel: 'visit',
+  source: 'direct',
+  sector: 'land',
+  category: 'illegal_occupation',
+  township: '黄桥镇',
+  village: '大屋村',
+  request: '邻居在承包地上违法建房，请求依法查处',
+  petitioners: [{ name: '张三丰', id_number: '11010519491231002X', phone: '13812345678' }],
+  ...over,
+})
+
+describe('the IPC mock', () => {
+  it('answers every command of commands.md', () => {
+    const source = readFileSync(join(process.cwd(), 'src/api/mock.ts'), 'utf8')
+    const text = readFileSync(join(process.cwd(), 'src/api/commands.md'), 'utf8')
+    const commands = [...text.matchAll(/^\| ([a-z_]+) \|/gm)].map((m) => m[1]).filter((c) => c !== 'command')
+    for (const command of commands) expect(source, command).toContain(`case '${command}':`)
+  })
+
+  it('serves a demo bureau with the real vocabularies', async () => {
+    const state = await ipc.appState()
+    expect(state.ready && state.demo).toBe(true)
+    const vocab = await ipc.vocabularies()
+    expect(vocab.channel.map((v) => v.label)).toEqual(['来信', '来访', '来电', '网上信访', '传真', '电子邮件'])
+    expect(vocab.category.find((v) => v.code === 'illegal_occupation')?.label).toBe('违法占地建设')
+  })
+
+  it('pages and searches the ledger, one character is enough', async () => {
+    const page = await ipc.listCases({ limit: 10, offset: 0 })
+    expect(page.rows).toHaveLength(10)
+    expect(page.total).toBeGreaterThan(50)
+    const found = await ipc.listCases({ text: '张' })
+    expect(found.total).toBeGreaterThan(0)
+    expect(found.total).toBeLessThan(page.total)
+  })
+
+  it('reports field errors the way the shell does', async () => {
+    const bad = newCase({ petitioners: [{ name: '张三丰', id_number: '110105194912310021' }], channel: '' })
+    const error = (await ipc.registerCase(bad).catch((e: unknown) => e)) as CommandError
+    expect(error.code).toBe('invalid_input')
+    expect(error.fields?.map((f) => f.field)).toEqual(['channel', 'petitioners[0].id_number'])
+  })
+
+  it('registers, acts and derives the status', async () => {
+    const id = await ipc.registerCase(newCase(), '刘洪')
+    let view = await ipc.caseDetail(id)
+    expect(view.status).toBe('registered')
+    expect(view.allowed_actions).toContain('accept')
+    await expect(ipc.act(id, { action: 'accept' })).resolves.toBe('accepted')
+    const error = (await ipc.act(id, { action: 'assign' }).catch((e: unknown) => e)) as CommandError
+    expect(error.fields?.[0]?.field).toBe('to')
+    await expect(ipc.act(id, { action: 'assign', target: '高沙镇' })).resolves.toBe('assigned')
+    view = await ipc.caseDetail(id)
+    expect(view.case.jurisdiction).toBe('高沙镇')
+    expect(view.case.events.map((e) => e.action)).toEqual(['register', 'accept', 'assign'])
+  })
+
+  it('produces a year report whose tables add up to the total', async () => {
+    const year = new Date().getFullYear()
+    const report = await ipc.yearReport(year)
+    const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0)
+    expect(report.year.total).toBeGreaterThan(0)
+    expect(sum(report.year.by_source)).toBe(report.year.total)
+    expect(sum(report.year.by_category)).toBe(report.year.total)
+    expect(report.months.reduce((s, m) => s + m.total, 0)).toBe(report.year.total)
+    expect(Object.keys(report.year.rates)).toHaveLength(8)
+  })
+})
