@@ -57,6 +57,9 @@ impl Desktop {
         let office = Arc::new(office);
         let target: Arc<dyn SyncTarget> = office.clone();
         let enrolled = matches!(target.binding(), Ok(Some(_)));
+        // The sync service spawns onto the current tokio runtime: Tauri's.
+        let runtime = tauri::async_runtime::handle();
+        let _enter = runtime.inner().enter();
         let sync = if enrolled {
             match HubClient::new(Duration::from_secs(30)) {
                 Ok(client) => {

@@ -86,9 +86,11 @@ impl Fleet {
                 hub.add_office("county", "县局", Role::Bureau, &[]).unwrap()
             } else {
                 let t = township(i - 1);
-                hub.add_office(&format!("t{i:02}"), &format!("{t}国土所"), Role::Township, &[&t]).unwrap()
+                hub.add_office(&format!("t{i:02}"), &format!("{t}国土所"), Role::Township, &[&t])
+                    .unwrap()
             };
-            let mut office = TestOffice::enroll(&proxy.url(), &token, "办理人", TODAY).await.unwrap();
+            let mut office =
+                TestOffice::enroll(&proxy.url(), &token, "办理人", TODAY).await.unwrap();
             office.config.request_timeout = Duration::from_secs(5);
             office.config.backoff_base = Duration::from_millis(5);
             office.config.backoff_max = Duration::from_millis(40);
@@ -106,7 +108,14 @@ impl Fleet {
         let o = &self.offices[office];
         let deadline = tokio::time::Instant::now() + patience;
         let mut budget = o.config.max_batch;
-        let _ = ledger_client::sync_until_done(o.client(), &o.target(), &o.config, deadline, &mut budget).await;
+        let _ = ledger_client::sync_until_done(
+            o.client(),
+            &o.target(),
+            &o.config,
+            deadline,
+            &mut budget,
+        )
+        .await;
     }
 
     /// Runs one operation. Operations the workflow, the role table or the office's scope do not
@@ -116,7 +125,12 @@ impl Fleet {
         match *op {
             Op::Register { office, township: t } => {
                 let t = if office == 0 { township(t) } else { township(office - 1) };
-                let input = case_input(&t, "本局接收", &format!("信访人{}", self.cases.len()), "反映宅基地纠纷");
+                let input = case_input(
+                    &t,
+                    "本局接收",
+                    &format!("信访人{}", self.cases.len()),
+                    "反映宅基地纠纷",
+                );
                 if let Ok(id) = self.offices[office].office.register(&input, None) {
                     self.cases.push(id);
                 }
@@ -125,7 +139,11 @@ impl Fleet {
                 let Some(id) = self.case(case) else { return };
                 let bureau = &self.offices[0].office;
                 for action in [ActionKind::Assign, ActionKind::Reassign] {
-                    let input = ActionInput { action: Some(action), target: Some(township(t)), ..Default::default() };
+                    let input = ActionInput {
+                        action: Some(action),
+                        target: Some(township(t)),
+                        ..Default::default()
+                    };
                     if bureau.act(id, &input).is_ok() {
                         break;
                     }
@@ -138,24 +156,38 @@ impl Fleet {
             }
             Op::Reply { office, case } => {
                 if let Some(id) = self.case(case) {
-                    let input = ActionInput { text: Some("经调查核实，已处理。".into()), ..act(ActionKind::Reply) };
+                    let input = ActionInput {
+                        text: Some("经调查核实，已处理。".into()),
+                        ..act(ActionKind::Reply)
+                    };
                     let _ = self.offices[office].office.act(id, &input);
                 }
             }
             Op::Subject { office, case, text } => {
                 if let Some(id) = self.case(case) {
-                    let _ = self.offices[office].office.set_field(id, &CaseField::Subject, &format!("对象{text}"));
+                    let _ = self.offices[office].office.set_field(
+                        id,
+                        &CaseField::Subject,
+                        &format!("对象{text}"),
+                    );
                 }
             }
             Op::Draft { office, case, text } => {
                 if let Some(id) = self.case(case) {
-                    let _ = self.offices[office].office.set_draft(id, Draft::Investigation, &format!("调查记录{text}"));
+                    let _ = self.offices[office].office.set_draft(
+                        id,
+                        Draft::Investigation,
+                        &format!("调查记录{text}"),
+                    );
                 }
             }
             Op::Close { case } => {
                 if let Some(id) = self.case(case) {
                     let bureau = &self.offices[0].office;
-                    let rate = ActionInput { result: Some(Satisfaction::Satisfied), ..act(ActionKind::Evaluate) };
+                    let rate = ActionInput {
+                        result: Some(Satisfaction::Satisfied),
+                        ..act(ActionKind::Evaluate)
+                    };
                     let _ = bureau.act(id, &rate);
                     let _ = bureau.act(id, &act(ActionKind::Close));
                 }

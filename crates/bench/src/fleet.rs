@@ -14,8 +14,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ledger_domain::{ActionKind, CaseId, Role, Satisfaction, Status};
 use ledger_domain::schema::Draft;
+use ledger_domain::{ActionKind, CaseId, Role, Satisfaction, Status};
 use ledger_hub::store::OfficeRecord;
 use ledger_hub::{HubStore, SqliteHubStore, auth};
 use ledger_office::ActionInput;
@@ -125,7 +125,8 @@ impl Hub {
     }
 
     fn peak_mib(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
         status
             .lines()
             .find_map(|l| l.strip_prefix("VmHWM:"))
@@ -153,7 +154,9 @@ fn token(store: &SqliteHubStore, code: &str, role: Role, townships: &[String]) -
         })
         .map_err(BenchError::other)?;
     let token = auth::new_token().map_err(BenchError::other)?;
-    store.add_token(code, &auth::hash_secret(&token), ledger_hub::now_ms() + 86_400_000).map_err(BenchError::other)?;
+    store
+        .add_token(code, &auth::hash_secret(&token), ledger_hub::now_ms() + 86_400_000)
+        .map_err(BenchError::other)?;
     Ok(token)
 }
 
@@ -204,7 +207,8 @@ pub async fn run(opts: &FleetOptions) -> Result<FleetReport> {
     let dir = tempfile::tempdir()?;
     let hub_dir = dir.path().join("hub");
     let store = SqliteHubStore::open(&hub_dir).map_err(BenchError::other)?;
-    let townships: Vec<String> = ledger_domain::fixtures::TOWNSHIPS.iter().map(|t| (*t).to_owned()).collect();
+    let townships: Vec<String> =
+        ledger_domain::fixtures::TOWNSHIPS.iter().map(|t| (*t).to_owned()).collect();
     let mut tokens = vec![token(&store, "county", Role::Bureau, &[])?];
     for i in 1..opts.offices {
         let t = townships[(i - 1) % townships.len()].clone();
@@ -223,8 +227,12 @@ pub async fn run(opts: &FleetOptions) -> Result<FleetReport> {
     let mut proxies = Vec::new();
     let mut offices = Vec::new();
     for (i, tok) in tokens.iter().enumerate() {
-        let proxy = FaultProxy::start(hub.addr, LinkProfile::clean().with_seed(opts.seed + i as u64)).await?;
-        let mut office = TestOffice::enroll(&proxy.url(), tok, "办理人", "2026-11-02").await.map_err(BenchError::other)?;
+        let proxy =
+            FaultProxy::start(hub.addr, LinkProfile::clean().with_seed(opts.seed + i as u64))
+                .await?;
+        let mut office = TestOffice::enroll(&proxy.url(), tok, "办理人", "2026-11-02")
+            .await
+            .map_err(BenchError::other)?;
         office.config = config.clone();
         offices.push(office);
         proxies.push(proxy);
@@ -255,7 +263,10 @@ pub async fn run(opts: &FleetOptions) -> Result<FleetReport> {
             input.township = township.clone();
             let bureau = &offices[0].office;
             let id = bureau.register(&input, None)?;
-            bureau.act(id, &ActionInput { target: Some(township.clone()), ..act(ActionKind::Assign) })?;
+            bureau.act(
+                id,
+                &ActionInput { target: Some(township.clone()), ..act(ActionKind::Assign) },
+            )?;
             registered.push((id, township));
         }
         sync_all(&offices, Duration::from_secs(120)).await;
@@ -265,11 +276,18 @@ pub async fn run(opts: &FleetOptions) -> Result<FleetReport> {
                 let Ok(view) = o.office.view(id) else { continue };
                 match view.status {
                     Status::Assigned => {
-                        o.office.set_draft(id, Draft::Investigation, &format!("第{day}天现场核实，已拍照取证。"))?;
+                        o.office.set_draft(
+                            id,
+                            Draft::Investigation,
+                            &format!("第{day}天现场核实，已拍照取证。"),
+                        )?;
                         o.office.act(id, &act(ActionKind::Investigate))?;
                     }
                     Status::InProgress => {
-                        let reply = ActionInput { text: Some("经调查核实，已依法处理并书面答复。".into()), ..act(ActionKind::Reply) };
+                        let reply = ActionInput {
+                            text: Some("经调查核实，已依法处理并书面答复。".into()),
+                            ..act(ActionKind::Reply)
+                        };
                         o.office.act(id, &reply)?;
                     }
                     _ => {}
@@ -281,11 +299,22 @@ pub async fn run(opts: &FleetOptions) -> Result<FleetReport> {
         let bureau = &offices[0].office;
         for (id, _) in &registered {
             if bureau.view(*id).map(|v| v.status == Status::Replied).unwrap_or(false) {
-                bureau.act(*id, &ActionInput { result: Some(Satisfaction::Satisfied), ..act(ActionKind::Evaluate) })?;
+                bureau.act(
+                    *id,
+                    &ActionInput {
+                        result: Some(Satisfaction::Satisfied),
+                        ..act(ActionKind::Evaluate)
+                    },
+                )?;
                 bureau.act(*id, &act(ActionKind::Close))?;
             }
         }
-        eprintln!("fleet: day {} of {} done ({:.0} s)", day + 1, opts.days, started.elapsed().as_secs_f64());
+        eprintln!(
+            "fleet: day {} of {} done ({:.0} s)",
+            day + 1,
+            opts.days,
+            started.elapsed().as_secs_f64()
+        );
     }
     let month_seconds = started.elapsed().as_secs_f64();
     let settle = Instant::now();
@@ -301,7 +330,8 @@ pub async fn run(opts: &FleetOptions) -> Result<FleetReport> {
     let bytes_up = s_end.bytes_up - s_start.bytes_up;
     let bytes_down = s_end.bytes_down - s_start.bytes_down;
     let requests = t_end.exchanges - t_start.exchanges;
-    let useful = (t_end.body_up + t_end.body_down - t_start.body_up - t_start.body_down) + requests * header_bytes;
+    let useful = (t_end.body_up + t_end.body_down - t_start.body_up - t_start.body_down)
+        + requests * header_bytes;
     let resent_bytes = (bytes_up + bytes_down).saturating_sub(useful);
     let cuts = s_end.connections_cut - s_start.connections_cut;
     Ok(FleetReport {

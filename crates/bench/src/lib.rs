@@ -11,8 +11,8 @@
 //! - [`fleet`]: a working month of many offices through a faulty link.
 
 pub mod data;
-pub mod fleet;
 mod error;
+pub mod fleet;
 pub mod local;
 pub mod measure;
 pub mod probe;

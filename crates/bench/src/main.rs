@@ -114,9 +114,18 @@ fn main() -> anyhow::Result<()> {
         Command::Fleet { offices, cases, link, days, seed } => {
             let link = link.parse().map_err(|e| anyhow::anyhow!("--link: {e}"))?;
             let exe = std::env::current_exe().context("cannot find this executable")?;
-            let options = ledger_bench::fleet::FleetOptions { offices: offices.max(2), cases, link, days: days.max(1), seed, exe };
+            let options = ledger_bench::fleet::FleetOptions {
+                offices: offices.max(2),
+                cases,
+                link,
+                days: days.max(1),
+                seed,
+                exe,
+            };
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-            let report = runtime.block_on(ledger_bench::fleet::run(&options)).context("fleet benchmark failed")?;
+            let report = runtime
+                .block_on(ledger_bench::fleet::run(&options))
+                .context("fleet benchmark failed")?;
             serde_json::to_string_pretty(&report)?
         }
         Command::OpenProbe { dir } => {

@@ -176,7 +176,12 @@ impl HubClient {
     }
 
     /// One exchange.
-    pub async fn sync(&self, hub: &str, credential: &str, req: &SyncRequest) -> Result<SyncResponse, ClientError> {
+    pub async fn sync(
+        &self,
+        hub: &str,
+        credential: &str,
+        req: &SyncRequest,
+    ) -> Result<SyncResponse, ClientError> {
         let body = encode(req);
         let up = body.len() as u64;
         let result = async {

@@ -55,7 +55,8 @@ CREATE TABLE cases (
     channel       TEXT,
     received      TEXT,
     last_received TEXT,
-    names         TEXT    NOT NULL DEFAULT '',  -- display names, and full names where the identity is here
+    names         TEXT    NOT NULL DEFAULT '',  -- masked display names, for lists
+    search_names  TEXT    NOT NULL DEFAULT '',  -- display names, and full names where the identity is here
     village       TEXT    NOT NULL DEFAULT '',
     next_due      TEXT,
     next_due_kind TEXT,
@@ -71,7 +72,7 @@ CREATE TABLE cases (
 -- two-character search (LIKE over names, village, number), so that scan reads a narrow index.
 CREATE INDEX cases_status ON cases (status, received, number);
 CREATE INDEX cases_township ON cases (township, received, number);
-CREATE INDEX cases_received ON cases (received, number, names, village);
+CREATE INDEX cases_received ON cases (received, number, search_names, village);
 CREATE INDEX cases_next_due ON cases (next_due);
 
 -- Search of three or more characters over names, villages, the request text and numbers.

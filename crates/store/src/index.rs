@@ -32,6 +32,7 @@ pub(crate) struct Projection {
     received: Option<String>,
     last_received: Option<String>,
     names: String,
+    search_names: String,
     village: String,
     request: String,
     next_due: Option<String>,
@@ -61,7 +62,8 @@ pub(crate) fn project(
         received.unwrap_or(NaiveDate::MIN),
     );
     let next = if replayed.status.is_open() { due.next_due() } else { None };
-    let mut names: Vec<String> = case.petitioners.iter().map(|p| p.display_name.clone()).collect();
+    let display: Vec<String> = case.petitioners.iter().map(|p| p.display_name.clone()).collect();
+    let mut names = display.clone();
     if let Some(identity) = identity {
         names.extend(identity.persons.iter().map(|p| p.name.clone()));
     }
@@ -76,7 +78,8 @@ pub(crate) fn project(
         channel: first.map(|s| s.channel.code().to_owned()),
         received: received.map(|d| d.to_string()),
         last_received: case.submissions.iter().map(|s| s.received).max().map(|d| d.to_string()),
-        names: names.join(" "),
+        names: display.join("、"),
+        search_names: names.join(" "),
         village: case.village.clone(),
         request: case.request.clone(),
         next_due: next.map(|d| d.due.to_string()),
@@ -93,13 +96,14 @@ pub(crate) fn write(tx: &Transaction<'_>, case_id: &str, p: &Projection, now: i6
     let rowid: i64 = tx.query_row(
         "INSERT INTO cases (case_id, number, status, township, category, sector, purpose, source,
              channel, received, last_received, names, village, next_due, next_due_kind, anomalies,
-             conflicts, registered_by, updated_at, facts)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
+             conflicts, registered_by, updated_at, facts, search_names)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
          ON CONFLICT(case_id) DO UPDATE SET number = excluded.number, status = excluded.status,
              township = excluded.township, category = excluded.category, sector = excluded.sector,
              purpose = excluded.purpose, source = excluded.source, channel = excluded.channel,
              received = excluded.received, last_received = excluded.last_received,
-             names = excluded.names, village = excluded.village, next_due = excluded.next_due,
+             names = excluded.names, search_names = excluded.search_names,
+             village = excluded.village, next_due = excluded.next_due,
              next_due_kind = excluded.next_due_kind, anomalies = excluded.anomalies,
              conflicts = excluded.conflicts, registered_by = excluded.registered_by,
              updated_at = excluded.updated_at, facts = excluded.facts
@@ -124,14 +128,15 @@ pub(crate) fn write(tx: &Transaction<'_>, case_id: &str, p: &Projection, now: i6
             p.conflicts,
             p.registered_by,
             now,
-            p.facts
+            p.facts,
+            p.search_names
         ],
         |r| r.get(0),
     )?;
     tx.execute("DELETE FROM search WHERE rowid = ?1", [rowid])?;
     tx.execute(
         "INSERT INTO search (rowid, number, names, village, request) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![rowid, p.number, p.names, p.village, p.request],
+        params![rowid, p.number, p.search_names, p.village, p.request],
     )?;
     Ok(())
 }
@@ -159,7 +164,7 @@ pub struct CaseRow {
     pub channel: Option<String>,
     /// First received.
     pub received: Option<NaiveDate>,
-    /// Petitioner names as this office may see them.
+    /// Petitioners' masked display names (张*丰、李*).
     pub names: String,
     /// 问题属地.
     pub village: String,
@@ -270,7 +275,7 @@ fn filter(q: &CaseQuery) -> (String, Vec<SqlValue>) {
             args.push(SqlValue::Text(like_pattern(text)));
             let n = args.len();
             clauses.push(format!(
-                "(names LIKE ?{n} ESCAPE '\\' OR village LIKE ?{n} ESCAPE '\\' OR number LIKE ?{n} ESCAPE '\\')"
+                "(search_names LIKE ?{n} ESCAPE '\\' OR village LIKE ?{n} ESCAPE '\\' OR number LIKE ?{n} ESCAPE '\\')"
             ));
         }
     }
