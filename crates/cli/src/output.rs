@@ -136,7 +136,12 @@ pub(crate) fn case_show(view: &CaseView, as_json: bool) -> anyhow::Result<()> {
         } else {
             format!("剩余 {} 天", d.days_left)
         };
-        println!("  {}  {}  {}", d.kind.label(), d.due, state);
+        let estimated = if d.estimated {
+            "（预计：节假日表未覆盖该年，待更新后复核）"
+        } else {
+            ""
+        };
+        println!("  {}  {}{estimated}  {}", d.kind.label(), d.due, state);
     }
     for p in &view.deadlines.problems {
         println!("  {}", p.message);

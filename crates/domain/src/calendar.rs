@@ -4,7 +4,10 @@
 //! A working day is a Monday to Friday that is not a statutory holiday, or a Saturday or Sunday
 //! the State Council made a working day. The embedded table (`data/cn-workdays.txt`, generated
 //! once from the PyPI package `chinesecalendar` and cross-checked with `holidays`) covers
-//! 2017 to 2026; asking about a date beyond it is an error, never a guess.
+//! 2017 to 2026. [`WorkCalendar::is_working_day`] refuses a date beyond it; the period
+//! arithmetic that deadlines use goes on with the Monday-to-Friday rule there and marks its
+//! answer [`Reckoned::estimated`], so a case received in December still gets a 办理期限 that
+//! runs into next year, flagged 预计 until the State Council's schedule is added to the table.
 
 use std::collections::HashMap;
 
@@ -23,6 +26,12 @@ pub enum CalendarError {
         /// Last covered day.
         to: NaiveDate,
     },
+    /// Date arithmetic ran past the last date the calendar can represent.
+    #[error("日期 {date} 之后已无法推算")]
+    Overflow {
+        /// The last date reached.
+        date: NaiveDate,
+    },
     /// The table itself is malformed.
     #[error("节假日表第{line}行格式有误: {text}")]
     Malformed {
@@ -40,6 +49,16 @@ pub enum DayMark {
     Holiday(String),
     /// 调休上班: a weekend working day, with the holiday it makes up for.
     Workday(String),
+}
+
+/// A date the calendar reckoned, and whether it had to judge any day beyond its table by the
+/// Monday-to-Friday rule alone (预计: to be checked once the holiday table is updated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reckoned {
+    /// The date.
+    pub date: NaiveDate,
+    /// Some day on the way lay beyond the table.
+    pub estimated: bool,
 }
 
 /// A working-day calendar with a known coverage.
@@ -123,47 +142,59 @@ impl WorkCalendar {
         self.marks.get(&date)
     }
 
+    /// Whether `date` is a working day, and whether that is a guess because the date lies beyond
+    /// the table. The guess knows the weekend and the holidays fixed to a Gregorian date by
+    /// 《全国年节及纪念日放假办法》 (元旦; 劳动节, two days since 2025; 国庆节), but not the lunar
+    /// holidays or the State Council's yearly 调休, which only the published schedule gives.
+    fn judge(&self, date: NaiveDate) -> (bool, bool) {
+        if let Ok(working) = self.is_working_day(date) {
+            return (working, false);
+        }
+        let fixed_holiday = matches!((date.month(), date.day()), (1, 1) | (5, 1) | (10, 1..=3))
+            || (date.year() >= 2025 && (date.month(), date.day()) == (5, 2));
+        let weekend = matches!(date.weekday(), Weekday::Sat | Weekday::Sun);
+        (!weekend && !fixed_holiday, true)
+    }
+
     /// A period of `days` calendar days starting the day after `start` (民法典 §201: the start
     /// day is not counted); a last day that is not a working day moves to the next working day
     /// (§203).
-    pub fn add_days(&self, start: NaiveDate, days: u32) -> Result<NaiveDate, CalendarError> {
-        let last = start + chrono::Days::new(u64::from(days));
+    pub fn add_days(&self, start: NaiveDate, days: u32) -> Result<Reckoned, CalendarError> {
+        let last = start
+            .checked_add_days(chrono::Days::new(u64::from(days)))
+            .ok_or(CalendarError::Overflow { date: start })?;
         self.next_working_day_from(last)
     }
 
     /// A period of `days` working days after `start` (the 5 working days to object to a
     /// misdirected referral): the start day is not counted.
-    pub fn add_working_days(
-        &self,
-        start: NaiveDate,
-        days: u32,
-    ) -> Result<NaiveDate, CalendarError> {
+    pub fn add_working_days(&self, start: NaiveDate, days: u32) -> Result<Reckoned, CalendarError> {
         let mut date = start;
         let mut left = days;
+        let mut estimated = false;
         while left > 0 {
-            date = date.succ_opt().ok_or(CalendarError::OutOfCoverage {
-                date,
-                from: self.from,
-                to: self.to,
-            })?;
-            if self.is_working_day(date)? {
+            date = date.succ_opt().ok_or(CalendarError::Overflow { date })?;
+            let (working, guessed) = self.judge(date);
+            estimated |= guessed;
+            if working {
                 left -= 1;
             }
         }
-        Ok(date)
+        Ok(Reckoned { date, estimated })
     }
 
     /// `date` itself if it is a working day, else the next working day.
-    pub fn next_working_day_from(&self, date: NaiveDate) -> Result<NaiveDate, CalendarError> {
+    pub fn next_working_day_from(&self, date: NaiveDate) -> Result<Reckoned, CalendarError> {
         let mut day = date;
-        while !self.is_working_day(day)? {
-            day = day.succ_opt().ok_or(CalendarError::OutOfCoverage {
-                date: day,
-                from: self.from,
-                to: self.to,
-            })?;
+        let mut estimated = false;
+        loop {
+            let (working, guessed) = self.judge(day);
+            estimated |= guessed;
+            if working {
+                return Ok(Reckoned { date: day, estimated });
+            }
+            day = day.succ_opt().ok_or(CalendarError::Overflow { date: day })?;
         }
-        Ok(day)
     }
 }
 
@@ -201,41 +232,60 @@ mod tests {
         assert!(matches!(err, CalendarError::OutOfCoverage { .. }));
         assert!(err.to_string().contains("2027-01-04"));
         assert!(cal.is_working_day(d("2016-12-30")).is_err());
-        // A period whose last day runs past the table is an error, not a guess.
-        assert!(cal.add_days(d("2026-12-20"), 15).is_err());
+    }
+
+    #[test]
+    fn periods_past_the_table_use_the_weekday_rule_and_say_so() {
+        let cal = WorkCalendar::china();
+        // 2026-12-20 + 15 days = Monday 2027-01-04, beyond the table: kept, but estimated.
+        let due = cal.add_days(d("2026-12-20"), 15).unwrap();
+        assert_eq!(due, Reckoned { date: d("2027-01-04"), estimated: true });
+        // 2026-11-28 + 60 = Wednesday 2027-01-27.
+        assert_eq!(cal.add_days(d("2026-11-28"), 60).unwrap().date, d("2027-01-27"));
+        // Saturday 2027-01-09 moves to Monday 2027-01-11.
+        assert_eq!(cal.add_days(d("2026-12-10"), 30).unwrap().date, d("2027-01-11"));
+        // Working days across the boundary: Wed 30, Thu 31 (table), then 元旦 on Friday is
+        // skipped even without a 2027 table: Mon 4, Tue 5, Wed 6.
+        let due = cal.add_working_days(d("2026-12-29"), 5).unwrap();
+        assert_eq!(due, Reckoned { date: d("2027-01-06"), estimated: true });
+        // A last day on 国庆节 moves past the fixed three days.
+        assert_eq!(cal.add_days(d("2027-09-01"), 30).unwrap().date, d("2027-10-04"));
+        // Inside the table nothing is estimated.
+        assert!(!cal.add_days(d("2026-11-01"), 15).unwrap().estimated);
+        assert!(cal.add_days(NaiveDate::MAX, 1).is_err());
     }
 
     #[test]
     fn last_day_on_a_sunday_moves_to_monday() {
         let cal = WorkCalendar::china();
         // 2024-03-02 + 15 days = Sunday 2024-03-17 -> Monday 2024-03-18.
-        assert_eq!(cal.add_days(d("2024-03-02"), 15).unwrap(), d("2024-03-18"));
+        assert_eq!(cal.add_days(d("2024-03-02"), 15).unwrap().date, d("2024-03-18"));
     }
 
     #[test]
     fn last_day_in_spring_festival_moves_past_the_holiday() {
         let cal = WorkCalendar::china();
         // 2024-01-29 + 15 days = 2024-02-13 (Spring Festival) -> 2024-02-18, an adjusted Sunday.
-        assert_eq!(cal.add_days(d("2024-01-29"), 15).unwrap(), d("2024-02-18"));
+        assert_eq!(cal.add_days(d("2024-01-29"), 15).unwrap().date, d("2024-02-18"));
     }
 
     #[test]
     fn last_day_on_an_adjusted_working_saturday_stays() {
         let cal = WorkCalendar::china();
         // 2023-09-22 + 15 days = Saturday 2023-10-07, a working day that year.
-        assert_eq!(cal.add_days(d("2023-09-22"), 15).unwrap(), d("2023-10-07"));
+        assert_eq!(cal.add_days(d("2023-09-22"), 15).unwrap().date, d("2023-10-07"));
     }
 
     #[test]
     fn working_days_skip_weekends_and_holidays_and_count_adjusted_days() {
         let cal = WorkCalendar::china();
         // Thursday 2024-03-07 + 5 working days: Fri 8, Mon 11, Tue 12, Wed 13, Thu 14.
-        assert_eq!(cal.add_working_days(d("2024-03-07"), 5).unwrap(), d("2024-03-14"));
+        assert_eq!(cal.add_working_days(d("2024-03-07"), 5).unwrap().date, d("2024-03-14"));
         // Friday 2024-02-02 + 5: Sun 4 (adjusted), Mon 5, Tue 6, Wed 7, Thu 8.
-        assert_eq!(cal.add_working_days(d("2024-02-02"), 5).unwrap(), d("2024-02-08"));
+        assert_eq!(cal.add_working_days(d("2024-02-02"), 5).unwrap().date, d("2024-02-08"));
         // Thursday 2024-02-08 + 5: Fri 9, then the festival to Sat 17, Sun 18 (adjusted),
         // Mon 19, Tue 20, Wed 21.
-        assert_eq!(cal.add_working_days(d("2024-02-08"), 5).unwrap(), d("2024-02-21"));
+        assert_eq!(cal.add_working_days(d("2024-02-08"), 5).unwrap().date, d("2024-02-21"));
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::calendar::{CalendarError, WorkCalendar};
+use crate::calendar::{CalendarError, Reckoned, WorkCalendar};
 use crate::coded_enum;
 use crate::model::Case;
 use crate::workflow::{ActionKind, Replay};
@@ -158,6 +158,9 @@ pub struct Deadline {
     pub late: bool,
     /// A petitioner's window rather than a duty of the office: never overdue work.
     pub informational: bool,
+    /// 预计: the due date runs past the holiday table and was reckoned without next year's
+    /// holiday schedule; it may move once the table is updated.
+    pub estimated: bool,
 }
 
 /// A deadline that could not be computed.
@@ -201,7 +204,7 @@ impl CaseDeadlines {
 pub(crate) struct Clock {
     pub(crate) kind: DeadlineKind,
     pub(crate) start: NaiveDate,
-    pub(crate) due: Result<NaiveDate, CalendarError>,
+    pub(crate) due: Result<Reckoned, CalendarError>,
     pub(crate) met_on: Option<NaiveDate>,
     pub(crate) informational: bool,
 }
@@ -243,7 +246,7 @@ pub(crate) fn clocks(
     }
     if let Some(accepted) = replay.accepted_on {
         let due = match replay.extended_to {
-            Some(extended) => Ok(extended),
+            Some(extended) => Ok(Reckoned { date: extended, estimated: false }),
             None => calendar.add_days(accepted, policy.handle_days),
         };
         out.push(Clock {
@@ -258,7 +261,7 @@ pub(crate) fn clocks(
         out.push(Clock {
             kind: DeadlineKind::Assigned,
             start: assigned_on,
-            due: Ok(due),
+            due: Ok(Reckoned { date: due, estimated: false }),
             met_on: replay.replied.as_ref().map(|(d, _)| *d),
             informational: false,
         });
@@ -306,7 +309,7 @@ pub fn deadlines(
     let concluded = !replay.status.is_open();
     for clock in clocks(case, replay, policies, calendar) {
         match clock.due {
-            Ok(due) => {
+            Ok(Reckoned { date: due, estimated }) => {
                 let days_left = (due - as_of).num_days();
                 let open = clock.met_on.is_none() && !concluded && !clock.informational;
                 result.items.push(Deadline {
@@ -318,6 +321,7 @@ pub fn deadlines(
                     overdue: open && as_of > due,
                     late: clock.met_on.is_some_and(|m| m > due),
                     informational: clock.informational,
+                    estimated,
                 });
             }
             Err(err) => result.problems.push(DeadlineProblem {
@@ -341,7 +345,7 @@ pub fn check_extension(
     let received = case.received().ok_or("案件没有信访件，无法计算期限")?;
     let policy = policies.for_date(received);
     let accepted = replay.accepted_on.ok_or("案件尚未受理或交办，无需延期")?;
-    let current = calendar.add_days(accepted, policy.handle_days).map_err(|e| e.to_string())?;
+    let current = calendar.add_days(accepted, policy.handle_days).map_err(|e| e.to_string())?.date;
     let limit = current + chrono::Days::new(u64::from(policy.extension_max_days));
     if new_due <= current {
         return Err(format!("延期后的期限 {new_due} 须晚于现办理期限 {current}"));
@@ -531,10 +535,21 @@ mod tests {
         );
         let mut c = case("2026-12-24", Source::Direct);
         push(&mut c, ActionKind::Register, "2026-12-24", None);
+        // 2026-12-24 + 15 = Friday 2027-01-08, beyond the table: kept, marked estimated.
         let dl = compute(&c, "2026-12-25");
-        assert!(dl.get(&DeadlineKind::Decide).is_none());
-        assert_eq!(dl.problems.len(), 1);
-        assert!(dl.problems[0].message.contains("节假日表"));
+        let decide = dl.get(&DeadlineKind::Decide).unwrap();
+        assert_eq!((decide.due, decide.estimated), (d("2027-01-08"), true));
+        assert!(dl.problems.is_empty());
+        // A period that ends inside the table is not.
+        let dl = compute(&case_on("2026-11-02"), "2026-11-03");
+        assert_eq!(dl.items.len(), 1);
+        assert!(!dl.items[0].estimated);
+    }
+
+    fn case_on(received: &str) -> Case {
+        let mut c = case(received, Source::Direct);
+        push(&mut c, ActionKind::Register, received, None);
+        c
     }
 
     #[test]

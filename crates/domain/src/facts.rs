@@ -85,7 +85,7 @@ impl CaseFacts {
     ) -> Self {
         let clocks = clocks(case, replay, policies, calendar);
         let due = |kind: DeadlineKind| {
-            clocks.iter().find(|c| c.kind == kind).and_then(|c| c.due.clone().ok())
+            clocks.iter().find(|c| c.kind == kind).and_then(|c| c.due.as_ref().ok()).map(|r| r.date)
         };
         let received = case.received();
         let rating_days = policies.for_date(received.unwrap_or(NaiveDate::MIN)).rating_days;

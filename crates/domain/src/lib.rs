@@ -32,7 +32,7 @@ pub mod terms;
 pub mod workflow;
 
 pub use automerge;
-pub use calendar::{CalendarError, WorkCalendar};
+pub use calendar::{CalendarError, Reckoned, WorkCalendar};
 pub use deadline::{CaseDeadlines, Deadline, DeadlineKind, Policy, PolicyTable};
 pub use facts::CaseFacts;
 pub use model::{

@@ -88,6 +88,7 @@ function deadlines(m: MockCase, asOf: string): Deadline[] {
       overdue: !informational && met === null && days_left < 0,
       late: met !== null && met > due,
       informational,
+      estimated: due > '2026-12-31',
     }
   }
   const received = m.case.submissions[0]?.received ?? asOf

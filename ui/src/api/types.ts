@@ -234,6 +234,8 @@ export interface Deadline {
   overdue: boolean
   late: boolean
   informational: boolean
+  /** Reckoned past the holiday table (预计): may move once the table is updated. */
+  estimated: boolean
 }
 
 export interface CaseView {

@@ -26,6 +26,7 @@ function deadline(over: Partial<Deadline>): Deadline {
     overdue: false,
     late: false,
     informational: false,
+    estimated: false,
     ...over,
   }
 }

@@ -1,0 +1,328 @@
+//! The real app end to end: the built `ledger-desktop` binary in a WebKitGTK window (under Xvfb),
+//! driven over WebDriver by `tauri-driver` and `WebKitWebDriver`, against a real hub on
+//! `127.0.0.1:0`. Two app instances with their own data directories play the bureau and a
+//! township office. Each step saves a screenshot under `target/e2e-screenshots/`.
+//!
+//! Needs `tauri-driver` (`cargo install tauri-driver --locked`), `WebKitWebDriver` (Debian
+//! `webkit2gtk-driver`) and a display; `dev/test` provides all three.
+
+#![allow(clippy::unwrap_used)]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use ledger_office::ledger_domain::Role;
+use ledger_tests::TestHub;
+
+const APP: &str = env!("CARGO_BIN_EXE_ledger-desktop");
+const WAIT: Duration = Duration::from_secs(30);
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A `tauri-driver` process; stopped with SIGTERM (SIGKILL would leave WebKitWebDriver behind).
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    fn start() -> Self {
+        assert!(
+            std::env::var_os("DISPLAY").is_some(),
+            "no display: run under xvfb-run (dev/test does)"
+        );
+        let (port, native) = (free_port(), free_port());
+        let child = Command::new("tauri-driver")
+            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tauri-driver not found: cargo install tauri-driver --locked");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Self { child, port }
+    }
+
+    async fn open(&self, data_dir: &std::path::Path) -> Client {
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), "wry".into());
+        caps.insert(
+            "tauri:options".into(),
+            serde_json::json!({"application": APP, "args": ["--data-dir", data_dir.to_str().unwrap()]}),
+        );
+        ClientBuilder::native()
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+}
+
+struct App {
+    client: Client,
+    name: &'static str,
+    shots: PathBuf,
+    step: u32,
+}
+
+impl App {
+    async fn shot(&mut self, what: &str) {
+        self.step += 1;
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(self.shots.join(format!("{}-{:02}-{what}.png", self.name, self.step)), png)
+            .unwrap();
+    }
+
+    async fn find(&self, css: &str) -> Element {
+        self.client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let input = self.find(css).await;
+        // WebDriver's clear() empties the DOM value without an input event, so Vue's model
+        // keeps the old text: select all and delete by keyboard instead.
+        input.send_keys("\u{E009}a\u{E000}\u{E003}").await.unwrap();
+        input.send_keys(text).await.unwrap();
+    }
+
+    async fn click(&self, css: &str) {
+        let element = self.find(css).await;
+        Self::click_when_free(&element, css).await;
+    }
+
+    /// Clicks, retrying while a closing dialog or message still covers the element.
+    async fn click_when_free(element: &Element, what: &str) {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            match element.click().await {
+                Ok(()) => return,
+                Err(e) if std::time::Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("{what}: {e}"),
+            }
+        }
+    }
+
+    /// Opens an Element Plus select and picks the visible option with this text. The dropdown
+    /// fades in, so the click is retried until an option is displayed and takes it.
+    async fn choose(&self, css: &str, option: &str) {
+        self.click(css).await;
+        let xpath = format!(
+            "//li[contains(@class,'el-select-dropdown__item')][normalize-space()='{option}']"
+        );
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            for item in self.client.find_all(Locator::XPath(&xpath)).await.unwrap_or_default() {
+                if item.is_displayed().await.unwrap_or(false) && item.click().await.is_ok() {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    return;
+                }
+            }
+            assert!(std::time::Instant::now() < deadline, "{css}: no option {option}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Types into an input, or picks from a select when the field is one (the township field is
+    /// a select once the hub has told the office its townships).
+    async fn fill(&self, css: &str, text: &str) {
+        let tag = self.find(css).await.tag_name().await.unwrap();
+        if tag == "input" || tag == "textarea" {
+            self.type_into(css, text).await;
+        } else {
+            self.choose(css, text).await;
+        }
+    }
+
+    async fn menu(&self, label: &str) {
+        let xpath = format!("//*[contains(@class,'shell-menu')]//*[normalize-space()='{label}']");
+        let item =
+            self.client.wait().at_most(WAIT).for_element(Locator::XPath(&xpath)).await.unwrap();
+        Self::click_when_free(&item, label).await;
+    }
+
+    /// The element's `textContent`: WebKitWebDriver's visible-text algorithm drops the cells
+    /// Element Plus renders with ellipsis.
+    async fn text(&self, css: &str) -> String {
+        let element = self.find(css).await;
+        self.content(&element).await.unwrap()
+    }
+
+    async fn content(&self, element: &Element) -> Option<String> {
+        let arg = serde_json::to_value(element).ok()?;
+        let value = self.client.execute("return arguments[0].textContent", vec![arg]).await.ok()?;
+        value.as_str().map(str::to_owned)
+    }
+
+    /// Waits until the element's text satisfies `ok`.
+    async fn wait_text(&self, css: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            if let Ok(e) = self.client.find(Locator::Css(css)).await
+                && let Some(t) = self.content(&e).await
+                && ok(&t)
+            {
+                return t;
+            }
+            assert!(std::time::Instant::now() < deadline, "{css} never showed the expected text");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    async fn enroll(&mut self, hub: &str, token: &str, staff: &str) {
+        self.find("[data-testid=setup]").await;
+        self.shot("setup").await;
+        self.type_into("input[data-testid=setup-hub]", hub).await;
+        self.type_into("input[data-testid=setup-token]", token).await;
+        self.type_into("input[data-testid=setup-staff-input]", staff).await;
+        self.find("input[data-testid=setup-staff-input]")
+            .await
+            .send_keys("\u{E007}")
+            .await
+            .unwrap();
+        self.click("[data-testid=setup-enroll]").await;
+        self.find("[data-testid=ledger-table]").await;
+        self.shot("enrolled").await;
+    }
+
+    /// The ledger rows' text, after a search.
+    async fn search(&mut self, text: &str) -> String {
+        self.menu("台账").await;
+        self.type_into("input[data-testid=ledger-search]", text).await;
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        self.text("[data-testid=ledger-table] .el-table__body-wrapper").await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enroll_register_search_assign_sync_and_read_the_statistics() {
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let hub = TestHub::start().await.unwrap();
+    let bureau_token = hub.add_office("county", "洞口县国土资源局", Role::Bureau, &[]).unwrap();
+    let township_token = hub.add_office("hq", "黄桥镇国土所", Role::Township, &["黄桥镇"]).unwrap();
+    let (dir_b, dir_t) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+
+    let driver_b = Driver::start();
+    let mut bureau = App {
+        client: driver_b.open(dir_b.path()).await,
+        name: "bureau",
+        shots: shots.clone(),
+        step: 0,
+    };
+    bureau.enroll(&hub.url(), &bureau_token, "刘洪").await;
+
+    // 登记: a visit from 张三丰 about illegal building in 黄桥镇.
+    bureau.click("[data-testid=new-case]").await;
+    bureau.find("[data-testid=register-submit]").await;
+    bureau.choose("[data-testid=field-channel]", "来访").await;
+    bureau.choose("[data-testid=field-source]", "本局接收").await;
+    bureau.choose("[data-testid=field-sector]", "涉土").await;
+    bureau.choose("[data-testid=field-category]", "违法占地建设").await;
+    bureau.fill("[data-testid=field-township]", "黄桥镇").await;
+    bureau.type_into("input[data-testid=field-village]", "大屋村").await;
+    bureau
+        .type_into("textarea[data-testid=field-request]", "邻居在承包地上违法建房，请求依法查处。")
+        .await;
+    bureau.type_into("input[data-testid=petitioner-name-0]", "张三丰").await;
+    bureau.type_into("input[data-testid=petitioner-id-0]", "11010519491231002X").await;
+    bureau.shot("register-form").await;
+    bureau.click("[data-testid=register-submit]").await;
+    let number = bureau.wait_text("[data-testid=case-number]", |t| t.contains("-A-")).await;
+    bureau.shot("registered").await;
+
+    // Found again by a two-character search.
+    let rows = bureau.search("三丰").await;
+    assert!(rows.contains(&number), "two-character search found {rows}");
+    bureau.shot("search").await;
+    bureau
+        .click("[data-testid=ledger-table] .el-table__body-wrapper .el-table__row td .cell")
+        .await;
+    bureau.find("[data-testid=case-number]").await;
+
+    // 交办 to 黄桥镇.
+    bureau.click("[data-testid=action-assign]").await;
+    bureau.find("[data-testid=action-dialog]").await;
+    bureau.fill("[data-testid=action-target]", "黄桥镇").await;
+    bureau.shot("assign-dialog").await;
+    bureau.click("[data-testid=action-submit]").await;
+    bureau.wait_text("[data-testid=case-status]", |t| t.contains("交办")).await;
+    bureau.shot("assigned").await;
+
+    // 同步.
+    bureau.menu("同步").await;
+    bureau.click("[data-testid=sync-now]").await;
+    bureau.wait_text("[data-testid=sync-pending]", |t| t.contains('0')).await;
+    bureau.shot("synced").await;
+    assert_eq!(hub.store().all_facts().unwrap().len(), 1, "the hub has the case");
+
+    // The township office, a second instance of the app, sees it.
+    let driver_t = Driver::start();
+    let mut township = App {
+        client: driver_t.open(dir_t.path()).await,
+        name: "township",
+        shots: shots.clone(),
+        step: 0,
+    };
+    township.enroll(&hub.url(), &township_token, "李娟").await;
+    township.menu("同步").await;
+    township.click("[data-testid=sync-now]").await;
+    let report = township.wait_text("[data-testid=sync-report]", |t| t.contains("下载")).await;
+    assert!(!report.contains("下载 0 条"), "the township downloaded the case: {report}");
+    township.shot("township-synced").await;
+    // A 检举控告 case: the township sees the case and the masked name only (信访工作条例 §30),
+    // so the full name finds nothing there but the village does.
+    let rows = township.search("三丰").await;
+    assert!(
+        !rows.contains(&number),
+        "the informant's full name is not searchable at the township: {rows}"
+    );
+    let rows = township.search("大屋").await;
+    township.shot("township-search").await;
+    assert!(rows.contains(&number), "the township sees the assigned case: {rows}");
+    assert!(rows.contains("张*丰") && !rows.contains("张三丰"), "masked name only: {rows}");
+    assert!(rows.contains("交办"));
+    township.shot("township-ledger").await;
+
+    // 统计 at the bureau: one petition this year.
+    bureau.menu("统计").await;
+    let total = bureau.wait_text("[data-testid=stat-total]", |t| !t.trim().is_empty()).await;
+    assert_eq!(total.trim(), "1", "the statistics screen counts the case");
+    bureau.shot("statistics").await;
+
+    // Both windows really are the Tauri app talking to Rust.
+    let state = bureau
+        .client
+        .execute_async("const done = arguments[arguments.length - 1]; window.__TAURI__.core.invoke('app_state').then(done, e => done(e))", vec![])
+        .await
+        .unwrap();
+    assert_eq!(state["office"]["code"], "county");
+    assert_eq!(state["ready"], true);
+
+    township.client.close().await.unwrap();
+    bureau.client.close().await.unwrap();
+}
