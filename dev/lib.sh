@@ -30,3 +30,11 @@ ensure_ui() {
     echo "==> 构建界面" >&2
     (cd ui && npm run build >&2)
 }
+
+# Installs tauri-driver (the WebDriver bridge of the desktop tests) when missing.
+ensure_tauri_driver() {
+    export PATH="$HOME/.cargo/bin:$PATH"
+    command -v tauri-driver >/dev/null && return 0
+    echo "==> 安装 tauri-driver" >&2
+    cargo install tauri-driver --version '^2' --locked >&2
+}

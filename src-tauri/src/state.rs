@@ -76,7 +76,33 @@ impl Desktop {
             None
         };
         *self.running.write().unwrap_or_else(|p| p.into_inner()) =
-            Some(Arc::new(Running { office, sync }));
+            Some(Arc::new(Running { office: office.clone(), sync }));
+        self.refresh_index_in_background(office);
+    }
+
+    /// After an upgrade that changed the deadline rules or the holiday table, recomputes the
+    /// ledger's due dates off the UI thread, reporting `progress` as task `reindex`; the app stays
+    /// usable meanwhile.
+    fn refresh_index_in_background(&self, office: Arc<Office>) {
+        match office.index_is_current() {
+            Ok(true) => return,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the index stamp");
+                return;
+            }
+        }
+        let progress = self.inner_handle();
+        let app = self.app.clone();
+        std::thread::spawn(move || {
+            let result =
+                office.refresh_index(&mut |done, total| progress.progress("reindex", done, total));
+            match result {
+                Ok(n) => tracing::info!(cases = n, "ledger index recomputed"),
+                Err(e) => tracing::error!(error = %e, "ledger index refresh failed"),
+            }
+            let _ = app.emit("store-changed", StoreChanged { case_id: None });
+        });
     }
 
     /// Stops the office (its store is released when the last command using it ends).
@@ -138,7 +164,7 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// Reports `done` of `total` for `task` (`import`, `export`).
+    /// Reports `done` of `total` for `task` (`import`, `export`, `reindex`).
     pub fn progress(&self, task: &str, done: usize, total: usize) {
         let _ = self
             .app

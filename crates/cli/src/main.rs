@@ -85,7 +85,19 @@ fn clock() -> anyhow::Result<Clock> {
 }
 
 fn open(dir: &Path) -> anyhow::Result<Office> {
-    Ok(Office::open(dir, clock()?)?)
+    let office = Office::open(dir, clock()?)?;
+    if !office.index_is_current()? {
+        eprintln!("本版本的期限规则或节假日表有更新，正在重算台账中各案件的期限和统计数据…");
+        let mut last = 0;
+        office.refresh_index(&mut |done, total| {
+            let percent = done * 100 / total.max(1);
+            if percent >= last + 10 || done == total {
+                last = percent;
+                eprintln!("  {done}/{total}");
+            }
+        })?;
+    }
+    Ok(office)
 }
 
 fn run(cli: &Cli) -> anyhow::Result<()> {

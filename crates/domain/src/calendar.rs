@@ -137,6 +137,23 @@ impl WorkCalendar {
         })
     }
 
+    /// The table as text: coverage, then every mark in date order. Two calendars with the same
+    /// description judge every date alike, so a digest of it tells whether dates reckoned with
+    /// one calendar still hold under another.
+    pub fn describe(&self) -> String {
+        let mut marks: Vec<_> = self.marks.iter().collect();
+        marks.sort_by_key(|(date, _)| **date);
+        let mut out = format!("{} {}", self.from, self.to);
+        for (date, mark) in marks {
+            let (kind, name) = match mark {
+                DayMark::Holiday(name) => ("holiday", name),
+                DayMark::Workday(name) => ("workday", name),
+            };
+            out.push_str(&format!("\n{date} {kind} {name}"));
+        }
+        out
+    }
+
     /// How the table marks `date`, if it is an exception to the Monday-to-Friday rule.
     pub fn mark(&self, date: NaiveDate) -> Option<&DayMark> {
         self.marks.get(&date)
@@ -286,6 +303,25 @@ mod tests {
         // Thursday 2024-02-08 + 5: Fri 9, then the festival to Sat 17, Sun 18 (adjusted),
         // Mon 19, Tue 20, Wed 21.
         assert_eq!(cal.add_working_days(d("2024-02-08"), 5).unwrap().date, d("2024-02-21"));
+    }
+
+    #[test]
+    fn the_description_follows_the_table_not_the_hash_order() {
+        let a = WorkCalendar::parse(
+            "# coverage 2024-01-01 2024-12-31\n2024-01-01 holiday 元旦\n2024-02-04 workday 春节\n",
+        )
+        .unwrap();
+        let b = WorkCalendar::parse(
+            "# coverage 2024-01-01 2024-12-31\n2024-02-04 workday 春节\n2024-01-01 holiday 元旦\n",
+        )
+        .unwrap();
+        let c = WorkCalendar::parse(
+            "# coverage 2024-01-01 2025-12-31\n2024-02-04 workday 春节\n2024-01-01 holiday 元旦\n",
+        )
+        .unwrap();
+        assert_eq!(a.describe(), b.describe());
+        assert_ne!(a.describe(), c.describe());
+        assert!(WorkCalendar::china().describe().starts_with("2017-01-01 2026-12-31\n"));
     }
 
     #[test]

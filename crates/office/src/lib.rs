@@ -31,7 +31,7 @@ pub use ledger_client;
 pub use ledger_domain;
 pub use ledger_protocol;
 pub use ledger_report as report;
-pub use ledger_store::{CaseQuery, CaseRow, Page, QuarantinedChange, StoreError};
+pub use ledger_store::{CaseQuery, CaseRow, INDEX_STAMP_KEY, Page, QuarantinedChange, StoreError};
 pub use queries::{DueList, ReviewItem};
 pub use reports::YearReport;
 pub use sync::BundleReport;
@@ -108,6 +108,18 @@ impl Office {
         self.store.set_meta(&[(CONFIG_KEY, &json)])?;
         *self.config.write().unwrap_or_else(|p| p.into_inner()) = config;
         Ok(())
+    }
+
+    /// Whether the ledger's index was computed with this release's rules (deadlines, holiday
+    /// table). After an upgrade that changed them, [`Office::refresh_index`] recomputes it.
+    pub fn index_is_current(&self) -> Result<bool> {
+        Ok(self.store.index_is_current()?)
+    }
+
+    /// Recomputes every case's due dates and statistics facts with this release's rules;
+    /// `progress` hears (done, total). Edits may go on meanwhile.
+    pub fn refresh_index(&self, progress: &mut dyn FnMut(usize, usize)) -> Result<usize> {
+        Ok(self.store.refresh_index(progress)?)
     }
 
     /// The store underneath (for sync and diagnostics).

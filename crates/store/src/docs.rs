@@ -18,6 +18,9 @@ use crate::error::{Result, StoreError};
 use crate::index::{self, Projection};
 use crate::{DocKind, Store, now_ms};
 
+/// Cases re-projected per transaction when the index is refreshed.
+const REINDEX_BATCH: usize = 200;
+
 /// Compact a document once this many changes have been appended since its snapshot.
 const COMPACT_AFTER: i64 = 48;
 
@@ -455,6 +458,55 @@ impl Store {
             w.cache.put((id, other), doc);
         }
         Ok(projection)
+    }
+
+    /// Whether the index rows were projected with this store's rules and this release's
+    /// projection. When not, [`Store::refresh_index`] brings them up to date.
+    pub fn index_is_current(&self) -> Result<bool> {
+        let stamp = index::stamp(self.rules());
+        Ok(crate::meta_get(&self.reader(), index::STAMP_KEY)?.as_deref() == Some(stamp.as_str()))
+    }
+
+    /// Re-projects every case's index row if the rules or the projection changed since the
+    /// index was written (a release with next year's holiday table, say): the rows hold due dates
+    /// and statistics facts reckoned with them. Works in short transactions so edits can go on
+    /// meanwhile; `progress` hears (done, total). Returns how many rows were rewritten.
+    pub fn refresh_index(&self, progress: &mut dyn FnMut(usize, usize)) -> Result<usize> {
+        if self.index_is_current()? {
+            return Ok(0);
+        }
+        let started = std::time::Instant::now();
+        let ids = self.case_ids()?;
+        let mut done = 0;
+        for chunk in ids.chunks(REINDEX_BATCH) {
+            let mut w = self.writer();
+            let tx = w.conn.transaction()?;
+            let now = now_ms();
+            for &id in chunk {
+                // A case changed since the list was read was projected by that change already.
+                let Some(doc) = self.load_doc(&tx, id, DocKind::Case)? else { continue };
+                if schema::document_kind(&doc).as_deref() != Some("case") {
+                    continue;
+                }
+                let case =
+                    schema::read_case(&doc).map_err(|source| StoreError::document(id, source))?;
+                let identity = self
+                    .load_doc(&tx, id, DocKind::Identity)?
+                    .filter(|d| schema::document_kind(d).as_deref() == Some("identity"))
+                    .and_then(|d| schema::read_identity(&d).ok());
+                let projection = index::project(&case, identity.as_ref(), &doc, self.rules());
+                index::write(&tx, &id.to_string(), &projection, now)?;
+            }
+            tx.commit()?;
+            drop(w);
+            done += chunk.len();
+            progress(done, ids.len());
+        }
+        crate::meta_set(&self.writer().conn, index::STAMP_KEY, &index::stamp(self.rules()))?;
+        if !ids.is_empty() {
+            tracing::info!(cases = ids.len(), elapsed = ?started.elapsed(), "index re-projected with the current rules");
+        }
+        Ok(ids.len())
     }
 
     /// Deletes a case and everything derived from it (documents, changes, index and search rows,

@@ -43,6 +43,20 @@ pub(crate) struct Projection {
     facts: String,
 }
 
+/// The `meta` key under which the index records the rules it was projected with.
+pub const STAMP_KEY: &str = "index_stamp";
+
+/// Bumped whenever [`project`] computes something differently, so existing indexes are
+/// re-projected on the next open.
+const PROJECTION_VERSION: u32 = 2;
+
+/// A digest of what the index rows depend on besides the documents: the projection code's
+/// version, the policy table and the holiday calendar.
+pub(crate) fn stamp(rules: &Rules) -> String {
+    let text = format!("{PROJECTION_VERSION}\n{:?}\n{}", rules.policies, rules.calendar.describe());
+    blake3::hash(text.as_bytes()).to_hex().to_string()
+}
+
 /// Projects a case for the index.
 pub(crate) fn project(
     case: &Case,

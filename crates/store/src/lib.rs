@@ -36,6 +36,7 @@ pub use index::{CaseQuery, CaseRow, Page};
 pub use outbox::{OutboxEntry, QuarantinedChange};
 
 use docs::DocCache;
+pub use index::STAMP_KEY as INDEX_STAMP_KEY;
 use lock::LockFile;
 
 /// How many documents stay loaded.
@@ -153,6 +154,7 @@ impl Store {
             return Err(StoreError::Exists(dir.to_path_buf()));
         }
         let store = Self::open_locked(dir, lock, true, None)?;
+        store.refresh_index(&mut |_, _| {})?;
         Ok(store)
     }
 
@@ -169,7 +171,9 @@ impl Store {
         if Self::exists(dir) {
             return Err(StoreError::Exists(dir.to_path_buf()));
         }
-        Self::open_locked(dir, lock, true, Some(ActorId::from(bytes)))
+        let store = Self::open_locked(dir, lock, true, Some(ActorId::from(bytes)))?;
+        store.refresh_index(&mut |_, _| {})?;
+        Ok(store)
     }
 
     /// Opens the store in `dir`, running any pending migrations.

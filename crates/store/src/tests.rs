@@ -370,3 +370,61 @@ fn counters_are_durable_and_monotonic() {
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(store.reserve_counter("case-2024", 1).unwrap(), 13);
 }
+
+#[test]
+fn the_index_is_re_projected_when_the_rules_change_and_only_then() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(seeded(dir.path()).0);
+    let db = dir.path().join(DB_FILE);
+    let rows = |conn: &Connection| -> Vec<(String, Option<String>, String)> {
+        let mut stmt =
+            conn.prepare("SELECT case_id, next_due, facts FROM cases ORDER BY case_id").unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+    };
+    let damage = || {
+        let conn = Connection::open(&db).unwrap();
+        let before = rows(&conn);
+        conn.execute("UPDATE cases SET next_due = NULL, facts = '{}'", []).unwrap();
+        before
+    };
+    let expected = damage();
+    assert!(expected.iter().any(|(_, due, _)| due.is_some()));
+
+    // Same rules: the rows are trusted as they are.
+    let store = Store::open(dir.path()).unwrap();
+    assert!(store.index_is_current().unwrap());
+    assert_eq!(store.refresh_index(&mut |_, _| {}).unwrap(), 0);
+    drop(store);
+    assert!(
+        rows(&Connection::open(&db).unwrap())
+            .iter()
+            .all(|(_, due, facts)| due.is_none() && facts == "{}")
+    );
+
+    // A release with other rules (here: an older stamp) re-projects every row.
+    Connection::open(&db)
+        .unwrap()
+        .execute("UPDATE meta SET value = 'an older release' WHERE key = 'index_stamp'", [])
+        .unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    assert!(!store.index_is_current().unwrap());
+    let mut reported = Vec::new();
+    assert_eq!(store.refresh_index(&mut |done, total| reported.push((done, total))).unwrap(), 137);
+    assert_eq!(reported.last(), Some(&(137, 137)));
+    assert!(store.index_is_current().unwrap());
+    drop(store);
+    assert_eq!(rows(&Connection::open(&db).unwrap()), expected);
+
+    // So does a different holiday table.
+    damage();
+    let calendar = WorkCalendar::parse("# coverage 2017-01-01 2017-12-31\n").unwrap();
+    let rules = Rules { policies: PolicyTable::default(), calendar };
+    let store = Store::open_with(dir.path(), rules).unwrap();
+    assert_eq!(store.refresh_index(&mut |_, _| {}).unwrap(), 137);
+    drop(store);
+    let reprojected = rows(&Connection::open(&db).unwrap());
+    assert!(reprojected.iter().all(|(_, _, facts)| facts != "{}"));
+}

@@ -353,5 +353,5 @@ export interface Events {
   /** A case changed here or arrived by sync; `null` means many. */
   'store-changed': { case_id: string | null }
   'sync-status': SyncStatus
-  'progress': { task: 'import' | 'export' | 'sync'; done: number; total: number }
+  'progress': { task: 'import' | 'export' | 'sync' | 'reindex'; done: number; total: number }
 }
