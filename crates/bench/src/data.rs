@@ -10,8 +10,9 @@ use chrono::{Datelike, Days, NaiveDate};
 use ledger_domain::fixtures::TOWNSHIPS;
 use ledger_domain::model::case_number;
 use ledger_domain::{
-    ActionKind, Case, CaseId, Channel, CloseReason, Event, Identity, NewCase, NewPetitioner,
-    NewSubmission, Outcome, RegistrationContext, Role, Satisfaction, Source, Status, Submission,
+    ActionKind, Case, CaseId, Channel, CloseReason, Event, EventHead, Identity, NewCase,
+    NewPetitioner, NewSubmission, Outcome, RegistrationContext, Role, Satisfaction, Source, Status,
+    Submission,
 };
 use uuid::Uuid;
 
@@ -787,7 +788,7 @@ impl Generator {
         date: NaiveDate,
     ) -> usize {
         let at = day_ms(date, self.rng.range(0, 9 * 60));
-        case.events.push(Event {
+        case.events.push(Event::new(EventHead {
             id: Self::uuid(&mut self.ids, at).to_string(),
             lamport: case.next_lamport(),
             action,
@@ -798,16 +799,7 @@ impl Generator {
             at,
             date,
             imported: false,
-            target: None,
-            due: None,
-            text: None,
-            satisfaction: None,
-            close_reason: None,
-            outcome: None,
-            document_kind: None,
-            document_number: None,
-            field: None,
-        });
+        }));
         case.events.len() - 1
     }
 

@@ -362,7 +362,7 @@ pub fn check_extension(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{CaseId, Event, Submission};
+    use crate::model::{CaseId, Event, EventHead, Submission};
     use crate::terms::{Category, Channel, Purpose, Role, Sector, Source};
     use crate::workflow::replay;
 
@@ -417,25 +417,20 @@ mod tests {
             _ => Role::Bureau,
         };
         case.events.push(Event {
-            id: format!("e{lamport:02}"),
-            lamport,
-            action,
-            actor: "a".into(),
-            office: "o".into(),
-            role,
-            handler: "h".into(),
-            at: 0,
-            date: d(date),
-            imported: false,
             target: Some("黄桥镇".into()),
             due: due.map(d),
-            text: None,
-            satisfaction: None,
-            close_reason: None,
-            outcome: None,
-            document_kind: None,
-            document_number: None,
-            field: None,
+            ..Event::new(EventHead {
+                id: format!("e{lamport:02}"),
+                lamport,
+                action,
+                actor: "a".into(),
+                office: "o".into(),
+                role,
+                handler: "h".into(),
+                at: 0,
+                date: d(date),
+                imported: false,
+            })
         });
     }
 

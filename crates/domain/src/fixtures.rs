@@ -12,7 +12,7 @@ use chrono::{Datelike, NaiveDate};
 use uuid::Uuid;
 
 use crate::idcard::mask_name;
-use crate::model::{Case, CaseId, Event, PetitionerRef, Submission};
+use crate::model::{Case, CaseId, Event, EventHead, PetitionerRef, Submission};
 use crate::terms::{
     Category, Channel, CloseReason, PetitionerKind, Purpose, Role, Satisfaction, Sector, Source,
 };
@@ -132,7 +132,7 @@ fn event(case: &Case, n: u32, action: ActionKind, role: Role, date: NaiveDate) -
         Role::Township => (format!("t{:02}", n % 24), "township".to_owned()),
         _ => (BUREAU.to_owned(), "bureau".to_owned()),
     };
-    Event {
+    Event::new(EventHead {
         id: format!("{:08x}-0000-7000-8000-{:012x}", n, lamport),
         lamport,
         action,
@@ -143,16 +143,7 @@ fn event(case: &Case, n: u32, action: ActionKind, role: Role, date: NaiveDate) -
         at,
         date,
         imported: true,
-        target: None,
-        due: None,
-        text: None,
-        satisfaction: None,
-        close_reason: None,
-        outcome: None,
-        document_kind: None,
-        document_number: None,
-        field: None,
-    }
+    })
 }
 
 /// The seed's 2017 year as 137 cases.

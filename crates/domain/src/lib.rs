@@ -36,8 +36,8 @@ pub use calendar::{CalendarError, Reckoned, WorkCalendar};
 pub use deadline::{CaseDeadlines, Deadline, DeadlineKind, Policy, PolicyTable};
 pub use facts::CaseFacts;
 pub use model::{
-    AttachmentRef, Case, CaseId, DeviceTime, Evaluation, Event, Identity, IssuedDocument, Person,
-    PetitionerRef, SCHEMA_VERSION, Submission,
+    AttachmentRef, Case, CaseId, DeviceTime, Evaluation, Event, EventHead, Identity,
+    IssuedDocument, Person, PetitionerRef, SCHEMA_VERSION, Submission,
 };
 pub use registration::{FieldError, NewCase, NewPetitioner, NewSubmission, RegistrationContext};
 pub use stats::{Period, Rate, Statistics, StatsQuery};

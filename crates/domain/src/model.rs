@@ -255,7 +255,60 @@ pub struct Event {
     pub field: Option<String>,
 }
 
+/// What every event has: who recorded it, when, and what was done. [`Event::new`] makes an
+/// event of it with no details; callers then set the details their action needs.
+#[derive(Debug, Clone)]
+pub struct EventHead {
+    /// The event id (UUIDv7).
+    pub id: String,
+    /// The Lamport number.
+    pub lamport: u64,
+    /// What was done.
+    pub action: ActionKind,
+    /// The recording device (its Automerge actor, hex).
+    pub actor: String,
+    /// The recording office's code.
+    pub office: String,
+    /// That office's role.
+    pub role: Role,
+    /// 办理人.
+    pub handler: String,
+    /// Device time of recording.
+    pub at: DeviceTime,
+    /// The day the action counts as done.
+    pub date: NaiveDate,
+    /// History brought in by an import.
+    pub imported: bool,
+}
+
 impl Event {
+    /// An event with its head and no details.
+    pub fn new(head: EventHead) -> Self {
+        let EventHead { id, lamport, action, actor, office, role, handler, at, date, imported } =
+            head;
+        Self {
+            id,
+            lamport,
+            action,
+            actor,
+            office,
+            role,
+            handler,
+            at,
+            date,
+            imported,
+            target: None,
+            due: None,
+            text: None,
+            satisfaction: None,
+            close_reason: None,
+            outcome: None,
+            document_kind: None,
+            document_number: None,
+            field: None,
+        }
+    }
+
     /// The key replay sorts by: an event never precedes one its author had already seen,
     /// whatever the office clock says; only concurrent events are ordered by clock.
     pub fn order(&self) -> EventOrder<'_> {

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::idcard::{check_resident_id, mask_name};
 use crate::model::{
-    Case, CaseId, DeviceTime, Event, Identity, Person, PetitionerRef, SCHEMA_VERSION, Submission,
+    Case, CaseId, DeviceTime, Event, EventHead, Identity, Person, PetitionerRef, SCHEMA_VERSION,
+    Submission,
 };
 use crate::terms::{Category, Channel, IdType, PetitionerKind, Purpose, Role, Sector, Source};
 use crate::workflow::ActionKind;
@@ -403,7 +404,7 @@ impl NewCase {
             return Err(errors);
         }
         let confidential = self.submission.confidential;
-        let register = Event {
+        let register = Event::new(EventHead {
             id: (ctx.mint_id)(),
             lamport: 1,
             action: ActionKind::Register,
@@ -414,16 +415,7 @@ impl NewCase {
             at: ctx.at,
             date: ctx.today,
             imported: false,
-            target: None,
-            due: None,
-            text: None,
-            satisfaction: None,
-            close_reason: None,
-            outcome: None,
-            document_kind: None,
-            document_number: None,
-            field: None,
-        };
+        });
         let case = Case {
             id: ctx.case_id,
             schema_version: SCHEMA_VERSION,

@@ -479,6 +479,7 @@ fn apply(state: &mut Replay, event: &Event) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::EventHead;
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -508,25 +509,19 @@ mod tests {
     fn event(n: usize, lamport: u64, role: Role, action: ActionKind, date: &str) -> Event {
         let date = d(date);
         Event {
-            id: format!("ev-{n:03}"),
-            lamport,
-            action,
-            actor: "a".into(),
-            office: if role == Role::Bureau { "county".into() } else { "hq".into() },
-            role,
-            handler: "王五".into(),
-            at: date.and_hms_opt(9, 0, 0).unwrap().and_utc().timestamp_millis(),
-            date,
-            imported: false,
             target: Some("黄桥镇".into()),
-            due: None,
-            text: None,
-            satisfaction: None,
-            close_reason: None,
-            outcome: None,
-            document_kind: None,
-            document_number: None,
-            field: None,
+            ..Event::new(EventHead {
+                id: format!("ev-{n:03}"),
+                lamport,
+                action,
+                actor: "a".into(),
+                office: if role == Role::Bureau { "county".into() } else { "hq".into() },
+                role,
+                handler: "王五".into(),
+                at: date.and_hms_opt(9, 0, 0).unwrap().and_utc().timestamp_millis(),
+                date,
+                imported: false,
+            })
         }
     }
 

@@ -9,8 +9,8 @@ use ledger_domain::schema::{self, CaseField, Draft, FieldConflict, FieldValue};
 use ledger_domain::workflow::{Anomaly, allowed_actions, close_check, permit, replay};
 use ledger_domain::{
     ActionKind, AttachmentRef, Case, CaseId, CloseReason, DocumentKind, Evaluation, Event,
-    Identity, IssuedDocument, NewCase, NewPetitioner, NewSubmission, Outcome, RegistrationContext,
-    Role, Satisfaction, Status,
+    EventHead, Identity, IssuedDocument, NewCase, NewPetitioner, NewSubmission, Outcome,
+    RegistrationContext, Role, Satisfaction, Status,
 };
 use ledger_store::DocKind;
 use serde::{Deserialize, Serialize};
@@ -205,7 +205,7 @@ impl Office {
     fn event(&self, case: &Case, action: ActionKind, handler: String) -> Event {
         let cfg = self.config();
         let now = self.now();
-        Event {
+        Event::new(EventHead {
             id: self.mint_id(),
             lamport: case.next_lamport(),
             action,
@@ -216,16 +216,7 @@ impl Office {
             at: now,
             date: self.today(),
             imported: false,
-            target: None,
-            due: None,
-            text: None,
-            satisfaction: None,
-            close_reason: None,
-            outcome: None,
-            document_kind: None,
-            document_number: None,
-            field: None,
-        }
+        })
     }
 
     /// Records a workflow action after the role table, the workflow and the action's own rules

@@ -17,8 +17,8 @@ use std::path::Path;
 use chrono::NaiveDate;
 use ledger_domain::workflow::replay;
 use ledger_domain::{
-    ActionKind, Case, CaseId, CloseReason, Event, Identity, NewCase, NewPetitioner, NewSubmission,
-    Role, Satisfaction, Status,
+    ActionKind, Case, CaseId, CloseReason, Event, EventHead, Identity, NewCase, NewPetitioner,
+    NewSubmission, Role, Satisfaction, Status,
 };
 use ledger_store::CaseQuery;
 use serde::Serialize;
@@ -632,7 +632,7 @@ impl Office {
         let push = |case: &mut Case, action: ActionKind, date: NaiveDate, role: Role| -> usize {
             let lamport = case.next_lamport();
             let at = date.and_hms_opt(1, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or(0);
-            case.events.push(Event {
+            case.events.push(Event::new(EventHead {
                 id: self.mint_id(),
                 lamport,
                 action,
@@ -643,16 +643,7 @@ impl Office {
                 at,
                 date,
                 imported: true,
-                target: None,
-                due: None,
-                text: None,
-                satisfaction: None,
-                close_reason: None,
-                outcome: None,
-                document_kind: None,
-                document_number: None,
-                field: None,
-            });
+            }));
             case.events.len() - 1
         };
         // Registration keeps the day it was received.

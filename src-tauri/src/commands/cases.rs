@@ -169,8 +169,7 @@ pub(crate) async fn set_field(
     value: String,
 ) -> CommandResult<()> {
     let case = case_id(&id)?;
-    let field = CaseField::parse(&field)
-        .ok_or_else(|| CommandError::new("invalid_input", format!("字段「{field}」无效")))?;
+    let field = case_field(&field)?;
     with_office(&desktop, move |o| o.set_field(case, &field, &value)).await?;
     desktop.changed(Some(id));
     Ok(())
@@ -204,11 +203,15 @@ pub(crate) async fn resolve_conflict(
     value: String,
 ) -> CommandResult<()> {
     let case = case_id(&id)?;
-    let field = CaseField::parse(&field)
-        .ok_or_else(|| CommandError::new("invalid_input", format!("字段「{field}」无效")))?;
+    let field = case_field(&field)?;
     with_office(&desktop, move |o| o.resolve_conflict(case, &field, &value, None)).await?;
     desktop.changed(Some(id));
     Ok(())
+}
+
+fn case_field(name: &str) -> CommandResult<CaseField> {
+    CaseField::parse(name)
+        .ok_or_else(|| CommandError::new("invalid_input", format!("字段「{name}」无效")))
 }
 
 fn mime_of(name: &str) -> &'static str {

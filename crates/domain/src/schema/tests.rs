@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 
 use super::*;
-use crate::model::{AttachmentRef, Case, CaseId, Event, PetitionerRef, Submission};
+use crate::model::{AttachmentRef, Case, CaseId, Event, EventHead, PetitionerRef, Submission};
 
 fn coded<T: Clone + std::fmt::Debug + 'static>(
     known: &'static [T],
@@ -228,7 +228,7 @@ proptest! {
 
 impl Case {
     fn events_placeholder(&self) -> Event {
-        Event {
+        Event::new(EventHead {
             id: String::new(),
             lamport: 0,
             action: ActionKind::Notify,
@@ -239,16 +239,7 @@ impl Case {
             at: 0,
             date: NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(),
             imported: false,
-            target: None,
-            due: None,
-            text: None,
-            satisfaction: None,
-            close_reason: None,
-            outcome: None,
-            document_kind: None,
-            document_number: None,
-            field: None,
-        }
+        })
     }
 }
 
