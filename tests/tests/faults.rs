@@ -316,7 +316,8 @@ async fn a_black_hole_times_out_and_the_status_says_so() {
     let status = a.office.sync_status().unwrap();
     assert_eq!(status.last_error.as_deref(), Some("timeout"));
     assert!(!status.online);
-    assert_eq!(status.pending, 2);
+    // The case, its identity, and the office's staff joining its roster.
+    assert_eq!(status.pending, 3);
     assert!(ledger_office::sync_error_text("timeout").contains("没有响应"));
     proxy.set_profile(LinkProfile::clean());
     a.sync().await.unwrap();
@@ -350,7 +351,8 @@ async fn after_a_long_outage_the_service_waits_no_longer_than_its_maximum_backof
     handle.notify_edit();
     // Dozens of backoff periods: unbounded doubling would be waiting for days by now.
     tokio::time::sleep(Duration::from_secs(4)).await;
-    assert_eq!(a.office.store().outbox_len().unwrap(), 2);
+    // The case, its identity, and the office's staff joining its roster.
+    assert_eq!(a.office.store().outbox_len().unwrap(), 3);
     assert!(matches!(
         a.office.sync_status().unwrap().last_error.as_deref(),
         Some("offline" | "timeout")

@@ -57,7 +57,7 @@ async fn a_store_restored_from_an_old_backup_converges_with_nothing_lost() {
     let backup = tempfile::tempdir().unwrap();
     let file = backup.path().join("hq.db");
     a.office.store().backup(&file).unwrap();
-    let old_actor = a.office.store().actor().clone();
+    let old_actor = a.office.store().actor();
 
     // After the backup: edits and new cases, all synced to the hub.
     for id in &ids[..3] {
@@ -133,12 +133,13 @@ async fn usb_bundles_carry_a_sync_both_ways() {
     a.office.set_draft(mine, Draft::Investigation, "现场核实").unwrap();
     let files = tempfile::tempdir().unwrap();
     let up = files.path().join("hq-up.lgb");
-    assert_eq!(a.office.export_bundle(&up).unwrap(), 3);
+    // The case, its identity and the draft, after the office's staff joined its roster.
+    assert_eq!(a.office.export_bundle(&up).unwrap(), 4);
 
     let ret = files.path().join("hq-return.lgb");
     hub_import(&hub, &up, &ret);
     let report = a.office.import_bundle(&ret).unwrap();
-    assert_eq!(report.acknowledged, 3);
+    assert_eq!(report.acknowledged, 4);
     assert_eq!(a.office.store().outbox_len().unwrap(), 0);
     assert!(a.office.case(down).is_ok(), "the assigned case came back in the return bundle");
     bureau.sync().await.unwrap();

@@ -8,7 +8,7 @@ use ledger_client::{ClientError, SyncTarget, sync_round};
 use ledger_domain::schema::{CaseField, Draft};
 use ledger_domain::{ActionKind, CaseId, Role, Satisfaction, Status};
 use ledger_office::{ActionInput, CaseQuery, OfficeError};
-use ledger_protocol::{DocKind, EnrollRequest, Hash, SyncRequest, UpChange, encode};
+use ledger_protocol::{DocKind, EnrollRequest, Hash, SyncRequest, SyncResponse, UpChange, encode};
 use ledger_store::DocKind as StoreKind;
 use ledger_tests::{TestHub, TestOffice, case_input};
 
@@ -190,8 +190,9 @@ async fn a_fresh_bureau_device_bootstraps_from_cursor_zero_with_enter_records() 
     let fresh = TestOffice::enroll(&c.hub.url(), &token, "刘洪", TODAY).await.unwrap();
     assert_eq!(fresh.office.config().device, "B", "a second device of the bureau");
     let report = fresh.sync().await.unwrap();
-    // 12 cases x (case + identity): whole documents, not the history change by change.
-    assert_eq!(report.downloaded, 24, "{report:?}");
+    // 12 cases x (case + identity) and the three offices' staff rosters: whole documents, not
+    // the history change by change.
+    assert_eq!(report.downloaded, 24 + 3, "{report:?}");
     c.bureau.sync().await.unwrap();
     for id in &ids {
         assert_eq!(fresh.office.case(*id).unwrap(), c.bureau.office.case(*id).unwrap());
@@ -279,6 +280,20 @@ async fn a_township_never_holds_the_identity_of_a_12336_informant() {
     assert_eq!(fresh.office.view(id).unwrap().identity.unwrap().persons[0].name, "赵秘密");
 }
 
+/// Posts a sync request and decodes the binary answer.
+async fn post_sync(url: &str, credential: &str, request: &SyncRequest) -> (u16, SyncResponse) {
+    let resp = reqwest::Client::new()
+        .post(format!("{url}/v1/sync"))
+        .bearer_auth(credential)
+        .body(encode(request))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let body = resp.bytes().await.unwrap();
+    (status, ledger_protocol::decode(&body).unwrap_or_default())
+}
+
 async fn post(url: &str, credential: Option<&str>, body: Vec<u8>) -> (u16, serde_json::Value) {
     let mut req = reqwest::Client::new().post(format!("{url}/v1/sync")).body(body);
     if let Some(c) = credential {
@@ -320,7 +335,7 @@ async fn bad_requests_are_refused_with_their_code_and_store_nothing() {
     // Oversized, and a compression bomb that is small on the wire.
     let (status, _) = post(&c.hub.url(), Some(&credential), vec![0u8; 17 * 1024 * 1024]).await;
     assert_eq!(status, 413);
-    let mut bomb = b"LG\x00\x01".to_vec();
+    let mut bomb = b"LG\x00\x02".to_vec();
     bomb.extend(zstd_bomb());
     let (status, body) = post(&c.hub.url(), Some(&credential), bomb).await;
     assert_eq!((status, body["code"].as_str()), (413, Some("too_large")));
@@ -329,7 +344,13 @@ async fn bad_requests_are_refused_with_their_code_and_store_nothing() {
     future[3] = 9;
     let (status, body) = post(&c.hub.url(), Some(&credential), future).await;
     assert_eq!(status, 409);
-    assert_eq!(body["supported_versions"], serde_json::json!([1]));
+    assert_eq!(body["supported_versions"], serde_json::json!([2]));
+    // A version-1 office (before per-change verdicts) is told to upgrade.
+    let mut old = encode(&SyncRequest::default());
+    old[3] = 1;
+    let (status, body) = post(&c.hub.url(), Some(&credential), old).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("unsupported_version")));
+    assert!(body["message"].as_str().unwrap().contains("请升级"), "{body}");
     assert_eq!(c.hub.store().head().unwrap(), head, "nothing stored");
     assert!(c.hub.store().case_scope(id).unwrap().is_none());
 
@@ -347,8 +368,9 @@ fn zstd_bomb() -> Vec<u8> {
     ledger_tests::compress(&zeros)
 }
 
-/// A forged change (another office's actor) and an out-of-scope change are refused by hash;
-/// the office quarantines them and its other cases still sync.
+/// A forged change (another office's actor) and an out-of-scope change are refused by hash,
+/// each alone inside a normal reply; the rest of the batch is stored, the office quarantines
+/// the two and its other cases still sync.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_and_out_of_scope_changes_are_refused_and_the_rest_syncs() {
     let c = county().await;
@@ -362,12 +384,11 @@ async fn forged_and_out_of_scope_changes_are_refused_and_the_rest_syncs() {
 
     // A change to B's case made with A's actor (A somehow held a copy): out of scope.
     let b_doc = c.b.office.store().save_doc(b_case, StoreKind::Case).unwrap();
-    let actor = c.a.office.store().actor().clone();
+    let actor = c.a.office.store().actor();
     let out_of_scope = ledger_tests::edit_change(&b_doc, actor, "subject", "篡改");
     // A change to A's case made with B's actor: forged.
     let a_doc = c.a.office.store().save_doc(good, StoreKind::Case).unwrap();
-    let forged =
-        ledger_tests::edit_change(&a_doc, c.b.office.store().actor().clone(), "subject", "伪造");
+    let forged = ledger_tests::edit_change(&a_doc, c.b.office.store().actor(), "subject", "伪造");
 
     let credential = c.a.office.store().meta("sync.credential").unwrap().unwrap();
     let mut request = c.a.office.prepare(256 * 1024).unwrap();
@@ -384,21 +405,21 @@ async fn forged_and_out_of_scope_changes_are_refused_and_the_rest_syncs() {
         hash: Hash(forged.0),
         bytes: forged.1.clone(),
     });
-    let head = c.hub.store().head().unwrap();
-    let (status, body) = post(&c.hub.url(), Some(&credential), encode(&request)).await;
-    assert_eq!(status, 403);
-    let refused: Vec<String> = body["refused"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["hash"].as_str().unwrap().to_owned())
-        .collect();
+    let (status, response) = post_sync(&c.hub.url(), &credential, &request).await;
+    assert_eq!(status, 200);
+    let refused: Vec<String> = response.refused.iter().map(|r| r.hash.clone()).collect();
     assert!(refused.contains(&Hash(out_of_scope.0).to_hex()));
     assert!(refused.contains(&Hash(forged.0).to_hex()));
-    assert_eq!(refused.len(), 2, "{body}");
-    assert!(body["refused"][0]["reason"].as_str().unwrap().chars().any(|c| c > '\u{4e00}'));
-    assert_eq!(c.hub.store().head().unwrap(), head, "nothing of the batch stored");
-    assert!(!c.hub.store().has_change(&own[0].hash.to_hex()).unwrap());
+    assert_eq!(refused.len(), 2, "{:?}", response.refused);
+    assert!(response.refused.iter().all(|r| r.reason.chars().any(|c| c > '\u{4e00}')));
+    let rules: Vec<&str> = response.refused.iter().map(|r| r.rule.as_str()).collect();
+    assert!(rules.contains(&"scope") && rules.contains(&"actor"), "{rules:?}");
+    // The rest of the batch is stored and acknowledged.
+    for up in &own {
+        assert!(c.hub.store().has_change(&up.hash.to_hex()).unwrap());
+        assert!(response.acked.contains(&up.hash));
+    }
+    assert_eq!(c.hub.store().quarantined(10).unwrap().len(), 2, "kept at the hub too");
 
     // Through the real client: the forged change sits in A's outbox with the good ones.
     ledger_tests::inject_outbox(&c.a.dir, good, &forged.1);
@@ -428,12 +449,8 @@ async fn a_township_cannot_write_bureau_only_fields() {
     c.a.sync().await.unwrap();
     // The facade refuses it, so forge the change below the facade.
     let doc = c.a.office.store().save_doc(id, StoreKind::Case).unwrap();
-    let change = ledger_tests::edit_change(
-        &doc,
-        c.a.office.store().actor().clone(),
-        "jurisdiction",
-        "石江镇",
-    );
+    let change =
+        ledger_tests::edit_change(&doc, c.a.office.store().actor(), "jurisdiction", "石江镇");
     ledger_tests::inject_outbox(&c.a.dir, id, &change.1);
     let report = c.a.sync().await.unwrap();
     assert_eq!(report.refused, 1);

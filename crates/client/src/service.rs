@@ -106,25 +106,24 @@ pub async fn sync_round(
         Ok(response) => {
             let skew_ms = request.device_time - response.hub_time;
             let more_pages = response.more;
+            // Refused changes come back inside the normal reply; applying it quarantines them.
+            let refused = response.refused.len();
+            if refused > 0 {
+                tracing::warn!(refused, "hub refused changes; quarantined, the rest goes on");
+            }
             let t = target.clone();
             let applied = blocking(move || t.apply(&request, &response)).await?;
             Ok(RoundOutcome {
                 uploaded: applied.uploaded,
                 downloaded: applied.downloaded,
-                refused: 0,
+                refused,
                 more: more_pages
+                    || refused > 0
                     || applied.wants_more
                     || applied.outbox_left > 0 && applied.uploaded > 0,
                 skew_ms,
                 pending: applied.outbox_left,
             })
-        }
-        Err(ClientError::Refused(refused)) if !refused.is_empty() => {
-            let n = refused.len();
-            tracing::warn!(refused = n, "hub refused changes; quarantined, the rest goes on");
-            let t = target.clone();
-            blocking(move || t.refused(&refused)).await?;
-            Ok(RoundOutcome { refused: n, more: true, ..Default::default() })
         }
         Err(e) => Err(e),
     }
@@ -163,18 +162,14 @@ pub async fn sync_until_done(
                 report.uploaded += round.uploaded;
                 report.downloaded += round.downloaded;
                 report.refused += round.refused;
-                if round.refused == 0 {
-                    pending = Some(round.pending);
-                }
+                pending = Some(round.pending);
                 backoff.success();
                 *budget = budget.saturating_mul(2).min(config.max_batch);
                 let now = target.now();
                 record(target, |s| {
                     s.online = true;
                     s.last_attempt = Some(now);
-                    if round.refused == 0 {
-                        s.clock_skew_ms = Some(round.skew_ms);
-                    }
+                    s.clock_skew_ms = Some(round.skew_ms);
                 });
                 if !round.more {
                     if !repaired && target.needs_repair() {

@@ -2,7 +2,7 @@
 //! builds each request from its outbox and cursor and applies each response durably; the client
 //! only moves bytes and decides when to try again.
 
-use ledger_protocol::{DocDigest, DocKind, Refused, SyncRequest, SyncResponse};
+use ledger_protocol::{DocDigest, DocKind, SyncRequest, SyncResponse};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -63,12 +63,10 @@ pub trait SyncTarget: Send + Sync + 'static {
     fn binding(&self) -> Result<Option<Binding>, TargetError>;
     /// The next request, its upload batch within `budget` bytes.
     fn prepare(&self, budget: u32) -> Result<SyncRequest, TargetError>;
-    /// Applies a response durably: acknowledgements, the page, then the cursor.
+    /// Applies a response durably: acknowledgements and refusals (refused changes, and later
+    /// ones to the same documents, go to quarantine), the page, then the cursor.
     fn apply(&self, request: &SyncRequest, response: &SyncResponse)
     -> Result<Applied, TargetError>;
-    /// Moves refused changes (and later ones to the same cases) to quarantine, and asks for
-    /// those cases whole.
-    fn refused(&self, refused: &[Refused]) -> Result<(), TargetError>;
     /// Stores the status for the UI.
     fn save_status(&self, status: &SyncStatus) -> Result<(), TargetError>;
     /// The stored status.

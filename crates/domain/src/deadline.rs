@@ -385,6 +385,8 @@ mod tests {
             request: String::new(),
             village: String::new(),
             confidential: false,
+            identity_released: false,
+            restrictive_values: false,
             petitioners: vec![],
             submissions: vec![Submission {
                 id: "s1".into(),

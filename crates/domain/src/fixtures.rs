@@ -183,6 +183,8 @@ pub fn seed_2017() -> Vec<Case> {
                 ),
                 village: format!("{}家村", SURNAMES[(i / 2) % SURNAMES.len()]),
                 confidential: false,
+                identity_released: false,
+                restrictive_values: false,
                 petitioners: vec![PetitionerRef {
                     id: petitioner.clone(),
                     kind: PetitionerKind::Citizen,

@@ -16,6 +16,8 @@
 //!   JSON shape the hub, the office and the reports share.
 //! - [`registration`]: registration input checked field by field, in Chinese.
 //! - [`idcard`]: the GB 11643 ID number check and display masking.
+//! - [`validate`]: whether one change from an untrusted office may enter the county's record.
+//! - [`scope`]: which office may hold which document.
 
 pub mod calendar;
 pub mod coded;
@@ -27,8 +29,10 @@ pub mod idcard;
 pub mod model;
 pub mod registration;
 pub mod schema;
+pub mod scope;
 pub mod stats;
 pub mod terms;
+pub mod validate;
 pub mod workflow;
 
 pub use automerge;
@@ -37,7 +41,7 @@ pub use deadline::{CaseDeadlines, Deadline, DeadlineKind, Policy, PolicyTable};
 pub use facts::CaseFacts;
 pub use model::{
     AttachmentRef, Case, CaseId, DeviceTime, Evaluation, Event, EventHead, Identity,
-    IssuedDocument, Person, PetitionerRef, SCHEMA_VERSION, Submission,
+    IssuedDocument, Person, PetitionerRef, Roster, SCHEMA_VERSION, StaffEntry, Submission,
 };
 pub use registration::{FieldError, NewCase, NewPetitioner, NewSubmission, RegistrationContext};
 pub use stats::{Period, Rate, Statistics, StatsQuery};

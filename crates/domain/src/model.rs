@@ -86,6 +86,14 @@ pub struct Case {
     pub village: String,
     /// 是否保密: the petitioner asked for confidentiality; identity goes to the bureau only.
     pub confidential: bool,
+    /// 解除保密: the bureau lifted the identity restriction (every concurrent value agrees; a
+    /// concurrent tightening keeps it restricted).
+    #[serde(default)]
+    pub identity_released: bool,
+    /// Whether a losing concurrent value of 信访目的 or 是否保密 restricts the identity: a
+    /// concurrent edit never loosens a restriction.
+    #[serde(default)]
+    pub restrictive_values: bool,
     /// 信访人: references to the petitioners, with masked display names.
     pub petitioners: Vec<PetitionerRef>,
     /// 信访件: every letter, visit, call or referral about the matter, by received date.
@@ -119,9 +127,18 @@ impl Case {
 
     /// Whether the petitioners' identity document may go to the bureau only: every 检举控告
     /// matter (every 12336 report is one) and every confidential case (信访工作条例 §30).
+    ///
+    /// A purpose this version does not know counts as restrictive (fail closed). Only the
+    /// bureau's 解除保密 lifts a restriction.
     pub fn identity_restricted(&self) -> bool {
-        self.confidential
-            || self.purpose == Purpose::Report
+        self.restrictive() && !self.identity_released
+    }
+
+    /// Whether anything about the case restricts its identity, before any 解除保密.
+    pub fn restrictive(&self) -> bool {
+        self.restrictive_values
+            || self.confidential
+            || restrictive_purpose(&self.purpose)
             || self.submissions.iter().any(|s| s.confidential || s.source == Source::Report12336)
     }
 
@@ -162,6 +179,12 @@ impl Case {
     pub fn sort_events(&mut self) {
         self.events.sort_by(|a, b| a.order().cmp(&b.order()));
     }
+}
+
+/// Whether a 信访目的 restricts the identity: 检举控告, and (fail closed) any purpose this
+/// version does not know.
+pub fn restrictive_purpose(purpose: &Purpose) -> bool {
+    matches!(purpose, Purpose::Report | Purpose::Unknown(_))
 }
 
 /// A reference from a case to one petitioner in its identity document.
@@ -388,6 +411,40 @@ pub struct Person {
     pub phone: String,
     /// 住址.
     pub address: String,
+}
+
+/// 人员名单: an office's staff roster as the hub and the office's devices hold it. Entries
+/// are never removed: a member who leaves gets a `left` date, so the events they recorded
+/// before still validate.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Roster {
+    /// The office's code.
+    pub office: String,
+    /// The members, by name.
+    pub staff: Vec<StaffEntry>,
+}
+
+/// One member of a [`Roster`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffEntry {
+    /// 姓名: the name recorded as 办理人.
+    pub name: String,
+    /// The day they were added.
+    pub added: NaiveDate,
+    /// The day they left, if they did.
+    pub left: Option<NaiveDate>,
+}
+
+impl Roster {
+    /// Whether `name` may sign an event dated `date`: on the roster, and not yet left then.
+    pub fn may_sign(&self, name: &str, date: NaiveDate) -> bool {
+        self.staff.iter().any(|s| s.name == name && s.left.is_none_or(|left| date <= left))
+    }
+
+    /// Whether `name` is on the roster now.
+    pub fn has_current(&self, name: &str) -> bool {
+        self.staff.iter().any(|s| s.name == name && s.left.is_none())
+    }
 }
 
 /// A human case number, allocated per device so two devices offline never collide:

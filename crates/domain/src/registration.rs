@@ -430,6 +430,8 @@ impl NewCase {
             request: self.request.trim().to_owned(),
             village: self.village.trim().to_owned(),
             confidential,
+            identity_released: false,
+            restrictive_values: false,
             petitioners: refs,
             submissions: vec![submission],
             events: vec![register],

@@ -6,6 +6,7 @@
 //! ```text
 //! { schema_version, kind: "case", id, number, official_number?, registered_by,
 //!   purpose, sector, category, jurisdiction?, subject, request, village, confidential,
+//!   identity_released?,
 //!   petitioners: [ { id, kind, display_name } ],
 //!   submissions: { <id>: { channel, source, received, batches, persons, ... } },
 //!   events:      { <event_id>: { lamport, action, actor, office, role, handler, at, date, ... } },
@@ -14,6 +15,9 @@
 //! ```
 //!
 //! An identity document is `{ schema_version, kind: "identity", case_id, persons: { <id>: {...} } }`.
+//! A roster document (an office's staff) is
+//! `{ schema_version, kind: "roster", office, staff: { <name>: { added, left? } } }`; the hub
+//! creates it and the office's devices add to it.
 //!
 //! Every container is created when the document is created ([`write_case`], [`write_identity`]),
 //! never lazily, because two offices creating the same container concurrently would each get
@@ -30,7 +34,8 @@ use chrono::NaiveDate;
 
 use crate::coded_enum;
 use crate::model::{
-    AttachmentRef, Case, CaseId, Event, Identity, Person, PetitionerRef, SCHEMA_VERSION, Submission,
+    AttachmentRef, Case, CaseId, Event, Identity, Person, PetitionerRef, Roster, SCHEMA_VERSION,
+    StaffEntry, Submission, restrictive_purpose,
 };
 use crate::terms::{
     Category, Channel, CloseReason, DocumentKind, IdType, Outcome, PetitionerKind, Purpose, Role,
@@ -104,6 +109,36 @@ impl CaseField {
     /// Fields a township may set at registration but only the bureau may change afterwards.
     pub fn bureau_only(&self) -> bool {
         matches!(self, Self::Jurisdiction | Self::OfficialNumber)
+    }
+}
+
+/// How setting a field changes the protection of a case's identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestrictionEffect {
+    /// It makes the case 检举控告 or confidential.
+    Tightens,
+    /// It takes away a 检举控告 purpose or a confidentiality flag: a township may never do
+    /// this, and the bureau only once the restriction is lifted (解除保密).
+    Loosens,
+    /// It does not touch the restriction.
+    Neutral,
+}
+
+/// What setting `field` to `value` would do to `case`'s identity restriction.
+pub fn restriction_effect(case: &Case, field: &CaseField, value: &FieldValue) -> RestrictionEffect {
+    let (old, new) = match (field, value) {
+        (CaseField::Purpose, FieldValue::Text(code)) => {
+            (restrictive_purpose(&case.purpose), restrictive_purpose(&Purpose::from_code(code)))
+        }
+        (CaseField::Purpose, _) => (restrictive_purpose(&case.purpose), false),
+        (CaseField::Confidential, FieldValue::Flag(flag)) => (case.confidential, *flag),
+        (CaseField::Confidential, _) => (case.confidential, false),
+        _ => return RestrictionEffect::Neutral,
+    };
+    match (old, new) {
+        (false, true) => RestrictionEffect::Tightens,
+        (true, false) => RestrictionEffect::Loosens,
+        _ => RestrictionEffect::Neutral,
     }
 }
 
@@ -219,6 +254,16 @@ pub fn put_field(tx: &mut impl Transactable, field: &CaseField, value: FieldValu
     Ok(())
 }
 
+/// The root key of the bureau's 解除保密 flag.
+pub const IDENTITY_RELEASED: &str = "identity_released";
+
+/// Sets the 解除保密 flag: `true` only by the bureau, with its 解除保密 event in the same change;
+/// `false` by any office that tightens the restriction again.
+pub fn put_identity_released(tx: &mut impl Transactable, released: bool) -> Result<()> {
+    tx.put(ROOT, IDENTITY_RELEASED, released)?;
+    Ok(())
+}
+
 /// Appends a petitioner reference.
 pub fn add_petitioner(tx: &mut impl Transactable, p: &PetitionerRef) -> Result<()> {
     let list = container(tx, "petitioners")?;
@@ -326,6 +371,41 @@ pub fn put_person(tx: &mut impl Transactable, p: &Person) -> Result<()> {
     Ok(())
 }
 
+/// Writes a new, empty roster document for `office` (the hub does this once per office).
+pub fn write_roster(tx: &mut impl Transactable, office: &str) -> Result<()> {
+    tx.put(ROOT, "schema_version", SCHEMA_VERSION)?;
+    tx.put(ROOT, "kind", "roster")?;
+    tx.put(ROOT, "office", office)?;
+    tx.put_object(ROOT, "staff", ObjType::Map)?;
+    Ok(())
+}
+
+/// Adds a member to a roster, or brings back one who had left.
+pub fn add_staff(tx: &mut impl Transactable, name: &str, added: NaiveDate) -> Result<()> {
+    let map = container(tx, "staff")?;
+    match tx.get(&map, name)? {
+        Some((Value::Object(ObjType::Map), obj)) => {
+            if tx.get(&obj, "left")?.is_some() {
+                tx.delete(&obj, "left")?;
+            }
+        }
+        _ => {
+            let obj = tx.put_object(&map, name, ObjType::Map)?;
+            put_date(tx, &obj, "added", added)?;
+        }
+    }
+    Ok(())
+}
+
+/// Records that a member left the office on `left` (the entry stays).
+pub fn staff_left(tx: &mut impl Transactable, name: &str, left: NaiveDate) -> Result<()> {
+    let map = container(tx, "staff")?;
+    if let Some((Value::Object(ObjType::Map), obj)) = tx.get(&map, name)? {
+        put_date(tx, &obj, "left", left)?;
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reading
 
@@ -422,6 +502,21 @@ impl<D: ReadDoc> Reader<'_, D> {
         }
     }
 
+    /// Every concurrent scalar value of a key.
+    fn all(&self, obj: &ObjId, key: &str) -> Result<Vec<ScalarValue>> {
+        let values = match self.heads {
+            Some(h) => self.doc.get_all_at(obj, key, h)?,
+            None => self.doc.get_all(obj, key)?,
+        };
+        Ok(values
+            .into_iter()
+            .filter_map(|(v, _)| match v {
+                Value::Scalar(s) => Some(s.into_owned()),
+                Value::Object(_) => None,
+            })
+            .collect())
+    }
+
     fn keys(&self, obj: &ObjId) -> Vec<String> {
         match self.heads {
             Some(h) => self.doc.keys_at(obj, h).collect(),
@@ -487,6 +582,8 @@ fn read_case_impl<D: ReadDoc>(r: &Reader<'_, D>) -> Result<Case> {
         request: r.opt_str(&ROOT, "", "request")?.unwrap_or_default(),
         village: r.opt_str(&ROOT, "", "village")?.unwrap_or_default(),
         confidential: r.flag(&ROOT, "", "confidential")?,
+        identity_released: released(r)?,
+        restrictive_values: restrictive_values(r)?,
         petitioners: Vec::new(),
         submissions: Vec::new(),
         events: Vec::new(),
@@ -546,6 +643,30 @@ fn read_case_impl<D: ReadDoc>(r: &Reader<'_, D>) -> Result<Case> {
     Ok(case)
 }
 
+/// 解除保密 holds only when every concurrent value of the flag says so.
+fn released<D: ReadDoc>(r: &Reader<'_, D>) -> Result<bool> {
+    let values = r.all(&ROOT, IDENTITY_RELEASED)?;
+    Ok(!values.is_empty() && values.iter().all(|v| matches!(v, ScalarValue::Boolean(true))))
+}
+
+/// Whether a losing concurrent value of 信访目的 or 是否保密 restricts the identity (the
+/// winning values are the case's own fields). Automerge lists the winner last.
+fn restrictive_values<D: ReadDoc>(r: &Reader<'_, D>) -> Result<bool> {
+    let losers = |key: &str| -> Result<Vec<ScalarValue>> {
+        let mut all = r.all(&ROOT, key)?;
+        all.pop();
+        Ok(all)
+    };
+    let purpose = losers(CaseField::Purpose.code())?.iter().any(|v| match v {
+        ScalarValue::Str(code) => restrictive_purpose(&Purpose::from_code(code)),
+        _ => true,
+    });
+    let confidential = losers(CaseField::Confidential.code())?
+        .iter()
+        .any(|v| !matches!(v, ScalarValue::Boolean(false)));
+    Ok(purpose || confidential)
+}
+
 fn read_submission<D: ReadDoc>(r: &Reader<'_, D>, obj: &ObjId, id: String) -> Result<Submission> {
     let path = format!("submissions/{id}/");
     let p = path.as_str();
@@ -598,7 +719,10 @@ fn read_event<D: ReadDoc>(r: &Reader<'_, D>, obj: &ObjId, id: String) -> Result<
 
 /// Reads the identity from an identity document.
 pub fn read_identity(doc: &impl ReadDoc) -> Result<Identity> {
-    let r = Reader { doc, heads: None };
+    read_identity_impl(&Reader { doc, heads: None })
+}
+
+fn read_identity_impl<D: ReadDoc>(r: &Reader<'_, D>) -> Result<Identity> {
     r.kind("identity")?;
     let mut identity = Identity {
         case_id: r.case_id("case_id")?,
@@ -624,7 +748,40 @@ pub fn read_identity(doc: &impl ReadDoc) -> Result<Identity> {
     Ok(identity)
 }
 
-/// The `kind` of a document (`case` or `identity`), if it has one.
+/// Reads a roster document.
+pub fn read_roster(doc: &impl ReadDoc) -> Result<Roster> {
+    read_roster_impl(&Reader { doc, heads: None })
+}
+
+fn read_roster_impl<D: ReadDoc>(r: &Reader<'_, D>) -> Result<Roster> {
+    r.kind("roster")?;
+    let mut roster = Roster { office: r.str(&ROOT, "", "office")?, staff: Vec::new() };
+    if let Some(map) = r.object(&ROOT, "staff")? {
+        for name in r.keys(&map) {
+            let Some(obj) = r.object(&map, &name)? else { continue };
+            let path = format!("staff/{name}/");
+            roster.staff.push(StaffEntry {
+                added: r.date(&obj, &path, "added")?,
+                left: r.opt_date(&obj, &path, "left")?,
+                name,
+            });
+        }
+    }
+    roster.staff.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(roster)
+}
+
+/// Reads an identity document as it was at `heads`.
+pub fn read_identity_at(doc: &impl ReadDoc, heads: &[ChangeHash]) -> Result<Identity> {
+    read_identity_impl(&Reader { doc, heads: Some(heads) })
+}
+
+/// Reads a roster document as it was at `heads`.
+pub fn read_roster_at(doc: &impl ReadDoc, heads: &[ChangeHash]) -> Result<Roster> {
+    read_roster_impl(&Reader { doc, heads: Some(heads) })
+}
+
+/// The `kind` of a document (`case`, `identity` or `roster`), if it has one.
 pub fn document_kind(doc: &impl ReadDoc) -> Option<String> {
     match doc.get(ROOT, "kind") {
         Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {

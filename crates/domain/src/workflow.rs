@@ -70,6 +70,9 @@ coded_enum! {
         IssueDocument = ("issue_document", "出具文书"),
         /// 冲突处理: a concurrent-edit conflict on a field was resolved.
         ResolveConflict = ("resolve_conflict", "冲突处理"),
+        /// 解除保密: the bureau lifts the restriction on the petitioners' identity (the informant
+        /// consented, or the matter was misclassified), with its reason; only this lifts it.
+        LiftRestriction = ("lift_restriction", "解除保密"),
     }
 }
 
@@ -177,7 +180,8 @@ pub fn roles_for(action: &ActionKind) -> &'static [Role] {
         | ActionKind::Supervise
         | ActionKind::Chase
         | ActionKind::Close
-        | ActionKind::Void => BUREAU,
+        | ActionKind::Void
+        | ActionKind::LiftRestriction => BUREAU,
         ActionKind::Object
         | ActionKind::Investigate
         | ActionKind::Hearing
@@ -291,7 +295,13 @@ pub fn permit(state: &Replay, role: &Role, action: &ActionKind) -> Result<Status
 pub fn allowed_actions(state: &Replay, role: &Role) -> Vec<ActionKind> {
     ActionKind::KNOWN
         .iter()
-        .filter(|a| **a != ActionKind::Register && **a != ActionKind::ResolveConflict)
+        // 解除保密 is offered by the case screen only where the identity is restricted.
+        .filter(|a| {
+            !matches!(
+                a,
+                ActionKind::Register | ActionKind::ResolveConflict | ActionKind::LiftRestriction
+            )
+        })
         .filter(|a| check(state, role, false, a).is_ok())
         .cloned()
         .collect()
@@ -354,7 +364,7 @@ fn check(state: &Replay, role: &Role, imported: bool, action: &ActionKind) -> Re
             matches!(status, S::Replied | S::UnderReview | S::Closed)
         }
         ActionKind::Close => !matches!(status, S::Registered | S::Closed),
-        ActionKind::Void => true,
+        ActionKind::Void | ActionKind::LiftRestriction => true,
     };
     if ok { Ok(()) } else { Err(Refusal::new(transition_refusal(action, status))) }
 }
@@ -368,6 +378,11 @@ fn check_payload(state: &Replay, event: &Event) -> Result<(), Refusal> {
         }
         ActionKind::Assign | ActionKind::Reassign if event.target.is_none() => {
             Err(Refusal::new("交办记录没有写明承办乡镇"))
+        }
+        ActionKind::LiftRestriction
+            if event.text.as_deref().is_none_or(|t| t.trim().is_empty()) =>
+        {
+            Err(Refusal::new("解除保密须写明理由"))
         }
         _ => Ok(()),
     }
@@ -435,6 +450,7 @@ fn next_status(state: &Replay, action: &ActionKind) -> Status {
         | ActionKind::Evaluate
         | ActionKind::IssueDocument
         | ActionKind::ResolveConflict
+        | ActionKind::LiftRestriction
         | ActionKind::Unknown(_) => state.status.clone(),
     }
 }

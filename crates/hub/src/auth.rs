@@ -169,6 +169,7 @@ pub fn enroll(
         device_id: device.id,
         device_letter: device.letter,
         credential,
+        roster: Vec::new(),
     })
 }
 

@@ -2,7 +2,6 @@
 //! signature), applied with exactly the validation of a network sync, and answered with a return
 //! bundle holding every page the office should receive and every change that was refused.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use ledger_protocol::bundle::{self, Bundle, BundleError, BundleKind, ReturnBody};
@@ -55,25 +54,15 @@ pub fn import(store: Arc<dyn HubStore>, bytes: &[u8], now: i64) -> Result<Import
     }
     let (caller, key) = auth::bundle_caller(store.as_ref(), &header.device_id)?;
     let verified = bundle::verify(bytes, &key)?;
-    let mut request: SyncRequest =
+    let request: SyncRequest =
         ledger_protocol::decode(&verified.body).map_err(|e| ImportError::Body(e.to_string()))?;
     let changes = request.changes.len();
     let engine = Engine::new(store);
-    // Refused changes (and later ones to their cases) are left out and named in the return
-    // bundle; the rest is applied, as the network path would after the office's quarantine.
-    let mut refused: Vec<Refused> = Vec::new();
-    let response = loop {
-        match engine.bundle(&caller, &request, now) {
-            Ok(response) => break response,
-            Err(SyncError::Forbidden(list)) => {
-                let cases: BTreeSet<_> = list.iter().map(|r| r.case_id).collect();
-                request.changes.retain(|c| !cases.contains(&c.case_id));
-                refused.extend(list);
-            }
-            Err(e) => return Err(e.into()),
-        }
-    };
+    // Each change gets its verdict as on the network: refused ones (and later ones to their
+    // documents) are named in the return bundle, the rest is applied.
+    let response = engine.bundle(&caller, &request, now)?;
     let records = response.records.len();
+    let refused: Vec<Refused> = response.refused.clone();
     let body = ReturnBody { response, refused };
     let refused = body.refused.len();
     let ret = Bundle {

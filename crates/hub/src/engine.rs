@@ -1,35 +1,44 @@
-//! The sync engine: validates and stores an office's batch, then serves the next page of the
-//! hub log that office may see.
+//! The sync engine: judges and stores an office's batch, merges the identities it carries,
+//! leases number blocks, then serves the next page of the hub log that office may see.
 //!
-//! Validation works on copies of the affected documents and stores nothing unless the whole
-//! batch passes. A change is refused (403) when its actor is not one of the office's devices,
-//! when the case was outside the office's scope *at the change's causal point* (what its author
-//! had seen, so offline work on a case reassigned meanwhile is still accepted), or when a
-//! township writes a bureau-only field. Workflow anomalies are never refused.
+//! Every change is judged alone by [`ledger_domain::validate::judge`] against the hub's copy of
+//! its document (the pure rules live there); this module only loads what the judge needs and
+//! stores what it accepts. A refused change is answered inside the normal reply with its hash,
+//! rule and Chinese reason, kept in the hub's quarantine, and takes the later changes of the
+//! batch to the same document with it; every other change and case goes on. The hub never
+//! stores a document it cannot load again: snapshots are loaded back before they are written,
+//! and a document that fails to load refuses changes to it instead of failing whole batches.
 //!
-//! Visibility of the log (DESIGN §5): a change row is visible to the offices in the case's scope;
-//! when a batch moves a case between offices, its rows are bureau-only and the new office gets an
-//! `enter` (the whole document, read from the hub's copy when served) while the old one gets a
-//! `leave`. Identity documents of restricted cases (检举控告, confidential) are bureau-only.
+//! Visibility (DESIGN §5): every path that serves a document asks
+//! [`ledger_domain::scope::may_see`] with the case's current scope. A change row also keeps the
+//! scope it was written under: when a batch moves a case between offices its rows are
+//! bureau-only and the new office gets an `enter` while the old one gets a `leave`; when a case
+//! becomes restricted, its identity document leaves the townships (and enters again when the
+//! bureau lifts the restriction).
 
 use std::collections::{BTreeSet, HashMap};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use ledger_domain::automerge::sync::{self, SyncDoc};
+use ledger_domain::automerge::transaction::{CommitOptions, Transaction};
 use ledger_domain::automerge::{ActorId, Automerge, Change, ChangeHash, ReadDoc};
-use ledger_domain::schema::{self, CaseField};
+use ledger_domain::model::{Person, Roster};
+use ledger_domain::schema::{self, SchemaError};
+use ledger_domain::scope::{DocClass, Viewer, may_see, township_viewers};
+use ledger_domain::validate::{self, Limits};
 use ledger_domain::workflow::replay;
-use ledger_domain::{CaseFacts, CaseId, PolicyTable, Role, WorkCalendar};
+use ledger_domain::{CaseFacts, CaseId, IdType, PolicyTable, Role, WorkCalendar};
 use ledger_protocol::{
-    BlobChunk, BlobWant, Bootstrap, Cursor, DocKind, Hash, MIN_BATCH_BYTES, Partial, Record,
-    Refused, RepairRequest, RepairResponse, RepairSync, RepairSyncResponse, SyncRequest,
-    SyncResponse, UpChange, heads_digest, record_size,
+    BlobChunk, BlobWant, Bootstrap, Cursor, DocKind, Hash, IdentityDrop, Lease, MAX_CHANGES,
+    MAX_LIST, MIN_BATCH_BYTES, Partial, Record, Refused, RepairRequest, RepairResponse, RepairSync,
+    RepairSyncResponse, SyncRequest, SyncResponse, heads_digest, record_size, roster_id,
 };
 use uuid::Uuid;
 
 use crate::store::{
-    CaseScope, Commit, DeviceRecord, DocWrite, HubStore, LogEntry, LogKind, NewLogRow,
-    OfficeRecord, Reader, StoreError, StoredChange, SyncHealth,
+    CaseScope, Commit, DeviceRecord, DocWrite, HubStore, LogEntry, LogKind, LogRow, NewLogRow,
+    OfficeRecord, QuarantineRecord, Reader, StoreError, StoredChange, SyncHealth,
 };
 
 /// The most a page may carry, whatever the office asks for.
@@ -40,14 +49,22 @@ const ROWS_PER_READ: usize = 512;
 const COMPACT_AFTER: usize = 64;
 /// Documents kept loaded.
 const CACHE_DOCS: usize = 512;
+/// Refused changes kept per device.
+const QUARANTINE_PER_DEVICE: usize = 1000;
+/// The numbers in one leased block.
+const LEASE_SIZE: u64 = 20;
+/// Partial attachment uploads untouched this long are dropped (ms).
+const UPLOAD_EXPIRY_MS: i64 = 7 * 24 * 3600 * 1000;
+/// The device name of changes the hub writes itself (rosters, merged identities).
+pub const HUB_DEVICE: &str = "hub";
 
 /// Why a sync could not be served.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
-    /// The body held something that is not a change (400).
+    /// The body held something that is not a request (400).
     #[error("{0}")]
     BadRequest(String),
-    /// Changes the office may not make; nothing of the batch was stored (403).
+    /// The caller may not do this (403).
     #[error("{} 条更改被拒绝", .0.len())]
     Forbidden(Vec<Refused>),
     /// Storage failed (500).
@@ -74,8 +91,20 @@ impl Caller {
         }
     }
 
-    fn is_bureau(&self) -> bool {
-        self.office.role == Role::Bureau
+    fn viewer(&self) -> Viewer<'_> {
+        Viewer {
+            office: &self.office.code,
+            role: &self.office.role,
+            townships: &self.office.townships,
+        }
+    }
+}
+
+fn class_of(kind: DocKind) -> DocClass {
+    match kind {
+        DocKind::Case => DocClass::Case,
+        DocKind::Identity => DocClass::Identity,
+        DocKind::Roster => DocClass::Roster,
     }
 }
 
@@ -104,9 +133,10 @@ pub struct Engine {
     policies: PolicyTable,
     calendar: WorkCalendar,
     actor: ActorId,
+    limits: Limits,
 }
 
-/// A document being validated: its state before the batch, and the copy changes apply to.
+/// A document being changed by a batch: its state before, and the copy changes apply to.
 struct Working {
     existed: bool,
     before_tail: usize,
@@ -114,12 +144,25 @@ struct Working {
     new: Vec<StoredChange>,
 }
 
-fn jurisdiction_values(doc: &Automerge, heads: Option<&[ChangeHash]>) -> Vec<String> {
-    schema::field_values(doc, &CaseField::Jurisdiction, heads).unwrap_or_default()
+/// What one batch's changes came to.
+#[derive(Default)]
+struct Ingested {
+    acked: Vec<Hash>,
+    refused: Vec<Refused>,
 }
 
-fn registrar_of(doc: &Automerge) -> Option<String> {
-    schema::read_case(doc).ok().map(|c| c.registered_by)
+/// A batch being judged: the calling device's actors, its office's roster as it stands, and
+/// the documents the batch changes (in first-touched order).
+struct Batch {
+    actors: Vec<String>,
+    roster: Option<Roster>,
+    working: HashMap<(CaseId, DocKind), Working>,
+    order: Vec<(CaseId, DocKind)>,
+}
+
+/// Why a stored document could not be loaded.
+fn load_error(case: CaseId, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Database(format!("stored document {case}: {e}"))
 }
 
 impl Engine {
@@ -131,6 +174,7 @@ impl Engine {
             policies: PolicyTable::default(),
             calendar: WorkCalendar::china(),
             actor: ActorId::random(),
+            limits: Limits::default(),
         }
     }
 
@@ -147,25 +191,20 @@ impl Engine {
         })
     }
 
+    /// Loads a stored document (snapshot and tail). A document that does not load (or panics
+    /// Automerge) is an error for that document only.
     fn load(
         &self,
         cache: &mut Cache,
         case: CaseId,
         kind: DocKind,
-    ) -> Result<Option<(Automerge, usize)>, SyncError> {
+    ) -> Result<Option<(Automerge, usize)>, StoreError> {
         if let Some((doc, tail, _)) = cache.docs.get(&(case, kind)) {
             return Ok(Some((doc.clone(), *tail)));
         }
         let Some((snapshot, tail)) = self.store.doc(case, kind)? else { return Ok(None) };
-        let mut doc = Automerge::load(&snapshot).map_err(|e| {
-            SyncError::Store(StoreError::Database(format!("stored document {case}: {e}")))
-        })?;
-        let changes: Vec<Change> =
-            tail.iter().filter_map(|b| Change::from_bytes(b.clone()).ok()).collect();
-        let n = changes.len();
-        doc.apply_changes(changes).map_err(|e| {
-            SyncError::Store(StoreError::Database(format!("stored document {case}: {e}")))
-        })?;
+        let n = tail.len();
+        let mut doc = load_doc(&snapshot, tail).map_err(|e| load_error(case, e))?;
         doc.set_actor(self.actor.clone());
         cache.put((case, kind), doc.clone(), n);
         Ok(Some((doc, n)))
@@ -178,6 +217,7 @@ impl Engine {
         req: &SyncRequest,
         now: i64,
     ) -> Result<SyncResponse, SyncError> {
+        bounds(req)?;
         if let Some(actor) =
             req.actor.as_deref().map(str::trim).filter(|a| {
                 !a.is_empty() && a.len() <= 64 && a.chars().all(|c| c.is_ascii_hexdigit())
@@ -190,10 +230,17 @@ impl Engine {
             )?;
         }
         let mut cache = self.lock();
-        let acked = self.ingest(&mut cache, caller, &req.changes, now)?;
+        self.ensure_roster(&mut cache, &caller.office, now)?;
+        let ingested = self.ingest(&mut cache, caller, &req.changes, now)?;
+        let (acked_drops, refused_drops) = self.merge_drops(&mut cache, caller, &req.drops, now)?;
         for case in &req.evicted {
-            self.store.log_eviction(CaseId(*case), &caller.office.code, &caller.device.id, now)?;
+            let case = CaseId(*case);
+            // Only a case that really left this office can be confirmed gone.
+            if self.store.has_leave(case, &caller.office.code)? {
+                self.store.log_eviction(case, &caller.office.code, &caller.device.id, now)?;
+            }
         }
+        self.store.expire_uploads(now - UPLOAD_EXPIRY_MS)?;
         for chunk in &req.blobs {
             self.store.blob_piece(chunk)?;
         }
@@ -203,6 +250,7 @@ impl Engine {
                 need_blobs.push(BlobWant { hash: hash.clone(), offset });
             }
         }
+        let leases = self.leases(caller, req, now)?;
         let budget = (req.page_bytes as usize).clamp(MIN_BATCH_BYTES as usize, MAX_PAGE_BYTES);
         let (records, cursor, more) = self.page(&mut cache, caller, req, budget)?;
         drop(cache);
@@ -212,253 +260,535 @@ impl Engine {
                 at: now,
                 seq: cursor.seq,
                 pending: req.pending,
-                last_error: req.last_error.clone(),
-                skew_ms: req.device_time - now,
+                last_error: req.last_error.as_ref().map(|e| e.chars().take(500).collect()),
+                skew_ms: req.device_time.saturating_sub(now),
             },
         )?;
-        Ok(SyncResponse { acked, records, cursor, more, hub_time: now, need_blobs })
+        Ok(SyncResponse {
+            acked: ingested.acked,
+            records,
+            cursor,
+            more,
+            hub_time: now,
+            need_blobs,
+            refused: ingested.refused,
+            acked_drops,
+            refused_drops,
+            leases,
+        })
+    }
+
+    /// The office's roster (created if need be), saved, for a device that just enrolled.
+    pub fn roster_for_enrollment(&self, office: &str, now: i64) -> Result<Vec<u8>, SyncError> {
+        let Some(record) = self.store.office(office)? else { return Ok(Vec::new()) };
+        let mut cache = self.lock();
+        self.ensure_roster(&mut cache, &record, now)?;
+        let id = CaseId(roster_id(office));
+        Ok(self.loaded(&mut cache, id, DocKind::Roster).map(|d| d.save()).unwrap_or_default())
+    }
+
+    /// Creates an office's roster document the first time one of its devices syncs.
+    fn ensure_roster(
+        &self,
+        cache: &mut Cache,
+        office: &OfficeRecord,
+        now: i64,
+    ) -> Result<(), SyncError> {
+        let id = CaseId(roster_id(&office.code));
+        if self.store.case_scope(id)?.is_some() {
+            return Ok(());
+        }
+        let mut working = HashMap::new();
+        let code = office.code.clone();
+        self.hub_write(cache, &mut working, id, DocKind::Roster, now, |tx| {
+            schema::write_roster(tx, &code)
+        })?;
+        self.commit(cache, working, &[(id, DocKind::Roster)], Vec::new(), now)?;
+        tracing::info!(office = %office.code, "roster created");
+        Ok(())
+    }
+
+    /// Writes a change of the hub's own into a working document.
+    fn hub_write(
+        &self,
+        cache: &mut Cache,
+        working: &mut HashMap<(CaseId, DocKind), Working>,
+        case: CaseId,
+        kind: DocKind,
+        now: i64,
+        f: impl FnOnce(&mut Transaction<'_>) -> Result<(), SchemaError>,
+    ) -> Result<bool, SyncError> {
+        let w = match working.entry((case, kind)) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let (doc, tail, existed) = match self.load(cache, case, kind)? {
+                    Some((doc, tail)) => (doc, tail, true),
+                    None => (Automerge::new().with_actor(self.actor.clone()), 0, false),
+                };
+                v.insert(Working { existed, before_tail: tail, doc, new: Vec::new() })
+            }
+        };
+        let mut tx = w.doc.transaction();
+        if let Err(e) = f(&mut tx) {
+            tx.rollback();
+            return Err(StoreError::Database(format!("hub write to {case}: {e}")).into());
+        }
+        let (hash, _) = tx.commit_with(CommitOptions::default().with_time(now / 1000));
+        let Some(hash) = hash else { return Ok(false) };
+        let Some(change) = w.doc.get_change_by_hash(&hash) else { return Ok(false) };
+        w.new.push(StoredChange {
+            hash: hash.to_string(),
+            case_id: case,
+            kind,
+            device: HUB_DEVICE.to_owned(),
+            received_at: now,
+            bytes: change.raw_bytes().to_vec(),
+        });
+        Ok(true)
     }
 
     fn ingest(
         &self,
         cache: &mut Cache,
         caller: &Caller,
-        changes: &[UpChange],
+        changes: &[ledger_protocol::UpChange],
         now: i64,
-    ) -> Result<Vec<Hash>, SyncError> {
-        let mut acked = Vec::new();
-        let mut refused = Vec::new();
-        let mut working: HashMap<(CaseId, DocKind), Working> = HashMap::new();
-        let mut order: Vec<(CaseId, DocKind)> = Vec::new();
-        let mut refused_cases: BTreeSet<CaseId> = BTreeSet::new();
+    ) -> Result<Ingested, SyncError> {
+        let mut out = Ingested::default();
+        let mut batch = Batch {
+            actors: self.store.device_actors(&caller.device.id)?,
+            roster: None,
+            working: HashMap::new(),
+            order: Vec::new(),
+        };
+        let mut refused_docs: BTreeSet<(CaseId, DocKind)> = BTreeSet::new();
         for up in changes {
             let case = CaseId(up.case_id);
-            let change = Change::from_bytes(up.bytes.clone()).map_err(|e| {
-                SyncError::BadRequest(format!(
-                    "第{}条更改无法解析：{e}",
-                    acked.len() + refused.len() + 1
-                ))
-            })?;
-            if change.hash().0 != up.hash.0 {
-                return Err(SyncError::BadRequest(format!("更改 {} 的哈希与内容不符", up.hash)));
-            }
+            let key = (case, up.kind);
             let hash = up.hash.to_hex();
             if self.store.has_change(&hash)?
-                || working.values().any(|w| w.new.iter().any(|c| c.hash == hash))
+                || batch.working.values().any(|w| w.new.iter().any(|c| c.hash == hash))
             {
-                acked.push(up.hash);
+                out.acked.push(up.hash);
                 continue;
             }
-            let refuse =
-                |reason: String| Refused { hash: hash.clone(), case_id: up.case_id, reason };
-            // Later changes to a case already refused in this batch depend on the refused one.
-            if refused_cases.contains(&case) {
-                refused.push(refuse("同一案件中更早的更改已被拒绝".into()));
-                continue;
-            }
-            let actor = change.actor_id().to_hex_string();
-            if self.store.actor_office(&actor)?.as_deref() != Some(caller.office.code.as_str()) {
-                refused_cases.insert(case);
-                refused.push(refuse(format!(
-                    "更改的设备标识 {actor} 不属于本单位（{}）",
-                    caller.office.code
-                )));
-                continue;
-            }
-            let key = (case, up.kind);
-            if let std::collections::hash_map::Entry::Vacant(slot) = working.entry(key) {
-                let (doc, tail, existed) = match self.load(cache, case, up.kind)? {
-                    Some((doc, tail)) => (doc, tail, true),
-                    None => (Automerge::new().with_actor(self.actor.clone()), 0, false),
-                };
-                slot.insert(Working { existed, before_tail: tail, doc, new: Vec::new() });
-                order.push(key);
-            }
-            let case_doc = match up.kind {
-                DocKind::Case => None,
-                DocKind::Identity => match working.get(&(case, DocKind::Case)) {
-                    Some(w) => Some(w.doc.clone()),
-                    None => self.load(cache, case, DocKind::Case)?.map(|(d, _)| d),
-                },
+            let verdict = if refused_docs.contains(&key) {
+                Err(("causality", "同一文档中更早的更改已被拒绝，这条更改依赖它".to_owned()))
+            } else {
+                self.judge_one(cache, caller, &mut batch, up, now)
             };
-            let Some(w) = working.get_mut(&key) else { continue };
-            match self.authorise(caller, w, &change, up.kind, case_doc.as_ref()) {
-                Ok(()) => {}
-                Err(reason) => {
-                    refused_cases.insert(case);
-                    refused.push(refuse(reason));
-                    continue;
+            match verdict {
+                Ok(()) => out.acked.push(up.hash),
+                Err((rule, reason)) => {
+                    refused_docs.insert(key);
+                    tracing::warn!(
+                        office = %caller.office.code, device = %caller.device.id, case = %case,
+                        rule, %reason, "change refused"
+                    );
+                    self.store.quarantine(
+                        &QuarantineRecord {
+                            hash: hash.clone(),
+                            case_id: case,
+                            kind: up.kind,
+                            device: caller.device.id.clone(),
+                            office: caller.office.code.clone(),
+                            rule: rule.to_owned(),
+                            reason: reason.clone(),
+                            received_at: now,
+                            bytes: up.bytes.clone(),
+                        },
+                        QUARANTINE_PER_DEVICE,
+                    )?;
+                    out.refused.push(Refused {
+                        hash,
+                        case_id: up.case_id,
+                        reason,
+                        rule: rule.to_owned(),
+                    });
                 }
             }
-            if let Err(e) = w.doc.apply_changes([change]) {
-                refused_cases.insert(case);
-                refused.push(refuse(format!("更改无法应用：{e}")));
+        }
+        // Changes accepted for a document the commit then finds unloadable are refused too.
+        let failed = self.commit(cache, batch.working, &batch.order, Vec::new(), now)?;
+        if !failed.is_empty() {
+            let bad: BTreeSet<String> = failed.iter().map(|c| c.hash.clone()).collect();
+            out.acked.retain(|h| !bad.contains(&h.to_hex()));
+            for c in failed {
+                out.refused.push(Refused {
+                    hash: c.hash,
+                    case_id: c.case_id.0,
+                    reason: "更改后的文档无法重新载入，县局未保存".into(),
+                    rule: "schema".into(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Judges one change and, when accepted, applies it to its working document.
+    fn judge_one(
+        &self,
+        cache: &mut Cache,
+        caller: &Caller,
+        batch: &mut Batch,
+        up: &ledger_protocol::UpChange,
+        now: i64,
+    ) -> Result<(), (&'static str, String)> {
+        let Batch { actors, roster, working, order } = batch;
+        let case = CaseId(up.case_id);
+        let key = (case, up.kind);
+        let store_err = |e: StoreError| ("structure", format!("县局读取文档出错：{e}"));
+        match up.kind {
+            DocKind::Roster if up.case_id != roster_id(&caller.office.code) => {
+                return Err(("scope", "只能修改本单位的人员名单".into()));
+            }
+            DocKind::Case | DocKind::Identity if up.case_id.get_version_num() == 5 => {
+                return Err(("scope", "案件标识无效".into()));
+            }
+            _ => {}
+        }
+        if let std::collections::hash_map::Entry::Vacant(slot) = working.entry(key) {
+            let (doc, tail, existed) = match self.load(cache, case, up.kind) {
+                Ok(Some((doc, tail))) => (doc, tail, true),
+                Ok(None) => (Automerge::new().with_actor(self.actor.clone()), 0, false),
+                Err(e) => {
+                    tracing::error!(case = %case, error = %e, "stored document does not load");
+                    return Err((
+                        "schema",
+                        "县局保存的该文档已损坏，暂不能接收更改；请联系县局".into(),
+                    ));
+                }
+            };
+            slot.insert(Working { existed, before_tail: tail, doc, new: Vec::new() });
+            order.push(key);
+        }
+        let case_doc = match up.kind {
+            DocKind::Identity => match working.get(&(case, DocKind::Case)) {
+                Some(w) => Some(w.doc.clone()),
+                None => self.load(cache, case, DocKind::Case).map_err(store_err)?.map(|(d, _)| d),
+            },
+            _ => None,
+        };
+        if roster.is_none() {
+            *roster = self.roster_of(cache, working, &caller.office.code).map_err(store_err)?;
+        }
+        let Some(w) = working.get_mut(&key) else {
+            return Err(("structure", "内部错误".into()));
+        };
+        let input = validate::Input {
+            caller: validate::Caller {
+                office: &caller.office.code,
+                role: &caller.office.role,
+                townships: &caller.office.townships,
+                actors,
+            },
+            class: class_of(up.kind),
+            doc_id: up.case_id,
+            case_doc: case_doc.as_ref(),
+            roster: roster.as_ref(),
+            limits: self.limits,
+        };
+        // The rules never panic by design; a panic inside Automerge is still only this change's.
+        let verdict = catch_unwind(AssertUnwindSafe(|| {
+            validate::judge(&input, &w.doc, &up.bytes, Some(up.hash.0))
+        }))
+        .map_err(|_| ("structure", "更改无法处理（解析时出错）".to_owned()))?;
+        let accepted = verdict.map_err(|r| (r.rule.code(), r.reason))?;
+        w.doc = accepted.doc;
+        w.doc.set_actor(self.actor.clone());
+        w.new.push(StoredChange {
+            hash: up.hash.to_hex(),
+            case_id: case,
+            kind: up.kind,
+            device: caller.device.id.clone(),
+            received_at: now,
+            bytes: up.bytes.clone(),
+        });
+        if up.kind == DocKind::Roster {
+            // Later events of the batch are judged against the roster as it now stands.
+            *roster = schema::read_roster(&w.doc).ok();
+        }
+        Ok(())
+    }
+
+    /// An office's roster as the hub holds it (the batch's working copy first).
+    fn roster_of(
+        &self,
+        cache: &mut Cache,
+        working: &HashMap<(CaseId, DocKind), Working>,
+        office: &str,
+    ) -> Result<Option<Roster>, StoreError> {
+        let key = (CaseId(roster_id(office)), DocKind::Roster);
+        let doc = match working.get(&key) {
+            Some(w) => Some(w.doc.clone()),
+            None => self.load(cache, key.0, key.1)?.map(|(d, _)| d),
+        };
+        Ok(doc.and_then(|d| schema::read_roster(&d).ok()))
+    }
+
+    /// Merges identity drops into identity documents with the hub's own changes. Returns the
+    /// drops acknowledged and those refused, with why.
+    fn merge_drops(
+        &self,
+        cache: &mut Cache,
+        caller: &Caller,
+        drops: &[IdentityDrop],
+        now: i64,
+    ) -> Result<DropVerdicts, SyncError> {
+        let mut acked = Vec::new();
+        let mut refused = Vec::new();
+        for drop in drops {
+            if self.store.drop_merged(drop.id)? {
+                acked.push(drop.id);
                 continue;
             }
-            w.new.push(StoredChange {
-                hash,
-                case_id: case,
-                kind: up.kind,
-                device: caller.device.id.clone(),
-                received_at: now,
-                bytes: up.bytes.clone(),
+            let case = CaseId(drop.case_id);
+            match self.merge_drop(cache, caller, drop, now) {
+                Ok(()) => acked.push(drop.id),
+                Err(DropError::Refused(reason)) => {
+                    tracing::warn!(office = %caller.office.code, case = %case, %reason, "identity drop refused");
+                    refused.push((drop.id, reason));
+                }
+                Err(DropError::Sync(e)) => return Err(e),
+            }
+        }
+        Ok((acked, refused))
+    }
+
+    fn merge_drop(
+        &self,
+        cache: &mut Cache,
+        caller: &Caller,
+        drop: &IdentityDrop,
+        now: i64,
+    ) -> Result<(), DropError> {
+        let case = CaseId(drop.case_id);
+        let refuse = |m: &str| DropError::Refused(m.to_owned());
+        let Some(scope) = self.store.case_scope(case).map_err(SyncError::from)? else {
+            return Err(refuse("案件尚未同步到县局；下次同步时再投递"));
+        };
+        if !may_see(&caller.viewer(), &scope, DocClass::Case) {
+            return Err(refuse("该案件不属于本单位管辖，不能投递信访人身份"));
+        }
+        let case_doc = match self.load(cache, case, DocKind::Case) {
+            Ok(Some((doc, _))) => doc,
+            _ => return Err(refuse("县局读取案件出错")),
+        };
+        let Ok(case_value) = schema::read_case(&case_doc) else {
+            return Err(refuse("县局读取案件出错"));
+        };
+        let mut persons = Vec::new();
+        for p in &drop.persons {
+            if !case_value.petitioners.iter().any(|r| r.id == p.id) {
+                return Err(refuse("投递的信访人不在该案件的信访人名单中"));
+            }
+            let fields = [&p.name, &p.id_type, &p.id_number, &p.phone, &p.address];
+            if p.name.trim().is_empty() || fields.iter().any(|f| f.chars().count() > 200) {
+                return Err(refuse("投递的信访人信息不完整或过长"));
+            }
+            persons.push(Person {
+                id: p.id.clone(),
+                name: p.name.clone(),
+                id_type: IdType::from_code(&p.id_type),
+                id_number: p.id_number.clone(),
+                phone: p.phone.clone(),
+                address: p.address.clone(),
             });
-            acked.push(up.hash);
         }
-        if !refused.is_empty() {
-            tracing::warn!(office = %caller.office.code, refused = refused.len(), "batch refused");
-            return Err(SyncError::Forbidden(refused));
+        let mut working = HashMap::new();
+        let key = (case, DocKind::Identity);
+        let existing = match self.load(cache, case, DocKind::Identity) {
+            Ok(Some((doc, _))) => schema::read_identity(&doc).ok(),
+            Ok(None) => None,
+            Err(_) => return Err(refuse("县局保存的身份文档已损坏；请联系县局")),
+        };
+        let known: BTreeSet<String> = existing
+            .as_ref()
+            .map(|i| i.persons.iter().map(|p| p.id.clone()).collect())
+            .unwrap_or_default();
+        // Persons are never replaced: one already there keeps what it holds.
+        let fresh: Vec<Person> = persons.into_iter().filter(|p| !known.contains(&p.id)).collect();
+        let create = existing.is_none();
+        let case_id = case;
+        let wrote = if create || !fresh.is_empty() {
+            self.hub_write(cache, &mut working, case, DocKind::Identity, now, |tx| {
+                if create {
+                    schema::write_identity(
+                        tx,
+                        &ledger_domain::Identity {
+                            case_id,
+                            schema_version: ledger_domain::SCHEMA_VERSION,
+                            persons: Vec::new(),
+                        },
+                    )?;
+                }
+                for p in &fresh {
+                    schema::put_person(tx, p)?;
+                }
+                Ok(())
+            })?
+        } else {
+            false
+        };
+        let order: &[(CaseId, DocKind)] = if wrote { &[key] } else { &[] };
+        self.commit(cache, working, order, vec![(drop.id, case, caller.office.code.clone())], now)?;
+        tracing::info!(office = %caller.office.code, case = %case, persons = drop.persons.len(), "identity drop merged");
+        Ok(())
+    }
+
+    /// Number blocks for the series the device asks for.
+    fn leases(
+        &self,
+        caller: &Caller,
+        req: &SyncRequest,
+        now: i64,
+    ) -> Result<Vec<Lease>, SyncError> {
+        let mut out = Vec::new();
+        for want in &req.want_leases {
+            let ok = !want.series.is_empty()
+                && want.series.len() <= 64
+                && want.series.chars().all(|c| c.is_ascii_alphanumeric() || "_:-".contains(c));
+            if !ok {
+                return Err(SyncError::BadRequest(format!("编号序列名「{}」无效", want.series)));
+            }
+            let (start, end) = self.store.lease(
+                &caller.office.code,
+                &want.series,
+                &caller.device.id,
+                want.used,
+                LEASE_SIZE,
+                now,
+            )?;
+            out.push(Lease { series: want.series.clone(), start, end });
         }
-        if order.is_empty() {
-            return Ok(acked);
+        Ok(out)
+    }
+
+    /// Plans and stores the working documents' new changes; returns the changes of documents
+    /// whose new snapshot would not load again (those are left out).
+    fn commit(
+        &self,
+        cache: &mut Cache,
+        mut working: HashMap<(CaseId, DocKind), Working>,
+        order: &[(CaseId, DocKind)],
+        drops: Vec<(Uuid, CaseId, String)>,
+        now: i64,
+    ) -> Result<Vec<StoredChange>, SyncError> {
+        // Changes keep the time the hub received them.
+        let (commit, failed) = self.commit_plan(&working, order, drops, now)?;
+        if commit.changes.is_empty() && commit.drops.is_empty() && commit.log.is_empty() {
+            return Ok(failed);
         }
-        let commit = self.commit_plan(caller, &working, &order, now)?;
         self.store.commit(&commit)?;
         for key in order {
-            if let Some(w) = working.remove(&key) {
+            if let Some(w) = working.remove(key) {
+                if w.new.is_empty() || failed.iter().any(|c| c.case_id == key.0 && c.kind == key.1)
+                {
+                    continue;
+                }
                 let compacted = commit
                     .docs
                     .iter()
                     .any(|d| d.case_id == key.0 && d.kind == key.1 && d.snapshot.is_some());
                 let tail = if compacted { 0 } else { w.before_tail + w.new.len() };
-                cache.put(key, w.doc, tail);
+                cache.put(*key, w.doc, tail);
             }
         }
-        Ok(acked)
+        Ok(failed)
     }
 
-    /// Decides whether `caller` may make `change` to the working document.
-    fn authorise(
-        &self,
-        caller: &Caller,
-        w: &Working,
-        change: &Change,
-        kind: DocKind,
-        case_doc: Option<&Automerge>,
-    ) -> Result<(), String> {
-        let missing: Vec<&ChangeHash> =
-            change.deps().iter().filter(|d| w.doc.get_change_by_hash(d).is_none()).collect();
-        if !missing.is_empty() {
-            return Err(format!("缺少此更改所依赖的 {} 条更改；请先完整同步该案件", missing.len()));
-        }
-        if caller.is_bureau() {
-            return Ok(());
-        }
-        let office = &caller.office;
-        let in_scope = |township: &[String], registrar: Option<&str>| {
-            township.iter().any(|t| office.townships.contains(t))
-                || (township.is_empty() && registrar == Some(office.code.as_str()))
-        };
-        match kind {
-            DocKind::Case => {
-                if w.doc.get_heads().is_empty() {
-                    // Creation: the office registers the case, for one of its townships or none.
-                    let mut probe = w.doc.clone();
-                    probe
-                        .apply_changes([change.clone()])
-                        .map_err(|e| format!("更改无法应用：{e}"))?;
-                    let case =
-                        schema::read_case(&probe).map_err(|e| format!("不是有效的案件：{e}"))?;
-                    if case.registered_by != office.code {
-                        return Err(format!("新案件的登记单位应为本单位 {}", office.code));
-                    }
-                    if let Some(t) = &case.jurisdiction
-                        && !office.townships.contains(t)
-                    {
-                        return Err(format!("「{t}」不是本单位管辖的乡镇，不能为其登记案件"));
-                    }
-                    return Ok(());
-                }
-                let at_deps = jurisdiction_values(&w.doc, Some(change.deps()));
-                let registrar = registrar_of(&w.doc);
-                if !in_scope(&at_deps, registrar.as_deref()) {
-                    return Err("该案件在此更改所依据的版本中不属于本单位管辖".into());
-                }
-                let before: Vec<Vec<String>> = [CaseField::Jurisdiction, CaseField::OfficialNumber]
-                    .iter()
-                    .map(|f| schema::field_values(&w.doc, f, None).unwrap_or_default())
-                    .collect();
-                let mut probe = w.doc.clone();
-                probe.apply_changes([change.clone()]).map_err(|e| format!("更改无法应用：{e}"))?;
-                for (field, old) in
-                    [CaseField::Jurisdiction, CaseField::OfficialNumber].iter().zip(before)
-                {
-                    if schema::field_values(&probe, field, None).unwrap_or_default() != old {
-                        return Err(format!(
-                            "乡镇国土所不能修改「{}」；该字段只能由县局变更",
-                            field.label()
-                        ));
-                    }
-                }
-                Ok(())
-            }
-            DocKind::Identity => {
-                let Some(case_doc) = case_doc else {
-                    return Err("案件本身尚未同步到县局，不能先上传身份信息".into());
-                };
-                let now = jurisdiction_values(case_doc, None);
-                let registrar = registrar_of(case_doc);
-                if in_scope(&now, registrar.as_deref())
-                    || registrar.as_deref() == Some(office.code.as_str())
-                {
-                    Ok(())
-                } else {
-                    Err("该案件不属于本单位管辖，不能修改信访人信息".into())
-                }
-            }
-        }
-    }
-
-    /// Plans the commit of a validated batch: documents, case scope, facts and log rows.
+    /// Plans the commit of accepted changes: documents, scope, facts and log rows.
     fn commit_plan(
         &self,
-        caller: &Caller,
         working: &HashMap<(CaseId, DocKind), Working>,
         order: &[(CaseId, DocKind)],
+        drops: Vec<(Uuid, CaseId, String)>,
         now: i64,
-    ) -> Result<Commit, SyncError> {
-        let mut commit = Commit::default();
+    ) -> Result<(Commit, Vec<StoredChange>), SyncError> {
+        let mut commit = Commit { drops, ..Commit::default() };
+        let mut failed = Vec::new();
         let offices = self.store.offices()?;
-        let mut cases: Vec<CaseId> = Vec::new();
+        let viewers: Vec<Viewer<'_>> = offices
+            .iter()
+            .map(|o| Viewer { office: &o.code, role: &o.role, townships: &o.townships })
+            .collect();
+        let mut ids: Vec<CaseId> = Vec::new();
         for key in order {
-            if !cases.contains(&key.0) {
-                cases.push(key.0);
+            if !ids.contains(&key.0) && working.get(key).is_some_and(|w| !w.new.is_empty()) {
+                ids.push(key.0);
             }
         }
-        for case in cases {
-            let before = self.store.case_scope(case)?;
-            let case_doc = working.get(&(case, DocKind::Case)).map(|w| w.doc.clone());
-            let parsed = match &case_doc {
-                Some(doc) => schema::read_case(doc).ok(),
-                None => None,
-            };
-            let after = match &parsed {
-                Some(c) => Some(CaseScope {
+        for id in ids {
+            // Snapshots are loaded back before they are stored.
+            let mut writes = Vec::new();
+            let mut bad = false;
+            for kind in [DocKind::Case, DocKind::Identity, DocKind::Roster] {
+                let Some(w) = working.get(&(id, kind)) else { continue };
+                if w.new.is_empty() {
+                    continue;
+                }
+                let compact = !w.existed || w.before_tail + w.new.len() > COMPACT_AFTER;
+                let snapshot = if compact {
+                    let bytes = w.doc.save();
+                    if load_doc(&bytes, Vec::new()).is_err() {
+                        tracing::error!(case = %id, "document would not load again; changes refused");
+                        failed.extend(w.new.iter().cloned());
+                        bad = true;
+                        continue;
+                    }
+                    Some(bytes)
+                } else {
+                    None
+                };
+                writes.push((kind, w, snapshot));
+            }
+            if bad && writes.is_empty() {
+                continue;
+            }
+            let before = self.store.case_scope(id)?;
+            let roster =
+                working.get(&(id, DocKind::Roster)).and_then(|w| schema::read_roster(&w.doc).ok());
+            let case_value = working
+                .get(&(id, DocKind::Case))
+                .filter(|_| !failed.iter().any(|c| c.case_id == id && c.kind == DocKind::Case))
+                .and_then(|w| schema::read_case(&w.doc).ok());
+            let after = match (&roster, &case_value) {
+                (Some(r), _) => Some(CaseScope {
+                    township: None,
+                    registrar: r.office.clone(),
+                    restricted: false,
+                }),
+                (None, Some(c)) => Some(CaseScope {
                     township: c.jurisdiction.clone(),
                     registrar: c.registered_by.clone(),
                     restricted: c.identity_restricted(),
                 }),
-                None => before.clone(),
+                (None, None) => before.clone(),
             };
-            let moved = match (&before, &after) {
-                (Some(b), Some(a)) => scope_offices(&offices, b) != scope_offices(&offices, a),
-                _ => false,
-            };
-            for kind in [DocKind::Case, DocKind::Identity] {
-                let Some(w) = working.get(&(case, kind)) else { continue };
-                if w.new.is_empty() {
-                    continue;
-                }
+            let old: BTreeSet<&str> = before
+                .as_ref()
+                .map(|b| township_viewers(viewers.iter().copied(), b))
+                .unwrap_or_default()
+                .into_iter()
+                .collect();
+            let new: BTreeSet<&str> = after
+                .as_ref()
+                .map(|a| township_viewers(viewers.iter().copied(), a))
+                .unwrap_or_default()
+                .into_iter()
+                .collect();
+            let moved = before.is_some() && after.is_some() && old != new;
+            for (kind, w, snapshot) in writes {
                 let scope = after.clone().unwrap_or_default();
                 let bureau_only =
                     moved || (kind == DocKind::Identity && scope.restricted) || after.is_none();
                 for c in &w.new {
                     commit.log.push(NewLogRow {
-                        case_id: case,
+                        case_id: id,
                         kind,
                         entry: LogEntry::Change {
                             hash: c.hash.clone(),
-                            author_device: caller.device.id.clone(),
+                            author_device: c.device.clone(),
                             township: scope.township.clone(),
                             registrar: Some(scope.registrar.clone()),
                             bureau_only,
@@ -467,55 +797,71 @@ impl Engine {
                     });
                 }
                 commit.changes.extend(w.new.iter().cloned());
-                let compact = !w.existed || w.before_tail + w.new.len() > COMPACT_AFTER;
-                commit.docs.push(DocWrite {
-                    case_id: case,
-                    kind,
-                    snapshot: compact.then(|| w.doc.save()),
-                    tail: if compact {
-                        Vec::new()
-                    } else {
-                        w.new.iter().map(|c| c.hash.clone()).collect()
-                    },
-                });
+                let tail = if snapshot.is_some() {
+                    Vec::new()
+                } else {
+                    w.new.iter().map(|c| c.hash.clone()).collect()
+                };
+                commit.docs.push(DocWrite { case_id: id, kind, snapshot, tail });
             }
-            if let (Some(before), Some(after)) = (&before, &after)
-                && moved
-            {
-                let old = scope_offices(&offices, before);
-                let new = scope_offices(&offices, after);
-                for office in new.difference(&old) {
+            if let (Some(before), Some(after)) = (&before, &after) {
+                let mut rows = |target: &str, kind: DocKind, enter: bool| {
+                    let target = target.to_owned();
                     commit.log.push(NewLogRow {
-                        case_id: case,
-                        kind: DocKind::Case,
-                        entry: LogEntry::Enter { target: office.clone() },
+                        case_id: id,
+                        kind,
+                        entry: if enter {
+                            LogEntry::Enter { target }
+                        } else {
+                            LogEntry::Leave { target }
+                        },
                         received_at: now,
                     });
+                };
+                for office in new.difference(&old) {
+                    rows(office, DocKind::Case, true);
                 }
                 for office in old.difference(&new) {
-                    commit.log.push(NewLogRow {
-                        case_id: case,
-                        kind: DocKind::Case,
-                        entry: LogEntry::Leave { target: office.clone() },
-                        received_at: now,
-                    });
+                    rows(office, DocKind::Case, false);
                 }
-                tracing::info!(case = %case, from = ?old, to = ?new, "case moved between offices");
+                // Offices that keep the case: its identity leaves when it becomes restricted,
+                // and comes back when the bureau lifts the restriction.
+                if before.restricted != after.restricted {
+                    for office in old.intersection(&new) {
+                        rows(office, DocKind::Identity, before.restricted);
+                    }
+                    tracing::info!(case = %id, restricted = after.restricted, "identity restriction changed");
+                }
+                if moved {
+                    tracing::info!(case = %id, from = ?old, to = ?new, "case moved between offices");
+                }
             }
-            if let (Some(case_value), Some(scope)) = (&parsed, &after) {
-                let facts = CaseFacts::project(
-                    case_value,
-                    &replay(&case_value.events),
-                    &self.policies,
-                    &self.calendar,
-                );
-                commit.cases.push((case, scope.clone(), Some(facts)));
-                for a in &case_value.attachments {
-                    commit.blob_refs.push((a.hash.clone(), case));
+            if let Some(scope) = &after {
+                let facts = case_value.as_ref().map(|c| {
+                    CaseFacts::project(c, &replay(&c.events), &self.policies, &self.calendar)
+                });
+                commit.cases.push((id, scope.clone(), facts));
+                for a in case_value.iter().flat_map(|c| c.attachments.iter()) {
+                    commit.blob_refs.push((a.hash.clone(), id));
                 }
             }
         }
-        Ok(commit)
+        Ok((commit, failed))
+    }
+
+    /// The documents of a case (or roster) the caller may hold now.
+    fn visible_kinds(&self, caller: &Caller, case: CaseId) -> Result<Vec<DocKind>, StoreError> {
+        let Some(scope) = self.store.case_scope(case)? else { return Ok(Vec::new()) };
+        let kinds: &[DocKind] = if case.0.get_version_num() == 5 {
+            &[DocKind::Roster]
+        } else {
+            &[DocKind::Case, DocKind::Identity]
+        };
+        Ok(kinds
+            .iter()
+            .copied()
+            .filter(|k| may_see(&caller.viewer(), &scope, class_of(*k)))
+            .collect())
     }
 
     /// Fills a page within `budget` bytes.
@@ -526,53 +872,46 @@ impl Engine {
         req: &SyncRequest,
         budget: usize,
     ) -> Result<(Vec<Record>, Cursor, bool), SyncError> {
-        let reader = caller.reader();
-        let mut records = Vec::new();
-        let mut used = 0usize;
+        let mut page = Page { records: Vec::new(), used: 0, budget };
         let mut cursor = req.cursor.clone();
-        let mut more = false;
 
         // Cases the office found incomplete: whole, first.
         for case in &req.want_whole {
             let case = CaseId(*case);
             for kind in self.visible_kinds(caller, case)? {
-                if let Some((doc, _)) = self.load(cache, case, kind)? {
+                if let Some(doc) = self.loaded(cache, case, kind) {
                     let bytes = doc.save();
-                    used += bytes.len();
-                    records.push(Record::Enter {
-                        case_id: case.0,
-                        kind,
-                        offset: 0,
-                        total: bytes.len() as u64,
-                        bytes,
-                    });
+                    page.push(enter(case, kind, 0, bytes.len() as u64, bytes));
                 }
             }
         }
 
         // A document arriving in pieces continues.
         if let Some(partial) = cursor.partial.clone() {
-            let (record, done) = self.piece(cache, &partial, budget)?;
-            used += record_size(&record);
-            records.push(record);
+            let Some((record, done)) = self.piece(cache, caller, &partial, budget)? else {
+                // No longer visible, or gone: skip it.
+                cursor.partial = None;
+                return Ok((page.records, cursor, true));
+            };
+            page.push(record);
             if done {
                 cursor.partial = None;
                 match &mut cursor.bootstrap {
                     Some(b) => b.after = Some((partial.case_id, partial.kind)),
                     None => {
-                        let next = self.store.log_after(cursor.seq, &reader, 1)?;
+                        let next = self.store.log_after(cursor.seq, &caller.reader(), 1)?;
                         if let Some(row) = next.first() {
                             cursor.seq = row.seq;
                         }
                     }
                 }
             } else {
-                let sent = match records.last() {
+                let sent = match page.records.last() {
                     Some(Record::Enter { bytes, .. }) => bytes.len() as u64,
                     _ => 0,
                 };
                 cursor.partial = Some(Partial { offset: partial.offset + sent, ..partial });
-                return Ok((records, cursor, true));
+                return Ok((page.records, cursor, true));
             }
         }
 
@@ -580,6 +919,25 @@ impl Engine {
         if cursor.seq == 0 && cursor.bootstrap.is_none() && cursor.partial.is_none() {
             cursor.bootstrap = Some(Bootstrap { head: self.store.head()?, after: None });
         }
+        if self.bootstrap(cache, caller, &mut cursor, &mut page)? {
+            return Ok((page.records, cursor, true));
+        }
+
+        let more = self.log_page(cache, caller, &mut cursor, &mut page)?;
+        let more = self.blobs(caller, req, &mut page)? || more;
+        Ok((page.records, cursor, more))
+    }
+
+    /// Serves the bootstrap snapshot; true when the page is full.
+    fn bootstrap(
+        &self,
+        cache: &mut Cache,
+        caller: &Caller,
+        cursor: &mut Cursor,
+        page: &mut Page,
+    ) -> Result<bool, SyncError> {
+        let reader = caller.reader();
+        let viewer = caller.viewer();
         while let Some(boot) = cursor.bootstrap.clone() {
             let docs = self.store.scope_docs(
                 &reader,
@@ -588,126 +946,194 @@ impl Engine {
                 true,
             )?;
             if docs.is_empty() {
-                cursor = Cursor { seq: boot.head, bootstrap: None, partial: None };
+                *cursor = Cursor { seq: boot.head, bootstrap: None, partial: None };
                 break;
             }
             for (case, kind) in docs {
-                let Some((doc, _)) = self.load(cache, case, kind)? else { continue };
-                let bytes = doc.save();
-                if !records.is_empty() && used + bytes.len() > budget {
-                    return Ok((records, cursor, true));
+                let visible = self
+                    .store
+                    .case_scope(case)?
+                    .is_some_and(|s| may_see(&viewer, &s, class_of(kind)));
+                if visible {
+                    let Some(doc) = self.loaded(cache, case, kind) else { continue };
+                    let bytes = doc.save();
+                    if !page.records.is_empty() && page.used + bytes.len() > page.budget {
+                        return Ok(true);
+                    }
+                    if bytes.len() > page.budget {
+                        let partial =
+                            Partial { case_id: case.0, kind, heads: heads_of(&doc), offset: 0 };
+                        if let Some((record, _)) =
+                            self.piece(cache, caller, &partial, page.budget)?
+                        {
+                            let sent = enter_len(&record);
+                            page.push(record);
+                            cursor.partial = Some(Partial { offset: sent, ..partial });
+                            return Ok(true);
+                        }
+                    } else {
+                        page.push(enter(case, kind, 0, bytes.len() as u64, bytes));
+                    }
                 }
-                if bytes.len() > budget {
-                    let partial =
-                        Partial { case_id: case.0, kind, heads: heads_of(&doc), offset: 0 };
-                    let (record, _) = self.piece(cache, &partial, budget)?;
-                    let sent = match &record {
-                        Record::Enter { bytes, .. } => bytes.len() as u64,
-                        _ => 0,
-                    };
-                    records.push(record);
-                    cursor.partial = Some(Partial { offset: sent, ..partial });
-                    return Ok((records, cursor, true));
-                }
-                used += bytes.len();
-                records.push(Record::Enter {
-                    case_id: case.0,
-                    kind,
-                    offset: 0,
-                    total: bytes.len() as u64,
-                    bytes,
-                });
                 if let Some(b) = &mut cursor.bootstrap {
                     b.after = Some((case.0, kind));
                 }
             }
         }
+        Ok(false)
+    }
 
-        // The log.
-        'log: loop {
+    /// Serves the log after the cursor; true when more remains.
+    fn log_page(
+        &self,
+        cache: &mut Cache,
+        caller: &Caller,
+        cursor: &mut Cursor,
+        page: &mut Page,
+    ) -> Result<bool, SyncError> {
+        let reader = caller.reader();
+        let viewer = caller.viewer();
+        let mut scopes: HashMap<CaseId, Option<CaseScope>> = HashMap::new();
+        loop {
             let rows = self.store.log_after(cursor.seq, &reader, ROWS_PER_READ)?;
             if rows.is_empty() {
-                break;
+                return Ok(false);
             }
             let full = rows.len() == ROWS_PER_READ;
             for row in rows {
-                let mut out: Vec<Record> = Vec::new();
-                match row.what {
-                    LogKind::Change => {
-                        let Some(hash) = &row.hash else { continue };
-                        if let Some(bytes) = self.store.change(hash)? {
-                            out.push(Record::Change {
-                                seq: row.seq,
-                                case_id: row.case_id.0,
-                                kind: row.kind,
-                                received_at: row.received_at,
-                                bytes,
-                            });
-                        }
+                let scope = match scopes.get(&row.case_id) {
+                    Some(s) => s.clone(),
+                    None => {
+                        let s = self.store.case_scope(row.case_id)?;
+                        scopes.insert(row.case_id, s.clone());
+                        s
                     }
-                    LogKind::Leave => out.push(Record::Leave { case_id: row.case_id.0 }),
-                    LogKind::Enter => {
-                        for kind in self.visible_kinds(caller, row.case_id)? {
-                            let Some((doc, _)) = self.load(cache, row.case_id, kind)? else {
-                                continue;
-                            };
-                            let bytes = doc.save();
-                            if bytes.len() > budget && records.is_empty() && out.is_empty() {
-                                let partial = Partial {
-                                    case_id: row.case_id.0,
-                                    kind,
-                                    heads: heads_of(&doc),
-                                    offset: 0,
-                                };
-                                let (record, _) = self.piece(cache, &partial, budget)?;
-                                let sent = match &record {
-                                    Record::Enter { bytes, .. } => bytes.len() as u64,
-                                    _ => 0,
-                                };
-                                records.push(record);
-                                cursor.partial = Some(Partial { offset: sent, ..partial });
-                                // The enter row completes (and the cursor passes it) with the last piece.
-                                return Ok((records, cursor, true));
-                            }
-                            out.push(Record::Enter {
-                                case_id: row.case_id.0,
-                                kind,
-                                offset: 0,
-                                total: bytes.len() as u64,
-                                bytes,
-                            });
-                        }
+                };
+                let out = self.row_records(cache, caller, &viewer, scope.as_ref(), &row, page)?;
+                let out = match out {
+                    RowOut::Records(out) => out,
+                    RowOut::Partial(record, partial) => {
+                        page.push(record);
+                        cursor.partial = Some(partial);
+                        // The enter row completes (and the cursor passes it) with the last piece.
+                        return Ok(true);
                     }
-                }
+                };
                 let size: usize = out.iter().map(record_size).sum();
-                if !records.is_empty() && used + size > budget {
-                    more = true;
-                    break 'log;
+                if !page.records.is_empty() && page.used + size > page.budget {
+                    return Ok(true);
                 }
-                used += size;
-                records.extend(out);
+                for record in out {
+                    page.push(record);
+                }
                 cursor.seq = row.seq;
             }
             if !full {
-                break;
+                return Ok(false);
             }
         }
+    }
 
-        // Attachments the office wants, in what room is left.
-        for want in &req.want_blobs {
-            if used >= budget && !records.is_empty() {
-                more = true;
-                break;
+    /// What one log row becomes for this caller.
+    fn row_records(
+        &self,
+        cache: &mut Cache,
+        caller: &Caller,
+        viewer: &Viewer<'_>,
+        scope: Option<&CaseScope>,
+        row: &LogRow,
+        page: &Page,
+    ) -> Result<RowOut, SyncError> {
+        let mut out = Vec::new();
+        match row.what {
+            LogKind::Change => {
+                // The row was visible when written; it is served only while still visible.
+                let visible = scope.is_some_and(|s| may_see(viewer, s, class_of(row.kind)));
+                if let (true, Some(hash)) = (visible, &row.hash)
+                    && let Some(bytes) = self.store.change(hash)?
+                {
+                    out.push(Record::Change {
+                        seq: row.seq,
+                        case_id: row.case_id.0,
+                        kind: row.kind,
+                        received_at: row.received_at,
+                        bytes,
+                    });
+                }
             }
-            if !self.store.blob_visible(&want.hash, &reader)? {
+            LogKind::Leave => out.push(Record::Leave {
+                case_id: row.case_id.0,
+                kind: (row.kind != DocKind::Case).then_some(row.kind),
+            }),
+            LogKind::Enter => {
+                let kinds: Vec<DocKind> = match row.kind {
+                    DocKind::Case => self.visible_kinds(caller, row.case_id)?,
+                    other => self
+                        .visible_kinds(caller, row.case_id)?
+                        .into_iter()
+                        .filter(|k| *k == other)
+                        .collect(),
+                };
+                for kind in kinds {
+                    let Some(doc) = self.loaded(cache, row.case_id, kind) else { continue };
+                    let bytes = doc.save();
+                    if bytes.len() > page.budget && page.records.is_empty() && out.is_empty() {
+                        let partial = Partial {
+                            case_id: row.case_id.0,
+                            kind,
+                            heads: heads_of(&doc),
+                            offset: 0,
+                        };
+                        if let Some((record, _)) =
+                            self.piece(cache, caller, &partial, page.budget)?
+                        {
+                            let sent = enter_len(&record);
+                            return Ok(RowOut::Partial(
+                                record,
+                                Partial { offset: sent, ..partial },
+                            ));
+                        }
+                        continue;
+                    }
+                    out.push(enter(row.case_id, kind, 0, bytes.len() as u64, bytes));
+                }
+            }
+        }
+        Ok(RowOut::Records(out))
+    }
+
+    /// Attachments the office wants, in what room is left; true when more remains.
+    fn blobs(
+        &self,
+        caller: &Caller,
+        req: &SyncRequest,
+        page: &mut Page,
+    ) -> Result<bool, SyncError> {
+        let viewer = caller.viewer();
+        let mut more = false;
+        for want in &req.want_blobs {
+            if page.used >= page.budget && !page.records.is_empty() {
+                return Ok(true);
+            }
+            let mut visible = false;
+            for case in self.store.blob_cases(&want.hash)? {
+                if self
+                    .store
+                    .case_scope(case)?
+                    .is_some_and(|s| may_see(&viewer, &s, DocClass::Case))
+                {
+                    visible = true;
+                    break;
+                }
+            }
+            if !visible {
                 continue;
             }
             let Some(bytes) = self.store.blob(&want.hash)? else { continue };
             let start = usize::try_from(want.offset).unwrap_or(usize::MAX).min(bytes.len());
-            let room = budget.saturating_sub(used).max(MIN_BATCH_BYTES as usize);
+            let room = page.budget.saturating_sub(page.used).max(MIN_BATCH_BYTES as usize);
             let end = (start + room).min(bytes.len());
-            used += end - start;
-            records.push(Record::Blob(BlobChunk {
+            page.push(Record::Blob(BlobChunk {
                 hash: want.hash.clone(),
                 offset: start as u64,
                 total: bytes.len() as u64,
@@ -717,56 +1143,50 @@ impl Engine {
                 more = true;
             }
         }
-        Ok((records, cursor, more))
+        Ok(more)
     }
 
-    /// The next piece of a document sent in chunks; whether it was the last.
+    /// A loaded document, or `None` (logged) when it is missing or does not load.
+    fn loaded(&self, cache: &mut Cache, case: CaseId, kind: DocKind) -> Option<Automerge> {
+        match self.load(cache, case, kind) {
+            Ok(doc) => doc.map(|(d, _)| d),
+            Err(e) => {
+                tracing::error!(case = %case, error = %e, "stored document does not load; not served");
+                None
+            }
+        }
+    }
+
+    /// The next piece of a document sent in chunks, and whether it was the last; `None` when
+    /// the caller may no longer see it (a hand-written cursor gets nothing either).
     fn piece(
         &self,
         cache: &mut Cache,
+        caller: &Caller,
         partial: &Partial,
         budget: usize,
-    ) -> Result<(Record, bool), SyncError> {
+    ) -> Result<Option<(Record, bool)>, SyncError> {
         let case = CaseId(partial.case_id);
-        let Some((doc, _)) = self.load(cache, case, partial.kind)? else {
-            return Err(SyncError::Store(StoreError::NotFound(format!("案件 {case} 不在县局"))));
-        };
+        if !self.visible_kinds(caller, case)?.contains(&partial.kind) || partial.heads.len() > 64 {
+            return Ok(None);
+        }
+        let Some(doc) = self.loaded(cache, case, partial.kind) else { return Ok(None) };
         let heads: Vec<ChangeHash> = partial.heads.iter().map(|h| ChangeHash(h.0)).collect();
         let bytes = if heads_of(&doc) == partial.heads {
             doc.save()
+        } else if heads.iter().all(|h| doc.get_change_by_hash(h).is_some()) {
+            match doc.fork_at(&heads) {
+                Ok(fork) => fork.save(),
+                Err(_) => return Ok(None),
+            }
         } else {
-            doc.fork_at(&heads)
-                .map_err(|e| SyncError::Store(StoreError::Database(e.to_string())))?
-                .save()
+            return Ok(None);
         };
         let start = usize::try_from(partial.offset).unwrap_or(usize::MAX).min(bytes.len());
         let end = (start + budget).min(bytes.len());
-        let record = Record::Enter {
-            case_id: partial.case_id,
-            kind: partial.kind,
-            offset: start as u64,
-            total: bytes.len() as u64,
-            bytes: bytes[start..end].to_vec(),
-        };
-        Ok((record, end == bytes.len()))
-    }
-
-    /// The documents of a case the caller may hold.
-    fn visible_kinds(&self, caller: &Caller, case: CaseId) -> Result<Vec<DocKind>, SyncError> {
-        let Some(scope) = self.store.case_scope(case)? else { return Ok(Vec::new()) };
-        if caller.is_bureau() {
-            return Ok(vec![DocKind::Case, DocKind::Identity]);
-        }
-        let office = &caller.office;
-        let in_scope = match &scope.township {
-            Some(t) => office.townships.contains(t),
-            None => scope.registrar == office.code,
-        };
-        Ok(match (in_scope, scope.restricted) {
-            (false, _) => Vec::new(),
-            (true, true) => vec![DocKind::Case],
-            (true, false) => vec![DocKind::Case, DocKind::Identity],
-        })
+        let record =
+            enter(case, partial.kind, start as u64, bytes.len() as u64, bytes[start..end].to_vec());
+        Ok(Some((record, end == bytes.len())))
     }
 
     /// The statistics of every case at the hub.
@@ -781,6 +1201,9 @@ impl Engine {
         caller: &Caller,
         req: &RepairRequest,
     ) -> Result<RepairResponse, SyncError> {
+        if req.digests.len() > 4 * MAX_LIST {
+            return Err(SyncError::BadRequest("一次比对的文档过多".into()));
+        }
         let mut cache = self.lock();
         let reader = caller.reader();
         let mut response = RepairResponse::default();
@@ -791,7 +1214,7 @@ impl Engine {
             if !self.visible_kinds(caller, case)?.contains(&digest.kind) {
                 continue;
             }
-            if let Some((doc, _)) = self.load(&mut cache, case, digest.kind)?
+            if let Some(doc) = self.loaded(&mut cache, case, digest.kind)
                 && heads_digest(&heads_of(&doc)) != digest.heads
             {
                 response.differ.push((digest.case_id, digest.kind));
@@ -808,7 +1231,9 @@ impl Engine {
                 if !req.last && end.is_some_and(|e| (case.0, *kind) > e) {
                     break 'scan;
                 }
-                if !theirs.contains(&(case.0, *kind)) {
+                if !theirs.contains(&(case.0, *kind))
+                    && self.visible_kinds(caller, *case)?.contains(kind)
+                {
                     response.missing.push((case.0, *kind));
                 }
             }
@@ -819,7 +1244,7 @@ impl Engine {
 
     /// Repair, step two: one round of Automerge's own sync protocol on one document. The hub
     /// answers from a copy: changes in the office's message are not stored here (they come
-    /// through the outbox, validated).
+    /// through the outbox, judged).
     pub fn repair_sync(
         &self,
         caller: &Caller,
@@ -831,18 +1256,24 @@ impl Engine {
                 hash: String::new(),
                 case_id: req.case_id,
                 reason: "该案件不属于本单位管辖".into(),
+                rule: "scope".into(),
             }]));
         }
         let mut cache = self.lock();
-        let Some((mut doc, _)) = self.load(&mut cache, case, req.kind)? else {
+        let Some(mut doc) = self.loaded(&mut cache, case, req.kind) else {
             return Ok(RepairSyncResponse::default());
         };
         drop(cache);
         let message = sync::Message::decode(&req.message)
             .map_err(|e| SyncError::BadRequest(format!("同步消息无法解析：{e}")))?;
         let mut state = sync::State::new();
-        doc.receive_sync_message(&mut state, message)
-            .map_err(|e| SyncError::BadRequest(format!("同步消息无法应用：{e}")))?;
+        let received =
+            catch_unwind(AssertUnwindSafe(|| doc.receive_sync_message(&mut state, message)));
+        match received {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(SyncError::BadRequest(format!("同步消息无法应用：{e}"))),
+            Err(_) => return Err(SyncError::BadRequest("同步消息无法应用".into())),
+        }
         Ok(RepairSyncResponse {
             message: doc
                 .generate_sync_message(&mut state)
@@ -858,9 +1289,26 @@ impl Engine {
         req: &SyncRequest,
         now: i64,
     ) -> Result<SyncResponse, SyncError> {
-        let mut request = req.clone();
-        request.page_bytes = MAX_PAGE_BYTES as u32;
-        let mut merged = self.sync(caller, &request, now)?;
+        let mut merged = SyncResponse::default();
+        // A bundle carries the whole outbox: judge it in request-sized slices.
+        let mut first = true;
+        for slice in
+            req.changes.chunks(MAX_CHANGES).chain(req.changes.is_empty().then_some(&[][..]))
+        {
+            let request = SyncRequest {
+                changes: slice.to_vec(),
+                page_bytes: MAX_PAGE_BYTES as u32,
+                cursor: if first { req.cursor.clone() } else { merged.cursor.clone() },
+                evicted: if first { req.evicted.clone() } else { Vec::new() },
+                blobs: if first { req.blobs.clone() } else { Vec::new() },
+                drops: if first { req.drops.clone() } else { Vec::new() },
+                want_leases: if first { req.want_leases.clone() } else { Vec::new() },
+                ..req.clone()
+            };
+            let page = self.sync(caller, &request, now)?;
+            merge_pages(&mut merged, page);
+            first = false;
+        }
         let mut guard = 0;
         while merged.more && guard < 100_000 {
             guard += 1;
@@ -872,28 +1320,127 @@ impl Engine {
                 ..SyncRequest::default()
             };
             let page = self.sync(caller, &next, now)?;
-            merged.records.extend(page.records);
-            merged.cursor = page.cursor;
-            merged.more = page.more;
-            merged.need_blobs = page.need_blobs;
+            merge_pages(&mut merged, page);
         }
         Ok(merged)
     }
 }
 
-fn heads_of(doc: &Automerge) -> Vec<Hash> {
-    doc.get_heads().iter().map(|h| Hash(h.0)).collect()
+fn merge_pages(merged: &mut SyncResponse, page: SyncResponse) {
+    merged.acked.extend(page.acked);
+    merged.refused.extend(page.refused);
+    merged.acked_drops.extend(page.acked_drops);
+    merged.refused_drops.extend(page.refused_drops);
+    merged.leases.extend(page.leases);
+    merged.records.extend(page.records);
+    merged.cursor = page.cursor;
+    merged.more = page.more;
+    merged.hub_time = page.hub_time;
+    merged.need_blobs = page.need_blobs;
 }
 
-/// The township offices that see a case with this scope (the bureau sees everything anyway).
-fn scope_offices(offices: &[OfficeRecord], scope: &CaseScope) -> BTreeSet<String> {
-    offices
-        .iter()
-        .filter(|o| o.role != Role::Bureau)
-        .filter(|o| match &scope.township {
-            Some(t) => o.townships.contains(t),
-            None => o.code == scope.registrar,
-        })
-        .map(|o| o.code.clone())
-        .collect()
+/// Refuses a request whose lists are over their bounds, before any work is done.
+fn bounds(req: &SyncRequest) -> Result<(), SyncError> {
+    let lists = [
+        ("evicted", req.evicted.len()),
+        ("want_whole", req.want_whole.len()),
+        ("drops", req.drops.len()),
+        ("blob_offers", req.blob_offers.len()),
+        ("blobs", req.blobs.len()),
+        ("want_blobs", req.want_blobs.len()),
+        ("want_leases", req.want_leases.len()),
+    ];
+    for (name, n) in lists {
+        if n > MAX_LIST {
+            return Err(SyncError::BadRequest(format!("{name} 有 {n} 项，超过上限 {MAX_LIST}")));
+        }
+    }
+    if req.changes.len() > MAX_CHANGES {
+        return Err(SyncError::BadRequest(format!(
+            "一次上传 {} 条更改，超过上限 {MAX_CHANGES}",
+            req.changes.len()
+        )));
+    }
+    if req.drops.iter().any(|d| d.persons.len() > MAX_LIST) {
+        return Err(SyncError::BadRequest("一次投递的信访人过多".into()));
+    }
+    Ok(())
+}
+
+/// Loads a document from a snapshot and the changes after it, never letting Automerge's panic
+/// escape: a document that does not load is an error, not a crashed thread.
+fn load_doc(snapshot: &[u8], tail: Vec<Vec<u8>>) -> Result<Automerge, String> {
+    catch_unwind(AssertUnwindSafe(|| {
+        let mut doc = Automerge::load(snapshot).map_err(|e| e.to_string())?;
+        let mut changes = Vec::with_capacity(tail.len());
+        for bytes in tail {
+            changes.push(Change::from_bytes(bytes).map_err(|e| e.to_string())?);
+        }
+        doc.apply_changes(changes).map_err(|e| e.to_string())?;
+        if !doc.get_missing_deps(&[]).is_empty() {
+            return Err("missing dependencies".to_owned());
+        }
+        Ok(doc)
+    }))
+    .unwrap_or_else(|_| Err("Automerge panicked while loading".to_owned()))
+}
+
+/// Loads and reads every stored document, for `ledger-hub check`.
+pub fn check_doc(kind: DocKind, snapshot: &[u8], tail: Vec<Vec<u8>>) -> Result<Automerge, String> {
+    let doc = load_doc(snapshot, tail)?;
+    let read = catch_unwind(AssertUnwindSafe(|| match kind {
+        DocKind::Case => schema::read_case(&doc).map(|_| ()),
+        DocKind::Identity => schema::read_identity(&doc).map(|_| ()),
+        DocKind::Roster => schema::read_roster(&doc).map(|_| ()),
+    }))
+    .unwrap_or_else(|_| Err(SchemaError::Missing("(panic)".into())));
+    read.map_err(|e| e.to_string())?;
+    Ok(doc)
+}
+
+/// Drops merged, and drops refused with why.
+type DropVerdicts = (Vec<Uuid>, Vec<(Uuid, String)>);
+
+enum DropError {
+    Refused(String),
+    Sync(SyncError),
+}
+
+impl From<SyncError> for DropError {
+    fn from(e: SyncError) -> Self {
+        Self::Sync(e)
+    }
+}
+
+enum RowOut {
+    Records(Vec<Record>),
+    Partial(Record, Partial),
+}
+
+struct Page {
+    records: Vec<Record>,
+    used: usize,
+    budget: usize,
+}
+
+impl Page {
+    fn push(&mut self, record: Record) {
+        self.used += record_size(&record);
+        self.records.push(record);
+    }
+}
+
+fn enter(case: CaseId, kind: DocKind, offset: u64, total: u64, bytes: Vec<u8>) -> Record {
+    Record::Enter { case_id: case.0, kind, offset, total, bytes }
+}
+
+fn enter_len(record: &Record) -> u64 {
+    match record {
+        Record::Enter { bytes, .. } => bytes.len() as u64,
+        _ => 0,
+    }
+}
+
+fn heads_of(doc: &Automerge) -> Vec<Hash> {
+    doc.get_heads().iter().map(|h| Hash(h.0)).collect()
 }

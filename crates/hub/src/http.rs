@@ -2,11 +2,11 @@
 //! blocking thread, and converts the error. Every non-2xx answer carries an
 //! [`ErrorBody`](ledger_protocol::ErrorBody) in JSON with a Chinese message.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::body::Body;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -27,17 +27,19 @@ use crate::{HubState, now_ms};
 pub fn router(state: Arc<HubState>) -> Router {
     Router::new()
         .route("/v1/health", get(health))
-        .route("/v1/enroll", post(enroll))
+        // Enrollment is the one unauthenticated body: a few KiB at most.
+        .route("/v1/enroll", post(enroll).layer(DefaultBodyLimit::max(ENROLL_MAX_BYTES)))
         .route("/v1/sync", post(sync))
         .route("/v1/repair/digests", post(repair_digests))
         .route("/v1/repair/sync", post(repair_sync))
         .route("/v1/offices", get(offices))
         .route("/v1/stats", get(stats))
-        // One byte over the limit is enough to know a body is too large.
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES + 1))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
+
+/// The largest enrollment body.
+const ENROLL_MAX_BYTES: usize = 4 * 1024;
 
 /// An error answer.
 #[derive(Debug)]
@@ -116,7 +118,7 @@ fn decode_error(e: DecodeError) -> ApiError {
                 StatusCode::CONFLICT,
                 "unsupported_version",
                 format!(
-                    "同步协议版本 {v} 不受支持；请升级软件（县局支持：{SUPPORTED_VERSIONS:?}）"
+                    "本机软件的同步协议（第 {v} 版）已不受县局支持，请升级信访台账软件后再同步（县局支持：{SUPPORTED_VERSIONS:?}）"
                 ),
             );
             err.body.supported_versions = SUPPORTED_VERSIONS.to_vec();
@@ -138,15 +140,52 @@ async fn blocking<T: Send + 'static>(
     })
 }
 
-async fn caller(state: &Arc<HubState>, headers: &HeaderMap) -> Result<Caller, ApiError> {
+/// The peer's address, when the server was started with connection info.
+fn peer(request_extensions: &axum::http::Extensions) -> Option<IpAddr> {
+    request_extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+}
+
+fn too_many() -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_failures",
+        "认证失败次数过多，请稍后再试；如本机凭据失效，请联系县局",
+    )
+}
+
+/// Authenticates the caller from the headers alone: nothing of the body is read before.
+/// Failures are logged and counted per address; an address over the limit is refused at once.
+async fn caller(
+    state: &Arc<HubState>,
+    headers: &HeaderMap,
+    ip: Option<IpAddr>,
+) -> Result<Caller, ApiError> {
+    if let Some(ip) = ip
+        && state.limiter.blocked(ip)
+    {
+        return Err(too_many());
+    }
     let credential = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_owned)
-        .ok_or_else(|| ApiError::from(AuthError::InvalidCredential))?;
-    let state = state.clone();
-    blocking(move || Ok(auth::authenticate(state.store().as_ref(), &credential)?)).await
+        .map(str::to_owned);
+    let result = match credential {
+        None => Err(ApiError::from(AuthError::InvalidCredential)),
+        Some(credential) => {
+            let st = state.clone();
+            blocking(move || Ok(auth::authenticate(st.store().as_ref(), &credential)?)).await
+        }
+    };
+    if let Err(e) = &result
+        && e.status == StatusCode::UNAUTHORIZED
+    {
+        tracing::warn!(peer = ?ip, code = %e.body.code, reason = %e.body.message, "authentication failed");
+        if let Some(ip) = ip {
+            state.limiter.failed(ip);
+        }
+    }
+    result
 }
 
 #[derive(Serialize)]
@@ -162,35 +201,55 @@ async fn health() -> Json<Health> {
 
 async fn enroll(
     State(state): State<Arc<HubState>>,
+    extensions: axum::http::Extensions,
     body: Result<Json<EnrollRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<ledger_protocol::EnrollResponse>, ApiError> {
+    let ip = peer(&extensions);
+    if let Some(ip) = ip
+        && state.limiter.blocked(ip)
+    {
+        return Err(too_many());
+    }
     let Json(req) = body.map_err(|e| {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("登记请求有误：{e}"))
     })?;
-    let response =
-        blocking(move || Ok(auth::enroll(state.store().as_ref(), &req, now_ms())?)).await?;
-    Ok(Json(response))
+    let st = state.clone();
+    let result = blocking(move || {
+        let mut response = auth::enroll(st.store().as_ref(), &req, now_ms())?;
+        response.roster = st.engine.roster_for_enrollment(&response.office, now_ms())?;
+        Ok(response)
+    })
+    .await;
+    if let Err(e) = &result
+        && e.status == StatusCode::UNAUTHORIZED
+    {
+        tracing::warn!(peer = ?ip, reason = %e.body.message, "enrollment failed");
+        if let Some(ip) = ip {
+            state.limiter.failed(ip);
+        }
+    }
+    Ok(Json(result?))
 }
 
-async fn sync(
-    State(state): State<Arc<HubState>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let (caller, req): (Caller, SyncRequest) = binary(&state, &headers, body).await?;
+async fn sync(State(state): State<Arc<HubState>>, request: Request) -> Result<Response, ApiError> {
+    let (caller, req): (Caller, SyncRequest) = binary(&state, request).await?;
     let response = blocking(move || Ok(state.engine.sync(&caller, &req, now_ms())?)).await?;
     Ok(binary_response(&response))
 }
 
-/// A binary request body: authenticated, size-checked, decoded.
+/// A binary request: authenticated from its headers first, then its body read (bounded),
+/// size-checked and decoded.
 async fn binary<T: for<'de> Deserialize<'de> + Send + 'static>(
     state: &Arc<HubState>,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: Request,
 ) -> Result<(Caller, T), ApiError> {
-    let caller = caller(state, headers).await?;
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+    let (parts, body): (_, Body) = request.into_parts();
+    let caller = caller(state, &parts.headers, peer(&parts.extensions)).await?;
+    // One byte over the limit is enough to know a body is too large.
+    let body = axum::body::to_bytes(body, MAX_BODY_BYTES + 1).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e)
+            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+        if too_large {
             ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "同步数据过大")
         } else {
             ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("读取同步数据失败：{e}"))
@@ -209,20 +268,18 @@ fn binary_response<T: Serialize>(message: &T) -> Response {
 
 async fn repair_digests(
     State(state): State<Arc<HubState>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: Request,
 ) -> Result<Response, ApiError> {
-    let (caller, req): (Caller, RepairRequest) = binary(&state, &headers, body).await?;
+    let (caller, req): (Caller, RepairRequest) = binary(&state, request).await?;
     let response = blocking(move || Ok(state.engine.repair_digests(&caller, &req)?)).await?;
     Ok(binary_response(&response))
 }
 
 async fn repair_sync(
     State(state): State<Arc<HubState>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: Request,
 ) -> Result<Response, ApiError> {
-    let (caller, req): (Caller, RepairSync) = binary(&state, &headers, body).await?;
+    let (caller, req): (Caller, RepairSync) = binary(&state, request).await?;
     let response = blocking(move || Ok(state.engine.repair_sync(&caller, &req)?)).await?;
     Ok(binary_response(&response))
 }
@@ -243,9 +300,10 @@ struct OfficeHealth {
 
 async fn offices(
     State(state): State<Arc<HubState>>,
+    extensions: axum::http::Extensions,
     headers: HeaderMap,
 ) -> Result<Json<Vec<OfficeHealth>>, ApiError> {
-    let caller = caller(&state, &headers).await?;
+    let caller = caller(&state, &headers, peer(&extensions)).await?;
     if !auth::is_bureau(&caller) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -286,10 +344,11 @@ struct StatsParams {
 
 async fn stats(
     State(state): State<Arc<HubState>>,
+    extensions: axum::http::Extensions,
     headers: HeaderMap,
     Query(params): Query<StatsParams>,
 ) -> Result<Json<ledger_domain::Statistics>, ApiError> {
-    let caller = caller(&state, &headers).await?;
+    let caller = caller(&state, &headers, peer(&extensions)).await?;
     if !auth::is_bureau(&caller) {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "只有县局可以查看全县统计"));
     }

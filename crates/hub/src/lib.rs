@@ -3,9 +3,11 @@
 //! log (DESIGN §5–6).
 //!
 //! - [`store`]: the `HubStore` trait; [`sqlite`] its default backend.
-//! - [`engine`]: validation, scope, the hub log and paging.
+//! - [`engine`]: judging each change (the rules are `ledger_domain::validate`), scope, the hub
+//!   log and paging.
 //! - [`auth`]: enrollment tokens and device credentials.
 //! - [`bundles`]: USB bundles, validated like a network sync.
+//! - [`check`]: proves every stored document loads (`ledger-hub check`).
 //! - [`http`]: the routes, thin adapters over the engine.
 //!
 //! [`router`] builds the app for in-process tests; [`serve`] runs it on a listener until the
@@ -13,13 +15,16 @@
 
 pub mod auth;
 pub mod bundles;
+pub mod check;
 pub mod engine;
 pub mod http;
 pub mod sqlite;
 pub mod store;
 
-use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub use engine::{Caller, Engine, SyncError};
 pub use http::router;
@@ -38,12 +43,14 @@ pub fn now_ms() -> i64 {
 pub struct HubState {
     /// The sync engine (which owns the store).
     pub engine: Engine,
+    /// Failed authentications per address.
+    pub limiter: AuthLimiter,
 }
 
 impl HubState {
     /// A hub over `store`.
     pub fn new(store: Arc<dyn HubStore>) -> Arc<Self> {
-        Arc::new(Self { engine: Engine::new(store) })
+        Arc::new(Self { engine: Engine::new(store), limiter: AuthLimiter::default() })
     }
 
     /// The store.
@@ -58,5 +65,48 @@ pub async fn serve(
     state: Arc<HubState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Counts failed authentications and enrollments per address: past [`AuthLimiter::LIMIT`]
+/// failures in [`AuthLimiter::WINDOW`], the address is refused without even looking at its
+/// credential until the window ends, so tokens and credentials cannot be guessed at speed.
+#[derive(Debug, Default)]
+pub struct AuthLimiter {
+    failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+}
+
+impl AuthLimiter {
+    /// Failures allowed per window.
+    pub const LIMIT: u32 = 20;
+    /// The window.
+    pub const WINDOW: Duration = Duration::from_secs(60);
+
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, (u32, Instant)>> {
+        self.failures.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether the address is over the limit now.
+    pub fn blocked(&self, ip: IpAddr) -> bool {
+        let map = self.map();
+        map.get(&ip).is_some_and(|(n, since)| *n >= Self::LIMIT && since.elapsed() < Self::WINDOW)
+    }
+
+    /// Counts a failure.
+    pub fn failed(&self, ip: IpAddr) {
+        let mut map = self.map();
+        if map.len() > 10_000 {
+            map.retain(|_, (_, since)| since.elapsed() < Self::WINDOW);
+        }
+        let entry = map.entry(ip).or_insert((0, Instant::now()));
+        if entry.1.elapsed() >= Self::WINDOW {
+            *entry = (0, Instant::now());
+        }
+        entry.0 += 1;
+        if entry.0 == Self::LIMIT {
+            tracing::warn!(peer = %ip, "too many failed authentications; refusing for a while");
+        }
+    }
 }

@@ -47,6 +47,24 @@ enum Command {
         #[command(subcommand)]
         command: BundleCommand,
     },
+    /// Loads and reads every stored document; exits 1 when any fails.
+    Check {
+        /// Sets failing documents aside (out of service, bytes kept).
+        #[arg(long)]
+        quarantine: bool,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lists the changes the hub refused, newest first.
+    Refused {
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -149,7 +167,46 @@ fn run(dir: &Path, command: &Command) -> anyhow::Result<()> {
         Command::Bundle { command: BundleCommand::Import { file, out } } => {
             bundle_import(Arc::new(store), file, out)
         }
+        Command::Check { quarantine, json } => check(&store, *quarantine, *json),
+        Command::Refused { limit, json } => refused(&store, *limit, *json),
     }
+}
+
+fn check(store: &SqliteHubStore, quarantine: bool, json: bool) -> anyhow::Result<()> {
+    let report = ledger_hub::check::check(store, quarantine, now_ms())?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for p in &report.problems {
+            let what = if p.set_aside { "（已隔离）" } else { "" };
+            println!("{} {:?}：{}{what}", p.case_id, p.kind, p.reason);
+        }
+        println!("已检查 {} 个文档，{} 个有问题", report.documents, report.problems.len());
+    }
+    if !report.problems.is_empty() && !quarantine {
+        bail!("有 {} 个文档无法载入或与记录不符；可用 --quarantine 隔离", report.problems.len());
+    }
+    Ok(())
+}
+
+fn refused(store: &SqliteHubStore, limit: usize, json: bool) -> anyhow::Result<()> {
+    let list = store.quarantined(limit)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(());
+    }
+    let beijing = chrono::FixedOffset::east_opt(8 * 3600).context("时区")?;
+    for q in &list {
+        let when = chrono::DateTime::from_timestamp_millis(q.received_at)
+            .map(|t| t.with_timezone(&beijing).format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default();
+        println!(
+            "{when}  {}  设备 {}  案件 {}  [{}] {}",
+            q.office, q.device, q.case_id, q.rule, q.reason
+        );
+    }
+    eprintln!("共 {} 条被拒收的更改（北京时间）", list.len());
+    Ok(())
 }
 
 fn bundle_import(store: Arc<dyn HubStore>, file: &Path, out: &Path) -> anyhow::Result<()> {
@@ -266,14 +323,15 @@ fn office(store: &SqliteHubStore, command: &OfficeCommand) -> anyhow::Result<()>
             }
         }
         OfficeCommand::Revoke { code, device } => {
-            let n = store.revoke(code, device.as_deref(), now_ms())?;
-            if n == 0 {
-                bail!(
-                    "没有可停用的设备（单位 {code}{}）",
-                    device.as_deref().map(|d| format!("，设备 {d}")).unwrap_or_default()
-                );
+            if store.office(code)?.is_none() {
+                bail!("没有单位代码为 {code} 的单位");
             }
-            eprintln!("已停用 {n} 台设备");
+            let n = store.revoke(code, device.as_deref(), now_ms())?;
+            match device {
+                Some(d) if n == 0 => bail!("单位 {code} 没有可停用的设备 {d}"),
+                Some(_) => eprintln!("已停用 1 台设备"),
+                None => eprintln!("已停用单位 {code} 的 {n} 台设备，并作废其全部未使用的登记令牌"),
+            }
         }
     }
     Ok(())

@@ -10,12 +10,15 @@ use ledger_domain::{CaseFacts, CaseId, Role};
 use ledger_protocol::{BlobChunk, DocKind};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use uuid::Uuid;
+
 use crate::store::{
-    CaseScope, Commit, DeviceRecord, HubStore, LogEntry, LogKind, LogRow, OfficeRecord, Reader,
-    Result, StoreError, StoredDoc, SyncHealth, TokenRecord,
+    CaseScope, Commit, DeviceRecord, HubStore, LogEntry, LogKind, LogRow, OfficeRecord,
+    QuarantineRecord, Reader, Result, StoreError, StoredDoc, SyncHealth, TokenRecord,
 };
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/001_init.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("../migrations/001_init.sql"), include_str!("../migrations/002_trust.sql")];
 
 /// The hub's SQLite file.
 pub const DB_FILE: &str = "hub.db";
@@ -34,11 +37,16 @@ fn kind_code(kind: DocKind) -> i64 {
     match kind {
         DocKind::Case => 0,
         DocKind::Identity => 1,
+        DocKind::Roster => 2,
     }
 }
 
 fn kind_of(code: i64) -> DocKind {
-    if code == 1 { DocKind::Identity } else { DocKind::Case }
+    match code {
+        1 => DocKind::Identity,
+        2 => DocKind::Roster,
+        _ => DocKind::Case,
+    }
 }
 
 fn case_of(text: &str) -> rusqlite::Result<CaseId> {
@@ -250,12 +258,24 @@ impl HubStore for SqliteHubStore {
     }
 
     fn revoke(&self, office: &str, device: Option<&str>, now: i64) -> Result<usize> {
-        self.conn()
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db)?;
+        let n = tx
             .execute(
                 "UPDATE devices SET revoked_at = ?3 WHERE office = ?1 AND (?2 IS NULL OR id = ?2) AND revoked_at IS NULL",
                 params![office, device, now],
             )
-            .map_err(db)
+            .map_err(db)?;
+        // Revoking the whole office also voids every token it has not used yet.
+        if device.is_none() {
+            tx.execute(
+                "UPDATE tokens SET expires_at = min(expires_at, ?2) WHERE office = ?1 AND used_at IS NULL",
+                params![office, now - 1],
+            )
+            .map_err(db)?;
+        }
+        tx.commit().map_err(db)?;
+        Ok(n)
     }
 
     fn actor_office(&self, actor: &str) -> Result<Option<String>> {
@@ -457,6 +477,13 @@ impl HubStore for SqliteHubStore {
             )
             .map_err(db)?;
         }
+        for (id, case, office) in &commit.drops {
+            tx.execute(
+                "INSERT OR IGNORE INTO drops (id, case_id, office, merged_at) VALUES (?1, ?2, ?3, ?4)",
+                params![id.to_string(), case.to_string(), office, crate::now_ms()],
+            )
+            .map_err(db)?;
+        }
         tx.commit().map_err(db)
     }
 
@@ -635,30 +662,196 @@ impl HubStore for SqliteHubStore {
             }
         } else {
             tx.execute(
-                "INSERT INTO blob_uploads (hash, total, bytes) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(hash) DO UPDATE SET bytes = excluded.bytes",
-                params![chunk.hash, chunk.total as i64, bytes],
+                "INSERT INTO blob_uploads (hash, total, bytes, updated_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(hash) DO UPDATE SET bytes = excluded.bytes, updated_at = excluded.updated_at",
+                params![chunk.hash, chunk.total as i64, bytes, crate::now_ms()],
             )
             .map_err(db)?;
         }
         tx.commit().map_err(db)
     }
 
-    fn blob_visible(&self, hash: &str, reader: &Reader<'_>) -> Result<bool> {
+    fn blob_cases(&self, hash: &str) -> Result<Vec<CaseId>> {
         let conn = self.conn();
-        let townships = serde_json::to_string(reader.townships).unwrap_or_else(|_| "[]".into());
-        let sql = format!(
-            "SELECT 1 FROM blob_refs r JOIN cases c ON c.case_id = r.case_id
-             WHERE r.hash = :h AND (:b OR {SCOPE}) LIMIT 1"
-        );
-        Ok(conn
+        let mut stmt =
+            conn.prepare_cached("SELECT case_id FROM blob_refs WHERE hash = ?1").map_err(db)?;
+        let rows = stmt.query_map([hash], |r| case_of(&r.get::<_, String>(0)?)).map_err(db)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(db)
+    }
+
+    fn expire_uploads(&self, before: i64) -> Result<usize> {
+        self.conn().execute("DELETE FROM blob_uploads WHERE updated_at < ?1", [before]).map_err(db)
+    }
+
+    fn device_actors(&self, device: &str) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT actor FROM devices WHERE id = ?1 UNION SELECT actor FROM actors WHERE device = ?1",
+            )
+            .map_err(db)?;
+        let rows = stmt.query_map([device], |r| r.get::<_, String>(0)).map_err(db)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(db)
+    }
+
+    fn quarantine(&self, q: &QuarantineRecord, keep: usize) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db)?;
+        tx.execute(
+            "INSERT INTO quarantine (hash, case_id, kind, device, office, rule, reason, received_at, bytes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                q.hash,
+                q.case_id.to_string(),
+                kind_code(q.kind),
+                q.device,
+                q.office,
+                q.rule,
+                q.reason,
+                q.received_at,
+                q.bytes
+            ],
+        )
+        .map_err(db)?;
+        // A device that keeps sending refused changes cannot fill the disk.
+        tx.execute(
+            "DELETE FROM quarantine WHERE device = ?1 AND id NOT IN
+               (SELECT id FROM quarantine WHERE device = ?1 ORDER BY id DESC LIMIT ?2)",
+            params![q.device, keep as i64],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)
+    }
+
+    fn quarantined(&self, limit: usize) -> Result<Vec<QuarantineRecord>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT hash, case_id, kind, device, office, rule, reason, received_at, bytes
+                 FROM quarantine ORDER BY id DESC LIMIT ?1",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([limit as i64], |r| {
+                Ok(QuarantineRecord {
+                    hash: r.get(0)?,
+                    case_id: case_of(&r.get::<_, String>(1)?)?,
+                    kind: kind_of(r.get(2)?),
+                    device: r.get(3)?,
+                    office: r.get(4)?,
+                    rule: r.get(5)?,
+                    reason: r.get(6)?,
+                    received_at: r.get(7)?,
+                    bytes: r.get(8)?,
+                })
+            })
+            .map_err(db)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(db)
+    }
+
+    fn drop_merged(&self, id: Uuid) -> Result<bool> {
+        Ok(self
+            .conn()
+            .query_row("SELECT 1 FROM drops WHERE id = ?1", [id.to_string()], |_| Ok(()))
+            .optional()
+            .map_err(db)?
+            .is_some())
+    }
+
+    fn has_leave(&self, case: CaseId, office: &str) -> Result<bool> {
+        Ok(self
+            .conn()
             .query_row(
-                &sql,
-                rusqlite::named_params! {":h": hash, ":b": reader.bureau, ":t": townships, ":o": reader.office},
+                "SELECT 1 FROM log WHERE kind = 'leave' AND target = ?2 AND case_id = ?1 AND doc_kind = 0 LIMIT 1",
+                params![case.to_string(), office],
                 |_| Ok(()),
             )
             .optional()
             .map_err(db)?
             .is_some())
+    }
+
+    fn lease(
+        &self,
+        office: &str,
+        series: &str,
+        device: &str,
+        used: u64,
+        size: u64,
+        now: i64,
+    ) -> Result<(u64, u64)> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db)?;
+        let next: i64 = tx
+            .query_row(
+                "SELECT next FROM number_series WHERE office = ?1 AND series = ?2",
+                params![office, series],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db)?
+            .unwrap_or(1);
+        let floor = i64::try_from(used.saturating_add(1)).unwrap_or(i64::MAX);
+        let start = next.max(floor).max(1);
+        let end = start.saturating_add(i64::try_from(size.max(1)).unwrap_or(1) - 1);
+        tx.execute(
+            "INSERT INTO number_series (office, series, next) VALUES (?1, ?2, ?3)
+             ON CONFLICT(office, series) DO UPDATE SET next = excluded.next",
+            params![office, series, end.saturating_add(1)],
+        )
+        .map_err(db)?;
+        tx.execute(
+            "INSERT INTO number_leases (office, series, device, start, end, leased_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![office, series, device, start, end, now],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok((u64::try_from(start).unwrap_or(0), u64::try_from(end).unwrap_or(0)))
+    }
+
+    fn all_docs(
+        &self,
+        after: Option<(CaseId, DocKind)>,
+        limit: usize,
+    ) -> Result<Vec<(CaseId, DocKind)>> {
+        let conn = self.conn();
+        let (case, kind) = match after {
+            Some((c, k)) => (c.to_string(), kind_code(k)),
+            None => (String::new(), -1),
+        };
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT case_id, kind FROM docs WHERE (case_id, kind) > (?1, ?2) ORDER BY case_id, kind LIMIT ?3",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map(params![case, kind, limit as i64], |r| {
+                Ok((case_of(&r.get::<_, String>(0)?)?, kind_of(r.get(1)?)))
+            })
+            .map_err(db)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(db)
+    }
+
+    fn set_aside(&self, case: CaseId, kind: DocKind, reason: &str, now: i64) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db)?;
+        let key = case.to_string();
+        tx.execute(
+            "INSERT INTO docs_set_aside (case_id, kind, snapshot, reason, at)
+             SELECT case_id, kind, snapshot, ?3, ?4 FROM docs WHERE case_id = ?1 AND kind = ?2",
+            params![key, kind_code(kind), reason, now],
+        )
+        .map_err(db)?;
+        tx.execute(
+            "DELETE FROM docs WHERE case_id = ?1 AND kind = ?2",
+            params![key, kind_code(kind)],
+        )
+        .map_err(db)?;
+        tx.execute(
+            "DELETE FROM doc_tail WHERE case_id = ?1 AND kind = ?2",
+            params![key, kind_code(kind)],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)
     }
 }

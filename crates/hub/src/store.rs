@@ -9,6 +9,9 @@
 use ledger_domain::{CaseFacts, CaseId, Role};
 use ledger_protocol::{BlobChunk, DocKind};
 use serde::Serialize;
+use uuid::Uuid;
+
+pub use ledger_domain::scope::CaseScope;
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -80,17 +83,6 @@ pub struct DeviceRecord {
     pub skew_ms: Option<i64>,
 }
 
-/// What decides who may see a case.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct CaseScope {
-    /// 所属乡镇.
-    pub township: Option<String>,
-    /// The registering office.
-    pub registrar: String,
-    /// Whether the identity document goes to the bureau only.
-    pub restricted: bool,
-}
-
 /// A record of the hub log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogEntry {
@@ -107,12 +99,14 @@ pub enum LogEntry {
         /// ...or only to the bureau (scope changed in the batch, or a restricted identity).
         bureau_only: bool,
     },
-    /// The case entered `target`'s scope.
+    /// The case entered `target`'s scope (with the row's kind `Identity`: only its identity
+    /// document did, a restriction having been lifted).
     Enter {
         /// The office.
         target: String,
     },
-    /// The case left `target`'s scope.
+    /// The case left `target`'s scope (with the row's kind `Identity`: only its identity
+    /// document did, the case having become restricted).
     Leave {
         /// The office.
         target: String,
@@ -216,6 +210,32 @@ pub struct Commit {
     pub log: Vec<NewLogRow>,
     /// Attachments cited by cases.
     pub blob_refs: Vec<(String, CaseId)>,
+    /// Identity drops merged by this commit: (drop id, case, office).
+    pub drops: Vec<(Uuid, CaseId, String)>,
+}
+
+/// A change the hub refused, kept for the county to inspect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QuarantineRecord {
+    /// The hash the office claimed (hex).
+    pub hash: String,
+    /// The case (or roster) it was for.
+    pub case_id: CaseId,
+    /// Which document.
+    pub kind: DocKind,
+    /// The sending device.
+    pub device: String,
+    /// Its office.
+    pub office: String,
+    /// The rule that refused it.
+    pub rule: String,
+    /// Why, in Chinese.
+    pub reason: String,
+    /// When (hub time, ms).
+    pub received_at: i64,
+    /// The bytes as received.
+    #[serde(skip)]
+    pub bytes: Vec<u8>,
 }
 
 /// What a device reported at a sync.
@@ -306,6 +326,38 @@ pub trait HubStore: Send + Sync + 'static {
     fn blob_progress(&self, hash: &str) -> Result<Result<(), u64>>;
     /// Adds an uploaded piece; stores the blob once complete and its BLAKE3 matches.
     fn blob_piece(&self, chunk: &BlobChunk) -> Result<()>;
-    /// Whether any case `reader` may see cites the blob.
-    fn blob_visible(&self, hash: &str, reader: &Reader<'_>) -> Result<bool>;
+    /// The cases that cite a blob (whoever may see one of them may fetch it).
+    fn blob_cases(&self, hash: &str) -> Result<Vec<CaseId>>;
+    /// Drops partial uploads untouched since `before` (ms); returns how many.
+    fn expire_uploads(&self, before: i64) -> Result<usize>;
+
+    /// Every Automerge actor of a device (hex): its enrollment actor and any registered since.
+    fn device_actors(&self, device: &str) -> Result<Vec<String>>;
+    /// Keeps a refused change, dropping the device's oldest beyond `keep` per device.
+    fn quarantine(&self, record: &QuarantineRecord, keep: usize) -> Result<()>;
+    /// Refused changes, newest first, at most `limit`.
+    fn quarantined(&self, limit: usize) -> Result<Vec<QuarantineRecord>>;
+    /// Whether an identity drop was merged already.
+    fn drop_merged(&self, id: Uuid) -> Result<bool>;
+    /// Whether the log holds a `leave` of the case for the office (so its eviction may be
+    /// confirmed).
+    fn has_leave(&self, case: CaseId, office: &str) -> Result<bool>;
+    /// Leases the next `size` numbers of an office's series to a device, never below `used + 1`.
+    fn lease(
+        &self,
+        office: &str,
+        series: &str,
+        device: &str,
+        used: u64,
+        size: u64,
+        now: i64,
+    ) -> Result<(u64, u64)>;
+    /// Every stored document after `after`, in (case, kind) order, at most `limit`.
+    fn all_docs(
+        &self,
+        after: Option<(CaseId, DocKind)>,
+        limit: usize,
+    ) -> Result<Vec<(CaseId, DocKind)>>;
+    /// Sets a document that no longer loads aside (out of service), keeping its bytes.
+    fn set_aside(&self, case: CaseId, kind: DocKind, reason: &str, now: i64) -> Result<()>;
 }

@@ -51,8 +51,14 @@ fn office_commands_print_tokens_alone_on_the_last_line() {
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(list[0]["office"]["code"], "hq");
     assert_eq!(list[0]["office"]["townships"][0], "黄桥镇");
+    // Revoking an office with no device yet still voids its outstanding tokens.
     let out = hub(dir.path(), &["office", "revoke", "--code", "hq"]);
-    assert!(!out.status.success(), "no device enrolled yet");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("作废其全部未使用的登记令牌"));
+    let out = hub(dir.path(), &["office", "revoke", "--code", "hq", "--device", "nope"]);
+    assert!(!out.status.success(), "no such device");
+    let out = hub(dir.path(), &["office", "revoke", "--code", "nope"]);
+    assert!(!out.status.success(), "no such office");
     let out = hub(dir.path(), &["office", "token", "--code", "nope"]);
     assert!(!out.status.success());
     // Only hashes are stored.

@@ -5,14 +5,15 @@ use chrono::NaiveDate;
 use ledger_domain::deadline::{CaseDeadlines, check_extension, deadlines};
 use ledger_domain::model::case_number;
 use ledger_domain::registration::build_petitioners;
-use ledger_domain::schema::{self, CaseField, Draft, FieldConflict, FieldValue};
+use ledger_domain::schema::{self, CaseField, Draft, FieldConflict, FieldValue, RestrictionEffect};
 use ledger_domain::workflow::{Anomaly, allowed_actions, close_check, permit, replay};
 use ledger_domain::{
     ActionKind, AttachmentRef, Case, CaseId, CloseReason, DocumentKind, Evaluation, Event,
-    EventHead, Identity, IssuedDocument, NewCase, NewPetitioner, NewSubmission, Outcome,
+    EventHead, Identity, IssuedDocument, NewCase, NewPetitioner, NewSubmission, Outcome, Person,
     RegistrationContext, Role, Satisfaction, Status,
 };
-use ledger_store::DocKind;
+use ledger_protocol::DropPerson;
+use ledger_store::{DocKind, DropRecord, NewCaseDocs, QuarantinedChange};
 use serde::{Deserialize, Serialize};
 
 use crate::Office;
@@ -78,6 +79,11 @@ pub struct CaseView {
     pub evaluations: Vec<Evaluation>,
     /// Local changes to the case not yet acknowledged by the hub.
     pub pending_upload: u64,
+    /// Changes to the case the hub refused, with its reasons (`ledger repair` recovers).
+    pub refused: Vec<QuarantinedChange>,
+    /// Petitioners' identities typed here that wait to be delivered to the bureau (this office
+    /// does not keep them: 信访工作条例 §30).
+    pub identities_to_deliver: usize,
 }
 
 fn needs(action: &ActionKind, field: &str, label: &str, message: &str) -> OfficeError {
@@ -90,9 +96,53 @@ impl Office {
     pub fn register(&self, input: &NewCase, handler: Option<&str>) -> Result<CaseId> {
         let (case, identity) = self.build_case(input, handler, None, None)?;
         let id = case.id;
-        self.store.create_cases(&[(case, identity, Vec::new())])?;
+        let docs = self.new_case_docs(case, identity, Vec::new())?;
+        self.store.create_cases_with_progress(&[docs], &mut |_| {})?;
         tracing::info!(case = %id, "case registered");
         Ok(id)
+    }
+
+    /// Whether this office keeps the identity of `case` itself: the bureau always; a township
+    /// only when it is not restricted (检举控告, confidential), and an office for this computer
+    /// only (no hub to deliver to) always.
+    fn keeps_identity(&self, case: &Case) -> Result<bool> {
+        Ok(self.is_bureau() || !case.identity_restricted() || self.hub_url()?.is_none())
+    }
+
+    /// A new case's documents as this office stores them: its identity document where it keeps
+    /// one, else the identities as typed go to the bureau as a drop and stay out of every
+    /// history here.
+    pub(crate) fn new_case_docs(
+        &self,
+        case: Case,
+        identity: Identity,
+        fingerprints: Vec<String>,
+    ) -> Result<NewCaseDocs> {
+        if self.keeps_identity(&case)? {
+            return Ok(NewCaseDocs { case, identity: Some(identity), drop: None, fingerprints });
+        }
+        let drop = if identity.persons.is_empty() {
+            None
+        } else {
+            Some(self.drop_record(case.id, &identity.persons)?)
+        };
+        Ok(NewCaseDocs { case, identity: None, drop, fingerprints })
+    }
+
+    fn drop_record(&self, case: CaseId, persons: &[Person]) -> Result<DropRecord> {
+        let persons: Vec<DropPerson> = persons
+            .iter()
+            .map(|p| DropPerson {
+                id: p.id.clone(),
+                name: p.name.clone(),
+                id_type: p.id_type.code().to_owned(),
+                id_number: p.id_number.clone(),
+                phone: p.phone.clone(),
+                address: p.address.clone(),
+            })
+            .collect();
+        let persons = serde_json::to_string(&persons).map_err(ledger_store::StoreError::from)?;
+        Ok(DropRecord { id: self.mint_id(), case_id: case, persons, error: None })
     }
 
     /// Checks registration input and builds the case without storing it (imports batch them).
@@ -178,7 +228,15 @@ impl Office {
             .with_doc(id, DocKind::Case, schema::conflicts)?
             .map_err(|source| ledger_store::StoreError::document(id, source))?;
         let handed_over = self.store.row(id)?.is_some_and(|r| r.handed_over);
-        let allowed = if handed_over { Vec::new() } else { allowed_actions(&replayed, &cfg.role) };
+        let mut allowed =
+            if handed_over { Vec::new() } else { allowed_actions(&replayed, &cfg.role) };
+        if !handed_over
+            && cfg.role == Role::Bureau
+            && case.identity_restricted()
+            && replayed.status != Status::Voided
+        {
+            allowed.push(ActionKind::LiftRestriction);
+        }
         Ok(CaseView {
             documents: case.documents(),
             evaluations: case.evaluations(),
@@ -190,6 +248,8 @@ impl Office {
             allowed_actions: allowed,
             handed_over,
             pending_upload: self.store.outbox_for_case(id)?,
+            refused: self.store.quarantined_for(id)?,
+            identities_to_deliver: self.store.drops_for(id)?.len(),
             case,
         })
     }
@@ -289,13 +349,19 @@ impl Office {
             }
             ActionKind::Accept => {
                 let year = self.today().format("%Y").to_string();
-                let seq = self.store.reserve_counter(&format!("official:{year}"), 1)?;
-                official_number = Some(format!("{}信〔{year}〕{seq}号", cfg.number_prefix));
+                let (seq, letter) = self.series_number(&format!("official:{year}"))?;
+                official_number = Some(format!("{}信〔{year}〕{letter}{seq}号", cfg.number_prefix));
+            }
+            ActionKind::LiftRestriction if !case.identity_restricted() => {
+                return Err(OfficeError::Refused(
+                    "该案件的信访人身份不受限制，无需解除保密".to_owned(),
+                ));
             }
             ActionKind::NotAccept
             | ActionKind::NoFurther
             | ActionKind::Object
             | ActionKind::Void
+            | ActionKind::LiftRestriction
                 if text.is_none() =>
             {
                 return Err(needs(
@@ -378,6 +444,9 @@ impl Office {
             if action == ActionKind::Reply {
                 schema::set_draft(tx, Draft::Reply, "")?;
             }
+            if action == ActionKind::LiftRestriction {
+                schema::put_identity_released(tx, true)?;
+            }
             Ok(())
         })?;
         tracing::info!(case = %id, action = action.code(), "action recorded");
@@ -393,6 +462,7 @@ impl Office {
     ) -> Result<String> {
         let cfg = self.config();
         let case = self.writable(id)?;
+        let case_now = case.clone();
         let handler = self.handler(handler)?;
         let policy = self.store.rules().policies.current().clone();
         let actor = self.actor_hex();
@@ -426,13 +496,19 @@ impl Office {
         let Some(built) = built.filter(|_| errors.is_empty()) else {
             return Err(OfficeError::Invalid(errors));
         };
-        self.store.edit(id, DocKind::Case, |tx| {
+        // Names typed for a case whose identity this office does not keep go to the bureau in
+        // the same transaction as the submission: nothing typed is dropped.
+        let direct =
+            self.store.has_doc(id, DocKind::Identity)? && self.keeps_identity(&case_now)?;
+        let drop =
+            if persons.is_empty() || direct { None } else { Some(self.drop_record(id, &persons)?) };
+        self.store.edit_with_drop(id, DocKind::Case, drop, |tx| {
             for r in &refs {
                 schema::add_petitioner(tx, r)?;
             }
             schema::add_submission(tx, &built)
         })?;
-        if !persons.is_empty() && self.store.has_doc(id, DocKind::Identity)? {
+        if !persons.is_empty() && direct {
             self.store.edit(id, DocKind::Identity, |tx| {
                 for p in &persons {
                     schema::put_person(tx, p)?;
@@ -481,7 +557,7 @@ impl Office {
     /// Edits a governed field (category, subject ...). Only the bureau changes bureau-only
     /// fields; jurisdiction changes only through 交办/改派.
     pub fn set_field(&self, id: CaseId, field: &CaseField, value: &str) -> Result<()> {
-        self.writable(id)?;
+        let case = self.writable(id)?;
         if *field == CaseField::Jurisdiction {
             return Err(OfficeError::Refused("所属乡镇只能通过「交办」或「改派」变更".to_owned()));
         }
@@ -489,8 +565,79 @@ impl Office {
             return Err(OfficeError::Refused(format!("「{}」只能由县局修改", field.label())));
         }
         let value = self.field_value(field, value)?;
-        self.store.edit(id, DocKind::Case, |tx| schema::put_field(tx, field, value))?;
+        let effect = self.check_restriction(&case, field, &value)?;
+        self.store.edit(id, DocKind::Case, |tx| {
+            schema::put_field(tx, field, value)?;
+            if effect == RestrictionEffect::Tightens {
+                // A concurrent 解除保密 must not outlive this tightening.
+                schema::put_identity_released(tx, false)?;
+            }
+            Ok(())
+        })?;
         Ok(())
+    }
+
+    /// Refuses a field value that would loosen the identity restriction where that is not
+    /// this office's to do (the hub refuses it too, 信访工作条例 §30).
+    fn check_restriction(
+        &self,
+        case: &Case,
+        field: &CaseField,
+        value: &FieldValue,
+    ) -> Result<RestrictionEffect> {
+        let effect = schema::restriction_effect(case, field, value);
+        let overwrites_restrictive = case.restrictive_values
+            && matches!(field, CaseField::Purpose | CaseField::Confidential)
+            && effect != RestrictionEffect::Tightens;
+        if !self.is_bureau() && overwrites_restrictive {
+            return Err(OfficeError::Refused(
+                "该字段有一个并发修改的值要求保密；乡镇国土所只能加强保密，请报县局处理".to_owned(),
+            ));
+        }
+        if effect != RestrictionEffect::Loosens {
+            return Ok(effect);
+        }
+        let township_refusal = || {
+            OfficeError::Refused(
+                "乡镇国土所只能加强保密，不能把检举控告改为其他类别或取消保密；如确需解除，请报县局"
+                    .to_owned(),
+            )
+        };
+        if !self.is_bureau() {
+            return Err(township_refusal());
+        }
+        let mut probe = case.clone();
+        // A put overwrites every concurrent value of the field.
+        probe.restrictive_values = false;
+        match (field, value) {
+            (CaseField::Purpose, FieldValue::Text(code)) => {
+                probe.purpose = ledger_domain::Purpose::from_code(code);
+            }
+            (CaseField::Confidential, FieldValue::Flag(flag)) => probe.confidential = *flag,
+            _ => {}
+        }
+        if case.identity_restricted() && !probe.identity_restricted() {
+            return Err(OfficeError::Refused(format!(
+                "该案件的信访人身份受保护；请先「解除保密」并写明理由，再修改「{}」",
+                field.label()
+            )));
+        }
+        Ok(effect)
+    }
+
+    /// A number of a series, with the device letter to print before it ("" when the number is
+    /// unique by itself: leased from the hub, or a store for this computer only).
+    pub(crate) fn series_number(&self, series: &str) -> Result<(u64, String)> {
+        let device = self.config().device;
+        match self.leased_number(series)? {
+            Some(n) if self.hub_url()?.is_some() || device == "A" => Ok((n, String::new())),
+            Some(n) => Ok((n, device)),
+            None => {
+                // Offline with no leased number left: the device letter keeps it unique.
+                let n = self.store.reserve_counter(&format!("{series}:{device}"), 1)?;
+                Ok((n, device))
+            }
+        }
     }
 
     fn field_value(&self, field: &CaseField, value: &str) -> Result<FieldValue> {
@@ -552,6 +699,7 @@ impl Office {
             CaseField::Jurisdiction => FieldValue::Text(value.trim().to_owned()),
             _ => self.field_value(field, value)?,
         };
+        self.check_restriction(&case, field, &value)?;
         let mut event = self.event(&case, ActionKind::ResolveConflict, handler);
         event.field = Some(field.code().to_owned());
         event.text = Some(match &value {

@@ -17,8 +17,8 @@ use std::path::Path;
 use chrono::NaiveDate;
 use ledger_domain::workflow::replay;
 use ledger_domain::{
-    ActionKind, Case, CaseId, CloseReason, Event, EventHead, Identity, NewCase, NewPetitioner,
-    NewSubmission, Role, Satisfaction, Status,
+    ActionKind, Case, CaseId, CloseReason, Event, EventHead, NewCase, NewPetitioner, NewSubmission,
+    Satisfaction, Status,
 };
 use ledger_store::CaseQuery;
 use serde::Serialize;
@@ -532,7 +532,7 @@ impl Office {
                 next_number.insert(year.clone(), self.reserve_case_numbers(&year, n)?);
             }
         }
-        let mut new_cases: Vec<(Case, Identity, Vec<String>)> = Vec::new();
+        let mut new_cases: Vec<ledger_store::NewCaseDocs> = Vec::new();
         for group in groups {
             let existing = match group[0].number.as_str() {
                 "" => None,
@@ -596,7 +596,7 @@ impl Office {
             let last = group.iter().rev().find(|r| r.status != Status::Registered).unwrap_or(first);
             self.imported_history(&mut case, last, &handler);
             identity.persons.sort_by(|a, b| a.id.cmp(&b.id));
-            new_cases.push((case, identity, fingerprints));
+            new_cases.push(self.new_case_docs(case, identity, fingerprints)?);
             report.cases += 1;
         }
         // One transaction for every new case: all or nothing.
@@ -625,11 +625,15 @@ impl Office {
     }
 
     /// Builds the imported history a row's 办理状态 implies, dated from the row.
+    ///
+    /// Every event is recorded as this office, in its own role (a township's import records
+    /// its history as the township); the hub accepts imported history only with the case's
+    /// registration, and replay exempts it from the role table.
     fn imported_history(&self, case: &mut Case, row: &Row, handler: &str) {
         let cfg = self.config();
         let received = case.received().unwrap_or_else(|| self.today());
         let township = case.jurisdiction.clone();
-        let push = |case: &mut Case, action: ActionKind, date: NaiveDate, role: Role| -> usize {
+        let push = |case: &mut Case, action: ActionKind, date: NaiveDate| -> usize {
             let lamport = case.next_lamport();
             let at = date.and_hms_opt(1, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or(0);
             case.events.push(Event::new(EventHead {
@@ -638,7 +642,7 @@ impl Office {
                 action,
                 actor: self.actor_hex(),
                 office: cfg.code.clone(),
-                role,
+                role: cfg.role.clone(),
                 handler: handler.to_owned(),
                 at,
                 date,
@@ -660,44 +664,43 @@ impl Office {
         );
         match status {
             S::Accepted => {
-                push(case, ActionKind::Accept, received, Role::Bureau);
+                push(case, ActionKind::Accept, received);
             }
             S::NotAccepted => {
-                push(case, ActionKind::NotAccept, received, Role::Bureau);
+                push(case, ActionKind::NotAccept, received);
             }
             S::Forwarded => {
-                push(case, ActionKind::Forward, received, Role::Bureau);
+                push(case, ActionKind::Forward, received);
             }
             S::Voided => {
-                push(case, ActionKind::Void, received, Role::Bureau);
+                push(case, ActionKind::Void, received);
             }
             _ => {}
         }
         if assigned {
-            let i = push(case, ActionKind::Assign, received, Role::Bureau);
+            let i = push(case, ActionKind::Assign, received);
             case.events[i].target = township;
         }
         if matches!(status, S::InProgress | S::Extended) {
-            push(case, ActionKind::Investigate, received, Role::Township);
+            push(case, ActionKind::Investigate, received);
         }
         if *status == S::Extended {
-            push(case, ActionKind::Extend, received, Role::Bureau);
+            push(case, ActionKind::Extend, received);
         }
         if matches!(status, S::Replied | S::UnderReview | S::Closed) {
-            push(case, ActionKind::Reply, reply_on, Role::Township);
+            push(case, ActionKind::Reply, reply_on);
         }
         if *status == S::UnderReview {
-            push(case, ActionKind::Review, reply_on, Role::Bureau);
+            push(case, ActionKind::Review, reply_on);
         }
         if let Some(result) = &row.satisfaction
             && matches!(status, S::Replied | S::UnderReview | S::Closed)
         {
-            let i =
-                push(case, ActionKind::Evaluate, row.closed_on.unwrap_or(reply_on), Role::Bureau);
+            let i = push(case, ActionKind::Evaluate, row.closed_on.unwrap_or(reply_on));
             case.events[i].satisfaction = Some(result.clone());
         }
         if *status == S::Closed {
-            let i = push(case, ActionKind::Close, row.closed_on.unwrap_or(reply_on), Role::Bureau);
+            let i = push(case, ActionKind::Close, row.closed_on.unwrap_or(reply_on));
             case.events[i].close_reason = Some(CloseReason::Replied);
         }
     }

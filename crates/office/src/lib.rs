@@ -12,6 +12,7 @@ mod config;
 mod error;
 mod import;
 mod queries;
+mod recover;
 mod reports;
 mod sync;
 
@@ -33,6 +34,7 @@ pub use ledger_protocol;
 pub use ledger_report as report;
 pub use ledger_store::{CaseQuery, CaseRow, INDEX_STAMP_KEY, Page, QuarantinedChange, StoreError};
 pub use queries::{DueList, ReviewItem};
+pub use recover::RecoveryReport;
 pub use reports::YearReport;
 pub use sync::BundleReport;
 
@@ -107,7 +109,8 @@ impl Office {
         let json = serde_json::to_string(&config).map_err(ledger_store::StoreError::from)?;
         self.store.set_meta(&[(CONFIG_KEY, &json)])?;
         *self.config.write().unwrap_or_else(|p| p.into_inner()) = config;
-        Ok(())
+        // The hub judges every event's 办理人 against the roster: staff changes go up first.
+        self.reconcile_roster()
     }
 
     /// Whether the ledger's index was computed with this release's rules (deadlines, holiday

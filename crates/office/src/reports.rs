@@ -278,10 +278,9 @@ impl Office {
             .map_err(|r| OfficeError::Refused(r.message))?;
         let today = self.today();
         let year = today.year();
-        let seq = self.store.reserve_counter(&format!("document:{}:{year}", kind.code()), 1)?;
-        // Devices of one office number apart offline, as case numbers do; the first device's
-        // numbers read as the bureau has always written them.
-        let device = if cfg.device == "A" { String::new() } else { cfg.device.clone() };
+        // Numbers come from blocks the hub leases each device, so two devices never issue the
+        // same one; past its block and offline, a device's letter keeps them apart.
+        let (seq, device) = self.series_number(&format!("document:{}:{year}", kind.code()))?;
         let number =
             format!("{}国土信{}〔{year}〕{device}{seq}号", cfg.number_prefix, kind.number_tag());
         let html = render(Some(&number), today)?;

@@ -13,15 +13,18 @@ use std::path::Path;
 
 use ledger_client::{Applied, Binding, SyncStatus, SyncTarget, TargetError};
 use ledger_domain::CaseId;
+use ledger_domain::schema;
 use ledger_protocol::{
-    BlobChunk, BlobWant, Cursor, DocKind as WireKind, EnrollResponse, Hash, MIN_BATCH_BYTES,
-    Record, Refused, SyncRequest, SyncResponse, UpChange,
+    BlobChunk, BlobWant, Cursor, DocKind as WireKind, DropPerson, EnrollResponse, Hash,
+    IdentityDrop, LeaseWant, MAX_LIST, MIN_BATCH_BYTES, Record, Refused, SyncRequest, SyncResponse,
+    UpChange, roster_id,
 };
 use ledger_store::{DocKind, Store};
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::config::OfficeConfig;
 use crate::error::{OfficeError, Result};
+use crate::recover::RecoveryReport;
 use crate::{Clock, Office};
 
 const HUB: &str = "sync.hub";
@@ -35,13 +38,23 @@ const NEED_BLOBS: &str = "sync.need_blobs";
 const WANT_BLOBS: &str = "sync.want_blobs";
 const STATUS: &str = "sync.status";
 const REPAIR: &str = "sync.needs_repair";
+/// Cases to replace with the hub's copy (after refused changes), JSON.
+const RESET: &str = "sync.reset";
+/// What the last recovery redid and could not redo, JSON.
+const RECOVERED: &str = "sync.recovered";
 /// Set by a restore from backup (ledger-store).
 const RESTORED: &str = "needs_repair";
+
+/// Number series this device uses (official numbers, document numbers), JSON.
+const SERIES: &str = "numbers.series";
+/// Ask for a new block when fewer numbers than this are left.
+const LOW_WATER: u64 = 5;
 
 fn wire(kind: DocKind) -> WireKind {
     match kind {
         DocKind::Case => WireKind::Case,
         DocKind::Identity => WireKind::Identity,
+        DocKind::Roster => WireKind::Roster,
     }
 }
 
@@ -49,6 +62,7 @@ fn local(kind: WireKind) -> DocKind {
     match kind {
         WireKind::Case => DocKind::Case,
         WireKind::Identity => DocKind::Identity,
+        WireKind::Roster => DocKind::Roster,
     }
 }
 
@@ -102,6 +116,11 @@ impl Office {
             (CREDENTIAL, enrolled.credential.clone()),
             (DEVICE, enrolled.device_id.clone()),
         ])?;
+        if !enrolled.roster.is_empty() {
+            // The roster goes up before anything signed by the staff on it.
+            office.store.merge_remote(office.roster_key(), DocKind::Roster, &enrolled.roster)?;
+            office.reconcile_roster()?;
+        }
         Ok(office)
     }
 
@@ -144,9 +163,138 @@ impl Office {
         Ok(out)
     }
 
+    /// The roster document's id for this office.
+    fn roster_key(&self) -> CaseId {
+        CaseId(roster_id(&self.cfg().code))
+    }
+
+    /// Whether this device has received its office's roster from the hub. Until it has, no
+    /// event goes up: the hub judges every event's 办理人 against that roster, which this
+    /// device first brings up to date with its staff list (roster changes always go up first).
+    fn roster_ready(&self) -> Result<bool> {
+        Ok(self.store.has_doc(self.roster_key(), DocKind::Roster)?)
+    }
+
+    /// Brings the roster the hub created up to date with this office's staff list: members
+    /// added here are added; members no longer on the list are marked as having left.
+    pub(crate) fn reconcile_roster(&self) -> Result<()> {
+        let id = self.roster_key();
+        if !self.store.has_doc(id, DocKind::Roster)? {
+            return Ok(());
+        }
+        let Ok(roster) = self.store.with_doc(id, DocKind::Roster, schema::read_roster)? else {
+            return Ok(());
+        };
+        let staff = self.cfg().staff.clone();
+        let add: Vec<&String> = staff.iter().filter(|s| !roster.has_current(s)).collect();
+        let gone: Vec<String> = roster
+            .staff
+            .iter()
+            .filter(|e| e.left.is_none() && !staff.contains(&e.name))
+            .map(|e| e.name.clone())
+            .collect();
+        if add.is_empty() && gone.is_empty() {
+            return Ok(());
+        }
+        let today = self.today();
+        self.store.edit(id, DocKind::Roster, |tx| {
+            for name in &add {
+                schema::add_staff(tx, name, today)?;
+            }
+            for name in &gone {
+                schema::staff_left(tx, name, today)?;
+            }
+            Ok(())
+        })?;
+        tracing::info!(added = add.len(), left = gone.len(), "staff roster updated");
+        Ok(())
+    }
+
+    /// Number series whose leased blocks run low (the bureau's official numbers always; in
+    /// December next year's too).
+    fn lease_wants(&self) -> Result<Vec<LeaseWant>> {
+        let mut series: Vec<String> = self.meta_json(SERIES)?;
+        if self.is_bureau() {
+            let today = self.today();
+            let year = chrono::Datelike::year(&today);
+            series.push(format!("official:{year}"));
+            if chrono::Datelike::month(&today) == 12 {
+                series.push(format!("official:{}", year + 1));
+            }
+        }
+        series.sort();
+        series.dedup();
+        let mut wants = Vec::new();
+        for s in series {
+            if self.store.numbers_left(&s)? < LOW_WATER {
+                wants.push(LeaseWant { used: self.store.counter_value(&s)?, series: s });
+            }
+        }
+        wants.truncate(MAX_LIST);
+        Ok(wants)
+    }
+
+    /// The next number of a series: from the blocks the hub leased this device when it is
+    /// enrolled; else (a store for this computer only) from the local counter. `None` when an
+    /// enrolled device has no leased number left (offline since before its first sync, or past
+    /// its block): the caller numbers with its device letter instead, which never collides.
+    pub(crate) fn leased_number(&self, series: &str) -> Result<Option<u64>> {
+        if self.store.meta(CREDENTIAL)?.is_none() {
+            return Ok(Some(self.store.reserve_counter(series, 1)?));
+        }
+        let mut known: Vec<String> = self.meta_json(SERIES)?;
+        if !known.iter().any(|s| s == series) {
+            known.push(series.to_owned());
+            self.meta_pairs(&[(SERIES, Self::to_json(&known))])?;
+        }
+        Ok(self.store.take_number(series)?)
+    }
+
+    /// Asks for `cases` whole, to replace them with the hub's copy on arrival.
+    pub(crate) fn mark_for_reset(&self, cases: &BTreeSet<CaseId>) -> Result<()> {
+        let mut reset: BTreeSet<CaseId> =
+            self.meta_json::<Vec<CaseId>>(RESET)?.into_iter().collect();
+        reset.extend(cases.iter().copied());
+        let mut want: BTreeSet<CaseId> =
+            self.meta_json::<Vec<CaseId>>(WANT_WHOLE)?.into_iter().collect();
+        want.extend(cases.iter().copied());
+        self.meta_pairs(&[
+            (RESET, Self::to_json(&reset.iter().collect::<Vec<_>>())),
+            (WANT_WHOLE, Self::to_json(&want.iter().collect::<Vec<_>>())),
+            (RECOVERED, Self::to_json(&RecoveryReport::default())),
+        ])
+    }
+
+    /// What the last recovery did so far.
+    pub(crate) fn recovery_report(&self) -> Result<RecoveryReport> {
+        self.meta_json(RECOVERED)
+    }
+
+    pub(crate) fn clear_recovery_report(&self) -> Result<()> {
+        self.meta_pairs(&[(RECOVERED, Self::to_json(&RecoveryReport::default()))])
+    }
+
+    /// Identity drops waiting for the hub, as sent.
+    fn drops(&self) -> Result<Vec<IdentityDrop>> {
+        let mut out = Vec::new();
+        for d in self.store.pending_drops(MAX_LIST)? {
+            let (Ok(id), Ok(persons)) =
+                (d.id.parse::<uuid::Uuid>(), serde_json::from_str::<Vec<DropPerson>>(&d.persons))
+            else {
+                tracing::error!(drop = %d.id, "an identity drop here does not parse; kept");
+                continue;
+            };
+            out.push(IdentityDrop { id, case_id: d.case_id.0, persons });
+        }
+        Ok(out)
+    }
+
     fn prepare_request(&self, budget: u32) -> Result<SyncRequest> {
         let budget = budget.max(MIN_BATCH_BYTES);
-        let outbox = self.store.outbox_batch(budget as usize)?;
+        let mut outbox = self.store.outbox_batch(budget as usize)?;
+        if !self.roster_ready()? {
+            outbox.retain(|e| e.kind == DocKind::Roster);
+        }
         let changes: Vec<UpChange> = outbox
             .into_iter()
             .filter_map(|e| {
@@ -202,12 +350,25 @@ impl Office {
             pending,
             last_error: status.last_error,
             actor: Some(self.actor_hex()),
+            drops: self.drops()?,
+            want_leases: self.lease_wants()?,
         })
     }
 
     fn apply_response(&self, request: &SyncRequest, response: &SyncResponse) -> Result<Applied> {
         let acked: Vec<String> = response.acked.iter().map(Hash::to_hex).collect();
         self.store.acknowledge(&acked)?;
+        if !response.refused.is_empty() {
+            self.quarantine_refused(&response.refused)?;
+        }
+        let merged: Vec<String> = response.acked_drops.iter().map(uuid::Uuid::to_string).collect();
+        self.store.ack_drops(&merged)?;
+        for (id, reason) in &response.refused_drops {
+            self.store.refuse_drop(&id.to_string(), reason)?;
+        }
+        let blocks: Vec<(String, u64, u64)> =
+            response.leases.iter().map(|l| (l.series.clone(), l.start, l.end)).collect();
+        self.store.add_number_blocks(&blocks)?;
 
         // Attachments: offered and not needed are at the hub; needed ones go up next time.
         let needed: BTreeSet<&str> = response.need_blobs.iter().map(|w| w.hash.as_str()).collect();
@@ -222,6 +383,8 @@ impl Office {
 
         let mut leaving: Vec<CaseId> = self.meta_json(LEAVING)?;
         let mut want_blobs: Vec<String> = self.meta_json(WANT_BLOBS)?;
+        let resets: BTreeSet<CaseId> = self.meta_json::<Vec<CaseId>>(RESET)?.into_iter().collect();
+        let mut recovered: RecoveryReport = self.meta_json(RECOVERED)?;
         let mut touched: BTreeSet<CaseId> = BTreeSet::new();
         let mut receipts = Vec::new();
         let mut blob_progress = false;
@@ -232,9 +395,11 @@ impl Office {
                     self.store.apply_remote(id, local(*kind), vec![bytes.clone()])?;
                     if let Ok(change) = ledger_domain::automerge::Change::from_bytes(bytes.clone())
                     {
-                        receipts.push((change.hash().to_string(), *received_at));
+                        receipts.push((change.hash().to_string(), *received_at, id));
                     }
-                    touched.insert(id);
+                    if *kind != WireKind::Roster {
+                        touched.insert(id);
+                    }
                 }
                 Record::Enter { case_id, kind, offset, total, bytes } => {
                     let id = CaseId(*case_id);
@@ -244,15 +409,29 @@ impl Office {
                         self.store.stage_piece(id, local(*kind), *offset, *total, bytes)?
                     };
                     if let Some(saved) = whole {
-                        self.store.merge_remote(id, local(*kind), &saved)?;
-                        touched.insert(id);
+                        if resets.contains(&id) {
+                            self.reset_doc(id, local(*kind), &saved, &mut recovered)?;
+                        } else {
+                            self.store.merge_remote(id, local(*kind), &saved)?;
+                        }
+                        if *kind != WireKind::Roster {
+                            touched.insert(id);
+                        }
                         if leaving.contains(&id) {
                             leaving.retain(|c| *c != id);
                             self.store.set_handed_over(id, false)?;
                         }
                     }
                 }
-                Record::Leave { case_id } => {
+                Record::Leave { case_id, kind: Some(kind) } => {
+                    // Only one document leaves: the identity of a case that became restricted.
+                    let id = CaseId(*case_id);
+                    if self.store.has_doc(id, local(*kind))? {
+                        self.store.delete_doc(id, local(*kind))?;
+                        tracing::info!(case = %id, "identity document left this office (restricted)");
+                    }
+                }
+                Record::Leave { case_id, kind: None } => {
                     let id = CaseId(*case_id);
                     if self.store.row(id)?.is_some() && !leaving.contains(&id) {
                         self.store.set_handed_over(id, true)?;
@@ -273,6 +452,7 @@ impl Office {
             }
         }
         self.store.record_receipts(&receipts)?;
+        self.reconcile_roster()?;
 
         // Cases still missing dependencies are asked for whole; the cursor waits for them.
         let requested: BTreeSet<CaseId> = request.want_whole.iter().map(|c| CaseId(*c)).collect();
@@ -321,14 +501,36 @@ impl Office {
             }
         }
 
+        // Cases being recovered: done once the hub's copy arrived; one the hub never had keeps
+        // its local record and is reported.
+        let mut still_resetting: Vec<CaseId> = Vec::new();
+        for id in &resets {
+            if delivered.contains(id) {
+                continue;
+            }
+            if requested.contains(id) {
+                recovered.unrecoverable.push(format!(
+                    "案件 {} 在县局没有记录（其登记被拒收）；本机的记录保留，请核对后重新登记",
+                    self.case_label(*id)
+                ));
+            } else {
+                still_resetting.push(*id);
+            }
+        }
+        for id in &still_resetting {
+            want_whole.insert(*id);
+        }
+
         // A case fetched whole and still missing dependencies cannot be fixed by the feed.
-        let stuck = want_whole.iter().any(|c| delivered.contains(c));
+        let stuck = want_whole.iter().any(|c| delivered.contains(c) && !resets.contains(c));
         let mut pairs = vec![
             (WANT_WHOLE, Self::to_json(&want_whole.iter().collect::<Vec<_>>())),
             (LEAVING, Self::to_json(&still_leaving)),
             (EVICTED, Self::to_json(&evicted)),
             (NEED_BLOBS, Self::to_json(&response.need_blobs)),
             (WANT_BLOBS, Self::to_json(&want_blobs)),
+            (RESET, Self::to_json(&still_resetting)),
+            (RECOVERED, Self::to_json(&recovered)),
         ];
         // The cursor only moves forward: an older page (a stale return bundle) never rewinds it.
         let current = self.cursor()?;
@@ -349,6 +551,8 @@ impl Office {
             downloaded: response.records.len(),
             outbox_left: self.store.outbox_len()?,
             wants_more: !want_whole.is_empty()
+                || !response.acked_drops.is_empty() && !self.store.pending_drops(1)?.is_empty()
+                || self.store.outbox_len_of_kind(DocKind::Roster)? > 0
                 || newly_evicted
                 || !response.need_blobs.is_empty()
                 || ((blob_progress || newly_wanted) && !want_blobs.is_empty())
@@ -493,10 +697,6 @@ impl SyncTarget for Office {
         response: &SyncResponse,
     ) -> Result<Applied, TargetError> {
         self.apply_response(request, response).map_err(target_err)
-    }
-
-    fn refused(&self, refused: &[Refused]) -> Result<(), TargetError> {
-        self.quarantine_refused(refused).map_err(target_err)
     }
 
     fn save_status(&self, status: &SyncStatus) -> Result<(), TargetError> {

@@ -20,10 +20,13 @@ use std::io::Read;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// The protocol version this build speaks.
-pub const PROTOCOL_VERSION: u16 = 1;
+/// The protocol version this build speaks. Version 2 answers every change with its own
+/// verdict inside a normal reply (`refused`), carries identities typed for restricted cases
+/// outside Automerge history (`drops`), leases number blocks, and can send a document kind
+/// leaving alone. A version-1 office is answered with a clear request to upgrade.
+pub const PROTOCOL_VERSION: u16 = 2;
 /// Every version this build can serve.
-pub const SUPPORTED_VERSIONS: &[u16] = &[1];
+pub const SUPPORTED_VERSIONS: &[u16] = &[2];
 /// The content type of sync bodies.
 pub const CONTENT_TYPE: &str = "application/x-ledger-sync";
 /// The default byte budget of an upload batch and of a page.
@@ -38,7 +41,7 @@ pub const MAX_BLOB_BYTES: u64 = 8 * 1024 * 1024;
 
 const MAGIC: [u8; 2] = *b"LG";
 
-/// Which document of a case.
+/// Which document: a case's own, its petitioners' identities, or an office's staff roster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DocKind {
@@ -46,6 +49,22 @@ pub enum DocKind {
     Case,
     /// The identity document.
     Identity,
+    /// 人员名单: an office's staff roster (its id is [`roster_id`] of the office code). The hub
+    /// judges every event's 办理人 against it.
+    Roster,
+}
+
+/// The most entries of each list a request may carry (`evicted`, `want_whole`, `drops`, wants
+/// and offers); a request over it is refused whole as malformed.
+pub const MAX_LIST: usize = 256;
+/// The most changes one request may carry.
+pub const MAX_CHANGES: usize = 4096;
+
+/// The document id of an office's staff roster: a UUIDv5 of its code, so every device of the
+/// office and the hub name the same document without asking.
+pub fn roster_id(office: &str) -> Uuid {
+    const NAMESPACE: Uuid = Uuid::from_u128(0x6c65_6467_6572_2d72_6f73_7465_7200_0001);
+    Uuid::new_v5(&NAMESPACE, office.as_bytes())
 }
 
 /// An Automerge change hash (SHA-256 of the change).
@@ -242,6 +261,66 @@ pub struct SyncRequest {
     /// The device's current Automerge actor (hex). A restore from backup mints a new one; the
     /// hub records it for the device so its changes are recognised.
     pub actor: Option<String>,
+    /// Identities typed here for cases whose identity this office may not hold (检举控告,
+    /// confidential): they go to the bureau outside the case's Automerge history, and are
+    /// deleted here once acknowledged.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drops: Vec<IdentityDrop>,
+    /// Number series this device wants a (new) block of.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub want_leases: Vec<LeaseWant>,
+}
+
+/// 信访人身份投递: identities an office typed for a restricted case, carried to the hub outside
+/// the case's Automerge history. The hub merges them into the identity document (which only
+/// the bureau receives) and acknowledges the drop by id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityDrop {
+    /// The drop's id (UUIDv7), for acknowledgement; sending it twice merges once.
+    pub id: Uuid,
+    /// The case.
+    pub case_id: Uuid,
+    /// The persons, each keyed by the petitioner reference the case document holds.
+    pub persons: Vec<DropPerson>,
+}
+
+/// One person of an [`IdentityDrop`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DropPerson {
+    /// The petitioner reference's id in the case document.
+    pub id: String,
+    /// 姓名(名称).
+    pub name: String,
+    /// 证件类型 (code).
+    pub id_type: String,
+    /// 证件号码.
+    pub id_number: String,
+    /// 联系电话.
+    pub phone: String,
+    /// 住址.
+    pub address: String,
+}
+
+/// A device asking for a block of a number series (official case numbers, document numbers),
+/// so numbers stay unique across the office's devices and assignable offline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseWant {
+    /// The series (`official:2025`, `doc:acceptance_notice:2025`).
+    pub series: String,
+    /// The highest number this device has already issued in the series, if any (a store from
+    /// before leases): the hub never leases below it.
+    pub used: u64,
+}
+
+/// A block of numbers leased to one device: `start..=end`, its own for good.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    /// The series.
+    pub series: String,
+    /// The first number of the block.
+    pub start: u64,
+    /// The last number of the block.
+    pub end: u64,
 }
 
 /// One record of a page.
@@ -277,10 +356,14 @@ pub enum Record {
         bytes: Vec<u8>,
     },
     /// The case left the office's scope: upload pending changes, show it read-only, then delete
-    /// it and confirm in `evicted`.
+    /// it and confirm in `evicted`. With `kind`, only that document leaves (an identity
+    /// document once the case is restricted); it is deleted at once.
     Leave {
         /// The case.
         case_id: Uuid,
+        /// Only this document of the case.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kind: Option<DocKind>,
     },
     /// An attachment piece.
     Blob(BlobChunk),
@@ -302,6 +385,20 @@ pub struct SyncResponse {
     pub hub_time: i64,
     /// Attachments the hub lacks, from the given offset.
     pub need_blobs: Vec<BlobWant>,
+    /// Changes of the request the hub refused, each alone with its reason (and every later
+    /// change of the request to the same document with it). The office quarantines them; the
+    /// rest of the batch was handled as usual.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<Refused>,
+    /// Identity drops now merged at the hub: delete them here.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub acked_drops: Vec<Uuid>,
+    /// Drops the hub refused, with why (they stay here, shown to the user).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub refused_drops: Vec<(Uuid, String)>,
+    /// Number blocks leased to this device.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub leases: Vec<Lease>,
 }
 
 /// A change the hub refused, and why.
@@ -313,6 +410,10 @@ pub struct Refused {
     pub case_id: Uuid,
     /// Why, in Chinese.
     pub reason: String,
+    /// The rule that refused it (`structure`, `authorship`, `restriction` ...), stable for
+    /// counting; empty from older hubs.
+    #[serde(default)]
+    pub rule: String,
 }
 
 /// The body of every non-2xx answer (JSON).
@@ -358,6 +459,11 @@ pub struct EnrollResponse {
     pub device_letter: String,
     /// The device's credential (a bearer token); the hub keeps only its hash.
     pub credential: String,
+    /// The office's staff roster as the hub holds it (a saved Automerge document), so the
+    /// device can add its staff before its first upload: the hub judges every event's 办理人
+    /// against it.
+    #[serde(default)]
+    pub roster: Vec<u8>,
 }
 
 /// A document's state, for repair: the BLAKE3 of its sorted heads.
@@ -576,7 +682,8 @@ mod tests {
                     total: 3,
                     bytes: vec![1, 2, 3],
                 },
-                Record::Leave { case_id: Uuid::from_u128(4) },
+                Record::Leave { case_id: Uuid::from_u128(4), kind: None },
+                Record::Leave { case_id: Uuid::from_u128(5), kind: Some(DocKind::Identity) },
                 Record::Blob(BlobChunk {
                     hash: "ab".into(),
                     offset: 0,
@@ -588,6 +695,15 @@ mod tests {
             more: true,
             hub_time: 3,
             need_blobs: vec![BlobWant { hash: "cd".into(), offset: 10 }],
+            refused: vec![Refused {
+                hash: "ef".into(),
+                case_id: Uuid::from_u128(6),
+                reason: "不属于本单位".into(),
+                rule: "scope".into(),
+            }],
+            acked_drops: vec![Uuid::from_u128(8)],
+            refused_drops: vec![(Uuid::from_u128(9), "案件不存在".into())],
+            leases: vec![Lease { series: "official:2025".into(), start: 21, end: 40 }],
         };
         assert_eq!(decode::<SyncResponse>(&encode(&resp)).unwrap(), resp);
     }
@@ -615,6 +731,10 @@ mod tests {
         let mut other = encode(&sample());
         other[3] = 9;
         assert_eq!(decode::<SyncRequest>(&other), Err(DecodeError::Version(9)));
+        // A version-1 office (before per-change verdicts) is told to upgrade, not served.
+        let mut old = encode(&sample());
+        old[3] = 1;
+        assert_eq!(decode::<SyncRequest>(&old), Err(DecodeError::Version(1)));
         let mut corrupt = encode(&sample());
         let n = corrupt.len();
         corrupt[n - 3] ^= 0xff;
@@ -622,15 +742,15 @@ mod tests {
         assert!(decode::<SyncRequest>(&corrupt).is_err());
         // 64 MiB of zeros compresses to a few KiB: refused after decompression.
         let zeros = vec![0u8; 64 * 1024 * 1024];
-        let mut bomb = b"LG\x00\x01".to_vec();
+        let mut bomb = b"LG\x00\x02".to_vec();
         bomb.extend(zstd::bulk::compress(&zeros, 19).unwrap());
         assert!(bomb.len() < 64 * 1024);
         assert_eq!(decode::<SyncRequest>(&bomb), Err(DecodeError::TooLarge));
         // Valid compression of something that is not a request.
-        let mut wrong = b"LG\x00\x01".to_vec();
+        let mut wrong = b"LG\x00\x02".to_vec();
         wrong.extend(zstd::bulk::compress(b"\xa1\x61x\x01", 3).unwrap());
         assert!(matches!(decode::<SyncRequest>(&wrong), Ok(_) | Err(DecodeError::Malformed(_))));
-        let mut text = b"LG\x00\x01".to_vec();
+        let mut text = b"LG\x00\x02".to_vec();
         text.extend(zstd::bulk::compress(b"\xff\xff\xff", 3).unwrap());
         assert!(matches!(decode::<SyncRequest>(&text), Err(DecodeError::Malformed(_))));
     }
@@ -650,6 +770,13 @@ mod tests {
     }
 
     #[test]
+    fn roster_ids_are_stable_per_office() {
+        assert_eq!(roster_id("hq"), roster_id("hq"));
+        assert_ne!(roster_id("hq"), roster_id("county"));
+        assert_eq!(roster_id("hq").get_version_num(), 5);
+    }
+
+    #[test]
     fn hashes_in_hex() {
         let h = Hash([0xab; 32]);
         assert_eq!(Hash::from_hex(&h.to_hex()), Some(h));
@@ -659,7 +786,7 @@ mod tests {
                 code: "x".into(),
                 message: "y".into(),
                 refused: vec![],
-                supported_versions: vec![1]
+                supported_versions: vec![2]
             }
             .code,
             "x"

@@ -60,11 +60,48 @@ impl DocCache {
     }
 }
 
+/// What one write adds to a loaded document: its changes, those of them to queue for the hub,
+/// and identity drops to keep with them.
+struct NewChanges {
+    appended: Vec<(String, Vec<u8>)>,
+    outbox: Vec<LocalChange>,
+    drops: Vec<DropRecord>,
+}
+
 /// A change made here, to store and to queue for the hub.
 pub(crate) struct LocalChange {
     pub(crate) kind: DocKind,
     pub(crate) hash: String,
     pub(crate) bytes: Vec<u8>,
+}
+
+/// A new case to store: its documents (no identity document where this office may not hold
+/// one), the identities typed for it that go to the bureau outside its history, and the import
+/// fingerprints it answers for.
+#[derive(Debug, Clone)]
+pub struct NewCaseDocs {
+    /// The case.
+    pub case: Case,
+    /// Its identity document, if this office holds it.
+    pub identity: Option<Identity>,
+    /// Identities to deliver to the bureau instead.
+    pub drop: Option<DropRecord>,
+    /// Import fingerprints.
+    pub fingerprints: Vec<String>,
+}
+
+/// 身份投递: identities typed here for a case whose identity this office may not hold. Kept
+/// until the hub has merged them, then deleted (secure delete, WAL checkpointed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DropRecord {
+    /// The drop's id (UUIDv7).
+    pub id: String,
+    /// The case.
+    pub case_id: CaseId,
+    /// The persons as typed, JSON (the wire's `DropPerson` list).
+    pub persons: String,
+    /// Why the hub refused it, if it did (it is sent again).
+    pub error: Option<String>,
 }
 
 /// What one transaction writes for one case.
@@ -82,6 +119,8 @@ pub(crate) struct CaseWrite {
     pub(crate) fingerprints: Vec<String>,
     /// The documents' heads after this write.
     pub(crate) heads: Vec<(DocKind, String)>,
+    /// Identity drops to keep until the hub has them.
+    pub(crate) drops: Vec<DropRecord>,
 }
 
 /// A document's heads, sorted, as hex joined by commas.
@@ -138,7 +177,7 @@ impl Store {
         if !changes.is_empty() {
             doc.apply_changes(changes)?;
         }
-        doc.set_actor(self.actor().clone());
+        doc.set_actor(self.actor());
         Ok(Some(doc))
     }
 
@@ -192,13 +231,23 @@ impl Store {
     /// Stores new cases made here (registration, import), all in one transaction: either every
     /// case is saved or none is. `progress` is told how many are done as it goes.
     pub fn create_cases(&self, cases: &[(Case, Identity, Vec<String>)]) -> Result<()> {
-        self.create_cases_with_progress(cases, &mut |_| {})
+        let docs: Vec<NewCaseDocs> = cases
+            .iter()
+            .map(|(case, identity, fingerprints)| NewCaseDocs {
+                case: case.clone(),
+                identity: Some(identity.clone()),
+                drop: None,
+                fingerprints: fingerprints.clone(),
+            })
+            .collect();
+        self.create_cases_with_progress(&docs, &mut |_| {})
     }
 
-    /// [`Self::create_cases`], reporting progress.
+    /// Stores new cases, each with its documents and any identity drop, in one transaction;
+    /// `progress` is told how many are done as it goes.
     pub fn create_cases_with_progress(
         &self,
-        cases: &[(Case, Identity, Vec<String>)],
+        cases: &[NewCaseDocs],
         progress: &mut dyn FnMut(usize),
     ) -> Result<()> {
         let mut w = self.writer();
@@ -208,19 +257,30 @@ impl Store {
         let keep_from = cases.len().saturating_sub(crate::DOC_CACHE / 2);
         let mut made = Vec::new();
         let tx = w.conn.transaction()?;
-        for (i, (case, identity, fingerprints)) in cases.iter().enumerate() {
-            let mut case_doc = Automerge::new().with_actor(self.actor().clone());
+        for (i, new) in cases.iter().enumerate() {
+            let case = &new.case;
+            let mut case_doc = Automerge::new().with_actor(self.actor());
             let mut am = case_doc.transaction();
             schema::write_case(&mut am, case)
                 .map_err(|source| StoreError::document(case.id, source))?;
             am.commit_with(commit_options());
-            let mut id_doc = Automerge::new().with_actor(self.actor().clone());
-            let mut am = id_doc.transaction();
-            schema::write_identity(&mut am, identity)
-                .map_err(|source| StoreError::document(case.id, source))?;
-            am.commit_with(commit_options());
+            let id_doc = match &new.identity {
+                Some(identity) => {
+                    let mut id_doc = Automerge::new().with_actor(self.actor());
+                    let mut am = id_doc.transaction();
+                    schema::write_identity(&mut am, identity)
+                        .map_err(|source| StoreError::document(case.id, source))?;
+                    am.commit_with(commit_options());
+                    Some(id_doc)
+                }
+                None => None,
+            };
             let mut outbox = Vec::new();
-            for (kind, doc) in [(DocKind::Case, &case_doc), (DocKind::Identity, &id_doc)] {
+            let mut snapshots = vec![(DocKind::Case, case_doc.save())];
+            let mut heads = vec![(DocKind::Case, heads_text(&case_doc))];
+            let docs = std::iter::once((DocKind::Case, &case_doc))
+                .chain(id_doc.as_ref().map(|d| (DocKind::Identity, d)));
+            for (kind, doc) in docs {
                 for change in doc.get_changes(&[]) {
                     outbox.push(LocalChange {
                         kind,
@@ -229,21 +289,20 @@ impl Store {
                     });
                 }
             }
-            let projection = index::project(case, Some(identity), &case_doc, self.rules());
+            if let Some(id_doc) = &id_doc {
+                snapshots.push((DocKind::Identity, id_doc.save()));
+                heads.push((DocKind::Identity, heads_text(id_doc)));
+            }
+            let projection = index::project(case, new.identity.as_ref(), &case_doc, self.rules());
             let write = CaseWrite {
                 id: case.id,
-                snapshots: vec![
-                    (DocKind::Case, case_doc.save()),
-                    (DocKind::Identity, id_doc.save()),
-                ],
+                snapshots,
                 appended: Vec::new(),
                 outbox,
                 projection: Some(projection),
-                fingerprints: fingerprints.clone(),
-                heads: vec![
-                    (DocKind::Case, heads_text(&case_doc)),
-                    (DocKind::Identity, heads_text(&id_doc)),
-                ],
+                fingerprints: new.fingerprints.clone(),
+                heads,
+                drops: new.drop.iter().cloned().collect(),
             };
             persist(&tx, &write)?;
             if i >= keep_from {
@@ -257,7 +316,9 @@ impl Store {
         progress(cases.len());
         for (id, case_doc, id_doc) in made {
             w.cache.put((id, DocKind::Case), case_doc);
-            w.cache.put((id, DocKind::Identity), id_doc);
+            if let Some(id_doc) = id_doc {
+                w.cache.put((id, DocKind::Identity), id_doc);
+            }
         }
         Ok(())
     }
@@ -268,6 +329,18 @@ impl Store {
         &self,
         id: CaseId,
         kind: DocKind,
+        f: impl FnOnce(&mut Transaction<'_>) -> std::result::Result<T, SchemaError>,
+    ) -> Result<T> {
+        self.edit_with_drop(id, kind, None, f)
+    }
+
+    /// [`Self::edit`], keeping an identity drop in the same transaction (a repeat visit on a
+    /// restricted case: its masked names go into the case, the names as typed to the bureau).
+    pub fn edit_with_drop<T>(
+        &self,
+        id: CaseId,
+        kind: DocKind,
+        drop: Option<DropRecord>,
         f: impl FnOnce(&mut Transaction<'_>) -> std::result::Result<T, SchemaError>,
     ) -> Result<T> {
         let mut w = self.writer();
@@ -288,13 +361,22 @@ impl Store {
         let (hash, _) = tx.commit_with(commit_options());
         let Some(hash) = hash else {
             w.cache.put(key, doc);
+            if let Some(drop) = drop {
+                let tx = w.conn.transaction()?;
+                insert_drop(&tx, &drop)?;
+                tx.commit()?;
+            }
             return Ok(out);
         };
         let bytes =
             doc.get_change_by_hash(&hash).map(|c| c.raw_bytes().to_vec()).unwrap_or_default();
         let change = LocalChange { kind, hash: hex(&hash), bytes: bytes.clone() };
-        let result =
-            self.write_after_change(&mut w, id, kind, doc, vec![(hex(&hash), bytes)], vec![change]);
+        let new = NewChanges {
+            appended: vec![(hex(&hash), bytes)],
+            outbox: vec![change],
+            drops: drop.into_iter().collect(),
+        };
+        let result = self.write_after_change(&mut w, id, kind, doc, new);
         result.map(|()| out)
     }
 
@@ -313,7 +395,7 @@ impl Store {
             None => self.load_doc(&w.conn, id, kind)?,
         };
         let is_new = existing.is_none();
-        let mut doc = existing.unwrap_or_else(|| Automerge::new().with_actor(self.actor().clone()));
+        let mut doc = existing.unwrap_or_else(|| Automerge::new().with_actor(self.actor()));
         let mut parsed = Vec::new();
         let mut appended = Vec::new();
         for bytes in changes {
@@ -350,13 +432,15 @@ impl Store {
                 projection,
                 fingerprints: Vec::new(),
                 heads: vec![(kind, heads_text(&doc))],
+                drops: Vec::new(),
             };
             let tx = w.conn.transaction()?;
             persist(&tx, &write)?;
             tx.commit()?;
             w.cache.put(key, doc);
         } else {
-            self.write_after_change(&mut w, id, kind, doc, appended, Vec::new())?;
+            let new = NewChanges { appended, outbox: Vec::new(), drops: Vec::new() };
+            self.write_after_change(&mut w, id, kind, doc, new)?;
         }
         Ok(Applied { new, missing_deps: missing })
     }
@@ -368,9 +452,9 @@ impl Store {
         id: CaseId,
         kind: DocKind,
         doc: Automerge,
-        appended: Vec<(String, Vec<u8>)>,
-        outbox: Vec<LocalChange>,
+        new: NewChanges,
     ) -> Result<()> {
+        let NewChanges { appended, outbox, drops } = new;
         let key = (id, kind);
         let projection = match self.projection_for(w, id, kind, &doc) {
             Ok(p) => p,
@@ -403,6 +487,7 @@ impl Store {
             projection,
             fingerprints: Vec::new(),
             heads: vec![(kind, heads_text(&doc))],
+            drops,
         };
         let result = w.conn.transaction().map_err(StoreError::from).and_then(|tx| {
             persist(&tx, &write)?;
@@ -433,14 +518,16 @@ impl Store {
         let other = match kind {
             DocKind::Case => DocKind::Identity,
             DocKind::Identity => DocKind::Case,
+            // A roster has no index row.
+            DocKind::Roster => return Ok(None),
         };
         let other_doc = match w.cache.take(&(id, other)) {
             Some(doc) => Some(doc),
             None => self.load_doc(&w.conn, id, other)?,
         };
         let (case_doc, identity_doc) = match kind {
-            DocKind::Case => (Some(changed), other_doc.as_ref()),
             DocKind::Identity => (other_doc.as_ref(), Some(changed)),
+            DocKind::Case | DocKind::Roster => (Some(changed), other_doc.as_ref()),
         };
         let projection = match case_doc {
             // A case document still waiting for its first change has nothing to show yet.
@@ -523,17 +610,124 @@ impl Store {
         {
             tx.execute("DELETE FROM search WHERE rowid = ?1", [rowid])?;
         }
+        // Attachments no other case here cites leave with the case.
+        tx.execute(
+            "DELETE FROM blobs WHERE hash IN (SELECT hash FROM blob_refs WHERE case_id = ?1)
+               AND hash NOT IN (SELECT hash FROM blob_refs WHERE case_id != ?1)",
+            [&key],
+        )?;
+        tx.execute(
+            "DELETE FROM blob_staging WHERE hash IN (SELECT hash FROM blob_refs WHERE case_id = ?1)
+               AND hash NOT IN (SELECT hash FROM blob_refs WHERE case_id != ?1)",
+            [&key],
+        )?;
+        tx.execute(
+            "DELETE FROM receipts WHERE case_id = ?1 OR hash IN (SELECT hash FROM changes WHERE case_id = ?1)",
+            [&key],
+        )?;
         for sql in [
             "DELETE FROM cases WHERE case_id = ?1",
             "DELETE FROM docs WHERE case_id = ?1",
             "DELETE FROM changes WHERE case_id = ?1",
             "DELETE FROM outbox WHERE case_id = ?1",
             "DELETE FROM fingerprints WHERE case_id = ?1",
+            "DELETE FROM staging WHERE case_id = ?1",
+            "DELETE FROM blob_refs WHERE case_id = ?1",
         ] {
             tx.execute(sql, [&key])?;
         }
         tx.commit()?;
+        checkpoint(&w.conn);
         Ok(())
+    }
+
+    /// Deletes one document of a case (an identity document once the case is restricted):
+    /// secure delete, WAL checkpointed, index re-projected without the names it held.
+    pub fn delete_doc(&self, id: CaseId, kind: DocKind) -> Result<()> {
+        let mut w = self.writer();
+        w.cache.evict(&(id, kind));
+        let key = id.to_string();
+        let projection = match kind {
+            DocKind::Identity => {
+                let doc = match w.cache.take(&(id, DocKind::Case)) {
+                    Some(doc) => Some(doc),
+                    None => self.load_doc(&w.conn, id, DocKind::Case)?,
+                };
+                let projection = match &doc {
+                    Some(d) if schema::document_kind(d).as_deref() == Some("case") => {
+                        let case = schema::read_case(d)
+                            .map_err(|source| StoreError::document(id, source))?;
+                        Some(index::project(&case, None, d, self.rules()))
+                    }
+                    _ => None,
+                };
+                if let Some(d) = doc {
+                    w.cache.put((id, DocKind::Case), d);
+                }
+                projection
+            }
+            DocKind::Case | DocKind::Roster => None,
+        };
+        let tx = w.conn.transaction()?;
+        tx.execute("DELETE FROM docs WHERE case_id = ?1 AND kind = ?2", params![key, kind.code()])?;
+        tx.execute(
+            "DELETE FROM changes WHERE case_id = ?1 AND kind = ?2",
+            params![key, kind.code()],
+        )?;
+        tx.execute(
+            "DELETE FROM staging WHERE case_id = ?1 AND kind = ?2",
+            params![key, kind.code()],
+        )?;
+        if let Some(p) = &projection {
+            index::write(&tx, &key, p, now_ms())?;
+        }
+        tx.commit()?;
+        checkpoint(&w.conn);
+        Ok(())
+    }
+
+    /// Replaces one document of a case with the hub's saved copy (after the hub refused a
+    /// change to it): the local document, its changes and its outbox entries go; the hub's copy
+    /// is stored and the index re-projected. Returns the document as it stood before.
+    pub fn replace_doc(
+        &self,
+        id: CaseId,
+        kind: DocKind,
+        saved: &[u8],
+    ) -> Result<Option<Automerge>> {
+        let hub = crate::load_document(saved, &self.actor())?;
+        let mut w = self.writer();
+        let key = (id, kind);
+        let before = match w.cache.take(&key) {
+            Some(doc) => Some(doc),
+            None => self.load_doc(&w.conn, id, kind)?,
+        };
+        let projection = match self.projection_for(&mut w, id, kind, &hub) {
+            Ok(p) => p,
+            Err(e) => {
+                w.cache.evict(&key);
+                return Err(e);
+            }
+        };
+        let write = CaseWrite {
+            id,
+            snapshots: vec![(kind, hub.save())],
+            appended: Vec::new(),
+            outbox: Vec::new(),
+            projection,
+            fingerprints: Vec::new(),
+            heads: vec![(kind, heads_text(&hub))],
+            drops: Vec::new(),
+        };
+        let tx = w.conn.transaction()?;
+        tx.execute(
+            "DELETE FROM outbox WHERE case_id = ?1 AND kind = ?2",
+            params![id.to_string(), kind.code()],
+        )?;
+        persist(&tx, &write)?;
+        tx.commit()?;
+        w.cache.put(key, hub);
+        Ok(before)
     }
 
     /// The heads of a stored document.
@@ -573,6 +767,23 @@ impl Store {
     /// The saved bytes of a stored document (for sending it whole).
     pub fn save_doc(&self, id: CaseId, kind: DocKind) -> Result<Vec<u8>> {
         self.with_doc(id, kind, |d| d.save())
+    }
+}
+
+fn insert_drop(tx: &SqlTx<'_>, drop: &DropRecord) -> Result<()> {
+    tx.execute(
+        "INSERT OR IGNORE INTO drops (id, case_id, persons, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![drop.id, drop.case_id.to_string(), drop.persons, now_ms()],
+    )?;
+    Ok(())
+}
+
+/// Moves the WAL into the database and truncates it, so deleted pages (secure delete zeroes
+/// them in the database) do not linger in the WAL file either. Best effort: a reader holding
+/// the WAL only delays it to the next checkpoint.
+pub(crate) fn checkpoint(conn: &rusqlite::Connection) {
+    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+        tracing::warn!(error = %e, "WAL checkpoint failed");
     }
 }
 
@@ -616,6 +827,9 @@ pub(crate) fn persist(tx: &SqlTx<'_>, write: &CaseWrite) -> Result<()> {
             "UPDATE docs SET heads = ?3 WHERE case_id = ?1 AND kind = ?2",
             params![key, kind.code(), heads],
         )?;
+    }
+    for drop in &write.drops {
+        insert_drop(tx, drop)?;
     }
     for fp in &write.fingerprints {
         tx.execute(

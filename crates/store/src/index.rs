@@ -41,6 +41,8 @@ pub(crate) struct Projection {
     conflicts: i64,
     registered_by: String,
     facts: String,
+    /// Attachments the case cites.
+    attachments: Vec<String>,
 }
 
 /// The `meta` key under which the index records the rules it was projected with.
@@ -48,7 +50,7 @@ pub const STAMP_KEY: &str = "index_stamp";
 
 /// Bumped whenever [`project`] computes something differently, so existing indexes are
 /// re-projected on the next open.
-const PROJECTION_VERSION: u32 = 2;
+const PROJECTION_VERSION: u32 = 3;
 
 /// A digest of what the index rows depend on besides the documents: the projection code's
 /// version, the policy table and the holiday calendar.
@@ -102,6 +104,7 @@ pub(crate) fn project(
         conflicts: schema::conflicts(doc).map(|c| c.len() as i64).unwrap_or(0),
         registered_by: case.registered_by.clone(),
         facts: serde_json::to_string(&facts).unwrap_or_default(),
+        attachments: case.attachments.iter().map(|a| a.hash.clone()).collect(),
     }
 }
 
@@ -152,6 +155,12 @@ pub(crate) fn write(tx: &Transaction<'_>, case_id: &str, p: &Projection, now: i6
         "INSERT INTO search (rowid, number, names, village, request) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![rowid, p.number, p.search_names, p.village, p.request],
     )?;
+    for hash in &p.attachments {
+        tx.execute(
+            "INSERT OR IGNORE INTO blob_refs (hash, case_id) VALUES (?1, ?2)",
+            params![hash, case_id],
+        )?;
+    }
     Ok(())
 }
 

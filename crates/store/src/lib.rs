@@ -13,8 +13,10 @@
 
 mod backup;
 mod blobs;
+mod check;
 
 mod docs;
+mod drops;
 mod error;
 mod index;
 mod lock;
@@ -30,7 +32,8 @@ use ledger_domain::{PolicyTable, WorkCalendar};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 pub use blobs::blob_hash;
-pub use docs::Applied;
+pub use check::{DeepCheck, DeepProblem};
+pub use docs::{Applied, DropRecord, NewCaseDocs};
 pub use error::{Result, StoreError};
 pub use index::{CaseQuery, CaseRow, Page};
 pub use outbox::{OutboxEntry, QuarantinedChange};
@@ -52,6 +55,8 @@ pub enum DocKind {
     Case,
     /// The identity document (信访人身份).
     Identity,
+    /// The office's staff roster (人员名单; one document, id `roster_id(office)`).
+    Roster,
 }
 
 impl DocKind {
@@ -60,6 +65,7 @@ impl DocKind {
         match self {
             Self::Case => 0,
             Self::Identity => 1,
+            Self::Roster => 2,
         }
     }
 
@@ -68,20 +74,24 @@ impl DocKind {
         match code {
             0 => Some(Self::Case),
             1 => Some(Self::Identity),
+            2 => Some(Self::Roster),
             _ => None,
         }
     }
 }
 
-const MIGRATIONS: &[&str] =
-    &[include_str!("../migrations/001_init.sql"), include_str!("../migrations/002_sync.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/001_init.sql"),
+    include_str!("../migrations/002_sync.sql"),
+    include_str!("../migrations/003_trust.sql"),
+];
 
 /// The office's replica.
 pub struct Store {
     dir: PathBuf,
     writer: Mutex<Writer>,
     reader: Mutex<Connection>,
-    actor: ActorId,
+    actor: Mutex<ActorId>,
     rules: Rules,
     _lock: LockFile,
 }
@@ -222,7 +232,7 @@ impl Store {
             dir: dir.to_path_buf(),
             writer: Mutex::new(Writer { conn, cache: DocCache::new(DOC_CACHE) }),
             reader: Mutex::new(reader),
-            actor,
+            actor: Mutex::new(actor),
             rules: Rules::default(),
             _lock: lock,
         })
@@ -234,8 +244,22 @@ impl Store {
     }
 
     /// This store's Automerge actor: every local change is made by it.
-    pub fn actor(&self) -> &ActorId {
-        &self.actor
+    pub fn actor(&self) -> ActorId {
+        self.actor.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Mints a new actor for every later change (after the hub refused a change, its document is
+    /// replaced by the hub's copy; the refused change's (actor, sequence) pair must never be
+    /// reused with other content). Returns it, hex.
+    pub fn rotate_actor(&self) -> Result<String> {
+        let actor = ActorId::random();
+        let mut w = self.writer();
+        meta_set(&w.conn, "actor", &actor.to_hex_string())?;
+        // Loaded documents carry the old actor: load them again.
+        w.cache.clear();
+        *self.actor.lock().unwrap_or_else(|p| p.into_inner()) = actor.clone();
+        tracing::info!(actor = %actor.to_hex_string(), "store actor rotated");
+        Ok(actor.to_hex_string())
     }
 
     /// The deadline rules the index is projected with.

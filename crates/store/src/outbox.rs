@@ -53,7 +53,7 @@ impl Store {
     pub fn outbox_batch(&self, max_bytes: usize) -> Result<Vec<OutboxEntry>> {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(
-            "SELECT seq, case_id, kind, hash, bytes FROM outbox WHERE quarantined = 0 ORDER BY seq",
+            "SELECT seq, case_id, kind, hash, bytes FROM outbox WHERE quarantined = 0 ORDER BY kind = 2 DESC, seq",
         )?;
         let mut rows = stmt.query_map([], entry)?;
         let mut out = Vec::new();
@@ -77,6 +77,21 @@ impl Store {
             |r| r.get(0),
         )?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Unacknowledged changes to send of one kind of document (quarantined ones excluded).
+    pub fn outbox_len_of_kind(&self, kind: DocKind) -> Result<u64> {
+        let n: i64 = self.reader().query_row(
+            "SELECT count(*) FROM outbox WHERE quarantined = 0 AND kind = ?1",
+            [kind.code()],
+            |r| r.get(0),
+        )?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// The quarantined changes of one case, oldest first.
+    pub fn quarantined_for(&self, id: CaseId) -> Result<Vec<QuarantinedChange>> {
+        Ok(self.quarantined()?.into_iter().filter(|q| q.case_id == id).collect())
     }
 
     /// Unacknowledged changes of one case (quarantined ones included).

@@ -144,14 +144,14 @@ impl Store {
         Ok(())
     }
 
-    /// Records when the hub received changes.
-    pub fn record_receipts(&self, receipts: &[(String, i64)]) -> Result<()> {
+    /// Records when the hub received changes (hash, time, case).
+    pub fn record_receipts(&self, receipts: &[(String, i64, CaseId)]) -> Result<()> {
         let mut w = self.writer();
         let tx = w.conn.transaction()?;
-        for (hash, at) in receipts {
+        for (hash, at, case) in receipts {
             tx.execute(
-                "INSERT OR IGNORE INTO receipts (hash, received_at) VALUES (?1, ?2)",
-                params![hash, at],
+                "INSERT OR IGNORE INTO receipts (hash, received_at, case_id) VALUES (?1, ?2, ?3)",
+                params![hash, at, case.to_string()],
             )?;
         }
         tx.commit()?;

@@ -35,14 +35,14 @@ fn seeded(dir: &Path) -> (Store, Vec<Case>) {
 fn create_then_open_keeps_actor_and_a_second_opener_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::create(dir.path()).unwrap();
-    let actor = store.actor().clone();
+    let actor = store.actor();
     assert!(matches!(Store::create(dir.path()), Err(StoreError::InUse { .. })));
     let err = Store::open(dir.path()).err().unwrap();
     assert!(err.to_string().contains("正被另一个程序使用"), "{err}");
     assert!(err.to_string().contains(&std::process::id().to_string()), "{err}");
     drop(store);
     let store = Store::open(dir.path()).unwrap();
-    assert_eq!(store.actor(), &actor);
+    assert_eq!(store.actor(), actor);
     drop(store);
     assert!(matches!(Store::create(dir.path()), Err(StoreError::Exists(_))));
     let empty = tempfile::tempdir().unwrap();
@@ -292,7 +292,7 @@ fn blobs_are_stored_once() {
 fn backup_and_restore_mint_a_new_actor() {
     let dir = tempfile::tempdir().unwrap();
     let (store, cases) = seeded(dir.path());
-    let old_actor = store.actor().clone();
+    let old_actor = store.actor();
     let out = dir.path().join("backup.db");
     store.backup(&out).unwrap();
     assert!(matches!(Store::restore(dir.path(), &out), Err(StoreError::InUse { .. })));
@@ -301,7 +301,7 @@ fn backup_and_restore_mint_a_new_actor() {
     let new_actor = Store::restore(other.path(), &out).unwrap();
     assert_ne!(new_actor, old_actor);
     let restored = Store::open(other.path()).unwrap();
-    assert_eq!(restored.actor(), &new_actor);
+    assert_eq!(restored.actor(), new_actor);
     assert_eq!(restored.list(&CaseQuery::default()).unwrap().total, 137);
     assert_eq!(restored.load_case(cases[1].id).unwrap(), cases[1]);
     assert_eq!(restored.meta("needs_repair").unwrap().as_deref(), Some("1"));

@@ -146,6 +146,8 @@ prop_compose! {
             request: body.2,
             village: body.3,
             confidential: body.4,
+            identity_released: false,
+            restrictive_values: false,
             petitioners,
             submissions: submissions.into_iter().map(|(id, s)| Submission { id, ..s }).collect(),
             events: events.into_iter().map(|(id, e)| Event { id, ..e }).collect(),

@@ -1,0 +1,670 @@
+//! Each rule of [`super::judge`], on documents built the way offices build them and changes
+//! forged the way an attacker would.
+
+#![allow(clippy::unwrap_used)]
+
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{ActorId, Automerge, Change, ExpandedChange, ROOT};
+use chrono::NaiveDate;
+use uuid::Uuid;
+
+use super::*;
+use crate::model::{
+    CaseId, Event, EventHead, Person, PetitionerRef, Roster, StaffEntry, Submission,
+};
+use crate::schema::{self, CaseField, FieldValue};
+use crate::terms::{Category, Channel, IdType, PetitionerKind, Purpose, Role, Sector, Source};
+use crate::workflow::ActionKind;
+
+const T: &str = "2024-03-05";
+const AT: i64 = 1_709_604_000_000; // 2024-03-05T02:00:00Z
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+fn bureau_actor() -> ActorId {
+    ActorId::from(vec![0xb0; 16])
+}
+
+fn township_actor() -> ActorId {
+    ActorId::from(vec![0x70; 16])
+}
+
+fn roster(office: &str, names: &[&str]) -> Roster {
+    Roster {
+        office: office.into(),
+        staff: names
+            .iter()
+            .map(|n| StaffEntry { name: (*n).into(), added: d("2020-01-01"), left: None })
+            .collect(),
+    }
+}
+
+struct World {
+    case_id: Uuid,
+    townships: Vec<String>,
+    bureau_actors: Vec<String>,
+    township_actors: Vec<String>,
+    bureau_roster: Roster,
+    township_roster: Roster,
+}
+
+impl World {
+    fn new() -> Self {
+        Self {
+            case_id: Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001),
+            townships: vec!["黄桥镇".into()],
+            bureau_actors: vec![bureau_actor().to_hex_string()],
+            township_actors: vec![township_actor().to_hex_string()],
+            bureau_roster: roster("county", &["刘洪"]),
+            township_roster: roster("hq", &["李娟"]),
+        }
+    }
+
+    fn bureau(&self) -> Caller<'_> {
+        Caller {
+            office: "county",
+            role: &Role::Bureau,
+            townships: &[],
+            actors: &self.bureau_actors,
+        }
+    }
+
+    fn township(&self) -> Caller<'_> {
+        Caller {
+            office: "hq",
+            role: &Role::Township,
+            townships: &self.townships,
+            actors: &self.township_actors,
+        }
+    }
+
+    fn input<'a>(&'a self, caller: Caller<'a>, class: DocClass) -> Input<'a> {
+        let roster =
+            if caller.office == "county" { &self.bureau_roster } else { &self.township_roster };
+        Input {
+            caller,
+            class,
+            doc_id: self.case_id,
+            case_doc: None,
+            roster: Some(roster),
+            limits: Limits::default(),
+        }
+    }
+
+    /// A 检举控告 case registered by the bureau and assigned to 黄桥镇, as the hub holds it.
+    fn case(&self, purpose: Purpose) -> Automerge {
+        let mut doc = Automerge::new().with_actor(bureau_actor());
+        let case = Case {
+            id: CaseId(self.case_id),
+            schema_version: 1,
+            number: "洞口-2024-A-0001".into(),
+            official_number: None,
+            registered_by: "county".into(),
+            purpose,
+            sector: Sector::Land,
+            category: Category::IllegalOccupation,
+            jurisdiction: Some("黄桥镇".into()),
+            subject: String::new(),
+            request: "邻居违法建房".into(),
+            village: "大屋村".into(),
+            confidential: false,
+            identity_released: false,
+            restrictive_values: false,
+            petitioners: vec![PetitionerRef {
+                id: "p1".into(),
+                kind: PetitionerKind::Citizen,
+                display_name: "张*丰".into(),
+            }],
+            submissions: vec![Submission {
+                id: "s1".into(),
+                channel: Channel::Visit,
+                source: Source::Direct,
+                received: d("2024-03-01"),
+                batches: 1,
+                persons: 1,
+                collective: false,
+                skip_level: false,
+                repeat: false,
+                anonymous: false,
+                confidential: false,
+                petitioners: vec!["p1".into()],
+                summary: String::new(),
+                registered_by: "county".into(),
+                fingerprint: None,
+            }],
+            events: vec![event(
+                1,
+                ActionKind::Register,
+                "county",
+                Role::Bureau,
+                &bureau_actor(),
+                "刘洪",
+            )],
+            attachments: Vec::new(),
+            reply_draft: String::new(),
+            investigation_report: String::new(),
+        };
+        let mut tx = doc.transaction();
+        schema::write_case(&mut tx, &case).unwrap();
+        tx.commit_with(CommitOptions::default().with_time(AT / 1000));
+        let mut tx = doc.transaction();
+        let mut assign =
+            event(2, ActionKind::Assign, "county", Role::Bureau, &bureau_actor(), "刘洪");
+        assign.target = Some("黄桥镇".into());
+        schema::add_event(&mut tx, &assign).unwrap();
+        tx.commit_with(CommitOptions::default().with_time(AT / 1000));
+        doc
+    }
+
+    fn identity(&self, case: &Automerge) -> Automerge {
+        let _ = case;
+        let mut doc = Automerge::new().with_actor(bureau_actor());
+        let mut tx = doc.transaction();
+        schema::write_identity(
+            &mut tx,
+            &Identity {
+                case_id: CaseId(self.case_id),
+                schema_version: 1,
+                persons: vec![Person {
+                    id: "p1".into(),
+                    name: "张三丰".into(),
+                    id_type: IdType::ResidentId,
+                    id_number: "11010519491231002X".into(),
+                    phone: "13812345678".into(),
+                    address: "大屋村3组".into(),
+                }],
+            },
+        )
+        .unwrap();
+        tx.commit_with(CommitOptions::default().with_time(AT / 1000));
+        doc
+    }
+}
+
+fn event(
+    lamport: u64,
+    action: ActionKind,
+    office: &str,
+    role: Role,
+    actor: &ActorId,
+    handler: &str,
+) -> Event {
+    Event::new(EventHead {
+        id: format!("ev-{lamport:03}-{office}-{}", action.code()),
+        lamport,
+        action,
+        actor: actor.to_hex_string(),
+        office: office.into(),
+        role,
+        handler: handler.into(),
+        at: AT,
+        date: d(T),
+        imported: false,
+    })
+}
+
+/// A change by `actor` on a fork of `doc`, made by `f`.
+fn change_on(
+    doc: &Automerge,
+    actor: ActorId,
+    f: impl FnOnce(&mut automerge::transaction::Transaction<'_>),
+) -> Change {
+    let mut fork = doc.fork().with_actor(actor);
+    let mut tx = fork.transaction();
+    f(&mut tx);
+    let (hash, _) = tx.commit_with(CommitOptions::default().with_time(AT / 1000));
+    fork.get_change_by_hash(&hash.unwrap()).unwrap()
+}
+
+fn township_event(doc: &Automerge, action: ActionKind) -> Event {
+    let case = schema::read_case(doc).unwrap();
+    event(case.next_lamport(), action, "hq", Role::Township, &township_actor(), "李娟")
+}
+
+fn verdict(input: &Input<'_>, doc: &Automerge, change: &Change) -> Result<(), Rule> {
+    judge(input, doc, change.raw_bytes(), Some(change.hash().0)).map(|_| ()).map_err(|r| r.rule)
+}
+
+/// Re-encodes an expanded change (the hash is computed afresh, as an attacker would).
+fn forge(change: &Change, edit: impl FnOnce(&mut ExpandedChange)) -> Change {
+    let mut expanded = change.decode();
+    edit(&mut expanded);
+    expanded.hash = None;
+    Change::from(expanded)
+}
+
+#[test]
+fn a_township_investigation_on_its_assigned_case_is_accepted() {
+    let w = World::new();
+    let doc = w.case(Purpose::Appeal);
+    let e = township_event(&doc, ActionKind::Investigate);
+    let c = change_on(&doc, township_actor(), |tx| schema::add_event(tx, &e).unwrap());
+    let accepted =
+        judge(&w.input(w.township(), DocClass::Case), &doc, c.raw_bytes(), Some(c.hash().0))
+            .unwrap();
+    let case = schema::read_case(&accepted.doc).unwrap();
+    assert_eq!(case.events.len(), 3);
+}
+
+#[test]
+fn declassification_by_a_township_is_refused_in_every_field() {
+    let w = World::new();
+    let doc = w.case(Purpose::Report);
+    let input = w.input(w.township(), DocClass::Case);
+    let c = change_on(&doc, township_actor(), |tx| {
+        schema::put_field(tx, &CaseField::Purpose, FieldValue::Text("appeal".into())).unwrap()
+    });
+    assert_eq!(verdict(&input, &doc, &c), Err(Rule::Restriction));
+    // 是否保密: set, then the township tries to clear it.
+    let mut confidential = w.case(Purpose::Appeal);
+    let mut tx = confidential.transaction();
+    schema::put_field(&mut tx, &CaseField::Confidential, FieldValue::Flag(true)).unwrap();
+    tx.commit_with(CommitOptions::default().with_time(AT / 1000));
+    let c = change_on(&confidential, township_actor(), |tx| {
+        schema::put_field(tx, &CaseField::Confidential, FieldValue::Flag(false)).unwrap()
+    });
+    assert_eq!(verdict(&input, &confidential, &c), Err(Rule::Restriction));
+    // 解除保密 is the bureau's alone.
+    let c =
+        change_on(&doc, township_actor(), |tx| schema::put_identity_released(tx, true).unwrap());
+    assert_eq!(verdict(&input, &doc, &c), Err(Rule::Restriction));
+    // Tightening is fine.
+    let open = w.case(Purpose::Appeal);
+    let c = change_on(&open, township_actor(), |tx| {
+        schema::put_field(tx, &CaseField::Purpose, FieldValue::Text("report".into())).unwrap();
+        schema::put_identity_released(tx, false).unwrap();
+    });
+    assert_eq!(verdict(&input, &open, &c), Ok(()));
+}
+
+#[test]
+fn only_a_bureau_lift_event_with_a_reason_lifts_a_restriction() {
+    let w = World::new();
+    let doc = w.case(Purpose::Report);
+    let input = w.input(w.bureau(), DocClass::Case);
+    // Reclassifying without 解除保密 is refused even for the bureau.
+    let c = change_on(&doc, bureau_actor(), |tx| {
+        schema::put_field(tx, &CaseField::Purpose, FieldValue::Text("appeal".into())).unwrap()
+    });
+    assert_eq!(verdict(&input, &doc, &c), Err(Rule::Restriction));
+    let case = schema::read_case(&doc).unwrap();
+    let mut lift = event(
+        case.next_lamport(),
+        ActionKind::LiftRestriction,
+        "county",
+        Role::Bureau,
+        &bureau_actor(),
+        "刘洪",
+    );
+    let no_reason = lift.clone();
+    let c = change_on(&doc, bureau_actor(), |tx| {
+        schema::add_event(tx, &no_reason).unwrap();
+        schema::put_identity_released(tx, true).unwrap();
+    });
+    assert_eq!(verdict(&input, &doc, &c), Err(Rule::Restriction));
+    lift.text = Some("举报人书面同意公开身份".into());
+    let c = change_on(&doc, bureau_actor(), |tx| {
+        schema::add_event(tx, &lift).unwrap();
+        schema::put_identity_released(tx, true).unwrap();
+    });
+    assert_eq!(verdict(&input, &doc, &c), Ok(()));
+}
+
+#[test]
+fn a_concurrent_loosening_never_wins() {
+    // The township had seen an unrestricted case; the bureau meanwhile made it a 检举控告.
+    let w = World::new();
+    let base = w.case(Purpose::Appeal);
+    let mut hub = base.clone();
+    let mut tx = hub.transaction();
+    schema::put_field(&mut tx, &CaseField::Purpose, FieldValue::Text("report".into())).unwrap();
+    tx.commit_with(CommitOptions::default().with_time(AT / 1000));
+    let c = change_on(&base, township_actor(), |tx| {
+        schema::put_field(tx, &CaseField::Purpose, FieldValue::Text("suggestion".into())).unwrap()
+    });
+    let accepted =
+        judge(&w.input(w.township(), DocClass::Case), &hub, c.raw_bytes(), None).unwrap();
+    let case = schema::read_case(&accepted.doc).unwrap();
+    assert!(case.identity_restricted(), "any concurrent 检举控告 keeps the identity restricted");
+}
+
+#[test]
+fn forged_authorship_is_refused() {
+    let w = World::new();
+    let doc = w.case(Purpose::Appeal);
+    let input = w.input(w.township(), DocClass::Case);
+    let lamport = schema::read_case(&doc).unwrap().next_lamport();
+    let forged = [
+        event(lamport, ActionKind::Void, "county", Role::Bureau, &township_actor(), "刘洪"),
+        event(lamport, ActionKind::Investigate, "hq", Role::Bureau, &township_actor(), "李娟"),
+        event(lamport, ActionKind::Investigate, "hq", Role::Township, &bureau_actor(), "李娟"),
+        event(lamport, ActionKind::Investigate, "hq", Role::Township, &township_actor(), "刘洪"),
+        Event {
+            imported: true,
+            ..event(lamport, ActionKind::Void, "hq", Role::Township, &township_actor(), "李娟")
+        },
+    ];
+    for e in forged {
+        let c = change_on(&doc, township_actor(), |tx| schema::add_event(tx, &e).unwrap());
+        assert_eq!(verdict(&input, &doc, &c), Err(Rule::Authorship), "{e:?}");
+    }
+    // A township action the role table gives the bureau.
+    let e = event(lamport, ActionKind::Void, "hq", Role::Township, &township_actor(), "李娟");
+    let c = change_on(&doc, township_actor(), |tx| schema::add_event(tx, &e).unwrap());
+    assert_eq!(verdict(&input, &doc, &c), Err(Rule::Role));
+}
+
+#[test]
+fn unknown_actions_and_fields_fail_closed_for_townships_only() {
+    let w = World::new();
+    let doc = w.case(Purpose::Appeal);
+    let lamport = schema::read_case(&doc).unwrap().next_lamport();
+    let e = event(
+        lamport,
+        ActionKind::Unknown("teleport".into()),
+        "hq",
+        Role::Township,
+        &township_actor(),
+        "李娟",
+    );
+    let c = change_on(&doc, township_actor(), |tx| schema::add_event(tx, &e).unwrap());
+    assert_eq!(verdict(&w.input(w.township(), DocClass::Case), &doc, &c), Err(Rule::Role));
+    let e = event(
+        lamport,
+        ActionKind::Unknown("teleport".into()),
+        "county",
+        Role::Bureau,
+        &bureau_actor(),
+        "刘洪",
+    );
+    let c = change_on(&doc, bureau_actor(), |tx| schema::add_event(tx, &e).unwrap());
+    assert_eq!(verdict(&w.input(w.bureau(), DocClass::Case), &doc, &c), Ok(()));
+    let c = change_on(&doc, township_actor(), |tx| {
+        tx.put(ROOT, "priority_lane", "fast").unwrap();
+    });
+    assert_eq!(verdict(&w.input(w.township(), DocClass::Case), &doc, &c), Err(Rule::Role));
+    let c = change_on(&doc, township_actor(), |tx| {
+        schema::put_field(tx, &CaseField::Jurisdiction, FieldValue::Text("石江镇".into())).unwrap()
+    });
+    assert_eq!(verdict(&w.input(w.township(), DocClass::Case), &doc, &c), Err(Rule::Role));
+}
+
+#[test]
+fn lamport_and_time_extremes_are_refused() {
+    let w = World::new();
+    let doc = w.case(Purpose::Appeal);
+    let input = w.input(w.township(), DocClass::Case);
+    let mut e = township_event(&doc, ActionKind::Investigate);
+    e.lamport = u64::MAX;
+    let c = change_on(&doc, township_actor(), |tx| schema::add_event(tx, &e).unwrap());
+    assert_eq!(verdict(&input, &doc, &c), Err(Rule::Authorship));
+    let mut e = township_event(&doc, ActionKind::Investigate);
+    e.lamport = 1; // before what its author had seen
+    let c = change_on(&doc, township_actor(), |tx| schema::add_event(tx, &e).unwrap());
+    assert_eq!(verdict(&input, &doc, &c), Err(Rule::Authorship));
+    for at in [i64::MIN, 0, i64::MAX] {
+        let mut e = township_event(&doc, ActionKind::Investigate);
+        e.at = at;
+        let c = change_on(&doc, township_actor(), |tx| schema::add_event(tx, &e).unwrap());
+        assert_eq!(verdict(&input, &doc, &c), Err(Rule::Structure), "at {at}");
+    }
+    let mut e = township_event(&doc, ActionKind::Investigate);
+    e.date = d("9999-12-31");
+    let c = change_on(&doc, township_actor(), |tx| schema::add_event(tx, &e).unwrap());
+    assert_eq!(verdict(&input, &doc, &c), Err(Rule::Structure));
+    // The change's own timestamp: 0 is what Automerge writes by default, i64::MIN is an attack.
+    let e = township_event(&doc, ActionKind::Investigate);
+    let good = change_on(&doc, township_actor(), |tx| schema::add_event(tx, &e).unwrap());
+    for time in [i64::MIN, -1, i64::MAX] {
+        let bad = forge(&good, |x| x.time = time);
+        assert_eq!(verdict(&input, &doc, &bad), Err(Rule::Structure), "time {time}");
+    }
+    assert_eq!(verdict(&input, &doc, &forge(&good, |x| x.time = 0)), Ok(()));
+}
+
+#[test]
+fn sequence_and_operation_numbers_must_follow_on() {
+    let w = World::new();
+    let doc = w.case(Purpose::Appeal);
+    let input = w.input(w.township(), DocClass::Case);
+    let e = township_event(&doc, ActionKind::Investigate);
+    let good = change_on(&doc, township_actor(), |tx| schema::add_event(tx, &e).unwrap());
+    assert_eq!(verdict(&input, &doc, &forge(&good, |x| x.seq = 2)), Err(Rule::Causality));
+    assert_eq!(verdict(&input, &doc, &forge(&good, |x| x.seq = u64::MAX)), Err(Rule::Causality));
+    assert_eq!(verdict(&input, &doc, &forge(&good, |x| x.seq = 0)), Err(Rule::Causality));
+    let bumped =
+        forge(&good, |x| x.start_op = std::num::NonZeroU64::new(x.start_op.get() + 5).unwrap());
+    assert_eq!(verdict(&input, &doc, &bumped), Err(Rule::Causality));
+    let missing = forge(&good, |x| x.deps = vec![automerge::ChangeHash([7; 32])]);
+    assert_eq!(verdict(&input, &doc, &missing), Err(Rule::Causality));
+    // The next change of the same actor must build on its previous one.
+    let accepted = judge(&input, &doc, good.raw_bytes(), None).unwrap().doc;
+    let mut e2 = township_event(&accepted, ActionKind::Investigate);
+    e2.id = "ev-second".into();
+    let next = change_on(&accepted, township_actor(), |tx| schema::add_event(tx, &e2).unwrap());
+    assert_eq!(verdict(&input, &accepted, &next), Ok(()));
+}
+
+#[test]
+fn bytes_that_do_not_decode_or_hash_are_refused() {
+    let w = World::new();
+    let doc = w.case(Purpose::Appeal);
+    let input = w.input(w.township(), DocClass::Case);
+    let e = township_event(&doc, ActionKind::Investigate);
+    let good = change_on(&doc, township_actor(), |tx| schema::add_event(tx, &e).unwrap());
+    let mut flipped = good.raw_bytes().to_vec();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0x40;
+    let r = judge(&input, &doc, &flipped, Some(good.hash().0)).unwrap_err();
+    assert_eq!(r.rule, Rule::Structure);
+    let r = judge(&input, &doc, b"not a change", None).unwrap_err();
+    assert_eq!(r.rule, Rule::Structure);
+    let r = judge(&input, &doc, good.raw_bytes(), Some([0; 32])).unwrap_err();
+    assert_eq!(r.rule, Rule::Structure);
+    let small = Input { limits: Limits { max_change_bytes: 16, ..Limits::default() }, ..input };
+    assert_eq!(judge(&small, &doc, good.raw_bytes(), None).unwrap_err().rule, Rule::Size);
+}
+
+#[test]
+fn another_devices_actor_is_refused() {
+    let w = World::new();
+    let doc = w.case(Purpose::Appeal);
+    let e = township_event(&doc, ActionKind::Investigate);
+    let c = change_on(&doc, ActorId::from(vec![0x55; 16]), |tx| schema::add_event(tx, &e).unwrap());
+    assert_eq!(verdict(&w.input(w.township(), DocClass::Case), &doc, &c), Err(Rule::Actor));
+}
+
+#[test]
+fn history_is_append_only() {
+    let w = World::new();
+    let doc = w.case(Purpose::Appeal);
+    let input = w.input(w.bureau(), DocClass::Case);
+    let events = match doc.get(ROOT, "events").unwrap() {
+        Some((_, id)) => id,
+        None => panic!("events"),
+    };
+    let first = doc.keys(&events).next().unwrap();
+    let (_, event_obj) = doc.get(&events, first.as_str()).unwrap().unwrap();
+    // Editing an existing event, even by the bureau.
+    let c = change_on(&doc, bureau_actor(), |tx| tx.put(&event_obj, "action", "void").unwrap());
+    assert_eq!(verdict(&input, &doc, &c), Err(Rule::AppendOnly));
+    // Deleting one.
+    let c = change_on(&doc, bureau_actor(), |tx| tx.delete(&events, first.as_str()).unwrap());
+    assert_eq!(verdict(&input, &doc, &c), Err(Rule::AppendOnly));
+    // Replacing the whole log.
+    let c = change_on(&doc, bureau_actor(), |tx| {
+        tx.put_object(ROOT, "events", automerge::ObjType::Map).unwrap();
+    });
+    assert_eq!(verdict(&input, &doc, &c), Err(Rule::AppendOnly));
+    // An event id that exists already.
+    let c = change_on(&doc, bureau_actor(), |tx| {
+        tx.put_object(&events, first.as_str(), automerge::ObjType::Map).unwrap();
+    });
+    assert_eq!(verdict(&input, &doc, &c), Err(Rule::AppendOnly));
+}
+
+#[test]
+fn a_blind_overwrite_of_a_restricted_identity_is_refused() {
+    let w = World::new();
+    let case = w.case(Purpose::Report);
+    let identity = w.identity(&case);
+    let input = Input { case_doc: Some(&case), ..w.input(w.township(), DocClass::Identity) };
+    // A change with no dependencies that puts junk and then a fresh empty `persons` map.
+    let mut blind = Automerge::new().with_actor(township_actor());
+    let mut tx = blind.transaction();
+    tx.put(ROOT, "junk", 1).unwrap();
+    tx.put_object(ROOT, "persons", automerge::ObjType::Map).unwrap();
+    let (hash, _) = tx.commit_with(CommitOptions::default().with_time(AT / 1000));
+    let c = blind.get_change_by_hash(&hash.unwrap()).unwrap();
+    assert_eq!(verdict(&input, &identity, &c), Err(Rule::AppendOnly));
+    // With dependencies, replacing `persons` is refused too.
+    let c = change_on(&identity, township_actor(), |tx| {
+        tx.put_object(ROOT, "persons", automerge::ObjType::Map).unwrap();
+    });
+    assert_eq!(verdict(&input, &identity, &c), Err(Rule::AppendOnly));
+    // Adding a person is the one thing allowed.
+    let c = change_on(&identity, township_actor(), |tx| {
+        schema::put_person(
+            tx,
+            &Person {
+                id: "p2".into(),
+                name: "李四".into(),
+                id_type: IdType::ResidentId,
+                id_number: String::new(),
+                phone: String::new(),
+                address: String::new(),
+            },
+        )
+        .unwrap()
+    });
+    assert_eq!(verdict(&input, &identity, &c), Ok(()));
+    // Changing an existing person is not.
+    let c = change_on(&identity, township_actor(), |tx| {
+        schema::put_person(
+            tx,
+            &Person {
+                id: "p1".into(),
+                name: "另一人".into(),
+                id_type: IdType::ResidentId,
+                id_number: String::new(),
+                phone: String::new(),
+                address: String::new(),
+            },
+        )
+        .unwrap()
+    });
+    assert_eq!(verdict(&input, &identity, &c), Err(Rule::AppendOnly));
+}
+
+#[test]
+fn scope_is_judged_where_the_author_stood() {
+    let w = World::new();
+    let doc = w.case(Purpose::Appeal);
+    let other = vec!["石江镇".to_owned()];
+    let caller = Caller { townships: &other, ..w.township() };
+    let e = township_event(&doc, ActionKind::Investigate);
+    let c = change_on(&doc, township_actor(), |tx| schema::add_event(tx, &e).unwrap());
+    assert_eq!(verdict(&w.input(caller, DocClass::Case), &doc, &c), Err(Rule::Scope));
+    // Work done offline before a reassignment still counts: the author stood in 黄桥镇.
+    let mut hub = doc;
+    let mut tx = hub.transaction();
+    schema::put_field(&mut tx, &CaseField::Jurisdiction, FieldValue::Text("石江镇".into()))
+        .unwrap();
+    tx.commit_with(CommitOptions::default().with_time(AT / 1000));
+    assert_eq!(verdict(&w.input(w.township(), DocClass::Case), &hub, &c), Ok(()));
+}
+
+#[test]
+fn staff_off_the_roster_cannot_sign_but_former_staff_still_validate() {
+    let mut w = World::new();
+    let doc = w.case(Purpose::Appeal);
+    let mut e = township_event(&doc, ActionKind::Investigate);
+    e.handler = "王五".into();
+    let c = change_on(&doc, township_actor(), |tx| schema::add_event(tx, &e).unwrap());
+    assert_eq!(verdict(&w.input(w.township(), DocClass::Case), &doc, &c), Err(Rule::Authorship));
+    w.township_roster.staff.push(StaffEntry {
+        name: "王五".into(),
+        added: d("2020-01-01"),
+        left: Some(d("2024-03-05")),
+    });
+    assert_eq!(verdict(&w.input(w.township(), DocClass::Case), &doc, &c), Ok(()));
+    w.township_roster.staff[1].left = Some(d("2024-03-04"));
+    assert_eq!(verdict(&w.input(w.township(), DocClass::Case), &doc, &c), Err(Rule::Authorship));
+    let no_roster = Input { roster: None, ..w.input(w.township(), DocClass::Case) };
+    assert_eq!(verdict(&no_roster, &doc, &c), Err(Rule::Authorship));
+}
+
+#[test]
+fn registration_is_for_the_callers_own_townships() {
+    let w = World::new();
+    let hub_copy = w.case(Purpose::Appeal);
+    let mut case = schema::read_case(&hub_copy).unwrap();
+    case.registered_by = "hq".into();
+    case.events.truncate(1);
+    case.events[0] =
+        event(1, ActionKind::Register, "hq", Role::Township, &township_actor(), "李娟");
+    case.submissions[0].registered_by = "hq".into();
+    let mut doc = Automerge::new().with_actor(township_actor());
+    let mut tx = doc.transaction();
+    schema::write_case(&mut tx, &case).unwrap();
+    let (hash, _) = tx.commit_with(CommitOptions::default().with_time(AT / 1000));
+    let c = doc.get_change_by_hash(&hash.unwrap()).unwrap();
+    let input = w.input(w.township(), DocClass::Case);
+    assert_eq!(verdict(&input, &Automerge::new(), &c), Ok(()));
+    let other = vec!["石江镇".to_owned()];
+    let caller = Caller { townships: &other, ..w.township() };
+    assert_eq!(verdict(&w.input(caller, DocClass::Case), &Automerge::new(), &c), Err(Rule::Scope));
+    // Under another id than the one it is sent as.
+    let wrong = Input { doc_id: Uuid::from_u128(9), ..input };
+    assert_eq!(verdict(&wrong, &Automerge::new(), &c), Err(Rule::Schema));
+}
+
+#[test]
+fn rosters_are_written_by_their_own_office_and_only_grow() {
+    let w = World::new();
+    let mut doc = Automerge::new().with_actor(ActorId::from(vec![0x11; 16]));
+    let mut tx = doc.transaction();
+    schema::write_roster(&mut tx, "hq").unwrap();
+    schema::add_staff(&mut tx, "李娟", d("2024-01-01")).unwrap();
+    tx.commit_with(CommitOptions::default().with_time(AT / 1000));
+    let input = w.input(w.township(), DocClass::Roster);
+    let c = change_on(&doc, township_actor(), |tx| schema::add_staff(tx, "王五", d(T)).unwrap());
+    assert_eq!(verdict(&input, &doc, &c), Ok(()));
+    let c = change_on(&doc, township_actor(), |tx| schema::staff_left(tx, "李娟", d(T)).unwrap());
+    assert_eq!(verdict(&input, &doc, &c), Ok(()));
+    let staff = match doc.get(ROOT, "staff").unwrap() {
+        Some((_, id)) => id,
+        None => panic!("staff"),
+    };
+    let (_, entry) = doc.get(&staff, "李娟").unwrap().unwrap();
+    let c = change_on(&doc, township_actor(), |tx| tx.put(&entry, "added", "1999-01-01").unwrap());
+    assert_eq!(verdict(&input, &doc, &c), Err(Rule::AppendOnly));
+    let c = change_on(&doc, township_actor(), |tx| tx.delete(&staff, "李娟").unwrap());
+    assert_eq!(verdict(&input, &doc, &c), Err(Rule::AppendOnly));
+    let other = Caller { office: "sj", ..w.township() };
+    let c = change_on(&doc, township_actor(), |tx| schema::add_staff(tx, "王五", d(T)).unwrap());
+    assert_eq!(verdict(&w.input(other, DocClass::Roster), &doc, &c), Err(Rule::Scope));
+}
+
+#[test]
+fn imported_history_rides_only_on_creation() {
+    let w = World::new();
+    let doc = w.case(Purpose::Appeal);
+    let mut e =
+        event(3, ActionKind::Close, "county", Role::Bureau, &bureau_actor(), "某历史办理人");
+    e.imported = true;
+    let c = change_on(&doc, bureau_actor(), |tx| schema::add_event(tx, &e).unwrap());
+    assert_eq!(verdict(&w.input(w.bureau(), DocClass::Case), &doc, &c), Err(Rule::Authorship));
+}
+
+#[test]
+fn field_values_of_the_wrong_type_are_refused() {
+    let w = World::new();
+    let doc = w.case(Purpose::Appeal);
+    let c = change_on(&doc, township_actor(), |tx| tx.put(ROOT, "confidential", "yes").unwrap());
+    assert_eq!(verdict(&w.input(w.township(), DocClass::Case), &doc, &c), Err(Rule::Schema));
+    let c = change_on(&doc, township_actor(), |tx| tx.put(ROOT, "purpose", 3).unwrap());
+    assert_eq!(verdict(&w.input(w.township(), DocClass::Case), &doc, &c), Err(Rule::Schema));
+}

@@ -1,0 +1,57 @@
+-- Trust at the merge point (issue 10): refused changes kept for the county to inspect,
+-- identity drops already merged, number blocks leased to devices, documents set aside by
+-- `ledger-hub check --quarantine`, and the age of partial attachment uploads.
+
+-- Every change the hub refused, with the rule and reason, as received (bounded per device).
+CREATE TABLE quarantine (
+    id          INTEGER PRIMARY KEY,
+    hash        TEXT    NOT NULL,
+    case_id     TEXT    NOT NULL,
+    kind        INTEGER NOT NULL,
+    device      TEXT    NOT NULL,
+    office      TEXT    NOT NULL,
+    rule        TEXT    NOT NULL,
+    reason      TEXT    NOT NULL,
+    received_at INTEGER NOT NULL,
+    bytes       BLOB    NOT NULL
+);
+CREATE INDEX quarantine_device ON quarantine (device, id);
+
+-- Identity drops merged into identity documents: a drop sent twice merges once.
+CREATE TABLE drops (
+    id        TEXT PRIMARY KEY,
+    case_id   TEXT    NOT NULL,
+    office    TEXT    NOT NULL,
+    merged_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Number series (official case numbers, document numbers) per office, and the blocks leased
+-- from them to devices, so two devices offline never issue the same number.
+CREATE TABLE number_series (
+    office TEXT    NOT NULL,
+    series TEXT    NOT NULL,
+    next   INTEGER NOT NULL,
+    PRIMARY KEY (office, series)
+) WITHOUT ROWID;
+CREATE TABLE number_leases (
+    id        INTEGER PRIMARY KEY,
+    office    TEXT    NOT NULL,
+    series    TEXT    NOT NULL,
+    device    TEXT    NOT NULL,
+    start     INTEGER NOT NULL,
+    end       INTEGER NOT NULL,
+    leased_at INTEGER NOT NULL
+);
+
+-- Documents `ledger-hub check --quarantine` set aside because they no longer load.
+CREATE TABLE docs_set_aside (
+    id       INTEGER PRIMARY KEY,
+    case_id  TEXT    NOT NULL,
+    kind     INTEGER NOT NULL,
+    snapshot BLOB    NOT NULL,
+    reason   TEXT    NOT NULL,
+    at       INTEGER NOT NULL
+);
+
+-- Partial attachment uploads expire when abandoned.
+ALTER TABLE blob_uploads ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;

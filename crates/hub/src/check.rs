@@ -1,0 +1,99 @@
+//! `ledger-hub check`: proves that every stored document loads, reads with the schema and
+//! agrees with the scope the hub serves it under; with `quarantine`, sets aside the ones that
+//! do not, so one broken document can never stop the hub or the offices again.
+
+use ledger_domain::CaseId;
+use ledger_domain::schema;
+use ledger_domain::scope::CaseScope;
+use ledger_protocol::DocKind;
+use serde::Serialize;
+
+use crate::engine::check_doc;
+use crate::store::{HubStore, StoreError};
+
+/// One document that failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// The case (or roster).
+    pub case_id: CaseId,
+    /// Which document.
+    pub kind: DocKind,
+    /// What is wrong, in Chinese.
+    pub reason: String,
+    /// Whether it was set aside.
+    pub set_aside: bool,
+}
+
+/// What a check found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// Documents checked.
+    pub documents: usize,
+    /// Documents that failed.
+    pub problems: Vec<Problem>,
+}
+
+/// Loads and reads every document; with `quarantine`, sets aside those that fail.
+pub fn check(store: &dyn HubStore, quarantine: bool, now: i64) -> Result<Report, StoreError> {
+    let mut report = Report::default();
+    let mut after = None;
+    loop {
+        let docs = store.all_docs(after, 500)?;
+        let Some(last) = docs.last().copied() else { break };
+        after = Some(last);
+        for (case, kind) in docs {
+            report.documents += 1;
+            let Some((snapshot, tail)) = store.doc(case, kind)? else { continue };
+            let reason = match check_doc(kind, &snapshot, tail) {
+                Err(e) => Some(format!("文档无法载入或读取：{e}")),
+                Ok(doc) => scope_mismatch(store, case, kind, &doc)?,
+            };
+            if let Some(reason) = reason {
+                if quarantine {
+                    store.set_aside(case, kind, &reason, now)?;
+                }
+                tracing::error!(case = %case, ?kind, %reason, "document check failed");
+                report.problems.push(Problem {
+                    case_id: case,
+                    kind,
+                    reason,
+                    set_aside: quarantine,
+                });
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Whether the scope the hub keeps for a case differs from what its document says.
+fn scope_mismatch(
+    store: &dyn HubStore,
+    case: CaseId,
+    kind: DocKind,
+    doc: &ledger_domain::automerge::Automerge,
+) -> Result<Option<String>, StoreError> {
+    let kept = store.case_scope(case)?;
+    let expected = match kind {
+        DocKind::Case => schema::read_case(doc).ok().map(|c| CaseScope {
+            township: c.jurisdiction.clone(),
+            registrar: c.registered_by.clone(),
+            restricted: c.identity_restricted(),
+        }),
+        DocKind::Roster => schema::read_roster(doc).ok().map(|r| CaseScope {
+            township: None,
+            registrar: r.office,
+            restricted: false,
+        }),
+        DocKind::Identity => {
+            return Ok(kept.is_none().then(|| "身份文档没有对应的案件".to_owned()));
+        }
+    };
+    Ok(match (kept, expected) {
+        (Some(k), Some(e)) if k != e => Some(format!(
+            "县局记录的可见范围与文档不符（记录：{:?}/{}/{}，文档：{:?}/{}/{}）",
+            k.township, k.registrar, k.restricted, e.township, e.registrar, e.restricted
+        )),
+        (None, _) => Some("文档没有可见范围记录".to_owned()),
+        _ => None,
+    })
+}
