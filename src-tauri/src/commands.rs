@@ -52,6 +52,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         sync::sync_now,
         sync::quarantine,
         sync::retry_quarantined,
+        sync::recover_refused,
         sync::hub_offices,
     ]
 }

@@ -372,7 +372,15 @@ pub(crate) fn populate(office: &Office, data: &mut Generator, n: usize) -> Resul
     while written < n {
         batch.clear();
         for _ in 0..BATCH.min(n - written) {
-            let (case, identity) = data.case(&registrar, end).map_err(BenchError::Generated)?;
+            let (mut case, identity) = data.case(&registrar, end).map_err(BenchError::Generated)?;
+            // The generated history is the bureau's legacy ledger: imported, as the hub accepts
+            // history on a case's creation from the office that holds it.
+            for event in &mut case.events {
+                event.office = config.code.clone();
+                event.role = config.role.clone();
+                event.actor = actor.clone();
+                event.imported = true;
+            }
             submissions += case.submissions.len();
             events += case.events.len();
             batch.push((case, identity, Vec::new()));

@@ -127,7 +127,12 @@ pub(crate) enum Command {
         file: PathBuf,
     },
     /// 数据自检: check the store file and count what it holds.
-    Check,
+    Check {
+        /// Also load and read every document, check every change waiting for the hub, and
+        /// judge each as the hub would.
+        #[arg(long)]
+        deep: bool,
+    },
     /// 登记到县局: create this device's store, bound to its office at the hub.
     Enroll {
         /// The hub's address (`http://10.0.0.5:8750`).
@@ -146,7 +151,9 @@ pub(crate) enum Command {
         #[arg(long, default_value_t = 120)]
         timeout: u64,
     },
-    /// 数据修复: compare every document with the hub and fix the ones that differ.
+    /// 数据修复: recover cases whose changes the hub refused (the hub's record is kept and this
+    /// office's actions recorded again), then compare every document with the hub and fix the
+    /// ones that differ.
     Repair,
     /// 同步包: sync by USB stick when there is no link at all.
     Bundle {

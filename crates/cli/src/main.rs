@@ -175,7 +175,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             office.store().backup(out)?;
             eprintln!("已备份到 {}", out.display());
         }
-        Command::Check => {
+        Command::Check { deep } => {
             let office = open(&dir)?;
             let result = office.store().integrity_check()?;
             let cases = office.case_count()?;
@@ -183,12 +183,51 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             if result != "ok" {
                 bail!("台账文件已损坏：{result}；请用最近的备份恢复（ledger restore 备份文件）");
             }
+            if *deep {
+                let report = office.check_deep()?;
+                for p in &report.problems {
+                    let case = p.case_id.map(|c| format!("案件 {c}：")).unwrap_or_default();
+                    println!("{case}{}", p.problem);
+                }
+                if !report.problems.is_empty() {
+                    bail!(
+                        "深度检查发现 {} 处问题（已核对 {} 份文档、{} 条待上传更改）；可运行 ledger repair 以县局记录为准恢复",
+                        report.problems.len(),
+                        report.documents,
+                        report.outbox
+                    );
+                }
+                eprintln!(
+                    "深度检查通过：{} 份文档均可读取，{} 条待上传更改均符合县局的校验规则",
+                    report.documents, report.outbox
+                );
+            }
             eprintln!("台账文件完好：{cases} 件案件，{pending} 条更改待上传");
             println!("ok");
         }
         Command::Enroll { hub, token, staff } => enroll(&dir, hub, token, staff)?,
         Command::Sync { timeout } => sync(&dir, *timeout)?,
         Command::Repair => {
+            let refused = open(&dir)?.begin_recovery()?;
+            if refused > 0 {
+                eprintln!(
+                    "有 {refused} 件案件的更改被县局拒收：以县局的记录为准取回这些案件，再重新记录本机的办理操作"
+                );
+                sync(&dir, 120)?;
+                let recovered = open(&dir)?.take_recovery_report()?;
+                for line in &recovered.redone {
+                    eprintln!("  {line}");
+                }
+                for line in &recovered.unrecoverable {
+                    eprintln!("  {line}");
+                }
+                eprintln!(
+                    "已恢复 {} 件案件：重新记录 {} 项办理操作，{} 项未能重做（见上）",
+                    recovered.cases,
+                    recovered.redone.len(),
+                    recovered.unrecoverable.len()
+                );
+            }
             let report = {
                 let target: Arc<dyn SyncTarget> = Arc::new(open(&dir)?);
                 let client = HubClient::new(std::time::Duration::from_secs(60))?;

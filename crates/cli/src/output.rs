@@ -91,6 +91,9 @@ pub(crate) fn case_show(view: &CaseView, as_json: bool) -> anyhow::Result<()> {
             "attachments": case.attachments,
             "handed_over": view.handed_over,
             "pending_upload": view.pending_upload,
+            "refused": view.refused,
+            "identities_to_deliver": view.identities_to_deliver,
+            "identity_restricted": case.identity_restricted(),
         });
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
@@ -145,6 +148,21 @@ pub(crate) fn case_show(view: &CaseView, as_json: bool) -> anyhow::Result<()> {
     }
     for p in &view.deadlines.problems {
         println!("  {}", p.message);
+    }
+    if case.identity_restricted() {
+        println!("\n信访人身份受保护（检举控告或要求保密）：只有县局持有完整身份信息");
+    }
+    if view.identities_to_deliver > 0 {
+        println!(
+            "本机录入的信访人身份信息 {} 份待交县局，同步后即从本机删除",
+            view.identities_to_deliver
+        );
+    }
+    if !view.refused.is_empty() {
+        println!("\n被县局拒收的更改（运行 ledger repair 以县局记录为准恢复）：");
+        for q in &view.refused {
+            println!("  {}", q.error);
+        }
     }
     if !view.allowed_actions.is_empty() {
         let actions: Vec<&str> = view.allowed_actions.iter().map(|a| a.label()).collect();
@@ -244,10 +262,18 @@ pub(crate) fn status(office: &ledger_office::Office, as_json: bool) -> anyhow::R
     println!("上次成功同步：{}", time_text(status.last_success));
     println!("待上传更改：{} 条", status.pending);
     if status.quarantined > 0 {
-        println!("被县局拒收：{} 条（请联系县局核实）", status.quarantined);
+        println!(
+            "被县局拒收：{} 条更改（其余同步不受影响；运行 ledger repair 以县局记录为准恢复）",
+            status.quarantined
+        );
         for q in office.quarantine()? {
-            println!("  案件 {}：{}", q.case_id, q.error);
+            let number = office.case_number(q.case_id).unwrap_or_else(|| q.case_id.to_string());
+            println!("  案件 {number}：{}", q.error);
         }
+    }
+    let drops = office.identities_to_deliver()?;
+    if drops > 0 {
+        println!("待交县局的信访人身份信息：{drops} 份（本机不保留检举人身份，同步后即删除）");
     }
     if let Some(code) = &status.last_error {
         println!("最近的问题：{}", ledger_office::sync_error_text(code));

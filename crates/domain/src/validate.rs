@@ -36,7 +36,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use automerge::legacy::{Key, ObjectId, OpType};
+use automerge::legacy::{ElementId, Key, ObjectId, OpType};
 use automerge::{Automerge, Change, ChangeHash, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 use chrono::NaiveDate;
 use uuid::Uuid;
@@ -58,11 +58,6 @@ pub fn date_in_bounds(date: NaiveDate) -> bool {
     let lo = NaiveDate::from_ymd_opt(1980, 1, 1);
     let hi = NaiveDate::from_ymd_opt(2100, 12, 31);
     matches!((lo, hi), (Some(lo), Some(hi)) if date >= lo && date <= hi)
-}
-
-/// Clamps a device time into [`MIN_TIME_MS`, `MAX_TIME_MS`): what replay orders by.
-pub fn clamp_time(at: i64) -> i64 {
-    at.clamp(MIN_TIME_MS, MAX_TIME_MS - 1)
 }
 
 /// The bounds every change and document keep.
@@ -249,6 +244,10 @@ pub fn judge(
             "这条更改不依赖文档的任何已有版本，却要修改已有的文档；只有新建文档的更改可以这样",
         ));
     }
+    // Every operation is placed and checked before Automerge sees it: an operation on an object
+    // or element that does not exist would panic inside Automerge.
+    let mut scan = OpScan::new(doc, input, &change, creating)?;
+    scan.run()?;
     let mut next = doc.clone();
     next.apply_changes([change.clone()])
         .map_err(|e| Rejection::new(Rule::Structure, format!("更改无法应用：{e}")))?;
@@ -262,8 +261,6 @@ pub fn judge(
             format!("文档将有 {max_op} 项操作，超过上限 {}", limits.max_doc_ops),
         ));
     }
-    let mut scan = OpScan::new(doc, input, &change, creating)?;
-    scan.run()?;
     let at = [change.hash()];
     match input.class {
         DocClass::Case => case_rules(input, doc, &next, &change, &at, creating, &scan)?,
@@ -412,6 +409,7 @@ fn record_label(container: &str) -> &'static str {
 
 /// Walks the change's operations, placing each and checking it against the allow-list.
 struct OpScan<'a> {
+    doc: &'a Automerge,
     input: &'a Input<'a>,
     change: &'a Change,
     creating: bool,
@@ -419,6 +417,15 @@ struct OpScan<'a> {
     places: HashMap<String, Place>,
     /// Root fields this change puts, with the values.
     root_puts: Vec<(String, ScalarValue)>,
+    /// The elements of each sequence (list or text) an operation may name: those its author
+    /// saw, and those this change inserted; loaded when first needed.
+    elements: HashMap<String, BTreeSet<String>>,
+    /// This change's own operations by slot (`object/key` or `object/element`).
+    written: HashMap<String, Vec<String>>,
+}
+
+fn malformed() -> Rejection {
+    Rejection::new(Rule::Structure, "更改中有结构错误的操作")
 }
 
 impl<'a> OpScan<'a> {
@@ -466,7 +473,42 @@ impl<'a> OpScan<'a> {
                 }
             }
         }
-        Ok(Self { input, change, creating, places, root_puts: Vec::new() })
+        Ok(Self {
+            doc,
+            input,
+            change,
+            creating,
+            places,
+            root_puts: Vec::new(),
+            elements: HashMap::new(),
+            written: HashMap::new(),
+        })
+    }
+
+    /// Whether the object is a sequence (a list or text); every other one is a map.
+    fn is_sequence(&self, place: &Place) -> bool {
+        match place {
+            Place::Text(_) => true,
+            Place::Container(name) => {
+                containers(self.input.class).iter().any(|(n, t)| n == name && *t == ObjType::List)
+            }
+            Place::Root | Place::Item { .. } => false,
+        }
+    }
+
+    /// Whether `element` is an element of the sequence `obj` its author could name.
+    fn has_element(&mut self, obj: &str, element: &str) -> bool {
+        if !self.elements.contains_key(obj) {
+            let mut found = BTreeSet::new();
+            if let Ok(id) = self.doc.import_obj(obj) {
+                let deps = self.change.deps();
+                for item in self.doc.list_range_at(&id, .., deps) {
+                    found.insert(item.id().to_string());
+                }
+            }
+            self.elements.insert(obj.to_owned(), found);
+        }
+        self.elements.get(obj).is_some_and(|set| set.contains(element))
     }
 
     fn run(&mut self) -> Verdict<()> {
@@ -474,19 +516,59 @@ impl<'a> OpScan<'a> {
         let actor = expanded.actor_id.to_hex_string();
         let start = expanded.start_op.get();
         for (i, op) in expanded.operations.iter().enumerate() {
+            let own = format!("{}@{actor}", start + i as u64);
+            let obj = op.obj.to_string();
             let place = match &op.obj {
                 ObjectId::Root => Place::Root,
                 ObjectId::Id(id) => self.places.get(&id.to_string()).cloned().ok_or_else(|| {
                     Rejection::new(Rule::AppendOnly, "更改修改了文档中不存在或不允许修改的对象")
                 })?,
             };
-            let key = match &op.key {
-                Key::Map(k) => k.to_string(),
-                Key::Seq(_) => String::new(),
+            let preds: Vec<String> = op.pred.iter().map(ToString::to_string).collect();
+            let key = match (&op.key, self.is_sequence(&place)) {
+                (Key::Map(k), false) if !op.insert => {
+                    let slot = format!("{obj}/{k}");
+                    self.check_preds(&slot, &preds, &op.action, |doc, deps| {
+                        let id = if obj == "_root" { Ok(ROOT) } else { doc.import_obj(&obj) };
+                        let Ok(id) = id else { return Vec::new() };
+                        doc.get_all_at(&id, k.as_str(), deps)
+                            .map(|all| all.into_iter().map(|(_, v)| v.to_string()).collect())
+                            .unwrap_or_default()
+                    })?;
+                    k.to_string()
+                }
+                (Key::Seq(element), true) => {
+                    let known = match element {
+                        ElementId::Head => op.insert,
+                        ElementId::Id(id) => self.has_element(&obj, &id.to_string()),
+                    };
+                    if !known {
+                        return Err(malformed());
+                    }
+                    if op.insert {
+                        if !preds.is_empty() || matches!(op.action, OpType::Delete) {
+                            return Err(malformed());
+                        }
+                        self.elements.entry(obj.clone()).or_default().insert(own.clone());
+                    } else if let ElementId::Id(id) = element {
+                        // A character is only ever overwritten or deleted where it stands.
+                        let slot = format!("{obj}/{id}");
+                        let element = id.to_string();
+                        self.check_preds(&slot, &preds, &op.action, move |_, _| vec![element])?;
+                    }
+                    String::new()
+                }
+                _ => return Err(malformed()),
             };
+            let slot = match &op.key {
+                Key::Map(k) => format!("{obj}/{k}"),
+                Key::Seq(ElementId::Id(id)) if !op.insert => format!("{obj}/{id}"),
+                Key::Seq(_) => format!("{obj}/{own}"),
+            };
+            self.written.entry(slot).or_default().push(own.clone());
             let made = self.check(&place, &key, op.insert, &op.action)?;
             if let Some(made) = made {
-                let id = format!("{}@{actor}", start + i as u64);
+                let id = own;
                 let made = match made {
                     Place::Item { container, new, .. } => {
                         // A list record is keyed by the element it creates.
@@ -499,6 +581,34 @@ impl<'a> OpScan<'a> {
             }
         }
         Ok(())
+    }
+
+    /// An operation may only overwrite (name as predecessors) the values its author saw in that
+    /// same slot, or this change's own earlier operations there; a delete must overwrite
+    /// something. A predecessor elsewhere would overwrite another field unseen.
+    fn check_preds(
+        &self,
+        slot: &str,
+        preds: &[String],
+        action: &OpType,
+        visible: impl FnOnce(&Automerge, &[ChangeHash]) -> Vec<String>,
+    ) -> Verdict<()> {
+        if matches!(action, OpType::Delete) && preds.is_empty() {
+            return Err(malformed());
+        }
+        if preds.is_empty() {
+            return Ok(());
+        }
+        let mut allowed: BTreeSet<String> =
+            visible(self.doc, self.change.deps()).into_iter().collect();
+        if let Some(own) = self.written.get(slot) {
+            allowed.extend(own.iter().cloned());
+        }
+        if preds.iter().all(|p| allowed.contains(p)) {
+            Ok(())
+        } else {
+            Err(Rejection::new(Rule::AppendOnly, "更改覆盖了它所依据的版本中不存在的值"))
+        }
     }
 
     /// Checks one operation; for one that makes an object, returns where the object sits.
@@ -710,6 +820,15 @@ fn case_rules(
                     Rule::Scope,
                     format!("「{t}」不是本单位管辖的乡镇，不能为其登记案件"),
                 ));
+            }
+            if !caller.is_bureau() && after.identity_released {
+                return Err(Rejection::new(
+                    Rule::Restriction,
+                    "乡镇国土所登记的案件不能带有「解除保密」；只有县局可以解除保密",
+                ));
+            }
+            if !caller.is_bureau() && after.official_number.is_some() {
+                return Err(Rejection::new(Rule::Role, "正式编号只能由县局在受理时给出"));
             }
         }
         Some(before) => {

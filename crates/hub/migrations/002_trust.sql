@@ -53,5 +53,9 @@ CREATE TABLE docs_set_aside (
     at       INTEGER NOT NULL
 );
 
+-- Every write to a document bumps its version, so an engine holding a document in memory sees
+-- another process's writes (`ledger-hub bundle import` while `serve` runs) and loads it again.
+ALTER TABLE docs ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+
 -- Partial attachment uploads expire when abandoned.
 ALTER TABLE blob_uploads ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;

@@ -108,21 +108,31 @@ fn class_of(kind: DocKind) -> DocClass {
     }
 }
 
+/// Documents kept loaded, each with the version it was loaded at: another process writing the
+/// document (`ledger-hub bundle import` while `serve` runs) bumps the version, and the next
+/// load sees it and reads the document again.
 struct Cache {
-    docs: HashMap<(CaseId, DocKind), (Automerge, usize, u64)>,
+    docs: HashMap<(CaseId, DocKind), Cached>,
+    tick: u64,
+}
+
+struct Cached {
+    doc: Automerge,
+    tail: usize,
+    version: i64,
     tick: u64,
 }
 
 impl Cache {
-    fn put(&mut self, key: (CaseId, DocKind), doc: Automerge, tail: usize) {
+    fn put(&mut self, key: (CaseId, DocKind), doc: Automerge, tail: usize, version: i64) {
         self.tick += 1;
         if self.docs.len() >= CACHE_DOCS
             && !self.docs.contains_key(&key)
-            && let Some(oldest) = self.docs.iter().min_by_key(|(_, v)| v.2).map(|(k, _)| *k)
+            && let Some(oldest) = self.docs.iter().min_by_key(|(_, v)| v.tick).map(|(k, _)| *k)
         {
             self.docs.remove(&oldest);
         }
-        self.docs.insert(key, (doc, tail, self.tick));
+        self.docs.insert(key, Cached { doc, tail, version, tick: self.tick });
     }
 }
 
@@ -140,8 +150,12 @@ pub struct Engine {
 struct Working {
     existed: bool,
     before_tail: usize,
+    /// The stored version it was loaded at (the commit fails if another process wrote since).
+    version: Option<i64>,
     doc: Automerge,
     new: Vec<StoredChange>,
+    /// The document saved, once it was proved to load back as itself.
+    saved: Option<Vec<u8>>,
 }
 
 /// What one batch's changes came to.
@@ -199,15 +213,29 @@ impl Engine {
         case: CaseId,
         kind: DocKind,
     ) -> Result<Option<(Automerge, usize)>, StoreError> {
-        if let Some((doc, tail, _)) = cache.docs.get(&(case, kind)) {
-            return Ok(Some((doc.clone(), *tail)));
+        Ok(self.load_versioned(cache, case, kind)?.map(|(doc, tail, _)| (doc, tail)))
+    }
+
+    /// [`Self::load`], with the version the document was read at.
+    fn load_versioned(
+        &self,
+        cache: &mut Cache,
+        case: CaseId,
+        kind: DocKind,
+    ) -> Result<Option<(Automerge, usize, i64)>, StoreError> {
+        let Some(version) = self.store.doc_version(case, kind)? else {
+            cache.docs.remove(&(case, kind));
+            return Ok(None);
+        };
+        if let Some(hit) = cache.docs.get(&(case, kind)).filter(|c| c.version == version) {
+            return Ok(Some((hit.doc.clone(), hit.tail, version)));
         }
         let Some((snapshot, tail)) = self.store.doc(case, kind)? else { return Ok(None) };
         let n = tail.len();
         let mut doc = load_doc(&snapshot, tail).map_err(|e| load_error(case, e))?;
         doc.set_actor(self.actor.clone());
-        cache.put((case, kind), doc.clone(), n);
-        Ok(Some((doc, n)))
+        cache.put((case, kind), doc.clone(), n, version);
+        Ok(Some((doc, n, version)))
     }
 
     /// Validates and stores the batch, then serves the next page.
@@ -321,11 +349,19 @@ impl Engine {
         let w = match working.entry((case, kind)) {
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => {
-                let (doc, tail, existed) = match self.load(cache, case, kind)? {
-                    Some((doc, tail)) => (doc, tail, true),
-                    None => (Automerge::new().with_actor(self.actor.clone()), 0, false),
+                let (doc, tail, version) = match self.load_versioned(cache, case, kind)? {
+                    Some((doc, tail, version)) => (doc, tail, Some(version)),
+                    None => (Automerge::new().with_actor(self.actor.clone()), 0, None),
                 };
-                v.insert(Working { existed, before_tail: tail, doc, new: Vec::new() })
+                let existed = version.is_some();
+                v.insert(Working {
+                    existed,
+                    before_tail: tail,
+                    version,
+                    doc,
+                    new: Vec::new(),
+                    saved: None,
+                })
             }
         };
         let mut tx = w.doc.transaction();
@@ -448,9 +484,9 @@ impl Engine {
             _ => {}
         }
         if let std::collections::hash_map::Entry::Vacant(slot) = working.entry(key) {
-            let (doc, tail, existed) = match self.load(cache, case, up.kind) {
-                Ok(Some((doc, tail))) => (doc, tail, true),
-                Ok(None) => (Automerge::new().with_actor(self.actor.clone()), 0, false),
+            let (doc, tail, version) = match self.load_versioned(cache, case, up.kind) {
+                Ok(Some((doc, tail, version))) => (doc, tail, Some(version)),
+                Ok(None) => (Automerge::new().with_actor(self.actor.clone()), 0, None),
                 Err(e) => {
                     tracing::error!(case = %case, error = %e, "stored document does not load");
                     return Err((
@@ -459,7 +495,15 @@ impl Engine {
                     ));
                 }
             };
-            slot.insert(Working { existed, before_tail: tail, doc, new: Vec::new() });
+            let existed = version.is_some();
+            slot.insert(Working {
+                existed,
+                before_tail: tail,
+                version,
+                doc,
+                new: Vec::new(),
+                saved: None,
+            });
             order.push(key);
         }
         let case_doc = match up.kind {
@@ -674,16 +718,27 @@ impl Engine {
         drops: Vec<(Uuid, CaseId, String)>,
         now: i64,
     ) -> Result<Vec<StoredChange>, SyncError> {
-        // Changes keep the time the hub received them.
-        let (commit, failed) = self.commit_plan(&working, order, drops, now)?;
+        let mut failed = Vec::new();
+        for key in order {
+            if let Some(w) = working.get_mut(key) {
+                failed.extend(self.prove_reloads(*key, w)?);
+            }
+        }
+        let commit = self.commit_plan(&working, order, drops, now)?;
         if commit.changes.is_empty() && commit.drops.is_empty() && commit.log.is_empty() {
             return Ok(failed);
         }
-        self.store.commit(&commit)?;
+        if let Err(e) = self.store.commit(&commit) {
+            // Another process wrote one of these documents since they were loaded: nothing was
+            // stored; they are read again on the office's retry.
+            for key in order {
+                cache.docs.remove(key);
+            }
+            return Err(e.into());
+        }
         for key in order {
             if let Some(w) = working.remove(key) {
-                if w.new.is_empty() || failed.iter().any(|c| c.case_id == key.0 && c.kind == key.1)
-                {
+                if w.new.is_empty() {
                     continue;
                 }
                 let compacted = commit
@@ -691,9 +746,58 @@ impl Engine {
                     .iter()
                     .any(|d| d.case_id == key.0 && d.kind == key.1 && d.snapshot.is_some());
                 let tail = if compacted { 0 } else { w.before_tail + w.new.len() };
-                cache.put(*key, w.doc, tail);
+                cache.put(*key, w.doc, tail, w.version.unwrap_or(0) + 1);
             }
         }
+        Ok(failed)
+    }
+
+    /// Proves that what would be stored loads again as the same document (saved, loaded back,
+    /// heads compared, read with the schema). If it does not, the changes are tried one by one
+    /// from the stored state: those before the first that breaks it are kept, it and the ones
+    /// after are returned as failed, so an innocent change of the batch is never refused.
+    fn prove_reloads(
+        &self,
+        key: (CaseId, DocKind),
+        w: &mut Working,
+    ) -> Result<Vec<StoredChange>, SyncError> {
+        if w.new.is_empty() {
+            return Ok(Vec::new());
+        }
+        let bytes = w.doc.save();
+        if reloads_as(key.1, &bytes, &w.doc).is_ok() {
+            w.saved = Some(bytes);
+            return Ok(Vec::new());
+        }
+        tracing::error!(case = %key.0, "document would not load again; finding the change that breaks it");
+        let mut doc = match self.store.doc(key.0, key.1)? {
+            Some((snapshot, tail)) => {
+                load_doc(&snapshot, tail).map_err(|e| load_error(key.0, e))?
+            }
+            None => Automerge::new(),
+        };
+        doc.set_actor(self.actor.clone());
+        let mut kept = 0;
+        let mut saved = None;
+        for c in &w.new {
+            let mut next = doc.clone();
+            let applied =
+                Change::from_bytes(c.bytes.clone()).map_err(|e| e.to_string()).and_then(|change| {
+                    catch_unwind(AssertUnwindSafe(|| next.apply_changes([change])))
+                        .map_err(|_| "panic".to_owned())?
+                        .map_err(|e| e.to_string())
+                });
+            let bytes = next.save();
+            if applied.is_err() || reloads_as(key.1, &bytes, &next).is_err() {
+                break;
+            }
+            doc = next;
+            saved = Some(bytes);
+            kept += 1;
+        }
+        let failed = w.new.split_off(kept);
+        w.doc = doc;
+        w.saved = saved;
         Ok(failed)
     }
 
@@ -704,9 +808,8 @@ impl Engine {
         order: &[(CaseId, DocKind)],
         drops: Vec<(Uuid, CaseId, String)>,
         now: i64,
-    ) -> Result<(Commit, Vec<StoredChange>), SyncError> {
+    ) -> Result<Commit, SyncError> {
         let mut commit = Commit { drops, ..Commit::default() };
-        let mut failed = Vec::new();
         let offices = self.store.offices()?;
         let viewers: Vec<Viewer<'_>> = offices
             .iter()
@@ -719,39 +822,20 @@ impl Engine {
             }
         }
         for id in ids {
-            // Snapshots are loaded back before they are stored.
             let mut writes = Vec::new();
-            let mut bad = false;
             for kind in [DocKind::Case, DocKind::Identity, DocKind::Roster] {
                 let Some(w) = working.get(&(id, kind)) else { continue };
                 if w.new.is_empty() {
                     continue;
                 }
                 let compact = !w.existed || w.before_tail + w.new.len() > COMPACT_AFTER;
-                let snapshot = if compact {
-                    let bytes = w.doc.save();
-                    if load_doc(&bytes, Vec::new()).is_err() {
-                        tracing::error!(case = %id, "document would not load again; changes refused");
-                        failed.extend(w.new.iter().cloned());
-                        bad = true;
-                        continue;
-                    }
-                    Some(bytes)
-                } else {
-                    None
-                };
-                writes.push((kind, w, snapshot));
-            }
-            if bad && writes.is_empty() {
-                continue;
+                writes.push((kind, w, w.saved.clone().filter(|_| compact)));
             }
             let before = self.store.case_scope(id)?;
             let roster =
                 working.get(&(id, DocKind::Roster)).and_then(|w| schema::read_roster(&w.doc).ok());
-            let case_value = working
-                .get(&(id, DocKind::Case))
-                .filter(|_| !failed.iter().any(|c| c.case_id == id && c.kind == DocKind::Case))
-                .and_then(|w| schema::read_case(&w.doc).ok());
+            let case_value =
+                working.get(&(id, DocKind::Case)).and_then(|w| schema::read_case(&w.doc).ok());
             let after = match (&roster, &case_value) {
                 (Some(r), _) => Some(CaseScope {
                     township: None,
@@ -802,7 +886,13 @@ impl Engine {
                 } else {
                     w.new.iter().map(|c| c.hash.clone()).collect()
                 };
-                commit.docs.push(DocWrite { case_id: id, kind, snapshot, tail });
+                commit.docs.push(DocWrite {
+                    case_id: id,
+                    kind,
+                    snapshot,
+                    tail,
+                    expected: w.version,
+                });
             }
             if let (Some(before), Some(after)) = (&before, &after) {
                 let mut rows = |target: &str, kind: DocKind, enter: bool| {
@@ -846,7 +936,7 @@ impl Engine {
                 }
             }
         }
-        Ok((commit, failed))
+        Ok(commit)
     }
 
     /// The documents of a case (or roster) the caller may hold now.
@@ -1383,6 +1473,16 @@ fn load_doc(snapshot: &[u8], tail: Vec<Vec<u8>>) -> Result<Automerge, String> {
         Ok(doc)
     }))
     .unwrap_or_else(|_| Err("Automerge panicked while loading".to_owned()))
+}
+
+/// Whether saved bytes load back as `doc` (same heads) and read with the schema.
+fn reloads_as(kind: DocKind, bytes: &[u8], doc: &Automerge) -> Result<(), String> {
+    let back = check_doc(kind, bytes, Vec::new())?;
+    if back.get_heads() == doc.get_heads() {
+        Ok(())
+    } else {
+        Err("heads differ after reloading".to_owned())
+    }
 }
 
 /// Loads and reads every stored document, for `ledger-hub check`.

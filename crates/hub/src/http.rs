@@ -83,6 +83,14 @@ impl From<AuthError> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
+        if let StoreError::Busy(what) = &e {
+            tracing::info!(%what, "document written by another process meanwhile; office will retry");
+            return Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "县局服务器正忙，请稍后重试",
+            );
+        }
         tracing::error!(error = %e, "store error");
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "县局服务器内部错误，请稍后重试")
     }
@@ -154,17 +162,14 @@ fn too_many() -> ApiError {
 }
 
 /// Authenticates the caller from the headers alone: nothing of the body is read before.
-/// Failures are logged and counted per address; an address over the limit is refused at once.
+/// Failures are logged and counted per address; past the limit an address's failures are
+/// answered 429. A valid credential is always served, so one bad client behind a shared address
+/// (a township's NAT, a reverse proxy) cannot lock the others out.
 async fn caller(
     state: &Arc<HubState>,
     headers: &HeaderMap,
     ip: Option<IpAddr>,
 ) -> Result<Caller, ApiError> {
-    if let Some(ip) = ip
-        && state.limiter.blocked(ip)
-    {
-        return Err(too_many());
-    }
     let credential = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -181,8 +186,10 @@ async fn caller(
         && e.status == StatusCode::UNAUTHORIZED
     {
         tracing::warn!(peer = ?ip, code = %e.body.code, reason = %e.body.message, "authentication failed");
-        if let Some(ip) = ip {
-            state.limiter.failed(ip);
+        if let Some(ip) = ip
+            && state.limiter.failed(ip)
+        {
+            return Err(too_many());
         }
     }
     result
@@ -205,11 +212,6 @@ async fn enroll(
     body: Result<Json<EnrollRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<ledger_protocol::EnrollResponse>, ApiError> {
     let ip = peer(&extensions);
-    if let Some(ip) = ip
-        && state.limiter.blocked(ip)
-    {
-        return Err(too_many());
-    }
     let Json(req) = body.map_err(|e| {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("登记请求有误：{e}"))
     })?;
@@ -224,8 +226,10 @@ async fn enroll(
         && e.status == StatusCode::UNAUTHORIZED
     {
         tracing::warn!(peer = ?ip, reason = %e.body.message, "enrollment failed");
-        if let Some(ip) = ip {
-            state.limiter.failed(ip);
+        if let Some(ip) = ip
+            && state.limiter.failed(ip)
+        {
+            return Err(too_many());
         }
     }
     Ok(Json(result?))

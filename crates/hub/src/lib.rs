@@ -71,8 +71,8 @@ pub async fn serve(
 }
 
 /// Counts failed authentications and enrollments per address: past [`AuthLimiter::LIMIT`]
-/// failures in [`AuthLimiter::WINDOW`], the address is refused without even looking at its
-/// credential until the window ends, so tokens and credentials cannot be guessed at speed.
+/// failures in [`AuthLimiter::WINDOW`], the address's further failures are answered 429 until
+/// the window ends (valid credentials still pass), and logged once.
 #[derive(Debug, Default)]
 pub struct AuthLimiter {
     failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
@@ -88,14 +88,8 @@ impl AuthLimiter {
         self.failures.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Whether the address is over the limit now.
-    pub fn blocked(&self, ip: IpAddr) -> bool {
-        let map = self.map();
-        map.get(&ip).is_some_and(|(n, since)| *n >= Self::LIMIT && since.elapsed() < Self::WINDOW)
-    }
-
-    /// Counts a failure.
-    pub fn failed(&self, ip: IpAddr) {
+    /// Counts a failure; returns whether the address is now over the limit.
+    pub fn failed(&self, ip: IpAddr) -> bool {
         let mut map = self.map();
         if map.len() > 10_000 {
             map.retain(|_, (_, since)| since.elapsed() < Self::WINDOW);
@@ -104,9 +98,10 @@ impl AuthLimiter {
         if entry.1.elapsed() >= Self::WINDOW {
             *entry = (0, Instant::now());
         }
-        entry.0 += 1;
+        entry.0 = entry.0.saturating_add(1);
         if entry.0 == Self::LIMIT {
-            tracing::warn!(peer = %ip, "too many failed authentications; refusing for a while");
+            tracing::warn!(peer = %ip, "too many failed authentications from one address");
         }
+        entry.0 >= Self::LIMIT
     }
 }

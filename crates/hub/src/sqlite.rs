@@ -369,6 +369,17 @@ impl HubStore for SqliteHubStore {
         Ok(Some((snapshot, tail)))
     }
 
+    fn doc_version(&self, case: CaseId, kind: DocKind) -> Result<Option<i64>> {
+        self.conn()
+            .query_row(
+                "SELECT version FROM docs WHERE case_id = ?1 AND kind = ?2",
+                params![case.to_string(), kind_code(kind)],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db)
+    }
+
     fn has_change(&self, hash: &str) -> Result<bool> {
         Ok(self
             .conn()
@@ -414,6 +425,17 @@ impl HubStore for SqliteHubStore {
         }
         for d in &commit.docs {
             let key = d.case_id.to_string();
+            let current: Option<i64> = tx
+                .query_row(
+                    "SELECT version FROM docs WHERE case_id = ?1 AND kind = ?2",
+                    params![key, kind_code(d.kind)],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db)?;
+            if current != d.expected {
+                return Err(StoreError::Busy(format!("{key}/{}", kind_code(d.kind))));
+            }
             if let Some(snapshot) = &d.snapshot {
                 tx.execute(
                     "INSERT INTO docs (case_id, kind, snapshot) VALUES (?1, ?2, ?3)
@@ -421,6 +443,13 @@ impl HubStore for SqliteHubStore {
                     params![key, kind_code(d.kind), snapshot],
                 )
                 .map_err(db)?;
+            }
+            tx.execute(
+                "UPDATE docs SET version = version + 1 WHERE case_id = ?1 AND kind = ?2",
+                params![key, kind_code(d.kind)],
+            )
+            .map_err(db)?;
+            if d.snapshot.is_some() {
                 tx.execute(
                     "DELETE FROM doc_tail WHERE case_id = ?1 AND kind = ?2",
                     params![key, kind_code(d.kind)],

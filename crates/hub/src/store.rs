@@ -25,6 +25,9 @@ pub enum StoreError {
     /// A record that must be unique exists.
     #[error("{0}")]
     Conflict(String),
+    /// Another process changed a document this commit was based on; try again.
+    #[error("文档已被另一进程修改：{0}")]
+    Busy(String),
 }
 
 /// Results of the store.
@@ -195,6 +198,9 @@ pub struct DocWrite {
     pub snapshot: Option<Vec<u8>>,
     /// Changes appended to the tail, by hash.
     pub tail: Vec<String>,
+    /// The version the document was read at (`None`: it must not exist yet). The commit fails
+    /// with [`StoreError::Busy`] if another process wrote the document since.
+    pub expected: Option<i64>,
 }
 
 /// Everything one accepted batch stores, atomically.
@@ -289,8 +295,10 @@ pub trait HubStore: Send + Sync + 'static {
     /// The hub's secret key (made on first use).
     fn secret(&self) -> Result<[u8; 32]>;
 
-    /// A document's snapshot and the changes applied since, in order.
+    /// A document's snapshot and the changes applied since, in order, with its version.
     fn doc(&self, case: CaseId, kind: DocKind) -> Result<Option<StoredDoc>>;
+    /// A document's version: bumped by every write to it, by any process.
+    fn doc_version(&self, case: CaseId, kind: DocKind) -> Result<Option<i64>>;
     /// Whether a change is stored.
     fn has_change(&self, hash: &str) -> Result<bool>;
     /// A change's bytes.

@@ -61,6 +61,8 @@ pub struct CaseView {
     pub case: Case,
     /// The identity, if this office holds it.
     pub identity: Option<Identity>,
+    /// Whether the petitioners' identity goes to the bureau only (检举控告, confidential).
+    pub identity_restricted: bool,
     /// The derived status.
     pub status: Status,
     /// Events that do not fit the workflow, for review.
@@ -238,6 +240,7 @@ impl Office {
             allowed.push(ActionKind::LiftRestriction);
         }
         Ok(CaseView {
+            identity_restricted: case.identity_restricted(),
             documents: case.documents(),
             evaluations: case.evaluations(),
             identity,

@@ -8,6 +8,7 @@
 //! transaction.
 
 mod cases;
+mod check;
 mod config;
 mod error;
 mod import;
@@ -32,7 +33,10 @@ pub use ledger_client;
 pub use ledger_domain;
 pub use ledger_protocol;
 pub use ledger_report as report;
-pub use ledger_store::{CaseQuery, CaseRow, INDEX_STAMP_KEY, Page, QuarantinedChange, StoreError};
+pub use ledger_store::{
+    CaseQuery, CaseRow, DeepCheck, DeepProblem, INDEX_STAMP_KEY, Page, QuarantinedChange,
+    StoreError,
+};
 pub use queries::{DueList, ReviewItem};
 pub use recover::RecoveryReport;
 pub use reports::YearReport;

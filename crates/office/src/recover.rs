@@ -138,6 +138,16 @@ impl Office {
         result.map_err(|err| err.to_string())
     }
 
+    /// A case's human number, if it is here.
+    pub fn case_number(&self, id: CaseId) -> Option<String> {
+        self.store.row(id).ok().flatten().map(|r| r.number)
+    }
+
+    /// Identity drops still waiting to reach the bureau.
+    pub fn identities_to_deliver(&self) -> Result<usize> {
+        Ok(self.store.pending_drops(usize::MAX)?.len())
+    }
+
     /// A case's number for messages, or its id.
     pub(crate) fn case_label(&self, id: CaseId) -> String {
         match self.store.row(id) {

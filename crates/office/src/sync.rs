@@ -164,7 +164,7 @@ impl Office {
     }
 
     /// The roster document's id for this office.
-    fn roster_key(&self) -> CaseId {
+    pub(crate) fn roster_key(&self) -> CaseId {
         CaseId(roster_id(&self.cfg().code))
     }
 

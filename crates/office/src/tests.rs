@@ -442,3 +442,138 @@ mod import {
         );
     }
 }
+
+/// An office bound to a hub (no hub runs: these tests never sync).
+fn enrolled(role: Role, date: &str) -> (tempfile::TempDir, Office) {
+    let (dir, office) = office(role, date);
+    office
+        .store()
+        .set_meta(&[("sync.hub", "http://127.0.0.1:9"), ("sync.credential", "test")])
+        .unwrap();
+    (dir, office)
+}
+
+/// Every file of a store directory, read raw.
+fn raw_files(dir: &std::path::Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            all.extend(std::fs::read(path).unwrap());
+        }
+    }
+    all
+}
+
+fn holds(bytes: &[u8], text: &str) -> bool {
+    bytes.windows(text.len()).any(|w| w == text.as_bytes())
+}
+
+#[test]
+fn a_township_keeps_no_identity_of_a_restricted_case_it_registers() {
+    let (dir, township) = enrolled(Role::Township, "2024-03-05");
+    // 违法占地建设 implies 检举控告: the informant's identity goes to the bureau only.
+    let id = township.register(&new_case("2024-03-01"), None).unwrap();
+    let view = township.view(id).unwrap();
+    assert!(view.identity_restricted);
+    assert!(view.identity.is_none(), "no identity document here");
+    assert_eq!(view.identities_to_deliver, 1);
+    assert_eq!(view.case.petitioners[0].display_name, "张*丰");
+    let drops = township.store().pending_drops(10).unwrap();
+    assert_eq!(drops.len(), 1);
+    assert!(drops[0].persons.contains("张三丰") && drops[0].persons.contains("13812345678"));
+    // The outbox carries the case only, and no history holds the name.
+    for entry in township.store().outbox_batch(usize::MAX).unwrap() {
+        assert!(!holds(&entry.bytes, "张三丰"), "an Automerge change holds the name");
+    }
+    // Once the hub has it, nothing of it is left in the files.
+    township.store().ack_drops(&[drops[0].id.clone()]).unwrap();
+    let files = raw_files(dir.path());
+    for secret in ["张三丰", "11010519491231002X", "13812345678"] {
+        assert!(!holds(&files, secret), "{secret} still in the township's files");
+    }
+    // A store for this computer only has no bureau to deliver to: it keeps the identity.
+    let (_d, alone) = office(Role::Township, "2024-03-05");
+    let id = alone.register(&new_case("2024-03-01"), None).unwrap();
+    assert!(alone.view(id).unwrap().identity.is_some());
+}
+
+#[test]
+fn a_repeat_visit_on_a_restricted_case_sends_its_names_to_the_bureau() {
+    let (_dir, township) = enrolled(Role::Township, "2024-03-05");
+    let id = township.register(&new_case("2024-03-01"), None).unwrap();
+    let input = SubmissionInput {
+        submission: NewSubmission {
+            received: Some("2024-03-04".parse().unwrap()),
+            channel: "来访".into(),
+            source: "本局接收".into(),
+            persons: Some(1),
+            ..Default::default()
+        },
+        petitioners: vec![NewPetitioner {
+            name: "李四光".into(),
+            phone: "13900001111".into(),
+            ..Default::default()
+        }],
+    };
+    township.add_submission(id, &input, None).unwrap();
+    let view = township.view(id).unwrap();
+    assert_eq!(view.case.submissions.len(), 2);
+    assert_eq!(view.identities_to_deliver, 2, "nothing typed is dropped");
+    let drops = township.store().pending_drops(10).unwrap();
+    assert!(
+        drops.iter().any(|d| d.persons.contains("李四光") && d.persons.contains("13900001111"))
+    );
+}
+
+#[test]
+fn restrictions_tighten_anywhere_and_loosen_only_by_the_bureaus_lift() {
+    let (_d, township) = office(Role::Township, "2024-03-05");
+    let id = township.register(&new_case("2024-03-01"), None).unwrap();
+    let err = township.set_field(id, &CaseField::Purpose, "申诉求决").unwrap_err();
+    assert!(err.to_string().contains("只能加强保密"), "{err}");
+    township.set_field(id, &CaseField::Confidential, "是").unwrap();
+    let err = township.set_field(id, &CaseField::Confidential, "否").unwrap_err();
+    assert!(matches!(err, OfficeError::Refused(_)), "{err}");
+
+    let (_d, bureau) = office(Role::Bureau, "2024-03-05");
+    let id = bureau.register(&new_case("2024-03-01"), None).unwrap();
+    assert!(bureau.view(id).unwrap().allowed_actions.contains(&ActionKind::LiftRestriction));
+    let err = bureau.set_field(id, &CaseField::Purpose, "申诉求决").unwrap_err();
+    assert!(err.to_string().contains("解除保密"), "{err}");
+    let err = bureau.act(id, &act(ActionKind::LiftRestriction)).unwrap_err();
+    assert!(err.to_string().contains("理由"), "{err}");
+    bureau
+        .act(
+            id,
+            &ActionInput {
+                text: Some("举报人书面同意公开身份".into()),
+                ..act(ActionKind::LiftRestriction)
+            },
+        )
+        .unwrap();
+    let view = bureau.view(id).unwrap();
+    assert!(!view.identity_restricted);
+    assert!(!view.allowed_actions.contains(&ActionKind::LiftRestriction));
+    bureau.set_field(id, &CaseField::Purpose, "申诉求决").unwrap();
+    // Tightening again restricts again, whatever the earlier lift said.
+    bureau.set_field(id, &CaseField::Confidential, "是").unwrap();
+    assert!(bureau.view(id).unwrap().identity_restricted);
+}
+
+#[test]
+fn numbers_come_from_leased_blocks_and_else_carry_the_device_letter() {
+    let (_d, bureau) = enrolled(Role::Bureau, "2024-03-05");
+    let first = bureau.register(&new_case("2024-03-01"), None).unwrap();
+    bureau.act(first, &act(ActionKind::Accept)).unwrap();
+    // No block leased yet (never synced): the device letter keeps the number unique.
+    assert_eq!(bureau.case(first).unwrap().official_number.as_deref(), Some("洞口信〔2024〕A1号"));
+    bureau.store().add_number_blocks(&[("official:2024".into(), 41, 42)]).unwrap();
+    let mut numbers = Vec::new();
+    for _ in 0..3 {
+        let id = bureau.register(&new_case("2024-03-01"), None).unwrap();
+        bureau.act(id, &act(ActionKind::Accept)).unwrap();
+        numbers.push(bureau.case(id).unwrap().official_number.unwrap());
+    }
+    assert_eq!(numbers, ["洞口信〔2024〕41号", "洞口信〔2024〕42号", "洞口信〔2024〕A2号"]);
+}

@@ -1,8 +1,8 @@
 //! 同步: status, sync now, the quarantine, and the bureau's view of every office.
 
-use ledger_office::QuarantinedChange;
 use ledger_office::ledger_client::{HubClient, SyncReport, SyncStatus, SyncTarget};
 use ledger_office::ledger_domain::CaseId;
+use ledger_office::{QuarantinedChange, RecoveryReport};
 use serde::Serialize;
 use tauri::State;
 
@@ -64,6 +64,23 @@ pub(crate) async fn retry_quarantined(
     let n = with_office(&desktop, move |o| o.retry_quarantined(id)).await?;
     desktop.changed(Some(case_id));
     Ok(n)
+}
+
+/// Recovers every case with refused changes: the hub's record is fetched and kept, and this
+/// office's actions are recorded again on top; returns what was redone and what was not.
+#[tauri::command(rename_all = "snake_case")]
+pub(crate) async fn recover_refused(desktop: State<'_, Desktop>) -> CommandResult<RecoveryReport> {
+    let running = desktop.running()?;
+    let Some(sync) = running.sync.clone() else {
+        return Err(CommandError::new("not_enrolled", "本机没有登记到县局，离线使用时不需要恢复"));
+    };
+    let cases = with_office(&desktop, |o| o.begin_recovery()).await?;
+    if cases > 0 {
+        sync.sync_now().await?;
+    }
+    let report = with_office(&desktop, |o| o.take_recovery_report()).await?;
+    desktop.changed(None);
+    Ok(report)
 }
 
 #[tauri::command(rename_all = "snake_case")]

@@ -20,6 +20,7 @@ import type {
   Page,
   QuarantinedChange,
   Statistics,
+  RecoveryReport,
   SyncReport,
   SyncStatus,
   Vocabularies,
@@ -115,6 +116,7 @@ export const importLedger = (path: string, skipInvalid: boolean) =>
   call<ImportReport>('import_ledger', { path, skip_invalid: skipInvalid, skipInvalid })
 
 export const syncStatus = () => call<SyncStatus>('sync_status')
+export const recoverRefused = () => call<RecoveryReport>('recover_refused')
 export const syncNow = () => call<SyncReport>('sync_now')
 export const quarantine = () => call<QuarantinedChange[]>('quarantine')
 export const retryQuarantined = (caseId: string) =>

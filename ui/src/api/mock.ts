@@ -184,6 +184,9 @@ function view(m: MockCase): CaseView {
       .filter((e) => e.action === 'evaluate' && e.satisfaction)
       .map((e) => ({ result: e.satisfaction ?? '', date: e.date, comment: e.text ?? '', event_id: e.id })),
     pending_upload: m.pending_upload,
+    identity_restricted: m.case.confidential || m.case.purpose === 'report',
+    refused: [],
+    identities_to_deliver: 0,
   })
 }
 
@@ -393,6 +396,8 @@ function registerCase(input: NewCase, handler?: string): string {
     case: {
       id,
       schema_version: 1,
+      identity_released: false,
+      restrictive_values: false,
       number: mintNumber(received.slice(0, 4)),
       official_number: null,
       registered_by: OFFICE.code,
@@ -713,6 +718,8 @@ async function handle(cmd: string, args: Args): Promise<unknown> {
       return importLedger(String(args.path), Boolean(args.skip_invalid))
     case 'sync_status':
       return { ...data.sync }
+    case 'recover_refused':
+      return { cases: 0, redone: [], unrecoverable: [] }
     case 'sync_now':
       return syncNow()
     case 'quarantine':

@@ -386,6 +386,8 @@ function buildCase(seed: Seed, r: () => number): MockCase {
   const c: Case = {
     id,
     schema_version: 1,
+    identity_released: false,
+    restrictive_values: false,
     number: mintNumber(year),
     official_number: null,
     registered_by: 'county',

@@ -202,6 +202,10 @@ export interface Case {
   request: string
   village: string
   confidential: boolean
+  /** 解除保密: the bureau lifted the identity restriction. */
+  identity_released: boolean
+  /** A losing concurrent value of 信访目的 or 是否保密 restricts the identity. */
+  restrictive_values: boolean
   petitioners: PetitionerRef[]
   submissions: Submission[]
   events: CaseEvent[]
@@ -250,6 +254,19 @@ export interface CaseView {
   documents: { kind: string; number: string; issued: string; event_id: string; office: string }[]
   evaluations: { result: string; date: string; comment: string; event_id: string }[]
   pending_upload: number
+  /** Whether the petitioners' identity goes to the bureau only (检举控告, confidential). */
+  identity_restricted: boolean
+  /** Changes to this case the hub refused, with its reasons. */
+  refused: QuarantinedChange[]
+  /** Identities typed here waiting to be delivered to the bureau (not kept here). */
+  identities_to_deliver: number
+}
+
+/** What recovering refused changes did (`recover_refused`). */
+export interface RecoveryReport {
+  cases: number
+  redone: string[]
+  unrecoverable: string[]
 }
 
 export interface ActionInput {

@@ -31,6 +31,7 @@ export function actionForm(action: string): ActionForm {
     case 'no_further':
     case 'object':
     case 'void':
+    case 'lift_restriction':
       return { text: 'reason' }
     default:
       // accept, review, investigate, notify, supervise, chase, follow_up, hearing, mediate.
@@ -76,5 +77,10 @@ export const ACTION_FIELDS = new Set(['target', 'due', 'text', 'outcome', 'resul
 
 /** Actions whose buttons stand apart in red: they end or void the case. */
 export function isDestructive(action: string): boolean {
-  return action === 'void' || action === 'not_accept' || action === 'no_further'
+  return (
+    action === 'void' ||
+    action === 'not_accept' ||
+    action === 'no_further' ||
+    action === 'lift_restriction'
+  )
 }

@@ -668,3 +668,66 @@ fn field_values_of_the_wrong_type_are_refused() {
     let c = change_on(&doc, township_actor(), |tx| tx.put(ROOT, "purpose", 3).unwrap());
     assert_eq!(verdict(&w.input(w.township(), DocClass::Case), &doc, &c), Err(Rule::Schema));
 }
+
+#[test]
+fn malformed_operations_are_refused_before_automerge_sees_them() {
+    use automerge::legacy::{ElementId, Key, ObjectId, OpId};
+    let w = World::new();
+    let doc = w.case(Purpose::Appeal);
+    let input = w.input(w.township(), DocClass::Case);
+    let c = change_on(&doc, township_actor(), |tx| {
+        schema::set_draft(tx, schema::Draft::Reply, "经调查").unwrap()
+    });
+    assert_eq!(verdict(&input, &doc, &c), Ok(()));
+    let ghost = OpId(9999, bureau_actor());
+    // An operation on an object that does not exist (Automerge panics on it).
+    let bad = forge(&c, |x| x.operations[0].obj = ObjectId::Id(ghost.clone()));
+    assert_eq!(verdict(&input, &doc, &bad), Err(Rule::AppendOnly));
+    // Inserting after an element that does not exist (Automerge panics on it too).
+    let bad = forge(&c, |x| x.operations[0].key = Key::Seq(ElementId::Id(ghost.clone())));
+    assert_eq!(verdict(&input, &doc, &bad), Err(Rule::Structure));
+    // A sequence key on a map, an insert into the root map.
+    let field = change_on(&doc, township_actor(), |tx| {
+        schema::put_field(tx, &CaseField::Subject, FieldValue::Text("某公司".into())).unwrap()
+    });
+    let bad = forge(&field, |x| {
+        x.operations[0].key = Key::Seq(ElementId::Head);
+        x.operations[0].insert = true;
+    });
+    assert_eq!(verdict(&input, &doc, &bad), Err(Rule::Structure));
+    let bad = forge(&field, |x| x.operations[0].insert = true);
+    assert_eq!(verdict(&input, &doc, &bad), Err(Rule::Structure));
+}
+
+#[test]
+fn a_township_cannot_register_a_case_already_declassified_or_numbered() {
+    let w = World::new();
+    let hub_copy = w.case(Purpose::Report);
+    let mut case = schema::read_case(&hub_copy).unwrap();
+    case.registered_by = "hq".into();
+    case.events.truncate(1);
+    case.events[0] =
+        event(1, ActionKind::Register, "hq", Role::Township, &township_actor(), "李娟");
+    case.submissions[0].registered_by = "hq".into();
+    let input = w.input(w.township(), DocClass::Case);
+    let create = |f: &dyn Fn(&mut automerge::transaction::Transaction<'_>)| {
+        let mut doc = Automerge::new().with_actor(township_actor());
+        let mut tx = doc.transaction();
+        schema::write_case(&mut tx, &case).unwrap();
+        f(&mut tx);
+        let (hash, _) = tx.commit_with(CommitOptions::default().with_time(AT / 1000));
+        doc.get_change_by_hash(&hash.unwrap()).unwrap()
+    };
+    let released = create(&|tx| schema::put_identity_released(tx, true).unwrap());
+    assert_eq!(verdict(&input, &Automerge::new(), &released), Err(Rule::Restriction));
+    let numbered = create(&|tx| {
+        schema::put_field(
+            tx,
+            &CaseField::OfficialNumber,
+            FieldValue::Text("洞口信〔2024〕1号".into()),
+        )
+        .unwrap()
+    });
+    assert_eq!(verdict(&input, &Automerge::new(), &numbered), Err(Rule::Role));
+    assert_eq!(verdict(&input, &Automerge::new(), &create(&|_| {})), Ok(()));
+}

@@ -1,0 +1,74 @@
+//! `ledger check --deep`: the store's own deep check (every document loads and reads, every
+//! outbox entry decodes and hashes right), plus every change still waiting for the hub judged
+//! by the same rules the hub applies (`ledger_domain::validate`), so a change the hub will
+//! refuse is found before it is sent.
+
+use ledger_domain::automerge::{Automerge, Change};
+use ledger_domain::schema;
+use ledger_domain::validate::{self, Caller, DocClass, Input, Limits};
+use ledger_store::{DeepCheck, DeepProblem, DocKind};
+
+use crate::Office;
+use crate::error::Result;
+
+impl Office {
+    /// Loads and reads every document, checks the outbox, and judges every change waiting
+    /// for the hub as the hub would.
+    pub fn check_deep(&self) -> Result<DeepCheck> {
+        let mut report = self.store.check_deep()?;
+        let cfg = self.config();
+        let roster = self
+            .store
+            .with_doc(self.roster_key(), DocKind::Roster, schema::read_roster)
+            .ok()
+            .and_then(|r| r.ok());
+        for entry in self.store.outbox_batch(usize::MAX)? {
+            let Ok(change) = Change::from_bytes(entry.bytes.clone()) else { continue };
+            let before = self.store.with_doc(entry.case_id, entry.kind, |doc| {
+                doc.fork_at(change.deps()).unwrap_or_else(|_| Automerge::new())
+            });
+            let Ok(before) = before else { continue };
+            let case_doc = match entry.kind {
+                DocKind::Identity => {
+                    self.store.with_doc(entry.case_id, DocKind::Case, Clone::clone).ok()
+                }
+                _ => None,
+            };
+            let actors = [change.actor_id().to_hex_string()];
+            let input = Input {
+                caller: Caller {
+                    office: &cfg.code,
+                    role: &cfg.role,
+                    townships: &cfg.townships,
+                    actors: &actors,
+                },
+                class: match entry.kind {
+                    DocKind::Case => DocClass::Case,
+                    DocKind::Identity => DocClass::Identity,
+                    DocKind::Roster => DocClass::Roster,
+                },
+                doc_id: entry.case_id.0,
+                case_doc: case_doc.as_ref(),
+                roster: roster.as_ref(),
+                limits: Limits::default(),
+            };
+            // The rules never panic by design; a panic inside Automerge is still one finding.
+            let verdict = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                validate::judge(&input, &before, &entry.bytes, None).map(|_| ())
+            }));
+            let reason = match verdict {
+                Ok(Ok(())) => continue,
+                Ok(Err(refusal)) => refusal.reason,
+                Err(_) => "更改无法处理".to_owned(),
+            };
+            report.problems.push(DeepProblem {
+                case_id: Some(entry.case_id),
+                problem: format!(
+                    "待上传更改 #{} 将被县局拒收：{reason}（可运行 ledger repair 恢复）",
+                    entry.seq
+                ),
+            });
+        }
+        Ok(report)
+    }
+}
