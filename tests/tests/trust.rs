@@ -520,3 +520,91 @@ async fn a_leased_block_keeps_idle_syncs_small() {
     let idle = encode(&request);
     assert!(idle.len() < 200, "an idle request is {} bytes", idle.len());
 }
+
+/// Documents asked for whole fill one page at most, once each; the rest are named to ask for
+/// again, and the office does ask again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cases_asked_for_whole_respect_the_page_and_come_later() {
+    let c = county().await;
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        ids.push(report_case(&c, "黄桥镇", &format!("某{i}")).await);
+    }
+    let mut asked: Vec<_> = ids.iter().map(|i| i.0).collect();
+    asked.extend(std::iter::repeat_n(ids[0].0, 200));
+    let answer =
+        sync_raw(&c.a, &SyncRequest { want_whole: asked, page_bytes: 2048, ..Default::default() })
+            .await;
+    let entered = answer.records.iter().filter(|r| matches!(r, Record::Enter { .. })).count();
+    assert!((1..6).contains(&entered), "{entered} documents in a 2 KiB page");
+    assert!(!answer.deferred_whole.is_empty());
+    assert!(answer.more);
+    // Through the real client, everything arrives.
+    c.a.sync().await.unwrap();
+    for id in &ids {
+        assert!(c.a.office.case(*id).is_ok());
+    }
+}
+
+/// Once a device has confirmed it deleted a case that left it, nothing it sends for that case
+/// is accepted any more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_cannot_write_to_a_case_it_confirmed_gone() {
+    let c = county().await;
+    let id = c
+        .bureau
+        .office
+        .register(&case_input("黄桥镇", "本局接收", "陈某", "宅基地"), None)
+        .unwrap();
+    c.bureau.office.act(id, &assign("黄桥镇")).unwrap();
+    c.bureau.sync().await.unwrap();
+    c.a.sync().await.unwrap();
+    let saved = c.a.office.store().save_doc(id, StoreKind::Case).unwrap();
+    c.bureau
+        .office
+        .act(
+            id,
+            &ActionInput {
+                action: Some(ActionKind::Reassign),
+                target: Some("石江镇".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    c.bureau.sync().await.unwrap();
+    c.a.sync().await.unwrap();
+    assert!(c.a.office.store().row(id).unwrap().is_none());
+    // The device kept a copy and writes to it from its old standpoint.
+    let (hash, bytes) =
+        ledger_tests::edit_change(&saved, c.a.office.store().actor(), "subject", "离开后仍在修改");
+    let answer = sync_raw(
+        &c.a,
+        &SyncRequest {
+            changes: vec![ledger_protocol::UpChange {
+                case_id: id.0,
+                kind: DocKind::Case,
+                hash: ledger_protocol::Hash(hash),
+                bytes,
+            }],
+            page_bytes: 4096,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(answer.refused.len(), 1);
+    assert_eq!(answer.refused[0].rule, "scope");
+}
+
+/// The hub takes attachment pieces only for files a case the sender may see cites.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nobody_can_park_files_at_the_hub() {
+    let c = county().await;
+    let junk = vec![7u8; 4096];
+    let hash = ledger_store::blob_hash(&junk);
+    let chunk =
+        ledger_protocol::BlobChunk { hash: hash.clone(), offset: 0, total: 4096, bytes: junk };
+    sync_raw(&c.a, &SyncRequest { blobs: vec![chunk], page_bytes: 4096, ..Default::default() })
+        .await;
+    assert!(c.hub.store().blob(&hash).unwrap().is_none());
+    assert_eq!(c.hub.store().blob_progress(&hash).unwrap(), Err(0));
+}

@@ -249,6 +249,10 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                 BundleCommand::Export { out } => {
                     let n = office.export_bundle(out)?;
                     eprintln!("已把 {n} 条待上传的更改写入同步包 {}；请交县局导入", out.display());
+                    let left = office.store().outbox_len()?.saturating_sub(n as u64);
+                    if left > 0 {
+                        eprintln!("另有 {left} 条更改放不进一个同步包，将随下一个同步包带走");
+                    }
                 }
                 BundleCommand::Import { file } => {
                     let r = office.import_bundle(file)?;

@@ -207,6 +207,12 @@ pub(crate) fn import_report(report: &ImportReport) {
     if report.duplicates > 0 && report.cases == 0 && report.added_submissions == 0 {
         eprintln!("该文件已导入过，本次未新增任何记录");
     }
+    if report.bureau_steps_left_out > 0 {
+        eprintln!(
+            "县局的办理环节（受理、交办、办结等）{} 项未导入：这些须由县局记录",
+            report.bureau_steps_left_out
+        );
+    }
     if !report.unknown_columns.is_empty() {
         eprintln!("未识别的列（已忽略）：{}", report.unknown_columns.join("、"));
     }

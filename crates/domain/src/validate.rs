@@ -11,7 +11,9 @@
 //! The rules, in the order they run (each refusal names its [`Rule`]):
 //!
 //! 1. **Size**: the change's bytes, operations and dependencies are bounded, and so is the
-//!    document it leads to.
+//!    document it leads to. What a chunk declares is read first without Automerge
+//!    ([`precheck`]): a compressed chunk, or a column declaring more operations than allowed,
+//!    never reaches it.
 //! 2. **Structure**: it decodes, its hash is the one claimed, its timestamp is in range.
 //! 3. **Actor**: its Automerge actor is one of the calling device's.
 //! 4. **Causality**: every dependency is here; `seq` is exactly one past the actor's previous
@@ -44,7 +46,7 @@ use uuid::Uuid;
 use crate::model::{Case, Event, Identity, Roster, restrictive_purpose};
 use crate::schema::{self, CaseField, IDENTITY_RELEASED};
 pub use crate::scope::DocClass;
-use crate::terms::{Purpose, Role};
+use crate::terms::{Purpose, Role, Source};
 use crate::workflow::{ActionKind, roles_for};
 
 /// Device times before this are refused (1980-01-01T00:00:00Z, ms).
@@ -71,6 +73,8 @@ pub struct Limits {
     pub max_doc_ops: u64,
     /// The most dependencies of one change.
     pub max_deps: usize,
+    /// The most changes a document may hold.
+    pub max_doc_changes: usize,
     /// How far past what its author had seen an event's Lamport number may go, beyond one per
     /// event the change adds.
     pub lamport_slack: u64,
@@ -83,6 +87,7 @@ impl Default for Limits {
             max_change_ops: 200_000,
             max_doc_ops: 2_000_000,
             max_deps: 64,
+            max_doc_changes: 100_000,
             lamport_slack: 16,
         }
     }
@@ -223,6 +228,7 @@ pub fn judge(
             format!("单条更改有 {} 字节，超过上限 {} 字节", bytes.len(), limits.max_change_bytes),
         ));
     }
+    precheck::precheck(bytes, limits)?;
     let change = Change::try_from(bytes)
         .map_err(|e| Rejection::new(Rule::Structure, format!("更改无法解析：{e}")))?;
     if claimed.is_some_and(|c| c != change.hash().0) {
@@ -236,7 +242,15 @@ pub fn judge(
             format!("更改的设备标识 {actor} 不属于发送它的设备（{}）", input.caller.office),
         ));
     }
-    causality(doc, &change)?;
+    let (held_ops, held_changes) = causality(doc, &change)?;
+    // Every branch counts: a device minting actors cannot grow a document past its bound.
+    let total = held_ops.saturating_add(change.len() as u64);
+    if total > limits.max_doc_ops || held_changes >= limits.max_doc_changes {
+        return Err(Rejection::new(
+            Rule::Size,
+            format!("文档已有 {held_changes} 条更改、{held_ops} 项操作，已达上限，不能再增加"),
+        ));
+    }
     let creating = doc.get_heads().is_empty();
     if change.deps().is_empty() && !creating {
         return Err(Rejection::new(
@@ -301,7 +315,9 @@ fn header(change: &Change, limits: &Limits) -> Verdict<()> {
 }
 
 /// Dependencies present; `seq` and `start_op` exactly next.
-fn causality(doc: &Automerge, change: &Change) -> Verdict<()> {
+/// Dependencies present; `seq` and `start_op` exactly next. Returns the operations and changes
+/// the document already holds, for its size bound.
+fn causality(doc: &Automerge, change: &Change) -> Verdict<(u64, usize)> {
     let missing = change.deps().iter().filter(|d| doc.get_change_by_hash(d).is_none()).count();
     if missing > 0 {
         return Err(Rejection::new(
@@ -327,8 +343,11 @@ fn causality(doc: &Automerge, change: &Change) -> Verdict<()> {
         ));
     }
     let actor = change.actor_id();
-    let previous = doc
-        .get_changes_meta(&[])
+    let all = doc.get_changes_meta(&[]);
+    let held_ops: u64 =
+        all.iter().map(|m| m.max_op.saturating_sub(m.start_op).saturating_add(1)).sum();
+    let held = (held_ops, all.len());
+    let previous = all
         .into_iter()
         .filter(|m| m.actor.as_ref() == actor)
         .max_by_key(|m| m.seq)
@@ -347,10 +366,10 @@ fn causality(doc: &Automerge, change: &Change) -> Verdict<()> {
             if doc.get_changes_meta(change.deps()).iter().any(|m| m.hash == hash) {
                 Err(Rejection::new(Rule::Causality, "更改没有建立在该设备的上一条更改之上"))
             } else {
-                Ok(())
+                Ok(held)
             }
         }
-        None => Ok(()),
+        None => Ok(held),
     }
 }
 
@@ -422,6 +441,8 @@ struct OpScan<'a> {
     elements: HashMap<String, BTreeSet<String>>,
     /// This change's own operations by slot (`object/key` or `object/element`).
     written: HashMap<String, Vec<String>>,
+    /// The records this change makes, by container and key.
+    made: BTreeSet<(&'static str, String)>,
 }
 
 fn malformed() -> Rejection {
@@ -482,6 +503,7 @@ impl<'a> OpScan<'a> {
             root_puts: Vec::new(),
             elements: HashMap::new(),
             written: HashMap::new(),
+            made: BTreeSet::new(),
         })
     }
 
@@ -666,10 +688,19 @@ impl<'a> OpScan<'a> {
         }
     }
 
-    /// Whether `container` already holds a record under `key`, in any concurrent value.
-    fn exists(&self, container: &str, key: &str) -> bool {
-        self.places.values().any(|p| {
-            matches!(p, Place::Item { container: c, key: k, .. } if *c == container && k == key)
+    /// Whether `container` already held a record under `key` where the change's author stood,
+    /// or this change made one there already. (A record made concurrently under the same key,
+    /// such as one attachment added by two offices, is no replacement of anything its author
+    /// saw: both are kept.)
+    fn exists(&mut self, container: &'static str, key: &str) -> bool {
+        if !self.made.insert((container, key.to_owned())) {
+            return true;
+        }
+        let deps = self.change.deps();
+        let Ok(ids) = self.doc.get_all_at(ROOT, container, deps) else { return false };
+        ids.iter().any(|(value, id)| {
+            matches!(value, Value::Object(_))
+                && self.doc.get_all_at(id, key, deps).is_ok_and(|v| !v.is_empty())
         })
     }
 
@@ -795,7 +826,11 @@ fn case_rules(
 ) -> Verdict<()> {
     let caller = &input.caller;
     let after = schema::read_case_at(next, at).map_err(|e| schema_err(&e))?;
-    schema::read_case(next).map_err(|e| schema_err(&e))?;
+    if !creating {
+        // With concurrent changes beside this one, the whole document must read too (a new
+        // document is exactly the change).
+        schema::read_case(next).map_err(|e| schema_err(&e))?;
+    }
     if after.id.0 != input.doc_id {
         return Err(Rejection::new(Rule::Schema, "文档中的案件标识与所报的不符"));
     }
@@ -866,6 +901,12 @@ fn case_rules(
     let known_subs: BTreeSet<&str> =
         before.iter().flat_map(|b| b.submissions.iter().map(|s| s.id.as_str())).collect();
     for s in after.submissions.iter().filter(|s| !known_subs.contains(s.id.as_str())) {
+        if after.identity_released && (s.confidential || s.source == Source::Report12336) {
+            return Err(Rejection::new(
+                Rule::Restriction,
+                "新增要求保密或12336举报的信访件时，须同时恢复对信访人身份的保护",
+            ));
+        }
         if s.registered_by != caller.office {
             return Err(Rejection::new(
                 Rule::Authorship,
@@ -1020,8 +1061,9 @@ fn event_rules(
                 format!("县局服务器不认识办理动作「{code}」；请先升级县局服务器"),
             ));
         }
-        let exempt = event.imported && creating;
-        if !exempt && !roles_for(&event.action).contains(&Role::Township) {
+        // A township's own imported history is judged by the role table too: the bureau's
+        // decisions (受理, 交办, 办结, 作废 ...) are the bureau's to record, imported or not.
+        if !roles_for(&event.action).contains(&Role::Township) {
             return Err(Rejection::new(
                 Rule::Role,
                 format!("「{}」只能由县局办理", event.action.label()),
@@ -1101,5 +1143,6 @@ fn roster_rules(
     Ok(())
 }
 
+mod precheck;
 #[cfg(test)]
 mod tests;

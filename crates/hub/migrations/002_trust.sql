@@ -57,5 +57,14 @@ CREATE TABLE docs_set_aside (
 -- another process's writes (`ledger-hub bundle import` while `serve` runs) and loads it again.
 ALTER TABLE docs ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
 
--- Partial attachment uploads expire when abandoned.
-ALTER TABLE blob_uploads ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
+-- Partial attachment uploads, one row a piece (appending never rewrites what is held); pieces
+-- untouched for a week are dropped. The old one-row staging table is no longer used.
+CREATE TABLE blob_pieces (
+    hash       TEXT    NOT NULL,
+    offset     INTEGER NOT NULL,
+    total      INTEGER NOT NULL,
+    bytes      BLOB    NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (hash, offset)
+) WITHOUT ROWID;
+DROP TABLE blob_uploads;

@@ -9,7 +9,7 @@ use ledger_protocol::DocKind;
 use serde::Serialize;
 
 use crate::engine::check_doc;
-use crate::store::{HubStore, StoreError};
+use crate::store::{Commit, HubStore, StoreError};
 
 /// One document that failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -33,7 +33,8 @@ pub struct Report {
     pub problems: Vec<Problem>,
 }
 
-/// Loads and reads every document; with `quarantine`, sets aside those that fail.
+/// Loads and reads every document; with `quarantine`, sets aside those that fail to load or
+/// read, and rewrites a scope record that disagrees with its document (the document is right).
 pub fn check(store: &dyn HubStore, quarantine: bool, now: i64) -> Result<Report, StoreError> {
     let mut report = Report::default();
     let mut after = None;
@@ -44,34 +45,51 @@ pub fn check(store: &dyn HubStore, quarantine: bool, now: i64) -> Result<Report,
         for (case, kind) in docs {
             report.documents += 1;
             let Some((snapshot, tail)) = store.doc(case, kind)? else { continue };
-            let reason = match check_doc(kind, &snapshot, tail) {
-                Err(e) => Some(format!("文档无法载入或读取：{e}")),
-                Ok(doc) => scope_mismatch(store, case, kind, &doc)?,
-            };
-            if let Some(reason) = reason {
-                if quarantine {
-                    store.set_aside(case, kind, &reason, now)?;
+            match check_doc(kind, &snapshot, tail) {
+                Err(e) => {
+                    let reason = format!("文档无法载入或读取：{e}");
+                    if quarantine {
+                        store.set_aside(case, kind, &reason, now)?;
+                    }
+                    tracing::error!(case = %case, ?kind, %reason, "document check failed");
+                    report.problems.push(Problem {
+                        case_id: case,
+                        kind,
+                        reason,
+                        set_aside: quarantine,
+                    });
                 }
-                tracing::error!(case = %case, ?kind, %reason, "document check failed");
-                report.problems.push(Problem {
-                    case_id: case,
-                    kind,
-                    reason,
-                    set_aside: quarantine,
-                });
+                Ok(doc) => {
+                    if let Some((reason, scope)) = scope_mismatch(store, case, kind, &doc)? {
+                        if quarantine && let Some(scope) = scope {
+                            store.commit(&Commit {
+                                cases: vec![(case, scope, None)],
+                                ..Commit::default()
+                            })?;
+                        }
+                        tracing::error!(case = %case, ?kind, %reason, "scope record disagrees");
+                        report.problems.push(Problem {
+                            case_id: case,
+                            kind,
+                            reason,
+                            set_aside: false,
+                        });
+                    }
+                }
             }
         }
     }
     Ok(report)
 }
 
-/// Whether the scope the hub keeps for a case differs from what its document says.
+/// Whether the scope the hub keeps for a case differs from what its document says; with the
+/// scope the document gives, to write back.
 fn scope_mismatch(
     store: &dyn HubStore,
     case: CaseId,
     kind: DocKind,
     doc: &ledger_domain::automerge::Automerge,
-) -> Result<Option<String>, StoreError> {
+) -> Result<Option<(String, Option<CaseScope>)>, StoreError> {
     let kept = store.case_scope(case)?;
     let expected = match kind {
         DocKind::Case => schema::read_case(doc).ok().map(|c| CaseScope {
@@ -85,15 +103,18 @@ fn scope_mismatch(
             restricted: false,
         }),
         DocKind::Identity => {
-            return Ok(kept.is_none().then(|| "身份文档没有对应的案件".to_owned()));
+            return Ok(kept.is_none().then(|| ("身份文档没有对应的案件".to_owned(), None)));
         }
     };
     Ok(match (kept, expected) {
-        (Some(k), Some(e)) if k != e => Some(format!(
-            "县局记录的可见范围与文档不符（记录：{:?}/{}/{}，文档：{:?}/{}/{}）",
-            k.township, k.registrar, k.restricted, e.township, e.registrar, e.restricted
+        (Some(k), Some(e)) if k != e => Some((
+            format!(
+                "县局记录的可见范围与文档不符（记录：{:?}/{}/{}，文档：{:?}/{}/{}）",
+                k.township, k.registrar, k.restricted, e.township, e.registrar, e.restricted
+            ),
+            Some(e),
         )),
-        (None, _) => Some("文档没有可见范围记录".to_owned()),
+        (None, e) => Some(("文档没有可见范围记录".to_owned(), e)),
         _ => None,
     })
 }

@@ -55,6 +55,8 @@ const QUARANTINE_PER_DEVICE: usize = 1000;
 const LEASE_SIZE: u64 = 20;
 /// Partial attachment uploads untouched this long are dropped (ms).
 const UPLOAD_EXPIRY_MS: i64 = 7 * 24 * 3600 * 1000;
+/// The highest number a device may say it has issued.
+const MAX_NUMBER: u64 = 1_000_000_000;
 /// The device name of changes the hub writes itself (rosters, merged identities).
 pub const HUB_DEVICE: &str = "hub";
 
@@ -144,6 +146,8 @@ pub struct Engine {
     calendar: WorkCalendar,
     actor: ActorId,
     limits: Limits,
+    /// When abandoned uploads were last dropped (ms).
+    last_expiry: Mutex<i64>,
 }
 
 /// A document being changed by a batch: its state before, and the copy changes apply to.
@@ -189,6 +193,7 @@ impl Engine {
             calendar: WorkCalendar::china(),
             actor: ActorId::random(),
             limits: Limits::default(),
+            last_expiry: Mutex::new(0),
         }
     }
 
@@ -268,10 +273,15 @@ impl Engine {
                 self.store.log_eviction(case, &caller.office.code, &caller.device.id, now)?;
             }
         }
-        self.store.expire_uploads(now - UPLOAD_EXPIRY_MS)?;
+        self.expire_uploads(now)?;
+        // Only attachments a case the caller may see cites are taken: nobody can park files.
         for chunk in &req.blobs {
-            self.store.blob_piece(chunk)?;
+            if self.blob_visible(caller, &chunk.hash)? {
+                self.store.blob_piece(chunk)?;
+            }
         }
+        // An offered attachment the hub lacks is asked for (its case may come in a later
+        // batch; the pieces are taken once the case cites it).
         let mut need_blobs = Vec::new();
         for hash in &req.blob_offers {
             if let Err(offset) = self.store.blob_progress(hash)? {
@@ -280,7 +290,7 @@ impl Engine {
         }
         let leases = self.leases(caller, req, now)?;
         let budget = (req.page_bytes as usize).clamp(MIN_BATCH_BYTES as usize, MAX_PAGE_BYTES);
-        let (records, cursor, more) = self.page(&mut cache, caller, req, budget)?;
+        let (records, cursor, more, deferred_whole) = self.page(&mut cache, caller, req, budget)?;
         drop(cache);
         self.store.record_sync(
             &caller.device.id,
@@ -303,6 +313,7 @@ impl Engine {
             acked_drops,
             refused_drops,
             leases,
+            deferred_whole,
         })
     }
 
@@ -483,9 +494,27 @@ impl Engine {
             }
             _ => {}
         }
+        // Offline work on a case reassigned away is accepted until the device confirms it has
+        // deleted the case; after that nothing it sends for the case can be honest work.
+        if caller.office.role != Role::Bureau
+            && up.kind != DocKind::Roster
+            && let Some(scope) = self.store.case_scope(case).map_err(store_err)?
+            && !may_see(&caller.viewer(), &scope, DocClass::Case)
+            && self
+                .store
+                .evictions(case)
+                .map_err(store_err)?
+                .iter()
+                .any(|(_, device, _)| *device == caller.device.id)
+        {
+            return Err(("scope", "该案件已从本机移交并删除，不能再修改".into()));
+        }
         if let std::collections::hash_map::Entry::Vacant(slot) = working.entry(key) {
             let (doc, tail, version) = match self.load_versioned(cache, case, up.kind) {
                 Ok(Some((doc, tail, version))) => (doc, tail, Some(version)),
+                Ok(None) if self.store.is_set_aside(case, up.kind).map_err(store_err)? => {
+                    return Err(("schema", "县局已隔离该文档，暂不能接收更改；请联系县局".into()));
+                }
                 Ok(None) => (Automerge::new().with_actor(self.actor.clone()), 0, None),
                 Err(e) => {
                     tracing::error!(case = %case, error = %e, "stored document does not load");
@@ -611,7 +640,11 @@ impl Engine {
         let Some(scope) = self.store.case_scope(case).map_err(SyncError::from)? else {
             return Err(refuse("案件尚未同步到县局；下次同步时再投递"));
         };
-        if !may_see(&caller.viewer(), &scope, DocClass::Case) {
+        // Names typed while the case was this office's still reach the bureau after it left.
+        let ours = may_see(&caller.viewer(), &scope, DocClass::Case)
+            || scope.registrar == caller.office.code
+            || self.store.has_leave(case, &caller.office.code).map_err(SyncError::from)?;
+        if !ours {
             return Err(refuse("该案件不属于本单位管辖，不能投递信访人身份"));
         }
         let case_doc = match self.load(cache, case, DocKind::Case) {
@@ -675,12 +708,22 @@ impl Engine {
             false
         };
         let order: &[(CaseId, DocKind)] = if wrote { &[key] } else { &[] };
-        self.commit(cache, working, order, vec![(drop.id, case, caller.office.code.clone())], now)?;
+        let failed = self.commit(
+            cache,
+            working,
+            order,
+            vec![(drop.id, case, caller.office.code.clone())],
+            now,
+        )?;
+        if !failed.is_empty() {
+            return Err(refuse("县局未能把投递的信访人信息存入身份文档；请稍后再试"));
+        }
         tracing::info!(office = %caller.office.code, case = %case, persons = drop.persons.len(), "identity drop merged");
         Ok(())
     }
 
-    /// Number blocks for the series the device asks for.
+    /// Number blocks for the series the device asks for. A device asking too often in a day
+    /// gets none (it numbers with its device letter meanwhile).
     fn leases(
         &self,
         caller: &Caller,
@@ -689,23 +732,50 @@ impl Engine {
     ) -> Result<Vec<Lease>, SyncError> {
         let mut out = Vec::new();
         for want in &req.want_leases {
-            let ok = !want.series.is_empty()
-                && want.series.len() <= 64
-                && want.series.chars().all(|c| c.is_ascii_alphanumeric() || "_:-".contains(c));
-            if !ok {
+            if !series_name_ok(&want.series) {
                 return Err(SyncError::BadRequest(format!("编号序列名「{}」无效", want.series)));
             }
-            let (start, end) = self.store.lease(
+            if want.used > MAX_NUMBER {
+                return Err(SyncError::BadRequest("已用编号超出范围".into()));
+            }
+            match self.store.lease(
                 &caller.office.code,
                 &want.series,
                 &caller.device.id,
                 want.used,
                 LEASE_SIZE,
                 now,
-            )?;
-            out.push(Lease { series: want.series.clone(), start, end });
+            ) {
+                Ok((start, end)) => out.push(Lease { series: want.series.clone(), start, end }),
+                Err(StoreError::Conflict(reason)) => {
+                    tracing::warn!(device = %caller.device.id, %reason, "lease refused");
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         Ok(out)
+    }
+
+    /// Whether a case the caller may see cites the attachment.
+    fn blob_visible(&self, caller: &Caller, hash: &str) -> Result<bool, StoreError> {
+        let viewer = caller.viewer();
+        for case in self.store.blob_cases(hash)? {
+            if self.store.case_scope(case)?.is_some_and(|s| may_see(&viewer, &s, DocClass::Case)) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Drops abandoned partial uploads, at most once an hour.
+    fn expire_uploads(&self, now: i64) -> Result<(), StoreError> {
+        let mut last = self.last_expiry.lock().unwrap_or_else(|p| p.into_inner());
+        if now - *last < 3_600_000 {
+            return Ok(());
+        }
+        *last = now;
+        self.store.expire_uploads(now - UPLOAD_EXPIRY_MS)?;
+        Ok(())
     }
 
     /// Plans and stores the working documents' new changes; returns the changes of documents
@@ -724,6 +794,8 @@ impl Engine {
                 failed.extend(self.prove_reloads(*key, w)?);
             }
         }
+        // A drop whose identity write failed is not marked merged: it is sent again.
+        let drops = if failed.is_empty() { drops } else { Vec::new() };
         let commit = self.commit_plan(&working, order, drops, now)?;
         if commit.changes.is_empty() && commit.drops.is_empty() && commit.log.is_empty() {
             return Ok(failed);
@@ -765,7 +837,7 @@ impl Engine {
             return Ok(Vec::new());
         }
         let bytes = w.doc.save();
-        if reloads_as(key.1, &bytes, &w.doc).is_ok() {
+        if reloads_as(&bytes, &w.doc).is_ok() {
             w.saved = Some(bytes);
             return Ok(Vec::new());
         }
@@ -788,7 +860,7 @@ impl Engine {
                         .map_err(|e| e.to_string())
                 });
             let bytes = next.save();
-            if applied.is_err() || reloads_as(key.1, &bytes, &next).is_err() {
+            if applied.is_err() || reloads_as(&bytes, &next).is_err() {
                 break;
             }
             doc = next;
@@ -961,12 +1033,22 @@ impl Engine {
         caller: &Caller,
         req: &SyncRequest,
         budget: usize,
-    ) -> Result<(Vec<Record>, Cursor, bool), SyncError> {
+    ) -> Result<PageOut, SyncError> {
         let mut page = Page { records: Vec::new(), used: 0, budget };
         let mut cursor = req.cursor.clone();
 
-        // Cases the office found incomplete: whole, first.
+        // Cases the office found incomplete: whole, first, as many as the page holds (always
+        // one); the rest are named to ask for again.
+        let mut deferred = Vec::new();
+        let mut asked = BTreeSet::new();
         for case in &req.want_whole {
+            if !asked.insert(*case) {
+                continue;
+            }
+            if !page.records.is_empty() && page.used >= budget {
+                deferred.push(*case);
+                continue;
+            }
             let case = CaseId(*case);
             for kind in self.visible_kinds(caller, case)? {
                 if let Some(doc) = self.loaded(cache, case, kind) {
@@ -975,13 +1057,16 @@ impl Engine {
                 }
             }
         }
+        if !deferred.is_empty() {
+            return Ok((page.records, cursor, true, deferred));
+        }
 
         // A document arriving in pieces continues.
         if let Some(partial) = cursor.partial.clone() {
             let Some((record, done)) = self.piece(cache, caller, &partial, budget)? else {
                 // No longer visible, or gone: skip it.
                 cursor.partial = None;
-                return Ok((page.records, cursor, true));
+                return Ok((page.records, cursor, true, deferred));
             };
             page.push(record);
             if done {
@@ -1001,7 +1086,7 @@ impl Engine {
                     _ => 0,
                 };
                 cursor.partial = Some(Partial { offset: partial.offset + sent, ..partial });
-                return Ok((page.records, cursor, true));
+                return Ok((page.records, cursor, true, deferred));
             }
         }
 
@@ -1010,12 +1095,12 @@ impl Engine {
             cursor.bootstrap = Some(Bootstrap { head: self.store.head()?, after: None });
         }
         if self.bootstrap(cache, caller, &mut cursor, &mut page)? {
-            return Ok((page.records, cursor, true));
+            return Ok((page.records, cursor, true, deferred));
         }
 
         let more = self.log_page(cache, caller, &mut cursor, &mut page)?;
         let more = self.blobs(caller, req, &mut page)? || more;
-        Ok((page.records, cursor, more))
+        Ok((page.records, cursor, more, deferred))
     }
 
     /// Serves the bootstrap snapshot; true when the page is full.
@@ -1039,12 +1124,8 @@ impl Engine {
                 *cursor = Cursor { seq: boot.head, bootstrap: None, partial: None };
                 break;
             }
-            for (case, kind) in docs {
-                let visible = self
-                    .store
-                    .case_scope(case)?
-                    .is_some_and(|s| may_see(&viewer, &s, class_of(kind)));
-                if visible {
+            for (case, kind, scope) in docs {
+                if may_see(&viewer, &scope, class_of(kind)) {
                     let Some(doc) = self.loaded(cache, case, kind) else { continue };
                     let bytes = doc.save();
                     if !page.records.is_empty() && page.used + bytes.len() > page.budget {
@@ -1199,24 +1280,12 @@ impl Engine {
         req: &SyncRequest,
         page: &mut Page,
     ) -> Result<bool, SyncError> {
-        let viewer = caller.viewer();
         let mut more = false;
         for want in &req.want_blobs {
             if page.used >= page.budget && !page.records.is_empty() {
                 return Ok(true);
             }
-            let mut visible = false;
-            for case in self.store.blob_cases(&want.hash)? {
-                if self
-                    .store
-                    .case_scope(case)?
-                    .is_some_and(|s| may_see(&viewer, &s, DocClass::Case))
-                {
-                    visible = true;
-                    break;
-                }
-            }
-            if !visible {
+            if !self.blob_visible(caller, &want.hash)? {
                 continue;
             }
             let Some(bytes) = self.store.blob(&want.hash)? else { continue };
@@ -1317,17 +1386,17 @@ impl Engine {
             if docs.is_empty() {
                 break;
             }
-            for (case, kind) in &docs {
+            for (case, kind, scope) in &docs {
                 if !req.last && end.is_some_and(|e| (case.0, *kind) > e) {
                     break 'scan;
                 }
                 if !theirs.contains(&(case.0, *kind))
-                    && self.visible_kinds(caller, *case)?.contains(kind)
+                    && may_see(&caller.viewer(), scope, class_of(*kind))
                 {
                     response.missing.push((case.0, *kind));
                 }
             }
-            after = docs.last().copied();
+            after = docs.last().map(|(c, k, _)| (*c, *k));
         }
         Ok(response)
     }
@@ -1354,8 +1423,11 @@ impl Engine {
             return Ok(RepairSyncResponse::default());
         };
         drop(cache);
-        let message = sync::Message::decode(&req.message)
+        let mut message = sync::Message::decode(&req.message)
             .map_err(|e| SyncError::BadRequest(format!("同步消息无法解析：{e}")))?;
+        // The office's changes reach the hub through its outbox, judged; never through repair,
+        // where Automerge would apply them unchecked.
+        message.changes = Vec::<Vec<u8>>::new().into();
         let mut state = sync::State::new();
         let received =
             catch_unwind(AssertUnwindSafe(|| doc.receive_sync_message(&mut state, message)));
@@ -1380,24 +1452,31 @@ impl Engine {
         now: i64,
     ) -> Result<SyncResponse, SyncError> {
         let mut merged = SyncResponse::default();
-        // A bundle carries the whole outbox: judge it in request-sized slices.
-        let mut first = true;
-        for slice in
-            req.changes.chunks(MAX_CHANGES).chain(req.changes.is_empty().then_some(&[][..]))
-        {
-            let request = SyncRequest {
-                changes: slice.to_vec(),
-                page_bytes: MAX_PAGE_BYTES as u32,
-                cursor: if first { req.cursor.clone() } else { merged.cursor.clone() },
-                evicted: if first { req.evicted.clone() } else { Vec::new() },
-                blobs: if first { req.blobs.clone() } else { Vec::new() },
-                drops: if first { req.drops.clone() } else { Vec::new() },
-                want_leases: if first { req.want_leases.clone() } else { Vec::new() },
-                ..req.clone()
-            };
+        // A bundle carries a whole outbox: judge it in request-sized slices, the changes first
+        // (so the attachments that follow are cited by then).
+        let empty: &[ledger_protocol::UpChange] = &[];
+        let mut slices: Vec<SyncRequest> = req
+            .changes
+            .chunks(MAX_CHANGES)
+            .chain(req.changes.is_empty().then_some(empty))
+            .map(|slice| SyncRequest { changes: slice.to_vec(), blobs: Vec::new(), ..req.clone() })
+            .collect();
+        slices.extend(req.blobs.chunks(MAX_LIST).map(|blobs| SyncRequest {
+            blobs: blobs.to_vec(),
+            device_time: req.device_time,
+            ..SyncRequest::default()
+        }));
+        for (i, mut request) in slices.into_iter().enumerate() {
+            request.page_bytes = MAX_PAGE_BYTES as u32;
+            if i > 0 {
+                request.cursor = merged.cursor.clone();
+                request.evicted.clear();
+                request.drops.clear();
+                request.want_leases.clear();
+                request.want_whole.clear();
+            }
             let page = self.sync(caller, &request, now)?;
             merge_pages(&mut merged, page);
-            first = false;
         }
         let mut guard = 0;
         while merged.more && guard < 100_000 {
@@ -1427,6 +1506,23 @@ fn merge_pages(merged: &mut SyncResponse, page: SyncResponse) {
     merged.more = page.more;
     merged.hub_time = page.hub_time;
     merged.need_blobs = page.need_blobs;
+    merged.deferred_whole = page.deferred_whole;
+}
+
+/// The number series there are: official numbers and document numbers of a year.
+fn series_name_ok(series: &str) -> bool {
+    let year_ok =
+        |y: &str| y.len() == 4 && y.parse::<u32>().is_ok_and(|y| (2000..=2100).contains(&y));
+    match series.split(':').collect::<Vec<_>>().as_slice() {
+        ["official", year] => year_ok(year),
+        ["document", kind, year] => {
+            !kind.is_empty()
+                && kind.len() <= 40
+                && kind.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                && year_ok(year)
+        }
+        _ => false,
+    }
 }
 
 /// Refuses a request whose lists are over their bounds, before any work is done.
@@ -1475,9 +1571,9 @@ fn load_doc(snapshot: &[u8], tail: Vec<Vec<u8>>) -> Result<Automerge, String> {
     .unwrap_or_else(|_| Err("Automerge panicked while loading".to_owned()))
 }
 
-/// Whether saved bytes load back as `doc` (same heads) and read with the schema.
-fn reloads_as(kind: DocKind, bytes: &[u8], doc: &Automerge) -> Result<(), String> {
-    let back = check_doc(kind, bytes, Vec::new())?;
+/// Whether saved bytes load back as `doc` (same heads). What it reads was judged already.
+fn reloads_as(bytes: &[u8], doc: &Automerge) -> Result<(), String> {
+    let back = load_doc(bytes, Vec::new())?;
     if back.get_heads() == doc.get_heads() {
         Ok(())
     } else {
@@ -1497,6 +1593,10 @@ pub fn check_doc(kind: DocKind, snapshot: &[u8], tail: Vec<Vec<u8>>) -> Result<A
     read.map_err(|e| e.to_string())?;
     Ok(doc)
 }
+
+/// A page: its records, the cursor after it, whether more waits, and cases asked for whole
+/// that did not fit.
+type PageOut = (Vec<Record>, Cursor, bool, Vec<Uuid>);
 
 /// Drops merged, and drops refused with why.
 type DropVerdicts = (Vec<Uuid>, Vec<(Uuid, String)>);

@@ -185,7 +185,9 @@ async fn caller(
     if let Err(e) = &result
         && e.status == StatusCode::UNAUTHORIZED
     {
-        tracing::warn!(peer = ?ip, code = %e.body.code, reason = %e.body.message, "authentication failed");
+        if state.limiter.loggable(ip) {
+            tracing::warn!(peer = ?ip, code = %e.body.code, reason = %e.body.message, "authentication failed");
+        }
         if let Some(ip) = ip
             && state.limiter.failed(ip)
         {
@@ -225,7 +227,9 @@ async fn enroll(
     if let Err(e) = &result
         && e.status == StatusCode::UNAUTHORIZED
     {
-        tracing::warn!(peer = ?ip, reason = %e.body.message, "enrollment failed");
+        if state.limiter.loggable(ip) {
+            tracing::warn!(peer = ?ip, reason = %e.body.message, "enrollment failed");
+        }
         if let Some(ip) = ip
             && state.limiter.failed(ip)
         {

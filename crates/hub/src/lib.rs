@@ -104,4 +104,13 @@ impl AuthLimiter {
         }
         entry.0 >= Self::LIMIT
     }
+
+    /// Whether a failure from the address should still be logged one by one (past the limit,
+    /// only the line at the limit is, so a flood cannot fill the log).
+    pub fn loggable(&self, ip: Option<IpAddr>) -> bool {
+        let Some(ip) = ip else { return true };
+        self.map()
+            .get(&ip)
+            .is_none_or(|(n, since)| *n < Self::LIMIT || since.elapsed() >= Self::WINDOW)
+    }
 }

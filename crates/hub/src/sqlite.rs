@@ -20,6 +20,15 @@ use crate::store::{
 const MIGRATIONS: &[&str] =
     &[include_str!("../migrations/001_init.sql"), include_str!("../migrations/002_trust.sql")];
 
+/// The most number blocks of one series a device is leased in a day.
+const MAX_LEASES_PER_DAY: i64 = 10;
+
+/// How much of a refused change's bytes is kept.
+const QUARANTINE_SAMPLE: usize = 64 * 1024;
+
+/// The most Automerge actors one device may register besides its first.
+const MAX_ACTORS_PER_DEVICE: i64 = 64;
+
 /// The hub's SQLite file.
 pub const DB_FILE: &str = "hub.db";
 
@@ -292,10 +301,28 @@ impl HubStore for SqliteHubStore {
     fn register_actor(&self, actor: &str, device: &str, office: &str) -> Result<()> {
         let conn = self.conn();
         let known: Option<i64> = conn
-            .query_row("SELECT 1 FROM devices WHERE actor = ?1 LIMIT 1", [actor], |r| r.get(0))
+            .prepare_cached(
+                "SELECT 1 FROM devices WHERE actor = ?1 UNION ALL SELECT 1 FROM actors WHERE actor = ?1 LIMIT 1",
+            )
+            .map_err(db)?
+            .query_row([actor], |r| r.get(0))
             .optional()
             .map_err(db)?;
-        if known.is_none() {
+        if known.is_some() {
+            return Ok(());
+        }
+        // A device gets a new actor at a restore or a recovery: a few in its life. One minting
+        // actors by the thousand is not registered (its changes are then refused).
+        let held: i64 = conn
+            .prepare_cached("SELECT count(*) FROM actors WHERE device = ?1")
+            .map_err(db)?
+            .query_row([device], |r| r.get(0))
+            .map_err(db)?;
+        if held >= MAX_ACTORS_PER_DEVICE {
+            tracing::warn!(device, "device has registered too many actors; refused");
+            return Ok(());
+        }
+        {
             conn.execute(
                 "INSERT OR IGNORE INTO actors (actor, device, office) VALUES (?1, ?2, ?3)",
                 params![actor, device, office],
@@ -347,11 +374,9 @@ impl HubStore for SqliteHubStore {
         let conn = self.conn();
         let key = case.to_string();
         let snapshot: Option<Vec<u8>> = conn
-            .query_row(
-                "SELECT snapshot FROM docs WHERE case_id = ?1 AND kind = ?2",
-                params![key, kind_code(kind)],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT snapshot FROM docs WHERE case_id = ?1 AND kind = ?2")
+            .map_err(db)?
+            .query_row(params![key, kind_code(kind)], |r| r.get(0))
             .optional()
             .map_err(db)?;
         let Some(snapshot) = snapshot else { return Ok(None) };
@@ -370,12 +395,11 @@ impl HubStore for SqliteHubStore {
     }
 
     fn doc_version(&self, case: CaseId, kind: DocKind) -> Result<Option<i64>> {
-        self.conn()
-            .query_row(
-                "SELECT version FROM docs WHERE case_id = ?1 AND kind = ?2",
-                params![case.to_string(), kind_code(kind)],
-                |r| r.get(0),
-            )
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached("SELECT version FROM docs WHERE case_id = ?1 AND kind = ?2")
+            .map_err(db)?;
+        stmt.query_row(params![case.to_string(), kind_code(kind)], |r| r.get(0))
             .optional()
             .map_err(db)
     }
@@ -397,20 +421,15 @@ impl HubStore for SqliteHubStore {
     }
 
     fn case_scope(&self, case: CaseId) -> Result<Option<CaseScope>> {
-        self.conn()
-            .query_row(
-                "SELECT township, registrar, restricted FROM cases WHERE case_id = ?1",
-                [case.to_string()],
-                |r| {
-                    Ok(CaseScope {
-                        township: r.get(0)?,
-                        registrar: r.get(1)?,
-                        restricted: r.get(2)?,
-                    })
-                },
-            )
-            .optional()
-            .map_err(db)
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached("SELECT township, registrar, restricted FROM cases WHERE case_id = ?1")
+            .map_err(db)?;
+        stmt.query_row([case.to_string()], |r| {
+            Ok(CaseScope { township: r.get(0)?, registrar: r.get(1)?, restricted: r.get(2)? })
+        })
+        .optional()
+        .map_err(db)
     }
 
     fn commit(&self, commit: &Commit) -> Result<()> {
@@ -574,7 +593,7 @@ impl HubStore for SqliteHubStore {
         after: Option<(CaseId, DocKind)>,
         limit: usize,
         skip_own: bool,
-    ) -> Result<Vec<(CaseId, DocKind)>> {
+    ) -> Result<Vec<(CaseId, DocKind, CaseScope)>> {
         let conn = self.conn();
         let townships = serde_json::to_string(reader.townships).unwrap_or_else(|_| "[]".into());
         let (after_case, after_kind) = match after {
@@ -582,7 +601,7 @@ impl HubStore for SqliteHubStore {
             None => (String::new(), -1),
         };
         let sql = format!(
-            "SELECT d.case_id, d.kind FROM docs d JOIN cases c ON c.case_id = d.case_id
+            "SELECT d.case_id, d.kind, c.township, c.registrar, c.restricted FROM docs d JOIN cases c ON c.case_id = d.case_id
              WHERE (:b OR ({SCOPE} AND (d.kind = 0 OR c.restricted = 0)))
                AND (d.case_id, d.kind) > (:ac, :ak)
                AND (NOT :skip OR EXISTS (SELECT 1 FROM changes x
@@ -597,7 +616,14 @@ impl HubStore for SqliteHubStore {
                     ":ac": after_case, ":ak": after_kind, ":l": limit as i64,
                     ":skip": skip_own, ":dev": reader.device,
                 },
-                |r| Ok((case_of(&r.get::<_, String>(0)?)?, kind_of(r.get(1)?))),
+                |r| {
+                    let scope = CaseScope {
+                        township: r.get(2)?,
+                        registrar: r.get(3)?,
+                        restricted: r.get(4)?,
+                    };
+                    Ok((case_of(&r.get::<_, String>(0)?)?, kind_of(r.get(1)?), scope))
+                },
             )
             .map_err(db)?;
         rows.collect::<rusqlite::Result<_>>().map_err(db)
@@ -654,48 +680,59 @@ impl HubStore for SqliteHubStore {
         {
             return Ok(Ok(()));
         }
-        let held: Option<i64> = conn
-            .query_row("SELECT length(bytes) FROM blob_uploads WHERE hash = ?1", [hash], |r| {
-                r.get(0)
-            })
-            .optional()
+        let held: i64 = conn
+            .query_row(
+                "SELECT coalesce(sum(length(bytes)), 0) FROM blob_pieces WHERE hash = ?1",
+                [hash],
+                |r| r.get(0),
+            )
             .map_err(db)?;
-        Ok(Err(u64::try_from(held.unwrap_or(0)).unwrap_or(0)))
+        Ok(Err(u64::try_from(held).unwrap_or(0)))
     }
 
     fn blob_piece(&self, chunk: &BlobChunk) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(db)?;
-        let held: Option<Vec<u8>> = tx
-            .query_row("SELECT bytes FROM blob_uploads WHERE hash = ?1", [&chunk.hash], |r| {
-                r.get(0)
-            })
-            .optional()
+        let held: i64 = tx
+            .query_row(
+                "SELECT coalesce(sum(length(bytes)), 0) FROM blob_pieces WHERE hash = ?1",
+                [&chunk.hash],
+                |r| r.get(0),
+            )
             .map_err(db)?;
-        let mut bytes = held.unwrap_or_default();
+        let held = u64::try_from(held).unwrap_or(0);
         // Only a piece that continues exactly where the upload stands is taken.
-        if chunk.offset != bytes.len() as u64 || chunk.total > ledger_protocol::MAX_BLOB_BYTES {
+        if chunk.offset != held
+            || chunk.total > ledger_protocol::MAX_BLOB_BYTES
+            || chunk.bytes.is_empty()
+            || held + chunk.bytes.len() as u64 > chunk.total
+        {
             return Ok(());
         }
-        bytes.extend_from_slice(&chunk.bytes);
-        if bytes.len() as u64 >= chunk.total {
-            tx.execute("DELETE FROM blob_uploads WHERE hash = ?1", [&chunk.hash]).map_err(db)?;
-            if blake3::hash(&bytes).to_hex().as_str() == chunk.hash
-                && bytes.len() as u64 == chunk.total
+        tx.execute(
+            "INSERT OR IGNORE INTO blob_pieces (hash, offset, total, bytes, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![chunk.hash, held as i64, chunk.total as i64, chunk.bytes, crate::now_ms()],
+        )
+        .map_err(db)?;
+        if held + chunk.bytes.len() as u64 == chunk.total {
+            let mut bytes = Vec::with_capacity(usize::try_from(chunk.total).unwrap_or(0));
             {
+                let mut stmt = tx
+                    .prepare("SELECT bytes FROM blob_pieces WHERE hash = ?1 ORDER BY offset")
+                    .map_err(db)?;
+                let rows = stmt.query_map([&chunk.hash], |r| r.get::<_, Vec<u8>>(0)).map_err(db)?;
+                for piece in rows {
+                    bytes.extend(piece.map_err(db)?);
+                }
+            }
+            tx.execute("DELETE FROM blob_pieces WHERE hash = ?1", [&chunk.hash]).map_err(db)?;
+            if blake3::hash(&bytes).to_hex().as_str() == chunk.hash {
                 tx.execute(
                     "INSERT OR IGNORE INTO blobs (hash, size, bytes) VALUES (?1, ?2, ?3)",
                     params![chunk.hash, bytes.len() as i64, bytes],
                 )
                 .map_err(db)?;
             }
-        } else {
-            tx.execute(
-                "INSERT INTO blob_uploads (hash, total, bytes, updated_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(hash) DO UPDATE SET bytes = excluded.bytes, updated_at = excluded.updated_at",
-                params![chunk.hash, chunk.total as i64, bytes, crate::now_ms()],
-            )
-            .map_err(db)?;
         }
         tx.commit().map_err(db)
     }
@@ -709,7 +746,13 @@ impl HubStore for SqliteHubStore {
     }
 
     fn expire_uploads(&self, before: i64) -> Result<usize> {
-        self.conn().execute("DELETE FROM blob_uploads WHERE updated_at < ?1", [before]).map_err(db)
+        self.conn()
+            .execute(
+                "DELETE FROM blob_pieces WHERE hash IN
+                   (SELECT hash FROM blob_pieces GROUP BY hash HAVING max(updated_at) < ?1)",
+                [before],
+            )
+            .map_err(db)
     }
 
     fn device_actors(&self, device: &str) -> Result<Vec<String>> {
@@ -738,7 +781,8 @@ impl HubStore for SqliteHubStore {
                 q.rule,
                 q.reason,
                 q.received_at,
-                q.bytes
+                // Enough to inspect; a device sending huge refused changes cannot fill the disk.
+                &q.bytes[..q.bytes.len().min(QUARANTINE_SAMPLE)]
             ],
         )
         .map_err(db)?;
@@ -811,6 +855,18 @@ impl HubStore for SqliteHubStore {
     ) -> Result<(u64, u64)> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(db)?;
+        let recent: i64 = tx
+            .query_row(
+                "SELECT count(*) FROM number_leases WHERE device = ?1 AND series = ?2 AND leased_at > ?3",
+                params![device, series, now - 86_400_000],
+                |r| r.get(0),
+            )
+            .map_err(db)?;
+        if recent >= MAX_LEASES_PER_DAY {
+            return Err(StoreError::Conflict(format!(
+                "设备 {device} 今天已领取过多的 {series} 编号段"
+            )));
+        }
         let next: i64 = tx
             .query_row(
                 "SELECT next FROM number_series WHERE office = ?1 AND series = ?2",
@@ -859,6 +915,19 @@ impl HubStore for SqliteHubStore {
             })
             .map_err(db)?;
         rows.collect::<rusqlite::Result<_>>().map_err(db)
+    }
+
+    fn is_set_aside(&self, case: CaseId, kind: DocKind) -> Result<bool> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT 1 FROM docs_set_aside WHERE case_id = ?1 AND kind = ?2 LIMIT 1",
+                params![case.to_string(), kind_code(kind)],
+                |_| Ok(()),
+            )
+            .optional()
+            .map_err(db)?
+            .is_some())
     }
 
     fn set_aside(&self, case: CaseId, kind: DocKind, reason: &str, now: i64) -> Result<()> {

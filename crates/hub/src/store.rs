@@ -311,7 +311,8 @@ pub trait HubStore: Send + Sync + 'static {
     fn log_after(&self, after: u64, reader: &Reader<'_>, limit: usize) -> Result<Vec<LogRow>>;
     /// The last log sequence number.
     fn head(&self) -> Result<u64>;
-    /// The documents `reader` may hold, ordered by (case, kind), after the given one. With
+    /// The documents `reader` may hold, ordered by (case, kind), after the given one, each with
+    /// its case's scope (a pre-filter: the engine still asks the visibility function). With
     /// `skip_own`, documents made only of the reader's own device's changes are left out (a
     /// fresh device holds those already).
     fn scope_docs(
@@ -320,7 +321,7 @@ pub trait HubStore: Send + Sync + 'static {
         after: Option<(CaseId, DocKind)>,
         limit: usize,
         skip_own: bool,
-    ) -> Result<Vec<(CaseId, DocKind)>>;
+    ) -> Result<Vec<(CaseId, DocKind, CaseScope)>>;
     /// Logs an office's confirmed eviction.
     fn log_eviction(&self, case: CaseId, office: &str, device: &str, at: i64) -> Result<()>;
     /// Confirmed evictions of a case.
@@ -368,4 +369,6 @@ pub trait HubStore: Send + Sync + 'static {
     ) -> Result<Vec<(CaseId, DocKind)>>;
     /// Sets a document that no longer loads aside (out of service), keeping its bytes.
     fn set_aside(&self, case: CaseId, kind: DocKind, reason: &str, now: i64) -> Result<()>;
+    /// Whether a document was set aside (changes to it are refused until the county decides).
+    fn is_set_aside(&self, case: CaseId, kind: DocKind) -> Result<bool>;
 }

@@ -505,11 +505,18 @@ impl Office {
             self.store.has_doc(id, DocKind::Identity)? && self.keeps_identity(&case_now)?;
         let drop =
             if persons.is_empty() || direct { None } else { Some(self.drop_record(id, &persons)?) };
+        // A confidential or 12336 submission restricts the case again, whatever an earlier
+        // 解除保密 said.
+        let tightens = built.confidential || built.source == ledger_domain::Source::Report12336;
         self.store.edit_with_drop(id, DocKind::Case, drop, |tx| {
             for r in &refs {
                 schema::add_petitioner(tx, r)?;
             }
-            schema::add_submission(tx, &built)
+            schema::add_submission(tx, &built)?;
+            if tightens {
+                schema::put_identity_released(tx, false)?;
+            }
+            Ok(())
         })?;
         if !persons.is_empty() && direct {
             self.store.edit(id, DocKind::Identity, |tx| {
@@ -536,8 +543,12 @@ impl Office {
                 ),
             ));
         }
-        self.writable(id)?;
+        let case = self.writable(id)?;
         let hash = self.store.put_blob(bytes)?;
+        // The same file again: the case cites it already (attachments are kept by content).
+        if case.attachments.iter().any(|a| a.hash == hash) {
+            return Ok(hash);
+        }
         let attachment = AttachmentRef {
             hash: hash.clone(),
             name: name.to_owned(),

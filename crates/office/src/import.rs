@@ -131,6 +131,9 @@ pub struct ImportReport {
     pub invalid: Vec<String>,
     /// Columns not in the layout (ignored).
     pub unknown_columns: Vec<String>,
+    /// The bureau's steps (受理, 交办, 办结 ...) a township's import left out: the bureau
+    /// records its own decisions.
+    pub bureau_steps_left_out: usize,
 }
 
 /// Progress of a long import or export.
@@ -520,7 +523,12 @@ impl Office {
                 groups.push(vec![row]);
             }
         }
-        let handler = self.handler(None).unwrap_or_else(|_| "导入".to_owned());
+        // An office bound to a hub signs imported history with a member of its roster.
+        let handler = match self.handler(None) {
+            Ok(h) => h,
+            Err(e) if self.hub_url()?.is_some() => return Err(e),
+            Err(_) => "导入".to_owned(),
+        };
         // Case numbers for groups without a 案件编号, reserved per year in one write each.
         let mut next_number: HashMap<String, u64> = HashMap::new();
         {
@@ -594,7 +602,7 @@ impl Office {
             }
             case.submissions.sort_by(|a, b| (a.received, &a.id).cmp(&(b.received, &b.id)));
             let last = group.iter().rev().find(|r| r.status != Status::Registered).unwrap_or(first);
-            self.imported_history(&mut case, last, &handler);
+            report.bureau_steps_left_out += self.imported_history(&mut case, last, &handler);
             identity.persons.sort_by(|a, b| a.id.cmp(&b.id));
             new_cases.push(self.new_case_docs(case, identity, fingerprints)?);
             report.cases += 1;
@@ -629,11 +637,20 @@ impl Office {
     /// Every event is recorded as this office, in its own role (a township's import records
     /// its history as the township); the hub accepts imported history only with the case's
     /// registration, and replay exempts it from the role table.
-    fn imported_history(&self, case: &mut Case, row: &Row, handler: &str) {
+    /// Returns how many of the bureau's steps a township's import left out.
+    fn imported_history(&self, case: &mut Case, row: &Row, handler: &str) -> usize {
         let cfg = self.config();
         let received = case.received().unwrap_or_else(|| self.today());
         let township = case.jurisdiction.clone();
-        let push = |case: &mut Case, action: ActionKind, date: NaiveDate| -> usize {
+        let mut left_out = 0;
+        // Bound to a hub, the bureau's decisions (受理, 交办, 办结 ...) are the bureau's to
+        // import; a store for this computer only keeps the whole history.
+        let enrolled = self.hub_url().ok().flatten().is_some();
+        let mut push = |case: &mut Case, action: ActionKind, date: NaiveDate| -> Option<usize> {
+            if enrolled && !ledger_domain::workflow::roles_for(&action).contains(&cfg.role) {
+                left_out += 1;
+                return None;
+            }
             let lamport = case.next_lamport();
             let at = date.and_hms_opt(1, 0, 0).map(|t| t.and_utc().timestamp_millis()).unwrap_or(0);
             case.events.push(Event::new(EventHead {
@@ -648,7 +665,7 @@ impl Office {
                 date,
                 imported: true,
             }));
-            case.events.len() - 1
+            Some(case.events.len() - 1)
         };
         // Registration keeps the day it was received.
         if let Some(register) = case.events.first_mut() {
@@ -677,8 +694,7 @@ impl Office {
             }
             _ => {}
         }
-        if assigned {
-            let i = push(case, ActionKind::Assign, received);
+        if assigned && let Some(i) = push(case, ActionKind::Assign, received) {
             case.events[i].target = township;
         }
         if matches!(status, S::InProgress | S::Extended) {
@@ -695,14 +711,16 @@ impl Office {
         }
         if let Some(result) = &row.satisfaction
             && matches!(status, S::Replied | S::UnderReview | S::Closed)
+            && let Some(i) = push(case, ActionKind::Evaluate, row.closed_on.unwrap_or(reply_on))
         {
-            let i = push(case, ActionKind::Evaluate, row.closed_on.unwrap_or(reply_on));
             case.events[i].satisfaction = Some(result.clone());
         }
-        if *status == S::Closed {
-            let i = push(case, ActionKind::Close, row.closed_on.unwrap_or(reply_on));
+        if *status == S::Closed
+            && let Some(i) = push(case, ActionKind::Close, row.closed_on.unwrap_or(reply_on))
+        {
             case.events[i].close_reason = Some(CloseReason::Replied);
         }
+        left_out
     }
 
     /// Writes every case as ledger rows (one per submission) to a CSV file, UTF-8 with a BOM so

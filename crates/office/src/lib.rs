@@ -111,10 +111,12 @@ impl Office {
     /// Changes the settings (staff, townships, device letter).
     pub fn update_config(&self, config: OfficeConfig) -> Result<()> {
         let json = serde_json::to_string(&config).map_err(ledger_store::StoreError::from)?;
+        let removed: Vec<String> =
+            self.cfg().staff.iter().filter(|s| !config.staff.contains(s)).cloned().collect();
         self.store.set_meta(&[(CONFIG_KEY, &json)])?;
         *self.config.write().unwrap_or_else(|p| p.into_inner()) = config;
         // The hub judges every event's 办理人 against the roster: staff changes go up first.
-        self.reconcile_roster()
+        self.update_roster(&removed)
     }
 
     /// Whether the ledger's index was computed with this release's rules (deadlines, holiday

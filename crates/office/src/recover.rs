@@ -7,8 +7,8 @@
 
 use std::collections::BTreeSet;
 
-use ledger_domain::automerge::Automerge;
-use ledger_domain::schema::{self, CaseField};
+use ledger_domain::automerge::{Automerge, ROOT, ReadDoc, ScalarValue, Value};
+use ledger_domain::schema::{self, CaseField, Draft};
 use ledger_domain::{ActionKind, CaseId, Event};
 use ledger_store::DocKind;
 use serde::{Deserialize, Serialize};
@@ -16,6 +16,17 @@ use serde::{Deserialize, Serialize};
 use crate::Office;
 use crate::cases::ActionInput;
 use crate::error::Result;
+
+/// The fields an office edits after registration, which recovery sets again.
+const EDITABLE: [CaseField; 7] = [
+    CaseField::Purpose,
+    CaseField::Sector,
+    CaseField::Category,
+    CaseField::Subject,
+    CaseField::Request,
+    CaseField::Village,
+    CaseField::Confidential,
+];
 
 /// What the last recovery did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,10 +97,53 @@ impl Office {
             .collect();
         mine.sort_by(|a, b| a.order().cmp(&b.order()));
         for event in mine {
-            let what = format!("案件 {label}「{}」", event.action.label());
+            let what =
+                format!("案件 {label}「{}」（原记录日期 {}）", event.action.label(), event.date);
+            let signed = match self.handler(Some(&event.handler)) {
+                Ok(_) => String::new(),
+                Err(_) => {
+                    format!("，原办理人「{}」已不在人员名单中，改由默认办理人署名", event.handler)
+                }
+            };
             match self.redo(id, event) {
-                Ok(()) => report.redone.push(format!("{what}已重新记录")),
+                Ok(()) => report.redone.push(format!("{what}已于今天重新记录{signed}")),
                 Err(reason) => report.unrecoverable.push(format!("{what}未能重做：{reason}")),
+            }
+        }
+        self.redo_fields(id, old, &label, report)?;
+        let known_att: BTreeSet<&str> =
+            hub_case.attachments.iter().map(|a| a.hash.as_str()).collect();
+        for a in old_case.attachments.iter().filter(|a| a.added_by == code) {
+            if known_att.contains(a.hash.as_str()) {
+                continue;
+            }
+            let what = format!("案件 {label} 的附件「{}」", a.name);
+            match self.store.blob(&a.hash)? {
+                Some(bytes) => match self.attach(id, &a.name, &bytes, &a.mime) {
+                    Ok(_) => report.redone.push(format!("{what}已重新添加")),
+                    Err(e) => report.unrecoverable.push(format!("{what}未能重新添加：{e}")),
+                },
+                None => report.unrecoverable.push(format!("{what}在本机已找不到，请重新添加")),
+            }
+        }
+        for (draft, name, old_text, hub_text) in [
+            (Draft::Reply, "答复草稿", &old_case.reply_draft, &hub_case.reply_draft),
+            (
+                Draft::Investigation,
+                "调查报告",
+                &old_case.investigation_report,
+                &hub_case.investigation_report,
+            ),
+        ] {
+            if old_text != hub_text && !old_text.is_empty() {
+                match self.set_draft(id, draft, old_text) {
+                    Ok(()) => {
+                        report.redone.push(format!("案件 {label} 的{name}已恢复为本机的版本"))
+                    }
+                    Err(e) => {
+                        report.unrecoverable.push(format!("案件 {label} 的{name}未能恢复：{e}"))
+                    }
+                }
             }
         }
         let subs: BTreeSet<&str> = hub_case.submissions.iter().map(|s| s.id.as_str()).collect();
@@ -99,6 +153,51 @@ impl Office {
                     "案件 {label}：{} 收到的信访件未能上传，请重新登记该次来信来访",
                     s.received
                 ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets again the fields whose value here came from a change the hub does not hold (only
+    /// this office's own lost edits: everything else here came from the hub).
+    fn redo_fields(
+        &self,
+        id: CaseId,
+        old: &Automerge,
+        label: &str,
+        report: &mut RecoveryReport,
+    ) -> Result<()> {
+        let hub_ids: Vec<(CaseField, Vec<String>)> =
+            self.store.with_doc(id, DocKind::Case, |hub| {
+                EDITABLE
+                    .iter()
+                    .map(|f| {
+                        let ids = hub
+                            .get_all(ROOT, f.code())
+                            .map(|all| all.into_iter().map(|(_, i)| i.to_string()).collect())
+                            .unwrap_or_default();
+                        (f.clone(), ids)
+                    })
+                    .collect()
+            })?;
+        for (field, hub) in hub_ids {
+            let Ok(mut values) = old.get_all(ROOT, field.code()) else { continue };
+            let Some((value, winner)) = values.pop() else { continue };
+            if hub.contains(&winner.to_string()) {
+                continue;
+            }
+            let text = match value {
+                Value::Scalar(s) => match s.as_ref() {
+                    ScalarValue::Str(t) => t.to_string(),
+                    ScalarValue::Boolean(b) => if *b { "是" } else { "否" }.to_owned(),
+                    _ => continue,
+                },
+                Value::Object(_) => continue,
+            };
+            let what = format!("案件 {label} 的「{}」", field.label());
+            match self.set_field(id, &field, &text) {
+                Ok(()) => report.redone.push(format!("{what}已恢复为「{text}」")),
+                Err(e) => report.unrecoverable.push(format!("{what}未能恢复：{e}")),
             }
         }
         Ok(())

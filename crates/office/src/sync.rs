@@ -175,9 +175,15 @@ impl Office {
         Ok(self.store.has_doc(self.roster_key(), DocKind::Roster)?)
     }
 
-    /// Brings the roster the hub created up to date with this office's staff list: members
-    /// added here are added; members no longer on the list are marked as having left.
+    /// Adds to the roster the hub created every member of this device's staff list it lacks.
+    /// Only adds: another device of the office may have members this one does not list, and
+    /// leaving is recorded only when a member is removed here ([`Office::update_config`]).
     pub(crate) fn reconcile_roster(&self) -> Result<()> {
+        self.update_roster(&[])
+    }
+
+    /// Adds missing members, and records that `left` have left the office.
+    pub(crate) fn update_roster(&self, left: &[String]) -> Result<()> {
         let id = self.roster_key();
         if !self.store.has_doc(id, DocKind::Roster)? {
             return Ok(());
@@ -190,7 +196,7 @@ impl Office {
         let gone: Vec<String> = roster
             .staff
             .iter()
-            .filter(|e| e.left.is_none() && !staff.contains(&e.name))
+            .filter(|e| e.left.is_none() && left.contains(&e.name) && !staff.contains(&e.name))
             .map(|e| e.name.clone())
             .collect();
         if add.is_empty() && gone.is_empty() {
@@ -466,8 +472,12 @@ impl Office {
             .collect();
         let mut want_whole: BTreeSet<CaseId> =
             self.meta_json::<Vec<CaseId>>(WANT_WHOLE)?.into_iter().collect();
-        // A case the hub did not send when asked is no longer ours to fetch.
-        want_whole.retain(|c| !requested.contains(c) || delivered.contains(c));
+        // A case the hub did not send when asked is no longer ours to fetch, unless it said it
+        // did not fit this page.
+        let deferred: BTreeSet<CaseId> =
+            response.deferred_whole.iter().map(|c| CaseId(*c)).collect();
+        want_whole
+            .retain(|c| !requested.contains(c) || delivered.contains(c) || deferred.contains(c));
         for id in touched.iter().chain(want_whole.clone().iter()) {
             let missing = self.store.missing_deps(*id, DocKind::Case)?
                 || self.store.missing_deps(*id, DocKind::Identity)?;
@@ -508,7 +518,7 @@ impl Office {
             if delivered.contains(id) {
                 continue;
             }
-            if requested.contains(id) {
+            if requested.contains(id) && !deferred.contains(id) {
                 recovered.unrecoverable.push(format!(
                     "案件 {} 在县局没有记录（其登记被拒收）；本机的记录保留，请核对后重新登记",
                     self.case_label(*id)
@@ -595,10 +605,18 @@ impl Office {
     /// Writes every unacknowledged change (and attachments the hub may lack) to a signed,
     /// compressed bundle for carrying to the hub on a USB stick. Returns the changes written.
     pub fn export_bundle(&self, path: &Path) -> Result<usize> {
+        // A bundle holds what the hub can read in one body: what does not fit goes with the
+        // next bundle.
+        const BUNDLE_BYTES: usize = 12 * 1024 * 1024;
         let (device, key) = self.bundle_key()?;
-        let mut request = self.prepare_request(u32::MAX)?;
-        for hash in self.store.unsent_blobs(usize::MAX)? {
-            if let Some(bytes) = self.store.blob(&hash)? {
+        let mut request = self.prepare_request(BUNDLE_BYTES as u32)?;
+        let mut room =
+            BUNDLE_BYTES.saturating_sub(request.changes.iter().map(|c| c.bytes.len()).sum());
+        for hash in self.store.unsent_blobs(MAX_LIST)? {
+            if let Some(bytes) = self.store.blob(&hash)?
+                && bytes.len() <= room
+            {
+                room -= bytes.len();
                 request.blobs.push(BlobChunk { hash, offset: 0, total: bytes.len() as u64, bytes });
             }
         }
@@ -672,6 +690,11 @@ impl Office {
             }
         }
         let next = self.store.with_doc(case, kind, |d| d.generate_sync_message(&mut sync_state))?;
+        // The hub takes this office's changes through the outbox, judged, never from repair.
+        let next = next.map(|mut m| {
+            m.changes = Vec::<Vec<u8>>::new().into();
+            m
+        });
         *state = sync_state.encode();
         Ok(next.map(Message::encode))
     }

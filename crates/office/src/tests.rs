@@ -577,3 +577,84 @@ fn numbers_come_from_leased_blocks_and_else_carry_the_device_letter() {
     }
     assert_eq!(numbers, ["洞口信〔2024〕41号", "洞口信〔2024〕42号", "洞口信〔2024〕A2号"]);
 }
+
+#[test]
+fn a_confidential_repeat_visit_restricts_a_lifted_case_again() {
+    let (_d, bureau) = office(Role::Bureau, "2024-03-05");
+    let id = bureau.register(&new_case("2024-03-01"), None).unwrap();
+    bureau
+        .act(
+            id,
+            &ActionInput {
+                text: Some("举报人同意公开".into()),
+                ..act(ActionKind::LiftRestriction)
+            },
+        )
+        .unwrap();
+    assert!(!bureau.view(id).unwrap().identity_restricted);
+    let input = SubmissionInput {
+        submission: NewSubmission {
+            received: Some("2024-03-04".parse().unwrap()),
+            channel: "来信".into(),
+            source: "本局接收".into(),
+            confidential: true,
+            ..Default::default()
+        },
+        petitioners: vec![NewPetitioner { name: "第二检举人".into(), ..Default::default() }],
+    };
+    bureau.add_submission(id, &input, None).unwrap();
+    assert!(bureau.view(id).unwrap().identity_restricted, "a new informant is protected again");
+}
+
+#[test]
+fn a_townships_import_leaves_the_bureaus_decisions_to_the_bureau() {
+    let (dir, township) = enrolled(Role::Township, "2024-06-01");
+    let path = dir.path().join("台账.csv");
+    let header = LEDGER_COLUMNS.join(",");
+    let mut row: Vec<String> = LEDGER_COLUMNS.iter().map(|_| String::new()).collect();
+    let set = |row: &mut Vec<String>, col: &str, v: &str| {
+        let i = LEDGER_COLUMNS.iter().position(|c| *c == col).unwrap();
+        row[i] = v.to_owned();
+    };
+    set(&mut row, "登记日期", "2024-03-01");
+    set(&mut row, "答复日期", "2024-04-01");
+    set(&mut row, "办结日期", "2024-04-20");
+    set(&mut row, "信访形式", "来访");
+    set(&mut row, "信访来源", "本局接收");
+    set(&mut row, "问题类别", "纠纷调处");
+    set(&mut row, "涉及领域", "涉土");
+    set(&mut row, "所属乡镇", "黄桥镇");
+    set(&mut row, "信访人", "王五");
+    set(&mut row, "诉求内容", "宅基地界址纠纷");
+    set(&mut row, "办理状态", "办结");
+    std::fs::write(&path, format!("{header}\n{}\n", row.join(","))).unwrap();
+    let report = township.import_csv(&path, ImportOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!(report.cases, 1, "{report:?}");
+    assert!(report.bureau_steps_left_out >= 2, "{report:?}");
+    let id = township.list(&CaseQuery::default()).unwrap().rows[0].id;
+    let case = township.case(id).unwrap();
+    assert!(case.events.iter().all(|e| e.role == Role::Township && e.office == "hq"));
+    assert!(case.events.iter().all(|e| e.action != ActionKind::Close));
+}
+
+#[test]
+fn a_spent_block_arriving_again_is_never_issued_twice() {
+    let (_d, bureau) = enrolled(Role::Bureau, "2024-03-05");
+    let block = ("official:2024".to_owned(), 7, 7);
+    bureau.store().add_number_blocks(std::slice::from_ref(&block)).unwrap();
+    assert_eq!(bureau.store().take_number("official:2024").unwrap(), Some(7));
+    bureau.store().add_number_blocks(&[block]).unwrap();
+    assert_eq!(bureau.store().take_number("official:2024").unwrap(), None);
+}
+
+#[test]
+fn attaching_the_same_file_twice_cites_it_once() {
+    let (_d, township) = office(Role::Township, "2024-03-05");
+    let id = township.register(&new_case("2024-03-01"), None).unwrap();
+    let first = township.attach(id, "现场.jpg", b"same bytes", "image/jpeg").unwrap();
+    let outbox = township.store().outbox_len().unwrap();
+    let again = township.attach(id, "现场-副本.jpg", b"same bytes", "image/jpeg").unwrap();
+    assert_eq!(first, again);
+    assert_eq!(township.case(id).unwrap().attachments.len(), 1);
+    assert_eq!(township.store().outbox_len().unwrap(), outbox, "nothing new to send");
+}

@@ -399,6 +399,9 @@ pub struct SyncResponse {
     /// Number blocks leased to this device.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub leases: Vec<Lease>,
+    /// Cases asked for whole that did not fit this page: ask again.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deferred_whole: Vec<Uuid>,
 }
 
 /// A change the hub refused, and why.
@@ -704,6 +707,7 @@ mod tests {
             acked_drops: vec![Uuid::from_u128(8)],
             refused_drops: vec![(Uuid::from_u128(9), "案件不存在".into())],
             leases: vec![Lease { series: "official:2025".into(), start: 21, end: 40 }],
+            deferred_whole: vec![Uuid::from_u128(10)],
         };
         assert_eq!(decode::<SyncResponse>(&encode(&resp)).unwrap(), resp);
     }

@@ -11,12 +11,15 @@ CREATE TABLE drops (
 ) WITHOUT ROWID;
 CREATE INDEX drops_case ON drops (case_id);
 
--- Number blocks leased to this device: `next..=end` are still free.
+-- Number blocks leased to this device: `next..=end` are still free. Used-up blocks stay, so
+-- a block that arrives again is never issued twice.
 CREATE TABLE number_blocks (
-    id     INTEGER PRIMARY KEY,
-    series TEXT    NOT NULL,
-    next   INTEGER NOT NULL,
-    end    INTEGER NOT NULL
+    id       INTEGER PRIMARY KEY,
+    series   TEXT    NOT NULL,
+    start_at INTEGER NOT NULL,
+    next     INTEGER NOT NULL,
+    end      INTEGER NOT NULL,
+    UNIQUE (series, start_at)
 );
 CREATE INDEX number_blocks_series ON number_blocks (series, next);
 

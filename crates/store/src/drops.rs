@@ -74,6 +74,9 @@ impl Store {
 
     /// Adds number blocks the hub leased.
     pub fn add_number_blocks(&self, blocks: &[(String, u64, u64)]) -> Result<()> {
+        if blocks.is_empty() {
+            return Ok(());
+        }
         let mut w = self.writer();
         let tx = w.conn.transaction()?;
         for (series, start, end) in blocks {
@@ -83,17 +86,17 @@ impl Store {
             let (Ok(start), Ok(end)) = (i64::try_from(*start), i64::try_from(*end)) else {
                 continue;
             };
-            // The same block twice (a response applied again) is kept once.
+            // The same block twice (a response applied again) is kept once, used or not.
             let known: Option<i64> = tx
                 .query_row(
-                    "SELECT 1 FROM number_blocks WHERE series = ?1 AND end = ?2",
-                    params![series, end],
+                    "SELECT 1 FROM number_blocks WHERE series = ?1 AND start_at = ?2",
+                    params![series, start],
                     |r| r.get(0),
                 )
                 .optional()?;
             if known.is_none() {
                 tx.execute(
-                    "INSERT INTO number_blocks (series, next, end) VALUES (?1, ?2, ?3)",
+                    "INSERT INTO number_blocks (series, start_at, next, end) VALUES (?1, ?2, ?2, ?3)",
                     params![series, start, end],
                 )?;
             }
@@ -114,8 +117,9 @@ impl Store {
             )
             .optional()?;
         let Some((id, next)) = block else { return Ok(None) };
+        // A used-up block stays, so the same block arriving again (an old return bundle
+        // imported twice) is known and never issued again.
         tx.execute("UPDATE number_blocks SET next = next + 1 WHERE id = ?1", [id])?;
-        tx.execute("DELETE FROM number_blocks WHERE next > end", [])?;
         tx.commit()?;
         Ok(u64::try_from(next).ok())
     }

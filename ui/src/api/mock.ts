@@ -586,6 +586,7 @@ async function importLedger(path: string, skipInvalid: boolean): Promise<ImportR
     duplicates: 18,
     invalid: invalidRows,
     unknown_columns: bad ? ['备注2'] : [],
+    bureau_steps_left_out: 0,
   }
 }
 

@@ -351,6 +351,8 @@ export interface ImportReport {
   duplicates: number
   invalid: string[]
   unknown_columns: string[]
+  /** The bureau's steps a township's import left out (the bureau records its own decisions). */
+  bureau_steps_left_out: number
 }
 
 /** One office's sync health at the hub (bureau only). */
