@@ -227,3 +227,30 @@ impl TestOffice {
         sync_until_done(&self.client, &self.target(), &self.config, deadline, &mut budget).await
     }
 }
+
+/// A small county: the hub, the bureau (刘洪), 黄桥镇国土所 `a` (李娟) and 石江镇国土所 `b`
+/// (王五), every device enrolled over HTTP.
+pub struct County {
+    /// The hub.
+    pub hub: TestHub,
+    /// 洞口县国土资源局, code `county`.
+    pub bureau: TestOffice,
+    /// 黄桥镇国土所, code `hq`.
+    pub a: TestOffice,
+    /// 石江镇国土所, code `sj`.
+    pub b: TestOffice,
+}
+
+impl County {
+    /// Starts the hub and enrolls the three offices, their clocks at `today`.
+    pub async fn start(today: &str) -> anyhow::Result<Self> {
+        let hub = TestHub::start().await?;
+        let tb = hub.add_office("county", "洞口县国土资源局", Role::Bureau, &[])?;
+        let ta = hub.add_office("hq", "黄桥镇国土所", Role::Township, &["黄桥镇"])?;
+        let tc = hub.add_office("sj", "石江镇国土所", Role::Township, &["石江镇"])?;
+        let bureau = TestOffice::enroll(&hub.url(), &tb, "刘洪", today).await?;
+        let a = TestOffice::enroll(&hub.url(), &ta, "李娟", today).await?;
+        let b = TestOffice::enroll(&hub.url(), &tc, "王五", today).await?;
+        Ok(Self { hub, bureau, a, b })
+    }
+}

@@ -7,6 +7,6 @@ pub mod harness;
 pub mod proxy;
 
 pub use forge::{compress, edit_change, inject_outbox};
-pub use harness::{TestHub, TestOffice, case_input, clock_at};
+pub use harness::{County, TestHub, TestOffice, case_input, clock_at};
 
 pub use proxy::{FaultProxy, LinkProfile, ProxyStats, SpecError};

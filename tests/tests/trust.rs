@@ -5,33 +5,19 @@
 #![allow(clippy::unwrap_used)]
 
 use ledger_client::SyncTarget;
-use ledger_domain::{ActionKind, CaseId, Role};
+use ledger_domain::{ActionKind, CaseId};
 use ledger_office::{ActionInput, SubmissionInput};
 use ledger_protocol::{
     BlobWant, Cursor, DocKind, Partial, Record, RepairRequest, RepairSync, SyncRequest,
     SyncResponse, decode, encode,
 };
 use ledger_store::DocKind as StoreKind;
-use ledger_tests::{TestHub, TestOffice, case_input};
+use ledger_tests::{County, TestHub, TestOffice, case_input};
 
 const TODAY: &str = "2024-03-05";
 
-struct County {
-    hub: TestHub,
-    bureau: TestOffice,
-    a: TestOffice,
-    b: TestOffice,
-}
-
 async fn county() -> County {
-    let hub = TestHub::start().await.unwrap();
-    let tb = hub.add_office("county", "洞口县国土资源局", Role::Bureau, &[]).unwrap();
-    let ta = hub.add_office("hq", "黄桥镇国土所", Role::Township, &["黄桥镇"]).unwrap();
-    let tc = hub.add_office("sj", "石江镇国土所", Role::Township, &["石江镇"]).unwrap();
-    let bureau = TestOffice::enroll(&hub.url(), &tb, "刘洪", TODAY).await.unwrap();
-    let a = TestOffice::enroll(&hub.url(), &ta, "李娟", TODAY).await.unwrap();
-    let b = TestOffice::enroll(&hub.url(), &tc, "王五", TODAY).await.unwrap();
-    County { hub, bureau, a, b }
+    County::start(TODAY).await.unwrap()
 }
 
 fn assign(township: &str) -> ActionInput {
