@@ -4,7 +4,7 @@
 mod cases;
 mod reports;
 mod setup;
-mod sync;
+pub(crate) mod sync;
 
 use ledger_office::{Office, OfficeError};
 

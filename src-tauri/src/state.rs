@@ -147,7 +147,10 @@ impl Desktop {
         tauri::async_runtime::spawn(async move {
             while status.changed().await.is_ok() {
                 let current = status.borrow().clone();
-                let _ = app.emit("sync-status", &current);
+                let _ = app.emit(
+                    "sync-status",
+                    crate::commands::sync::SyncStatusView::from(current.clone()),
+                );
                 // A finished pass may have brought cases from the hub.
                 if !current.syncing {
                     let _ = app.emit("store-changed", StoreChanged { case_id: None });

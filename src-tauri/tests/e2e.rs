@@ -243,6 +243,7 @@ async fn enroll_register_search_assign_sync_and_read_the_statistics() {
     bureau.choose("[data-testid=field-source]", "本局接收").await;
     bureau.choose("[data-testid=field-sector]", "涉土").await;
     bureau.choose("[data-testid=field-category]", "违法占地建设").await;
+    bureau.choose("[data-testid=field-purpose]", "检举控告").await;
     bureau.fill("[data-testid=field-township]", "黄桥镇").await;
     bureau.type_into("input[data-testid=field-village]", "大屋村").await;
     bureau
@@ -322,6 +323,26 @@ async fn enroll_register_search_assign_sync_and_read_the_statistics() {
         .unwrap();
     assert_eq!(state["office"]["code"], "county");
     assert_eq!(state["ready"], true);
+
+    // The hub goes away: within seconds, not at the next minute's sync, the header says 离线,
+    // in Chinese, with the time of the last sync that succeeded.
+    bureau.menu("台账").await;
+    let stopped = std::time::Instant::now();
+    let _hub_dir = hub.stop().await.unwrap();
+    let header = loop {
+        let text = bureau.text("[data-testid=sync-indicator]").await;
+        if text.contains("离线") {
+            break text;
+        }
+        assert!(
+            stopped.elapsed() < Duration::from_secs(10),
+            "10 s after the hub stopped the header still says {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert!(header.contains("上次同步"), "{header}");
+    assert!(!header.chars().any(|c| c.is_ascii_alphabetic()), "Chinese only: {header}");
+    bureau.shot("offline").await;
 
     township.client.close().await.unwrap();
     bureau.client.close().await.unwrap();

@@ -38,6 +38,7 @@ pub fn case_input(township: &str, source: &str, name: &str, request: &str) -> Ne
             persons: Some(2),
             ..Default::default()
         },
+        purpose: if source.starts_with("12336") { "检举控告" } else { "申诉求决" }.into(),
         sector: "涉土".into(),
         category: "纠纷调处".into(),
         township: township.into(),

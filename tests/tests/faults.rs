@@ -373,3 +373,71 @@ async fn after_a_long_outage_the_service_waits_no_longer_than_its_maximum_backof
     handle.shutdown().await;
     assert_exactly_once(hub.dir());
 }
+
+/// The background service as the app runs it: a hub that stops answering (a black hole) and
+/// then one that refuses the connection both show as 离线 within seconds, not as 正在同步 for
+/// ever; while it is gone the passes back off instead of retrying every second or two.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_says_offline_within_seconds_and_backs_off() {
+    use ledger_client::SyncState;
+    let hub = TestHub::start().await.unwrap();
+    let ta = hub.add_office("hq", "黄桥镇国土所", Role::Township, &["黄桥镇"]).unwrap();
+    let proxy = FaultProxy::start(hub.addr(), LinkProfile::clean()).await.unwrap();
+    let a = TestOffice::enroll(&proxy.url(), &ta, "李娟", TODAY).await.unwrap();
+    let config = SyncConfig {
+        request_timeout: Duration::from_secs(20),
+        stall: Duration::from_millis(800),
+        probe: Duration::from_millis(300),
+        interval: Duration::from_secs(3600),
+        debounce: Duration::from_millis(10),
+        backoff_base: Duration::from_millis(200),
+        backoff_max: Duration::from_secs(2),
+        ..SyncConfig::default()
+    };
+    let handle = ledger_client::SyncService::spawn(a.client().clone(), a.target(), config);
+    let status = handle.subscribe();
+    let wait_for = |want: SyncState, within: Duration| {
+        let mut status = status.clone();
+        async move {
+            tokio::time::timeout(within, async {
+                loop {
+                    if status.borrow_and_update().state() == want {
+                        return status.borrow().clone();
+                    }
+                    let _ = status.changed().await;
+                }
+            })
+            .await
+            .unwrap_or_else(|_| panic!("never {want:?}: {:?}", status.borrow()))
+        }
+    };
+    a.office.register(&case_input("黄桥镇", "本局接收", "沈六", "违法建房"), None).unwrap();
+    handle.notify_edit();
+    wait_for(SyncState::Synced, Duration::from_secs(10)).await;
+
+    // A black hole: a sync under way hears nothing back; within the stall it is 离线.
+    proxy.set_profile(LinkProfile::black_hole());
+    a.office.register(&case_input("黄桥镇", "本局接收", "韩七", "违法建房"), None).unwrap();
+    handle.notify_edit();
+    let dark = wait_for(SyncState::Offline, Duration::from_secs(3)).await;
+    assert_eq!(dark.last_error.as_deref(), Some("no_answer"), "{dark:?}");
+    proxy.set_profile(LinkProfile::clean());
+    wait_for(SyncState::Synced, Duration::from_secs(25)).await;
+    assert_eq!(a.office.store().outbox_len().unwrap(), 0);
+
+    // The hub goes away while the office is idle: the probe notices within seconds.
+    let failed_before = a.client().traffic().failed;
+    proxy.shutdown().await;
+    let gone = wait_for(SyncState::Offline, Duration::from_secs(3)).await;
+    assert_eq!(gone.last_error.as_deref(), Some("offline"), "{gone:?}");
+    assert!(gone.last_success.is_some(), "the header can say when it last synced");
+    // Four seconds gone: backing off from 200 ms towards 2 s is a handful of attempts, where
+    // retrying every second or two inside one pass would be dozens of failed exchanges.
+    a.office.register(&case_input("黄桥镇", "本局接收", "蒋五", "违法建房"), None).unwrap();
+    handle.notify_edit();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let attempts = a.client().traffic().failed - failed_before;
+    assert!((1..=12).contains(&attempts), "{attempts} failed attempts in 4 s");
+    assert_eq!(handle.status().state(), SyncState::Offline);
+    handle.shutdown().await;
+}

@@ -356,6 +356,7 @@ impl County {
     fn sealed_case(&mut self, township: &str, name: &str, serial: &str, phone: &str) -> CaseId {
         let mut input = case_input(township, "市信访局交办", name, "举报村干部违法占地建房");
         input.category = "违法占地建设".into();
+        input.purpose = "检举控告".into();
         input.petitioners[0].id_number = resident_id(&format!("43052119800101{serial}"));
         input.petitioners[0].phone = phone.into();
         let words = vec![name.to_owned(), input.petitioners[0].id_number.clone(), phone.to_owned()];
@@ -752,6 +753,7 @@ async fn a_township_cannot_register_a_report_already_declassified() {
         default_township: Some("黄桥镇"),
         collective_threshold: 5,
         fingerprint: None,
+        legacy: false,
     };
     let (case, identity) = input.build(&mut ctx).unwrap();
     assert!(case.identity_restricted());
@@ -1833,6 +1835,7 @@ async fn names_typed_at_a_township_for_a_restricted_case_reach_the_bureau_and_le
     let own = {
         let mut input = case_input("黄桥镇", "12336举报", &own_words[0], "举报非法采矿");
         input.category = "违法占地建设".into();
+        input.purpose = "检举控告".into();
         input.petitioners[0].id_number = own_words[1].clone();
         input.petitioners[0].phone = own_words[2].clone();
         c.hq.office.register(&input, None).unwrap()

@@ -277,6 +277,7 @@ fn up(entries: Vec<ledger_store::OutboxEntry>) -> Vec<UpChange> {
 fn informant_case(name: &str, township: &str) -> ledger_domain::NewCase {
     let mut input = case_input(township, "本局接收", name, "邻居在基本农田上违法建房");
     input.category = "违法占地建设".into();
+    input.purpose = "检举控告".into();
     input
 }
 

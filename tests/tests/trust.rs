@@ -32,6 +32,7 @@ fn assign(township: &str) -> ActionInput {
 async fn report_case(c: &County, township: &str, informant: &str) -> CaseId {
     let mut input = case_input(township, "本局接收", informant, "邻居违法占用耕地建房");
     input.category = "违法占地建设".into();
+    input.purpose = "检举控告".into();
     let id = c.bureau.office.register(&input, None).unwrap();
     c.bureau.office.act(id, &assign(township)).unwrap();
     c.bureau.sync().await.unwrap();
@@ -267,6 +268,7 @@ async fn identity_drops_reach_the_bureau_and_leave_the_township() {
     let c = county().await;
     let mut input = case_input("黄桥镇", "12336举报", "钱检举", "有人非法占用基本农田");
     input.category = "违法占地建设".into();
+    input.purpose = "检举控告".into();
     input.petitioners[0].id_number = "43052519800101123X".into();
     input.petitioners[0].phone = "13700002222".into();
     let id = c.a.office.register(&input, None).unwrap();

@@ -257,6 +257,16 @@ async function main() {
     check('a rejected import lists its bad rows', ((await report.textContent()) ?? '').includes('第7行 证件号码'))
     await shot('16-import-rejected.png')
     await report.getByRole('button', { name: '跳过错误行导入' }).click()
+    // A trial run first: what the import would do, nothing written, and the rows that only
+    // share a number with a case here become new cases unless the clerk confirms.
+    await page.getByTestId('import-planned').waitFor()
+    const plan = (await report.textContent()) ?? ''
+    check('the import is tried before it is applied', plan.includes('将新增案件') && plan.includes('登记为新案件'))
+    await shot('17a-import-plan.png')
+    await page.getByTestId('import-join-by-number').click()
+    await report.getByText('经确认为本台账同号案件的重复信访件').waitFor()
+    check('confirming the number match changes the plan', ((await report.textContent()) ?? '').includes('将新增案件'))
+    await page.getByTestId('import-apply').click()
     await page.locator('.import-progress').waitFor()
     check('the import shows its progress without blocking the ledger', await field('ledger-search').isEditable())
     await report.getByText('新增案件').waitFor()

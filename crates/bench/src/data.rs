@@ -245,6 +245,17 @@ const REPLIES: [&str; 4] = [
     "经核实，信访人的登记申请材料齐全，已告知其到不动产登记中心窗口办理。",
 ];
 
+/// The 信访目的 a clerk picks for a matter of this category: reports of violations are
+/// 检举控告, enquiries 咨询, disputes and the rest 申诉求决.
+fn purpose_of(category: &str, source: &Source) -> &'static str {
+    match category {
+        _ if *source == Source::Report12336 => "检举控告",
+        "咨询及要求办证" => "咨询",
+        "纠纷调处" | "涉采矿权" | "其它" => "申诉求决",
+        _ => "检举控告",
+    }
+}
+
 /// The office the generated cases belong to, as registration needs it.
 #[derive(Debug, Clone)]
 pub struct Registrar<'a> {
@@ -543,14 +554,14 @@ impl Generator {
             .clone();
         let report = source == Source::Report12336;
         let (category, sector) = match topic {
-            Topic::Homestead if report => ("违法占地", "涉土"),
+            Topic::Homestead if report => ("违法占地建设", "涉土"),
             Topic::Homestead => *self.rng.pick(&[("违法占地建设", "涉土"), ("纠纷调处", "涉土")]),
             Topic::Farmland if report => {
-                *self.rng.pick(&[("违法占地", "涉土"), ("破坏耕地", "涉土")])
+                *self.rng.pick(&[("违法占地建设", "涉土"), ("破坏耕地", "涉土")])
             }
             Topic::Farmland => *self.rng.pick(&[("违法占地建设", "涉土"), ("破坏耕地", "涉土")]),
             Topic::Acquisition => *self.rng.pick(&[("纠纷调处", "涉土"), ("其它", "涉土")]),
-            Topic::Contract if report => ("违法转让土地使用权", "涉土"),
+            Topic::Contract if report => ("非法转让土地", "涉土"),
             Topic::Contract => *self.rng.pick(&[("纠纷调处", "涉土"), ("非法转让土地", "涉土")]),
             Topic::Certificate => {
                 *self.rng.pick(&[("咨询及要求办证", "涉土"), ("咨询及要求办证", "其它")])
@@ -562,7 +573,8 @@ impl Generator {
         Matter { topic, source, channel, category, sector }
     }
 
-    /// Registration input for a new case received on `received`, as the register form gives it.
+    /// Registration input for a new case received on `received`, as the register form gives it
+    /// (the clerk picks the 信访目的 the matter calls for).
     pub fn new_case(&mut self, received: NaiveDate) -> NewCase {
         let matter = self.matter();
         self.new_case_for(&matter, received).0
@@ -610,7 +622,7 @@ impl Generator {
                 confidential: false,
                 summary: String::new(),
             },
-            purpose: String::new(),
+            purpose: purpose_of(matter.category, &matter.source).to_owned(),
             sector: matter.sector.to_owned(),
             category: matter.category.to_owned(),
             township: township.to_owned(),
@@ -727,6 +739,7 @@ impl Generator {
             default_township: None,
             collective_threshold: registrar.collective_threshold,
             fingerprint: None,
+            legacy: false,
         };
         let (mut case, identity) = input.build(&mut ctx).map_err(|errors| {
             errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("；")
@@ -961,6 +974,9 @@ impl Generator {
                     reply_on.map(|d| d.to_string()).unwrap_or_default(),
                     closed_on.map(|d| d.to_string()).unwrap_or_default(),
                     satisfaction.clone().unwrap_or_default(),
+                    input.purpose.clone(),
+                    // A legacy ledger has no 案件标识: rows of one case share its 案件编号.
+                    String::new(),
                 ]);
             }
         }

@@ -32,6 +32,10 @@ const PAGE_STATUS: &str = "closed";
 /// The two-character name search: a common given name.
 pub const NAME_QUERY: &str = "建国";
 
+/// The two-character request search: a word in many request texts (占用耕地 ...), not in any
+/// name, village or number, so only the request-text index can find it.
+pub const PAIR_QUERY: &str = "耕地";
+
 /// The three-character request search: in many request texts, not all.
 pub const REQUEST_QUERY: &str = "宅基地";
 
@@ -174,6 +178,8 @@ pub struct LocalReport {
     pub page_status_township: QueryFigures,
     /// A two-character name search, first page of 50.
     pub name_search: QueryFigures,
+    /// A two-character request-text search, first page of 50.
+    pub pair_search: QueryFigures,
     /// A three-character request search, first page of 50.
     pub request_search: QueryFigures,
     /// `Office::refresh_index` after a rules change (every index row re-projected), seconds.
@@ -273,6 +279,12 @@ pub fn run(opts: &LocalOptions) -> Result<LocalReport> {
         &CaseQuery { text: Some(NAME_QUERY.to_owned()), ..page() },
         opts.samples,
     )?;
+    let pair_search = measure_query(
+        &office,
+        format!("text = {PAIR_QUERY}, limit 50"),
+        &CaseQuery { text: Some(PAIR_QUERY.to_owned()), ..page() },
+        opts.samples,
+    )?;
     let request_search = measure_query(
         &office,
         format!("text = {REQUEST_QUERY}, limit 50"),
@@ -305,6 +317,7 @@ pub fn run(opts: &LocalOptions) -> Result<LocalReport> {
             "ms",
         ),
         target("two-character name search median", name_search.timing.median_ms, 30.0, "ms"),
+        target("two-character request search median", pair_search.timing.median_ms, 30.0, "ms"),
         target(
             "three-character request search median",
             request_search.timing.median_ms,
@@ -327,6 +340,7 @@ pub fn run(opts: &LocalOptions) -> Result<LocalReport> {
         page_status,
         page_status_township,
         name_search,
+        pair_search,
         request_search,
         reindex_s,
         import,

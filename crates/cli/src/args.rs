@@ -54,6 +54,12 @@ pub(crate) enum Command {
         /// Import the good rows and list the bad ones.
         #[arg(long)]
         skip_invalid: bool,
+        /// 只报告导入将做什么，不写入任何数据
+        #[arg(long)]
+        dry_run: bool,
+        /// 确认：与本台账已有案件同号（但没有案件标识）的行是该案件的重复信访件，追加到该案件
+        #[arg(long)]
+        join_by_number: bool,
     },
     /// 导出台账.
     Export {

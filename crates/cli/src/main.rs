@@ -140,7 +140,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Import { file, skip_invalid } => {
+        Command::Import { file, skip_invalid, dry_run, join_by_number } => {
             let office = open(&dir)?;
             let mut last = std::time::Instant::now();
             let mut progress = |p: ledger_office::Progress| {
@@ -151,7 +151,11 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             };
             let report = office.import_file(
                 file,
-                ImportOptions { skip_invalid: *skip_invalid },
+                ImportOptions {
+                    skip_invalid: *skip_invalid,
+                    dry_run: *dry_run,
+                    join_by_number: *join_by_number,
+                },
                 &mut progress,
             )?;
             output::import_report(&report);
@@ -389,6 +393,7 @@ fn write_loop(office: &Office, count: u32, handler: Option<&str>) -> anyhow::Res
             "source": "本局接收",
             "persons": 1 + i % 4,
             "sector": "涉土",
+            "purpose": "检举控告",
             "category": "违法占地建设",
             "township": office.config().townships.first().cloned().unwrap_or_else(|| "黄桥镇".to_owned()),
             "request": format!("第{i}号：反映村民在基本农田上违法建房，请求依法查处。"),

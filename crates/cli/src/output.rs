@@ -200,10 +200,29 @@ pub(crate) fn due(list: &DueList, as_json: bool) -> anyhow::Result<()> {
 }
 
 pub(crate) fn import_report(report: &ImportReport) {
+    if report.dry_run {
+        eprintln!("试导入（未写入任何数据）：");
+    }
+    let (new, added) =
+        if report.dry_run { ("将新建", "将追加") } else { ("新建", "追加") };
     eprintln!(
-        "读取 {} 行：新建 {} 件，追加信访件 {} 条，重复（已导入过）{} 行",
+        "读取 {} 行：{new} {} 件，{added}信访件 {} 条，重复（已导入过）{} 行",
         report.rows, report.cases, report.added_submissions, report.duplicates
     );
+    if !report.number_matches.is_empty() {
+        eprintln!("与本台账已有案件同号的行：");
+        for line in &report.number_matches {
+            eprintln!("  {line}");
+        }
+        if !report.number_matches.iter().any(|l| l.contains("经确认")) {
+            eprintln!(
+                "  确是同一事项时，加 --join-by-number 再导入，这些行将追加为该案件的重复信访件"
+            );
+        }
+    }
+    for line in &report.renumbered {
+        eprintln!("  {line}");
+    }
     if report.duplicates > 0 && report.cases == 0 && report.added_submissions == 0 {
         eprintln!("该文件已导入过，本次未新增任何记录");
     }

@@ -221,7 +221,7 @@ fn a_reply_recorded_here_prints_with_its_outcome() {
     std::fs::write(
         &case,
         r#"{"received":"2024-03-01","channel":"来访","source":"本局接收","persons":2,
-  "sector":"涉土","category":"违法占地建设","township":"黄桥镇","village":"大屋村",
+  "purpose":"检举控告","sector":"涉土","category":"违法占地建设","township":"黄桥镇","village":"大屋村",
   "request":"邻居在承包地上违法建房，请求依法查处",
   "petitioners":[{"name":"张三丰","id_number":"11010519491231002X"}]}"#,
     )

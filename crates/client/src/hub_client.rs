@@ -14,7 +14,11 @@ use reqwest::StatusCode;
 /// Why an exchange with the hub failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ClientError {
-    /// The hub could not be reached, or the connection broke.
+    /// No connection to the hub could be made (refused, unroutable): nothing is listening, so
+    /// retrying at once cannot help.
+    #[error("cannot connect to the hub: {0}")]
+    Unreachable(String),
+    /// The connection broke during an exchange.
     #[error("cannot reach the hub: {0}")]
     Offline(String),
     /// The hub did not answer in time.
@@ -53,7 +57,7 @@ impl ClientError {
     /// A stable code the UI words in Chinese.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Offline(_) => "offline",
+            Self::Unreachable(_) | Self::Offline(_) => "offline",
             Self::Timeout => "timeout",
             Self::Unauthorized(_) => "unauthorized",
             Self::Refused(_) => "refused",
@@ -67,11 +71,21 @@ impl ClientError {
         }
     }
 
+    /// Whether the hub was not reached at all, or stopped answering: the office is 离线.
+    pub fn is_offline(&self) -> bool {
+        matches!(self, Self::Unreachable(_) | Self::Offline(_) | Self::Timeout)
+    }
+
     /// Whether trying again later can help (a broken link, a busy hub).
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            Self::Offline(_) | Self::Timeout | Self::Server(..) | Self::Decode(_) | Self::TooLarge
+            Self::Unreachable(_)
+                | Self::Offline(_)
+                | Self::Timeout
+                | Self::Server(..)
+                | Self::Decode(_)
+                | Self::TooLarge
         )
     }
 }
@@ -134,7 +148,13 @@ impl HubClient {
     }
 
     fn transport(e: &reqwest::Error) -> ClientError {
-        if e.is_timeout() { ClientError::Timeout } else { ClientError::Offline(e.to_string()) }
+        if e.is_connect() {
+            ClientError::Unreachable(e.to_string())
+        } else if e.is_timeout() {
+            ClientError::Timeout
+        } else {
+            ClientError::Offline(e.to_string())
+        }
     }
 
     async fn error(response: reqwest::Response) -> ClientError {
@@ -259,6 +279,21 @@ impl HubClient {
         req: &RepairSync,
     ) -> Result<RepairSyncResponse, ClientError> {
         self.binary(hub, credential, "/v1/repair/sync", req).await
+    }
+
+    /// Whether the hub answers at all (`/v1/health`, a few hundred bytes), within `within`.
+    pub async fn health(&self, hub: &str, within: Duration) -> Result<(), ClientError> {
+        let response = self
+            .http
+            .get(Self::url(hub, "/v1/health"))
+            .timeout(within)
+            .send()
+            .await
+            .map_err(|e| Self::transport(&e))?;
+        if !response.status().is_success() {
+            return Err(Self::error(response).await);
+        }
+        Ok(())
     }
 
     /// A JSON view for the bureau (`/v1/offices`, `/v1/stats?year=`).

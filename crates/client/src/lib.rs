@@ -17,6 +17,7 @@ pub use hub_client::{ClientError, HubClient, Traffic};
 pub use ledger_protocol as protocol;
 pub use repair::{RepairReport, repair};
 pub use service::{
-    RoundOutcome, SyncConfig, SyncHandle, SyncReport, SyncService, sync_round, sync_until_done,
+    RoundOutcome, StatusSink, SyncConfig, SyncHandle, SyncReport, SyncService, sync_round,
+    sync_until_done, sync_until_done_reporting,
 };
-pub use target::{Applied, Binding, SyncStatus, SyncTarget, TargetError};
+pub use target::{Applied, Binding, SyncState, SyncStatus, SyncTarget, TargetError};

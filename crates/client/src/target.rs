@@ -55,6 +55,55 @@ pub struct SyncStatus {
     pub online: bool,
     /// Whether a sync is running now.
     pub syncing: bool,
+    /// Records received so far in the running sync (the first sync's progress).
+    #[serde(default)]
+    pub pass_downloaded: u64,
+    /// Changes acknowledged so far in the running sync.
+    #[serde(default)]
+    pub pass_uploaded: u64,
+}
+
+/// What the header says about sync (the one place this is decided; every screen shows it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncState {
+    /// Enrolled, never synced, and the first sync is on its way or running: the ledger fills
+    /// from the hub (正在首次同步).
+    FirstSync,
+    /// A sync is running and the link answers (正在同步).
+    Syncing,
+    /// The last attempt did not reach the hub, or the hub stopped answering (离线).
+    Offline,
+    /// The hub answered with an error a person must look at (同步出错).
+    Failed,
+    /// Reachable, with local changes waiting (待上传).
+    Pending,
+    /// Everything is up (已同步).
+    Synced,
+}
+
+impl SyncStatus {
+    /// The state the header shows. An unreachable hub is 离线 even while retries run, so a
+    /// dead link never reads as 正在同步 for ever.
+    pub fn state(&self) -> SyncState {
+        let attempted = self.last_attempt.is_some();
+        if attempted && !self.online {
+            return SyncState::Offline;
+        }
+        if self.last_success.is_none() && (self.syncing || !attempted) {
+            return SyncState::FirstSync;
+        }
+        if self.syncing {
+            return SyncState::Syncing;
+        }
+        if self.last_error.is_some() {
+            return SyncState::Failed;
+        }
+        if self.pending > 0 {
+            return SyncState::Pending;
+        }
+        SyncState::Synced
+    }
 }
 
 /// The office side of sync.
@@ -95,4 +144,28 @@ pub trait SyncTarget: Send + Sync + 'static {
     ) -> Result<Option<Vec<u8>>, TargetError>;
     /// Repair is done: documents the office lacks are to be fetched whole.
     fn repair_finished(&self, missing: &[(Uuid, DocKind)]) -> Result<(), TargetError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_header_state_never_hides_a_dead_link_behind_syncing() {
+        let fresh = SyncStatus::default();
+        assert_eq!(fresh.state(), SyncState::FirstSync, "just enrolled: the first sync is due");
+        let first = SyncStatus { syncing: true, last_attempt: Some(1), online: true, ..fresh };
+        assert_eq!(first.state(), SyncState::FirstSync);
+        // Retrying against a hub that does not answer is 离线, not 正在同步.
+        let retrying = SyncStatus { online: false, ..first.clone() };
+        assert_eq!(retrying.state(), SyncState::Offline);
+        let synced = SyncStatus { syncing: false, last_success: Some(2), ..first };
+        assert_eq!(synced.state(), SyncState::Synced);
+        assert_eq!(SyncStatus { syncing: true, ..synced.clone() }.state(), SyncState::Syncing);
+        assert_eq!(SyncStatus { pending: 3, ..synced.clone() }.state(), SyncState::Pending);
+        let failed = SyncStatus { last_error: Some("unauthorized".into()), ..synced.clone() };
+        assert_eq!(failed.state(), SyncState::Failed);
+        let gone = SyncStatus { online: false, last_error: Some("offline".into()), ..synced };
+        assert_eq!(gone.state(), SyncState::Offline);
+    }
 }

@@ -109,6 +109,22 @@ pub struct Case {
 }
 
 impl Case {
+    /// The petitioners' names as this office may show them: the full name where the identity
+    /// document is held here (the bureau always, a township for the cases it may know), else the
+    /// masked display name (张*丰). ID numbers, phones and addresses are never part of this.
+    pub fn names(&self, identity: Option<&Identity>) -> Vec<String> {
+        self.petitioners
+            .iter()
+            .map(|p| {
+                identity
+                    .and_then(|i| i.persons.iter().find(|q| q.id == p.id))
+                    .map(|q| q.name.trim())
+                    .filter(|n| !n.is_empty())
+                    .map_or_else(|| p.display_name.clone(), str::to_owned)
+            })
+            .collect()
+    }
+
     /// The Lamport number for the next event recorded on this case: one more than the largest
     /// this replica has seen.
     pub fn next_lamport(&self) -> u64 {
@@ -181,10 +197,10 @@ impl Case {
     }
 }
 
-/// Whether a 信访目的 restricts the identity: 检举控告, and (fail closed) any purpose this
-/// version does not know.
+/// Whether a 信访目的 restricts the identity: 检举控告, and (fail closed) 待分类 and any purpose
+/// this version does not know.
 pub fn restrictive_purpose(purpose: &Purpose) -> bool {
-    matches!(purpose, Purpose::Report | Purpose::Unknown(_))
+    matches!(purpose, Purpose::Report | Purpose::Unclassified | Purpose::Unknown(_))
 }
 
 /// A reference from a case to one petitioner in its identity document.
@@ -464,6 +480,30 @@ mod tests {
         assert_eq!(china_date(at), NaiveDate::from_ymd_opt(2017, 3, 2).unwrap());
         assert_eq!(china_date(at - 3_600_000), NaiveDate::from_ymd_opt(2017, 3, 1).unwrap());
         assert_eq!(china_date(0), NaiveDate::from_ymd_opt(1970, 1, 1).unwrap());
+    }
+
+    #[test]
+    fn names_are_full_only_where_the_identity_is_held() {
+        let case = crate::fixtures::seed_2017().remove(0);
+        let masked: Vec<String> = case.petitioners.iter().map(|p| p.display_name.clone()).collect();
+        assert!(masked[0].contains('*'), "{masked:?}");
+        assert_eq!(case.names(None), masked);
+        let identity = Identity {
+            case_id: case.id,
+            schema_version: 1,
+            persons: vec![Person {
+                id: case.petitioners[0].id.clone(),
+                name: "王志强".into(),
+                id_type: crate::IdType::ResidentId,
+                id_number: "110105194912310021".into(),
+                phone: "13800000000".into(),
+                address: "大屋村".into(),
+            }],
+        };
+        assert_eq!(case.names(Some(&identity))[0], "王志强");
+        // An identity without this petitioner (or with a blank name) leaves the mask.
+        let other = Identity { persons: vec![], ..identity };
+        assert_eq!(case.names(Some(&other)), masked);
     }
 
     #[test]

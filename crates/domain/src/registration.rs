@@ -3,7 +3,8 @@
 //! [`Identity`].
 //!
 //! Values may be given as codes or as Chinese labels (`"visit"` or `"来访"`). A source of
-//! 12336举报 implies the purpose 检举控告; when no purpose is given it follows from the category.
+//! 12336举报 implies the purpose 检举控告; otherwise a blank purpose is an error, except in an
+//! imported legacy ledger, where it becomes 待分类 for a clerk to classify.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -133,6 +134,9 @@ pub struct RegistrationContext<'a> {
     pub collective_threshold: u32,
     /// The ledger row fingerprint, for imports.
     pub fingerprint: Option<String>,
+    /// A row of an imported legacy ledger: a blank 信访目的 becomes 待分类 (restricted until a
+    /// clerk classifies it) instead of an error.
+    pub legacy: bool,
 }
 
 fn parse<T>(
@@ -158,11 +162,26 @@ fn parse<T>(
     parsed
 }
 
-/// Checks a phone number: 7 to 12 digits, dashes and spaces allowed.
-fn phone_ok(phone: &str) -> bool {
-    let digits = phone.chars().filter(char::is_ascii_digit).count();
-    phone.chars().all(|c| c.is_ascii_digit() || c == '-' || c == ' ' || c == '+')
-        && (7..=13).contains(&digits)
+/// Checks a phone number a petitioner can be reached on: a mobile number (11 digits, 13x to
+/// 19x) or a fixed line with its area code (0 then 9 to 11 digits), with spaces, dashes and a
+/// leading +86 allowed. A bare 7- or 8-digit local number reaches nobody from another county.
+pub fn phone_ok(phone: &str) -> bool {
+    if !phone.chars().all(|c| c.is_ascii_digit() || c == '-' || c == ' ' || c == '+') {
+        return false;
+    }
+    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    let digits = match phone.trim_start().strip_prefix('+') {
+        Some(_) => match digits.strip_prefix("86") {
+            Some(rest) => rest.to_owned(),
+            None => return false,
+        },
+        None => digits,
+    };
+    let mobile = digits.len() == 11
+        && digits.starts_with('1')
+        && digits.as_bytes().get(1).is_some_and(|d| (b'3'..=b'9').contains(d));
+    let fixed = digits.starts_with('0') && (10..=12).contains(&digits.len());
+    mobile || fixed
 }
 
 impl NewSubmission {
@@ -237,17 +256,6 @@ impl NewSubmission {
     }
 }
 
-/// The purpose that follows from the category when none is given.
-fn implied_purpose(category: &Category) -> Purpose {
-    match category {
-        Category::EnquiryCertificate => Purpose::Enquiry,
-        Category::Dispute | Category::MiningRight | Category::Other | Category::Unknown(_) => {
-            Purpose::Appeal
-        }
-        _ => Purpose::Report,
-    }
-}
-
 /// Checks and builds the petitioners: references for the case, persons for the identity.
 pub fn build_petitioners(
     input: &[NewPetitioner],
@@ -297,7 +305,10 @@ pub fn build_petitioners(
             errors.push(FieldError::new(
                 field("phone"),
                 "联系电话",
-                format!("「{}」不像电话号码：应为7到13位数字", p.phone.trim()),
+                format!(
+                    "「{}」不像电话号码：手机应为11位数字，固定电话请带区号（如 0739-7221234）",
+                    p.phone.trim()
+                ),
             ));
         }
         let id = mint_id();
@@ -338,6 +349,21 @@ impl NewCase {
             Category::parse,
             Category::known_labels,
         );
+        let category = category.map(Category::canonical);
+        if let (Some(sector), Some(category)) = (&sector, &category)
+            && !category.fits(sector)
+        {
+            errors.push(FieldError::new(
+                "category",
+                "问题类别",
+                format!(
+                    "「{}」属于{}，与涉及领域「{}」不符；请改选类别或涉及领域",
+                    category.label(),
+                    category.sector().as_ref().map_or("", Sector::label),
+                    sector.label()
+                ),
+            ));
+        }
         let given_purpose = (!self.purpose.trim().is_empty())
             .then(|| {
                 let p = Purpose::parse(&self.purpose);
@@ -367,7 +393,16 @@ impl NewCase {
             }
             (_, true) => Some(Purpose::Report),
             (Some(p), false) => Some(p.clone()),
-            (None, false) => category.as_ref().map(implied_purpose),
+            // Never a silent default: 检举控告 would restrict the case and change its track.
+            (None, false) if ctx.legacy => Some(Purpose::Unclassified),
+            (None, false) => {
+                errors.push(FieldError::new(
+                    "purpose",
+                    "信访目的",
+                    "请选择信访目的：建议意见、检举控告、申诉求决或咨询",
+                ));
+                None
+            }
         };
         let township = match (self.township.trim(), ctx.default_township) {
             ("", Some(own)) => Some(own.to_owned()),
@@ -463,6 +498,7 @@ mod tests {
             },
             sector: "涉土".into(),
             category: "违法占地建设".into(),
+            purpose: "检举控告".into(),
             township: "黄桥镇".into(),
             request: "邻居在承包地上建房，请求查处".into(),
             village: "大屋村".into(),
@@ -477,6 +513,10 @@ mod tests {
     }
 
     fn build(input: &NewCase) -> Result<(Case, Identity), Vec<FieldError>> {
+        build_as(input, false)
+    }
+
+    fn build_as(input: &NewCase, legacy: bool) -> Result<(Case, Identity), Vec<FieldError>> {
         let mut n = 0;
         let mut mint = || {
             n += 1;
@@ -497,14 +537,68 @@ mod tests {
             default_township: Some("黄桥镇"),
             collective_threshold: 5,
             fingerprint: None,
+            legacy,
         };
         input.build(&mut ctx)
     }
 
     #[test]
+    fn phones_must_reach_someone() {
+        for ok in [
+            "13812345678",
+            "138 1234 5678",
+            "+86 138-1234-5678",
+            "0739-7221234",
+            "07397221234",
+            "010-12345678",
+        ] {
+            assert!(phone_ok(ok), "{ok}");
+        }
+        for bad in ["7221234", "12345678", "1381234567", "12812345678", "+1 4155550100", "138x1234"]
+        {
+            assert!(!phone_ok(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_blank_purpose_is_an_error_and_in_a_legacy_ledger_awaits_a_clerk() {
+        let mut i = input();
+        i.purpose = "  ".into();
+        let errors = build(&i).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "purpose");
+        assert!(errors[0].message.contains("请选择信访目的"));
+        // An imported row without one is 待分类, and its identity stays with the bureau.
+        i.category = "纠纷调处".into();
+        let (case, _) = build_as(&i, true).unwrap();
+        assert_eq!(case.purpose, Purpose::Unclassified);
+        assert!(case.identity_restricted());
+    }
+
+    #[test]
+    fn a_category_must_fit_its_sector_and_near_duplicates_fold() {
+        let mut i = input();
+        i.category = "涉采矿权".into();
+        let errors = build(&i).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "category");
+        assert!(errors[0].message.contains("属于涉矿"), "{}", errors[0].message);
+        i.sector = "涉矿".into();
+        assert_eq!(build(&i).unwrap().0.category, Category::MiningRight);
+        // The 12336 platform's 违法占地 is the seed's 违法占地建设: one matter, one row.
+        i.sector = "涉土".into();
+        i.category = "违法占地".into();
+        assert_eq!(build(&i).unwrap().0.category, Category::IllegalOccupation);
+        // Categories every sector may use fit under 其它.
+        i.sector = "其它".into();
+        i.category = "纠纷调处".into();
+        assert_eq!(build(&i).unwrap().0.category, Category::Dispute);
+    }
+
+    #[test]
     fn a_good_registration_builds_case_and_identity() {
         let (case, identity) = build(&input()).unwrap();
-        assert_eq!(case.purpose, Purpose::Report, "违法占地建设 implies 检举控告");
+        assert_eq!(case.purpose, Purpose::Report);
         assert_eq!(case.jurisdiction.as_deref(), Some("黄桥镇"));
         assert_eq!(case.petitioners[0].display_name, "张*丰");
         assert_eq!(identity.persons[0].id_number, "11010519491231002X");

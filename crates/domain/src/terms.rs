@@ -73,6 +73,9 @@ coded_enum! {
         Appeal = ("appeal", "申诉求决", "申诉求决类"),
         /// 咨询: an enquiry.
         Enquiry = ("enquiry", "咨询", "咨询类"),
+        /// 待分类: an imported legacy row that gave no purpose, for a clerk to classify; its
+        /// identity stays with the bureau until then (fail closed).
+        Unclassified = ("unclassified", "待分类"),
     }
 }
 
@@ -124,6 +127,54 @@ coded_enum! {
         IllegalMiningRightTransfer = ("illegal_mining_right_transfer", "违法转让矿业权"),
         /// 其他矿产违法: other mineral violations (12336).
         OtherMineralViolation = ("other_mineral_violation", "其他矿产违法"),
+    }
+}
+
+impl Category {
+    /// The 涉及领域 the category belongs to; `None` for the ones any sector may use (咨询及要求办证,
+    /// 纠纷调处, 其它).
+    pub fn sector(&self) -> Option<Sector> {
+        match self {
+            Self::IllegalTransfer
+            | Self::IllegalOccupation
+            | Self::IllegalApproval
+            | Self::IllegalOccupation12336
+            | Self::IllegalUseRightTransfer
+            | Self::FarmlandDamage
+            | Self::OtherLandViolation => Some(Sector::Land),
+            Self::MiningRight
+            | Self::IllegalExploration
+            | Self::IllegalMining
+            | Self::IllegalMiningApproval
+            | Self::IllegalMiningRightTransfer
+            | Self::OtherMineralViolation => Some(Sector::Mineral),
+            Self::EnquiryCertificate | Self::Dispute | Self::Other | Self::Unknown(_) => None,
+        }
+    }
+
+    /// Whether the category may be chosen under `sector` (no mining category under 涉土).
+    pub fn fits(&self, sector: &Sector) -> bool {
+        self.sector().is_none_or(|own| own == *sector)
+    }
+
+    /// The category a new record stores: the 12336 platform's 违法占地 and 违法转让土地使用权 name
+    /// the seed's own 违法占地建设 and 非法转让土地, so one matter is never counted under two rows.
+    /// Old records keep what they hold; only new registrations and imports are folded.
+    pub fn canonical(self) -> Self {
+        match self {
+            Self::IllegalOccupation12336 => Self::IllegalOccupation,
+            Self::IllegalUseRightTransfer => Self::IllegalTransfer,
+            other => other,
+        }
+    }
+
+    /// The categories a clerk may choose under `sector`, in report order, without near-duplicates.
+    pub fn offered(sector: &Sector) -> Vec<Self> {
+        Self::KNOWN
+            .iter()
+            .filter(|c| c.fits(sector) && (*c).clone().canonical() == **c)
+            .cloned()
+            .collect()
     }
 }
 
@@ -256,5 +307,31 @@ coded_enum! {
         Explained = ("explained", "解释说明"),
         /// 不予支持: not supported.
         NotSupported = ("not_supported", "不予支持"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_sector_offers_its_own_categories_once() {
+        let land = Category::offered(&Sector::Land);
+        assert!(land.contains(&Category::IllegalOccupation));
+        assert!(
+            !land.contains(&Category::IllegalOccupation12336),
+            "违法占地 folds into 违法占地建设"
+        );
+        assert!(!land.contains(&Category::MiningRight));
+        let mineral = Category::offered(&Sector::Mineral);
+        assert!(mineral.contains(&Category::IllegalMining));
+        assert!(!mineral.contains(&Category::FarmlandDamage));
+        let other = Category::offered(&Sector::Other);
+        assert_eq!(other, vec![Category::EnquiryCertificate, Category::Dispute, Category::Other]);
+        for sector in Sector::KNOWN {
+            for c in Category::offered(sector) {
+                assert_eq!(c.clone().canonical(), c);
+            }
+        }
     }
 }

@@ -61,6 +61,9 @@ pub struct CaseView {
     pub case: Case,
     /// The identity, if this office holds it.
     pub identity: Option<Identity>,
+    /// The petitioners' names as this office may show them ([`Case::names`]): full where the
+    /// identity is here, masked otherwise.
+    pub names: Vec<String>,
     /// Whether the petitioners' identity goes to the bureau only (检举控告, confidential).
     pub identity_restricted: bool,
     /// The derived status.
@@ -185,6 +188,7 @@ impl Office {
             townships: &cfg.townships,
             default_township: cfg.default_township(),
             collective_threshold: policy.collective_threshold,
+            legacy: fingerprint.is_some(),
             fingerprint,
         };
         input.build(&mut ctx).map_err(OfficeError::Invalid)
@@ -240,6 +244,7 @@ impl Office {
             allowed.push(ActionKind::LiftRestriction);
         }
         Ok(CaseView {
+            names: case.names(identity.as_ref()),
             identity_restricted: case.identity_restricted(),
             documents: case.documents(),
             evaluations: case.evaluations(),
@@ -257,7 +262,7 @@ impl Office {
         })
     }
 
-    fn writable(&self, id: CaseId) -> Result<Case> {
+    pub(crate) fn writable(&self, id: CaseId) -> Result<Case> {
         let case = self.store.load_case(id)?;
         if self.store.row(id)?.is_some_and(|r| r.handed_over) {
             return Err(OfficeError::HandedOver);
@@ -490,6 +495,7 @@ impl Office {
             default_township: None,
             collective_threshold: policy.collective_threshold,
             fingerprint: None,
+            legacy: false,
         };
         let submission_id = self.mint_id();
         let mut submission = input.submission.clone();

@@ -38,7 +38,7 @@ pub enum OfficeError {
 pub fn sync_message(e: &ledger_client::ClientError) -> String {
     use ledger_client::ClientError as C;
     match e {
-        C::Offline(_) => {
+        C::Unreachable(_) | C::Offline(_) => {
             "无法连接县局服务器：请检查网络；本机的更改已保存，联网后会自动上传".to_owned()
         }
         C::Timeout => "县局服务器长时间没有响应：网络可能不稳定，稍后会自动重试".to_owned(),

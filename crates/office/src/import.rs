@@ -1,8 +1,17 @@
 //! Importing and exporting the ledger (台账) in its canonical layout.
 //!
 //! A ledger is a table with a header row: [`LEDGER_COLUMNS`], in any order, with common header
-//! variants accepted and unknown columns reported (not fatal). Rows sharing a 案件编号 are
-//! submissions of one case. Every row is checked with the same rules as the register form; if
+//! variants accepted and unknown columns reported (not fatal). Rows sharing a 案件标识 (the case
+//! id every export carries), or in a legacy ledger a 案件编号, are submissions of one case.
+//!
+//! A row joins a case already in this store only when it really is that matter: its 案件标识 names
+//! the case. A 案件编号 alone proves nothing (two offices' exports both start at 洞口-2026-A-0001),
+//! so a row that matches only by number becomes a new case, under a number of this store, unless
+//! the clerk confirmed the match ([`ImportOptions::join_by_number`]); the report lists every such
+//! row either way. A dry run ([`ImportOptions::dry_run`]) reports what an import would do and
+//! writes nothing: the app shows it and asks before applying.
+//!
+//! Every row is checked with the same rules as the register form; if
 //! any row is invalid nothing is imported and every bad row is listed as `第N行 列名: reason`
 //! (unless invalid rows are to be skipped). Rows are fingerprinted, so importing the same file
 //! again adds nothing. A row whose 办理状态 is past 登记 gets imported history: 交办 and later
@@ -27,7 +36,7 @@ use crate::Office;
 use crate::error::{OfficeError, Result};
 
 /// The canonical ledger columns, in export order.
-pub const LEDGER_COLUMNS: [&str; 19] = [
+pub const LEDGER_COLUMNS: [&str; 21] = [
     "案件编号",
     "登记日期",
     "信访形式",
@@ -47,7 +56,13 @@ pub const LEDGER_COLUMNS: [&str; 19] = [
     "答复日期",
     "办结日期",
     "满意度",
+    "信访目的",
+    "案件标识",
 ];
+
+/// The columns a row's fingerprint covers: the ledger's original nineteen, so a file imported
+/// before 信访目的 and 案件标识 were added is still recognised when imported again.
+const FINGERPRINT_COLUMNS: usize = 19;
 
 /// Header spellings seen in real ledgers, mapped to the canonical column.
 const HEADER_VARIANTS: &[(&str, &str)] = &[
@@ -87,6 +102,10 @@ const HEADER_VARIANTS: &[(&str, &str)] = &[
     ("问题属地", "所属乡镇"),
     ("领域", "涉及领域"),
     ("类别", "问题类别"),
+    ("目的", "信访目的"),
+    ("案件ID", "案件标识"),
+    ("案件id", "案件标识"),
+    ("信访目的类别", "信访目的"),
     ("问题类型", "问题类别"),
     ("信访类别", "问题类别"),
     ("内容分类", "问题类别"),
@@ -114,6 +133,11 @@ const HEADER_VARIANTS: &[(&str, &str)] = &[
 pub struct ImportOptions {
     /// Import the good rows and report the bad ones, instead of importing nothing.
     pub skip_invalid: bool,
+    /// Report what the import would do and write nothing.
+    pub dry_run: bool,
+    /// The clerk confirmed that rows matching a case here only by 案件编号 are that case's
+    /// further submissions. Without it they become new cases.
+    pub join_by_number: bool,
 }
 
 /// What an import did.
@@ -134,6 +158,13 @@ pub struct ImportReport {
     /// The bureau's steps (受理, 交办, 办结 ...) a township's import left out: the bureau
     /// records its own decisions.
     pub bureau_steps_left_out: usize,
+    /// Nothing was written: this is what the import would do.
+    pub dry_run: bool,
+    /// Rows whose 案件编号 is a case here but no 案件标识 says they are that case, and what became
+    /// of each (a new case, or with the clerk's confirmation a further submission).
+    pub number_matches: Vec<String>,
+    /// New cases whose 案件编号 this store already uses, registered under a number of their own.
+    pub renumbered: Vec<String>,
 }
 
 /// Progress of a long import or export.
@@ -221,9 +252,28 @@ fn parse_flag(s: &str) -> Option<bool> {
     }
 }
 
+/// What ties rows of one file into one case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum GroupKey {
+    /// The 案件标识 an export wrote.
+    Id(CaseId),
+    /// A legacy ledger's 案件编号.
+    Number(String),
+}
+
+/// Where a group of rows lands.
+enum Landing {
+    /// Further submissions of a case already here.
+    Join(CaseId),
+    /// A new case, under its own number or (`None`) one of this store's.
+    New { number: Option<String> },
+}
+
 /// One checked row.
 struct Row {
     line: usize,
+    /// The 案件标识 the row names (an export's own case id).
+    case_id: Option<CaseId>,
     number: String,
     fingerprint: String,
     input: NewCase,
@@ -242,7 +292,8 @@ fn column_of(field: &str) -> &'static str {
     match field {
         "received" => "登记日期",
         "channel" => "信访形式",
-        "source" | "purpose" => "信访来源",
+        "source" => "信访来源",
+        "purpose" => "信访目的",
         "persons" | "batches" => "人数",
         "township" => "所属乡镇",
         "sector" => "涉及领域",
@@ -319,7 +370,8 @@ impl Office {
         if !report.invalid.is_empty() && !options.skip_invalid {
             return Err(OfficeError::ImportRejected(report.invalid));
         }
-        self.write_rows(checked, &mut report, total, progress)?;
+        report.dry_run = options.dry_run;
+        self.write_rows(checked, &mut report, options, total, progress)?;
         progress(Progress { done: total * 2, total: total * 2 });
         Ok(report)
     }
@@ -421,7 +473,7 @@ impl Office {
                 confidential: false,
                 summary: String::new(),
             },
-            purpose: String::new(),
+            purpose: get("信访目的").to_owned(),
             sector: get("涉及领域").to_owned(),
             category: get("问题类别").to_owned(),
             township: get("所属乡镇").to_owned(),
@@ -444,9 +496,19 @@ impl Office {
         if received.is_some() && get("所属乡镇").is_empty() {
             err("所属乡镇", "必填".to_owned());
         }
+        let case_id = match get("案件标识") {
+            "" => None,
+            raw => match raw.parse::<CaseId>() {
+                Ok(id) => Some(id),
+                Err(_) => {
+                    err("案件标识", format!("「{raw}」不是本系统导出的案件标识；不知道时请留空"));
+                    None
+                }
+            },
+        };
         let fingerprint = {
             let mut h = blake3::Hasher::new();
-            for col in LEDGER_COLUMNS {
+            for col in &LEDGER_COLUMNS[..FINGERPRINT_COLUMNS] {
                 h.update(get(col).as_bytes());
                 h.update(b"\x1f");
             }
@@ -463,6 +525,7 @@ impl Office {
         if errors.is_empty() {
             Ok(Row {
                 line,
+                case_id,
                 number: get("案件编号").to_owned(),
                 fingerprint,
                 input,
@@ -495,6 +558,7 @@ impl Office {
             default_township: None,
             collective_threshold: self.store.rules().policies.current().collective_threshold,
             fingerprint: None,
+            legacy: true,
         };
         input.build(&mut ctx).map(|_| ())
     }
@@ -503,116 +567,218 @@ impl Office {
         &self,
         rows: Vec<Row>,
         report: &mut ImportReport,
+        options: ImportOptions,
         total: usize,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<()> {
-        // Group rows by 案件编号 (rows without one are cases of their own), in file order.
-        let mut groups: Vec<Vec<Row>> = Vec::new();
-        let mut by_number: HashMap<String, usize> = HashMap::new();
-        for row in rows {
-            if self.store.has_fingerprint(&row.fingerprint)? {
-                report.duplicates += 1;
-                continue;
-            }
-            if row.number.is_empty() {
-                groups.push(vec![row]);
-            } else if let Some(&g) = by_number.get(&row.number) {
-                groups[g].push(row);
-            } else {
-                by_number.insert(row.number.clone(), groups.len());
-                groups.push(vec![row]);
-            }
-        }
+        let groups = self.group_rows(rows, report)?;
         // An office bound to a hub signs imported history with a member of its roster.
         let handler = match self.handler(None) {
             Ok(h) => h,
             Err(e) if self.hub_url()?.is_some() => return Err(e),
             Err(_) => "导入".to_owned(),
         };
-        // Case numbers for groups without a 案件编号, reserved per year in one write each.
+        let plan = self.plan_landings(groups, options, report)?;
+        if !report.invalid.is_empty() && !options.skip_invalid {
+            return Err(OfficeError::ImportRejected(report.invalid.clone()));
+        }
+        // Case numbers for new cases that keep none of their own, reserved per year in one write
+        // each (a dry run reserves nothing).
         let mut next_number: HashMap<String, u64> = HashMap::new();
-        {
+        if !options.dry_run {
             let mut wanted: HashMap<String, u64> = HashMap::new();
-            for g in groups.iter().filter(|g| g[0].number.is_empty()) {
-                *wanted.entry(row_year(&g[0])).or_default() += 1;
+            for (group, landing) in &plan {
+                if matches!(landing, Landing::New { number: None }) {
+                    *wanted.entry(row_year(&group[0])).or_default() += 1;
+                }
             }
             for (year, n) in wanted {
                 next_number.insert(year.clone(), self.reserve_case_numbers(&year, n)?);
             }
         }
         let mut new_cases: Vec<ledger_store::NewCaseDocs> = Vec::new();
-        for group in groups {
-            let existing = match group[0].number.as_str() {
-                "" => None,
-                number => self.find_by_number(number)?,
-            };
-            if let Some(id) = existing {
-                for row in &group {
-                    let input = crate::SubmissionInput {
-                        submission: row.input.submission.clone(),
-                        petitioners: row.input.petitioners.clone(),
-                    };
-                    self.add_imported_submission(id, &input, &row.fingerprint, &handler)?;
-                    report.added_submissions += 1;
+        let mut joins: Vec<(CaseId, Vec<Row>)> = Vec::new();
+        for (group, landing) in plan {
+            let number = match landing {
+                Landing::Join(id) => {
+                    report.added_submissions += group.len();
+                    joins.push((id, group));
+                    continue;
                 }
-                continue;
-            }
-            let first = &group[0];
-            let number = if first.number.is_empty() {
-                let year = row_year(first);
-                let seq = next_number.entry(year.clone()).or_insert(1);
-                let number = self.format_case_number(&year, *seq);
-                *seq += 1;
-                number
-            } else {
-                first.number.clone()
-            };
-            let (mut case, mut identity) = self
-                .build_case(
-                    &first.input,
-                    Some(&handler),
-                    Some(first.fingerprint.clone()),
-                    Some(number),
-                )
-                .map_err(|e| {
-                    OfficeError::ImportRejected(vec![format!("第{}行 登记: {e}", first.line)])
-                })?;
-            let mut fingerprints = vec![first.fingerprint.clone()];
-            for row in &group[1..] {
-                let (extra, extra_identity) = self
-                    .build_case(
-                        &row.input,
-                        Some(&handler),
-                        Some(row.fingerprint.clone()),
-                        Some(case.number.clone()),
-                    )
-                    .map_err(|e| {
-                        OfficeError::ImportRejected(vec![format!("第{}行 登记: {e}", row.line)])
-                    })?;
-                let mut submission = extra.submissions[0].clone();
-                submission.repeat = true;
-                for p in extra.petitioners {
-                    if !case.petitioners.iter().any(|q| q.display_name == p.display_name) {
-                        case.petitioners.push(p);
-                    }
+                Landing::New { number: Some(number) } => number,
+                Landing::New { number: None } if options.dry_run => String::new(),
+                Landing::New { number: None } => {
+                    let year = row_year(&group[0]);
+                    let seq = next_number.entry(year.clone()).or_insert(1);
+                    let number = self.format_case_number(&year, *seq);
+                    *seq += 1;
+                    number
                 }
-                identity.persons.extend(extra_identity.persons);
-                case.submissions.push(submission);
-                fingerprints.push(row.fingerprint.clone());
-            }
-            case.submissions.sort_by(|a, b| (a.received, &a.id).cmp(&(b.received, &b.id)));
-            let last = group.iter().rev().find(|r| r.status != Status::Registered).unwrap_or(first);
-            report.bureau_steps_left_out += self.imported_history(&mut case, last, &handler);
-            identity.persons.sort_by(|a, b| a.id.cmp(&b.id));
-            new_cases.push(self.new_case_docs(case, identity, fingerprints)?);
+            };
+            let (case, identity, fingerprints) = self.case_of_group(&group, number, &handler)?;
+            let last = group.iter().rev().find(|r| r.status != Status::Registered);
+            let mut case = case;
+            report.bureau_steps_left_out +=
+                self.imported_history(&mut case, last.unwrap_or(&group[0]), &handler);
             report.cases += 1;
+            if !options.dry_run {
+                new_cases.push(self.new_case_docs(case, identity, fingerprints)?);
+            }
+        }
+        if options.dry_run {
+            return Ok(());
         }
         // One transaction for every new case: all or nothing.
         let groups_total = new_cases.len().max(1);
         self.store.create_cases_with_progress(&new_cases, &mut |n| {
             progress(Progress { done: total + n * total / groups_total, total: total * 2 });
         })?;
+        for (id, group) in joins {
+            for row in &group {
+                let input = crate::SubmissionInput {
+                    submission: row.input.submission.clone(),
+                    petitioners: row.input.petitioners.clone(),
+                };
+                self.add_imported_submission(id, &input, &row.fingerprint, &handler)?;
+            }
+        }
         Ok(())
+    }
+
+    /// Groups rows into cases, in file order: rows naming one 案件标识 are one case, then rows
+    /// sharing a 案件编号 (a legacy ledger's only link); a row with neither is a case of its own.
+    /// Rows imported before are counted and dropped.
+    fn group_rows(&self, rows: Vec<Row>, report: &mut ImportReport) -> Result<Vec<Vec<Row>>> {
+        let mut groups: Vec<Vec<Row>> = Vec::new();
+        let mut by_key: HashMap<GroupKey, usize> = HashMap::new();
+        for row in rows {
+            if self.store.has_fingerprint(&row.fingerprint)? {
+                report.duplicates += 1;
+                continue;
+            }
+            let key = match (&row.case_id, row.number.as_str()) {
+                (Some(id), _) => GroupKey::Id(*id),
+                (None, "") => {
+                    groups.push(vec![row]);
+                    continue;
+                }
+                (None, number) => GroupKey::Number(number.to_owned()),
+            };
+            match by_key.get(&key) {
+                Some(&g) => groups[g].push(row),
+                None => {
+                    by_key.insert(key, groups.len());
+                    groups.push(vec![row]);
+                }
+            }
+        }
+        Ok(groups)
+    }
+
+    /// Decides where each group lands: a case here (named by its 案件标识, or by its 案件编号
+    /// when the clerk confirmed), or a new case with its own number or one of this store's.
+    fn plan_landings(
+        &self,
+        groups: Vec<Vec<Row>>,
+        options: ImportOptions,
+        report: &mut ImportReport,
+    ) -> Result<Vec<(Vec<Row>, Landing)>> {
+        let mut plan = Vec::with_capacity(groups.len());
+        let mut claimed: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for group in groups {
+            let first = &group[0];
+            let here_by_id = match first.case_id {
+                Some(id) if self.store.has_doc(id, ledger_store::DocKind::Case)? => Some(id),
+                _ => None,
+            };
+            let here_by_number = match (first.case_id, first.number.as_str()) {
+                (None, number) if !number.is_empty() => self.find_by_number(number)?,
+                _ => None,
+            };
+            let join = here_by_id.or(here_by_number.filter(|_| options.join_by_number));
+            if let Some(id) = join {
+                if let Err(e) = self.writable(id) {
+                    for row in &group {
+                        report.invalid.push(format!("第{}行 案件编号: {e}", row.line));
+                    }
+                    continue;
+                }
+                if here_by_id.is_none() {
+                    for row in &group {
+                        report.number_matches.push(format!(
+                            "第{}行 案件编号 {}：经确认为本台账同号案件的重复信访件，追加到该案件",
+                            row.line, row.number
+                        ));
+                    }
+                }
+                plan.push((group, Landing::Join(id)));
+                continue;
+            }
+            let number = first.number.clone();
+            let taken = !number.is_empty()
+                && (claimed.contains(&number) || self.find_by_number(&number)?.is_some());
+            if here_by_number.is_some() {
+                report.number_matches.push(format!(
+                    "第{}行 案件编号 {number}：本台账已有同号案件，但没有案件标识证明是同一事项，登记为新案件（另编号）",
+                    first.line
+                ));
+            } else if taken {
+                report.renumbered.push(format!(
+                    "第{}行 案件编号 {number} 本台账已使用，新案件另编号",
+                    first.line
+                ));
+            }
+            let landing = if number.is_empty() || taken {
+                Landing::New { number: None }
+            } else {
+                claimed.insert(number.clone());
+                Landing::New { number: Some(number) }
+            };
+            plan.push((group, landing));
+        }
+        Ok(plan)
+    }
+
+    /// Builds the new case a group of rows becomes: the first row registers it, the others are
+    /// its repeat submissions.
+    fn case_of_group(
+        &self,
+        group: &[Row],
+        number: String,
+        handler: &str,
+    ) -> Result<(Case, ledger_domain::Identity, Vec<String>)> {
+        let first = &group[0];
+        let (mut case, mut identity) = self
+            .build_case(&first.input, Some(handler), Some(first.fingerprint.clone()), Some(number))
+            .map_err(|e| {
+                OfficeError::ImportRejected(vec![format!("第{}行 登记: {e}", first.line)])
+            })?;
+        let mut fingerprints = vec![first.fingerprint.clone()];
+        for row in &group[1..] {
+            let (extra, extra_identity) = self
+                .build_case(
+                    &row.input,
+                    Some(handler),
+                    Some(row.fingerprint.clone()),
+                    Some(case.number.clone()),
+                )
+                .map_err(|e| {
+                    OfficeError::ImportRejected(vec![format!("第{}行 登记: {e}", row.line)])
+                })?;
+            let mut submission = extra.submissions[0].clone();
+            submission.repeat = true;
+            for p in extra.petitioners {
+                if !case.petitioners.iter().any(|q| q.display_name == p.display_name) {
+                    case.petitioners.push(p);
+                }
+            }
+            identity.persons.extend(extra_identity.persons);
+            case.submissions.push(submission);
+            fingerprints.push(row.fingerprint.clone());
+        }
+        case.submissions.sort_by(|a, b| (a.received, &a.id).cmp(&(b.received, &b.id)));
+        identity.persons.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok((case, identity, fingerprints))
     }
 
     fn add_imported_submission(
@@ -789,6 +955,8 @@ impl Office {
                     reply_on.clone(),
                     closed_on.clone(),
                     satisfaction.clone(),
+                    case.purpose.label().to_owned(),
+                    case.id.to_string(),
                 ]);
             }
             if (n + 1) % 500 == 0 {

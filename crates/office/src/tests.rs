@@ -46,6 +46,7 @@ fn new_case(received: &str) -> NewCase {
         },
         sector: "涉土".into(),
         category: "违法占地建设".into(),
+        purpose: "检举控告".into(),
         township: "黄桥镇".into(),
         request: "邻居在承包地上违法建房，请求依法查处".into(),
         village: "大屋村".into(),
@@ -388,8 +389,13 @@ mod import {
         assert!(msg.contains("第4行 证件号码"), "{msg}");
         assert!(!msg.contains("第2行"), "{msg}");
         assert_eq!(office.case_count().unwrap(), 0);
-        let report =
-            office.import_csv(&path, ImportOptions { skip_invalid: true }, &mut |_| {}).unwrap();
+        let report = office
+            .import_csv(
+                &path,
+                ImportOptions { skip_invalid: true, ..Default::default() },
+                &mut |_| {},
+            )
+            .unwrap();
         assert_eq!((report.cases, report.invalid.len()), (1, 2));
         let case = office.case(office.find_by_number("A-1").unwrap().unwrap()).unwrap();
         assert_eq!(case.jurisdiction.as_deref(), Some("黄桥镇"));
@@ -417,16 +423,74 @@ mod import {
         assert_eq!(view.status, Status::Closed);
         assert!(view.anomalies.is_empty(), "{:?}", view.anomalies);
         assert_eq!(view.evaluations[0].result, Satisfaction::BasicallySatisfied);
-        // A row added later to the same case number joins the case.
+        // A later row with the same case number but no case id joins only when the clerk
+        // confirms: the dry run says so and writes nothing.
         let more = format!(
             "{HEADER}G-1,2024-05-01,来电,本局接收,赵六,,,,1,黄桥镇,涉土,纠纷调处,宅基地纠纷,否,是,登记,,,,\n"
         );
         let path = write(dir.path(), "more.csv", &more);
-        let report = office.import_csv(&path, ImportOptions::default(), &mut |_| {}).unwrap();
+        let confirmed = ImportOptions { join_by_number: true, dry_run: true, ..Default::default() };
+        let plan = office.import_csv(&path, confirmed, &mut |_| {}).unwrap();
+        assert!(plan.dry_run);
+        assert_eq!((plan.cases, plan.added_submissions), (0, 1));
+        assert_eq!(plan.number_matches.len(), 1, "{:?}", plan.number_matches);
+        assert_eq!(office.case(case.id).unwrap().submissions.len(), 2, "a dry run writes nothing");
+        let confirmed = ImportOptions { dry_run: false, ..confirmed };
+        let report = office.import_csv(&path, confirmed, &mut |_| {}).unwrap();
         assert_eq!((report.cases, report.added_submissions), (0, 1));
         assert_eq!(office.case(case.id).unwrap().submissions.len(), 3);
         let again = office.import_csv(&path, ImportOptions::default(), &mut |_| {}).unwrap();
         assert_eq!(again.duplicates, 1);
+    }
+
+    /// Two offices' stores both number from 0001: one's export imported into the other must
+    /// never attach its petitioners to the other's unrelated cases.
+    #[test]
+    fn a_colliding_export_becomes_new_cases_unless_its_case_id_is_here() {
+        let (dir, home) = office(Role::Bureau, "2024-06-01");
+        let mine = home.register(&new_case("2024-03-01"), None).unwrap();
+        let my_number = home.case(mine).unwrap().number;
+        let other_dir = tempfile::tempdir().unwrap();
+        let other =
+            Office::init(other_dir.path(), config(Role::Bureau), clock_at("2024-06-01")).unwrap();
+        let mut theirs = new_case("2024-04-02");
+        theirs.petitioners[0].name = "钱七".into();
+        theirs.petitioners[0].id_number = String::new();
+        theirs.request = "承包地被他人占用".into();
+        let their_id = other.register(&theirs, None).unwrap();
+        assert_eq!(other.case(their_id).unwrap().number, my_number, "the numbers collide");
+        let csv = dir.path().join("其他单位.csv");
+        other.export_csv(&csv, &mut |_| {}).unwrap();
+
+        let plan = home
+            .import_csv(&csv, ImportOptions { dry_run: true, ..Default::default() }, &mut |_| {})
+            .unwrap();
+        assert_eq!((plan.cases, plan.added_submissions), (1, 0));
+        assert_eq!(plan.renumbered.len(), 1, "{plan:?}");
+        assert_eq!(home.case_count().unwrap(), 1, "a dry run writes nothing");
+
+        let report = home.import_csv(&csv, ImportOptions::default(), &mut |_| {}).unwrap();
+        assert_eq!((report.cases, report.added_submissions), (1, 0));
+        assert_eq!(home.case(mine).unwrap().submissions.len(), 1, "my case is untouched");
+        assert_eq!(home.case_count().unwrap(), 2);
+        let imported =
+            home.list(&CaseQuery { text: Some("钱七".into()), ..Default::default() }).unwrap().rows;
+        assert_eq!(imported.len(), 1);
+        assert_ne!(imported[0].number, my_number, "the new case has a number of this store");
+        assert_ne!(imported[0].id, their_id, "and an id of its own");
+
+        // My own export, changed and imported back, joins my case by its 案件标识.
+        let own = dir.path().join("本单位.csv");
+        home.export_csv(&own, &mut |_| {}).unwrap();
+        let text = std::fs::read_to_string(&own).unwrap();
+        let mine_row = text.lines().find(|l| l.contains(&mine.to_string())).unwrap().to_owned();
+        let changed = mine_row.replacen("2024-03-01", "2024-05-20", 1);
+        let header = text.lines().next().unwrap();
+        let again = write(dir.path(), "追加.csv", &format!("{header}\n{changed}\n"));
+        let report = home.import_csv(&again, ImportOptions::default(), &mut |_| {}).unwrap();
+        assert_eq!((report.cases, report.added_submissions), (0, 1), "{report:?}");
+        assert!(report.number_matches.is_empty());
+        assert_eq!(home.case(mine).unwrap().submissions.len(), 2);
     }
 
     #[test]

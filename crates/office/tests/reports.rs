@@ -193,8 +193,13 @@ fn a_sheet_with_a_bad_row_imports_nothing_and_names_row_and_column() {
     let err = office.import_file(&titled, ImportOptions::default(), &mut |_| {}).unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("第4行 登记日期") && msg.contains("第4行 人数"), "{msg}");
-    let skipped =
-        office.import_file(&titled, ImportOptions { skip_invalid: true }, &mut |_| {}).unwrap();
+    let skipped = office
+        .import_file(
+            &titled,
+            ImportOptions { skip_invalid: true, ..Default::default() },
+            &mut |_| {},
+        )
+        .unwrap();
     assert_eq!(skipped.cases, 1);
     assert!(skipped.invalid.iter().all(|m| m.starts_with("第4行")), "{:?}", skipped.invalid);
 
@@ -228,6 +233,7 @@ fn new_case() -> NewCase {
         },
         sector: "涉土".into(),
         category: "违法占地建设".into(),
+        purpose: "检举控告".into(),
         township: "黄桥镇".into(),
         request: "邻居在承包地上违法建房，请求依法查处".into(),
         village: "大屋村".into(),

@@ -609,6 +609,7 @@ impl Store {
             .optional()?
         {
             tx.execute("DELETE FROM search WHERE rowid = ?1", [rowid])?;
+            tx.execute("DELETE FROM search_pairs WHERE rowid = ?1", [rowid])?;
         }
         // Attachments no other case here cites leave with the case.
         tx.execute(

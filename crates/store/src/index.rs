@@ -2,8 +2,11 @@
 //! FTS5 trigram search row. Rebuilt from the documents whenever a case changes.
 //!
 //! Search: a query of three or more characters uses the trigram table over numbers, names,
-//! villages and the request text; one or two characters use `LIKE` on the index's short columns
-//! (names, village, number), since a trigram index cannot match two Chinese characters.
+//! villages and the request text. A trigram index cannot match two Chinese characters, so a
+//! two-character query looks its pair up in `search_pairs` (each request text's distinct
+//! two-character pieces, one token each) and uses `LIKE` on the index's short columns (names,
+//! village, number); one character uses `LIKE` alone. A text search counts its matches only up
+//! to [`COUNT_CAP`] (the page says 「1万+」 beyond it).
 
 use chrono::NaiveDate;
 use ledger_domain::automerge::Automerge;
@@ -50,7 +53,44 @@ pub const STAMP_KEY: &str = "index_stamp";
 
 /// Bumped whenever [`project`] computes something differently, so existing indexes are
 /// re-projected on the next open.
-const PROJECTION_VERSION: u32 = 3;
+const PROJECTION_VERSION: u32 = 4;
+
+/// A text search counts at most this many matches; [`Page::capped`] says there are more.
+pub const COUNT_CAP: u64 = 10_000;
+
+/// The distinct two-character pieces of `text`, space-separated, for `search_pairs`: every
+/// pair of neighbouring letters or digits (Chinese characters are letters), lowercased, in
+/// first-seen order. Punctuation and spaces break the pieces, as they break a word.
+pub(crate) fn pairs(text: &str) -> String {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = String::new();
+    let mut prev: Option<char> = None;
+    for c in text.chars().flat_map(char::to_lowercase) {
+        if !c.is_alphanumeric() {
+            prev = None;
+            continue;
+        }
+        if let Some(p) = prev {
+            let pair: String = [p, c].iter().collect();
+            if seen.insert(pair.clone()) {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(&pair);
+            }
+        }
+        prev = Some(c);
+    }
+    out
+}
+
+/// The `search_pairs` query for a two-character search, when both characters are letters or
+/// digits (what [`pairs`] indexes).
+fn pair_query(text: &str) -> Option<String> {
+    let lower: String = text.chars().flat_map(char::to_lowercase).collect();
+    (lower.chars().count() == 2 && lower.chars().all(char::is_alphanumeric))
+        .then(|| format!("\"{lower}\""))
+}
 
 /// A digest of what the index rows depend on besides the documents: the projection code's
 /// version, the policy table and the holiday calendar.
@@ -78,8 +118,8 @@ pub(crate) fn project(
         received.unwrap_or(NaiveDate::MIN),
     );
     let next = if replayed.status.is_open() { due.next_due() } else { None };
-    let display: Vec<String> = case.petitioners.iter().map(|p| p.display_name.clone()).collect();
-    let mut names = display.clone();
+    let display = case.names(identity);
+    let mut names: Vec<String> = case.petitioners.iter().map(|p| p.display_name.clone()).collect();
     if let Some(identity) = identity {
         names.extend(identity.persons.iter().map(|p| p.name.clone()));
     }
@@ -155,6 +195,11 @@ pub(crate) fn write(tx: &Transaction<'_>, case_id: &str, p: &Projection, now: i6
         "INSERT INTO search (rowid, number, names, village, request) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![rowid, p.number, p.search_names, p.village, p.request],
     )?;
+    tx.execute("DELETE FROM search_pairs WHERE rowid = ?1", [rowid])?;
+    tx.execute(
+        "INSERT INTO search_pairs (rowid, pairs) VALUES (?1, ?2)",
+        params![rowid, pairs(&p.request)],
+    )?;
     for hash in &p.attachments {
         tx.execute(
             "INSERT OR IGNORE INTO blob_refs (hash, case_id) VALUES (?1, ?2)",
@@ -208,8 +253,10 @@ pub struct CaseRow {
 /// A page of cases.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Page {
-    /// Matches in all.
+    /// Matches in all; for a text search at most [`COUNT_CAP`].
     pub total: u64,
+    /// A text search found more than [`COUNT_CAP`] matches and stopped counting.
+    pub capped: bool,
     /// This page.
     pub rows: Vec<CaseRow>,
 }
@@ -297,9 +344,19 @@ fn filter(q: &CaseQuery) -> (String, Vec<SqlValue>) {
         } else {
             args.push(SqlValue::Text(like_pattern(text)));
             let n = args.len();
-            clauses.push(format!(
-                "(search_names LIKE ?{n} ESCAPE '\\' OR village LIKE ?{n} ESCAPE '\\' OR number LIKE ?{n} ESCAPE '\\')"
-            ));
+            let short = format!(
+                "search_names LIKE ?{n} ESCAPE '\\' OR village LIKE ?{n} ESCAPE '\\' OR number LIKE ?{n} ESCAPE '\\'"
+            );
+            match pair_query(text) {
+                Some(pair) => {
+                    args.push(SqlValue::Text(pair));
+                    clauses.push(format!(
+                        "({short} OR id IN (SELECT rowid FROM search_pairs WHERE search_pairs MATCH ?{}))",
+                        args.len()
+                    ));
+                }
+                None => clauses.push(format!("({short})")),
+            }
         }
     }
     let sql =
@@ -340,12 +397,24 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
 }
 
 pub(crate) fn list(conn: &Connection, q: &CaseQuery) -> Result<Page> {
+    list_capped(conn, q, COUNT_CAP)
+}
+
+/// [`list`] with the count cap given (tests use a small one).
+pub(crate) fn list_capped(conn: &Connection, q: &CaseQuery, cap: u64) -> Result<Page> {
     let (filter, args) = filter(q);
-    let total: i64 = conn.query_row(
-        &format!("SELECT count(*) FROM cases {filter}"),
-        params_from_iter(args.iter()),
-        |r| r.get(0),
-    )?;
+    // Counting every hit of a common word costs as much as reading them all: a text search
+    // counts one past the cap and no further.
+    let searching = q.text.as_deref().is_some_and(|t| !t.trim().is_empty());
+    let count_sql = if searching {
+        format!("SELECT count(*) FROM (SELECT 1 FROM cases {filter} LIMIT {})", cap + 1)
+    } else {
+        format!("SELECT count(*) FROM cases {filter}")
+    };
+    let counted: i64 = conn.query_row(&count_sql, params_from_iter(args.iter()), |r| r.get(0))?;
+    let counted = u64::try_from(counted).unwrap_or(0);
+    let capped = searching && counted > cap;
+    let total = if searching { counted.min(cap) } else { counted };
     let limit = q.limit.map(i64::from).unwrap_or(-1);
     let sql = format!(
         "SELECT {COLUMNS} FROM cases {filter} ORDER BY received DESC, number DESC LIMIT {limit} OFFSET {}",
@@ -355,7 +424,7 @@ pub(crate) fn list(conn: &Connection, q: &CaseQuery) -> Result<Page> {
     let rows = stmt
         .query_map(params_from_iter(args.iter()), row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(Page { total: u64::try_from(total).unwrap_or(0), rows })
+    Ok(Page { total, capped, rows })
 }
 
 impl Store {

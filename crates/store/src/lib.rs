@@ -35,7 +35,7 @@ pub use blobs::blob_hash;
 pub use check::{DeepCheck, DeepProblem};
 pub use docs::{Applied, DropRecord, NewCaseDocs};
 pub use error::{Result, StoreError};
-pub use index::{CaseQuery, CaseRow, Page};
+pub use index::{COUNT_CAP, CaseQuery, CaseRow, Page};
 pub use outbox::{OutboxEntry, QuarantinedChange};
 
 use docs::DocCache;
@@ -84,6 +84,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/001_init.sql"),
     include_str!("../migrations/002_sync.sql"),
     include_str!("../migrations/003_trust.sql"),
+    include_str!("../migrations/004_search_pairs.sql"),
 ];
 
 /// The office's replica.

@@ -1,6 +1,6 @@
 use ledger_domain::fixtures::seed_2017;
 use ledger_domain::schema::{self, CaseField, FieldValue};
-use ledger_domain::{ActionKind, Case, Identity, Person, Role};
+use ledger_domain::{ActionKind, Case, CaseId, Identity, Person, Role};
 
 use super::*;
 
@@ -99,8 +99,9 @@ fn search_two_characters_by_like_and_three_by_trigram() {
         .collect();
     assert!(three.rows.iter().all(|r| holders.contains(&r.id)));
     assert_eq!(three.total as usize, holders.len());
-    // Lists show masked names only, though the full name is searchable here.
-    assert!(three.rows.iter().all(|r| !r.names.contains(&name) && r.names.contains('*')));
+    // The identity is held here, so lists show the full name (ID numbers and phones never).
+    assert!(three.rows.iter().all(|r| r.names.contains(&name) && !r.names.contains('*')));
+    assert!(three.rows.iter().all(|r| !r.names.contains("13800000000")));
     // Request text is searched with three or more characters.
     let by_request =
         store.list(&CaseQuery { text: Some("请求依法查处".into()), ..Default::default() }).unwrap();
@@ -117,6 +118,65 @@ fn search_two_characters_by_like_and_three_by_trigram() {
         store.list(&CaseQuery { text: Some("%".into()), ..Default::default() }).unwrap().total,
         0
     );
+}
+
+#[test]
+fn two_characters_find_request_words_and_a_text_search_stops_counting_at_its_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::create(dir.path()).unwrap();
+    let mut cases = seed_2017();
+    let requests = ["村民占用耕地建房，请求查处", "邻居填埋鱼塘修路", "耕 地界址不清", "Road 堵路"];
+    for (case, request) in cases.iter_mut().zip(requests) {
+        case.request = request.to_owned();
+    }
+    let batch: Vec<_> = cases.iter().map(|c| (c.clone(), identity_for(c), vec![])).collect();
+    store.create_cases(&batch).unwrap();
+    let find = |text: &str| {
+        let page =
+            store.list(&CaseQuery { text: Some(text.into()), ..Default::default() }).unwrap();
+        let mut ids: Vec<_> = page.rows.iter().map(|r| r.id).collect();
+        ids.sort();
+        ids
+    };
+    let ids = |of: &[usize]| {
+        let mut v: Vec<_> = of.iter().map(|&i| cases[i].id).collect();
+        v.sort();
+        v
+    };
+    // 耕地 is in the first request; the third has 耕 and 地 apart, which is not the word.
+    assert_eq!(find("耕地"), ids(&[0]));
+    assert_eq!(find("鱼塘"), ids(&[1]));
+    assert_eq!(find("塘"), Vec::<CaseId>::new(), "one character searches the short columns only");
+    assert_eq!(find("ro"), ids(&[3]), "letters are lowercased alike");
+    // Re-projecting a case replaces its pieces: the old word no longer finds it.
+    store
+        .edit(cases[0].id, DocKind::Case, |tx| {
+            schema::put_field(tx, &CaseField::Request, FieldValue::Text("山林权属争议".into()))
+        })
+        .unwrap();
+    assert_eq!(find("耕地"), Vec::<CaseId>::new());
+    assert_eq!(find("林权"), ids(&[0]));
+    // A deleted case leaves no pieces behind.
+    store.delete_case(cases[1].id).unwrap();
+    assert_eq!(find("鱼塘"), Vec::<CaseId>::new());
+
+    // Every seed request ends 请求依法查处 (the others were replaced): the count stops at the cap.
+    let conn = store.reader();
+    let q = CaseQuery { text: Some("查处".into()), limit: Some(3), ..Default::default() };
+    let page = index::list_capped(&conn, &q, 5).unwrap();
+    assert_eq!((page.total, page.capped, page.rows.len()), (5, true, 3));
+    let page = index::list_capped(&conn, &q, 1000).unwrap();
+    assert!(!page.capped && page.total > 100, "{}", page.total);
+    // Lists without a text search count everything.
+    let all = index::list_capped(&conn, &CaseQuery::default(), 5).unwrap();
+    assert_eq!((all.total, all.capped), (136, false));
+}
+
+#[test]
+fn pairs_are_the_distinct_neighbouring_letters() {
+    assert_eq!(index::pairs("占用耕地，占用"), "占用 用耕 耕地");
+    assert_eq!(index::pairs("AB c"), "ab");
+    assert_eq!(index::pairs("。"), "");
 }
 
 #[test]

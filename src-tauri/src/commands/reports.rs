@@ -77,16 +77,20 @@ pub(crate) async fn import_ledger(
     desktop: State<'_, Desktop>,
     path: String,
     skip_invalid: bool,
+    dry_run: bool,
+    join_by_number: bool,
 ) -> CommandResult<ImportReport> {
     let path = PathBuf::from(path);
     let progress_to = desktop.inner_handle();
     let report = with_office(&desktop, move |o| {
         let mut progress =
             |p: ledger_office::Progress| progress_to.progress("import", p.done, p.total);
-        o.import_file(&path, ImportOptions { skip_invalid }, &mut progress)
+        o.import_file(&path, ImportOptions { skip_invalid, dry_run, join_by_number }, &mut progress)
     })
     .await?;
-    desktop.changed(None);
+    if !dry_run {
+        desktop.changed(None);
+    }
     Ok(report)
 }
 

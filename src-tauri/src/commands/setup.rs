@@ -10,6 +10,8 @@ use ledger_office::ledger_domain::{
 };
 use ledger_office::ledger_protocol::EnrollRequest;
 use ledger_office::{Office, OfficeConfig, system_clock};
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use tauri::State;
 
@@ -73,6 +75,8 @@ pub(crate) struct Vocabularies {
     purpose: Vec<CodeLabel>,
     sector: Vec<CodeLabel>,
     category: Vec<CodeLabel>,
+    /// The category codes a clerk may choose under each 涉及领域 code ([`Category::offered`]).
+    category_by_sector: BTreeMap<String, Vec<String>>,
     status: Vec<CodeLabel>,
     action: Vec<CodeLabel>,
     satisfaction: Vec<CodeLabel>,
@@ -92,6 +96,13 @@ pub(crate) async fn vocabularies() -> CommandResult<Vocabularies> {
         purpose: list(Purpose::KNOWN, Purpose::code, Purpose::label),
         sector: list(Sector::KNOWN, Sector::code, Sector::label),
         category: list(Category::KNOWN, Category::code, Category::label),
+        category_by_sector: Sector::KNOWN
+            .iter()
+            .map(|s| {
+                let offered = Category::offered(s).iter().map(|c| c.code().to_owned()).collect();
+                (s.code().to_owned(), offered)
+            })
+            .collect(),
         status: list(Status::KNOWN, Status::code, Status::label),
         action: list(ActionKind::KNOWN, ActionKind::code, ActionKind::label),
         satisfaction: list(Satisfaction::KNOWN, Satisfaction::code, Satisfaction::label),

@@ -1,6 +1,6 @@
 //! 同步: status, sync now, the quarantine, and the bureau's view of every office.
 
-use ledger_office::ledger_client::{HubClient, SyncReport, SyncStatus, SyncTarget};
+use ledger_office::ledger_client::{HubClient, SyncReport, SyncState, SyncStatus, SyncTarget};
 use ledger_office::ledger_domain::CaseId;
 use ledger_office::{QuarantinedChange, RecoveryReport};
 use serde::Serialize;
@@ -10,9 +10,23 @@ use super::with_office;
 use crate::error::{CommandError, CommandResult};
 use crate::state::Desktop;
 
+/// The sync status with the state the header shows, as `ledger-client` decides it.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct SyncStatusView {
+    #[serde(flatten)]
+    status: SyncStatus,
+    state: SyncState,
+}
+
+impl From<SyncStatus> for SyncStatusView {
+    fn from(status: SyncStatus) -> Self {
+        Self { state: status.state(), status }
+    }
+}
+
 #[tauri::command(rename_all = "snake_case")]
-pub(crate) async fn sync_status(desktop: State<'_, Desktop>) -> CommandResult<SyncStatus> {
-    with_office(&desktop, |o| o.sync_status()).await
+pub(crate) async fn sync_status(desktop: State<'_, Desktop>) -> CommandResult<SyncStatusView> {
+    with_office(&desktop, |o| o.sync_status()).await.map(SyncStatusView::from)
 }
 
 /// What a sync moved, for the UI.

@@ -112,8 +112,21 @@ export const exportLedger = (path: string) => call<number>('export_ledger', { pa
 // commands.md spells multi-word arguments in snake_case, while a plain `#[tauri::command]`
 // reads them in camelCase. Both spellings are sent so the call works with either; extra keys
 // are ignored by the shell.
-export const importLedger = (path: string, skipInvalid: boolean) =>
-  call<ImportReport>('import_ledger', { path, skip_invalid: skipInvalid, skipInvalid })
+export interface ImportChoice {
+  skipInvalid: boolean
+  /** Report what the import would do and write nothing. */
+  dryRun: boolean
+  /** The clerk confirmed that rows matching a case here only by 案件编号 are that case's. */
+  joinByNumber: boolean
+}
+
+export const importLedger = (path: string, c: ImportChoice) =>
+  call<ImportReport>('import_ledger', {
+    path,
+    skip_invalid: c.skipInvalid,
+    dry_run: c.dryRun,
+    join_by_number: c.joinByNumber,
+  })
 
 export const syncStatus = () => call<SyncStatus>('sync_status')
 export const recoverRefused = () => call<RecoveryReport>('recover_refused')

@@ -51,11 +51,13 @@ function invalid(fields: FieldError[]): never {
   fail('invalid_input', fields.map((f) => `${f.label}：${f.message}`).join('；'), fields)
 }
 
-const labelOf = (kind: keyof typeof VOCABULARIES, code: string) =>
+type ListKind = Exclude<keyof typeof VOCABULARIES, 'category_by_sector'>
+
+const labelOf = (kind: ListKind, code: string) =>
   VOCABULARIES[kind]?.find((v) => v.code === code)?.label ?? code
 
 /** A code, or the code of a label (the real commands accept both). */
-function codeOf(kind: keyof typeof VOCABULARIES, value: string | undefined): string | null {
+function codeOf(kind: ListKind, value: string | undefined): string | null {
   if (!value) return null
   const list = VOCABULARIES[kind] ?? []
   return list.find((v) => v.code === value || v.label === value)?.code ?? null
@@ -131,7 +133,7 @@ function row(m: MockCase): CaseRow {
     source: first?.source ?? null,
     channel: first?.channel ?? null,
     received: first?.received ?? null,
-    names: m.case.petitioners.map((p) => p.display_name).join('、'),
+    names: m.case.petitioners.map((p) => m.identity?.persons.find((q) => q.id === p.id)?.name || p.display_name).join('、'),
     village: m.case.village,
     next_due: next?.due ?? null,
     next_due_kind: next?.kind ?? null,
@@ -173,6 +175,8 @@ function view(m: MockCase): CaseView {
   return structuredClone({
     case: m.case,
     identity: m.identity,
+    // What the shell's Case::names gives: the full name where the identity is here.
+    names: m.case.petitioners.map((p) => m.identity?.persons.find((q) => q.id === p.id)?.name || p.display_name),
     status: m.status,
     anomalies: m.anomalies,
     deadlines: { items: deadlines(m, today()), problems: [] },
@@ -226,7 +230,7 @@ function listCases(q: CaseQuery) {
   return { total: rows.length, rows: rows.slice(offset, offset + limit).map(row) }
 }
 
-function zeroed(kind: keyof typeof VOCABULARIES): Record<string, number> {
+function zeroed(kind: ListKind): Record<string, number> {
   return Object.fromEntries((VOCABULARIES[kind] ?? []).map((v) => [v.label, 0]))
 }
 
@@ -365,6 +369,12 @@ function checkNewCase(input: NewCase): FieldError[] {
   need('source', '信访来源', codeOf('source', input.source) !== null, '请填写信访来源')
   need('sector', '涉及领域', codeOf('sector', input.sector) !== null, '请填写涉及领域（涉土、涉矿、其它）')
   need('category', '问题类别', codeOf('category', input.category) !== null, '请填写问题类别')
+  need(
+    'purpose',
+    '信访目的',
+    codeOf('source', input.source) === 'report_12336' || codeOf('purpose', input.purpose) !== null,
+    '请选择信访目的：建议意见、检举控告、申诉求决或咨询',
+  )
   need('request', '诉求内容', input.request.trim() !== '', '请填写信访人的诉求、事实和理由')
   if (input.township && !OFFICE.townships.includes(input.township)) {
     errors.push({ field: 'township', label: '所属乡镇', message: `「${input.township}」不是本县的乡镇：${OFFICE.townships.join('、')}` })
@@ -378,7 +388,7 @@ function checkNewCase(input: NewCase): FieldError[] {
       errors.push({ field: `petitioners[${i}].id_number`, label: '证件号码', message: '身份证号码校验位不对，请核对' })
     }
     if (p.phone && !phoneOk(p.phone)) {
-      errors.push({ field: `petitioners[${i}].phone`, label: '联系电话', message: `「${p.phone}」不像电话号码：应为7到13位数字` })
+      errors.push({ field: `petitioners[${i}].phone`, label: '联系电话', message: `「${p.phone}」不像电话号码：手机应为11位数字，固定电话请带区号（如 0739-7221234）` })
     }
   })
   return errors
@@ -559,13 +569,32 @@ async function progress(task: 'import' | 'export' | 'sync', total: number) {
   await emit('progress', { task, done: total, total })
 }
 
-async function importLedger(path: string, skipInvalid: boolean): Promise<ImportReport> {
+async function importLedger(path: string, skipInvalid: boolean, dryRun: boolean, joinByNumber: boolean): Promise<ImportReport> {
   const bad = /bad|错误/i.test(path)
   await progress('import', 24)
   const invalidRows = bad ? ['第3行 信访日期: 「2024-13-01」不是有效日期', '第7行 证件号码: 身份证号码校验位不对'] : []
   if (bad && !skipInvalid) {
     fail('import_rejected', `导入文件有${invalidRows.length}处错误，未导入任何记录：\n${invalidRows.join('\n')}`)
   }
+  // One row shares a number with a case here but carries no case id: it joins only if confirmed.
+  const numberMatches = [
+    joinByNumber
+      ? '第5行 案件编号 洞口-2024-0003：经确认为本台账同号案件的重复信访件，追加到该案件'
+      : '第5行 案件编号 洞口-2024-0003：本台账已有同号案件，但没有案件标识证明是同一事项，登记为新案件（另编号）',
+  ]
+  const report: ImportReport = {
+    rows: 24 - invalidRows.length,
+    cases: joinByNumber ? 3 : 4,
+    added_submissions: joinByNumber ? 1 : 0,
+    duplicates: 18,
+    invalid: invalidRows,
+    unknown_columns: bad ? ['备注2'] : [],
+    bureau_steps_left_out: 0,
+    dry_run: dryRun,
+    number_matches: numberMatches,
+    renumbered: [],
+  }
+  if (dryRun) return report
   for (let i = 0; i < 3; i++) {
     registerCase({
       received: addDays(today(), -5 - i),
@@ -573,25 +602,18 @@ async function importLedger(path: string, skipInvalid: boolean): Promise<ImportR
       source: 'city_bureau',
       sector: 'land',
       category: 'illegal_occupation',
+      purpose: 'report',
       township: OFFICE.townships[i] ?? '',
       village: '新田村',
       request: '导入：反映违法占地建房',
       petitioners: [{ name: ['曾春花', '邓光辉', '谢玉梅'][i] ?? '' }],
     })
   }
-  return {
-    rows: 24 - invalidRows.length,
-    cases: 3,
-    added_submissions: 1,
-    duplicates: 18,
-    invalid: invalidRows,
-    unknown_columns: bad ? ['备注2'] : [],
-    bureau_steps_left_out: 0,
-  }
+  return report
 }
 
 async function syncNow() {
-  data.sync = { ...data.sync, syncing: true, last_attempt: Date.now() }
+  data.sync = { ...data.sync, syncing: true, online: true, last_attempt: Date.now(), state: 'syncing' }
   await emit('sync-status', { ...data.sync })
   await sleep(900)
   const uploaded = data.sync.pending
@@ -603,6 +625,7 @@ async function syncNow() {
     last_success: Date.now(),
     last_error: null,
     last_error_detail: null,
+    state: 'synced',
   }
   for (const m of data.cases) m.pending_upload = 0
   await emit('sync-status', { ...data.sync })
@@ -716,7 +739,7 @@ async function handle(cmd: string, args: Args): Promise<unknown> {
       await progress('export', data.cases.length)
       return data.cases.length
     case 'import_ledger':
-      return importLedger(String(args.path), Boolean(args.skip_invalid))
+      return importLedger(String(args.path), Boolean(args.skip_invalid), Boolean(args.dry_run), Boolean(args.join_by_number))
     case 'sync_status':
       return { ...data.sync }
     case 'recover_refused':

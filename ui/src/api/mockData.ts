@@ -46,6 +46,7 @@ export const VOCABULARIES: Vocabularies = {
     ['report', '检举控告'],
     ['appeal', '申诉求决'],
     ['enquiry', '咨询'],
+    ['unclassified', '待分类'],
   ]),
   sector: pairs([
     ['land', '涉土'],
@@ -70,6 +71,12 @@ export const VOCABULARIES: Vocabularies = {
     ['illegal_mining_right_transfer', '违法转让矿业权'],
     ['other_mineral_violation', '其他矿产违法'],
   ]),
+  // What the shell's `Category::offered` gives: no mining category under 涉土, no near-duplicates.
+  category_by_sector: {
+    land: ['illegal_transfer', 'illegal_occupation', 'enquiry_certificate', 'dispute', 'other', 'illegal_approval', 'farmland_damage', 'other_land_violation'],
+    mineral: ['enquiry_certificate', 'mining_right', 'dispute', 'other', 'illegal_exploration', 'illegal_mining', 'illegal_mining_approval', 'illegal_mining_right_transfer', 'other_mineral_violation'],
+    other: ['enquiry_certificate', 'dispute', 'other'],
+  },
   status: pairs([
     ['registered', '登记'],
     ['accepted', '受理'],
@@ -695,6 +702,8 @@ export function buildMockData(today: string): MockData {
       clock_skew_ms: 4 * 60_000,
       online: false,
       syncing: false,
+      pass_downloaded: 0,
+      state: 'offline',
     },
     quarantine: [
       {

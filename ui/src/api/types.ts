@@ -14,6 +14,8 @@ export interface Vocabularies {
   purpose: CodeLabel[]
   sector: CodeLabel[]
   category: CodeLabel[]
+  /** The category codes a clerk may choose under each 涉及领域 code. */
+  category_by_sector?: Record<string, string[]>
   status: CodeLabel[]
   action: CodeLabel[]
   satisfaction: CodeLabel[]
@@ -83,7 +85,10 @@ export interface CaseRow {
 }
 
 export interface Page {
+  /** Matches in all; a text search counts at most 10,000. */
   total: number
+  /** A text search found more than 10,000 and stopped counting (shown as 「1万+」). */
+  capped?: boolean
   rows: CaseRow[]
 }
 
@@ -245,6 +250,8 @@ export interface Deadline {
 export interface CaseView {
   case: Case
   identity: Identity | null
+  /** The petitioners' names as this office may show them: full where the identity is here. */
+  names: string[]
   status: string
   anomalies: { event_id: string; action: string; reason: string }[]
   deadlines: { items: Deadline[]; problems: { kind: string; message: string }[] }
@@ -327,6 +334,10 @@ export interface SyncStatus {
   clock_skew_ms: number | null
   online: boolean
   syncing: boolean
+  /** Records received so far in the running sync (the first sync's progress). */
+  pass_downloaded?: number
+  /** What the header shows, as the shell decided it. */
+  state?: 'first_sync' | 'syncing' | 'offline' | 'failed' | 'pending' | 'synced'
 }
 
 export interface QuarantinedChange {
@@ -353,6 +364,12 @@ export interface ImportReport {
   unknown_columns: string[]
   /** The bureau's steps a township's import left out (the bureau records its own decisions). */
   bureau_steps_left_out: number
+  /** Nothing was written: this is what the import would do. */
+  dry_run: boolean
+  /** Rows matching a case here only by 案件编号, and what became (or would become) of each. */
+  number_matches: string[]
+  /** New cases whose 案件编号 this store already uses, given a number of their own. */
+  renumbered: string[]
 }
 
 /** One office's sync health at the hub (bureau only). */

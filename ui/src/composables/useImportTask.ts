@@ -8,6 +8,11 @@ interface ImportTask {
   path: string
   done: number
   total: number
+  /** Import the good rows only (the clerk chose to skip the bad ones). */
+  skipInvalid: boolean
+  /** Rows matching a case here only by 案件编号 join it (the clerk confirmed). */
+  joinByNumber: boolean
+  /** What the import would do (a dry run), or what it did. */
   report: ImportReport | null
   /** The file had invalid rows and nothing was imported. */
   rejected: CommandError | null
@@ -17,13 +22,16 @@ interface ImportTask {
 
 /**
  * The import runs outside any screen: the user may leave the ledger while it works, and the
- * report waits for them.
+ * report waits for them. Every import is tried first (a dry run, nothing written); the clerk
+ * reads what it would do and confirms before anything is applied.
  */
 export const importTask = reactive<ImportTask>({
   running: false,
   path: '',
   done: 0,
   total: 0,
+  skipInvalid: false,
+  joinByNumber: false,
   report: null,
   rejected: null,
   error: null,
@@ -41,19 +49,15 @@ export function importPercent(): number {
   return Math.min(100, Math.round((importTask.done / importTask.total) * 100))
 }
 
-export async function runImport(path: string, skipInvalid: boolean): Promise<void> {
+async function run(dryRun: boolean): Promise<void> {
   if (importTask.running) return
-  Object.assign(importTask, {
-    running: true,
-    path,
-    done: 0,
-    total: 0,
-    report: null,
-    rejected: null,
-    error: null,
-  })
+  Object.assign(importTask, { running: true, done: 0, total: 0, report: null, rejected: null, error: null })
   try {
-    importTask.report = await ipc.importLedger(path, skipInvalid)
+    importTask.report = await ipc.importLedger(importTask.path, {
+      skipInvalid: importTask.skipInvalid,
+      dryRun,
+      joinByNumber: importTask.joinByNumber,
+    })
   } catch (e) {
     const error = ipc.toCommandError(e)
     if (error.code === 'import_rejected') importTask.rejected = error
@@ -62,4 +66,21 @@ export async function runImport(path: string, skipInvalid: boolean): Promise<voi
     importTask.running = false
     importTask.dialogOpen = true
   }
+}
+
+/** Tries the file and shows what importing it would do; nothing is written yet. */
+export async function runImport(path: string, skipInvalid: boolean): Promise<void> {
+  if (importTask.running) return
+  Object.assign(importTask, { path, skipInvalid, joinByNumber: false })
+  await run(true)
+}
+
+/** Tries the file again with the clerk's changed choice (whether number matches join). */
+export async function replanImport(): Promise<void> {
+  await run(true)
+}
+
+/** Applies the import the clerk has read and confirmed. */
+export async function applyImport(): Promise<void> {
+  await run(false)
 }

@@ -2,7 +2,7 @@ import { app } from './useApp'
 import { currentLocale, i18n, rawMessages } from '../i18n'
 import type { CodeLabel, Vocabularies } from '../api/types'
 
-export type VocabKind = keyof Vocabularies
+export type VocabKind = Exclude<keyof Vocabularies, 'category_by_sector'>
 
 // Used when an older shell's `vocabularies` has no outcome list.
 const OUTCOME_CODES = ['supported', 'partly_supported', 'explained', 'not_supported']
@@ -48,6 +48,13 @@ export function label(kind: VocabKind, code: string | null | undefined): string 
 /** Options for a select, in the shell's (report) order. */
 export function options(kind: VocabKind): { value: string; label: string }[] {
   return serverList(kind).map((v) => ({ value: v.code, label: label(kind, v.code) }))
+}
+
+/** The categories a clerk may choose under a 涉及领域, as the shell computed them. */
+export function categoryOptions(sector: string): { value: string; label: string }[] {
+  const offered = app.vocab?.category_by_sector?.[sector]
+  const all = options('category')
+  return offered ? all.filter((o) => offered.includes(o.value)) : all
 }
 
 /** Statistics are keyed by Chinese label: the name to show for one. */

@@ -140,9 +140,16 @@ export function residentIdOk(value: string): boolean {
   return ID_CHECK[sum % 11] === v[17]
 }
 
+/** A mobile (11 digits, 1[3-9]…) or a fixed line with its area code (0…, 10 to 12 digits); +86 allowed. */
 export function phoneOk(value: string): boolean {
-  const digits = value.replace(/[\s-]/g, '')
-  return /^\+?\d{7,13}$/.test(digits)
+  const v = value.trim()
+  if (!/^[\d\s+-]*$/.test(v)) return false
+  let digits = v.replace(/\D/g, '')
+  if (v.startsWith('+')) {
+    if (!digits.startsWith('86')) return false
+    digits = digits.slice(2)
+  }
+  return /^1[3-9]\d{9}$/.test(digits) || /^0\d{9,11}$/.test(digits)
 }
 
 type Translate = (key: string, named?: Record<string, unknown>) => string

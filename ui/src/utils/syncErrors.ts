@@ -2,6 +2,7 @@
 export const SYNC_ERROR_CODES = [
   'offline',
   'timeout',
+  'no_answer',
   'unauthorized',
   'refused',
   'too_large',

@@ -16,6 +16,7 @@ const newCase = (over: Partial<NewCase> = {}): NewCase => ({
   source: 'direct',
   sector: 'land',
   category: 'illegal_occupation',
+  purpose: 'report',
   township: '黄桥镇',
   village: '大屋村',
   request: '邻居在承包地上违法建房，请求依法查处',

@@ -6,6 +6,7 @@ import {
   emptyPetitioner,
   isDirty,
   isRegisterField,
+  phoneOk,
   residentIdOk,
   toNewCase,
   validateRegister,
@@ -152,5 +153,17 @@ describe('register form checks and input', () => {
     expect(isDirty(form, pristine)).toBe(false)
     form.petitioners[0]!.phone = '138'
     expect(isDirty(form, pristine)).toBe(true)
+  })
+})
+
+describe('phoneOk', () => {
+  // The same cases as registration.rs `phones_must_reach_someone`: the form and the server agree.
+  it('takes mobiles and fixed lines with an area code, and nothing shorter', () => {
+    for (const ok of ['13812345678', '138 1234 5678', '+86 138-1234-5678', '0739-7221234', '07397221234', '010-12345678']) {
+      expect(phoneOk(ok), ok).toBe(true)
+    }
+    for (const bad of ['7221234', '12345678', '1381234567', '12812345678', '+1 4155550100', '138x1234']) {
+      expect(phoneOk(bad), bad).toBe(false)
+    }
   })
 })
