@@ -26,7 +26,7 @@ impl CommandError {
 
     /// The store is not set up yet.
     pub fn not_ready() -> Self {
-        Self::new("not_ready", "本机还没有台账：请先在「设置」中登记到县局，或选择离线使用")
+        Self::new("not_ready", "本机还没有台账：请先在「设置」中接入县局，或选择离线使用")
     }
 }
 

@@ -97,14 +97,15 @@ async function main() {
     const shot = async (name, whole = false) => {
       await page.waitForTimeout(400)
       if (!whole) return page.screenshot({ path: join(shots, name) })
+      const { width, height } = page.viewportSize()
       const extra = await page.evaluate(() => {
         const main = document.querySelector('.shell-main')
         return main ? main.scrollHeight - main.clientHeight : 0
       })
-      await page.setViewportSize({ width: 1440, height: 900 + Math.max(0, extra) })
+      await page.setViewportSize({ width, height: height + Math.max(0, extra) })
       await page.waitForTimeout(300)
       await page.screenshot({ path: join(shots, name) })
-      await page.setViewportSize({ width: 1440, height: 900 })
+      await page.setViewportSize({ width, height })
     }
     page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`))
     page.on('console', (m) => {
@@ -118,14 +119,14 @@ async function main() {
     check('ledger is the start screen', page.url().endsWith('#/ledger'))
     check('demo banner is shown', await page.getByTestId('demo-banner').isVisible())
     check('ledger shows a page of cases', (await rows.count()) === 20, `${await rows.count()} rows`)
-    const totalText = async () => (await page.locator('.el-pagination__total').textContent()) ?? ''
+    const totalText = async () => (await page.getByTestId('ledger-total').textContent()) ?? ''
     const allTotal = await totalText()
     await shot('01-ledger.png')
 
     // Search with a single character.
     await field('ledger-search').fill('张')
     await page.waitForFunction(
-      (before) => document.querySelector('.el-pagination__total')?.textContent !== before,
+      (before) => document.querySelector('[data-testid="ledger-total"]')?.textContent !== before,
       allTotal,
     )
     const hits = await rows.allTextContents()
@@ -155,25 +156,187 @@ async function main() {
     check('the status follows the action', ((await page.getByTestId('case-status').textContent()) ?? '').trim() === '受理')
     check('the next actions are offered', await page.getByTestId('action-assign').isVisible())
     await shot('05-case-after-accept.png', true)
+    check('the timeline names offices, not codes', !/\bcounty\b/.test((await page.getByTestId('timeline').textContent()) ?? ''))
+
+    // 交办: the county's townships from the directory; one without an office is flagged.
+    await page.getByTestId('action-assign').click()
+    const assign = page.locator('.el-dialog').filter({ has: page.getByTestId('action-submit') })
+    await assign.waitFor()
+    await assign.locator('[data-testid="action-target"]').click()
+    await page.locator('.el-select-dropdown__item').filter({ hasText: '洞口镇（尚无国土所接入）' }).click()
+    await page.getByTestId('action-no-office').waitFor()
+    check('交办 to a township with no office warns', ((await page.getByTestId('action-no-office').textContent()) ?? '').includes('尚无国土所接入'))
+    await shot('05a-assign-no-office.png')
+    await assign.getByRole('button', { name: '取消' }).click()
+    await page.locator('.el-message-box').getByRole('button', { name: '放弃', exact: true }).click()
+    await assign.waitFor({ state: 'hidden' })
 
     // 统计: read the total.
     await page.locator('.shell-menu').getByText('统计').click()
     const total = page.getByTestId('stat-total')
     await total.waitFor()
-    await page.locator('.statistics canvas').first().waitFor()
+    await page.locator('.statistics .chart svg').first().waitFor()
     const figure = Number(((await total.textContent()) ?? '').trim())
     const footer = await page.getByTestId('table-source').locator('.el-table__footer td').nth(1).textContent()
     check('statistics show a total', Number.isInteger(figure) && figure > 0, `read ${figure}`)
     check('the source table adds up to the total', Number((footer ?? '').trim()) === figure, `footer ${footer}`)
-    check('all three charts are drawn', (await page.locator('.statistics canvas').count()) >= 3)
-    await page.waitForTimeout(600) // the charts animate in
+    check('all three charts are drawn', (await page.locator('.statistics .chart svg').count()) >= 3)
+    await page.waitForTimeout(1200) // the charts animate in
+
+    // What a clerk would see cut off in a table: a cell whose text is wider than the cell, a
+    // cell past the table's edge, or a table that scrolls sideways.
+    const countTables = ['table-source', 'table-channel', 'table-domain', 'table-category']
+    const clipped = async () => {
+      const found = []
+      for (const id of countTables) {
+        const problems = await page.getByTestId(id).evaluate((table) => {
+          const out = []
+          const edge = table.getBoundingClientRect().right + 0.5
+          const panel = table.closest('.panel')?.getBoundingClientRect().right ?? Infinity
+          if (edge > panel + 0.5) out.push('table wider than its panel')
+          for (const cell of table.querySelectorAll('th .cell, td .cell')) {
+            const text = (cell.textContent ?? '').trim()
+            if (cell.scrollWidth > cell.clientWidth) out.push(`「${text}」 ${cell.scrollWidth}>${cell.clientWidth}`)
+            if (cell.getBoundingClientRect().right > edge) out.push(`「${text}」 past the edge`)
+          }
+          for (const wrap of table.querySelectorAll('.el-scrollbar__wrap')) {
+            if (wrap.scrollWidth > wrap.clientWidth) out.push(`scrolls sideways ${wrap.scrollWidth}>${wrap.clientWidth}`)
+          }
+          return out
+        })
+        found.push(...problems.map((p) => `${id}: ${p}`))
+      }
+      return found
+    }
+    const pctHeaders = async () => {
+      const texts = []
+      for (const id of countTables) texts.push(((await page.getByTestId(id).locator('th').last().textContent()) ?? '').trim())
+      return texts
+    }
+    let problems = await clipped()
+    check('增减幅度 is whole in all four tables at 1440×900', problems.length === 0, problems.slice(0, 4).join('; '))
+    check('every table has its 增减幅度 column', (await pctHeaders()).every((h) => h === '增减幅度'), (await pctHeaders()).join(','))
+
+    // The sources donut: every source in the legend, every slice named with its count, and no
+    // two slice labels on top of each other.
+    const sourceRows = await page.getByTestId('table-source').locator('.el-table__body tr').evaluateAll((trs) =>
+      trs
+        .map((tr) => [...tr.querySelectorAll('td')].map((td) => (td.textContent ?? '').trim()))
+        .map(([name, now]) => ({ name, now: Number(now) }))
+        .filter((r) => r.now > 0),
+    )
+    const donut = async () =>
+      page.getByTestId('chart-source').evaluate((el) => {
+        const box = el.getBoundingClientRect()
+        const texts = [...el.querySelectorAll('svg text')].map((t) => {
+          const r = t.getBoundingClientRect()
+          return { text: (t.textContent ?? '').trim(), left: r.left, right: r.right, top: r.top, bottom: r.bottom }
+        })
+        const inside = texts.every((t) => t.left >= box.left - 1 && t.right <= box.right + 1 && t.top >= box.top - 1 && t.bottom <= box.bottom + 1)
+        return { texts, inside }
+      })
+    const labelsOverlap = (labels) => {
+      const hits = []
+      for (let i = 0; i < labels.length; i++) {
+        for (let j = i + 1; j < labels.length; j++) {
+          const a = labels[i]
+          const b = labels[j]
+          if (a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom) hits.push(`${a.text} / ${b.text}`)
+        }
+      }
+      return hits
+    }
+    const checkDonut = async (when) => {
+      const { texts, inside } = await donut()
+      const names = texts.map((t) => t.text)
+      const missingLegend = sourceRows.filter((r) => !names.includes(r.name)).map((r) => r.name)
+      check(`the donut's legend shows all ${sourceRows.length} sources (${when})`, sourceRows.length > 0 && missingLegend.length === 0, `missing ${missingLegend.join('、')}`)
+      const labels = texts.filter((t) => /\s\d+$/.test(t.text))
+      const unnamed = sourceRows.filter((r) => !names.includes(`${r.name} ${r.now}`)).map((r) => `${r.name} ${r.now}`)
+      check(`every slice is labelled with its name and count (${when})`, unnamed.length === 0, `missing ${unnamed.join('、')}; labels ${labels.map((l) => l.text).join('、')}`)
+      const overlaps = labelsOverlap(labels)
+      check(`no two slice labels overlap (${when})`, overlaps.length === 0, overlaps.join('; '))
+      check(`the donut's texts stay inside the chart (${when})`, inside)
+    }
+    await checkDonut('1440×900')
     await shot('06-statistics.png', true)
+
+    // A smaller window: the tables must still show 增减幅度 whole.
+    await page.setViewportSize({ width: 1280, height: 800 })
+    await page.waitForTimeout(800)
+    problems = await clipped()
+    check('增减幅度 is whole in all four tables at 1280×800', problems.length === 0, problems.slice(0, 4).join('; '))
+    await checkDonut('1280×800')
+    await shot('06b-statistics-1280.png')
+    // The narrowest window that still puts two tables side by side, and the app's least width.
+    for (const width of [1160, 1024]) {
+      await page.setViewportSize({ width, height: 800 })
+      await page.waitForTimeout(800)
+      problems = await clipped()
+      check(`增减幅度 is whole in all four tables at ${width}×800`, problems.length === 0, problems.slice(0, 4).join('; '))
+    }
+    await page.setViewportSize({ width: 1280, height: 800 })
+    await page.waitForTimeout(800)
+    await page.getByTestId('table-source').scrollIntoViewIfNeeded()
+    await shot('06c-statistics-tables-1280.png')
+
+    // 按月: January to March (or up to this month) of this year, checked against the year's
+    // monthly table: the shell counts the period, not the page.
+    const thisYear = new Date().getFullYear()
+    const lastMonth = Math.min(new Date().getMonth() + 1, 3)
+    const monthTotals = await page.getByTestId('table-months').locator('.el-table__body tr').evaluateAll((trs) =>
+      trs.map((tr) => Number((tr.querySelectorAll('td')[1]?.textContent ?? '').trim())),
+    )
+    const expected = monthTotals.slice(0, lastMonth).reduce((a, b) => a + b, 0)
+    await page.getByTestId('stat-mode').getByText('按月').click()
+    await page.getByTestId('stat-months').locator('.el-range-editor').click()
+    const monthCells = page.locator('.el-date-range-picker:visible .el-date-range-picker__content.is-left .el-month-table td')
+    await monthCells.first().waitFor()
+    await monthCells.nth(0).click()
+    await monthCells.nth(lastMonth - 1).click()
+    const to = `${thisYear}-0${lastMonth}-${String(new Date(thisYear, lastMonth, 0).getDate()).padStart(2, '0')}`
+    await page.waitForFunction(
+      (want) => document.querySelector('[data-testid="stat-period"]')?.textContent?.includes(want),
+      `${thisYear}-01-01至${to}`,
+    )
+    await page.waitForTimeout(300)
+    const monthFigure = Number(((await total.textContent()) ?? '').trim())
+    check('the month picker changes the figures', monthFigure !== figure, `${monthFigure} for the months, ${figure} for the year`)
+    check('the months count what the year counted for them', monthFigure === expected, `${monthFigure}, expected ${expected}`)
+    const monthFooter = Number(((await page.getByTestId('table-source').locator('.el-table__footer td').nth(1).textContent()) ?? '').trim())
+    check('the source table follows the months', monthFooter === monthFigure, `footer ${monthFooter}`)
+    const headers = ((await page.getByTestId('table-source').locator('thead').textContent()) ?? '').replace(/\s+/g, '')
+    check('months are compared with the same months a year earlier', headers.includes('本期') && headers.includes('上年同期'), headers)
+    problems = await clipped()
+    check('增减幅度 is whole with 上年同期 headers at 1280×800', problems.length === 0, problems.slice(0, 4).join('; '))
+    await page.waitForTimeout(1000)
+    await page.locator('.shell-main').evaluate((el) => el.scrollTo(0, 0))
+    await shot('06d-statistics-months-1280.png', true)
+
+    // 导出统计表: the save dialog starts in 文档 with a name saying what is in the file.
+    await page.getByTestId('stat-export').click()
+    const exported = page.locator('.el-message--success', { hasText: '统计表已导出到' })
+    await exported.waitFor()
+    const exportText = ((await exported.textContent()) ?? '').trim()
+    const range = lastMonth === 1 ? `${thisYear}年1月` : `${thisYear}年1月至${lastMonth}月`
+    check('the export button writes the statistics workbook', exportText.includes(`/home/guotu/文档/${range}信访统计表（全县）.xlsx`), exportText)
+    await shot('06e-statistics-exported.png')
+    await page.setViewportSize({ width: 1440, height: 900 })
 
     // 登记: client checks, the repeat-visit hint, and the guard against losing a half-filled form.
     await page.locator('.shell-menu').getByText('登记').click()
     await page.getByTestId('register-submit').click()
     await page.locator('.register .el-form-item.is-error').first().waitFor()
     check('register shows required-field errors', (await page.locator('.register .el-form-item.is-error').count()) >= 5)
+    const channelItem = page.locator('.register .el-form-item.is-error').filter({ has: page.getByTestId('field-channel') })
+    await channelItem.locator('.el-form-item__error').waitFor()
+    const channelError = (await channelItem.locator('.el-form-item__error').textContent()) ?? ''
+    check('a dropdown left empty says 请选择, not 请填写', channelError.includes('请选择信访形式'), channelError)
+    const nameError = page.locator('[data-testid="petitioner-row-0"] .c-name .el-form-item__error')
+    const addLink = page.getByRole('button', { name: '添加信访人' })
+    const [errorBox, addBox] = [await nameError.boundingBox(), await addLink.boundingBox()]
+    check('the name error does not run into 添加信访人', errorBox !== null && addBox !== null && errorBox.y + errorBox.height <= addBox.y, JSON.stringify([errorBox, addBox]))
+    await shot('07a-register-errors.png', true)
     await field('petitioner-name-0').fill('张三丰')
     await field('field-village').fill('大屋村')
     await field('field-village').blur()
@@ -286,16 +449,35 @@ async function main() {
     check('English mode names categories in English', (english ?? '').includes('Illegal occupation and building'))
     check('English mode keeps no Chinese column header', !/[\u4e00-\u9fff]/.test((await page.locator('.el-table__header').first().textContent()) ?? ''))
     await shot('18-ledger-en.png')
+    await page.locator('.shell-menu').getByText('Statistics').click()
+    await page.getByTestId('table-source').waitFor()
+    for (const width of [1160, 1280]) {
+      await page.setViewportSize({ width, height: 800 })
+      await page.waitForTimeout(800)
+      const cut = await clipped()
+      check(`English column headers are whole at ${width}×800`, cut.length === 0, cut.slice(0, 4).join('; '))
+    }
+    await page.setViewportSize({ width: 1440, height: 900 })
 
-    // Back to Chinese, then remove the demo data: the app returns to its first screen.
+    // Back to Chinese, then remove the demo data: demo cases only; the enrollment and the
+    // cases registered by hand stay.
     await page.locator('.shell-menu').getByText('Settings').click()
     await page.getByTestId('language').getByText('中文').click()
     await page.getByTestId('remove-demo').click()
     const removeBox = page.locator('.el-message-box')
     await removeBox.waitFor()
+    check('the confirmation counts the demo cases and spares the rest', ((await removeBox.textContent()) ?? '').includes('手工登记和导入的案件不受影响'))
     await removeBox.getByRole('button', { name: '清除演示数据' }).click()
+    await page.getByTestId('demo-banner').waitFor({ state: 'hidden' })
+    check('removing the demo data keeps the enrollment', (await page.getByTestId('setup').count()) === 0)
+    await page.locator('.shell-menu').getByText('台账').click()
+    await field('ledger-search').fill('')
+    await rows.first().waitFor()
+    check('hand-registered cases stay after the demo data goes', (await page.getByTestId('demo-tag').count()) === 0 && (await rows.count()) > 0)
+
+    // A computer not yet set up: only settings can be reached.
+    await page.goto(`${base}?setup#/`)
     await page.getByTestId('setup').waitFor()
-    check('removing the demo data returns to enrollment', !(await page.getByTestId('demo-banner').isVisible()))
     check('only settings can be reached before setup', (await page.locator('.shell-menu .el-menu-item').count()) === 1)
     await shot('19-setup.png', true)
 

@@ -155,6 +155,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                     skip_invalid: *skip_invalid,
                     dry_run: *dry_run,
                     join_by_number: *join_by_number,
+                    demo: false,
                 },
                 &mut progress,
             )?;
@@ -281,10 +282,9 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             let office = open(&dir)?;
             let path = std::env::temp_dir().join(format!("ledger-demo-{}.csv", std::process::id()));
             std::fs::write(&path, include_str!("demo.csv"))?;
-            let report = office.import_csv(&path, ImportOptions::default(), &mut |_| {});
+            let report = office.import_demo(&path, &mut |_| {});
             let _ = std::fs::remove_file(&path);
             let report = report?;
-            office.store().set_meta(&[("demo", "1")])?;
             eprintln!("已导入演示数据 {} 件（已标记为演示数据，可在设置中清除）", report.cases);
         }
         Command::WriteLoop { count } => {

@@ -387,6 +387,7 @@ mod tests {
             confidential: false,
             identity_released: false,
             restrictive_values: false,
+            demo: false,
             petitioners: vec![],
             submissions: vec![Submission {
                 id: "s1".into(),

@@ -185,6 +185,7 @@ pub fn seed_2017() -> Vec<Case> {
                 confidential: false,
                 identity_released: false,
                 restrictive_values: false,
+                demo: false,
                 petitioners: vec![PetitionerRef {
                     id: petitioner.clone(),
                     kind: PetitionerKind::Citizen,

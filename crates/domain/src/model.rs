@@ -94,6 +94,10 @@ pub struct Case {
     /// concurrent edit never loosens a restriction.
     #[serde(default)]
     pub restrictive_values: bool,
+    /// 演示数据: the case came with the demo data set. Written once, at creation; only such a
+    /// case may be removed (清除演示数据), the one deletion the hub performs (DESIGN §6).
+    #[serde(default)]
+    pub demo: bool,
     /// 信访人: references to the petitioners, with masked display names.
     pub petitioners: Vec<PetitionerRef>,
     /// 信访件: every letter, visit, call or referral about the matter, by received date.

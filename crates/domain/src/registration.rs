@@ -148,7 +148,7 @@ fn parse<T>(
     known: fn() -> String,
 ) -> Option<T> {
     if value.trim().is_empty() {
-        errors.push(FieldError::new(field, label, format!("请填写{label}（{}）", known())));
+        errors.push(FieldError::new(field, label, format!("请选择{label}：{}", known())));
         return None;
     }
     let parsed = parse(value);
@@ -467,6 +467,7 @@ impl NewCase {
             confidential,
             identity_released: false,
             restrictive_values: false,
+            demo: false,
             petitioners: refs,
             submissions: vec![submission],
             events: vec![register],

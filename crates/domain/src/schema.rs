@@ -6,7 +6,7 @@
 //! ```text
 //! { schema_version, kind: "case", id, number, official_number?, registered_by,
 //!   purpose, sector, category, jurisdiction?, subject, request, village, confidential,
-//!   identity_released?,
+//!   identity_released?, demo?,
 //!   petitioners: [ { id, kind, display_name } ],
 //!   submissions: { <id>: { channel, source, received, batches, persons, ... } },
 //!   events:      { <event_id>: { lamport, action, actor, office, role, handler, at, date, ... } },
@@ -212,6 +212,10 @@ pub fn write_case(tx: &mut impl Transactable, case: &Case) -> Result<()> {
     tx.put(ROOT, "request", case.request.as_str())?;
     tx.put(ROOT, "village", case.village.as_str())?;
     tx.put(ROOT, "confidential", case.confidential)?;
+    // Only demo cases carry the key: a real case's document has no trace of the feature.
+    if case.demo {
+        tx.put(ROOT, "demo", true)?;
+    }
     tx.put_object(ROOT, "petitioners", ObjType::List)?;
     tx.put_object(ROOT, "submissions", ObjType::Map)?;
     tx.put_object(ROOT, "events", ObjType::Map)?;
@@ -584,6 +588,7 @@ fn read_case_impl<D: ReadDoc>(r: &Reader<'_, D>) -> Result<Case> {
         confidential: r.flag(&ROOT, "", "confidential")?,
         identity_released: released(r)?,
         restrictive_values: restrictive_values(r)?,
+        demo: r.flag(&ROOT, "", "demo")?,
         petitioners: Vec::new(),
         submissions: Vec::new(),
         events: Vec::new(),

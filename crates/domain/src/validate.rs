@@ -32,6 +32,7 @@
 //! 8. **Restriction**: judged over every concurrent value, at the change's causal point. A
 //!    township may tighten 信访目的 or 是否保密, never loosen them; only a bureau 解除保密 event,
 //!    with its reason, lifts a restriction.
+//!    Only a case created as demo data (its write-once `demo` key) takes a 清除演示数据 event.
 //! 9. **Scope**: a township writes only cases of its townships (or unassigned ones it
 //!    registered) as of what the change's author had seen, and only its own roster.
 //! 10. **Schema**: the document the change leads to still reads, at the change and as a whole.
@@ -408,7 +409,8 @@ fn containers(class: DocClass) -> &'static [(&'static str, ObjType)] {
 /// Root keys written once, at creation.
 fn fixed_keys(class: DocClass) -> &'static [&'static str] {
     match class {
-        DocClass::Case => &["schema_version", "kind", "id", "number", "registered_by"],
+        // `demo` too: a real case can never be made demo data and so purged.
+        DocClass::Case => &["schema_version", "kind", "id", "number", "registered_by", "demo"],
         DocClass::Identity => &["schema_version", "kind", "case_id"],
         DocClass::Roster => &["schema_version", "kind", "office"],
     }
@@ -929,6 +931,12 @@ fn case_rules(
         if !(MIN_TIME_MS..MAX_TIME_MS).contains(&a.added_at) {
             return Err(Rejection::new(Rule::Structure, "附件的添加时间超出范围"));
         }
+    }
+    if !after.demo && added.iter().any(|e| e.action == ActionKind::RemoveDemo) {
+        return Err(Rejection::new(
+            Rule::Role,
+            "只有演示数据可以清除；该案件不是演示数据，县局服务器永不删除真实案件",
+        ));
     }
     if let Some(before) = &before
         && before.identity_restricted()

@@ -73,6 +73,9 @@ coded_enum! {
         /// 解除保密: the bureau lifts the restriction on the petitioners' identity (the informant
         /// consented, or the matter was misclassified), with its reason; only this lifts it.
         LiftRestriction = ("lift_restriction", "解除保密"),
+        /// 清除演示数据: the bureau removes a demo case; the hub then purges it everywhere.
+        /// Refused on any case not created as demo data.
+        RemoveDemo = ("remove_demo", "清除演示数据"),
     }
 }
 
@@ -181,7 +184,8 @@ pub fn roles_for(action: &ActionKind) -> &'static [Role] {
         | ActionKind::Chase
         | ActionKind::Close
         | ActionKind::Void
-        | ActionKind::LiftRestriction => BUREAU,
+        | ActionKind::LiftRestriction
+        | ActionKind::RemoveDemo => BUREAU,
         ActionKind::Object
         | ActionKind::Investigate
         | ActionKind::Hearing
@@ -299,7 +303,10 @@ pub fn allowed_actions(state: &Replay, role: &Role) -> Vec<ActionKind> {
         .filter(|a| {
             !matches!(
                 a,
-                ActionKind::Register | ActionKind::ResolveConflict | ActionKind::LiftRestriction
+                ActionKind::Register
+                    | ActionKind::ResolveConflict
+                    | ActionKind::LiftRestriction
+                    | ActionKind::RemoveDemo
             )
         })
         .filter(|a| check(state, role, false, a).is_ok())
@@ -364,7 +371,7 @@ fn check(state: &Replay, role: &Role, imported: bool, action: &ActionKind) -> Re
             matches!(status, S::Replied | S::UnderReview | S::Closed)
         }
         ActionKind::Close => !matches!(status, S::Registered | S::Closed),
-        ActionKind::Void | ActionKind::LiftRestriction => true,
+        ActionKind::Void | ActionKind::LiftRestriction | ActionKind::RemoveDemo => true,
     };
     if ok { Ok(()) } else { Err(Refusal::new(transition_refusal(action, status))) }
 }
@@ -442,7 +449,8 @@ fn next_status(state: &Replay, action: &ActionKind) -> Status {
         ActionKind::Reply => S::Replied,
         ActionKind::Review => S::UnderReview,
         ActionKind::Close => S::Closed,
-        ActionKind::Void => S::Voided,
+        // Left out of everything from now on, as a voided registration is, until it is gone.
+        ActionKind::Void | ActionKind::RemoveDemo => S::Voided,
         ActionKind::Notify
         | ActionKind::Supervise
         | ActionKind::Chase

@@ -19,22 +19,22 @@ const REPLAY_WINDOW_MS: i64 = 10 * 60 * 1000;
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     /// No such token.
-    #[error("登记令牌无效；请向县局索取新的令牌")]
+    #[error("接入令牌无效；请向县局索取新的令牌")]
     InvalidToken,
     /// The token expired.
-    #[error("登记令牌已过期；请向县局索取新的令牌")]
+    #[error("接入令牌已过期；请向县局索取新的令牌")]
     Expired,
     /// The token was used by another device, or too long ago.
-    #[error("登记令牌已被使用；每个令牌只能登记一台设备，请向县局索取新的令牌")]
+    #[error("接入令牌已被使用；每个令牌只能接入一台电脑，请向县局索取新的令牌")]
     Used,
     /// The actor is not hex.
     #[error("设备标识格式有误")]
     BadActor,
     /// No credential, or an unknown one.
-    #[error("本机的同步凭据无效；请在设置中重新登记本机")]
+    #[error("本机的同步凭据无效；请向县局索取新的接入令牌，重新接入县局")]
     InvalidCredential,
     /// The device was revoked.
-    #[error("本机已被县局停用；如需继续使用，请联系县局重新登记")]
+    #[error("本机已被县局停用；如需继续使用，请联系县局索取新的接入令牌，重新接入")]
     Revoked,
     /// Storage failed.
     #[error(transparent)]
@@ -170,6 +170,7 @@ pub fn enroll(
         device_letter: device.letter,
         credential,
         roster: Vec::new(),
+        directory: None,
     })
 }
 

@@ -28,11 +28,12 @@ use ledger_domain::schema::{self, SchemaError};
 use ledger_domain::scope::{DocClass, Viewer, may_see, township_viewers};
 use ledger_domain::validate::{self, Limits};
 use ledger_domain::workflow::replay;
-use ledger_domain::{CaseFacts, CaseId, IdType, PolicyTable, Role, WorkCalendar};
+use ledger_domain::{ActionKind, CaseFacts, CaseId, IdType, PolicyTable, Role, WorkCalendar};
 use ledger_protocol::{
-    BlobChunk, BlobWant, Bootstrap, Cursor, DocKind, Hash, IdentityDrop, Lease, MAX_CHANGES,
-    MAX_LIST, MIN_BATCH_BYTES, Partial, Record, Refused, RepairRequest, RepairResponse, RepairSync,
-    RepairSyncResponse, SyncRequest, SyncResponse, heads_digest, record_size, roster_id,
+    BlobChunk, BlobWant, Bootstrap, Cursor, Directory, DirectoryOffice, DocKind, Hash,
+    IdentityDrop, Lease, MAX_CHANGES, MAX_LIST, MIN_BATCH_BYTES, Partial, Record, Refused,
+    RepairRequest, RepairResponse, RepairSync, RepairSyncResponse, SyncRequest, SyncResponse,
+    heads_digest, record_size, roster_id,
 };
 use uuid::Uuid;
 
@@ -302,6 +303,9 @@ impl Engine {
                 skew_ms: req.device_time.saturating_sub(now),
             },
         )?;
+        let directory = self.directory()?;
+        let directory = (req.directory_version.as_deref() != Some(directory.version.as_str()))
+            .then_some(directory);
         Ok(SyncResponse {
             acked: ingested.acked,
             records,
@@ -314,7 +318,34 @@ impl Engine {
             refused_drops,
             leases,
             deferred_whole,
+            directory,
         })
+    }
+
+    /// The county directory: every office (bureau first, then by code) and the county's
+    /// townships (as set, then any an office answers for that the list lacks).
+    pub fn directory(&self) -> Result<Directory, StoreError> {
+        let mut offices = self.store.offices()?;
+        offices.sort_by(|a, b| {
+            (a.role != Role::Bureau, &a.code).cmp(&(b.role != Role::Bureau, &b.code))
+        });
+        let mut townships = self.store.county_townships()?;
+        let complete = !townships.is_empty();
+        for t in offices.iter().flat_map(|o| o.townships.iter()) {
+            if !townships.contains(t) {
+                townships.push(t.clone());
+            }
+        }
+        let offices = offices
+            .into_iter()
+            .map(|o| DirectoryOffice {
+                code: o.code,
+                name: o.name,
+                role: o.role.code().to_owned(),
+                townships: o.townships,
+            })
+            .collect();
+        Ok(Directory::new(offices, townships, complete))
     }
 
     /// The office's roster (created if need be), saved, for a device that just enrolled.
@@ -455,8 +486,27 @@ impl Engine {
                 }
             }
         }
+        // Demo cases the bureau removed in this batch: purged once the removal is committed.
+        let purge: Vec<CaseId> = if caller.office.role == Role::Bureau {
+            batch
+                .working
+                .iter()
+                .filter(|((_, kind), w)| *kind == DocKind::Case && !w.new.is_empty())
+                .filter_map(|((case, _), w)| {
+                    let read = schema::read_case(&w.doc).ok()?;
+                    let removed = read.events.iter().any(|e| e.action == ActionKind::RemoveDemo);
+                    (read.demo && removed).then_some(*case)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         // Changes accepted for a document the commit then finds unloadable are refused too.
         let failed = self.commit(cache, batch.working, &batch.order, Vec::new(), now)?;
+        let failed_cases: BTreeSet<CaseId> = failed.iter().map(|c| c.case_id).collect();
+        for case in purge.into_iter().filter(|c| !failed_cases.contains(c)) {
+            self.purge_demo(cache, case, &caller.office.code, now)?;
+        }
         if !failed.is_empty() {
             let bad: BTreeSet<String> = failed.iter().map(|c| c.hash.clone()).collect();
             out.acked.retain(|h| !bad.contains(&h.to_hex()));
@@ -470,6 +520,34 @@ impl Engine {
             }
         }
         Ok(out)
+    }
+
+    /// Purges a demo case the bureau removed: the one deletion the hub performs (DESIGN §6).
+    /// Checked again here, on the document as stored: a case not created as demo data is never
+    /// deleted, whatever the batch said.
+    fn purge_demo(
+        &self,
+        cache: &mut Cache,
+        case: CaseId,
+        by: &str,
+        now: i64,
+    ) -> Result<(), SyncError> {
+        let Some((doc, _)) = self.load(cache, case, DocKind::Case)? else { return Ok(()) };
+        let read = schema::read_case(&doc).ok();
+        let removed = read
+            .as_ref()
+            .is_some_and(|c| c.demo && c.events.iter().any(|e| e.action == ActionKind::RemoveDemo));
+        if !removed {
+            tracing::warn!(case = %case, "purge asked for a case that is not removed demo data");
+            return Ok(());
+        }
+        let offices: Vec<String> = self.store.offices()?.into_iter().map(|o| o.code).collect();
+        self.store.purge_case(case, by, &offices, now)?;
+        for kind in [DocKind::Case, DocKind::Identity] {
+            cache.docs.remove(&(case, kind));
+        }
+        tracing::info!(case = %case, by, "demo case purged");
+        Ok(())
     }
 
     /// Judges one change and, when accepted, applies it to its working document.
@@ -493,6 +571,9 @@ impl Engine {
                 return Err(("scope", "案件标识无效".into()));
             }
             _ => {}
+        }
+        if up.kind != DocKind::Roster && self.store.is_purged(case).map_err(store_err)? {
+            return Err(("scope", "该案件是已清除的演示数据，县局不再接收对它的更改".into()));
         }
         // Offline work on a case reassigned away is accepted until the device confirms it has
         // deleted the case; after that nothing it sends for the case can be honest work.

@@ -221,6 +221,7 @@ async fn enroll(
     let result = blocking(move || {
         let mut response = auth::enroll(st.store().as_ref(), &req, now_ms())?;
         response.roster = st.engine.roster_for_enrollment(&response.office, now_ms())?;
+        response.directory = Some(st.engine.directory()?);
         Ok(response)
     })
     .await;

@@ -17,8 +17,11 @@ use crate::store::{
     QuarantineRecord, Reader, Result, StoreError, StoredDoc, SyncHealth, TokenRecord,
 };
 
-const MIGRATIONS: &[&str] =
-    &[include_str!("../migrations/001_init.sql"), include_str!("../migrations/002_trust.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/001_init.sql"),
+    include_str!("../migrations/002_trust.sql"),
+    include_str!("../migrations/003_demo.sql"),
+];
 
 /// The most number blocks of one series a device is leased in a day.
 const MAX_LEASES_PER_DAY: i64 = 10;
@@ -915,6 +918,67 @@ impl HubStore for SqliteHubStore {
             })
             .map_err(db)?;
         rows.collect::<rusqlite::Result<_>>().map_err(db)
+    }
+
+    fn purge_case(&self, case: CaseId, by: &str, leave_for: &[String], now: i64) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db)?;
+        let id = case.to_string();
+        for sql in [
+            "DELETE FROM docs WHERE case_id = ?1",
+            "DELETE FROM doc_tail WHERE case_id = ?1",
+            "DELETE FROM changes WHERE case_id = ?1",
+            "DELETE FROM cases WHERE case_id = ?1",
+            "DELETE FROM blob_refs WHERE case_id = ?1",
+            "DELETE FROM log WHERE case_id = ?1 AND kind = 'change'",
+        ] {
+            tx.execute(sql, [&id]).map_err(db)?;
+        }
+        tx.execute(
+            "INSERT OR IGNORE INTO purged (case_id, office, purged_at) VALUES (?1, ?2, ?3)",
+            params![id, by, now],
+        )
+        .map_err(db)?;
+        for office in leave_for {
+            tx.execute(
+                "INSERT INTO log (kind, case_id, doc_kind, target, received_at)
+                 VALUES ('leave', ?1, ?2, ?3, ?4)",
+                params![id, kind_code(DocKind::Case), office, now],
+            )
+            .map_err(db)?;
+        }
+        tx.commit().map_err(db)
+    }
+
+    fn county_townships(&self) -> Result<Vec<String>> {
+        let json: Option<String> = self
+            .conn()
+            .query_row("SELECT value FROM meta WHERE key = 'county_townships'", [], |r| r.get(0))
+            .optional()
+            .map_err(db)?;
+        Ok(json.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default())
+    }
+
+    fn set_county_townships(&self, townships: &[String]) -> Result<()> {
+        let json =
+            serde_json::to_string(townships).map_err(|e| StoreError::Database(e.to_string()))?;
+        self.conn()
+            .execute(
+                "INSERT INTO meta (key, value) VALUES ('county_townships', ?1)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [json],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn is_purged(&self, case: CaseId) -> Result<bool> {
+        Ok(self
+            .conn()
+            .query_row("SELECT 1 FROM purged WHERE case_id = ?1", [case.to_string()], |_| Ok(()))
+            .optional()
+            .map_err(db)?
+            .is_some())
     }
 
     fn is_set_aside(&self, case: CaseId, kind: DocKind) -> Result<bool> {

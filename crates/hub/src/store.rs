@@ -371,4 +371,14 @@ pub trait HubStore: Send + Sync + 'static {
     fn set_aside(&self, case: CaseId, kind: DocKind, reason: &str, now: i64) -> Result<()>;
     /// Whether a document was set aside (changes to it are refused until the county decides).
     fn is_set_aside(&self, case: CaseId, kind: DocKind) -> Result<bool>;
+    /// Deletes a demo case whole (documents, changes, scope, attachment references, its change
+    /// rows in the log), leaves a tombstone, and tells every office in `leave_for` that it left:
+    /// one transaction. The engine checks that the case is demo data before it asks.
+    fn purge_case(&self, case: CaseId, by: &str, leave_for: &[String], now: i64) -> Result<()>;
+    /// Whether the case was purged (anything sent for it is refused).
+    fn is_purged(&self, case: CaseId) -> Result<bool>;
+    /// The county's townships as set with `ledger-hub township`, in the county's order.
+    fn county_townships(&self) -> Result<Vec<String>>;
+    /// Sets the county's townships.
+    fn set_county_townships(&self, townships: &[String]) -> Result<()>;
 }

@@ -64,6 +64,8 @@ pub struct CaseView {
     /// The petitioners' names as this office may show them ([`Case::names`]): full where the
     /// identity is here, masked otherwise.
     pub names: Vec<String>,
+    /// The name of every office the case mentions, by code (登记单位, who recorded each event).
+    pub office_names: std::collections::BTreeMap<String, String>,
     /// Whether the petitioners' identity goes to the bureau only (检举控告, confidential).
     pub identity_restricted: bool,
     /// The derived status.
@@ -175,6 +177,7 @@ impl Office {
             Some(n) => n,
             None => self.next_case_number(&year)?,
         };
+        let townships = self.registration_townships()?;
         let mut ctx = RegistrationContext {
             case_id: id,
             number,
@@ -185,7 +188,7 @@ impl Office {
             handler: &handler,
             at: self.now(),
             today,
-            townships: &cfg.townships,
+            townships: &townships,
             default_township: cfg.default_township(),
             collective_threshold: policy.collective_threshold,
             legacy: fingerprint.is_some(),
@@ -244,6 +247,7 @@ impl Office {
             allowed.push(ActionKind::LiftRestriction);
         }
         Ok(CaseView {
+            office_names: self.office_names(&case),
             names: case.names(identity.as_ref()),
             identity_restricted: case.identity_restricted(),
             documents: case.documents(),
@@ -318,11 +322,13 @@ impl Office {
                     input.target.as_deref().map(str::trim).filter(|t| !t.is_empty()).ok_or_else(
                         || needs(&action, "to", "承办乡镇", "请选择承办乡镇（--to 乡镇名）"),
                     )?;
-                if !cfg.townships.is_empty() && !cfg.townships.iter().any(|t| t == target) {
+                if !self.known_township(target)? {
+                    let known: Vec<String> =
+                        self.township_choices()?.into_iter().map(|c| c.name).collect();
                     return Err(OfficeError::invalid(
                         "to",
                         "承办乡镇",
-                        format!("「{target}」不是本县的乡镇：{}", cfg.townships.join("、")),
+                        format!("「{target}」不是本县的乡镇，请从列表中选择：{}", known.join("、")),
                     ));
                 }
                 if action == ActionKind::Reassign && case.jurisdiction.as_deref() == Some(target) {
@@ -359,6 +365,11 @@ impl Office {
                 let year = self.today().format("%Y").to_string();
                 let (seq, letter) = self.series_number(&format!("official:{year}"))?;
                 official_number = Some(format!("{}信〔{year}〕{letter}{seq}号", cfg.number_prefix));
+            }
+            ActionKind::RemoveDemo if !case.demo => {
+                return Err(OfficeError::Refused(
+                    "只有演示数据可以清除；该案件是真实案件，不能删除".to_owned(),
+                ));
             }
             ActionKind::LiftRestriction if !case.identity_restricted() => {
                 return Err(OfficeError::Refused(

@@ -54,7 +54,7 @@ pub fn sync_message(e: &ledger_client::ClientError) -> String {
         C::Server(code, _) => format!("县局服务器出错（{code}），稍后会自动重试"),
         C::Decode(_) => "县局的回复无法读取，稍后会自动重试".to_owned(),
         C::Local(m) => format!("本机台账出错：{m}"),
-        C::NotEnrolled => "本机尚未登记到县局：请在设置中填写县局地址和登记令牌".to_owned(),
+        C::NotEnrolled => "本机尚未接入县局：请在设置中填写县局服务器地址和接入令牌".to_owned(),
     }
 }
 
@@ -94,7 +94,7 @@ pub fn sync_error_text(code: &str) -> &'static str {
     match code {
         "offline" => "无法连接县局服务器：请检查网络；本机的更改已保存，联网后会自动上传",
         "timeout" => "县局服务器长时间没有响应：网络可能不稳定，稍后会自动重试",
-        "unauthorized" => "本机的同步凭据无效或已被停用：请在设置中重新登记本机",
+        "unauthorized" => "本机的同步凭据无效或已被停用：请向县局索取新的接入令牌，重新接入县局",
         "refused" => "县局拒收了部分更改，已移入「被拒更改」；其余更改照常同步",
         "too_large" => "一次上传的数据过大，已自动缩小批次重试",
         "unsupported_version" => "本机软件版本过旧，请升级软件",
@@ -102,7 +102,7 @@ pub fn sync_error_text(code: &str) -> &'static str {
         "server_error" => "县局服务器出错，稍后会自动重试",
         "bad_response" => "县局的回复无法读取，稍后会自动重试",
         "local_error" => "本机台账出错，请运行数据自检",
-        "not_enrolled" => "本机尚未登记到县局：请在设置中填写县局地址和登记令牌",
+        "not_enrolled" => "本机尚未接入县局：请在设置中填写县局服务器地址和接入令牌",
         _ => "同步出错，稍后会自动重试",
     }
 }

@@ -138,6 +138,9 @@ pub struct ImportOptions {
     /// The clerk confirmed that rows matching a case here only by 案件编号 are that case's
     /// further submissions. Without it they become new cases.
     pub join_by_number: bool,
+    /// The rows are the demo data set: every case they make is marked 演示数据, removable
+    /// everywhere later ([`Office::remove_demo`]).
+    pub demo: bool,
 }
 
 /// What an import did.
@@ -542,6 +545,7 @@ impl Office {
     /// Runs the registration checks without allocating a case number.
     fn dry_run(&self, input: &NewCase) -> std::result::Result<(), Vec<ledger_domain::FieldError>> {
         let cfg = self.config();
+        let townships = self.registration_townships().unwrap_or_else(|_| cfg.townships.clone());
         let mut mint = || String::from("x");
         let actor = String::new();
         let mut ctx = ledger_domain::RegistrationContext {
@@ -554,7 +558,7 @@ impl Office {
             handler: "",
             at: self.now(),
             today: self.today(),
-            townships: &cfg.townships,
+            townships: &townships,
             default_township: None,
             collective_threshold: self.store.rules().policies.current().collective_threshold,
             fingerprint: None,
@@ -618,6 +622,7 @@ impl Office {
             let (case, identity, fingerprints) = self.case_of_group(&group, number, &handler)?;
             let last = group.iter().rev().find(|r| r.status != Status::Registered);
             let mut case = case;
+            case.demo = options.demo;
             report.bureau_steps_left_out +=
                 self.imported_history(&mut case, last.unwrap_or(&group[0]), &handler);
             report.cases += 1;

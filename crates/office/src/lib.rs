@@ -10,6 +10,8 @@
 mod cases;
 mod check;
 mod config;
+mod demo;
+mod directory;
 mod error;
 mod import;
 mod queries;
@@ -27,6 +29,8 @@ use ledger_store::Store;
 
 pub use cases::{ActionInput, CaseView, SubmissionInput};
 pub use config::OfficeConfig;
+pub use demo::DemoRemoval;
+pub use directory::TownshipChoice;
 pub use error::{OfficeError, Result, sync_error_text, sync_message};
 pub use import::{ImportOptions, ImportReport, LEDGER_COLUMNS, Progress};
 pub use ledger_client;

@@ -33,6 +33,8 @@ const DEVICE: &str = "sync.device";
 const CURSOR: &str = "sync.cursor";
 const WANT_WHOLE: &str = "sync.want_whole";
 const LEAVING: &str = "sync.leaving";
+/// The county directory as last received from the hub (JSON).
+const DIRECTORY: &str = "directory";
 const EVICTED: &str = "sync.evicted";
 const NEED_BLOBS: &str = "sync.need_blobs";
 const WANT_BLOBS: &str = "sync.want_blobs";
@@ -116,12 +118,22 @@ impl Office {
             (CREDENTIAL, enrolled.credential.clone()),
             (DEVICE, enrolled.device_id.clone()),
         ])?;
+        if let Some(directory) = &enrolled.directory {
+            office.meta_pairs(&[(DIRECTORY, Self::to_json(directory))])?;
+        }
         if !enrolled.roster.is_empty() {
             // The roster goes up before anything signed by the staff on it.
             office.store.merge_remote(office.roster_key(), DocKind::Roster, &enrolled.roster)?;
             office.reconcile_roster()?;
         }
         Ok(office)
+    }
+
+    /// The county directory (offices, their names and townships; the county's townships), as
+    /// last received from the hub; `None` for a store of this computer only or before the first
+    /// sync with an older hub.
+    pub fn directory(&self) -> Result<Option<ledger_protocol::Directory>> {
+        Ok(self.store.meta(DIRECTORY)?.and_then(|json| serde_json::from_str(&json).ok()))
     }
 
     /// The hub this office syncs with, if enrolled.
@@ -358,6 +370,7 @@ impl Office {
             actor: Some(self.actor_hex()),
             drops: self.drops()?,
             want_leases: self.lease_wants()?,
+            directory_version: self.directory()?.map(|d| d.version),
         })
     }
 
@@ -375,6 +388,9 @@ impl Office {
         let blocks: Vec<(String, u64, u64)> =
             response.leases.iter().map(|l| (l.series.clone(), l.start, l.end)).collect();
         self.store.add_number_blocks(&blocks)?;
+        if let Some(directory) = &response.directory {
+            self.meta_pairs(&[(DIRECTORY, Self::to_json(directory))])?;
+        }
 
         // Attachments: offered and not needed are at the hub; needed ones go up next time.
         let needed: BTreeSet<&str> = response.need_blobs.iter().map(|w| w.hash.as_str()).collect();
@@ -497,11 +513,13 @@ impl Office {
             }
         }
 
-        // Cases that left: deleted once nothing of theirs waits to go up.
+        // Cases that left: deleted once nothing of theirs waits to go up. Demo data goes at once:
+        // work on it (refused by the hub once purged) is worth nothing.
         let mut newly_evicted = false;
         let mut still_leaving = Vec::new();
         for id in leaving {
-            if self.store.outbox_for_case(id)? == 0 {
+            let demo = self.store.row(id)?.is_some_and(|r| r.demo);
+            if demo || self.store.outbox_for_case(id)? == 0 {
                 self.store.delete_case(id)?;
                 evicted.push(id);
                 newly_evicted = true;
@@ -598,7 +616,7 @@ impl Office {
         let credential = self.store.meta(CREDENTIAL)?;
         match (device, credential) {
             (Some(d), Some(c)) => Ok((d, ledger_protocol::secret_hash(&c))),
-            _ => Err(OfficeError::Refused("本机尚未登记到县局，不能导出或导入同步包".to_owned())),
+            _ => Err(OfficeError::Refused("本机尚未接入县局，不能导出或导入同步包".to_owned())),
         }
     }
 

@@ -722,3 +722,34 @@ fn attaching_the_same_file_twice_cites_it_once() {
     assert_eq!(township.case(id).unwrap().attachments.len(), 1);
     assert_eq!(township.store().outbox_len().unwrap(), outbox, "nothing new to send");
 }
+
+/// A store for this computer only: the demo cases go at once, the case entered by hand and the
+/// settings stay.
+#[test]
+fn removing_the_demo_data_keeps_what_was_entered_by_hand() {
+    let (dir, office) = office(Role::Bureau, "2026-11-30");
+    let csv = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../cli/src/demo.csv");
+    let mut cfg = office.config();
+    cfg.townships.clear();
+    office.update_config(cfg).unwrap();
+    let demo = office.import_demo(&csv, &mut |_| {}).unwrap();
+    assert!(demo.cases > 20);
+    let mine = office.register(&new_case("2026-11-02"), None).unwrap();
+    assert_eq!(office.demo_cases().unwrap(), demo.cases as u64);
+    let listed = office.list(&CaseQuery::default()).unwrap();
+    assert_eq!(listed.rows.iter().filter(|r| r.demo).count(), demo.cases);
+    assert!(!listed.rows.iter().find(|r| r.id == mine).unwrap().demo);
+    // A real case cannot be removed as demo data.
+    let err = office.act(mine, &act(ActionKind::RemoveDemo)).unwrap_err();
+    assert_eq!(err.code(), "refused");
+
+    let removed = office.remove_demo(None).unwrap();
+    assert_eq!((removed.cases, removed.awaiting_hub), (demo.cases, false));
+    assert_eq!(office.case_count().unwrap(), 1);
+    assert_eq!(office.case(mine).unwrap().id, mine);
+    assert_eq!(office.demo_cases().unwrap(), 0);
+    drop(office);
+    let again = Office::open(dir.path(), clock_at("2026-11-30")).unwrap();
+    assert_eq!(again.config().code, "county", "the settings stay");
+    assert_eq!(again.case_count().unwrap(), 1);
+}

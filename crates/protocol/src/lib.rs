@@ -269,6 +269,62 @@ pub struct SyncRequest {
     /// Number series this device wants a (new) block of.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub want_leases: Vec<LeaseWant>,
+    /// The version of the county directory this office holds (the hub sends it when it differs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub directory_version: Option<String>,
+}
+
+/// 县局名录: the county's offices, with their names and townships, and the county's full list of
+/// townships, enrolled or not. The hub alone writes it; every office keeps the copy it last
+/// received, so names and the townships a case may go to are known offline.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Directory {
+    /// A digest of the content: an office sends it back, and gets the directory again only when
+    /// it changed.
+    pub version: String,
+    /// Every office, bureau first.
+    pub offices: Vec<DirectoryOffice>,
+    /// The county's townships (乡镇), in the county's order.
+    pub townships: Vec<String>,
+    /// Whether the county set its full list of townships (`ledger-hub township set`); if not,
+    /// `townships` holds only those some office answers for, and others are not refused.
+    pub complete: bool,
+}
+
+/// One office of the directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DirectoryOffice {
+    /// 单位代码.
+    pub code: String,
+    /// 单位名称 (黄桥镇国土所).
+    pub name: String,
+    /// `township` or `bureau`.
+    pub role: String,
+    /// The townships it answers for.
+    pub townships: Vec<String>,
+}
+
+impl Directory {
+    /// Builds a directory and stamps its version.
+    pub fn new(offices: Vec<DirectoryOffice>, townships: Vec<String>, complete: bool) -> Self {
+        let mut d = Self { version: String::new(), offices, townships, complete };
+        let mut cbor = Vec::new();
+        let _ = ciborium::into_writer(&(&d.offices, &d.townships, d.complete), &mut cbor);
+        d.version = blake3::hash(&cbor).to_hex()[..16].to_owned();
+        d
+    }
+
+    /// The name of office `code`, if the directory knows it.
+    pub fn office_name(&self, code: &str) -> Option<&str> {
+        self.offices.iter().find(|o| o.code == code).map(|o| o.name.as_str())
+    }
+
+    /// The offices answering for `township`.
+    pub fn offices_for(&self, township: &str) -> impl Iterator<Item = &DirectoryOffice> {
+        self.offices.iter().filter(move |o| o.townships.iter().any(|t| t == township))
+    }
 }
 
 /// 信访人身份投递: identities an office typed for a restricted case, carried to the hub outside
@@ -402,6 +458,9 @@ pub struct SyncResponse {
     /// Cases asked for whole that did not fit this page: ask again.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub deferred_whole: Vec<Uuid>,
+    /// The county directory, when the office's copy is missing or out of date.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub directory: Option<Directory>,
 }
 
 /// A change the hub refused, and why.
@@ -467,6 +526,9 @@ pub struct EnrollResponse {
     /// against it.
     #[serde(default)]
     pub roster: Vec<u8>,
+    /// The county directory, so names and townships are known from the start.
+    #[serde(default)]
+    pub directory: Option<Directory>,
 }
 
 /// A document's state, for repair: the BLAKE3 of its sorted heads.
@@ -708,6 +770,16 @@ mod tests {
             refused_drops: vec![(Uuid::from_u128(9), "案件不存在".into())],
             leases: vec![Lease { series: "official:2025".into(), start: 21, end: 40 }],
             deferred_whole: vec![Uuid::from_u128(10)],
+            directory: Some(Directory::new(
+                vec![DirectoryOffice {
+                    code: "hq".into(),
+                    name: "黄桥镇国土所".into(),
+                    role: "township".into(),
+                    townships: vec!["黄桥镇".into()],
+                }],
+                vec!["黄桥镇".into()],
+                true,
+            )),
         };
         assert_eq!(decode::<SyncResponse>(&encode(&resp)).unwrap(), resp);
     }

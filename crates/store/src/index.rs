@@ -13,7 +13,7 @@ use ledger_domain::automerge::Automerge;
 use ledger_domain::deadline::deadlines;
 use ledger_domain::schema;
 use ledger_domain::workflow::replay;
-use ledger_domain::{Case, CaseFacts, CaseId, Identity, Status};
+use ledger_domain::{ActionKind, Case, CaseFacts, CaseId, Identity, Status};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, Transaction, params, params_from_iter};
 use serde::Serialize;
@@ -43,6 +43,8 @@ pub(crate) struct Projection {
     anomalies: i64,
     conflicts: i64,
     registered_by: String,
+    /// 0 a real case, 1 demo data, 2 demo data being removed.
+    demo: i64,
     facts: String,
     /// Attachments the case cites.
     attachments: Vec<String>,
@@ -53,7 +55,7 @@ pub const STAMP_KEY: &str = "index_stamp";
 
 /// Bumped whenever [`project`] computes something differently, so existing indexes are
 /// re-projected on the next open.
-const PROJECTION_VERSION: u32 = 4;
+const PROJECTION_VERSION: u32 = 5;
 
 /// A text search counts at most this many matches; [`Page::capped`] says there are more.
 pub const COUNT_CAP: u64 = 10_000;
@@ -143,6 +145,11 @@ pub(crate) fn project(
         anomalies: replayed.anomalies.len() as i64,
         conflicts: schema::conflicts(doc).map(|c| c.len() as i64).unwrap_or(0),
         registered_by: case.registered_by.clone(),
+        demo: match (case.demo, case.events.iter().any(|e| e.action == ActionKind::RemoveDemo)) {
+            (false, _) => 0,
+            (true, false) => 1,
+            (true, true) => 2,
+        },
         facts: serde_json::to_string(&facts).unwrap_or_default(),
         attachments: case.attachments.iter().map(|a| a.hash.clone()).collect(),
     }
@@ -153,8 +160,8 @@ pub(crate) fn write(tx: &Transaction<'_>, case_id: &str, p: &Projection, now: i6
     let rowid: i64 = tx.query_row(
         "INSERT INTO cases (case_id, number, status, township, category, sector, purpose, source,
              channel, received, last_received, names, village, next_due, next_due_kind, anomalies,
-             conflicts, registered_by, updated_at, facts, search_names)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
+             conflicts, registered_by, updated_at, facts, search_names, demo)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)
          ON CONFLICT(case_id) DO UPDATE SET number = excluded.number, status = excluded.status,
              township = excluded.township, category = excluded.category, sector = excluded.sector,
              purpose = excluded.purpose, source = excluded.source, channel = excluded.channel,
@@ -163,7 +170,7 @@ pub(crate) fn write(tx: &Transaction<'_>, case_id: &str, p: &Projection, now: i6
              village = excluded.village, next_due = excluded.next_due,
              next_due_kind = excluded.next_due_kind, anomalies = excluded.anomalies,
              conflicts = excluded.conflicts, registered_by = excluded.registered_by,
-             updated_at = excluded.updated_at, facts = excluded.facts
+             updated_at = excluded.updated_at, facts = excluded.facts, demo = excluded.demo
          RETURNING id",
         params![
             case_id,
@@ -186,7 +193,8 @@ pub(crate) fn write(tx: &Transaction<'_>, case_id: &str, p: &Projection, now: i6
             p.registered_by,
             now,
             p.facts,
-            p.search_names
+            p.search_names,
+            p.demo
         ],
         |r| r.get(0),
     )?;
@@ -248,6 +256,8 @@ pub struct CaseRow {
     pub handed_over: bool,
     /// The registering office.
     pub registered_by: String,
+    /// 演示数据.
+    pub demo: bool,
 }
 
 /// A page of cases.
@@ -299,7 +309,8 @@ fn like_pattern(text: &str) -> String {
 
 /// Builds the WHERE clause and its parameters.
 fn filter(q: &CaseQuery) -> (String, Vec<SqlValue>) {
-    let mut clauses: Vec<String> = Vec::new();
+    // Demo cases being removed have left every list already.
+    let mut clauses: Vec<String> = vec!["demo < 2".to_owned()];
     let mut args: Vec<SqlValue> = Vec::new();
     let mut eq = |col: &str, v: &Option<String>, clauses: &mut Vec<String>| {
         if let Some(v) = v {
@@ -365,7 +376,8 @@ fn filter(q: &CaseQuery) -> (String, Vec<SqlValue>) {
 }
 
 const COLUMNS: &str = "case_id, number, status, township, category, sector, purpose, source, channel,
-    received, names, village, next_due, next_due_kind, anomalies, conflicts, handed_over, registered_by";
+    received, names, village, next_due, next_due_kind, anomalies, conflicts, handed_over, registered_by,
+    demo";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
     let id: String = r.get(0)?;
@@ -393,6 +405,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
         conflicts: r.get(15)?,
         handed_over: r.get(16)?,
         registered_by: r.get(17)?,
+        demo: r.get::<_, i64>(18)? > 0,
     })
 }
 
@@ -445,13 +458,32 @@ impl Store {
     /// The statistics facts of every case (for reports), from the index only.
     pub fn all_facts(&self) -> Result<Vec<CaseFacts>> {
         let conn = self.reader();
-        let mut stmt = conn.prepare_cached("SELECT facts FROM cases")?;
+        let mut stmt = conn.prepare_cached("SELECT facts FROM cases WHERE demo < 2")?;
         let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
         let mut out = Vec::new();
         for json in rows {
             out.push(serde_json::from_str(&json?)?);
         }
         Ok(out)
+    }
+
+    /// How many cases here are demo data not yet being removed.
+    pub fn demo_count(&self) -> Result<u64> {
+        let n: i64 =
+            self.reader()
+                .query_row("SELECT count(*) FROM cases WHERE demo = 1", [], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// The ids of the cases here that are demo data not yet being removed.
+    pub fn demo_cases(&self) -> Result<Vec<CaseId>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached("SELECT case_id FROM cases WHERE demo = 1")?;
+        let ids = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .filter_map(|r| r.ok().and_then(|s| s.parse().ok()))
+            .collect();
+        Ok(ids)
     }
 
     /// Counts of cases per status code.

@@ -85,6 +85,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/002_sync.sql"),
     include_str!("../migrations/003_trust.sql"),
     include_str!("../migrations/004_search_pairs.sql"),
+    include_str!("../migrations/005_demo.sql"),
 ];
 
 /// The office's replica.

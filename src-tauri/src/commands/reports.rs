@@ -19,6 +19,20 @@ pub(crate) async fn due_list(
     with_office(&desktop, move |o| o.due(township.as_deref().filter(|t| !t.is_empty()))).await
 }
 
+/// The period of `from`..=`to` (ISO dates, both included).
+fn period(from: &str, to: &str) -> CommandResult<Period> {
+    let bad = |d: &str| CommandError::new("invalid_input", format!("日期「{d}」无效"));
+    let period =
+        Period { from: from.parse().map_err(|_| bad(from))?, to: to.parse().map_err(|_| bad(to))? };
+    if period.from > period.to {
+        return Err(CommandError::new(
+            "invalid_input",
+            format!("统计期间的开始日期「{from}」晚于结束日期「{to}」，请重新选择"),
+        ));
+    }
+    Ok(period)
+}
+
 #[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn statistics(
     desktop: State<'_, Desktop>,
@@ -26,11 +40,7 @@ pub(crate) async fn statistics(
     to: String,
     township: Option<String>,
 ) -> CommandResult<Statistics> {
-    let bad = |d: &str| CommandError::new("invalid_input", format!("日期「{d}」无效"));
-    let period = Period {
-        from: from.parse().map_err(|_| bad(&from))?,
-        to: to.parse().map_err(|_| bad(&to))?,
-    };
+    let period = period(&from, &to)?;
     with_office(&desktop, move |o| {
         o.statistics(period, township.as_deref().filter(|t| !t.is_empty()))
     })
@@ -72,6 +82,24 @@ pub(crate) async fn export_ledger(
     .await
 }
 
+/// Writes the statistics workbook of `from`..=`to` (the tables with year-over-year change; the
+/// townships and, for a whole year, the months on their own sheets) to `path`.
+#[tauri::command(rename_all = "snake_case")]
+pub(crate) async fn export_statistics(
+    desktop: State<'_, Desktop>,
+    from: String,
+    to: String,
+    path: String,
+    township: Option<String>,
+) -> CommandResult<()> {
+    let period = period(&from, &to)?;
+    let path = PathBuf::from(path);
+    with_office(&desktop, move |o| {
+        o.statistics_xlsx(period, township.as_deref().filter(|t| !t.is_empty()), &path)
+    })
+    .await
+}
+
 #[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn import_ledger(
     desktop: State<'_, Desktop>,
@@ -85,7 +113,9 @@ pub(crate) async fn import_ledger(
     let report = with_office(&desktop, move |o| {
         let mut progress =
             |p: ledger_office::Progress| progress_to.progress("import", p.done, p.total);
-        o.import_file(&path, ImportOptions { skip_invalid, dry_run, join_by_number }, &mut progress)
+        // A clerk's file is never the demo data set.
+        let options = ImportOptions { skip_invalid, dry_run, join_by_number, demo: false };
+        o.import_file(&path, options, &mut progress)
     })
     .await?;
     if !dry_run {
@@ -109,4 +139,27 @@ pub(crate) async fn render_document(
         desktop.changed(Some(id));
     }
     Ok(html)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_period_is_two_iso_dates_in_order() {
+        let p = period("2017-03-01", "2017-05-31").unwrap();
+        assert_eq!(
+            (p.from.to_string(), p.to.to_string()),
+            ("2017-03-01".into(), "2017-05-31".into())
+        );
+        assert!(period("2017-03-01", "2017-03-01").is_ok());
+        let bad = period("2017-02-30", "2017-03-31").unwrap_err();
+        assert_eq!(
+            (bad.code.as_str(), bad.message.as_str()),
+            ("invalid_input", "日期「2017-02-30」无效")
+        );
+        let reversed = period("2017-06-01", "2017-03-31").unwrap_err();
+        assert_eq!(reversed.code, "invalid_input");
+        assert!(reversed.message.contains("晚于结束日期"), "{}", reversed.message);
+    }
 }

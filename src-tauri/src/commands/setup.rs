@@ -26,7 +26,9 @@ pub(crate) struct AppState {
     office: Option<OfficeConfig>,
     hub: Option<String>,
     data_dir: String,
+    /// 演示数据 cases held here (the banner shows while any are).
     demo: bool,
+    demo_cases: u64,
     version: &'static str,
 }
 
@@ -34,16 +36,14 @@ fn app_state_of(desktop: &Desktop) -> AppState {
     let running = desktop.running().ok();
     let office = running.as_ref().map(|r| r.office.config());
     let hub = running.as_ref().and_then(|r| r.office.hub_url().ok().flatten());
-    let demo = running
-        .as_ref()
-        .and_then(|r| r.office.store().meta("demo").ok().flatten())
-        .is_some_and(|v| v == "1");
+    let demo_cases = running.as_ref().and_then(|r| r.office.demo_cases().ok()).unwrap_or(0);
     AppState {
         ready: running.is_some(),
         office,
         hub,
         data_dir: desktop.data_dir().display().to_string(),
-        demo,
+        demo: demo_cases > 0,
+        demo_cases,
         version: env!("CARGO_PKG_VERSION"),
     }
 }
@@ -131,7 +131,7 @@ pub(crate) async fn enroll(
     staff: Vec<String>,
 ) -> CommandResult<AppState> {
     if desktop.ready() {
-        return Err(CommandError::new("already_set_up", "本机已有台账，不能重复登记"));
+        return Err(CommandError::new("already_set_up", "本机已有台账，不能重复接入"));
     }
     let hub = hub.trim().trim_end_matches('/').to_owned();
     if !(hub.starts_with("http://") || hub.starts_with("https://")) {
@@ -203,31 +203,30 @@ pub(crate) async fn update_staff(
     .await
 }
 
-/// Removes the demo data set: the demo store is deleted and the app returns to enrollment.
+/// The townships a case may go to, each with the offices enrolled for it (from the county
+/// directory this office holds).
 #[tauri::command(rename_all = "snake_case")]
-pub(crate) async fn remove_demo(desktop: State<'_, Desktop>) -> CommandResult<AppState> {
-    if !app_state_of(&desktop).demo {
-        return Err(CommandError::new("refused", "本机的数据不是演示数据，不能在此清除"));
-    }
-    let running = desktop.stop();
-    // Let the sync service let go of the store before its files go.
-    if let Some(running) = running {
-        for _ in 0..50 {
-            if std::sync::Arc::strong_count(&running) == 1
-                && std::sync::Arc::strong_count(&running.office) == 1
-            {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-    }
-    let dir = desktop.data_dir().to_path_buf();
-    for name in ["ledger.db", "ledger.db-wal", "ledger.db-shm", "ledger.lock"] {
-        let path = dir.join(name);
-        if path.exists() {
-            std::fs::remove_file(&path)?;
-        }
-    }
+pub(crate) async fn township_choices(
+    desktop: State<'_, Desktop>,
+) -> CommandResult<Vec<ledger_office::TownshipChoice>> {
+    with_office(&desktop, |o| o.township_choices()).await
+}
+
+/// What removing the demo data did, and the app's state after it.
+#[derive(Debug, Serialize)]
+pub(crate) struct DemoRemoved {
+    removed: ledger_office::DemoRemoval,
+    state: AppState,
+}
+
+/// Removes the demo cases, and only those, everywhere they went; the enrollment and every
+/// real case stay ([`ledger_office::Office::remove_demo`]).
+#[tauri::command(rename_all = "snake_case")]
+pub(crate) async fn remove_demo(
+    desktop: State<'_, Desktop>,
+    handler: Option<String>,
+) -> CommandResult<DemoRemoved> {
+    let removed = with_office(&desktop, move |o| o.remove_demo(handler.as_deref())).await?;
     desktop.changed(None);
-    Ok(app_state_of(&desktop))
+    Ok(DemoRemoved { removed, state: app_state_of(&desktop) })
 }

@@ -55,7 +55,7 @@ impl From<SyncReport> for Moved {
 pub(crate) async fn sync_now(desktop: State<'_, Desktop>) -> CommandResult<Moved> {
     let running = desktop.running()?;
     let Some(sync) = running.sync.clone() else {
-        return Err(CommandError::new("not_enrolled", "本机没有登记到县局，离线使用时不需要同步"));
+        return Err(CommandError::new("not_enrolled", "本机没有接入县局，离线使用时不需要同步"));
     };
     let report = sync.sync_now().await?;
     desktop.changed(None);
@@ -86,7 +86,7 @@ pub(crate) async fn retry_quarantined(
 pub(crate) async fn recover_refused(desktop: State<'_, Desktop>) -> CommandResult<RecoveryReport> {
     let running = desktop.running()?;
     let Some(sync) = running.sync.clone() else {
-        return Err(CommandError::new("not_enrolled", "本机没有登记到县局，离线使用时不需要恢复"));
+        return Err(CommandError::new("not_enrolled", "本机没有接入县局，离线使用时不需要恢复"));
     };
     let cases = with_office(&desktop, |o| o.begin_recovery()).await?;
     if cases > 0 {
@@ -107,7 +107,7 @@ pub(crate) async fn hub_offices(desktop: State<'_, Desktop>) -> CommandResult<se
     let binding = target
         .binding()
         .map_err(|e| CommandError::new("local_error", e.0))?
-        .ok_or_else(|| CommandError::new("not_enrolled", "本机没有登记到县局"))?;
+        .ok_or_else(|| CommandError::new("not_enrolled", "本机没有接入县局"))?;
     let client = HubClient::new(std::time::Duration::from_secs(15))?;
     Ok(client.get_json(&binding.hub, &binding.credential, "/v1/offices").await?)
 }

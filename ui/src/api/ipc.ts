@@ -10,6 +10,7 @@ import type {
   CaseRow,
   CaseView,
   CommandError,
+  DemoRemoved,
   DueList,
   Events,
   ImportReport,
@@ -19,10 +20,11 @@ import type {
   OfficeHealth,
   Page,
   QuarantinedChange,
-  Statistics,
   RecoveryReport,
+  Statistics,
   SyncReport,
   SyncStatus,
+  TownshipChoice,
   Vocabularies,
   YearReport,
 } from './types'
@@ -80,7 +82,8 @@ export const setupLocal = (setup: LocalSetup) =>
     staff: setup.staff,
   })
 export const updateStaff = (staff: string[]) => call<OfficeConfig>('update_staff', { staff })
-export const removeDemo = () => call<AppState>('remove_demo')
+export const townshipChoices = () => call<TownshipChoice[]>('township_choices')
+export const removeDemo = (handler?: string) => call<DemoRemoved>('remove_demo', { handler: handler ?? null })
 
 export const listCases = (query: CaseQuery) => call<Page>('list_cases', { query })
 export const caseDetail = (id: string) => call<CaseView>('case_detail', { id })
@@ -109,6 +112,9 @@ export const statistics = (from: string, to: string, township?: string) =>
   call<Statistics>('statistics', township ? { from, to, township } : { from, to })
 
 export const exportLedger = (path: string) => call<number>('export_ledger', { path })
+/** The statistics workbook of `from`..`to` (the tables the 统计 screen shows) as .xlsx. */
+export const exportStatistics = (from: string, to: string, path: string, township?: string) =>
+  call<null>('export_statistics', township ? { from, to, path, township } : { from, to, path })
 // commands.md spells multi-word arguments in snake_case, while a plain `#[tauri::command]`
 // reads them in camelCase. Both spellings are sent so the call works with either; extra keys
 // are ignored by the shell.

@@ -37,7 +37,11 @@ import { phoneOk, residentIdOk } from '../utils/registerForm'
 type Args = Record<string, unknown>
 
 const today = () => isoDay(new Date())
-let appState: AppState = initialAppState()
+// `?setup` in the page's address starts the mock on a computer not yet set up.
+const startAtSetup = typeof location !== 'undefined' && new URLSearchParams(location.search).has('setup')
+let appState: AppState = startAtSetup
+  ? { ...initialAppState(), ready: false, office: null, hub: null, demo: false, demo_cases: 0 }
+  : initialAppState()
 let data = buildMockData(today())
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -141,6 +145,7 @@ function row(m: MockCase): CaseRow {
     conflicts: m.conflicts.length,
     handed_over: m.handed_over,
     registered_by: m.case.registered_by,
+    demo: m.case.demo === true,
   }
 }
 
@@ -175,6 +180,7 @@ function view(m: MockCase): CaseView {
   return structuredClone({
     case: m.case,
     identity: m.identity,
+    office_names: Object.fromEntries(data.offices.map((o) => [o.office, o.name])),
     // What the shell's Case::names gives: the full name where the identity is here.
     names: m.case.petitioners.map((p) => m.identity?.persons.find((q) => q.id === p.id)?.name || p.display_name),
     status: m.status,
@@ -632,6 +638,25 @@ async function syncNow() {
   return { rounds: 2, uploaded, downloaded: 4, refused: 0, retries: 0 }
 }
 
+// BaseDirectory.Document and BaseDirectory.Home of @tauri-apps/api/path.
+const MOCK_DIRECTORIES: Record<number, string> = { 6: '/home/guotu/文档', 21: '/home/guotu' }
+
+/** The statistics workbooks written, for tests. */
+export const statisticsExports: { from: string; to: string; path: string; township: string | null }[] = []
+
+/** `from` and `to` of a statistics command, checked as the shell checks them. */
+function period(args: Args): { from: string; to: string } {
+  const from = String(args.from ?? '')
+  const to = String(args.to ?? '')
+  for (const d of [from, to]) {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(d) || Number.isNaN(new Date(`${d}T00:00:00`).getTime())) {
+      fail('invalid_input', `日期「${d}」无效`)
+    }
+  }
+  if (from > to) fail('invalid_input', `统计期间的开始日期「${from}」晚于结束日期「${to}」，请重新选择`)
+  return { from, to }
+}
+
 async function handle(cmd: string, args: Args): Promise<unknown> {
   await sleep(30)
   switch (cmd) {
@@ -640,7 +665,7 @@ async function handle(cmd: string, args: Args): Promise<unknown> {
     case 'vocabularies':
       return structuredClone(VOCABULARIES)
     case 'enroll': {
-      if (!String(args.token ?? '').trim()) invalid([{ field: 'token', label: '登记令牌', message: '请填写县局发给本机的登记令牌' }])
+      if (!String(args.token ?? '').trim()) invalid([{ field: 'token', label: '接入令牌', message: '请填写县局发给本机的接入令牌' }])
       appState = { ...initialAppState(), demo: false, hub: String(args.hub), office: { ...OFFICE, staff: args.staff as string[] } }
       data = { ...buildMockData(today()), cases: [] }
       return structuredClone(appState)
@@ -667,10 +692,20 @@ async function handle(cmd: string, args: Args): Promise<unknown> {
       if (appState.office) appState.office.staff = [...staff]
       return structuredClone(appState.office)
     }
-    case 'remove_demo':
-      data = { ...buildMockData(today()), cases: [] }
-      appState = { ...appState, ready: false, office: null, hub: null, demo: false }
-      return structuredClone(appState)
+    case 'township_choices':
+      // What the shell's Office::township_choices gives: the county's townships, each with the
+      // offices enrolled for it (洞口镇 has none, to show the warning).
+      return [...OFFICE.townships, '洞口镇'].map((name) => ({
+        name,
+        offices: data.offices.filter((o) => o.townships.includes(name)).map((o) => o.name),
+      }))
+    case 'remove_demo': {
+      // Demo cases only: what the clerk registered stays, and so does the enrollment.
+      const before = data.cases.length
+      data.cases = data.cases.filter((m) => !m.case.demo)
+      appState = { ...appState, demo: false, demo_cases: 0 }
+      return structuredClone({ removed: { cases: before - data.cases.length, awaiting_hub: appState.hub !== null }, state: appState })
+    }
     case 'list_cases':
       return listCases((args.query ?? {}) as CaseQuery)
     case 'case_detail':
@@ -733,11 +768,20 @@ async function handle(cmd: string, args: Args): Promise<unknown> {
       return dueList(args.township as string | undefined)
     case 'year_report':
       return yearReport(Number(args.year), args.township as string | undefined)
-    case 'statistics':
-      return statistics(String(args.from), String(args.to), args.township as string | undefined)
+    case 'statistics': {
+      const { from, to } = period(args)
+      return statistics(from, to, args.township as string | undefined)
+    }
     case 'export_ledger':
       await progress('export', data.cases.length)
       return data.cases.length
+    case 'export_statistics': {
+      period(args)
+      const path = String(args.path ?? '')
+      await sleep(300)
+      statisticsExports.push({ from: String(args.from), to: String(args.to), path, township: (args.township as string | undefined) ?? null })
+      return null
+    }
     case 'import_ledger':
       return importLedger(String(args.path), Boolean(args.skip_invalid), Boolean(args.dry_run), Boolean(args.join_by_number))
     case 'sync_status':
@@ -763,8 +807,18 @@ async function handle(cmd: string, args: Args): Promise<unknown> {
       // The ledger file the mock offers has two bad rows, to show the rejection and the retry.
       return options.multiple ? ['/home/guotu/文档/现场照片2.jpg'] : '/home/guotu/文档/2024年信访台账（有错误行）.xlsx'
     }
-    case 'plugin:dialog|save':
-      return '/home/guotu/文档/信访台账.xlsx'
+    case 'plugin:dialog|save': {
+      // The clerk accepts the suggested name in the suggested folder.
+      const options = (args.options ?? {}) as { defaultPath?: string }
+      return options.defaultPath ?? '/home/guotu/文档/信访台账.xlsx'
+    }
+    case 'plugin:path|resolve_directory': {
+      const dir = MOCK_DIRECTORIES[Number(args.directory)]
+      if (!dir) fail('ipc', `mock: no directory ${String(args.directory)}`)
+      return dir
+    }
+    case 'plugin:path|join':
+      return (args.paths as string[]).join('/').replace(/\/{2,}/g, '/')
     default:
       fail('ipc', `mock: unknown command ${cmd}`)
   }

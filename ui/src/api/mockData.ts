@@ -185,6 +185,7 @@ export function initialAppState(): AppState {
     hub: 'http://county-hub:8750',
     data_dir: '/home/guotu/.local/share/ledger',
     demo: true,
+    demo_cases: 1,
     version: '0.1.0',
   }
 }
@@ -393,6 +394,7 @@ function buildCase(seed: Seed, r: () => number): MockCase {
   const c: Case = {
     id,
     schema_version: 1,
+    demo: true,
     identity_released: false,
     restrictive_values: false,
     number: mintNumber(year),

@@ -44,9 +44,29 @@ export interface AppState {
   office: OfficeConfig | null
   hub: string | null
   data_dir: string
-  /** The store holds the demo data set (show a banner; it can be removed in 设置). */
+  /** The store holds demo cases (show a banner; they can be removed in 设置). */
   demo: boolean
+  /** How many demo cases it holds. */
+  demo_cases?: number
   version: string
+}
+
+/** A township a case may go to, with the offices enrolled for it (from the county directory). */
+export interface TownshipChoice {
+  name: string
+  /** Names of the offices answering for it; empty when none is enrolled. */
+  offices: string[]
+}
+
+/** What 清除演示数据 did. */
+export interface DemoRemoved {
+  removed: {
+    /** Demo cases removed (deleted here, or marked for the hub to purge). */
+    cases: number
+    /** The hub still has to purge them; they go from the townships after it has. */
+    awaiting_hub: boolean
+  }
+  state: AppState
 }
 
 /** Every error a command returns. `fields` is set for invalid input: show each next to its field. */
@@ -82,6 +102,8 @@ export interface CaseRow {
   conflicts: number
   handed_over: boolean
   registered_by: string
+  /** 演示数据. */
+  demo?: boolean
 }
 
 export interface Page {
@@ -196,6 +218,8 @@ export interface AttachmentRef {
 export interface Case {
   id: string
   schema_version: number
+  /** 演示数据: created with the demo data set; only such a case can be removed. */
+  demo?: boolean
   number: string
   official_number: string | null
   registered_by: string
@@ -252,6 +276,8 @@ export interface CaseView {
   identity: Identity | null
   /** The petitioners' names as this office may show them: full where the identity is here. */
   names: string[]
+  /** The name of every office the case mentions, by code. */
+  office_names?: Record<string, string>
   status: string
   anomalies: { event_id: string; action: string; reason: string }[]
   deadlines: { items: Deadline[]; problems: { kind: string; message: string }[] }

@@ -1,16 +1,27 @@
 import { computed, reactive } from 'vue'
 import * as ipc from '../api/ipc'
-import type { AppState, CommandError, SyncStatus, Vocabularies } from '../api/types'
+import type { AppState, CommandError, SyncStatus, TownshipChoice, Vocabularies } from '../api/types'
 
 interface AppStore {
   state: AppState | null
   vocab: Vocabularies | null
   sync: SyncStatus | null
   loadError: CommandError | null
+  /** The county's townships a case may go to, from the directory the shell holds. */
+  townshipChoices: TownshipChoice[]
+  /** Office names by code, as the shell gave them with each case. */
+  officeNames: Record<string, string>
 }
 
 /** What every screen needs: the office, the vocabularies and the sync status. */
-export const app = reactive<AppStore>({ state: null, vocab: null, sync: null, loadError: null })
+export const app = reactive<AppStore>({
+  state: null,
+  vocab: null,
+  sync: null,
+  loadError: null,
+  townshipChoices: [],
+  officeNames: {},
+})
 
 export async function loadApp(): Promise<void> {
   app.loadError = null
@@ -23,6 +34,22 @@ export async function loadApp(): Promise<void> {
     return
   }
   void refreshSync()
+  void refreshTownships()
+}
+
+/** Reloads the township choices (they change when the hub's directory does). */
+export async function refreshTownships(): Promise<void> {
+  if (!app.state?.ready) return
+  try {
+    app.townshipChoices = await ipc.townshipChoices()
+  } catch {
+    // Forms fall back to the office's own townships.
+  }
+}
+
+/** Remembers the office names a case view carried. */
+export function rememberOfficeNames(names: Record<string, string> | undefined): void {
+  if (names) Object.assign(app.officeNames, names)
 }
 
 export async function refreshSync(): Promise<void> {
@@ -41,11 +68,16 @@ export function setAppState(state: AppState): void {
 
 export const office = computed(() => app.state?.office ?? null)
 export const isBureau = computed(() => office.value?.role === 'bureau')
-export const townships = computed(() => office.value?.townships ?? [])
+/** The townships a case may name, as the shell lists them (the bureau: the county's). */
+export const townships = computed(() => {
+  const choices = app.townshipChoices.map((c) => c.name)
+  return choices.length > 0 ? choices : (office.value?.townships ?? [])
+})
 export const staff = computed(() => office.value?.staff ?? [])
 export const enrolled = computed(() => Boolean(app.state?.hub))
 
-/** An office code as people know it: this office's name, other offices by code. */
+/** An office code as people know it: this office's name, or the name the shell gave. */
 export function officeName(code: string): string {
-  return code === office.value?.code ? office.value.name : code
+  if (code === office.value?.code) return office.value.name
+  return app.officeNames[code] ?? code
 }

@@ -163,7 +163,14 @@ export function validateRegister(form: RegisterForm, t: Translate, today = today
       errors.push({ field, label, message: t('register.errors.required', { label }) })
     }
   }
-  need('received', form.received, 'register.fields.received')
+  // A select or a date is chosen, not typed: its error says 请选择.
+  const choose = (field: string, value: string, labelKey: string) => {
+    if (value.trim() === '') {
+      const label = t(labelKey)
+      errors.push({ field, label, message: t('register.errors.choose', { label }) })
+    }
+  }
+  choose('received', form.received, 'register.fields.received')
   if (form.received && form.received > today) {
     errors.push({
       field: 'received',
@@ -171,10 +178,11 @@ export function validateRegister(form: RegisterForm, t: Translate, today = today
       message: t('register.errors.future'),
     })
   }
-  need('channel', form.channel, 'register.fields.channel')
-  need('source', form.source, 'register.fields.source')
-  need('sector', form.sector, 'register.fields.sector')
-  need('category', form.category, 'register.fields.category')
+  choose('channel', form.channel, 'register.fields.channel')
+  choose('source', form.source, 'register.fields.source')
+  choose('purpose', form.purpose, 'register.fields.purpose')
+  choose('sector', form.sector, 'register.fields.sector')
+  choose('category', form.category, 'register.fields.category')
   need('request', form.request, 'register.fields.request')
   if (!Number.isInteger(form.persons) || form.persons < 1) {
     errors.push({

@@ -24,6 +24,7 @@ function filled() {
     source: 'direct',
     sector: 'land',
     category: 'illegal_occupation',
+    purpose: 'report',
     village: '大屋村',
     request: '邻居在承包地上违法建房，请求依法查处',
   })
@@ -144,7 +145,7 @@ describe('register form checks and input', () => {
     expect(input.petitioners.map((p) => p.name)).toEqual(['', '张三丰'])
     form.channel = 'letter'
     expect(toNewCase(form).batches).toBeUndefined()
-    expect(toNewCase(form).purpose).toBeUndefined()
+    expect(toNewCase(form).purpose).toBe('report')
   })
 
   it('knows when something was typed', () => {

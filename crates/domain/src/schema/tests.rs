@@ -148,6 +148,7 @@ prop_compose! {
             confidential: body.4,
             identity_released: false,
             restrictive_values: false,
+            demo: false,
             petitioners,
             submissions: submissions.into_iter().map(|(id, s)| Submission { id, ..s }).collect(),
             events: events.into_iter().map(|(id, e)| Event { id, ..e }).collect(),

@@ -95,6 +95,11 @@ impl World {
 
     /// A 检举控告 case registered by the bureau and assigned to 黄桥镇, as the hub holds it.
     fn case(&self, purpose: Purpose) -> Automerge {
+        self.case_with(purpose, false)
+    }
+
+    /// The same case, as demo data or not.
+    fn case_with(&self, purpose: Purpose, demo: bool) -> Automerge {
         let mut doc = Automerge::new().with_actor(bureau_actor());
         let case = Case {
             id: CaseId(self.case_id),
@@ -112,6 +117,7 @@ impl World {
             confidential: false,
             identity_released: false,
             restrictive_values: false,
+            demo,
             petitioners: vec![PetitionerRef {
                 id: "p1".into(),
                 kind: PetitionerKind::Citizen,
@@ -730,4 +736,34 @@ fn a_township_cannot_register_a_case_already_declassified_or_numbered() {
     });
     assert_eq!(verdict(&input, &Automerge::new(), &numbered), Err(Rule::Role));
     assert_eq!(verdict(&input, &Automerge::new(), &create(&|_| {})), Ok(()));
+}
+
+#[test]
+fn only_demo_data_can_be_removed_and_nothing_becomes_demo_data_later() {
+    let w = World::new();
+    let real = w.case(Purpose::Appeal);
+    let demo = w.case_with(Purpose::Appeal, true);
+    let bureau = w.input(w.bureau(), DocClass::Case);
+    let remove = |doc: &Automerge| {
+        let case = schema::read_case(doc).unwrap();
+        let e = event(
+            case.next_lamport(),
+            ActionKind::RemoveDemo,
+            "county",
+            Role::Bureau,
+            &bureau_actor(),
+            "刘洪",
+        );
+        change_on(doc, bureau_actor(), |tx| schema::add_event(tx, &e).unwrap())
+    };
+    assert_eq!(verdict(&bureau, &demo, &remove(&demo)), Ok(()));
+    // The hub never deletes a real case, whoever asks.
+    assert_eq!(verdict(&bureau, &real, &remove(&real)), Err(Rule::Role));
+    // A township may not remove even demo data.
+    let e = township_event(&demo, ActionKind::RemoveDemo);
+    let c = change_on(&demo, township_actor(), |tx| schema::add_event(tx, &e).unwrap());
+    assert_eq!(verdict(&w.input(w.township(), DocClass::Case), &demo, &c), Err(Rule::Role));
+    // Making a real case demo data, to purge it next, is refused: the key is written once.
+    let c = change_on(&real, bureau_actor(), |tx| tx.put(ROOT, "demo", true).unwrap());
+    assert_eq!(verdict(&bureau, &real, &c), Err(Rule::AppendOnly));
 }
