@@ -1,21 +1,22 @@
-//! The command line's shape (clap).
+//! The command line's shape (clap). Every text a person reads in `--help` is Chinese; the
+//! headings clap adds itself are translated in [`crate::help`].
 
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
 
-/// 信访台账: the office's petition ledger from a terminal.
+/// 信访台账命令行：登记、办理、查询、统计、导入导出、同步。
 #[derive(Debug, Parser)]
-#[command(name = "ledger", version, about = "信访台账命令行：登记、办理、查询、统计、导入导出")]
+#[command(name = "ledger", version)]
 pub(crate) struct Cli {
-    /// 数据目录 (the store); default: the desktop app's directory.
+    /// 数据目录（台账所在）；默认与桌面程序相同。
     #[arg(long, global = true, env = "LEDGER_DATA_DIR")]
     pub(crate) data_dir: Option<PathBuf>,
-    /// 办理人 to record (must be on the staff list); default: the first staff member.
+    /// 记录为办理人的人员（须在人员名单上）；默认名单上的第一位。
     #[arg(long, global = true, env = "LEDGER_HANDLER")]
     pub(crate) handler: Option<String>,
-    /// Show the technical cause of errors.
+    /// 出错时同时显示技术原因。
     #[arg(long, short, global = true)]
     pub(crate) verbose: bool,
     #[command(subcommand)]
@@ -24,161 +25,158 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// 创建台账: create this office's store.
+    /// 创建台账：在数据目录中新建本单位的台账（不接入县局）。
     Init {
-        /// 单位代码.
+        /// 单位代码。
         #[arg(long)]
         office: String,
-        /// 单位名称 (黄桥镇国土所).
+        /// 单位名称（如 黄桥镇国土所）。
         #[arg(long)]
         name: String,
-        /// township or bureau.
+        /// 单位类别：bureau（县局）或 township（乡镇国土所）。
         #[arg(long)]
         role: String,
-        /// A township this office answers for (repeat for several).
+        /// 本单位管辖的乡镇；可重复填写多个。
         #[arg(long)]
         township: Vec<String>,
-        /// A staff member (办理人); repeat for several; the first is the default.
+        /// 办理人；可重复填写多个，第一位为默认办理人。
         #[arg(long)]
         staff: Vec<String>,
     },
-    /// 人员名单: the staff who record actions.
+    /// 人员名单：可记录办理操作的人员。
     Staff {
         #[command(subcommand)]
         command: StaffCommand,
     },
-    /// 导入台账: import a ledger, CSV (UTF-8 or GBK) or Excel (.xlsx).
+    /// 导入台账：CSV（UTF-8 或 GBK）或 Excel（.xlsx）。
     Import {
-        /// The file.
+        /// 台账文件。
         file: PathBuf,
-        /// Import the good rows and list the bad ones.
+        /// 只导入正确的行，列出有错误的行。
         #[arg(long)]
         skip_invalid: bool,
-        /// 只报告导入将做什么，不写入任何数据
+        /// 只报告导入将做什么，不写入任何数据。
         #[arg(long)]
         dry_run: bool,
-        /// 确认：与本台账已有案件同号（但没有案件标识）的行是该案件的重复信访件，追加到该案件
+        /// 确认：与本台账已有案件同号（但没有案件标识）的行是该案件的重复信访件，追加到该案件。
         #[arg(long)]
         join_by_number: bool,
     },
-    /// 导出台账.
+    /// 导出台账。
     Export {
-        /// Write the ledger as CSV here.
+        /// 导出为 CSV 文件。
         #[arg(long, required_unless_present = "xlsx")]
         csv: Option<PathBuf>,
-        /// Write the ledger as an Excel workbook (.xlsx) here.
+        /// 导出为 Excel 工作簿（.xlsx）。
         #[arg(long)]
         xlsx: Option<PathBuf>,
     },
-    /// 案件: register, list, show, act.
+    /// 案件：登记、列表、详情、办理。
     Case {
         #[command(subcommand)]
         command: CaseCommand,
     },
-    /// 期限: overdue and due soon.
+    /// 期限：已超期和即将到期的案件。
     Due {
-        /// One township.
+        /// 只看一个乡镇。
         #[arg(long)]
         township: Option<String>,
-        /// JSON output.
+        /// 输出 JSON（供脚本使用）。
         #[arg(long)]
         json: bool,
     },
-    /// 统计报表.
+    /// 统计报表。
     Report {
-        /// A calendar year.
+        /// 统计一个年度。
         #[arg(long, conflicts_with_all = ["from", "to", "month"])]
         year: Option<i32>,
-        /// A calendar month (2017-03).
+        /// 统计一个月份（如 2017-03）。
         #[arg(long, conflicts_with_all = ["from", "to"])]
         month: Option<String>,
-        /// First day.
+        /// 统计期间的第一天。
         #[arg(long, requires = "to")]
         from: Option<NaiveDate>,
-        /// Last day.
+        /// 统计期间的最后一天。
         #[arg(long, requires = "from")]
         to: Option<NaiveDate>,
-        /// One township.
+        /// 只统计一个乡镇。
         #[arg(long)]
         township: Option<String>,
-        /// Output format.
+        /// 输出格式。
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
         format: ReportFormat,
-        /// Write to a file instead of stdout (required for xlsx).
+        /// 写入文件而不是输出到屏幕（xlsx 必须写入文件）。
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// 文书: print a statutory document of a case as HTML (a preview unless --issue).
+    /// 文书：把案件的法定文书输出为 HTML（不加 --issue 时为预览稿）。
     Doc {
-        /// Case id or number.
+        /// 案件标识或案件编号。
         id: String,
-        /// 受理告知书, 不予受理告知书, 延长办理期限告知书, 信访处理意见书, 办结报告 (or the code).
+        /// 受理告知书、不予受理告知书、延长办理期限告知书、信访处理意见书、办结报告（或其代码）。
         kind: String,
-        /// Issue it: assign the 文书编号 and record the issue on the case.
+        /// 正式出具：编文书编号并记入案件。
         #[arg(long)]
         issue: bool,
-        /// The HTML file to write; default stdout.
+        /// 写入的 HTML 文件；默认输出到屏幕。
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// 备份: a consistent copy of the store.
+    /// 备份：台账的一致副本。
     Backup {
-        /// The backup file.
+        /// 备份文件。
         #[arg(long)]
         out: PathBuf,
     },
-    /// 恢复: replace the store with a backup (a new device identity is minted).
+    /// 恢复：用备份替换台账（本机启用新的设备标识）。
     Restore {
-        /// The backup file.
+        /// 备份文件。
         file: PathBuf,
     },
-    /// 数据自检: check the store file and count what it holds.
+    /// 数据自检：检查台账文件并清点其内容。
     Check {
-        /// Also load and read every document, check every change waiting for the hub, and
-        /// judge each as the hub would.
+        /// 同时读取每份文档，并按县局的校验规则检查每条待上传的更改。
         #[arg(long)]
         deep: bool,
     },
-    /// 登记到县局: create this device's store, bound to its office at the hub.
+    /// 接入县局：凭接入令牌在数据目录中创建本机的台账，绑定到县局的本单位。
     Enroll {
-        /// The hub's address (`http://10.0.0.5:8750`).
+        /// 县局服务器地址（如 http://10.0.0.5:8750）。
         #[arg(long)]
         hub: String,
-        /// The one-time token from the bureau.
+        /// 县局发给本单位的一次性接入令牌。
         #[arg(long)]
         token: String,
-        /// A staff member (办理人); repeat for several.
+        /// 办理人；可重复填写多个。
         #[arg(long)]
         staff: Vec<String>,
     },
-    /// 同步: sync with the hub until nothing is left to move.
+    /// 同步：与县局同步，直到没有待传的数据。
     Sync {
-        /// Give up after this many seconds.
+        /// 超过这么多秒仍未完成就停止。
         #[arg(long, default_value_t = 120)]
         timeout: u64,
     },
-    /// 数据修复: recover cases whose changes the hub refused (the hub's record is kept and this
-    /// office's actions recorded again), then compare every document with the hub and fix the
-    /// ones that differ.
+    /// 数据修复：取回被县局拒收的案件（以县局记录为准，再重新记录本机的办理操作），然后逐份与县局核对并修复不一致的文档。
     Repair,
-    /// 同步包: sync by USB stick when there is no link at all.
+    /// 同步包：完全没有网络时用 U 盘同步。
     Bundle {
         #[command(subcommand)]
         command: BundleCommand,
     },
-    /// 同步状态.
+    /// 同步状态。
     Status {
-        /// JSON output.
+        /// 输出 JSON（供脚本使用）。
         #[arg(long)]
         json: bool,
     },
-    /// Imports the demo data set (marked as such; removable in the desktop app's settings).
+    /// 导入演示数据（标记为演示数据，可在桌面程序的设置中清除）。
     #[command(hide = true)]
     DemoSeed,
-    /// Registers cases in a loop, printing each id once it is saved (crash tests).
+    /// 循环登记案件，每件保存后输出其标识（崩溃测试用）。
     #[command(hide = true)]
     WriteLoop {
-        /// How many cases.
+        /// 登记多少件。
         #[arg(long, default_value_t = 1000)]
         count: u32,
     },
@@ -186,107 +184,106 @@ pub(crate) enum Command {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum StaffCommand {
-    /// Add a staff member.
+    /// 添加人员。
     Add {
-        /// 姓名.
+        /// 姓名。
         name: String,
     },
-    /// Remove a staff member.
+    /// 移除人员。
     Remove {
-        /// 姓名.
+        /// 姓名。
         name: String,
     },
-    /// List the staff.
+    /// 列出人员名单。
     List,
 }
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum CaseCommand {
-    /// 登记: register a case from JSON (a file, or - for stdin); prints the new id.
+    /// 登记：按 JSON 登记一件案件（文件，或 - 表示标准输入）；输出新案件的标识。
     New {
-        /// The JSON file.
+        /// JSON 文件。
         #[arg(long)]
         json: PathBuf,
     },
-    /// 列表: list, filter, search, page.
+    /// 列表：筛选、搜索、分页。
     List {
-        /// Status code or label.
+        /// 办理状态（代码或中文，如 登记、办理中）。
         #[arg(long)]
         status: Option<String>,
-        /// Township name.
+        /// 乡镇名称。
         #[arg(long)]
         township: Option<String>,
-        /// Search text (names, villages, request, numbers).
+        /// 搜索文字（姓名、村、诉求内容、编号）。
         #[arg(long)]
         query: Option<String>,
-        /// Only overdue cases.
+        /// 只列已超期的案件。
         #[arg(long)]
         overdue: bool,
-        /// Page size.
+        /// 每页条数。
         #[arg(long)]
         limit: Option<u32>,
-        /// Rows to skip.
+        /// 跳过的条数。
         #[arg(long)]
         offset: Option<u32>,
-        /// JSON output.
+        /// 输出 JSON（供脚本使用）。
         #[arg(long)]
         json: bool,
     },
-    /// 详情.
+    /// 详情。
     Show {
-        /// Case id or number.
+        /// 案件标识或案件编号。
         id: String,
-        /// JSON output.
+        /// 输出 JSON（供脚本使用）。
         #[arg(long)]
         json: bool,
     },
-    /// 办理: record a workflow action.
+    /// 办理：记录一项办理操作。
     Act {
-        /// Case id or number.
+        /// 案件标识或案件编号。
         id: String,
-        /// accept, not_accept, forward, assign, reassign, investigate, extend, reply, follow_up,
-        /// evaluate, close, void (or the Chinese label).
+        /// 办理动作：受理、不予受理、转送、交办、改派、调查核实、延期、答复、回访、评价、办结、作废等（中文或代码，如 accept）。
         action: String,
-        /// Township (assign, reassign) or body (forward).
+        /// 交办、改派的乡镇，或转送的机关。
         #[arg(long)]
         to: Option<String>,
-        /// Deadline (assign) or new deadline (extend).
+        /// 交办限期，或延期后的新期限。
         #[arg(long)]
         due: Option<NaiveDate>,
-        /// Note, reason or reply text.
+        /// 说明、理由或答复内容。
         #[arg(long)]
         text: Option<String>,
-        /// 满意, 基本满意 or 不满意 (evaluate).
+        /// 评价结果：满意、基本满意或不满意。
         #[arg(long)]
         result: Option<String>,
-        /// 办结原因 (close).
+        /// 办结原因。
         #[arg(long)]
         reason: Option<String>,
-        /// 处理意见 (reply): 予以支持, 部分支持, 解释说明 or 不予支持.
+        /// 处理意见（答复时）：予以支持、部分支持、解释说明或不予支持。
         #[arg(long)]
         outcome: Option<String>,
     },
-    /// 附件: attach a file.
+    /// 附件：为案件添加一个文件。
     Attach {
-        /// Case id or number.
+        /// 案件标识或案件编号。
         id: String,
-        /// The file.
+        /// 文件。
         file: PathBuf,
     },
-    /// 修改字段: edit a field (问题类别, 被反映对象 ...).
+    /// 修改字段（问题类别、被反映对象等）。
     Set {
-        /// Case id or number.
+        /// 案件标识或案件编号。
         id: String,
-        /// Field code or label.
+        /// 字段（代码或中文名）。
         field: String,
-        /// New value.
+        /// 新的值。
         value: String,
     },
-    /// 再次来信来访: add a repeat submission from JSON.
+    /// 再次来信来访：按 JSON 追加一件重复信访件。
     Submit {
-        /// Case id or number.
+        /// 案件标识或案件编号。
         id: String,
-        /// The JSON file.
+        /// JSON 文件。
         #[arg(long)]
         json: PathBuf,
     },
@@ -294,27 +291,27 @@ pub(crate) enum CaseCommand {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub(crate) enum ReportFormat {
-    /// A readable Chinese table.
+    /// 便于阅读的中文统计表。
     Text,
-    /// The statistics JSON.
+    /// 统计数据 JSON。
     Json,
-    /// The summary paragraph of the annual report.
+    /// 年度报告的综述段落。
     Summary,
-    /// The statistics workbook (.xlsx; needs --out).
+    /// 统计工作簿（.xlsx；须加 --out）。
     Xlsx,
 }
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum BundleCommand {
-    /// Writes every change waiting to go up to a signed bundle for the bureau to import.
+    /// 导出同步包：把所有待上传的更改写入一个签名的同步包，交县局导入。
     Export {
-        /// The bundle file.
+        /// 同步包文件。
         #[arg(long)]
         out: PathBuf,
     },
-    /// Applies the return bundle the bureau wrote.
+    /// 导入县局返回的同步包。
     Import {
-        /// The return bundle.
+        /// 县局返回的同步包。
         file: PathBuf,
     },
 }

@@ -7,6 +7,7 @@
 //! tests.
 
 mod args;
+mod help;
 mod output;
 mod reports;
 
@@ -16,14 +17,17 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, anyhow, bail};
-use clap::Parser;
-use ledger_office::ledger_client::{HubClient, SyncConfig, SyncTarget, sync_until_done};
+use clap::{CommandFactory, FromArgMatches};
+use ledger_office::ledger_client::{
+    ClientError, HubClient, SyncConfig, SyncTarget, sync_until_done,
+};
 use ledger_office::ledger_domain::schema::CaseField;
 use ledger_office::ledger_domain::{
     ActionKind, CaseId, CloseReason, NewCase, Outcome, Role, Satisfaction,
 };
 use ledger_office::{
-    ActionInput, CaseQuery, Clock, ImportOptions, Office, OfficeConfig, OfficeError, system_clock,
+    ActionInput, CaseQuery, Clock, ImportOptions, Office, OfficeConfig, OfficeError, StoreError,
+    system_clock,
 };
 
 use args::{BundleCommand, CaseCommand, Cli, Command, StaffCommand};
@@ -32,7 +36,10 @@ use args::{BundleCommand, CaseCommand, Cli, Command, StaffCommand};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let command = help::localized(Cli::command());
+    let matches = command.clone().get_matches();
+    help::answer_help_command(command, &matches);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("LEDGER_LOG").unwrap_or_else(
             |_| tracing_subscriber::EnvFilter::new(if cli.verbose { "info" } else { "warn" }),
@@ -54,12 +61,38 @@ fn main() -> ExitCode {
     }
 }
 
-/// The first Chinese sentence in the error chain: office errors already speak Chinese.
+/// What to type to enroll, for messages that would otherwise point at the desktop's settings.
+pub(crate) const ENROLL_HINT: &str = "请先运行 ledger enroll --hub <地址> --token <令牌>";
+
+/// The first Chinese sentence in the error chain: office errors already speak Chinese, but
+/// some of them name the desktop app's screens, which a terminal does not have.
 fn chinese_message(err: &anyhow::Error) -> String {
-    if let Some(office) = err.downcast_ref::<OfficeError>() {
-        return office.to_string();
+    match err.downcast_ref::<OfficeError>() {
+        Some(OfficeError::Store(StoreError::Missing(dir))) => format!(
+            "数据目录 {} 中还没有台账：请先运行 ledger init 创建台账，或运行 ledger enroll --hub <地址> --token <令牌> 接入县局",
+            dir.display()
+        ),
+        Some(OfficeError::Sync(e)) => sync_message(e),
+        Some(office) => office.to_string(),
+        None => err.to_string(),
     }
-    err.to_string()
+}
+
+/// [`ledger_office::sync_message`], saying what to type where the desktop says where to click.
+fn sync_message(e: &ClientError) -> String {
+    match e {
+        ClientError::NotEnrolled => format!("本机尚未接入县局：{ENROLL_HINT}"),
+        other => ledger_office::sync_message(other),
+    }
+}
+
+/// [`ledger_office::sync_error_text`] for a stored error code, worded for the terminal.
+pub(crate) fn sync_error_text(code: &str) -> String {
+    match code {
+        "not_enrolled" => format!("本机尚未接入县局：{ENROLL_HINT}"),
+        "unauthorized" => "本机的同步凭据无效或已被停用：请向县局索取新的接入令牌，在新的数据目录中运行 ledger enroll 重新接入".to_owned(),
+        other => ledger_office::sync_error_text(other).to_owned(),
+    }
 }
 
 /// The desktop app's data directory, shared with the CLI.
@@ -117,7 +150,10 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                 office.config().name,
                 office.config().role.label()
             );
-            println!("{}", office.store().actor().to_hex_string());
+            println!(
+                "本机设备标识：{}（同步和排查问题时使用）",
+                office.store().actor().to_hex_string()
+            );
         }
         Command::Staff { command } => {
             let office = open(&dir)?;
@@ -208,7 +244,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                 );
             }
             eprintln!("台账文件完好：{cases} 件案件，{pending} 条更改待上传");
-            println!("ok");
+            println!("完好");
         }
         Command::Enroll { hub, token, staff } => enroll(&dir, hub, token, staff)?,
         Command::Sync { timeout } => sync(&dir, *timeout)?,
@@ -238,7 +274,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                 let client = HubClient::new(std::time::Duration::from_secs(60))?;
                 runtime()?
                     .block_on(ledger_office::ledger_client::repair(&client, &target))
-                    .map_err(|e| anyhow!(ledger_office::sync_message(&e)))?
+                    .map_err(|e| anyhow!(sync_message(&e)))?
             };
             eprintln!(
                 "核对了 {} 份文档：{} 份与县局不一致，已修复；{} 份本机缺少，将在下次同步时取回",
@@ -285,7 +321,10 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             let report = office.import_demo(&path, &mut |_| {});
             let _ = std::fs::remove_file(&path);
             let report = report?;
-            eprintln!("已导入演示数据 {} 件（已标记为演示数据，可在设置中清除）", report.cases);
+            eprintln!(
+                "已导入演示数据 {} 件（已标记为演示数据，可在桌面程序的设置中清除）",
+                report.cases
+            );
         }
         Command::WriteLoop { count } => {
             let office = open(&dir)?;
@@ -309,7 +348,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn enroll(dir: &Path, hub: &str, token: &str, staff: &[String]) -> anyhow::Result<()> {
     if ledger_office::ledger_store_exists(dir) {
         bail!(
-            "数据目录 {} 中已有台账，不能重复登记；如需重新登记，请换一个数据目录",
+            "数据目录 {} 中已有台账，不能再次接入；如需重新接入县局，请换一个数据目录",
             dir.display()
         );
     }
@@ -324,13 +363,12 @@ fn enroll(dir: &Path, hub: &str, token: &str, staff: &[String]) -> anyhow::Resul
         device_name,
     };
     let client = HubClient::new(std::time::Duration::from_secs(30))?;
-    let enrolled = runtime()?
-        .block_on(client.enroll(hub, &request))
-        .map_err(|e| anyhow!(ledger_office::sync_message(&e)))?;
+    let enrolled =
+        runtime()?.block_on(client.enroll(hub, &request)).map_err(|e| anyhow!(sync_message(&e)))?;
     let office = Office::init_enrolled(dir, &actor, hub, &enrolled, staff.to_vec(), clock()?)?;
     let config = office.config();
     eprintln!(
-        "已登记到县局 {hub}：{}（{}，设备 {}），管辖：{}",
+        "已接入县局 {hub}：{}（{}，设备 {}），管辖：{}",
         config.name,
         config.role.label(),
         config.device,
@@ -378,7 +416,7 @@ fn sync(dir: &Path, timeout: u64) -> anyhow::Result<()> {
             println!("{} {}", r.uploaded, r.downloaded);
             Ok(())
         }
-        Err(e) => Err(anyhow!(ledger_office::sync_message(&e))),
+        Err(e) => Err(anyhow!(sync_message(&e))),
     }
 }
 
@@ -500,8 +538,8 @@ fn case_command(dir: &Path, command: &CaseCommand, handler: Option<&str>) -> any
                     ..Default::default()
                 },
             )?;
-            eprintln!("已记录「{}」，案件状态：{}", action.label(), status.label());
-            println!("{}", status.code());
+            eprintln!("已记录「{}」", action.label());
+            println!("案件状态：{}", status.label());
         }
         CaseCommand::Attach { id, file } => {
             let id = case_id(&office, id)?;
@@ -510,6 +548,7 @@ fn case_command(dir: &Path, command: &CaseCommand, handler: Option<&str>) -> any
             let name =
                 file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let hash = office.attach(id, &name, &bytes, output::mime_of(&name))?;
+            eprintln!("已添加附件「{name}」；附件标识：");
             println!("{hash}");
         }
         CaseCommand::Set { id, field, value } => {

@@ -37,8 +37,12 @@ pub(crate) fn case_list(page: &Page, today: NaiveDate, json: bool) -> anyhow::Re
         return Ok(());
     }
     println!(
-        "{:<22} {:<8} {:<10} {:<10} {:<12} 期限",
-        "案件编号", "状态", "乡镇", "信访人", "登记日期"
+        "{}{}{}{}{}期限",
+        pad("案件编号", 23),
+        pad("状态", 9),
+        pad("乡镇", 11),
+        pad("信访人", 11),
+        pad("登记日期", 13)
     );
     for r in &page.rows {
         let due = match r.next_due {
@@ -47,12 +51,12 @@ pub(crate) fn case_list(page: &Page, today: NaiveDate, json: bool) -> anyhow::Re
             None => String::new(),
         };
         println!(
-            "{:<22} {:<8} {:<10} {:<10} {:<12} {}",
-            r.number,
-            Status::from_code(&r.status).label(),
-            r.township.as_deref().unwrap_or("-"),
-            r.names.split(' ').next().unwrap_or(""),
-            r.received.map(|d| d.to_string()).unwrap_or_default(),
+            "{}{}{}{}{}{}",
+            pad(&r.number, 23),
+            pad(Status::from_code(&r.status).label(), 9),
+            pad(r.township.as_deref().unwrap_or("-"), 11),
+            pad(r.names.split(' ').next().unwrap_or(""), 11),
+            pad(&r.received.map(|d| d.to_string()).unwrap_or_default(), 13),
             due
         );
     }
@@ -262,10 +266,22 @@ pub(crate) fn mime_of(name: &str) -> &'static str {
     }
 }
 
-fn time_text(ms: Option<i64>) -> String {
-    ms.and_then(chrono::DateTime::from_timestamp_millis)
-        .map(|t| (t + chrono::Duration::hours(8)).format("%Y-%m-%d %H:%M:%S").to_string())
-        .unwrap_or_else(|| "从未".to_owned())
+/// A moment as the machine's local time, naming the zone so nobody has to guess it:
+/// 2026-11-30 20:15（本机时间 UTC+08:00）.
+pub(crate) fn time_text(ms: Option<i64>) -> String {
+    use chrono::TimeZone;
+    match ms.and_then(|ms| chrono::Local.timestamp_millis_opt(ms).single()) {
+        Some(t) => format!("{}（本机时间 UTC{}）", t.format("%Y-%m-%d %H:%M"), t.format("%:z")),
+        None => "从未".to_owned(),
+    }
+}
+
+pub(crate) use ledger_office::ledger_domain::text::display_width;
+
+/// `text` followed by spaces up to `width` columns (at least one space, so columns never touch).
+pub(crate) fn pad(text: &str, width: usize) -> String {
+    let used = display_width(text);
+    format!("{text}{}", " ".repeat(width.saturating_sub(used).max(1)))
 }
 
 pub(crate) fn status(office: &ledger_office::Office, as_json: bool) -> anyhow::Result<()> {
@@ -282,7 +298,7 @@ pub(crate) fn status(office: &ledger_office::Office, as_json: bool) -> anyhow::R
     }
     match &hub {
         Some(h) => println!("县局服务器：{h}"),
-        None => println!("本机尚未登记到县局（ledger enroll --hub 地址 --token 令牌）"),
+        None => println!("本机尚未接入县局：{}", crate::ENROLL_HINT),
     }
     println!("上次成功同步：{}", time_text(status.last_success));
     println!("待上传更改：{} 条", status.pending);
@@ -301,10 +317,22 @@ pub(crate) fn status(office: &ledger_office::Office, as_json: bool) -> anyhow::R
         println!("待交县局的信访人身份信息：{drops} 份（本机不保留检举人身份，同步后即删除）");
     }
     if let Some(code) = &status.last_error {
-        println!("最近的问题：{}", ledger_office::sync_error_text(code));
+        println!("最近的问题：{}", crate::sync_error_text(code));
     }
     if let Some(skew) = status.clock_skew_ms.filter(|s| s.abs() > 120_000) {
         println!("本机时钟与县局相差 {} 分钟，请校准时间（不影响同步）", skew / 60_000);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padded_columns_line_up() {
+        assert_eq!(display_width(&pad("案件编号", 23)), 23);
+        assert_eq!(display_width(&pad("洞口-2024-A-0001", 23)), 23);
+        assert_eq!(pad("很长很长很长的名字", 4), "很长很长很长的名字 ");
+    }
 }

@@ -97,7 +97,8 @@ fn register_act_list_show_and_report() {
 
     assert_eq!(
         l.ok(&["case", "act", &id, "交办", "--to", "黄桥镇", "--due", "2024-04-01"]).trim(),
-        "assigned"
+        "案件状态：交办",
+        "the status in Chinese, never its code"
     );
     let list = l.json(&["case", "list", "--json"]);
     let rows = list.as_array().unwrap();
@@ -266,7 +267,7 @@ fn backup_restore_and_check() {
     let other = Ledger { dir: tempfile::tempdir().unwrap(), today: "2024-03-05" };
     other.ok(&["restore", path(&backup)]);
     assert_eq!(other.json(&["case", "list", "--json"]).as_array().unwrap().len(), 1);
-    assert_eq!(other.ok(&["check"]).trim(), "ok");
+    assert_eq!(other.ok(&["check"]).trim(), "完好");
     let junk = l.file("junk.db", b"junk");
     let err = Ledger { dir: tempfile::tempdir().unwrap(), today: "2024-03-05" }
         .fails(&["restore", path(&junk)]);

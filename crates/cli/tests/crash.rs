@@ -85,7 +85,7 @@ fn sigkill_mid_write_never_loses_a_reported_case() {
             "round {round}: check failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok", "round {round}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "完好", "round {round}");
         let out = ledger(dir.path()).args(["case", "list", "--json"]).output().unwrap();
         assert!(out.status.success(), "round {round}: {}", String::from_utf8_lossy(&out.stderr));
         let listed: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();

@@ -126,7 +126,9 @@ coded_enum! {
     pub enum DeadlineKind {
         /// 受理告知期限: decide on acceptance and notify, 15 days from receipt.
         Decide = ("decide", "受理告知期限"),
-        /// 异议期限: object to a misdirected referral, 5 working days from receipt.
+        /// 异议期限: a referral that is not this office's business may be returned with reasons
+        /// within 5 working days of receipt (信访工作条例 §23 ¶3). A right of the receiving office,
+        /// not a duty: never overdue work, and shown only to that office.
         Objection = ("objection", "异议期限"),
         /// 办理期限: reply within 60 days of acceptance (or as extended).
         Handle = ("handle", "办理期限"),
@@ -196,6 +198,17 @@ impl CaseDeadlines {
     pub fn get(&self, kind: &DeadlineKind) -> Option<&Deadline> {
         self.items.iter().find(|d| &d.kind == kind)
     }
+
+    /// What office `office` is shown: the 异议期限 is the receiving office's alone (the office
+    /// that registered the referral); to every other office it is noise about someone else's
+    /// right.
+    pub fn seen_by(mut self, case: &Case, office: &str) -> Self {
+        if case.registered_by != office {
+            self.items.retain(|d| d.kind != DeadlineKind::Objection);
+            self.problems.retain(|p| p.kind != DeadlineKind::Objection);
+        }
+        self
+    }
 }
 
 /// The legal clocks of a case derived from its replayed events: start, due, met.
@@ -240,7 +253,7 @@ pub(crate) fn clocks(
                 start: received,
                 due: calendar.add_working_days(received, policy.objection_working_days),
                 met_on: objected.or(decided_on),
-                informational: false,
+                informational: true,
             });
         }
     }
@@ -467,6 +480,24 @@ mod tests {
         // Once assigned without objection the window no longer applies.
         push(&mut c, ActionKind::Assign, "2024-02-19", None);
         assert!(compute(&c, "2024-02-20").get(&DeadlineKind::Objection).is_none());
+    }
+
+    #[test]
+    fn the_objection_window_is_a_right_never_overdue_and_only_the_receivers() {
+        let mut c = case("2024-02-08", Source::CityBureau);
+        push(&mut c, ActionKind::Register, "2024-02-08", None);
+        // Long past the fifth working day, the case still in 登记: not overdue work.
+        let dl = compute(&c, "2024-03-01");
+        let window = dl.get(&DeadlineKind::Objection).unwrap();
+        assert!(window.informational && !window.overdue && window.days_left < 0);
+        // The decide clock is the duty that is overdue, and the one lists show.
+        assert_eq!(dl.next_due().unwrap().kind, DeadlineKind::Decide);
+        let registered_by = c.registered_by.clone();
+        let own = dl.clone().seen_by(&c, &registered_by);
+        assert!(own.get(&DeadlineKind::Objection).is_some());
+        let other = dl.seen_by(&c, "some-township");
+        assert!(other.get(&DeadlineKind::Objection).is_none());
+        assert!(other.get(&DeadlineKind::Decide).is_some());
     }
 
     #[test]

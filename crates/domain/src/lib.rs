@@ -32,6 +32,7 @@ pub mod schema;
 pub mod scope;
 pub mod stats;
 pub mod terms;
+pub mod text;
 pub mod validate;
 pub mod workflow;
 

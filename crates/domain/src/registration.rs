@@ -256,6 +256,38 @@ impl NewSubmission {
     }
 }
 
+impl NewSubmission {
+    /// Whether `case` already holds this submission, made by `name` (the first petitioner as a
+    /// ledger row gives it, full or masked): the same day, form, source, count and flags. A row
+    /// of an office's own export, imported again, joins its case by 案件标识 and adds nothing.
+    pub fn already_on(&self, case: &Case, name: &str) -> bool {
+        let (Some(received), Some(channel), Some(source)) =
+            (self.received, Channel::parse(&self.channel), Source::parse(&self.source))
+        else {
+            return false;
+        };
+        let persons = self.persons.unwrap_or(1);
+        let name = name.trim();
+        case.submissions.iter().any(|s| {
+            let first = s
+                .petitioners
+                .first()
+                .and_then(|pid| case.petitioners.iter().find(|p| &p.id == pid));
+            let same_person = match first {
+                None => name.is_empty(),
+                Some(p) => p.display_name == name || p.display_name == mask_name(name),
+            };
+            s.received == received
+                && s.channel == channel
+                && s.source == source
+                && s.persons == persons
+                && s.skip_level == self.skip_level
+                && s.repeat == self.repeat
+                && same_person
+        })
+    }
+}
+
 /// Checks and builds the petitioners: references for the case, persons for the identity.
 pub fn build_petitioners(
     input: &[NewPetitioner],
@@ -515,6 +547,29 @@ mod tests {
 
     fn build(input: &NewCase) -> Result<(Case, Identity), Vec<FieldError>> {
         build_as(input, false)
+    }
+
+    #[test]
+    fn a_submission_already_on_the_case_is_recognised_by_day_form_source_and_person() {
+        let input = input();
+        let (case, _) = build(&input).unwrap();
+        let same = &input.submission;
+        assert!(same.already_on(&case, "张三丰"), "the full name, as the bureau exports it");
+        assert!(same.already_on(&case, "张*丰"), "the masked name, as a township exports it");
+        assert!(!same.already_on(&case, "李四"), "another petitioner");
+        let later = NewSubmission { received: Some(d("2024-03-02")), ..same.clone() };
+        assert!(!later.already_on(&case, "张三丰"), "another day is another visit");
+        let letter = NewSubmission { channel: "来信".into(), ..same.clone() };
+        assert!(!letter.already_on(&case, "张三丰"));
+        let more = NewSubmission { persons: Some(7), ..same.clone() };
+        assert!(!more.already_on(&case, "张三丰"));
+        let repeat = NewSubmission { repeat: true, ..same.clone() };
+        assert!(!repeat.already_on(&case, "张三丰"));
+        let codes =
+            NewSubmission { channel: "visit".into(), source: "direct".into(), ..same.clone() };
+        assert!(codes.already_on(&case, "张三丰"), "codes and labels are the same values");
+        let unreadable = NewSubmission { channel: "飞鸽".into(), ..same.clone() };
+        assert!(!unreadable.already_on(&case, "张三丰"));
     }
 
     fn build_as(input: &NewCase, legacy: bool) -> Result<(Case, Identity), Vec<FieldError>> {

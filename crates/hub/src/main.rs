@@ -1,8 +1,10 @@
 //! `ledger-hub`: the county hub's server and its administration commands.
 //!
-//! `serve` runs the HTTP hub on its SQLite file; `office ...` works on the same file directly
-//! (and takes effect on a running hub at once). Tokens are printed alone on the last line of
-//! stdout, hints go to stderr.
+//! `serve` runs the HTTP hub on its SQLite file; `office ...` and `township ...` work on the
+//! same file directly (and take effect on a running hub at once). Tokens are printed alone on
+//! the last line of stdout, hints go to stderr.
+
+mod cli_text;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -10,19 +12,22 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use ledger_domain::Role;
-use ledger_hub::store::OfficeRecord;
+use ledger_hub::store::{DeviceRecord, OfficeRecord};
 use ledger_hub::{HubState, HubStore, SqliteHubStore, auth, now_ms};
+use ledger_protocol::DocKind;
+
+use cli_text::{LocalTime, pad};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// 信访台账县局服务器.
+/// 信访台账县局同步服务器：各单位的同步、单位与设备的管理、全县乡镇名录。
 #[derive(Debug, Parser)]
-#[command(name = "ledger-hub", version, about = "信访台账县局同步服务器")]
+#[command(name = "ledger-hub", version)]
 struct Cli {
-    /// The hub's data directory.
+    /// 县局服务器的数据目录。
     #[arg(long, global = true, env = "LEDGER_HUB_DATA_DIR")]
     data_dir: Option<PathBuf>,
     #[command(subcommand)]
@@ -31,37 +36,42 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Runs the hub.
+    /// 运行县局服务器。
     Serve {
-        /// Address to listen on.
+        /// 监听地址。
         #[arg(long, default_value = "127.0.0.1:8750")]
         listen: SocketAddr,
     },
-    /// Offices and their devices.
+    /// 单位及其设备。
     Office {
         #[command(subcommand)]
         command: OfficeCommand,
     },
-    /// USB bundles for offices with no link.
+    /// 全县乡镇名录：交办时可选的乡镇，随同步发给各单位。
+    Township {
+        #[command(subcommand)]
+        command: TownshipCommand,
+    },
+    /// 同步包：没有网络的单位用 U 盘同步。
     Bundle {
         #[command(subcommand)]
         command: BundleCommand,
     },
-    /// Loads and reads every stored document; exits 1 when any fails.
+    /// 数据自检：载入并读取每份文档；有问题时以状态 1 退出。
     Check {
-        /// Sets failing documents aside (out of service, bytes kept).
+        /// 隔离有问题的文档（停止使用，保留原始数据）。
         #[arg(long)]
         quarantine: bool,
-        /// JSON output.
+        /// 输出 JSON（供脚本使用）。
         #[arg(long)]
         json: bool,
     },
-    /// Lists the changes the hub refused, newest first.
+    /// 列出县局拒收的更改，最新的在前。
     Refused {
-        /// How many.
+        /// 列出多少条。
         #[arg(long, default_value_t = 50)]
         limit: usize,
-        /// JSON output.
+        /// 输出 JSON（供脚本使用）。
         #[arg(long)]
         json: bool,
     },
@@ -69,11 +79,11 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum BundleCommand {
-    /// Applies an office's bundle (validated like a network sync) and writes its return bundle.
+    /// 导入单位的同步包（与网络同步同样校验），并写出返回的同步包。
     Import {
-        /// The office's bundle.
+        /// 单位交来的同步包。
         file: PathBuf,
-        /// Where to write the return bundle.
+        /// 返回的同步包写到哪里。
         #[arg(long)]
         out: PathBuf,
     },
@@ -81,48 +91,60 @@ enum BundleCommand {
 
 #[derive(Debug, Subcommand)]
 enum OfficeCommand {
-    /// Adds an office and prints a token for its first device.
+    /// 添加单位，并输出其第一台设备的接入令牌。
     Add {
-        /// 单位代码.
+        /// 单位代码。
         #[arg(long)]
         code: String,
-        /// 单位名称.
+        /// 单位名称。
         #[arg(long)]
         name: String,
-        /// township or bureau.
+        /// 单位类别：bureau（县局）或 township（乡镇国土所）。
         #[arg(long)]
         role: String,
-        /// A township the office answers for (repeat).
+        /// 该单位管辖的乡镇；可重复填写多个。
         #[arg(long)]
         township: Vec<String>,
-        /// Days the token stays valid.
+        /// 令牌有效天数。
         #[arg(long, default_value_t = 7)]
         days: u32,
     },
-    /// Prints a token for another device of an office.
+    /// 为单位的另一台设备输出接入令牌。
     Token {
-        /// 单位代码.
+        /// 单位代码。
         #[arg(long)]
         code: String,
-        /// Days the token stays valid.
+        /// 令牌有效天数。
         #[arg(long, default_value_t = 7)]
         days: u32,
     },
-    /// Lists offices and devices.
+    /// 列出单位和设备：上次同步、待上传的更改。
     List {
-        /// JSON output.
+        /// 输出 JSON（供脚本使用）。
         #[arg(long)]
         json: bool,
     },
-    /// Revokes every device of an office, or one.
+    /// 停用单位的全部设备，或其中一台。
     Revoke {
-        /// 单位代码.
+        /// 单位代码。
         #[arg(long)]
         code: String,
-        /// One device id.
+        /// 只停用这一台设备（设备标识）。
         #[arg(long)]
         device: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum TownshipCommand {
+    /// 设置全县乡镇名录（按给出的顺序，替换原有名录）。
+    Set {
+        /// 乡镇名称，按全县的顺序。
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// 列出全县乡镇及接入的国土所。
+    List,
 }
 
 fn default_dir() -> PathBuf {
@@ -134,7 +156,8 @@ fn default_dir() -> PathBuf {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = cli_text::localized(Cli::command()).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(
             |_| format!("{}=info,tower_http=warn", env!("CARGO_CRATE_NAME")).into(),
@@ -164,6 +187,7 @@ fn run(dir: &Path, command: &Command) -> anyhow::Result<()> {
     match command {
         Command::Serve { listen } => serve(Arc::new(store), *listen),
         Command::Office { command } => office(&store, command),
+        Command::Township { command } => township(&store, command),
         Command::Bundle { command: BundleCommand::Import { file, out } } => {
             bundle_import(Arc::new(store), file, out)
         }
@@ -179,7 +203,7 @@ fn check(store: &SqliteHubStore, quarantine: bool, json: bool) -> anyhow::Result
     } else {
         for p in &report.problems {
             let what = if p.set_aside { "（已隔离）" } else { "" };
-            println!("{} {:?}：{}{what}", p.case_id, p.kind, p.reason);
+            println!("{} {}：{}{what}", p.case_id, doc_kind_label(p.kind), p.reason);
         }
         println!("已检查 {} 个文档，{} 个有问题", report.documents, report.problems.len());
     }
@@ -195,17 +219,15 @@ fn refused(store: &SqliteHubStore, limit: usize, json: bool) -> anyhow::Result<(
         println!("{}", serde_json::to_string_pretty(&list)?);
         return Ok(());
     }
-    let beijing = chrono::FixedOffset::east_opt(8 * 3600).context("时区")?;
+    let time = LocalTime::new()?;
     for q in &list {
-        let when = chrono::DateTime::from_timestamp_millis(q.received_at)
-            .map(|t| t.with_timezone(&beijing).format("%Y-%m-%d %H:%M").to_string())
-            .unwrap_or_default();
+        let when = time.text(Some(q.received_at))?;
         println!(
             "{when}  {}  设备 {}  案件 {}  [{}] {}",
             q.office, q.device, q.case_id, q.rule, q.reason
         );
     }
-    eprintln!("共 {} 条被拒收的更改（北京时间）", list.len());
+    eprintln!("共 {} 条被拒收的更改", list.len());
     Ok(())
 }
 
@@ -282,7 +304,7 @@ fn office(store: &SqliteHubStore, command: &OfficeCommand) -> anyhow::Result<()>
             })?;
             let token = token_for(store, code.trim(), *days)?;
             eprintln!(
-                "已添加单位 {code}（{name}）。请把下面的一次性登记令牌交给该单位，{days} 天内有效："
+                "已添加单位 {code}（{name}）。请把下面的一次性接入令牌交给该单位，{days} 天内有效："
             );
             println!("{token}");
         }
@@ -291,7 +313,7 @@ fn office(store: &SqliteHubStore, command: &OfficeCommand) -> anyhow::Result<()>
                 bail!("没有单位代码为 {code} 的单位");
             }
             let token = token_for(store, code, *days)?;
-            eprintln!("单位 {code} 另一台设备的一次性登记令牌，{days} 天内有效：");
+            eprintln!("单位 {code} 另一台设备的一次性接入令牌，{days} 天内有效：");
             println!("{token}");
         }
         OfficeCommand::List { json } => {
@@ -304,20 +326,29 @@ fn office(store: &SqliteHubStore, command: &OfficeCommand) -> anyhow::Result<()>
                 }
                 println!("{}", serde_json::to_string_pretty(&out)?);
             } else {
+                let time = LocalTime::new()?;
                 for o in offices {
-                    println!(
-                        "{}  {}  {}  {}",
-                        o.code,
-                        o.name,
-                        o.role.label(),
+                    let devices = store.devices(Some(&o.code))?;
+                    let synced = devices.iter().filter_map(|d| d.last_sync).max();
+                    let scope = if o.townships.is_empty() {
+                        "全县".to_owned()
+                    } else {
                         o.townships.join("、")
+                    };
+                    let sync = if devices.is_empty() {
+                        "尚未接入".to_owned()
+                    } else {
+                        format!("上次同步 {}", time.text(synced)?)
+                    };
+                    println!(
+                        "{}{}{}{}{sync}",
+                        pad(&o.code, 8),
+                        pad(&o.name, 18),
+                        pad(o.role.label(), 12),
+                        pad(&scope, 14)
                     );
-                    for d in store.devices(Some(&o.code))? {
-                        let state = if d.revoked_at.is_some() { "已停用" } else { "正常" };
-                        println!(
-                            "    设备 {} ({})  {}  待上传 {}",
-                            d.id, d.letter, state, d.pending
-                        );
+                    for d in &devices {
+                        println!("    {}", device_line(d, &time)?);
                     }
                 }
             }
@@ -330,7 +361,103 @@ fn office(store: &SqliteHubStore, command: &OfficeCommand) -> anyhow::Result<()>
             match device {
                 Some(d) if n == 0 => bail!("单位 {code} 没有可停用的设备 {d}"),
                 Some(_) => eprintln!("已停用 1 台设备"),
-                None => eprintln!("已停用单位 {code} 的 {n} 台设备，并作废其全部未使用的登记令牌"),
+                None => eprintln!("已停用单位 {code} 的 {n} 台设备，并作废其全部未使用的接入令牌"),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn device_line(d: &DeviceRecord, time: &LocalTime) -> anyhow::Result<String> {
+    let state = if d.revoked_at.is_some() { "已停用" } else { "正常" };
+    Ok(format!(
+        "设备 {}（{}，{}）  {state}  上次同步 {}  待上传 {} 条",
+        d.id,
+        d.letter,
+        d.name,
+        time.text(d.last_sync)?,
+        d.pending
+    ))
+}
+
+fn doc_kind_label(kind: DocKind) -> &'static str {
+    match kind {
+        DocKind::Case => "案件",
+        DocKind::Identity => "信访人身份",
+        DocKind::Roster => "人员名单",
+    }
+}
+
+/// The names as given, trimmed, or why they cannot be the county's list.
+fn township_names(names: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut list: Vec<String> = Vec::with_capacity(names.len());
+    for (i, raw) in names.iter().enumerate() {
+        let name = raw.trim();
+        if name.is_empty() {
+            bail!("第 {} 个乡镇名称是空的：请写出每个乡镇的名称", i + 1);
+        }
+        if list.iter().any(|n| n == name) {
+            bail!("乡镇「{name}」重复了：每个乡镇只写一次");
+        }
+        list.push(name.to_owned());
+    }
+    Ok(list)
+}
+
+fn township(store: &SqliteHubStore, command: &TownshipCommand) -> anyhow::Result<()> {
+    match command {
+        TownshipCommand::Set { names } => {
+            let list = township_names(names)?;
+            store.set_county_townships(&list)?;
+            eprintln!(
+                "已设置全县乡镇 {} 个：{}（各单位下次同步时收到）",
+                list.len(),
+                list.join("、")
+            );
+            let missing: Vec<String> = store
+                .offices()?
+                .into_iter()
+                .flat_map(|o| o.townships)
+                .filter(|t| !list.contains(t))
+                .collect();
+            if !missing.is_empty() {
+                eprintln!(
+                    "注意：{} 有国土所管辖，却不在名录中；发给各单位时附在名录末尾，如名称有误请改正",
+                    missing.join("、")
+                );
+            }
+        }
+        TownshipCommand::List => {
+            let offices = store.offices()?;
+            let mut names = store.county_townships()?;
+            if names.is_empty() {
+                eprintln!("尚未设置全县乡镇名录：运行 ledger-hub township set 乡镇1 乡镇2 …");
+            }
+            let listed = names.len();
+            for t in offices.iter().flat_map(|o| o.townships.iter()) {
+                if !names.contains(t) {
+                    names.push(t.clone());
+                }
+            }
+            for (i, name) in names.iter().enumerate() {
+                let mut answering = Vec::new();
+                for o in offices.iter().filter(|o| o.townships.contains(name)) {
+                    let enrolled =
+                        store.devices(Some(&o.code))?.iter().any(|d| d.revoked_at.is_none());
+                    answering.push(if enrolled {
+                        format!("{}（{}）", o.name, o.code)
+                    } else {
+                        format!("{}（{}，尚未接入）", o.name, o.code)
+                    });
+                }
+                let who = if answering.is_empty() {
+                    "尚无国土所接入".to_owned()
+                } else {
+                    answering.join("、")
+                };
+                let name =
+                    if i >= listed { format!("{name}（不在名录中）") } else { name.clone() };
+                println!("{}{who}", pad(&name, 14));
             }
         }
     }

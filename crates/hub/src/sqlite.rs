@@ -956,7 +956,11 @@ impl HubStore for SqliteHubStore {
             .query_row("SELECT value FROM meta WHERE key = 'county_townships'", [], |r| r.get(0))
             .optional()
             .map_err(db)?;
-        Ok(json.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default())
+        // A list that no longer reads is an error, never an empty county that refuses nothing.
+        json.map(|j| serde_json::from_str(&j))
+            .transpose()
+            .map(Option::unwrap_or_default)
+            .map_err(|e| StoreError::Database(format!("乡镇名录无法读取：{e}")))
     }
 
     fn set_county_townships(&self, townships: &[String]) -> Result<()> {

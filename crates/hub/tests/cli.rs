@@ -47,6 +47,9 @@ fn office_commands_print_tokens_alone_on_the_last_line() {
     let out =
         hub(dir.path(), &["office", "add", "--code", "t2", "--name", "x", "--role", "township"]);
     assert!(!out.status.success(), "a township office needs its townships");
+    let out = hub(dir.path(), &["office", "list"]);
+    let listed = String::from_utf8(out.stdout).unwrap();
+    assert!(listed.contains("黄桥镇国土所") && listed.contains("尚未接入"), "{listed}");
     let out = hub(dir.path(), &["office", "list", "--json"]);
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(list[0]["office"]["code"], "hq");
@@ -54,7 +57,7 @@ fn office_commands_print_tokens_alone_on_the_last_line() {
     // Revoking an office with no device yet still voids its outstanding tokens.
     let out = hub(dir.path(), &["office", "revoke", "--code", "hq"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("作废其全部未使用的登记令牌"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("作废其全部未使用的接入令牌"));
     let out = hub(dir.path(), &["office", "revoke", "--code", "hq", "--device", "nope"]);
     assert!(!out.status.success(), "no such device");
     let out = hub(dir.path(), &["office", "revoke", "--code", "nope"]);
@@ -134,4 +137,71 @@ fn a_damaged_bundle_is_refused_whole_with_a_clear_message() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("不完整") || err.contains("损坏"), "{err}");
+}
+
+#[test]
+fn township_set_replaces_the_list_in_order_and_list_names_who_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hub(dir.path(), &["township", "list"]);
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ledger-hub township set"));
+
+    let ok = |args: &[&str]| {
+        let out = hub(dir.path(), args);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    ok(&["township", "set", "洞口镇", "黄桥镇"]);
+    ok(&["township", "set", "石江镇", "黄桥镇", "罗溪瑶族乡"]);
+    ok(&[
+        "office",
+        "add",
+        "--code",
+        "hq",
+        "--name",
+        "黄桥镇国土所",
+        "--role",
+        "township",
+        "--township",
+        "黄桥镇",
+    ]);
+    let listed = ok(&["township", "list"]);
+    let lines: Vec<&str> = listed.lines().collect();
+    assert_eq!(lines.len(), 3, "replaced, not added to: {listed}");
+    assert!(lines[0].starts_with("石江镇") && lines[0].ends_with("尚无国土所接入"), "{listed}");
+    assert!(lines[1].starts_with("黄桥镇") && lines[1].contains("黄桥镇国土所（hq"), "{listed}");
+    assert!(lines[2].starts_with("罗溪瑶族乡"), "{listed}");
+    // The office column starts at the same screen column on every line, CJK counted double.
+    let column = |line: &str| {
+        let name: String = line.chars().take_while(|c| *c != ' ').collect();
+        let spaces = line[name.len()..].chars().take_while(|c| *c == ' ').count();
+        name.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum::<usize>() + spaces
+    };
+    assert!(lines.iter().all(|l| column(l) == column(lines[0])), "{listed}");
+
+    for (args, expected) in [
+        (&["township", "set", "石江镇", " ", "黄桥镇"][..], "第 2 个乡镇名称是空的"),
+        (&["township", "set", "石江镇", "黄桥镇", "石江镇"][..], "乡镇「石江镇」重复了"),
+    ] {
+        let out = hub(dir.path(), args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected), "{err}");
+    }
+    assert_eq!(ok(&["township", "list"]), listed, "a refused list changes nothing");
+}
+
+#[test]
+fn help_is_chinese() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["--help"][..], &["office", "--help"], &["township", "set", "--help"]] {
+        let out = hub(dir.path(), args);
+        assert!(out.status.success());
+        let help = String::from_utf8(out.stdout).unwrap();
+        assert!(help.contains("用法：") && help.contains("选项："), "{help}");
+        for english in ["Usage", "Options", "Commands", "Arguments", "Print "] {
+            assert!(!help.contains(english), "{args:?} shows {english}:\n{help}");
+        }
+    }
 }

@@ -231,7 +231,8 @@ impl Office {
         let identity = self.store.load_identity(id)?;
         let replayed = replay(&case.events);
         let rules = self.store.rules();
-        let due = deadlines(&case, &replayed, &rules.policies, &rules.calendar, self.today());
+        let due = deadlines(&case, &replayed, &rules.policies, &rules.calendar, self.today())
+            .seen_by(&case, &cfg.code);
         let conflicts = self
             .store
             .with_doc(id, DocKind::Case, schema::conflicts)?

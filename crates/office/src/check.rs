@@ -3,7 +3,9 @@
 //! by the same rules the hub applies (`ledger_domain::validate`), so a change the hub will
 //! refuse is found before it is sent.
 
+use chrono::NaiveDate;
 use ledger_domain::automerge::{Automerge, Change};
+use ledger_domain::model::{Roster, StaffEntry};
 use ledger_domain::schema;
 use ledger_domain::validate::{self, Caller, DocClass, Input, Limits};
 use ledger_store::{DeepCheck, DeepProblem, DocKind};
@@ -17,11 +19,25 @@ impl Office {
     pub fn check_deep(&self) -> Result<DeepCheck> {
         let mut report = self.store.check_deep()?;
         let cfg = self.config();
+        // Before the first sync the hub's roster of this office is not here yet; the staff list
+        // it will be made from stands in, so a new or stand-alone office is judged too.
         let roster = self
             .store
             .with_doc(self.roster_key(), DocKind::Roster, schema::read_roster)
             .ok()
-            .and_then(|r| r.ok());
+            .and_then(|r| r.ok())
+            .unwrap_or_else(|| Roster {
+                office: cfg.code.clone(),
+                staff: cfg
+                    .staff
+                    .iter()
+                    .map(|name| StaffEntry {
+                        name: name.clone(),
+                        added: NaiveDate::MIN,
+                        left: None,
+                    })
+                    .collect(),
+            });
         for entry in self.store.outbox_batch(usize::MAX)? {
             let Ok(change) = Change::from_bytes(entry.bytes.clone()) else { continue };
             let before = self.store.with_doc(entry.case_id, entry.kind, |doc| {
@@ -49,7 +65,7 @@ impl Office {
                 },
                 doc_id: entry.case_id.0,
                 case_doc: case_doc.as_ref(),
-                roster: roster.as_ref(),
+                roster: Some(&roster),
                 limits: Limits::default(),
             };
             // The rules never panic by design; a panic inside Automerge is still one finding.

@@ -286,6 +286,11 @@ struct Row {
     satisfaction: Option<Satisfaction>,
 }
 
+/// The first petitioner's name on a row ("" for an anonymous row).
+fn first_name(row: &Row) -> &str {
+    row.input.petitioners.first().map_or("", |p| p.name.as_str())
+}
+
 fn row_year(row: &Row) -> String {
     row.input.submission.received.map(|d| d.format("%Y").to_string()).unwrap_or_default()
 }
@@ -605,8 +610,21 @@ impl Office {
         for (group, landing) in plan {
             let number = match landing {
                 Landing::Join(id) => {
-                    report.added_submissions += group.len();
-                    joins.push((id, group));
+                    // Rows the case already holds (an export of this very store) add nothing.
+                    let case = self.store.load_case(id)?;
+                    let (present, fresh): (Vec<Row>, Vec<Row>) = group
+                        .into_iter()
+                        .partition(|r| r.input.submission.already_on(&case, first_name(r)));
+                    report.duplicates += present.len();
+                    report.added_submissions += fresh.len();
+                    if !options.dry_run {
+                        for row in &present {
+                            self.store.record_fingerprint(&row.fingerprint, id)?;
+                        }
+                    }
+                    if !fresh.is_empty() {
+                        joins.push((id, fresh));
+                    }
                     continue;
                 }
                 Landing::New { number: Some(number) } => number,

@@ -494,6 +494,50 @@ mod import {
     }
 
     #[test]
+    fn this_stores_own_export_imported_again_adds_nothing() {
+        let (dir, home) = office(Role::Bureau, "2024-06-01");
+        let first = home.register(&new_case("2024-03-01"), None).unwrap();
+        let mut other = new_case("2024-04-02");
+        other.petitioners[0].name = "钱七".into();
+        other.petitioners[0].id_number = String::new();
+        let second = home.register(&other, None).unwrap();
+        home.add_submission(
+            second,
+            &SubmissionInput {
+                submission: NewSubmission { repeat: true, ..other.submission.clone() },
+                petitioners: Vec::new(),
+            },
+            None,
+        )
+        .unwrap();
+        let csv = dir.path().join("本单位.csv");
+        assert_eq!(home.export_csv(&csv, &mut |_| {}).unwrap(), 3);
+        let xlsx = dir.path().join("本单位.xlsx");
+        home.export_xlsx(&xlsx, &mut |_| {}).unwrap();
+
+        for file in [&csv, &xlsx] {
+            let plan = home
+                .import_file(
+                    file,
+                    ImportOptions { dry_run: true, ..Default::default() },
+                    &mut |_| {},
+                )
+                .unwrap();
+            assert_eq!(
+                (plan.cases, plan.added_submissions, plan.duplicates),
+                (0, 0, 3),
+                "{}: {plan:?}",
+                file.display()
+            );
+            let report = home.import_file(file, ImportOptions::default(), &mut |_| {}).unwrap();
+            assert_eq!((report.cases, report.added_submissions, report.duplicates), (0, 0, 3));
+        }
+        assert_eq!(home.case_count().unwrap(), 2);
+        assert_eq!(home.case(first).unwrap().submissions.len(), 1);
+        assert_eq!(home.case(second).unwrap().submissions.len(), 2);
+    }
+
+    #[test]
     fn a_file_without_the_layout_is_refused() {
         let (dir, office) = office(Role::Bureau, "2024-06-01");
         let path = write(dir.path(), "x.csv", "name,age\nbob,3\n");

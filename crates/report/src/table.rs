@@ -7,6 +7,7 @@ use std::fmt::Write;
 
 use chrono::NaiveDate;
 use indexmap::IndexMap;
+use ledger_domain::text::display_width;
 use ledger_domain::{Period, Rate, Statistics};
 use serde::Serialize;
 
@@ -296,11 +297,7 @@ impl ReportTables {
     }
 }
 
-/// Columns on a terminal: a CJK character takes two cells.
-fn display_width(text: &str) -> usize {
-    text.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum()
-}
-
+/// `text` followed by spaces up to `width` terminal columns.
 fn pad_right(text: &str, width: usize) -> String {
     format!("{text}{}", " ".repeat(width.saturating_sub(display_width(text))))
 }

@@ -101,6 +101,12 @@ function deadlines(m: MockCase, asOf: string): Deadline[] {
   const decided = eventDate(m, ['accept', 'not_accept', 'no_further', 'forward', 'assign'])
   if (m.status === 'voided') return items
   items.push(make('decide', received, addDays(received, 15), decided))
+  // 异议期限: only the office that received the referral sees its right to return it.
+  const source = m.case.submissions[0]?.source ?? 'direct'
+  const referral = !['direct', 'report_12336', 'online_opinion'].includes(source)
+  if (referral && decided === null && m.case.registered_by === OFFICE.code) {
+    items.push(make('objection', received, addDays(received, 7), null, true))
+  }
   const replied = eventDate(m, ['reply'])
   const assign = [...m.case.events].reverse().find((e) => e.action === 'assign' || e.action === 'reassign')
   if (assign?.due) items.push(make('assigned', assign.date, assign.due, replied))

@@ -47,6 +47,7 @@ export type DueState =
   | { kind: 'overdue'; days: number }
   | { kind: 'today' }
   | { kind: 'left'; days: number }
+  | { kind: 'closed' }
 
 /** State of a case's next deadline as of `today`. */
 export function dueState(nextDue: string | null, today: string): DueState {
@@ -60,6 +61,8 @@ export function dueState(nextDue: string | null, today: string): DueState {
 /** State of one deadline of the case view (the server has already counted `days_left`). */
 export function deadlineState(d: Deadline): DueState {
   if (d.met_on) return { kind: 'done', late: d.late }
+  // A window (the petitioner's, or the right to object) that ran out is closed, not overdue work.
+  if (d.informational && !d.overdue && d.days_left < 0) return { kind: 'closed' }
   if (d.overdue || d.days_left < 0) return { kind: 'overdue', days: Math.abs(d.days_left) }
   if (d.days_left === 0) return { kind: 'today' }
   return { kind: 'left', days: d.days_left }
@@ -79,6 +82,8 @@ export function dueText(state: DueState, t: Translate): string {
       return t('due.today')
     case 'left':
       return t('due.left', { n: state.days })
+    case 'closed':
+      return t('due.closed')
   }
 }
 

@@ -71,6 +71,12 @@ describe('deadlines', () => {
     expect(deadlineState(deadline({ days_left: 0 }))).toEqual({ kind: 'today' })
   })
 
+  it('a window that ran out is closed, never overdue work', () => {
+    // 异议期限 or 复查申请期限 past its last day: a right not used, not a duty missed.
+    expect(dueText(deadlineState(deadline({ days_left: -9, informational: true })), t)).toBe('已届满')
+    expect(dueText(deadlineState(deadline({ days_left: 2, informational: true })), t)).toBe('剩余2天')
+  })
+
   it('speaks English too', () => {
     const en = (key: string, named?: Record<string, unknown>) => i18n.global.t(key, named ?? {}, { locale: 'en' })
     expect(dueText(dueState('2024-03-01', '2024-03-05'), en)).toBe('4 days overdue')
