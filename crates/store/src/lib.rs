@@ -86,6 +86,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/003_trust.sql"),
     include_str!("../migrations/004_search_pairs.sql"),
     include_str!("../migrations/005_demo.sql"),
+    include_str!("../migrations/006_demo_indexes.sql"),
 ];
 
 /// The office's replica.
