@@ -359,6 +359,7 @@ async function main() {
     await page.getByTestId('sync-error').waitFor()
     check('sync error is worded in plain Chinese', ((await page.getByTestId('sync-error').textContent()) ?? '').includes('无法连接县局服务器'))
     check('clock skew is warned about', await page.getByTestId('sync-skew').isVisible())
+    check('times say which zone they are in', /时间均为本机时间（UTC[+-]\d\d:\d\d）/.test((await page.getByTestId('sync-zone').textContent()) ?? ''))
     await page.getByTestId('quarantine').getByText('请联系县局核实后点击重试').first().waitFor()
     check('quarantined changes are listed', ((await page.getByTestId('quarantine').textContent()) ?? '').includes('请联系县局核实后点击重试'))
     await page.getByTestId('sync-now').click()

@@ -93,6 +93,14 @@ export function formatSize(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`
 }
 
+/** The machine's time zone as an offset (UTC+08:00), which every time shown is in. */
+export function zoneLabel(at: Date = new Date()): string {
+  const minutes = -at.getTimezoneOffset()
+  const sign = minutes < 0 ? '-' : '+'
+  const abs = Math.abs(minutes)
+  return `UTC${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`
+}
+
 export function formatDateTime(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return ''
   const d = new Date(ms)

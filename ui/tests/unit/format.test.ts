@@ -3,6 +3,7 @@ import type { Deadline } from '../../src/api/types'
 import {
   daysBetween,
   deadlineState,
+  zoneLabel,
   dueState,
   dueText,
   formatSize,
@@ -69,6 +70,13 @@ describe('deadlines', () => {
     expect(dueText(deadlineState(deadline({ met_on: '2024-04-01' })), t)).toBe('已完成')
     expect(dueText(deadlineState(deadline({ met_on: '2024-05-02', late: true, days_left: -20 })), t)).toBe('已完成（逾期）')
     expect(deadlineState(deadline({ days_left: 0 }))).toEqual({ kind: 'today' })
+  })
+
+  it('names the machine\'s zone as an offset', () => {
+    const at = (offset: number) => ({ getTimezoneOffset: () => offset }) as Date
+    expect(zoneLabel(at(-480))).toBe('UTC+08:00')
+    expect(zoneLabel(at(0))).toBe('UTC+00:00')
+    expect(zoneLabel(at(330))).toBe('UTC-05:30')
   })
 
   it('a window that ran out is closed, never overdue work', () => {
