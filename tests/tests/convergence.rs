@@ -121,7 +121,11 @@ impl Fleet {
     /// Runs one operation. Operations the workflow, the role table or the office's scope do not
     /// allow are simply refused, as they would be for a user.
     async fn run(&mut self, op: &Op) {
-        let act = |action: ActionKind| ActionInput { action: Some(action), ..Default::default() };
+        let act = |action: ActionKind| ActionInput {
+            outcome: (action == ActionKind::Reply).then_some(ledger_domain::Outcome::Supported),
+            action: Some(action),
+            ..Default::default()
+        };
         match *op {
             Op::Register { office, township: t } => {
                 let t = if office == 0 { township(t) } else { township(office - 1) };

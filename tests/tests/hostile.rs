@@ -208,7 +208,9 @@ fn event_by(o: &TestOffice, case: &Case, action: ActionKind) -> Event {
 }
 
 fn act(action: ActionKind) -> ActionInput {
-    ActionInput { action: Some(action), ..Default::default() }
+    // A reply states its 处理意见 (信访工作条例 §32).
+    let outcome = (action == ActionKind::Reply).then_some(ledger_domain::Outcome::Supported);
+    ActionInput { action: Some(action), outcome, ..Default::default() }
 }
 
 fn with_text(action: ActionKind, text: &str) -> ActionInput {

@@ -282,7 +282,13 @@ fn informant_case(name: &str, township: &str) -> ledger_domain::NewCase {
 }
 
 fn act(action: ActionKind, text: Option<&str>) -> ActionInput {
-    ActionInput { action: Some(action), text: text.map(str::to_owned), ..Default::default() }
+    let outcome = (action == ActionKind::Reply).then_some(ledger_domain::Outcome::Supported);
+    ActionInput {
+        action: Some(action),
+        text: text.map(str::to_owned),
+        outcome,
+        ..Default::default()
+    }
 }
 
 fn assign() -> ActionInput {

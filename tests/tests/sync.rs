@@ -19,7 +19,9 @@ async fn county() -> County {
 }
 
 fn act(action: ActionKind) -> ActionInput {
-    ActionInput { action: Some(action), ..Default::default() }
+    // A reply states its 处理意见 (信访工作条例 §32).
+    let outcome = (action == ActionKind::Reply).then_some(ledger_domain::Outcome::Supported);
+    ActionInput { action: Some(action), outcome, ..Default::default() }
 }
 
 fn to(action: ActionKind, township: &str) -> ActionInput {

@@ -399,6 +399,12 @@ async function main() {
     await replyText.waitFor()
     check('the reply dialog starts from the draft', (await replyText.inputValue()).startsWith('经调查核实'))
     await replyDialog.getByTestId('action-submit').click()
+    const outcomeError = replyDialog.locator('.el-form-item.is-error').filter({ has: page.getByTestId('action-outcome') }).locator('.el-form-item__error')
+    await outcomeError.waitFor()
+    check('a reply without its 处理意见 is stopped', ((await outcomeError.textContent()) ?? '').includes('请选择处理意见'))
+    await replyDialog.getByTestId('action-outcome').click()
+    await page.locator('.el-select-dropdown__item:visible', { hasText: '予以支持' }).first().click()
+    await replyDialog.getByTestId('action-submit').click()
     await page.waitForFunction(() => document.querySelector('[data-testid="case-status"]')?.textContent?.includes('已答复'))
     check('the reply moves the case to 已答复', true)
 

@@ -161,7 +161,9 @@ fn token(store: &SqliteHubStore, code: &str, role: Role, townships: &[String]) -
 }
 
 fn act(action: ActionKind) -> ActionInput {
-    ActionInput { action: Some(action), ..Default::default() }
+    // A reply states its 处理意见 (信访工作条例 §32).
+    let outcome = (action == ActionKind::Reply).then_some(ledger_domain::Outcome::Supported);
+    ActionInput { action: Some(action), outcome, ..Default::default() }
 }
 
 async fn sync_all(offices: &[TestOffice], patience: Duration) {

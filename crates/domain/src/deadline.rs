@@ -220,6 +220,9 @@ pub(crate) struct Clock {
     pub(crate) due: Result<Reckoned, CalendarError>,
     pub(crate) met_on: Option<NaiveDate>,
     pub(crate) informational: bool,
+    /// Why a recorded extension was not applied (decided after expiry, or too long): the clock
+    /// keeps its original last day, so an overdue case cannot be made current again.
+    pub(crate) refused_extension: Option<String>,
 }
 
 pub(crate) fn clocks(
@@ -238,6 +241,7 @@ pub(crate) fn clocks(
         due: calendar.add_days(received, policy.decide_days),
         met_on: decided_on,
         informational: false,
+        refused_extension: None,
     });
     if case.first_source().is_some_and(|s| s.is_referral()) {
         let objected = case
@@ -254,13 +258,29 @@ pub(crate) fn clocks(
                 due: calendar.add_working_days(received, policy.objection_working_days),
                 met_on: objected.or(decided_on),
                 informational: true,
+                refused_extension: None,
             });
         }
     }
     if let Some(accepted) = replay.accepted_on {
-        let due = match replay.extended_to {
-            Some(extended) => Ok(Reckoned { date: extended, estimated: false }),
-            None => calendar.add_days(accepted, policy.handle_days),
+        let original = calendar.add_days(accepted, policy.handle_days);
+        let extension = replay.extended_to.and_then(|to| {
+            let on = case
+                .events
+                .iter()
+                .filter(|e| e.action == ActionKind::Extend && e.due == Some(to))
+                .map(|e| e.date)
+                .min()?;
+            Some((on, to))
+        });
+        let (due, refused_extension) = match (&original, extension) {
+            (Ok(original), Some((on, to))) => {
+                match extension_verdict(original.date, on, to, policy, calendar) {
+                    Ok(extended) => (Ok(extended), None),
+                    Err(why) => (Ok(*original), Some(why)),
+                }
+            }
+            _ => (original.clone(), None),
         };
         out.push(Clock {
             kind: DeadlineKind::Handle,
@@ -268,6 +288,7 @@ pub(crate) fn clocks(
             due,
             met_on: replay.first_reply_on,
             informational: false,
+            refused_extension,
         });
     }
     if let (Some(due), Some(assigned_on)) = (replay.assigned_due, assign_date(case)) {
@@ -277,6 +298,7 @@ pub(crate) fn clocks(
             due: Ok(Reckoned { date: due, estimated: false }),
             met_on: replay.replied.as_ref().map(|(d, _)| *d),
             informational: false,
+            refused_extension: None,
         });
     }
     if let Some((replied_on, _)) = &replay.replied {
@@ -286,6 +308,7 @@ pub(crate) fn clocks(
             due: calendar.add_days(*replied_on, policy.review_request_days),
             met_on: replay.review_requested_on.filter(|r| r >= replied_on),
             informational: true,
+            refused_extension: None,
         });
     }
     if let Some(requested) = replay.review_requested_on {
@@ -296,6 +319,7 @@ pub(crate) fn clocks(
             due: calendar.add_days(requested, policy.review_days),
             met_on: answered,
             informational: false,
+            refused_extension: None,
         });
     }
     out
@@ -323,6 +347,12 @@ pub fn deadlines(
     for clock in clocks(case, replay, policies, calendar) {
         match clock.due {
             Ok(Reckoned { date: due, estimated }) => {
+                if let Some(why) = &clock.refused_extension {
+                    result.problems.push(DeadlineProblem {
+                        kind: clock.kind.clone(),
+                        message: format!("延期未予计算：{why}；仍按原办理期限 {due} 计算"),
+                    });
+                }
                 let days_left = (due - as_of).num_days();
                 let open = clock.met_on.is_none() && !concluded && !clock.informational;
                 result.items.push(Deadline {
@@ -346,27 +376,85 @@ pub fn deadlines(
     result
 }
 
-/// Checks an extension: the new deadline must lie after the current handling deadline and add
-/// at most the policy's maximum (30 days).
+/// Judges an extension (延期, 信访工作条例 §34) decided on `on` to `to`, of a handling period
+/// whose last day is `original`: it must be decided before that period expires, end after it and
+/// add at most the policy's maximum (30 days); a last day that falls on a rest day moves to the
+/// next working day (民法典 §203). Returns the extended last day.
+pub fn extension_verdict(
+    original: NaiveDate,
+    on: NaiveDate,
+    to: NaiveDate,
+    policy: &Policy,
+    calendar: &WorkCalendar,
+) -> Result<Reckoned, String> {
+    if on > original {
+        return Err(format!(
+            "延期须在办理期限届满前决定：办理期限 {original} 已过，延期记录于 {on}"
+        ));
+    }
+    if to <= original {
+        return Err(format!("延期后的期限 {to} 须晚于现办理期限 {original}"));
+    }
+    // The 30th day itself moves off a rest day, so the latest last day is that working day.
+    let limit = calendar
+        .next_working_day_from(original + chrono::Days::new(u64::from(policy.extension_max_days)))
+        .map_err(|e| e.to_string())?
+        .date;
+    if to > limit {
+        return Err(format!(
+            "延期不得超过{}日：现办理期限 {original}，最迟可延至 {limit}",
+            policy.extension_max_days
+        ));
+    }
+    calendar.next_working_day_from(to).map_err(|e| e.to_string())
+}
+
+/// Checks an extension recorded on `on`: see [`extension_verdict`]. Returns the last day to
+/// record (moved off a rest day).
 pub fn check_extension(
     case: &Case,
     replay: &Replay,
     policies: &PolicyTable,
     calendar: &WorkCalendar,
-    new_due: NaiveDate,
-) -> Result<(), String> {
+    on: NaiveDate,
+    to: NaiveDate,
+) -> Result<Reckoned, String> {
     let received = case.received().ok_or("案件没有信访件，无法计算期限")?;
     let policy = policies.for_date(received);
     let accepted = replay.accepted_on.ok_or("案件尚未受理或交办，无需延期")?;
-    let current = calendar.add_days(accepted, policy.handle_days).map_err(|e| e.to_string())?.date;
-    let limit = current + chrono::Days::new(u64::from(policy.extension_max_days));
-    if new_due <= current {
-        return Err(format!("延期后的期限 {new_due} 须晚于现办理期限 {current}"));
+    let original = calendar.add_days(accepted, policy.handle_days).map_err(|e| e.to_string())?;
+    extension_verdict(original.date, on, to, policy, calendar)
+}
+
+/// Checks the deadline of a 交办 recorded on `on`: after that day and within the case's own
+/// handling period (60 days from acceptance, or from this assignment when it is the decision),
+/// which the assigned office cannot be given more of.
+pub fn check_assign_due(
+    case: &Case,
+    replay: &Replay,
+    policies: &PolicyTable,
+    calendar: &WorkCalendar,
+    on: NaiveDate,
+    due: NaiveDate,
+) -> Result<(), String> {
+    if due <= on {
+        return Err(format!("交办期限 {due} 须晚于交办日 {on}"));
     }
-    if new_due > limit {
+    let received = case.received().ok_or("案件没有信访件，无法计算期限")?;
+    let policy = policies.for_date(received);
+    let handle = clocks(case, replay, policies, calendar)
+        .into_iter()
+        .find(|c| c.kind == DeadlineKind::Handle)
+        .and_then(|c| c.due.ok())
+        .map(|r| r.date);
+    let limit = match handle {
+        Some(limit) => limit,
+        None => calendar.add_days(on, policy.handle_days).map_err(|e| e.to_string())?.date,
+    };
+    if due > limit {
         return Err(format!(
-            "延期不得超过{}日：现办理期限 {current}，最迟可延至 {limit}",
-            policy.extension_max_days
+            "交办期限不得晚于案件的办理期限 {limit}（受理之日起{}日，可延期的除外）",
+            policy.handle_days
         ));
     }
     Ok(())
@@ -501,6 +589,49 @@ mod tests {
     }
 
     #[test]
+    fn an_extension_recorded_after_expiry_launders_nothing() {
+        // A township's 延期 dated ten days after the handling period ran out, arriving by sync:
+        // accepted into the record, but the case stays overdue and the clerk is told why.
+        let mut c = case("2024-01-02", Source::Direct);
+        push(&mut c, ActionKind::Register, "2024-01-02", None);
+        push(&mut c, ActionKind::Accept, "2024-01-05", None);
+        push(&mut c, ActionKind::Extend, "2024-03-15", Some("2024-04-03"));
+        let dl = compute(&c, "2024-03-20");
+        let handle = dl.get(&DeadlineKind::Handle).unwrap();
+        assert_eq!(handle.due, d("2024-03-05"));
+        assert!(handle.overdue && handle.days_left == -15);
+        assert_eq!(dl.problems.len(), 1);
+        assert!(dl.problems[0].message.contains("届满前"), "{}", dl.problems[0].message);
+        // An over-long one is not applied either.
+        let mut c = case("2024-01-02", Source::Direct);
+        push(&mut c, ActionKind::Register, "2024-01-02", None);
+        push(&mut c, ActionKind::Accept, "2024-01-05", None);
+        push(&mut c, ActionKind::Extend, "2024-03-01", Some("2024-05-01"));
+        let dl = compute(&c, "2024-03-20");
+        assert_eq!(dl.get(&DeadlineKind::Handle).unwrap().due, d("2024-03-05"));
+        assert!(dl.problems[0].message.contains("30"));
+    }
+
+    #[test]
+    fn an_assignment_deadline_stays_within_the_handling_period() {
+        let mut c = case("2024-01-02", Source::Direct);
+        push(&mut c, ActionKind::Register, "2024-01-02", None);
+        let r = replay(&c.events);
+        let (pol, cal) = (PolicyTable::default(), WorkCalendar::china());
+        let on = d("2024-01-05");
+        // Assigned as the decision: 60 days from the assignment, 2024-03-05.
+        assert!(check_assign_due(&c, &r, &pol, &cal, on, d("2024-03-05")).is_ok());
+        let err = check_assign_due(&c, &r, &pol, &cal, on, d("2024-03-06")).unwrap_err();
+        assert!(err.contains("2024-03-05"), "{err}");
+        assert!(check_assign_due(&c, &r, &pol, &cal, on, on).is_err());
+        // Accepted first: the handling period runs from the acceptance.
+        push(&mut c, ActionKind::Accept, "2024-01-03", None);
+        let r = replay(&c.events);
+        assert!(check_assign_due(&c, &r, &pol, &cal, on, d("2024-03-04")).is_ok());
+        assert!(check_assign_due(&c, &r, &pol, &cal, on, d("2024-03-05")).is_err());
+    }
+
+    #[test]
     fn handle_deadline_sixty_days_then_extension_then_met() {
         let mut c = case("2024-01-02", Source::Direct);
         push(&mut c, ActionKind::Register, "2024-01-02", None);
@@ -512,14 +643,34 @@ mod tests {
         let r = replay(&c.events);
         let cal = WorkCalendar::china();
         let pol = PolicyTable::default();
-        assert!(check_extension(&c, &r, &pol, &cal, d("2024-04-04")).is_ok());
-        assert!(check_extension(&c, &r, &pol, &cal, d("2024-04-05")).unwrap_err().contains("30"));
-        assert!(check_extension(&c, &r, &pol, &cal, d("2024-03-01")).is_err());
-        push(&mut c, ActionKind::Extend, "2024-03-01", Some("2024-04-04"));
+        let on = d("2024-03-01");
+        // 2024-03-05 + 30 = 2024-04-04, a day of the 清明 holiday (4-6 April, 7 April worked):
+        // the extended last day moves to the next working day.
+        assert_eq!(
+            check_extension(&c, &r, &pol, &cal, on, d("2024-04-04")).unwrap().date,
+            d("2024-04-07")
+        );
+        assert_eq!(
+            check_extension(&c, &r, &pol, &cal, on, d("2024-04-03")).unwrap().date,
+            d("2024-04-03")
+        );
+        assert_eq!(
+            check_extension(&c, &r, &pol, &cal, on, d("2024-04-07")).unwrap().date,
+            d("2024-04-07")
+        );
+        assert!(
+            check_extension(&c, &r, &pol, &cal, on, d("2024-04-08")).unwrap_err().contains("30")
+        );
+        assert!(check_extension(&c, &r, &pol, &cal, on, d("2024-03-01")).is_err());
+        // Decided after the period ran out: refused, whatever the new day.
+        let late = check_extension(&c, &r, &pol, &cal, d("2024-03-15"), d("2024-04-03"));
+        assert!(late.unwrap_err().contains("届满前"));
+        push(&mut c, ActionKind::Extend, "2024-03-01", Some("2024-04-07"));
         let dl = compute(&c, "2024-03-20");
         let handle = dl.get(&DeadlineKind::Handle).unwrap();
-        assert_eq!(handle.due, d("2024-04-04"));
+        assert_eq!(handle.due, d("2024-04-07"));
         assert!(!handle.overdue);
+        assert!(dl.problems.is_empty(), "{:?}", dl.problems);
         push(&mut c, ActionKind::Reply, "2024-04-08", None);
         let dl = compute(&c, "2024-04-10");
         let handle = dl.get(&DeadlineKind::Handle).unwrap();

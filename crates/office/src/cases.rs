@@ -2,7 +2,7 @@
 //! edit a field, draft, resolve a conflict, and the full view of a case.
 
 use chrono::NaiveDate;
-use ledger_domain::deadline::{CaseDeadlines, check_extension, deadlines};
+use ledger_domain::deadline::{CaseDeadlines, check_assign_due, check_extension, deadlines};
 use ledger_domain::model::case_number;
 use ledger_domain::registration::build_petitioners;
 use ledger_domain::schema::{self, CaseField, Draft, FieldConflict, FieldValue, RestrictionEffect};
@@ -339,10 +339,17 @@ impl Office {
                         format!("案件已由{target}承办，无需改派"),
                     ));
                 }
-                if let Some(due) = input.due
-                    && due <= self.today()
-                {
-                    return Err(OfficeError::invalid("due", "交办期限", "交办期限须晚于今天"));
+                if let Some(due) = input.due {
+                    let rules = self.store.rules();
+                    check_assign_due(
+                        &case,
+                        &replayed,
+                        &rules.policies,
+                        &rules.calendar,
+                        self.today(),
+                        due,
+                    )
+                    .map_err(|m| OfficeError::invalid("due", "交办期限", m))?;
                 }
                 event.target = Some(target.to_owned());
                 event.due = input.due;
@@ -404,9 +411,16 @@ impl Office {
                     ));
                 }
                 let rules = self.store.rules();
-                check_extension(&case, &replayed, &rules.policies, &rules.calendar, due)
-                    .map_err(|m| OfficeError::invalid("due", "延期至", m))?;
-                event.due = Some(due);
+                let extended = check_extension(
+                    &case,
+                    &replayed,
+                    &rules.policies,
+                    &rules.calendar,
+                    self.today(),
+                    due,
+                )
+                .map_err(|m| OfficeError::invalid("due", "延期至", m))?;
+                event.due = Some(extended.date);
             }
             ActionKind::Reply => {
                 let reply = text.or_else(|| {
@@ -421,8 +435,17 @@ impl Office {
                         "请填写答复内容（--text），或先写好答复草稿",
                     ));
                 }
+                // 信访工作条例 §32: the written reply states its 处理意见.
+                let outcome = input.outcome.clone().ok_or_else(|| {
+                    needs(
+                        &action,
+                        "outcome",
+                        "处理意见",
+                        "请选择处理意见：予以支持、解释说明或不予支持（--outcome）",
+                    )
+                })?;
                 event.text = reply;
-                event.outcome = input.outcome.clone();
+                event.outcome = Some(outcome);
             }
             ActionKind::Evaluate => {
                 let result = input.result.clone().ok_or_else(|| {

@@ -62,7 +62,9 @@ fn new_case(received: &str) -> NewCase {
 }
 
 fn act(action: ActionKind) -> ActionInput {
-    ActionInput { action: Some(action), ..Default::default() }
+    // A reply states its 处理意见 (信访工作条例 §32).
+    let outcome = (action == ActionKind::Reply).then_some(ledger_domain::Outcome::Supported);
+    ActionInput { action: Some(action), outcome, ..Default::default() }
 }
 
 #[test]
@@ -219,6 +221,8 @@ fn reply_freezes_the_draft_and_close_needs_a_reply() {
     let err = office.act(id, &act(ActionKind::Reply)).unwrap_err();
     assert!(err.to_string().contains("答复内容"), "{err}");
     office.set_draft(id, Draft::Reply, "经调查核实，已责令拆除。").unwrap();
+    let err = office.act(id, &ActionInput { outcome: None, ..act(ActionKind::Reply) }).unwrap_err();
+    assert!(err.to_string().contains("处理意见"), "a reply states its outcome: {err}");
     office.act(id, &act(ActionKind::Reply)).unwrap();
     let case = office.case(id).unwrap();
     let reply = case.events.iter().find(|e| e.action == ActionKind::Reply).unwrap();

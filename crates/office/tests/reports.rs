@@ -248,7 +248,9 @@ fn new_case() -> NewCase {
 }
 
 fn act(action: ActionKind) -> ActionInput {
-    ActionInput { action: Some(action), ..Default::default() }
+    // A reply states its 处理意见 (信访工作条例 §32).
+    let outcome = (action == ActionKind::Reply).then_some(Outcome::Supported);
+    ActionInput { action: Some(action), outcome, ..Default::default() }
 }
 
 #[test]

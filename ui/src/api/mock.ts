@@ -525,8 +525,9 @@ function act(id: string, input: ActionInput): string {
     case 'reply': {
       const reply = text ?? (m.case.reply_draft.trim() || null)
       if (!reply) invalid([{ field: 'text', label: '答复内容', message: '请填写答复内容，或先写好答复草稿' }])
+      if (!input.outcome) invalid([{ field: 'outcome', label: '处理意见', message: '请选择处理意见：予以支持、解释说明或不予支持' }])
       extra.text = reply
-      extra.outcome = input.outcome ?? null
+      extra.outcome = input.outcome
       m.case.reply_draft = ''
       break
     }
