@@ -408,6 +408,19 @@ async function main() {
     await page.waitForFunction(() => document.querySelector('[data-testid="case-status"]')?.textContent?.includes('已答复'))
     check('the reply moves the case to 已答复', true)
 
+    // 送达: who received the reply, how, and the day: the review window runs from it.
+    await page.getByTestId('action-deliver').click()
+    const deliverDialog = page.locator('.el-dialog').filter({ has: page.getByTestId('action-submit') })
+    await deliverDialog.getByTestId('action-submit').click()
+    const personError = deliverDialog.locator('.el-form-item.is-error .el-form-item__error').first()
+    await personError.waitFor()
+    check('送达 asks who received it', ((await personError.textContent()) ?? '').includes('受送达人'))
+    await deliverDialog.locator('input[data-testid="action-target"]').fill('张三丰')
+    await deliverDialog.locator('input[data-testid="action-text"]').fill('直接送达')
+    await deliverDialog.getByTestId('action-submit').click()
+    await page.getByTestId('timeline').getByText('送达').first().waitFor()
+    check('the service is on the timeline', ((await page.getByTestId('timeline').textContent()) ?? '').includes('送达'))
+
     // A case reassigned away is read-only here.
     await page.locator('.shell-menu').getByText('台账').click()
     await field('ledger-search').fill(`洞口-${year}-A-0005`)

@@ -242,9 +242,9 @@ pub(crate) enum CaseCommand {
     Act {
         /// 案件标识或案件编号。
         id: String,
-        /// 办理动作：受理、不予受理、转送、交办、改派、调查核实、延期、答复、回访、评价、办结、作废等（中文或代码，如 accept）。
+        /// 办理动作：受理、不予受理、转送、交办、改派、调查核实、延期、答复、送达、复查、回访、评价、办结、作废等（中文或代码，如 accept）。
         action: String,
-        /// 交办、改派的乡镇，或转送的机关。
+        /// 交办、改派的乡镇，转送的机关，或送达的受送达人。
         #[arg(long)]
         to: Option<String>,
         /// 交办限期，或延期后的新期限。
@@ -262,6 +262,12 @@ pub(crate) enum CaseCommand {
         /// 处理意见（答复时）：予以支持、部分支持、解释说明或不予支持。
         #[arg(long)]
         outcome: Option<String>,
+        /// 送达日期（送达时）：信访人收到文书之日，默认今天。
+        #[arg(long)]
+        date: Option<NaiveDate>,
+        /// 送达的文书（送达时），默认答复意见书（信访处理意见书）。
+        #[arg(long)]
+        document: Option<String>,
     },
     /// 附件：为案件添加一个文件。
     Attach {

@@ -23,7 +23,7 @@ use ledger_office::ledger_client::{
 };
 use ledger_office::ledger_domain::schema::CaseField;
 use ledger_office::ledger_domain::{
-    ActionKind, CaseId, CloseReason, NewCase, Outcome, Role, Satisfaction,
+    ActionKind, CaseId, CloseReason, DocumentKind, NewCase, Outcome, Role, Satisfaction,
 };
 use ledger_office::{
     ActionInput, CaseQuery, Clock, ImportOptions, Office, OfficeConfig, OfficeError, StoreError,
@@ -498,10 +498,10 @@ fn case_command(dir: &Path, command: &CaseCommand, handler: Option<&str>) -> any
             let view = office.view(id)?;
             output::case_show(&view, *json)?;
         }
-        CaseCommand::Act { id, action, to, due, text, result, reason, outcome } => {
+        CaseCommand::Act { id, action, to, due, text, result, reason, outcome, date, document } => {
             let id = case_id(&office, id)?;
             let action = ActionKind::parse(action).ok_or_else(|| {
-                anyhow!("不认识办理动作「{action}」，可用：accept, not_accept, forward, assign, reassign, investigate, extend, reply, follow_up, evaluate, close, void（或中文：{}）", ActionKind::known_labels())
+                anyhow!("不认识办理动作「{action}」，可用：accept, not_accept, forward, assign, reassign, investigate, extend, reply, deliver, review, follow_up, evaluate, close, void（或中文：{}）", ActionKind::known_labels())
             })?;
             let result = result
                 .as_deref()
@@ -524,6 +524,13 @@ fn case_command(dir: &Path, command: &CaseCommand, handler: Option<&str>) -> any
                         .ok_or_else(|| anyhow!("处理意见应为：{}", Outcome::known_labels()))
                 })
                 .transpose()?;
+            let document_kind = document
+                .as_deref()
+                .map(|d| {
+                    DocumentKind::parse(d)
+                        .ok_or_else(|| anyhow!("文书类别应为：{}", DocumentKind::known_labels()))
+                })
+                .transpose()?;
             let status = office.act(
                 id,
                 &ActionInput {
@@ -534,8 +541,9 @@ fn case_command(dir: &Path, command: &CaseCommand, handler: Option<&str>) -> any
                     result,
                     reason,
                     outcome,
+                    date: *date,
+                    document_kind,
                     handler: handler.map(str::to_owned),
-                    ..Default::default()
                 },
             )?;
             eprintln!("已记录「{}」", action.label());

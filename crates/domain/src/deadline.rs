@@ -8,7 +8,7 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::calendar::{CalendarError, Reckoned, WorkCalendar};
+use crate::calendar::{Reckoned, WorkCalendar};
 use crate::coded_enum;
 use crate::model::Case;
 use crate::workflow::{ActionKind, Replay};
@@ -217,7 +217,9 @@ impl CaseDeadlines {
 pub(crate) struct Clock {
     pub(crate) kind: DeadlineKind,
     pub(crate) start: NaiveDate,
-    pub(crate) due: Result<Reckoned, CalendarError>,
+    /// The last day, or why it cannot be known (a date past the holiday table, a reply whose
+    /// service is not recorded).
+    pub(crate) due: Result<Reckoned, String>,
     pub(crate) met_on: Option<NaiveDate>,
     pub(crate) informational: bool,
     /// Why a recorded extension was not applied (decided after expiry, or too long): the clock
@@ -238,7 +240,7 @@ pub(crate) fn clocks(
     out.push(Clock {
         kind: DeadlineKind::Decide,
         start: received,
-        due: calendar.add_days(received, policy.decide_days),
+        due: calendar.add_days(received, policy.decide_days).map_err(|e| e.to_string()),
         met_on: decided_on,
         informational: false,
         refused_extension: None,
@@ -255,7 +257,9 @@ pub(crate) fn clocks(
             out.push(Clock {
                 kind: DeadlineKind::Objection,
                 start: received,
-                due: calendar.add_working_days(received, policy.objection_working_days),
+                due: calendar
+                    .add_working_days(received, policy.objection_working_days)
+                    .map_err(|e| e.to_string()),
                 met_on: objected.or(decided_on),
                 informational: true,
                 refused_extension: None,
@@ -263,7 +267,7 @@ pub(crate) fn clocks(
         }
     }
     if let Some(accepted) = replay.accepted_on {
-        let original = calendar.add_days(accepted, policy.handle_days);
+        let original = calendar.add_days(accepted, policy.handle_days).map_err(|e| e.to_string());
         let extension = replay.extended_to.and_then(|to| {
             let on = case
                 .events
@@ -302,10 +306,21 @@ pub(crate) fn clocks(
         });
     }
     if let Some((replied_on, _)) = &replay.replied {
+        // §35: 30 days from the day the petitioner received the written reply, not from the
+        // day it was written; until its service is recorded the window cannot be known.
+        let served = replay.reply_served_on;
         out.push(Clock {
             kind: DeadlineKind::ReviewRequest,
-            start: *replied_on,
-            due: calendar.add_days(*replied_on, policy.review_request_days),
+            start: served.unwrap_or(*replied_on),
+            due: match served {
+                Some(served) => {
+                    calendar.add_days(served, policy.review_request_days).map_err(|e| e.to_string())
+                }
+                None => {
+                    Err("答复尚未登记送达：复查申请期限自信访人收到答复之日起计算，请登记「送达」"
+                        .to_owned())
+                }
+            },
             met_on: replay.review_requested_on.filter(|r| r >= replied_on),
             informational: true,
             refused_extension: None,
@@ -316,7 +331,7 @@ pub(crate) fn clocks(
         out.push(Clock {
             kind: DeadlineKind::Review,
             start: requested,
-            due: calendar.add_days(requested, policy.review_days),
+            due: calendar.add_days(requested, policy.review_days).map_err(|e| e.to_string()),
             met_on: answered,
             informational: false,
             refused_extension: None,
@@ -345,6 +360,10 @@ pub fn deadlines(
     let mut result = CaseDeadlines::default();
     let concluded = !replay.status.is_open();
     for clock in clocks(case, replay, policies, calendar) {
+        // A concluded case has no window left open: a 复查申请期限 on a closed case is history.
+        if concluded && clock.informational && clock.met_on.is_none() {
+            continue;
+        }
         match clock.due {
             Ok(Reckoned { date: due, estimated }) => {
                 if let Some(why) = &clock.refused_extension {
@@ -424,6 +443,30 @@ pub fn check_extension(
     let accepted = replay.accepted_on.ok_or("案件尚未受理或交办，无需延期")?;
     let original = calendar.add_days(accepted, policy.handle_days).map_err(|e| e.to_string())?;
     extension_verdict(original.date, on, to, policy, calendar)
+}
+
+/// Checks a 复查 request recorded on `on`: within 30 days of the day the petitioner received the
+/// reply (§35), or later only with the justified reason `reason` recorded. A request whose
+/// window cannot be known yet (service not recorded) is not refused.
+pub fn check_review_request(
+    case: &Case,
+    replay: &Replay,
+    policies: &PolicyTable,
+    calendar: &WorkCalendar,
+    on: NaiveDate,
+    reason: Option<&str>,
+) -> Result<(), String> {
+    let window = clocks(case, replay, policies, calendar)
+        .into_iter()
+        .find(|c| c.kind == DeadlineKind::ReviewRequest)
+        .and_then(|c| c.due.ok());
+    match window {
+        Some(due) if on > due.date && reason.is_none_or(|r| r.trim().is_empty()) => Err(format!(
+            "复查申请已超过期限：自收到答复之日起30日，截至 {}。如有正当理由，请写明理由后再登记",
+            due.date
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Checks the deadline of a 交办 recorded on `on`: after that day and within the case's own
@@ -675,10 +718,61 @@ mod tests {
         let dl = compute(&c, "2024-04-10");
         let handle = dl.get(&DeadlineKind::Handle).unwrap();
         assert!(handle.late && !handle.overdue);
+        // The review window waits for the reply's service to be recorded.
+        assert!(dl.get(&DeadlineKind::ReviewRequest).is_none());
+        assert!(dl.problems.iter().any(|p| p.message.contains("送达")), "{:?}", dl.problems);
+        push(&mut c, ActionKind::Deliver, "2024-04-12", None);
+        let dl = compute(&c, "2024-04-13");
         let window = dl.get(&DeadlineKind::ReviewRequest).unwrap();
         assert!(window.informational);
-        assert_eq!(window.due, d("2024-05-08"));
+        // 30 days from receipt on 12 April, not from the reply on the 8th.
+        assert_eq!((window.start, window.due), (d("2024-04-12"), d("2024-05-13")));
         assert!(dl.next_due().is_none());
+        assert!(dl.problems.is_empty(), "{:?}", dl.problems);
+    }
+
+    #[test]
+    fn the_review_window_runs_from_service_and_a_late_request_needs_its_reason() {
+        let mut c = case("2024-01-02", Source::Direct);
+        push(&mut c, ActionKind::Register, "2024-01-02", None);
+        push(&mut c, ActionKind::Accept, "2024-01-05", None);
+        push(&mut c, ActionKind::Reply, "2024-02-01", None);
+        push(&mut c, ActionKind::Deliver, "2024-02-05", None);
+        let r = replay(&c.events);
+        assert_eq!(r.reply_served_on, Some(d("2024-02-05")));
+        let (pol, cal) = (PolicyTable::default(), WorkCalendar::china());
+        // 2024-02-05 + 30 = 2024-03-06.
+        assert!(check_review_request(&c, &r, &pol, &cal, d("2024-03-06"), None).is_ok());
+        // 43 days after the reply, 39 after service: late, and refused without a reason.
+        let err = check_review_request(&c, &r, &pol, &cal, d("2024-03-15"), None).unwrap_err();
+        assert!(err.contains("2024-03-06"), "{err}");
+        assert!(check_review_request(&c, &r, &pol, &cal, d("2024-03-15"), Some("  ")).is_err());
+        assert!(
+            check_review_request(&c, &r, &pol, &cal, d("2024-03-15"), Some("住院治疗，有病历"))
+                .is_ok()
+        );
+        // Recorded late (by sync from elsewhere, or with its reason), the window says so.
+        push(&mut c, ActionKind::Review, "2024-03-15", None);
+        let dl = compute(&c, "2024-03-16");
+        let window = dl.get(&DeadlineKind::ReviewRequest).unwrap();
+        assert!(window.late, "a late request is shown late, never just 已完成");
+        // A second service of the same reply does not move the window.
+        let mut again = c.clone();
+        push(&mut again, ActionKind::Deliver, "2024-03-01", None);
+        assert_eq!(replay(&again.events).reply_served_on, Some(d("2024-02-05")));
+    }
+
+    #[test]
+    fn a_closed_case_has_no_window_left_open() {
+        let mut c = case("2024-01-02", Source::Direct);
+        push(&mut c, ActionKind::Register, "2024-01-02", None);
+        push(&mut c, ActionKind::Accept, "2024-01-05", None);
+        push(&mut c, ActionKind::Reply, "2024-02-01", None);
+        push(&mut c, ActionKind::Deliver, "2024-02-02", None);
+        assert!(compute(&c, "2024-02-10").get(&DeadlineKind::ReviewRequest).is_some());
+        push(&mut c, ActionKind::Close, "2024-02-03", None);
+        let dl = compute(&c, "2024-02-10");
+        assert!(dl.get(&DeadlineKind::ReviewRequest).is_none(), "{:?}", dl.items);
     }
 
     #[test]
@@ -691,6 +785,7 @@ mod tests {
         assert!(assigned.overdue);
         assert_eq!(dl.next_due().unwrap().kind, DeadlineKind::Assigned);
         push(&mut c, ActionKind::Reply, "2024-06-03", None);
+        push(&mut c, ActionKind::Deliver, "2024-06-04", None);
         push(&mut c, ActionKind::Review, "2024-06-10", None);
         let dl = compute(&c, "2024-06-12");
         assert_eq!(dl.get(&DeadlineKind::Review).unwrap().due, d("2024-07-10"));

@@ -10,8 +10,28 @@ use serde::{Deserialize, Serialize};
 use crate::calendar::WorkCalendar;
 use crate::deadline::{DeadlineKind, PolicyTable, clocks};
 use crate::model::{Case, CaseId};
-use crate::terms::{Category, Channel, Purpose, Satisfaction, Sector, Source};
+use crate::terms::{Category, Channel, DocumentKind, Purpose, Satisfaction, Sector, Source};
 use crate::workflow::{Replay, Status};
+
+/// 书面告知: what is known of the written notice of the bureau's first decision (受理告知书,
+/// 不予受理告知书, or for a forwarded matter 转送告知书), which the 15-day clock of §23 measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Notice {
+    /// Facts projected before notices were projected: the decision's date stands in for it.
+    #[default]
+    Unprojected,
+    /// 未告知: no notice recorded yet.
+    Missing,
+    /// 已告知: the earliest notice was issued that day.
+    Issued(NaiveDate),
+    /// 无法告知: the first submission was anonymous, so no notice is possible (§23 ¶2); the
+    /// decision's date counts.
+    NotPossible,
+    /// 告知日期不详: the decision came with imported history and no notice was recorded; it is
+    /// neither timely nor late.
+    Unknown,
+}
 
 /// One submission, as the statistics count it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +77,9 @@ pub struct CaseFacts {
     pub decide_due: Option<NaiveDate>,
     /// The bureau's first decision.
     pub decided_on: Option<NaiveDate>,
+    /// 书面告知 of that decision; absent in facts projected by older versions.
+    #[serde(default)]
+    pub notice: Notice,
     /// The day handling began (受理 or 交办); `None` for not accepted or forwarded matters.
     pub accepted_on: Option<NaiveDate>,
     /// 办理期限 (as extended).
@@ -113,6 +136,7 @@ impl CaseFacts {
             received,
             decide_due: due(DeadlineKind::Decide),
             decided_on: replay.decided.as_ref().map(|(_, d)| *d),
+            notice: notice(case, replay),
             accepted_on: replay.accepted_on,
             handle_due: due(DeadlineKind::Handle),
             first_reply_on: replay.first_reply_on,
@@ -130,4 +154,31 @@ impl CaseFacts {
     pub fn voided(&self) -> bool {
         self.status == Status::Voided
     }
+}
+
+fn notice(case: &Case, replay: &Replay) -> Notice {
+    let issued = case
+        .documents()
+        .into_iter()
+        .filter(|d| {
+            matches!(
+                d.kind,
+                DocumentKind::AcceptanceNotice
+                    | DocumentKind::NonAcceptanceNotice
+                    | DocumentKind::ForwardingNotice
+            )
+        })
+        .map(|d| d.issued)
+        .min();
+    if let Some(day) = issued {
+        return Notice::Issued(day);
+    }
+    let first = case.submissions.iter().min_by_key(|s| (s.received, &s.id));
+    if first.is_some_and(|s| s.anonymous) {
+        return Notice::NotPossible;
+    }
+    let imported = replay.decided.as_ref().is_some_and(|(kind, day)| {
+        case.events.iter().any(|e| e.action == *kind && e.date == *day && e.imported)
+    });
+    if imported { Notice::Unknown } else { Notice::Missing }
 }

@@ -8,7 +8,7 @@
 //!   by_source, by_channel, by_domain, by_category      (keyed by Chinese label, every known label),
 //!   by_source_channel: { 本局接收: { 来信: 3, 来访: 50 } },
 //!   visits: {batches, persons}, flags: {collective, skip_level, repeat},
-//!   rates: { 及时受理率: {numerator, denominator, value}, ... } }
+//!   rates: { 及时受理率: {numerator, denominator, value, pending, unknown}, ... } }
 //! ```
 //!
 //! Counts are of submissions (件次) received in the period, as the seed counts its 137; a repeat
@@ -20,7 +20,7 @@ use chrono::NaiveDate;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
-use crate::facts::{CaseFacts, SubmissionFacts};
+use crate::facts::{CaseFacts, Notice, SubmissionFacts};
 use crate::terms::{Category, Channel, Sector, Source};
 
 /// A period of days, both ends included.
@@ -97,15 +97,49 @@ pub struct Rate {
     pub denominator: u64,
     /// numerator ÷ denominator, rounded to four places; `null` when there is nothing to judge.
     pub value: Option<f64>,
+    /// 待判定: in scope but not yet judgeable as of `as_of` (still within its time limit or
+    /// observation window); in neither numerator nor denominator.
+    #[serde(default)]
+    pub pending: u64,
+    /// 无法判定: in scope but with no record to judge by (imported history without a notice
+    /// date); in neither numerator nor denominator.
+    #[serde(default)]
+    pub unknown: u64,
 }
 
 impl Rate {
-    fn of(numerator: u64, denominator: u64) -> Self {
+    /// A rate of `numerator` over `denominator`, with nothing pending or unknown.
+    pub fn of(numerator: u64, denominator: u64) -> Self {
         let value = (denominator > 0).then(|| {
             let v = numerator as f64 / denominator as f64;
             (v * 10_000.0).round() / 10_000.0
         });
-        Self { numerator, denominator, value }
+        Self { numerator, denominator, value, pending: 0, unknown: 0 }
+    }
+}
+
+/// A rate while it is counted.
+#[derive(Debug, Clone, Copy, Default)]
+struct Tally {
+    numerator: u64,
+    denominator: u64,
+    pending: u64,
+    unknown: u64,
+}
+
+impl Tally {
+    /// One case judged, counting in the numerator when `hit`.
+    fn judge(&mut self, hit: bool) {
+        self.denominator += 1;
+        self.numerator += u64::from(hit);
+    }
+
+    fn rate(self) -> Rate {
+        Rate {
+            pending: self.pending,
+            unknown: self.unknown,
+            ..Rate::of(self.numerator, self.denominator)
+        }
     }
 }
 
@@ -152,6 +186,14 @@ pub struct Statistics {
     pub rates: IndexMap<String, Rate>,
 }
 
+impl Statistics {
+    /// Whether nothing was received in the period: a year-over-year comparison against it says
+    /// 上年无数据, never 增加137件次.
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+}
+
 /// What to count.
 #[derive(Debug, Clone)]
 pub struct StatsQuery<'a> {
@@ -161,7 +203,8 @@ pub struct StatsQuery<'a> {
     pub township: Option<&'a str>,
     /// Judge deadlines as of this day (usually the earlier of the period's end and today).
     pub as_of: NaiveDate,
-    /// 停访息诉 observation window in days after closing.
+    /// 停访息诉 observation window in days after closing; a closed matter is judged only once
+    /// its window has run by `as_of`.
     pub settled_window_days: u32,
 }
 
@@ -257,83 +300,63 @@ fn rates(
     repeats: u64,
 ) -> IndexMap<String, Rate> {
     let as_of = query.as_of;
-    let (mut timely, mut decide_judged) = (0, 0);
-    let (mut on_time, mut replied, mut reply_judged) = (0, 0, 0);
-    let (mut closed, mut handled) = (0, 0);
-    let (mut rated, mut rating_judged, mut satisfied) = (0, 0, 0);
-    let (mut settled, mut closed_judged) = (0, 0);
+    let mut timely = Tally::default();
+    let (mut on_time, mut replied) = (Tally::default(), Tally::default());
+    let mut concluded = Tally::default();
+    let (mut rated, mut satisfied) = (Tally::default(), Tally::default());
+    let mut settled = Tally::default();
     for c in matters {
-        // 及时受理率: 及时受理 ÷ (及时受理 + 超期受理 + 超期未受理); undecided and not yet due is
-        // left out.
-        if let Some(due) = c.decide_due {
-            match on_or_before(c.decided_on, as_of) {
-                Some(d) => {
-                    decide_judged += 1;
-                    timely += u64::from(d <= due);
-                }
-                None if as_of > due => decide_judged += 1,
-                None => {}
-            }
-        }
+        timely_acceptance(c, as_of, &mut timely);
         // 按期办结率 via 按期答复率: 按期答复 ÷ (按期答复 + 超期答复 + 超期未答复); 回复率: any
         // reply over the same base ("除正在调查中的": matters still within their period and
-        // unanswered are left out).
+        // unanswered are pending).
         if let (Some(_), Some(due)) = (on_or_before(c.accepted_on, as_of), c.handle_due) {
             match on_or_before(c.first_reply_on, as_of) {
                 Some(r) => {
-                    reply_judged += 1;
-                    replied += 1;
-                    on_time += u64::from(r <= due);
+                    on_time.judge(r <= due);
+                    replied.judge(true);
                 }
-                None if as_of > due => reply_judged += 1,
-                None => {}
+                None if as_of > due => {
+                    on_time.judge(false);
+                    replied.judge(false);
+                }
+                None => {
+                    on_time.pending += 1;
+                    replied.pending += 1;
+                }
             }
         }
-        // 办结率: closed ÷ matters that entered handling (受理 or 交办).
-        if on_or_before(c.accepted_on, as_of).is_some() {
-            handled += 1;
-            closed += u64::from(on_or_before(c.closed_on, as_of).is_some());
-        }
+        closure(c, as_of, &mut concluded);
         // 参评率: 已评价 ÷ (已评价 + 超期未评价); 满意率: (满意 + 基本满意) ÷ 已评价.
         if on_or_before(c.first_reply_on, as_of).is_some() {
             match (&c.evaluation, on_or_before(c.evaluated_on, as_of)) {
                 (Some(result), Some(_)) => {
-                    rated += 1;
-                    rating_judged += 1;
-                    satisfied += u64::from(result.counts_as_satisfied());
+                    rated.judge(true);
+                    satisfied.judge(result.counts_as_satisfied());
                 }
-                _ if c.rating_due.is_some_and(|d| as_of > d) => rating_judged += 1,
-                _ => {}
+                _ if c.rating_due.is_some_and(|d| as_of > d) => rated.judge(false),
+                _ => rated.pending += 1,
             }
         }
     }
-    // 停访息诉率: closed matters (closed in the period) with no new submission in the observation
-    // window after closing ÷ closed matters. Judged over every counted case closed in the period,
-    // since a matter received last year and closed this year belongs to this year's work.
+    // 停访息诉率: judged over every counted case closed in the period, since a matter received
+    // last year and closed this year belongs to this year's work.
     for c in counted {
         let Some(closed_on) = on_or_before(c.closed_on, as_of) else { continue };
-        if !query.period.contains(closed_on) {
-            continue;
+        if query.period.contains(closed_on) {
+            settled_after_closing(c, closed_on, query, &mut settled);
         }
-        closed_judged += 1;
-        let window_end =
-            (closed_on + chrono::Days::new(u64::from(query.settled_window_days))).min(as_of);
-        let again = c
-            .submissions
-            .iter()
-            .any(|s: &SubmissionFacts| s.received > closed_on && s.received <= window_end);
-        settled += u64::from(!again);
     }
 
     let mut out = IndexMap::new();
     let values = [
-        Rate::of(timely, decide_judged),
-        Rate::of(on_time, reply_judged),
-        Rate::of(replied, reply_judged),
-        Rate::of(closed, handled),
-        Rate::of(rated, rating_judged),
-        Rate::of(satisfied, rated),
-        Rate::of(settled, closed_judged),
+        timely.rate(),
+        on_time.rate(),
+        replied.rate(),
+        concluded.rate(),
+        rated.rate(),
+        satisfied.rate(),
+        settled.rate(),
         // 重复信访率: 重复件次 ÷ 总件次.
         Rate::of(repeats, total),
     ];
@@ -341,6 +364,87 @@ fn rates(
         out.insert((*name).to_owned(), rate);
     }
     out
+}
+
+/// 及时受理率 = 及时受理 ÷ (及时受理 + 超期受理 + 超期未受理), judged by the written notice of
+/// the decision (受理告知书 / 不予受理告知书 / 转送告知书), not by the decision itself.
+///
+/// - 及时受理 (numerator and denominator): notified on or before the 受理告知期限.
+/// - 超期受理 (denominator): notified after it.
+/// - 超期未受理 (denominator): no notice by `as_of`, and the 期限 has passed.
+/// - 待判定 (pending): no notice yet and the 期限 not reached.
+/// - 无法判定 (unknown): the decision is imported history without a recorded notice.
+///
+/// Where no notice is possible (anonymous) the decision's date counts, as it does for facts
+/// projected before notices were.
+fn timely_acceptance(c: &CaseFacts, as_of: NaiveDate, tally: &mut Tally) {
+    let Some(due) = c.decide_due else { return };
+    let notified = match c.notice {
+        Notice::Unprojected | Notice::NotPossible => c.decided_on,
+        Notice::Issued(day) => Some(day),
+        Notice::Missing => None,
+        // A decision after `as_of` had certainly not been notified by then.
+        Notice::Unknown if on_or_before(c.decided_on, as_of).is_some() => {
+            tally.unknown += 1;
+            return;
+        }
+        Notice::Unknown => None,
+    };
+    match on_or_before(notified, as_of) {
+        Some(day) => tally.judge(day <= due),
+        None if as_of > due => tally.judge(false),
+        None => tally.pending += 1,
+    }
+}
+
+/// 办结率 = 已办结 ÷ 应办结, over the matters first received in the period, as of `as_of`.
+///
+/// - 已办结 (numerator): closed (办结, or 终结 for any closing reason) on or before `as_of`.
+/// - 应办结 (denominator): the matters that should have been concluded by `as_of`: every
+///   closed one, every one in handling (受理 or 交办) whose 办理期限 (as extended) has passed,
+///   and every one still undecided after its 受理告知期限.
+/// - 待判定 (pending): in handling within its 办理期限, or undecided within its 受理告知期限.
+/// - Matters decided as 不予受理 or 转送 are not this bureau's to conclude and count nowhere,
+///   closed or not.
+fn closure(c: &CaseFacts, as_of: NaiveDate, tally: &mut Tally) {
+    let overdue = |due: Option<NaiveDate>| due.is_some_and(|d| as_of > d);
+    let decided = on_or_before(c.decided_on, as_of).is_some();
+    let accepted = on_or_before(c.accepted_on, as_of).is_some();
+    if decided && !accepted {
+        return;
+    }
+    if on_or_before(c.closed_on, as_of).is_some() {
+        tally.judge(true);
+    } else if overdue(if accepted { c.handle_due } else { c.decide_due }) {
+        tally.judge(false);
+    } else {
+        tally.pending += 1;
+    }
+}
+
+/// 停访息诉率 = 息诉 ÷ 已办结, over the matters closed in the period whose observation window
+/// (`settled_window_days` after closing) has run out by `as_of`.
+///
+/// - 息诉 (numerator): no new submission on the matter in the window.
+/// - 已办结 (denominator): every such matter.
+/// - 待判定 (pending): closed in the period, window still running at `as_of`: a petitioner
+///   who has not come back yet may still come back.
+fn settled_after_closing(
+    c: &CaseFacts,
+    closed_on: NaiveDate,
+    query: &StatsQuery<'_>,
+    tally: &mut Tally,
+) {
+    let window_end = closed_on + chrono::Days::new(u64::from(query.settled_window_days));
+    if window_end > query.as_of {
+        tally.pending += 1;
+        return;
+    }
+    let again = c
+        .submissions
+        .iter()
+        .any(|s: &SubmissionFacts| s.received > closed_on && s.received <= window_end);
+    tally.judge(!again);
 }
 
 #[cfg(test)]

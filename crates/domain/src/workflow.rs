@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::coded_enum;
 use crate::model::{DeviceTime, Event};
-use crate::terms::{CloseReason, Role, Satisfaction};
+use crate::terms::{CloseReason, DocumentKind, Role, Satisfaction};
 
 coded_enum! {
     /// 办理动作: what an event records (§2.4, plus the app's own 作废, 评价, 出具文书, 冲突处理).
@@ -54,6 +54,10 @@ coded_enum! {
         Reply = ("reply", "答复"),
         /// 复查: the petitioner asked for a review of the reply.
         Review = ("review", "复查", "复查申请"),
+        /// 送达: a document was served on the petitioner (受送达人 in `target`, 送达方式 in `text`,
+        /// the day it was received as the event's date). The 30-day windows after a reply run
+        /// from the day the petitioner received it (信访工作条例 §35).
+        Deliver = ("deliver", "送达"),
         /// 督办: the bureau supervises a township's handling.
         Supervise = ("supervise", "督办"),
         /// 催办: the bureau chases a township.
@@ -194,6 +198,7 @@ pub fn roles_for(action: &ActionKind) -> &'static [Role] {
         | ActionKind::FollowUp => TOWNSHIP,
         ActionKind::Register
         | ActionKind::Notify
+        | ActionKind::Deliver
         | ActionKind::Evaluate
         | ActionKind::IssueDocument
         | ActionKind::ResolveConflict
@@ -224,6 +229,9 @@ pub struct Replay {
     pub first_reply_on: Option<NaiveDate>,
     /// When the latest review was requested.
     pub review_requested_on: Option<NaiveDate>,
+    /// The day the petitioner received the latest reply (its first 送达 of the reply or of the
+    /// 信访处理意见书): the review window runs from here.
+    pub reply_served_on: Option<NaiveDate>,
     /// When the case was closed, and why.
     pub closed: Option<(NaiveDate, Option<CloseReason>)>,
     /// The latest rating.
@@ -243,6 +251,7 @@ impl Replay {
             replied: None,
             first_reply_on: None,
             review_requested_on: None,
+            reply_served_on: None,
             closed: None,
             evaluation: None,
         }
@@ -367,6 +376,7 @@ fn check(state: &Replay, role: &Role, imported: bool, action: &ActionKind) -> Re
             S::Accepted | S::Assigned | S::InProgress | S::Extended | S::UnderReview
         ),
         ActionKind::Review => *status == S::Replied,
+        ActionKind::Deliver => *status != S::Registered,
         ActionKind::FollowUp | ActionKind::Evaluate => {
             matches!(status, S::Replied | S::UnderReview | S::Closed)
         }
@@ -423,6 +433,7 @@ fn transition_refusal(action: &ActionKind, status: &Status) -> String {
         ActionKind::Extend => "只能在办理期间延期一次；已延期的案件不能再次延期",
         ActionKind::Reply => "须先受理或交办；已答复的案件如信访人申请复查，请先登记「复查」",
         ActionKind::Review => "只有已答复的案件才能登记复查申请",
+        ActionKind::Deliver => "案件尚未作出任何决定，没有可送达的文书",
         ActionKind::FollowUp | ActionKind::Evaluate => "须在答复之后进行",
         ActionKind::Close => "须先作出受理决定并答复；已办结的案件不能重复办结",
         ActionKind::Notify | ActionKind::Supervise | ActionKind::Chase => "案件已办结",
@@ -452,6 +463,7 @@ fn next_status(state: &Replay, action: &ActionKind) -> Status {
         // Left out of everything from now on, as a voided registration is, until it is gone.
         ActionKind::Void | ActionKind::RemoveDemo => S::Voided,
         ActionKind::Notify
+        | ActionKind::Deliver
         | ActionKind::Supervise
         | ActionKind::Chase
         | ActionKind::FollowUp
@@ -487,6 +499,15 @@ fn apply(state: &mut Replay, event: &Event) {
         ActionKind::Reply => {
             state.replied = Some((date, event.id.clone()));
             state.first_reply_on.get_or_insert(date);
+            state.reply_served_on = None;
+        }
+        ActionKind::Deliver => {
+            let of_reply =
+                matches!(event.document_kind, None | Some(DocumentKind::HandlingOpinion));
+            let after_reply = state.replied.as_ref().is_some_and(|(on, _)| date >= *on);
+            if of_reply && after_reply && state.reply_served_on.is_none() {
+                state.reply_served_on = Some(date);
+            }
         }
         ActionKind::Review => state.review_requested_on = Some(date),
         ActionKind::Evaluate => {

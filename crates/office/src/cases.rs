@@ -2,7 +2,9 @@
 //! edit a field, draft, resolve a conflict, and the full view of a case.
 
 use chrono::NaiveDate;
-use ledger_domain::deadline::{CaseDeadlines, check_assign_due, check_extension, deadlines};
+use ledger_domain::deadline::{
+    CaseDeadlines, check_assign_due, check_extension, check_review_request, deadlines,
+};
 use ledger_domain::model::case_number;
 use ledger_domain::registration::build_petitioners;
 use ledger_domain::schema::{self, CaseField, Draft, FieldConflict, FieldValue, RestrictionEffect};
@@ -37,8 +39,10 @@ pub struct ActionInput {
     pub reason: Option<CloseReason>,
     /// 处理意见, for 答复.
     pub outcome: Option<Outcome>,
-    /// 文书类别, for 出具文书.
+    /// 文书类别, for 出具文书, and for 送达 the document served (the reply when absent).
     pub document_kind: Option<DocumentKind>,
+    /// 送达日期, for 送达: the day the petitioner received the document (today when absent).
+    pub date: Option<NaiveDate>,
     /// 办理人; the office's default when absent.
     pub handler: Option<String>,
 }
@@ -446,6 +450,61 @@ impl Office {
                 })?;
                 event.text = reply;
                 event.outcome = Some(outcome);
+            }
+            ActionKind::Deliver => {
+                let to = input.target.as_deref().map(str::trim).filter(|t| !t.is_empty());
+                let to = to.ok_or_else(|| {
+                    needs(&action, "to", "受送达人", "请写明受送达人（--to 姓名）")
+                })?;
+                if text.is_none() {
+                    return Err(needs(
+                        &action,
+                        "text",
+                        "送达方式",
+                        "请写明送达方式，如直接送达、邮寄送达、留置送达（--text）",
+                    ));
+                }
+                let on = input.date.unwrap_or_else(|| self.today());
+                if on > self.today() {
+                    return Err(OfficeError::invalid(
+                        "date",
+                        "送达日期",
+                        format!("送达日期 {on} 晚于今天，请核对"),
+                    ));
+                }
+                let document = input.document_kind.clone().unwrap_or(DocumentKind::HandlingOpinion);
+                if document == DocumentKind::HandlingOpinion {
+                    match &replayed.replied {
+                        None => {
+                            return Err(OfficeError::Refused(
+                                "案件尚未答复，没有可送达的答复意见书".to_owned(),
+                            ));
+                        }
+                        Some((replied, _)) if on < *replied => {
+                            return Err(OfficeError::invalid(
+                                "date",
+                                "送达日期",
+                                format!("送达日期 {on} 早于答复日期 {replied}"),
+                            ));
+                        }
+                        Some(_) => {}
+                    }
+                }
+                event.target = Some(to.to_owned());
+                event.document_kind = Some(document);
+                event.date = on;
+            }
+            ActionKind::Review => {
+                let rules = self.store.rules();
+                check_review_request(
+                    &case,
+                    &replayed,
+                    &rules.policies,
+                    &rules.calendar,
+                    self.today(),
+                    text.as_deref(),
+                )
+                .map_err(|m| OfficeError::invalid("text", "逾期理由", m))?;
             }
             ActionKind::Evaluate => {
                 let result = input.result.clone().ok_or_else(|| {

@@ -229,6 +229,8 @@ impl Office {
                     reason: e.close_reason.clone(),
                     outcome: e.outcome.clone(),
                     document_kind: e.document_kind.clone(),
+                    // A 送达 keeps the day the document was received; others are redone today.
+                    date: (*action == ActionKind::Deliver).then_some(e.date),
                     handler,
                 };
                 self.act(id, &input).map(|_| ())

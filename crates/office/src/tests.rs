@@ -211,6 +211,61 @@ fn township_handles_and_the_bureau_closes() {
 }
 
 #[test]
+fn service_is_recorded_and_a_late_review_request_needs_its_reason() {
+    let (dir, office) = office(Role::Bureau, "2024-03-10");
+    let id = office.register(&new_case("2024-03-01"), None).unwrap();
+    let deliver = |date: Option<&str>| ActionInput {
+        target: Some("张三丰".into()),
+        text: Some("直接送达".into()),
+        date: date.map(|d| d.parse().unwrap()),
+        ..act(ActionKind::Deliver)
+    };
+    assert_eq!(office.act(id, &deliver(None)).unwrap_err().code(), "refused", "nothing decided");
+    office.act(id, &act(ActionKind::Accept)).unwrap();
+    let err = office.act(id, &deliver(None)).unwrap_err();
+    assert!(err.to_string().contains("尚未答复"), "no reply to serve yet: {err}");
+    office.act(id, &act(ActionKind::Investigate)).unwrap();
+    office
+        .act(id, &ActionInput { text: Some("经调查核实……".into()), ..act(ActionKind::Reply) })
+        .unwrap();
+    let view = office.view(id).unwrap();
+    assert!(view.deadlines.problems.iter().any(|p| p.message.contains("送达")));
+    let err = office.act(id, &ActionInput { target: None, ..deliver(None) }).unwrap_err();
+    assert!(err.to_string().contains("受送达人"), "{err}");
+    let err = office.act(id, &ActionInput { text: None, ..deliver(None) }).unwrap_err();
+    assert!(err.to_string().contains("送达方式"), "{err}");
+    let err = office.act(id, &deliver(Some("2024-03-11"))).unwrap_err();
+    assert!(err.to_string().contains("晚于今天"), "{err}");
+    let err = office.act(id, &deliver(Some("2024-03-09"))).unwrap_err();
+    assert!(err.to_string().contains("早于答复日期"), "{err}");
+    office.act(id, &deliver(Some("2024-03-10"))).unwrap();
+    let view = office.view(id).unwrap();
+    let window = view.deadlines.get(&ledger_domain::deadline::DeadlineKind::ReviewRequest).unwrap();
+    assert_eq!(window.due.to_string(), "2024-04-09", "30 days from service");
+
+    // Forty days later the petitioner asks for a review: refused unless a reason is recorded.
+    drop(office);
+    let late = Office::open(dir.path(), clock_at("2024-04-19")).unwrap();
+    let err = late.act(id, &act(ActionKind::Review)).unwrap_err();
+    assert!(err.to_string().contains("超过期限"), "{err}");
+    late.act(
+        id,
+        &ActionInput {
+            text: Some("因病住院，有出院证明".into()), ..act(ActionKind::Review)
+        },
+    )
+    .unwrap();
+    let window = late
+        .view(id)
+        .unwrap()
+        .deadlines
+        .get(&ledger_domain::deadline::DeadlineKind::ReviewRequest)
+        .cloned()
+        .unwrap();
+    assert!(window.late, "the request is on record as late");
+}
+
+#[test]
 fn reply_freezes_the_draft_and_close_needs_a_reply() {
     let (_d, office) = office(Role::Bureau, "2024-03-10");
     let id = office.register(&new_case("2024-03-01"), None).unwrap();

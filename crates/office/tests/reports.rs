@@ -66,16 +66,20 @@ fn the_seed_year_summary_and_tables() {
     let year = Period::year(2017).unwrap();
     let summary = office.summary(year, None).unwrap();
     assert!(
-        summary.starts_with("全年共受理各类信访137件(涉土132件,涉矿3件,其它2件)。"),
+        summary.starts_with("全年共受理各类信访137件（涉土132件，涉矿3件，其它2件）。"),
         "{summary}"
     );
-    assert!(summary.contains("本局信访接收53件次(来信3件,来访50批116人次)"), "{summary}");
+    assert!(summary.contains("本局信访接收53件次（来信3件，来访50批116人次）"), "{summary}");
     assert!(!summary.contains("与上年同期相比"), "2016 had nothing to compare: {summary}");
+    assert!(summary.ends_with("上年无数据，不作同比。"), "{summary}");
     let tables = office.report_tables(year, None).unwrap();
     assert_eq!(tables.previous_period, Period::year(2016));
-    assert_eq!(tables.figure("总量", "信访总量").unwrap().change, Some(137));
+    // 2016 has no petitions: no change is stated against it, not 增加137件次.
+    assert!(tables.previous_empty);
+    assert_eq!(tables.figure("总量", "信访总量").unwrap().change, None);
     let text = tables.to_text();
     assert!(text.contains("上年同期 2016-01-01 至 2016-12-31"), "{text}");
+    assert!(text.contains("上年无数据"), "{text}");
 }
 
 #[test]

@@ -77,6 +77,9 @@ pub struct ReportTables {
     pub period: Period,
     /// The period compared with, if any.
     pub previous_period: Option<Period>,
+    /// 上年无数据: the period compared with has no petitions at all, so there is no change to
+    /// state; every figure's and rate's `previous` is then `None`.
+    pub previous_empty: bool,
     /// The day rates are judged as of.
     pub as_of: NaiveDate,
     /// The counted figures, by section.
@@ -129,7 +132,9 @@ impl ReportTables {
     /// The tables of `current`, compared with `previous` (usually the same period a year
     /// earlier) when given.
     pub fn new(current: &Statistics, previous: Option<&Statistics>) -> Self {
-        let p = previous;
+        let previous_empty = previous.is_some_and(Statistics::is_empty);
+        // Against a year with no data every change would read as growth from nothing.
+        let p = previous.filter(|s| !s.is_empty());
         let totals = Section {
             title: "总量".to_owned(),
             figures: vec![
@@ -191,7 +196,8 @@ impl ReportTables {
         Self {
             scope: current.township.clone().unwrap_or_else(|| "全县".to_owned()),
             period: current.period,
-            previous_period: p.map(|s| s.period),
+            previous_period: previous.map(|s| s.period),
+            previous_empty,
             as_of: current.as_of,
             sections,
             rates,
@@ -224,7 +230,9 @@ impl ReportTables {
             (self.figure("总量", "信访总量"), self.figure("总量", "信访事项"))
         {
             let _ = write!(out, "信访总量  {} 件次（{} 件事项）", total.current, cases.current);
-            if compared {
+            if self.previous_empty {
+                let _ = write!(out, "，{NO_DATA}");
+            } else if compared {
                 let _ = write!(out, "，比上年同期{}", change_words(total));
             }
             let _ = writeln!(out);
@@ -246,8 +254,8 @@ impl ReportTables {
                     pad_right("项目", 14),
                     pad_left("本期", 6),
                     pad_left("上年同期", 10),
-                    pad_left("增减", 8),
-                    pad_left("增减幅度", 10)
+                    pad_left("增减", CHANGE_WIDTH),
+                    pad_left("增减幅度", CHANGE_WIDTH)
                 );
             }
             for f in &section.figures {
@@ -262,8 +270,16 @@ impl ReportTables {
                         out,
                         "{}{}{}",
                         pad_left(&before.to_string(), 10),
-                        pad_left(&signed_text(f.change.unwrap_or(0)), 8),
-                        pad_left(&ratio_text(f.change_ratio), 10)
+                        pad_left(&signed_text(f.change.unwrap_or(0)), CHANGE_WIDTH),
+                        pad_left(&ratio_text(f.change_ratio), CHANGE_WIDTH)
+                    );
+                } else if self.previous_empty {
+                    let _ = write!(
+                        out,
+                        "{}{}{}",
+                        pad_left("—", 10),
+                        pad_left(NO_DATA, CHANGE_WIDTH),
+                        pad_left(NO_DATA, CHANGE_WIDTH)
                     );
                 }
                 let _ = writeln!(out);
@@ -279,7 +295,13 @@ impl ReportTables {
                 r.current.numerator,
                 r.current.denominator
             );
-            if let Some(before) = r.previous {
+            let aside = set_aside(&r.current);
+            if !aside.is_empty() {
+                let _ = write!(out, "（{aside}）");
+            }
+            if self.previous_empty {
+                let _ = write!(out, "   {NO_DATA}");
+            } else if let Some(before) = r.previous {
                 let _ = write!(
                     out,
                     "   上年 {}（{}/{}）",
@@ -295,6 +317,24 @@ impl ReportTables {
         }
         out
     }
+}
+
+/// What a year-over-year cell says when the year before has no petitions.
+pub const NO_DATA: &str = "上年无数据";
+
+/// Terminal columns of the 增减 and 增减幅度 cells: wide enough for [`NO_DATA`].
+const CHANGE_WIDTH: usize = 12;
+
+/// 待判定 9 件，无法判定 137 件: what a rate set aside, or nothing.
+fn set_aside(rate: &Rate) -> String {
+    let mut parts = Vec::new();
+    if rate.pending > 0 {
+        parts.push(format!("待判定 {} 件", rate.pending));
+    }
+    if rate.unknown > 0 {
+        parts.push(format!("无法判定 {} 件", rate.unknown));
+    }
+    parts.join("，")
 }
 
 /// `text` followed by spaces up to `width` terminal columns.
@@ -401,7 +441,7 @@ mod tests {
         now.total = 120;
         *now.by_source.get_mut("本局接收").unwrap() -= 17;
         let reply = now.rates.get_mut("回复率").unwrap();
-        *reply = Rate { numerator: 95, denominator: 100, value: Some(0.95) };
+        *reply = Rate::of(95, 100);
         let tables = ReportTables::new(&now, Some(&before));
         let collective = tables.figure("重点信访", "集体访").unwrap();
         assert_eq!(
@@ -427,12 +467,29 @@ mod tests {
     }
 
     #[test]
-    fn nothing_the_year_before_gives_no_ratio() {
+    fn a_year_with_no_data_before_says_so_and_states_no_change() {
         let tables = ReportTables::new(&seed_stats(2017), Some(&seed_stats(2016)));
+        assert!(tables.previous_empty);
+        assert_eq!(tables.previous_period, Period::year(2016));
         let total = tables.figure("总量", "信访总量").unwrap();
-        assert_eq!((total.previous, total.change, total.change_ratio), (Some(0), Some(137), None));
+        assert_eq!((total.previous, total.change, total.change_ratio), (None, None, None));
         let reply = tables.rates.iter().find(|r| r.name == "回复率").unwrap();
-        assert_eq!(reply.change_points, None, "nothing to judge in 2016");
-        assert!(tables.to_text().contains("—"));
+        assert_eq!((reply.previous, reply.change_points), (None, None));
+        let text = tables.to_text();
+        assert!(text.contains("信访总量  137 件次（137 件事项），上年无数据\n"), "{text}");
+        assert!(!text.contains("增加"), "{text}");
+        let row = text.lines().find(|l| l.trim_start().starts_with("本局接收")).unwrap();
+        assert!(row.ends_with("—  上年无数据  上年无数据"), "{row}");
+        let rate = text.lines().find(|l| l.trim_start().starts_with("回复率")).unwrap();
+        assert!(rate.ends_with("   上年无数据"), "{rate}");
+    }
+
+    #[test]
+    fn rates_show_what_they_set_aside() {
+        let text = render_text(&seed_stats(2017));
+        let timely = text.lines().find(|l| l.trim_start().starts_with("及时受理率")).unwrap();
+        assert!(timely.ends_with("—   0/0（无法判定 137 件）"), "{timely}");
+        let reply = text.lines().find(|l| l.trim_start().starts_with("回复率")).unwrap();
+        assert!(reply.ends_with("100.0%   128/128（待判定 9 件）"), "{reply}");
     }
 }

@@ -17,7 +17,7 @@ use rust_xlsxwriter::{
 };
 
 use crate::error::ReportError;
-use crate::table::ReportTables;
+use crate::table::{NO_DATA, ReportTables};
 
 /// A sheet read from a workbook: the header row and the rows under it, as text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -239,9 +239,20 @@ fn tables_sheet(
         &["类别", "项目", "单位", "本期"]
     };
     let rate_header: &[&str] = if compared {
-        &["指标", "分子", "分母", "比率", "上年分子", "上年分母", "上年比率", "增减（百分点）"]
+        &[
+            "指标",
+            "分子",
+            "分母",
+            "比率",
+            "上年分子",
+            "上年分母",
+            "上年比率",
+            "增减（百分点）",
+            "待判定",
+            "无法判定",
+        ]
     } else {
-        &["指标", "分子", "分母", "比率"]
+        &["指标", "分子", "分母", "比率", "待判定", "无法判定"]
     };
     let last_col = col_num(figure_header.len().max(rate_header.len()) - 1);
     sheet.merge_range(0, 0, 0, last_col, &format!("{}信访统计表", tables.scope), &styles.title)?;
@@ -266,8 +277,13 @@ fn tables_sheet(
             count_cell(sheet, row, 3, Some(f.current as f64), styles)?;
             if compared {
                 count_cell(sheet, row, 4, f.previous.map(|p| p as f64), styles)?;
-                count_cell(sheet, row, 5, f.change.map(|c| c as f64), styles)?;
-                percent_cell(sheet, row, 6, f.change_ratio, styles)?;
+                if tables.previous_empty {
+                    sheet.write_string_with_format(row, 5, NO_DATA, &styles.cell)?;
+                    sheet.write_string_with_format(row, 6, NO_DATA, &styles.cell)?;
+                } else {
+                    count_cell(sheet, row, 5, f.change.map(|c| c as f64), styles)?;
+                    percent_cell(sheet, row, 6, f.change_ratio, styles)?;
+                }
             }
             row += 1;
         }
@@ -285,6 +301,9 @@ fn tables_sheet(
             count_cell(sheet, row, 5, r.previous.map(|p| p.denominator as f64), styles)?;
             percent_cell(sheet, row, 6, r.previous.and_then(|p| p.value), styles)?;
             match r.change_points {
+                None if tables.previous_empty => {
+                    sheet.write_string_with_format(row, 7, NO_DATA, &styles.cell)?;
+                }
                 Some(points) => {
                     sheet.write_number_with_format(
                         row,
@@ -298,6 +317,9 @@ fn tables_sheet(
                 }
             }
         }
+        let aside = if compared { 8 } else { 4 };
+        count_cell(sheet, row, aside, Some(r.current.pending as f64), styles)?;
+        count_cell(sheet, row, aside + 1, Some(r.current.unknown as f64), styles)?;
         row += 1;
     }
     set_widths(sheet, &widths)?;
@@ -531,10 +553,16 @@ mod tests {
             range.rows().map(|r| r.iter().map(cell_text).collect()).collect();
         assert!(rows[0][0].contains("全县信访统计表"));
         let total = rows.iter().find(|r| r.get(1).is_some_and(|c| c == "信访总量")).unwrap();
-        assert_eq!(&total[3..6], &["137", "0", "137"]);
+        // 2016 has no petitions: no change is stated against it.
+        assert_eq!(&total[3..7], &["137", "—", "上年无数据", "上年无数据"]);
         let reply = rows.iter().find(|r| r[0] == "回复率").unwrap();
         assert_eq!(reply[1], reply[2], "numerator and denominator: {reply:?}");
         assert_eq!(reply[3], "1");
+        assert_eq!(reply[7], "上年无数据");
+        // Still under investigation at year end: 待判定, beside the rate.
+        assert_eq!(reply[8].parse::<u64>().unwrap() + reply[2].parse::<u64>().unwrap(), 137);
+        let timely = rows.iter().find(|r| r[0] == "及时受理率").unwrap();
+        assert_eq!((timely[2].as_str(), timely[9].as_str()), ("0", "137"), "{timely:?}");
         let townships = book.worksheet_range("分乡镇").unwrap();
         assert_eq!(townships.get_value((1, 1)), Some(&Data::Float(137.0)));
         assert_eq!(townships.get_value((2, 0)), Some(&Data::String("黄桥镇".to_owned())));

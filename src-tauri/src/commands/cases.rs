@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use ledger_office::ledger_domain::schema::{CaseField, Draft};
 use ledger_office::ledger_domain::{
-    ActionKind, CaseId, CloseReason, NewCase, Outcome, Satisfaction,
+    ActionKind, CaseId, CloseReason, DocumentKind, NewCase, Outcome, Satisfaction,
 };
 use ledger_office::{ActionInput, CaseQuery, CaseRow, CaseView, Page, SubmissionInput};
 use serde::Deserialize;
@@ -105,6 +105,10 @@ pub(crate) struct ActInput {
     result: Option<String>,
     reason: Option<String>,
     outcome: Option<String>,
+    /// 送达日期, for 送达.
+    date: Option<String>,
+    /// 文书类别, for 送达 (the reply's when absent).
+    document_kind: Option<String>,
     handler: Option<String>,
 }
 
@@ -141,7 +145,8 @@ pub(crate) async fn act(
         result: coded(input.result, Satisfaction::parse, "评价结果")?,
         reason: coded(input.reason, CloseReason::parse, "办结原因")?,
         outcome: coded(input.outcome, Outcome::parse, "处理意见")?,
-        document_kind: None,
+        document_kind: coded(input.document_kind, DocumentKind::parse, "文书类别")?,
+        date: date(input.date.as_deref())?,
         handler: input.handler,
     };
     let status = with_office(&desktop, move |o| o.act(case, &action_input)).await?;

@@ -162,9 +162,9 @@ const ALLOWED: Record<string, string[]> = {
   assigned: ['reassign', 'investigate', 'supervise', 'chase', 'extend', 'reply', 'void'],
   in_progress: ['investigate', 'hearing', 'mediate', 'supervise', 'chase', 'extend', 'reply', 'reassign'],
   extended: ['investigate', 'hearing', 'mediate', 'supervise', 'chase', 'reply'],
-  replied: ['evaluate', 'follow_up', 'review', 'close'],
-  under_review: ['investigate', 'reply', 'close'],
-  closed: ['follow_up'],
+  replied: ['deliver', 'evaluate', 'follow_up', 'review', 'close'],
+  under_review: ['deliver', 'investigate', 'reply', 'close'],
+  closed: ['deliver', 'follow_up'],
 }
 
 const NEXT_STATUS: Record<string, string> = {
@@ -531,6 +531,12 @@ function act(id: string, input: ActionInput): string {
       m.case.reply_draft = ''
       break
     }
+    case 'deliver':
+      if (!input.target) invalid([{ field: 'to', label: '受送达人', message: '请写明受送达人' }])
+      if (!text) invalid([{ field: 'text', label: '送达方式', message: '请写明送达方式，如直接送达、邮寄送达、留置送达' }])
+      extra.target = input.target
+      extra.document_kind = 'handling_opinion'
+      break
     case 'evaluate':
       if (!input.result) invalid([{ field: 'result', label: '评价结果', message: '请选择评价结果：满意、基本满意或不满意' }])
       extra.satisfaction = input.result

@@ -106,6 +106,7 @@ export const VOCABULARIES: Vocabularies = {
     ['extend', '延期'],
     ['reply', '答复'],
     ['review', '复查'],
+    ['deliver', '送达'],
     ['supervise', '督办'],
     ['chase', '催办'],
     ['follow_up', '回访'],

@@ -310,6 +310,8 @@ export interface ActionInput {
   result?: string
   reason?: string
   outcome?: string
+  /** 送达日期, for 送达. */
+  date?: string
   handler?: string
 }
 

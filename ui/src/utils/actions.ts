@@ -3,10 +3,12 @@ import type { ActionInput } from '../api/types'
 /** What the dialog of one workflow action asks for. */
 export interface ActionForm {
   /** 交办/改派 pick a township; 转送 names the receiving body. */
-  target?: 'township' | 'body'
+  target?: 'township' | 'body' | 'person'
+  /** 送达: the day the petitioner received the document. */
+  served?: boolean
   due?: 'optional' | 'required'
   /** `reason`: a required 理由; `note`: an optional 说明; `reply`: the reply text. */
-  text?: 'reason' | 'note' | 'reply'
+  text?: 'reason' | 'note' | 'reply' | 'method'
   outcome?: boolean
   result?: boolean
   closeReason?: boolean
@@ -23,6 +25,8 @@ export function actionForm(action: string): ActionForm {
       return { due: 'required', text: 'reason' }
     case 'reply':
       return { text: 'reply', outcome: true }
+    case 'deliver':
+      return { target: 'person', text: 'method', served: true }
     case 'evaluate':
       return { result: true, text: 'note' }
     case 'close':
@@ -46,11 +50,12 @@ export interface ActionValues {
   outcome: string
   result: string
   reason: string
+  date: string
   handler: string
 }
 
 export function emptyActionValues(handler = ''): ActionValues {
-  return { target: '', due: '', text: '', outcome: '', result: '', reason: '', handler }
+  return { target: '', due: '', text: '', outcome: '', result: '', reason: '', date: '', handler }
 }
 
 /** The command input: only what this action's dialog asked for, blanks left out. */
@@ -66,6 +71,7 @@ export function toActionInput(action: string, v: ActionValues): ActionInput {
   if (form.outcome) put('outcome', v.outcome)
   if (form.result) put('result', v.result)
   if (form.closeReason) put('reason', v.reason)
+  if (form.served) put('date', v.date)
   put('handler', v.handler)
   return input
 }
@@ -73,7 +79,7 @@ export function toActionInput(action: string, v: ActionValues): ActionInput {
 /** Server field keys that differ from the dialog's own. */
 export const ACTION_FIELD_ALIASES: Record<string, string> = { to: 'target' }
 
-export const ACTION_FIELDS = new Set(['target', 'due', 'text', 'outcome', 'result', 'reason', 'handler'])
+export const ACTION_FIELDS = new Set(['target', 'due', 'text', 'outcome', 'result', 'reason', 'date', 'handler'])
 
 /** Actions whose buttons stand apart in red: they end or void the case. */
 export function isDestructive(action: string): boolean {

@@ -3,6 +3,7 @@ use chrono::NaiveDate;
 use super::*;
 use crate::calendar::WorkCalendar;
 use crate::deadline::PolicyTable;
+use crate::facts::Notice;
 use crate::fixtures::seed_2017;
 use crate::workflow::replay;
 
@@ -60,6 +61,14 @@ fn the_seed_year_reproduces_every_figure_of_the_report() {
     assert!(reply.denominator > 100 && reply.denominator < 137, "{reply:?}");
     assert_eq!(s.flags, Flags::default());
     assert_eq!(s.rates["重复信访率"].value, Some(0.0));
+    // 其他都已办结: every matter due to be concluded was; those still under investigation wait.
+    let closed = s.rates["办结率"];
+    assert_eq!(closed.value, Some(1.0));
+    assert_eq!(closed.denominator + closed.pending, 137, "{closed:?}");
+    assert_eq!(closed.pending, 137 - reply.denominator, "{closed:?}");
+    // The seed's history is imported with no 受理告知书 dates: not late, unknown.
+    let timely = s.rates["及时受理率"];
+    assert_eq!((timely.denominator, timely.unknown, timely.value), (0, 137, None));
 }
 
 #[test]
@@ -147,6 +156,7 @@ mod rates {
             received: Some(received),
             decide_due: Some(received + chrono::Days::new(15)),
             decided_on: None,
+            notice: crate::facts::Notice::Missing,
             accepted_on: None,
             handle_due: None,
             first_reply_on: None,
@@ -181,14 +191,44 @@ mod rates {
     fn timely_acceptance_counts_late_and_overdue_but_not_pending() {
         let mut timely = base(1, "2024-03-01");
         timely.decided_on = Some(d("2024-03-10"));
+        timely.notice = Notice::Issued(d("2024-03-12"));
+        // Decided in time, but the written notice went out late: late.
         let mut late = base(2, "2024-03-01");
-        late.decided_on = Some(d("2024-03-20"));
-        let overdue = base(3, "2024-03-01");
-        let pending = base(4, "2024-06-25");
-        let s = statistics(&[timely, late, overdue, pending], &query("2024-06-30"));
+        late.decided_on = Some(d("2024-03-10"));
+        late.notice = Notice::Issued(d("2024-04-05"));
+        // Decided in time, no notice at all: 超期未受理.
+        let mut unnotified = base(3, "2024-03-01");
+        unnotified.decided_on = Some(d("2024-03-10"));
+        let overdue = base(4, "2024-03-01");
+        let pending = base(5, "2024-06-25");
+        let mut imported = base(6, "2024-03-01");
+        imported.decided_on = Some(d("2024-03-30"));
+        imported.notice = Notice::Unknown;
+        let mut anonymous = base(7, "2024-03-01");
+        anonymous.decided_on = Some(d("2024-03-05"));
+        anonymous.notice = Notice::NotPossible;
+        let cases = [timely, late, unnotified, overdue, pending, imported, anonymous];
+        let s = statistics(&cases, &query("2024-06-30"));
         let r = s.rates["及时受理率"];
-        assert_eq!((r.numerator, r.denominator), (1, 3));
-        assert_eq!(r.value, Some(0.3333));
+        assert_eq!((r.numerator, r.denominator, r.pending, r.unknown), (2, 5, 1, 1));
+        assert_eq!(r.value, Some(0.4));
+        // As of a day before the imported decision, it had certainly not been notified.
+        let early = statistics(&cases, &query("2024-03-25"));
+        let r = early.rates["及时受理率"];
+        assert_eq!((r.numerator, r.denominator, r.pending, r.unknown), (2, 6, 1, 0));
+    }
+
+    /// Facts projected by an older version carry no notice: the decision's date stands in.
+    #[test]
+    fn facts_without_a_notice_fall_back_to_the_decision() {
+        let mut old = base(1, "2024-03-01");
+        old.decided_on = Some(d("2024-03-10"));
+        let mut json = serde_json::to_value(&old).unwrap();
+        json.as_object_mut().unwrap().remove("notice");
+        let old: CaseFacts = serde_json::from_value(json).unwrap();
+        assert_eq!(old.notice, Notice::Unprojected);
+        let r = statistics(&[old], &query("2024-06-30")).rates["及时受理率"];
+        assert_eq!((r.numerator, r.denominator), (1, 1));
     }
 
     #[test]
@@ -204,8 +244,10 @@ mod rates {
         assert_eq!((on_time.numerator, on_time.denominator), (1, 3));
         let reply = s.rates["回复率"];
         assert_eq!((reply.numerator, reply.denominator), (2, 3));
+        assert_eq!((reply.pending, on_time.pending), (1, 1));
+        // None closed: three past their 办理期限, one still within it.
         let closed = s.rates["办结率"];
-        assert_eq!((closed.numerator, closed.denominator), (0, 4));
+        assert_eq!((closed.numerator, closed.denominator, closed.pending), (0, 3, 1));
     }
 
     #[test]
@@ -236,9 +278,17 @@ mod rates {
         repeat.received = d("2024-05-01");
         repeat.repeat = true;
         again.submissions.push(repeat);
-        let s = statistics(&[quiet, again], &query("2024-12-31"));
+        let s = statistics(&[quiet.clone(), again.clone()], &query("2024-12-31"));
         let r = s.rates["停访息诉率"];
         assert_eq!((r.numerator, r.denominator), (1, 2));
+        // Before the window has run (closed 04-10, 90 days: to 07-09) nobody is judged, not
+        // even the one who came back.
+        let early = statistics(&[quiet.clone(), again.clone()], &query("2024-07-08"));
+        let r = early.rates["停访息诉率"];
+        assert_eq!((r.numerator, r.denominator, r.pending, r.value), (0, 0, 2, None));
+        let on_the_day = statistics(&[quiet, again], &query("2024-07-09"));
+        let r = on_the_day.rates["停访息诉率"];
+        assert_eq!((r.numerator, r.denominator, r.pending), (1, 2, 0));
         assert_eq!(s.total, 3);
         assert_eq!(s.flags.repeat, 1);
         let rep = s.rates["重复信访率"];
@@ -266,5 +316,175 @@ mod rates {
         let s = statistics(&[c], &query("2024-06-30"));
         assert_eq!(s.by_category["zoning"], 1);
         assert_eq!(s.by_category["违法占地建设"], 0);
+    }
+}
+
+/// A small 2024 ledger built as real cases (events and documents, projected as a store projects
+/// them), its rates counted by hand as of 2024-12-31.
+mod ledger_2024 {
+    use super::*;
+    use crate::model::{Case, Event, EventHead};
+    use crate::terms::{Channel, CloseReason, DocumentKind, Outcome, Role, Satisfaction, Source};
+    use crate::{ActionKind, CaseId};
+
+    fn case(n: u128, received: &str) -> Case {
+        let mut c = seed_2017().swap_remove(0);
+        c.id = CaseId(uuid::Uuid::from_u128(0x2024_0000_0000_7000_8000_0000_0000_0000 | n));
+        c.number = format!("洞口-2024-{n:04}");
+        let s = &mut c.submissions[0];
+        s.id = format!("s-2024-{n}");
+        s.received = d(received);
+        s.source = Source::Direct;
+        s.channel = Channel::Visit;
+        (s.batches, s.persons) = (1, 1);
+        c.events.clear();
+        push(&mut c, ActionKind::Register, received);
+        c
+    }
+
+    fn push<'a>(c: &'a mut Case, action: ActionKind, date: &str) -> &'a mut Event {
+        let lamport = c.next_lamport();
+        let date = d(date);
+        let at = date.and_hms_opt(2, 0, 0).unwrap().and_utc().timestamp_millis();
+        c.events.push(Event::new(EventHead {
+            id: format!("{}-{lamport}", c.number),
+            lamport,
+            action,
+            actor: "bureau".into(),
+            office: crate::fixtures::BUREAU.into(),
+            role: Role::Bureau,
+            handler: "刘洪".into(),
+            at,
+            date,
+            imported: false,
+        }));
+        c.events.last_mut().unwrap()
+    }
+
+    fn notice(c: &mut Case, date: &str) {
+        let e = push(c, ActionKind::IssueDocument, date);
+        e.document_kind = Some(DocumentKind::AcceptanceNotice);
+        e.document_number = Some(format!("洞国土信受〔2024〕{}号", e.lamport));
+    }
+
+    fn reply(c: &mut Case, date: &str) {
+        let e = push(c, ActionKind::Reply, date);
+        e.outcome = Some(Outcome::Supported);
+        e.text = Some("经调查核实，已依法处理。".into());
+    }
+
+    fn close(c: &mut Case, date: &str) {
+        push(c, ActionKind::Close, date).close_reason = Some(CloseReason::Replied);
+    }
+
+    /// Accepted, and its 受理告知书 issued, on the given days.
+    fn handled(n: u128, received: &str, accepted: &str, noticed: &str) -> Case {
+        let mut c = case(n, received);
+        push(&mut c, ActionKind::Accept, accepted);
+        notice(&mut c, noticed);
+        c
+    }
+
+    fn ledger() -> Vec<Case> {
+        // A: in time throughout, rated 满意, closed 05-20, nobody came back.
+        let mut a = handled(1, "2024-03-01", "2024-03-04", "2024-03-05");
+        reply(&mut a, "2024-04-10");
+        push(&mut a, ActionKind::Evaluate, "2024-04-15").satisfaction =
+            Some(Satisfaction::Satisfied);
+        close(&mut a, "2024-05-20");
+        // B: accepted in time but the 受理告知书 went out 05-10, past its 04-16 deadline; closed
+        // 06-25 and the petitioner came back 07-15, inside the 90 days.
+        let mut b = handled(2, "2024-04-01", "2024-04-03", "2024-05-10");
+        reply(&mut b, "2024-05-20");
+        close(&mut b, "2024-06-25");
+        let mut again = b.submissions[0].clone();
+        again.id = "s-2024-2b".into();
+        again.received = d("2024-07-15");
+        again.repeat = true;
+        b.submissions.push(again);
+        // C: closed 11-01; its 90 days run to 2025-01-30, so it is not judged yet.
+        let mut c = handled(3, "2024-05-06", "2024-05-07", "2024-05-08");
+        reply(&mut c, "2024-06-28");
+        close(&mut c, "2024-11-01");
+        // D, E: never decided, past their 15 days. F: undecided, still within them.
+        let d_ = case(4, "2024-10-08");
+        let e = case(5, "2024-11-04");
+        let f = case(6, "2024-12-20");
+        // G: accepted 09-03, no reply by its 60-day deadline. H: accepted 12-03, in time.
+        let g = handled(7, "2024-09-02", "2024-09-03", "2024-09-03");
+        let h = handled(8, "2024-12-02", "2024-12-03", "2024-12-03");
+        vec![a, b, c, d_, e, f, g, h]
+    }
+
+    fn stats_of(cases: &[Case]) -> Statistics {
+        for c in cases {
+            assert!(replay(&c.events).anomalies.is_empty(), "{}", c.number);
+        }
+        let query = StatsQuery {
+            period: Period::year(2024).unwrap(),
+            township: None,
+            as_of: d("2024-12-31"),
+            settled_window_days: 90,
+        };
+        statistics(&facts(cases), &query)
+    }
+
+    fn counts(s: &Statistics, name: &str) -> (u64, u64, u64, u64) {
+        let r = s.rates[name];
+        (r.numerator, r.denominator, r.pending, r.unknown)
+    }
+
+    #[test]
+    fn every_rate_equals_the_hand_count() {
+        let s = stats_of(&ledger());
+        assert_eq!((s.total, s.cases), (9, 8));
+        // 及时受理率: A C G H noticed in time; B late; D E never; F still in time.
+        assert_eq!(counts(&s, "及时受理率"), (4, 7, 1, 0));
+        assert_eq!(s.rates["及时受理率"].value, Some(0.5714));
+        // 按期办结率 / 回复率: A B C replied in time, G overdue, H still in time.
+        assert_eq!(counts(&s, "按期办结率"), (3, 4, 1, 0));
+        assert_eq!(counts(&s, "回复率"), (3, 4, 1, 0));
+        // 办结率: A B C closed; D E undecided and overdue, G overdue in handling; F H in time.
+        assert_eq!(counts(&s, "办结率"), (3, 6, 2, 0));
+        assert_eq!(s.rates["办结率"].value, Some(0.5));
+        // 参评率: A rated; B and C past their 30 days unrated. 满意率: A of A.
+        assert_eq!(counts(&s, "参评率"), (1, 3, 0, 0));
+        assert_eq!(counts(&s, "满意率"), (1, 1, 0, 0));
+        // 停访息诉率: A settled, B came back, C inside its window.
+        assert_eq!(counts(&s, "停访息诉率"), (1, 2, 1, 0));
+        // 重复信访率: B's return of 9 submissions.
+        assert_eq!(counts(&s, "重复信访率"), (1, 9, 0, 0));
+    }
+
+    /// The ledger that showed 100 %: one closed case and two overdue undecided ones.
+    #[test]
+    fn overdue_undecided_cases_are_in_the_closure_base() {
+        let cases: Vec<Case> = ledger()
+            .into_iter()
+            .filter(|c| {
+                ["洞口-2024-0001", "洞口-2024-0004", "洞口-2024-0005"].contains(&c.number.as_str())
+            })
+            .collect();
+        let s = stats_of(&cases);
+        assert_eq!(counts(&s, "办结率"), (1, 3, 0, 0));
+    }
+
+    #[test]
+    fn the_notice_is_projected_from_documents_imports_and_anonymity() {
+        let [a, b, .., g, _] = &facts(&ledger())[..] else { panic!() };
+        assert_eq!(a.notice, Notice::Issued(d("2024-03-05")));
+        assert_eq!(b.notice, Notice::Issued(d("2024-05-10")));
+        assert_eq!(g.notice, Notice::Issued(d("2024-09-03")));
+        let mut undecided = case(9, "2024-03-01");
+        push(&mut undecided, ActionKind::Accept, "2024-03-02");
+        let mut imported = undecided.clone();
+        imported.events.iter_mut().for_each(|e| e.imported = true);
+        let mut anonymous = undecided.clone();
+        anonymous.submissions[0].anonymous = true;
+        let projected = facts(&[undecided, imported, anonymous]);
+        let notices: Vec<Notice> = projected.iter().map(|f| f.notice).collect();
+        assert_eq!(notices, [Notice::Missing, Notice::Unknown, Notice::NotPossible]);
+        // The seed's history is imported and records no notices.
+        assert!(facts(&seed_2017()).iter().all(|f| f.notice == Notice::Unknown));
     }
 }
