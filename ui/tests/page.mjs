@@ -421,6 +421,27 @@ async function main() {
     await page.getByTestId('timeline').getByText('送达').first().waitFor()
     check('the service is on the timeline', ((await page.getByTestId('timeline').textContent()) ?? '').includes('送达'))
 
+    // 复查 goes to the next level up: the bureau records the request, then that body's opinion.
+    await page.getByTestId('action-review').click()
+    const reviewDialog = page.locator('.el-dialog').filter({ has: page.getByTestId('action-submit') })
+    await reviewDialog.getByTestId('action-submit').click()
+    await page.waitForFunction(() => document.querySelector('[data-testid="case-status"]')?.textContent?.includes('复查中'))
+    check('the township can no longer reply while a review runs', (await page.getByTestId('action-reply').count()) === 0)
+    await page.getByTestId('action-review_opinion').click()
+    const opinionDialog = page.locator('.el-dialog').filter({ has: page.getByTestId('action-review-outcome') })
+    await opinionDialog.getByTestId('action-submit').click()
+    const opinionErrors = opinionDialog.locator('.el-form-item.is-error .el-form-item__error')
+    await opinionErrors.first().waitFor()
+    const opinionErrorText = (await opinionErrors.allTextContents()).join(' ')
+    check('a review opinion asks for the reviewing body and its conclusion', opinionErrorText.includes('作出意见的机关') && opinionErrorText.includes('维持'), opinionErrorText)
+    await opinionDialog.locator('input[data-testid="action-target"]').fill('洞口县人民政府')
+    await opinionDialog.getByTestId('action-review-outcome').click()
+    await page.locator('.el-select-dropdown__item:visible', { hasText: '维持' }).first().click()
+    await opinionDialog.getByTestId('action-submit').click()
+    await page.waitForFunction(() => document.querySelector('[data-testid="case-status"]')?.textContent?.includes('已复查'))
+    const timeline = (await page.getByTestId('timeline').textContent()) ?? ''
+    check('the review opinion is on the timeline with its body', timeline.includes('复查意见') && timeline.includes('洞口县人民政府'), timeline.slice(0, 200))
+
     // A case reassigned away is read-only here.
     await page.locator('.shell-menu').getByText('台账').click()
     await field('ledger-search').fill(`洞口-${year}-A-0005`)

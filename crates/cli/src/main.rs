@@ -23,7 +23,8 @@ use ledger_office::ledger_client::{
 };
 use ledger_office::ledger_domain::schema::CaseField;
 use ledger_office::ledger_domain::{
-    ActionKind, CaseId, CloseReason, DocumentKind, NewCase, Outcome, Role, Satisfaction,
+    ActionKind, CaseId, CloseReason, DocumentKind, NewCase, Outcome, ReviewOutcome, Role,
+    Satisfaction,
 };
 use ledger_office::{
     ActionInput, CaseQuery, Clock, ImportOptions, Office, OfficeConfig, OfficeError, StoreError,
@@ -517,8 +518,19 @@ fn case_command(dir: &Path, command: &CaseCommand, handler: Option<&str>) -> any
                         .ok_or_else(|| anyhow!("办结原因应为：{}", CloseReason::known_labels()))
                 })
                 .transpose()?;
+            // --outcome is the reply's 处理意见, or a reviewing body's conclusion.
+            let review = matches!(action, ActionKind::ReviewOpinion | ActionKind::RecheckOpinion);
+            let review_outcome = outcome
+                .as_deref()
+                .filter(|_| review)
+                .map(|o| {
+                    ReviewOutcome::parse(o)
+                        .ok_or_else(|| anyhow!("结论应为：{}", ReviewOutcome::known_labels()))
+                })
+                .transpose()?;
             let outcome = outcome
                 .as_deref()
+                .filter(|_| !review)
                 .map(|o| {
                     Outcome::parse(o)
                         .ok_or_else(|| anyhow!("处理意见应为：{}", Outcome::known_labels()))
@@ -543,6 +555,7 @@ fn case_command(dir: &Path, command: &CaseCommand, handler: Option<&str>) -> any
                     outcome,
                     date: *date,
                     document_kind,
+                    review_outcome,
                     handler: handler.map(str::to_owned),
                 },
             )?;

@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::calendar::{Reckoned, WorkCalendar};
 use crate::coded_enum;
 use crate::model::Case;
+use crate::terms::ReviewOutcome;
 use crate::workflow::{ActionKind, Replay};
 
 /// One version of the deadline rules.
@@ -136,8 +137,14 @@ coded_enum! {
         Assigned = ("assigned", "交办期限"),
         /// 复查申请期限: the petitioner may ask for a review within 30 days of the reply.
         ReviewRequest = ("review_request", "复查申请期限"),
-        /// 复查期限: the review opinion is due within 30 days of the request.
+        /// 复查期限: the reviewing body's opinion is due within 30 days of the request (its
+        /// duty, not the handling office's: never this office's overdue work).
         Review = ("review", "复查期限"),
+        /// 复核申请期限: the petitioner may ask for a re-review within 30 days of receiving the
+        /// review opinion (§36).
+        RecheckRequest = ("recheck_request", "复核申请期限"),
+        /// 复核期限: the re-review opinion is due within 30 days of the request.
+        Recheck = ("recheck", "复核期限"),
     }
 }
 
@@ -267,7 +274,9 @@ pub(crate) fn clocks(
         }
     }
     if let Some(accepted) = replay.accepted_on {
-        let original = calendar.add_days(accepted, policy.handle_days).map_err(|e| e.to_string());
+        // 撤销并责令重作: the handling body decides again within a new handling period.
+        let start = replay.redo_on.unwrap_or(accepted);
+        let original = calendar.add_days(start, policy.handle_days).map_err(|e| e.to_string());
         let extension = replay.extended_to.and_then(|to| {
             let on = case
                 .events
@@ -286,11 +295,15 @@ pub(crate) fn clocks(
             }
             _ => (original.clone(), None),
         };
+        let met_on = match replay.redo_on {
+            Some(redo) => replay.replied.as_ref().map(|(d, _)| *d).filter(|d| *d >= redo),
+            None => replay.first_reply_on,
+        };
         out.push(Clock {
             kind: DeadlineKind::Handle,
-            start: accepted,
+            start,
             due,
-            met_on: replay.first_reply_on,
+            met_on,
             informational: false,
             refused_extension,
         });
@@ -327,13 +340,38 @@ pub(crate) fn clocks(
         });
     }
     if let Some(requested) = replay.review_requested_on {
-        let answered = replay.replied.as_ref().map(|(d, _)| *d).filter(|d| *d >= requested);
         out.push(Clock {
             kind: DeadlineKind::Review,
             start: requested,
             due: calendar.add_days(requested, policy.review_days).map_err(|e| e.to_string()),
-            met_on: answered,
-            informational: false,
+            met_on: replay.review_opinion.as_ref().map(|(d, _)| *d).filter(|d| *d >= requested),
+            informational: true,
+            refused_extension: None,
+        });
+    }
+    if let Some((opinion_on, outcome)) = &replay.review_opinion
+        && *outcome != ReviewOutcome::Redo
+    {
+        // From the day the petitioner received the review opinion; the bureau records the
+        // opinion when it arrives, so its date stands in for that day.
+        out.push(Clock {
+            kind: DeadlineKind::RecheckRequest,
+            start: *opinion_on,
+            due: calendar
+                .add_days(*opinion_on, policy.review_request_days)
+                .map_err(|e| e.to_string()),
+            met_on: replay.recheck_requested_on.filter(|r| r >= opinion_on),
+            informational: true,
+            refused_extension: None,
+        });
+    }
+    if let Some(requested) = replay.recheck_requested_on {
+        out.push(Clock {
+            kind: DeadlineKind::Recheck,
+            start: requested,
+            due: calendar.add_days(requested, policy.review_days).map_err(|e| e.to_string()),
+            met_on: replay.recheck_opinion.as_ref().map(|(d, _)| *d).filter(|d| *d >= requested),
+            informational: true,
             refused_extension: None,
         });
     }

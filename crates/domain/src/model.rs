@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::terms::{
-    Category, Channel, CloseReason, DocumentKind, IdType, Outcome, PetitionerKind, Purpose, Role,
-    Satisfaction, Sector, Source,
+    Category, Channel, CloseReason, DocumentKind, IdType, Outcome, PetitionerKind, Purpose,
+    ReviewOutcome, Role, Satisfaction, Sector, Source,
 };
 use crate::workflow::{ActionKind, EventOrder};
 
@@ -290,6 +290,8 @@ pub struct Event {
     pub close_reason: Option<CloseReason>,
     /// 处理意见, for 答复.
     pub outcome: Option<Outcome>,
+    /// 复查/复核结论, for 复查意见 and 复核意见 (the reviewing body is in `target`).
+    pub review_outcome: Option<ReviewOutcome>,
     /// 文书类别, for 出具文书.
     pub document_kind: Option<DocumentKind>,
     /// 文书编号, for 出具文书.
@@ -346,6 +348,7 @@ impl Event {
             satisfaction: None,
             close_reason: None,
             outcome: None,
+            review_outcome: None,
             document_kind: None,
             document_number: None,
             field: None,

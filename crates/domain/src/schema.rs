@@ -38,8 +38,8 @@ use crate::model::{
     StaffEntry, Submission, restrictive_purpose,
 };
 use crate::terms::{
-    Category, Channel, CloseReason, DocumentKind, IdType, Outcome, PetitionerKind, Purpose, Role,
-    Satisfaction, Sector, Source,
+    Category, Channel, CloseReason, DocumentKind, IdType, Outcome, PetitionerKind, Purpose,
+    ReviewOutcome, Role, Satisfaction, Sector, Source,
 };
 use crate::workflow::ActionKind;
 
@@ -323,6 +323,7 @@ pub fn add_event(tx: &mut impl Transactable, e: &Event) -> Result<()> {
     put_opt_str(tx, &obj, "satisfaction", e.satisfaction.as_ref().map(|v| v.code()))?;
     put_opt_str(tx, &obj, "close_reason", e.close_reason.as_ref().map(|v| v.code()))?;
     put_opt_str(tx, &obj, "outcome", e.outcome.as_ref().map(|v| v.code()))?;
+    put_opt_str(tx, &obj, "review_outcome", e.review_outcome.as_ref().map(|v| v.code()))?;
     put_opt_str(tx, &obj, "document_kind", e.document_kind.as_ref().map(|v| v.code()))?;
     put_opt_str(tx, &obj, "document_number", e.document_number.as_deref())?;
     put_opt_str(tx, &obj, "field", e.field.as_deref())?;
@@ -715,6 +716,7 @@ fn read_event<D: ReadDoc>(r: &Reader<'_, D>, obj: &ObjId, id: String) -> Result<
         satisfaction: coded("satisfaction")?.map(|c| Satisfaction::from_code(&c)),
         close_reason: coded("close_reason")?.map(|c| CloseReason::from_code(&c)),
         outcome: coded("outcome")?.map(|c| Outcome::from_code(&c)),
+        review_outcome: coded("review_outcome")?.map(|c| ReviewOutcome::from_code(&c)),
         document_kind: coded("document_kind")?.map(|c| DocumentKind::from_code(&c)),
         document_number: r.opt_str(obj, p, "document_number")?,
         field: r.opt_str(obj, p, "field")?,

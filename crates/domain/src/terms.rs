@@ -278,6 +278,8 @@ coded_enum! {
         Replied = ("replied", "答复后未申请复查", "已答复"),
         /// 复查意见送达: the review opinion was served.
         ReviewServed = ("review_served", "复查意见送达"),
+        /// 复核意见送达: the re-review opinion was served; the same matter is not accepted again.
+        RecheckServed = ("recheck_served", "复核意见送达"),
         /// 调解协议履行: a mediation or settlement agreement was performed.
         Mediated = ("mediated", "调解协议履行", "调解"),
         /// 撤回: the petitioner withdrew.
@@ -292,7 +294,19 @@ coded_enum! {
 impl CloseReason {
     /// Whether the reason presupposes a written reply (the others end a case without one).
     pub fn needs_reply(&self) -> bool {
-        matches!(self, Self::Replied | Self::ReviewServed)
+        matches!(self, Self::Replied | Self::ReviewServed | Self::RecheckServed)
+    }
+}
+
+coded_enum! {
+    /// 复查/复核结论: what the reviewing body decided (信访工作条例 §35-36).
+    pub enum ReviewOutcome {
+        /// 维持: the handling opinion stands.
+        Upheld = ("upheld", "维持"),
+        /// 撤销并责令重作: set aside; the handling body decides again, in a new handling period.
+        Redo = ("redo", "撤销并责令重作", "撤销"),
+        /// 变更: the reviewing body changed the opinion.
+        Changed = ("changed", "变更"),
     }
 }
 

@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::coded_enum;
 use crate::model::{DeviceTime, Event};
-use crate::terms::{CloseReason, DocumentKind, Role, Satisfaction};
+use crate::terms::{CloseReason, DocumentKind, ReviewOutcome, Role, Satisfaction};
 
 coded_enum! {
     /// 办理动作: what an event records (§2.4, plus the app's own 作废, 评价, 出具文书, 冲突处理).
@@ -52,8 +52,17 @@ coded_enum! {
         Extend = ("extend", "延期"),
         /// 答复: the written reply is issued; its text is frozen into the event.
         Reply = ("reply", "答复"),
-        /// 复查: the petitioner asked for a review of the reply.
-        Review = ("review", "复查", "复查申请"),
+        /// 复查: the petitioner asked the next level up for a review of the reply (the bureau
+        /// records the request; §35).
+        Review = ("review", "复查", "复查申请", "复查请求"),
+        /// 复查意见: the reviewing body's opinion, recorded by the bureau: the body in `target`,
+        /// 维持 / 撤销并责令重作 / 变更 in `review_outcome`. 撤销并责令重作 reopens the case with a new
+        /// handling period.
+        ReviewOpinion = ("review_opinion", "复查意见"),
+        /// 复核: the petitioner asked the level above the reviewing body for a re-review (§36).
+        RecheckRequest = ("recheck_request", "复核", "复核申请", "复核请求"),
+        /// 复核意见: the re-reviewing body's opinion, recorded by the bureau; final.
+        RecheckOpinion = ("recheck_opinion", "复核意见"),
         /// 送达: a document was served on the petitioner (受送达人 in `target`, 送达方式 in `text`,
         /// the day it was received as the event's date). The 30-day windows after a reply run
         /// from the day the petitioner received it (信访工作条例 §35).
@@ -104,6 +113,12 @@ coded_enum! {
         Replied = ("replied", "已答复"),
         /// 复查中: the petitioner asked for a review.
         UnderReview = ("under_review", "复查中"),
+        /// 已复查: the reviewing body upheld or changed the opinion; a 复核 may follow.
+        Reviewed = ("reviewed", "已复查"),
+        /// 复核中: the petitioner asked for a re-review.
+        UnderRecheck = ("under_recheck", "复核中"),
+        /// 已复核: the re-review is done; the matter is not accepted again on the same facts.
+        Rechecked = ("rechecked", "已复核"),
         /// 办结: closed.
         Closed = ("closed", "办结"),
         /// 作废: voided; excluded from statistics.
@@ -184,6 +199,9 @@ pub fn roles_for(action: &ActionKind) -> &'static [Role] {
         | ActionKind::Reassign
         | ActionKind::Extend
         | ActionKind::Review
+        | ActionKind::ReviewOpinion
+        | ActionKind::RecheckRequest
+        | ActionKind::RecheckOpinion
         | ActionKind::Supervise
         | ActionKind::Chase
         | ActionKind::Close
@@ -229,6 +247,15 @@ pub struct Replay {
     pub first_reply_on: Option<NaiveDate>,
     /// When the latest review was requested.
     pub review_requested_on: Option<NaiveDate>,
+    /// The review opinion (复查意见): its date and outcome.
+    pub review_opinion: Option<(NaiveDate, ReviewOutcome)>,
+    /// When a re-review (复核) was requested.
+    pub recheck_requested_on: Option<NaiveDate>,
+    /// The re-review opinion (复核意见): its date and outcome.
+    pub recheck_opinion: Option<(NaiveDate, ReviewOutcome)>,
+    /// The day a reviewing body set the opinion aside (撤销并责令重作): a new handling period
+    /// runs from it.
+    pub redo_on: Option<NaiveDate>,
     /// The day the petitioner received the latest reply (its first 送达 of the reply or of the
     /// 信访处理意见书): the review window runs from here.
     pub reply_served_on: Option<NaiveDate>,
@@ -252,6 +279,10 @@ impl Replay {
             first_reply_on: None,
             review_requested_on: None,
             reply_served_on: None,
+            review_opinion: None,
+            recheck_requested_on: None,
+            recheck_opinion: None,
+            redo_on: None,
             closed: None,
             evaluation: None,
         }
@@ -295,6 +326,14 @@ pub fn replay(events: &[Event]) -> Replay {
         }
     }
     state
+}
+
+/// The status `event` leads to from `state` (a set-aside review opinion reopens the case, which
+/// the action alone does not say).
+pub fn status_after(state: &Replay, event: &Event) -> Status {
+    let mut next = state.clone();
+    apply(&mut next, event);
+    next.status
 }
 
 /// Decides whether an office of `role` may record `action` on a case in state `state` now.
@@ -364,22 +403,24 @@ fn check(state: &Replay, role: &Role, imported: bool, action: &ActionKind) -> Re
         | ActionKind::IssueDocument
         | ActionKind::Supervise
         | ActionKind::Chase => status.is_open() || matches!(action, ActionKind::IssueDocument),
+        // A review is the reviewing body's, not the handling office's: nothing is handled again
+        // until it sets the opinion aside (撤销并责令重作 reopens the case as 办理中).
         ActionKind::Investigate | ActionKind::Hearing | ActionKind::Mediate => {
-            matches!(
-                status,
-                S::Accepted | S::Assigned | S::InProgress | S::Extended | S::UnderReview
-            )
+            matches!(status, S::Accepted | S::Assigned | S::InProgress | S::Extended)
         }
         ActionKind::Extend => matches!(status, S::Accepted | S::Assigned | S::InProgress),
-        ActionKind::Reply => matches!(
-            status,
-            S::Accepted | S::Assigned | S::InProgress | S::Extended | S::UnderReview
-        ),
-        ActionKind::Review => *status == S::Replied,
-        ActionKind::Deliver => *status != S::Registered,
-        ActionKind::FollowUp | ActionKind::Evaluate => {
-            matches!(status, S::Replied | S::UnderReview | S::Closed)
+        ActionKind::Reply => {
+            matches!(status, S::Accepted | S::Assigned | S::InProgress | S::Extended)
         }
+        ActionKind::Review => *status == S::Replied,
+        ActionKind::ReviewOpinion => *status == S::UnderReview,
+        ActionKind::RecheckRequest => *status == S::Reviewed,
+        ActionKind::RecheckOpinion => *status == S::UnderRecheck,
+        ActionKind::Deliver => *status != S::Registered,
+        ActionKind::FollowUp | ActionKind::Evaluate => matches!(
+            status,
+            S::Replied | S::UnderReview | S::Reviewed | S::UnderRecheck | S::Rechecked | S::Closed
+        ),
         ActionKind::Close => !matches!(status, S::Registered | S::Closed),
         ActionKind::Void | ActionKind::LiftRestriction | ActionKind::RemoveDemo => true,
     };
@@ -400,6 +441,13 @@ fn check_payload(state: &Replay, event: &Event) -> Result<(), Refusal> {
             if event.text.as_deref().is_none_or(|t| t.trim().is_empty()) =>
         {
             Err(Refusal::new("解除保密须写明理由"))
+        }
+        ActionKind::ReviewOpinion | ActionKind::RecheckOpinion
+            if event.review_outcome.is_none() || event.target.is_none() =>
+        {
+            Err(Refusal::new(
+                "复查、复核意见须写明作出意见的机关和结论（维持、撤销并责令重作或变更）",
+            ))
         }
         _ => Ok(()),
     }
@@ -431,8 +479,13 @@ fn transition_refusal(action: &ActionKind, status: &Status) -> String {
             "须先受理或交办，案件答复、办结后不能再调查"
         }
         ActionKind::Extend => "只能在办理期间延期一次；已延期的案件不能再次延期",
-        ActionKind::Reply => "须先受理或交办；已答复的案件如信访人申请复查，请先登记「复查」",
+        ActionKind::Reply => {
+            "须先受理或交办；复查由上一级机关作出意见，请由县局登记「复查意见」，撤销并责令重作后方可重新答复"
+        }
         ActionKind::Review => "只有已答复的案件才能登记复查申请",
+        ActionKind::ReviewOpinion => "只有复查中的案件才能登记复查意见",
+        ActionKind::RecheckRequest => "只有复查机关已作出维持或变更意见的案件才能登记复核申请",
+        ActionKind::RecheckOpinion => "只有复核中的案件才能登记复核意见",
         ActionKind::Deliver => "案件尚未作出任何决定，没有可送达的文书",
         ActionKind::FollowUp | ActionKind::Evaluate => "须在答复之后进行",
         ActionKind::Close => "须先作出受理决定并答复；已办结的案件不能重复办结",
@@ -459,6 +512,9 @@ fn next_status(state: &Replay, action: &ActionKind) -> Status {
         ActionKind::Extend => S::Extended,
         ActionKind::Reply => S::Replied,
         ActionKind::Review => S::UnderReview,
+        ActionKind::ReviewOpinion => S::Reviewed,
+        ActionKind::RecheckRequest => S::UnderRecheck,
+        ActionKind::RecheckOpinion => S::Rechecked,
         ActionKind::Close => S::Closed,
         // Left out of everything from now on, as a voided registration is, until it is gone.
         ActionKind::Void | ActionKind::RemoveDemo => S::Voided,
@@ -510,6 +566,21 @@ fn apply(state: &mut Replay, event: &Event) {
             }
         }
         ActionKind::Review => state.review_requested_on = Some(date),
+        ActionKind::ReviewOpinion | ActionKind::RecheckOpinion => {
+            let outcome = event.review_outcome.clone().unwrap_or(ReviewOutcome::Upheld);
+            if event.action == ActionKind::ReviewOpinion {
+                state.review_opinion = Some((date, outcome.clone()));
+            } else {
+                state.recheck_opinion = Some((date, outcome.clone()));
+            }
+            if outcome == ReviewOutcome::Redo {
+                state.redo_on = Some(date);
+                state.replied = None;
+                state.reply_served_on = None;
+                state.extended_to = None;
+            }
+        }
+        ActionKind::RecheckRequest => state.recheck_requested_on = Some(date),
         ActionKind::Evaluate => {
             if let Some(result) = &event.satisfaction {
                 state.evaluation = Some((result.clone(), date));
@@ -519,6 +590,11 @@ fn apply(state: &mut Replay, event: &Event) {
         _ => {}
     }
     state.status = next_status(state, &event.action);
+    if matches!(event.action, ActionKind::ReviewOpinion | ActionKind::RecheckOpinion)
+        && event.review_outcome == Some(ReviewOutcome::Redo)
+    {
+        state.status = Status::InProgress;
+    }
 }
 
 #[cfg(test)]
@@ -591,7 +667,11 @@ mod tests {
         assert_eq!(replay(&log.events).status, Status::Replied);
         log.push(Role::Bureau, ActionKind::Review, "2024-05-20");
         assert_eq!(replay(&log.events).status, Status::UnderReview);
-        log.push(Role::Township, ActionKind::Reply, "2024-06-10");
+        // The reviewing body answers; the bureau records its opinion.
+        let opinion = log.push(Role::Bureau, ActionKind::ReviewOpinion, "2024-06-10");
+        opinion.target = Some("洞口县人民政府".into());
+        opinion.review_outcome = Some(ReviewOutcome::Upheld);
+        assert_eq!(replay(&log.events).status, Status::Reviewed);
         log.push(Role::Township, ActionKind::FollowUp, "2024-06-12");
         log.push(Role::Bureau, ActionKind::Evaluate, "2024-06-12").satisfaction =
             Some(Satisfaction::BasicallySatisfied);
@@ -603,9 +683,62 @@ mod tests {
         assert_eq!(r.decided, Some((ActionKind::Accept, d("2024-03-02"))));
         assert_eq!(r.accepted_on, Some(d("2024-03-02")));
         assert_eq!(r.first_reply_on, Some(d("2024-05-10")));
-        assert_eq!(r.replied.as_ref().map(|r| r.0), Some(d("2024-06-10")));
+        assert_eq!(r.replied.as_ref().map(|r| r.0), Some(d("2024-05-10")));
+        assert_eq!(r.review_opinion, Some((d("2024-06-10"), ReviewOutcome::Upheld)));
         assert_eq!(r.evaluation, Some((Satisfaction::BasicallySatisfied, d("2024-06-12"))));
         assert_eq!(r.closed, Some((d("2024-07-15"), Some(CloseReason::ReviewServed))));
+    }
+
+    #[test]
+    fn review_and_recheck_are_the_reviewing_bodies_and_a_set_aside_reopens() {
+        let mut log = Log::new();
+        log.push(Role::Bureau, ActionKind::Accept, "2024-03-02");
+        log.push(Role::Bureau, ActionKind::Assign, "2024-03-03");
+        log.push(Role::Township, ActionKind::Reply, "2024-04-10");
+        log.push(Role::Bureau, ActionKind::Review, "2024-04-20");
+        // A township answering the review itself (as older versions allowed) is flagged.
+        let mut flagged = Log { events: log.events.clone(), lamport: log.lamport };
+        flagged.push(Role::Township, ActionKind::Reply, "2024-05-01");
+        let r = replay(&flagged.events);
+        assert_eq!(r.status, Status::UnderReview);
+        assert_eq!(r.anomalies.len(), 1, "{:?}", r.anomalies);
+        assert!(r.anomalies[0].reason.contains("复查意见"), "{}", r.anomalies[0].reason);
+        // An opinion without its body and conclusion is flagged too.
+        let mut bare = Log { events: log.events.clone(), lamport: log.lamport };
+        bare.push(Role::Bureau, ActionKind::ReviewOpinion, "2024-05-15").target = None;
+        assert_eq!(replay(&bare.events).anomalies.len(), 1);
+        // 撤销并责令重作: handling starts again, the reply is to be made anew.
+        let mut redo = Log { events: log.events.clone(), lamport: log.lamport };
+        let o = redo.push(Role::Bureau, ActionKind::ReviewOpinion, "2024-05-15");
+        o.target = Some("洞口县人民政府".into());
+        o.review_outcome = Some(ReviewOutcome::Redo);
+        let r = replay(&redo.events);
+        assert_eq!(
+            (r.status.clone(), r.redo_on, r.replied.clone()),
+            (Status::InProgress, Some(d("2024-05-15")), None)
+        );
+        assert_eq!(permit(&r, &Role::Township, &ActionKind::Reply), Ok(Status::Replied));
+        // 维持, then 复核 and its opinion: final.
+        let o = log.push(Role::Bureau, ActionKind::ReviewOpinion, "2024-05-15");
+        o.target = Some("洞口县人民政府".into());
+        o.review_outcome = Some(ReviewOutcome::Upheld);
+        assert_eq!(
+            permit(&replay(&log.events), &Role::Township, &ActionKind::RecheckRequest)
+                .unwrap_err()
+                .message
+                .contains("县局"),
+            true
+        );
+        log.push(Role::Bureau, ActionKind::RecheckRequest, "2024-06-01");
+        assert_eq!(replay(&log.events).status, Status::UnderRecheck);
+        let o = log.push(Role::Bureau, ActionKind::RecheckOpinion, "2024-06-25");
+        o.target = Some("邵阳市自然资源和规划局".into());
+        o.review_outcome = Some(ReviewOutcome::Upheld);
+        let r = replay(&log.events);
+        assert_eq!(r.status, Status::Rechecked);
+        assert!(r.anomalies.is_empty(), "{:?}", r.anomalies);
+        assert_eq!(r.recheck_opinion, Some((d("2024-06-25"), ReviewOutcome::Upheld)));
+        assert!(permit(&r, &Role::Bureau, &ActionKind::Close).is_ok());
     }
 
     #[test]

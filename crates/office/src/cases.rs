@@ -8,11 +8,13 @@ use ledger_domain::deadline::{
 use ledger_domain::model::case_number;
 use ledger_domain::registration::build_petitioners;
 use ledger_domain::schema::{self, CaseField, Draft, FieldConflict, FieldValue, RestrictionEffect};
-use ledger_domain::workflow::{Anomaly, allowed_actions, close_check, permit, replay};
+use ledger_domain::workflow::{
+    Anomaly, allowed_actions, close_check, permit, replay, status_after,
+};
 use ledger_domain::{
     ActionKind, AttachmentRef, Case, CaseId, CloseReason, DocumentKind, Evaluation, Event,
     EventHead, Identity, IssuedDocument, NewCase, NewPetitioner, NewSubmission, Outcome, Person,
-    RegistrationContext, Role, Satisfaction, Status,
+    RegistrationContext, ReviewOutcome, Role, Satisfaction, Status,
 };
 use ledger_protocol::DropPerson;
 use ledger_store::{DocKind, DropRecord, NewCaseDocs, QuarantinedChange};
@@ -43,6 +45,8 @@ pub struct ActionInput {
     pub document_kind: Option<DocumentKind>,
     /// 送达日期, for 送达: the day the petitioner received the document (today when absent).
     pub date: Option<NaiveDate>,
+    /// 复查/复核结论, for 复查意见 and 复核意见 (the reviewing body goes in `target`).
+    pub review_outcome: Option<ReviewOutcome>,
     /// 办理人; the office's default when absent.
     pub handler: Option<String>,
 }
@@ -313,8 +317,7 @@ impl Office {
         let handler = self.handler(input.handler.as_deref())?;
         let case = self.writable(id)?;
         let replayed = replay(&case.events);
-        let next =
-            permit(&replayed, &cfg.role, &action).map_err(|r| OfficeError::Refused(r.message))?;
+        permit(&replayed, &cfg.role, &action).map_err(|r| OfficeError::Refused(r.message))?;
         let mut event = self.event(&case, action.clone(), handler);
         let text =
             input.text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
@@ -494,6 +497,22 @@ impl Office {
                 event.document_kind = Some(document);
                 event.date = on;
             }
+            ActionKind::ReviewOpinion | ActionKind::RecheckOpinion => {
+                let body = input.target.as_deref().map(str::trim).filter(|t| !t.is_empty());
+                let body = body.ok_or_else(|| {
+                    needs(&action, "to", "作出意见的机关", "请写明作出意见的机关（--to 机关名称）")
+                })?;
+                let outcome = input.review_outcome.clone().ok_or_else(|| {
+                    needs(
+                        &action,
+                        "review_outcome",
+                        "结论",
+                        "请选择结论：维持、撤销并责令重作或变更（--outcome）",
+                    )
+                })?;
+                event.target = Some(body.to_owned());
+                event.review_outcome = Some(outcome);
+            }
             ActionKind::Review => {
                 let rules = self.store.rules();
                 check_review_request(
@@ -552,7 +571,7 @@ impl Office {
             Ok(())
         })?;
         tracing::info!(case = %id, action = action.code(), "action recorded");
-        Ok(next)
+        Ok(status_after(&replayed, &event))
     }
 
     /// Adds a repeat letter or visit to a case. Returns the submission id.

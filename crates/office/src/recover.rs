@@ -231,6 +231,7 @@ impl Office {
                     document_kind: e.document_kind.clone(),
                     // A 送达 keeps the day the document was received; others are redone today.
                     date: (*action == ActionKind::Deliver).then_some(e.date),
+                    review_outcome: e.review_outcome.clone(),
                     handler,
                 };
                 self.act(id, &input).map(|_| ())

@@ -301,6 +301,7 @@ impl Office {
             satisfaction: None,
             close_reason: None,
             outcome: None,
+            review_outcome: None,
             document_kind: Some(kind.clone()),
             document_number: Some(number.clone()),
             field: None,

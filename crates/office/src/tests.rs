@@ -4,7 +4,8 @@ use chrono::NaiveDate;
 use ledger_domain::schema::{CaseField, Draft};
 use ledger_domain::stats::Period;
 use ledger_domain::{
-    ActionKind, CloseReason, NewCase, NewPetitioner, NewSubmission, Role, Satisfaction, Status,
+    ActionKind, CloseReason, NewCase, NewPetitioner, NewSubmission, ReviewOutcome, Role,
+    Satisfaction, Status,
 };
 
 use super::*;
@@ -263,6 +264,37 @@ fn service_is_recorded_and_a_late_review_request_needs_its_reason() {
         .cloned()
         .unwrap();
     assert!(window.late, "the request is on record as late");
+}
+
+#[test]
+fn the_bureau_records_the_reviewing_bodies_and_a_set_aside_reopens() {
+    let (_d, office) = office(Role::Bureau, "2024-03-10");
+    let id = office.register(&new_case("2024-03-01"), None).unwrap();
+    office.act(id, &act(ActionKind::Accept)).unwrap();
+    office
+        .act(id, &ActionInput { text: Some("经调查核实……".into()), ..act(ActionKind::Reply) })
+        .unwrap();
+    office.act(id, &act(ActionKind::Review)).unwrap();
+    // The handling office does not answer a review itself.
+    let err = office.act(id, &ActionInput { text: Some("维持".into()), ..act(ActionKind::Reply) });
+    assert!(err.unwrap_err().to_string().contains("复查意见"));
+    let opinion = |outcome: Option<ReviewOutcome>, body: Option<&str>| ActionInput {
+        target: body.map(str::to_owned),
+        review_outcome: outcome,
+        ..act(ActionKind::ReviewOpinion)
+    };
+    let err = office.act(id, &opinion(None, Some("洞口县人民政府"))).unwrap_err();
+    assert!(err.to_string().contains("维持"), "{err}");
+    let err = office.act(id, &opinion(Some(ReviewOutcome::Redo), None)).unwrap_err();
+    assert!(err.to_string().contains("机关"), "{err}");
+    let status =
+        office.act(id, &opinion(Some(ReviewOutcome::Redo), Some("洞口县人民政府"))).unwrap();
+    assert_eq!(status, Status::InProgress, "set aside: handled again");
+    let view = office.view(id).unwrap();
+    let handle = view.deadlines.get(&ledger_domain::deadline::DeadlineKind::Handle).unwrap();
+    assert_eq!(handle.start.to_string(), "2024-03-10", "a new handling period from the opinion");
+    assert!(handle.met_on.is_none());
+    assert!(view.allowed_actions.contains(&ActionKind::Reply));
 }
 
 #[test]

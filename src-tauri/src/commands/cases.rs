@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use ledger_office::ledger_domain::schema::{CaseField, Draft};
 use ledger_office::ledger_domain::{
-    ActionKind, CaseId, CloseReason, DocumentKind, NewCase, Outcome, Satisfaction,
+    ActionKind, CaseId, CloseReason, DocumentKind, NewCase, Outcome, ReviewOutcome, Satisfaction,
 };
 use ledger_office::{ActionInput, CaseQuery, CaseRow, CaseView, Page, SubmissionInput};
 use serde::Deserialize;
@@ -109,6 +109,8 @@ pub(crate) struct ActInput {
     date: Option<String>,
     /// 文书类别, for 送达 (the reply's when absent).
     document_kind: Option<String>,
+    /// 复查/复核结论, for 复查意见 and 复核意见.
+    review_outcome: Option<String>,
     handler: Option<String>,
 }
 
@@ -147,6 +149,7 @@ pub(crate) async fn act(
         outcome: coded(input.outcome, Outcome::parse, "处理意见")?,
         document_kind: coded(input.document_kind, DocumentKind::parse, "文书类别")?,
         date: date(input.date.as_deref())?,
+        review_outcome: coded(input.review_outcome, ReviewOutcome::parse, "复查、复核结论")?,
         handler: input.handler,
     };
     let status = with_office(&desktop, move |o| o.act(case, &action_input)).await?;

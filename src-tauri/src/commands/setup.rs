@@ -5,8 +5,8 @@ use ledger_office::ledger_client::HubClient;
 use ledger_office::ledger_domain::deadline::DeadlineKind;
 use ledger_office::ledger_domain::schema::CaseField;
 use ledger_office::ledger_domain::{
-    ActionKind, Category, Channel, CloseReason, DocumentKind, Outcome, Purpose, Role, Satisfaction,
-    Sector, Source, Status,
+    ActionKind, Category, Channel, CloseReason, DocumentKind, Outcome, Purpose, ReviewOutcome,
+    Role, Satisfaction, Sector, Source, Status,
 };
 use ledger_office::ledger_protocol::EnrollRequest;
 use ledger_office::{Office, OfficeConfig, system_clock};
@@ -82,6 +82,7 @@ pub(crate) struct Vocabularies {
     satisfaction: Vec<CodeLabel>,
     close_reason: Vec<CodeLabel>,
     outcome: Vec<CodeLabel>,
+    review_outcome: Vec<CodeLabel>,
     document_kind: Vec<CodeLabel>,
     deadline_kind: Vec<CodeLabel>,
     case_field: Vec<CodeLabel>,
@@ -108,6 +109,7 @@ pub(crate) async fn vocabularies() -> CommandResult<Vocabularies> {
         satisfaction: list(Satisfaction::KNOWN, Satisfaction::code, Satisfaction::label),
         close_reason: list(CloseReason::KNOWN, CloseReason::code, CloseReason::label),
         outcome: list(Outcome::KNOWN, Outcome::code, Outcome::label),
+        review_outcome: list(ReviewOutcome::KNOWN, ReviewOutcome::code, ReviewOutcome::label),
         document_kind: list(DocumentKind::KNOWN, DocumentKind::code, DocumentKind::label),
         deadline_kind: list(DeadlineKind::KNOWN, DeadlineKind::code, DeadlineKind::label),
         case_field: list(CaseField::KNOWN, CaseField::code, CaseField::label),

@@ -163,7 +163,10 @@ const ALLOWED: Record<string, string[]> = {
   in_progress: ['investigate', 'hearing', 'mediate', 'supervise', 'chase', 'extend', 'reply', 'reassign'],
   extended: ['investigate', 'hearing', 'mediate', 'supervise', 'chase', 'reply'],
   replied: ['deliver', 'evaluate', 'follow_up', 'review', 'close'],
-  under_review: ['deliver', 'investigate', 'reply', 'close'],
+  under_review: ['review_opinion', 'deliver'],
+  reviewed: ['recheck_request', 'deliver', 'evaluate', 'follow_up', 'close'],
+  under_recheck: ['recheck_opinion', 'deliver'],
+  rechecked: ['deliver', 'evaluate', 'follow_up', 'close'],
   closed: ['deliver', 'follow_up'],
 }
 
@@ -178,6 +181,9 @@ const NEXT_STATUS: Record<string, string> = {
   extend: 'extended',
   reply: 'replied',
   review: 'under_review',
+  review_opinion: 'reviewed',
+  recheck_request: 'under_recheck',
+  recheck_opinion: 'rechecked',
   close: 'closed',
   void: 'voided',
 }
@@ -531,6 +537,12 @@ function act(id: string, input: ActionInput): string {
       m.case.reply_draft = ''
       break
     }
+    case 'review_opinion':
+    case 'recheck_opinion':
+      if (!input.target) invalid([{ field: 'to', label: '作出意见的机关', message: '请写明作出意见的机关' }])
+      if (!input.review_outcome) invalid([{ field: 'review_outcome', label: '结论', message: '请选择结论：维持、撤销并责令重作或变更' }])
+      extra.target = input.target
+      break
     case 'deliver':
       if (!input.target) invalid([{ field: 'to', label: '受送达人', message: '请写明受送达人' }])
       if (!text) invalid([{ field: 'text', label: '送达方式', message: '请写明送达方式，如直接送达、邮寄送达、留置送达' }])
@@ -546,7 +558,10 @@ function act(id: string, input: ActionInput): string {
       break
   }
   m.case.events.push(makeEvent(action, today(), input.handler ?? OFFICE.staff[0] ?? '', extra))
-  const next = NEXT_STATUS[action] ?? (['investigate', 'hearing', 'mediate'].includes(action) && ['accepted', 'assigned'].includes(m.status) ? 'in_progress' : m.status)
+  const setAside = (action === 'review_opinion' || action === 'recheck_opinion') && input.review_outcome === 'redo'
+  const next = setAside
+    ? 'in_progress'
+    : (NEXT_STATUS[action] ?? (['investigate', 'hearing', 'mediate'].includes(action) && ['accepted', 'assigned'].includes(m.status) ? 'in_progress' : m.status))
   m.status = next
   m.pending_upload++
   changed(id)

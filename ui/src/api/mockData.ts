@@ -87,6 +87,9 @@ export const VOCABULARIES: Vocabularies = {
     ['extended', '延期'],
     ['replied', '已答复'],
     ['under_review', '复查中'],
+    ['reviewed', '已复查'],
+    ['under_recheck', '复核中'],
+    ['rechecked', '已复核'],
     ['closed', '办结'],
     ['voided', '作废'],
   ]),
@@ -106,6 +109,9 @@ export const VOCABULARIES: Vocabularies = {
     ['extend', '延期'],
     ['reply', '答复'],
     ['review', '复查'],
+    ['review_opinion', '复查意见'],
+    ['recheck_request', '复核'],
+    ['recheck_opinion', '复核意见'],
     ['deliver', '送达'],
     ['supervise', '督办'],
     ['chase', '催办'],
@@ -124,6 +130,7 @@ export const VOCABULARIES: Vocabularies = {
   close_reason: pairs([
     ['replied', '答复后未申请复查'],
     ['review_served', '复查意见送达'],
+    ['recheck_served', '复核意见送达'],
     ['mediated', '调解协议履行'],
     ['withdrawn', '撤回'],
     ['deceased', '死亡无承受人'],
@@ -145,6 +152,8 @@ export const VOCABULARIES: Vocabularies = {
     ['assigned', '交办期限'],
     ['review_request', '复查申请期限'],
     ['review', '复查期限'],
+    ['recheck_request', '复核申请期限'],
+    ['recheck', '复核期限'],
   ]),
   case_field: pairs([
     ['purpose', '信访目的'],
@@ -166,6 +175,11 @@ export const VOCABULARIES: Vocabularies = {
     ['partly_supported', '部分支持'],
     ['explained', '解释说明'],
     ['not_supported', '不予支持'],
+  ]),
+  review_outcome: pairs([
+    ['upheld', '维持'],
+    ['redo', '撤销并责令重作'],
+    ['changed', '变更'],
   ]),
 }
 

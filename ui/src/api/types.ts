@@ -24,6 +24,8 @@ export interface Vocabularies {
   deadline_kind: CodeLabel[]
   case_field: CodeLabel[]
   role: CodeLabel[]
+  /** 复查/复核结论 (a reviewing body's conclusion). */
+  review_outcome?: CodeLabel[]
   /** 处理意见 (reply outcome). UI addition, optional: when absent the UI uses its own list. */
   outcome?: CodeLabel[]
 }
@@ -312,6 +314,8 @@ export interface ActionInput {
   outcome?: string
   /** 送达日期, for 送达. */
   date?: string
+  /** 复查/复核结论, for 复查意见 and 复核意见. */
+  review_outcome?: string
   handler?: string
 }
 

@@ -3,7 +3,9 @@ import type { ActionInput } from '../api/types'
 /** What the dialog of one workflow action asks for. */
 export interface ActionForm {
   /** 交办/改派 pick a township; 转送 names the receiving body. */
-  target?: 'township' | 'body' | 'person'
+  target?: 'township' | 'body' | 'person' | 'reviewer'
+  /** 复查意见, 复核意见: 维持 / 撤销并责令重作 / 变更. */
+  reviewOutcome?: boolean
   /** 送达: the day the petitioner received the document. */
   served?: boolean
   due?: 'optional' | 'required'
@@ -27,6 +29,9 @@ export function actionForm(action: string): ActionForm {
       return { text: 'reply', outcome: true }
     case 'deliver':
       return { target: 'person', text: 'method', served: true }
+    case 'review_opinion':
+    case 'recheck_opinion':
+      return { target: 'reviewer', reviewOutcome: true, text: 'note' }
     case 'evaluate':
       return { result: true, text: 'note' }
     case 'close':
@@ -51,11 +56,12 @@ export interface ActionValues {
   result: string
   reason: string
   date: string
+  review_outcome: string
   handler: string
 }
 
 export function emptyActionValues(handler = ''): ActionValues {
-  return { target: '', due: '', text: '', outcome: '', result: '', reason: '', date: '', handler }
+  return { target: '', due: '', text: '', outcome: '', result: '', reason: '', date: '', review_outcome: '', handler }
 }
 
 /** The command input: only what this action's dialog asked for, blanks left out. */
@@ -72,6 +78,7 @@ export function toActionInput(action: string, v: ActionValues): ActionInput {
   if (form.result) put('result', v.result)
   if (form.closeReason) put('reason', v.reason)
   if (form.served) put('date', v.date)
+  if (form.reviewOutcome) put('review_outcome', v.review_outcome)
   put('handler', v.handler)
   return input
 }
@@ -79,7 +86,7 @@ export function toActionInput(action: string, v: ActionValues): ActionInput {
 /** Server field keys that differ from the dialog's own. */
 export const ACTION_FIELD_ALIASES: Record<string, string> = { to: 'target' }
 
-export const ACTION_FIELDS = new Set(['target', 'due', 'text', 'outcome', 'result', 'reason', 'date', 'handler'])
+export const ACTION_FIELDS = new Set(['target', 'due', 'text', 'outcome', 'result', 'reason', 'date', 'review_outcome', 'handler'])
 
 /** Actions whose buttons stand apart in red: they end or void the case. */
 export function isDestructive(action: string): boolean {

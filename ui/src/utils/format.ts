@@ -13,8 +13,11 @@ export function statusTagType(status: string): TagType {
     case 'assigned':
     case 'extended':
     case 'under_review':
+    case 'under_recheck':
       return 'warning'
     case 'replied':
+    case 'reviewed':
+    case 'rechecked':
     case 'closed':
       return 'success'
     default:

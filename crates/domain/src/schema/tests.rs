@@ -73,6 +73,7 @@ fn event() -> impl Strategy<Value = Event> {
             prop::option::of(coded(DocumentKind::KNOWN, DocumentKind::Unknown)),
             prop::option::of(text()),
             prop::option::of(id()),
+            prop::option::of(coded(ReviewOutcome::KNOWN, ReviewOutcome::Unknown)),
         ),
     )
         .prop_map(|(a, b, c, d, e, f)| Event {
@@ -95,6 +96,7 @@ fn event() -> impl Strategy<Value = Event> {
             document_kind: f.0,
             document_number: f.1,
             field: f.2,
+            review_outcome: f.3,
         })
 }
 
