@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use ledger_client::{ClientError, SyncTarget, sync_round};
 use ledger_domain::schema::{CaseField, Draft};
-use ledger_domain::{ActionKind, CaseId, Role, Satisfaction, Status};
+use ledger_domain::{ActionKind, CaseId, CloseReason, Role, Satisfaction, Status};
 use ledger_office::{ActionInput, CaseQuery, OfficeError};
 use ledger_protocol::{DocKind, EnrollRequest, Hash, SyncRequest, SyncResponse, UpChange, encode};
 use ledger_store::DocKind as StoreKind;
@@ -66,7 +66,11 @@ async fn referral_flow_bureau_assigns_township_replies_offline_bureau_closes() {
             &ActionInput { result: Some(Satisfaction::Satisfied), ..act(ActionKind::Evaluate) },
         )
         .unwrap();
-    c.bureau.office.act(id, &act(ActionKind::Close)).unwrap();
+    // 答复后未申请复查 would wait out the petitioner's 30 days; a withdrawal ends it now.
+    c.bureau
+        .office
+        .act(id, &ActionInput { reason: Some(CloseReason::Withdrawn), ..act(ActionKind::Close) })
+        .unwrap();
     c.bureau.sync().await.unwrap();
 
     c.a.sync().await.unwrap();

@@ -1,8 +1,8 @@
 //! The fleet benchmark: a real hub process (`ledger-hub serve`, so its memory is its own) and N
 //! real office stores, each behind its own fault proxy with the given link profile, running a
 //! working month: each working day the bureau registers and assigns cases, townships investigate
-//! and reply, the bureau closes what was answered, and every office syncs morning and evening,
-//! all at once. Then every office syncs until nothing is left to move.
+//! and reply, the bureau rates what was answered and records its service, and every office
+//! syncs morning and evening, all at once. Then every office syncs until nothing is left to move.
 //!
 //! Figures: HTTP bytes up and down (counted by the proxies), exchanges (completed and failed),
 //! bytes re-sent because of cuts (wire bytes minus the bodies and headers of the exchanges that
@@ -297,7 +297,7 @@ pub async fn run(opts: &FleetOptions) -> Result<FleetReport> {
             }
         }
         sync_all(&offices, Duration::from_secs(120)).await;
-        // The bureau: rate and close what was answered.
+        // The bureau: rate what was answered and record its service.
         let bureau = &offices[0].office;
         for (id, _) in &registered {
             if bureau.view(*id).map(|v| v.status == Status::Replied).unwrap_or(false) {
@@ -308,7 +308,16 @@ pub async fn run(opts: &FleetOptions) -> Result<FleetReport> {
                         ..act(ActionKind::Evaluate)
                     },
                 )?;
-                bureau.act(*id, &act(ActionKind::Close))?;
+                // 答复后未申请复查 waits 30 days from service, past the simulated month: the
+                // bureau records the service instead.
+                bureau.act(
+                    *id,
+                    &ActionInput {
+                        target: Some("信访人".into()),
+                        text: Some("直接送达".into()),
+                        ..act(ActionKind::Deliver)
+                    },
+                )?;
             }
         }
         eprintln!(

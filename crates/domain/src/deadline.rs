@@ -11,8 +11,8 @@ use serde::Serialize;
 use crate::calendar::{Reckoned, WorkCalendar};
 use crate::coded_enum;
 use crate::model::Case;
-use crate::terms::ReviewOutcome;
-use crate::workflow::{ActionKind, Replay};
+use crate::terms::{CloseReason, ReviewOutcome};
+use crate::workflow::{ActionKind, Replay, Status};
 
 /// One version of the deadline rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -352,14 +352,20 @@ pub(crate) fn clocks(
     if let Some((opinion_on, outcome)) = &replay.review_opinion
         && *outcome != ReviewOutcome::Redo
     {
-        // From the day the petitioner received the review opinion; the bureau records the
-        // opinion when it arrives, so its date stands in for that day.
+        // §36: from the day the petitioner received the review opinion.
+        let served = replay.review_served_on;
         out.push(Clock {
             kind: DeadlineKind::RecheckRequest,
-            start: *opinion_on,
-            due: calendar
-                .add_days(*opinion_on, policy.review_request_days)
-                .map_err(|e| e.to_string()),
+            start: served.unwrap_or(*opinion_on),
+            due: match served {
+                Some(served) => {
+                    calendar.add_days(served, policy.review_request_days).map_err(|e| e.to_string())
+                }
+                None => Err(
+                    "复查意见尚未登记送达：复核申请期限自信访人收到复查意见之日起计算，请登记「送达」"
+                        .to_owned(),
+                ),
+            },
             met_on: replay.recheck_requested_on.filter(|r| r >= opinion_on),
             informational: true,
             refused_extension: None,
@@ -397,7 +403,11 @@ pub fn deadlines(
 ) -> CaseDeadlines {
     let mut result = CaseDeadlines::default();
     let concluded = !replay.status.is_open();
-    for clock in clocks(case, replay, policies, calendar) {
+    let clocks = clocks(case, replay, policies, calendar);
+    if let Some(early) = early_close(case, replay, &clocks) {
+        result.problems.push(early);
+    }
+    for clock in clocks {
         // A concluded case has no window left open: a 复查申请期限 on a closed case is history.
         if concluded && clock.informational && clock.met_on.is_none() {
             continue;
@@ -431,6 +441,30 @@ pub fn deadlines(
         }
     }
     result
+}
+
+/// A 办结 for 答复后未申请复查 (or 复查意见送达) recorded, by another device or before this rule,
+/// while the petitioner's window was still open: kept, and said.
+fn early_close(case: &Case, replay: &Replay, clocks: &[Clock]) -> Option<DeadlineProblem> {
+    let (closed_on, Some(reason)) = replay.closed.as_ref()? else { return None };
+    let kind = match reason {
+        CloseReason::Replied => DeadlineKind::ReviewRequest,
+        CloseReason::ReviewServed => DeadlineKind::RecheckRequest,
+        _ => return None,
+    };
+    let imported = case
+        .events
+        .iter()
+        .any(|e| e.action == ActionKind::Close && e.date == *closed_on && e.imported);
+    let due = clocks.iter().find(|c| c.kind == kind)?.due.as_ref().ok()?.date;
+    (!imported && *closed_on <= due).then(|| DeadlineProblem {
+        kind: kind.clone(),
+        message: format!(
+            "以「{}」办结于 {closed_on}，但{}至 {due} 才届满，请县局核实办结原因",
+            reason.label(),
+            kind.label()
+        ),
+    })
 }
 
 /// Judges an extension (延期, 信访工作条例 §34) decided on `on` to `to`, of a handling period
@@ -503,6 +537,100 @@ pub fn check_review_request(
             "复查申请已超过期限：自收到答复之日起30日，截至 {}。如有正当理由，请写明理由后再登记",
             due.date
         )),
+        _ => Ok(()),
+    }
+}
+
+/// Checks an objection (异议退回) the bureau records on `on` against a referral: within 5 working
+/// days of receipt (信访工作条例 §23 ¶3); after that the referral is the bureau's to decide.
+pub fn check_objection(
+    case: &Case,
+    replay: &Replay,
+    policies: &PolicyTable,
+    calendar: &WorkCalendar,
+    on: NaiveDate,
+) -> Result<(), String> {
+    if !case.first_source().is_some_and(|s| s.is_referral()) {
+        return Err(
+            "只有转送、交办来的信访件才能异议退回；直接收到的请作出受理、不予受理或转送决定"
+                .to_owned(),
+        );
+    }
+    let clock = clocks(case, replay, policies, calendar)
+        .into_iter()
+        .find(|c| c.kind == DeadlineKind::Objection)
+        .ok_or("该件已作出受理决定，不能再异议退回")?;
+    match clock.due {
+        Err(why) => Err(why),
+        Ok(due) if on > due.date => Err(format!(
+            "异议退回须在收到之日起{}个工作日内提出，已于 {} 届满；请作出受理决定后依法办理",
+            policies.for_date(clock.start).objection_working_days,
+            due.date
+        )),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// Checks a 办结 recorded on `on` for `reason` (终结原因, `reference/domain.md` §2.3): each
+/// reason only when its condition holds. 答复后未申请复查 waits until the review window has run
+/// out, 复查意见送达 until the re-review window has, and 复核意见送达 needs the re-review opinion
+/// served. The other reasons (撤回, 调解协议履行, 死亡无承受人, 导入法定程序) end a case at any
+/// stage. A close that arrives by sync is not judged here: it stays in the record, and
+/// [`deadlines`] says when it came before its window ran out.
+pub fn check_close(
+    case: &Case,
+    replay: &Replay,
+    policies: &PolicyTable,
+    calendar: &WorkCalendar,
+    on: NaiveDate,
+    reason: &CloseReason,
+) -> Result<(), String> {
+    let window_over = |kind: DeadlineKind, what: &str| -> Result<(), String> {
+        let due = clocks(case, replay, policies, calendar)
+            .into_iter()
+            .find(|c| c.kind == kind)
+            .map(|c| c.due)
+            .ok_or_else(|| format!("{}尚未开始计算", kind.label()))?;
+        match due {
+            Err(why) => {
+                Err(format!("{why}；{}届满后方可以「{}」办结", kind.label(), reason.label()))
+            }
+            Ok(due) if on <= due.date => Err(format!(
+                "{}至 {} 届满：届满后信访人仍未申请{what}，方可以「{}」办结；信访人撤回、已调解等请选择相应的办结原因",
+                kind.label(),
+                due.date,
+                reason.label()
+            )),
+            Ok(_) => Ok(()),
+        }
+    };
+    match reason {
+        CloseReason::Replied => match replay.status {
+            Status::Replied => window_over(DeadlineKind::ReviewRequest, "复查"),
+            Status::UnderReview
+            | Status::Reviewed
+            | Status::UnderRecheck
+            | Status::Rechecked => Err(
+                "信访人已申请复查，不能以「答复后未申请复查」办结：请在复查（复核）意见送达后，以相应原因办结"
+                    .to_owned(),
+            ),
+            // Decided elsewhere (不予受理, 转送) or not yet replied: `close_check` judges these.
+            _ => Ok(()),
+        },
+        CloseReason::ReviewServed => match replay.status {
+            Status::Reviewed => window_over(DeadlineKind::RecheckRequest, "复核"),
+            Status::UnderRecheck | Status::Rechecked => Err(
+                "信访人已申请复核，请在复核意见送达后以「复核意见送达」办结".to_owned(),
+            ),
+            _ => Err("复查机关尚未作出维持或变更的复查意见，不能以「复查意见送达」办结".to_owned()),
+        },
+        CloseReason::RecheckServed => match (&replay.status, replay.recheck_served_on) {
+            (Status::Rechecked, Some(_)) => Ok(()),
+            (Status::Rechecked, None) => {
+                Err("复核意见尚未登记送达：请先登记「送达」，再以「复核意见送达」办结".to_owned())
+            }
+            _ => Err("复核机关尚未作出复核意见，不能以「复核意见送达」办结".to_owned()),
+        },
         _ => Ok(()),
     }
 }
@@ -652,6 +780,29 @@ mod tests {
     }
 
     #[test]
+    fn the_bureau_objects_to_a_referral_only_within_five_working_days() {
+        let (pol, cal) = (PolicyTable::default(), WorkCalendar::china());
+        let mut c = case("2024-02-08", Source::CityBureau);
+        push(&mut c, ActionKind::Register, "2024-02-08", None);
+        let r = replay(&c.events);
+        // Received the day before the Spring Festival break: five working days run to 02-21.
+        assert!(check_objection(&c, &r, &pol, &cal, d("2024-02-21")).is_ok());
+        let err = check_objection(&c, &r, &pol, &cal, d("2024-02-22")).unwrap_err();
+        assert!(err.contains("2024-02-21") && err.contains("5个工作日"), "{err}");
+        // A petition received directly is the bureau's to decide: nothing to object to.
+        let mut direct = case("2024-02-08", Source::Direct);
+        push(&mut direct, ActionKind::Register, "2024-02-08", None);
+        let err = check_objection(&direct, &replay(&direct.events), &pol, &cal, d("2024-02-09"))
+            .unwrap_err();
+        assert!(err.contains("转送、交办"), "{err}");
+        // Returned: the decide clock is met by the objection and no longer counts as late.
+        push(&mut c, ActionKind::Object, "2024-02-19", None);
+        let dl = compute(&c, "2024-03-30");
+        assert_eq!(dl.get(&DeadlineKind::Decide).unwrap().met_on, Some(d("2024-02-19")));
+        assert!(!dl.overdue());
+    }
+
+    #[test]
     fn the_objection_window_is_a_right_never_overdue_and_only_the_receivers() {
         let mut c = case("2024-02-08", Source::CityBureau);
         push(&mut c, ActionKind::Register, "2024-02-08", None);
@@ -798,6 +949,90 @@ mod tests {
         let mut again = c.clone();
         push(&mut again, ActionKind::Deliver, "2024-03-01", None);
         assert_eq!(replay(&again.events).reply_served_on, Some(d("2024-02-05")));
+    }
+
+    #[test]
+    fn each_close_reason_waits_for_its_condition() {
+        use crate::terms::DocumentKind;
+        let (pol, cal) = (PolicyTable::default(), WorkCalendar::china());
+        let close = |c: &Case, on: &str, reason: CloseReason| {
+            check_close(c, &replay(&c.events), &pol, &cal, d(on), &reason)
+        };
+        let mut c = case("2024-01-02", Source::Direct);
+        push(&mut c, ActionKind::Register, "2024-01-02", None);
+        push(&mut c, ActionKind::Accept, "2024-01-05", None);
+        push(&mut c, ActionKind::Reply, "2024-02-01", None);
+        // Until the reply's service is recorded its window cannot have run out.
+        let err = close(&c, "2024-06-01", CloseReason::Replied).unwrap_err();
+        assert!(err.contains("送达"), "{err}");
+        // Withdrawal, mediation, death and a statutory route end a case at any stage.
+        assert!(close(&c, "2024-02-02", CloseReason::Withdrawn).is_ok());
+        assert!(close(&c, "2024-02-02", CloseReason::StatutoryProcedure).is_ok());
+        push(&mut c, ActionKind::Deliver, "2024-02-05", None);
+        // Served 2024-02-05: the window runs to 2024-03-06 and closes the day after.
+        let err = close(&c, "2024-03-06", CloseReason::Replied).unwrap_err();
+        assert!(err.contains("2024-03-06"), "{err}");
+        assert!(close(&c, "2024-03-07", CloseReason::Replied).is_ok());
+        assert!(close(&c, "2024-03-07", CloseReason::ReviewServed).is_err());
+        assert!(close(&c, "2024-03-07", CloseReason::RecheckServed).is_err());
+
+        // A review was asked for: the reply no longer ends the matter.
+        push(&mut c, ActionKind::Review, "2024-03-01", None);
+        let err = close(&c, "2024-06-01", CloseReason::Replied).unwrap_err();
+        assert!(err.contains("已申请复查"), "{err}");
+        push(&mut c, ActionKind::ReviewOpinion, "2024-03-20", None);
+        c.events.last_mut().unwrap().review_outcome = Some(ReviewOutcome::Upheld);
+        let err = close(&c, "2024-06-01", CloseReason::ReviewServed).unwrap_err();
+        assert!(err.contains("复查意见尚未登记送达"), "{err}");
+        // A 送达 recorded now serves the review opinion, and the 复核 window runs from it.
+        assert_eq!(
+            crate::workflow::document_to_serve(&replay(&c.events)),
+            DocumentKind::ReviewOpinion
+        );
+        push(&mut c, ActionKind::Deliver, "2024-03-25", None);
+        c.events.last_mut().unwrap().document_kind = Some(DocumentKind::ReviewOpinion);
+        let r = replay(&c.events);
+        assert_eq!(r.review_served_on, Some(d("2024-03-25")));
+        assert_eq!(r.reply_served_on, Some(d("2024-02-05")), "the reply's service stays");
+        let window = compute(&c, "2024-03-26");
+        let window = window.get(&DeadlineKind::RecheckRequest).unwrap();
+        assert_eq!((window.start, window.due), (d("2024-03-25"), d("2024-04-24")));
+        assert!(close(&c, "2024-04-24", CloseReason::ReviewServed).is_err());
+        assert!(close(&c, "2024-04-25", CloseReason::ReviewServed).is_ok());
+
+        // 复核: the re-review opinion closes the matter once served.
+        push(&mut c, ActionKind::RecheckRequest, "2024-04-10", None);
+        assert!(close(&c, "2024-06-01", CloseReason::ReviewServed).is_err());
+        push(&mut c, ActionKind::RecheckOpinion, "2024-04-30", None);
+        c.events.last_mut().unwrap().review_outcome = Some(ReviewOutcome::Upheld);
+        let err = close(&c, "2024-05-01", CloseReason::RecheckServed).unwrap_err();
+        assert!(err.contains("送达"), "{err}");
+        push(&mut c, ActionKind::Deliver, "2024-05-06", None);
+        c.events.last_mut().unwrap().document_kind = Some(DocumentKind::RecheckOpinion);
+        assert!(close(&c, "2024-05-06", CloseReason::RecheckServed).is_ok());
+    }
+
+    #[test]
+    fn a_close_synced_before_the_window_ran_out_is_kept_and_said() {
+        let mut c = case("2024-01-02", Source::Direct);
+        push(&mut c, ActionKind::Register, "2024-01-02", None);
+        push(&mut c, ActionKind::Accept, "2024-01-05", None);
+        push(&mut c, ActionKind::Reply, "2024-02-01", None);
+        push(&mut c, ActionKind::Deliver, "2024-02-05", None);
+        push(&mut c, ActionKind::Close, "2024-02-06", None);
+        c.events.last_mut().unwrap().close_reason = Some(CloseReason::Replied);
+        assert_eq!(replay(&c.events).status, Status::Closed, "kept: never dropped");
+        let dl = compute(&c, "2024-02-07");
+        assert!(
+            dl.problems
+                .iter()
+                .any(|p| p.message.contains("2024-03-06") && p.message.contains("核实")),
+            "{:?}",
+            dl.problems
+        );
+        // Imported history closed on the reply day is the old ledger's record, not an anomaly.
+        c.events.last_mut().unwrap().imported = true;
+        assert!(compute(&c, "2024-02-07").problems.is_empty());
     }
 
     #[test]

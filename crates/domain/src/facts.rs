@@ -134,7 +134,8 @@ impl CaseFacts {
                 })
                 .collect(),
             received,
-            decide_due: due(DeadlineKind::Decide),
+            // A referral returned with an objection was never this bureau's to accept.
+            decide_due: due(DeadlineKind::Decide).filter(|_| replay.status != Status::Returned),
             decided_on: replay.decided.as_ref().map(|(_, d)| *d),
             notice: notice(case, replay),
             accepted_on: replay.accepted_on,

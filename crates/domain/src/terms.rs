@@ -252,6 +252,11 @@ coded_enum! {
         ForwardingNotice = ("forwarding_notice", "转送告知书", "转送/交办告知"),
         /// 不再受理告知书: no-further-acceptance notice.
         NoFurtherNotice = ("no_further_notice", "不再受理告知书"),
+        /// 复查意见书: the reviewing body's written opinion (§35). Issued by that body; the
+        /// ledger records its service, from which the 复核 window runs.
+        ReviewOpinion = ("review_opinion", "复查意见书"),
+        /// 复核意见书: the re-reviewing body's written opinion (§36), issued by that body.
+        RecheckOpinion = ("recheck_opinion", "复核意见书"),
     }
 }
 
@@ -266,8 +271,16 @@ impl DocumentKind {
             Self::CompletionReport => "结",
             Self::ForwardingNotice => "转",
             Self::NoFurtherNotice => "不再",
+            Self::ReviewOpinion => "复查",
+            Self::RecheckOpinion => "复核",
             Self::Unknown(_) => "文",
         }
+    }
+
+    /// Whether an office issues this document itself; the review opinions come from the
+    /// reviewing bodies, and the ledger only records when they were served.
+    pub fn issued_by_office(&self) -> bool {
+        !matches!(self, Self::ReviewOpinion | Self::RecheckOpinion | Self::Unknown(_))
     }
 }
 

@@ -123,13 +123,19 @@ coded_enum! {
         Closed = ("closed", "办结"),
         /// 作废: voided; excluded from statistics.
         Voided = ("voided", "作废"),
+        /// 已退回: a referral that is not the bureau's business went back to the body that sent
+        /// it, with the bureau's objection (异议退回, 信访工作条例 §23 ¶3).
+        Returned = ("returned", "已退回"),
     }
 }
 
 impl Status {
     /// Whether the case is still open work (neither concluded nor voided).
     pub fn is_open(&self) -> bool {
-        !matches!(self, Self::NotAccepted | Self::Forwarded | Self::Closed | Self::Voided)
+        !matches!(
+            self,
+            Self::NotAccepted | Self::Forwarded | Self::Returned | Self::Closed | Self::Voided
+        )
     }
 }
 
@@ -208,13 +214,15 @@ pub fn roles_for(action: &ActionKind) -> &'static [Role] {
         | ActionKind::Void
         | ActionKind::LiftRestriction
         | ActionKind::RemoveDemo => BUREAU,
-        ActionKind::Object
-        | ActionKind::Investigate
+        ActionKind::Investigate
         | ActionKind::Hearing
         | ActionKind::Mediate
         | ActionKind::Reply
         | ActionKind::FollowUp => TOWNSHIP,
-        ActionKind::Register
+        // 异议退回: a township returns a misdirected assignment to the bureau; the bureau returns
+        // a misdirected referral to the body that sent it.
+        ActionKind::Object
+        | ActionKind::Register
         | ActionKind::Notify
         | ActionKind::Deliver
         | ActionKind::Evaluate
@@ -259,6 +267,11 @@ pub struct Replay {
     /// The day the petitioner received the latest reply (its first 送达 of the reply or of the
     /// 信访处理意见书): the review window runs from here.
     pub reply_served_on: Option<NaiveDate>,
+    /// The day the petitioner received the review opinion (复查意见书): the 复核 window runs
+    /// from here.
+    pub review_served_on: Option<NaiveDate>,
+    /// The day the petitioner received the re-review opinion (复核意见书).
+    pub recheck_served_on: Option<NaiveDate>,
     /// When the case was closed, and why.
     pub closed: Option<(NaiveDate, Option<CloseReason>)>,
     /// The latest rating.
@@ -279,6 +292,8 @@ impl Replay {
             first_reply_on: None,
             review_requested_on: None,
             reply_served_on: None,
+            review_served_on: None,
+            recheck_served_on: None,
             review_opinion: None,
             recheck_requested_on: None,
             recheck_opinion: None,
@@ -336,10 +351,23 @@ pub fn status_after(state: &Replay, event: &Event) -> Status {
     next.status
 }
 
+/// The document a 送达 recorded now serves, when the clerk does not say: the latest written
+/// decision the petitioner is owed (the re-review opinion, the review opinion, or the reply).
+pub fn document_to_serve(state: &Replay) -> DocumentKind {
+    match state.status {
+        Status::Rechecked => DocumentKind::RecheckOpinion,
+        Status::Reviewed => DocumentKind::ReviewOpinion,
+        _ => DocumentKind::HandlingOpinion,
+    }
+}
+
 /// Decides whether an office of `role` may record `action` on a case in state `state` now.
 /// Returns the status the case would move to.
 pub fn permit(state: &Replay, role: &Role, action: &ActionKind) -> Result<Status, Refusal> {
     check(state, role, false, action)?;
+    if *action == ActionKind::Object && *role == Role::Bureau {
+        return Ok(Status::Returned);
+    }
     Ok(next_status(state, action))
 }
 
@@ -398,6 +426,7 @@ fn check(state: &Replay, role: &Role, imported: bool, action: &ActionKind) -> Re
         }
         ActionKind::Forward | ActionKind::Assign => matches!(status, S::Registered | S::Accepted),
         ActionKind::Reassign => matches!(status, S::Assigned | S::InProgress | S::Extended),
+        ActionKind::Object if *role == Role::Bureau => *status == S::Registered,
         ActionKind::Object => *status == S::Assigned,
         ActionKind::Notify
         | ActionKind::IssueDocument
@@ -474,7 +503,9 @@ fn transition_refusal(action: &ActionKind, status: &Status) -> String {
             "交办或转送须在受理决定阶段进行；已交办的案件请用「改派」"
         }
         ActionKind::Reassign => "只有已交办、尚未答复的案件才能改派；未交办的请用「交办」",
-        ActionKind::Object => "只有刚交办、尚未开始办理的案件才能提出异议退回",
+        ActionKind::Object => {
+            "县局只能对尚未作出受理决定的转送、交办件提出异议退回；乡镇只能对刚交办、尚未开始办理的案件提出"
+        }
         ActionKind::Investigate | ActionKind::Hearing | ActionKind::Mediate => {
             "须先受理或交办，案件答复、办结后不能再调查"
         }
@@ -547,6 +578,9 @@ fn apply(state: &mut Replay, event: &Event) {
             state.assigned_to = event.target.clone();
             state.assigned_due = event.due;
         }
+        ActionKind::Object if event.role == Role::Bureau => {
+            state.decided.get_or_insert((ActionKind::Object, date));
+        }
         ActionKind::Object => {
             state.assigned_to = None;
             state.assigned_due = None;
@@ -557,21 +591,36 @@ fn apply(state: &mut Replay, event: &Event) {
             state.first_reply_on.get_or_insert(date);
             state.reply_served_on = None;
         }
-        ActionKind::Deliver => {
-            let of_reply =
-                matches!(event.document_kind, None | Some(DocumentKind::HandlingOpinion));
-            let after_reply = state.replied.as_ref().is_some_and(|(on, _)| date >= *on);
-            if of_reply && after_reply && state.reply_served_on.is_none() {
-                state.reply_served_on = Some(date);
+        ActionKind::Deliver => match event.document_kind.as_ref() {
+            None | Some(DocumentKind::HandlingOpinion) => {
+                let after_reply = state.replied.as_ref().is_some_and(|(on, _)| date >= *on);
+                if after_reply && state.reply_served_on.is_none() {
+                    state.reply_served_on = Some(date);
+                }
             }
-        }
+            Some(DocumentKind::ReviewOpinion) => {
+                let after = state.review_opinion.as_ref().is_some_and(|(on, _)| date >= *on);
+                if after && state.review_served_on.is_none() {
+                    state.review_served_on = Some(date);
+                }
+            }
+            Some(DocumentKind::RecheckOpinion) => {
+                let after = state.recheck_opinion.as_ref().is_some_and(|(on, _)| date >= *on);
+                if after && state.recheck_served_on.is_none() {
+                    state.recheck_served_on = Some(date);
+                }
+            }
+            _ => {}
+        },
         ActionKind::Review => state.review_requested_on = Some(date),
         ActionKind::ReviewOpinion | ActionKind::RecheckOpinion => {
             let outcome = event.review_outcome.clone().unwrap_or(ReviewOutcome::Upheld);
             if event.action == ActionKind::ReviewOpinion {
                 state.review_opinion = Some((date, outcome.clone()));
+                state.review_served_on = None;
             } else {
                 state.recheck_opinion = Some((date, outcome.clone()));
+                state.recheck_served_on = None;
             }
             if outcome == ReviewOutcome::Redo {
                 state.redo_on = Some(date);
@@ -590,6 +639,9 @@ fn apply(state: &mut Replay, event: &Event) {
         _ => {}
     }
     state.status = next_status(state, &event.action);
+    if event.action == ActionKind::Object && event.role == Role::Bureau {
+        state.status = Status::Returned;
+    }
     if matches!(event.action, ActionKind::ReviewOpinion | ActionKind::RecheckOpinion)
         && event.review_outcome == Some(ReviewOutcome::Redo)
     {
@@ -787,6 +839,26 @@ mod tests {
         // Returned to the bureau, it can be assigned again, and the first decision still stands.
         assert_eq!(permit(&r, &Role::Bureau, &ActionKind::Assign), Ok(Status::Assigned));
         assert_eq!(r.decided, Some((ActionKind::Assign, d("2024-03-03"))));
+    }
+
+    #[test]
+    fn the_bureau_returns_a_misdirected_referral_and_it_leaves_its_work() {
+        let mut log = Log::new();
+        let r = replay(&log.events);
+        assert_eq!(permit(&r, &Role::Bureau, &ActionKind::Object), Ok(Status::Returned));
+        log.push(Role::Bureau, ActionKind::Object, "2024-03-04");
+        let r = replay(&log.events);
+        assert_eq!(r.status, Status::Returned);
+        assert!(!r.status.is_open(), "a returned referral is no longer open work");
+        assert_eq!(r.decided, Some((ActionKind::Object, d("2024-03-04"))));
+        assert!(r.anomalies.is_empty(), "{:?}", r.anomalies);
+        assert!(permit(&r, &Role::Bureau, &ActionKind::Accept).is_err());
+        // Once decided, the bureau cannot object any more; a township only to an assignment.
+        let mut accepted = Log::new();
+        accepted.push(Role::Bureau, ActionKind::Accept, "2024-03-02");
+        let r = replay(&accepted.events);
+        assert!(permit(&r, &Role::Bureau, &ActionKind::Object).is_err());
+        assert!(permit(&r, &Role::Township, &ActionKind::Object).is_err());
     }
 
     #[test]

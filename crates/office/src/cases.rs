@@ -3,13 +3,14 @@
 
 use chrono::NaiveDate;
 use ledger_domain::deadline::{
-    CaseDeadlines, check_assign_due, check_extension, check_review_request, deadlines,
+    CaseDeadlines, check_assign_due, check_close, check_extension, check_objection,
+    check_review_request, deadlines,
 };
 use ledger_domain::model::case_number;
 use ledger_domain::registration::build_petitioners;
 use ledger_domain::schema::{self, CaseField, Draft, FieldConflict, FieldValue, RestrictionEffect};
 use ledger_domain::workflow::{
-    Anomaly, allowed_actions, close_check, permit, replay, status_after,
+    Anomaly, allowed_actions, close_check, document_to_serve, permit, replay, status_after,
 };
 use ledger_domain::{
     ActionKind, AttachmentRef, Case, CaseId, CloseReason, DocumentKind, Evaluation, Event,
@@ -405,6 +406,44 @@ impl Office {
                     &format!("「{}」须写明理由（--text）", action.label()),
                 ));
             }
+            // 信访工作条例 §23: a matter outside the land system is told where to go.
+            ActionKind::NotAccept => {
+                let to = input.target.as_deref().map(str::trim).filter(|t| !t.is_empty());
+                event.target = to.map(str::to_owned);
+            }
+            // The same facts and reasons again: linked to the matter already handled.
+            ActionKind::NoFurther => {
+                let original = input.target.as_deref().map(str::trim).filter(|t| !t.is_empty());
+                let original = original.ok_or_else(|| {
+                    needs(
+                        &action,
+                        "to",
+                        "原信访事项编号",
+                        "「不再受理」须写明已办理的原信访事项的案件编号（--to 编号）",
+                    )
+                })?;
+                let invalid = |m: String| OfficeError::invalid("to", "原信访事项编号", m);
+                let found = self.store.find_by_number(original)?.ok_or_else(|| {
+                    invalid(format!("台账中没有案件编号为「{original}」的信访事项，请核对"))
+                })?;
+                if found == id {
+                    return Err(invalid("原信访事项不能是本案件自身".to_owned()));
+                }
+                if replay(&self.case(found)?.events).voided() {
+                    return Err(invalid(format!("原信访事项「{original}」已作废，请核对")));
+                }
+                event.target = Some(original.to_owned());
+            }
+            ActionKind::Object if cfg.role == Role::Bureau => {
+                let rules = self.store.rules();
+                check_objection(&case, &replayed, &rules.policies, &rules.calendar, self.today())
+                    .map_err(OfficeError::Refused)?;
+                // Back to the body that sent it: named, or the referral's source.
+                let to = input.target.as_deref().map(str::trim).filter(|t| !t.is_empty());
+                event.target = to
+                    .map(str::to_owned)
+                    .or_else(|| case.first_source().map(|s| s.label().to_owned()));
+            }
             ActionKind::Extend => {
                 let due = input.due.ok_or_else(|| {
                     needs(&action, "due", "延期至", "请写明延长后的办理期限（--due 日期）")
@@ -475,7 +514,36 @@ impl Office {
                         format!("送达日期 {on} 晚于今天，请核对"),
                     ));
                 }
-                let document = input.document_kind.clone().unwrap_or(DocumentKind::HandlingOpinion);
+                let document =
+                    input.document_kind.clone().unwrap_or_else(|| document_to_serve(&replayed));
+                let opinion = match document {
+                    DocumentKind::ReviewOpinion => Some(&replayed.review_opinion),
+                    DocumentKind::RecheckOpinion => Some(&replayed.recheck_opinion),
+                    _ => None,
+                };
+                if let Some(opinion) = opinion {
+                    match opinion {
+                        None => {
+                            return Err(OfficeError::Refused(format!(
+                                "案件尚无{}，没有可送达的{}",
+                                if document == DocumentKind::ReviewOpinion {
+                                    "复查意见"
+                                } else {
+                                    "复核意见"
+                                },
+                                document.label()
+                            )));
+                        }
+                        Some((made, _)) if on < *made => {
+                            return Err(OfficeError::invalid(
+                                "date",
+                                "送达日期",
+                                format!("送达日期 {on} 早于意见作出日期 {made}"),
+                            ));
+                        }
+                        Some(_) => {}
+                    }
+                }
                 if document == DocumentKind::HandlingOpinion {
                     match &replayed.replied {
                         None => {
@@ -542,6 +610,16 @@ impl Office {
                     CloseReason::Replied
                 });
                 close_check(&replayed, &reason).map_err(|r| OfficeError::Refused(r.message))?;
+                let rules = self.store.rules();
+                check_close(
+                    &case,
+                    &replayed,
+                    &rules.policies,
+                    &rules.calendar,
+                    event.date,
+                    &reason,
+                )
+                .map_err(OfficeError::Refused)?;
                 event.close_reason = Some(reason);
             }
             _ => {}

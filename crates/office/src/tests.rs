@@ -4,8 +4,8 @@ use chrono::NaiveDate;
 use ledger_domain::schema::{CaseField, Draft};
 use ledger_domain::stats::Period;
 use ledger_domain::{
-    ActionKind, CloseReason, NewCase, NewPetitioner, NewSubmission, ReviewOutcome, Role,
-    Satisfaction, Status,
+    ActionKind, CloseReason, DocumentKind, NewCase, NewPetitioner, NewSubmission, ReviewOutcome,
+    Role, Satisfaction, Status,
 };
 
 use super::*;
@@ -298,6 +298,109 @@ fn the_bureau_records_the_reviewing_bodies_and_a_set_aside_reopens() {
 }
 
 #[test]
+fn an_upheld_review_is_served_and_closes_after_the_recheck_window() {
+    let (d, office) = office(Role::Bureau, "2024-03-10");
+    let id = office.register(&new_case("2024-03-01"), None).unwrap();
+    office.act(id, &act(ActionKind::Accept)).unwrap();
+    office
+        .act(id, &ActionInput { text: Some("经调查核实……".into()), ..act(ActionKind::Reply) })
+        .unwrap();
+    let serve = ActionInput {
+        target: Some("张三丰".into()),
+        text: Some("直接送达".into()),
+        ..act(ActionKind::Deliver)
+    };
+    office.act(id, &serve).unwrap();
+    office.act(id, &act(ActionKind::Review)).unwrap();
+    let err = office.act(id, &act(ActionKind::Close)).unwrap_err();
+    assert!(err.to_string().contains("已申请复查"), "{err}");
+    office
+        .act(
+            id,
+            &ActionInput {
+                target: Some("洞口县人民政府".into()),
+                review_outcome: Some(ReviewOutcome::Upheld),
+                ..act(ActionKind::ReviewOpinion)
+            },
+        )
+        .unwrap();
+    // The 送达 recorded now is the review opinion's (the clerk need not say so).
+    office.act(id, &serve).unwrap();
+    let case = office.case(id).unwrap();
+    let served = case.events.iter().rev().find(|e| e.action == ActionKind::Deliver).unwrap();
+    assert_eq!(served.document_kind, Some(DocumentKind::ReviewOpinion));
+    let review_served =
+        ActionInput { reason: Some(CloseReason::ReviewServed), ..act(ActionKind::Close) };
+    let err = office.act(id, &review_served).unwrap_err();
+    assert!(err.to_string().contains("复核申请期限"), "{err}");
+    // The office cannot print the reviewing body's opinion as its own.
+    let err = office.document(id, &DocumentKind::ReviewOpinion, false, None).unwrap_err();
+    assert!(err.to_string().contains("复查、复核机关出具"), "{err}");
+    drop(office);
+    let office = Office::open(d.path(), clock_at("2024-04-10")).unwrap();
+    assert_eq!(office.act(id, &review_served).unwrap(), Status::Closed);
+}
+
+#[test]
+fn the_bureau_returns_a_misdirected_referral_within_five_working_days() {
+    let (_d, office) = office(Role::Bureau, "2024-03-06");
+    let referral = |received: &str| NewCase {
+        submission: NewSubmission {
+            source: "市信访局交办".into(),
+            ..new_case(received).submission
+        },
+        ..new_case(received)
+    };
+    let object = ActionInput {
+        text: Some("不属于国土资源部门职权范围".into()),
+        ..act(ActionKind::Object)
+    };
+    let id = office.register(&referral("2024-03-01"), None).unwrap();
+    assert_eq!(office.act(id, &object).unwrap(), Status::Returned);
+    let case = office.case(id).unwrap();
+    let returned = case.events.last().unwrap();
+    assert_eq!(returned.target.as_deref(), Some("市信访局交办"), "back to the body that sent it");
+    // Received 2024-02-20: five working days ran out on 02-27.
+    let late = office.register(&referral("2024-02-20"), None).unwrap();
+    let err = office.act(late, &object).unwrap_err();
+    assert!(err.to_string().contains("2024-02-27"), "{err}");
+    let direct = office.register(&new_case("2024-03-05"), None).unwrap();
+    assert!(office.act(direct, &object).is_err(), "a direct petition is the bureau's to decide");
+}
+
+#[test]
+fn no_further_acceptance_names_the_matter_already_handled() {
+    let (_d, office) = office(Role::Bureau, "2024-03-10");
+    let original = office.register(&new_case("2024-01-02"), None).unwrap();
+    let number = office.case(original).unwrap().number;
+    let again = office.register(&new_case("2024-03-08"), None).unwrap();
+    let no_further = |to: Option<&str>| ActionInput {
+        target: to.map(str::to_owned),
+        text: Some("同一事实和理由，已经复核终结".into()),
+        ..act(ActionKind::NoFurther)
+    };
+    let err = office.act(again, &no_further(None)).unwrap_err();
+    assert!(err.to_string().contains("原信访事项"), "{err}");
+    let err = office.act(again, &no_further(Some("洞口-1999-Z-0001"))).unwrap_err();
+    assert!(err.to_string().contains("没有案件编号"), "{err}");
+    let own = office.case(again).unwrap().number;
+    assert!(office.act(again, &no_further(Some(&own))).is_err(), "not itself");
+    assert_eq!(office.act(again, &no_further(Some(&number))).unwrap(), Status::NotAccepted);
+    let case = office.case(again).unwrap();
+    assert_eq!(case.events.last().unwrap().target.as_deref(), Some(number.as_str()));
+    // 不予受理 may name where the petitioner should go instead (§23).
+    let outside = office.register(&new_case("2024-03-09"), None).unwrap();
+    let input = ActionInput {
+        target: Some("洞口县人力资源和社会保障局".into()),
+        text: Some("不属于国土资源部门职权范围".into()),
+        ..act(ActionKind::NotAccept)
+    };
+    office.act(outside, &input).unwrap();
+    let case = office.case(outside).unwrap();
+    assert_eq!(case.events.last().unwrap().target.as_deref(), Some("洞口县人力资源和社会保障局"));
+}
+
+#[test]
 fn reply_freezes_the_draft_and_close_needs_a_reply() {
     let (_d, office) = office(Role::Bureau, "2024-03-10");
     let id = office.register(&new_case("2024-03-01"), None).unwrap();
@@ -323,6 +426,24 @@ fn reply_freezes_the_draft_and_close_needs_a_reply() {
             &ActionInput { result: Some(Satisfaction::Satisfied), ..act(ActionKind::Evaluate) },
         )
         .unwrap();
+    // 答复后未申请复查 only once the petitioner's 30 days from service have run out.
+    let err = office.act(id, &act(ActionKind::Close)).unwrap_err();
+    assert!(err.to_string().contains("送达"), "{err}");
+    office
+        .act(
+            id,
+            &ActionInput {
+                target: Some("张三".into()),
+                text: Some("直接送达".into()),
+                ..act(ActionKind::Deliver)
+            },
+        )
+        .unwrap();
+    let err = office.act(id, &act(ActionKind::Close)).unwrap_err();
+    assert!(err.to_string().contains("2024-04-09"), "{err}");
+    let dir = _d.path().to_owned();
+    drop(office);
+    let office = Office::open(&dir, clock_at("2024-04-10")).unwrap();
     assert_eq!(office.act(id, &act(ActionKind::Close)).unwrap(), Status::Closed);
     let closed = office.case(id).unwrap();
     assert_eq!(closed.events.last().unwrap().close_reason, Some(CloseReason::Replied));

@@ -191,6 +191,9 @@ pub fn check_document(case: &Case, kind: &DocumentKind) -> Result<(), ReportErro
         DocumentKind::Unknown(code) => {
             Err(ReportError::Refused(format!("本版本不认识文书类别「{code}」，请升级软件后再出具")))
         }
+        DocumentKind::ReviewOpinion | DocumentKind::RecheckOpinion => Err(ReportError::Refused(
+            format!("{}由复查、复核机关出具，本局不出具；收到后请登记其「送达」", kind.label()),
+        )),
         _ => Ok(()),
     }
 }
@@ -207,7 +210,9 @@ pub fn render_document(req: &DocumentRequest<'_>) -> Result<String, ReportError>
         DocumentKind::CompletionReport => ctx.completion(),
         DocumentKind::ForwardingNotice => ctx.forwarding(),
         DocumentKind::NoFurtherNotice => ctx.no_further(),
-        DocumentKind::Unknown(_) => String::new(),
+        DocumentKind::ReviewOpinion | DocumentKind::RecheckOpinion | DocumentKind::Unknown(_) => {
+            String::new()
+        }
     };
     Ok(ctx.page(&body))
 }
@@ -296,9 +301,14 @@ impl<'a> Ctx<'a> {
     fn non_acceptance(&self) -> String {
         let b = &self.basis;
         let event = self.last(&ActionKind::NotAccept);
+        // §23: outside the land system the petitioner is told which body to go to.
+        let go_to = match event.and_then(|e| e.target.as_deref()).map(str::trim) {
+            Some(body) if !body.is_empty() => format!("请你（们）向{}提出。", escape(body)),
+            _ => "你（们）可以依照有关法律、行政法规规定的程序，向有权处理的机关提出。".to_owned(),
+        };
         format!(
             "{}\n{}\n<p>经审查，{}根据{}{}、{}的规定，本机关于{}决定不予受理。</p>\n\
-             <p>你（们）可以依照有关法律、行政法规规定的程序，向有权处理的机关提出。</p>\n\
+             <p>{go_to}</p>\n\
              <p>特此告知。</p>",
             self.to(),
             self.received_line(),
@@ -313,8 +323,14 @@ impl<'a> Ctx<'a> {
     fn no_further(&self) -> String {
         let b = &self.basis;
         let event = self.last(&ActionKind::NoFurther);
+        let original = match event.and_then(|e| e.target.as_deref()).map(str::trim) {
+            Some(no) if !no.is_empty() => {
+                format!("你（们）反映的事项与本机关已办理的信访事项（编号：{}）相同。", escape(no))
+            }
+            _ => String::new(),
+        };
         format!(
-            "{}\n{}\n<p>经审查，{}根据{}{}的规定，本机关于{}决定不再受理。</p>\n<p>特此告知。</p>",
+            "{}\n{}\n<p>经审查，{original}{}根据{}{}的规定，本机关于{}决定不再受理。</p>\n<p>特此告知。</p>",
             self.to(),
             self.received_line(),
             sentence(event.and_then(|e| e.text.as_deref())),

@@ -84,6 +84,9 @@ pub(crate) struct Vocabularies {
     outcome: Vec<CodeLabel>,
     review_outcome: Vec<CodeLabel>,
     document_kind: Vec<CodeLabel>,
+    /// The document kinds an office issues itself ([`DocumentKind::issued_by_office`]); the
+    /// review opinions are the reviewing bodies', recorded only as served.
+    issued_documents: Vec<String>,
     deadline_kind: Vec<CodeLabel>,
     case_field: Vec<CodeLabel>,
     role: Vec<CodeLabel>,
@@ -111,6 +114,11 @@ pub(crate) async fn vocabularies() -> CommandResult<Vocabularies> {
         outcome: list(Outcome::KNOWN, Outcome::code, Outcome::label),
         review_outcome: list(ReviewOutcome::KNOWN, ReviewOutcome::code, ReviewOutcome::label),
         document_kind: list(DocumentKind::KNOWN, DocumentKind::code, DocumentKind::label),
+        issued_documents: DocumentKind::KNOWN
+            .iter()
+            .filter(|k| k.issued_by_office())
+            .map(|k| k.code().to_owned())
+            .collect(),
         deadline_kind: list(DeadlineKind::KNOWN, DeadlineKind::code, DeadlineKind::label),
         case_field: list(CaseField::KNOWN, CaseField::code, CaseField::label),
         role: list(Role::KNOWN, Role::code, Role::label),

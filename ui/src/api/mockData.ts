@@ -92,6 +92,7 @@ export const VOCABULARIES: Vocabularies = {
     ['rechecked', '已复核'],
     ['closed', '办结'],
     ['voided', '作废'],
+    ['returned', '已退回'],
   ]),
   action: pairs([
     ['register', '登记'],
@@ -144,7 +145,18 @@ export const VOCABULARIES: Vocabularies = {
     ['completion_report', '办结报告'],
     ['forwarding_notice', '转送告知书'],
     ['no_further_notice', '不再受理告知书'],
+    ['review_opinion', '复查意见书'],
+    ['recheck_opinion', '复核意见书'],
   ]),
+  issued_documents: [
+    'acceptance_notice',
+    'non_acceptance_notice',
+    'extension_notice',
+    'handling_opinion',
+    'completion_report',
+    'forwarding_notice',
+    'no_further_notice',
+  ],
   deadline_kind: pairs([
     ['decide', '受理告知期限'],
     ['objection', '异议期限'],

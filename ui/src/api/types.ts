@@ -21,6 +21,8 @@ export interface Vocabularies {
   satisfaction: CodeLabel[]
   close_reason: CodeLabel[]
   document_kind: CodeLabel[]
+  /** The document kinds an office issues itself (the review opinions are only served). */
+  issued_documents?: string[]
   deadline_kind: CodeLabel[]
   case_field: CodeLabel[]
   role: CodeLabel[]

@@ -2,7 +2,7 @@ import { app } from './useApp'
 import { currentLocale, i18n, rawMessages } from '../i18n'
 import type { CodeLabel, Vocabularies } from '../api/types'
 
-export type VocabKind = Exclude<keyof Vocabularies, 'category_by_sector'>
+export type VocabKind = Exclude<keyof Vocabularies, 'category_by_sector' | 'issued_documents'>
 
 // Used when an older shell's `vocabularies` has no outcome list.
 const OUTCOME_CODES = ['supported', 'partly_supported', 'explained', 'not_supported']
@@ -55,6 +55,13 @@ export function categoryOptions(sector: string): { value: string; label: string 
   const offered = app.vocab?.category_by_sector?.[sector]
   const all = options('category')
   return offered ? all.filter((o) => offered.includes(o.value)) : all
+}
+
+/** The documents an office issues itself, as the shell lists them. */
+export function issuedDocumentOptions(): { value: string; label: string }[] {
+  const issued = app.vocab?.issued_documents
+  const all = options('document_kind')
+  return issued ? all.filter((o) => issued.includes(o.value)) : all
 }
 
 /** Statistics are keyed by Chinese label: the name to show for one. */

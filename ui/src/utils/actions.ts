@@ -3,7 +3,7 @@ import type { ActionInput } from '../api/types'
 /** What the dialog of one workflow action asks for. */
 export interface ActionForm {
   /** 交办/改派 pick a township; 转送 names the receiving body. */
-  target?: 'township' | 'body' | 'person' | 'reviewer'
+  target?: 'township' | 'body' | 'person' | 'reviewer' | 'competent' | 'original'
   /** 复查意见, 复核意见: 维持 / 撤销并责令重作 / 变更. */
   reviewOutcome?: boolean
   /** 送达: the day the petitioner received the document. */
@@ -37,7 +37,10 @@ export function actionForm(action: string): ActionForm {
     case 'close':
       return { closeReason: true, text: 'note' }
     case 'not_accept':
+      // 信访工作条例 §23: a matter outside the land system is told where to go, not forwarded.
+      return { target: 'competent', text: 'reason' }
     case 'no_further':
+      return { target: 'original', text: 'reason' }
     case 'object':
     case 'void':
     case 'lift_restriction':

@@ -53,7 +53,8 @@ describe('translations', () => {
   it('has an English name for every code of the vocabularies', () => {
     const vocab = (en as unknown as { vocab: Record<string, Record<string, string>> }).vocab
     for (const [kind, list] of Object.entries(VOCABULARIES)) {
-      if (!Array.isArray(list)) continue
+      // `issued_documents` lists codes of `document_kind`, named there.
+      if (!Array.isArray(list) || kind === 'issued_documents') continue
       for (const { code } of list) expect(vocab[kind]?.[code], `${kind}.${code}`).toBeTruthy()
     }
   })

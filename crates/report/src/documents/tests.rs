@@ -264,6 +264,29 @@ fn forwarding_and_no_further_notices() {
 }
 
 #[test]
+fn a_matter_outside_the_land_system_is_told_where_to_go_and_a_repeat_names_the_original() {
+    let mut case = registered_only();
+    let event = push(&mut case, ActionKind::NotAccept, "2017-01-08");
+    event.text = Some("所反映的工资拖欠问题不属于国土资源部门职权范围".to_owned());
+    event.target = Some("洞口县人力资源和社会保障局".to_owned());
+    let text = text_of(&render(&case, &DocumentKind::NonAcceptanceNotice, None).unwrap());
+    assert_parts(&text, &["不予受理告知书", "请你（们）向洞口县人力资源和社会保障局提出。"]);
+    assert!(!text.contains("向有权处理的机关提出"), "{text}");
+    let mut case = registered_only();
+    let event = push(&mut case, ActionKind::NoFurther, "2017-01-08");
+    event.text = Some("该事项已经复核终结".to_owned());
+    event.target = Some("洞口-2016-A-0031".to_owned());
+    let text = text_of(&render(&case, &DocumentKind::NoFurtherNotice, None).unwrap());
+    assert_parts(
+        &text,
+        &["与本机关已办理的信访事项（编号：洞口-2016-A-0031）相同。该事项已经复核终结。"],
+    );
+    // The reviewing bodies' opinions are theirs to issue.
+    let err = render(&replied_case(), &DocumentKind::ReviewOpinion, None).unwrap_err();
+    assert!(err.to_string().contains("复查、复核机关出具"), "{err}");
+}
+
+#[test]
 fn case_text_is_escaped() {
     let mut case = replied_case();
     case.request = "<script>alert('x')</script> & \"引号\"".to_owned();
