@@ -265,9 +265,12 @@ pub(crate) enum CaseCommand {
         /// 送达日期（送达时）：信访人收到文书之日，默认今天。
         #[arg(long)]
         date: Option<NaiveDate>,
-        /// 送达的文书（送达时），默认答复意见书（信访处理意见书）。
+        /// 送达的文书（送达时），默认尚待送达的最新文书（答复意见书、复查意见书或复核意见书）。
         #[arg(long)]
         document: Option<String>,
+        /// 办理程序（受理、交办时）：信访程序、检举控告办理、执法查处、诉讼或行政复议、仲裁、其他法定程序、建议意见办理；默认按信访目的提出。
+        #[arg(long)]
+        track: Option<String>,
     },
     /// 附件：为案件添加一个文件。
     Attach {

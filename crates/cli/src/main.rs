@@ -23,8 +23,8 @@ use ledger_office::ledger_client::{
 };
 use ledger_office::ledger_domain::schema::CaseField;
 use ledger_office::ledger_domain::{
-    ActionKind, CaseId, CloseReason, DocumentKind, NewCase, Outcome, ReviewOutcome, Role,
-    Satisfaction,
+    ActionKind, CaseId, CloseReason, DocumentKind, HandlingTrack, NewCase, Outcome, ReviewOutcome,
+    Role, Satisfaction,
 };
 use ledger_office::{
     ActionInput, CaseQuery, Clock, ImportOptions, Office, OfficeConfig, OfficeError, StoreError,
@@ -499,7 +499,19 @@ fn case_command(dir: &Path, command: &CaseCommand, handler: Option<&str>) -> any
             let view = office.view(id)?;
             output::case_show(&view, *json)?;
         }
-        CaseCommand::Act { id, action, to, due, text, result, reason, outcome, date, document } => {
+        CaseCommand::Act {
+            id,
+            action,
+            to,
+            due,
+            text,
+            result,
+            reason,
+            outcome,
+            date,
+            document,
+            track,
+        } => {
             let id = case_id(&office, id)?;
             let action = ActionKind::parse(action).ok_or_else(|| {
                 anyhow!("不认识办理动作「{action}」，可用：accept, not_accept, forward, assign, reassign, investigate, extend, reply, deliver, review, follow_up, evaluate, close, void（或中文：{}）", ActionKind::known_labels())
@@ -543,6 +555,13 @@ fn case_command(dir: &Path, command: &CaseCommand, handler: Option<&str>) -> any
                         .ok_or_else(|| anyhow!("文书类别应为：{}", DocumentKind::known_labels()))
                 })
                 .transpose()?;
+            let track = track
+                .as_deref()
+                .map(|t| {
+                    HandlingTrack::parse(t)
+                        .ok_or_else(|| anyhow!("办理程序应为：{}", HandlingTrack::known_labels()))
+                })
+                .transpose()?;
             let status = office.act(
                 id,
                 &ActionInput {
@@ -556,6 +575,7 @@ fn case_command(dir: &Path, command: &CaseCommand, handler: Option<&str>) -> any
                     date: *date,
                     document_kind,
                     review_outcome,
+                    track,
                     handler: handler.map(str::to_owned),
                 },
             )?;

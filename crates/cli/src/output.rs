@@ -73,6 +73,7 @@ pub(crate) fn case_show(view: &CaseView, as_json: bool) -> anyhow::Result<()> {
             "official_number": case.official_number,
             "status": view.status.code(),
             "status_label": view.status.label(),
+            "track": view.track.label(),
             "township": case.jurisdiction,
             "received": case.received(),
             "purpose": case.purpose.label(),
@@ -109,6 +110,12 @@ pub(crate) fn case_show(view: &CaseView, as_json: bool) -> anyhow::Result<()> {
         case.category.label(),
         case.sector.label()
     );
+    let track = if view.status == Status::Registered {
+        format!("受理时确定（建议：{}）", view.proposed_track.label())
+    } else {
+        view.track.label().to_owned()
+    };
+    println!("信访目的：{}    办理程序：{track}", case.purpose.label());
     println!("诉求内容：{}", case.request);
     println!("\n信访件：");
     for s in &case.submissions {

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::calendar::{Reckoned, WorkCalendar};
 use crate::coded_enum;
+use crate::facts::Notice;
 use crate::model::Case;
 use crate::terms::{CloseReason, ReviewOutcome};
 use crate::workflow::{ActionKind, Replay, Status};
@@ -244,11 +245,20 @@ pub(crate) fn clocks(
     let Some(received) = case.received() else { return out };
     let policy = policies.for_date(received);
     let decided_on = replay.decided.as_ref().map(|(_, d)| *d);
+    // §23: decide *and notify in writing* within 15 days; the decision alone does not meet it.
+    // Where no notice is possible (anonymous), or the decision is imported history without
+    // one, the decision's day stands in; a referral returned with an objection owes the
+    // petitioner no notice.
+    let notified = match crate::facts::notice(case, replay) {
+        Notice::Issued(day) => Some(day),
+        Notice::Missing if replay.status != Status::Returned => None,
+        _ => decided_on,
+    };
     out.push(Clock {
         kind: DeadlineKind::Decide,
         start: received,
         due: calendar.add_days(received, policy.decide_days).map_err(|e| e.to_string()),
-        met_on: decided_on,
+        met_on: notified,
         informational: false,
         refused_extension: None,
     });
@@ -273,7 +283,10 @@ pub(crate) fn clocks(
             });
         }
     }
-    if let Some(accepted) = replay.accepted_on {
+    let track = replay.track();
+    // A matter routed into a statutory procedure runs on that procedure's time, not the
+    // petition procedure's 60 days.
+    if let Some(accepted) = replay.accepted_on.filter(|_| !track.is_statutory()) {
         // 撤销并责令重作: the handling body decides again within a new handling period.
         let start = replay.redo_on.unwrap_or(accepted);
         let original = calendar.add_days(start, policy.handle_days).map_err(|e| e.to_string());
@@ -318,7 +331,7 @@ pub(crate) fn clocks(
             refused_extension: None,
         });
     }
-    if let Some((replied_on, _)) = &replay.replied {
+    if let Some((replied_on, _)) = replay.replied.as_ref().filter(|_| track.reviewable()) {
         // §35: 30 days from the day the petitioner received the written reply, not from the
         // day it was written; until its service is recorded the window cannot be known.
         let served = replay.reply_served_on;
@@ -606,6 +619,8 @@ pub fn check_close(
     };
     match reason {
         CloseReason::Replied => match replay.status {
+            // §30 reports and suggestions are fed back and closed: there is no review to wait for.
+            Status::Replied if !replay.track().reviewable() => Ok(()),
             Status::Replied => window_over(DeadlineKind::ReviewRequest, "复查"),
             Status::UnderReview
             | Status::Reviewed
@@ -721,6 +736,45 @@ mod tests {
             reply_draft: String::new(),
             investigation_report: String::new(),
         }
+    }
+
+    /// The written 受理告知书, issued on `date`.
+    fn notify(case: &mut Case, date: &str) {
+        push(case, ActionKind::IssueDocument, date, None);
+        case.events.last_mut().unwrap().document_kind =
+            Some(crate::terms::DocumentKind::AcceptanceNotice);
+    }
+
+    #[test]
+    fn the_decide_clock_is_met_by_the_written_notice_not_the_decision() {
+        let mut c = case("2024-03-01", Source::Direct);
+        push(&mut c, ActionKind::Register, "2024-03-01", None);
+        push(&mut c, ActionKind::Accept, "2024-03-04", None);
+        // Decided on the 4th, no notice yet: the duty is still open, then overdue.
+        let dl = compute(&c, "2024-03-10");
+        let decide = dl.get(&DeadlineKind::Decide).unwrap();
+        // 2024-03-16 is a Saturday: the last day moves to Monday the 18th.
+        assert_eq!((decide.due, decide.met_on), (d("2024-03-18"), None));
+        assert!(compute(&c, "2024-03-20").overdue());
+        // The 受理告知书 goes out 35 days after receipt: met, and late.
+        notify(&mut c, "2024-04-05");
+        let decide = compute(&c, "2024-04-06").get(&DeadlineKind::Decide).unwrap().clone();
+        assert_eq!(decide.met_on, Some(d("2024-04-05")));
+        assert!(decide.late && !decide.overdue);
+        // Anonymous: no notice is possible, the decision meets it.
+        let mut anon = case("2024-03-01", Source::Direct);
+        anon.submissions[0].anonymous = true;
+        push(&mut anon, ActionKind::Register, "2024-03-01", None);
+        push(&mut anon, ActionKind::Accept, "2024-03-04", None);
+        let decide = compute(&anon, "2024-03-20").get(&DeadlineKind::Decide).unwrap().clone();
+        assert_eq!(decide.met_on, Some(d("2024-03-04")));
+        // Imported history without a notice: the old ledger's decision stands, not late.
+        let mut old = case("2017-03-01", Source::Direct);
+        push(&mut old, ActionKind::Register, "2017-03-01", None);
+        push(&mut old, ActionKind::Accept, "2017-03-04", None);
+        old.events.last_mut().unwrap().imported = true;
+        let decide = compute(&old, "2017-04-20").get(&DeadlineKind::Decide).unwrap().clone();
+        assert_eq!(decide.met_on, Some(d("2017-03-04")));
     }
 
     fn push(case: &mut Case, action: ActionKind, date: &str, due: Option<&str>) {
@@ -868,8 +922,9 @@ mod tests {
         let mut c = case("2024-01-02", Source::Direct);
         push(&mut c, ActionKind::Register, "2024-01-02", None);
         push(&mut c, ActionKind::Accept, "2024-01-05", None);
+        notify(&mut c, "2024-01-05");
         let dl = compute(&c, "2024-01-06");
-        assert!(dl.get(&DeadlineKind::Decide).unwrap().met_on.is_some());
+        assert_eq!(dl.get(&DeadlineKind::Decide).unwrap().met_on, Some(d("2024-01-05")));
         // 2024-01-05 + 60 = 2024-03-05 (Tuesday).
         assert_eq!(dl.get(&DeadlineKind::Handle).unwrap().due, d("2024-03-05"));
         let r = replay(&c.events);
@@ -1013,6 +1068,46 @@ mod tests {
     }
 
     #[test]
+    fn the_track_chosen_at_acceptance_decides_the_clocks_and_the_review() {
+        use crate::terms::HandlingTrack;
+        use crate::workflow::permit;
+        let (pol, cal) = (PolicyTable::default(), WorkCalendar::china());
+        let accepted_on = |track: Option<HandlingTrack>| {
+            let mut c = case("2024-01-02", Source::Direct);
+            push(&mut c, ActionKind::Register, "2024-01-02", None);
+            push(&mut c, ActionKind::Accept, "2024-01-05", None);
+            c.events.last_mut().unwrap().track = track;
+            notify(&mut c, "2024-01-05");
+            c
+        };
+        // §30: handled, fed back and closed; no 复查 window and no 复查.
+        let mut report = accepted_on(Some(HandlingTrack::Report));
+        assert!(compute(&report, "2024-01-06").get(&DeadlineKind::Handle).is_some());
+        push(&mut report, ActionKind::Reply, "2024-02-01", None);
+        push(&mut report, ActionKind::Deliver, "2024-02-02", None);
+        let r = replay(&report.events);
+        assert_eq!(r.track(), HandlingTrack::Report);
+        let refused = permit(&r, &Role::Bureau, &ActionKind::Review).unwrap_err();
+        assert!(refused.message.contains("不适用复查"), "{refused}");
+        assert!(compute(&report, "2024-02-03").get(&DeadlineKind::ReviewRequest).is_none());
+        assert!(
+            check_close(&report, &r, &pol, &cal, d("2024-02-03"), &CloseReason::Replied).is_ok()
+        );
+        // §31(1)-(5): routed into enforcement, no petition handling period.
+        let enforcement = accepted_on(Some(HandlingTrack::Enforcement));
+        assert!(compute(&enforcement, "2024-06-01").get(&DeadlineKind::Handle).is_none());
+        assert!(!compute(&enforcement, "2024-06-01").overdue());
+        // §31(6), and every matter decided before tracks were recorded: the petition procedure.
+        for track in [Some(HandlingTrack::Petition), None] {
+            let mut c = accepted_on(track);
+            push(&mut c, ActionKind::Reply, "2024-02-01", None);
+            let r = replay(&c.events);
+            assert_eq!(r.track(), HandlingTrack::Petition);
+            assert!(permit(&r, &Role::Bureau, &ActionKind::Review).is_ok());
+        }
+    }
+
+    #[test]
     fn a_close_synced_before_the_window_ran_out_is_kept_and_said() {
         let mut c = case("2024-01-02", Source::Direct);
         push(&mut c, ActionKind::Register, "2024-01-02", None);
@@ -1053,6 +1148,7 @@ mod tests {
         let mut c = case("2024-05-06", Source::Direct);
         push(&mut c, ActionKind::Register, "2024-05-06", None);
         push(&mut c, ActionKind::Assign, "2024-05-07", Some("2024-05-31"));
+        notify(&mut c, "2024-05-08");
         let dl = compute(&c, "2024-06-01");
         let assigned = dl.get(&DeadlineKind::Assigned).unwrap();
         assert!(assigned.overdue);

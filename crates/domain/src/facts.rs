@@ -94,6 +94,10 @@ pub struct CaseFacts {
     pub evaluated_on: Option<NaiveDate>,
     /// The day a rating counts as 超期未评价 after.
     pub rating_due: Option<NaiveDate>,
+    /// Routed into a statutory procedure (导入法定程序): outside the satisfaction rating, whose
+    /// scope leaves out matters that go to litigation, arbitration or review.
+    #[serde(default)]
+    pub statutory: bool,
     /// Events that did not fit the workflow.
     pub anomalies: u32,
 }
@@ -147,6 +151,7 @@ impl CaseFacts {
             rating_due: replay
                 .first_reply_on
                 .map(|d| d + chrono::Days::new(u64::from(rating_days))),
+            statutory: replay.track().is_statutory(),
             anomalies: u32::try_from(replay.anomalies.len()).unwrap_or(u32::MAX),
         }
     }
@@ -157,7 +162,9 @@ impl CaseFacts {
     }
 }
 
-fn notice(case: &Case, replay: &Replay) -> Notice {
+/// The written notice of the decision on acceptance, as the 15-day clock of §23 and 及时受理率
+/// judge it.
+pub(crate) fn notice(case: &Case, replay: &Replay) -> Notice {
     let issued = case
         .documents()
         .into_iter()
@@ -167,6 +174,7 @@ fn notice(case: &Case, replay: &Replay) -> Notice {
                 DocumentKind::AcceptanceNotice
                     | DocumentKind::NonAcceptanceNotice
                     | DocumentKind::ForwardingNotice
+                    | DocumentKind::NoFurtherNotice
             )
         })
         .map(|d| d.issued)

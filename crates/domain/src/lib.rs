@@ -47,7 +47,7 @@ pub use model::{
 pub use registration::{FieldError, NewCase, NewPetitioner, NewSubmission, RegistrationContext};
 pub use stats::{Period, Rate, Statistics, StatsQuery};
 pub use terms::{
-    Category, Channel, CloseReason, DocumentKind, IdType, Outcome, PetitionerKind, Purpose,
-    ReviewOutcome, Role, Satisfaction, Sector, Source,
+    Category, Channel, CloseReason, DocumentKind, HandlingTrack, IdType, Outcome, PetitionerKind,
+    Purpose, ReviewOutcome, Role, Satisfaction, Sector, Source,
 };
 pub use workflow::{ActionKind, Anomaly, Refusal, Replay, Status};

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::terms::{
-    Category, Channel, CloseReason, DocumentKind, IdType, Outcome, PetitionerKind, Purpose,
-    ReviewOutcome, Role, Satisfaction, Sector, Source,
+    Category, Channel, CloseReason, DocumentKind, HandlingTrack, IdType, Outcome, PetitionerKind,
+    Purpose, ReviewOutcome, Role, Satisfaction, Sector, Source,
 };
 use crate::workflow::{ActionKind, EventOrder};
 
@@ -292,6 +292,9 @@ pub struct Event {
     pub outcome: Option<Outcome>,
     /// 复查/复核结论, for 复查意见 and 复核意见 (the reviewing body is in `target`).
     pub review_outcome: Option<ReviewOutcome>,
+    /// 办理程序, for the decision on acceptance (受理, or 交办 when it is the decision). Older
+    /// events have none: their matters are on the track their 信访目的 proposes.
+    pub track: Option<HandlingTrack>,
     /// 文书类别, for 出具文书.
     pub document_kind: Option<DocumentKind>,
     /// 文书编号, for 出具文书.
@@ -349,6 +352,7 @@ impl Event {
             close_reason: None,
             outcome: None,
             review_outcome: None,
+            track: None,
             document_kind: None,
             document_number: None,
             field: None,

@@ -38,8 +38,8 @@ use crate::model::{
     StaffEntry, Submission, restrictive_purpose,
 };
 use crate::terms::{
-    Category, Channel, CloseReason, DocumentKind, IdType, Outcome, PetitionerKind, Purpose,
-    ReviewOutcome, Role, Satisfaction, Sector, Source,
+    Category, Channel, CloseReason, DocumentKind, HandlingTrack, IdType, Outcome, PetitionerKind,
+    Purpose, ReviewOutcome, Role, Satisfaction, Sector, Source,
 };
 use crate::workflow::ActionKind;
 
@@ -183,6 +183,81 @@ impl Draft {
 // ---------------------------------------------------------------------------------------------
 // Writing
 
+// The keys each kind of record holds, exactly as the writers below write them. The hub refuses
+// any other key in a record a township creates (`validate::OpScan::check`: fail closed, so a
+// township cannot smuggle unknown or future fields past a hub that cannot judge them); the
+// test `writers_write_exactly_the_listed_keys` keeps these lists and the writers in step, so a
+// key added to a writer without its list fails the build's tests rather than every township's
+// sync. None of these records holds a nested object.
+
+/// The keys of an event ([`add_event`]).
+pub const EVENT_KEYS: &[&str] = &[
+    "lamport",
+    "action",
+    "actor",
+    "office",
+    "role",
+    "handler",
+    "at",
+    "date",
+    "imported",
+    "target",
+    "due",
+    "text",
+    "satisfaction",
+    "close_reason",
+    "outcome",
+    "review_outcome",
+    "track",
+    "document_kind",
+    "document_number",
+    "field",
+];
+
+/// The keys of a submission ([`add_submission`]).
+pub const SUBMISSION_KEYS: &[&str] = &[
+    "channel",
+    "source",
+    "received",
+    "batches",
+    "persons",
+    "collective",
+    "skip_level",
+    "repeat",
+    "anonymous",
+    "confidential",
+    "petitioners",
+    "summary",
+    "registered_by",
+    "fingerprint",
+];
+
+/// The keys of a petitioner reference ([`add_petitioner`]).
+pub const PETITIONER_KEYS: &[&str] = &["id", "kind", "display_name"];
+
+/// The keys of an attachment reference ([`add_attachment`]).
+pub const ATTACHMENT_KEYS: &[&str] = &["name", "size", "mime", "added_at", "added_by"];
+
+/// The keys of a person in an identity document ([`put_person`]).
+pub const PERSON_KEYS: &[&str] = &["name", "id_type", "id_number", "phone", "address"];
+
+/// The keys of a roster entry ([`add_staff`], [`staff_left`]).
+pub const STAFF_KEYS: &[&str] = &["added", "left"];
+
+/// The keys a record in the root container `container` may hold. Empty for a container this
+/// version does not know, so whoever asks about one fails closed.
+pub fn record_keys(container: &str) -> &'static [&'static str] {
+    match container {
+        "events" => EVENT_KEYS,
+        "submissions" => SUBMISSION_KEYS,
+        "petitioners" => PETITIONER_KEYS,
+        "attachments" => ATTACHMENT_KEYS,
+        "persons" => PERSON_KEYS,
+        "staff" => STAFF_KEYS,
+        _ => &[],
+    }
+}
+
 fn put_opt_str(tx: &mut impl Transactable, obj: &ObjId, key: &str, v: Option<&str>) -> Result<()> {
     if let Some(v) = v {
         tx.put(obj, key, v)?;
@@ -324,6 +399,7 @@ pub fn add_event(tx: &mut impl Transactable, e: &Event) -> Result<()> {
     put_opt_str(tx, &obj, "close_reason", e.close_reason.as_ref().map(|v| v.code()))?;
     put_opt_str(tx, &obj, "outcome", e.outcome.as_ref().map(|v| v.code()))?;
     put_opt_str(tx, &obj, "review_outcome", e.review_outcome.as_ref().map(|v| v.code()))?;
+    put_opt_str(tx, &obj, "track", e.track.as_ref().map(|v| v.code()))?;
     put_opt_str(tx, &obj, "document_kind", e.document_kind.as_ref().map(|v| v.code()))?;
     put_opt_str(tx, &obj, "document_number", e.document_number.as_deref())?;
     put_opt_str(tx, &obj, "field", e.field.as_deref())?;
@@ -717,6 +793,7 @@ fn read_event<D: ReadDoc>(r: &Reader<'_, D>, obj: &ObjId, id: String) -> Result<
         close_reason: coded("close_reason")?.map(|c| CloseReason::from_code(&c)),
         outcome: coded("outcome")?.map(|c| Outcome::from_code(&c)),
         review_outcome: coded("review_outcome")?.map(|c| ReviewOutcome::from_code(&c)),
+        track: coded("track")?.map(|c| HandlingTrack::from_code(&c)),
         document_kind: coded("document_kind")?.map(|c| DocumentKind::from_code(&c)),
         document_number: r.opt_str(obj, p, "document_number")?,
         field: r.opt_str(obj, p, "field")?,

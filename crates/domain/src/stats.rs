@@ -328,7 +328,7 @@ fn rates(
         }
         closure(c, as_of, &mut concluded);
         // 参评率: 已评价 ÷ (已评价 + 超期未评价); 满意率: (满意 + 基本满意) ÷ 已评价.
-        if on_or_before(c.first_reply_on, as_of).is_some() {
+        if on_or_before(c.first_reply_on, as_of).is_some() && !c.statutory {
             match (&c.evaluation, on_or_before(c.evaluated_on, as_of)) {
                 (Some(result), Some(_)) => {
                     rated.judge(true);

@@ -312,6 +312,56 @@ impl CloseReason {
 }
 
 coded_enum! {
+    /// 办理程序: the track a matter is handled on, chosen when it is accepted (信访工作条例
+    /// §29-31). It decides the documents, the deadlines and which rates count the matter.
+    pub enum HandlingTrack {
+        /// 信访程序: §31(6), handled in the petition procedure; a 信访处理意见书 with the right
+        /// to ask for a 复查.
+        Petition = ("petition", "信访程序"),
+        /// 检举控告: §30, handled and the result fed back; no 复查, the informant protected.
+        Report = ("report", "检举控告办理"),
+        /// 执法查处: §31(1)-(5), the bureau performs its own enforcement duty against the
+        /// violation reported (for land, the usual route of a request to investigate).
+        Enforcement = ("enforcement", "执法查处"),
+        /// 诉讼或行政复议: §31(1)-(5), the matter belongs to a court or an administrative review.
+        Litigation = ("litigation", "诉讼或行政复议"),
+        /// 仲裁: §31(1)-(5), the matter belongs to arbitration (土地承包经营纠纷仲裁 and others).
+        Arbitration = ("arbitration", "仲裁"),
+        /// 其他法定程序: §31(1)-(5), another statutory procedure.
+        OtherProcedure = ("other_procedure", "其他法定程序"),
+        /// 建议意见: §29, studied and answered; no 复查.
+        Suggestion = ("suggestion", "建议意见办理"),
+    }
+}
+
+impl HandlingTrack {
+    /// The track a matter of this 信访目的 is proposed for, for the clerk to confirm.
+    pub fn proposed(purpose: &Purpose) -> Self {
+        match purpose {
+            Purpose::Report => Self::Report,
+            Purpose::Suggestion => Self::Suggestion,
+            _ => Self::Petition,
+        }
+    }
+
+    /// Whether the matter was routed into a statutory procedure (导入法定程序): the petition
+    /// procedure's handling period, reply and review do not apply, and the satisfaction rating
+    /// does not count it.
+    pub fn is_statutory(&self) -> bool {
+        matches!(
+            self,
+            Self::Enforcement | Self::Litigation | Self::Arbitration | Self::OtherProcedure
+        )
+    }
+
+    /// Whether the petitioner may ask for a 复查 of the outcome: only on the petition procedure
+    /// (§31(6), §35).
+    pub fn reviewable(&self) -> bool {
+        matches!(self, Self::Petition | Self::Unknown(_))
+    }
+}
+
+coded_enum! {
     /// 复查/复核结论: what the reviewing body decided (信访工作条例 §35-36).
     pub enum ReviewOutcome {
         /// 维持: the handling opinion stands.

@@ -24,7 +24,9 @@
 //!    deletes an existing event, submission, attachment, petitioner or person; no root
 //!    container is ever replaced; a change with no dependencies may only create a document.
 //! 6. **Role**: a township writes only the fields and actions the workflow's role table gives
-//!    it, and nothing this version does not know (fail closed: upgrade the hub first).
+//!    it, and nothing this version does not know (fail closed: upgrade the hub first): no
+//!    unknown root field, action, or key in a new record (each kind of record holds only the
+//!    keys [`schema::record_keys`] lists, those this version's writers write).
 //! 7. **Authorship**: every event the change adds names the caller's office and role, the
 //!    change's own actor, and a 办理人 on the office's roster as the hub holds it; its Lamport
 //!    number follows what its author had seen, within a small bound; its times and dates are in
@@ -666,6 +668,16 @@ impl<'a> OpScan<'a> {
                 }
             }
             Place::Item { container, new: true, .. } => match action {
+                // A new record holds only the keys this version writes into its kind, or a
+                // township could write fields the hub cannot judge (fail closed). The bureau is
+                // trusted, as with unknown root fields and actions: a newer bureau client may
+                // add a field before the hub is upgraded, and readers here ignore it.
+                OpType::Put(_)
+                    if !self.input.caller.is_bureau()
+                        && !schema::record_keys(container).contains(&key) =>
+                {
+                    Err(unknown_record_key(container, key))
+                }
                 OpType::Put(_) => Ok(None),
                 _ => Err(Rejection::new(
                     Rule::Schema,
@@ -801,6 +813,22 @@ fn known_root_field(class: DocClass, key: &str) -> bool {
 fn label_of(key: &str) -> String {
     let field = CaseField::from_code(key);
     if field.is_known() { field.label().to_owned() } else { key.to_owned() }
+}
+
+/// A key a township wrote into a new record that this version does not write into that kind of
+/// record. The key is shown cut short: it is whatever the change says.
+fn unknown_record_key(container: &str, key: &str) -> Rejection {
+    let mut shown: String = key.chars().take(40).collect();
+    if shown.len() < key.len() {
+        shown.push('…');
+    }
+    Rejection::new(
+        Rule::Role,
+        format!(
+            "新{}含有县局服务器不认识的字段「{shown}」；乡镇国土所须等县局服务器升级后才能写入它",
+            record_label(container)
+        ),
+    )
 }
 
 fn unknown_field(key: &str) -> Rejection {

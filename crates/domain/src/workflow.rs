@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::coded_enum;
 use crate::model::{DeviceTime, Event};
-use crate::terms::{CloseReason, DocumentKind, ReviewOutcome, Role, Satisfaction};
+use crate::terms::{CloseReason, DocumentKind, HandlingTrack, ReviewOutcome, Role, Satisfaction};
 
 coded_enum! {
     /// 办理动作: what an event records (§2.4, plus the app's own 作废, 评价, 出具文书, 冲突处理).
@@ -272,6 +272,9 @@ pub struct Replay {
     pub review_served_on: Option<NaiveDate>,
     /// The day the petitioner received the re-review opinion (复核意见书).
     pub recheck_served_on: Option<NaiveDate>,
+    /// 办理程序 chosen with the decision on acceptance; `None` for matters decided before tracks
+    /// were recorded, which stay on the petition procedure they were handled on.
+    pub track: Option<HandlingTrack>,
     /// When the case was closed, and why.
     pub closed: Option<(NaiveDate, Option<CloseReason>)>,
     /// The latest rating.
@@ -298,6 +301,7 @@ impl Replay {
             recheck_requested_on: None,
             recheck_opinion: None,
             redo_on: None,
+            track: None,
             closed: None,
             evaluation: None,
         }
@@ -306,6 +310,12 @@ impl Replay {
     /// Whether the case was voided.
     pub fn voided(&self) -> bool {
         self.status == Status::Voided
+    }
+
+    /// The track the matter is handled on: the one chosen at acceptance, or for matters decided
+    /// before tracks were recorded, the petition procedure they were handled on.
+    pub fn track(&self) -> HandlingTrack {
+        self.track.clone().unwrap_or(HandlingTrack::Petition)
     }
 }
 
@@ -441,6 +451,12 @@ fn check(state: &Replay, role: &Role, imported: bool, action: &ActionKind) -> Re
         ActionKind::Reply => {
             matches!(status, S::Accepted | S::Assigned | S::InProgress | S::Extended)
         }
+        ActionKind::Review if !state.track().reviewable() => {
+            return Err(Refusal::new(format!(
+                "本事项按「{}」办理，不适用复查（信访工作条例第三十五条只适用于信访处理意见）",
+                state.track().label()
+            )));
+        }
         ActionKind::Review => *status == S::Replied,
         ActionKind::ReviewOpinion => *status == S::UnderReview,
         ActionKind::RecheckRequest => *status == S::Reviewed,
@@ -568,6 +584,9 @@ fn apply(state: &mut Replay, event: &Event) {
         ActionKind::Accept => {
             state.decided.get_or_insert((ActionKind::Accept, date));
             state.accepted_on.get_or_insert(date);
+            if event.track.is_some() {
+                state.track = event.track.clone();
+            }
         }
         ActionKind::NotAccept | ActionKind::NoFurther | ActionKind::Forward => {
             state.decided.get_or_insert((event.action.clone(), date));
@@ -575,6 +594,9 @@ fn apply(state: &mut Replay, event: &Event) {
         ActionKind::Assign | ActionKind::Reassign => {
             state.decided.get_or_insert((ActionKind::Assign, date));
             state.accepted_on.get_or_insert(date);
+            if event.track.is_some() {
+                state.track = event.track.clone();
+            }
             state.assigned_to = event.target.clone();
             state.assigned_due = event.due;
         }
@@ -774,13 +796,9 @@ mod tests {
         let o = log.push(Role::Bureau, ActionKind::ReviewOpinion, "2024-05-15");
         o.target = Some("洞口县人民政府".into());
         o.review_outcome = Some(ReviewOutcome::Upheld);
-        assert_eq!(
-            permit(&replay(&log.events), &Role::Township, &ActionKind::RecheckRequest)
-                .unwrap_err()
-                .message
-                .contains("县局"),
-            true
-        );
+        let refused =
+            permit(&replay(&log.events), &Role::Township, &ActionKind::RecheckRequest).unwrap_err();
+        assert!(refused.message.contains("县局"), "{refused}");
         log.push(Role::Bureau, ActionKind::RecheckRequest, "2024-06-01");
         assert_eq!(replay(&log.events).status, Status::UnderRecheck);
         let o = log.push(Role::Bureau, ActionKind::RecheckOpinion, "2024-06-25");

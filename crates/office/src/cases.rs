@@ -14,8 +14,8 @@ use ledger_domain::workflow::{
 };
 use ledger_domain::{
     ActionKind, AttachmentRef, Case, CaseId, CloseReason, DocumentKind, Evaluation, Event,
-    EventHead, Identity, IssuedDocument, NewCase, NewPetitioner, NewSubmission, Outcome, Person,
-    RegistrationContext, ReviewOutcome, Role, Satisfaction, Status,
+    EventHead, HandlingTrack, Identity, IssuedDocument, NewCase, NewPetitioner, NewSubmission,
+    Outcome, Person, RegistrationContext, ReviewOutcome, Role, Satisfaction, Status,
 };
 use ledger_protocol::DropPerson;
 use ledger_store::{DocKind, DropRecord, NewCaseDocs, QuarantinedChange};
@@ -48,6 +48,9 @@ pub struct ActionInput {
     pub date: Option<NaiveDate>,
     /// 复查/复核结论, for 复查意见 and 复核意见 (the reviewing body goes in `target`).
     pub review_outcome: Option<ReviewOutcome>,
+    /// 办理程序, for 受理 (and 交办 when it is the decision): the track proposed from the
+    /// 信访目的 when absent.
+    pub track: Option<HandlingTrack>,
     /// 办理人; the office's default when absent.
     pub handler: Option<String>,
 }
@@ -100,6 +103,10 @@ pub struct CaseView {
     /// Petitioners' identities typed here that wait to be delivered to the bureau (this office
     /// does not keep them: 信访工作条例 §30).
     pub identities_to_deliver: usize,
+    /// 办理程序 the matter is handled on.
+    pub track: HandlingTrack,
+    /// The track its 信访目的 proposes, offered first when the bureau decides on acceptance.
+    pub proposed_track: HandlingTrack,
 }
 
 fn needs(action: &ActionKind, field: &str, label: &str, message: &str) -> OfficeError {
@@ -264,6 +271,7 @@ impl Office {
             evaluations: case.evaluations(),
             identity,
             status: replayed.status.clone(),
+            track: replayed.track(),
             anomalies: replayed.anomalies,
             deadlines: due,
             conflicts,
@@ -272,6 +280,7 @@ impl Office {
             pending_upload: self.store.outbox_for_case(id)?,
             refused: self.store.quarantined_for(id)?,
             identities_to_deliver: self.store.drops_for(id)?.len(),
+            proposed_track: HandlingTrack::proposed(&case.purpose),
             case,
         })
     }
@@ -362,6 +371,15 @@ impl Office {
                 event.target = Some(target.to_owned());
                 event.due = input.due;
                 jurisdiction = Some(target.to_owned());
+                // 交办 as the decision on acceptance chooses the track too.
+                if replayed.decided.is_none() || input.track.is_some() {
+                    event.track = Some(
+                        input
+                            .track
+                            .clone()
+                            .unwrap_or_else(|| HandlingTrack::proposed(&case.purpose)),
+                    );
+                }
             }
             ActionKind::Forward => {
                 let target =
@@ -378,6 +396,9 @@ impl Office {
                 event.target = Some(target.to_owned());
             }
             ActionKind::Accept => {
+                event.track = Some(
+                    input.track.clone().unwrap_or_else(|| HandlingTrack::proposed(&case.purpose)),
+                );
                 let year = self.today().format("%Y").to_string();
                 let (seq, letter) = self.series_number(&format!("official:{year}"))?;
                 official_number = Some(format!("{}信〔{year}〕{letter}{seq}号", cfg.number_prefix));

@@ -232,6 +232,7 @@ impl Office {
                     // A 送达 keeps the day the document was received; others are redone today.
                     date: (*action == ActionKind::Deliver).then_some(e.date),
                     review_outcome: e.review_outcome.clone(),
+                    track: e.track.clone(),
                     handler,
                 };
                 self.act(id, &input).map(|_| ())

@@ -302,6 +302,7 @@ impl Office {
             close_reason: None,
             outcome: None,
             review_outcome: None,
+            track: None,
             document_kind: Some(kind.clone()),
             document_number: Some(number.clone()),
             field: None,

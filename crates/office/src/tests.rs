@@ -4,8 +4,8 @@ use chrono::NaiveDate;
 use ledger_domain::schema::{CaseField, Draft};
 use ledger_domain::stats::Period;
 use ledger_domain::{
-    ActionKind, CloseReason, DocumentKind, NewCase, NewPetitioner, NewSubmission, ReviewOutcome,
-    Role, Satisfaction, Status,
+    ActionKind, CloseReason, DocumentKind, HandlingTrack, NewCase, NewPetitioner, NewSubmission,
+    ReviewOutcome, Role, Satisfaction, Status,
 };
 
 use super::*;
@@ -60,6 +60,12 @@ fn new_case(received: &str) -> NewCase {
         }],
         ..Default::default()
     }
+}
+
+/// 受理 on the petition procedure (§31(6)), whatever the 信访目的 proposes: the tests of the
+/// stages after the reply (送达, 复查, 复核) need a matter open to review.
+fn petition(action: ActionKind) -> ActionInput {
+    ActionInput { track: Some(HandlingTrack::Petition), ..act(action) }
 }
 
 fn act(action: ActionKind) -> ActionInput {
@@ -222,7 +228,7 @@ fn service_is_recorded_and_a_late_review_request_needs_its_reason() {
         ..act(ActionKind::Deliver)
     };
     assert_eq!(office.act(id, &deliver(None)).unwrap_err().code(), "refused", "nothing decided");
-    office.act(id, &act(ActionKind::Accept)).unwrap();
+    office.act(id, &petition(ActionKind::Accept)).unwrap();
     let err = office.act(id, &deliver(None)).unwrap_err();
     assert!(err.to_string().contains("尚未答复"), "no reply to serve yet: {err}");
     office.act(id, &act(ActionKind::Investigate)).unwrap();
@@ -270,7 +276,7 @@ fn service_is_recorded_and_a_late_review_request_needs_its_reason() {
 fn the_bureau_records_the_reviewing_bodies_and_a_set_aside_reopens() {
     let (_d, office) = office(Role::Bureau, "2024-03-10");
     let id = office.register(&new_case("2024-03-01"), None).unwrap();
-    office.act(id, &act(ActionKind::Accept)).unwrap();
+    office.act(id, &petition(ActionKind::Accept)).unwrap();
     office
         .act(id, &ActionInput { text: Some("经调查核实……".into()), ..act(ActionKind::Reply) })
         .unwrap();
@@ -301,7 +307,7 @@ fn the_bureau_records_the_reviewing_bodies_and_a_set_aside_reopens() {
 fn an_upheld_review_is_served_and_closes_after_the_recheck_window() {
     let (d, office) = office(Role::Bureau, "2024-03-10");
     let id = office.register(&new_case("2024-03-01"), None).unwrap();
-    office.act(id, &act(ActionKind::Accept)).unwrap();
+    office.act(id, &petition(ActionKind::Accept)).unwrap();
     office
         .act(id, &ActionInput { text: Some("经调查核实……".into()), ..act(ActionKind::Reply) })
         .unwrap();
@@ -401,10 +407,43 @@ fn no_further_acceptance_names_the_matter_already_handled() {
 }
 
 #[test]
+fn acceptance_records_the_proposed_track_or_the_one_chosen() {
+    let (_d, office) = office(Role::Bureau, "2024-03-10");
+    // 检举控告 is proposed for §30: handled and fed back, closed without a review window.
+    let report = office.register(&new_case("2024-03-01"), None).unwrap();
+    let view = office.view(report).unwrap();
+    assert_eq!(view.proposed_track, HandlingTrack::Report);
+    office.act(report, &act(ActionKind::Accept)).unwrap();
+    assert_eq!(office.view(report).unwrap().track, HandlingTrack::Report);
+    office
+        .act(
+            report,
+            &ActionInput {
+                text: Some("经查，已责令拆除。".into()), ..act(ActionKind::Reply)
+            },
+        )
+        .unwrap();
+    let view = office.view(report).unwrap();
+    assert!(!view.allowed_actions.contains(&ActionKind::Review), "no 复查 on a §30 report");
+    assert_eq!(office.act(report, &act(ActionKind::Close)).unwrap(), Status::Closed);
+    // The clerk may route the matter into enforcement instead: no 60-day petition clock.
+    let routed = office.register(&new_case("2024-03-02"), None).unwrap();
+    let enforce =
+        ActionInput { track: Some(HandlingTrack::Enforcement), ..act(ActionKind::Accept) };
+    office.act(routed, &enforce).unwrap();
+    let view = office.view(routed).unwrap();
+    assert_eq!(view.track, HandlingTrack::Enforcement);
+    assert!(view.deadlines.get(&ledger_domain::deadline::DeadlineKind::Handle).is_none());
+    let close =
+        ActionInput { reason: Some(CloseReason::StatutoryProcedure), ..act(ActionKind::Close) };
+    assert_eq!(office.act(routed, &close).unwrap(), Status::Closed);
+}
+
+#[test]
 fn reply_freezes_the_draft_and_close_needs_a_reply() {
     let (_d, office) = office(Role::Bureau, "2024-03-10");
     let id = office.register(&new_case("2024-03-01"), None).unwrap();
-    office.act(id, &act(ActionKind::Accept)).unwrap();
+    office.act(id, &petition(ActionKind::Accept)).unwrap();
     let err = office.act(id, &act(ActionKind::Close)).unwrap_err();
     assert!(err.to_string().contains("尚未答复"), "{err}");
     office.act(id, &act(ActionKind::Investigate)).unwrap();

@@ -9,7 +9,8 @@ use chrono::NaiveDate;
 use ledger_domain::fixtures::seed_2017;
 use ledger_domain::stats::Period;
 use ledger_domain::{
-    ActionKind, DocumentKind, Identity, NewCase, NewPetitioner, NewSubmission, Outcome, Role,
+    ActionKind, DocumentKind, HandlingTrack, Identity, NewCase, NewPetitioner, NewSubmission,
+    Outcome, Role,
 };
 use ledger_office::{ActionInput, Clock, ImportOptions, LEDGER_COLUMNS, Office, OfficeConfig};
 
@@ -263,7 +264,9 @@ fn documents_preview_issue_and_refuse() {
     let id = office.register(&new_case(), None).unwrap();
     let err = office.document(id, &DocumentKind::AcceptanceNotice, false, None).unwrap_err();
     assert_eq!(err.code(), "refused");
-    office.act(id, &act(ActionKind::Accept)).unwrap();
+    // On the petition procedure (§31(6)): its opinion carries the right to a 复查.
+    let accept = ActionInput { track: Some(HandlingTrack::Petition), ..act(ActionKind::Accept) };
+    office.act(id, &accept).unwrap();
 
     let preview = office.document(id, &DocumentKind::AcceptanceNotice, false, None).unwrap();
     assert!(preview.contains("预览"), "{preview}");

@@ -406,13 +406,29 @@ impl<'a> Ctx<'a> {
         let p = self.req.policy;
         let reply = self.reply();
         let outcome = reply.and_then(|e| e.outcome.as_ref()).map(|o| escape(o.label()));
+        // Only the petition procedure (§31(6)) ends in an opinion open to 复查; a §30 report or a
+        // suggestion is fed back, with no review clause.
+        let track = self.replayed.track();
+        let rights = if track.reviewable() {
+            format!(
+                "\n<h2>五、复查权利</h2>\n<p>如不服本处理意见，可自收到本意见书之日起{}日内向{}申请复查（{}{}）。</p>",
+                p.review_request_days,
+                escape(self.req.review_body),
+                b.instrument,
+                b.review,
+            )
+        } else {
+            format!(
+                "\n<p>本事项按「{}」办理，现将办理结果反馈如下，不适用复查程序。</p>",
+                track.label()
+            )
+        };
         format!(
             "{}\n<p>{}，本机关已于{}受理。经调查核实，现将处理意见告知如下：</p>\n\
              <h2>一、信访请求</h2>\n<p>{}</p>\n\
              <h2>二、查明的事实</h2>\n{}\n\
              <h2>三、处理意见</h2>\n<p>处理意见：{}</p>\n<p>答复内容：{}</p>\n\
-             <h2>四、法律依据</h2>\n<p>依据{}{}、{}的规定，作出本处理意见。</p>\n\
-             <h2>五、复查权利</h2>\n<p>如不服本处理意见，可自收到本意见书之日起{}日内向{}申请复查（{}{}）。</p>",
+             <h2>四、法律依据</h2>\n<p>依据{}{}、{}的规定，作出本处理意见。</p>{rights}",
             self.to(),
             self.received(),
             date_or_missing(self.replayed.accepted_on),
@@ -423,10 +439,6 @@ impl<'a> Ctx<'a> {
             b.instrument,
             b.opinion,
             b.period,
-            p.review_request_days,
-            escape(self.req.review_body),
-            b.instrument,
-            b.review,
         )
     }
 

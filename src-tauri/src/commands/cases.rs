@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use ledger_office::ledger_domain::schema::{CaseField, Draft};
 use ledger_office::ledger_domain::{
-    ActionKind, CaseId, CloseReason, DocumentKind, NewCase, Outcome, ReviewOutcome, Satisfaction,
+    ActionKind, CaseId, CloseReason, DocumentKind, HandlingTrack, NewCase, Outcome, ReviewOutcome,
+    Satisfaction,
 };
 use ledger_office::{ActionInput, CaseQuery, CaseRow, CaseView, Page, SubmissionInput};
 use serde::Deserialize;
@@ -111,6 +112,8 @@ pub(crate) struct ActInput {
     document_kind: Option<String>,
     /// 复查/复核结论, for 复查意见 and 复核意见.
     review_outcome: Option<String>,
+    /// 办理程序, for 受理 and 交办 (proposed from the 信访目的 when absent).
+    track: Option<String>,
     handler: Option<String>,
 }
 
@@ -150,6 +153,7 @@ pub(crate) async fn act(
         document_kind: coded(input.document_kind, DocumentKind::parse, "文书类别")?,
         date: date(input.date.as_deref())?,
         review_outcome: coded(input.review_outcome, ReviewOutcome::parse, "复查、复核结论")?,
+        track: coded(input.track, HandlingTrack::parse, "办理程序")?,
         handler: input.handler,
     };
     let status = with_office(&desktop, move |o| o.act(case, &action_input)).await?;

@@ -5,8 +5,8 @@ use ledger_office::ledger_client::HubClient;
 use ledger_office::ledger_domain::deadline::DeadlineKind;
 use ledger_office::ledger_domain::schema::CaseField;
 use ledger_office::ledger_domain::{
-    ActionKind, Category, Channel, CloseReason, DocumentKind, Outcome, Purpose, ReviewOutcome,
-    Role, Satisfaction, Sector, Source, Status,
+    ActionKind, Category, Channel, CloseReason, DocumentKind, HandlingTrack, Outcome, Purpose,
+    ReviewOutcome, Role, Satisfaction, Sector, Source, Status,
 };
 use ledger_office::ledger_protocol::EnrollRequest;
 use ledger_office::{Office, OfficeConfig, system_clock};
@@ -83,6 +83,7 @@ pub(crate) struct Vocabularies {
     close_reason: Vec<CodeLabel>,
     outcome: Vec<CodeLabel>,
     review_outcome: Vec<CodeLabel>,
+    handling_track: Vec<CodeLabel>,
     document_kind: Vec<CodeLabel>,
     /// The document kinds an office issues itself ([`DocumentKind::issued_by_office`]); the
     /// review opinions are the reviewing bodies', recorded only as served.
@@ -113,6 +114,7 @@ pub(crate) async fn vocabularies() -> CommandResult<Vocabularies> {
         close_reason: list(CloseReason::KNOWN, CloseReason::code, CloseReason::label),
         outcome: list(Outcome::KNOWN, Outcome::code, Outcome::label),
         review_outcome: list(ReviewOutcome::KNOWN, ReviewOutcome::code, ReviewOutcome::label),
+        handling_track: list(HandlingTrack::KNOWN, HandlingTrack::code, HandlingTrack::label),
         document_kind: list(DocumentKind::KNOWN, DocumentKind::code, DocumentKind::label),
         issued_documents: DocumentKind::KNOWN
             .iter()

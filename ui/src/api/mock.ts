@@ -209,6 +209,9 @@ function view(m: MockCase): CaseView {
     identity_restricted: m.case.confidential || m.case.purpose === 'report',
     refused: [],
     identities_to_deliver: 0,
+    // What the shell's HandlingTrack::proposed gives.
+    track: 'petition',
+    proposed_track: m.case.purpose === 'report' ? 'report' : m.case.purpose === 'suggestion' ? 'suggestion' : 'petition',
   })
 }
 

@@ -188,6 +188,15 @@ export const VOCABULARIES: Vocabularies = {
     ['explained', '解释说明'],
     ['not_supported', '不予支持'],
   ]),
+  handling_track: pairs([
+    ['petition', '信访程序'],
+    ['report', '检举控告办理'],
+    ['enforcement', '执法查处'],
+    ['litigation', '诉讼或行政复议'],
+    ['arbitration', '仲裁'],
+    ['other_procedure', '其他法定程序'],
+    ['suggestion', '建议意见办理'],
+  ]),
   review_outcome: pairs([
     ['upheld', '维持'],
     ['redo', '撤销并责令重作'],

@@ -28,6 +28,8 @@ export interface Vocabularies {
   role: CodeLabel[]
   /** 复查/复核结论 (a reviewing body's conclusion). */
   review_outcome?: CodeLabel[]
+  /** 办理程序 (handling tracks). */
+  handling_track?: CodeLabel[]
   /** 处理意见 (reply outcome). UI addition, optional: when absent the UI uses its own list. */
   outcome?: CodeLabel[]
 }
@@ -297,6 +299,10 @@ export interface CaseView {
   refused: QuarantinedChange[]
   /** Identities typed here waiting to be delivered to the bureau (not kept here). */
   identities_to_deliver: number
+  /** 办理程序 the matter is handled on (older shells: absent). */
+  track?: string
+  /** The track its 信访目的 proposes, for the decision on acceptance. */
+  proposed_track?: string
 }
 
 /** What recovering refused changes did (`recover_refused`). */
@@ -318,6 +324,8 @@ export interface ActionInput {
   date?: string
   /** 复查/复核结论, for 复查意见 and 复核意见. */
   review_outcome?: string
+  /** 办理程序, for 受理 and 交办 as the decision. */
+  track?: string
   handler?: string
 }
 

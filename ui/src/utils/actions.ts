@@ -14,13 +14,18 @@ export interface ActionForm {
   outcome?: boolean
   result?: boolean
   closeReason?: boolean
+  /** 受理, 交办 as the decision: the 办理程序, proposed by the shell from the 信访目的. */
+  track?: boolean
 }
 
 export function actionForm(action: string): ActionForm {
   switch (action) {
     case 'assign':
+      return { target: 'township', due: 'optional', track: true }
     case 'reassign':
       return { target: 'township', due: 'optional' }
+    case 'accept':
+      return { track: true, text: 'note' }
     case 'forward':
       return { target: 'body', text: 'note' }
     case 'extend':
@@ -60,11 +65,12 @@ export interface ActionValues {
   reason: string
   date: string
   review_outcome: string
+  track: string
   handler: string
 }
 
 export function emptyActionValues(handler = ''): ActionValues {
-  return { target: '', due: '', text: '', outcome: '', result: '', reason: '', date: '', review_outcome: '', handler }
+  return { target: '', due: '', text: '', outcome: '', result: '', reason: '', date: '', review_outcome: '', track: '', handler }
 }
 
 /** The command input: only what this action's dialog asked for, blanks left out. */
@@ -82,6 +88,7 @@ export function toActionInput(action: string, v: ActionValues): ActionInput {
   if (form.closeReason) put('reason', v.reason)
   if (form.served) put('date', v.date)
   if (form.reviewOutcome) put('review_outcome', v.review_outcome)
+  if (form.track) put('track', v.track)
   put('handler', v.handler)
   return input
 }
@@ -89,7 +96,7 @@ export function toActionInput(action: string, v: ActionValues): ActionInput {
 /** Server field keys that differ from the dialog's own. */
 export const ACTION_FIELD_ALIASES: Record<string, string> = { to: 'target' }
 
-export const ACTION_FIELDS = new Set(['target', 'due', 'text', 'outcome', 'result', 'reason', 'date', 'review_outcome', 'handler'])
+export const ACTION_FIELDS = new Set(['target', 'due', 'text', 'outcome', 'result', 'reason', 'date', 'review_outcome', 'track', 'handler'])
 
 /** Actions whose buttons stand apart in red: they end or void the case. */
 export function isDestructive(action: string): boolean {

@@ -1,3 +1,5 @@
+use std::collections::BTreeSet;
+
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjType, ROOT, ReadDoc};
 use chrono::NaiveDate;
@@ -74,6 +76,7 @@ fn event() -> impl Strategy<Value = Event> {
             prop::option::of(text()),
             prop::option::of(id()),
             prop::option::of(coded(ReviewOutcome::KNOWN, ReviewOutcome::Unknown)),
+            prop::option::of(coded(HandlingTrack::KNOWN, HandlingTrack::Unknown)),
         ),
     )
         .prop_map(|(a, b, c, d, e, f)| Event {
@@ -97,6 +100,7 @@ fn event() -> impl Strategy<Value = Event> {
             document_number: f.1,
             field: f.2,
             review_outcome: f.3,
+            track: f.4,
         })
 }
 
@@ -391,4 +395,106 @@ fn malformed_documents_are_errors_not_panics() {
     let obj = doc.get(&subs, &key).unwrap().unwrap().1;
     doc.put(&obj, "received", "2017-13-40").unwrap();
     assert!(matches!(read_case(&doc), Err(SchemaError::Value { .. })));
+}
+
+/// The keys of every record object in `container` (a map of records, or a list of them).
+fn record_keys_in(doc: &impl ReadDoc, container: &str) -> BTreeSet<String> {
+    let (_, obj) = doc.get(ROOT, container).unwrap().unwrap();
+    let records: Vec<automerge::ObjId> = match doc.object_type(&obj).unwrap() {
+        ObjType::List => {
+            (0..doc.length(&obj)).map(|i| doc.get(&obj, i).unwrap().unwrap().1).collect()
+        }
+        _ => doc.keys(&obj).map(|k| doc.get(&obj, k.as_str()).unwrap().unwrap().1).collect(),
+    };
+    assert!(!records.is_empty(), "no record in {container}");
+    records.iter().flat_map(|r| doc.keys(r)).collect()
+}
+
+fn listed(keys: &[&str]) -> BTreeSet<String> {
+    let set: BTreeSet<String> = keys.iter().map(|k| (*k).to_owned()).collect();
+    assert_eq!(set.len(), keys.len(), "a key listed twice");
+    set
+}
+
+#[test]
+fn writers_write_exactly_the_listed_keys() {
+    // Every optional value set, so every key the writers can write is written.
+    let date = NaiveDate::from_ymd_opt(2024, 3, 5).unwrap();
+    let mut event = Event::new(EventHead {
+        id: "ev-1".into(),
+        lamport: 1,
+        action: ActionKind::Register,
+        actor: "00".into(),
+        office: "hq".into(),
+        role: Role::Township,
+        handler: "李娟".into(),
+        at: 1_709_604_000_000,
+        date,
+        imported: true,
+    });
+    event.target = Some("黄桥镇".into());
+    event.due = Some(date);
+    event.text = Some("经调查".into());
+    event.satisfaction = Some(Satisfaction::KNOWN[0].clone());
+    event.close_reason = Some(CloseReason::KNOWN[0].clone());
+    event.outcome = Some(Outcome::KNOWN[0].clone());
+    event.review_outcome = Some(ReviewOutcome::KNOWN[0].clone());
+    event.track = Some(HandlingTrack::KNOWN[0].clone());
+    event.document_kind = Some(DocumentKind::KNOWN[0].clone());
+    event.document_number = Some("洞口信〔2024〕1号".into());
+    event.field = Some("subject".into());
+    let mut case = sample();
+    case.petitioners = vec![PetitionerRef {
+        id: "p1".into(),
+        kind: PetitionerKind::Citizen,
+        display_name: "张*".into(),
+    }];
+    case.submissions.truncate(1);
+    case.submissions[0].fingerprint = Some("fp".into());
+    case.events = vec![event];
+    case.attachments = vec![AttachmentRef {
+        hash: "ab".repeat(32),
+        name: "照片.jpg".into(),
+        size: 1,
+        mime: "image/jpeg".into(),
+        added_at: 1_709_604_000_000,
+        added_by: "hq".into(),
+    }];
+    let doc = doc_of(&case);
+    for (container, keys) in [
+        ("events", EVENT_KEYS),
+        ("submissions", SUBMISSION_KEYS),
+        ("petitioners", PETITIONER_KEYS),
+        ("attachments", ATTACHMENT_KEYS),
+    ] {
+        assert_eq!(record_keys(container), keys);
+        assert_eq!(record_keys_in(&doc, container), listed(keys), "{container}");
+    }
+    let mut identity = AutoCommit::new();
+    write_identity(
+        &mut identity,
+        &Identity {
+            case_id: case.id,
+            schema_version: crate::SCHEMA_VERSION,
+            persons: vec![Person {
+                id: "p1".into(),
+                name: "张三".into(),
+                id_type: IdType::ResidentId,
+                id_number: "11010519491231002X".into(),
+                phone: "13812345678".into(),
+                address: "大屋村".into(),
+            }],
+        },
+    )
+    .unwrap();
+    assert_eq!(record_keys("persons"), PERSON_KEYS);
+    assert_eq!(record_keys_in(&identity, "persons"), listed(PERSON_KEYS));
+    let mut roster = AutoCommit::new();
+    write_roster(&mut roster, "hq").unwrap();
+    add_staff(&mut roster, "李娟", date).unwrap();
+    staff_left(&mut roster, "李娟", date).unwrap();
+    assert_eq!(record_keys("staff"), STAFF_KEYS);
+    assert_eq!(record_keys_in(&roster, "staff"), listed(STAFF_KEYS));
+    // A container this version does not know holds nothing it would accept.
+    assert!(record_keys("hearings").is_empty());
 }

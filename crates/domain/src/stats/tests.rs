@@ -164,6 +164,7 @@ mod rates {
             evaluation: None,
             evaluated_on: None,
             rating_due: None,
+            statutory: false,
             anomalies: 0,
         }
     }
@@ -266,6 +267,21 @@ mod rates {
         let m = s.rates["满意率"];
         assert_eq!((m.numerator, m.denominator), (1, 2));
         assert_eq!(m.value, Some(0.5));
+    }
+
+    #[test]
+    fn matters_routed_into_a_statutory_procedure_are_not_rated() {
+        let mut routed = handled(1, "2024-03-05", Some("2024-04-01"));
+        routed.statutory = true;
+        routed.handle_due = None;
+        let mut rated = handled(2, "2024-03-05", Some("2024-04-01"));
+        rated.evaluation = Some(Satisfaction::Satisfied);
+        rated.evaluated_on = Some(d("2024-04-05"));
+        let s = statistics(&[routed, rated], &query("2024-06-30"));
+        let p = s.rates["参评率"];
+        assert_eq!((p.numerator, p.denominator), (1, 1), "the routed matter is not 超期未评价");
+        let on_time = s.rates["按期办结率"];
+        assert_eq!(on_time.denominator, 1, "nor judged by the petition procedure's 60 days");
     }
 
     #[test]

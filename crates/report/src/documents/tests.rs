@@ -1,7 +1,7 @@
 //! Each document kind rendered from fixture cases: required parts, refusals, escaping.
 
 use ledger_domain::fixtures::seed_2017;
-use ledger_domain::{CloseReason, Outcome, PolicyTable, Role};
+use ledger_domain::{CloseReason, HandlingTrack, Outcome, PolicyTable, Role};
 
 use super::*;
 
@@ -261,6 +261,20 @@ fn forwarding_and_no_further_notices() {
     let text = text_of(&render(&case, &DocumentKind::NoFurtherNotice, None).unwrap());
     assert_parts(&text, &["不再受理告知书", "该事项已经复核终结。", "第三十六条"]);
     assert!(render(&case, &DocumentKind::Unknown("x".to_owned()), None).is_err());
+}
+
+#[test]
+fn only_the_petition_procedure_gets_a_review_clause() {
+    let mut case = registered_only();
+    push(&mut case, ActionKind::Accept, "2017-01-05").track = Some(HandlingTrack::Report);
+    let reply = push(&mut case, ActionKind::Reply, "2017-02-01");
+    reply.text = Some("经查，违法建筑已拆除".to_owned());
+    reply.outcome = Some(Outcome::Supported);
+    let text = text_of(&render(&case, &DocumentKind::HandlingOpinion, None).unwrap());
+    assert_parts(&text, &["本事项按「检举控告办理」办理，现将办理结果反馈如下，不适用复查程序。"]);
+    assert!(!text.contains("申请复查（"), "{text}");
+    let text = text_of(&render(&replied_case(), &DocumentKind::HandlingOpinion, None).unwrap());
+    assert_parts(&text, &["五、复查权利", "日内向"]);
 }
 
 #[test]
