@@ -30,6 +30,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         setup::enroll,
         setup::setup_local,
         setup::update_staff,
+        setup::update_document_settings,
         setup::remove_demo,
         setup::township_choices,
         cases::list_cases,

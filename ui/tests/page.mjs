@@ -485,6 +485,13 @@ async function main() {
     // 设置, then English.
     await page.locator('.shell-menu').getByText('设置').click()
     await page.getByTestId('office-details').waitFor()
+    await page.getByTestId('review-body').fill('洞口县人民政府')
+    await page.getByTestId('save-document-settings').click()
+    await page.locator('.el-message', { hasText: '文书设置已保存' }).waitFor()
+    await page.locator('.shell-menu').getByText('台账').click()
+    await page.locator('.shell-menu').getByText('设置').click()
+    await page.getByTestId('office-details').waitFor()
+    check('the reviewing body is a setting the office keeps', (await page.getByTestId('review-body').inputValue()) === '洞口县人民政府')
     await shot('10-settings.png', true)
     await page.getByTestId('language').getByText('English').click()
     await page.locator('.shell-menu').getByText('Ledger').click()

@@ -48,6 +48,15 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// 文书设置：复查机关，以及国土所能否以自己的名义出具文书；不加参数时显示当前设置。
+    Settings {
+        /// 复查机关：信访处理意见书告知信访人向其申请复查的机关（如 洞口县人民政府）。
+        #[arg(long)]
+        review_body: Option<String>,
+        /// 国土所以自己的名义出具送达信访人的文书（乡镇人民政府处理信访事项的县）：true 或 false；默认 false，由县局出具、国土所起草。
+        #[arg(long)]
+        issues_own_documents: Option<bool>,
+    },
     /// 导入台账：CSV（UTF-8 或 GBK）或 Excel（.xlsx）。
     Import {
         /// 台账文件。

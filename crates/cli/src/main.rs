@@ -177,6 +177,30 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Settings { review_body, issues_own_documents } => {
+            let office = open(&dir)?;
+            let mut config = office.config();
+            if review_body.is_some() || issues_own_documents.is_some() {
+                if let Some(body) = review_body {
+                    config.review_body = body.trim().to_owned();
+                }
+                if let Some(own) = issues_own_documents {
+                    config.issues_own_documents = *own;
+                }
+                office.update_config(config.clone())?;
+            }
+            let body = if config.review_body.is_empty() {
+                "（未设置：意见书写「本机关的上一级行政机关」，请用 --review-body 设置）"
+            } else {
+                config.review_body.as_str()
+            };
+            println!("复查机关：{body}");
+            if config.role == Role::Township {
+                let who =
+                    if config.issues_own_documents { "本所" } else { "县局（本所起草）" };
+                println!("送达信访人的文书由{who}出具");
+            }
+        }
         Command::Import { file, skip_invalid, dry_run, join_by_number } => {
             let office = open(&dir)?;
             let mut last = std::time::Instant::now();

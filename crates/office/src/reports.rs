@@ -247,8 +247,22 @@ impl Office {
     ) -> Result<String> {
         let cfg = self.config();
         let case = self.store.load_case(id)?;
+        if issue
+            && cfg.role == Role::Township
+            && !cfg.issues_own_documents
+            && *kind != DocumentKind::CompletionReport
+        {
+            return Err(OfficeError::Refused(format!(
+                "国土所是县局的内设（派出）机构，{}由县局编号出具；本所可预览、打印草稿，请报县局出具",
+                kind.label()
+            )));
+        }
         check_document(&case, kind).map_err(report_error)?;
         let addressee = self.addressee(&case, kind)?;
+        // A document is served on a real person: the full names this office holds.
+        let names = case.names(self.store.load_identity(id)?.as_ref());
+        let review_body =
+            if cfg.review_body.trim().is_empty() { REVIEW_BODY } else { cfg.review_body.trim() };
         let render = |number: Option<&str>, date: NaiveDate| {
             let rules = self.store.rules();
             render_document(&DocumentRequest {
@@ -259,7 +273,9 @@ impl Office {
                 number,
                 date,
                 policy: rules.policies.for_date(date),
-                review_body: REVIEW_BODY,
+                review_body,
+                names: &names,
+                by_bureau: cfg.role == Role::Bureau,
             })
             .map_err(report_error)
         };

@@ -440,6 +440,22 @@ fn acceptance_records_the_proposed_track_or_the_one_chosen() {
 }
 
 #[test]
+fn a_township_office_drafts_and_the_bureau_issues_unless_the_county_says_otherwise() {
+    let (_d, office) = office(Role::Township, "2024-03-10");
+    let id = office.register(&new_case("2024-03-01"), None).unwrap();
+    let err = office.document(id, &DocumentKind::AcceptanceNotice, true, None).unwrap_err();
+    assert!(err.to_string().contains("由县局编号出具"), "{err}");
+    assert!(office.view(id).unwrap().documents.is_empty(), "nothing numbered or recorded");
+    // Where the township government handles petitions, it issues in its own name: the
+    // document's own conditions then apply (not accepted yet).
+    let mut cfg = office.config();
+    cfg.issues_own_documents = true;
+    office.update_config(cfg).unwrap();
+    let err = office.document(id, &DocumentKind::AcceptanceNotice, true, None).unwrap_err();
+    assert!(err.to_string().contains("尚未受理"), "{err}");
+}
+
+#[test]
 fn reply_freezes_the_draft_and_close_needs_a_reply() {
     let (_d, office) = office(Role::Bureau, "2024-03-10");
     let id = office.register(&new_case("2024-03-01"), None).unwrap();

@@ -275,8 +275,9 @@ fn documents_preview_issue_and_refuse() {
     let issued = office.document(id, &DocumentKind::AcceptanceNotice, true, Some("李娟")).unwrap();
     assert!(issued.contains("洞口国土信受〔2024〕1号"), "{issued}");
     assert!(issued.contains("洞口县国土资源局"));
-    assert!(issued.contains("张*丰"), "the display name");
-    assert!(!issued.contains("张三丰") && !issued.contains("11010519491231002X"));
+    // Served on a real person: the full name the bureau holds, never the ID number.
+    assert!(issued.contains("张三丰："), "the full name");
+    assert!(!issued.contains("张*丰") && !issued.contains("11010519491231002X"));
     assert!(!issued.contains("预览"));
     let view = office.view(id).unwrap();
     assert_eq!(view.documents.len(), 1);
@@ -338,17 +339,22 @@ fn documents_preview_issue_and_refuse() {
         "洞口国土信复〔2024〕1号",
         "邻居在承包地上违法建房，请求依法查处",
         "现场核实：占用耕地80平方米",
-        "处理意见：予以支持",
         "经调查核实，责令当事人限期拆除。",
+        "综上，对你的信访请求，本机关予以支持。",
         "《信访工作条例》第三十二条",
-        "自收到本意见书之日起30日内",
-        "申请复查",
+        "自收到本意见书之日起30日内向本机关的上一级行政机关申请复查",
     ] {
         assert!(opinion.contains(part), "missing {part}");
     }
     // Referred by the city petition bureau: the bureau's completion report goes back there.
     let report = office.document(id, &DocumentKind::CompletionReport, false, None).unwrap();
     assert!(report.contains("市信访局："), "{report}");
+    // The reviewing body named in the office's settings.
+    let mut cfg = office.config();
+    cfg.review_body = "洞口县人民政府".into();
+    office.update_config(cfg).unwrap();
+    let opinion = office.document(id, &DocumentKind::HandlingOpinion, false, None).unwrap();
+    assert!(opinion.contains("30日内向洞口县人民政府申请复查"), "{opinion}");
     assert_eq!(office.view(id).unwrap().documents.len(), 4);
 
     office.void(id, "重复登记", None).unwrap();

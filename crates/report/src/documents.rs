@@ -12,7 +12,7 @@
 
 use chrono::NaiveDate;
 use ledger_domain::workflow::{Replay, replay};
-use ledger_domain::{ActionKind, Case, DocumentKind, Event, Policy, Source};
+use ledger_domain::{ActionKind, Case, DocumentKind, Event, Outcome, Policy, Source};
 
 use crate::error::ReportError;
 use crate::summary::chinese_date;
@@ -37,8 +37,16 @@ pub struct DocumentRequest<'a> {
     pub date: NaiveDate,
     /// The deadline rules in force (the review window, the handling period).
     pub policy: &'a Policy,
-    /// Where a review (复查) is requested.
+    /// Where a review (复查) is requested: the body the office's settings name
+    /// (洞口县人民政府, 邵阳市自然资源和规划局).
     pub review_body: &'a str,
+    /// The petitioners' names as the issuing office holds them: full names where it holds the
+    /// identity (a document is served on a real person), else the masked ones. Empty: the
+    /// masked display names.
+    pub names: &'a [String],
+    /// Whether the bureau issues it (a 办结报告 then goes to the body that referred the matter,
+    /// dated from the referral; a township's goes to the bureau, dated from the assignment).
+    pub by_bureau: bool,
 }
 
 /// The articles each document cites, by the instrument in force.
@@ -151,6 +159,27 @@ fn valid<'a>(case: &'a Case, replayed: &Replay, action: &ActionKind) -> Vec<&'a 
     events
 }
 
+/// The opinion in a sentence (信访工作条例 §32), not a form label.
+fn outcome_sentence(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Supported => "综上，对你（们）的信访请求，本机关予以支持。".to_owned(),
+        Outcome::PartlySupported => "综上，对你（们）的信访请求，本机关部分予以支持。".to_owned(),
+        Outcome::Explained => {
+            "综上，你（们）的信访请求缺乏法律、政策依据，本机关不能予以支持，特作上述解释说明。"
+                .to_owned()
+        }
+        Outcome::NotSupported => "综上，对你（们）的信访请求，本机关不予支持。".to_owned(),
+        Outcome::Unknown(code) => format!("处理意见：{}。", escape(code)),
+    }
+}
+
+/// Whether nobody can be written to: every submission anonymous and no petitioner named.
+fn anonymous(case: &Case) -> bool {
+    !case.submissions.is_empty()
+        && case.submissions.iter().all(|s| s.anonymous)
+        && case.petitioners.iter().all(|p| p.display_name.trim().is_empty())
+}
+
 fn refused(message: &str) -> ReportError {
     ReportError::Refused(message.to_owned())
 }
@@ -160,6 +189,12 @@ fn refused(message: &str) -> ReportError {
 pub fn check_document(case: &Case, kind: &DocumentKind) -> Result<(), ReportError> {
     let r = replay(&case.events);
     let decided = r.decided.as_ref().map(|(a, _)| a);
+    let to_petitioner = !matches!(kind, DocumentKind::CompletionReport);
+    if to_petitioner && anonymous(case) {
+        return Err(refused(
+            "匿名信访无法书面告知或答复信访人（信访工作条例第二十三条）：该事项照常办理，但不出具送达信访人的文书",
+        ));
+    }
     match kind {
         DocumentKind::AcceptanceNotice if r.accepted_on.is_none() => {
             Err(refused("案件尚未受理，不能出具受理告知书：请先记录「受理」（或「交办」），再出具"))
@@ -214,6 +249,8 @@ pub fn render_document(req: &DocumentRequest<'_>) -> Result<String, ReportError>
             String::new()
         }
     };
+    // 你 or 你们, by how many petitioners the document is addressed to.
+    let body = body.replace("你（们）", ctx.you());
     Ok(ctx.page(&body))
 }
 
@@ -227,19 +264,23 @@ struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     fn new(req: &'a DocumentRequest<'a>) -> Self {
-        let names: Vec<&str> = req
-            .case
-            .petitioners
-            .iter()
-            .map(|p| p.display_name.trim())
-            .filter(|n| !n.is_empty())
-            .collect();
+        let names: Vec<&str> = if req.names.is_empty() {
+            req.case.petitioners.iter().map(|p| p.display_name.trim()).collect()
+        } else {
+            req.names.iter().map(|n| n.trim()).collect()
+        };
+        let names: Vec<&str> = names.into_iter().filter(|n| !n.is_empty()).collect();
         let names = if names.is_empty() { missing() } else { escape(&names.join("、")) };
         Self { req, replayed: replay(&req.case.events), basis: basis(req.policy), names }
     }
 
     fn case(&self) -> &'a Case {
         self.req.case
+    }
+
+    /// 你 to one petitioner, 你们 to several.
+    fn you(&self) -> &'static str {
+        if self.case().petitioners.len() > 1 { "你们" } else { "你" }
     }
 
     fn last(&self, action: &ActionKind) -> Option<&'a Event> {
@@ -405,7 +446,10 @@ impl<'a> Ctx<'a> {
         let b = &self.basis;
         let p = self.req.policy;
         let reply = self.reply();
-        let outcome = reply.and_then(|e| e.outcome.as_ref()).map(|o| escape(o.label()));
+        let outcome = match reply.and_then(|e| e.outcome.as_ref()) {
+            Some(o) => outcome_sentence(o),
+            None => format!("处理意见：{}", missing()),
+        };
         // Only the petition procedure (§31(6)) ends in an opinion open to 复查; a §30 report or a
         // suggestion is fed back, with no review clause.
         let track = self.replayed.track();
@@ -427,15 +471,15 @@ impl<'a> Ctx<'a> {
             "{}\n<p>{}，本机关已于{}受理。经调查核实，现将处理意见告知如下：</p>\n\
              <h2>一、信访请求</h2>\n<p>{}</p>\n\
              <h2>二、查明的事实</h2>\n{}\n\
-             <h2>三、处理意见</h2>\n<p>处理意见：{}</p>\n<p>答复内容：{}</p>\n\
+             <h2>三、处理意见</h2>\n<p>{}</p>\n<p>{}</p>\n\
              <h2>四、法律依据</h2>\n<p>依据{}{}、{}的规定，作出本处理意见。</p>{rights}",
             self.to(),
             self.received(),
             date_or_missing(self.replayed.accepted_on),
             text_or_missing(Some(&self.case().request)),
             self.facts(),
-            outcome.unwrap_or_else(missing),
             text_or_missing(reply.and_then(|e| e.text.as_deref())),
+            outcome,
             b.instrument,
             b.opinion,
             b.period,
@@ -447,10 +491,16 @@ impl<'a> Ctx<'a> {
         let case = self.case();
         let reply = self.reply();
         let first = case.submissions.iter().min_by_key(|s| (s.received, &s.id));
-        let assigned = valid(case, &self.replayed, &ActionKind::Assign)
-            .first()
-            .map(|e| e.date)
-            .or(self.replayed.accepted_on);
+        // The bureau reports to the body that referred the matter, on the day it was referred
+        // (received here); a township reports to the bureau, on the day it was assigned.
+        let assigned = if self.req.by_bureau {
+            case.received()
+        } else {
+            valid(case, &self.replayed, &ActionKind::Assign)
+                .first()
+                .map(|e| e.date)
+                .or(self.replayed.accepted_on)
+        };
         let evaluation = case.evaluations().pop().map(|e| {
             let comment = e.comment.trim();
             if comment.is_empty() {

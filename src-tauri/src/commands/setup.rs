@@ -215,6 +215,24 @@ pub(crate) async fn update_staff(
     .await
 }
 
+/// The document settings: the reviewing body named in handling opinions, and whether a
+/// township office issues documents in its own name.
+#[tauri::command(rename_all = "snake_case")]
+pub(crate) async fn update_document_settings(
+    desktop: State<'_, Desktop>,
+    review_body: String,
+    issues_own_documents: bool,
+) -> CommandResult<OfficeConfig> {
+    with_office(&desktop, move |o| {
+        let mut config = o.config();
+        config.review_body = review_body.trim().to_owned();
+        config.issues_own_documents = issues_own_documents;
+        o.update_config(config)?;
+        Ok(o.config())
+    })
+    .await
+}
+
 /// The townships a case may go to, each with the offices enrolled for it (from the county
 /// directory this office holds).
 #[tauri::command(rename_all = "snake_case")]

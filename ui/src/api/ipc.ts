@@ -82,6 +82,8 @@ export const setupLocal = (setup: LocalSetup) =>
     staff: setup.staff,
   })
 export const updateStaff = (staff: string[]) => call<OfficeConfig>('update_staff', { staff })
+export const updateDocumentSettings = (reviewBody: string, issuesOwnDocuments: boolean) =>
+  call<OfficeConfig>('update_document_settings', { review_body: reviewBody, issues_own_documents: issuesOwnDocuments })
 export const townshipChoices = () => call<TownshipChoice[]>('township_choices')
 export const removeDemo = (handler?: string) => call<DemoRemoved>('remove_demo', { handler: handler ?? null })
 

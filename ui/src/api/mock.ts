@@ -717,6 +717,13 @@ async function handle(cmd: string, args: Args): Promise<unknown> {
       }
       data = { ...buildMockData(today()), cases: [] }
       return structuredClone(appState)
+    case 'update_document_settings': {
+      if (appState.office) {
+        appState.office.review_body = String(args.review_body ?? '').trim()
+        appState.office.issues_own_documents = Boolean(args.issues_own_documents)
+      }
+      return structuredClone(appState.office)
+    }
     case 'update_staff': {
       const staff = args.staff as string[]
       if (staff.length === 0) invalid([{ field: 'staff', label: '办理人', message: '至少保留一名办理人' }])

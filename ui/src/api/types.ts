@@ -42,6 +42,10 @@ export interface OfficeConfig {
   staff: string[]
   number_prefix: string
   device: string
+  /** 复查机关 named in handling opinions; empty: not set. */
+  review_body?: string
+  /** A township office issues documents in its own name (else the bureau issues them). */
+  issues_own_documents?: boolean
 }
 
 export interface AppState {

@@ -50,7 +50,9 @@ fn render(case: &Case, kind: &DocumentKind, number: Option<&str>) -> Result<Stri
         number,
         date: d("2024-03-05"),
         policy: policies.current(),
-        review_body: "本机关的上一级行政机关",
+        review_body: "洞口县人民政府",
+        names: &[],
+        by_bureau: false,
     })
 }
 
@@ -181,14 +183,13 @@ fn handling_opinion_has_every_required_part() {
             "2017年1月13日，经现场测量，被反映人占用耕地120平方米建房",
             // the opinion
             "三、处理意见",
-            "处理意见：部分支持",
-            "答复内容：经调查核实，已依法处理。",
+            "经调查核实，已依法处理。\n综上，对你的信访请求，本机关部分予以支持。",
             // its legal basis
             "四、法律依据",
             "依据《信访工作条例》第三十二条、第三十四条的规定",
             // the review right and its time limit
             "五、复查权利",
-            "如不服本处理意见，可自收到本意见书之日起30日内向本机关的上一级行政机关申请复查",
+            "如不服本处理意见，可自收到本意见书之日起30日内向洞口县人民政府申请复查",
             "第三十五条",
         ],
     );
@@ -205,7 +206,7 @@ fn an_imported_reply_without_text_prints_as_not_entered() {
         &text,
         &[
             "处理意见：(未录入)",
-            "答复内容：(未录入)",
+            "三、处理意见\n(未录入)",
             "二、查明的事实\n(未录入)",
             "预览稿",
             "（预览，未编号）",
@@ -264,6 +265,50 @@ fn forwarding_and_no_further_notices() {
 }
 
 #[test]
+fn documents_are_served_on_real_people_in_the_right_number() {
+    let policies = PolicyTable::default();
+    let mut case = replied_case();
+    let mut second = case.petitioners[0].clone();
+    second.id = "p2".to_owned();
+    second.display_name = "李*".to_owned();
+    case.petitioners.push(second);
+    let reply = case.events.iter_mut().find(|e| e.action == ActionKind::Reply).unwrap();
+    reply.outcome = Some(Outcome::Supported);
+    let names = ["张三丰".to_owned(), "李四".to_owned()];
+    let request = |by_bureau: bool, kind: &'static DocumentKind| DocumentRequest {
+        case: &case,
+        kind,
+        issuer: "洞口县国土资源局",
+        addressee: Some("省信访局"),
+        number: None,
+        date: d("2017-02-02"),
+        policy: policies.for_date(d("2017-02-02")),
+        review_body: "洞口县人民政府",
+        names: &names,
+        by_bureau,
+    };
+    let text = text_of(&render_document(&request(true, &DocumentKind::HandlingOpinion)).unwrap());
+    // The names the office holds, not the masked ones; 你们 to two people, never 你（们）.
+    assert_parts(&text, &["张三丰、李四：", "综上，对你们的信访请求"]);
+    assert!(!text.contains("你（们）") && !text.contains("处理意见："), "{text}");
+    // The bureau's report goes back to the referrer, dated from the referral.
+    let text = text_of(&render_document(&request(true, &DocumentKind::CompletionReport)).unwrap());
+    let received = chinese_date(case.received().unwrap());
+    assert_parts(&text, &["省信访局：", &format!("{received}交办的")]);
+    // Anonymous: nobody to write to.
+    let mut anon = replied_case();
+    for s in &mut anon.submissions {
+        s.anonymous = true;
+    }
+    for p in &mut anon.petitioners {
+        p.display_name = String::new();
+    }
+    let err = render(&anon, &DocumentKind::HandlingOpinion, None).unwrap_err();
+    assert!(err.to_string().contains("匿名"), "{err}");
+    assert!(render(&anon, &DocumentKind::CompletionReport, None).is_ok(), "reports still go up");
+}
+
+#[test]
 fn only_the_petition_procedure_gets_a_review_clause() {
     let mut case = registered_only();
     push(&mut case, ActionKind::Accept, "2017-01-05").track = Some(HandlingTrack::Report);
@@ -284,7 +329,7 @@ fn a_matter_outside_the_land_system_is_told_where_to_go_and_a_repeat_names_the_o
     event.text = Some("所反映的工资拖欠问题不属于国土资源部门职权范围".to_owned());
     event.target = Some("洞口县人力资源和社会保障局".to_owned());
     let text = text_of(&render(&case, &DocumentKind::NonAcceptanceNotice, None).unwrap());
-    assert_parts(&text, &["不予受理告知书", "请你（们）向洞口县人力资源和社会保障局提出。"]);
+    assert_parts(&text, &["不予受理告知书", "请你向洞口县人力资源和社会保障局提出。"]);
     assert!(!text.contains("向有权处理的机关提出"), "{text}");
     let mut case = registered_only();
     let event = push(&mut case, ActionKind::NoFurther, "2017-01-08");
@@ -333,6 +378,8 @@ fn a_2017_document_under_the_2005_rules_cites_them() {
         date: d("2017-02-02"),
         policy: policies.for_date(d("2017-02-02")),
         review_body: "洞口县人民政府",
+        names: &[],
+        by_bureau: true,
     })
     .unwrap();
     assert_parts(
