@@ -185,6 +185,8 @@ async function main() {
     check('statistics show a total', Number.isInteger(figure) && figure > 0, `read ${figure}`)
     check('the source table adds up to the total', Number((footer ?? '').trim()) === figure, `footer ${footer}`)
     check('all three charts are drawn', (await page.locator('.statistics .chart svg').count()) >= 3)
+    const rateHeader = (await page.getByTestId('table-rates').locator('.el-table__header').textContent()) ?? ''
+    check('rates say what is pending and what cannot be judged', rateHeader.includes('待判定') && rateHeader.includes('无法判定'), rateHeader)
     await page.waitForTimeout(1200) // the charts animate in
 
     // What a clerk would see cut off in a table: a cell whose text is wider than the cell, a

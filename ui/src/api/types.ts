@@ -344,6 +344,10 @@ export interface Rate {
   numerator: number
   denominator: number
   value: number | null
+  /** 待判定: not yet judgeable (still within its time limit); in neither part. */
+  pending?: number
+  /** 无法判定: no record to judge by (imported history); in neither part. */
+  unknown?: number
 }
 
 export interface Statistics {
