@@ -235,6 +235,7 @@ fn the_readme_cli_walk_runs_as_written() {
     let show: serde_json::Value =
         serde_json::from_str(&shell.ledger(&["case", "show", id, "--json"])).unwrap();
     assert_eq!(show["status"], "replied", "{show}");
+    assert_eq!(show["track"], "检举控告办理", "proposed from 检举控告: {show}");
     assert_eq!(show["documents"].as_array().unwrap().len(), 1, "the issued 信访处理意见书");
     assert!(shell.ledger(&["case", "show", id]).contains("状态：已答复"));
     let assigned: serde_json::Value =

@@ -3,10 +3,12 @@
 //! 不再受理告知书.
 //!
 //! Each page is A4 with the issuing office's name, the 文书编号 (or a preview mark before one is
-//! assigned), the petitioner's masked display name (never an ID number) and dates in Chinese.
-//! A written reply states what the law requires of it (信访工作条例 §32; 山东 §41; 北京 §43): the
-//! request, the facts found, the opinion, its legal basis, and the review right with its time
-//! limit. A part the case lacks (an imported case has no reply text) prints as
+//! assigned), the petitioners' names as the office holds them (full names where it holds the
+//! identity, for a document is served on a real person; never an ID number), 你 or 你们 by their
+//! number, and dates in Chinese. A written reply states what the law requires of it (信访工作条例
+//! §32; 山东 §41; 北京 §43): the request, the facts found, the opinion in a sentence, its legal
+//! basis, and, on the petition procedure only, the review right with its time limit and the
+//! reviewing body. Anonymous matters get no document addressed to the petitioner. A part the case lacks (an imported case has no reply text) prints as
 //! 「(未录入)」 so the gap is seen before the letter is sent; a document whose decisive event is
 //! missing (an opinion without a 答复) is refused. All case text is escaped.
 
