@@ -99,6 +99,11 @@ impl TestHub {
         self.state.store()
     }
 
+    /// The hub's sync engine, to drive it at a chosen time (`Engine::sync` takes `now`).
+    pub fn engine(&self) -> &ledger_hub::Engine {
+        &self.state.engine
+    }
+
     /// The hub's data directory.
     pub fn dir(&self) -> &Path {
         self.dir.path()

@@ -638,6 +638,14 @@ async fn declassification_through_every_field_is_refused_and_the_identity_stays_
     c.hq.sync().await.unwrap();
     let recovered = c.hq.office.take_recovery_report().unwrap();
     assert!(recovered.cases >= 1, "{recovered:?}");
+    // The forged purpose cannot be recorded again through the rules: the report says so.
+    let number = c.hq.office.case_number(by_category).unwrap();
+    let purpose = CaseField::Purpose.label();
+    assert!(
+        recovered.unrecoverable.iter().any(|l| l.contains(&number) && l.contains(purpose)),
+        "the report does not list the purpose edit it could not redo: {recovered:?}"
+    );
+    assert!(!recovered.redone.iter().any(|l| l.contains(purpose)), "{recovered:?}");
     let target: Arc<dyn SyncTarget> = c.hq.target();
     ledger_client::repair(c.hq.client(), &target).await.unwrap();
     c.hq.sync().await.unwrap();
@@ -1910,6 +1918,76 @@ async fn two_bureau_devices_offline_never_issue_the_same_official_number() {
     let unique: BTreeSet<&String> = at_hub.iter().collect();
     assert_eq!(unique.len(), ids.len(), "{at_hub:?}");
     c.after_attack(&Vec::new(), "official numbers").await;
+}
+
+/// The number a document was issued under, and whether it came from a leased block (a number
+/// without the device letter: `…〔2024〕12号`, not `…〔2024〕B3号`).
+fn document_number(o: &TestOffice, id: CaseId) -> (String, bool) {
+    let case = o.office.case(id).unwrap();
+    let n = case
+        .events
+        .iter()
+        .rev()
+        .find_map(|e| e.document_number.clone())
+        .expect("a document number");
+    let serial = n.rsplit('〕').next().unwrap_or_default();
+    let leased = serial.chars().next().is_some_and(|c| c.is_ascii_digit());
+    (n, leased)
+}
+
+/// Two bureau devices issue documents offline, after they synced once since their first
+/// document: no document number is issued twice, from the leased blocks or past them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_bureau_devices_offline_never_issue_the_same_document_number() {
+    let c = county().await;
+    let second = TestOffice::enroll(&c.hub.url(), &c.hub.token("county").unwrap(), "刘洪", TODAY)
+        .await
+        .unwrap();
+    let devices = [("A", &c.bureau), ("B", &second)];
+    let kind = ledger_domain::DocumentKind::AcceptanceNotice;
+    let issue = |o: &TestOffice, name: &str| {
+        let id =
+            o.office.register(&case_input("黄桥镇", "本局接收", name, "土地纠纷"), None).unwrap();
+        o.office.act(id, &act(ActionKind::Accept)).unwrap();
+        o.office.document(id, &kind, true, None).unwrap();
+        id
+    };
+    // A first document on each device makes its series known; the next sync leases a block.
+    let mut ids: Vec<(usize, CaseId)> = Vec::new();
+    for (d, (device, o)) in devices.iter().enumerate() {
+        ids.push((d, issue(o, &format!("首份{device}"))));
+    }
+    for (_, o) in devices {
+        o.sync().await.unwrap();
+    }
+    // Offline from here on: past the 20 numbers of the block.
+    for (d, (device, o)) in devices.iter().enumerate() {
+        for i in 0..26 {
+            ids.push((d, issue(o, &format!("文书{device}{i}"))));
+        }
+    }
+    let numbers: Vec<(usize, String, bool)> = ids
+        .iter()
+        .map(|(d, id)| {
+            let (n, leased) = document_number(devices[*d].1, *id);
+            (*d, n, leased)
+        })
+        .collect();
+    let unique: BTreeSet<&String> = numbers.iter().map(|(_, n, _)| n).collect();
+    assert_eq!(unique.len(), numbers.len(), "duplicate document numbers: {numbers:?}");
+    for d in 0..2 {
+        let leased = numbers.iter().filter(|(x, _, l)| *x == d && *l).count();
+        assert!(leased >= 20, "device {d} issued {leased} numbers from a block: {numbers:?}");
+    }
+    // And as the county's record has them once everything is synced.
+    second.sync().await.unwrap();
+    c.bureau.sync().await.unwrap();
+    second.sync().await.unwrap();
+    let at_bureau: Vec<String> =
+        ids.iter().map(|(_, id)| document_number(&c.bureau, *id).0).collect();
+    let unique: BTreeSet<&String> = at_bureau.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "{at_bureau:?}");
+    c.after_attack(&Vec::new(), "document numbers").await;
 }
 
 // ---------------------------------------------------------------------------------------------

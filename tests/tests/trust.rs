@@ -453,6 +453,23 @@ async fn an_evicted_case_leaves_nothing_behind() {
     c.a.sync().await.unwrap();
     c.a.sync().await.unwrap();
     assert!(c.a.office.attachment(&ledger_store::blob_hash(secret)).is_ok());
+    let rows = |table: &str| -> i64 {
+        let conn = rusqlite::Connection::open(c.a.dir.path().join(ledger_store::DB_FILE)).unwrap();
+        conn.query_row(
+            &format!("SELECT count(*) FROM {table} WHERE case_id = ?1"),
+            [id.to_string()],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    // A later change of the bureau's reaches the township as a change, with its receipt.
+    c.bureau
+        .office
+        .set_field(id, &ledger_domain::schema::CaseField::Subject, "违法建房（补充）")
+        .unwrap();
+    c.bureau.sync().await.unwrap();
+    c.a.sync().await.unwrap();
+    assert!(rows("receipts") > 0, "precondition: the township holds receipts of the case");
     c.bureau
         .office
         .act(
@@ -467,6 +484,9 @@ async fn an_evicted_case_leaves_nothing_behind() {
     c.bureau.sync().await.unwrap();
     c.a.sync().await.unwrap();
     assert!(c.a.office.store().row(id).unwrap().is_none(), "evicted");
+    for table in ["receipts", "staging", "changes", "blob_refs"] {
+        assert_eq!(rows(table), 0, "{table} rows of the evicted case remain");
+    }
     let files = raw_files(c.a.dir.path());
     assert!(!holds_bytes(&files, secret), "the attachment left with the case");
     assert!(!holds(&files, "冯某"));

@@ -1,6 +1,11 @@
-//! `ledger-hub check`: proves that every stored document loads, reads with the schema and
-//! agrees with the scope the hub serves it under; with `quarantine`, sets aside the ones that
-//! do not, so one broken document can never stop the hub or the offices again.
+//! `ledger-hub check`: proves that every stored document loads, reads with the schema, agrees
+//! with the scope the hub serves it under, and holds exactly the changes the hub recorded for
+//! it (a change acknowledged to an office and served in the log but missing from the document,
+//! or one in the document the hub never accepted, is reported); with `quarantine`, sets aside
+//! the ones that do not load, so one broken document can never stop the hub or the offices
+//! again.
+
+use std::collections::BTreeSet;
 
 use ledger_domain::CaseId;
 use ledger_domain::schema;
@@ -33,8 +38,10 @@ pub struct Report {
     pub problems: Vec<Problem>,
 }
 
-/// Loads and reads every document; with `quarantine`, sets aside those that fail to load or
-/// read, and rewrites a scope record that disagrees with its document (the document is right).
+/// Loads and reads every document and compares its changes with the hub's records of them;
+/// with `quarantine`, sets aside those that fail to load or read, and rewrites a scope record
+/// that disagrees with its document (the document is right). A document whose changes disagree
+/// with the records is only reported: which side is right is for the county to decide.
 pub fn check(store: &dyn HubStore, quarantine: bool, now: i64) -> Result<Report, StoreError> {
     let mut report = Report::default();
     let mut after = None;
@@ -75,11 +82,44 @@ pub fn check(store: &dyn HubStore, quarantine: bool, now: i64) -> Result<Report,
                             set_aside: false,
                         });
                     }
+                    if let Some(reason) = changes_mismatch(store, case, kind, &doc)? {
+                        tracing::error!(case = %case, ?kind, %reason, "document disagrees with the change log");
+                        report.problems.push(Problem {
+                            case_id: case,
+                            kind,
+                            reason,
+                            set_aside: false,
+                        });
+                    }
                 }
             }
         }
     }
     Ok(report)
+}
+
+/// Whether a document's changes differ from the ones the hub recorded for it: a change the hub
+/// accepted (acknowledged to its office, served in the log) that the document lacks, or a change
+/// in the document the hub has no record of.
+fn changes_mismatch(
+    store: &dyn HubStore,
+    case: CaseId,
+    kind: DocKind,
+    doc: &ledger_domain::automerge::Automerge,
+) -> Result<Option<String>, StoreError> {
+    let recorded: BTreeSet<String> = store.doc_change_hashes(case, kind)?.into_iter().collect();
+    let held: BTreeSet<String> =
+        doc.get_changes_meta(&[]).iter().map(|c| c.hash.to_string()).collect();
+    let missing: Vec<&String> = recorded.difference(&held).collect();
+    let unrecorded: Vec<&String> = held.difference(&recorded).collect();
+    let mut parts = Vec::new();
+    if let Some(first) = missing.first() {
+        parts.push(format!("县局已接受的 {} 条更改不在文档中（如 {first}）", missing.len()));
+    }
+    if let Some(first) = unrecorded.first() {
+        parts.push(format!("文档中有 {} 条更改县局没有接受记录（如 {first}）", unrecorded.len()));
+    }
+    Ok((!parts.is_empty()).then(|| format!("文档与县局的更改记录不符：{}", parts.join("；"))))
 }
 
 /// Whether the scope the hub keeps for a case differs from what its document says; with the

@@ -278,7 +278,7 @@ impl Engine {
         // Only attachments a case the caller may see cites are taken: nobody can park files.
         for chunk in &req.blobs {
             if self.blob_visible(caller, &chunk.hash)? {
-                self.store.blob_piece(chunk)?;
+                self.store.blob_piece(chunk, now)?;
             }
         }
         // An offered attachment the hub lacks is asked for (its case may come in a later

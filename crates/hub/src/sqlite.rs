@@ -416,6 +416,20 @@ impl HubStore for SqliteHubStore {
             .is_some())
     }
 
+    fn doc_change_hashes(&self, case: CaseId, kind: DocKind) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT hash FROM changes WHERE case_id = ?1 AND kind = ?2
+                 UNION SELECT hash FROM doc_tail WHERE case_id = ?1 AND kind = ?2",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map(params![case.to_string(), kind_code(kind)], |r| r.get::<_, String>(0))
+            .map_err(db)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(db)
+    }
+
     fn change(&self, hash: &str) -> Result<Option<Vec<u8>>> {
         self.conn()
             .query_row("SELECT bytes FROM changes WHERE hash = ?1", [hash], |r| r.get(0))
@@ -693,7 +707,7 @@ impl HubStore for SqliteHubStore {
         Ok(Err(u64::try_from(held).unwrap_or(0)))
     }
 
-    fn blob_piece(&self, chunk: &BlobChunk) -> Result<()> {
+    fn blob_piece(&self, chunk: &BlobChunk, now: i64) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(db)?;
         let held: i64 = tx
@@ -714,7 +728,7 @@ impl HubStore for SqliteHubStore {
         }
         tx.execute(
             "INSERT OR IGNORE INTO blob_pieces (hash, offset, total, bytes, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![chunk.hash, held as i64, chunk.total as i64, chunk.bytes, crate::now_ms()],
+            params![chunk.hash, held as i64, chunk.total as i64, chunk.bytes, now],
         )
         .map_err(db)?;
         if held + chunk.bytes.len() as u64 == chunk.total {

@@ -301,6 +301,9 @@ pub trait HubStore: Send + Sync + 'static {
     fn doc_version(&self, case: CaseId, kind: DocKind) -> Result<Option<i64>>;
     /// Whether a change is stored.
     fn has_change(&self, hash: &str) -> Result<bool>;
+    /// The hashes the hub's records give a document: its accepted changes and its tail (for
+    /// `ledger-hub check` to compare with the changes the stored document holds).
+    fn doc_change_hashes(&self, case: CaseId, kind: DocKind) -> Result<Vec<String>>;
     /// A change's bytes.
     fn change(&self, hash: &str) -> Result<Option<Vec<u8>>>;
     /// What the hub knows of a case's scope.
@@ -333,8 +336,9 @@ pub trait HubStore: Send + Sync + 'static {
     fn blob(&self, hash: &str) -> Result<Option<Vec<u8>>>;
     /// Whether a blob is complete here; else how much of it has been uploaded.
     fn blob_progress(&self, hash: &str) -> Result<Result<(), u64>>;
-    /// Adds an uploaded piece; stores the blob once complete and its BLAKE3 matches.
-    fn blob_piece(&self, chunk: &BlobChunk) -> Result<()>;
+    /// Adds an uploaded piece, received at `now` (ms: the age [`HubStore::expire_uploads`]
+    /// judges); stores the blob once complete and its BLAKE3 matches.
+    fn blob_piece(&self, chunk: &BlobChunk, now: i64) -> Result<()>;
     /// The cases that cite a blob (whoever may see one of them may fetch it).
     fn blob_cases(&self, hash: &str) -> Result<Vec<CaseId>>;
     /// Drops partial uploads untouched since `before` (ms); returns how many.

@@ -488,3 +488,78 @@ fn the_index_is_re_projected_when_the_rules_change_and_only_then() {
     let reprojected = rows(&Connection::open(&db).unwrap());
     assert!(reprojected.iter().all(|(_, _, facts)| facts != "{}"));
 }
+
+#[test]
+fn delete_case_takes_its_staging_rows_and_receipts_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, cases) = seeded(dir.path());
+    let (id, other) = (cases[7].id, cases[8].id);
+    let cite = |case: CaseId, hash: &str| {
+        let a = ledger_domain::AttachmentRef {
+            hash: hash.to_owned(),
+            name: "现场.jpg".into(),
+            size: 100,
+            mime: "image/jpeg".into(),
+            added_at: 0,
+            added_by: "hq".into(),
+        };
+        store.edit(case, DocKind::Case, |tx| schema::add_attachment(tx, &a)).unwrap();
+    };
+    let (own, shared, theirs) = (blob_hash(b"own"), blob_hash(b"shared"), blob_hash(b"theirs"));
+    cite(id, &own);
+    cite(id, &shared);
+    cite(other, &shared);
+    cite(other, &theirs);
+    for hash in [&own, &shared, &theirs] {
+        assert!(!store.stage_blob_piece(hash, 0, 100, &[7; 10]).unwrap());
+    }
+    for case in [id, other] {
+        for kind in [DocKind::Case, DocKind::Identity] {
+            assert!(store.stage_piece(case, kind, 0, 1000, &[1; 10]).unwrap().is_none());
+        }
+    }
+    let change_of = |case: CaseId| -> String {
+        store
+            .reader()
+            .query_row(
+                "SELECT hash FROM changes WHERE case_id = ?1 ORDER BY hash LIMIT 1",
+                [case.to_string()],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let (mine, yours) = (change_of(id), change_of(other));
+    store.record_receipts(&[("a1".repeat(32), 5, id), ("b2".repeat(32), 5, other)]).unwrap();
+    // A receipt from before receipts named their case: found by the change's hash.
+    for hash in [&mine, &yours] {
+        store
+            .writer()
+            .conn
+            .execute("INSERT INTO receipts (hash, received_at) VALUES (?1, 6)", [hash])
+            .unwrap();
+    }
+    let count = |sql: &str, key: &str| -> i64 {
+        store.reader().query_row(sql, [key], |r| r.get(0)).unwrap()
+    };
+    let staging = "SELECT count(*) FROM staging WHERE case_id = ?1";
+    let receipts = "SELECT count(*) FROM receipts WHERE case_id = ?1";
+    let receipt = "SELECT count(*) FROM receipts WHERE hash = ?1";
+    let blob_staging = "SELECT count(*) FROM blob_staging WHERE hash = ?1";
+    assert_eq!(count(staging, &id.to_string()), 2, "precondition");
+    assert_eq!(count(receipts, &id.to_string()), 1, "precondition");
+    assert_eq!(count(receipt, &mine), 1, "precondition");
+    assert_eq!(count(blob_staging, &own), 1, "precondition");
+
+    store.delete_case(id).unwrap();
+    assert_eq!(count(staging, &id.to_string()), 0, "the case's documents in transit");
+    assert_eq!(count(receipts, &id.to_string()), 0, "its receipts");
+    assert_eq!(count(receipt, &mine), 0, "its receipts without a case");
+    assert_eq!(count(blob_staging, &own), 0, "an attachment in transit only it cites");
+    assert_eq!(store.blob_staged(&own).unwrap(), 0);
+    // What another case still needs stays.
+    assert_eq!(count(blob_staging, &shared), 1, "an attachment another case cites");
+    assert_eq!(count(blob_staging, &theirs), 1);
+    assert_eq!(count(staging, &other.to_string()), 2);
+    assert_eq!(count(receipts, &other.to_string()), 1);
+    assert_eq!(count(receipt, &yours), 1);
+}
