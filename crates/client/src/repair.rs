@@ -5,10 +5,11 @@
 
 use std::sync::Arc;
 
-use ledger_protocol::{RepairRequest, RepairSync};
+use ledger_protocol::{DocKind, RepairRequest, RepairSync};
+use uuid::Uuid;
 
 use crate::hub_client::{ClientError, HubClient};
-use crate::target::SyncTarget;
+use crate::target::{Binding, SyncTarget};
 
 /// Digests per request.
 const DIGESTS_PER_REQUEST: usize = 2000;
@@ -26,6 +27,8 @@ pub struct RepairReport {
     pub missing: usize,
     /// Sync-protocol messages exchanged.
     pub messages: usize,
+    /// Differing documents that did not reach the hub's heads; repair stays due.
+    pub unsettled: usize,
 }
 
 fn local(e: crate::target::TargetError) -> ClientError {
@@ -57,31 +60,48 @@ pub async fn repair(
         after = next;
     }
     for (case, kind) in &differ {
-        let mut state = Vec::new();
-        let mut incoming: Option<Vec<u8>> = None;
-        for _ in 0..MAX_ROUNDS {
-            let Some(message) =
-                target.repair_step(*case, *kind, &mut state, incoming.as_deref()).map_err(local)?
-            else {
-                break;
-            };
-            report.messages += 1;
-            let reply = client
-                .repair_sync(
-                    &binding.hub,
-                    &binding.credential,
-                    &RepairSync { case_id: *case, kind: *kind, message },
-                )
-                .await?;
-            match reply.message {
-                Some(m) => incoming = Some(m.0),
-                None => break,
-            }
+        if !repair_document(client, target, &binding, *case, *kind, &mut report).await? {
+            report.unsettled += 1;
+            tracing::warn!(%case, ?kind, "repair did not reach the hub's heads; will retry");
         }
     }
     report.differ = differ.len();
     report.missing = missing.len();
-    target.repair_finished(&missing).map_err(local)?;
+    target.repair_finished(&missing, report.unsettled == 0).map_err(local)?;
     tracing::info!(?report, "repair finished");
     Ok(report)
+}
+
+/// Runs the sync protocol on one document; whether the office ended holding the hub's heads.
+async fn repair_document(
+    client: &HubClient,
+    target: &Arc<dyn SyncTarget>,
+    binding: &Binding,
+    case: Uuid,
+    kind: DocKind,
+    report: &mut RepairReport,
+) -> Result<bool, ClientError> {
+    let mut state = Vec::new();
+    let mut incoming: Option<Vec<u8>> = None;
+    for _ in 0..MAX_ROUNDS {
+        let Some(message) =
+            target.repair_step(case, kind, &mut state, incoming.as_deref()).map_err(local)?
+        else {
+            return Ok(true);
+        };
+        report.messages += 1;
+        let reply = client
+            .repair_sync(
+                &binding.hub,
+                &binding.credential,
+                &RepairSync { case_id: case, kind, message },
+            )
+            .await?;
+        match reply.message {
+            Some(m) => incoming = Some(m.0),
+            // The hub does not hold the document: nothing to fetch from it.
+            None => return Ok(true),
+        }
+    }
+    Ok(false)
 }

@@ -133,8 +133,8 @@ pub trait SyncTarget: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<DocDigest>, TargetError>;
     /// One step of Automerge's sync protocol on a document: applies the hub's `incoming`
-    /// message (if any) durably, then returns the next message to send (none when done).
-    /// `state` carries the protocol state between steps.
+    /// message (if any) durably, then returns the next message to send, or none once the
+    /// office holds every head the hub announced. `state` carries what the next step needs.
     fn repair_step(
         &self,
         case: Uuid,
@@ -142,8 +142,13 @@ pub trait SyncTarget: Send + Sync + 'static {
         state: &mut Vec<u8>,
         incoming: Option<&[u8]>,
     ) -> Result<Option<Vec<u8>>, TargetError>;
-    /// Repair is done: documents the office lacks are to be fetched whole.
-    fn repair_finished(&self, missing: &[(Uuid, DocKind)]) -> Result<(), TargetError>;
+    /// Repair is over: documents the office lacks are to be fetched whole. Unless `settled`
+    /// (every differing document reached the hub's heads), repair stays due.
+    fn repair_finished(
+        &self,
+        missing: &[(Uuid, DocKind)],
+        settled: bool,
+    ) -> Result<(), TargetError>;
 }
 
 #[cfg(test)]

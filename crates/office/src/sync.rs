@@ -13,6 +13,7 @@ use std::path::Path;
 
 use ledger_client::{Applied, Binding, SyncStatus, SyncTarget, TargetError};
 use ledger_domain::CaseId;
+use ledger_domain::automerge::Change;
 use ledger_domain::schema;
 use ledger_protocol::{
     BlobChunk, BlobWant, Cursor, DocKind as WireKind, DropPerson, EnrollResponse, Hash,
@@ -688,33 +689,102 @@ impl Office {
         state: &mut Vec<u8>,
         incoming: Option<&[u8]>,
     ) -> Result<Option<Vec<u8>>> {
+        use ledger_domain::automerge::ReadDoc;
         use ledger_domain::automerge::sync::{Message, State, SyncDoc};
         let bad = |e: String| OfficeError::BadFile(format!("修复同步出错：{e}"));
-        let mut sync_state = if state.is_empty() {
+        let carried = RepairState::decode(state).map_err(|e| bad(e.to_owned()))?;
+        let mut sync_state = if carried.sync.is_empty() {
             State::new()
         } else {
-            State::decode(state).map_err(|e| bad(e.to_string()))?
+            State::decode(&carried.sync).map_err(|e| bad(e.to_string()))?
         };
+        // Work on a copy that also holds the hub's changes still waiting for a dependency, so
+        // that Automerge asks for that dependency by hash: the stateless hub judges by a Bloom
+        // filter of this office's changes, and a false positive there is never sent unasked.
+        let mut copy = self.store.with_doc(case, kind, Clone::clone)?;
+        let before = copy.get_heads();
+        let mut waiting = carried.waiting().map_err(|e| bad(e.to_string()))?;
+        copy.apply_changes(waiting.values().cloned()).map_err(|e| bad(e.to_string()))?;
+        let mut settled = false;
         if let Some(bytes) = incoming {
             let message = Message::decode(bytes).map_err(|e| bad(e.to_string()))?;
-            // Apply to a copy, then store what it added through the normal path.
-            let mut copy = self.store.with_doc(case, kind, Clone::clone)?;
-            let before = copy.get_heads();
-            copy.receive_sync_message(&mut sync_state, message).map_err(|e| bad(e.to_string()))?;
-            let added: Vec<Vec<u8>> =
-                copy.get_changes(&before).iter().map(|c| c.raw_bytes().to_vec()).collect();
-            if !added.is_empty() {
-                self.store.apply_remote(case, kind, added)?;
+            let hub_heads = message.heads.clone();
+            // A whole-document chunk does not parse as a change; it never waits anyway.
+            for chunk in message.changes.iter() {
+                if let Ok(change) = Change::from_bytes(chunk.to_vec()) {
+                    waiting.insert(change.hash(), change);
+                }
             }
+            copy.receive_sync_message(&mut sync_state, message).map_err(|e| bad(e.to_string()))?;
+            settled = hub_heads.iter().all(|h| copy.get_change_by_hash(h).is_some());
         }
-        let next = self.store.with_doc(case, kind, |d| d.generate_sync_message(&mut sync_state))?;
+        let added: Vec<Vec<u8>> =
+            copy.get_changes(&before).iter().map(|c| c.raw_bytes().to_vec()).collect();
+        if !added.is_empty() {
+            // Stored through the normal path; the copy is dropped.
+            self.store.apply_remote(case, kind, added)?;
+        }
+        if settled {
+            *state = Vec::new();
+            return Ok(None);
+        }
+        waiting.retain(|hash, _| copy.get_change_by_hash(hash).is_none());
+        // The state decoded above has not responded yet, so Automerge always has a message.
+        let Some(mut next) = copy.generate_sync_message(&mut sync_state) else {
+            return Err(bad("没有可发送的同步消息".to_owned()));
+        };
         // The hub takes this office's changes through the outbox, judged, never from repair.
-        let next = next.map(|mut m| {
-            m.changes = Vec::<Vec<u8>>::new().into();
-            m
-        });
-        *state = sync_state.encode();
-        Ok(next.map(Message::encode))
+        next.changes = Vec::<Vec<u8>>::new().into();
+        *state = RepairState {
+            sync: sync_state.encode(),
+            waiting: waiting.values().map(|c| c.raw_bytes().to_vec()).collect(),
+        }
+        .encode();
+        Ok(Some(next.encode()))
+    }
+}
+
+/// What one document's repair carries from step to step: Automerge's sync state, and the hub's
+/// changes received but still waiting for a dependency (the store would not keep them).
+#[derive(Debug, Default)]
+struct RepairState {
+    sync: Vec<u8>,
+    waiting: Vec<Vec<u8>>,
+}
+
+impl RepairState {
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for part in std::iter::once(&self.sync).chain(&self.waiting) {
+            out.extend_from_slice(&(part.len() as u64).to_le_bytes());
+            out.extend_from_slice(part);
+        }
+        out
+    }
+
+    fn decode(mut bytes: &[u8]) -> std::result::Result<Self, &'static str> {
+        let mut parts = Vec::new();
+        while !bytes.is_empty() {
+            let (len, rest) = bytes.split_first_chunk::<8>().ok_or("状态长度不完整")?;
+            let len = usize::try_from(u64::from_le_bytes(*len)).map_err(|_| "状态长度无效")?;
+            if rest.len() < len {
+                return Err("状态内容不完整");
+            }
+            let (part, rest) = rest.split_at(len);
+            parts.push(part.to_vec());
+            bytes = rest;
+        }
+        let mut parts = parts.into_iter();
+        Ok(Self { sync: parts.next().unwrap_or_default(), waiting: parts.collect() })
+    }
+
+    fn waiting(
+        &self,
+    ) -> std::result::Result<
+        std::collections::BTreeMap<ledger_domain::automerge::ChangeHash, Change>,
+        ledger_domain::automerge::LoadChangeError,
+    > {
+        self.waiting.iter().map(|b| Change::from_bytes(b.clone()).map(|c| (c.hash(), c))).collect()
     }
 }
 
@@ -789,21 +859,157 @@ impl SyncTarget for Office {
         self.repair_message(CaseId(case), local(kind), state, incoming).map_err(target_err)
     }
 
-    fn repair_finished(&self, missing: &[(uuid::Uuid, WireKind)]) -> Result<(), TargetError> {
+    fn repair_finished(
+        &self,
+        missing: &[(uuid::Uuid, WireKind)],
+        settled: bool,
+    ) -> Result<(), TargetError> {
         let mut want: BTreeSet<CaseId> =
             self.meta_json::<Vec<CaseId>>(WANT_WHOLE).map_err(target_err)?.into_iter().collect();
         want.extend(missing.iter().map(|(c, _)| CaseId(*c)));
-        self.meta_pairs(&[
-            (WANT_WHOLE, Self::to_json(&want.iter().collect::<Vec<_>>())),
-            (REPAIR, "0".to_owned()),
-            (RESTORED, "0".to_owned()),
-        ])
-        .map_err(target_err)
+        let mut pairs = vec![(WANT_WHOLE, Self::to_json(&want.iter().collect::<Vec<_>>()))];
+        if settled {
+            pairs.extend([(REPAIR, "0".to_owned()), (RESTORED, "0".to_owned())]);
+        }
+        self.meta_pairs(&pairs).map_err(target_err)
     }
 }
 
 impl From<ledger_client::ClientError> for OfficeError {
     fn from(e: ledger_client::ClientError) -> Self {
         OfficeError::Sync(e)
+    }
+}
+
+#[cfg(test)]
+mod repair_tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::Arc;
+
+    use ledger_domain::automerge::sync::{BloomFilter, Message, State, SyncDoc};
+    use ledger_domain::automerge::{ActorId, Automerge, ChangeHash};
+    use ledger_domain::schema::{CaseField, Draft, FieldValue};
+    use ledger_domain::{NewCase, NewPetitioner, NewSubmission, Role};
+
+    use super::*;
+
+    /// What `Engine::repair_sync` does: a fresh state per request, the office's changes
+    /// stripped, the answer generated from the hub's document.
+    fn stateless_hub(doc: &Automerge, bytes: &[u8]) -> Option<Vec<u8>> {
+        let mut doc = doc.clone();
+        let mut message = Message::decode(bytes).unwrap();
+        message.changes = Vec::<Vec<u8>>::new().into();
+        let mut state = State::new();
+        doc.receive_sync_message(&mut state, message).unwrap();
+        doc.generate_sync_message(&mut state).map(|m| m.encode())
+    }
+
+    fn township() -> (tempfile::TempDir, Office) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = OfficeConfig::new("hq", "黄桥镇国土所", Role::Township);
+        config.staff = vec!["李娟".into()];
+        config.townships = vec!["黄桥镇".into()];
+        let office = Office::init(dir.path(), config, Arc::new(|| 1_709_604_000_000)).unwrap();
+        (dir, office)
+    }
+
+    fn new_case() -> NewCase {
+        NewCase {
+            submission: NewSubmission {
+                received: "2024-03-01".parse().ok(),
+                channel: "来访".into(),
+                source: "本局接收".into(),
+                persons: Some(2),
+                ..Default::default()
+            },
+            purpose: "申诉求决".into(),
+            sector: "涉土".into(),
+            category: "纠纷调处".into(),
+            township: "黄桥镇".into(),
+            request: "宅基地纠纷".into(),
+            village: "大屋村".into(),
+            petitioners: vec![NewPetitioner {
+                name: "村民".into(),
+                id_number: "11010519491231002X".into(),
+                phone: "13812345678".into(),
+                address: "大屋村3组".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    /// The hub's copy: the office's document plus `hidden` drafts and then a field by the old
+    /// actor, each draft chosen so that its hash is a false positive in the Bloom filter the
+    /// office sends. The stateless hub never sends those drafts unasked, only the field on top.
+    fn hub_with_false_positives(office: &Automerge, hidden: usize) -> Automerge {
+        let hashes: Vec<ChangeHash> = office.get_changes(&[]).iter().map(|c| c.hash()).collect();
+        let bloom = BloomFilter::from_hashes(hashes.iter());
+        let mut hub = office.clone();
+        hub.set_actor(ActorId::from(vec![7u8; 16]));
+        for level in 0..hidden {
+            hub = (0..200_000)
+                .find_map(|n| {
+                    let mut candidate = hub.clone();
+                    let mut tx = candidate.transaction();
+                    let text = format!("备份之后的调查记录{level}-{n}");
+                    schema::set_draft(&mut tx, Draft::Investigation, &text).unwrap();
+                    let hash = tx.commit().0.unwrap();
+                    bloom.contains_hash(&hash).then_some(candidate)
+                })
+                .unwrap();
+        }
+        let mut tx = hub.transaction();
+        let subject = FieldValue::Text("备份之后补充的被反映人".into());
+        schema::put_field(&mut tx, &CaseField::Subject, subject).unwrap();
+        tx.commit();
+        hub
+    }
+
+    #[test]
+    fn repair_fetches_changes_the_bloom_filter_hides_from_a_stateless_hub() {
+        for hidden in 1..=3 {
+            let (_dir, office) = township();
+            let id = office.register(&new_case(), None).unwrap();
+            let mine = office.store.with_doc(id, DocKind::Case, Clone::clone).unwrap();
+            let hub = hub_with_false_positives(&mine, hidden);
+
+            let mut state = Vec::new();
+            let mut incoming: Option<Vec<u8>> = None;
+            let mut rounds = 0;
+            while let Some(message) =
+                office.repair_step(id.0, WireKind::Case, &mut state, incoming.as_deref()).unwrap()
+            {
+                rounds += 1;
+                assert!(rounds <= 2 + hidden, "{hidden} hidden: repair does not converge");
+                incoming = stateless_hub(&hub, &message);
+                assert!(incoming.is_some());
+            }
+            let heads = office.store.with_doc(id, DocKind::Case, |d| d.get_heads()).unwrap();
+            assert_eq!(heads, hub.get_heads(), "{hidden} hidden");
+            let case = office.case(id).unwrap();
+            assert_eq!(case.subject, "备份之后补充的被反映人");
+            assert!(case.investigation_report.starts_with("备份之后的调查记录"));
+        }
+    }
+
+    #[test]
+    fn an_unsettled_repair_stays_due() {
+        let (_dir, office) = township();
+        office.meta_pairs(&[(RESTORED, "1".to_owned())]).unwrap();
+        office.repair_finished(&[], false).unwrap();
+        assert!(office.needs_repair());
+        office.repair_finished(&[], true).unwrap();
+        assert!(!office.needs_repair());
+    }
+
+    #[test]
+    fn repair_state_round_trips() {
+        let state = RepairState { sync: vec![1, 2, 3], waiting: vec![vec![], vec![9; 40]] };
+        let back = RepairState::decode(&state.encode()).unwrap();
+        assert_eq!((back.sync, back.waiting), (state.sync, state.waiting));
+        assert!(RepairState::decode(&[5, 0, 0]).is_err());
+        assert!(RepairState::decode(&[]).unwrap().sync.is_empty());
     }
 }
