@@ -334,23 +334,15 @@ pub(crate) fn clocks(
     if let Some((replied_on, _)) = replay.replied.as_ref().filter(|_| track.reviewable()) {
         // §35: 30 days from the day the petitioner received the written reply, not from the
         // day it was written; until its service is recorded the window cannot be known.
-        let served = replay.reply_served_on;
-        out.push(Clock {
-            kind: DeadlineKind::ReviewRequest,
-            start: served.unwrap_or(*replied_on),
-            due: match served {
-                Some(served) => {
-                    calendar.add_days(served, policy.review_request_days).map_err(|e| e.to_string())
-                }
-                None => {
-                    Err("答复尚未登记送达：复查申请期限自信访人收到答复之日起计算，请登记「送达」"
-                        .to_owned())
-                }
-            },
-            met_on: replay.review_requested_on.filter(|r| r >= replied_on),
-            informational: true,
-            refused_extension: None,
-        });
+        out.push(petitioner_window(
+            DeadlineKind::ReviewRequest,
+            *replied_on,
+            replay.reply_served_on,
+            replay.review_requested_on,
+            policy.review_request_days,
+            calendar,
+            "答复尚未登记送达：复查申请期限自信访人收到答复之日起计算，请登记「送达」",
+        ));
     }
     if let Some(requested) = replay.review_requested_on {
         out.push(Clock {
@@ -366,23 +358,15 @@ pub(crate) fn clocks(
         && *outcome != ReviewOutcome::Redo
     {
         // §36: from the day the petitioner received the review opinion.
-        let served = replay.review_served_on;
-        out.push(Clock {
-            kind: DeadlineKind::RecheckRequest,
-            start: served.unwrap_or(*opinion_on),
-            due: match served {
-                Some(served) => {
-                    calendar.add_days(served, policy.review_request_days).map_err(|e| e.to_string())
-                }
-                None => Err(
-                    "复查意见尚未登记送达：复核申请期限自信访人收到复查意见之日起计算，请登记「送达」"
-                        .to_owned(),
-                ),
-            },
-            met_on: replay.recheck_requested_on.filter(|r| r >= opinion_on),
-            informational: true,
-            refused_extension: None,
-        });
+        out.push(petitioner_window(
+            DeadlineKind::RecheckRequest,
+            *opinion_on,
+            replay.review_served_on,
+            replay.recheck_requested_on,
+            policy.review_request_days,
+            calendar,
+            "复查意见尚未登记送达：复核申请期限自信访人收到复查意见之日起计算，请登记「送达」",
+        ));
     }
     if let Some(requested) = replay.recheck_requested_on {
         out.push(Clock {
@@ -395,6 +379,31 @@ pub(crate) fn clocks(
         });
     }
     out
+}
+
+/// A petitioner's 30-day window to ask for the next review (§35-36): it runs from the day the
+/// petitioner received the decision (`served`), unknown until that is recorded; a request made
+/// on or after the decision (`decided`) meets it.
+fn petitioner_window(
+    kind: DeadlineKind,
+    decided: NaiveDate,
+    served: Option<NaiveDate>,
+    requested: Option<NaiveDate>,
+    days: u32,
+    calendar: &WorkCalendar,
+    unserved: &str,
+) -> Clock {
+    Clock {
+        kind,
+        start: served.unwrap_or(decided),
+        due: match served {
+            Some(served) => calendar.add_days(served, days).map_err(|e| e.to_string()),
+            None => Err(unserved.to_owned()),
+        },
+        met_on: requested.filter(|r| *r >= decided),
+        informational: true,
+        refused_extension: None,
+    }
 }
 
 fn assign_date(case: &Case) -> Option<NaiveDate> {

@@ -537,49 +537,36 @@ impl Office {
                 }
                 let document =
                     input.document_kind.clone().unwrap_or_else(|| document_to_serve(&replayed));
-                let opinion = match document {
-                    DocumentKind::ReviewOpinion => Some(&replayed.review_opinion),
-                    DocumentKind::RecheckOpinion => Some(&replayed.recheck_opinion),
+                // The decision the document states: its day, what recording it is called, and its day's name.
+                let decided = match document {
+                    DocumentKind::HandlingOpinion => {
+                        Some((replayed.replied.as_ref().map(|(d, _)| *d), "答复", "答复日期"))
+                    }
+                    DocumentKind::ReviewOpinion => Some((
+                        replayed.review_opinion.as_ref().map(|(d, _)| *d),
+                        "登记复查意见",
+                        "意见作出日期",
+                    )),
+                    DocumentKind::RecheckOpinion => Some((
+                        replayed.recheck_opinion.as_ref().map(|(d, _)| *d),
+                        "登记复核意见",
+                        "意见作出日期",
+                    )),
                     _ => None,
                 };
-                if let Some(opinion) = opinion {
-                    match opinion {
-                        None => {
-                            return Err(OfficeError::Refused(format!(
-                                "案件尚无{}，没有可送达的{}",
-                                if document == DocumentKind::ReviewOpinion {
-                                    "复查意见"
-                                } else {
-                                    "复核意见"
-                                },
-                                document.label()
-                            )));
-                        }
-                        Some((made, _)) if on < *made => {
-                            return Err(OfficeError::invalid(
-                                "date",
-                                "送达日期",
-                                format!("送达日期 {on} 早于意见作出日期 {made}"),
-                            ));
-                        }
-                        Some(_) => {}
-                    }
-                }
-                if document == DocumentKind::HandlingOpinion {
-                    match &replayed.replied {
-                        None => {
-                            return Err(OfficeError::Refused(
-                                "案件尚未答复，没有可送达的答复意见书".to_owned(),
-                            ));
-                        }
-                        Some((replied, _)) if on < *replied => {
-                            return Err(OfficeError::invalid(
-                                "date",
-                                "送达日期",
-                                format!("送达日期 {on} 早于答复日期 {replied}"),
-                            ));
-                        }
-                        Some(_) => {}
+                if let Some((made, what, day)) = decided {
+                    let made = made.ok_or_else(|| {
+                        OfficeError::Refused(format!(
+                            "案件尚未{what}，没有可送达的{}",
+                            document.label()
+                        ))
+                    })?;
+                    if on < made {
+                        return Err(OfficeError::invalid(
+                            "date",
+                            "送达日期",
+                            format!("送达日期 {on} 早于{day} {made}"),
+                        ));
                     }
                 }
                 event.target = Some(to.to_owned());
