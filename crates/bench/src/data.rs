@@ -621,6 +621,8 @@ impl Generator {
                 anonymous: false,
                 confidential: false,
                 summary: String::new(),
+                referred_by: String::new(),
+                referral_number: String::new(),
             },
             purpose: purpose_of(matter.category, &matter.source).to_owned(),
             sector: matter.sector.to_owned(),
@@ -788,6 +790,8 @@ impl Generator {
                 summary: "再次反映上述问题，要求尽快处理。".to_owned(),
                 registered_by: first.registered_by.clone(),
                 fingerprint: None,
+                referred_by: None,
+                referral_number: None,
             });
         }
         case.submissions.sort_by(|a, b| (a.received, &a.id).cmp(&(b.received, &b.id)));

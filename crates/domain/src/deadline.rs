@@ -739,6 +739,8 @@ mod tests {
                 summary: String::new(),
                 registered_by: "county".into(),
                 fingerprint: None,
+                referred_by: None,
+                referral_number: None,
             }],
             events: vec![],
             attachments: vec![],

@@ -207,6 +207,8 @@ pub fn seed_2017() -> Vec<Case> {
                     summary: String::new(),
                     registered_by: BUREAU.to_owned(),
                     fingerprint: None,
+                    referred_by: None,
+                    referral_number: None,
                 }],
                 events: Vec::new(),
                 attachments: Vec::new(),

@@ -251,6 +251,13 @@ pub struct Submission {
     pub registered_by: String,
     /// The fingerprint of the imported ledger row it came from, so a re-import adds nothing.
     pub fingerprint: Option<String>,
+    /// 来文机关: the body that referred it, by its full name (邵阳市信访局), for a referral; the
+    /// 办结报告 goes back to it (信访工作条例 §22).
+    #[serde(default)]
+    pub referred_by: Option<String>,
+    /// 来文文号: the referring body's document number (邵信交〔2024〕12号).
+    #[serde(default)]
+    pub referral_number: Option<String>,
 }
 
 /// 办理记录: one event of the log. Events are only ever added; status is derived by replaying

@@ -79,6 +79,10 @@ pub struct NewSubmission {
     pub confidential: bool,
     /// 反映内容 of this submission.
     pub summary: String,
+    /// 来文机关, for a referral: the referring body's full name.
+    pub referred_by: String,
+    /// 来文文号, for a referral.
+    pub referral_number: String,
 }
 
 /// A new case as entered.
@@ -223,6 +227,7 @@ impl NewSubmission {
         );
         let source =
             parse(errors, "source", "信访来源", &self.source, Source::parse, Source::known_labels);
+        let referral = source.as_ref().is_some_and(Source::is_referral);
         let persons = self.persons.unwrap_or(1);
         if persons == 0 {
             errors.push(FieldError::new("persons", "人数", "人数至少为1"));
@@ -251,9 +256,17 @@ impl NewSubmission {
             summary: self.summary.trim().to_owned(),
             registered_by: ctx.office.to_owned(),
             fingerprint: ctx.fingerprint.clone(),
+            referred_by: referral_text(&self.referred_by, referral),
+            referral_number: referral_text(&self.referral_number, referral),
         })
         .filter(|_| persons > 0)
     }
+}
+
+/// A referral's 来文机关 or 文号 as kept: trimmed, bounded, and only on a referral.
+fn referral_text(value: &str, referral: bool) -> Option<String> {
+    let value = value.trim();
+    (referral && !value.is_empty()).then(|| value.chars().take(80).collect())
 }
 
 impl NewSubmission {
@@ -596,6 +609,20 @@ mod tests {
             legacy,
         };
         input.build(&mut ctx)
+    }
+
+    #[test]
+    fn a_referral_keeps_its_referring_body_and_number_and_a_direct_petition_none() {
+        let mut i = input();
+        i.submission.referred_by = "  邵阳市信访局 ".into();
+        i.submission.referral_number = "邵信交〔2024〕12号".into();
+        let (case, _) = build(&i).unwrap();
+        assert_eq!(case.submissions[0].referred_by, None, "received directly: nobody referred it");
+        i.submission.source = "市信访局交办".into();
+        let (case, _) = build(&i).unwrap();
+        let s = &case.submissions[0];
+        assert_eq!(s.referred_by.as_deref(), Some("邵阳市信访局"));
+        assert_eq!(s.referral_number.as_deref(), Some("邵信交〔2024〕12号"));
     }
 
     #[test]

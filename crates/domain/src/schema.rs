@@ -230,6 +230,8 @@ pub const SUBMISSION_KEYS: &[&str] = &[
     "summary",
     "registered_by",
     "fingerprint",
+    "referred_by",
+    "referral_number",
 ];
 
 /// The keys of a petitioner reference ([`add_petitioner`]).
@@ -372,6 +374,8 @@ pub fn add_submission(tx: &mut impl Transactable, s: &Submission) -> Result<()> 
     tx.put(&obj, "summary", s.summary.as_str())?;
     tx.put(&obj, "registered_by", s.registered_by.as_str())?;
     put_opt_str(tx, &obj, "fingerprint", s.fingerprint.as_deref())?;
+    put_opt_str(tx, &obj, "referred_by", s.referred_by.as_deref())?;
+    put_opt_str(tx, &obj, "referral_number", s.referral_number.as_deref())?;
     Ok(())
 }
 
@@ -768,6 +772,8 @@ fn read_submission<D: ReadDoc>(r: &Reader<'_, D>, obj: &ObjId, id: String) -> Re
         summary: r.opt_str(obj, p, "summary")?.unwrap_or_default(),
         registered_by: r.str(obj, p, "registered_by")?,
         fingerprint: r.opt_str(obj, p, "fingerprint")?,
+        referred_by: r.opt_str(obj, p, "referred_by")?,
+        referral_number: r.opt_str(obj, p, "referral_number")?,
         id,
     })
 }

@@ -480,6 +480,9 @@ impl Office {
                 anonymous: name.is_empty(),
                 confidential: false,
                 summary: String::new(),
+                // The ledger layout has no 来文机关/文号 columns yet.
+                referred_by: String::new(),
+                referral_number: String::new(),
             },
             purpose: get("信访目的").to_owned(),
             sector: get("涉及领域").to_owned(),

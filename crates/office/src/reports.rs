@@ -337,8 +337,11 @@ impl Office {
         if self.role() == Role::Township {
             return Ok(Some(BUREAU_ADDRESSEE.to_owned()));
         }
+        // The referring body by the full name registered with the referral, else by its kind.
+        let first = case.submissions.iter().min_by_key(|s| (s.received, &s.id));
+        let named = first.and_then(|s| s.referred_by.clone());
         match case.first_source().and_then(referring_body) {
-            Some(body) => Ok(Some(body.to_owned())),
+            Some(body) => Ok(Some(named.unwrap_or_else(|| body.to_owned()))),
             None => Err(OfficeError::Refused(
                 "本案为本局直接接收的信访事项，没有交办机关，不需要出具办结报告；交办乡镇办理的案件，由承办的国土所出具办结报告"
                     .to_owned(),

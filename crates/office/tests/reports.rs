@@ -234,6 +234,8 @@ fn new_case() -> NewCase {
             channel: "来访".into(),
             source: "市信访局交办".into(),
             persons: Some(2),
+            referred_by: "邵阳市信访局".into(),
+            referral_number: "邵信交〔2024〕12号".into(),
             ..Default::default()
         },
         sector: "涉土".into(),
@@ -348,7 +350,9 @@ fn documents_preview_issue_and_refuse() {
     }
     // Referred by the city petition bureau: the bureau's completion report goes back there.
     let report = office.document(id, &DocumentKind::CompletionReport, false, None).unwrap();
-    assert!(report.contains("市信访局："), "{report}");
+    // Back to the referring body by its full name, citing its document and the referral's day.
+    assert!(report.contains(">邵阳市信访局：<"), "{report}");
+    assert!(report.contains("2024年3月1日以邵信交〔2024〕12号交办的"), "{report}");
     // The reviewing body named in the office's settings.
     let mut cfg = office.config();
     cfg.review_body = "洞口县人民政府".into();

@@ -494,7 +494,12 @@ impl<'a> Ctx<'a> {
         let reply = self.reply();
         let first = case.submissions.iter().min_by_key(|s| (s.received, &s.id));
         // The bureau reports to the body that referred the matter, on the day it was referred
-        // (received here); a township reports to the bureau, on the day it was assigned.
+        // (received here), citing its document number; a township reports to the bureau, on the
+        // day it was assigned.
+        let number = match first.and_then(|s| s.referral_number.as_deref()) {
+            Some(n) if self.req.by_bureau => format!("以{}", escape(n)),
+            _ => String::new(),
+        };
         let assigned = if self.req.by_bureau {
             case.received()
         } else {
@@ -535,7 +540,7 @@ impl<'a> Ctx<'a> {
             format!("{}{}", case.jurisdiction.as_deref().unwrap_or_default(), case.village.trim());
         format!(
             "<p class=\"to\">{}：</p>\n\
-             <p>{}交办的{}反映的信访事项（案件编号{}），已办理完毕，现将办理情况报告如下：</p>\n\
+             <p>{}{number}交办的{}反映的信访事项（案件编号{}），已办理完毕，现将办理情况报告如下：</p>\n\
              <h2>一、信访事项</h2>\n<p>信访人：{}；信访日期：{}；信访形式：{}；信访来源：{}；问题属地：{}。</p>\n<p>信访请求：{}</p>\n\
              <h2>二、调查核实情况</h2>\n{}\n\
              <h2>三、处理及答复情况</h2>\n<p>答复日期：{}；处理意见：{}。</p>\n<p>答复内容：{}</p>\n\

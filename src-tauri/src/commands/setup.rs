@@ -77,6 +77,9 @@ pub(crate) struct Vocabularies {
     category: Vec<CodeLabel>,
     /// The category codes a clerk may choose under each 涉及领域 code ([`Category::offered`]).
     category_by_sector: BTreeMap<String, Vec<String>>,
+    /// The 信访来源 codes that are referrals ([`Source::is_referral`]): the form asks for the
+    /// referring body and its document number.
+    referral_sources: Vec<String>,
     status: Vec<CodeLabel>,
     action: Vec<CodeLabel>,
     satisfaction: Vec<CodeLabel>,
@@ -107,6 +110,11 @@ pub(crate) async fn vocabularies() -> CommandResult<Vocabularies> {
                 let offered = Category::offered(s).iter().map(|c| c.code().to_owned()).collect();
                 (s.code().to_owned(), offered)
             })
+            .collect(),
+        referral_sources: Source::KNOWN
+            .iter()
+            .filter(|s| s.is_referral())
+            .map(|s| s.code().to_owned())
             .collect(),
         status: list(Status::KNOWN, Status::code, Status::label),
         action: list(ActionKind::KNOWN, ActionKind::code, ActionKind::label),

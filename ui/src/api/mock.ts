@@ -55,7 +55,7 @@ function invalid(fields: FieldError[]): never {
   fail('invalid_input', fields.map((f) => `${f.label}：${f.message}`).join('；'), fields)
 }
 
-type ListKind = Exclude<keyof typeof VOCABULARIES, 'category_by_sector' | 'issued_documents'>
+type ListKind = Exclude<keyof typeof VOCABULARIES, 'category_by_sector' | 'issued_documents' | 'referral_sources'>
 
 const labelOf = (kind: ListKind, code: string) =>
   VOCABULARIES[kind]?.find((v) => v.code === code)?.label ?? code

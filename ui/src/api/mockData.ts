@@ -148,6 +148,8 @@ export const VOCABULARIES: Vocabularies = {
     ['review_opinion', '复查意见书'],
     ['recheck_opinion', '复核意见书'],
   ]),
+  // What the shell's Source::is_referral gives.
+  referral_sources: ['provincial_bureau', 'city_bureau', 'county_department', 'city_land_bureau', 'national_bureau', 'provincial_department', 'hotline_12345', 'leader_instruction', 'lower_level'],
   issued_documents: [
     'acceptance_notice',
     'non_acceptance_notice',

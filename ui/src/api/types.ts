@@ -16,6 +16,8 @@ export interface Vocabularies {
   category: CodeLabel[]
   /** The category codes a clerk may choose under each 涉及领域 code. */
   category_by_sector?: Record<string, string[]>
+  /** The 信访来源 codes that are referrals (a 来文机关 and 文号 are asked for). */
+  referral_sources?: string[]
   status: CodeLabel[]
   action: CodeLabel[]
   satisfaction: CodeLabel[]
@@ -159,6 +161,10 @@ export interface NewCase {
   anonymous?: boolean
   confidential?: boolean
   summary?: string
+  /** 来文机关 (the referring body's full name), for a referral. */
+  referred_by?: string
+  /** 来文文号, for a referral. */
+  referral_number?: string
   purpose?: string
   sector: string
   category: string

@@ -24,6 +24,9 @@ export interface RegisterForm {
   repeat: boolean
   anonymous: boolean
   confidential: boolean
+  /** 来文机关 and 来文文号, for a referral. */
+  referred_by: string
+  referral_number: string
   village: string
   subject: string
   request: string
@@ -52,6 +55,8 @@ export function emptyForm(township = '', handler = ''): RegisterForm {
     repeat: false,
     anonymous: false,
     confidential: false,
+    referred_by: '',
+    referral_number: '',
     village: '',
     subject: '',
     request: '',
@@ -83,6 +88,8 @@ export function toNewCase(form: RegisterForm): NewCase {
     repeat: form.repeat,
     anonymous: form.anonymous,
     confidential: form.confidential,
+    referred_by: opt(form.referred_by),
+    referral_number: opt(form.referral_number),
     purpose: opt(form.purpose),
     sector: form.sector,
     category: form.category,
@@ -113,6 +120,8 @@ const FORM_FIELDS = new Set([
   'repeat',
   'anonymous',
   'confidential',
+  'referred_by',
+  'referral_number',
   'village',
   'subject',
   'request',

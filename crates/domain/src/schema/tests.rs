@@ -38,9 +38,10 @@ fn submission() -> impl Strategy<Value = Submission> {
         (date(), 0u32..60, 0u32..500),
         proptest::array::uniform5(any::<bool>()),
         (prop::collection::vec(id(), 0..3), text(), id(), prop::option::of(id())),
+        (prop::option::of(text()), prop::option::of(text())),
     )
-        .prop_map(|((id, channel, source), (received, batches, persons), f, rest)| {
-            Submission {
+        .prop_map(
+            |((id, channel, source), (received, batches, persons), f, rest, referral)| Submission {
                 id,
                 channel,
                 source,
@@ -56,8 +57,10 @@ fn submission() -> impl Strategy<Value = Submission> {
                 summary: rest.1,
                 registered_by: rest.2,
                 fingerprint: rest.3,
-            }
-        })
+                referred_by: referral.0,
+                referral_number: referral.1,
+            },
+        )
 }
 
 fn event() -> impl Strategy<Value = Event> {
@@ -451,6 +454,8 @@ fn writers_write_exactly_the_listed_keys() {
     }];
     case.submissions.truncate(1);
     case.submissions[0].fingerprint = Some("fp".into());
+    case.submissions[0].referred_by = Some("邵阳市信访局".into());
+    case.submissions[0].referral_number = Some("邵信交〔2024〕12号".into());
     case.events = vec![event];
     case.attachments = vec![AttachmentRef {
         hash: "ab".repeat(32),

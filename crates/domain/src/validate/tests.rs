@@ -139,6 +139,8 @@ impl World {
                 summary: String::new(),
                 registered_by: "county".into(),
                 fingerprint: None,
+                referred_by: None,
+                referral_number: None,
             }],
             events: vec![event(
                 1,
@@ -909,6 +911,8 @@ fn every_kind_of_new_record_holds_only_its_listed_keys() {
         summary: "再次来访".into(),
         registered_by: "hq".into(),
         fingerprint: Some("fp".into()),
+        referred_by: None,
+        referral_number: None,
     };
     let attachment = crate::model::AttachmentRef {
         hash: "ab".repeat(32),

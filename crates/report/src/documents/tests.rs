@@ -274,6 +274,7 @@ fn documents_are_served_on_real_people_in_the_right_number() {
     case.petitioners.push(second);
     let reply = case.events.iter_mut().find(|e| e.action == ActionKind::Reply).unwrap();
     reply.outcome = Some(Outcome::Supported);
+    case.submissions[0].referral_number = Some("湘信交〔2017〕3号".to_owned());
     let names = ["张三丰".to_owned(), "李四".to_owned()];
     let request = |by_bureau: bool, kind: &'static DocumentKind| DocumentRequest {
         case: &case,
@@ -294,7 +295,7 @@ fn documents_are_served_on_real_people_in_the_right_number() {
     // The bureau's report goes back to the referrer, dated from the referral.
     let text = text_of(&render_document(&request(true, &DocumentKind::CompletionReport)).unwrap());
     let received = chinese_date(case.received().unwrap());
-    assert_parts(&text, &["省信访局：", &format!("{received}交办的")]);
+    assert_parts(&text, &["省信访局：", &format!("{received}以湘信交〔2017〕3号交办的")]);
     // Anonymous: nobody to write to.
     let mut anon = replied_case();
     for s in &mut anon.submissions {
