@@ -470,6 +470,16 @@ fn write_loop(office: &Office, count: u32, handler: Option<&str>) -> anyhow::Res
 }
 
 /// A case named by its id or its human number.
+/// A coded flag (code or Chinese label) as given, or what it must be.
+fn coded_flag<T>(
+    value: &Option<String>,
+    parse: fn(&str) -> Option<T>,
+    what: &str,
+    known: fn() -> String,
+) -> anyhow::Result<Option<T>> {
+    value.as_deref().map(|v| parse(v).ok_or_else(|| anyhow!("{what}应为：{}", known()))).transpose()
+}
+
 fn case_id(office: &Office, id: &str) -> anyhow::Result<CaseId> {
     if let Ok(id) = id.parse::<CaseId>() {
         return Ok(id);
@@ -540,52 +550,24 @@ fn case_command(dir: &Path, command: &CaseCommand, handler: Option<&str>) -> any
             let action = ActionKind::parse(action).ok_or_else(|| {
                 anyhow!("不认识办理动作「{action}」，可用：accept, not_accept, forward, assign, reassign, investigate, extend, reply, deliver, review, follow_up, evaluate, close, void（或中文：{}）", ActionKind::known_labels())
             })?;
-            let result = result
-                .as_deref()
-                .map(|r| {
-                    Satisfaction::parse(r)
-                        .ok_or_else(|| anyhow!("评价结果应为：满意、基本满意、不满意"))
-                })
-                .transpose()?;
-            let reason = reason
-                .as_deref()
-                .map(|r| {
-                    CloseReason::parse(r)
-                        .ok_or_else(|| anyhow!("办结原因应为：{}", CloseReason::known_labels()))
-                })
-                .transpose()?;
+            let result =
+                coded_flag(result, Satisfaction::parse, "评价结果", Satisfaction::known_labels)?;
+            let reason =
+                coded_flag(reason, CloseReason::parse, "办结原因", CloseReason::known_labels)?;
             // --outcome is the reply's 处理意见, or a reviewing body's conclusion.
             let review = matches!(action, ActionKind::ReviewOpinion | ActionKind::RecheckOpinion);
-            let review_outcome = outcome
-                .as_deref()
-                .filter(|_| review)
-                .map(|o| {
-                    ReviewOutcome::parse(o)
-                        .ok_or_else(|| anyhow!("结论应为：{}", ReviewOutcome::known_labels()))
-                })
-                .transpose()?;
-            let outcome = outcome
-                .as_deref()
-                .filter(|_| !review)
-                .map(|o| {
-                    Outcome::parse(o)
-                        .ok_or_else(|| anyhow!("处理意见应为：{}", Outcome::known_labels()))
-                })
-                .transpose()?;
-            let document_kind = document
-                .as_deref()
-                .map(|d| {
-                    DocumentKind::parse(d)
-                        .ok_or_else(|| anyhow!("文书类别应为：{}", DocumentKind::known_labels()))
-                })
-                .transpose()?;
-            let track = track
-                .as_deref()
-                .map(|t| {
-                    HandlingTrack::parse(t)
-                        .ok_or_else(|| anyhow!("办理程序应为：{}", HandlingTrack::known_labels()))
-                })
-                .transpose()?;
+            let (review_outcome, outcome) = if review {
+                (
+                    coded_flag(outcome, ReviewOutcome::parse, "结论", ReviewOutcome::known_labels)?,
+                    None,
+                )
+            } else {
+                (None, coded_flag(outcome, Outcome::parse, "处理意见", Outcome::known_labels)?)
+            };
+            let document_kind =
+                coded_flag(document, DocumentKind::parse, "文书类别", DocumentKind::known_labels)?;
+            let track =
+                coded_flag(track, HandlingTrack::parse, "办理程序", HandlingTrack::known_labels)?;
             let status = office.act(
                 id,
                 &ActionInput {

@@ -328,6 +328,7 @@ impl Office {
         let case = self.writable(id)?;
         let replayed = replay(&case.events);
         permit(&replayed, &cfg.role, &action).map_err(|r| OfficeError::Refused(r.message))?;
+        let rules = self.store.rules();
         let mut event = self.event(&case, action.clone(), handler);
         let text =
             input.text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
@@ -357,7 +358,6 @@ impl Office {
                     ));
                 }
                 if let Some(due) = input.due {
-                    let rules = self.store.rules();
                     check_assign_due(
                         &case,
                         &replayed,
@@ -456,7 +456,6 @@ impl Office {
                 event.target = Some(original.to_owned());
             }
             ActionKind::Object if cfg.role == Role::Bureau => {
-                let rules = self.store.rules();
                 check_objection(&case, &replayed, &rules.policies, &rules.calendar, self.today())
                     .map_err(OfficeError::Refused)?;
                 // Back to the body that sent it: named, or the referral's source.
@@ -477,7 +476,6 @@ impl Office {
                         "延期须告知信访人理由，请写明（--text）",
                     ));
                 }
-                let rules = self.store.rules();
                 let extended = check_extension(
                     &case,
                     &replayed,
@@ -590,7 +588,6 @@ impl Office {
                 event.review_outcome = Some(outcome);
             }
             ActionKind::Review => {
-                let rules = self.store.rules();
                 check_review_request(
                     &case,
                     &replayed,
@@ -618,7 +615,6 @@ impl Office {
                     CloseReason::Replied
                 });
                 close_check(&replayed, &reason).map_err(|r| OfficeError::Refused(r.message))?;
-                let rules = self.store.rules();
                 check_close(
                     &case,
                     &replayed,
