@@ -375,10 +375,7 @@ pub fn document_to_serve(state: &Replay) -> DocumentKind {
 /// Returns the status the case would move to.
 pub fn permit(state: &Replay, role: &Role, action: &ActionKind) -> Result<Status, Refusal> {
     check(state, role, false, action)?;
-    if *action == ActionKind::Object && *role == Role::Bureau {
-        return Ok(Status::Returned);
-    }
-    Ok(next_status(state, action))
+    Ok(next_status(state, action, role))
 }
 
 /// The actions an office of `role` may record now: what the UI offers, and only that.
@@ -542,7 +539,7 @@ fn transition_refusal(action: &ActionKind, status: &Status) -> String {
     format!("案件当前状态为「{}」，不能「{}」：{hint}", status.label(), action.label())
 }
 
-fn next_status(state: &Replay, action: &ActionKind) -> Status {
+fn next_status(state: &Replay, action: &ActionKind, role: &Role) -> Status {
     use Status as S;
     match action {
         ActionKind::Register => S::Registered,
@@ -550,6 +547,8 @@ fn next_status(state: &Replay, action: &ActionKind) -> Status {
         ActionKind::NotAccept | ActionKind::NoFurther => S::NotAccepted,
         ActionKind::Forward => S::Forwarded,
         ActionKind::Assign | ActionKind::Reassign => S::Assigned,
+        // A township hands a misdirected assignment back; the bureau returns a referral.
+        ActionKind::Object if *role == Role::Bureau => S::Returned,
         ActionKind::Object => S::Registered,
         ActionKind::Investigate | ActionKind::Hearing | ActionKind::Mediate => match state.status {
             S::Extended => S::Extended,
@@ -613,27 +612,29 @@ fn apply(state: &mut Replay, event: &Event) {
             state.first_reply_on.get_or_insert(date);
             state.reply_served_on = None;
         }
-        ActionKind::Deliver => match event.document_kind.as_ref() {
-            None | Some(DocumentKind::HandlingOpinion) => {
-                let after_reply = state.replied.as_ref().is_some_and(|(on, _)| date >= *on);
-                if after_reply && state.reply_served_on.is_none() {
-                    state.reply_served_on = Some(date);
+        ActionKind::Deliver => {
+            // The first service on or after the decision the document states.
+            let slot = match event.document_kind.as_ref() {
+                None | Some(DocumentKind::HandlingOpinion) => {
+                    Some((state.replied.as_ref().map(|(on, _)| *on), &mut state.reply_served_on))
                 }
+                Some(DocumentKind::ReviewOpinion) => Some((
+                    state.review_opinion.as_ref().map(|(on, _)| *on),
+                    &mut state.review_served_on,
+                )),
+                Some(DocumentKind::RecheckOpinion) => Some((
+                    state.recheck_opinion.as_ref().map(|(on, _)| *on),
+                    &mut state.recheck_served_on,
+                )),
+                _ => None,
+            };
+            if let Some((decided, served)) = slot
+                && decided.is_some_and(|on| date >= on)
+                && served.is_none()
+            {
+                *served = Some(date);
             }
-            Some(DocumentKind::ReviewOpinion) => {
-                let after = state.review_opinion.as_ref().is_some_and(|(on, _)| date >= *on);
-                if after && state.review_served_on.is_none() {
-                    state.review_served_on = Some(date);
-                }
-            }
-            Some(DocumentKind::RecheckOpinion) => {
-                let after = state.recheck_opinion.as_ref().is_some_and(|(on, _)| date >= *on);
-                if after && state.recheck_served_on.is_none() {
-                    state.recheck_served_on = Some(date);
-                }
-            }
-            _ => {}
-        },
+        }
         ActionKind::Review => state.review_requested_on = Some(date),
         ActionKind::ReviewOpinion | ActionKind::RecheckOpinion => {
             let outcome = event.review_outcome.clone().unwrap_or(ReviewOutcome::Upheld);
@@ -660,10 +661,7 @@ fn apply(state: &mut Replay, event: &Event) {
         ActionKind::Close => state.closed = Some((date, event.close_reason.clone())),
         _ => {}
     }
-    state.status = next_status(state, &event.action);
-    if event.action == ActionKind::Object && event.role == Role::Bureau {
-        state.status = Status::Returned;
-    }
+    state.status = next_status(state, &event.action, &event.role);
     if matches!(event.action, ActionKind::ReviewOpinion | ActionKind::RecheckOpinion)
         && event.review_outcome == Some(ReviewOutcome::Redo)
     {

@@ -19,6 +19,9 @@ use ledger_domain::{ActionKind, Case, DocumentKind, Event, Outcome, Policy, Sour
 use crate::error::ReportError;
 use crate::summary::chinese_date;
 
+/// Where the templates address the petitioners; 你 or 你们 goes there once the page is written.
+const YOU: &str = "<you/>";
+
 /// What a part the case lacks prints as.
 pub const MISSING: &str = "(未录入)";
 
@@ -164,13 +167,13 @@ fn valid<'a>(case: &'a Case, replayed: &Replay, action: &ActionKind) -> Vec<&'a 
 /// The opinion in a sentence (信访工作条例 §32), not a form label.
 fn outcome_sentence(outcome: &Outcome) -> String {
     match outcome {
-        Outcome::Supported => "综上，对你（们）的信访请求，本机关予以支持。".to_owned(),
-        Outcome::PartlySupported => "综上，对你（们）的信访请求，本机关部分予以支持。".to_owned(),
+        Outcome::Supported => "综上，对<you/>的信访请求，本机关予以支持。".to_owned(),
+        Outcome::PartlySupported => "综上，对<you/>的信访请求，本机关部分予以支持。".to_owned(),
         Outcome::Explained => {
-            "综上，你（们）的信访请求缺乏法律、政策依据，本机关不能予以支持，特作上述解释说明。"
+            "综上，<you/>的信访请求缺乏法律、政策依据，本机关不能予以支持，特作上述解释说明。"
                 .to_owned()
         }
-        Outcome::NotSupported => "综上，对你（们）的信访请求，本机关不予支持。".to_owned(),
+        Outcome::NotSupported => "综上，对<you/>的信访请求，本机关不予支持。".to_owned(),
         Outcome::Unknown(code) => format!("处理意见：{}。", escape(code)),
     }
 }
@@ -251,8 +254,9 @@ pub fn render_document(req: &DocumentRequest<'_>) -> Result<String, ReportError>
             String::new()
         }
     };
-    // 你 or 你们, by how many petitioners the document is addressed to.
-    let body = body.replace("你（们）", ctx.you());
+    // 你 or 你们, by how many petitioners the document is addressed to. The templates write
+    // [`YOU`]; escaped case text never holds a `<`, so the petitioner's own words stay as written.
+    let body = body.replace(YOU, ctx.you());
     Ok(ctx.page(&body))
 }
 
@@ -298,7 +302,7 @@ impl<'a> Ctx<'a> {
             Some(s) => format!("以{}形式（信访来源：{}）", s.channel.label(), s.source.label()),
             None => String::new(),
         };
-        format!("你（们）于{}{}反映的信访事项", date_or_missing(case.received()), escape(&how))
+        format!("<you/>于{}{}反映的信访事项", date_or_missing(case.received()), escape(&how))
     }
 
     /// The receipt and the request, as the notices open.
@@ -319,7 +323,7 @@ impl<'a> Ctx<'a> {
         let p = self.req.policy;
         let route = match &self.replayed.assigned_to {
             Some(t) => format!(
-                "本机关已将该事项交由{}国土所调查核实，处理意见由本机关依法作出并书面答复你（们）。",
+                "本机关已将该事项交由{}国土所调查核实，处理意见由本机关依法作出并书面答复<you/>。",
                 escape(t)
             ),
             None => "该事项由本机关调查核实并依法处理。".to_owned(),
@@ -327,7 +331,7 @@ impl<'a> Ctx<'a> {
         format!(
             "{}\n{}\n<p>经审查，该事项属于本机关职权范围。根据{}{}的规定，本机关已于{}决定受理。</p>\n\
              <p>{route}</p>\n\
-             <p>本机关将自受理之日起{}日内办结并书面答复你（们）；情况复杂的，经本机关负责人批准，可以适当延长办理期限，但延长期限不超过{}日，并告知你（们）延期理由（{}{}）。办理期间，你（们）可以凭本告知书向本机关查询办理情况。</p>\n\
+             <p>本机关将自受理之日起{}日内办结并书面答复<you/>；情况复杂的，经本机关负责人批准，可以适当延长办理期限，但延长期限不超过{}日，并告知<you/>延期理由（{}{}）。办理期间，<you/>可以凭本告知书向本机关查询办理情况。</p>\n\
              <p>特此告知。</p>",
             self.to(),
             self.received_line(),
@@ -346,8 +350,8 @@ impl<'a> Ctx<'a> {
         let event = self.last(&ActionKind::NotAccept);
         // §23: outside the land system the petitioner is told which body to go to.
         let go_to = match event.and_then(|e| e.target.as_deref()).map(str::trim) {
-            Some(body) if !body.is_empty() => format!("请你（们）向{}提出。", escape(body)),
-            _ => "你（们）可以依照有关法律、行政法规规定的程序，向有权处理的机关提出。".to_owned(),
+            Some(body) if !body.is_empty() => format!("请<you/>向{}提出。", escape(body)),
+            _ => "<you/>可以依照有关法律、行政法规规定的程序，向有权处理的机关提出。".to_owned(),
         };
         format!(
             "{}\n{}\n<p>经审查，{}根据{}{}、{}的规定，本机关于{}决定不予受理。</p>\n\
@@ -368,7 +372,7 @@ impl<'a> Ctx<'a> {
         let event = self.last(&ActionKind::NoFurther);
         let original = match event.and_then(|e| e.target.as_deref()).map(str::trim) {
             Some(no) if !no.is_empty() => {
-                format!("你（们）反映的事项与本机关已办理的信访事项（编号：{}）相同。", escape(no))
+                format!("<you/>反映的事项与本机关已办理的信访事项（编号：{}）相同。", escape(no))
             }
             _ => String::new(),
         };
@@ -388,7 +392,7 @@ impl<'a> Ctx<'a> {
         let event = self.last(&ActionKind::Forward);
         let target = text_or_missing(event.and_then(|e| e.target.as_deref()));
         format!(
-            "{}\n{}\n<p>经审查，该事项不属于本机关职权范围。根据{}{}的规定，本机关已于{}将其转送{target}办理，请你（们）与{target}联系。</p>\n\
+            "{}\n{}\n<p>经审查，该事项不属于本机关职权范围。根据{}{}的规定，本机关已于{}将其转送{target}办理，请<you/>与{target}联系。</p>\n\
              <p>特此告知。</p>",
             self.to(),
             self.received_line(),
@@ -406,7 +410,7 @@ impl<'a> Ctx<'a> {
         format!(
             "{}\n{}\n<p>该事项本机关已于{}受理，依照{}{}的规定，应当自受理之日起{}日内办结。</p>\n\
              <p>延期理由：{}</p>\n\
-             <p>经本机关负责人批准，办理期限延长至{}（延长期限不超过{}日）。本机关将在延长期限内办结并书面答复你（们）。</p>\n\
+             <p>经本机关负责人批准，办理期限延长至{}（延长期限不超过{}日）。本机关将在延长期限内办结并书面答复<you/>。</p>\n\
              <p>特此告知。</p>",
             self.to(),
             self.received_line(),
