@@ -2,6 +2,7 @@
 //! sync, plus the plumbing that tells the UI when something changed.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -64,7 +65,7 @@ impl Desktop {
             match HubClient::new(Duration::from_secs(30)) {
                 Ok(client) => {
                     let handle = SyncService::spawn(client, target, SyncConfig::default());
-                    self.forward_status(&handle);
+                    self.forward_status(&handle, office.clone());
                     Some(handle)
                 }
                 Err(e) => {
@@ -80,29 +81,10 @@ impl Desktop {
         self.refresh_index_in_background(office);
     }
 
-    /// After an upgrade that changed the deadline rules or the holiday table, recomputes the
-    /// ledger's due dates off the UI thread, reporting `progress` as task `reindex`; the app stays
-    /// usable meanwhile.
-    fn refresh_index_in_background(&self, office: Arc<Office>) {
-        match office.index_is_current() {
-            Ok(true) => return,
-            Ok(false) => {}
-            Err(e) => {
-                tracing::error!(error = %e, "cannot read the index stamp");
-                return;
-            }
-        }
-        let progress = self.inner_handle();
-        let app = self.app.clone();
-        std::thread::spawn(move || {
-            let result =
-                office.refresh_index(&mut |done, total| progress.progress("reindex", done, total));
-            match result {
-                Ok(n) => tracing::info!(cases = n, "ledger index recomputed"),
-                Err(e) => tracing::error!(error = %e, "ledger index refresh failed"),
-            }
-            let _ = app.emit("store-changed", StoreChanged { case_id: None });
-        });
+    /// After an upgrade, or a change of the county's rules (by this bureau or received by sync),
+    /// recomputes the ledger's due dates off the UI thread.
+    pub fn refresh_index_in_background(&self, office: Arc<Office>) {
+        refresh_index_in_background(office, self.app.clone());
     }
 
     /// Stops the office (its store is released when the last command using it ends).
@@ -141,7 +123,7 @@ impl Desktop {
         Progress { app: self.app.clone() }
     }
 
-    fn forward_status(&self, handle: &SyncHandle) {
+    fn forward_status(&self, handle: &SyncHandle, office: Arc<Office>) {
         let mut status = handle.subscribe();
         let app = self.app.clone();
         tauri::async_runtime::spawn(async move {
@@ -151,13 +133,53 @@ impl Desktop {
                     "sync-status",
                     crate::commands::sync::SyncStatusView::from(current.clone()),
                 );
-                // A finished pass may have brought cases from the hub.
+                // A finished pass may have brought cases from the hub, or the county's rules.
                 if !current.syncing {
                     let _ = app.emit("store-changed", StoreChanged { case_id: None });
+                    refresh_index_in_background(office.clone(), app.clone());
                 }
             }
         });
     }
+}
+
+/// Whether a re-projection is running (one at a time).
+static REINDEXING: AtomicBool = AtomicBool::new(false);
+
+/// Recomputes the ledger's index rows when the rules they were reckoned with changed, off the
+/// UI thread, reporting `progress` as task `reindex`; the app stays usable meanwhile.
+fn refresh_index_in_background(office: Arc<Office>, app: AppHandle) {
+    match office.index_is_current() {
+        Ok(true) => return,
+        Ok(false) => {}
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the index stamp");
+            return;
+        }
+    }
+    if REINDEXING.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let progress = Progress { app: app.clone() };
+    std::thread::spawn(move || {
+        // Rules that changed again meanwhile leave the stamp stale: go round until it holds.
+        loop {
+            let result =
+                office.refresh_index(&mut |done, total| progress.progress("reindex", done, total));
+            match result {
+                Ok(n) => tracing::info!(cases = n, "ledger index recomputed"),
+                Err(e) => {
+                    tracing::error!(error = %e, "ledger index refresh failed");
+                    break;
+                }
+            }
+            if office.index_is_current().unwrap_or(true) {
+                break;
+            }
+        }
+        REINDEXING.store(false, Ordering::SeqCst);
+        let _ = app.emit("store-changed", StoreChanged { case_id: None });
+    });
 }
 
 /// Emits `progress` events from any thread.

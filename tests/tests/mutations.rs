@@ -132,6 +132,8 @@ struct World {
     cases: BTreeMap<Uuid, Case>,
     identities: BTreeMap<Uuid, Identity>,
     rosters: BTreeMap<String, Roster>,
+    /// The county's rules document before the mutation.
+    rules: Option<ledger_domain::RulesDoc>,
     restricted: BTreeSet<Uuid>,
     /// Every document, in an order that does not depend on random ids.
     doc_order: Vec<(Uuid, DocKind)>,
@@ -267,6 +269,7 @@ fn up(entries: Vec<ledger_store::OutboxEntry>) -> Vec<UpChange> {
                 ledger_store::DocKind::Case => DocKind::Case,
                 ledger_store::DocKind::Identity => DocKind::Identity,
                 ledger_store::DocKind::Roster => DocKind::Roster,
+                ledger_store::DocKind::Rules => DocKind::Rules,
             },
             hash: Hash::from_hex(&e.hash).unwrap(),
             bytes: e.bytes,
@@ -302,7 +305,8 @@ fn assign() -> ActionInput {
 /// The county at work: the bureau registers and assigns (two 检举控告 cases, one of them
 /// unassigned at registration, a plain one, one the township will restrict, one the bureau will
 /// lift), the township investigates, replies, edits, drafts, registers its own cases, attaches
-/// a photo and adds a staff member; the bureau supervises and lifts a restriction meanwhile.
+/// a photo and adds a staff member; the bureau supervises, lifts a restriction and sets two of
+/// the county's rules meanwhile.
 /// Everything the hub holds is synced; the offices' last work is left in their outboxes.
 async fn build_world() -> World {
     let hub = TestHub::start().await.unwrap();
@@ -385,6 +389,19 @@ async fn build_world() -> World {
     b.act(plain, &act(ActionKind::Chase, Some("请于本周内答复"))).unwrap();
     b.act(lift, &act(ActionKind::LiftRestriction, Some("举报人书面同意公开身份"))).unwrap();
     b.set_field(plain, &CaseField::Subject, "邻居李某").unwrap();
+    // ... and the county's rules: a document setting and next year's holidays.
+    b.set_rule(&ledger_office::RuleInput {
+        item: "county.review_body".into(),
+        value: "洞口县人民政府".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    b.set_rule(&ledger_office::RuleInput {
+        item: "holidays.2027".into(),
+        value: "2027-01-01 holiday 元旦\n2027-02-20 workday 春节\n".into(),
+        ..Default::default()
+    })
+    .unwrap();
 
     let township_outbox = up(t.store().outbox_batch(usize::MAX).unwrap());
     let bureau_outbox = up(b.store().outbox_batch(usize::MAX).unwrap());
@@ -420,6 +437,7 @@ async fn build_world() -> World {
         cases: BTreeMap::new(),
         identities: BTreeMap::new(),
         rosters: BTreeMap::new(),
+        rules: None,
         restricted: BTreeSet::new(),
         doc_order: Vec::new(),
         hashes: Vec::new(),
@@ -443,6 +461,7 @@ async fn build_world() -> World {
                 let roster = schema::read_roster(&doc).unwrap();
                 world.rosters.insert(roster.office.clone(), roster);
             }
+            DocKind::Rules => world.rules = Some(schema::read_rules(&doc).unwrap()),
         }
         let (b, t) = (world.bureau.actor.clone(), world.township.actor.clone());
         let rank = move |a: &ActorId| {
@@ -469,6 +488,7 @@ async fn build_world() -> World {
                 DocKind::Case => 0,
                 DocKind::Identity => 1,
                 DocKind::Roster => 2,
+                DocKind::Rules => 3,
             };
             ((code, label.unwrap_or_default()), *key)
         })
@@ -1472,6 +1492,15 @@ fn invariants(world: &World, hub: &Hub, caller: &Caller, now: i64) -> Result<(),
                     }
                 }
             }
+            DocKind::Rules => {
+                let r = schema::read_rules(&doc)
+                    .map_err(|e| format!("the rules document does not read ({e})"))?;
+                let before = world.rules.clone().unwrap_or_default();
+                let kept = before.entries.iter().all(|e| r.entries.contains(e));
+                if !kept || (!bureau && r != before) {
+                    return Err(format!("the county's rules: changed by {}", caller.office.code));
+                }
+            }
         }
     }
     // No identity of a restricted case reaches the township: not in the log...
@@ -1544,6 +1573,7 @@ fn served_loads(record: &Record) -> Result<(), String> {
                     DocKind::Case => schema::read_case(&doc).map(|_| ()),
                     DocKind::Identity => schema::read_identity(&doc).map(|_| ()),
                     DocKind::Roster => schema::read_roster(&doc).map(|_| ()),
+                    DocKind::Rules => schema::read_rules(&doc).map(|_| ()),
                 }
                 .map_err(|e| e.to_string())
             });

@@ -182,9 +182,9 @@ async fn a_fresh_bureau_device_bootstraps_from_cursor_zero_with_enter_records() 
     let fresh = TestOffice::enroll(&c.hub.url(), &token, "刘洪", TODAY).await.unwrap();
     assert_eq!(fresh.office.config().device, "B", "a second device of the bureau");
     let report = fresh.sync().await.unwrap();
-    // 12 cases x (case + identity) and the three offices' staff rosters: whole documents, not
-    // the history change by change.
-    assert_eq!(report.downloaded, 24 + 3, "{report:?}");
+    // 12 cases x (case + identity), the three offices' staff rosters and the county's rules:
+    // whole documents, not the history change by change.
+    assert_eq!(report.downloaded, 24 + 3 + 1, "{report:?}");
     c.bureau.sync().await.unwrap();
     for id in &ids {
         assert_eq!(fresh.office.case(*id).unwrap(), c.bureau.office.case(*id).unwrap());
@@ -327,7 +327,7 @@ async fn bad_requests_are_refused_with_their_code_and_store_nothing() {
     // Oversized, and a compression bomb that is small on the wire.
     let (status, _) = post(&c.hub.url(), Some(&credential), vec![0u8; 17 * 1024 * 1024]).await;
     assert_eq!(status, 413);
-    let mut bomb = b"LG\x00\x02".to_vec();
+    let mut bomb = b"LG\x00\x03".to_vec();
     bomb.extend(zstd_bomb());
     let (status, body) = post(&c.hub.url(), Some(&credential), bomb).await;
     assert_eq!((status, body["code"].as_str()), (413, Some("too_large")));
@@ -336,13 +336,16 @@ async fn bad_requests_are_refused_with_their_code_and_store_nothing() {
     future[3] = 9;
     let (status, body) = post(&c.hub.url(), Some(&credential), future).await;
     assert_eq!(status, 409);
-    assert_eq!(body["supported_versions"], serde_json::json!([2]));
-    // A version-1 office (before per-change verdicts) is told to upgrade.
-    let mut old = encode(&SyncRequest::default());
-    old[3] = 1;
-    let (status, body) = post(&c.hub.url(), Some(&credential), old).await;
-    assert_eq!((status, body["code"].as_str()), (409, Some("unsupported_version")));
-    assert!(body["message"].as_str().unwrap().contains("请升级"), "{body}");
+    assert_eq!(body["supported_versions"], serde_json::json!([3]));
+    // An older office (before per-change verdicts; before the rules document) is told to
+    // upgrade.
+    for v in [1, 2] {
+        let mut old = encode(&SyncRequest::default());
+        old[3] = v;
+        let (status, body) = post(&c.hub.url(), Some(&credential), old).await;
+        assert_eq!((status, body["code"].as_str()), (409, Some("unsupported_version")));
+        assert!(body["message"].as_str().unwrap().contains("请升级"), "{body}");
+    }
     assert_eq!(c.hub.store().head().unwrap(), head, "nothing stored");
     assert!(c.hub.store().case_scope(id).unwrap().is_none());
 

@@ -376,7 +376,12 @@ pub(crate) fn populate(office: &Office, data: &mut Generator, n: usize) -> Resul
         device: &config.device,
         staff: &config.staff,
         townships: &config.townships,
-        collective_threshold: office.store().rules().policies.current().collective_threshold,
+        collective_threshold: office
+            .store()
+            .rules()
+            .policies
+            .for_date(office.today())
+            .collective_threshold,
     };
     let end = office.today().min(LAST_DAY);
     let start = Instant::now();

@@ -48,14 +48,10 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
-    /// 文书设置：复查机关，以及国土所能否以自己的名义出具文书；不加参数时显示当前设置。
-    Settings {
-        /// 复查机关：信访处理意见书告知信访人向其申请复查的机关（如 洞口县人民政府）。
-        #[arg(long)]
-        review_body: Option<String>,
-        /// 国土所以自己的名义出具送达信访人的文书（乡镇人民政府处理信访事项的县）：true 或 false；默认 false，由县局出具、国土所起草。
-        #[arg(long)]
-        issues_own_documents: Option<bool>,
+    /// 全县规则：期限规则、节假日安排、文书设置（复查机关、文书出具机关）和法律依据；由县局修改，随同步发往各所。不加子命令时显示。
+    Rules {
+        #[command(subcommand)]
+        command: Option<RulesCommand>,
     },
     /// 导入台账：CSV（UTF-8 或 GBK）或 Excel（.xlsx）。
     Import {
@@ -188,6 +184,42 @@ pub(crate) enum Command {
         /// 登记多少件。
         #[arg(long, default_value_t = 1000)]
         count: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RulesCommand {
+    /// 显示全县规则：现行期限规则、节假日表覆盖范围、文书设置、法律依据和变更记录。
+    Show,
+    /// 修改一项规则（县局）：规则项可用代码或名称，如 county.review_body 或 复查机关、policy.decide_days、basis.illegal_occupation。
+    Set {
+        /// 规则项。
+        item: String,
+        /// 新的值。
+        value: String,
+        /// 生效日期（YYYY-MM-DD，默认今天；不能早于今天）。
+        #[arg(long)]
+        from: Option<NaiveDate>,
+        /// 依据（文件名称或文号）。
+        #[arg(long, default_value = "")]
+        note: String,
+        /// 办理人。
+        #[arg(long)]
+        handler: Option<String>,
+    },
+    /// 录入一年的节假日安排（县局）：文件每行「日期 holiday|workday 名称」，如 2027-01-01 holiday 元旦。
+    Holidays {
+        /// 年份。
+        year: i32,
+        /// 节假日安排文件（UTF-8）。
+        #[arg(long)]
+        file: PathBuf,
+        /// 依据（如 国务院办公厅关于2027年部分节假日安排的通知）。
+        #[arg(long, default_value = "")]
+        note: String,
+        /// 办理人。
+        #[arg(long)]
+        handler: Option<String>,
     },
 }
 

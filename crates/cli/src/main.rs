@@ -27,11 +27,11 @@ use ledger_office::ledger_domain::{
     Role, Satisfaction,
 };
 use ledger_office::{
-    ActionInput, CaseQuery, Clock, ImportOptions, Office, OfficeConfig, OfficeError, StoreError,
-    system_clock,
+    ActionInput, CaseQuery, Clock, ImportOptions, Office, OfficeConfig, OfficeError, RuleInput,
+    StoreError, system_clock,
 };
 
-use args::{BundleCommand, CaseCommand, Cli, Command, StaffCommand};
+use args::{BundleCommand, CaseCommand, Cli, Command, RulesCommand, StaffCommand};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -120,8 +120,15 @@ fn clock() -> anyhow::Result<Clock> {
 
 fn open(dir: &Path) -> anyhow::Result<Office> {
     let office = Office::open(dir, clock()?)?;
+    refresh_index(&office)?;
+    Ok(office)
+}
+
+/// Re-projects the ledger's index after the rules changed (an upgrade, or the county's rules
+/// document), with progress.
+fn refresh_index(office: &Office) -> anyhow::Result<()> {
     if !office.index_is_current()? {
-        eprintln!("本版本的期限规则或节假日表有更新，正在重算台账中各案件的期限和统计数据…");
+        eprintln!("期限规则或节假日表有更新，正在重算台账中各案件的期限和统计数据…");
         let mut last = 0;
         office.refresh_index(&mut |done, total| {
             let percent = done * 100 / total.max(1);
@@ -131,7 +138,7 @@ fn open(dir: &Path) -> anyhow::Result<Office> {
             }
         })?;
     }
-    Ok(office)
+    Ok(())
 }
 
 fn run(cli: &Cli) -> anyhow::Result<()> {
@@ -177,29 +184,49 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Settings { review_body, issues_own_documents } => {
+        Command::Rules { command } => {
             let office = open(&dir)?;
-            let mut config = office.config();
-            if review_body.is_some() || issues_own_documents.is_some() {
-                if let Some(body) = review_body {
-                    config.review_body = body.trim().to_owned();
+            let input = match command {
+                None | Some(RulesCommand::Show) => None,
+                Some(RulesCommand::Set { item, value, from, note, handler }) => {
+                    let view = office.rules_view()?;
+                    let code = view
+                        .items
+                        .iter()
+                        .find(|i| {
+                            i.item == item.trim() || i.label.rsplit('·').next() == Some(item.trim())
+                        })
+                        .map(|i| i.item.clone())
+                        .unwrap_or_else(|| item.trim().to_owned());
+                    Some(RuleInput {
+                        item: code,
+                        value: value.clone(),
+                        from: *from,
+                        note: note.clone(),
+                        handler: handler.clone(),
+                    })
                 }
-                if let Some(own) = issues_own_documents {
-                    config.issues_own_documents = *own;
+                Some(RulesCommand::Holidays { year, file, note, handler }) => {
+                    let value = std::fs::read_to_string(file)
+                        .with_context(|| format!("无法读取节假日安排文件 {}", file.display()))?;
+                    Some(RuleInput {
+                        item: format!("holidays.{year}"),
+                        value,
+                        from: None,
+                        note: note.clone(),
+                        handler: handler.clone(),
+                    })
                 }
-                office.update_config(config.clone())?;
-            }
-            let body = if config.review_body.is_empty() {
-                "（未设置：意见书写「本机关的上一级行政机关」，请用 --review-body 设置）"
-            } else {
-                config.review_body.as_str()
             };
-            println!("复查机关：{body}");
-            if config.role == Role::Township {
-                let who =
-                    if config.issues_own_documents { "本所" } else { "县局（本所起草）" };
-                println!("送达信访人的文书由{who}出具");
-            }
+            let view = match input {
+                Some(input) => {
+                    office.set_rule(&input)?;
+                    refresh_index(&office)?;
+                    office.rules_view()?
+                }
+                None => office.rules_view()?,
+            };
+            output::rules(&view);
         }
         Command::Import { file, skip_invalid, dry_run, join_by_number } => {
             let office = open(&dir)?;
@@ -439,7 +466,8 @@ fn sync(dir: &Path, timeout: u64) -> anyhow::Result<()> {
                 }
             );
             println!("{} {}", r.uploaded, r.downloaded);
-            Ok(())
+            // The county's rules may have come with the pass.
+            refresh_index(&office)
         }
         Err(e) => Err(anyhow!(sync_message(&e))),
     }

@@ -256,6 +256,70 @@ pub(crate) fn import_report(report: &ImportReport) {
 }
 
 /// A MIME type from a file name, for attachments.
+/// 全县规则, as text.
+pub(crate) fn rules(view: &ledger_office::RulesView) {
+    if !view.received {
+        println!("（尚未从县局服务器收到全县规则：以下为本版本内置的规则）");
+    }
+    println!("期限规则：");
+    for p in &view.policies {
+        let decide = if p.decide_working {
+            format!("{}个工作日", p.decide_days)
+        } else {
+            format!("{}日", p.decide_days)
+        };
+        println!(
+            "  {}{}  {} 起受理的事项：受理告知{decide}，办理{}日，延期至多{}日，复查（复核）申请{}日、办理{}日，异议退回{}个工作日，集体访{}人以上，停访息诉观察{}日",
+            if p.in_force { "▶ " } else { "  " },
+            p.name,
+            p.effective_from,
+            p.handle_days,
+            p.extension_max_days,
+            p.review_request_days,
+            p.review_days,
+            p.objection_working_days,
+            p.collective_threshold,
+            p.settled_window_days,
+        );
+    }
+    println!("节假日表：{} 至 {}", view.calendar_from, view.calendar_to);
+    println!(
+        "复查机关：{}",
+        view.county
+            .review_body
+            .as_deref()
+            .unwrap_or("（未设置：意见书写「本机关的上一级行政机关」；县局用 ledger rules set 复查机关 名称 设置）")
+    );
+    println!(
+        "送达信访人的文书：{}",
+        if view.county.issues_own_documents {
+            "国土所以自己的名义出具"
+        } else {
+            "由县局编号出具，国土所起草"
+        }
+    );
+    println!("法律依据：");
+    for b in view.legal_basis.iter().filter(|b| !b.basis.is_empty()) {
+        println!("  {}：{}{}", b.label, b.basis, if b.county { "（县局设置）" } else { "" });
+    }
+    if !view.entries.is_empty() {
+        println!("变更记录：");
+        for e in &view.entries {
+            let value = e.value.lines().next().unwrap_or_default();
+            let more = if e.value.lines().count() > 1 { " …" } else { "" };
+            println!(
+                "  {} {} {}：{value}{more}（{} 起；{}{}）",
+                time_text(Some(e.recorded_at)),
+                e.handler,
+                e.label,
+                e.from,
+                e.item,
+                if e.note.is_empty() { String::new() } else { format!("；依据：{}", e.note) }
+            );
+        }
+    }
+}
+
 pub(crate) fn mime_of(name: &str) -> &'static str {
     let lower = name.to_lowercase();
     match lower.rsplit('.').next().unwrap_or("") {

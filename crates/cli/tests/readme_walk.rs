@@ -236,7 +236,9 @@ fn the_readme_cli_walk_runs_as_written() {
         serde_json::from_str(&shell.ledger(&["case", "show", id, "--json"])).unwrap();
     assert_eq!(show["status"], "replied", "{show}");
     assert_eq!(show["track"], "检举控告办理", "proposed from 检举控告: {show}");
-    assert!(shell.ledger(&["settings"]).contains("复查机关：洞口县人民政府"), "the walk set it");
+    let rules = shell.ledger(&["rules"]);
+    assert!(rules.contains("复查机关：洞口县人民政府"), "the walk set it: {rules}");
+    assert!(rules.contains("违法占地建设：《中华人民共和国土地管理法》第七十七条"), "{rules}");
     assert_eq!(show["documents"].as_array().unwrap().len(), 1, "the issued 信访处理意见书");
     assert!(shell.ledger(&["case", "show", id]).contains("状态：已答复"));
     let assigned: serde_json::Value =

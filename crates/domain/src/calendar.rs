@@ -32,6 +32,16 @@ pub enum CalendarError {
         /// The last date reached.
         date: NaiveDate,
     },
+    /// A year's table would leave a year between the table's end and it uncovered.
+    #[error("节假日表目前覆盖到 {to}，请先录入 {next} 年的节假日安排，再录入 {year} 年的")]
+    Gap {
+        /// The year given.
+        year: i32,
+        /// The next year the table needs.
+        next: i32,
+        /// Last covered day.
+        to: NaiveDate,
+    },
     /// The table itself is malformed.
     #[error("节假日表第{line}行格式有误: {text}")]
     Malformed {
@@ -118,6 +128,65 @@ impl WorkCalendar {
                 line: 0, text: "缺少 # coverage 行".to_owned()
             })?;
         Ok(Self { from, to, marks })
+    }
+
+    /// Reads one year's schedule (the State Council's 放假安排): one `DATE holiday|workday NAME`
+    /// line per exception, every date in `year`, at most 60 lines, names of at most 20 characters.
+    pub fn parse_year(year: i32, text: &str) -> Result<Vec<(NaiveDate, DayMark)>, CalendarError> {
+        let mut out = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            let bad =
+                || CalendarError::Malformed { line: n + 1, text: line.chars().take(80).collect() };
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let mut parts = line.split_whitespace();
+            let date = parts.next().and_then(|s| s.parse::<NaiveDate>().ok()).ok_or_else(bad)?;
+            let kind = parts.next().ok_or_else(bad)?;
+            let name = parts.next().unwrap_or_default().to_owned();
+            if date.year() != year || parts.next().is_some() || name.chars().count() > 20 {
+                return Err(bad());
+            }
+            out.push((
+                date,
+                match kind {
+                    "holiday" => DayMark::Holiday(name),
+                    "workday" => DayMark::Workday(name),
+                    _ => return Err(bad()),
+                },
+            ));
+            if out.len() > 60 {
+                return Err(bad());
+            }
+        }
+        Ok(out)
+    }
+
+    /// This calendar with `year`'s schedule in place of what it held for that year; a year just
+    /// past the coverage extends it to that year's end. A year further on is refused: the
+    /// years between would be judged without their holidays.
+    pub fn with_year(
+        &self,
+        year: i32,
+        marks: &[(NaiveDate, DayMark)],
+    ) -> Result<Self, CalendarError> {
+        let first =
+            NaiveDate::from_ymd_opt(year, 1, 1).ok_or(CalendarError::Overflow { date: self.to })?;
+        let last = NaiveDate::from_ymd_opt(year, 12, 31)
+            .ok_or(CalendarError::Overflow { date: self.to })?;
+        let mut next = self.clone();
+        if self.from > self.to {
+            next.from = first;
+            next.to = last;
+        } else if year == self.to.year() + 1 && self.to.month() == 12 && self.to.day() == 31 {
+            next.to = last;
+        } else if first < self.from || last > self.to {
+            return Err(CalendarError::Gap { year, next: self.to.year() + 1, to: self.to });
+        }
+        next.marks.retain(|d, _| d.year() != year);
+        next.marks.extend(marks.iter().cloned());
+        Ok(next)
     }
 
     /// The first and last covered day.

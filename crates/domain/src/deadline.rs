@@ -5,6 +5,8 @@
 //! a last day that is not a working day moves to the next working day. A deadline whose last day
 //! falls outside the calendar's coverage is reported as a problem, never guessed.
 
+use std::borrow::Cow;
+
 use chrono::NaiveDate;
 use serde::Serialize;
 
@@ -18,14 +20,16 @@ use crate::workflow::{ActionKind, Replay, Status};
 /// One version of the deadline rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Policy {
-    /// A stable id (`xfgztl-2022`).
-    pub id: &'static str,
+    /// A stable id (`xfgztl-2022`; a county's version adds its first day: `xfgztl-2022+2027-01-01`).
+    pub id: Cow<'static, str>,
     /// The instrument, in Chinese.
-    pub name: &'static str,
+    pub name: Cow<'static, str>,
     /// The first day (by receipt) the version applies to.
     pub effective_from: NaiveDate,
     /// 受理告知期限: days from receipt to decide and notify (§23).
     pub decide_days: u32,
+    /// Whether `decide_days` counts working days (浙江省信访条例 §20: 5 working days).
+    pub decide_working: bool,
     /// 异议期限: working days to object to a misdirected referral (§23 ¶3).
     pub objection_working_days: u32,
     /// 办理期限: days from acceptance to handle (§34).
@@ -60,10 +64,11 @@ impl Default for PolicyTable {
     /// 信访条例 (2005) until 2022-04-30, then 信访工作条例 (2022); the deadlines are the same.
     fn default() -> Self {
         let r22 = Policy {
-            id: "xfgztl-2022",
-            name: "信访工作条例（2022）",
+            id: Cow::Borrowed("xfgztl-2022"),
+            name: Cow::Borrowed("信访工作条例（2022）"),
             effective_from: date(2022, 5, 1),
             decide_days: 15,
+            decide_working: false,
             objection_working_days: 5,
             handle_days: 60,
             extension_max_days: 30,
@@ -75,16 +80,10 @@ impl Default for PolicyTable {
             alert_days: [10, 3],
         };
         let r05 = Policy {
-            id: "xftl-2005",
-            name: "信访条例（2005，国务院令第431号）",
+            id: Cow::Borrowed("xftl-2005"),
+            name: Cow::Borrowed("信访条例（2005，国务院令第431号）"),
             effective_from: date(2005, 5, 1),
             ..r22
-        };
-        let r22 = Policy {
-            id: "xfgztl-2022",
-            name: "信访工作条例（2022）",
-            effective_from: date(2022, 5, 1),
-            ..r05
         };
         Self { versions: vec![r05, r22] }
     }
@@ -101,17 +100,31 @@ impl PolicyTable {
             .unwrap_or(&DEFAULT_FALLBACK)
     }
 
-    /// The current version.
+    /// The latest version, including one a county set to take effect later; for what applies
+    /// on a day use [`PolicyTable::for_date`].
     pub fn current(&self) -> &Policy {
         self.versions.last().unwrap_or(&DEFAULT_FALLBACK)
+    }
+
+    /// Every version, oldest first.
+    pub fn versions(&self) -> &[Policy] {
+        &self.versions
+    }
+
+    /// Adds a version, replacing one that takes effect the same day.
+    pub fn insert(&mut self, policy: Policy) {
+        self.versions.retain(|p| p.effective_from != policy.effective_from);
+        let at = self.versions.partition_point(|p| p.effective_from < policy.effective_from);
+        self.versions.insert(at, policy);
     }
 }
 
 static DEFAULT_FALLBACK: Policy = Policy {
-    id: "xfgztl-2022",
-    name: "信访工作条例（2022）",
+    id: Cow::Borrowed("xfgztl-2022"),
+    name: Cow::Borrowed("信访工作条例（2022）"),
     effective_from: NaiveDate::MIN,
     decide_days: 15,
+    decide_working: false,
     objection_working_days: 5,
     handle_days: 60,
     extension_max_days: 30,
@@ -257,7 +270,12 @@ pub(crate) fn clocks(
     out.push(Clock {
         kind: DeadlineKind::Decide,
         start: received,
-        due: calendar.add_days(received, policy.decide_days).map_err(|e| e.to_string()),
+        due: if policy.decide_working {
+            calendar.add_working_days(received, policy.decide_days)
+        } else {
+            calendar.add_days(received, policy.decide_days)
+        }
+        .map_err(|e| e.to_string()),
         met_on: notified,
         informational: false,
         refused_extension: None,
@@ -831,6 +849,30 @@ mod tests {
         let late = compute(&c, "2024-03-19");
         assert!(late.overdue());
         assert_eq!(late.next_due().unwrap().days_left, -1);
+    }
+
+    #[test]
+    fn a_provincial_working_day_decide_period_counts_working_days() {
+        // 浙江省信访条例 §20: 5 working days, set by the county from 2024-01-01.
+        let mut table = PolicyTable::default();
+        table.insert(Policy {
+            id: "xfgztl-2022+2024-01-01".into(),
+            decide_days: 5,
+            decide_working: true,
+            effective_from: d("2024-01-01"),
+            ..table.for_date(d("2024-01-01")).clone()
+        });
+        // Received Thursday 2024-02-08, before 春节 (02-10 to 02-17; 02-18 a 调休 Sunday):
+        // 02-09, 02-18, 02-19, 02-20, 02-21 are the five working days.
+        let c = case_on("2024-02-08");
+        let r = replay(&c.events);
+        let dl = deadlines(&c, &r, &table, &WorkCalendar::china(), d("2024-02-09"));
+        assert_eq!(dl.get(&DeadlineKind::Decide).unwrap().due, d("2024-02-21"));
+        // A matter received before the county's version keeps the national 15 days.
+        let c = case_on("2023-12-29");
+        let r = replay(&c.events);
+        let dl = deadlines(&c, &r, &table, &WorkCalendar::china(), d("2024-01-02"));
+        assert_eq!(dl.get(&DeadlineKind::Decide).unwrap().due, d("2024-01-15"));
     }
 
     #[test]

@@ -18,6 +18,8 @@
 //! - [`idcard`]: the GB 11643 ID number check and display masking.
 //! - [`validate`]: whether one change from an untrusted office may enter the county's record.
 //! - [`scope`]: which office may hold which document.
+//! - [`rules`]: the county's rules as data (deadline policy versions, holidays, document
+//!   settings, legal bases), synced in one bureau-written document.
 
 pub mod calendar;
 pub mod coded;
@@ -28,6 +30,7 @@ pub mod fixtures;
 pub mod idcard;
 pub mod model;
 pub mod registration;
+pub mod rules;
 pub mod schema;
 pub mod scope;
 pub mod stats;
@@ -45,6 +48,7 @@ pub use model::{
     IssuedDocument, Person, PetitionerRef, Roster, SCHEMA_VERSION, StaffEntry, Submission,
 };
 pub use registration::{FieldError, NewCase, NewPetitioner, NewSubmission, RegistrationContext};
+pub use rules::{Rules, RulesDoc};
 pub use stats::{Period, Rate, Statistics, StatsQuery};
 pub use terms::{
     Category, Channel, CloseReason, DocumentKind, HandlingTrack, IdType, Outcome, PetitionerKind,

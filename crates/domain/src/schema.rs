@@ -17,7 +17,9 @@
 //! An identity document is `{ schema_version, kind: "identity", case_id, persons: { <id>: {...} } }`.
 //! A roster document (an office's staff) is
 //! `{ schema_version, kind: "roster", office, staff: { <name>: { added, left? } } }`; the hub
-//! creates it and the office's devices add to it.
+//! creates it and the office's devices add to it. The county's rules document is
+//! `{ schema_version, kind: "rules", entries: { <uuid>: { item, value, from, recorded_at,
+//! handler, note? } } }` (see [`crate::rules`]); the hub creates it and only the bureau adds.
 //!
 //! Every container is created when the document is created ([`write_case`], [`write_identity`]),
 //! never lazily, because two offices creating the same container concurrently would each get
@@ -37,6 +39,7 @@ use crate::model::{
     AttachmentRef, Case, CaseId, Event, Identity, Person, PetitionerRef, Roster, SCHEMA_VERSION,
     StaffEntry, Submission, restrictive_purpose,
 };
+use crate::rules::{RuleEntry, RulesDoc};
 use crate::terms::{
     Category, Channel, CloseReason, DocumentKind, HandlingTrack, IdType, Outcome, PetitionerKind,
     Purpose, ReviewOutcome, Role, Satisfaction, Sector, Source,
@@ -246,6 +249,9 @@ pub const PERSON_KEYS: &[&str] = &["name", "id_type", "id_number", "phone", "add
 /// The keys of a roster entry ([`add_staff`], [`staff_left`]).
 pub const STAFF_KEYS: &[&str] = &["added", "left"];
 
+/// The keys of a rules entry ([`add_rule_entry`]).
+pub const RULE_ENTRY_KEYS: &[&str] = &["item", "value", "from", "recorded_at", "handler", "note"];
+
 /// The keys a record in the root container `container` may hold. Empty for a container this
 /// version does not know, so whoever asks about one fails closed.
 pub fn record_keys(container: &str) -> &'static [&'static str] {
@@ -256,6 +262,7 @@ pub fn record_keys(container: &str) -> &'static [&'static str] {
         "attachments" => ATTACHMENT_KEYS,
         "persons" => PERSON_KEYS,
         "staff" => STAFF_KEYS,
+        "entries" => RULE_ENTRY_KEYS,
         _ => &[],
     }
 }
@@ -487,6 +494,29 @@ pub fn staff_left(tx: &mut impl Transactable, name: &str, left: NaiveDate) -> Re
     let map = container(tx, "staff")?;
     if let Some((Value::Object(ObjType::Map), obj)) = tx.get(&map, name)? {
         put_date(tx, &obj, "left", left)?;
+    }
+    Ok(())
+}
+
+/// Writes a new, empty rules document (the hub does this once for the county).
+pub fn write_rules(tx: &mut impl Transactable) -> Result<()> {
+    tx.put(ROOT, "schema_version", SCHEMA_VERSION)?;
+    tx.put(ROOT, "kind", "rules")?;
+    tx.put_object(ROOT, "entries", ObjType::Map)?;
+    Ok(())
+}
+
+/// Adds an entry to the rules document.
+pub fn add_rule_entry(tx: &mut impl Transactable, e: &RuleEntry) -> Result<()> {
+    let map = container(tx, "entries")?;
+    let obj = tx.put_object(&map, e.id.as_str(), ObjType::Map)?;
+    tx.put(&obj, "item", e.item.as_str())?;
+    tx.put(&obj, "value", e.value.as_str())?;
+    put_date(tx, &obj, "from", e.from)?;
+    tx.put(&obj, "recorded_at", ScalarValue::Timestamp(e.recorded_at))?;
+    tx.put(&obj, "handler", e.handler.as_str())?;
+    if !e.note.is_empty() {
+        tx.put(&obj, "note", e.note.as_str())?;
     }
     Ok(())
 }
@@ -859,6 +889,30 @@ fn read_roster_impl<D: ReadDoc>(r: &Reader<'_, D>) -> Result<Roster> {
     }
     roster.staff.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(roster)
+}
+
+/// Reads a rules document.
+pub fn read_rules(doc: &impl ReadDoc) -> Result<RulesDoc> {
+    let r = Reader { doc, heads: None };
+    r.kind("rules")?;
+    let mut rules = RulesDoc::default();
+    if let Some(map) = r.object(&ROOT, "entries")? {
+        for id in r.keys(&map) {
+            let Some(obj) = r.object(&map, &id)? else { continue };
+            let path = format!("entries/{id}/");
+            let p = path.as_str();
+            rules.entries.push(RuleEntry {
+                item: r.str(&obj, p, "item")?,
+                value: r.str(&obj, p, "value")?,
+                from: r.date(&obj, p, "from")?,
+                recorded_at: r.time(&obj, p, "recorded_at")?,
+                handler: r.opt_str(&obj, p, "handler")?.unwrap_or_default(),
+                note: r.opt_str(&obj, p, "note")?.unwrap_or_default(),
+                id,
+            });
+        }
+    }
+    Ok(rules)
 }
 
 /// Reads an identity document as it was at `heads`.

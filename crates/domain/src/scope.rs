@@ -20,6 +20,8 @@ pub enum DocClass {
     Identity,
     /// 人员名单: an office's staff roster.
     Roster,
+    /// 全县规则: the county's rules document; every office holds it, only the bureau writes.
+    Rules,
 }
 
 /// What decides who may see a document: for a case, its township, registrar and restriction;
@@ -57,6 +59,7 @@ pub fn may_see(viewer: &Viewer<'_>, scope: &CaseScope, class: DocClass) -> bool 
     match class {
         DocClass::Case | DocClass::Roster => ours,
         DocClass::Identity => ours && !scope.restricted,
+        DocClass::Rules => true,
     }
 }
 
@@ -97,6 +100,10 @@ mod tests {
         assert!(!may_see(&hq, &elsewhere, DocClass::Case), "its own registration, assigned away");
         assert!(may_see(&hq, &unassigned, DocClass::Case));
         assert!(!may_see(&hq, &scope(None, "sj", false), DocClass::Roster));
+        assert!(
+            may_see(&hq, &scope(None, "", false), DocClass::Rules),
+            "every office reads the rules"
+        );
         assert!(may_see(&county, &sealed, DocClass::Identity));
         let viewers = township_viewers([hq, county], &open);
         assert_eq!(viewers, vec!["hq"]);

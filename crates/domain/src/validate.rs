@@ -47,6 +47,7 @@ use chrono::NaiveDate;
 use uuid::Uuid;
 
 use crate::model::{Case, Event, Identity, Roster, restrictive_purpose};
+use crate::rules;
 use crate::schema::{self, CaseField, IDENTITY_RELEASED};
 pub use crate::scope::DocClass;
 use crate::terms::{Purpose, Role, Source};
@@ -245,6 +246,12 @@ pub fn judge(
             format!("更改的设备标识 {actor} 不属于发送它的设备（{}）", input.caller.office),
         ));
     }
+    if input.class == DocClass::Rules && !input.caller.is_bureau() {
+        return Err(Rejection::new(
+            Rule::Role,
+            "全县规则（期限、节假日、文书设置）只能由县局修改；乡镇国土所只能接收",
+        ));
+    }
     let (held_ops, held_changes) = causality(doc, &change)?;
     // Every branch counts: a device minting actors cannot grow a document past its bound.
     let total = held_ops.saturating_add(change.len() as u64);
@@ -283,6 +290,7 @@ pub fn judge(
         DocClass::Case => case_rules(input, doc, &next, &change, &at, creating, &scan)?,
         DocClass::Identity => identity_rules(input, doc, &next, &change, &at, creating)?,
         DocClass::Roster => roster_rules(input, doc, &next, &change, &at)?,
+        DocClass::Rules => rules_rules(doc, &next)?,
     }
     Ok(Accepted { doc: next, change })
 }
@@ -405,6 +413,7 @@ fn containers(class: DocClass) -> &'static [(&'static str, ObjType)] {
         ],
         DocClass::Identity => &[("persons", ObjType::Map)],
         DocClass::Roster => &[("staff", ObjType::Map)],
+        DocClass::Rules => &[("entries", ObjType::Map)],
     }
 }
 
@@ -415,6 +424,7 @@ fn fixed_keys(class: DocClass) -> &'static [&'static str] {
         DocClass::Case => &["schema_version", "kind", "id", "number", "registered_by", "demo"],
         DocClass::Identity => &["schema_version", "kind", "case_id"],
         DocClass::Roster => &["schema_version", "kind", "office"],
+        DocClass::Rules => &["schema_version", "kind"],
     }
 }
 
@@ -426,6 +436,7 @@ fn record_label(container: &str) -> &'static str {
         "petitioners" => "信访人",
         "persons" => "信访人身份信息",
         "staff" => "人员名单",
+        "entries" => "规则变更",
         _ => "记录",
     }
 }
@@ -806,7 +817,7 @@ fn known_root_field(class: DocClass, key: &str) -> bool {
     fixed_keys(class).contains(&key)
         || match class {
             DocClass::Case => key == IDENTITY_RELEASED || CaseField::from_code(key).is_known(),
-            DocClass::Identity | DocClass::Roster => false,
+            DocClass::Identity | DocClass::Roster | DocClass::Rules => false,
         }
 }
 
@@ -1175,6 +1186,37 @@ fn roster_rules(
         if !date_in_bounds(s.added) || s.left.is_some_and(|d| !date_in_bounds(d)) {
             return Err(Rejection::new(Rule::Structure, "人员名单中的日期超出范围"));
         }
+    }
+    Ok(())
+}
+
+/// The county's rules: only the bureau adds entries (checked before the scan); each new entry
+/// parses for its item and does not reach into the past ([`rules::check_entry`]), and the whole
+/// document still applies to the built-in rules without skipping it.
+fn rules_rules(doc: &Automerge, next: &Automerge) -> Verdict<()> {
+    if doc.get_heads().is_empty() {
+        return Err(Rejection::new(
+            Rule::AppendOnly,
+            "全县规则文档由县局服务器建立，办公室不能新建",
+        ));
+    }
+    let before = schema::read_rules(doc).map_err(|e| schema_err(&e))?;
+    let after = schema::read_rules(next).map_err(|e| schema_err(&e))?;
+    let held: BTreeSet<&str> = before.entries.iter().map(|e| e.id.as_str()).collect();
+    let new: Vec<&rules::RuleEntry> =
+        after.entries.iter().filter(|e| !held.contains(e.id.as_str())).collect();
+    for e in &new {
+        if !date_in_bounds(e.from) || !(MIN_TIME_MS..MAX_TIME_MS).contains(&e.recorded_at) {
+            return Err(Rejection::new(Rule::Structure, "规则变更的日期超出范围"));
+        }
+        // The day the entry was recorded, by the office's clock (the one its own check used;
+        // the bureau is trusted, and this guards against mistakes, not malice).
+        let today = crate::model::china_date(e.recorded_at);
+        rules::check_entry(e, today).map_err(|reason| Rejection::new(Rule::Schema, reason))?;
+    }
+    let (_, skipped) = rules::Rules::builtin().with_doc(&after);
+    if let Some(s) = skipped.iter().find(|s| new.iter().any(|e| e.id == s.id)) {
+        return Err(Rejection::new(Rule::Schema, s.reason.clone()));
     }
     Ok(())
 }

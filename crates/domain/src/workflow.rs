@@ -19,7 +19,9 @@ use serde::Serialize;
 
 use crate::coded_enum;
 use crate::model::{DeviceTime, Event};
-use crate::terms::{CloseReason, DocumentKind, HandlingTrack, ReviewOutcome, Role, Satisfaction};
+use crate::terms::{
+    CloseReason, DocumentKind, HandlingTrack, ReviewOutcome, Role, Satisfaction, Sector,
+};
 
 coded_enum! {
     /// 办理动作: what an event records (§2.4, plus the app's own 作废, 评价, 出具文书, 冲突处理).
@@ -492,6 +494,19 @@ fn check_payload(state: &Replay, event: &Event) -> Result<(), Refusal> {
             ))
         }
         _ => Ok(()),
+    }
+}
+
+/// Whether a matter of `sector` may be forwarded (转送). A land bureau is a working department,
+/// not a 信访部门 (`reference/domain.md` §1): it forwards within the land and mineral system
+/// (to a 乡镇人民政府 or another land body); a matter outside it (涉及领域 其它) gets a 告知
+/// instead: 不予受理, naming the body to turn to (信访工作条例 §23).
+pub fn forward_check(sector: &Sector) -> Result<(), Refusal> {
+    match sector {
+        Sector::Land | Sector::Mineral => Ok(()),
+        _ => Err(Refusal::new(
+            "该事项不属于国土资源系统的职责范围，不能转送：请选择「不予受理」，写明有权处理的机关，告知信访人向其提出（信访工作条例第二十三条）",
+        )),
     }
 }
 
@@ -1024,6 +1039,15 @@ mod tests {
         assert_eq!(r.status, Status::Accepted);
         assert_eq!(r.anomalies.len(), 1);
         assert!(r.anomalies[0].reason.contains("escalate"));
+    }
+
+    #[test]
+    fn only_a_matter_of_the_land_system_is_forwarded() {
+        assert!(forward_check(&Sector::Land).is_ok());
+        assert!(forward_check(&Sector::Mineral).is_ok());
+        let refused = forward_check(&Sector::Other).unwrap_err();
+        assert!(refused.message.contains("不予受理"), "{}", refused.message);
+        assert!(forward_check(&Sector::Unknown("forestry".into())).is_err(), "fail closed");
     }
 
     #[test]

@@ -142,6 +142,7 @@ fn scope_mismatch(
             registrar: r.office,
             restricted: false,
         }),
+        DocKind::Rules => schema::read_rules(doc).ok().map(|_| CaseScope::default()),
         DocKind::Identity => {
             return Ok(kept.is_none().then(|| ("身份文档没有对应的案件".to_owned(), None)));
         }

@@ -18,7 +18,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use ledger_domain::automerge::sync::{self, SyncDoc};
 use ledger_domain::automerge::transaction::{CommitOptions, Transaction};
@@ -28,12 +28,12 @@ use ledger_domain::schema::{self, SchemaError};
 use ledger_domain::scope::{DocClass, Viewer, may_see, township_viewers};
 use ledger_domain::validate::{self, Limits};
 use ledger_domain::workflow::replay;
-use ledger_domain::{ActionKind, CaseFacts, CaseId, IdType, PolicyTable, Role, WorkCalendar};
+use ledger_domain::{ActionKind, CaseFacts, CaseId, IdType, Role, Rules};
 use ledger_protocol::{
     BlobChunk, BlobWant, Bootstrap, Cursor, Directory, DirectoryOffice, DocKind, Hash,
     IdentityDrop, Lease, MAX_CHANGES, MAX_LIST, MIN_BATCH_BYTES, Partial, Record, Refused,
     RepairRequest, RepairResponse, RepairSync, RepairSyncResponse, SyncRequest, SyncResponse,
-    heads_digest, record_size, roster_id,
+    heads_digest, record_size, roster_id, rules_id,
 };
 use uuid::Uuid;
 
@@ -60,6 +60,16 @@ const UPLOAD_EXPIRY_MS: i64 = 7 * 24 * 3600 * 1000;
 const MAX_NUMBER: u64 = 1_000_000_000;
 /// The device name of changes the hub writes itself (rosters, merged identities).
 pub const HUB_DEVICE: &str = "hub";
+/// The meta key holding the rules the stored statistics facts were projected with.
+const FACTS_STAMP: &str = "facts_rules";
+/// Bumped when `CaseFacts::project` changes what it derives, so stored facts are re-projected.
+const FACTS_PROJECTION: u32 = 1;
+
+/// A digest of everything the facts are projected with.
+fn rules_stamp(rules: &Rules) -> String {
+    let text = format!("{FACTS_PROJECTION}\n{}", rules.describe());
+    blake3::hash(text.as_bytes()).to_hex().to_string()
+}
 
 /// Why a sync could not be served.
 #[derive(Debug, thiserror::Error)]
@@ -108,6 +118,7 @@ fn class_of(kind: DocKind) -> DocClass {
         DocKind::Case => DocClass::Case,
         DocKind::Identity => DocClass::Identity,
         DocKind::Roster => DocClass::Roster,
+        DocKind::Rules => DocClass::Rules,
     }
 }
 
@@ -143,8 +154,9 @@ impl Cache {
 pub struct Engine {
     store: Arc<dyn HubStore>,
     cache: Mutex<Cache>,
-    policies: PolicyTable,
-    calendar: WorkCalendar,
+    /// The county's rules (built-in, with the rules document's entries), replaced whenever a
+    /// batch changes the rules document.
+    rules: RwLock<Arc<Rules>>,
     actor: ActorId,
     limits: Limits,
     /// When abandoned uploads were last dropped (ms).
@@ -187,15 +199,102 @@ fn load_error(case: CaseId, e: impl std::fmt::Display) -> StoreError {
 impl Engine {
     /// An engine over `store`.
     pub fn new(store: Arc<dyn HubStore>) -> Self {
-        Self {
+        let engine = Self {
             store,
             cache: Mutex::new(Cache { docs: HashMap::new(), tick: 0 }),
-            policies: PolicyTable::default(),
-            calendar: WorkCalendar::china(),
+            rules: RwLock::new(Arc::new(Rules::builtin())),
             actor: ActorId::random(),
             limits: Limits::default(),
             last_expiry: Mutex::new(0),
+        };
+        let mut cache = engine.lock();
+        if let Err(e) = engine.reload_rules(&mut cache) {
+            tracing::error!(error = %e, "the rules document does not load; using the built-in rules");
         }
+        drop(cache);
+        engine
+    }
+
+    /// The rules the hub reckons deadlines and statistics with.
+    pub fn rules(&self) -> Arc<Rules> {
+        self.rules.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Reads the rules document again (at start, and after a batch changed it).
+    fn reload_rules(&self, cache: &mut Cache) -> Result<(), StoreError> {
+        let Some((doc, _)) = self.load(cache, CaseId(rules_id()), DocKind::Rules)? else {
+            return Ok(());
+        };
+        let read = schema::read_rules(&doc)
+            .map_err(|e| StoreError::Database(format!("rules document: {e}")))?;
+        let (rules, skipped) = Rules::builtin().with_doc(&read);
+        for s in skipped {
+            tracing::warn!(entry = %s.id, reason = %s.reason, "rules entry not applied");
+        }
+        *self.rules.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(rules);
+        Ok(())
+    }
+
+    /// Creates the county's rules document the first time any device syncs: the hub makes it so
+    /// that two bureau devices never create two (each would hide the other's entries).
+    fn ensure_rules(&self, cache: &mut Cache, now: i64) -> Result<(), SyncError> {
+        let id = CaseId(rules_id());
+        if self.store.case_scope(id)?.is_some() {
+            return Ok(());
+        }
+        let bytes = ledger_domain::rules::genesis();
+        let change = Change::from_bytes(bytes.clone())
+            .map_err(|e| StoreError::Database(format!("rules genesis: {e}")))?;
+        let hash = change.hash().to_string();
+        let mut doc = Automerge::new().with_actor(self.actor.clone());
+        doc.apply_changes([change])
+            .map_err(|e| StoreError::Database(format!("rules genesis: {e}")))?;
+        let new = vec![StoredChange {
+            hash,
+            case_id: id,
+            kind: DocKind::Rules,
+            device: HUB_DEVICE.to_owned(),
+            received_at: now,
+            bytes,
+        }];
+        let working = HashMap::from([(
+            (id, DocKind::Rules),
+            Working { existed: false, before_tail: 0, version: None, doc, new, saved: None },
+        )]);
+        self.commit(cache, working, &[(id, DocKind::Rules)], Vec::new(), now)?;
+        tracing::info!("rules document created");
+        Ok(())
+    }
+
+    /// The statistics facts of every case, re-projected first if the rules changed since they
+    /// were projected (a rule change never rewrites the past: the rules themselves carry their
+    /// first days, so re-projecting only adds what the new entries say).
+    fn refresh_facts(&self) -> Result<(), StoreError> {
+        let rules = self.rules();
+        let stamp = rules_stamp(&rules);
+        if self.store.meta(FACTS_STAMP)?.as_deref() == Some(stamp.as_str()) {
+            return Ok(());
+        }
+        let started = std::time::Instant::now();
+        let mut cache = self.lock();
+        let ids = self.store.case_ids()?;
+        let mut rows = Vec::new();
+        for id in &ids {
+            let Some((doc, _)) = self.load(&mut cache, *id, DocKind::Case)? else { continue };
+            let Ok(case) = schema::read_case(&doc) else { continue };
+            rows.push((
+                *id,
+                CaseFacts::project(&case, &replay(&case.events), &rules.policies, &rules.calendar),
+            ));
+            if rows.len() >= 500 {
+                self.store.set_facts(&rows)?;
+                rows.clear();
+            }
+        }
+        self.store.set_facts(&rows)?;
+        self.store.set_meta(FACTS_STAMP, &stamp)?;
+        tracing::info!(cases = ids.len(), elapsed = ?started.elapsed(), "statistics facts re-projected with the county's rules");
+        Ok(())
     }
 
     /// The store.
@@ -264,6 +363,7 @@ impl Engine {
             )?;
         }
         let mut cache = self.lock();
+        self.ensure_rules(&mut cache, now)?;
         self.ensure_roster(&mut cache, &caller.office, now)?;
         let ingested = self.ingest(&mut cache, caller, &req.changes, now)?;
         let (acked_drops, refused_drops) = self.merge_drops(&mut cache, caller, &req.drops, now)?;
@@ -567,18 +667,22 @@ impl Engine {
             DocKind::Roster if up.case_id != roster_id(&caller.office.code) => {
                 return Err(("scope", "只能修改本单位的人员名单".into()));
             }
+            DocKind::Rules if up.case_id != rules_id() => {
+                return Err(("scope", "全县规则文档的标识无效".into()));
+            }
             DocKind::Case | DocKind::Identity if up.case_id.get_version_num() == 5 => {
                 return Err(("scope", "案件标识无效".into()));
             }
             _ => {}
         }
-        if up.kind != DocKind::Roster && self.store.is_purged(case).map_err(store_err)? {
+        let county_doc = matches!(up.kind, DocKind::Roster | DocKind::Rules);
+        if !county_doc && self.store.is_purged(case).map_err(store_err)? {
             return Err(("scope", "该案件是已清除的演示数据，县局不再接收对它的更改".into()));
         }
         // Offline work on a case reassigned away is accepted until the device confirms it has
         // deleted the case; after that nothing it sends for the case can be honest work.
         if caller.office.role != Role::Bureau
-            && up.kind != DocKind::Roster
+            && !county_doc
             && let Some(scope) = self.store.case_scope(case).map_err(store_err)?
             && !may_see(&caller.viewer(), &scope, DocClass::Case)
             && self
@@ -889,6 +993,9 @@ impl Engine {
             }
             return Err(e.into());
         }
+        let rules_changed = order
+            .iter()
+            .any(|k| k.1 == DocKind::Rules && working.get(k).is_some_and(|w| !w.new.is_empty()));
         for key in order {
             if let Some(w) = working.remove(key) {
                 if w.new.is_empty() {
@@ -901,6 +1008,10 @@ impl Engine {
                 let tail = if compacted { 0 } else { w.before_tail + w.new.len() };
                 cache.put(*key, w.doc, tail, w.version.unwrap_or(0) + 1);
             }
+        }
+        if rules_changed {
+            self.reload_rules(cache)?;
+            tracing::info!("county rules changed");
         }
         Ok(failed)
     }
@@ -963,6 +1074,7 @@ impl Engine {
         now: i64,
     ) -> Result<Commit, SyncError> {
         let mut commit = Commit { drops, ..Commit::default() };
+        let rules = self.rules();
         let offices = self.store.offices()?;
         let viewers: Vec<Viewer<'_>> = offices
             .iter()
@@ -976,7 +1088,7 @@ impl Engine {
         }
         for id in ids {
             let mut writes = Vec::new();
-            for kind in [DocKind::Case, DocKind::Identity, DocKind::Roster] {
+            for kind in [DocKind::Case, DocKind::Identity, DocKind::Roster, DocKind::Rules] {
                 let Some(w) = working.get(&(id, kind)) else { continue };
                 if w.new.is_empty() {
                     continue;
@@ -989,7 +1101,11 @@ impl Engine {
                 working.get(&(id, DocKind::Roster)).and_then(|w| schema::read_roster(&w.doc).ok());
             let case_value =
                 working.get(&(id, DocKind::Case)).and_then(|w| schema::read_case(&w.doc).ok());
+            let rules_doc = working.contains_key(&(id, DocKind::Rules));
             let after = match (&roster, &case_value) {
+                // Every office holds the rules: no township, no registrar (the log and the
+                // bootstrap serve the rules kind to all).
+                _ if rules_doc => Some(CaseScope::default()),
                 (Some(r), _) => Some(CaseScope {
                     township: None,
                     registrar: r.office.clone(),
@@ -1081,7 +1197,7 @@ impl Engine {
             }
             if let Some(scope) = &after {
                 let facts = case_value.as_ref().map(|c| {
-                    CaseFacts::project(c, &replay(&c.events), &self.policies, &self.calendar)
+                    CaseFacts::project(c, &replay(&c.events), &rules.policies, &rules.calendar)
                 });
                 commit.cases.push((id, scope.clone(), facts));
                 for a in case_value.iter().flat_map(|c| c.attachments.iter()) {
@@ -1095,7 +1211,9 @@ impl Engine {
     /// The documents of a case (or roster) the caller may hold now.
     fn visible_kinds(&self, caller: &Caller, case: CaseId) -> Result<Vec<DocKind>, StoreError> {
         let Some(scope) = self.store.case_scope(case)? else { return Ok(Vec::new()) };
-        let kinds: &[DocKind] = if case.0.get_version_num() == 5 {
+        let kinds: &[DocKind] = if case.0 == rules_id() {
+            &[DocKind::Rules]
+        } else if case.0.get_version_num() == 5 {
             &[DocKind::Roster]
         } else {
             &[DocKind::Case, DocKind::Identity]
@@ -1431,6 +1549,7 @@ impl Engine {
 
     /// The statistics of every case at the hub.
     pub fn facts(&self) -> Result<Vec<CaseFacts>, StoreError> {
+        self.refresh_facts()?;
         self.store.all_facts()
     }
 
@@ -1669,6 +1788,7 @@ pub fn check_doc(kind: DocKind, snapshot: &[u8], tail: Vec<Vec<u8>>) -> Result<A
         DocKind::Case => schema::read_case(&doc).map(|_| ()),
         DocKind::Identity => schema::read_identity(&doc).map(|_| ()),
         DocKind::Roster => schema::read_roster(&doc).map(|_| ()),
+        DocKind::Rules => schema::read_rules(&doc).map(|_| ()),
     }))
     .unwrap_or_else(|_| Err(SchemaError::Missing("(panic)".into())));
     read.map_err(|e| e.to_string())?;

@@ -368,12 +368,13 @@ async fn stats(
         .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", "年份无效"))?;
     let result = blocking(move || {
         let facts = state.engine.facts()?;
-        let policy = ledger_domain::PolicyTable::default();
+        let rules = state.engine.rules();
+        let as_of = period.to.min(today);
         let query = StatsQuery {
             period,
             township: params.township.as_deref(),
-            as_of: period.to.min(today),
-            settled_window_days: policy.current().settled_window_days,
+            as_of,
+            settled_window_days: rules.policies.for_date(as_of).settled_window_days,
         };
         Ok(statistics(&facts, &query))
     })

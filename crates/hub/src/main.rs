@@ -385,6 +385,7 @@ fn doc_kind_label(kind: DocKind) -> &'static str {
         DocKind::Case => "案件",
         DocKind::Identity => "信访人身份",
         DocKind::Roster => "人员名单",
+        DocKind::Rules => "全县规则",
     }
 }
 

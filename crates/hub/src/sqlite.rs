@@ -50,6 +50,7 @@ fn kind_code(kind: DocKind) -> i64 {
         DocKind::Case => 0,
         DocKind::Identity => 1,
         DocKind::Roster => 2,
+        DocKind::Rules => 3,
     }
 }
 
@@ -57,6 +58,7 @@ fn kind_of(code: i64) -> DocKind {
     match code {
         1 => DocKind::Identity,
         2 => DocKind::Roster,
+        3 => DocKind::Rules,
         _ => DocKind::Case,
     }
 }
@@ -561,7 +563,7 @@ impl HubStore for SqliteHubStore {
                  WHERE seq > ?1 AND (
                    (kind != 'change' AND target = ?2)
                    OR (kind = 'change' AND author_device != ?3 AND (
-                        ?4 OR (bureau_only = 0 AND (township IN (SELECT value FROM json_each(?5))
+                        ?4 OR doc_kind = 3 OR (bureau_only = 0 AND (township IN (SELECT value FROM json_each(?5))
                                OR (township IS NULL AND registrar = ?2))))))
                  ORDER BY seq LIMIT ?6",
             )
@@ -619,7 +621,7 @@ impl HubStore for SqliteHubStore {
         };
         let sql = format!(
             "SELECT d.case_id, d.kind, c.township, c.registrar, c.restricted FROM docs d JOIN cases c ON c.case_id = d.case_id
-             WHERE (:b OR ({SCOPE} AND (d.kind = 0 OR c.restricted = 0)))
+             WHERE (:b OR d.kind = 3 OR ({SCOPE} AND (d.kind = 0 OR c.restricted = 0)))
                AND (d.case_id, d.kind) > (:ac, :ak)
                AND (NOT :skip OR EXISTS (SELECT 1 FROM changes x
                     WHERE x.case_id = d.case_id AND x.kind = d.kind AND x.device != :dev))
@@ -665,6 +667,47 @@ impl HubStore for SqliteHubStore {
             .query_map([case.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .map_err(db)?;
         rows.collect::<rusqlite::Result<_>>().map_err(db)
+    }
+
+    fn case_ids(&self) -> Result<Vec<CaseId>> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare("SELECT case_id FROM docs WHERE kind = 0 ORDER BY case_id").map_err(db)?;
+        let rows = stmt.query_map([], |r| case_of(&r.get::<_, String>(0)?)).map_err(db)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(db)
+    }
+
+    fn set_facts(&self, rows: &[(CaseId, CaseFacts)]) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(db)?;
+        {
+            let mut stmt =
+                tx.prepare_cached("UPDATE cases SET facts = ?2 WHERE case_id = ?1").map_err(db)?;
+            for (id, facts) in rows {
+                let json = serde_json::to_string(facts)
+                    .map_err(|e| StoreError::Database(e.to_string()))?;
+                stmt.execute(params![id.to_string(), json]).map_err(db)?;
+            }
+        }
+        tx.commit().map_err(db)
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>> {
+        self.conn()
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(db)
+    }
+
+    fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.conn()
+            .execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+            .map(|_| ())
+            .map_err(db)
     }
 
     fn all_facts(&self) -> Result<Vec<CaseFacts>> {

@@ -331,6 +331,14 @@ pub trait HubStore: Send + Sync + 'static {
     fn evictions(&self, case: CaseId) -> Result<Vec<(String, String, i64)>>;
     /// The statistics facts of every case.
     fn all_facts(&self) -> Result<Vec<CaseFacts>>;
+    /// Every case the hub holds (cases only: no rosters, no rules).
+    fn case_ids(&self) -> Result<Vec<CaseId>>;
+    /// Replaces the statistics facts of cases it holds (after the rules changed).
+    fn set_facts(&self, rows: &[(CaseId, CaseFacts)]) -> Result<()>;
+    /// A value the hub keeps about itself.
+    fn meta(&self, key: &str) -> Result<Option<String>>;
+    /// Sets such a value.
+    fn set_meta(&self, key: &str, value: &str) -> Result<()>;
 
     /// A blob.
     fn blob(&self, hash: &str) -> Result<Option<Vec<u8>>>;

@@ -10,7 +10,8 @@ use ledger_domain::model::case_number;
 use ledger_domain::registration::build_petitioners;
 use ledger_domain::schema::{self, CaseField, Draft, FieldConflict, FieldValue, RestrictionEffect};
 use ledger_domain::workflow::{
-    Anomaly, allowed_actions, close_check, document_to_serve, permit, replay, status_after,
+    Anomaly, allowed_actions, close_check, document_to_serve, forward_check, permit, replay,
+    status_after,
 };
 use ledger_domain::{
     ActionKind, AttachmentRef, Case, CaseId, CloseReason, DocumentKind, Evaluation, Event,
@@ -107,6 +108,9 @@ pub struct CaseView {
     pub track: HandlingTrack,
     /// The track its 信访目的 proposes, offered first when the bureau decides on acceptance.
     pub proposed_track: HandlingTrack,
+    /// The documents this office can print for the case now (each has its decisive event, and
+    /// this office is its issuer): what the case screen offers.
+    pub printable: Vec<DocumentKind>,
 }
 
 fn needs(action: &ActionKind, field: &str, label: &str, message: &str) -> OfficeError {
@@ -186,7 +190,7 @@ impl Office {
             .unwrap_or_else(|| today.format("%Y").to_string());
         let id =
             CaseId(uuid::Uuid::parse_str(&self.mint_id()).unwrap_or_else(|_| uuid::Uuid::nil()));
-        let policy = self.store.rules().policies.current().clone();
+        let policy = self.store.rules().policies.for_date(self.today()).clone();
         let actor = self.actor_hex();
         let mut mint = || self.mint_id();
         let number = match number {
@@ -254,8 +258,12 @@ impl Office {
             .with_doc(id, DocKind::Case, schema::conflicts)?
             .map_err(|source| ledger_store::StoreError::document(id, source))?;
         let handed_over = self.store.row(id)?.is_some_and(|r| r.handed_over);
-        let mut allowed =
-            if handed_over { Vec::new() } else { allowed_actions(&replayed, &cfg.role) };
+        let allowed = if handed_over { Vec::new() } else { allowed_actions(&replayed, &cfg.role) };
+        // 转送 is offered only for a matter of the land system (else 不予受理 with a 告知).
+        let mut allowed: Vec<ActionKind> = allowed
+            .into_iter()
+            .filter(|a| *a != ActionKind::Forward || forward_check(&case.sector).is_ok())
+            .collect();
         if !handed_over
             && cfg.role == Role::Bureau
             && case.identity_restricted()
@@ -263,7 +271,14 @@ impl Office {
         {
             allowed.push(ActionKind::LiftRestriction);
         }
+        let printable = DocumentKind::KNOWN
+            .iter()
+            .filter(|k| k.issued_by_office() || **k == DocumentKind::ReviewOpinion)
+            .filter(|k| ledger_report::check_document(&case, k, &cfg.name).is_ok())
+            .cloned()
+            .collect();
         Ok(CaseView {
+            printable,
             office_names: self.office_names(&case),
             names: case.names(identity.as_ref()),
             identity_restricted: case.identity_restricted(),
@@ -382,6 +397,7 @@ impl Office {
                 }
             }
             ActionKind::Forward => {
+                forward_check(&case.sector).map_err(|r| OfficeError::Refused(r.message))?;
                 let target =
                     input.target.as_deref().map(str::trim).filter(|t| !t.is_empty()).ok_or_else(
                         || {
@@ -667,7 +683,7 @@ impl Office {
         let case = self.writable(id)?;
         let case_now = case.clone();
         let handler = self.handler(handler)?;
-        let policy = self.store.rules().policies.current().clone();
+        let policy = self.store.rules().policies.for_date(self.today()).clone();
         let actor = self.actor_hex();
         let mut mint = || self.mint_id();
         let mut errors = Vec::new();

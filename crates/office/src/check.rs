@@ -62,6 +62,7 @@ impl Office {
                     DocKind::Case => DocClass::Case,
                     DocKind::Identity => DocClass::Identity,
                     DocKind::Roster => DocClass::Roster,
+                    DocKind::Rules => DocClass::Rules,
                 },
                 doc_id: entry.case_id.0,
                 case_doc: case_doc.as_ref(),

@@ -25,17 +25,6 @@ pub struct OfficeConfig {
     /// This device's letter in case numbers, so devices never collide offline.
     #[serde(default = "default_device")]
     pub device: String,
-    /// 复查机关: the body a petitioner asks for a review of this office's handling opinion
-    /// (洞口县人民政府, 邵阳市自然资源和规划局), named in the 信访处理意见书. Empty: the
-    /// opinion says 「本机关的上一级行政机关」 and the office is reminded to set it.
-    #[serde(default)]
-    pub review_body: String,
-    /// Whether this township office issues documents to petitioners in its own name: where the
-    /// county's township governments handle petitions themselves (`reference/domain.md` §7, item
-    /// 2). By default a 国土所 is the bureau's internal unit: the bureau issues and numbers, and
-    /// the township only drafts.
-    #[serde(default)]
-    pub issues_own_documents: bool,
 }
 
 fn default_device() -> String {
@@ -53,8 +42,6 @@ impl OfficeConfig {
             staff: Vec::new(),
             number_prefix: prefix_from_name(name),
             device: default_device(),
-            review_body: String::new(),
-            issues_own_documents: false,
         }
     }
 

@@ -568,7 +568,12 @@ impl Office {
             today: self.today(),
             townships: &townships,
             default_township: None,
-            collective_threshold: self.store.rules().policies.current().collective_threshold,
+            collective_threshold: self
+                .store
+                .rules()
+                .policies
+                .for_date(self.today())
+                .collective_threshold,
             fingerprint: None,
             legacy: true,
         };

@@ -17,6 +17,7 @@ mod import;
 mod queries;
 mod recover;
 mod reports;
+mod rules;
 mod sync;
 
 use std::path::Path;
@@ -44,6 +45,7 @@ pub use ledger_store::{
 pub use queries::{DueList, ReviewItem};
 pub use recover::RecoveryReport;
 pub use reports::YearReport;
+pub use rules::{BasisView, EntryView, ItemView, PolicyView, RuleInput, RulesView};
 pub use sync::BundleReport;
 
 /// Where the time comes from: the device clock, or a fixed time for tests and scripts.

@@ -2,7 +2,7 @@
 //! review queue. All of them read the index; none loads every document.
 
 use chrono::NaiveDate;
-use ledger_domain::stats::{Period, Statistics, StatsQuery, statistics};
+use ledger_domain::stats::{Period, Statistics};
 use ledger_store::{CaseQuery, CaseRow, Page};
 use serde::Serialize;
 
@@ -65,14 +65,7 @@ impl Office {
     /// of the period's end and today.
     pub fn statistics(&self, period: Period, township: Option<&str>) -> Result<Statistics> {
         let facts = self.store.all_facts()?;
-        let policy = self.store.rules().policies.current();
-        let query = StatsQuery {
-            period,
-            township,
-            as_of: period.to.min(self.today()),
-            settled_window_days: policy.settled_window_days,
-        };
-        Ok(statistics(&facts, &query))
+        Ok(self.period_stats(&facts, period, township))
     }
 
     /// Cases with concurrent edits or workflow anomalies to review.

@@ -69,17 +69,20 @@ fn shift_row(message: &str, offset: usize) -> String {
 }
 
 impl Office {
-    fn period_stats(
+    /// The statistics of a period as of the earlier of its end and today, with the 停访息诉
+    /// window in force that day (the hub's `/v1/stats` judges alike).
+    pub(crate) fn period_stats(
         &self,
         facts: &[CaseFacts],
         period: Period,
         township: Option<&str>,
     ) -> Statistics {
+        let as_of = period.to.min(self.today());
         let query = StatsQuery {
             period,
             township,
-            as_of: period.to.min(self.today()),
-            settled_window_days: self.store.rules().policies.current().settled_window_days,
+            as_of,
+            settled_window_days: self.store.rules().policies.for_date(as_of).settled_window_days,
         };
         statistics(facts, &query)
     }
@@ -247,9 +250,11 @@ impl Office {
     ) -> Result<String> {
         let cfg = self.config();
         let case = self.store.load_case(id)?;
+        let rules = self.store.rules();
+        let county = rules.county_on(self.today());
         if issue
             && cfg.role == Role::Township
-            && !cfg.issues_own_documents
+            && !county.issues_own_documents
             && *kind != DocumentKind::CompletionReport
         {
             return Err(OfficeError::Refused(format!(
@@ -257,14 +262,13 @@ impl Office {
                 kind.label()
             )));
         }
-        check_document(&case, kind).map_err(report_error)?;
+        check_document(&case, kind, &cfg.name).map_err(report_error)?;
         let addressee = self.addressee(&case, kind)?;
         // A document is served on a real person: the full names this office holds.
         let names = case.names(self.store.load_identity(id)?.as_ref());
-        let review_body =
-            if cfg.review_body.trim().is_empty() { REVIEW_BODY } else { cfg.review_body.trim() };
+        let review_body = county.review_body.as_deref().unwrap_or(REVIEW_BODY);
         let render = |number: Option<&str>, date: NaiveDate| {
-            let rules = self.store.rules();
+            let legal_basis = rules.legal_basis(&case.category, date);
             render_document(&DocumentRequest {
                 case: &case,
                 kind,
@@ -274,6 +278,7 @@ impl Office {
                 date,
                 policy: rules.policies.for_date(date),
                 review_body,
+                legal_basis: legal_basis.as_deref(),
                 names: &names,
                 by_bureau: cfg.role == Role::Bureau,
             })

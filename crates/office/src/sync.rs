@@ -58,6 +58,7 @@ fn wire(kind: DocKind) -> WireKind {
         DocKind::Case => WireKind::Case,
         DocKind::Identity => WireKind::Identity,
         DocKind::Roster => WireKind::Roster,
+        DocKind::Rules => WireKind::Rules,
     }
 }
 
@@ -66,6 +67,7 @@ fn local(kind: WireKind) -> DocKind {
         WireKind::Case => DocKind::Case,
         WireKind::Identity => DocKind::Identity,
         WireKind::Roster => DocKind::Roster,
+        WireKind::Rules => DocKind::Rules,
     }
 }
 

@@ -304,6 +304,34 @@ fn the_bureau_records_the_reviewing_bodies_and_a_set_aside_reopens() {
 }
 
 #[test]
+fn the_bureau_prints_the_review_opinion_where_it_is_the_reviewing_body() {
+    let (_d, office) = office(Role::Bureau, "2024-03-10");
+    let id = office.register(&new_case("2024-03-01"), None).unwrap();
+    office.act(id, &petition(ActionKind::Accept)).unwrap();
+    office
+        .act(id, &ActionInput { text: Some("经调查核实……".into()), ..act(ActionKind::Reply) })
+        .unwrap();
+    office.act(id, &act(ActionKind::Review)).unwrap();
+    let name = office.config().name;
+    office
+        .act(
+            id,
+            &ActionInput {
+                target: Some(name.clone()),
+                text: Some("经复查，原认定事实清楚".into()),
+                review_outcome: Some(ReviewOutcome::Upheld),
+                ..act(ActionKind::ReviewOpinion)
+            },
+        )
+        .unwrap();
+    assert!(office.view(id).unwrap().printable.contains(&DocumentKind::ReviewOpinion));
+    let html = office.document(id, &DocumentKind::ReviewOpinion, true, None).unwrap();
+    assert!(html.contains("本机关决定予以维持"), "{html}");
+    assert!(html.contains(&name));
+    assert_eq!(office.view(id).unwrap().documents.len(), 1, "issued and recorded");
+}
+
+#[test]
 fn an_upheld_review_is_served_and_closes_after_the_recheck_window() {
     let (d, office) = office(Role::Bureau, "2024-03-10");
     let id = office.register(&new_case("2024-03-01"), None).unwrap();
@@ -341,7 +369,8 @@ fn an_upheld_review_is_served_and_closes_after_the_recheck_window() {
     assert!(err.to_string().contains("复核申请期限"), "{err}");
     // The office cannot print the reviewing body's opinion as its own.
     let err = office.document(id, &DocumentKind::ReviewOpinion, false, None).unwrap_err();
-    assert!(err.to_string().contains("复查、复核机关出具"), "{err}");
+    assert!(err.to_string().contains("复查（复核）机关出具"), "{err}");
+    assert!(!office.view(id).unwrap().printable.contains(&DocumentKind::ReviewOpinion));
     drop(office);
     let office = Office::open(d.path(), clock_at("2024-04-10")).unwrap();
     assert_eq!(office.act(id, &review_served).unwrap(), Status::Closed);
@@ -448,9 +477,27 @@ fn a_township_office_drafts_and_the_bureau_issues_unless_the_county_says_otherwi
     assert!(office.view(id).unwrap().documents.is_empty(), "nothing numbered or recorded");
     // Where the township government handles petitions, it issues in its own name: the
     // document's own conditions then apply (not accepted yet).
-    let mut cfg = office.config();
-    cfg.issues_own_documents = true;
-    office.update_config(cfg).unwrap();
+    let err = office
+        .set_rule(&crate::RuleInput {
+            item: "county.issues_own_documents".into(),
+            value: "true".into(),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("只能由县局修改"), "{err}");
+    // The bureau sets it in the county's rules, and the township receives them by sync.
+    let (_b, bureau) = super::tests::office(Role::Bureau, "2024-03-10");
+    bureau
+        .set_rule(&crate::RuleInput {
+            item: "county.issues_own_documents".into(),
+            value: "true".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let key = ledger_domain::CaseId(ledger_protocol::rules_id());
+    let saved = bureau.store.save_doc(key, ledger_store::DocKind::Rules).unwrap();
+    office.store.merge_remote(key, ledger_store::DocKind::Rules, &saved).unwrap();
+    assert!(office.rules_view().unwrap().county.issues_own_documents);
     let err = office.document(id, &DocumentKind::AcceptanceNotice, true, None).unwrap_err();
     assert!(err.to_string().contains("尚未受理"), "{err}");
 }

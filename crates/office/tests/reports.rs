@@ -353,12 +353,21 @@ fn documents_preview_issue_and_refuse() {
     // Back to the referring body by its full name, citing its document and the referral's day.
     assert!(report.contains(">邵阳市信访局：<"), "{report}");
     assert!(report.contains("2024年3月1日以邵信交〔2024〕12号交办的"), "{report}");
-    // The reviewing body named in the office's settings.
-    let mut cfg = office.config();
-    cfg.review_body = "洞口县人民政府".into();
-    office.update_config(cfg).unwrap();
+    // The reviewing body named in the county's rules, from the day it was set.
+    office
+        .set_rule(&ledger_office::RuleInput {
+            item: "county.review_body".into(),
+            value: "洞口县人民政府".into(),
+            ..Default::default()
+        })
+        .unwrap();
     let opinion = office.document(id, &DocumentKind::HandlingOpinion, false, None).unwrap();
     assert!(opinion.contains("30日内向洞口县人民政府申请复查"), "{opinion}");
+    // The law the matter turns on (违法占地建设: 土地管理法 §77) beside the procedure.
+    assert!(
+        opinion.contains("依据《中华人民共和国土地管理法》第七十七条和《信访工作条例》第三十二条"),
+        "{opinion}"
+    );
     assert_eq!(office.view(id).unwrap().documents.len(), 4);
 
     office.void(id, "重复登记", None).unwrap();

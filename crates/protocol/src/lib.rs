@@ -23,10 +23,12 @@ use uuid::Uuid;
 /// The protocol version this build speaks. Version 2 answers every change with its own
 /// verdict inside a normal reply (`refused`), carries identities typed for restricted cases
 /// outside Automerge history (`drops`), leases number blocks, and can send a document kind
-/// leaving alone. A version-1 office is answered with a clear request to upgrade.
-pub const PROTOCOL_VERSION: u16 = 2;
+/// leaving alone. Version 3 adds the county's rules document ([`DocKind::Rules`]), which a
+/// version-2 office could not decode. An older office is answered with a clear request to
+/// upgrade.
+pub const PROTOCOL_VERSION: u16 = 3;
 /// Every version this build can serve.
-pub const SUPPORTED_VERSIONS: &[u16] = &[2];
+pub const SUPPORTED_VERSIONS: &[u16] = &[3];
 /// The content type of sync bodies.
 pub const CONTENT_TYPE: &str = "application/x-ledger-sync";
 /// The default byte budget of an upload batch and of a page.
@@ -52,6 +54,9 @@ pub enum DocKind {
     /// 人员名单: an office's staff roster (its id is [`roster_id`] of the office code). The hub
     /// judges every event's 办理人 against it.
     Roster,
+    /// 全县规则: the county's rules document (its id is [`rules_id`]): every office holds it,
+    /// only the bureau adds to it.
+    Rules,
 }
 
 /// The most entries of each list a request may carry (`evicted`, `want_whole`, `drops`, wants
@@ -65,6 +70,12 @@ pub const MAX_CHANGES: usize = 4096;
 pub fn roster_id(office: &str) -> Uuid {
     const NAMESPACE: Uuid = Uuid::from_u128(0x6c65_6467_6572_2d72_6f73_7465_7200_0001);
     Uuid::new_v5(&NAMESPACE, office.as_bytes())
+}
+
+/// The document id of the county's rules document: a UUIDv5 every device and the hub derive.
+pub fn rules_id() -> Uuid {
+    const NAMESPACE: Uuid = Uuid::from_u128(0x6c65_6467_6572_2d72_756c_6573_0000_0001);
+    Uuid::new_v5(&NAMESPACE, b"county-rules")
 }
 
 /// An Automerge change hash (SHA-256 of the change).
@@ -807,10 +818,13 @@ mod tests {
         let mut other = encode(&sample());
         other[3] = 9;
         assert_eq!(decode::<SyncRequest>(&other), Err(DecodeError::Version(9)));
-        // A version-1 office (before per-change verdicts) is told to upgrade, not served.
-        let mut old = encode(&sample());
-        old[3] = 1;
-        assert_eq!(decode::<SyncRequest>(&old), Err(DecodeError::Version(1)));
+        // Older offices (before per-change verdicts; before the rules document, which they
+        // could not decode) are told to upgrade, not served.
+        for v in [1, 2] {
+            let mut old = encode(&sample());
+            old[3] = v;
+            assert_eq!(decode::<SyncRequest>(&old), Err(DecodeError::Version(u16::from(v))));
+        }
         let mut corrupt = encode(&sample());
         let n = corrupt.len();
         corrupt[n - 3] ^= 0xff;
@@ -818,15 +832,15 @@ mod tests {
         assert!(decode::<SyncRequest>(&corrupt).is_err());
         // 64 MiB of zeros compresses to a few KiB: refused after decompression.
         let zeros = vec![0u8; 64 * 1024 * 1024];
-        let mut bomb = b"LG\x00\x02".to_vec();
+        let mut bomb = b"LG\x00\x03".to_vec();
         bomb.extend(zstd::bulk::compress(&zeros, 19).unwrap());
         assert!(bomb.len() < 64 * 1024);
         assert_eq!(decode::<SyncRequest>(&bomb), Err(DecodeError::TooLarge));
         // Valid compression of something that is not a request.
-        let mut wrong = b"LG\x00\x02".to_vec();
+        let mut wrong = b"LG\x00\x03".to_vec();
         wrong.extend(zstd::bulk::compress(b"\xa1\x61x\x01", 3).unwrap());
         assert!(matches!(decode::<SyncRequest>(&wrong), Ok(_) | Err(DecodeError::Malformed(_))));
-        let mut text = b"LG\x00\x02".to_vec();
+        let mut text = b"LG\x00\x03".to_vec();
         text.extend(zstd::bulk::compress(b"\xff\xff\xff", 3).unwrap());
         assert!(matches!(decode::<SyncRequest>(&text), Err(DecodeError::Malformed(_))));
     }
@@ -862,7 +876,7 @@ mod tests {
                 code: "x".into(),
                 message: "y".into(),
                 refused: vec![],
-                supported_versions: vec![2]
+                supported_versions: vec![3]
             }
             .code,
             "x"

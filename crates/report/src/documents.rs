@@ -14,7 +14,9 @@
 
 use chrono::NaiveDate;
 use ledger_domain::workflow::{Replay, replay};
-use ledger_domain::{ActionKind, Case, DocumentKind, Event, Outcome, Policy, Source};
+use ledger_domain::{
+    ActionKind, Case, DocumentKind, Event, Outcome, Policy, ReviewOutcome, Source,
+};
 
 use crate::error::ReportError;
 use crate::summary::chinese_date;
@@ -49,6 +51,9 @@ pub struct DocumentRequest<'a> {
     /// identity (a document is served on a real person), else the masked ones. Empty: the
     /// masked display names.
     pub names: &'a [String],
+    /// 法律依据: the law and article the matter turns on (the county's legal-basis table for its
+    /// category), cited beside the procedure in a 处理意见书.
+    pub legal_basis: Option<&'a str>,
     /// Whether the bureau issues it (a 办结报告 then goes to the body that referred the matter,
     /// dated from the referral; a township's goes to the bureau, dated from the assignment).
     pub by_bureau: bool,
@@ -62,6 +67,7 @@ struct Basis {
     opinion: &'static str,
     period: &'static str,
     review: &'static str,
+    recheck: &'static str,
     report: &'static str,
     no_further: &'static str,
 }
@@ -75,6 +81,7 @@ fn basis(policy: &Policy) -> Basis {
             opinion: "第三十二条",
             period: "第三十三条",
             review: "第三十四条",
+            recheck: "第三十五条",
             report: "第二十一条",
             no_further: "第三十五条",
         }
@@ -86,6 +93,7 @@ fn basis(policy: &Policy) -> Basis {
             opinion: "第三十二条",
             period: "第三十四条",
             review: "第三十五条",
+            recheck: "第三十六条",
             report: "第二十二条",
             no_further: "第三十六条",
         }
@@ -191,7 +199,11 @@ fn refused(message: &str) -> ReportError {
 
 /// Whether `case` has what `kind` states: refused, in Chinese with what to do, when the
 /// decisive event is missing (a 信访处理意见书 without a 答复, say).
-pub fn check_document(case: &Case, kind: &DocumentKind) -> Result<(), ReportError> {
+///
+/// `issuer` is the office asking: a 复查意见书 is issued only by the reviewing body the bureau
+/// recorded with the 复查意见 (where a 国土所 answers in its own name, the county bureau reviews
+/// it); a 复核意见书 never by a county office (the body above the reviewing one issues it).
+pub fn check_document(case: &Case, kind: &DocumentKind, issuer: &str) -> Result<(), ReportError> {
     let r = replay(&case.events);
     let decided = r.decided.as_ref().map(|(a, _)| a);
     let to_petitioner = !matches!(kind, DocumentKind::CompletionReport);
@@ -231,16 +243,26 @@ pub fn check_document(case: &Case, kind: &DocumentKind) -> Result<(), ReportErro
         DocumentKind::Unknown(code) => {
             Err(ReportError::Refused(format!("本版本不认识文书类别「{code}」，请升级软件后再出具")))
         }
-        DocumentKind::ReviewOpinion | DocumentKind::RecheckOpinion => Err(ReportError::Refused(
-            format!("{}由复查、复核机关出具，本局不出具；收到后请登记其「送达」", kind.label()),
-        )),
+        DocumentKind::ReviewOpinion
+            if valid(case, &r, &ActionKind::ReviewOpinion)
+                .pop()
+                .is_some_and(|e| e.target.as_deref().map(str::trim) == Some(issuer.trim())) =>
+        {
+            Ok(())
+        }
+        DocumentKind::ReviewOpinion | DocumentKind::RecheckOpinion => {
+            Err(ReportError::Refused(format!(
+                "{}由登记的复查（复核）机关出具，本机关不是该机关；收到后请登记其「送达」",
+                kind.label()
+            )))
+        }
         _ => Ok(()),
     }
 }
 
 /// Renders the document as a complete HTML page, or refuses as [`check_document`] does.
 pub fn render_document(req: &DocumentRequest<'_>) -> Result<String, ReportError> {
-    check_document(req.case, req.kind)?;
+    check_document(req.case, req.kind, req.issuer)?;
     let ctx = Ctx::new(req);
     let body = match req.kind {
         DocumentKind::AcceptanceNotice => ctx.acceptance(),
@@ -250,9 +272,8 @@ pub fn render_document(req: &DocumentRequest<'_>) -> Result<String, ReportError>
         DocumentKind::CompletionReport => ctx.completion(),
         DocumentKind::ForwardingNotice => ctx.forwarding(),
         DocumentKind::NoFurtherNotice => ctx.no_further(),
-        DocumentKind::ReviewOpinion | DocumentKind::RecheckOpinion | DocumentKind::Unknown(_) => {
-            String::new()
-        }
+        DocumentKind::ReviewOpinion => ctx.review_opinion(),
+        DocumentKind::RecheckOpinion | DocumentKind::Unknown(_) => String::new(),
     };
     // 你 or 你们, by how many petitioners the document is addressed to. The templates write
     // [`YOU`]; escaped case text never holds a `<`, so the petitioner's own words stay as written.
@@ -478,7 +499,7 @@ impl<'a> Ctx<'a> {
              <h2>一、信访请求</h2>\n<p>{}</p>\n\
              <h2>二、查明的事实</h2>\n{}\n\
              <h2>三、处理意见</h2>\n<p>{}</p>\n<p>{}</p>\n\
-             <h2>四、法律依据</h2>\n<p>依据{}{}、{}的规定，作出本处理意见。</p>{rights}",
+             <h2>四、法律依据</h2>\n<p>依据{}{}{}、{}的规定，作出本处理意见。</p>{rights}",
             self.to(),
             self.received(),
             date_or_missing(self.replayed.accepted_on),
@@ -486,9 +507,55 @@ impl<'a> Ctx<'a> {
             self.facts(),
             text_or_missing(reply.and_then(|e| e.text.as_deref())),
             outcome,
+            self.req.legal_basis.map(|l| format!("{}和", escape(l))).unwrap_or_default(),
             b.instrument,
             b.opinion,
             b.period,
+        )
+    }
+
+    /// 复查意见书 (信访工作条例 §35), issued by the reviewing body: the request, what the review
+    /// found, its opinion on the original one, its basis, and the petitioner's right to a 复核
+    /// within the window, at the body above (the county's 复查机关 setting: the bureau's own
+    /// next level up).
+    fn review_opinion(&self) -> String {
+        let b = &self.basis;
+        let p = self.req.policy;
+        let request = self.last(&ActionKind::Review);
+        let opinion = self.last(&ActionKind::ReviewOpinion);
+        let replied = self.reply().map(|e| e.date);
+        let outcome = match opinion.and_then(|e| e.review_outcome.as_ref()) {
+            Some(ReviewOutcome::Upheld) => {
+                "经复查，原处理意见认定事实清楚，适用依据正确，本机关决定予以维持。".to_owned()
+            }
+            Some(ReviewOutcome::Redo) => {
+                "经复查，原处理意见认定事实不清或者适用依据错误，本机关决定予以撤销，责令原办理机关自收到本意见书之日起重新办理并作出处理意见。".to_owned()
+            }
+            Some(ReviewOutcome::Changed) => {
+                "经复查，原处理意见部分不当，本机关决定予以变更，变更后的意见以本意见书为准。".to_owned()
+            }
+            Some(ReviewOutcome::Unknown(code)) => format!("复查意见：{}。", escape(code)),
+            None => format!("复查意见：{}", missing()),
+        };
+        format!(
+            "{}\n<p><you/>对{}作出的信访处理意见不服，于{}向本机关申请复查。本机关依法进行了复查，现将复查意见告知如下：</p>\n\
+             <h2>一、复查请求及理由</h2>\n<p>{}</p>\n\
+             <h2>二、复查查明的事实</h2>\n<p>{}</p>\n\
+             <h2>三、复查意见</h2>\n<p>{outcome}</p>\n\
+             <h2>四、法律依据</h2>\n<p>依据{}{}{}的规定，作出本复查意见。</p>\n\
+             <h2>五、复核权利</h2>\n<p>如不服本复查意见，可自收到本意见书之日起{}日内向{}申请复核（{}{}）。</p>",
+            self.to(),
+            date_or_missing(replied),
+            date_or_missing(request.map(|e| e.date)),
+            text_or_missing(request.and_then(|e| e.text.as_deref())),
+            text_or_missing(opinion.and_then(|e| e.text.as_deref())),
+            self.req.legal_basis.map(|l| format!("{}和", escape(l))).unwrap_or_default(),
+            b.instrument,
+            b.review,
+            p.review_request_days,
+            escape(self.req.review_body),
+            b.instrument,
+            b.recheck,
         )
     }
 

@@ -293,7 +293,7 @@ impl Store {
                 snapshots.push((DocKind::Identity, id_doc.save()));
                 heads.push((DocKind::Identity, heads_text(id_doc)));
             }
-            let projection = index::project(case, new.identity.as_ref(), &case_doc, self.rules());
+            let projection = index::project(case, new.identity.as_ref(), &case_doc, &self.rules());
             let write = CaseWrite {
                 id: case.id,
                 snapshots,
@@ -437,6 +437,9 @@ impl Store {
             let tx = w.conn.transaction()?;
             persist(&tx, &write)?;
             tx.commit()?;
+            if kind == DocKind::Rules {
+                self.rules_written(&doc);
+            }
             w.cache.put(key, doc);
         } else {
             let new = NewChanges { appended, outbox: Vec::new(), drops: Vec::new() };
@@ -496,6 +499,9 @@ impl Store {
         });
         match result {
             Ok(()) => {
+                if kind == DocKind::Rules {
+                    self.rules_written(&doc);
+                }
                 w.cache.put(key, doc);
                 Ok(())
             }
@@ -518,8 +524,8 @@ impl Store {
         let other = match kind {
             DocKind::Case => DocKind::Identity,
             DocKind::Identity => DocKind::Case,
-            // A roster has no index row.
-            DocKind::Roster => return Ok(None),
+            // A roster and the rules have no index row.
+            DocKind::Roster | DocKind::Rules => return Ok(None),
         };
         let other_doc = match w.cache.take(&(id, other)) {
             Some(doc) => Some(doc),
@@ -527,7 +533,7 @@ impl Store {
         };
         let (case_doc, identity_doc) = match kind {
             DocKind::Identity => (other_doc.as_ref(), Some(changed)),
-            DocKind::Case | DocKind::Roster => (Some(changed), other_doc.as_ref()),
+            DocKind::Case | DocKind::Roster | DocKind::Rules => (Some(changed), other_doc.as_ref()),
         };
         let projection = match case_doc {
             // A case document still waiting for its first change has nothing to show yet.
@@ -537,7 +543,7 @@ impl Store {
                 let identity = identity_doc
                     .filter(|d| schema::document_kind(*d).as_deref() == Some("identity"))
                     .and_then(|d| schema::read_identity(d).ok());
-                Some(index::project(&case, identity.as_ref(), doc, self.rules()))
+                Some(index::project(&case, identity.as_ref(), doc, &self.rules()))
             }
             _ => None,
         };
@@ -547,10 +553,16 @@ impl Store {
         Ok(projection)
     }
 
+    /// After the rules document changed: the rules are read again from it. The index rows then no longer match the stamp, and [`Store::refresh_index`]
+    /// re-projects them; case views reckon with the new rules at once.
+    fn rules_written(&self, doc: &Automerge) {
+        self.apply_rules_doc(doc);
+    }
+
     /// Whether the index rows were projected with this store's rules and this release's
     /// projection. When not, [`Store::refresh_index`] brings them up to date.
     pub fn index_is_current(&self) -> Result<bool> {
-        let stamp = index::stamp(self.rules());
+        let stamp = index::stamp(&self.rules());
         Ok(crate::meta_get(&self.reader(), index::STAMP_KEY)?.as_deref() == Some(stamp.as_str()))
     }
 
@@ -563,6 +575,9 @@ impl Store {
             return Ok(0);
         }
         let started = std::time::Instant::now();
+        // The rules as they stand now; if they change meanwhile, the stamp written at the end
+        // no longer matches and the next refresh runs again.
+        let rules = self.rules();
         let ids = self.case_ids()?;
         let mut done = 0;
         for chunk in ids.chunks(REINDEX_BATCH) {
@@ -581,7 +596,7 @@ impl Store {
                     .load_doc(&tx, id, DocKind::Identity)?
                     .filter(|d| schema::document_kind(d).as_deref() == Some("identity"))
                     .and_then(|d| schema::read_identity(&d).ok());
-                let projection = index::project(&case, identity.as_ref(), &doc, self.rules());
+                let projection = index::project(&case, identity.as_ref(), &doc, &rules);
                 index::write(&tx, &id.to_string(), &projection, now)?;
             }
             tx.commit()?;
@@ -589,7 +604,7 @@ impl Store {
             done += chunk.len();
             progress(done, ids.len());
         }
-        crate::meta_set(&self.writer().conn, index::STAMP_KEY, &index::stamp(self.rules()))?;
+        crate::meta_set(&self.writer().conn, index::STAMP_KEY, &index::stamp(&rules))?;
         if !ids.is_empty() {
             tracing::info!(cases = ids.len(), elapsed = ?started.elapsed(), "index re-projected with the current rules");
         }
@@ -661,7 +676,7 @@ impl Store {
                     Some(d) if schema::document_kind(d).as_deref() == Some("case") => {
                         let case = schema::read_case(d)
                             .map_err(|source| StoreError::document(id, source))?;
-                        Some(index::project(&case, None, d, self.rules()))
+                        Some(index::project(&case, None, d, &self.rules()))
                     }
                     _ => None,
                 };
@@ -670,7 +685,7 @@ impl Store {
                 }
                 projection
             }
-            DocKind::Case | DocKind::Roster => None,
+            DocKind::Case | DocKind::Roster | DocKind::Rules => None,
         };
         let tx = w.conn.transaction()?;
         tx.execute("DELETE FROM docs WHERE case_id = ?1 AND kind = ?2", params![key, kind.code()])?;
@@ -732,6 +747,9 @@ impl Store {
         )?;
         persist(&tx, &write)?;
         tx.commit()?;
+        if kind == DocKind::Rules {
+            self.rules_written(&hub);
+        }
         w.cache.put(key, hub);
         Ok(before)
     }

@@ -24,11 +24,11 @@ mod outbox;
 mod sync;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+pub use ledger_domain::Rules;
 use ledger_domain::automerge::{ActorId, Automerge};
-use ledger_domain::{PolicyTable, WorkCalendar};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 pub use blobs::blob_hash;
@@ -57,6 +57,8 @@ pub enum DocKind {
     Identity,
     /// The office's staff roster (人员名单; one document, id `roster_id(office)`).
     Roster,
+    /// The county's rules (全县规则; one document, id `rules_id()`).
+    Rules,
 }
 
 impl DocKind {
@@ -66,6 +68,7 @@ impl DocKind {
             Self::Case => 0,
             Self::Identity => 1,
             Self::Roster => 2,
+            Self::Rules => 3,
         }
     }
 
@@ -75,6 +78,7 @@ impl DocKind {
             0 => Some(Self::Case),
             1 => Some(Self::Identity),
             2 => Some(Self::Roster),
+            3 => Some(Self::Rules),
             _ => None,
         }
     }
@@ -95,23 +99,11 @@ pub struct Store {
     writer: Mutex<Writer>,
     reader: Mutex<Connection>,
     actor: Mutex<ActorId>,
-    rules: Rules,
+    /// This release's rules, which the rules document's entries apply to.
+    base: Rules,
+    /// The rules the index is projected with: `base` with the county's rules document.
+    rules: RwLock<Arc<Rules>>,
     _lock: LockFile,
-}
-
-/// The deadline rules the index is projected with.
-#[derive(Debug, Clone)]
-pub struct Rules {
-    /// The policy table.
-    pub policies: PolicyTable,
-    /// The working-day calendar.
-    pub calendar: WorkCalendar,
-}
-
-impl Default for Rules {
-    fn default() -> Self {
-        Self { policies: PolicyTable::default(), calendar: WorkCalendar::china() }
-    }
 }
 
 struct Writer {
@@ -201,7 +193,8 @@ impl Store {
         }
         let lock = LockFile::acquire(dir)?;
         let mut store = Self::open_locked(dir, lock, false, None)?;
-        store.rules = rules;
+        store.base = rules;
+        store.reload_rules()?;
         Ok(store)
     }
 
@@ -236,7 +229,8 @@ impl Store {
             writer: Mutex::new(Writer { conn, cache: DocCache::new(DOC_CACHE) }),
             reader: Mutex::new(reader),
             actor: Mutex::new(actor),
-            rules: Rules::default(),
+            base: Rules::default(),
+            rules: RwLock::new(Arc::new(Rules::default())),
             _lock: lock,
         })
     }
@@ -265,9 +259,52 @@ impl Store {
         Ok(actor.to_hex_string())
     }
 
-    /// The deadline rules the index is projected with.
-    pub fn rules(&self) -> &Rules {
-        &self.rules
+    /// The rules the index is projected with: this release's, with the county's rules
+    /// document as last received.
+    pub fn rules(&self) -> Arc<Rules> {
+        self.rules.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Reads the county's rules document again, if this store holds it. Called at open and
+    /// after every write to it; an entry that does not apply is logged and left out (the hub
+    /// refuses such entries, so only a newer bureau version's could be).
+    pub(crate) fn reload_rules(&self) -> Result<()> {
+        // One rules document per county; the store needs no id to find it.
+        let id: Option<String> = self
+            .reader()
+            .query_row(
+                "SELECT case_id FROM docs WHERE kind = ?1 LIMIT 1",
+                [DocKind::Rules.code()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(id) = id.and_then(|s| s.parse::<ledger_domain::CaseId>().ok()) else {
+            *self.rules.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(self.base.clone());
+            return Ok(());
+        };
+        if let Ok(doc) = self.with_doc(id, DocKind::Rules, |doc| doc.clone()) {
+            self.apply_rules_doc(&doc);
+        }
+        Ok(())
+    }
+
+    /// Sets the rules from a rules document (built-in rules when it does not read).
+    pub(crate) fn apply_rules_doc(&self, doc: &Automerge) {
+        let read = ledger_domain::schema::read_rules(doc);
+        let rules = match read {
+            Ok(doc) => {
+                let (rules, skipped) = self.base.with_doc(&doc);
+                for s in skipped {
+                    tracing::warn!(entry = %s.id, reason = %s.reason, "rules entry not applied");
+                }
+                rules
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the rules document does not read; keeping the built-in rules");
+                self.base.clone()
+            }
+        };
+        *self.rules.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(rules);
     }
 
     fn writer(&self) -> MutexGuard<'_, Writer> {

@@ -1,6 +1,6 @@
 use ledger_domain::fixtures::seed_2017;
 use ledger_domain::schema::{self, CaseField, FieldValue};
-use ledger_domain::{ActionKind, Case, CaseId, Identity, Person, Role};
+use ledger_domain::{ActionKind, Case, CaseId, Identity, Person, PolicyTable, Role, WorkCalendar};
 
 use super::*;
 
@@ -481,7 +481,7 @@ fn the_index_is_re_projected_when_the_rules_change_and_only_then() {
     // So does a different holiday table.
     damage();
     let calendar = WorkCalendar::parse("# coverage 2017-01-01 2017-12-31\n").unwrap();
-    let rules = Rules { policies: PolicyTable::default(), calendar };
+    let rules = Rules::new(PolicyTable::default(), calendar);
     let store = Store::open_with(dir.path(), rules).unwrap();
     assert_eq!(store.refresh_index(&mut |_, _| {}).unwrap(), 137);
     drop(store);

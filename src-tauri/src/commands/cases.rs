@@ -36,7 +36,7 @@ pub(crate) struct QueryInput {
     offset: u32,
 }
 
-fn date(value: Option<&str>) -> CommandResult<Option<NaiveDate>> {
+pub(super) fn date(value: Option<&str>) -> CommandResult<Option<NaiveDate>> {
     value
         .filter(|s| !s.is_empty())
         .map(|s| {

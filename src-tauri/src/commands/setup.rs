@@ -9,7 +9,7 @@ use ledger_office::ledger_domain::{
     ReviewOutcome, Role, Satisfaction, Sector, Source, Status,
 };
 use ledger_office::ledger_protocol::EnrollRequest;
-use ledger_office::{Office, OfficeConfig, system_clock};
+use ledger_office::{Office, OfficeConfig, RuleInput, RulesView, system_clock};
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -223,22 +223,31 @@ pub(crate) async fn update_staff(
     .await
 }
 
-/// The document settings: the reviewing body named in handling opinions, and whether a
-/// township office issues documents in its own name.
+/// The county's rules as this office holds them (全县规则).
 #[tauri::command(rename_all = "snake_case")]
-pub(crate) async fn update_document_settings(
+pub(crate) async fn rules_view(desktop: State<'_, Desktop>) -> CommandResult<RulesView> {
+    with_office(&desktop, |o| o.rules_view()).await
+}
+
+/// Records a change of the county's rules (the bureau); the ledger's due dates are then
+/// recomputed in the background.
+#[tauri::command(rename_all = "snake_case")]
+pub(crate) async fn set_rule(
     desktop: State<'_, Desktop>,
-    review_body: String,
-    issues_own_documents: bool,
-) -> CommandResult<OfficeConfig> {
-    with_office(&desktop, move |o| {
-        let mut config = o.config();
-        config.review_body = review_body.trim().to_owned();
-        config.issues_own_documents = issues_own_documents;
-        o.update_config(config)?;
-        Ok(o.config())
-    })
-    .await
+    item: String,
+    value: String,
+    from: Option<String>,
+    note: Option<String>,
+    handler: Option<String>,
+) -> CommandResult<RulesView> {
+    let from = super::cases::date(from.as_deref())?;
+    let input = RuleInput { item, value, from, note: note.unwrap_or_default(), handler };
+    let view = with_office(&desktop, move |o| o.set_rule(&input)).await?;
+    desktop.changed(None);
+    if let Ok(running) = desktop.running() {
+        desktop.refresh_index_in_background(running.office.clone());
+    }
+    Ok(view)
 }
 
 /// The townships a case may go to, each with the offices enrolled for it (from the county

@@ -1048,3 +1048,51 @@ fn documents_are_bounded_in_operations_and_changes() {
     let full = Limits { max_doc_ops: held_ops as u64, ..at_bound };
     assert_eq!(verdict(&with(full), &doc, &c), Err(Rule::Size));
 }
+
+#[test]
+fn only_the_bureau_adds_to_the_rules_and_never_into_the_past() {
+    let w = World::new();
+    let doc = Automerge::load(&crate::rules::genesis()).unwrap();
+    let today = d(T);
+    let entry = |n: u8, item: &str, value: &str, from: NaiveDate| crate::rules::RuleEntry {
+        id: format!("entry-{n}"),
+        item: item.into(),
+        value: value.into(),
+        from,
+        recorded_at: AT,
+        handler: "刘洪".into(),
+        note: String::new(),
+    };
+    let bureau = w.input(w.bureau(), DocClass::Rules);
+    let township = w.input(w.township(), DocClass::Rules);
+    let good = entry(1, "county.review_body", "洞口县人民政府", today);
+    let c = change_on(&doc, bureau_actor(), |tx| schema::add_rule_entry(tx, &good).unwrap());
+    assert_eq!(verdict(&bureau, &doc, &c), Ok(()));
+    // A township only receives the rules.
+    let c = change_on(&doc, township_actor(), |tx| schema::add_rule_entry(tx, &good).unwrap());
+    assert_eq!(verdict(&township, &doc, &c), Err(Rule::Role));
+    // Nothing reaches into the past: a policy dated before the change, a year already over.
+    let back = entry(2, "policy.handle_days", "30", d("2024-01-01"));
+    let c = change_on(&doc, bureau_actor(), |tx| schema::add_rule_entry(tx, &back).unwrap());
+    assert_eq!(verdict(&bureau, &doc, &c), Err(Rule::Schema));
+    let past = entry(3, "holidays.2023", "2023-01-02 holiday 元旦", today);
+    let c = change_on(&doc, bureau_actor(), |tx| schema::add_rule_entry(tx, &past).unwrap());
+    assert_eq!(verdict(&bureau, &doc, &c), Err(Rule::Schema));
+    // A year the table cannot reach yet (2027 is missing before 2028) would not apply.
+    let gap = entry(4, "holidays.2028", "2028-01-01 holiday 元旦", today);
+    let c = change_on(&doc, bureau_actor(), |tx| schema::add_rule_entry(tx, &gap).unwrap());
+    assert_eq!(verdict(&bureau, &doc, &c), Err(Rule::Schema));
+    // Entries are never edited: a correction is a later entry.
+    let mut held = doc.fork();
+    let mut tx = held.transaction();
+    schema::add_rule_entry(&mut tx, &good).unwrap();
+    tx.commit_with(CommitOptions::default().with_time(AT / 1000));
+    let entries = held.get(ROOT, "entries").unwrap().unwrap().1;
+    let (_, obj) = held.get(&entries, "entry-1").unwrap().unwrap();
+    let c = change_on(&held, bureau_actor(), |tx| tx.put(&obj, "value", "某某").unwrap());
+    assert_eq!(verdict(&bureau, &held, &c), Err(Rule::AppendOnly));
+    // Nobody but the hub creates the document (two creators would hide each other's entries).
+    let empty = Automerge::new();
+    let c = change_on(&empty, bureau_actor(), |tx| schema::write_rules(tx).unwrap());
+    assert_eq!(verdict(&bureau, &empty, &c), Err(Rule::AppendOnly));
+}

@@ -1,7 +1,7 @@
 //! Each document kind rendered from fixture cases: required parts, refusals, escaping.
 
 use ledger_domain::fixtures::seed_2017;
-use ledger_domain::{CloseReason, HandlingTrack, Outcome, PolicyTable, Role};
+use ledger_domain::{CloseReason, HandlingTrack, Outcome, PolicyTable, ReviewOutcome, Role};
 
 use super::*;
 
@@ -52,6 +52,7 @@ fn render(case: &Case, kind: &DocumentKind, number: Option<&str>) -> Result<Stri
         policy: policies.current(),
         review_body: "洞口县人民政府",
         names: &[],
+        legal_basis: None,
         by_bureau: false,
     })
 }
@@ -197,6 +198,34 @@ fn handling_opinion_has_every_required_part() {
 }
 
 #[test]
+fn the_opinion_cites_the_law_the_matter_turns_on_beside_the_procedure() {
+    let case = replied_case();
+    let policies = PolicyTable::default();
+    let html = render_document(&DocumentRequest {
+        case: &case,
+        kind: &DocumentKind::HandlingOpinion,
+        issuer: "洞口县国土资源局",
+        addressee: None,
+        number: Some("洞口国土信复〔2024〕8号"),
+        date: d("2024-03-05"),
+        policy: policies.current(),
+        review_body: "洞口县人民政府",
+        names: &[],
+        legal_basis: Some("《中华人民共和国土地管理法》第七十七条"),
+        by_bureau: true,
+    })
+    .unwrap();
+    // Written by hand from 信访工作条例 §32 (the opinion states its basis) and the 土地管理法
+    // article on illegal occupation (§77).
+    assert_parts(
+        &text_of(&html),
+        &[
+            "四、法律依据\n依据《中华人民共和国土地管理法》第七十七条和《信访工作条例》第三十二条、第三十四条的规定，作出本处理意见。",
+        ],
+    );
+}
+
+#[test]
 fn an_imported_reply_without_text_prints_as_not_entered() {
     let mut case = replied_case();
     let reply = case.events.iter_mut().find(|e| e.action == ActionKind::Reply).unwrap();
@@ -286,6 +315,7 @@ fn documents_are_served_on_real_people_in_the_right_number() {
         policy: policies.for_date(d("2017-02-02")),
         review_body: "洞口县人民政府",
         names: &names,
+        legal_basis: None,
         by_bureau,
     };
     let text = text_of(&render_document(&request(true, &DocumentKind::HandlingOpinion)).unwrap());
@@ -343,7 +373,7 @@ fn a_matter_outside_the_land_system_is_told_where_to_go_and_a_repeat_names_the_o
     );
     // The reviewing bodies' opinions are theirs to issue.
     let err = render(&replied_case(), &DocumentKind::ReviewOpinion, None).unwrap_err();
-    assert!(err.to_string().contains("复查、复核机关出具"), "{err}");
+    assert!(err.to_string().contains("复查（复核）机关出具"), "{err}");
 }
 
 #[test]
@@ -380,6 +410,7 @@ fn a_2017_document_under_the_2005_rules_cites_them() {
         policy: policies.for_date(d("2017-02-02")),
         review_body: "洞口县人民政府",
         names: &[],
+        legal_basis: None,
         by_bureau: true,
     })
     .unwrap();
@@ -393,4 +424,77 @@ fn a_2017_document_under_the_2005_rules_cites_them() {
 fn referred_matters_report_back_to_their_referrer() {
     assert_eq!(referring_body(&Source::CityBureau), Some("市信访局"));
     assert_eq!(referring_body(&Source::Direct), None);
+}
+
+/// The seed's first case as far as its reply, then a 复查 request and the review opinion the
+/// bureau recorded as the reviewing body (a 国土所 that answered in its own name).
+fn reviewed_case(outcome: ReviewOutcome) -> Case {
+    let mut case = replied_case();
+    let reply = case.events.iter().position(|e| e.action == ActionKind::Reply).unwrap();
+    case.events.truncate(reply + 1);
+    let replied = case.events[reply].date;
+    let on = |days: u64| (replied + chrono::Days::new(days)).format("%Y-%m-%d").to_string();
+    push(&mut case, ActionKind::Review, &on(10)).text =
+        Some("认为被反映人占地面积认定有误，请求复查".to_owned());
+    let opinion = push(&mut case, ActionKind::ReviewOpinion, &on(30));
+    opinion.target = Some("洞口县国土资源局".to_owned());
+    opinion.review_outcome = Some(outcome);
+    opinion.text = Some("经复查，重新测量占地面积为118平方米，与原认定基本一致".to_owned());
+    case
+}
+
+fn review_request<'a>(
+    issuer: &'a str,
+    case: &'a Case,
+    policies: &'a PolicyTable,
+) -> DocumentRequest<'a> {
+    DocumentRequest {
+        case,
+        kind: &DocumentKind::ReviewOpinion,
+        issuer,
+        addressee: None,
+        number: Some("洞口国土信复查〔2024〕1号"),
+        date: d("2024-03-05"),
+        policy: policies.current(),
+        review_body: "洞口县人民政府",
+        names: &[],
+        legal_basis: Some("《中华人民共和国土地管理法》第七十七条"),
+        by_bureau: true,
+    }
+}
+
+#[test]
+fn the_review_opinion_is_issued_by_the_reviewing_body_with_the_recheck_right() {
+    let case = reviewed_case(ReviewOutcome::Upheld);
+    let policies = PolicyTable::default();
+    let html = render_document(&review_request("洞口县国土资源局", &case, &policies)).unwrap();
+    assert_frame(&html, "复查意见书", "洞口国土信复查〔2024〕1号");
+    // Written by hand from 信访工作条例 §35-36: the request and its reasons, the facts the
+    // review found, its opinion on the original one, the basis, and the 复核 right with its
+    // window and the body above.
+    assert_parts(
+        &text_of(&html),
+        &[
+            "作出的信访处理意见不服",
+            "向本机关申请复查",
+            "一、复查请求及理由\n认为被反映人占地面积认定有误，请求复查",
+            "二、复查查明的事实\n经复查，重新测量占地面积为118平方米，与原认定基本一致",
+            "三、复查意见\n经复查，原处理意见认定事实清楚，适用依据正确，本机关决定予以维持。",
+            "依据《中华人民共和国土地管理法》第七十七条和《信访工作条例》第三十五条的规定，作出本复查意见。",
+            "如不服本复查意见，可自收到本意见书之日起30日内向洞口县人民政府申请复核（《信访工作条例》第三十六条）。",
+        ],
+    );
+    assert!(!text_of(&html).contains(MISSING));
+    let redo = reviewed_case(ReviewOutcome::Redo);
+    let text =
+        text_of(&render_document(&review_request("洞口县国土资源局", &redo, &policies)).unwrap());
+    assert!(text.contains("本机关决定予以撤销，责令原办理机关"), "{text}");
+    // Any other office is not the reviewing body; nobody here issues the 复核意见书.
+    let err = render_document(&review_request("洞口镇国土所", &case, &policies)).unwrap_err();
+    assert!(err.to_string().contains("复查（复核）机关出具"), "{err}");
+    let recheck = DocumentRequest {
+        kind: &DocumentKind::RecheckOpinion,
+        ..review_request("洞口县国土资源局", &case, &policies)
+    };
+    assert!(render_document(&recheck).is_err());
 }
