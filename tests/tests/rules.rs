@@ -183,3 +183,27 @@ async fn a_townships_entry_or_a_backdated_one_is_refused_alone() {
     let rules = c.hub.engine().rules();
     assert_eq!(rules.policies.for_date(d("2025-06-01")).handle_days, 60, "the past kept");
 }
+
+/// A rules change that reaches the hub's database through another process (`ledger-hub bundle
+/// import` while `serve` runs) is seen by the running hub before it serves statistics or a sync.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rules_change_written_by_another_hub_process_is_seen() {
+    use ledger_client::SyncTarget;
+    let c = County::start(TODAY).await.unwrap();
+    c.bureau.sync().await.unwrap();
+    let before = c.hub.engine().facts().unwrap();
+    assert!(before.is_empty());
+    c.bureau.office.set_rule(&rule("policy.handle_days", "45")).unwrap();
+    let other = ledger_hub::Engine::new(std::sync::Arc::new(
+        ledger_hub::SqliteHubStore::open(c.hub.dir()).unwrap(),
+    ));
+    let credential = c.bureau.office.store().meta("sync.credential").unwrap().unwrap();
+    let caller = ledger_hub::auth::authenticate(c.hub.store().as_ref(), &credential).unwrap();
+    let req = c.bureau.office.prepare(1024 * 1024).unwrap();
+    let answer = other.sync(&caller, &req, ledger_hub::now_ms()).unwrap();
+    assert!(answer.refused.is_empty() && !answer.acked.is_empty(), "{answer:?}");
+    assert_eq!(other.rules().policies.for_date(d(TODAY)).handle_days, 45);
+    // The serving engine still holds the rules it read; it reads them again before serving.
+    c.hub.engine().facts().unwrap();
+    assert_eq!(c.hub.engine().rules().policies.for_date(d(TODAY)).handle_days, 45);
+}

@@ -290,14 +290,16 @@ pub(crate) fn rules(view: &ledger_office::RulesView) {
             .as_deref()
             .unwrap_or("（未设置：意见书写「本机关的上一级行政机关」；县局用 ledger rules set 复查机关 名称 设置）")
     );
-    println!(
-        "送达信访人的文书：{}",
-        if view.county.issues_own_documents {
-            "国土所以自己的名义出具"
-        } else {
-            "由县局编号出具，国土所起草"
-        }
-    );
+    if view.county.issues_own_documents {
+        println!(
+            "送达信访人的文书：国土所以自己的名义出具；其复查机关：{}",
+            view.county.township_review_body.as_deref().unwrap_or(
+                "（未设置：意见书写「本机关的上一级行政机关」；县局用 ledger rules set county.township_review_body 名称 设置）"
+            )
+        );
+    } else {
+        println!("送达信访人的文书：由县局编号出具，国土所起草");
+    }
     println!("法律依据：");
     for b in view.legal_basis.iter().filter(|b| !b.basis.is_empty()) {
         println!("  {}：{}{}", b.label, b.basis, if b.county { "（县局设置）" } else { "" });

@@ -163,19 +163,23 @@ impl WorkCalendar {
         Ok(out)
     }
 
-    /// This calendar with `year`'s schedule in place of what it held for that year; a year just
-    /// past the coverage extends it to that year's end. A year further on is refused: the
-    /// years between would be judged without their holidays.
+    /// This calendar with `year`'s schedule in place of what it held for that year from `from`
+    /// on (a year already covered keeps its days before `from`: deadlines reckoned with them
+    /// stand); a year just past the coverage extends it to that year's end, whole (its days were
+    /// only estimated). A year further on is refused: the years between would be judged without
+    /// their holidays.
     pub fn with_year(
         &self,
         year: i32,
         marks: &[(NaiveDate, DayMark)],
+        from: NaiveDate,
     ) -> Result<Self, CalendarError> {
         let first =
             NaiveDate::from_ymd_opt(year, 1, 1).ok_or(CalendarError::Overflow { date: self.to })?;
         let last = NaiveDate::from_ymd_opt(year, 12, 31)
             .ok_or(CalendarError::Overflow { date: self.to })?;
         let mut next = self.clone();
+        let mut keep_before = first;
         if self.from > self.to {
             next.from = first;
             next.to = last;
@@ -183,9 +187,11 @@ impl WorkCalendar {
             next.to = last;
         } else if first < self.from || last > self.to {
             return Err(CalendarError::Gap { year, next: self.to.year() + 1, to: self.to });
+        } else {
+            keep_before = from.max(first);
         }
-        next.marks.retain(|d, _| d.year() != year);
-        next.marks.extend(marks.iter().cloned());
+        next.marks.retain(|d, _| d.year() != year || *d < keep_before);
+        next.marks.extend(marks.iter().filter(|(d, _)| *d >= keep_before).cloned());
         Ok(next)
     }
 

@@ -7,8 +7,10 @@
 //! a value from a first day on. Nothing is ever edited: a correction is a later entry, so the
 //! record shows who changed which rule when, and a rule change never rewrites the past: a
 //! deadline policy applies to matters received from its first day, a county setting from its
-//! first day, and a year's holiday schedule can be entered until that year has ended. The
-//! built-in rules of this release ([`Rules::builtin`]) are the base the entries apply to.
+//! first day, and a year's holiday schedule for the days from its first day on (a year not yet
+//! in the table is taken whole: its days were only estimated, flagged 预计). No first day may lie
+//! before the day the entry is recorded. The built-in rules of this release ([`Rules::builtin`])
+//! are the base the entries apply to.
 //!
 //! Pure: the hub's validation ([`check_entry`], [`Rules::with_doc`]), the office's refusal and
 //! both sides' projections use the same functions.
@@ -59,6 +61,9 @@ coded_enum! {
         /// 国土所以自己名义出具文书: where the township government handles the matter, the
         /// township issues documents in its own name (`reference/domain.md` §7 item 2).
         IssuesOwnDocuments = ("issues_own_documents", "国土所以自己名义出具文书"),
+        /// 复查机关（乡镇）: where townships issue in their own name, the body their handling
+        /// opinions name for a review (洞口县人民政府, or the bureau).
+        TownshipReviewBody = ("township_review_body", "复查机关（国土所出具的文书）"),
     }
 }
 
@@ -173,7 +178,6 @@ pub fn check_entry(entry: &RuleEntry, today: NaiveDate) -> Result<(), String> {
             }
             WorkCalendar::parse_year(*year, value)
                 .map_err(|e| format!("{year}年节假日安排：{e}"))?;
-            return Ok(());
         }
         RuleItem::Policy(PolicyField::Name) => {
             if value.trim().is_empty() || chars > 60 {
@@ -193,7 +197,7 @@ pub fn check_entry(entry: &RuleEntry, today: NaiveDate) -> Result<(), String> {
                 _ => return Err(format!("「{}」应为 1 至 {limit} 之间的整数", item.label())),
             }
         }
-        RuleItem::County(CountySetting::ReviewBody) => {
+        RuleItem::County(CountySetting::ReviewBody | CountySetting::TownshipReviewBody) => {
             if value.trim().is_empty() || chars > 60 {
                 return Err("复查机关名称应为 1 至 60 个字".to_owned());
             }
@@ -227,6 +231,8 @@ pub struct CountySettings {
     pub review_body: Option<String>,
     /// Whether a township issues documents in its own name.
     pub issues_own_documents: bool,
+    /// 复查机关 of the documents a township issues in its own name, if the county named it.
+    pub township_review_body: Option<String>,
 }
 
 /// The rules an office or the hub reckons with: the built-in rules with the county's entries.
@@ -277,14 +283,13 @@ impl Rules {
         let mut entries = doc.entries.clone();
         // Recorded order; concurrent entries (two bureau devices) by id.
         entries.sort_by(|a, b| (a.recorded_at, &a.id).cmp(&(b.recorded_at, &b.id)));
-        // Holiday years in year order, the last recorded schedule of each.
-        let mut years: BTreeMap<i32, &RuleEntry> = BTreeMap::new();
+        // Holiday years in year order, each year's schedules in the order recorded (a later one
+        // replaces the earlier from its own first day).
+        let mut years: BTreeMap<i32, Vec<&RuleEntry>> = BTreeMap::new();
         let mut policy: BTreeMap<NaiveDate, Vec<(PolicyField, &RuleEntry)>> = BTreeMap::new();
         for e in &entries {
             match RuleItem::parse(&e.item) {
-                RuleItem::Holidays(y) => {
-                    years.insert(y, e);
-                }
+                RuleItem::Holidays(y) => years.entry(y).or_default().push(e),
                 RuleItem::Policy(f) => policy.entry(e.from).or_default().push((f, e)),
                 RuleItem::County(_) | RuleItem::LegalBasis(_) => {
                     out.settings.entry(e.item.clone()).or_default().push((e.from, e.value.clone()));
@@ -292,12 +297,14 @@ impl Rules {
                 RuleItem::Unknown(_) => {}
             }
         }
-        for (year, e) in years {
-            let applied = WorkCalendar::parse_year(year, &e.value)
-                .and_then(|marks| out.calendar.with_year(year, &marks));
-            match applied {
-                Ok(calendar) => out.calendar = calendar,
-                Err(err) => skipped.push(Skipped { id: e.id.clone(), reason: err.to_string() }),
+        for (year, schedules) in years {
+            for e in schedules {
+                let applied = WorkCalendar::parse_year(year, &e.value)
+                    .and_then(|marks| out.calendar.with_year(year, &marks, e.from));
+                match applied {
+                    Ok(calendar) => out.calendar = calendar,
+                    Err(err) => skipped.push(Skipped { id: e.id.clone(), reason: err.to_string() }),
+                }
             }
         }
         for (from, fields) in policy {
@@ -348,6 +355,10 @@ impl Rules {
             issues_own_documents: self
                 .setting(&RuleItem::County(CountySetting::IssuesOwnDocuments), on)
                 == Some("true"),
+            township_review_body: self
+                .setting(&RuleItem::County(CountySetting::TownshipReviewBody), on)
+                .map(str::to_owned)
+                .filter(|s| !s.trim().is_empty()),
         }
     }
 

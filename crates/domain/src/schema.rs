@@ -498,9 +498,13 @@ pub fn staff_left(tx: &mut impl Transactable, name: &str, left: NaiveDate) -> Re
     Ok(())
 }
 
+/// The rules document's own schema version: fixed, because its creating change must be the
+/// same bytes in every build ([`crate::rules::genesis`]); a new layout is a new document.
+pub const RULES_SCHEMA_VERSION: u64 = 1;
+
 /// Writes a new, empty rules document (the hub does this once for the county).
 pub fn write_rules(tx: &mut impl Transactable) -> Result<()> {
-    tx.put(ROOT, "schema_version", SCHEMA_VERSION)?;
+    tx.put(ROOT, "schema_version", RULES_SCHEMA_VERSION)?;
     tx.put(ROOT, "kind", "rules")?;
     tx.put_object(ROOT, "entries", ObjType::Map)?;
     Ok(())

@@ -157,6 +157,9 @@ pub struct Engine {
     /// The county's rules (built-in, with the rules document's entries), replaced whenever a
     /// batch changes the rules document.
     rules: RwLock<Arc<Rules>>,
+    /// The stored version of the rules document `rules` was read at: another process (`ledger-hub
+    /// bundle import` while `serve` runs) may change it.
+    rules_version: Mutex<Option<i64>>,
     actor: ActorId,
     limits: Limits,
     /// When abandoned uploads were last dropped (ms).
@@ -203,6 +206,7 @@ impl Engine {
             store,
             cache: Mutex::new(Cache { docs: HashMap::new(), tick: 0 }),
             rules: RwLock::new(Arc::new(Rules::builtin())),
+            rules_version: Mutex::new(None),
             actor: ActorId::random(),
             limits: Limits::default(),
             last_expiry: Mutex::new(0),
@@ -220,11 +224,19 @@ impl Engine {
         self.rules.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Reads the rules document again (at start, and after a batch changed it).
+    /// Reads the rules document again if its stored version is not the one read (at start,
+    /// after a batch changed it, and before serving: another process may have written it).
     fn reload_rules(&self, cache: &mut Cache) -> Result<(), StoreError> {
-        let Some((doc, _)) = self.load(cache, CaseId(rules_id()), DocKind::Rules)? else {
+        let id = CaseId(rules_id());
+        let version = self.store.doc_version(id, DocKind::Rules)?;
+        let mut held = self.rules_version.lock().unwrap_or_else(|p| p.into_inner());
+        if *held == version {
+            return Ok(());
+        }
+        let Some((doc, _, version)) = self.load_versioned(cache, id, DocKind::Rules)? else {
             return Ok(());
         };
+        *held = Some(version);
         let read = schema::read_rules(&doc)
             .map_err(|e| StoreError::Database(format!("rules document: {e}")))?;
         let (rules, skipped) = Rules::builtin().with_doc(&read);
@@ -270,13 +282,16 @@ impl Engine {
     /// were projected (a rule change never rewrites the past: the rules themselves carry their
     /// first days, so re-projecting only adds what the new entries say).
     fn refresh_facts(&self) -> Result<(), StoreError> {
+        // Under the lock: batches (and another stats call) wait, and the rules cannot change
+        // while the facts are projected with them.
+        let mut cache = self.lock();
+        self.reload_rules(&mut cache)?;
         let rules = self.rules();
         let stamp = rules_stamp(&rules);
         if self.store.meta(FACTS_STAMP)?.as_deref() == Some(stamp.as_str()) {
             return Ok(());
         }
         let started = std::time::Instant::now();
-        let mut cache = self.lock();
         let ids = self.store.case_ids()?;
         let mut rows = Vec::new();
         for id in &ids {
@@ -364,6 +379,7 @@ impl Engine {
         }
         let mut cache = self.lock();
         self.ensure_rules(&mut cache, now)?;
+        self.reload_rules(&mut cache)?;
         self.ensure_roster(&mut cache, &caller.office, now)?;
         let ingested = self.ingest(&mut cache, caller, &req.changes, now)?;
         let (acked_drops, refused_drops) = self.merge_drops(&mut cache, caller, &req.drops, now)?;

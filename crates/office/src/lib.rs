@@ -25,6 +25,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use chrono::NaiveDate;
 use ledger_domain::model::china_date;
+use ledger_domain::rules::CountySetting;
 use ledger_domain::{DeviceTime, Role};
 use ledger_store::Store;
 
@@ -96,7 +97,47 @@ impl Office {
             .meta(CONFIG_KEY)?
             .ok_or_else(|| ledger_store::StoreError::Missing(dir.to_path_buf()))?;
         let config = serde_json::from_str(&json).map_err(ledger_store::StoreError::from)?;
-        Ok(Self { store, config: RwLock::new(config), clock })
+        let office = Self { store, config: RwLock::new(config), clock };
+        office.migrate_document_settings(&json)?;
+        Ok(office)
+    }
+
+    /// A store from before the county's rules kept 复查机关 and the issuer rule in its own
+    /// settings: the bureau's become entries of the rules document (unless the county set them
+    /// since), a township's are dropped with a warning (the county sets them now), and the
+    /// settings are written again without them.
+    fn migrate_document_settings(&self, json: &str) -> Result<()> {
+        let Ok(raw) = serde_json::from_str::<serde_json::Value>(json) else { return Ok(()) };
+        let body = raw.get("review_body").and_then(|v| v.as_str()).map(str::trim);
+        let own = raw.get("issues_own_documents").and_then(serde_json::Value::as_bool);
+        if body.is_none() && own.is_none() {
+            return Ok(());
+        }
+        let rules = self.store.rules();
+        let mut moved = Vec::new();
+        if let Some(body) = body.filter(|b| !b.is_empty())
+            && !rules.has_setting(&CountySetting::ReviewBody)
+        {
+            moved.push(("county.review_body", body.to_owned()));
+        }
+        if own == Some(true) && !rules.has_setting(&CountySetting::IssuesOwnDocuments) {
+            moved.push(("county.issues_own_documents", "true".to_owned()));
+        }
+        for (item, value) in moved {
+            if self.is_bureau() {
+                let input = RuleInput { item: item.to_owned(), value, ..Default::default() };
+                if let Err(e) = self.set_rule(&input) {
+                    tracing::warn!(item, error = %e, "old document setting not moved to the county's rules; kept for the next start");
+                    return Ok(());
+                }
+            } else {
+                tracing::warn!(item, value = %value, "this office's old document setting is now the county's: the bureau sets it in the county's rules");
+            }
+        }
+        let cfg = self.config();
+        let json = serde_json::to_string(&cfg).map_err(ledger_store::StoreError::from)?;
+        self.store.set_meta(&[(CONFIG_KEY, &json)])?;
+        Ok(())
     }
 
     /// Replaces the store in `dir` with a backup made by `ledger backup`. A new Automerge actor

@@ -266,7 +266,13 @@ impl Office {
         let addressee = self.addressee(&case, kind)?;
         // A document is served on a real person: the full names this office holds.
         let names = case.names(self.store.load_identity(id)?.as_ref());
-        let review_body = county.review_body.as_deref().unwrap_or(REVIEW_BODY);
+        // A township issuing in its own name has its own next level up.
+        let review_body = if cfg.role == Role::Township && county.issues_own_documents {
+            county.township_review_body.as_deref()
+        } else {
+            county.review_body.as_deref()
+        }
+        .unwrap_or(REVIEW_BODY);
         let render = |number: Option<&str>, date: NaiveDate| {
             let legal_basis = rules.legal_basis(&case.category, date);
             render_document(&DocumentRequest {

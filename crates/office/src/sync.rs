@@ -499,7 +499,8 @@ impl Office {
             .retain(|c| !requested.contains(c) || delivered.contains(c) || deferred.contains(c));
         for id in touched.iter().chain(want_whole.clone().iter()) {
             let missing = self.store.missing_deps(*id, DocKind::Case)?
-                || self.store.missing_deps(*id, DocKind::Identity)?;
+                || self.store.missing_deps(*id, DocKind::Identity)?
+                || self.store.missing_deps(*id, DocKind::Rules)?;
             if missing {
                 want_whole.insert(*id);
             } else {

@@ -1111,3 +1111,23 @@ fn removing_the_demo_data_keeps_what_was_entered_by_hand() {
     assert_eq!(again.config().code, "county", "the settings stay");
     assert_eq!(again.case_count().unwrap(), 1);
 }
+
+#[test]
+fn document_settings_kept_by_an_older_store_move_into_the_county_rules() {
+    let (d, office) = office(Role::Bureau, "2024-03-10");
+    let mut raw = serde_json::to_value(office.config()).unwrap();
+    raw["review_body"] = "洞口县人民政府".into();
+    raw["issues_own_documents"] = true.into();
+    office.store.set_meta(&[(CONFIG_KEY, &raw.to_string())]).unwrap();
+    drop(office);
+    let office = Office::open(d.path(), clock_at("2024-03-10")).unwrap();
+    let county = office.rules_view().unwrap().county;
+    assert_eq!(county.review_body.as_deref(), Some("洞口县人民政府"));
+    assert!(county.issues_own_documents);
+    let stored = office.store.meta(CONFIG_KEY).unwrap().unwrap();
+    assert!(!stored.contains("review_body"), "moved, not kept twice: {stored}");
+    drop(office);
+    // Opened again: nothing moves twice.
+    let office = Office::open(d.path(), clock_at("2024-03-11")).unwrap();
+    assert_eq!(office.rules_view().unwrap().entries.len(), 2);
+}

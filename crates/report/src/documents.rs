@@ -201,8 +201,9 @@ fn refused(message: &str) -> ReportError {
 /// decisive event is missing (a 信访处理意见书 without a 答复, say).
 ///
 /// `issuer` is the office asking: a 复查意见书 is issued only by the reviewing body the bureau
-/// recorded with the 复查意见 (where a 国土所 answers in its own name, the county bureau reviews
-/// it); a 复核意见书 never by a county office (the body above the reviewing one issues it).
+/// recorded with the 复查意见 (the bureau, where the county names it the reviewing body of what
+/// its 国土所 issue in their own name); a 复核意见书 never by a county office (the body above the
+/// reviewing one issues it).
 pub fn check_document(case: &Case, kind: &DocumentKind, issuer: &str) -> Result<(), ReportError> {
     let r = replay(&case.events);
     let decided = r.decided.as_ref().map(|(a, _)| a);

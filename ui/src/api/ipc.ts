@@ -21,6 +21,7 @@ import type {
   Page,
   QuarantinedChange,
   RecoveryReport,
+  RulesView,
   Statistics,
   SyncReport,
   SyncStatus,
@@ -82,8 +83,14 @@ export const setupLocal = (setup: LocalSetup) =>
     staff: setup.staff,
   })
 export const updateStaff = (staff: string[]) => call<OfficeConfig>('update_staff', { staff })
-export const updateDocumentSettings = (reviewBody: string, issuesOwnDocuments: boolean) =>
-  call<OfficeConfig>('update_document_settings', { review_body: reviewBody, issues_own_documents: issuesOwnDocuments })
+/** 全县规则 as this office holds them. */
+export const rulesView = () => call<RulesView>('rules_view')
+/**
+ * Records a change of the county's rules (the bureau only): `item` is a code of `RulesView.items`
+ * or `holidays.<year>`, `from` the first day it applies (YYYY-MM-DD; the shell's default: today).
+ */
+export const setRule = (item: string, value: string, from?: string, note?: string, handler?: string) =>
+  call<RulesView>('set_rule', { item, value, from: from ?? null, note: note ?? null, handler: handler ?? null })
 export const townshipChoices = () => call<TownshipChoice[]>('township_choices')
 export const removeDemo = (handler?: string) => call<DemoRemoved>('remove_demo', { handler: handler ?? null })
 

@@ -16,6 +16,7 @@ import type {
   ImportReport,
   NewCase,
   Rate,
+  RulesView,
   Statistics,
   YearReport,
 } from './types'
@@ -25,6 +26,7 @@ import {
   addDays,
   buildMockData,
   initialAppState,
+  initialRules,
   isoDay,
   makeEvent,
   maskName,
@@ -43,6 +45,7 @@ let appState: AppState = startAtSetup
   ? { ...initialAppState(), ready: false, office: null, hub: null, demo: false, demo_cases: 0 }
   : initialAppState()
 let data = buildMockData(today())
+let rules = initialRules(true, true)
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -688,6 +691,49 @@ function period(args: Args): { from: string; to: string } {
   return { from, to }
 }
 
+/** 全县规则 as this office sees them: the bureau may change them; the document arrives by sync. */
+function rulesView(): RulesView {
+  return structuredClone({
+    ...rules,
+    editable: appState.office?.role === 'bureau',
+    received: appState.hub !== null || rules.entries.length > 0,
+  })
+}
+
+/** Records a rule change as the shell does, without its checks of values and dates. */
+function setRule(args: Args): RulesView {
+  if (appState.office?.role !== 'bureau') {
+    fail('refused', '全县规则（期限、节假日、文书设置）只能由县局修改；本所随同步接收')
+  }
+  const item = String(args.item ?? '').trim()
+  const year = /^holidays\.(\d{4})$/.exec(item)?.[1]
+  const label = year ? `${year}年节假日安排` : rules.items.find((i) => i.item === item)?.label
+  if (!label) invalid([{ field: 'item', label: '规则项', message: `没有规则项「${item}」` }])
+  const value = String(args.value ?? '').trim()
+  if (item === 'county.review_body' && (value.length === 0 || [...value].length > 60)) {
+    invalid([{ field: 'value', label, message: '复查机关名称应为 1 至 60 个字' }])
+  }
+  const from = (args.from as string | null | undefined) ?? today()
+  rules.entries.unshift({
+    item,
+    label,
+    value,
+    from,
+    recorded_at: Date.now(),
+    handler: (args.handler as string | null | undefined) ?? appState.office?.staff[0] ?? '',
+    note: String(args.note ?? '').trim(),
+  })
+  // Only what the settings screen shows as in force today changes here.
+  if (from <= today()) {
+    if (item === 'county.review_body') rules.county.review_body = value
+    if (item === 'county.township_review_body') rules.county.township_review_body = value
+    if (item === 'county.issues_own_documents') rules.county.issues_own_documents = value === 'true'
+    const row = rules.legal_basis.find((b) => `basis.${b.category}` === item)
+    if (row) Object.assign(row, { basis: value, county: true })
+  }
+  return rulesView()
+}
+
 async function handle(cmd: string, args: Args): Promise<unknown> {
   await sleep(30)
   switch (cmd) {
@@ -699,6 +745,7 @@ async function handle(cmd: string, args: Args): Promise<unknown> {
       if (!String(args.token ?? '').trim()) invalid([{ field: 'token', label: '接入令牌', message: '请填写县局发给本机的接入令牌' }])
       appState = { ...initialAppState(), demo: false, hub: String(args.hub), office: { ...OFFICE, staff: args.staff as string[] } }
       data = { ...buildMockData(today()), cases: [] }
+      rules = initialRules(true, true)
       return structuredClone(appState)
     }
     case 'setup_local':
@@ -716,14 +763,12 @@ async function handle(cmd: string, args: Args): Promise<unknown> {
         },
       }
       data = { ...buildMockData(today()), cases: [] }
+      rules = initialRules(true, true)
       return structuredClone(appState)
-    case 'update_document_settings': {
-      if (appState.office) {
-        appState.office.review_body = String(args.review_body ?? '').trim()
-        appState.office.issues_own_documents = Boolean(args.issues_own_documents)
-      }
-      return structuredClone(appState.office)
-    }
+    case 'rules_view':
+      return rulesView()
+    case 'set_rule':
+      return setRule(args)
     case 'update_staff': {
       const staff = args.staff as string[]
       if (staff.length === 0) invalid([{ field: 'staff', label: '办理人', message: '至少保留一名办理人' }])
@@ -870,4 +915,5 @@ export function installMock(): void {
 export function resetMock(): void {
   appState = initialAppState()
   data = buildMockData(today())
+  rules = initialRules(true, true)
 }

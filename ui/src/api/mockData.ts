@@ -11,6 +11,8 @@ import type {
   OfficeConfig,
   OfficeHealth,
   QuarantinedChange,
+  RulePolicy,
+  RulesView,
   Submission,
   SyncStatus,
   Vocabularies,
@@ -214,6 +216,68 @@ export const OFFICE: OfficeConfig = {
   staff: ['李娟', '刘洪', '王敏'],
   number_prefix: '洞口',
   device: 'A',
+}
+
+const POLICY_FIELDS: [string, string, RulesView['items'][number]['value_kind']][] = [
+  ['name', '规则名称', 'text'],
+  ['decide_days', '受理告知期限（日）', 'number'],
+  ['decide_working', '受理告知期限按工作日计', 'flag'],
+  ['objection_working_days', '异议退回期限（工作日）', 'number'],
+  ['handle_days', '办理期限（日）', 'number'],
+  ['extension_max_days', '延期上限（日）', 'number'],
+  ['review_request_days', '复查（复核）申请期限（日）', 'number'],
+  ['review_days', '复查（复核）期限（日）', 'number'],
+  ['rating_days', '评价期限（日）', 'number'],
+  ['collective_threshold', '集体访人数（人及以上）', 'number'],
+  ['settled_window_days', '停访息诉观察期（日）', 'number'],
+]
+
+/**
+ * 全县规则 as the shell's `rules_view` gives them before the county changed anything: the two
+ * national policy versions, the built-in holiday table and a few rows of the legal-basis table.
+ */
+export function initialRules(editable: boolean, received: boolean): RulesView {
+  const national = (id: string, name: string, effective_from: string, in_force: boolean): RulePolicy => ({
+    id,
+    name,
+    effective_from,
+    decide_days: 15,
+    decide_working: false,
+    objection_working_days: 5,
+    handle_days: 60,
+    extension_max_days: 30,
+    review_request_days: 30,
+    review_days: 30,
+    collective_threshold: 5,
+    settled_window_days: 90,
+    in_force,
+  })
+  const basis: [string, string, string][] = [
+    ['illegal_occupation', '违法占地建设', '《中华人民共和国土地管理法》第七十七条'],
+    ['farmland_damage', '破坏耕地', '《中华人民共和国土地管理法》第七十五条'],
+    ['dispute', '纠纷调处', '《中华人民共和国土地管理法》第十四条'],
+    ['other', '其它', ''],
+  ]
+  return {
+    received,
+    editable,
+    policies: [
+      national('xftl-2005', '信访条例（2005，国务院令第431号）', '2005-05-01', false),
+      national('xfgztl-2022', '信访工作条例（2022）', '2022-05-01', true),
+    ],
+    calendar_from: '2017-01-01',
+    calendar_to: '2026-12-31',
+    county: { review_body: null, issues_own_documents: false, township_review_body: null },
+    legal_basis: basis.map(([category, label, text]) => ({ category, label, basis: text, county: false })),
+    entries: [],
+    items: [
+      ...POLICY_FIELDS.map(([f, label, value_kind]) => ({ item: `policy.${f}`, label: `期限规则·${label}`, value_kind })),
+      { item: 'county.review_body', label: '县局设置·复查机关', value_kind: 'text' as const },
+      { item: 'county.issues_own_documents', label: '县局设置·国土所以自己名义出具文书', value_kind: 'flag' as const },
+      { item: 'county.township_review_body', label: '县局设置·复查机关（国土所出具的文书）', value_kind: 'text' as const },
+      ...basis.map(([category, label]) => ({ item: `basis.${category}`, label: `法律依据·${label}`, value_kind: 'text' as const })),
+    ],
+  }
 }
 
 export function initialAppState(): AppState {

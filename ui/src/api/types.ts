@@ -44,10 +44,100 @@ export interface OfficeConfig {
   staff: string[]
   number_prefix: string
   device: string
-  /** 复查机关 named in handling opinions; empty: not set. */
-  review_body?: string
+}
+
+/** One version of the deadline policy (期限规则), as `rules_view` gives it. */
+export interface RulePolicy {
+  id: string
+  /** 规则名称 (the instrument the version follows). */
+  name: string
+  /** The first day of receipt it applies to (YYYY-MM-DD). */
+  effective_from: string
+  /** 受理告知期限. */
+  decide_days: number
+  /** Whether `decide_days` counts working days. */
+  decide_working: boolean
+  /** 异议退回期限 (working days). */
+  objection_working_days: number
+  /** 办理期限. */
+  handle_days: number
+  /** 延期上限. */
+  extension_max_days: number
+  /** 复查（复核）申请期限. */
+  review_request_days: number
+  /** 复查（复核）期限. */
+  review_days: number
+  /** 集体访人数. */
+  collective_threshold: number
+  /** 停访息诉观察期. */
+  settled_window_days: number
+  /** The version for matters received today. */
+  in_force: boolean
+}
+
+/** The county's document settings in force today. */
+export interface RuleCountySettings {
+  /** 复查机关; null: not set (documents say 「本机关的上一级行政机关」). */
+  review_body: string | null
   /** A township office issues documents in its own name (else the bureau issues them). */
-  issues_own_documents?: boolean
+  issues_own_documents: boolean
+  /** 复查机关 of what a township issues in its own name; null: not set. */
+  township_review_body: string | null
+}
+
+/** The legal basis (法律依据) of one category, in force today. */
+export interface RuleBasis {
+  /** The category's code. */
+  category: string
+  /** Its Chinese label. */
+  label: string
+  /** The law and article cited; '' = none. */
+  basis: string
+  /** Set by the county (else the built-in table). */
+  county: boolean
+}
+
+/** One recorded change of the county's rules (变更记录). */
+export interface RuleEntry {
+  /** The item's code (`policy.decide_days`, `county.review_body`, `basis.dispute`, `holidays.2027` …). */
+  item: string
+  /** What it is, in Chinese. */
+  label: string
+  /** The value as text (a holiday schedule: its lines). */
+  value: string
+  /** 生效日期 (YYYY-MM-DD). */
+  from: string
+  /** When it was recorded (ms). */
+  recorded_at: number
+  handler: string
+  /** 依据 (the notice or instrument), may be ''. */
+  note: string
+}
+
+/** An item the bureau may set, for the editor. */
+export interface RuleItem {
+  item: string
+  label: string
+  /** `true`/`false` for a flag. (`holidays.<year>` items are not listed: any year may be set.) */
+  value_kind: 'number' | 'flag' | 'text' | 'holidays'
+}
+
+/** 全县规则 as this office holds them (`rules_view`, and what `set_rule` returns). */
+export interface RulesView {
+  /** The rules document has arrived from the hub (else the built-in rules of this version). */
+  received: boolean
+  /** This office is the bureau and may change the rules. */
+  editable: boolean
+  /** The policy versions, oldest first. */
+  policies: RulePolicy[]
+  /** The first and last day the holiday table covers (YYYY-MM-DD). */
+  calendar_from: string
+  calendar_to: string
+  county: RuleCountySettings
+  legal_basis: RuleBasis[]
+  /** Every change recorded, newest first. */
+  entries: RuleEntry[]
+  items: RuleItem[]
 }
 
 export interface AppState {
@@ -313,6 +403,9 @@ export interface CaseView {
   track?: string
   /** The track its 信访目的 proposes, for the decision on acceptance. */
   proposed_track?: string
+  /** The documents this office can print for the case now (Rust's check; 复查意见书 only where
+   *  this office is the recorded reviewing body). */
+  printable?: string[]
 }
 
 /** What recovering refused changes did (`recover_refused`). */

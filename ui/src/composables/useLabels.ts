@@ -57,11 +57,14 @@ export function categoryOptions(sector: string): { value: string; label: string 
   return offered ? all.filter((o) => offered.includes(o.value)) : all
 }
 
-/** The documents an office issues itself, as the shell lists them. */
-export function issuedDocumentOptions(): { value: string; label: string }[] {
+/** The documents an office issues itself, as the shell lists them, plus any other a case's
+ *  `printable` (computed in Rust) adds: the 复查意见书 where this office is the reviewing body.
+ *  A document not printable yet stays listed: its preview says what is missing. */
+export function issuedDocumentOptions(printable?: string[]): { value: string; label: string }[] {
   const issued = app.vocab?.issued_documents
   const all = options('document_kind')
-  return issued ? all.filter((o) => issued.includes(o.value)) : all
+  if (!issued) return all
+  return all.filter((o) => issued.includes(o.value) || (printable ?? []).includes(o.value))
 }
 
 /** Statistics are keyed by Chinese label: the name to show for one. */

@@ -80,4 +80,17 @@ describe('the IPC mock', () => {
     expect(report.months.reduce((s, m) => s + m.total, 0)).toBe(report.year.total)
     expect(Object.keys(report.year.rates)).toHaveLength(8)
   })
+
+  it('keeps the county rules: the bureau records a change, an empty reviewing body is refused', async () => {
+    const before = await ipc.rulesView()
+    expect(before.editable && before.received).toBe(true)
+    expect(before.policies.filter((p) => p.in_force).map((p) => p.name)).toEqual(['信访工作条例（2022）'])
+    const error = (await ipc.setRule('county.review_body', ' ').catch((e: unknown) => e)) as CommandError
+    expect(error.code).toBe('invalid_input')
+    expect(error.message).toContain('复查机关名称应为 1 至 60 个字')
+    const after = await ipc.setRule('county.review_body', '洞口县人民政府', undefined, '洞政函〔2026〕1号')
+    expect(after.county.review_body).toBe('洞口县人民政府')
+    expect(after.entries[0]).toMatchObject({ item: 'county.review_body', label: '县局设置·复查机关', note: '洞政函〔2026〕1号', handler: '李娟' })
+    expect((await ipc.rulesView()).entries).toHaveLength(1)
+  })
 })

@@ -121,12 +121,18 @@ fn county_settings_and_legal_bases_hold_from_their_first_day() {
         ),
         entry(4, "county.review_body", "邵阳市自然资源和规划局", "2027-07-01"),
         entry(5, "basis.other_land_violation", "", "2026-12-01"),
+        entry(6, "county.township_review_body", "洞口县国土资源局", "2027-01-01"),
     ]));
+    assert_eq!(
+        rules.county_on(d("2027-01-01")).township_review_body.as_deref(),
+        Some("洞口县国土资源局"),
+        "what a 国土所 issues in its own name is reviewed by the body the county names"
+    );
     assert_eq!(rules.county_on(d("2026-11-30")), CountySettings::default());
     let dec = rules.county_on(d("2026-12-15"));
     assert_eq!(
-        (dec.review_body.as_deref(), dec.issues_own_documents),
-        (Some("洞口县人民政府"), false)
+        (dec.review_body.as_deref(), dec.issues_own_documents, dec.township_review_body),
+        (Some("洞口县人民政府"), false, None)
     );
     assert!(rules.county_on(d("2027-01-01")).issues_own_documents);
     assert_eq!(
@@ -204,4 +210,37 @@ fn the_creating_change_is_the_same_wherever_it_is_made_and_entries_round_trip() 
     tx.commit();
     assert_eq!(schema::read_rules(&doc).unwrap().entries, vec![e]);
     assert_eq!(doc.get_changes(&[]).len(), 2);
+}
+
+/// The creating change is pinned: a build whose change differed (another schema version,
+/// another Automerge encoding) would make a second document at a bureau that set rules before
+/// its first sync, which the hub's copy could never merge with.
+#[test]
+fn the_creating_change_never_changes_between_builds() {
+    let change = automerge::Change::from_bytes(genesis()).unwrap();
+    assert_eq!(
+        change.hash().to_string(),
+        "15f4f6cc37789b2a2fffc346dfb9ebe45d066cb448fd779a93e34a612a7dd3c5"
+    );
+}
+
+#[test]
+fn a_schedule_for_a_year_under_way_changes_only_the_days_from_its_first_day() {
+    let builtin = Rules::builtin();
+    assert_eq!(builtin.calendar.is_working_day(d("2026-10-01")), Ok(false), "国庆节");
+    let (rules, skipped) = builtin.with_doc(&doc(vec![entry(
+        1,
+        "holidays.2026",
+        "2026-12-25 holiday 县里放假（测试）",
+        "2026-12-01",
+    )]));
+    assert!(skipped.is_empty(), "{skipped:?}");
+    // The days before keep the schedule deadlines were reckoned with.
+    assert_eq!(rules.calendar.is_working_day(d("2026-10-01")), Ok(false));
+    // From its first day on, the new schedule governs.
+    assert_eq!(rules.calendar.is_working_day(d("2026-12-25")), Ok(false));
+    assert_eq!(rules.calendar.is_working_day(d("2026-12-31")), Ok(true));
+    // And its first day cannot lie in the past either.
+    let back = entry(2, "holidays.2026", "2026-12-25 holiday 县里放假", "2026-06-01");
+    assert!(check_entry(&back, d("2026-12-01")).unwrap_err().contains("不能追溯既往"));
 }
