@@ -99,7 +99,11 @@ async fn the_bureaus_rules_reach_every_office_and_the_hubs_statistics() {
     assert_eq!(view.calendar_to, d("2027-12-31"));
     assert_eq!(view.county.review_body.as_deref(), Some("洞口县人民政府"));
     assert_eq!(view.entries.len(), 4);
-    assert!(view.policies.iter().any(|p| p.in_force && p.decide_days == 5 && p.decide_working));
+    assert!(
+        view.policies
+            .iter()
+            .any(|p| p.in_force && p.policy.decide_days == 5 && p.policy.decide_working)
+    );
     // The 调休 Saturday is a working day: the last day stays on it, and is no longer 预计.
     assert_eq!(due(&c.a.office, old, &DeadlineKind::Handle), (d("2027-01-30"), false));
     // Received before the 5-working-day rule: its 15 days stay.

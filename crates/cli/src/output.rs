@@ -262,7 +262,8 @@ pub(crate) fn rules(view: &ledger_office::RulesView) {
         println!("（尚未从县局服务器收到全县规则：以下为本版本内置的规则）");
     }
     println!("期限规则：");
-    for p in &view.policies {
+    for v in &view.policies {
+        let p = &v.policy;
         let decide = if p.decide_working {
             format!("{}个工作日", p.decide_days)
         } else {
@@ -270,7 +271,7 @@ pub(crate) fn rules(view: &ledger_office::RulesView) {
         };
         println!(
             "  {}{}  {} 起受理的事项：受理告知{decide}，办理{}日，延期至多{}日，复查（复核）申请{}日、办理{}日，异议退回{}个工作日，集体访{}人以上，停访息诉观察{}日",
-            if p.in_force { "▶ " } else { "  " },
+            if v.in_force { "▶ " } else { "  " },
             p.name,
             p.effective_from,
             p.handle_days,

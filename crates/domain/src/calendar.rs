@@ -71,6 +71,22 @@ pub struct Reckoned {
     pub estimated: bool,
 }
 
+/// One `DATE holiday|workday NAME` line (the name is one word, possibly empty).
+fn mark_line(line: &str) -> Option<(NaiveDate, DayMark)> {
+    let mut parts = line.split_whitespace();
+    let date = parts.next()?.parse::<NaiveDate>().ok()?;
+    let kind = parts.next()?;
+    let name = parts.next().unwrap_or_default().to_owned();
+    if parts.next().is_some() {
+        return None;
+    }
+    match kind {
+        "holiday" => Some((date, DayMark::Holiday(name))),
+        "workday" => Some((date, DayMark::Workday(name))),
+        _ => None,
+    }
+}
+
 /// A working-day calendar with a known coverage.
 #[derive(Debug, Clone)]
 pub struct WorkCalendar {
@@ -112,15 +128,7 @@ impl WorkCalendar {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let mut parts = line.split_whitespace();
-            let date = parts.next().and_then(|s| s.parse::<NaiveDate>().ok()).ok_or_else(bad)?;
-            let kind = parts.next().ok_or_else(bad)?;
-            let name = parts.next().unwrap_or_default().to_owned();
-            let mark = match kind {
-                "holiday" => DayMark::Holiday(name),
-                "workday" => DayMark::Workday(name),
-                _ => return Err(bad()),
-            };
+            let (date, mark) = mark_line(line).ok_or_else(bad)?;
             marks.insert(date, mark);
         }
         let (from, to) = coverage
@@ -141,21 +149,14 @@ impl WorkCalendar {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let mut parts = line.split_whitespace();
-            let date = parts.next().and_then(|s| s.parse::<NaiveDate>().ok()).ok_or_else(bad)?;
-            let kind = parts.next().ok_or_else(bad)?;
-            let name = parts.next().unwrap_or_default().to_owned();
-            if date.year() != year || parts.next().is_some() || name.chars().count() > 20 {
+            let (date, mark) = mark_line(line).ok_or_else(bad)?;
+            let name = match &mark {
+                DayMark::Holiday(name) | DayMark::Workday(name) => name,
+            };
+            if date.year() != year || name.chars().count() > 20 {
                 return Err(bad());
             }
-            out.push((
-                date,
-                match kind {
-                    "holiday" => DayMark::Holiday(name),
-                    "workday" => DayMark::Workday(name),
-                    _ => return Err(bad()),
-                },
-            ));
+            out.push((date, mark));
             if out.len() > 60 {
                 return Err(bad());
             }

@@ -7,40 +7,19 @@ use chrono::NaiveDate;
 use ledger_domain::rules::{
     self, CountySetting, CountySettings, PolicyField, RuleEntry, RuleItem, RulesDoc, check_entry,
 };
-use ledger_domain::{CaseId, Category, Role, schema};
+use ledger_domain::{CaseId, Category, Policy, Role, schema};
 use ledger_protocol::rules_id;
 use ledger_store::DocKind;
 use serde::Serialize;
 
 use crate::{Office, OfficeError, Result};
 
-/// One version of the deadline policy.
+/// One version of the deadline policy, and whether it is the one in force.
 #[derive(Debug, Clone, Serialize)]
 pub struct PolicyView {
-    /// Its id.
-    pub id: String,
-    /// 规则名称.
-    pub name: String,
-    /// The first day of receipt it applies to.
-    pub effective_from: NaiveDate,
-    /// 受理告知期限.
-    pub decide_days: u32,
-    /// Whether that counts working days.
-    pub decide_working: bool,
-    /// 异议退回期限 (working days).
-    pub objection_working_days: u32,
-    /// 办理期限.
-    pub handle_days: u32,
-    /// 延期上限.
-    pub extension_max_days: u32,
-    /// 复查（复核）申请期限.
-    pub review_request_days: u32,
-    /// 复查（复核）期限.
-    pub review_days: u32,
-    /// 集体访人数.
-    pub collective_threshold: u32,
-    /// 停访息诉观察期.
-    pub settled_window_days: u32,
+    /// The version.
+    #[serde(flatten)]
+    pub policy: Policy,
     /// Whether it is the version for matters received today.
     pub in_force: bool,
 }
@@ -165,21 +144,7 @@ impl Office {
             .policies
             .versions()
             .iter()
-            .map(|p| PolicyView {
-                id: p.id.to_string(),
-                name: p.name.to_string(),
-                effective_from: p.effective_from,
-                decide_days: p.decide_days,
-                decide_working: p.decide_working,
-                objection_working_days: p.objection_working_days,
-                handle_days: p.handle_days,
-                extension_max_days: p.extension_max_days,
-                review_request_days: p.review_request_days,
-                review_days: p.review_days,
-                collective_threshold: p.collective_threshold,
-                settled_window_days: p.settled_window_days,
-                in_force: p.id == in_force,
-            })
+            .map(|p| PolicyView { policy: p.clone(), in_force: p.id == in_force })
             .collect();
         let (calendar_from, calendar_to) = rules.calendar.coverage();
         let county_set: Vec<String> = rules.entries().iter().map(|e| e.item.clone()).collect();
