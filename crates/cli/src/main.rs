@@ -36,7 +36,32 @@ use args::{BundleCommand, CaseCommand, Cli, Command, RulesCommand, StaffCommand}
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// The exit status of a process ended by SIGPIPE, as a shell reports it.
+const CLOSED_PIPE_EXIT: i32 = 128 + 13;
+
+/// `ledger case list --json | head`: once the reader is gone, stop quietly, as Unix tools do.
+/// Rust ignores SIGPIPE, so `println!` panics on a closed pipe instead (and unsafe code, which
+/// restoring the signal's default would take, is forbidden here).
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout")
+            && message.to_ascii_lowercase().contains("broken pipe")
+        {
+            std::process::exit(CLOSED_PIPE_EXIT);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let command = help::localized(Cli::command());
     let matches = command.clone().get_matches();
     help::answer_help_command(command, &matches);
@@ -618,10 +643,15 @@ fn case_command(dir: &Path, command: &CaseCommand, handler: Option<&str>) -> any
         }
         CaseCommand::Attach { id, file } => {
             let id = case_id(&office, id)?;
-            let bytes =
-                std::fs::read(file).with_context(|| format!("无法读取 {}", file.display()))?;
             let name =
                 file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            // The size first: a huge file is refused without being read into memory.
+            let size = std::fs::metadata(file)
+                .with_context(|| format!("无法读取 {}", file.display()))?
+                .len();
+            Office::check_attachment_size(&name, size)?;
+            let bytes =
+                std::fs::read(file).with_context(|| format!("无法读取 {}", file.display()))?;
             let hash = office.attach(id, &name, &bytes, output::mime_of(&name))?;
             eprintln!("已添加附件「{name}」；附件标识：");
             println!("{hash}");

@@ -273,3 +273,31 @@ fn backup_restore_and_check() {
         .fails(&["restore", path(&junk)]);
     assert!(err.contains("不可用"), "{err}");
 }
+
+/// `ledger case list --json | head`: a reader that goes away ends the command quietly (the
+/// status a shell gives a process ended by SIGPIPE), never with a panic.
+#[test]
+fn a_closed_output_pipe_ends_the_command_quietly() {
+    let l = Ledger::new("bureau", "2024-03-05");
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = l.cmd().args(["rules"]).stdout(writer).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+}
+
+/// A file over the attachment limit is refused by its size, before it is read: a sparse 16 GiB
+/// file would otherwise take the machine's memory.
+#[test]
+fn a_huge_attachment_is_refused_before_it_is_read() {
+    let l = Ledger::new("bureau", "2024-03-05");
+    let case = l.file("case.json", CASE.as_bytes());
+    let id = l.ok(&["case", "new", "--json", path(&case)]).trim().to_owned();
+    let big = l.dir.path().join("现场录像.mp4");
+    std::fs::File::create(&big).unwrap().set_len(16 * 1024 * 1024 * 1024).unwrap();
+    let err = l.fails(&["case", "attach", &id, path(&big)]);
+    assert!(err.contains("超过 8 MiB 的上限"), "{err}");
+    let shown = l.json(&["case", "show", &id, "--json"]);
+    assert_eq!(shown["attachments"].as_array().map(Vec::len), Some(0), "nothing attached");
+}

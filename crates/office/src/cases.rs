@@ -746,20 +746,27 @@ impl Office {
         Ok(submission_id)
     }
 
-    /// Attaches a file to a case: stored once by content, cited by the case.
-    pub fn attach(&self, id: CaseId, name: &str, bytes: &[u8], mime: &str) -> Result<String> {
-        let cfg = self.config();
-        const MAX: usize = 8 * 1024 * 1024;
-        if bytes.len() > MAX {
+    /// Whether a file of `size` bytes may be attached; asked before the file is read (the CLI
+    /// and the app check a file's length first, so a huge file is never loaded).
+    pub fn check_attachment_size(name: &str, size: u64) -> Result<()> {
+        if size > ledger_protocol::MAX_BLOB_BYTES {
             return Err(OfficeError::invalid(
                 "file",
                 "附件",
                 format!(
-                    "附件「{name}」有 {:.1} MiB，超过 8 MiB 的上限；请压缩或分拆后再添加",
-                    bytes.len() as f64 / 1048576.0
+                    "附件「{name}」有 {:.1} MiB，超过 {} MiB 的上限；请压缩或分拆后再添加",
+                    size as f64 / 1048576.0,
+                    ledger_protocol::MAX_BLOB_BYTES / 1024 / 1024
                 ),
             ));
         }
+        Ok(())
+    }
+
+    /// Attaches a file to a case: stored once by content, cited by the case.
+    pub fn attach(&self, id: CaseId, name: &str, bytes: &[u8], mime: &str) -> Result<String> {
+        let cfg = self.config();
+        Self::check_attachment_size(name, bytes.len() as u64)?;
         let case = self.writable(id)?;
         let hash = self.store.put_blob(bytes)?;
         // The same file again: the case cites it already (attachments are kept by content).

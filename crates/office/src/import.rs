@@ -214,7 +214,34 @@ pub(crate) fn decode_text(bytes: &[u8]) -> Result<String> {
     Ok(text.into_owned())
 }
 
-/// Parses CSV text into a header and rows.
+/// The most characters a spreadsheet cell holds (Excel's limit): a longer one is not a ledger.
+const MAX_CELL_CHARS: usize = 32_767;
+
+/// What a spreadsheet would take for a formula at the start of a cell (OWASP, CSV injection).
+fn formula_start(s: &str) -> bool {
+    matches!(s.chars().next(), Some('=' | '+' | '-' | '@' | '\t' | '\r'))
+}
+
+/// A CSV cell as exported: one `'` before text a spreadsheet would run as a formula
+/// (`=HYPERLINK(...)` opens as text), and before text that already starts with quotes and
+/// then such a character, so [`restore_cell`] gives back exactly what was exported.
+pub(crate) fn neutralize_cell(cell: &str) -> std::borrow::Cow<'_, str> {
+    if formula_start(cell.trim_start_matches('\'')) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
+/// A CSV cell as imported: the `'` [`neutralize_cell`] added is taken off again.
+pub(crate) fn restore_cell(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if formula_start(rest.trim_start_matches('\'')) => rest,
+        _ => cell,
+    }
+}
+
+/// Parses CSV text into a header and rows, undoing the export's formula neutralisation.
 pub(crate) fn parse_csv(text: &str) -> Result<(Vec<String>, Vec<Vec<String>>)> {
     let mut reader =
         csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
@@ -232,7 +259,7 @@ pub(crate) fn parse_csv(text: &str) -> Result<(Vec<String>, Vec<Vec<String>>)> {
             rows.push(Vec::new());
             continue;
         }
-        rows.push(record.iter().map(str::to_owned).collect());
+        rows.push(record.iter().map(|f| restore_cell(f).to_owned()).collect());
     }
     Ok((header, rows))
 }
@@ -337,6 +364,20 @@ impl Office {
         options: ImportOptions,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<ImportReport> {
+        // A cell longer than any spreadsheet holds is a broken file, not a ledger: refused whole.
+        for (i, cells) in rows.iter().enumerate() {
+            if let Some((c, cell)) =
+                cells.iter().enumerate().find(|(_, c)| c.chars().count() > MAX_CELL_CHARS)
+            {
+                let column = header.get(c).map(|h| h.trim()).filter(|h| !h.is_empty());
+                return Err(OfficeError::BadFile(format!(
+                    "第{}行「{}」列有 {} 个字符，超过表格单元格的上限 {MAX_CELL_CHARS}：文件可能已损坏，请检查后再导入；台账未作任何改动",
+                    i + 2,
+                    column.map_or_else(|| format!("第{}", c + 1), str::to_owned),
+                    cell.chars().count()
+                )));
+            }
+        }
         let mut report = ImportReport::default();
         let mut columns: HashMap<&'static str, usize> = HashMap::new();
         for (i, h) in header.iter().enumerate() {
@@ -930,7 +971,9 @@ impl Office {
             let io = |e: csv::Error| OfficeError::BadFile(format!("写入 CSV 出错：{e}"));
             writer.write_record(&header).map_err(io)?;
             for row in &rows {
-                writer.write_record(row).map_err(io)?;
+                writer
+                    .write_record(row.iter().map(|c| neutralize_cell(c).into_owned()))
+                    .map_err(io)?;
             }
             writer.flush().map_err(|e| OfficeError::BadFile(format!("写入 CSV 出错：{e}")))?;
         }
@@ -1007,6 +1050,51 @@ impl Office {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralised_on_export_and_restored_exactly_on_import() {
+        let cases = [
+            ("=HYPERLINK(\"http://x\",\"点我\")", "'=HYPERLINK(\"http://x\",\"点我\")"),
+            ("+86 13812345678", "'+86 13812345678"),
+            ("-5", "'-5"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("\r=1", "'\r=1"),
+            // Already quoted before a formula: quoted once more, so the import's one `'` off
+            // gives it back as it was.
+            ("'=1", "''=1"),
+            ("''+1", "'''+1"),
+            // Nothing a spreadsheet would run: as it is.
+            ("'abc", "'abc"),
+            ("邻居违法建房", "邻居违法建房"),
+            ("", ""),
+            ("a=b", "a=b"),
+        ];
+        for (value, exported) in cases {
+            assert_eq!(neutralize_cell(value), exported, "{value:?}");
+            assert_eq!(restore_cell(exported), value, "{exported:?}");
+        }
+    }
+
+    #[test]
+    fn a_cell_longer_than_a_spreadsheet_holds_is_refused_with_its_row_and_column() {
+        let long = "法".repeat(MAX_CELL_CHARS + 1);
+        let text = format!("登记日期,诉求内容\n2024-03-01,短\n2024-03-02,{long}\n");
+        let (header, rows) = parse_csv(&text).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let office = crate::Office::init(
+            dir.path(),
+            crate::OfficeConfig::new("county", "洞口县国土资源局", ledger_domain::Role::Bureau),
+            std::sync::Arc::new(|| 1_709_604_000_000),
+        )
+        .unwrap();
+        let err = office
+            .import_table(&header, &rows, ImportOptions::default(), &mut |_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("第3行「诉求内容」列有 32768 个字符"), "{err}");
+        assert!(office.store.case_ids().unwrap().is_empty(), "nothing imported");
+    }
 
     #[test]
     fn header_variants_map_to_the_layout() {

@@ -1131,3 +1131,20 @@ fn document_settings_kept_by_an_older_store_move_into_the_county_rules() {
     let office = Office::open(d.path(), clock_at("2024-03-11")).unwrap();
     assert_eq!(office.rules_view().unwrap().entries.len(), 2);
 }
+
+#[test]
+fn a_formula_in_a_case_exports_as_text_and_imports_back_as_written() {
+    let (d, office) = office(Role::Bureau, "2024-03-10");
+    let mut input = new_case("2024-03-01");
+    input.request = "=HYPERLINK(\"http://example.invalid\",\"点击查看\")".into();
+    office.register(&input, None).unwrap();
+    let csv = d.path().join("台账.csv");
+    office.export_csv(&csv, &mut |_| {}).unwrap();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.contains("\"'=HYPERLINK("), "a spreadsheet opens it as text: {text}");
+    let (_e, other) = self::office(Role::Bureau, "2024-03-10");
+    let report = other.import_file(&csv, ImportOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!(report.cases, 1, "{report:?}");
+    let id = other.store.case_ids().unwrap()[0];
+    assert_eq!(other.case(id).unwrap().request, input.request);
+}
