@@ -232,6 +232,17 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                     })
                 }
                 Some(RulesCommand::Holidays { year, file, note, handler }) => {
+                    // A year's schedule is a few dozen lines: a large file is not one, and is
+                    // refused before it is read.
+                    let size = std::fs::metadata(file)
+                        .with_context(|| format!("无法读取节假日安排文件 {}", file.display()))?
+                        .len();
+                    if size > 64 * 1024 {
+                        bail!(
+                            "节假日安排文件 {} 有 {size} 字节，不像一年的放假安排（每行一天，至多 60 行）",
+                            file.display()
+                        );
+                    }
                     let value = std::fs::read_to_string(file)
                         .with_context(|| format!("无法读取节假日安排文件 {}", file.display()))?;
                     Some(RuleInput {

@@ -301,3 +301,17 @@ fn a_huge_attachment_is_refused_before_it_is_read() {
     let shown = l.json(&["case", "show", &id, "--json"]);
     assert_eq!(shown["attachments"].as_array().map(Vec::len), Some(0), "nothing attached");
 }
+
+/// `ledger rules holidays`: a file far larger than a year's schedule is refused before it is
+/// read, and a schedule with a date outside its year names the line; nothing is recorded.
+#[test]
+fn a_holiday_file_that_is_not_a_years_schedule_is_refused() {
+    let l = Ledger::new("bureau", "2026-12-01");
+    let big = l.file("big.txt", &vec![b'x'; 100 * 1024]);
+    let err = l.fails(&["rules", "holidays", "2027", "--file", path(&big)]);
+    assert!(err.contains("不像一年的放假安排"), "{err}");
+    let wrong = l.file("2027.txt", "2028-01-01 holiday 元旦\n".as_bytes());
+    let err = l.fails(&["rules", "holidays", "2027", "--file", path(&wrong)]);
+    assert!(err.contains("第1行"), "{err}");
+    assert!(!l.ok(&["rules"]).contains("变更记录"), "nothing recorded");
+}

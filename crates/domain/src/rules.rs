@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
-use crate::calendar::{DayMark, WorkCalendar};
+use crate::calendar::WorkCalendar;
 use crate::coded_enum;
 use crate::deadline::{Policy, PolicyTable};
 use crate::terms::Category;
@@ -157,7 +157,7 @@ pub struct RulesDoc {
 /// Longest text a setting or legal basis may hold.
 pub const MAX_TEXT_CHARS: usize = 200;
 
-/// Whether a new entry may be recorded on `today` (China date of the change): the value parses
+/// Whether a new entry may be recorded on `today` (the China date it was recorded): the value parses
 /// for its item and the change does not reach into the past. A refusal says why, in Chinese.
 pub fn check_entry(entry: &RuleEntry, today: NaiveDate) -> Result<(), String> {
     let item = RuleItem::parse(&entry.item);
@@ -362,10 +362,10 @@ impl Rules {
         }
     }
 
-    /// Whether the county has set this setting at all (a store set before the rules document
-    /// kept it in its own settings).
-    pub fn has_setting(&self, setting: &CountySetting) -> bool {
-        self.settings.contains_key(&RuleItem::County(setting.clone()).code())
+    /// Whether the county has set this county setting or legal basis at all (else the default
+    /// or the built-in table holds).
+    pub fn is_set(&self, item: &RuleItem) -> bool {
+        self.settings.contains_key(&item.code())
     }
 
     /// 法律依据: the law and article a category of matter turns on, in force on `on`: the
@@ -455,24 +455,6 @@ pub fn genesis() -> Vec<u8> {
 
 /// The actor of [`genesis`]: no device's.
 const GENESIS_ACTOR: &[u8] = b"ledger-county-rules-genesis";
-
-/// The marks of a year's schedule, for display.
-pub fn year_marks(calendar: &WorkCalendar, year: i32) -> Vec<(NaiveDate, DayMark)> {
-    let mut out = Vec::new();
-    let (Some(mut d), Some(end)) =
-        (NaiveDate::from_ymd_opt(year, 1, 1), NaiveDate::from_ymd_opt(year, 12, 31))
-    else {
-        return out;
-    };
-    while d <= end {
-        if let Some(m) = calendar.mark(d) {
-            out.push((d, m.clone()));
-        }
-        let Some(next) = d.succ_opt() else { break };
-        d = next;
-    }
-    out
-}
 
 #[cfg(test)]
 mod tests;

@@ -250,6 +250,10 @@ impl Engine {
     /// Creates the county's rules document the first time any device syncs: the hub makes it so
     /// that two bureau devices never create two (each would hide the other's entries).
     fn ensure_rules(&self, cache: &mut Cache, now: i64) -> Result<(), SyncError> {
+        // Read once: the document exists (no query on every exchange).
+        if self.rules_version.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
+            return Ok(());
+        }
         let id = CaseId(rules_id());
         if self.store.case_scope(id)?.is_some() {
             return Ok(());

@@ -25,7 +25,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use chrono::NaiveDate;
 use ledger_domain::model::china_date;
-use ledger_domain::rules::CountySetting;
+use ledger_domain::rules::{CountySetting, RuleItem};
 use ledger_domain::{DeviceTime, Role};
 use ledger_store::Store;
 
@@ -116,11 +116,12 @@ impl Office {
         let rules = self.store.rules();
         let mut moved = Vec::new();
         if let Some(body) = body.filter(|b| !b.is_empty())
-            && !rules.has_setting(&CountySetting::ReviewBody)
+            && !rules.is_set(&RuleItem::County(CountySetting::ReviewBody))
         {
             moved.push(("county.review_body", body.to_owned()));
         }
-        if own == Some(true) && !rules.has_setting(&CountySetting::IssuesOwnDocuments) {
+        if own == Some(true) && !rules.is_set(&RuleItem::County(CountySetting::IssuesOwnDocuments))
+        {
             moved.push(("county.issues_own_documents", "true".to_owned()));
         }
         for (item, value) in moved {

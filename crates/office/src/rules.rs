@@ -1,7 +1,7 @@
 //! 全县规则 at the office: what the county's rules say (for the settings screen and `ledger
 //! rules`) and, at the bureau, recording a change to them. The rules document comes from the
-//! hub at the first sync (a bureau may set rules before it); every check is the domain's ([`ledger_domain::rules::check_entry`]),
-//! the one the hub applies.
+//! hub at the first sync (a bureau may set rules before it); every check is the domain's
+//! ([`ledger_domain::rules::check_entry`]), the one the hub applies.
 
 use chrono::NaiveDate;
 use ledger_domain::rules::{
@@ -63,7 +63,7 @@ pub struct ItemView {
     pub item: String,
     /// The label.
     pub label: String,
-    /// `number`, `flag`, `text` or `holidays`.
+    /// `number`, `flag` or `text` (a year's holidays are set by `holidays.<year>`, not listed).
     pub value_kind: &'static str,
 }
 
@@ -147,14 +147,13 @@ impl Office {
             .map(|p| PolicyView { policy: p.clone(), in_force: p.id == in_force })
             .collect();
         let (calendar_from, calendar_to) = rules.calendar.coverage();
-        let county_set: Vec<String> = rules.entries().iter().map(|e| e.item.clone()).collect();
         let legal_basis = Category::KNOWN
             .iter()
             .map(|c| BasisView {
                 category: c.code().to_owned(),
                 label: c.label().to_owned(),
                 basis: rules.legal_basis(c, today).unwrap_or_default(),
-                county: county_set.contains(&RuleItem::LegalBasis(c.clone()).code()),
+                county: rules.is_set(&RuleItem::LegalBasis(c.clone())),
             })
             .collect();
         let mut entries: Vec<EntryView> = rules
@@ -193,11 +192,6 @@ impl Office {
                 "全县规则（期限、节假日、文书设置）只能由县局修改；本所随同步接收".to_owned(),
             ));
         }
-        if !self.store.has_doc(rules_key(), DocKind::Rules)? {
-            // The same creating change the hub makes (never uploaded: the hub has its own), so
-            // a bureau working before its first sync adds to the one county document.
-            self.store.apply_remote(rules_key(), DocKind::Rules, vec![rules::genesis()])?;
-        }
         let item = RuleItem::parse(input.item.trim());
         if let RuleItem::Unknown(code) = &item {
             return Err(OfficeError::invalid("item", "规则项", format!("没有规则项「{code}」")));
@@ -215,14 +209,23 @@ impl Office {
         let label = item.label();
         check_entry(&entry, today).map_err(|m| OfficeError::invalid("value", &label, m))?;
         // The whole document must still apply (a holiday year after a missing one would not).
-        let mut doc = self
-            .store
-            .with_doc(rules_key(), DocKind::Rules, schema::read_rules)?
-            .unwrap_or_else(|_| RulesDoc::default());
+        let held = self.store.has_doc(rules_key(), DocKind::Rules)?;
+        let mut doc = if held {
+            self.store
+                .with_doc(rules_key(), DocKind::Rules, schema::read_rules)?
+                .unwrap_or_else(|_| RulesDoc::default())
+        } else {
+            RulesDoc::default()
+        };
         doc.entries.push(entry.clone());
         let (_, skipped) = ledger_domain::Rules::builtin().with_doc(&doc);
         if let Some(s) = skipped.iter().find(|s| s.id == entry.id) {
             return Err(OfficeError::invalid("value", &label, s.reason.clone()));
+        }
+        if !held {
+            // The same creating change the hub makes (never uploaded: the hub has its own), so
+            // a bureau working before its first sync adds to the one county document.
+            self.store.apply_remote(rules_key(), DocKind::Rules, vec![rules::genesis()])?;
         }
         self.store.edit(rules_key(), DocKind::Rules, |tx| schema::add_rule_entry(tx, &entry))?;
         tracing::info!(item = %entry.item, from = %entry.from, "county rule recorded");

@@ -18,7 +18,7 @@ use ledger_domain::schema;
 use ledger_protocol::{
     BlobChunk, BlobWant, Cursor, DocKind as WireKind, DropPerson, EnrollResponse, Hash,
     IdentityDrop, LeaseWant, MAX_LIST, MIN_BATCH_BYTES, Record, Refused, SyncRequest, SyncResponse,
-    UpChange, roster_id,
+    UpChange, roster_id, rules_id,
 };
 use ledger_store::{DocKind, Store};
 use serde::{Serialize, de::DeserializeOwned};
@@ -500,7 +500,7 @@ impl Office {
         for id in touched.iter().chain(want_whole.clone().iter()) {
             let missing = self.store.missing_deps(*id, DocKind::Case)?
                 || self.store.missing_deps(*id, DocKind::Identity)?
-                || self.store.missing_deps(*id, DocKind::Rules)?;
+                || (id.0 == rules_id() && self.store.missing_deps(*id, DocKind::Rules)?);
             if missing {
                 want_whole.insert(*id);
             } else {

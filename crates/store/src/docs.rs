@@ -438,7 +438,7 @@ impl Store {
             persist(&tx, &write)?;
             tx.commit()?;
             if kind == DocKind::Rules {
-                self.rules_written(&doc);
+                self.apply_rules_doc(&doc);
             }
             w.cache.put(key, doc);
         } else {
@@ -500,7 +500,7 @@ impl Store {
         match result {
             Ok(()) => {
                 if kind == DocKind::Rules {
-                    self.rules_written(&doc);
+                    self.apply_rules_doc(&doc);
                 }
                 w.cache.put(key, doc);
                 Ok(())
@@ -551,12 +551,6 @@ impl Store {
             w.cache.put((id, other), doc);
         }
         Ok(projection)
-    }
-
-    /// After the rules document changed: the rules are read again from it. The index rows then no longer match the stamp, and [`Store::refresh_index`]
-    /// re-projects them; case views reckon with the new rules at once.
-    fn rules_written(&self, doc: &Automerge) {
-        self.apply_rules_doc(doc);
     }
 
     /// Whether the index rows were projected with this store's rules and this release's
@@ -748,7 +742,7 @@ impl Store {
         persist(&tx, &write)?;
         tx.commit()?;
         if kind == DocKind::Rules {
-            self.rules_written(&hub);
+            self.apply_rules_doc(&hub);
         }
         w.cache.put(key, hub);
         Ok(before)

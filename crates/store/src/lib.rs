@@ -224,13 +224,14 @@ impl Store {
         };
         let reader =
             connect(&path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        let base = Rules::default();
         Ok(Self {
             dir: dir.to_path_buf(),
             writer: Mutex::new(Writer { conn, cache: DocCache::new(DOC_CACHE) }),
             reader: Mutex::new(reader),
             actor: Mutex::new(actor),
-            base: Rules::default(),
-            rules: RwLock::new(Arc::new(Rules::default())),
+            rules: RwLock::new(Arc::new(base.clone())),
+            base,
             _lock: lock,
         })
     }
@@ -265,9 +266,10 @@ impl Store {
         self.rules.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Reads the county's rules document again, if this store holds it. Called at open and
-    /// after every write to it; an entry that does not apply is logged and left out (the hub
-    /// refuses such entries, so only a newer bureau version's could be).
+    /// Reads the county's rules document, if this store holds it (at open; every write to it
+    /// applies it at once through [`Store::apply_rules_doc`]). An entry that does not apply is
+    /// logged and left out: the hub refuses such entries, so only a newer bureau version's
+    /// could be.
     pub(crate) fn reload_rules(&self) -> Result<()> {
         // One rules document per county; the store needs no id to find it.
         let id: Option<String> = self
@@ -288,7 +290,9 @@ impl Store {
         Ok(())
     }
 
-    /// Sets the rules from a rules document (built-in rules when it does not read).
+    /// Sets the rules from a rules document (built-in rules when it does not read). The index
+    /// rows then no longer match their stamp, and [`Store::refresh_index`] re-projects them;
+    /// case views reckon with the new rules at once.
     pub(crate) fn apply_rules_doc(&self, doc: &Automerge) {
         let read = ledger_domain::schema::read_rules(doc);
         let rules = match read {

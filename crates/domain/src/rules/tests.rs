@@ -151,7 +151,8 @@ fn county_settings_and_legal_bases_hold_from_their_first_day() {
             .contains("土地权属争议调查处理办法")
     );
     assert_eq!(rules.legal_basis(&Category::OtherLandViolation, d("2026-12-15")), None, "cleared");
-    assert!(rules.has_setting(&CountySetting::ReviewBody));
+    assert!(rules.is_set(&RuleItem::County(CountySetting::ReviewBody)));
+    assert!(!rules.is_set(&RuleItem::LegalBasis(Category::IllegalOccupation)), "built in");
 }
 
 #[test]
