@@ -22,6 +22,18 @@ async fn with_office<T: Send + 'static>(
         .map_err(|e| CommandError::new("internal", format!("内部错误：{e}")))?
 }
 
+/// Opens a file dialog for `purpose` and keeps the chosen paths on this side; the webview gets
+/// handles and names (empty when cancelled).
+#[tauri::command(rename_all = "snake_case")]
+async fn pick_files(
+    app: tauri::AppHandle,
+    desktop: tauri::State<'_, Desktop>,
+    purpose: crate::files::Purpose,
+    text: crate::files::DialogText,
+) -> CommandResult<Vec<crate::files::Picked>> {
+    crate::files::pick(&app, &desktop.picks, purpose, text).await
+}
+
 /// Every command, for `invoke_handler`.
 pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
@@ -44,6 +56,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         cases::set_draft,
         cases::resolve_conflict,
         cases::attach_file,
+        pick_files,
         cases::open_attachment,
         reports::due_list,
         reports::statistics,

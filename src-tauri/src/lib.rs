@@ -8,6 +8,7 @@
 
 pub mod commands;
 pub mod error;
+pub mod files;
 pub mod state;
 
 use std::path::PathBuf;
@@ -50,15 +51,27 @@ pub fn run_app(builder: tauri::Builder<tauri::Wry>) {
                 Some(dir) => dir,
                 None => app.path().app_data_dir()?,
             };
-            std::fs::create_dir_all(&dir)?;
+            ledger_office::private::create_dir(&dir)?;
             tracing::info!(dir = %dir.display(), "data directory");
+            // Attachments left from a session that did not end cleanly.
+            files::empty_opened(&dir);
             app.manage(state::Desktop::new(app.handle().clone(), dir));
             Ok(())
         })
         .invoke_handler(commands::handler())
-        .run(tauri::generate_context!());
-    if let Err(e) = result {
-        eprintln!("信访台账无法启动：{e}");
-        std::process::exit(1);
-    }
+        .build(tauri::generate_context!());
+    let app = match result {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("信访台账无法启动：{e}");
+            std::process::exit(1);
+        }
+    };
+    app.run(|handle, event| {
+        if let tauri::RunEvent::Exit = event
+            && let Some(desktop) = handle.try_state::<state::Desktop>()
+        {
+            files::empty_opened(desktop.data_dir());
+        }
+    });
 }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use ledger_office::ledger_client::{HubClient, SyncConfig, SyncHandle, SyncService, SyncTarget};
+use ledger_office::ledger_client::{SyncConfig, SyncHandle, SyncService, SyncTarget};
 use ledger_office::{Office, system_clock};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter};
@@ -26,6 +26,8 @@ pub struct Desktop {
     data_dir: PathBuf,
     app: AppHandle,
     running: RwLock<Option<Arc<Running>>>,
+    /// Files chosen in dialogs, by handle.
+    pub picks: crate::files::Picks,
 }
 
 /// `store-changed` payload.
@@ -38,7 +40,7 @@ pub struct StoreChanged {
 impl Desktop {
     /// The state for `data_dir`; opens the office if the store exists there.
     pub fn new(app: AppHandle, data_dir: PathBuf) -> Self {
-        let desktop = Self { data_dir, app, running: RwLock::new(None) };
+        let desktop = Self { data_dir, app, running: RwLock::new(None), picks: Default::default() };
         if ledger_office::ledger_store_exists(&desktop.data_dir) {
             match Office::open(&desktop.data_dir, system_clock()) {
                 Ok(office) => desktop.start(office),
@@ -62,7 +64,7 @@ impl Desktop {
         let runtime = tauri::async_runtime::handle();
         let _enter = runtime.inner().enter();
         let sync = if enrolled {
-            match HubClient::new(Duration::from_secs(30)) {
+            match office.hub_client(Duration::from_secs(30)) {
                 Ok(client) => {
                     let handle = SyncService::spawn(client, target, SyncConfig::default());
                     self.forward_status(&handle, office.clone());
@@ -149,6 +151,11 @@ static REINDEXING: AtomicBool = AtomicBool::new(false);
 /// Recomputes the ledger's index rows when the rules they were reckoned with changed, off the
 /// UI thread, reporting `progress` as task `reindex`; the app stays usable meanwhile.
 fn refresh_index_in_background(office: Arc<Office>, app: AppHandle) {
+    // Even the stamp check reads SQLite: nothing of it runs on the async runtime's threads.
+    tauri::async_runtime::spawn_blocking(move || refresh_index_if_stale(&office, &app));
+}
+
+fn refresh_index_if_stale(office: &Arc<Office>, app: &AppHandle) {
     match office.index_is_current() {
         Ok(true) => return,
         Ok(false) => {}
@@ -161,7 +168,7 @@ fn refresh_index_in_background(office: Arc<Office>, app: AppHandle) {
         return;
     }
     let progress = Progress { app: app.clone() };
-    std::thread::spawn(move || {
+    {
         // Rules that changed again meanwhile leave the stamp stale: go round until it holds.
         loop {
             let result =
@@ -179,7 +186,7 @@ fn refresh_index_in_background(office: Arc<Office>, app: AppHandle) {
         }
         REINDEXING.store(false, Ordering::SeqCst);
         let _ = app.emit("store-changed", StoreChanged { case_id: None });
-    });
+    }
 }
 
 /// Emits `progress` events from any thread.

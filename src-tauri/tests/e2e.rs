@@ -33,6 +33,11 @@ struct Driver {
 
 impl Driver {
     fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// A driver whose app sees `env` (`LEDGER_PICK_FILES` answers its file dialogs).
+    fn start_with(env: &[(&str, &std::ffi::OsStr)]) -> Self {
         assert!(
             std::env::var_os("DISPLAY").is_some(),
             "no display: run under xvfb-run (dev/test does)"
@@ -40,6 +45,7 @@ impl Driver {
         let (port, native) = (free_port(), free_port());
         let child = Command::new("tauri-driver")
             .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -198,6 +204,10 @@ impl App {
         self.shot("setup").await;
         self.type_into("input[data-testid=setup-hub]", hub).await;
         self.type_into("input[data-testid=setup-token]", token).await;
+        // The hub serves https with the test county's CA: pinned by its fingerprint, as a
+        // township clerk types it from the paper the county hands out.
+        let fingerprint = ledger_tests::test_pki().fingerprint().unwrap();
+        self.type_into("input[data-testid=setup-fingerprint]", &fingerprint).await;
         self.type_into("input[data-testid=setup-staff-input]", staff).await;
         self.find("input[data-testid=setup-staff-input]")
             .await
@@ -207,6 +217,33 @@ impl App {
         self.click("[data-testid=setup-enroll]").await;
         self.find("[data-testid=ledger-table]").await;
         self.shot("enrolled").await;
+    }
+
+    /// Runs `script` until it returns something other than null (or the wait ends).
+    async fn wait_json(&mut self, script: &str) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            if let Ok(value) = self.client.execute(script, vec![]).await
+                && !value.is_null()
+            {
+                return value;
+            }
+            if std::time::Instant::now() >= deadline {
+                let seen = self
+                    .client
+                    .execute(
+                        "const f = document.querySelector('iframe'); return { dialog: \
+                         (document.querySelector('.el-dialog') || {}).innerText, frame: !!f, \
+                         srcdoc: f ? (f.getAttribute('srcdoc') || '').length : -1, \
+                         doc: f && f.contentDocument ? f.contentDocument.documentElement.outerHTML.slice(0, 300) : null }",
+                        vec![],
+                    )
+                    .await;
+                self.shot("wait-failed").await;
+                panic!("never true: {script}\nthe page: {seen:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
     }
 
     /// The ledger rows' text, after a search.
@@ -227,7 +264,11 @@ async fn enroll_register_search_assign_sync_and_read_the_statistics() {
     let township_token = hub.add_office("hq", "黄桥镇国土所", Role::Township, &["黄桥镇"]).unwrap();
     let (dir_b, dir_t) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
 
-    let driver_b = Driver::start();
+    // The bureau's file dialogs answer with this photo (WebDriver cannot drive GTK's).
+    let picks = tempfile::tempdir().unwrap();
+    let photo = picks.path().join("现场照片.jpg");
+    std::fs::write(&photo, b"\xff\xd8\xff\xe0 a photo of the building").unwrap();
+    let driver_b = Driver::start_with(&[("LEDGER_PICK_FILES", photo.as_os_str())]);
     let mut bureau = App {
         client: driver_b.open(dir_b.path()).await,
         name: "bureau",
@@ -256,6 +297,20 @@ async fn enroll_register_search_assign_sync_and_read_the_statistics() {
     let number = bureau.wait_text("[data-testid=case-number]", |t| t.contains("-A-")).await;
     bureau.shot("registered").await;
 
+    // The content security policy holds: the page cannot run strings as script, Tauri's API is
+    // not on `window`, yet Element Plus's inline styles and the document preview's own style
+    // sheet apply.
+    let hardening = bureau
+        .client
+        .execute(
+            "let evaluated = 'ran'; try { eval('1') } catch (e) { evaluated = 'blocked' } \
+             return { evaluated, global: typeof window.__TAURI__ }",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(hardening["evaluated"], "blocked", "eval ran: no content security policy");
+    assert_eq!(hardening["global"], "undefined", "withGlobalTauri is on");
     // Found again by a two-character search.
     let rows = bureau.search("三丰").await;
     assert!(rows.contains(&number), "two-character search found {rows}");
@@ -273,6 +328,38 @@ async fn enroll_register_search_assign_sync_and_read_the_statistics() {
     bureau.click("[data-testid=action-submit]").await;
     bureau.wait_text("[data-testid=case-status]", |t| t.contains("交办")).await;
     bureau.shot("assigned").await;
+
+    // The document preview under the content security policy (受理告知书 may be issued once the
+    // case is 交办).
+    bureau.click("[data-testid=print-document]").await;
+    bureau.find("[data-testid=document-dialog]").await;
+    bureau.choose("[data-testid=document-kind]", "受理告知书").await;
+    let preview = bureau
+        .wait_json(
+            "const f = document.querySelector('[data-testid=document-frame]'); \
+             const d = f && f.contentDocument; const h = d && d.querySelector('h1'); \
+             const dialog = document.querySelector('[data-testid=document-dialog]'); \
+             return h ? { title: h.textContent, align: d.defaultView.getComputedStyle(h).textAlign, \
+             width: dialog ? dialog.getBoundingClientRect().width : 0 } : null",
+        )
+        .await;
+    assert!(preview["title"].as_str().unwrap_or("").contains("受理告知书"), "{preview}");
+    assert_eq!(preview["align"], "center", "the document's style sheet was blocked: {preview}");
+    let width = preview["width"].as_f64().unwrap_or(0.0);
+    assert!((width - 860.0).abs() < 2.0, "Element Plus's inline width was blocked: {preview}");
+    bureau.shot("document-preview").await;
+    bureau.click("[data-testid=document-dialog] .el-dialog__headerbtn").await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+
+    // 附件: the dialog is Rust's; the page gets a handle and the name, never the path.
+    bureau.click("[data-testid=attachment-add]").await;
+    let listed =
+        bureau.wait_text("[data-testid=attachments]", |t| t.contains("现场照片.jpg")).await;
+    assert!(
+        !listed.contains(picks.path().to_str().unwrap()),
+        "the path reached the page: {listed}"
+    );
+    bureau.shot("attached").await;
 
     // 同步.
     bureau.menu("同步").await;
@@ -318,7 +405,7 @@ async fn enroll_register_search_assign_sync_and_read_the_statistics() {
     // Both windows really are the Tauri app talking to Rust.
     let state = bureau
         .client
-        .execute_async("const done = arguments[arguments.length - 1]; window.__TAURI__.core.invoke('app_state').then(done, e => done(e))", vec![])
+        .execute_async("const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke('app_state').then(done, e => done(e))", vec![])
         .await
         .unwrap();
     assert_eq!(state["office"]["code"], "county");

@@ -1,19 +1,22 @@
 //! A real hub and real offices for tests: the hub runs in-process on `127.0.0.1:0` over its
-//! SQLite file in a temporary directory; each office is a real store in its own directory,
-//! enrolled over HTTP with a one-time token, syncing through the real client.
+//! SQLite file in a temporary directory, serving HTTPS with a county CA made once per test
+//! process ([`test_pki`]); each office is a real store in its own directory, enrolled over
+//! HTTPS with a one-time token (trusting that CA as a county office would), syncing through the
+//! real client.
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::Context;
 use ledger_client::{ClientError, HubClient, SyncConfig, SyncReport, SyncTarget, sync_until_done};
 use ledger_domain::{NewCase, NewPetitioner, NewSubmission, Role};
 use ledger_hub::store::OfficeRecord;
+use ledger_hub::tls::CountyPki;
 use ledger_hub::{HubState, HubStore, SqliteHubStore, auth};
-use ledger_office::{Clock, Office};
-use ledger_protocol::EnrollRequest;
+use ledger_office::{Clock, Enrollment, HubAddress, Office};
+use rustls::pki_types::pem::PemObject;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -55,10 +58,87 @@ pub fn case_input(township: &str, source: &str, name: &str, request: &str) -> Ne
     }
 }
 
+/// The county CA and server certificate (for `localhost` and `127.0.0.1`) every test hub of
+/// this process serves, made on first use.
+pub fn test_pki() -> &'static CountyPki {
+    static PKI: OnceLock<CountyPki> = OnceLock::new();
+    PKI.get_or_init(|| {
+        let today = chrono::DateTime::from_timestamp_millis(ledger_hub::now_ms())
+            .map(|t| t.date_naive())
+            .unwrap_or_default()
+            - chrono::Duration::days(1);
+        ledger_hub::tls::make_county_pki(
+            "测试县",
+            &["localhost".to_owned(), "127.0.0.1".to_owned()],
+            today,
+        )
+        .expect("a test CA")
+    })
+}
+
+/// Writes the test county's server certificate and key where `ledger-hub serve` (and the
+/// `fixture hub` process) look for them in the hub's data directory `dir`.
+pub fn write_test_pki(dir: &Path) -> anyhow::Result<()> {
+    let files = ledger_hub::tls::TlsFiles::under(dir);
+    std::fs::create_dir_all(&files.dir)?;
+    let pki = test_pki();
+    std::fs::write(files.ca_cert(), &pki.ca_pem)?;
+    std::fs::write(files.chain(), &pki.chain_pem)?;
+    std::fs::write(files.key(), &pki.key_pem)?;
+    Ok(())
+}
+
+/// What an office trusts for a hub at `url`: the test county's CA for `https://`.
+pub fn test_trust(url: &str) -> Option<String> {
+    url.starts_with("https://").then(|| test_pki().ca_pem.clone())
+}
+
+/// A TLS connection to a test hub at `addr`, trusting the test county's CA: for tests that
+/// write HTTP by hand (slow bodies, lies in headers).
+pub async fn raw_tls(
+    addr: SocketAddr,
+) -> std::io::Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(test_pki().ca_pem.as_bytes()) {
+        roots.add(cert.map_err(std::io::Error::other)?).map_err(std::io::Error::other)?;
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(std::io::Error::other)?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(addr).await?;
+    let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+    tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await
+}
+
+/// A reqwest client that trusts the test county's CA, to send hand-made requests to a hub.
+pub fn raw_http() -> reqwest::Client {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(test_pki().ca_pem.as_bytes()) {
+        roots.add(cert.expect("the test CA parses")).expect("the test CA is usable");
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("TLS versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(config)
+        .no_proxy()
+        .build()
+        .expect("a reqwest client")
+}
+
 /// The hub, running in this process.
 pub struct TestHub {
     dir: tempfile::TempDir,
     addr: SocketAddr,
+    scheme: &'static str,
     state: Arc<HubState>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
@@ -73,20 +153,39 @@ impl TestHub {
 
     /// Starts a hub on the database in `dir` (a restart keeps it).
     pub async fn start_in(dir: tempfile::TempDir) -> anyhow::Result<Self> {
+        Self::start_serving(dir, Some(test_pki())).await
+    }
+
+    /// Starts a hub serving the certificate of `pki` (`None`: plain HTTP, as before TLS).
+    pub async fn start_serving(
+        dir: tempfile::TempDir,
+        pki: Option<&CountyPki>,
+    ) -> anyhow::Result<Self> {
         let store: Arc<dyn HubStore> = Arc::new(SqliteHubStore::open(dir.path())?);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let state = HubState::new(store);
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(ledger_hub::serve(listener, state.clone(), async move {
+        let stopped = async move {
             let _ = stopped.await;
-        }));
-        Ok(Self { dir, addr, state, stop: Some(stop), task: Some(task) })
+        };
+        let task = match pki {
+            Some(pki) => {
+                let tls = ledger_hub::tls::server_config(
+                    pki.chain_pem.as_bytes(),
+                    pki.key_pem.as_bytes(),
+                )?;
+                tokio::spawn(ledger_hub::tls::serve_tls(listener, state.clone(), tls, stopped))
+            }
+            None => tokio::spawn(ledger_hub::serve(listener, state.clone(), stopped)),
+        };
+        let scheme = if pki.is_some() { "https" } else { "http" };
+        Ok(Self { dir, addr, scheme, state, stop: Some(stop), task: Some(task) })
     }
 
-    /// `http://127.0.0.1:port`.
+    /// `https://127.0.0.1:port` (`http://` for a hub started without TLS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// The listening address.
@@ -173,46 +272,45 @@ pub struct TestOffice {
 impl TestOffice {
     /// Enrolls a new device at `hub` (the hub or a proxy in front of it) with `token`.
     pub async fn enroll(hub: &str, token: &str, staff: &str, today: &str) -> anyhow::Result<Self> {
+        let address =
+            HubAddress { url: hub.to_owned(), ca_pem: test_trust(hub), ..HubAddress::default() };
+        Self::enroll_at(address, token, staff, today).await
+    }
+
+    /// Enrolls a new device at the hub `address` says, trusting what it says.
+    pub async fn enroll_at(
+        address: HubAddress,
+        token: &str,
+        staff: &str,
+        today: &str,
+    ) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
-        let config = SyncConfig {
+        let enrollment = Enrollment {
+            hub: address,
+            token: token.to_owned(),
+            staff: vec![staff.to_owned()],
+            device_name: "test".to_owned(),
+        };
+        let office = Office::enroll(dir.path(), &enrollment, clock_at(today)).await?;
+        let config = Self::config();
+        let client = office.hub_client(config.request_timeout)?;
+        Ok(Self { office: Arc::new(office), dir, client, config })
+    }
+
+    fn config() -> SyncConfig {
+        SyncConfig {
             request_timeout: Duration::from_secs(10),
             backoff_base: Duration::from_millis(50),
             backoff_max: Duration::from_millis(500),
             ..SyncConfig::default()
-        };
-        let client = HubClient::new(config.request_timeout)?;
-        let actor = Office::new_actor();
-        let enrolled = client
-            .enroll(
-                hub,
-                &EnrollRequest {
-                    token: token.into(),
-                    actor: actor.clone(),
-                    device_name: "test".into(),
-                },
-            )
-            .await?;
-        let office = Office::init_enrolled(
-            dir.path(),
-            &actor,
-            hub,
-            &enrolled,
-            vec![staff.to_owned()],
-            clock_at(today),
-        )?;
-        Ok(Self { office: Arc::new(office), dir, client, config })
+        }
     }
 
     /// An office store already on disk in `dir`, opened and ready to sync.
     pub fn open(dir: tempfile::TempDir, today: &str) -> anyhow::Result<Self> {
         let office = Office::open(dir.path(), clock_at(today))?;
-        let config = SyncConfig {
-            request_timeout: Duration::from_secs(10),
-            backoff_base: Duration::from_millis(50),
-            backoff_max: Duration::from_millis(500),
-            ..SyncConfig::default()
-        };
-        let client = HubClient::new(config.request_timeout)?;
+        let config = Self::config();
+        let client = office.hub_client(config.request_timeout)?;
         Ok(Self { office: Arc::new(office), dir, client, config })
     }
 

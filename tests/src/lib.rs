@@ -7,6 +7,9 @@ pub mod harness;
 pub mod proxy;
 
 pub use forge::{compress, edit_change, inject_outbox};
-pub use harness::{County, TestHub, TestOffice, case_input, clock_at};
+pub use harness::{
+    County, TestHub, TestOffice, case_input, clock_at, raw_http, raw_tls, test_pki, test_trust,
+    write_test_pki,
+};
 
 pub use proxy::{FaultProxy, LinkProfile, ProxyStats, SpecError};

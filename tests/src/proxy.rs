@@ -101,10 +101,11 @@ impl FaultProxy {
         self.addr
     }
 
-    /// `http://` and [`addr`](Self::addr): the base URL to give an HTTP client.
+    /// `https://` and [`addr`](Self::addr): the base URL to give an office (the test hubs
+    /// serve TLS, which the proxy relays as bytes).
     #[must_use]
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("https://{}", self.addr)
     }
 
     /// The address the proxy relays to.

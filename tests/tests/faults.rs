@@ -146,6 +146,7 @@ async fn cuts_mid_request_and_mid_response_at_many_offsets() {
 }
 
 fn spawn_hub(dir: &std::path::Path, listen: &str) -> (Child, SocketAddr) {
+    ledger_tests::write_test_pki(dir).unwrap();
     let mut child = Command::new(FIXTURE)
         .args(["hub", "--dir", dir.to_str().unwrap(), "--listen", listen])
         .stdout(Stdio::piped())
@@ -154,7 +155,7 @@ fn spawn_hub(dir: &std::path::Path, listen: &str) -> (Child, SocketAddr) {
         .unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.trim().strip_prefix("listening on http://").unwrap().parse().unwrap();
+    let addr = line.trim().strip_prefix("listening on https://").unwrap().parse().unwrap();
     (child, addr)
 }
 
@@ -223,7 +224,7 @@ async fn hub_killed_and_restarted_mid_sync() {
     let report = syncing.await.unwrap().unwrap();
     assert!(report.retries > 0, "the kill was felt: {report:?}");
     assert_eq!(a.office.store().outbox_len().unwrap(), 0);
-    let bureau = TestOffice::enroll(&format!("http://{addr}"), &tb, "刘洪", TODAY).await.unwrap();
+    let bureau = TestOffice::enroll(&format!("https://{addr}"), &tb, "刘洪", TODAY).await.unwrap();
     bureau.sync().await.unwrap();
     assert_eq!(bureau.office.case_count().unwrap(), 40, "nothing lost");
     assert_same(&a, &bureau, &ids);

@@ -239,12 +239,7 @@ struct Hostile {
 impl Hostile {
     fn new(hub: &TestHub, o: &TestOffice, sealed: &[CaseId]) -> Self {
         let credential = o.office.store().meta("sync.credential").unwrap().unwrap();
-        Self {
-            url: hub.url(),
-            credential,
-            http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
-            sealed: sealed.to_vec(),
-        }
+        Self { url: hub.url(), credential, http: ledger_tests::raw_http(), sealed: sealed.to_vec() }
     }
 
     /// POSTs a body and returns the status and the body.
@@ -410,7 +405,11 @@ impl County {
     /// The invariants every attack must leave standing.
     async fn after_attack(&self, before: &Snapshot, attack: &str) {
         // The hub is up and serves normal syncs.
-        let health = reqwest::get(format!("{}/v1/health", self.hub.url())).await.unwrap();
+        let health = ledger_tests::raw_http()
+            .get(format!("{}/v1/health", self.hub.url()))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(health.status().as_u16(), 200, "{attack}: hub health");
         self.settle().await;
         // Every document the hub holds loads and reads.
@@ -1720,7 +1719,7 @@ async fn oversized_lists_and_unauthenticated_bodies_are_cut_short() {
 
     // Unauthenticated 16 MiB bodies: answered 401 when 4 KiB of them have been sent.
     for credential in [None, Some("NOT-A-CREDENTIAL")] {
-        let mut s = tokio::net::TcpStream::connect(c.hub.addr()).await.unwrap();
+        let mut s = ledger_tests::raw_tls(c.hub.addr()).await.unwrap();
         let auth = credential.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
         let head = format!(
             "POST /v1/sync HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-ledger-sync\r\n{auth}Content-Length: {}\r\n\r\n",
@@ -1740,7 +1739,7 @@ async fn oversized_lists_and_unauthenticated_bodies_are_cut_short() {
     // Many at once: none is held open reading.
     let mut held = Vec::new();
     for _ in 0..8 {
-        let mut s = tokio::net::TcpStream::connect(c.hub.addr()).await.unwrap();
+        let mut s = ledger_tests::raw_tls(c.hub.addr()).await.unwrap();
         let head = format!(
             "POST /v1/sync HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
             16 * 1024 * 1024
@@ -1783,7 +1782,7 @@ async fn oversized_lists_and_unauthenticated_bodies_are_cut_short() {
     );
     assert!(statuses.iter().all(|s| *s == 401 || *s == 429), "{statuses:?}");
     // Enrollment tokens cannot be guessed at speed either.
-    let status = reqwest::Client::new()
+    let status = ledger_tests::raw_http()
         .post(format!("{}/v1/enroll", c.hub.url()))
         .json(&serde_json::json!({"token": "GUESS", "actor": "ab", "device_name": "x"}))
         .send()
@@ -1794,7 +1793,8 @@ async fn oversized_lists_and_unauthenticated_bodies_are_cut_short() {
     assert_eq!(status, 429);
     // A valid credential from the same address is still served (a shared NAT or proxy).
     hostile.exchange(&SyncRequest { page_bytes: 4096, ..Default::default() }).await;
-    let health = reqwest::get(format!("{}/v1/health", c.hub.url())).await.unwrap();
+    let health =
+        ledger_tests::raw_http().get(format!("{}/v1/health", c.hub.url())).send().await.unwrap();
     assert_eq!(health.status().as_u16(), 200, "the hub stays up");
     assert!(foreign_panics().is_empty());
 }

@@ -90,12 +90,13 @@ async fn an_oversized_enrollment_body_is_refused_and_enrolls_nothing() {
     let hub = TestHub::start().await.unwrap();
     let token = hub.add_office("hq", "黄桥镇国土所", Role::Township, &["黄桥镇"]).unwrap();
     let token_hash = ledger_hub::auth::hash_secret(&token);
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    let http = ledger_tests::raw_http();
     let enroll = |device_name: String| {
         let body = serde_json::json!({
             "token": token,
             "actor": Office::new_actor(),
             "device_name": device_name,
+            "public_key": ledger_protocol::keys::SecretKey::from_seed([7; 32]).public().to_hex(),
         });
         http.post(format!("{}/v1/enroll", hub.url())).json(&body).send()
     };
@@ -110,7 +111,7 @@ async fn an_oversized_enrollment_body_is_refused_and_enrolls_nothing() {
     assert!(hub.store().devices(Some("hq")).unwrap().is_empty(), "a device was enrolled");
 
     // Declared at 1 MiB: the answer comes while most of it is still unsent.
-    let mut s = tokio::net::TcpStream::connect(hub.addr()).await.unwrap();
+    let mut s = ledger_tests::raw_tls(hub.addr()).await.unwrap();
     let head = format!(
         "POST /v1/enroll HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         hub.addr(),

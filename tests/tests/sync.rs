@@ -8,6 +8,7 @@ use ledger_client::{ClientError, SyncTarget, sync_round};
 use ledger_domain::schema::{CaseField, Draft};
 use ledger_domain::{ActionKind, CaseId, CloseReason, Role, Satisfaction, Status};
 use ledger_office::{ActionInput, CaseQuery, OfficeError};
+use ledger_protocol::keys::SecretKey;
 use ledger_protocol::{DocKind, EnrollRequest, Hash, SyncRequest, SyncResponse, UpChange, encode};
 use ledger_store::DocKind as StoreKind;
 use ledger_tests::{County, TestHub, TestOffice, case_input};
@@ -274,7 +275,7 @@ async fn a_township_never_holds_the_identity_of_a_12336_informant() {
 
 /// Posts a sync request and decodes the binary answer.
 async fn post_sync(url: &str, credential: &str, request: &SyncRequest) -> (u16, SyncResponse) {
-    let resp = reqwest::Client::new()
+    let resp = ledger_tests::raw_http()
         .post(format!("{url}/v1/sync"))
         .bearer_auth(credential)
         .body(encode(request))
@@ -287,7 +288,7 @@ async fn post_sync(url: &str, credential: &str, request: &SyncRequest) -> (u16, 
 }
 
 async fn post(url: &str, credential: Option<&str>, body: Vec<u8>) -> (u16, serde_json::Value) {
-    let mut req = reqwest::Client::new().post(format!("{url}/v1/sync")).body(body);
+    let mut req = ledger_tests::raw_http().post(format!("{url}/v1/sync")).body(body);
     if let Some(c) = credential {
         req = req.bearer_auth(c);
     }
@@ -313,6 +314,7 @@ async fn bad_requests_are_refused_with_their_code_and_store_nothing() {
                     token: "NOPE-NOPE".into(),
                     actor: "ab".into(),
                     device_name: "x".into(),
+                    public_key: SecretKey::from_seed([1; 32]).public().to_hex(),
                 },
             )
             .await
@@ -507,7 +509,8 @@ async fn bureau_views_of_offices_and_statistics() {
     let err =
         c.a.client().get_json(&c.hub.url(), &cred(&c.a), "/v1/stats?year=2024").await.unwrap_err();
     assert!(matches!(err, ClientError::Refused(_) | ClientError::Server(403, _)), "{err:?}");
-    let health = reqwest::get(format!("{}/v1/health", c.hub.url())).await.unwrap();
+    let health =
+        ledger_tests::raw_http().get(format!("{}/v1/health", c.hub.url())).send().await.unwrap();
     assert_eq!(health.status().as_u16(), 200);
     let _ = id;
 }
@@ -516,20 +519,48 @@ async fn bureau_views_of_offices_and_statistics() {
 async fn a_lost_enrollment_reply_does_not_burn_the_token() {
     let hub = TestHub::start().await.unwrap();
     let token = hub.add_office("hq", "黄桥镇国土所", Role::Township, &["黄桥镇"]).unwrap();
-    let client = ledger_client::HubClient::new(std::time::Duration::from_secs(5)).unwrap();
+    let client = ledger_client::HubClient::new(
+        std::time::Duration::from_secs(5),
+        &ledger_client::HubTrust::with_ca_pem(&ledger_tests::test_pki().ca_pem).unwrap(),
+    )
+    .unwrap();
+    let device = SecretKey::from_seed([42; 32]);
     let req = EnrollRequest {
         token: token.clone(),
         actor: "abcdef0123".into(),
         device_name: "pc".into(),
+        public_key: device.public().to_hex(),
     };
     let first = client.enroll(&hub.url(), &req).await.unwrap();
     let again = client.enroll(&hub.url(), &req).await.unwrap();
-    assert_eq!(first.credential, again.credential);
+    let open = |r: &ledger_protocol::EnrollResponse| device.open(r.sealed.as_ref().unwrap());
+    assert_eq!(open(&first).unwrap(), open(&again).unwrap(), "the retry gets the credential back");
     assert_eq!(first.device_id, again.device_id);
     assert_eq!(hub.store().devices(Some("hq")).unwrap().len(), 1);
-    let other = EnrollRequest { actor: "99".into(), ..req };
+
+    // Whoever replays the captured request gets nothing usable: the credential is not in the
+    // reply in the clear, and only the device's private key opens it.
+    let credential = open(&first).unwrap();
+    let thief = SecretKey::from_seed([43; 32]);
+    for reply in [&first, &again] {
+        assert!(reply.credential.is_empty());
+        let json = serde_json::to_string(reply).unwrap();
+        assert!(!json.contains(&credential), "credential in the clear: {json}");
+        assert!(thief.open(reply.sealed.as_ref().unwrap()).is_err());
+    }
+    // Nor does a replay that swaps in the thief's key, or another actor.
+    let swapped = EnrollRequest { public_key: thief.public().to_hex(), ..req.clone() };
+    let err = client.enroll(&hub.url(), &swapped).await.unwrap_err();
+    assert!(err.to_string().contains("已被使用"), "{err}");
+    let other = EnrollRequest { actor: "99".into(), ..req.clone() };
     let err = client.enroll(&hub.url(), &other).await.unwrap_err();
     assert!(err.to_string().contains("已被使用"), "{err}");
+    // A request without a device key (a client from before keys) is refused outright.
+    let token = hub.token("hq").unwrap();
+    let keyless = EnrollRequest { token, public_key: String::new(), ..req };
+    let err = client.enroll(&hub.url(), &keyless).await.unwrap_err();
+    assert!(matches!(err, ClientError::BadRequest(_)), "{err:?}");
+    assert_eq!(hub.store().devices(Some("hq")).unwrap().len(), 1, "nothing enrolled");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -41,7 +41,7 @@ async fn report_case(c: &County, township: &str, informant: &str) -> CaseId {
 
 async fn exchange(o: &TestOffice, path: &str, body: Vec<u8>) -> (u16, Vec<u8>) {
     let binding = o.office.binding().unwrap().unwrap();
-    let resp = reqwest::Client::new()
+    let resp = ledger_tests::raw_http()
         .post(format!("{}{path}", binding.hub))
         .bearer_auth(&binding.credential)
         .body(body)

@@ -118,6 +118,7 @@ async function main() {
     await rows.first().waitFor()
     check('ledger is the start screen', page.url().endsWith('#/ledger'))
     check('demo banner is shown', await page.getByTestId('demo-banner').isVisible())
+    check('no unencrypted-link warning over https://', (await page.getByTestId('hub-warning').count()) === 0)
     check('ledger shows a page of cases', (await rows.count()) === 20, `${await rows.count()} rows`)
     const totalText = async () => (await page.getByTestId('ledger-total').textContent()) ?? ''
     const allTotal = await totalText()
@@ -319,13 +320,15 @@ async function main() {
     await page.locator('.shell-main').evaluate((el) => el.scrollTo(0, 0))
     await shot('06d-statistics-months-1280.png', true)
 
-    // 导出统计表: the save dialog starts in 文档 with a name saying what is in the file.
+    // 导出统计表: the shell's save dialog suggests a name saying what is in the file; the page
+    // learns only the chosen file's name (the mock accepts the suggestion), never its path.
     await page.getByTestId('stat-export').click()
-    const exported = page.locator('.el-message--success', { hasText: '统计表已导出到' })
+    const exported = page.locator('.el-message--success', { hasText: '统计表已导出为' })
     await exported.waitFor()
     const exportText = ((await exported.textContent()) ?? '').trim()
     const range = lastMonth === 1 ? `${thisYear}年1月` : `${thisYear}年1月至${lastMonth}月`
-    check('the export button writes the statistics workbook', exportText.includes(`/home/guotu/文档/${range}信访统计表（全县）.xlsx`), exportText)
+    check('the export button writes the statistics workbook', exportText.includes(`${range}信访统计表（全县）.xlsx`), exportText)
+    check('the export names the chosen file, not a path', !exportText.includes('/'), exportText)
     await shot('06e-statistics-exported.png')
     await page.setViewportSize({ width: 1440, height: 900 })
 
@@ -389,6 +392,11 @@ async function main() {
     await page.getByTestId('conflicts').waitFor()
     check('conflicting values are shown side by side', (await page.getByTestId('conflicts').getByRole('button', { name: '采用此值' }).count()) === 2)
     check('attachments are listed', ((await page.getByTestId('attachments').textContent()) ?? '').includes('现场照片.jpg'))
+    // 添加附件: the shell's dialog gives a handle and the file's name; the attachment bears the name.
+    await page.getByTestId('attachments').getByRole('button', { name: '添加附件' }).click()
+    await page.locator('.el-message--success', { hasText: '已添加 1 个附件' }).waitFor()
+    await page.getByTestId('attachments').getByText('现场照片2.jpg').waitFor()
+    check('an attachment added through the dialog is listed by its name', ((await page.getByTestId('attachments').textContent()) ?? '').includes('现场照片2.jpg'))
     await shot('13-case-conflict.png', true)
     await page.getByTestId('print-document').click()
     await page.getByTestId('document-kind').click()
@@ -470,6 +478,8 @@ async function main() {
     const report = page.getByTestId('import-report')
     await report.getByText('第3行').waitFor()
     check('a rejected import lists its bad rows', ((await report.textContent()) ?? '').includes('第7行 证件号码'))
+    const importFile = ((await report.locator('.file').textContent()) ?? '').trim()
+    check('the import names the chosen file, not a path', importFile.includes('2024年信访台账（有错误行）.xlsx') && !importFile.includes('/'), importFile)
     await shot('16-import-rejected.png')
     await report.getByRole('button', { name: '跳过错误行导入' }).click()
     // A trial run first: what the import would do, nothing written, and the rows that only
@@ -488,6 +498,15 @@ async function main() {
     check('the import report counts what was added', ((await report.textContent()) ?? '').includes('已跳过 2 行错误'))
     await shot('17-import-report.png')
     await report.getByRole('button', { name: '关闭', exact: true }).click()
+
+    // 导出台账: written to the file chosen in the shell's save dialog, named in the message.
+    await page.getByRole('button', { name: '导出', exact: true }).click()
+    const ledgerExported = page.locator('.el-message--success', { hasText: '条记录到' })
+    await ledgerExported.waitFor()
+    const ledgerExportText = ((await ledgerExported.textContent()) ?? '').trim()
+    const now = new Date()
+    const todayName = `信访台账-${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')}.xlsx`
+    check('the ledger export names the chosen file', ledgerExportText.includes(todayName) && !ledgerExportText.includes('/'), ledgerExportText)
 
     // 设置, then English.
     await page.locator('.shell-menu').getByText('设置').click()
@@ -545,7 +564,33 @@ async function main() {
     await page.goto(`${base}?setup#/`)
     await page.getByTestId('setup').waitFor()
     check('only settings can be reached before setup', (await page.locator('.shell-menu .el-menu-item').count()) === 1)
+    check('enrollment asks for the county CA fingerprint', await field('setup-fingerprint').isVisible())
+    check('the hub address example is https://', ((await field('setup-hub').getAttribute('placeholder')) ?? '').includes('https://'))
     await shot('19-setup.png', true)
+    await page.getByTestId('setup-enroll').click()
+    const hubError = page.locator('.el-form-item.is-error .el-form-item__error').first()
+    await hubError.waitFor()
+    check('a missing hub address asks for https://', ((await hubError.textContent()) ?? '').includes('https://'))
+    await field('setup-hub').fill('https://county-hub:8750')
+    await field('setup-token').fill('T0K3N')
+    await field('setup-fingerprint').fill('AB:CD:EF:01')
+    await field('setup-staff-input').fill('李娟')
+    await field('setup-staff-input').press('Enter')
+    await page.getByTestId('setup-enroll').click()
+    await page.getByTestId('sync-indicator').waitFor()
+    check('enrolling with a fingerprint makes the computer ready', (await page.getByTestId('setup').count()) === 0)
+    check('no unencrypted-link warning after enrolling over https://', (await page.getByTestId('hub-warning').count()) === 0)
+
+    // Enrolled over plain http:// (the shell allows it to this machine only): a standing warning.
+    await page.goto(`${base}?plain#/`)
+    await page.getByTestId('hub-warning').waitFor()
+    const warning = (await page.getByTestId('hub-warning').textContent()) ?? ''
+    check('an unencrypted link to the hub is warned about on every screen', warning.includes('没有加密'), warning)
+    await page.locator('.shell-menu').getByText('同步').click()
+    check('the warning stays on other screens', await page.getByTestId('hub-warning').isVisible())
+    await page.locator('.shell-menu').getByText('设置').click()
+    check('settings marks the hub address as unencrypted', ((await page.getByTestId('hub-warning-tag').textContent()) ?? '').includes('连接未加密'))
+    await shot('20-plain-http.png')
 
     check('no script error on any screen', errors.length === 0, errors.join(' | '))
   } catch (e) {

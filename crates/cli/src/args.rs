@@ -146,7 +146,7 @@ pub(crate) enum Command {
     },
     /// 接入县局：凭接入令牌在数据目录中创建本机的台账，绑定到县局的本单位。
     Enroll {
-        /// 县局服务器地址（如 http://10.0.0.5:8750）。
+        /// 县局服务器地址（如 https://10.0.0.5:8750）。
         #[arg(long)]
         hub: String,
         /// 县局发给本单位的一次性接入令牌。
@@ -155,6 +155,13 @@ pub(crate) enum Command {
         /// 办理人；可重复填写多个。
         #[arg(long)]
         staff: Vec<String>,
+        #[command(flatten)]
+        trust: TrustArgs,
+    },
+    /// 县局服务器地址：改用加密连接（https）或新地址，不必重新接入。
+    Hub {
+        #[command(subcommand)]
+        command: HubCommand,
     },
     /// 同步：与县局同步，直到没有待传的数据。
     Sync {
@@ -349,6 +356,31 @@ pub(crate) enum ReportFormat {
     Summary,
     /// 统计工作簿（.xlsx；须加 --out）。
     Xlsx,
+}
+
+/// How this office recognises the county hub's certificate.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct TrustArgs {
+    /// 县局根证书文件（ledger-hub tls init 生成的 ca.pem）。
+    #[arg(long, conflicts_with = "ca_fingerprint")]
+    pub(crate) ca: Option<PathBuf>,
+    /// 县局根证书指纹（ledger-hub 在接入令牌旁输出的 SHA-256 指纹）。
+    #[arg(long)]
+    pub(crate) ca_fingerprint: Option<String>,
+    /// 允许以不加密的 http:// 连接其他计算机上的县局（不建议；状态中会一直提示）。
+    #[arg(long)]
+    pub(crate) allow_http: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum HubCommand {
+    /// 改用县局服务器的新地址（例如从 http:// 改为 https://），先连接核对再保存。
+    SetUrl {
+        /// 新地址（如 https://10.0.0.5:8750）。
+        url: String,
+        #[command(flatten)]
+        trust: TrustArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -18,20 +18,20 @@ use std::sync::Arc;
 
 use anyhow::{Context, anyhow, bail};
 use clap::{CommandFactory, FromArgMatches};
-use ledger_office::ledger_client::{
-    ClientError, HubClient, SyncConfig, SyncTarget, sync_until_done,
-};
+use ledger_office::ledger_client::{ClientError, HubLink, SyncConfig, SyncTarget, sync_until_done};
 use ledger_office::ledger_domain::schema::CaseField;
 use ledger_office::ledger_domain::{
     ActionKind, CaseId, CloseReason, DocumentKind, HandlingTrack, NewCase, Outcome, ReviewOutcome,
     Role, Satisfaction,
 };
 use ledger_office::{
-    ActionInput, CaseQuery, Clock, ImportOptions, Office, OfficeConfig, OfficeError, RuleInput,
-    StoreError, system_clock,
+    ActionInput, CaseQuery, Clock, Enrollment, HubAddress, ImportOptions, Office, OfficeConfig,
+    OfficeError, RuleInput, StoreError, system_clock,
 };
 
-use args::{BundleCommand, CaseCommand, Cli, Command, RulesCommand, StaffCommand};
+use args::{
+    BundleCommand, CaseCommand, Cli, Command, HubCommand, RulesCommand, StaffCommand, TrustArgs,
+};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -334,7 +334,19 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             eprintln!("台账文件完好：{cases} 件案件，{pending} 条更改待上传");
             println!("完好");
         }
-        Command::Enroll { hub, token, staff } => enroll(&dir, hub, token, staff)?,
+        Command::Enroll { hub, token, staff, trust } => enroll(&dir, hub, token, staff, trust)?,
+        Command::Hub { command: HubCommand::SetUrl { url, trust } } => {
+            let office = open(&dir)?;
+            let address = hub_address(url, trust)?;
+            let link = runtime()?.block_on(office.set_hub(&address)).map_err(|e| match e {
+                OfficeError::Sync(e) => anyhow!(sync_message(&e)),
+                other => anyhow!(other),
+            })?;
+            eprintln!("已改用县局服务器 {}，接入凭据不变", url.trim());
+            if link == HubLink::Plain {
+                eprintln!("警告：{}", ledger_office::sync_error_text("plain_http"));
+            }
+        }
         Command::Sync { timeout } => sync(&dir, *timeout)?,
         Command::Repair => {
             let refused = open(&dir)?.begin_recovery()?;
@@ -358,8 +370,9 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                 );
             }
             let report = {
-                let target: Arc<dyn SyncTarget> = Arc::new(open(&dir)?);
-                let client = HubClient::new(std::time::Duration::from_secs(60))?;
+                let office = Arc::new(open(&dir)?);
+                let client = office.hub_client(std::time::Duration::from_secs(60))?;
+                let target: Arc<dyn SyncTarget> = office;
                 runtime()?
                     .block_on(ledger_office::ledger_client::repair(&client, &target))
                     .map_err(|e| anyhow!(sync_message(&e)))?
@@ -433,27 +446,48 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
 }
 
-fn enroll(dir: &Path, hub: &str, token: &str, staff: &[String]) -> anyhow::Result<()> {
-    if ledger_office::ledger_store_exists(dir) {
-        bail!(
-            "数据目录 {} 中已有台账，不能再次接入；如需重新接入县局，请换一个数据目录",
-            dir.display()
-        );
-    }
-    let actor = Office::new_actor();
+fn hub_address(url: &str, trust: &TrustArgs) -> anyhow::Result<HubAddress> {
+    let ca_pem = match &trust.ca {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("无法读取县局根证书 {}", path.display()))?,
+        ),
+        None => None,
+    };
+    Ok(HubAddress {
+        url: url.to_owned(),
+        ca_pem,
+        fingerprint: trust.ca_fingerprint.clone(),
+        allow_plain: trust.allow_http,
+    })
+}
+
+fn enroll(
+    dir: &Path,
+    hub: &str,
+    token: &str,
+    staff: &[String],
+    trust: &TrustArgs,
+) -> anyhow::Result<()> {
     let device_name = std::env::var("HOSTNAME")
         .ok()
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "ledger".to_owned());
-    let request = ledger_office::ledger_protocol::EnrollRequest {
-        token: token.trim().to_owned(),
-        actor: actor.clone(),
+    let enrollment = Enrollment {
+        hub: hub_address(hub, trust)?,
+        token: token.to_owned(),
+        staff: staff.to_vec(),
         device_name,
     };
-    let client = HubClient::new(std::time::Duration::from_secs(30))?;
-    let enrolled =
-        runtime()?.block_on(client.enroll(hub, &request)).map_err(|e| anyhow!(sync_message(&e)))?;
-    let office = Office::init_enrolled(dir, &actor, hub, &enrolled, staff.to_vec(), clock()?)?;
+    let clock = clock()?;
+    let office =
+        runtime()?.block_on(Office::enroll(dir, &enrollment, clock)).map_err(|e| match e {
+            ledger_office::OfficeError::Sync(e) => anyhow!(sync_message(&e)),
+            other => anyhow!(other),
+        })?;
+    if office.hub_link()? == Some(HubLink::Plain) {
+        eprintln!("警告：{}", ledger_office::sync_error_text("plain_http"));
+    }
     let config = office.config();
     eprintln!(
         "已接入县局 {hub}：{}（{}，设备 {}），管辖：{}",
@@ -479,7 +513,7 @@ fn sync(dir: &Path, timeout: u64) -> anyhow::Result<()> {
         backoff_max: std::time::Duration::from_secs(10),
         ..SyncConfig::default()
     };
-    let client = HubClient::new(config.request_timeout)?;
+    let client = office.hub_client(config.request_timeout)?;
     let report = runtime()?.block_on(async {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(timeout);
         let mut budget = config.max_batch;

@@ -358,12 +358,23 @@ pub(crate) fn pad(text: &str, width: usize) -> String {
     format!("{text}{}", " ".repeat(width.saturating_sub(used).max(1)))
 }
 
+/// `encrypted`, `loopback` or `plain`, for scripts.
+fn link_code(link: ledger_office::ledger_client::HubLink) -> &'static str {
+    use ledger_office::ledger_client::HubLink;
+    match link {
+        HubLink::Encrypted => "encrypted",
+        HubLink::Loopback => "loopback",
+        HubLink::Plain => "plain",
+    }
+}
+
 pub(crate) fn status(office: &ledger_office::Office, as_json: bool) -> anyhow::Result<()> {
     let status = office.sync_status()?;
     let hub = office.hub_url()?;
     if as_json {
         let mut value = serde_json::to_value(&status)?;
         value["hub"] = json!(hub);
+        value["hub_link"] = json!(office.hub_link()?.map(link_code));
         value["last_error_text"] =
             json!(status.last_error.as_deref().map(ledger_office::sync_error_text));
         value["quarantine"] = serde_json::to_value(office.quarantine()?)?;
@@ -373,6 +384,9 @@ pub(crate) fn status(office: &ledger_office::Office, as_json: bool) -> anyhow::R
     match &hub {
         Some(h) => println!("县局服务器：{h}"),
         None => println!("本机尚未接入县局：{}", crate::ENROLL_HINT),
+    }
+    if office.hub_link()? == Some(ledger_office::ledger_client::HubLink::Plain) {
+        println!("警告：{}", ledger_office::sync_error_text("plain_http"));
     }
     println!("上次成功同步：{}", time_text(status.last_success));
     println!("待上传更改：{} 条", status.pending);

@@ -11,6 +11,8 @@ use ledger_protocol::{
 };
 use reqwest::StatusCode;
 
+use crate::tls::{self, HubTrust, Learned, TlsProblem};
+
 /// Why an exchange with the hub failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ClientError {
@@ -51,6 +53,10 @@ pub enum ClientError {
     /// This office is not enrolled with a hub.
     #[error("this office is not enrolled with a hub")]
     NotEnrolled,
+    /// The hub's certificate was refused (a wrong CA, an expired certificate, another name),
+    /// or the other side does not speak TLS: a person has to act.
+    #[error("the hub's certificate was refused ({})", .0.code())]
+    Tls(TlsProblem),
 }
 
 impl ClientError {
@@ -68,6 +74,7 @@ impl ClientError {
             Self::Decode(_) => "bad_response",
             Self::Local(_) => "local_error",
             Self::NotEnrolled => "not_enrolled",
+            Self::Tls(problem) => problem.code(),
         }
     }
 
@@ -116,12 +123,16 @@ struct Counters {
 pub struct HubClient {
     http: reqwest::Client,
     counters: Arc<Counters>,
+    learned: Learned,
 }
 
 impl HubClient {
-    /// A client whose requests give up after `timeout` (connecting, or waiting for an answer).
-    pub fn new(timeout: Duration) -> Result<Self, ClientError> {
+    /// A client whose requests give up after `timeout` (connecting, or waiting for an answer),
+    /// and that accepts the hub's certificate when `trust` does.
+    pub fn new(timeout: Duration, trust: &HubTrust) -> Result<Self, ClientError> {
+        let (tls, learned) = tls::client_config(trust)?;
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .timeout(timeout)
             .pool_idle_timeout(Duration::from_secs(60))
@@ -129,7 +140,14 @@ impl HubClient {
             .user_agent(concat!("petition-ledger/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ClientError::Local(e.to_string()))?;
-        Ok(Self { http, counters: Arc::new(Counters::default()) })
+        Ok(Self { http, counters: Arc::new(Counters::default()), learned })
+    }
+
+    /// The county CA (PEM) a pinned fingerprint matched in the hub's chain, once a connection
+    /// found it: the office keeps it, so later connections trust it as if given as a file.
+    pub fn learned_ca(&self) -> Option<String> {
+        let learned = self.learned.lock().ok()?;
+        learned.as_ref().map(tls::to_pem)
     }
 
     /// What this client (and its clones) moved so far.
@@ -148,7 +166,9 @@ impl HubClient {
     }
 
     fn transport(e: &reqwest::Error) -> ClientError {
-        if e.is_connect() {
+        if let Some(problem) = TlsProblem::find(e) {
+            ClientError::Tls(problem)
+        } else if e.is_connect() {
             ClientError::Unreachable(e.to_string())
         } else if e.is_timeout() {
             ClientError::Timeout

@@ -11,6 +11,7 @@ mod hub_client;
 mod repair;
 mod service;
 mod target;
+mod tls;
 
 pub use backoff::Backoff;
 pub use hub_client::{ClientError, HubClient, Traffic};
@@ -21,3 +22,4 @@ pub use service::{
     sync_until_done, sync_until_done_reporting,
 };
 pub use target::{Applied, Binding, SyncState, SyncStatus, SyncTarget, TargetError};
+pub use tls::{HubLink, HubTrust, TlsProblem, UrlProblem, check_hub_url};

@@ -1,13 +1,17 @@
 //! Enrollment and authentication.
 //!
 //! An office gets one-time tokens (`ledger-hub office add`, `office token`); a device trades
-//! one for its own credential, registering its Automerge actor. The hub stores only BLAKE3
-//! hashes of tokens and credentials. A credential is derived from the hub's secret, the token
-//! and the actor, so a device that lost the reply on a bad link and retries with the same token
-//! and actor within minutes gets the same credential back instead of burning the token.
+//! one for its own credential, registering its Automerge actor and its Ed25519 public key. The
+//! hub stores only BLAKE3 hashes of tokens and credentials, and public keys. A credential is
+//! derived from the hub's secret, the token and the actor, so a device that lost the reply on a
+//! bad link and retries with the same token, actor and key within minutes gets the same
+//! credential back instead of burning the token; the credential travels sealed to the device's
+//! key, so a replayed request yields nothing another machine can use.
 
 use ledger_domain::Role;
+use ledger_protocol::keys::{PublicKey, SecretKey};
 use ledger_protocol::{EnrollRequest, EnrollResponse};
+use subtle::ConstantTimeEq;
 
 use crate::engine::Caller;
 use crate::store::{DeviceRecord, HubStore, StoreError};
@@ -30,6 +34,12 @@ pub enum AuthError {
     /// The actor is not hex.
     #[error("设备标识格式有误")]
     BadActor,
+    /// No device key, or not a valid one (a client from before device keys).
+    #[error("接入请求缺少有效的设备密钥：请升级信访台账后重新接入")]
+    BadKey,
+    /// This device has no key registered yet (enrolled before device keys).
+    #[error("本设备还没有登记设备密钥，不能使用同步包：请先联网同步一次（会自动登记），或重新接入")]
+    NoDeviceKey,
     /// No credential, or an unknown one.
     #[error("本机的同步凭据无效；请向县局索取新的接入令牌，重新接入县局")]
     InvalidCredential,
@@ -69,26 +79,39 @@ pub fn hash_secret(secret: &str) -> String {
     ledger_protocol::secret_hash(secret).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The device a USB bundle names, and the key its bundles are signed with (the stored hash of
-/// its credential).
+/// The device a USB bundle names, and its public key (its bundles are signed with the private
+/// half, which only the device holds).
 pub fn bundle_caller(
     store: &dyn HubStore,
     device_id: &str,
-) -> Result<(Caller, [u8; 32]), AuthError> {
+) -> Result<(Caller, PublicKey), AuthError> {
     let device = store.device(device_id)?.ok_or(AuthError::InvalidCredential)?;
     if device.revoked_at.is_some() {
         return Err(AuthError::Revoked);
     }
-    let hex = store.device_key(device_id)?.ok_or(AuthError::InvalidCredential)?;
-    let mut key = [0u8; 32];
-    for (i, b) in key.iter_mut().enumerate() {
-        *b = hex
-            .get(i * 2..i * 2 + 2)
-            .and_then(|h| u8::from_str_radix(h, 16).ok())
-            .ok_or(AuthError::InvalidCredential)?;
-    }
+    let hex = device.public_key.as_deref().ok_or(AuthError::NoDeviceKey)?;
+    let key = PublicKey::from_hex(hex).map_err(|_| AuthError::NoDeviceKey)?;
     let office = store.office(&device.office)?.ok_or(AuthError::InvalidCredential)?;
     Ok((Caller { device, office }, key))
+}
+
+/// The hub's own signing key.
+pub fn hub_key(store: &dyn HubStore) -> Result<SecretKey, AuthError> {
+    SecretKey::from_hex(&store.signing_key()?)
+        .map_err(|e| AuthError::Store(StoreError::Database(format!("hub.key: {e}"))))
+}
+
+/// Registers the key a device enrolled before device keys sends on an authenticated sync. A
+/// key already registered is never replaced (a stolen credential cannot swap it).
+pub fn register_key(store: &dyn HubStore, caller: &Caller, key: &str) -> Result<(), AuthError> {
+    if caller.device.public_key.is_some() {
+        return Ok(());
+    }
+    let key = PublicKey::from_hex(key).map_err(|_| AuthError::BadKey)?;
+    if store.register_device_key(&caller.device.id, &key.to_hex())? {
+        tracing::info!(device = %caller.device.id, "device key registered");
+    }
+    Ok(())
 }
 
 fn derive_credential(key: &[u8; 32], token: &str, actor: &str) -> String {
@@ -126,6 +149,8 @@ pub fn enroll(
     }
     let token_hash = hash_secret(&req.token);
     let token = store.token(&token_hash)?.ok_or(AuthError::InvalidToken)?;
+    // After the token: a guess is told its token is wrong whatever else it sent.
+    let device_key = PublicKey::from_hex(&req.public_key).map_err(|_| AuthError::BadKey)?;
     let key = store.secret()?;
     let credential = derive_credential(&key, &req.token, &actor);
     let office = store.office(&token.office)?.ok_or(AuthError::InvalidToken)?;
@@ -134,7 +159,14 @@ pub fn enroll(
             if used_actor != actor || now - at > REPLAY_WINDOW_MS {
                 return Err(AuthError::Used);
             }
-            store.device(&device_id)?.ok_or(AuthError::Used)?
+            let device = store.device(&device_id)?.ok_or(AuthError::Used)?;
+            // The retry of a device whose reply was lost carries the same key; anyone else's
+            // does not, and a replay of the very request gets a credential sealed to a key it
+            // does not hold.
+            if device.public_key.as_deref() != Some(device_key.to_hex().as_str()) {
+                return Err(AuthError::Used);
+            }
+            device
         }
         None => {
             if now > token.expires_at {
@@ -155,12 +187,15 @@ pub fn enroll(
                 pending: 0,
                 last_error: None,
                 skew_ms: None,
+                public_key: Some(device_key.to_hex()),
             };
             store.use_token(&token_hash, &device, &hash_secret(&credential))?;
             tracing::info!(office = %office.code, device = %device.id, "device enrolled");
             device
         }
     };
+    let mut ephemeral = [0u8; 32];
+    getrandom::fill(&mut ephemeral).map_err(|e| StoreError::Database(e.to_string()))?;
     Ok(EnrollResponse {
         office: office.code,
         name: office.name,
@@ -168,17 +203,24 @@ pub fn enroll(
         townships: office.townships,
         device_id: device.id,
         device_letter: device.letter,
-        credential,
+        credential: String::new(),
+        sealed: Some(device_key.seal(&credential, ephemeral)),
+        hub_key: hub_key(store)?.public().to_hex(),
         roster: Vec::new(),
         directory: None,
     })
 }
 
-/// The device behind a bearer credential.
+/// The device behind a bearer credential. The database finds the row by the credential's hash;
+/// the hash is compared again here in constant time, so nothing about a near miss leaks through
+/// timing even if a store's lookup were not exact.
 pub fn authenticate(store: &dyn HubStore, credential: &str) -> Result<Caller, AuthError> {
-    let device = store
-        .device_by_credential(&hash_secret(credential))?
-        .ok_or(AuthError::InvalidCredential)?;
+    let hash = hash_secret(credential);
+    let (device, stored) =
+        store.device_by_credential(&hash)?.ok_or(AuthError::InvalidCredential)?;
+    if !bool::from(stored.as_bytes().ct_eq(hash.as_bytes())) {
+        return Err(AuthError::InvalidCredential);
+    }
     if device.revoked_at.is_some() {
         return Err(AuthError::Revoked);
     }

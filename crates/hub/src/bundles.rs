@@ -1,6 +1,9 @@
 //! USB bundles at the hub: an office's bundle is verified (checksum, then its device's
-//! signature), applied with exactly the validation of a network sync, and answered with a return
-//! bundle holding every page the office should receive and every change that was refused.
+//! signature with the public key registered at enrollment), applied with exactly the
+//! validation of a network sync, and answered with a return bundle, signed with the hub's
+//! private key, holding every page the office should receive and every change that was refused.
+//! Both bodies are encrypted with the key only the device and the hub share (X25519 of their
+//! keys), so a lost USB stick gives away nothing.
 
 use std::sync::Arc;
 
@@ -46,6 +49,12 @@ pub struct Imported {
     pub records: usize,
 }
 
+fn nonce() -> Result<[u8; 24], ImportError> {
+    let mut nonce = [0u8; 24];
+    getrandom::fill(&mut nonce).map_err(|e| ImportError::Body(e.to_string()))?;
+    Ok(nonce)
+}
+
 /// Imports an office's bundle and builds its return bundle.
 pub fn import(store: Arc<dyn HubStore>, bytes: &[u8], now: i64) -> Result<Imported, ImportError> {
     let header = bundle::read(bytes)?;
@@ -54,8 +63,11 @@ pub fn import(store: Arc<dyn HubStore>, bytes: &[u8], now: i64) -> Result<Import
     }
     let (caller, key) = auth::bundle_caller(store.as_ref(), &header.device_id)?;
     let verified = bundle::verify(bytes, &key)?;
+    let hub_key = auth::hub_key(store.as_ref())?;
+    let shared = hub_key.shared_with(&key);
+    let plain = shared.decrypt(&verified.body).map_err(|e| ImportError::Body(e.to_string()))?;
     let request: SyncRequest =
-        ledger_protocol::decode(&verified.body).map_err(|e| ImportError::Body(e.to_string()))?;
+        ledger_protocol::decode(&plain).map_err(|e| ImportError::Body(e.to_string()))?;
     let changes = request.changes.len();
     let engine = Engine::new(store);
     // Each change gets its verdict as on the network: refused ones (and later ones to their
@@ -69,10 +81,10 @@ pub fn import(store: Arc<dyn HubStore>, bytes: &[u8], now: i64) -> Result<Import
         kind: BundleKind::Return,
         device_id: verified.device_id,
         created_at: now,
-        body: ledger_protocol::encode(&body),
+        body: shared.encrypt(nonce()?, &ledger_protocol::encode(&body)),
     };
     Ok(Imported {
-        bytes: bundle::write(&ret, &key),
+        bytes: bundle::write(&ret, &hub_key),
         office: caller.office.code,
         changes,
         refused,

@@ -439,6 +439,7 @@ impl Engine {
             leases,
             deferred_whole,
             directory,
+            hub_key: None,
         })
     }
 

@@ -75,7 +75,9 @@ impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {
             AuthError::Store(s) => s.into(),
-            AuthError::BadActor => Self::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string()),
+            AuthError::BadActor | AuthError::BadKey => {
+                Self::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string())
+            }
             other => Self::new(StatusCode::UNAUTHORIZED, "unauthorized", other.to_string()),
         }
     }
@@ -242,7 +244,19 @@ async fn enroll(
 
 async fn sync(State(state): State<Arc<HubState>>, request: Request) -> Result<Response, ApiError> {
     let (caller, req): (Caller, SyncRequest) = binary(&state, request).await?;
-    let response = blocking(move || Ok(state.engine.sync(&caller, &req, now_ms())?)).await?;
+    let response = blocking(move || {
+        let hub_key = match &req.device_key {
+            Some(key) => {
+                auth::register_key(state.store().as_ref(), &caller, key)?;
+                Some(auth::hub_key(state.store().as_ref())?.public().to_hex())
+            }
+            None => None,
+        };
+        let mut response = state.engine.sync(&caller, &req, now_ms())?;
+        response.hub_key = hub_key;
+        Ok(response)
+    })
+    .await?;
     Ok(binary_response(&response))
 }
 

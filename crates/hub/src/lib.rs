@@ -9,6 +9,8 @@
 //! - [`bundles`]: USB bundles, validated like a network sync.
 //! - [`check`]: proves every stored document loads (`ledger-hub check`).
 //! - [`http`]: the routes, thin adapters over the engine.
+//! - [`tls`]: the county CA, the server certificate and the TLS accept loop.
+//! - [`private`]: files and directories only the hub's user may read.
 //!
 //! [`router`] builds the app for in-process tests; [`serve`] runs it on a listener until the
 //! shutdown future resolves (tests bind `127.0.0.1:0`).
@@ -18,8 +20,10 @@ pub mod bundles;
 pub mod check;
 pub mod engine;
 pub mod http;
+pub mod private;
 pub mod sqlite;
 pub mod store;
+pub mod tls;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};

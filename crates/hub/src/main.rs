@@ -1,8 +1,9 @@
 //! `ledger-hub`: the county hub's server and its administration commands.
 //!
-//! `serve` runs the HTTP hub on its SQLite file; `office ...` and `township ...` work on the
-//! same file directly (and take effect on a running hub at once). Tokens are printed alone on
-//! the last line of stdout, hints go to stderr.
+//! `serve` runs the hub on its SQLite file, over TLS when it has a certificate (`tls init` makes
+//! a county CA and one); `office ...` and `township ...` work on the same file directly (and take
+//! effect on a running hub at once). Tokens are printed alone on the last line of stdout, hints
+//! (the CA's fingerprint among them) go to stderr.
 
 mod cli_text;
 
@@ -15,6 +16,7 @@ use anyhow::{Context, bail};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use ledger_domain::Role;
 use ledger_hub::store::{DeviceRecord, OfficeRecord};
+use ledger_hub::tls::TlsFiles;
 use ledger_hub::{HubState, HubStore, SqliteHubStore, auth, now_ms};
 use ledger_protocol::DocKind;
 
@@ -41,6 +43,20 @@ enum Command {
         /// 监听地址。
         #[arg(long, default_value = "127.0.0.1:8750")]
         listen: SocketAddr,
+        /// 服务器证书链（PEM，服务器证书在前）；不填时使用 tls init 生成的证书。
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// 服务器私钥（PEM）。
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// 没有证书时也在非本机地址上以不加密的 HTTP 服务（不建议：身份证号等会明文传输）。
+        #[arg(long)]
+        allow_http: bool,
+    },
+    /// 加密连接（TLS）：县级根证书与服务器证书。
+    Tls {
+        #[command(subcommand)]
+        command: TlsCommand,
     },
     /// 单位及其设备。
     Office {
@@ -75,6 +91,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum TlsCommand {
+    /// 生成县级根证书（已有则沿用）和由它签发的服务器证书，输出根证书指纹。
+    Init {
+        /// 服务器的主机名（各单位填写的县局地址中的名称）。
+        #[arg(long, default_value = "localhost")]
+        name: String,
+        /// 服务器的 IP 地址；可重复填写多个。
+        #[arg(long)]
+        ip: Vec<std::net::IpAddr>,
+    },
+    /// 输出县级根证书的指纹（各单位接入时核对）。
+    Fingerprint,
 }
 
 #[derive(Debug, Subcommand)]
@@ -182,11 +213,24 @@ fn token_for(store: &dyn HubStore, office: &str, days: u32) -> anyhow::Result<St
 }
 
 fn run(dir: &Path, command: &Command) -> anyhow::Result<()> {
+    if let Command::Tls { command } = command {
+        return tls(dir, command);
+    }
     let store = SqliteHubStore::open(dir)
         .with_context(|| format!("无法打开县局数据目录 {}", dir.display()))?;
     match command {
-        Command::Serve { listen } => serve(Arc::new(store), *listen),
-        Command::Office { command } => office(&store, command),
+        Command::Tls { .. } => Ok(()),
+        Command::Serve { listen, tls_cert, tls_key, allow_http } => {
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some((cert.clone(), key.clone())),
+                _ => {
+                    let files = TlsFiles::under(dir);
+                    files.exist().then(|| (files.chain(), files.key()))
+                }
+            };
+            serve(Arc::new(store), *listen, tls, *allow_http)
+        }
+        Command::Office { command } => office(dir, &store, command),
         Command::Township { command } => township(&store, command),
         Command::Bundle { command: BundleCommand::Import { file, out } } => {
             bundle_import(Arc::new(store), file, out)
@@ -234,7 +278,8 @@ fn refused(store: &SqliteHubStore, limit: usize, json: bool) -> anyhow::Result<(
 fn bundle_import(store: Arc<dyn HubStore>, file: &Path, out: &Path) -> anyhow::Result<()> {
     let bytes = std::fs::read(file).with_context(|| format!("无法读取 {}", file.display()))?;
     let imported = ledger_hub::bundles::import(store, &bytes, now_ms())?;
-    std::fs::write(out, &imported.bytes).with_context(|| format!("无法写入 {}", out.display()))?;
+    ledger_hub::private::write_file(out, &imported.bytes)
+        .with_context(|| format!("无法写入 {}", out.display()))?;
     eprintln!(
         "已导入单位 {} 的同步包：收到更改 {} 条（拒收 {} 条），返回记录 {} 条，写入 {}",
         imported.office,
@@ -246,7 +291,67 @@ fn bundle_import(store: Arc<dyn HubStore>, file: &Path, out: &Path) -> anyhow::R
     Ok(())
 }
 
-fn serve(store: Arc<dyn HubStore>, listen: SocketAddr) -> anyhow::Result<()> {
+fn tls(dir: &Path, command: &TlsCommand) -> anyhow::Result<()> {
+    let files = TlsFiles::under(dir);
+    match command {
+        TlsCommand::Init { name, ip } => {
+            let mut hosts = vec![name.trim().to_owned()];
+            hosts.extend(ip.iter().map(ToString::to_string));
+            let today = chrono::DateTime::from_timestamp_millis(now_ms())
+                .map(|t| t.date_naive())
+                .unwrap_or_default();
+            let done = ledger_hub::tls::init(&files, name.trim(), &hosts, today)
+                .context("无法生成证书")?;
+            if done.kept_ca {
+                eprintln!("沿用已有的县级根证书，已重新签发服务器证书（{}）", hosts.join("、"));
+            } else {
+                eprintln!(
+                    "已生成县级根证书 {} 和服务器证书（{}）；私钥只留在本机",
+                    files.ca_cert().display(),
+                    hosts.join("、")
+                );
+            }
+            eprintln!(
+                "服务器证书有效期 {} 年；重新运行 ledger-hub tls init 可续签（根证书不变，各单位无需改动）",
+                ledger_hub::tls::SERVER_YEARS
+            );
+            eprintln!("下次启动 ledger-hub serve 时启用加密连接。根证书指纹（各单位接入时核对）：");
+            println!("{}", done.fingerprint);
+        }
+        TlsCommand::Fingerprint => match ledger_hub::tls::county_fingerprint(dir) {
+            Some(fp) => println!("{fp}"),
+            None => bail!("还没有县级根证书：请先运行 ledger-hub tls init"),
+        },
+    }
+    Ok(())
+}
+
+/// Prints the county CA's fingerprint beside a token (stderr; the token stays alone on stdout).
+fn print_fingerprint(dir: &Path) {
+    match ledger_hub::tls::county_fingerprint(dir) {
+        Some(fp) => eprintln!("县局根证书指纹（接入时填写或核对）：{fp}"),
+        None => {
+            eprintln!("（本服务器没有 tls init 生成的县级根证书：接入时按县局所用证书的说明填写）")
+        }
+    }
+}
+
+fn serve(
+    store: Arc<dyn HubStore>,
+    listen: SocketAddr,
+    tls: Option<(PathBuf, PathBuf)>,
+    allow_http: bool,
+) -> anyhow::Result<()> {
+    let tls = match tls {
+        Some((cert, key)) => {
+            Some(ledger_hub::tls::load_server_config(&cert, &key).context("无法载入服务器证书")?)
+        }
+        None if ledger_hub::tls::is_loopback(listen.ip()) || allow_http => None,
+        None => bail!(
+            "不加密的 HTTP 只能在本机地址（127.0.0.1）上服务：请先运行 ledger-hub tls init 生成证书；\
+             确需明文传输时加 --allow-http（不建议，身份证号等会明文经过网络）"
+        ),
+    };
     // The engine handles one batch at a time, so a large blocking pool only adds threads (and
     // their allocator caches) waiting on its lock.
     let runtime =
@@ -256,10 +361,22 @@ fn serve(store: Arc<dyn HubStore>, listen: SocketAddr) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("无法监听 {listen}"))?;
         let addr = listener.local_addr()?;
-        println!("listening on http://{addr}");
-        tracing::info!(%addr, "hub started");
         let state = HubState::new(store);
-        ledger_hub::serve(listener, state, shutdown_signal()).await?;
+        match tls {
+            Some(tls) => {
+                println!("listening on https://{addr}");
+                tracing::info!(%addr, "hub started (TLS)");
+                ledger_hub::tls::serve_tls(listener, state, tls, shutdown_signal()).await?;
+            }
+            None => {
+                println!("listening on http://{addr}");
+                if !addr.ip().is_loopback() {
+                    tracing::warn!(%addr, "serving plain HTTP beyond this machine (--allow-http)");
+                }
+                tracing::info!(%addr, "hub started");
+                ledger_hub::serve(listener, state, shutdown_signal()).await?;
+            }
+        }
         tracing::info!("hub stopped");
         Ok(())
     })
@@ -286,7 +403,7 @@ async fn shutdown_signal() {
     }
 }
 
-fn office(store: &SqliteHubStore, command: &OfficeCommand) -> anyhow::Result<()> {
+fn office(dir: &Path, store: &SqliteHubStore, command: &OfficeCommand) -> anyhow::Result<()> {
     match command {
         OfficeCommand::Add { code, name, role, township, days } => {
             let role = Role::parse(role)
@@ -306,6 +423,7 @@ fn office(store: &SqliteHubStore, command: &OfficeCommand) -> anyhow::Result<()>
             eprintln!(
                 "已添加单位 {code}（{name}）。请把下面的一次性接入令牌交给该单位，{days} 天内有效："
             );
+            print_fingerprint(dir);
             println!("{token}");
         }
         OfficeCommand::Token { code, days } => {
@@ -314,6 +432,7 @@ fn office(store: &SqliteHubStore, command: &OfficeCommand) -> anyhow::Result<()>
             }
             let token = token_for(store, code, *days)?;
             eprintln!("单位 {code} 另一台设备的一次性接入令牌，{days} 天内有效：");
+            print_fingerprint(dir);
             println!("{token}");
         }
         OfficeCommand::List { json } => {

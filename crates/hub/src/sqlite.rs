@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/001_init.sql"),
     include_str!("../migrations/002_trust.sql"),
     include_str!("../migrations/003_demo.sql"),
+    include_str!("../migrations/004_device_keys.sql"),
 ];
 
 /// The most number blocks of one series a device is leased in a day.
@@ -38,7 +39,13 @@ pub const DB_FILE: &str = "hub.db";
 /// A [`HubStore`] on one SQLite file.
 pub struct SqliteHubStore {
     conn: Mutex<Connection>,
+    /// The data directory (the hub's signing key is a file in it, not a row of the database).
+    dir: std::path::PathBuf,
 }
+
+/// The hub's private signing key, beside the database (0600): a copy of `hub.db` alone cannot
+/// sign a return bundle.
+pub const KEY_FILE: &str = "hub.key";
 
 #[allow(clippy::needless_pass_by_value)] // used as `map_err(db)`
 fn db(e: rusqlite::Error) -> StoreError {
@@ -72,8 +79,12 @@ fn case_of(text: &str) -> rusqlite::Result<CaseId> {
 impl SqliteHubStore {
     /// Opens (creating if needed) the hub database in `dir`.
     pub fn open(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(e.to_string()))?;
-        let mut conn = Connection::open(dir.join(DB_FILE)).map_err(db)?;
+        let file = dir.join(DB_FILE);
+        // Made 0600 before SQLite opens it: its -wal and -shm files take the database's mode.
+        crate::private::create_dir(dir)
+            .and_then(|()| crate::private::touch(&file))
+            .map_err(|e| StoreError::Database(format!("{}: {e}", file.display())))?;
+        let mut conn = Connection::open(&file).map_err(db)?;
         conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(db)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(db)?;
         conn.pragma_update(None, "synchronous", "FULL").map_err(db)?;
@@ -92,7 +103,7 @@ impl SqliteHubStore {
             tx.pragma_update(None, "user_version", n as i64 + 1).map_err(db)?;
             tx.commit().map_err(db)?;
         }
-        Ok(Self { conn: Mutex::new(conn) })
+        Ok(Self { conn: Mutex::new(conn), dir: dir.to_path_buf() })
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -113,10 +124,11 @@ fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRecord> {
         pending: u64::try_from(r.get::<_, i64>(8)?).unwrap_or(0),
         last_error: r.get(9)?,
         skew_ms: r.get(10)?,
+        public_key: r.get(11)?,
     })
 }
 
-const DEVICE_COLUMNS: &str = "id, office, name, actor, letter, enrolled_at, revoked_at, last_sync, pending, last_error, skew_ms";
+const DEVICE_COLUMNS: &str = "id, office, name, actor, letter, enrolled_at, revoked_at, last_sync, pending, last_error, skew_ms, public_key";
 
 fn office_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OfficeRecord> {
     let townships: String = r.get(3)?;
@@ -211,7 +223,7 @@ impl HubStore for SqliteHubStore {
             return Err(StoreError::Conflict("令牌已被使用".into()));
         }
         tx.execute(
-            &format!("INSERT INTO devices ({DEVICE_COLUMNS}, credential_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
+            &format!("INSERT INTO devices ({DEVICE_COLUMNS}, credential_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
             params![
                 device.id,
                 device.office,
@@ -224,6 +236,7 @@ impl HubStore for SqliteHubStore {
                 device.pending as i64,
                 device.last_error,
                 device.skew_ms,
+                device.public_key,
                 credential_hash
             ],
         )
@@ -231,12 +244,14 @@ impl HubStore for SqliteHubStore {
         tx.commit().map_err(db)
     }
 
-    fn device_by_credential(&self, hash: &str) -> Result<Option<DeviceRecord>> {
+    fn device_by_credential(&self, hash: &str) -> Result<Option<(DeviceRecord, String)>> {
         self.conn()
             .query_row(
-                &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE credential_hash = ?1"),
+                &format!(
+                    "SELECT {DEVICE_COLUMNS}, credential_hash FROM devices WHERE credential_hash = ?1"
+                ),
                 [hash],
-                device_row,
+                |r| Ok((device_row(r)?, r.get(12)?)),
             )
             .optional()
             .map_err(db)
@@ -253,11 +268,35 @@ impl HubStore for SqliteHubStore {
             .map_err(db)
     }
 
-    fn device_key(&self, id: &str) -> Result<Option<String>> {
-        self.conn()
-            .query_row("SELECT credential_hash FROM devices WHERE id = ?1", [id], |r| r.get(0))
-            .optional()
-            .map_err(db)
+    fn register_device_key(&self, id: &str, public_key: &str) -> Result<bool> {
+        let n = self
+            .conn()
+            .execute(
+                "UPDATE devices SET public_key = ?2 WHERE id = ?1 AND public_key IS NULL",
+                params![id, public_key],
+            )
+            .map_err(db)?;
+        Ok(n > 0)
+    }
+
+    fn signing_key(&self) -> Result<String> {
+        let path = self.dir.join(KEY_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(hex) => return Ok(hex.trim().to_owned()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StoreError::Database(format!("{}: {e}", path.display()))),
+        }
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|e| StoreError::Database(e.to_string()))?;
+        let hex: String = seed.iter().map(|b| format!("{b:02x}")).collect();
+        // Held under the connection's lock so two first uses agree on one key.
+        let _guard = self.conn();
+        if let Ok(existing) = std::fs::read_to_string(&path) {
+            return Ok(existing.trim().to_owned());
+        }
+        crate::private::write_file(&path, hex.as_bytes())
+            .map_err(|e| StoreError::Database(format!("{}: {e}", path.display())))?;
+        Ok(hex)
     }
 
     fn devices(&self, office: Option<&str>) -> Result<Vec<DeviceRecord>> {

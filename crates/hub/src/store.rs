@@ -84,6 +84,9 @@ pub struct DeviceRecord {
     pub last_error: Option<String>,
     /// Its clock minus the hub's at the last sync (ms).
     pub skew_ms: Option<i64>,
+    /// Its Ed25519 public key (hex), registered at enrollment: its USB bundles are checked
+    /// with it. `None` for a device enrolled before device keys, until its next sync.
+    pub public_key: Option<String>,
 }
 
 /// A record of the hub log.
@@ -276,12 +279,15 @@ pub trait HubStore: Send + Sync + 'static {
     fn token(&self, hash: &str) -> Result<Option<TokenRecord>>;
     /// Marks a token used, and enrolls the device it created, atomically.
     fn use_token(&self, hash: &str, device: &DeviceRecord, credential_hash: &str) -> Result<()>;
-    /// A device by its credential's hash.
-    fn device_by_credential(&self, hash: &str) -> Result<Option<DeviceRecord>>;
+    /// A device by its credential's hash, with the hash as stored.
+    fn device_by_credential(&self, hash: &str) -> Result<Option<(DeviceRecord, String)>>;
     /// A device by id.
     fn device(&self, id: &str) -> Result<Option<DeviceRecord>>;
-    /// The stored hash of a device's credential (hex): the key its USB bundles are signed with.
-    fn device_key(&self, id: &str) -> Result<Option<String>>;
+    /// Registers a device's public key if it has none yet; whether it was registered.
+    fn register_device_key(&self, id: &str, public_key: &str) -> Result<bool>;
+    /// The hub's private signing key (hex seed), made on first use and kept outside the
+    /// database, so that a copy of the database cannot sign for the hub.
+    fn signing_key(&self) -> Result<String>;
     /// Devices, of one office or all.
     fn devices(&self, office: Option<&str>) -> Result<Vec<DeviceRecord>>;
     /// Revokes one device or every device of an office; returns how many.

@@ -121,7 +121,7 @@ fn a_damaged_bundle_is_refused_whole_with_a_clear_message() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(!dir.path().join("ret.lgb").exists(), "nothing written");
-    let mut fake = b"LGBUNDLE\x01\x01".to_vec();
+    let mut fake = b"LGBUNDLE\x02\x01".to_vec();
     fake.extend_from_slice(&[0u8; 40]);
     std::fs::write(&junk, &fake).unwrap();
     let out = hub(
@@ -137,6 +137,22 @@ fn a_damaged_bundle_is_refused_whole_with_a_clear_message() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("不完整") || err.contains("损坏"), "{err}");
+    // The first format, whose signature a copy of the hub's database could make.
+    fake[8] = 1;
+    std::fs::write(&junk, &fake).unwrap();
+    let out = hub(
+        dir.path(),
+        &[
+            "bundle",
+            "import",
+            junk.to_str().unwrap(),
+            "--out",
+            dir.path().join("ret.lgb").to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("旧版软件导出") && err.contains("重新导出"), "{err}");
 }
 
 #[test]
@@ -204,4 +220,107 @@ fn help_is_chinese() {
             assert!(!help.contains(english), "{args:?} shows {english}:\n{help}");
         }
     }
+}
+
+/// Starts `ledger-hub serve` with `args`, returns it and the address line it printed.
+fn spawn_serve(dir: &std::path::Path, args: &[&str]) -> (std::process::Child, String) {
+    let mut child = Command::new(HUB)
+        .arg("--data-dir")
+        .arg(dir)
+        .arg("serve")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    (child, line.trim().to_owned())
+}
+
+fn stop(mut child: std::process::Child) {
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    assert!(child.wait().unwrap().success(), "clean shutdown");
+}
+
+#[test]
+fn tls_init_makes_the_county_ca_and_serve_speaks_https_to_an_office_that_pinned_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hub(dir.path(), &["tls", "init", "--name", "localhost", "--ip", "127.0.0.1"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let fingerprint = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(fingerprint.len(), 95, "{fingerprint}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("根证书"));
+    // Renewal keeps the CA: offices change nothing.
+    let again = hub(dir.path(), &["tls", "init", "--name", "localhost", "--ip", "127.0.0.1"]);
+    assert_eq!(String::from_utf8(again.stdout).unwrap().trim(), fingerprint);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("沿用"));
+    let printed = hub(dir.path(), &["tls", "fingerprint"]);
+    assert_eq!(String::from_utf8(printed.stdout).unwrap().trim(), fingerprint);
+
+    // The fingerprint is printed beside each token (stderr), the token alone on stdout.
+    let out = hub(
+        dir.path(),
+        &["office", "add", "--code", "hq", "--name", "黄桥镇国土所", "--role", "township"]
+            .into_iter()
+            .chain(["--township", "黄桥镇"])
+            .collect::<Vec<_>>(),
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&fingerprint));
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(token.len(), 29);
+
+    let (child, line) = spawn_serve(dir.path(), &["--listen", "127.0.0.1:0"]);
+    let url = line.strip_prefix("listening on ").unwrap().to_owned();
+    assert!(url.starts_with("https://"), "{line}");
+
+    let office_dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let enrollment = ledger_office::Enrollment {
+        hub: ledger_office::HubAddress {
+            url: url.clone(),
+            fingerprint: Some(fingerprint),
+            ..Default::default()
+        },
+        token,
+        staff: vec!["李娟".to_owned()],
+        device_name: "test".to_owned(),
+    };
+    let office = runtime
+        .block_on(ledger_office::Office::enroll(
+            office_dir.path(),
+            &enrollment,
+            ledger_office::system_clock(),
+        ))
+        .unwrap();
+    assert_eq!(office.config().code, "hq");
+    let client = office.hub_client(std::time::Duration::from_secs(10)).unwrap();
+    runtime.block_on(client.health(&url, std::time::Duration::from_secs(10))).unwrap();
+    stop(child);
+
+    // The key files are private.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for f in ["tls/ca.key", "tls/server.key", "hub.db", "hub.key"] {
+            let mode = std::fs::metadata(dir.path().join(f)).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{f}");
+        }
+    }
+}
+
+#[test]
+fn plain_http_is_served_only_on_this_machine_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hub(dir.path(), &["serve", "--listen", "0.0.0.0:0"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("tls init") && err.contains("--allow-http"), "{err}");
+    let (child, line) = spawn_serve(dir.path(), &["--listen", "0.0.0.0:0", "--allow-http"]);
+    assert!(line.starts_with("listening on http://"), "{line}");
+    stop(child);
+    // Half a certificate is a usage error, not a silent plain server.
+    let out = hub(dir.path(), &["serve", "--tls-cert", "x.pem"]);
+    assert!(!out.status.success());
 }

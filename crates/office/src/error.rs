@@ -55,6 +55,7 @@ pub fn sync_message(e: &ledger_client::ClientError) -> String {
         C::Decode(_) => "县局的回复无法读取，稍后会自动重试".to_owned(),
         C::Local(m) => format!("本机台账出错：{m}"),
         C::NotEnrolled => "本机尚未接入县局：请在设置中填写县局服务器地址和接入令牌".to_owned(),
+        C::Tls(problem) => sync_error_text(problem.code()).to_owned(),
     }
 }
 
@@ -103,6 +104,22 @@ pub fn sync_error_text(code: &str) -> &'static str {
         "bad_response" => "县局的回复无法读取，稍后会自动重试",
         "local_error" => "本机台账出错，请运行数据自检",
         "not_enrolled" => "本机尚未接入县局：请在设置中填写县局服务器地址和接入令牌",
+        "tls_untrusted" => {
+            "县局服务器的证书不是本机信任的县级根证书签发的：可能填错了根证书或指纹，也可能有人冒充县局。请向县局核对根证书（ca.pem）或指纹后重新填写，切勿忽略"
+        }
+        "tls_expired" => {
+            "县局服务器的证书已过期（或本机日期不对）：请先核对本机日期；日期无误时请县局管理员运行 ledger-hub tls init 续签证书"
+        }
+        "tls_not_yet_valid" => "县局服务器的证书尚未生效：请核对本机的日期和时间",
+        "tls_wrong_name" => {
+            "县局服务器的证书与所填地址不符：请使用县局给出的地址（证书上的主机名或 IP 地址）"
+        }
+        "tls_failed" => {
+            "无法与县局服务器建立加密连接：请确认地址以 https:// 开头、端口正确；仍不行请联系县局技术人员"
+        }
+        "plain_http" => {
+            "与县局的连接没有加密（http://）：信访材料会明文经过网络。请向县局索取 https:// 地址和根证书后改用加密连接"
+        }
         _ => "同步出错，稍后会自动重试",
     }
 }

@@ -13,6 +13,7 @@ mod config;
 mod demo;
 mod directory;
 mod error;
+mod hub;
 mod import;
 mod queries;
 mod recover;
@@ -34,11 +35,13 @@ pub use config::OfficeConfig;
 pub use demo::DemoRemoval;
 pub use directory::TownshipChoice;
 pub use error::{OfficeError, Result, sync_error_text, sync_message};
+pub use hub::{Enrollment, HubAddress};
 pub use import::{ImportOptions, ImportReport, LEDGER_COLUMNS, Progress};
 pub use ledger_client;
 pub use ledger_domain;
 pub use ledger_protocol;
 pub use ledger_report as report;
+pub use ledger_store::private;
 pub use ledger_store::{
     CaseQuery, CaseRow, DeepCheck, DeepProblem, INDEX_STAMP_KEY, Page, QuarantinedChange,
     StoreError,
@@ -99,6 +102,7 @@ impl Office {
         let config = serde_json::from_str(&json).map_err(ledger_store::StoreError::from)?;
         let office = Self { store, config: RwLock::new(config), clock };
         office.migrate_document_settings(&json)?;
+        office.ensure_device_key()?;
         Ok(office)
     }
 

@@ -15,6 +15,7 @@ use ledger_client::{Applied, Binding, SyncStatus, SyncTarget, TargetError};
 use ledger_domain::CaseId;
 use ledger_domain::automerge::Change;
 use ledger_domain::schema;
+use ledger_protocol::keys::{PublicKey, SecretKey};
 use ledger_protocol::{
     BlobChunk, BlobWant, Cursor, DocKind as WireKind, DropPerson, EnrollResponse, Hash,
     IdentityDrop, LeaseWant, MAX_LIST, MIN_BATCH_BYTES, Record, Refused, SyncRequest, SyncResponse,
@@ -25,10 +26,21 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use crate::config::OfficeConfig;
 use crate::error::{OfficeError, Result};
+use crate::hub::HubAddress;
 use crate::recover::RecoveryReport;
 use crate::{Clock, Office};
 
-const HUB: &str = "sync.hub";
+pub(crate) const HUB: &str = "sync.hub";
+/// The county CA this office trusts for its hub (PEM).
+pub(crate) const HUB_CA: &str = "sync.hub_ca";
+/// "1" when a person chose plain HTTP to another machine.
+pub(crate) const PLAIN_HTTP: &str = "sync.plain_http";
+/// This device's Ed25519 private key (hex seed): it signs the bundles this device writes.
+const DEVICE_KEY: &str = "sync.device_key";
+/// The hub's Ed25519 public key (hex): return bundles are checked with it.
+const HUB_KEY: &str = "sync.hub_key";
+/// "1" once the hub holds this device's public key.
+const KEY_REGISTERED: &str = "sync.key_registered";
 const CREDENTIAL: &str = "sync.credential";
 const DEVICE: &str = "sync.device";
 const CURSOR: &str = "sync.cursor";
@@ -47,6 +59,17 @@ const RESET: &str = "sync.reset";
 const RECOVERED: &str = "sync.recovered";
 /// Set by a restore from backup (ledger-store).
 const RESTORED: &str = "needs_repair";
+
+/// What enrollment brought: the actor the device registered, the hub's address and trust, its
+/// reply, the credential opened from it, and the device's key.
+#[derive(Clone, Copy)]
+pub(crate) struct Admission<'a> {
+    pub(crate) actor: &'a str,
+    pub(crate) hub: &'a HubAddress,
+    pub(crate) enrolled: &'a EnrollResponse,
+    pub(crate) credential: &'a str,
+    pub(crate) device_key: &'a SecretKey,
+}
 
 /// Number series this device uses (official numbers, document numbers), JSON.
 const SERIES: &str = "numbers.series";
@@ -99,15 +122,35 @@ impl Office {
         ledger_domain::automerge::ActorId::random().to_hex_string()
     }
 
-    /// Creates the store of a device the hub has just enrolled, bound to that hub.
-    pub fn init_enrolled(
+    /// A new device key (32 bytes from the operating system's random source).
+    pub(crate) fn new_device_key() -> Result<SecretKey> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed)
+            .map_err(|e| OfficeError::Refused(format!("无法生成设备密钥：{e}")))?;
+        Ok(SecretKey::from_seed(seed))
+    }
+
+    /// A store enrolled before device keys gets one now; it goes to the hub with the next
+    /// sync (the hub registers it, since it has none for the device).
+    pub(crate) fn ensure_device_key(&self) -> Result<()> {
+        if self.store.meta(CREDENTIAL)?.is_none() || self.store.meta(DEVICE_KEY)?.is_some() {
+            return Ok(());
+        }
+        let key = Self::new_device_key()?;
+        self.meta_pairs(&[(DEVICE_KEY, key.to_hex())])?;
+        tracing::info!("device key made; it is registered at the hub with the next sync");
+        Ok(())
+    }
+
+    /// Creates the store of a device the hub has just enrolled, bound to that hub, holding the
+    /// credential (opened from the hub's sealed reply) and the device's key.
+    pub(crate) fn init_enrolled(
         dir: &Path,
-        actor: &str,
-        hub: &str,
-        enrolled: &EnrollResponse,
+        admission: &Admission<'_>,
         staff: Vec<String>,
         clock: Clock,
     ) -> Result<Self> {
+        let Admission { actor, hub, enrolled, credential, device_key } = *admission;
         let role =
             ledger_domain::Role::parse(&enrolled.role).unwrap_or(ledger_domain::Role::Township);
         let mut config = OfficeConfig::new(&enrolled.office, &enrolled.name, role);
@@ -117,10 +160,17 @@ impl Office {
         let store = Store::create_with_actor(dir, actor)?;
         let office = Self::adopt(store, config, clock)?;
         office.meta_pairs(&[
-            (HUB, hub.trim_end_matches('/').to_owned()),
-            (CREDENTIAL, enrolled.credential.clone()),
+            (HUB, hub.url.trim().trim_end_matches('/').to_owned()),
+            (CREDENTIAL, credential.to_owned()),
             (DEVICE, enrolled.device_id.clone()),
+            (PLAIN_HTTP, if hub.allow_plain { "1" } else { "0" }.to_owned()),
+            (DEVICE_KEY, device_key.to_hex()),
+            (HUB_KEY, enrolled.hub_key.clone()),
+            (KEY_REGISTERED, "1".to_owned()),
         ])?;
+        if let Some(ca) = &hub.ca_pem {
+            office.meta_pairs(&[(HUB_CA, ca.clone())])?;
+        }
         if let Some(directory) = &enrolled.directory {
             office.meta_pairs(&[(DIRECTORY, Self::to_json(directory))])?;
         }
@@ -354,7 +404,21 @@ impl Office {
         }
         let status: SyncStatus = self.meta_json(STATUS)?;
         let pending = self.store.outbox_len()?.saturating_sub(changes.len() as u64);
+        let device_key = if self.store.meta(KEY_REGISTERED)?.as_deref() == Some("1") {
+            None
+        } else {
+            match self.store.meta(DEVICE_KEY)? {
+                Some(hex) => Some(
+                    SecretKey::from_hex(&hex)
+                        .map_err(|e| OfficeError::Refused(format!("本机设备密钥有误：{e}")))?
+                        .public()
+                        .to_hex(),
+                ),
+                None => None,
+            }
+        };
         Ok(SyncRequest {
+            device_key,
             cursor: self.cursor()?,
             changes,
             page_bytes: budget,
@@ -378,6 +442,12 @@ impl Office {
     }
 
     fn apply_response(&self, request: &SyncRequest, response: &SyncResponse) -> Result<Applied> {
+        if request.device_key.is_some()
+            && let Some(hub_key) = &response.hub_key
+            && PublicKey::from_hex(hub_key).is_ok()
+        {
+            self.meta_pairs(&[(HUB_KEY, hub_key.clone()), (KEY_REGISTERED, "1".to_owned())])?;
+        }
         let acked: Vec<String> = response.acked.iter().map(Hash::to_hex).collect();
         self.store.acknowledge(&acked)?;
         if !response.refused.is_empty() {
@@ -615,13 +685,40 @@ pub struct BundleReport {
 }
 
 impl Office {
-    fn bundle_key(&self) -> Result<(String, [u8; 32])> {
-        let device = self.store.meta(DEVICE)?;
-        let credential = self.store.meta(CREDENTIAL)?;
-        match (device, credential) {
-            (Some(d), Some(c)) => Ok((d, ledger_protocol::secret_hash(&c))),
-            _ => Err(OfficeError::Refused("本机尚未接入县局，不能导出或导入同步包".to_owned())),
-        }
+    fn bundle_device(&self) -> Result<String> {
+        self.store.meta(DEVICE)?.ok_or_else(|| {
+            OfficeError::Refused("本机尚未接入县局，不能导出或导入同步包".to_owned())
+        })
+    }
+
+    /// 24 random bytes for a bundle body's encryption.
+    fn nonce() -> Result<[u8; 24]> {
+        let mut nonce = [0u8; 24];
+        getrandom::fill(&mut nonce)
+            .map_err(|e| OfficeError::Refused(format!("无法取得随机数：{e}")))?;
+        Ok(nonce)
+    }
+
+    /// This device's private key, which signs the bundles it writes.
+    fn signing_key(&self) -> Result<SecretKey> {
+        let hex = self.store.meta(DEVICE_KEY)?.ok_or_else(|| {
+            OfficeError::Refused("本机没有设备密钥，不能导出同步包：请先联网同步一次".to_owned())
+        })?;
+        SecretKey::from_hex(&hex)
+            .map_err(|e| OfficeError::Refused(format!("本机设备密钥有误：{e}")))
+    }
+
+    /// The hub's public key, which return bundles are checked with.
+    fn hub_public_key(&self) -> Result<PublicKey> {
+        let registered = self.store.meta(KEY_REGISTERED)?.as_deref() == Some("1");
+        let hex = self.store.meta(HUB_KEY)?.filter(|_| registered).ok_or_else(|| {
+            OfficeError::Refused(
+                "本机还没有取得县局的公钥，不能导入同步包：请先联网同步一次（本机在启用设备密钥前接入）"
+                    .to_owned(),
+            )
+        })?;
+        PublicKey::from_hex(&hex)
+            .map_err(|e| OfficeError::Refused(format!("保存的县局公钥有误：{e}")))
     }
 
     /// Writes every unacknowledged change (and attachments the hub may lack) to a signed,
@@ -630,7 +727,15 @@ impl Office {
         // A bundle holds what the hub can read in one body: what does not fit goes with the
         // next bundle.
         const BUNDLE_BYTES: usize = 12 * 1024 * 1024;
-        let (device, key) = self.bundle_key()?;
+        let device = self.bundle_device()?;
+        let key = self.signing_key()?;
+        // The hub checks this bundle with the key it registered; an unregistered one (a device
+        // enrolled before keys) cannot be checked, so it must sync once first.
+        if self.store.meta(KEY_REGISTERED)?.as_deref() != Some("1") {
+            return Err(OfficeError::Refused(
+                "县局还没有登记本机的设备密钥，不能导出同步包：请先联网同步一次".to_owned(),
+            ));
+        }
         let mut request = self.prepare_request(BUNDLE_BYTES as u32)?;
         let mut room =
             BUNDLE_BYTES.saturating_sub(request.changes.iter().map(|c| c.bytes.len()).sum());
@@ -645,13 +750,17 @@ impl Office {
         request.blob_offers.clear();
         request.page_bytes = ledger_protocol::DEFAULT_BATCH_BYTES;
         let n = request.changes.len();
+        // Only this device and the hub can read what the stick carries.
+        let body = key
+            .shared_with(&self.hub_public_key()?)
+            .encrypt(Self::nonce()?, &ledger_protocol::encode(&request));
         let bundle = ledger_protocol::bundle::Bundle {
             kind: ledger_protocol::bundle::BundleKind::Up,
             device_id: device,
             created_at: self.now(),
-            body: ledger_protocol::encode(&request),
+            body,
         };
-        std::fs::write(path, ledger_protocol::bundle::write(&bundle, &key))
+        ledger_store::private::write_file(path, &ledger_protocol::bundle::write(&bundle, &key))
             .map_err(|e| OfficeError::BadFile(format!("无法写入 {}：{e}", path.display())))?;
         Ok(n)
     }
@@ -659,7 +768,8 @@ impl Office {
     /// Applies a return bundle from the hub. Importing it twice changes nothing, and an older
     /// one never moves the cursor back.
     pub fn import_bundle(&self, path: &Path) -> Result<BundleReport> {
-        let (device, key) = self.bundle_key()?;
+        let device = self.bundle_device()?;
+        let key = self.hub_public_key()?;
         let bytes = std::fs::read(path)
             .map_err(|e| OfficeError::BadFile(format!("无法读取 {}：{e}", path.display())))?;
         let bundle = ledger_protocol::bundle::verify(&bytes, &key)
@@ -672,7 +782,12 @@ impl Office {
         if bundle.device_id != device {
             return Err(OfficeError::BadFile("这个同步包是县局为另一台设备生成的".to_owned()));
         }
-        let body: ledger_protocol::bundle::ReturnBody = ledger_protocol::decode(&bundle.body)
+        let plain = self
+            .signing_key()?
+            .shared_with(&key)
+            .decrypt(&bundle.body)
+            .map_err(|e| OfficeError::BadFile(format!("同步包内容无法解密：{e}")))?;
+        let body: ledger_protocol::bundle::ReturnBody = ledger_protocol::decode(&plain)
             .map_err(|e| OfficeError::BadFile(format!("同步包内容无法解析：{e}")))?;
         if !body.refused.is_empty() {
             self.quarantine_refused(&body.refused)?;

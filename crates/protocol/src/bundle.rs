@@ -1,18 +1,25 @@
 //! USB bundles for an office with no link at all: a sync request (office to hub) or a sync
-//! response (hub to office) in a file, checksummed and signed with the device's credential.
+//! response (hub to office) in a file, checksummed and signed by its sender.
 //!
 //! Layout: `LGBUNDLE`, format version, kind, creation time, device id, body length, body (a framed
-//! sync message), BLAKE3 checksum of everything before it, then a keyed BLAKE3 signature of
-//! everything before it with the key [`crate::secret_hash`] of the device credential (the hub
-//! holds exactly that hash, so it can verify without storing the credential). A corrupted,
-//! truncated or unsigned file is refused whole.
+//! sync message), BLAKE3 checksum of everything before it, then an Ed25519 signature of
+//! everything before it: by the device's private key for a bundle going up (the hub checks it
+//! with the public key it registered at enrollment), by the hub's private key for a bundle
+//! coming back (the office checks it with the hub's public key it was given at enrollment).
+//! Neither private key is in the hub's database, so a copy of it forges nothing. A corrupted,
+//! truncated or unsigned file is refused whole; a file of the first format (signed with a
+//! key the hub's database held) is refused with a request to export it again.
 
 use serde::{Deserialize, Serialize};
 
+use crate::keys::{PublicKey, SecretKey};
 use crate::{Refused, SyncResponse};
 
 const MAGIC: &[u8; 8] = b"LGBUNDLE";
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
+/// The first format, whose signing key was a hash the hub stored.
+const VERSION_SHARED_KEY: u8 = 1;
+const SIGNATURE: usize = 64;
 
 /// Which way a bundle goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,10 +71,13 @@ pub enum BundleError {
     /// Of the wrong direction.
     #[error("同步包方向不对：{0}")]
     WrongKind(&'static str),
+    /// Written by a version before device keys: its signature proves nothing.
+    #[error("同步包由旧版软件导出，其签名方式已停用：请升级后重新导出同步包")]
+    OldFormat,
 }
 
-/// Writes a bundle signed with `key` (the [`crate::secret_hash`] of the device credential).
-pub fn write(bundle: &Bundle, key: &[u8; 32]) -> Vec<u8> {
+/// Writes a bundle signed with the sender's private key.
+pub fn write(bundle: &Bundle, key: &SecretKey) -> Vec<u8> {
     let mut out = Vec::with_capacity(bundle.body.len() + 128);
     out.extend_from_slice(MAGIC);
     out.push(VERSION);
@@ -83,8 +93,8 @@ pub fn write(bundle: &Bundle, key: &[u8; 32]) -> Vec<u8> {
     out.extend_from_slice(&bundle.body);
     let checksum = blake3::hash(&out);
     out.extend_from_slice(checksum.as_bytes());
-    let signature = blake3::keyed_hash(key, &out);
-    out.extend_from_slice(signature.as_bytes());
+    let signature = key.sign(&out);
+    out.extend_from_slice(&signature);
     out
 }
 
@@ -103,6 +113,9 @@ pub fn read(bytes: &[u8]) -> Result<Bundle, BundleError> {
     }
     let mut at = MAGIC.len();
     let version = take(bytes, &mut at, 1)?[0];
+    if version == VERSION_SHARED_KEY {
+        return Err(BundleError::OldFormat);
+    }
     if version != VERSION {
         return Err(BundleError::NotABundle);
     }
@@ -128,21 +141,19 @@ pub fn read(bytes: &[u8]) -> Result<Bundle, BundleError> {
     if checksum != blake3::hash(&bytes[..signed_part]).as_bytes() {
         return Err(BundleError::Corrupted);
     }
-    take(bytes, &mut at, 32)?;
+    take(bytes, &mut at, SIGNATURE)?;
     if at != bytes.len() {
         return Err(BundleError::Corrupted);
     }
     Ok(Bundle { kind, device_id, created_at: i64::from_be_bytes(time), body })
 }
 
-/// Checks a bundle's signature with `key`.
-pub fn verify(bytes: &[u8], key: &[u8; 32]) -> Result<Bundle, BundleError> {
+/// Checks a bundle's signature with its sender's public key.
+pub fn verify(bytes: &[u8], key: &PublicKey) -> Result<Bundle, BundleError> {
     let bundle = read(bytes)?;
-    let n = bytes.len();
-    let expected = blake3::keyed_hash(key, &bytes[..n - 32]);
-    if expected.as_bytes() != &bytes[n - 32..] {
-        return Err(BundleError::BadSignature);
-    }
+    let (signed, signature) = bytes.split_at(bytes.len() - SIGNATURE);
+    let signature: [u8; SIGNATURE] = signature.try_into().map_err(|_| BundleError::Truncated)?;
+    key.verify(signed, &signature).map_err(|_| BundleError::BadSignature)?;
     Ok(bundle)
 }
 
@@ -161,10 +172,12 @@ mod tests {
 
     #[test]
     fn round_trip_and_every_kind_of_damage() {
-        let key = crate::secret_hash("credential");
-        let bytes = write(&sample(), &key);
+        let signer = SecretKey::from_seed([7; 32]);
+        let key = signer.public();
+        let bytes = write(&sample(), &signer);
         assert_eq!(verify(&bytes, &key).unwrap(), sample());
-        assert_eq!(verify(&bytes, &crate::secret_hash("other")), Err(BundleError::BadSignature));
+        let other = SecretKey::from_seed([8; 32]).public();
+        assert_eq!(verify(&bytes, &other), Err(BundleError::BadSignature));
         for cut in [1, 10, 30, bytes.len() - 40, bytes.len() - 1] {
             assert!(
                 matches!(
@@ -181,8 +194,11 @@ mod tests {
         }
         let mut unsigned = bytes.clone();
         let n = unsigned.len();
-        unsigned[n - 32..].fill(0);
+        unsigned[n - SIGNATURE..].fill(0);
         assert_eq!(verify(&unsigned, &key), Err(BundleError::BadSignature));
+        let mut old = bytes.clone();
+        old[8] = VERSION_SHARED_KEY;
+        assert_eq!(read(&old), Err(BundleError::OldFormat));
         assert_eq!(read(b"PK\x03\x04 a zip file"), Err(BundleError::NotABundle));
         let mut longer = bytes;
         longer.push(0);

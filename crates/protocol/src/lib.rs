@@ -13,6 +13,8 @@
 //! Pure: no IO, no async.
 
 pub mod bundle;
+pub mod fingerprint;
+pub mod keys;
 
 use std::fmt;
 use std::io::Read;
@@ -283,6 +285,10 @@ pub struct SyncRequest {
     /// The version of the county directory this office holds (the hub sends it when it differs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub directory_version: Option<String>,
+    /// The device's Ed25519 public key (hex), sent by a device enrolled before device keys
+    /// until the hub has confirmed it (a registered key is never replaced).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_key: Option<String>,
 }
 
 /// 县局名录: the county's offices, with their names and townships, and the county's full list of
@@ -472,6 +478,10 @@ pub struct SyncResponse {
     /// The county directory, when the office's copy is missing or out of date.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub directory: Option<Directory>,
+    /// The hub's Ed25519 public key (hex), sent with the answer to a request that registered a
+    /// device key: return bundles are checked with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hub_key: Option<String>,
 }
 
 /// A change the hub refused, and why.
@@ -513,6 +523,9 @@ pub struct EnrollRequest {
     pub actor: String,
     /// A name for the device (host name).
     pub device_name: String,
+    /// The device's Ed25519 public key (hex); the private half never leaves the device.
+    #[serde(default)]
+    pub public_key: String,
 }
 
 /// What an enrolled device learns about itself.
@@ -530,8 +543,17 @@ pub struct EnrollResponse {
     pub device_id: String,
     /// The device's letter in case numbers.
     pub device_letter: String,
-    /// The device's credential (a bearer token); the hub keeps only its hash.
+    /// Empty: the credential travels in [`EnrollResponse::sealed`] (kept so that the JSON shape
+    /// stays readable to older tools).
+    #[serde(default)]
     pub credential: String,
+    /// The device's credential (a bearer token; the hub keeps only its hash), sealed to the
+    /// device's public key.
+    #[serde(default)]
+    pub sealed: Option<keys::Sealed>,
+    /// The hub's Ed25519 public key (hex): return bundles are checked with it.
+    #[serde(default)]
+    pub hub_key: String,
     /// The office's staff roster as the hub holds it (a saved Automerge document), so the
     /// device can add its staff before its first upload: the hub judges every event's 办理人
     /// against it.
@@ -791,6 +813,7 @@ mod tests {
                 vec!["黄桥镇".into()],
                 true,
             )),
+            hub_key: Some("ab".repeat(32)),
         };
         assert_eq!(decode::<SyncResponse>(&encode(&resp)).unwrap(), resp);
     }

@@ -18,6 +18,8 @@ impl Store {
         if out.exists() {
             std::fs::remove_file(out)?;
         }
+        // The backup holds everything the store does: only this user may read it.
+        crate::private::touch(out)?;
         let conn = self.reader();
         conn.backup(rusqlite::MAIN_DB, out, None::<fn(rusqlite::backup::Progress)>)?;
         Ok(())
@@ -33,7 +35,7 @@ impl Store {
         if !file.is_file() {
             return Err(bad("文件不存在"));
         }
-        std::fs::create_dir_all(dir)?;
+        crate::private::create_dir(dir)?;
         let _lock = LockFile::acquire(dir)?;
         {
             let conn = Connection::open_with_flags(file, OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -51,6 +53,7 @@ impl Store {
         let target = dir.join(DB_FILE);
         let staging = dir.join("ledger.db.restoring");
         std::fs::copy(file, &staging)?;
+        crate::private::touch(&staging)?;
         let actor = ActorId::random();
         {
             let conn = Connection::open(&staging)?;

@@ -21,6 +21,7 @@ mod error;
 mod index;
 mod lock;
 mod outbox;
+pub mod private;
 mod sync;
 
 use std::path::{Path, PathBuf};
@@ -153,7 +154,7 @@ impl Store {
 
     /// Creates a new store in `dir` (made if missing) and mints its Automerge actor.
     pub fn create(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir)?;
+        private::create_dir(dir)?;
         let lock = LockFile::acquire(dir)?;
         if Self::exists(dir) {
             return Err(StoreError::Exists(dir.to_path_buf()));
@@ -171,7 +172,7 @@ impl Store {
                 path: dir.to_path_buf(), reason: "设备标识格式有误".into()
             }
         })?;
-        std::fs::create_dir_all(dir)?;
+        private::create_dir(dir)?;
         let lock = LockFile::acquire(dir)?;
         if Self::exists(dir) {
             return Err(StoreError::Exists(dir.to_path_buf()));
@@ -205,6 +206,10 @@ impl Store {
         minted: Option<ActorId>,
     ) -> Result<Self> {
         let path = dir.join(DB_FILE);
+        if create {
+            // Made 0600 before SQLite opens it: its -wal and -shm files take the database's mode.
+            private::touch(&path)?;
+        }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
             | if create { OpenFlags::SQLITE_OPEN_CREATE } else { OpenFlags::empty() };

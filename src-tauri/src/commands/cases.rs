@@ -1,14 +1,12 @@
 //! 台账 and 案件详情: list, search, register, act, edit, attach.
 
-use std::path::PathBuf;
-
 use chrono::NaiveDate;
 use ledger_office::ledger_domain::schema::{CaseField, Draft};
 use ledger_office::ledger_domain::{
     ActionKind, CaseId, CloseReason, DocumentKind, HandlingTrack, NewCase, Outcome, ReviewOutcome,
     Satisfaction,
 };
-use ledger_office::{ActionInput, CaseQuery, CaseRow, CaseView, Page, SubmissionInput};
+use ledger_office::{ActionInput, CaseQuery, CaseRow, CaseView, Office, Page, SubmissionInput};
 use serde::Deserialize;
 use tauri::State;
 
@@ -240,22 +238,30 @@ fn mime_of(name: &str) -> &'static str {
     }
 }
 
+/// Attaches the file a dialog chose (`handle` from `pick_files`): its size is checked before a
+/// byte is read, and the file is read on a blocking thread.
 #[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn attach_file(
     desktop: State<'_, Desktop>,
     id: String,
-    path: String,
+    handle: String,
 ) -> CommandResult<String> {
     let case = case_id(&id)?;
-    let path = PathBuf::from(path);
+    let path = desktop.picks.path(&handle)?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "附件".to_owned());
-    let bytes = std::fs::read(&path)
-        .map_err(|e| CommandError::new("io", format!("无法读取「{name}」：{e}")))?;
-    let hash =
-        with_office(&desktop, move |o| o.attach(case, &name, &bytes, mime_of(&name))).await?;
+    let hash = with_office(&desktop, move |o| {
+        let size = std::fs::metadata(&path)
+            .map_err(|e| ledger_office::OfficeError::BadFile(format!("无法读取「{name}」：{e}")))?
+            .len();
+        Office::check_attachment_size(&name, size)?;
+        let bytes = std::fs::read(&path)
+            .map_err(|e| ledger_office::OfficeError::BadFile(format!("无法读取「{name}」：{e}")))?;
+        o.attach(case, &name, &bytes, mime_of(&name))
+    })
+    .await?;
     desktop.changed(Some(id));
     Ok(hash)
 }
@@ -267,12 +273,8 @@ pub(crate) async fn open_attachment(
     name: String,
 ) -> CommandResult<()> {
     let bytes = with_office(&desktop, move |o| o.attachment(&hash)).await?;
-    let dir = std::env::temp_dir().join("petition-ledger-attachments");
-    std::fs::create_dir_all(&dir)?;
-    let safe: String =
-        name.chars().map(|c| if matches!(c, '/' | '\\' | ':') { '_' } else { c }).collect();
-    let path = dir.join(if safe.is_empty() { "附件".to_owned() } else { safe });
-    std::fs::write(&path, bytes)?;
+    // A private directory of this user, emptied at exit: not the shared temporary directory.
+    let path = crate::files::write_opened(desktop.data_dir(), &name, &bytes)?;
     tauri_plugin_opener::open_path(&path, None::<&str>).map_err(|e| {
         CommandError::new("io", format!("无法打开附件：{e}；文件已保存在 {}", path.display()))
     })

@@ -1,7 +1,5 @@
 //! 期限, 统计 and files: due lists, statistics, import and export, printable documents.
 
-use std::path::PathBuf;
-
 use ledger_office::ledger_domain::stats::Period;
 use ledger_office::ledger_domain::{CaseId, DocumentKind, Statistics};
 use ledger_office::{DueList, ImportOptions, ImportReport, YearReport};
@@ -66,9 +64,9 @@ fn is_xlsx(path: &std::path::Path) -> bool {
 #[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn export_ledger(
     desktop: State<'_, Desktop>,
-    path: String,
+    handle: String,
 ) -> CommandResult<usize> {
-    let path = PathBuf::from(path);
+    let path = desktop.picks.path(&handle)?;
     let progress_to = desktop.inner_handle();
     with_office(&desktop, move |o| {
         let mut progress =
@@ -89,11 +87,11 @@ pub(crate) async fn export_statistics(
     desktop: State<'_, Desktop>,
     from: String,
     to: String,
-    path: String,
+    handle: String,
     township: Option<String>,
 ) -> CommandResult<()> {
     let period = period(&from, &to)?;
-    let path = PathBuf::from(path);
+    let path = desktop.picks.path(&handle)?;
     with_office(&desktop, move |o| {
         o.statistics_xlsx(period, township.as_deref().filter(|t| !t.is_empty()), &path)
     })
@@ -103,12 +101,12 @@ pub(crate) async fn export_statistics(
 #[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn import_ledger(
     desktop: State<'_, Desktop>,
-    path: String,
+    handle: String,
     skip_invalid: bool,
     dry_run: bool,
     join_by_number: bool,
 ) -> CommandResult<ImportReport> {
-    let path = PathBuf::from(path);
+    let path = desktop.picks.path(&handle)?;
     let progress_to = desktop.inner_handle();
     let report = with_office(&desktop, move |o| {
         let mut progress =

@@ -1,15 +1,16 @@
 //! 设置: what the app is (office, hub, demo data), enrollment, local set-up, staff, and the
 //! vocabularies every screen labels codes with.
 
-use ledger_office::ledger_client::HubClient;
+use ledger_office::ledger_client::HubLink;
 use ledger_office::ledger_domain::deadline::DeadlineKind;
 use ledger_office::ledger_domain::schema::CaseField;
 use ledger_office::ledger_domain::{
     ActionKind, Category, Channel, CloseReason, DocumentKind, HandlingTrack, Outcome, Purpose,
     ReviewOutcome, Role, Satisfaction, Sector, Source, Status,
 };
-use ledger_office::ledger_protocol::EnrollRequest;
-use ledger_office::{Office, OfficeConfig, RuleInput, RulesView, system_clock};
+use ledger_office::{
+    Enrollment, HubAddress, Office, OfficeConfig, RuleInput, RulesView, system_clock,
+};
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -25,6 +26,8 @@ pub(crate) struct AppState {
     ready: bool,
     office: Option<OfficeConfig>,
     hub: Option<String>,
+    /// `plain_http` when the link to the hub is not encrypted (the app shows a warning).
+    hub_warning: Option<&'static str>,
     data_dir: String,
     /// 演示数据 cases held here (the banner shows while any are).
     demo: bool,
@@ -32,16 +35,34 @@ pub(crate) struct AppState {
     version: &'static str,
 }
 
-fn app_state_of(desktop: &Desktop) -> AppState {
+/// What the UI needs first, read on a blocking thread (the store is SQLite).
+async fn app_state_of(desktop: &Desktop) -> AppState {
     let running = desktop.running().ok();
+    let data_dir = desktop.data_dir().display().to_string();
+    let read = move || read_app_state(running.as_deref(), data_dir);
+    match tauri::async_runtime::spawn_blocking(read).await {
+        Ok(state) => state,
+        Err(e) => {
+            tracing::error!(error = %e, "reading the app state failed");
+            read_app_state(None, desktop.data_dir().display().to_string())
+        }
+    }
+}
+
+fn read_app_state(running: Option<&crate::state::Running>, data_dir: String) -> AppState {
     let office = running.as_ref().map(|r| r.office.config());
     let hub = running.as_ref().and_then(|r| r.office.hub_url().ok().flatten());
+    let plain = running
+        .as_ref()
+        .and_then(|r| r.office.hub_link().ok().flatten())
+        .is_some_and(|link| link == HubLink::Plain);
     let demo_cases = running.as_ref().and_then(|r| r.office.demo_cases().ok()).unwrap_or(0);
     AppState {
         ready: running.is_some(),
         office,
         hub,
-        data_dir: desktop.data_dir().display().to_string(),
+        hub_warning: plain.then_some("plain_http"),
+        data_dir,
         demo: demo_cases > 0,
         demo_cases,
         version: env!("CARGO_PKG_VERSION"),
@@ -50,7 +71,7 @@ fn app_state_of(desktop: &Desktop) -> AppState {
 
 #[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn app_state(desktop: State<'_, Desktop>) -> CommandResult<AppState> {
-    Ok(app_state_of(&desktop))
+    Ok(app_state_of(&desktop).await)
 }
 
 /// A code and its Chinese label.
@@ -149,36 +170,27 @@ pub(crate) async fn enroll(
     hub: String,
     token: String,
     staff: Vec<String>,
+    fingerprint: Option<String>,
 ) -> CommandResult<AppState> {
     if desktop.ready() {
         return Err(CommandError::new("already_set_up", "本机已有台账，不能重复接入"));
     }
-    let hub = hub.trim().trim_end_matches('/').to_owned();
-    if !(hub.starts_with("http://") || hub.starts_with("https://")) {
-        return Err(CommandError::new(
-            "invalid_input",
-            "县局服务器地址应以 http:// 开头，例如 http://192.168.1.10:8750",
-        ));
-    }
-    let actor = Office::new_actor();
-    let client = HubClient::new(std::time::Duration::from_secs(30))?;
-    let request = EnrollRequest {
-        token: token.trim().to_owned(),
-        actor: actor.clone(),
+    let enrollment = Enrollment {
+        hub: HubAddress { url: hub, fingerprint, ..HubAddress::default() },
+        token,
+        staff,
         device_name: host_name(),
     };
-    let enrolled = client.enroll(&hub, &request).await?;
     let dir = desktop.data_dir().to_path_buf();
-    let staff: Vec<String> =
-        staff.into_iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
+    // The store is created on a blocking thread; the exchange with the hub runs there too.
     let office = tauri::async_runtime::spawn_blocking(move || {
-        Office::init_enrolled(&dir, &actor, &hub, &enrolled, staff, system_clock())
+        tauri::async_runtime::block_on(Office::enroll(&dir, &enrollment, system_clock()))
     })
     .await
     .map_err(|e| CommandError::new("internal", e.to_string()))??;
     desktop.start(office);
     desktop.changed(None);
-    Ok(app_state_of(&desktop))
+    Ok(app_state_of(&desktop).await)
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -205,7 +217,7 @@ pub(crate) async fn setup_local(
             .map_err(|e| CommandError::new("internal", e.to_string()))??;
     desktop.start(office);
     desktop.changed(None);
-    Ok(app_state_of(&desktop))
+    Ok(app_state_of(&desktop).await)
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -275,5 +287,5 @@ pub(crate) async fn remove_demo(
 ) -> CommandResult<DemoRemoved> {
     let removed = with_office(&desktop, move |o| o.remove_demo(handler.as_deref())).await?;
     desktop.changed(None);
-    Ok(DemoRemoved { removed, state: app_state_of(&desktop) })
+    Ok(DemoRemoved { removed, state: app_state_of(&desktop).await })
 }

@@ -1,6 +1,6 @@
 //! 同步: status, sync now, the quarantine, and the bureau's view of every office.
 
-use ledger_office::ledger_client::{HubClient, SyncReport, SyncState, SyncStatus, SyncTarget};
+use ledger_office::ledger_client::{SyncReport, SyncState, SyncStatus, SyncTarget};
 use ledger_office::ledger_domain::CaseId;
 use ledger_office::{QuarantinedChange, RecoveryReport};
 use serde::Serialize;
@@ -108,6 +108,6 @@ pub(crate) async fn hub_offices(desktop: State<'_, Desktop>) -> CommandResult<se
         .binding()
         .map_err(|e| CommandError::new("local_error", e.0))?
         .ok_or_else(|| CommandError::new("not_enrolled", "本机没有接入县局"))?;
-    let client = HubClient::new(std::time::Duration::from_secs(15))?;
+    let client = running.office.hub_client(std::time::Duration::from_secs(15))?;
     Ok(client.get_json(&binding.hub, &binding.credential, "/v1/offices").await?)
 }

@@ -1,5 +1,5 @@
 //! A separate process for fault tests to kill: `fixture hub --dir DIR --listen ADDR` runs the
-//! hub on its database (printing its address); `fixture sync --dir DIR` syncs an office store
+//! hub on its database over TLS with the certificate in `DIR/tls` (printing its address); `fixture sync --dir DIR` syncs an office store
 //! until done, printing a line per finished exchange. SIGKILL either at any moment.
 
 use std::path::PathBuf;
@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use ledger_client::{HubClient, SyncConfig, SyncTarget, sync_round};
+use ledger_client::{SyncConfig, SyncTarget, sync_round};
 use ledger_hub::{HubState, HubStore, SqliteHubStore};
 use ledger_office::Office;
 
@@ -30,17 +30,21 @@ fn main() -> anyhow::Result<()> {
             let dir = PathBuf::from(arg("--dir")?);
             let store: Arc<dyn HubStore> = Arc::new(SqliteHubStore::open(&dir)?);
             let listener = tokio::net::TcpListener::bind(arg("--listen")?).await?;
-            println!("listening on http://{}", listener.local_addr()?);
-            ledger_hub::serve(listener, HubState::new(store), std::future::pending()).await?;
+            // The test wrote its county's certificate here (`harness::write_test_pki`).
+            let files = ledger_hub::tls::TlsFiles::under(&dir);
+            let tls = ledger_hub::tls::load_server_config(&files.chain(), &files.key())?;
+            println!("listening on https://{}", listener.local_addr()?);
+            ledger_hub::tls::serve_tls(listener, HubState::new(store), tls, std::future::pending())
+                .await?;
             Ok(())
         }),
         "sync" => runtime.block_on(async {
             let dir = PathBuf::from(arg("--dir")?);
-            let office: Arc<dyn SyncTarget> =
-                Arc::new(Office::open(&dir, ledger_office::system_clock())?);
+            let office = Arc::new(Office::open(&dir, ledger_office::system_clock())?);
             let config =
                 SyncConfig { request_timeout: Duration::from_secs(20), ..SyncConfig::default() };
-            let client = HubClient::new(config.request_timeout)?;
+            let client = office.hub_client(config.request_timeout)?;
+            let office: Arc<dyn SyncTarget> = office;
             let budget: u32 =
                 arg("--budget").ok().and_then(|b| b.parse().ok()).unwrap_or(config.max_batch);
             loop {

@@ -1,74 +1,33 @@
-// File pickers of @tauri-apps/plugin-dialog, with the filters each use needs. Every dialog starts
-// in the user's documents folder (the home folder when there is none): left to itself, GTK opens
-// in the directory the app was started from.
-import { open, save } from '@tauri-apps/plugin-dialog'
-import { documentDir, homeDir, join } from '@tauri-apps/api/path'
+// File dialogs. The shell opens them (`pick_files`) and keeps the chosen paths: the webview only
+// gets a handle for later commands and the file's name to show, so a page running hostile script
+// cannot read or write a file the user did not choose. The shell starts every dialog in the
+// documents folder and sets the extensions of each purpose; the words come from here (i18n).
+import * as ipc from './ipc'
+import type { Picked, PickPurpose } from './types'
 import { i18n } from '../i18n'
 
 const t = (key: string) => i18n.global.t(key)
 
-/** The documents folder, else the home folder; undefined when the shell can give neither. */
-export async function startDirectory(): Promise<string | undefined> {
-  for (const resolve of [documentDir, homeDir]) {
-    try {
-      const dir = await resolve()
-      if (dir) return dir
-    } catch {
-      // No such folder on this system (an unset XDG_DOCUMENTS_DIR): try the next.
-    }
-  }
-  return undefined
+function pick(purpose: PickPurpose, title: string, filter: string, defaultName = ''): Promise<Picked[]> {
+  return ipc.pickFiles(purpose, { title: t(title), filter: filter ? t(filter) : '', default_name: defaultName })
 }
 
-/** `name` in the start folder, for a save dialog's suggested file. */
-async function suggestedPath(name: string): Promise<string> {
-  const dir = await startDirectory()
-  if (!dir) return name
-  try {
-    return await join(dir, name)
-  } catch {
-    return name
-  }
+/** A ledger file (.xlsx or .csv) to import; null when cancelled. */
+export async function pickLedgerFile(): Promise<Picked | null> {
+  return (await pick('open_ledger', 'dialogs.importTitle', 'dialogs.ledgerFiles'))[0] ?? null
 }
 
-export async function pickLedgerFile(): Promise<string | null> {
-  const picked = await open({
-    title: t('dialogs.importTitle'),
-    defaultPath: await startDirectory(),
-    multiple: false,
-    directory: false,
-    filters: [{ name: t('dialogs.ledgerFiles'), extensions: ['xlsx', 'csv'] }],
-  })
-  return typeof picked === 'string' ? picked : null
-}
-
-export async function pickExportPath(defaultName: string): Promise<string | null> {
-  return save({
-    title: t('dialogs.exportTitle'),
-    defaultPath: await suggestedPath(defaultName),
-    filters: [
-      { name: t('dialogs.xlsx'), extensions: ['xlsx'] },
-      { name: t('dialogs.csv'), extensions: ['csv'] },
-    ],
-  })
+/** Where to export the ledger (.xlsx or .csv, by the extension chosen); null when cancelled. */
+export async function pickExportFile(defaultName: string): Promise<Picked | null> {
+  return (await pick('save_ledger', 'dialogs.exportTitle', 'dialogs.ledgerFiles', defaultName))[0] ?? null
 }
 
 /** Where to write the statistics workbook (Excel only: that is what the shell writes). */
-export async function pickStatisticsPath(defaultName: string): Promise<string | null> {
-  return save({
-    title: t('dialogs.statisticsTitle'),
-    defaultPath: await suggestedPath(defaultName),
-    filters: [{ name: t('dialogs.xlsx'), extensions: ['xlsx'] }],
-  })
+export async function pickStatisticsFile(defaultName: string): Promise<Picked | null> {
+  return (await pick('save_statistics', 'dialogs.statisticsTitle', 'dialogs.xlsx', defaultName))[0] ?? null
 }
 
-export async function pickAttachments(): Promise<string[]> {
-  const picked = await open({
-    title: t('dialogs.attachTitle'),
-    defaultPath: await startDirectory(),
-    multiple: true,
-    directory: false,
-  })
-  if (picked === null) return []
-  return Array.isArray(picked) ? picked : [picked]
+/** Files to attach (any type); empty when cancelled. */
+export async function pickAttachments(): Promise<Picked[]> {
+  return pick('attachments', 'dialogs.attachTitle', '')
 }

@@ -11,6 +11,7 @@ import type {
   CaseView,
   CommandError,
   DemoRemoved,
+  DialogText,
   DueList,
   Events,
   ImportReport,
@@ -19,6 +20,8 @@ import type {
   OfficeConfig,
   OfficeHealth,
   Page,
+  Picked,
+  PickPurpose,
   QuarantinedChange,
   RecoveryReport,
   RulesView,
@@ -72,8 +75,12 @@ export interface LocalSetup {
 
 export const appState = () => call<AppState>('app_state')
 export const vocabularies = () => call<Vocabularies>('vocabularies')
-export const enroll = (hub: string, token: string, staff: string[]) =>
-  call<AppState>('enroll', { hub, token, staff })
+/**
+ * Enrolls this computer with the county hub. `fingerprint` is the county CA's SHA-256 fingerprint
+ * the hub prints beside the token (`AB:CD:…`); the shell checks it. Empty or absent: null.
+ */
+export const enroll = (hub: string, token: string, staff: string[], fingerprint?: string) =>
+  call<AppState>('enroll', { hub, token, staff, fingerprint: fingerprint?.trim() || null })
 export const setupLocal = (setup: LocalSetup) =>
   call<AppState>('setup_local', {
     code: setup.code,
@@ -109,7 +116,14 @@ export const setDraft = (id: string, draft: DraftKind, text: string) =>
   call<null>('set_draft', { id, draft, text })
 export const resolveConflict = (id: string, field: string, value: string) =>
   call<null>('resolve_conflict', { id, field, value })
-export const attachFile = (id: string, path: string) => call<string>('attach_file', { id, path })
+/**
+ * Opens a file dialog in the shell (which keeps the chosen paths): handles and names, empty when
+ * the user cancelled; at most one for every purpose but `attachments`.
+ */
+export const pickFiles = (purpose: PickPurpose, text: DialogText) =>
+  call<Picked[]>('pick_files', { purpose, text })
+/** Attaches the file behind `handle` (from `pickFiles`). */
+export const attachFile = (id: string, handle: string) => call<string>('attach_file', { id, handle })
 export const openAttachment = (hash: string, name: string) =>
   call<null>('open_attachment', { hash, name })
 
@@ -120,10 +134,11 @@ export const yearReport = (year: number, township?: string) =>
 export const statistics = (from: string, to: string, township?: string) =>
   call<Statistics>('statistics', township ? { from, to, township } : { from, to })
 
-export const exportLedger = (path: string) => call<number>('export_ledger', { path })
+/** Writes the ledger to the file behind `handle` (.xlsx or .csv by its extension). */
+export const exportLedger = (handle: string) => call<number>('export_ledger', { handle })
 /** The statistics workbook of `from`..`to` (the tables the 统计 screen shows) as .xlsx. */
-export const exportStatistics = (from: string, to: string, path: string, township?: string) =>
-  call<null>('export_statistics', township ? { from, to, path, township } : { from, to, path })
+export const exportStatistics = (from: string, to: string, handle: string, township?: string) =>
+  call<null>('export_statistics', township ? { from, to, handle, township } : { from, to, handle })
 // commands.md spells multi-word arguments in snake_case, while a plain `#[tauri::command]`
 // reads them in camelCase. Both spellings are sent so the call works with either; extra keys
 // are ignored by the shell.
@@ -135,9 +150,10 @@ export interface ImportChoice {
   joinByNumber: boolean
 }
 
-export const importLedger = (path: string, c: ImportChoice) =>
+/** Imports the file behind `handle`; the same handle serves the dry run and the import. */
+export const importLedger = (handle: string, c: ImportChoice) =>
   call<ImportReport>('import_ledger', {
-    path,
+    handle,
     skip_invalid: c.skipInvalid,
     dry_run: c.dryRun,
     join_by_number: c.joinByNumber,

@@ -15,6 +15,7 @@ import type {
   FieldError,
   ImportReport,
   NewCase,
+  Picked,
   Rate,
   RulesView,
   Statistics,
@@ -39,11 +40,15 @@ import { phoneOk, residentIdOk } from '../utils/registerForm'
 type Args = Record<string, unknown>
 
 const today = () => isoDay(new Date())
-// `?setup` in the page's address starts the mock on a computer not yet set up.
-const startAtSetup = typeof location !== 'undefined' && new URLSearchParams(location.search).has('setup')
+// `?setup` in the page's address starts the mock on a computer not yet set up; `?plain` on one
+// enrolled over plain http:// (the shell's `plain_http` warning).
+const query = typeof location !== 'undefined' ? new URLSearchParams(location.search) : new URLSearchParams()
+const startAtSetup = query.has('setup')
 let appState: AppState = startAtSetup
-  ? { ...initialAppState(), ready: false, office: null, hub: null, demo: false, demo_cases: 0 }
-  : initialAppState()
+  ? { ...initialAppState(), ready: false, office: null, hub: null, hub_warning: null, demo: false, demo_cases: 0 }
+  : query.has('plain')
+    ? { ...initialAppState(), hub: 'http://county-hub:8750', hub_warning: 'plain_http' }
+    : initialAppState()
 let data = buildMockData(today())
 let rules = initialRules(true, true)
 
@@ -609,8 +614,8 @@ async function progress(task: 'import' | 'export' | 'sync', total: number) {
   await emit('progress', { task, done: total, total })
 }
 
-async function importLedger(path: string, skipInvalid: boolean, dryRun: boolean, joinByNumber: boolean): Promise<ImportReport> {
-  const bad = /bad|错误/i.test(path)
+async function importLedger(name: string, skipInvalid: boolean, dryRun: boolean, joinByNumber: boolean): Promise<ImportReport> {
+  const bad = /bad|错误/i.test(name)
   await progress('import', 24)
   const invalidRows = bad ? ['第3行 信访日期: 「2024-13-01」不是有效日期', '第7行 证件号码: 身份证号码校验位不对'] : []
   if (bad && !skipInvalid) {
@@ -672,11 +677,49 @@ async function syncNow() {
   return { rounds: 2, uploaded, downloaded: 4, refused: 0, retries: 0 }
 }
 
-// BaseDirectory.Document and BaseDirectory.Home of @tauri-apps/api/path.
-const MOCK_DIRECTORIES: Record<number, string> = { 6: '/home/guotu/文档', 21: '/home/guotu' }
+// The files chosen in the mock's dialogs, by handle: the shell keeps their paths and gives the
+// page a handle and the file's name; here the name is all there is.
+let picks = new Map<string, string>()
+let pickSeq = 0
+
+/** `pick_files`: the clerk picks the mock's file, or accepts the suggested name when saving. */
+function pickFiles(args: Args): Picked[] {
+  const text = args.text as { title?: unknown; filter?: unknown; default_name?: unknown } | undefined
+  if (typeof text?.title !== 'string') fail('ipc', 'mock: pick_files needs text.title')
+  const suggested = typeof text.default_name === 'string' ? text.default_name.trim() : ''
+  const keep = (name: string): Picked => {
+    const handle = `mock-pick-${++pickSeq}`
+    picks.set(handle, name)
+    return { handle, name }
+  }
+  switch (args.purpose) {
+    case 'open_ledger':
+      // The ledger file the mock offers has two bad rows, to show the rejection and the retry.
+      return [keep('2024年信访台账（有错误行）.xlsx')]
+    case 'attachments':
+      return [keep('现场照片2.jpg')]
+    case 'save_ledger': {
+      const name = suggested || '信访台账.xlsx'
+      return [keep(/\.(xlsx|csv)$/i.test(name) ? name : `${name}.xlsx`)]
+    }
+    case 'save_statistics': {
+      const name = suggested || '信访统计表.xlsx'
+      return [keep(/\.xlsx$/i.test(name) ? name : `${name}.xlsx`)]
+    }
+    default:
+      fail('ipc', `mock: unknown purpose ${String(args.purpose)}`)
+  }
+}
+
+/** The name of the file behind a handle `pick_files` gave; refused as the shell refuses it. */
+function pickedName(handle: unknown): string {
+  const name = picks.get(String(handle ?? ''))
+  if (name === undefined) fail('invalid_input', '请先在对话框中选择文件')
+  return name
+}
 
 /** The statistics workbooks written, for tests. */
-export const statisticsExports: { from: string; to: string; path: string; township: string | null }[] = []
+export const statisticsExports: { from: string; to: string; name: string; township: string | null }[] = []
 
 /** `from` and `to` of a statistics command, checked as the shell checks them. */
 function period(args: Args): { from: string; to: string } {
@@ -743,7 +786,14 @@ async function handle(cmd: string, args: Args): Promise<unknown> {
       return structuredClone(VOCABULARIES)
     case 'enroll': {
       if (!String(args.token ?? '').trim()) invalid([{ field: 'token', label: '接入令牌', message: '请填写县局发给本机的接入令牌' }])
-      appState = { ...initialAppState(), demo: false, hub: String(args.hub), office: { ...OFFICE, staff: args.staff as string[] } }
+      // `args.fingerprint` (the county CA's, or null) is the shell's to check; the mock trusts any.
+      appState = {
+        ...initialAppState(),
+        demo: false,
+        hub: String(args.hub),
+        hub_warning: null,
+        office: { ...OFFICE, staff: args.staff as string[] },
+      }
       data = { ...buildMockData(today()), cases: [] }
       rules = initialRules(true, true)
       return structuredClone(appState)
@@ -753,6 +803,7 @@ async function handle(cmd: string, args: Args): Promise<unknown> {
         ...initialAppState(),
         demo: false,
         hub: null,
+        hub_warning: null,
         office: {
           ...OFFICE,
           code: String(args.code),
@@ -830,13 +881,15 @@ async function handle(cmd: string, args: Args): Promise<unknown> {
       changed(m.case.id)
       return null
     }
+    case 'pick_files':
+      return pickFiles(args)
     case 'attach_file': {
       const m = find(args.id)
-      const path = String(args.path)
+      const name = pickedName(args.handle)
       const hash = mintId().replace(/-/g, '')
       m.case.attachments.push({
         hash,
-        name: path.split(/[\\/]/).pop() ?? path,
+        name,
         size: 120_000 + m.case.attachments.length * 3_000,
         mime: 'application/octet-stream',
         added_at: Date.now(),
@@ -856,17 +909,18 @@ async function handle(cmd: string, args: Args): Promise<unknown> {
       return statistics(from, to, args.township as string | undefined)
     }
     case 'export_ledger':
+      pickedName(args.handle)
       await progress('export', data.cases.length)
       return data.cases.length
     case 'export_statistics': {
       period(args)
-      const path = String(args.path ?? '')
+      const name = pickedName(args.handle)
       await sleep(300)
-      statisticsExports.push({ from: String(args.from), to: String(args.to), path, township: (args.township as string | undefined) ?? null })
+      statisticsExports.push({ from: String(args.from), to: String(args.to), name, township: (args.township as string | undefined) ?? null })
       return null
     }
     case 'import_ledger':
-      return importLedger(String(args.path), Boolean(args.skip_invalid), Boolean(args.dry_run), Boolean(args.join_by_number))
+      return importLedger(pickedName(args.handle), Boolean(args.skip_invalid), Boolean(args.dry_run), Boolean(args.join_by_number))
     case 'sync_status':
       return { ...data.sync }
     case 'recover_refused':
@@ -885,30 +939,15 @@ async function handle(cmd: string, args: Args): Promise<unknown> {
       return structuredClone(data.offices)
     case 'render_document':
       return renderDocument(String(args.id), String(args.kind), Boolean(args.issue))
-    case 'plugin:dialog|open': {
-      const options = (args.options ?? {}) as { multiple?: boolean }
-      // The ledger file the mock offers has two bad rows, to show the rejection and the retry.
-      return options.multiple ? ['/home/guotu/文档/现场照片2.jpg'] : '/home/guotu/文档/2024年信访台账（有错误行）.xlsx'
-    }
-    case 'plugin:dialog|save': {
-      // The clerk accepts the suggested name in the suggested folder.
-      const options = (args.options ?? {}) as { defaultPath?: string }
-      return options.defaultPath ?? '/home/guotu/文档/信访台账.xlsx'
-    }
-    case 'plugin:path|resolve_directory': {
-      const dir = MOCK_DIRECTORIES[Number(args.directory)]
-      if (!dir) fail('ipc', `mock: no directory ${String(args.directory)}`)
-      return dir
-    }
-    case 'plugin:path|join':
-      return (args.paths as string[]).join('/').replace(/\/{2,}/g, '/')
     default:
       fail('ipc', `mock: unknown command ${cmd}`)
   }
 }
 
 export function installMock(): void {
-  mockIPC((cmd, payload) => handle(cmd, (payload ?? {}) as Args), { shouldMockEvents: true })
+  // The arguments go through JSON as they do to the real shell: a form's reactive arrays arrive
+  // as plain data (and can be kept and cloned).
+  mockIPC((cmd, payload) => handle(cmd, JSON.parse(JSON.stringify(payload ?? {})) as Args), { shouldMockEvents: true })
 }
 
 /** For unit tests: a fresh data set. */
@@ -916,4 +955,5 @@ export function resetMock(): void {
   appState = initialAppState()
   data = buildMockData(today())
   rules = initialRules(true, true)
+  picks = new Map()
 }

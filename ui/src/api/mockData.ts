@@ -284,7 +284,8 @@ export function initialAppState(): AppState {
   return {
     ready: true,
     office: structuredClone(OFFICE),
-    hub: 'http://county-hub:8750',
+    hub: 'https://county-hub:8750',
+    hub_warning: null,
     data_dir: '/home/guotu/.local/share/ledger',
     demo: true,
     demo_cases: 1,

@@ -145,6 +145,11 @@ export interface AppState {
   ready: boolean
   office: OfficeConfig | null
   hub: string | null
+  /**
+   * A standing warning about the link to the hub, as a code with a sentence in the i18n files
+   * (`syncErrors.<code>`): `plain_http` (not encrypted). null: nothing to warn about.
+   */
+  hub_warning: string | null
   data_dir: string
   /** The store holds demo cases (show a banner; they can be removed in 设置). */
   demo: boolean
@@ -477,7 +482,7 @@ export interface SyncStatus {
   last_attempt: number | null
   pending: number
   quarantined: number
-  /** A code: offline, timeout, unauthorized, refused, too_large, unsupported_version, ... */
+  /** A code: offline, timeout, unauthorized, refused, too_large, unsupported_version, tls_untrusted, ... */
   last_error: string | null
   last_error_detail: string | null
   clock_skew_ms: number | null
@@ -519,6 +524,27 @@ export interface ImportReport {
   number_matches: string[]
   /** New cases whose 案件编号 this store already uses, given a number of their own. */
   renumbered: string[]
+}
+
+/** What a file dialog is for (`pick_files`): the shell chooses the dialog, its filter and how many. */
+export type PickPurpose = 'open_ledger' | 'attachments' | 'save_ledger' | 'save_statistics'
+
+/** The words of a file dialog, from the UI's translations. */
+export interface DialogText {
+  title: string
+  /** The name of the file-type filter ('' for attachments: any file). */
+  filter: string
+  /** A suggested file name for a save dialog; '' when none. */
+  default_name: string
+}
+
+/**
+ * A file the user chose in a dialog the shell opened. The path stays in the shell: later
+ * commands take `handle`; `name` is the file's name, to show.
+ */
+export interface Picked {
+  handle: string
+  name: string
 }
 
 /** One office's sync health at the hub (bureau only). */

@@ -1,11 +1,12 @@
 import { reactive } from 'vue'
 import * as ipc from '../api/ipc'
-import type { CommandError, ImportReport } from '../api/types'
+import type { CommandError, ImportReport, Picked } from '../api/types'
 import { subscribe } from './useEvents'
 
 interface ImportTask {
   running: boolean
-  path: string
+  /** The file chosen in the dialog: its handle for the shell, its name to show. */
+  file: Picked | null
   done: number
   total: number
   /** Import the good rows only (the clerk chose to skip the bad ones). */
@@ -27,7 +28,7 @@ interface ImportTask {
  */
 export const importTask = reactive<ImportTask>({
   running: false,
-  path: '',
+  file: null,
   done: 0,
   total: 0,
   skipInvalid: false,
@@ -50,10 +51,11 @@ export function importPercent(): number {
 }
 
 async function run(dryRun: boolean): Promise<void> {
-  if (importTask.running) return
+  if (importTask.running || !importTask.file) return
+  const { handle } = importTask.file
   Object.assign(importTask, { running: true, done: 0, total: 0, report: null, rejected: null, error: null })
   try {
-    importTask.report = await ipc.importLedger(importTask.path, {
+    importTask.report = await ipc.importLedger(handle, {
       skipInvalid: importTask.skipInvalid,
       dryRun,
       joinByNumber: importTask.joinByNumber,
@@ -69,9 +71,9 @@ async function run(dryRun: boolean): Promise<void> {
 }
 
 /** Tries the file and shows what importing it would do; nothing is written yet. */
-export async function runImport(path: string, skipInvalid: boolean): Promise<void> {
+export async function runImport(file: Picked, skipInvalid: boolean): Promise<void> {
   if (importTask.running) return
-  Object.assign(importTask, { path, skipInvalid, joinByNumber: false })
+  Object.assign(importTask, { file, skipInvalid, joinByNumber: false })
   await run(true)
 }
 

@@ -53,8 +53,3 @@ export function toCaseQuery(f: LedgerFilters): CaseQuery {
   if (f.overdue) q.overdue = true
   return q
 }
-
-/** `.xlsx` unless the user chose `.csv`; a name typed without extension gets `.xlsx`. */
-export function withLedgerExtension(path: string): string {
-  return /\.(xlsx|csv)$/i.test(path) ? path : `${path}.xlsx`
-}

@@ -58,8 +58,3 @@ export function monthsBetween(from: YearMonth, to: YearMonth): YearMonth[] {
 export function splitYearMonth(ym: YearMonth): { year: number; month: number } {
   return parseYearMonth(ym)
 }
-
-/** The path with `.ext` added unless it already ends in it (a name typed without extension). */
-export function withExtension(path: string, ext: string): string {
-  return path.toLowerCase().endsWith(`.${ext.toLowerCase()}`) ? path : `${path}.${ext}`
-}

@@ -1,55 +1,59 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 
-vi.mock('@tauri-apps/plugin-dialog', () => ({ open: vi.fn(), save: vi.fn() }))
-vi.mock('@tauri-apps/api/path', () => ({ documentDir: vi.fn(), homeDir: vi.fn(), join: vi.fn() }))
+vi.mock('@tauri-apps/api/core', () => ({ invoke: vi.fn() }))
 
-import { open, save } from '@tauri-apps/plugin-dialog'
-import { documentDir, homeDir, join } from '@tauri-apps/api/path'
-import { pickAttachments, pickExportPath, pickLedgerFile, pickStatisticsPath, startDirectory } from '../../src/api/dialogs'
+import { invoke } from '@tauri-apps/api/core'
+import { pickAttachments, pickExportFile, pickLedgerFile, pickStatisticsFile } from '../../src/api/dialogs'
+import { i18n } from '../../src/i18n'
+import zhCN from '../../src/i18n/zh-CN.json'
 
-const openMock = vi.mocked(open)
-const saveMock = vi.mocked(save)
+const invokeMock = vi.mocked(invoke)
+const words = zhCN.dialogs
 
 beforeEach(() => {
-  vi.mocked(documentDir).mockReset().mockResolvedValue('/home/guotu/文档')
-  vi.mocked(homeDir).mockReset().mockResolvedValue('/home/guotu')
-  vi.mocked(join).mockReset().mockImplementation(async (...parts: string[]) => parts.join('/'))
-  openMock.mockReset().mockResolvedValue(null)
-  saveMock.mockReset().mockResolvedValue(null)
+  i18n.global.locale.value = 'zh-CN'
+  invokeMock.mockReset().mockResolvedValue([])
 })
 
 describe('file dialogs', () => {
-  it('start in the documents folder', async () => {
+  it('are opened by the shell, with the UI’s words and never a path', async () => {
     await pickLedgerFile()
-    expect(openMock.mock.calls[0]?.[0]).toMatchObject({ defaultPath: '/home/guotu/文档', multiple: false })
     await pickAttachments()
-    expect(openMock.mock.calls[1]?.[0]).toMatchObject({ defaultPath: '/home/guotu/文档', multiple: true })
+    await pickExportFile('信访台账-2026-11-30.xlsx')
+    await pickStatisticsFile('2026年信访统计表（全县）.xlsx')
+    expect(invokeMock.mock.calls).toEqual([
+      ['pick_files', { purpose: 'open_ledger', text: { title: words.importTitle, filter: words.ledgerFiles, default_name: '' } }],
+      ['pick_files', { purpose: 'attachments', text: { title: words.attachTitle, filter: '', default_name: '' } }],
+      ['pick_files', { purpose: 'save_ledger', text: { title: words.exportTitle, filter: words.ledgerFiles, default_name: '信访台账-2026-11-30.xlsx' } }],
+      ['pick_files', { purpose: 'save_statistics', text: { title: words.statisticsTitle, filter: words.xlsx, default_name: '2026年信访统计表（全县）.xlsx' } }],
+    ])
   })
 
-  it('suggest a file name in the documents folder when saving', async () => {
-    await pickExportPath('信访台账-2026-11-30.xlsx')
-    expect(saveMock.mock.calls[0]?.[0]).toMatchObject({ defaultPath: '/home/guotu/文档/信访台账-2026-11-30.xlsx' })
-    await pickStatisticsPath('2026年信访统计表（全县）.xlsx')
-    const options = saveMock.mock.calls[1]?.[0]
-    expect(options?.defaultPath).toBe('/home/guotu/文档/2026年信访统计表（全县）.xlsx')
-    expect(options?.filters).toEqual([{ name: expect.any(String), extensions: ['xlsx'] }])
-  })
-
-  it('fall back to the home folder, then to the dialog’s own default', async () => {
-    vi.mocked(documentDir).mockRejectedValue('unknown path')
-    await expect(startDirectory()).resolves.toBe('/home/guotu')
-    vi.mocked(homeDir).mockRejectedValue('unknown path')
-    await expect(startDirectory()).resolves.toBeUndefined()
-    await pickExportPath('台账.xlsx')
-    expect(saveMock.mock.calls[0]?.[0]).toMatchObject({ defaultPath: '台账.xlsx' })
+  it('follow the language of the UI', async () => {
+    i18n.global.locale.value = 'en'
+    await pickLedgerFile()
+    expect(invokeMock.mock.calls[0]?.[1]).toMatchObject({ text: { title: 'Choose a ledger file to import' } })
   })
 
   it('return what was picked', async () => {
-    openMock.mockResolvedValueOnce('/home/guotu/文档/台账.xlsx')
-    await expect(pickLedgerFile()).resolves.toBe('/home/guotu/文档/台账.xlsx')
-    openMock.mockResolvedValueOnce(['/a.jpg', '/b.jpg'])
-    await expect(pickAttachments()).resolves.toEqual(['/a.jpg', '/b.jpg'])
-    saveMock.mockResolvedValueOnce('/home/guotu/文档/统计.xlsx')
-    await expect(pickStatisticsPath('x.xlsx')).resolves.toBe('/home/guotu/文档/统计.xlsx')
+    invokeMock.mockResolvedValueOnce([{ handle: 'h1', name: '台账.xlsx' }])
+    await expect(pickLedgerFile()).resolves.toEqual({ handle: 'h1', name: '台账.xlsx' })
+    invokeMock.mockResolvedValueOnce([
+      { handle: 'h2', name: 'a.jpg' },
+      { handle: 'h3', name: 'b.jpg' },
+    ])
+    await expect(pickAttachments()).resolves.toEqual([
+      { handle: 'h2', name: 'a.jpg' },
+      { handle: 'h3', name: 'b.jpg' },
+    ])
+    invokeMock.mockResolvedValueOnce([{ handle: 'h4', name: '统计.xlsx' }])
+    await expect(pickStatisticsFile('x.xlsx')).resolves.toEqual({ handle: 'h4', name: '统计.xlsx' })
+  })
+
+  it('return nothing when the user cancels', async () => {
+    await expect(pickLedgerFile()).resolves.toBeNull()
+    await expect(pickExportFile('台账.xlsx')).resolves.toBeNull()
+    await expect(pickStatisticsFile('统计.xlsx')).resolves.toBeNull()
+    await expect(pickAttachments()).resolves.toEqual([])
   })
 })

@@ -13,7 +13,9 @@ import {
   todayISO,
 } from '../../src/utils/format'
 import { i18n } from '../../src/i18n'
-import { syncErrorKey } from '../../src/utils/syncErrors'
+import zhCN from '../../src/i18n/zh-CN.json'
+import en from '../../src/i18n/en.json'
+import { HUB_WARNING_CODES, SYNC_ERROR_CODES, hubWarningKey, syncErrorKey } from '../../src/utils/syncErrors'
 
 const t = (key: string, named?: Record<string, unknown>) => i18n.global.t(key, named ?? {})
 
@@ -107,12 +109,42 @@ describe('small formatters', () => {
   })
 
   it('has a sentence for every sync error code', () => {
-    for (const code of ['offline', 'timeout', 'unauthorized', 'refused', 'too_large', 'unsupported_version', 'server_error', 'bad_response', 'local_error', 'not_enrolled']) {
+    const codes = [
+      'offline', 'timeout', 'unauthorized', 'refused', 'too_large', 'unsupported_version', 'server_error',
+      'bad_response', 'local_error', 'not_enrolled',
+      'tls_untrusted', 'tls_expired', 'tls_not_yet_valid', 'tls_wrong_name', 'tls_failed',
+    ]
+    for (const code of codes) {
       expect(syncErrorKey(code)).toBe(`syncErrors.${code}`)
+      expect(syncErrorKey(code, true)).toBe(`syncErrorsShort.${code}`)
       expect(t(syncErrorKey(code))).not.toBe(syncErrorKey(code))
     }
     expect(syncErrorKey('quantum_flux')).toBe('syncErrors.unknown')
     expect(t('syncErrors.unauthorized')).toContain('本机的同步凭据无效')
     expect(t('syncErrors.offline')).toContain('无法连接县局服务器')
+    expect(t('syncErrors.tls_untrusted')).toContain('切勿忽略')
+    expect(t('syncErrorsShort.tls_expired')).toBe('县局证书已过期')
+  })
+
+  it('words every sync error and hub warning code, long and short, in both languages', () => {
+    type Lists = { syncErrors: Record<string, string>; syncErrorsShort: Record<string, string> }
+    for (const [name, tree] of [['zh-CN', zhCN], ['en', en]] as const) {
+      const lists = tree as unknown as Lists
+      for (const code of [...SYNC_ERROR_CODES, ...HUB_WARNING_CODES]) {
+        expect(lists.syncErrors[code], `${name}: syncErrors.${code}`).toBeTruthy()
+        expect(lists.syncErrorsShort[code], `${name}: syncErrorsShort.${code}`).toBeTruthy()
+      }
+    }
+    expect(en.syncErrors.tls_failed).toContain('https://')
+  })
+
+  it('names the hub warning by its code, never as a sync failure', () => {
+    expect(hubWarningKey('plain_http')).toBe('syncErrors.plain_http')
+    expect(hubWarningKey('plain_http', true)).toBe('syncErrorsShort.plain_http')
+    expect(t(hubWarningKey('plain_http'))).toContain('没有加密')
+    expect(t(hubWarningKey('plain_http', true))).toBe('连接未加密')
+    // A warning from a newer shell still warns, in general terms.
+    expect(hubWarningKey('weak_cipher')).toBe('app.hubWarning')
+    expect(t(hubWarningKey('weak_cipher'))).not.toBe('app.hubWarning')
   })
 })

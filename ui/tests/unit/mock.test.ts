@@ -35,6 +35,7 @@ describe('the IPC mock', () => {
   it('serves a demo bureau with the real vocabularies', async () => {
     const state = await ipc.appState()
     expect(state.ready && state.demo).toBe(true)
+    expect(state.hub_warning).toBeNull()
     const vocab = await ipc.vocabularies()
     expect(vocab.channel.map((v) => v.label)).toEqual(['来信', '来访', '来电', '网上信访', '传真', '电子邮件'])
     expect(vocab.category.find((v) => v.code === 'illegal_occupation')?.label).toBe('违法占地建设')
@@ -79,6 +80,26 @@ describe('the IPC mock', () => {
     expect(sum(report.year.by_category)).toBe(report.year.total)
     expect(report.months.reduce((s, m) => s + m.total, 0)).toBe(report.year.total)
     expect(Object.keys(report.year.rates)).toHaveLength(8)
+  })
+
+  it('takes files by the handle its dialogs give, never by path', async () => {
+    const id = await ipc.registerCase(newCase(), '刘洪')
+    const files = await ipc.pickFiles('attachments', { title: '选择附件', filter: '', default_name: '' })
+    expect(files).toEqual([{ handle: expect.any(String), name: '现场照片2.jpg' }])
+    await ipc.attachFile(id, files[0]?.handle ?? '')
+    expect((await ipc.caseDetail(id)).case.attachments.map((a) => a.name)).toEqual(['现场照片2.jpg'])
+    await expect(ipc.attachFile(id, '/etc/passwd')).rejects.toMatchObject({ code: 'invalid_input' })
+
+    const [ledger] = await ipc.pickFiles('open_ledger', { title: '选择要导入的台账文件', filter: '台账文件', default_name: '' })
+    const handle = ledger?.handle ?? ''
+    const plan = await ipc.importLedger(handle, { skipInvalid: true, dryRun: true, joinByNumber: false })
+    expect(plan.dry_run).toBe(true)
+    const done = await ipc.importLedger(handle, { skipInvalid: true, dryRun: false, joinByNumber: false })
+    expect(done.dry_run).toBe(false)
+
+    const [saved] = await ipc.pickFiles('save_ledger', { title: '导出台账', filter: '台账文件', default_name: '信访台账-2026-11-30' })
+    expect(saved?.name).toBe('信访台账-2026-11-30.xlsx')
+    await expect(ipc.exportLedger(saved?.handle ?? '')).resolves.toBeGreaterThan(0)
   })
 
   it('keeps the county rules: the bureau records a change, an empty reviewing body is refused', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { monthRange, monthsBetween, splitYearMonth, withExtension, yearEarlier, yearRange } from '../../src/utils/period'
+import { monthRange, monthsBetween, splitYearMonth, yearEarlier, yearRange } from '../../src/utils/period'
 
 describe('statistics periods', () => {
   it('gives a whole year', () => {
@@ -44,14 +44,5 @@ describe('statistics periods', () => {
     expect(() => monthRange('2017-3')).toThrow()
     expect(() => monthRange('')).toThrow()
     expect(splitYearMonth('2017-09')).toEqual({ year: 2017, month: 9 })
-  })
-})
-
-describe('file names', () => {
-  it('adds the extension to a name typed without one', () => {
-    expect(withExtension('/home/guotu/文档/统计', 'xlsx')).toBe('/home/guotu/文档/统计.xlsx')
-    expect(withExtension('/home/guotu/文档/统计.xlsx', 'xlsx')).toBe('/home/guotu/文档/统计.xlsx')
-    expect(withExtension('C:\\Users\\a\\统计.XLSX', 'xlsx')).toBe('C:\\Users\\a\\统计.XLSX')
-    expect(withExtension('/tmp/统计.csv', 'xlsx')).toBe('/tmp/统计.csv.xlsx')
   })
 })

@@ -1,5 +1,4 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import { documentDir, homeDir, join } from '@tauri-apps/api/path'
 import * as ipc from '../../src/api/ipc'
 import { installMock, resetMock, statisticsExports } from '../../src/api/mock'
 import { monthRange } from '../../src/utils/period'
@@ -25,14 +24,15 @@ describe('the mock shell for the 统计 screen', () => {
     await expect(ipc.statistics('2017-02-30x', '2017-03-01')).rejects.toMatchObject({ code: 'invalid_input' })
   })
 
-  it('writes the statistics workbook of a period', async () => {
-    await expect(ipc.exportStatistics('2017-03-01', '2017-05-31', '/home/guotu/文档/统计.xlsx', '黄桥镇')).resolves.toBeNull()
-    expect(statisticsExports.at(-1)).toEqual({ from: '2017-03-01', to: '2017-05-31', path: '/home/guotu/文档/统计.xlsx', township: '黄桥镇' })
+  it('writes the statistics workbook of a period to the file the dialog chose', async () => {
+    const [file] = await ipc.pickFiles('save_statistics', { title: '导出统计表', filter: 'Excel 工作簿', default_name: '2017年3月至5月信访统计表（黄桥镇）' })
+    expect(file?.name).toBe('2017年3月至5月信访统计表（黄桥镇）.xlsx')
+    await expect(ipc.exportStatistics('2017-03-01', '2017-05-31', file?.handle ?? '', '黄桥镇')).resolves.toBeNull()
+    expect(statisticsExports.at(-1)).toEqual({ from: '2017-03-01', to: '2017-05-31', name: '2017年3月至5月信访统计表（黄桥镇）.xlsx', township: '黄桥镇' })
   })
 
-  it('answers the path plugin the file dialogs use', async () => {
-    await expect(documentDir()).resolves.toBe('/home/guotu/文档')
-    await expect(homeDir()).resolves.toBe('/home/guotu')
-    await expect(join('/home/guotu/文档', '统计.xlsx')).resolves.toBe('/home/guotu/文档/统计.xlsx')
+  it('refuses a handle no dialog gave, as the shell does', async () => {
+    await expect(ipc.exportStatistics('2017-03-01', '2017-05-31', '/home/guotu/文档/统计.xlsx')).rejects.toMatchObject({ code: 'invalid_input' })
+    await expect(ipc.exportLedger('/etc/passwd')).rejects.toMatchObject({ code: 'invalid_input' })
   })
 })

@@ -1,0 +1,187 @@
+//! Which hub the office syncs with and how it trusts it: enrollment (one token traded for this
+//! device's credential), the county CA kept beside the address, the move from `http://` to
+//! `https://` without enrolling again, and the warning an office on plain HTTP shows. The CLI
+//! and the desktop app both enroll through [`Office::enroll`].
+
+use std::path::Path;
+use std::time::Duration;
+
+use ledger_client::{HubClient, HubLink, HubTrust, check_hub_url};
+use ledger_protocol::EnrollRequest;
+
+use crate::error::{OfficeError, Result};
+use crate::sync::{Admission, HUB, HUB_CA, PLAIN_HTTP};
+use crate::{Clock, Office};
+
+/// How an office reaches its hub, as a person gives it at enrollment or when the hub moves.
+#[derive(Debug, Clone, Default)]
+pub struct HubAddress {
+    /// `https://host:port` (or `http://` to this machine, or with `allow_plain`).
+    pub url: String,
+    /// The county CA's certificate (PEM), when given as a file.
+    pub ca_pem: Option<String>,
+    /// The county CA's fingerprint, as `ledger-hub` prints it, when pinned instead.
+    pub fingerprint: Option<String>,
+    /// A person chose plain HTTP to another machine; the office warns about it.
+    pub allow_plain: bool,
+}
+
+impl HubAddress {
+    /// The address without a trailing slash, checked against the plain-HTTP rule.
+    fn checked_url(&self) -> Result<String> {
+        let url = self.url.trim().trim_end_matches('/').to_owned();
+        check_hub_url(&url, self.allow_plain)
+            .map_err(|e| OfficeError::invalid("hub", "县局服务器地址", e.to_string()))?;
+        Ok(url)
+    }
+
+    /// The trust this address asks for.
+    fn trust(&self) -> Result<HubTrust> {
+        let mut trust = match &self.ca_pem {
+            Some(pem) => HubTrust::with_ca_pem(pem)
+                .map_err(|e| OfficeError::invalid("ca", "县局根证书", e.to_string()))?,
+            None => HubTrust::system(),
+        };
+        if let Some(fp) = self.fingerprint.as_deref().filter(|f| !f.trim().is_empty()) {
+            trust.pin = HubTrust::pinned(fp)
+                .map_err(|e| OfficeError::invalid("fingerprint", "根证书指纹", e.to_string()))?
+                .pin;
+        }
+        Ok(trust)
+    }
+
+    /// The CA to keep: the file given, else the one the pin matched on the connection.
+    fn kept_ca(&self, client: &HubClient) -> Option<String> {
+        self.ca_pem.clone().or_else(|| client.learned_ca())
+    }
+}
+
+/// What enrollment needs besides the address.
+#[derive(Debug, Clone, Default)]
+pub struct Enrollment {
+    /// The hub.
+    pub hub: HubAddress,
+    /// The one-time token from `ledger-hub office add/token`.
+    pub token: String,
+    /// This device's staff list.
+    pub staff: Vec<String>,
+    /// What the hub lists this device as.
+    pub device_name: String,
+}
+
+impl Office {
+    /// Trades `enrollment.token` for this device's credential and creates the store in `dir`,
+    /// bound to the hub and trusting its CA. Nothing is written when the hub refuses.
+    pub async fn enroll(dir: &Path, enrollment: &Enrollment, clock: Clock) -> Result<Self> {
+        if Self::store_exists(dir) {
+            return Err(OfficeError::Refused(format!(
+                "数据目录 {} 中已有台账，不能再次接入；如需重新接入县局，请换一个数据目录",
+                dir.display()
+            )));
+        }
+        let url = enrollment.hub.checked_url()?;
+        let token = enrollment.token.trim();
+        if token.is_empty() {
+            return Err(OfficeError::invalid("token", "接入令牌", "请填写县局给出的接入令牌"));
+        }
+        let client = HubClient::new(Duration::from_secs(30), &enrollment.hub.trust()?)
+            .map_err(OfficeError::Sync)?;
+        let actor = Self::new_actor();
+        let device_key = Self::new_device_key()?;
+        let request = EnrollRequest {
+            token: token.to_owned(),
+            actor: actor.clone(),
+            device_name: enrollment.device_name.clone(),
+            public_key: device_key.public().to_hex(),
+        };
+        let enrolled = client.enroll(&url, &request).await.map_err(OfficeError::Sync)?;
+        let sealed = enrolled.sealed.as_ref().ok_or_else(|| {
+            OfficeError::Refused(
+                "县局服务器版本过旧（不支持设备密钥）：请县局先升级服务器".to_owned(),
+            )
+        })?;
+        let credential = device_key.open(sealed).map_err(|e| {
+            OfficeError::Refused(format!("县局返回的接入凭据无法解开（{e}）：请重新接入"))
+        })?;
+        if ledger_protocol::keys::PublicKey::from_hex(&enrolled.hub_key).is_err() {
+            return Err(OfficeError::Refused(
+                "县局返回的服务器公钥有误：请联系县局技术人员".to_owned(),
+            ));
+        }
+        let address = HubAddress {
+            url,
+            ca_pem: enrollment.hub.kept_ca(&client),
+            fingerprint: None,
+            allow_plain: enrollment.hub.allow_plain,
+        };
+        let staff: Vec<String> = enrollment
+            .staff
+            .iter()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        let admission = Admission {
+            actor: &actor,
+            hub: &address,
+            enrolled: &enrolled,
+            credential: &credential,
+            device_key: &device_key,
+        };
+        Self::init_enrolled(dir, &admission, staff, clock)
+    }
+
+    fn store_exists(dir: &Path) -> bool {
+        crate::ledger_store_exists(dir)
+    }
+
+    /// The certificates this office trusts for its hub.
+    pub fn hub_trust(&self) -> Result<HubTrust> {
+        Ok(match self.store.meta(HUB_CA)? {
+            Some(pem) => HubTrust::with_ca_pem(&pem).map_err(OfficeError::Sync)?,
+            None => HubTrust::system(),
+        })
+    }
+
+    /// A client for this office's hub whose requests give up after `timeout`.
+    pub fn hub_client(&self, timeout: Duration) -> Result<HubClient> {
+        HubClient::new(timeout, &self.hub_trust()?).map_err(OfficeError::Sync)
+    }
+
+    /// How the office reaches its hub; `None` when not enrolled. [`HubLink::Plain`] is shown as
+    /// a warning by `ledger status` and the app.
+    pub fn hub_link(&self) -> Result<Option<HubLink>> {
+        let Some(url) = self.hub_url()? else { return Ok(None) };
+        let allowed = self.store.meta(PLAIN_HTTP)?.as_deref() == Some("1");
+        Ok(Some(check_hub_url(&url, allowed).unwrap_or(HubLink::Plain)))
+    }
+
+    /// Moves this office to another address of its hub (from `http://` to `https://`, or a new
+    /// server address) without enrolling again: the hub is asked over the new address, with the
+    /// new trust, before anything is changed; the credential and everything else stay.
+    pub async fn set_hub(&self, address: &HubAddress) -> Result<HubLink> {
+        if self.hub_url()?.is_none() {
+            return Err(OfficeError::Refused(
+                "本机尚未接入县局，没有可更改的地址：请先接入县局".to_owned(),
+            ));
+        }
+        let url = address.checked_url()?;
+        let link = check_hub_url(&url, address.allow_plain)
+            .map_err(|e| OfficeError::invalid("hub", "县局服务器地址", e.to_string()))?;
+        let mut trust = address.trust()?;
+        if trust.ca_pem.is_none() && trust.pin.is_none() {
+            // Same CA as before unless a new one is given.
+            trust.ca_pem = self.store.meta(HUB_CA)?;
+        }
+        let client = HubClient::new(Duration::from_secs(15), &trust).map_err(OfficeError::Sync)?;
+        client.health(&url, Duration::from_secs(15)).await.map_err(OfficeError::Sync)?;
+        let ca = address.kept_ca(&client).or(trust.ca_pem);
+        let plain = if link == HubLink::Plain { "1" } else { "0" };
+        let mut pairs = vec![(HUB, url.as_str()), (PLAIN_HTTP, plain)];
+        if let Some(ca) = &ca {
+            pairs.push((HUB_CA, ca.as_str()));
+        }
+        self.store.set_meta(&pairs)?;
+        tracing::info!(hub = %url, ?link, "hub address changed");
+        Ok(link)
+    }
+}
