@@ -41,6 +41,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         setup::vocabularies,
         setup::enroll,
         setup::setup_local,
+        setup::unlock,
+        setup::recovery_shown,
         setup::update_staff,
         setup::rules_view,
         setup::set_rule,

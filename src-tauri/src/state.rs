@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use ledger_office::ledger_client::{SyncConfig, SyncHandle, SyncService, SyncTarget};
-use ledger_office::{Office, system_clock};
+use ledger_office::{Office, Unlock, system_clock};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter};
 
@@ -28,6 +28,8 @@ pub struct Desktop {
     running: RwLock<Option<Arc<Running>>>,
     /// Files chosen in dialogs, by handle.
     pub picks: crate::files::Picks,
+    /// A recovery passphrase made for this store and not yet shown (once shown, it is gone).
+    recovery: std::sync::Mutex<Option<String>>,
 }
 
 /// `store-changed` payload.
@@ -40,14 +42,52 @@ pub struct StoreChanged {
 impl Desktop {
     /// The state for `data_dir`; opens the office if the store exists there.
     pub fn new(app: AppHandle, data_dir: PathBuf) -> Self {
-        let desktop = Self { data_dir, app, running: RwLock::new(None), picks: Default::default() };
+        let desktop = Self {
+            data_dir,
+            app,
+            running: RwLock::new(None),
+            picks: Default::default(),
+            recovery: Default::default(),
+        };
         if ledger_office::ledger_store_exists(&desktop.data_dir) {
-            match Office::open(&desktop.data_dir, system_clock()) {
-                Ok(office) => desktop.start(office),
-                Err(e) => tracing::error!(error = %e, "cannot open the store"),
+            // The keyring (or LEDGER_PASSPHRASE) opens it without asking; otherwise the app
+            // shows the unlock screen and `unlock` opens it with the passphrase typed there.
+            if let Err(e) = desktop.open_store(&Unlock::from_env()) {
+                tracing::info!(error = %e, "the store waits for its passphrase");
             }
         }
         desktop
+    }
+
+    /// Opens the store with `unlock` (encrypting a store from before first, with progress
+    /// events `encrypt`) and starts it.
+    pub fn open_store(&self, unlock: &Unlock) -> Result<(), ledger_office::OfficeError> {
+        let progress = Progress { app: self.app.clone() };
+        let opened =
+            Office::open_unlocked(&self.data_dir, unlock, system_clock(), &mut |done, total| {
+                progress.progress("encrypt", to_usize(done), to_usize(total));
+            })?;
+        self.started(opened);
+        Ok(())
+    }
+
+    /// Starts an office just opened or created encrypted, keeping its new recovery
+    /// passphrase for the UI to show once.
+    pub fn started(&self, opened: ledger_office::Opened) {
+        if let Some(recovery) = opened.recovery {
+            *self.recovery.lock().unwrap_or_else(|p| p.into_inner()) = Some(recovery);
+        }
+        self.start(opened.office);
+    }
+
+    /// The recovery passphrase waiting to be shown, if any.
+    pub fn pending_recovery(&self) -> Option<String> {
+        self.recovery.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The recovery passphrase was shown and written down: forget it.
+    pub fn recovery_shown(&self) {
+        *self.recovery.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     /// The data directory.
@@ -202,4 +242,8 @@ impl Progress {
             .app
             .emit("progress", serde_json::json!({"task": task, "done": done, "total": total}));
     }
+}
+
+fn to_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
 }

@@ -20,6 +20,8 @@ use ledger_tests::TestHub;
 
 const APP: &str = env!("CARGO_BIN_EXE_ledger-desktop");
 const WAIT: Duration = Duration::from_secs(30);
+/// The stores' passphrase (Xvfb has no keyring).
+const PASSPHRASE: &str = "测试台账口令-2026";
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -208,6 +210,9 @@ impl App {
         // township clerk types it from the paper the county hands out.
         let fingerprint = ledger_tests::test_pki().fingerprint().unwrap();
         self.type_into("input[data-testid=setup-fingerprint]", &fingerprint).await;
+        // No keyring under Xvfb: the store's passphrase is asked for.
+        self.type_into("input[data-testid=setup-passphrase]", PASSPHRASE).await;
+        self.type_into("input[data-testid=setup-passphrase-confirm]", PASSPHRASE).await;
         self.type_into("input[data-testid=setup-staff-input]", staff).await;
         self.find("input[data-testid=setup-staff-input]")
             .await
@@ -215,6 +220,11 @@ impl App {
             .await
             .unwrap();
         self.click("[data-testid=setup-enroll]").await;
+        // The recovery passphrase, shown once, for county IT.
+        let recovery = self.wait_text("[data-testid=recovery-text]", |t| t.len() >= 29).await;
+        assert_eq!(recovery.trim().len(), 29, "{recovery}");
+        self.shot("recovery").await;
+        self.click("[data-testid=recovery-done]").await;
         self.find("[data-testid=ledger-table]").await;
         self.shot("enrolled").await;
     }
@@ -296,6 +306,19 @@ async fn enroll_register_search_assign_sync_and_read_the_statistics() {
     bureau.click("[data-testid=register-submit]").await;
     let number = bureau.wait_text("[data-testid=case-number]", |t| t.contains("-A-")).await;
     bureau.shot("registered").await;
+
+    // The store on disk is encrypted: the name just typed is in no file of the data directory.
+    assert!(dir_b.path().join("ledger.keys").exists(), "no key slots: the store is not encrypted");
+    for entry in std::fs::read_dir(dir_b.path()).unwrap().filter_map(Result::ok) {
+        if entry.path().is_file() {
+            let bytes = std::fs::read(entry.path()).unwrap();
+            assert!(
+                !bytes.windows("张三丰".len()).any(|w| w == "张三丰".as_bytes()),
+                "{} holds the petitioner's name in the clear",
+                entry.path().display()
+            );
+        }
+    }
 
     // The content security policy holds: the page cannot run strings as script, Tauri's API is
     // not on `window`, yet Element Plus's inline styles and the document preview's own style

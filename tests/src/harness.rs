@@ -290,8 +290,10 @@ impl TestOffice {
             token: token.to_owned(),
             staff: vec![staff.to_owned()],
             device_name: "test".to_owned(),
+            // Plain stores keep these tests fast; tests/keys.rs covers the encrypted ones.
+            unlock: None,
         };
-        let office = Office::enroll(dir.path(), &enrollment, clock_at(today)).await?;
+        let office = Office::enroll(dir.path(), &enrollment, clock_at(today)).await?.office;
         let config = Self::config();
         let client = office.hub_client(config.request_timeout)?;
         Ok(Self { office: Arc::new(office), dir, client, config })

@@ -29,6 +29,7 @@ async fn enroll_err(address: HubAddress, token: &str) -> (OfficeError, tempfile:
         token: token.to_owned(),
         staff: vec!["李娟".to_owned()],
         device_name: "test".to_owned(),
+        unlock: None,
     };
     let err = Office::enroll(dir.path(), &enrollment, clock_at(TODAY)).await.err().unwrap();
     (err, dir)
@@ -369,4 +370,237 @@ async fn stores_backups_and_bundles_are_private_to_their_user() {
     assert_eq!(mode(&bundle), 0o600);
     assert_eq!(mode(&c.hub.dir().join("hub.db")), 0o600);
     assert_eq!(mode(c.hub.dir()), 0o700);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The office store encrypted at rest
+
+const PASSPHRASE: &str = "黄桥镇国土所台账口令";
+
+fn township_config() -> ledger_office::OfficeConfig {
+    let mut config = ledger_office::OfficeConfig::new("hq", "黄桥镇国土所", Role::Township);
+    config.townships = vec!["黄桥镇".to_owned()];
+    config.staff = vec!["李娟".to_owned()];
+    config
+}
+
+/// Every byte of every file under `dir`, to look for what must not be there.
+fn every_byte(dir: &Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().filter_map(Result::ok) {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(every_byte(&path));
+        } else {
+            out.extend(std::fs::read(&path).unwrap());
+        }
+    }
+    out
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().filter_map(Result::ok) {
+        if entry.path().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+fn unlock(p: &str) -> ledger_office::Unlock {
+    ledger_office::Unlock::Passphrase(p.to_owned())
+}
+
+fn wrong_key(e: &OfficeError) -> bool {
+    matches!(e, OfficeError::Store(ledger_store::StoreError::WrongKey))
+}
+
+#[test]
+fn a_data_directory_copied_elsewhere_opens_only_with_a_passphrase_and_holds_no_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let opened =
+        Office::init_unlocked(dir.path(), township_config(), &unlock(PASSPHRASE), clock_at(TODAY))
+            .unwrap();
+    let recovery = opened.recovery.clone().expect("a recovery passphrase to show once");
+    let office = opened.office;
+    office.register(&case_input("黄桥镇", "本局接收", "钱七", "宅基地界址纠纷"), None).unwrap();
+    drop(office);
+
+    // The whole directory, key file included, on another machine.
+    let elsewhere = tempfile::tempdir().unwrap();
+    copy_dir(dir.path(), elsewhere.path());
+    let bytes = every_byte(elsewhere.path());
+    for secret in ["钱七", "11010519491231002X", "13812345678", "宅基地界址纠纷", PASSPHRASE]
+    {
+        assert!(!contains(&bytes, secret.as_bytes()), "{secret} in the clear");
+    }
+    assert!(matches!(
+        Office::open(elsewhere.path(), clock_at(TODAY)).err(),
+        Some(OfficeError::Store(ledger_store::StoreError::Encrypted))
+    ));
+    let err = Office::open_unlocked(
+        elsewhere.path(),
+        &unlock("别的口令12345"),
+        clock_at(TODAY),
+        &mut |_, _| {},
+    )
+    .err()
+    .unwrap();
+    assert!(wrong_key(&err), "{err:?}");
+    assert!(err.to_string().contains("恢复口令"), "says what else to try: {err}");
+    // Its passphrase, or the recovery passphrase county IT keeps, opens it.
+    for p in [PASSPHRASE, recovery.as_str()] {
+        let opened =
+            Office::open_unlocked(elsewhere.path(), &unlock(p), clock_at(TODAY), &mut |_, _| {})
+                .unwrap();
+        assert!(opened.recovery.is_none(), "nothing new to show");
+        assert_eq!(opened.office.case_count().unwrap(), 1);
+    }
+    // Without its key file, the store is not silently given new keys.
+    std::fs::remove_file(elsewhere.path().join("ledger.keys")).unwrap();
+    let err = Office::open_unlocked(
+        elsewhere.path(),
+        &unlock(PASSPHRASE),
+        clock_at(TODAY),
+        &mut |_, _| {},
+    )
+    .err()
+    .unwrap();
+    assert!(err.to_string().contains(".keys"), "{err}");
+    assert!(!elsewhere.path().join("ledger.keys").exists());
+}
+
+#[test]
+fn a_backup_restores_on_another_machine_with_the_recovery_passphrase() {
+    let dir = tempfile::tempdir().unwrap();
+    let opened =
+        Office::init_unlocked(dir.path(), township_config(), &unlock(PASSPHRASE), clock_at(TODAY))
+            .unwrap();
+    let recovery = opened.recovery.unwrap();
+    opened.office.register(&case_input("黄桥镇", "本局接收", "钱七", "宅基地"), None).unwrap();
+    let stick = tempfile::tempdir().unwrap();
+    let backup = stick.path().join("hq-backup.db");
+    let keys = opened.office.backup(&backup).unwrap().expect("the key slots beside the backup");
+    assert!(!contains(&every_byte(stick.path()), "钱七".as_bytes()), "the backup is in the clear");
+    drop(opened.office);
+
+    // Another machine: the laptop's passphrase is not known there, the recovery passphrase is.
+    let other = tempfile::tempdir().unwrap();
+    let err =
+        Office::restore_unlocked(other.path(), &backup, &unlock("猜一个口令123")).unwrap_err();
+    assert!(wrong_key(&err), "{err:?}");
+    assert!(!ledger_office::ledger_store_exists(other.path()), "nothing restored");
+    Office::restore_unlocked(other.path(), &backup, &unlock(&recovery)).unwrap();
+    let opened =
+        Office::open_unlocked(other.path(), &unlock(&recovery), clock_at(TODAY), &mut |_, _| {})
+            .unwrap();
+    assert_eq!(opened.office.case_count().unwrap(), 1);
+    // Without its key file, an encrypted backup is refused with what to do.
+    std::fs::remove_file(&keys).unwrap();
+    let third = tempfile::tempdir().unwrap();
+    let err = Office::restore_unlocked(third.path(), &backup, &unlock(&recovery)).unwrap_err();
+    assert!(err.to_string().contains(".keys"), "{err}");
+}
+
+#[test]
+fn a_plain_store_from_before_is_encrypted_at_its_first_start_with_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let office = Office::init(dir.path(), township_config(), clock_at(TODAY)).unwrap();
+    for i in 0..20 {
+        office
+            .register(&case_input("黄桥镇", "本局接收", &format!("钱七{i}"), "宅基地"), None)
+            .unwrap();
+    }
+    drop(office);
+    assert!(contains(&every_byte(dir.path()), "钱七".as_bytes()), "plain before");
+    let mut heard = Vec::new();
+    let opened =
+        Office::open_unlocked(dir.path(), &unlock(PASSPHRASE), clock_at(TODAY), &mut |d, t| {
+            heard.push((d, t))
+        })
+        .unwrap();
+    assert!(heard.first().is_some_and(|(d, t)| *d == 0 && *t > 0), "{heard:?}");
+    assert!(heard.last().is_some_and(|(d, t)| d == t), "{heard:?}");
+    assert!(opened.recovery.is_some(), "the new recovery passphrase is shown once");
+    assert_eq!(opened.office.case_count().unwrap(), 20);
+    drop(opened);
+    assert!(ledger_store::Store::is_encrypted(dir.path()).unwrap());
+    assert!(!contains(&every_byte(dir.path()), "钱七".as_bytes()), "plain after");
+    // The next start opens it without anything new to show.
+    let again =
+        Office::open_unlocked(dir.path(), &unlock(PASSPHRASE), clock_at(TODAY), &mut |_, _| {})
+            .unwrap();
+    assert!(again.recovery.is_none());
+}
+
+#[test]
+fn rekey_gives_a_new_key_and_the_old_passphrases_stop_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let opened =
+        Office::init_unlocked(dir.path(), township_config(), &unlock(PASSPHRASE), clock_at(TODAY))
+            .unwrap();
+    let old_recovery = opened.recovery.unwrap();
+    opened.office.register(&case_input("黄桥镇", "本局接收", "钱七", "宅基地"), None).unwrap();
+    drop(opened.office);
+    let new = "新的台账口令-2027";
+    let err = Office::rekey(dir.path(), &unlock("不对的口令123"), &unlock(new)).unwrap_err();
+    assert!(wrong_key(&err), "{err:?}");
+    let new_recovery =
+        Office::rekey(dir.path(), &unlock(PASSPHRASE), &unlock(new)).unwrap().unwrap();
+    assert_ne!(new_recovery, old_recovery);
+    for stale in [PASSPHRASE, old_recovery.as_str()] {
+        let err =
+            Office::open_unlocked(dir.path(), &unlock(stale), clock_at(TODAY), &mut |_, _| {})
+                .err()
+                .unwrap();
+        assert!(wrong_key(&err), "{stale}: {err:?}");
+    }
+    for fresh in [new, new_recovery.as_str()] {
+        let opened =
+            Office::open_unlocked(dir.path(), &unlock(fresh), clock_at(TODAY), &mut |_, _| {})
+                .unwrap();
+        assert_eq!(opened.office.case_count().unwrap(), 1);
+    }
+    assert!(!dir.path().join("ledger.keys.new").exists());
+}
+
+/// The keyring path: under a D-Bus session with an unlocked keyring (`dev/test` and `.ci/run`
+/// run this with `dbus-run-session` and `gnome-keyring-daemon --unlock`). The key is in the
+/// keyring, nothing in the data directory opens the store, the recovery passphrase still does.
+#[test]
+#[ignore = "needs a D-Bus session with an unlocked Secret Service: dev/test runs it"]
+fn the_keyring_holds_the_key_and_the_directory_alone_opens_nothing() {
+    use ledger_office::Unlock;
+    assert!(ledger_office::vault::keyring_available(), "no Secret Service on this session bus");
+    let dir = tempfile::tempdir().unwrap();
+    let opened =
+        Office::init_unlocked(dir.path(), township_config(), &Unlock::Keyring, clock_at(TODAY))
+            .unwrap();
+    let recovery = opened.recovery.unwrap();
+    opened.office.register(&case_input("黄桥镇", "本局接收", "钱七", "宅基地"), None).unwrap();
+    drop(opened.office);
+    let opened =
+        Office::open_unlocked(dir.path(), &Unlock::Keyring, clock_at(TODAY), &mut |_, _| {})
+            .unwrap();
+    assert_eq!(opened.office.case_count().unwrap(), 1);
+    drop(opened.office);
+    let keys = std::fs::read_to_string(dir.path().join("ledger.keys")).unwrap();
+    assert!(keys.contains("\"keyring\"") && !keys.contains("\"passphrase\""), "{keys}");
+    // A copy elsewhere opens with the recovery passphrase, not with a guess.
+    let elsewhere = tempfile::tempdir().unwrap();
+    copy_dir(dir.path(), elsewhere.path());
+    let err = Office::open_unlocked(
+        elsewhere.path(),
+        &unlock("猜一个口令123"),
+        clock_at(TODAY),
+        &mut |_, _| {},
+    )
+    .err()
+    .unwrap();
+    assert!(wrong_key(&err), "{err:?}");
+    Office::open_unlocked(elsewhere.path(), &unlock(&recovery), clock_at(TODAY), &mut |_, _| {})
+        .unwrap();
+    // A rekey to the keyring replaces the entry and removes the old one.
+    Office::rekey(dir.path(), &Unlock::Keyring, &Unlock::Keyring).unwrap();
+    Office::open_unlocked(dir.path(), &Unlock::Keyring, clock_at(TODAY), &mut |_, _| {}).unwrap();
 }

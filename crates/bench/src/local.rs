@@ -12,7 +12,9 @@ use std::time::Instant;
 
 use ledger_domain::Role;
 use ledger_domain::fixtures::TOWNSHIPS;
-use ledger_office::{CaseQuery, ImportOptions, LEDGER_COLUMNS, Office, OfficeConfig, system_clock};
+use ledger_office::{
+    CaseQuery, ImportOptions, LEDGER_COLUMNS, Office, OfficeConfig, Unlock, system_clock,
+};
 use serde::Serialize;
 
 use crate::data::{Generator, LAST_DAY, Registrar};
@@ -56,6 +58,44 @@ pub struct LocalOptions {
     pub seed: u64,
     /// This benchmark's executable, re-run as the open probe.
     pub exe: PathBuf,
+    /// Encrypted stores (SQLCipher), their key in the keyring or behind [`BENCH_PASSPHRASE`],
+    /// as the app keeps them; plain when `None`.
+    pub encrypted: Option<Unlock>,
+}
+
+/// The passphrase of the benchmark's encrypted stores.
+pub const BENCH_PASSPHRASE: &str = "基准测试台账口令";
+
+/// How `--encrypted` names the two ways: `keyring` or `passphrase`.
+pub fn parse_unlock(text: &str) -> std::result::Result<Unlock, String> {
+    match text {
+        "keyring" => Ok(Unlock::Keyring),
+        "passphrase" => Ok(Unlock::Passphrase(BENCH_PASSPHRASE.to_owned())),
+        other => Err(format!("--encrypted keyring|passphrase, not {other}")),
+    }
+}
+
+/// A new store, encrypted when asked.
+pub(crate) fn init_office(dir: &Path, encrypted: Option<&Unlock>) -> Result<Office> {
+    Ok(match encrypted {
+        Some(unlock) => Office::init_unlocked(dir, bureau_config(), unlock, system_clock())?.office,
+        None => Office::init(dir, bureau_config(), system_clock())?,
+    })
+}
+
+/// Opens a store made by [`init_office`]: an encrypted one the way its key slots say (the
+/// keyring, or the passphrase with Argon2 included).
+pub(crate) fn open_office(dir: &Path) -> Result<Office> {
+    let Some(file) = ledger_office::vault::read(dir)? else {
+        return Ok(Office::open(dir, system_clock())?);
+    };
+    let unlock =
+        if file.slots.iter().any(|s| matches!(s, ledger_office::vault::Slot::Keyring { .. })) {
+            Unlock::Keyring
+        } else {
+            Unlock::Passphrase(BENCH_PASSPHRASE.to_owned())
+        };
+    Ok(Office::open_unlocked(dir, &unlock, system_clock(), &mut |_, _| {})?.office)
 }
 
 /// A timed list query.
@@ -154,6 +194,8 @@ pub struct Target {
 pub struct LocalReport {
     /// `local`.
     pub benchmark: &'static str,
+    /// `plain`, or the encrypted store's key: `keyring` or `passphrase`.
+    pub encryption: &'static str,
     /// The data seed.
     pub seed: u64,
     /// Cases written before measuring.
@@ -234,7 +276,7 @@ pub fn run(opts: &LocalOptions) -> Result<LocalReport> {
         }
     }
 
-    let office = Office::init(&office_dir, bureau_config(), system_clock())?;
+    let office = init_office(&office_dir, opts.encrypted.as_ref())?;
     let phase = Instant::now();
     let mut data = Generator::new(opts.seed);
     let (submissions, events) = populate(&office, &mut data, opts.cases)?;
@@ -250,7 +292,7 @@ pub fn run(opts: &LocalOptions) -> Result<LocalReport> {
     phases.open = round3(phase.elapsed().as_secs_f64());
 
     let phase = Instant::now();
-    let office = Office::open(&office_dir, system_clock())?;
+    let office = open_office(&office_dir)?;
     let statuses: BTreeMap<String, u64> = office.store().count_by_status()?.into_iter().collect();
     let cases_in_store = statuses.values().sum();
     let mid = |total: u64| u32::try_from(total / 2 / 50 * 50).unwrap_or(0);
@@ -328,6 +370,11 @@ pub fn run(opts: &LocalOptions) -> Result<LocalReport> {
     ];
     Ok(LocalReport {
         benchmark: "local",
+        encryption: match &opts.encrypted {
+            None => "plain",
+            Some(Unlock::Keyring) => "keyring",
+            Some(Unlock::Passphrase(_)) => "passphrase",
+        },
         seed: opts.seed,
         cases: opts.cases,
         cases_in_store,
@@ -514,7 +561,7 @@ fn measure_import(
     phases: &mut Phases,
 ) -> Result<ImportFigures> {
     let phase = Instant::now();
-    let office = Office::init(import_dir, bureau_config(), system_clock())?;
+    let office = init_office(import_dir, opts.encrypted.as_ref())?;
     let end = office.today().min(LAST_DAY);
     let rows = Generator::new(opts.seed ^ 0x1A9_0E7).ledger_rows(opts.import_rows, end);
     // UTF-8 with a BOM, as Excel saves 「CSV UTF-8」.

@@ -44,6 +44,10 @@ enum Command {
         /// Seed of the generated data.
         #[arg(long, default_value_t = 20_170)]
         seed: u64,
+        /// Encrypted stores (SQLCipher), the key in the keyring (`keyring`) or behind a
+        /// passphrase (`passphrase`, Argon2 at every open), as the app keeps them.
+        #[arg(long, value_parser = local::parse_unlock)]
+        encrypted: Option<ledger_office::Unlock>,
     },
     /// A real hub and offices: ingest from 25 offices at once, a fresh bureau pulling every
     /// case, and a sync with nothing new (HTTP bytes counted by the fault proxy).
@@ -89,7 +93,7 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let json = match cli.command {
-        Command::Local { cases, import_rows, dir, samples, open_samples, seed } => {
+        Command::Local { cases, import_rows, dir, samples, open_samples, seed, encrypted } => {
             let exe = std::env::current_exe().context("cannot find this executable")?;
             let options = LocalOptions {
                 cases,
@@ -99,6 +103,7 @@ fn main() -> anyhow::Result<()> {
                 open_samples: open_samples.max(1),
                 seed,
                 exe,
+                encrypted,
             };
             let report = local::run(&options).context("local benchmark failed")?;
             serde_json::to_string_pretty(&report)?

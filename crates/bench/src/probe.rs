@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use ledger_office::{CaseQuery, Office, system_clock};
+use ledger_office::CaseQuery;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{BenchError, Result};
@@ -33,7 +33,7 @@ pub struct ProbeReport {
 /// Opens the office in `dir` and lists its first page, in this process.
 pub fn run(dir: &Path) -> Result<ProbeReport> {
     let start = Instant::now();
-    let office = Office::open(dir, system_clock())?;
+    let office = crate::local::open_office(dir)?;
     let opened = start.elapsed();
     let page = office.list(&CaseQuery { limit: Some(50), ..Default::default() })?;
     let total = start.elapsed();

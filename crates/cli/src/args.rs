@@ -127,16 +127,22 @@ pub(crate) enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// 备份：台账的一致副本。
+    /// 备份：台账的一致副本（加密台账另写密钥文件「备份文件名.keys」，两者须一起保存）。
     Backup {
         /// 备份文件。
         #[arg(long)]
         out: PathBuf,
     },
-    /// 恢复：用备份替换台账（本机启用新的设备标识）。
+    /// 恢复：用备份替换台账（本机启用新的设备标识）。加密的备份须与其密钥文件（备份文件名.keys）放在一起，在另一台电脑上用恢复口令（LEDGER_PASSPHRASE）打开。
     Restore {
         /// 备份文件。
         file: PathBuf,
+    },
+    /// 更换台账的钥匙：新的数据钥匙、新的恢复口令（只显示一次）；旧口令随即失效。当前口令取自 LEDGER_PASSPHRASE（未设置时用系统密钥环），新口令取自 LEDGER_NEW_PASSPHRASE。
+    Rekey {
+        /// 新钥匙存入系统密钥环，不用口令。
+        #[arg(long)]
+        keyring: bool,
     },
     /// 数据自检：检查台账文件并清点其内容。
     Check {

@@ -26,7 +26,7 @@ use ledger_office::ledger_domain::{
 };
 use ledger_office::{
     ActionInput, CaseQuery, Clock, Enrollment, HubAddress, ImportOptions, Office, OfficeConfig,
-    OfficeError, RuleInput, StoreError, system_clock,
+    OfficeError, RuleInput, StoreError, Unlock, system_clock,
 };
 
 use args::{
@@ -143,10 +143,31 @@ fn clock() -> anyhow::Result<Clock> {
     Ok(Arc::new(move || ms))
 }
 
+/// Opens the office's encrypted store with the key `LEDGER_PASSPHRASE` or the keyring gives;
+/// a store from before encryption is encrypted first, with progress.
 fn open(dir: &Path) -> anyhow::Result<Office> {
-    let office = Office::open(dir, clock()?)?;
-    refresh_index(&office)?;
-    Ok(office)
+    let mut announced = false;
+    let opened = Office::open_unlocked(dir, &Unlock::from_env(), clock()?, &mut |done, total| {
+        if !announced && done < total {
+            eprintln!("正在加密台账（{} MB），请勿关闭…", total.div_ceil(1 << 20));
+            announced = true;
+        }
+    })?;
+    if announced {
+        eprintln!("台账已加密");
+    }
+    show_recovery(opened.recovery.as_deref());
+    refresh_index(&opened.office)?;
+    Ok(opened.office)
+}
+
+/// Shows a recovery passphrase made just now, the one time it is shown.
+fn show_recovery(recovery: Option<&str>) {
+    if let Some(recovery) = recovery {
+        eprintln!(
+            "\n请抄写下面的恢复口令，交县局信息管理员保存。它只显示这一次；忘记口令、换电脑或用备份恢复时，凭它打开台账：\n\n    {recovery}\n"
+        );
+    }
 }
 
 /// Re-projects the ledger's index after the rules changed (an upgrade, or the county's rules
@@ -176,7 +197,9 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             let mut config = OfficeConfig::new(office, name, role);
             config.townships = township.clone();
             config.staff = staff.clone();
-            let office = Office::init(&dir, config, clock()?)?;
+            let opened = Office::init_unlocked(&dir, config, &Unlock::from_env(), clock()?)?;
+            show_recovery(opened.recovery.as_deref());
+            let office = opened.office;
             eprintln!(
                 "已在 {} 创建台账：{}（{}）",
                 dir.display(),
@@ -301,8 +324,14 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         }
         Command::Backup { out } => {
             let office = open(&dir)?;
-            office.store().backup(out)?;
-            eprintln!("已备份到 {}", out.display());
+            match office.backup(out)? {
+                Some(keys) => eprintln!(
+                    "已备份到 {}（已加密），密钥文件 {}：两个文件须一起保存，另一台电脑上凭恢复口令打开",
+                    out.display(),
+                    keys.display()
+                ),
+                None => eprintln!("已备份到 {}", out.display()),
+            }
         }
         Command::Check { deep } => {
             let office = open(&dir)?;
@@ -411,6 +440,23 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Rekey { keyring } => {
+            let new = if *keyring {
+                Unlock::Keyring
+            } else {
+                match std::env::var("LEDGER_NEW_PASSPHRASE") {
+                    Ok(p) if !p.trim().is_empty() => Unlock::Passphrase(p),
+                    _ => bail!(
+                        "请用环境变量 LEDGER_NEW_PASSPHRASE 给出新口令（至少 8 个字符），或加 --keyring 把钥匙存入系统密钥环"
+                    ),
+                }
+            };
+            // Encrypts a store from before first, so there is a key to change.
+            drop(open(&dir)?);
+            let recovery = Office::rekey(&dir, &Unlock::from_env(), &new)?;
+            eprintln!("已更换台账的钥匙；旧口令和旧恢复口令不再有效");
+            show_recovery(recovery.as_deref());
+        }
         Command::Status { json } => {
             let office = open(&dir)?;
             output::status(&office, *json)?;
@@ -432,7 +478,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             write_loop(&office, *count, handler)?;
         }
         Command::Restore { file } => {
-            let actor = Office::restore(&dir, file)?;
+            let actor = Office::restore_unlocked(&dir, file, &Unlock::from_env())?;
             eprintln!(
                 "已从 {} 恢复台账；本机使用新的设备标识 {actor}，下次同步时会与县局核对",
                 file.display()
@@ -478,13 +524,16 @@ fn enroll(
         token: token.to_owned(),
         staff: staff.to_vec(),
         device_name,
+        unlock: Some(Unlock::from_env()),
     };
     let clock = clock()?;
-    let office =
+    let opened =
         runtime()?.block_on(Office::enroll(dir, &enrollment, clock)).map_err(|e| match e {
             ledger_office::OfficeError::Sync(e) => anyhow!(sync_message(&e)),
             other => anyhow!(other),
         })?;
+    show_recovery(opened.recovery.as_deref());
+    let office = opened.office;
     if office.hub_link()? == Some(HubLink::Plain) {
         eprintln!("警告：{}", ledger_office::sync_error_text("plain_http"));
     }

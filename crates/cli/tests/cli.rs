@@ -32,6 +32,7 @@ impl Ledger {
         let mut cmd = Command::new(LEDGER);
         cmd.env("LEDGER_DATA_DIR", self.dir.path())
             .env("LEDGER_NOW", self.today)
+            .env("LEDGER_PASSPHRASE", "测试台账口令-2026")
             .env_remove("LEDGER_HANDLER");
         cmd
     }

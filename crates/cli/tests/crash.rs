@@ -14,7 +14,10 @@ const LEDGER: &str = env!("CARGO_BIN_EXE_ledger");
 
 fn ledger(dir: &Path) -> Command {
     let mut cmd = Command::new(LEDGER);
-    cmd.env("LEDGER_DATA_DIR", dir).env("LEDGER_NOW", "2024-03-05").env_remove("LEDGER_HANDLER");
+    cmd.env("LEDGER_DATA_DIR", dir)
+        .env("LEDGER_NOW", "2024-03-05")
+        .env("LEDGER_PASSPHRASE", "测试台账口令-2026")
+        .env_remove("LEDGER_HANDLER");
     cmd
 }
 

@@ -284,6 +284,9 @@ fn the_walk_interpreter_reads_the_shell_it_claims_to() {
     let chained =
         std::panic::catch_unwind(|| shell.parse("ledger backup --out a.db && ledger check"));
     assert!(chained.is_err(), "&& is refused, so a failure in the middle cannot hide");
-    shell.walk("export LEDGER_DATA_DIR=$HOME/l\nledger init --office c --name 县局 --role bureau");
+    shell.walk(
+        "export LEDGER_DATA_DIR=$HOME/l\nexport LEDGER_PASSPHRASE='县局台账口令2026'\n\
+         ledger init --office c --name 县局 --role bureau",
+    );
     assert!(dir.path().join("l/ledger.db").exists());
 }

@@ -286,6 +286,7 @@ fn tls_init_makes_the_county_ca_and_serve_speaks_https_to_an_office_that_pinned_
         token,
         staff: vec!["李娟".to_owned()],
         device_name: "test".to_owned(),
+        unlock: Some(ledger_office::Unlock::Passphrase("测试台账口令-2026".to_owned())),
     };
     let office = runtime
         .block_on(ledger_office::Office::enroll(
@@ -293,7 +294,8 @@ fn tls_init_makes_the_county_ca_and_serve_speaks_https_to_an_office_that_pinned_
             &enrollment,
             ledger_office::system_clock(),
         ))
-        .unwrap();
+        .unwrap()
+        .office;
     assert_eq!(office.config().code, "hq");
     let client = office.hub_client(std::time::Duration::from_secs(10)).unwrap();
     runtime.block_on(client.health(&url, std::time::Duration::from_secs(10))).unwrap();

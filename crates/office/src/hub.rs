@@ -11,7 +11,7 @@ use ledger_protocol::EnrollRequest;
 
 use crate::error::{OfficeError, Result};
 use crate::sync::{Admission, HUB, HUB_CA, PLAIN_HTTP};
-use crate::{Clock, Office};
+use crate::{Clock, Office, Opened, Unlock};
 
 /// How an office reaches its hub, as a person gives it at enrollment or when the hub moves.
 #[derive(Debug, Clone, Default)]
@@ -65,6 +65,8 @@ pub struct Enrollment {
     pub token: String,
     /// This device's staff list.
     pub staff: Vec<String>,
+    /// How the new store's key is protected; `None` makes a plain store (tests, benchmarks).
+    pub unlock: Option<Unlock>,
     /// What the hub lists this device as.
     pub device_name: String,
 }
@@ -72,7 +74,7 @@ pub struct Enrollment {
 impl Office {
     /// Trades `enrollment.token` for this device's credential and creates the store in `dir`,
     /// bound to the hub and trusting its CA. Nothing is written when the hub refuses.
-    pub async fn enroll(dir: &Path, enrollment: &Enrollment, clock: Clock) -> Result<Self> {
+    pub async fn enroll(dir: &Path, enrollment: &Enrollment, clock: Clock) -> Result<Opened> {
         if Self::store_exists(dir) {
             return Err(OfficeError::Refused(format!(
                 "数据目录 {} 中已有台账，不能再次接入；如需重新接入县局，请换一个数据目录",
@@ -80,6 +82,9 @@ impl Office {
             )));
         }
         let url = enrollment.hub.checked_url()?;
+        if let Some(unlock) = &enrollment.unlock {
+            unlock.check()?;
+        }
         let token = enrollment.token.trim();
         if token.is_empty() {
             return Err(OfficeError::invalid("token", "接入令牌", "请填写县局给出的接入令牌"));
@@ -127,7 +132,17 @@ impl Office {
             credential: &credential,
             device_key: &device_key,
         };
-        Self::init_enrolled(dir, &admission, staff, clock)
+        // The key slots are written before the store: nothing is ever encrypted under a key
+        // that nothing holds.
+        let (key, recovery) = match &enrollment.unlock {
+            Some(unlock) => {
+                let (key, recovery) = Self::new_vault(dir, unlock)?;
+                (Some(key), recovery)
+            }
+            None => (None, None),
+        };
+        let office = Self::init_enrolled(dir, &admission, staff, key, clock)?;
+        Ok(Opened { office, recovery })
     }
 
     fn store_exists(dir: &Path) -> bool {

@@ -20,6 +20,8 @@ mod recover;
 mod reports;
 mod rules;
 mod sync;
+pub mod vault;
+mod vaulted;
 
 use std::path::Path;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
@@ -51,6 +53,8 @@ pub use recover::RecoveryReport;
 pub use reports::YearReport;
 pub use rules::{BasisView, EntryView, ItemView, PolicyView, RuleInput, RulesView};
 pub use sync::BundleReport;
+pub use vault::Unlock;
+pub use vaulted::Opened;
 
 /// Where the time comes from: the device clock, or a fixed time for tests and scripts.
 pub type Clock = Arc<dyn Fn() -> DeviceTime + Send + Sync>;
@@ -77,13 +81,18 @@ const CONFIG_KEY: &str = "office";
 impl Office {
     /// Creates a new office store in `dir`.
     pub fn init(dir: &Path, config: OfficeConfig, clock: Clock) -> Result<Self> {
+        Self::check_config(&config)?;
+        Self::adopt(Store::create(dir)?, config, clock)
+    }
+
+    fn check_config(config: &OfficeConfig) -> Result<()> {
         if config.code.is_empty() {
             return Err(OfficeError::invalid("office", "单位代码", "请填写单位代码"));
         }
         if config.name.is_empty() {
             return Err(OfficeError::invalid("name", "单位名称", "请填写单位名称"));
         }
-        Self::adopt(Store::create(dir)?, config, clock)
+        Ok(())
     }
 
     /// Makes a new store this office's, with these settings.
@@ -93,9 +102,13 @@ impl Office {
         Ok(Self { store, config: RwLock::new(config), clock })
     }
 
-    /// Opens the office store in `dir`.
+    /// Opens the office store in `dir` (a plain one: see [`Office::open_unlocked`] for the
+    /// encrypted stores the CLI and the app keep).
     pub fn open(dir: &Path, clock: Clock) -> Result<Self> {
-        let store = Store::open(dir)?;
+        Self::open_store(dir, Store::open(dir)?, clock)
+    }
+
+    fn open_store(dir: &Path, store: Store, clock: Clock) -> Result<Self> {
         let json = store
             .meta(CONFIG_KEY)?
             .ok_or_else(|| ledger_store::StoreError::Missing(dir.to_path_buf()))?;

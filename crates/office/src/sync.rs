@@ -148,6 +148,7 @@ impl Office {
         dir: &Path,
         admission: &Admission<'_>,
         staff: Vec<String>,
+        key: Option<ledger_store::StoreKey>,
         clock: Clock,
     ) -> Result<Self> {
         let Admission { actor, hub, enrolled, credential, device_key } = *admission;
@@ -157,7 +158,7 @@ impl Office {
         config.townships = enrolled.townships.clone();
         config.device = enrolled.device_letter.clone();
         config.staff = staff;
-        let store = Store::create_with_actor(dir, actor)?;
+        let store = Store::create_keyed(dir, Some(actor), key)?;
         let office = Self::adopt(store, config, clock)?;
         office.meta_pairs(&[
             (HUB, hub.url.trim().trim_end_matches('/').to_owned()),

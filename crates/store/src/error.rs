@@ -66,6 +66,15 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
+    /// The key does not open the store (a wrong passphrase, another machine's keyring).
+    #[error("口令不对，或台账文件不是用这把钥匙加密的：请核对口令后重试（也可以使用恢复口令）")]
+    WrongKey,
+    /// The store is encrypted and was opened without its key.
+    #[error("台账已加密：需要口令（或系统密钥环）才能打开")]
+    Encrypted,
+    /// A key was given for a store that is not encrypted yet (it has to be encrypted first).
+    #[error("台账尚未加密")]
+    NotEncrypted,
     /// Stored JSON did not parse (a bug or a corrupted file).
     #[error("台账索引数据有误：{0}")]
     Json(#[from] serde_json::Error),

@@ -14,6 +14,7 @@
 mod backup;
 mod blobs;
 mod check;
+pub mod cipher;
 
 mod docs;
 mod drops;
@@ -34,6 +35,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 pub use blobs::blob_hash;
 pub use check::{DeepCheck, DeepProblem};
+pub use cipher::StoreKey;
 pub use docs::{Applied, DropRecord, NewCaseDocs};
 pub use error::{Result, StoreError};
 pub use index::{COUNT_CAP, CaseQuery, CaseRow, Page};
@@ -97,6 +99,8 @@ const MIGRATIONS: &[&str] = &[
 /// The office's replica.
 pub struct Store {
     dir: PathBuf,
+    /// The data key when the store is encrypted (backups are exported under it).
+    key: Option<StoreKey>,
     writer: Mutex<Writer>,
     reader: Mutex<Connection>,
     actor: Mutex<ActorId>,
@@ -120,8 +124,16 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-fn connect(path: &Path, flags: OpenFlags) -> Result<Connection> {
+fn connect(path: &Path, flags: OpenFlags, key: Option<&StoreKey>) -> Result<Connection> {
     let conn = Connection::open_with_flags(path, flags)?;
+    if let Some(key) = key {
+        // The key is the first statement on a connection to an encrypted file.
+        cipher::unlock(&conn, key)?;
+        // The operating system caches a file's pages, but an encrypted page is decrypted (and
+        // its MAC checked) on every read from that cache: keep up to 64 MiB of decrypted pages
+        // here, taken only as pages are read, so repeated searches cost what plain ones do.
+        conn.pragma_update(None, "cache_size", -65_536)?;
+    }
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
@@ -154,32 +166,130 @@ impl Store {
 
     /// Creates a new store in `dir` (made if missing) and mints its Automerge actor.
     pub fn create(dir: &Path) -> Result<Self> {
-        private::create_dir(dir)?;
-        let lock = LockFile::acquire(dir)?;
-        if Self::exists(dir) {
-            return Err(StoreError::Exists(dir.to_path_buf()));
-        }
-        let store = Self::open_locked(dir, lock, true, None)?;
-        store.refresh_index(&mut |_, _| {})?;
-        Ok(store)
+        Self::create_keyed(dir, None, None)
     }
 
     /// Creates a new store whose actor was minted beforehand (a device enrolls its actor with
     /// the hub before its store exists).
     pub fn create_with_actor(dir: &Path, actor_hex: &str) -> Result<Self> {
-        let bytes = decode_hex(actor_hex).filter(|b| !b.is_empty()).ok_or_else(|| {
-            StoreError::BadBackup {
-                path: dir.to_path_buf(), reason: "设备标识格式有误".into()
+        Self::create_keyed(dir, Some(actor_hex), None)
+    }
+
+    /// Creates a new store, with the actor minted beforehand if given, encrypted with `key` if
+    /// given (SQLCipher; the office's vault keeps the key).
+    pub fn create_keyed(
+        dir: &Path,
+        actor_hex: Option<&str>,
+        key: Option<StoreKey>,
+    ) -> Result<Self> {
+        let minted = match actor_hex {
+            Some(hex) => {
+                Some(ActorId::from(decode_hex(hex).filter(|b| !b.is_empty()).ok_or_else(|| {
+                    StoreError::BadBackup {
+                        path: dir.to_path_buf(),
+                        reason: "设备标识格式有误".into(),
+                    }
+                })?))
             }
-        })?;
+            None => None,
+        };
         private::create_dir(dir)?;
         let lock = LockFile::acquire(dir)?;
         if Self::exists(dir) {
             return Err(StoreError::Exists(dir.to_path_buf()));
         }
-        let store = Self::open_locked(dir, lock, true, Some(ActorId::from(bytes)))?;
+        let store = Self::open_locked(dir, lock, true, minted, key)?;
         store.refresh_index(&mut |_, _| {})?;
         Ok(store)
+    }
+
+    /// Whether the store in `dir` is encrypted.
+    pub fn is_encrypted(dir: &Path) -> Result<bool> {
+        Ok(!cipher::is_plain(&dir.join(DB_FILE))?)
+    }
+
+    /// Opens the store in `dir` with its key (`None` for a plain store). A plain store given a
+    /// key, or an encrypted one given none, is refused (`NotEncrypted`, `Encrypted`).
+    pub fn open_keyed(dir: &Path, key: Option<StoreKey>) -> Result<Self> {
+        if !Self::exists(dir) {
+            return Err(StoreError::Missing(dir.to_path_buf()));
+        }
+        let lock = LockFile::acquire(dir)?;
+        match (Self::is_encrypted(dir)?, &key) {
+            (false, Some(_)) => return Err(StoreError::NotEncrypted),
+            (true, None) => return Err(StoreError::Encrypted),
+            _ => {}
+        }
+        let store = Self::open_locked(dir, lock, false, None, key)?;
+        store.reload_rules()?;
+        Ok(store)
+    }
+
+    /// Encrypts the plain store in `dir` with `key`: a consistent encrypted copy is written
+    /// beside it (SQLCipher's export), made durable, and put in its place; the plain file is
+    /// gone only once the encrypted one is complete. The store must not be open. `progress`
+    /// hears (bytes done, bytes in all).
+    pub fn encrypt_in_place(
+        dir: &Path,
+        key: &StoreKey,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<()> {
+        let _lock = LockFile::acquire(dir)?;
+        if Self::is_encrypted(dir)? {
+            return Ok(());
+        }
+        Self::replace_exported(dir, None, key, progress)
+    }
+
+    /// Gives the encrypted store in `dir` the key `new` in place of `old` (every page is written
+    /// again under the new key). The store must not be open.
+    pub fn rekey_in_place(
+        dir: &Path,
+        old: &StoreKey,
+        new: &StoreKey,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<()> {
+        let _lock = LockFile::acquire(dir)?;
+        Self::replace_exported(dir, Some(old), new, progress)
+    }
+
+    /// Exports the store in `dir` (opened with `from`) under `to` beside it, then swaps it in.
+    fn replace_exported(
+        dir: &Path,
+        from: Option<&StoreKey>,
+        to: &StoreKey,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<()> {
+        let path = dir.join(DB_FILE);
+        let total = std::fs::metadata(&path)?.len();
+        progress(0, total);
+        let staging = dir.join("ledger.db.encrypting");
+        if staging.exists() {
+            std::fs::remove_file(&staging)?;
+        }
+        {
+            let conn = connect(
+                &path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                from,
+            )?;
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            private::touch(&staging)?;
+            cipher::export(&conn, &staging, Some(to))?;
+        }
+        std::fs::File::open(&staging)?.sync_all()?;
+        for suffix in ["-wal", "-shm"] {
+            let side = dir.join(format!("{DB_FILE}{suffix}"));
+            if side.exists() {
+                std::fs::remove_file(side)?;
+            }
+        }
+        std::fs::rename(&staging, &path)?;
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        progress(total, total);
+        Ok(())
     }
 
     /// Opens the store in `dir`, running any pending migrations.
@@ -193,7 +303,10 @@ impl Store {
             return Err(StoreError::Missing(dir.to_path_buf()));
         }
         let lock = LockFile::acquire(dir)?;
-        let mut store = Self::open_locked(dir, lock, false, None)?;
+        if Self::is_encrypted(dir)? {
+            return Err(StoreError::Encrypted);
+        }
+        let mut store = Self::open_locked(dir, lock, false, None, None)?;
         store.base = rules;
         store.reload_rules()?;
         Ok(store)
@@ -204,6 +317,7 @@ impl Store {
         lock: LockFile,
         create: bool,
         minted: Option<ActorId>,
+        key: Option<StoreKey>,
     ) -> Result<Self> {
         let path = dir.join(DB_FILE);
         if create {
@@ -213,7 +327,7 @@ impl Store {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
             | if create { OpenFlags::SQLITE_OPEN_CREATE } else { OpenFlags::empty() };
-        let mut conn = connect(&path, flags)?;
+        let mut conn = connect(&path, flags, key.as_ref())?;
         migrate(&mut conn)?;
         let actor = match meta_get(&conn, "actor")? {
             Some(hex) => ActorId::from(decode_hex(&hex).ok_or_else(|| StoreError::BadBackup {
@@ -227,11 +341,15 @@ impl Store {
                 actor
             }
         };
-        let reader =
-            connect(&path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        let reader = connect(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            key.as_ref(),
+        )?;
         let base = Rules::default();
         Ok(Self {
             dir: dir.to_path_buf(),
+            key,
             writer: Mutex::new(Writer { conn, cache: DocCache::new(DOC_CACHE) }),
             reader: Mutex::new(reader),
             actor: Mutex::new(actor),

@@ -9,7 +9,7 @@ use ledger_office::ledger_domain::{
     ReviewOutcome, Role, Satisfaction, Sector, Source, Status,
 };
 use ledger_office::{
-    Enrollment, HubAddress, Office, OfficeConfig, RuleInput, RulesView, system_clock,
+    Enrollment, HubAddress, Office, OfficeConfig, RuleInput, RulesView, Unlock, system_clock,
 };
 use std::collections::BTreeMap;
 
@@ -28,6 +28,13 @@ pub(crate) struct AppState {
     hub: Option<String>,
     /// `plain_http` when the link to the hub is not encrypted (the app shows a warning).
     hub_warning: Option<&'static str>,
+    /// A store is here but waits for its passphrase (the unlock screen).
+    locked: bool,
+    /// Whether the system keyring holds store keys here; without one, set-up asks for a
+    /// passphrase.
+    keyring: bool,
+    /// A recovery passphrase made just now, to show once (until `recovery_shown`).
+    recovery: Option<String>,
     data_dir: String,
     /// 演示数据 cases held here (the banner shows while any are).
     demo: bool,
@@ -39,7 +46,15 @@ pub(crate) struct AppState {
 async fn app_state_of(desktop: &Desktop) -> AppState {
     let running = desktop.running().ok();
     let data_dir = desktop.data_dir().display().to_string();
-    let read = move || read_app_state(running.as_deref(), data_dir);
+    let store_here = ledger_office::ledger_store_exists(desktop.data_dir());
+    let recovery = desktop.pending_recovery();
+    let read = move || {
+        let mut state = read_app_state(running.as_deref(), data_dir);
+        state.locked = !state.ready && store_here;
+        state.keyring = ledger_office::vault::keyring_available();
+        state.recovery = recovery;
+        state
+    };
     match tauri::async_runtime::spawn_blocking(read).await {
         Ok(state) => state,
         Err(e) => {
@@ -62,6 +77,9 @@ fn read_app_state(running: Option<&crate::state::Running>, data_dir: String) -> 
         office,
         hub,
         hub_warning: plain.then_some("plain_http"),
+        locked: false,
+        keyring: false,
+        recovery: None,
         data_dir,
         demo: demo_cases > 0,
         demo_cases,
@@ -171,6 +189,7 @@ pub(crate) async fn enroll(
     token: String,
     staff: Vec<String>,
     fingerprint: Option<String>,
+    passphrase: Option<String>,
 ) -> CommandResult<AppState> {
     if desktop.ready() {
         return Err(CommandError::new("already_set_up", "本机已有台账，不能重复接入"));
@@ -180,6 +199,7 @@ pub(crate) async fn enroll(
         token,
         staff,
         device_name: host_name(),
+        unlock: Some(unlock_of(passphrase)),
     };
     let dir = desktop.data_dir().to_path_buf();
     // The store is created on a blocking thread; the exchange with the hub runs there too.
@@ -188,8 +208,47 @@ pub(crate) async fn enroll(
     })
     .await
     .map_err(|e| CommandError::new("internal", e.to_string()))??;
-    desktop.start(office);
+    desktop.started(office);
     desktop.changed(None);
+    Ok(app_state_of(&desktop).await)
+}
+
+/// A passphrase typed in the app, else the system keyring.
+fn unlock_of(passphrase: Option<String>) -> Unlock {
+    match passphrase.filter(|p| !p.trim().is_empty()) {
+        Some(p) => Unlock::Passphrase(p),
+        None => Unlock::Keyring,
+    }
+}
+
+/// Opens the store waiting for its passphrase (this computer's, or the recovery passphrase).
+#[tauri::command(rename_all = "snake_case")]
+pub(crate) async fn unlock(
+    app: tauri::AppHandle,
+    desktop: State<'_, Desktop>,
+    passphrase: String,
+) -> CommandResult<AppState> {
+    if !desktop.ready() {
+        if passphrase.trim().is_empty() {
+            return Err(CommandError::new("invalid_input", "请输入台账口令或恢复口令"));
+        }
+        // Argon2, and for a store from before its encryption: a blocking thread.
+        let unlock = Unlock::Passphrase(passphrase);
+        tauri::async_runtime::spawn_blocking(move || {
+            use tauri::Manager;
+            app.state::<Desktop>().open_store(&unlock)
+        })
+        .await
+        .map_err(|e| CommandError::new("internal", e.to_string()))??;
+        desktop.changed(None);
+    }
+    Ok(app_state_of(&desktop).await)
+}
+
+/// The recovery passphrase was shown and written down.
+#[tauri::command(rename_all = "snake_case")]
+pub(crate) async fn recovery_shown(desktop: State<'_, Desktop>) -> CommandResult<AppState> {
+    desktop.recovery_shown();
     Ok(app_state_of(&desktop).await)
 }
 
@@ -201,21 +260,24 @@ pub(crate) async fn setup_local(
     role: String,
     townships: Vec<String>,
     staff: Vec<String>,
+    passphrase: Option<String>,
 ) -> CommandResult<AppState> {
     if desktop.ready() {
         return Err(CommandError::new("already_set_up", "本机已有台账"));
     }
+    let unlock = unlock_of(passphrase);
     let role = Role::parse(&role)
         .ok_or_else(|| CommandError::new("invalid_input", "请选择单位类别：乡镇国土所或县局"))?;
     let mut config = OfficeConfig::new(&code, &name, role);
     config.townships = townships.into_iter().filter(|t| !t.trim().is_empty()).collect();
     config.staff = staff.into_iter().filter(|s| !s.trim().is_empty()).collect();
     let dir = desktop.data_dir().to_path_buf();
-    let office =
-        tauri::async_runtime::spawn_blocking(move || Office::init(&dir, config, system_clock()))
-            .await
-            .map_err(|e| CommandError::new("internal", e.to_string()))??;
-    desktop.start(office);
+    let opened = tauri::async_runtime::spawn_blocking(move || {
+        Office::init_unlocked(&dir, config, &unlock, system_clock())
+    })
+    .await
+    .map_err(|e| CommandError::new("internal", e.to_string()))??;
+    desktop.started(opened);
     desktop.changed(None);
     Ok(app_state_of(&desktop).await)
 }

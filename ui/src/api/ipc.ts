@@ -71,16 +71,35 @@ export interface LocalSetup {
   role: 'township' | 'bureau'
   townships: string[]
   staff: string[]
+  /** The 台账口令 protecting the store's key when the system has no keyring; else null. */
+  passphrase?: string | null
 }
+
+/** A passphrase as typed, or null when none was (the shell then uses the system keyring). */
+const passphraseArg = (passphrase: string | null | undefined) =>
+  passphrase && passphrase.trim() ? passphrase : null
 
 export const appState = () => call<AppState>('app_state')
 export const vocabularies = () => call<Vocabularies>('vocabularies')
 /**
  * Enrolls this computer with the county hub. `fingerprint` is the county CA's SHA-256 fingerprint
  * the hub prints beside the token (`AB:CD:…`); the shell checks it. Empty or absent: null.
+ * `passphrase`: the 台账口令 protecting the new store when there is no keyring (else null).
  */
-export const enroll = (hub: string, token: string, staff: string[], fingerprint?: string) =>
-  call<AppState>('enroll', { hub, token, staff, fingerprint: fingerprint?.trim() || null })
+export const enroll = (
+  hub: string,
+  token: string,
+  staff: string[],
+  fingerprint?: string,
+  passphrase?: string | null,
+) =>
+  call<AppState>('enroll', {
+    hub,
+    token,
+    staff,
+    fingerprint: fingerprint?.trim() || null,
+    passphrase: passphraseArg(passphrase),
+  })
 export const setupLocal = (setup: LocalSetup) =>
   call<AppState>('setup_local', {
     code: setup.code,
@@ -88,7 +107,15 @@ export const setupLocal = (setup: LocalSetup) =>
     role: setup.role,
     townships: setup.townships,
     staff: setup.staff,
+    passphrase: passphraseArg(setup.passphrase),
   })
+/**
+ * Opens the store waiting for its passphrase (`AppState.locked`): this computer's 台账口令 or the
+ * recovery passphrase county IT keeps. A wrong one is refused with the shell's message.
+ */
+export const unlock = (passphrase: string) => call<AppState>('unlock', { passphrase })
+/** The recovery passphrase was shown and written down: the shell forgets it (`recovery` null). */
+export const recoveryShown = () => call<AppState>('recovery_shown')
 export const updateStaff = (staff: string[]) => call<OfficeConfig>('update_staff', { staff })
 /** 全县规则 as this office holds them. */
 export const rulesView = () => call<RulesView>('rules_view')

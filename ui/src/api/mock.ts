@@ -26,6 +26,8 @@ import {
   VOCABULARIES,
   addDays,
   buildMockData,
+  MOCK_PASSPHRASE,
+  MOCK_RECOVERY,
   initialAppState,
   initialRules,
   isoDay,
@@ -41,14 +43,28 @@ type Args = Record<string, unknown>
 
 const today = () => isoDay(new Date())
 // `?setup` in the page's address starts the mock on a computer not yet set up; `?plain` on one
-// enrolled over plain http:// (the shell's `plain_http` warning).
+// enrolled over plain http:// (the shell's `plain_http` warning); `?locked` on one whose store
+// waits for its 台账口令 (MOCK_PASSPHRASE opens it). `?keyring`: the computer has a system
+// keyring (set-up then asks for no passphrase).
 const query = typeof location !== 'undefined' ? new URLSearchParams(location.search) : new URLSearchParams()
-const startAtSetup = query.has('setup')
-let appState: AppState = startAtSetup
-  ? { ...initialAppState(), ready: false, office: null, hub: null, hub_warning: null, demo: false, demo_cases: 0 }
-  : query.has('plain')
-    ? { ...initialAppState(), hub: 'http://county-hub:8750', hub_warning: 'plain_http' }
-    : initialAppState()
+
+/** What the shell reports before a store is open: no office, no hub. */
+function noStore(locked: boolean): AppState {
+  return { ...initialAppState(), ready: false, locked, office: null, hub: null, hub_warning: null, demo: false, demo_cases: 0 }
+}
+
+function startState(flags: URLSearchParams): AppState {
+  const state = flags.has('setup')
+    ? noStore(false)
+    : flags.has('locked')
+      ? noStore(true)
+      : flags.has('plain')
+        ? { ...initialAppState(), hub: 'http://county-hub:8750', hub_warning: 'plain_http' }
+        : initialAppState()
+  return { ...state, keyring: flags.has('keyring') }
+}
+
+let appState: AppState = startState(query)
 let data = buildMockData(today())
 let rules = initialRules(true, true)
 
@@ -777,6 +793,16 @@ function setRule(args: Args): RulesView {
   return rulesView()
 }
 
+/** The store's protection, as the shell checks it before creating anything. */
+function checkPassphrase(value: unknown) {
+  const passphrase = typeof value === 'string' ? value : ''
+  if (!passphrase.trim()) {
+    if (appState.keyring) return
+    invalid([{ field: 'passphrase', label: '台账口令', message: '本机没有可用的系统密钥环：请设置台账口令（命令行用环境变量 LEDGER_PASSPHRASE）' }])
+  }
+  if ([...passphrase.trim()].length < 8) invalid([{ field: 'passphrase', label: '台账口令', message: '口令至少 8 个字符' }])
+}
+
 async function handle(cmd: string, args: Args): Promise<unknown> {
   await sleep(30)
   switch (cmd) {
@@ -786,9 +812,12 @@ async function handle(cmd: string, args: Args): Promise<unknown> {
       return structuredClone(VOCABULARIES)
     case 'enroll': {
       if (!String(args.token ?? '').trim()) invalid([{ field: 'token', label: '接入令牌', message: '请填写县局发给本机的接入令牌' }])
+      checkPassphrase(args.passphrase)
       // `args.fingerprint` (the county CA's, or null) is the shell's to check; the mock trusts any.
       appState = {
         ...initialAppState(),
+        keyring: appState.keyring,
+        recovery: MOCK_RECOVERY,
         demo: false,
         hub: String(args.hub),
         hub_warning: null,
@@ -799,8 +828,11 @@ async function handle(cmd: string, args: Args): Promise<unknown> {
       return structuredClone(appState)
     }
     case 'setup_local':
+      checkPassphrase(args.passphrase)
       appState = {
         ...initialAppState(),
+        keyring: appState.keyring,
+        recovery: MOCK_RECOVERY,
         demo: false,
         hub: null,
         hub_warning: null,
@@ -815,6 +847,22 @@ async function handle(cmd: string, args: Args): Promise<unknown> {
       }
       data = { ...buildMockData(today()), cases: [] }
       rules = initialRules(true, true)
+      return structuredClone(appState)
+    case 'unlock': {
+      // As the shell: a store already open stays open, whatever was typed.
+      if (appState.locked) {
+        const passphrase = String(args.passphrase ?? '')
+        if (!passphrase.trim()) fail('invalid_input', '请输入台账口令或恢复口令')
+        await sleep(400)
+        if (passphrase.trim() !== MOCK_PASSPHRASE) {
+          fail('storage', '口令不对，或台账文件不是用这把钥匙加密的：请核对口令后重试（也可以使用恢复口令）')
+        }
+        appState = { ...initialAppState(), keyring: appState.keyring }
+      }
+      return structuredClone(appState)
+    }
+    case 'recovery_shown':
+      appState = { ...appState, recovery: null }
       return structuredClone(appState)
     case 'rules_view':
       return rulesView()
@@ -950,9 +998,9 @@ export function installMock(): void {
   mockIPC((cmd, payload) => handle(cmd, JSON.parse(JSON.stringify(payload ?? {})) as Args), { shouldMockEvents: true })
 }
 
-/** For unit tests: a fresh data set. */
-export function resetMock(): void {
-  appState = initialAppState()
+/** For unit tests: a fresh data set; `flags` as the page's address would give them (`locked`, `setup`, …). */
+export function resetMock(flags = ''): void {
+  appState = startState(new URLSearchParams(flags))
   data = buildMockData(today())
   rules = initialRules(true, true)
   picks = new Map()

@@ -280,12 +280,21 @@ export function initialRules(editable: boolean, received: boolean): RulesView {
   }
 }
 
+/** The 台账口令 that opens the mock's locked store (`?locked`). */
+export const MOCK_PASSPHRASE = '测试台账口令-2026'
+/** The recovery passphrase the mock's set-up and enrollment make. */
+export const MOCK_RECOVERY = 'ABCD-EFGH-JKMN-PQRS-TVWX-YZ23'
+
 export function initialAppState(): AppState {
   return {
     ready: true,
     office: structuredClone(OFFICE),
     hub: 'https://county-hub:8750',
     hub_warning: null,
+    locked: false,
+    // No system keyring, as on most county computers: set-up asks for a 台账口令.
+    keyring: false,
+    recovery: null,
     data_dir: '/home/guotu/.local/share/ledger',
     demo: true,
     demo_cases: 1,

@@ -150,6 +150,21 @@ export interface AppState {
    * (`syncErrors.<code>`): `plain_http` (not encrypted). null: nothing to warn about.
    */
   hub_warning: string | null
+  /**
+   * A store is here but waits for its passphrase (台账口令, or the recovery passphrase): the app
+   * shows the unlock screen and nothing else until `unlock` opens it.
+   */
+  locked: boolean
+  /**
+   * Whether the system keyring (Secret Service) can hold the store's key. When false, set-up
+   * asks for a 台账口令 (at least 8 characters) to protect it; when true none is asked.
+   */
+  keyring: boolean
+  /**
+   * A recovery passphrase (恢复口令, `7K2M-Q9DX-…`) made just now for this store, to show once,
+   * until `recovery_shown`. null: nothing to show.
+   */
+  recovery: string | null
   data_dir: string
   /** The store holds demo cases (show a banner; they can be removed in 设置). */
   demo: boolean
@@ -564,5 +579,6 @@ export interface Events {
   /** A case changed here or arrived by sync; `null` means many. */
   'store-changed': { case_id: string | null }
   'sync-status': SyncStatus
-  'progress': { task: 'import' | 'export' | 'sync' | 'reindex'; done: number; total: number }
+  /** `encrypt`: an old plain store being encrypted as it opens (at start or on `unlock`). */
+  'progress': { task: 'import' | 'export' | 'sync' | 'reindex' | 'encrypt'; done: number; total: number }
 }

@@ -66,6 +66,16 @@ export function setAppState(state: AppState): void {
   if (!state.ready) app.sync = null
 }
 
+/**
+ * A store was just opened (set up, enrolled or unlocked): takes the state the command returned
+ * and loads what a ready app shows.
+ */
+export function storeOpened(state: AppState): void {
+  setAppState(state)
+  void refreshSync()
+  void refreshTownships()
+}
+
 export const office = computed(() => app.state?.office ?? null)
 export const isBureau = computed(() => office.value?.role === 'bureau')
 /** The townships a case may name, as the shell lists them (the bureau: the county's). */

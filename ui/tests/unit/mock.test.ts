@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import * as ipc from '../../src/api/ipc'
 import { installMock, resetMock } from '../../src/api/mock'
+import { MOCK_PASSPHRASE, MOCK_RECOVERY } from '../../src/api/mockData'
 import type { CommandError, NewCase } from '../../src/api/types'
 
 beforeAll(() => {
@@ -39,6 +40,51 @@ describe('the IPC mock', () => {
     const vocab = await ipc.vocabularies()
     expect(vocab.channel.map((v) => v.label)).toEqual(['来信', '来访', '来电', '网上信访', '传真', '电子邮件'])
     expect(vocab.category.find((v) => v.code === 'illegal_occupation')?.label).toBe('违法占地建设')
+  })
+
+  it('has no keyring, is not locked and has no recovery passphrase to show by default', async () => {
+    const state = await ipc.appState()
+    expect(state).toMatchObject({ keyring: false, locked: false, recovery: null })
+  })
+
+  it('asks for a 台账口令 at set-up without a keyring, and shows the recovery passphrase once', async () => {
+    resetMock('setup')
+    let error = (await ipc.setupLocal({ code: 'hq', name: '黄桥镇国土所', role: 'township', townships: ['黄桥镇'], staff: ['刘洪'] }).catch((e: unknown) => e)) as CommandError
+    expect(error.fields?.map((f) => [f.field, f.label])).toEqual([['passphrase', '台账口令']])
+    error = (await ipc.setupLocal({ code: 'hq', name: '黄桥镇国土所', role: 'township', townships: ['黄桥镇'], staff: ['刘洪'], passphrase: '1234567' }).catch((e: unknown) => e)) as CommandError
+    expect(error.fields?.[0]).toMatchObject({ field: 'passphrase', message: '口令至少 8 个字符' })
+    const state = await ipc.setupLocal({ code: 'hq', name: '黄桥镇国土所', role: 'township', townships: ['黄桥镇'], staff: ['刘洪'], passphrase: '测试台账口令-2026' })
+    expect(state.ready).toBe(true)
+    expect(state.recovery).toBe(MOCK_RECOVERY)
+    expect((await ipc.appState()).recovery).toBe(MOCK_RECOVERY)
+    expect((await ipc.recoveryShown()).recovery).toBeNull()
+    expect((await ipc.appState()).recovery).toBeNull()
+
+    resetMock('setup')
+    const enrolled = await ipc.enroll('https://county-hub:8750', 'T0K3N', ['李娟'], undefined, '测试台账口令-2026')
+    expect(enrolled).toMatchObject({ ready: true, recovery: MOCK_RECOVERY, hub: 'https://county-hub:8750' })
+    await ipc.recoveryShown()
+  })
+
+  it('asks for no passphrase where there is a keyring', async () => {
+    resetMock('setup&keyring')
+    const state = await ipc.setupLocal({ code: 'hq', name: '黄桥镇国土所', role: 'bureau', townships: [], staff: ['刘洪'] })
+    expect(state).toMatchObject({ ready: true, keyring: true, recovery: MOCK_RECOVERY })
+  })
+
+  it('opens a locked store with its 台账口令 only', async () => {
+    resetMock('locked')
+    const locked = await ipc.appState()
+    expect(locked).toMatchObject({ ready: false, locked: true, office: null })
+    const wrong = (await ipc.unlock('不是这个口令123').catch((e: unknown) => e)) as CommandError
+    expect(wrong.code).toBe('storage')
+    expect(wrong.message).toContain('口令不对')
+    expect((await ipc.appState()).locked).toBe(true)
+    await expect(ipc.unlock('  ')).rejects.toMatchObject({ code: 'invalid_input' })
+    const open = await ipc.unlock(MOCK_PASSPHRASE)
+    expect(open).toMatchObject({ ready: true, locked: false })
+    expect(open.office?.name).toBeTruthy()
+    resetMock()
   })
 
   it('pages and searches the ledger, one character is enough', async () => {
