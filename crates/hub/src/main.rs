@@ -346,7 +346,7 @@ fn serve(
         Some((cert, key)) => {
             Some(ledger_hub::tls::load_server_config(&cert, &key).context("无法载入服务器证书")?)
         }
-        None if ledger_hub::tls::is_loopback(listen.ip()) || allow_http => None,
+        None if listen.ip().is_loopback() || allow_http => None,
         None => bail!(
             "不加密的 HTTP 只能在本机地址（127.0.0.1）上服务：请先运行 ledger-hub tls init 生成证书；\
              确需明文传输时加 --allow-http（不建议，身份证号等会明文经过网络）"

@@ -8,7 +8,7 @@
 //! `server.pem` (the server certificate followed by the CA: the server sends its chain) and
 //! `server.key`. Every file is 0600 in a 0700 directory.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -354,11 +354,6 @@ pub async fn serve_tls(
         tracing::warn!("requests still in flight after 30 s; stopping anyway");
     }
     Ok(())
-}
-
-/// Whether `addr` is reachable only from this machine (plain HTTP is allowed there).
-pub fn is_loopback(addr: IpAddr) -> bool {
-    addr.is_loopback()
 }
 
 #[cfg(test)]

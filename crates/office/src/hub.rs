@@ -27,12 +27,13 @@ pub struct HubAddress {
 }
 
 impl HubAddress {
-    /// The address without a trailing slash, checked against the plain-HTTP rule.
-    fn checked_url(&self) -> Result<String> {
+    /// The address without a trailing slash, and how it reaches the hub, checked against the
+    /// plain-HTTP rule.
+    fn checked_url(&self) -> Result<(String, HubLink)> {
         let url = self.url.trim().trim_end_matches('/').to_owned();
-        check_hub_url(&url, self.allow_plain)
+        let link = check_hub_url(&url, self.allow_plain)
             .map_err(|e| OfficeError::invalid("hub", "县局服务器地址", e.to_string()))?;
-        Ok(url)
+        Ok((url, link))
     }
 
     /// The trust this address asks for.
@@ -75,13 +76,13 @@ impl Office {
     /// Trades `enrollment.token` for this device's credential and creates the store in `dir`,
     /// bound to the hub and trusting its CA. Nothing is written when the hub refuses.
     pub async fn enroll(dir: &Path, enrollment: &Enrollment, clock: Clock) -> Result<Opened> {
-        if Self::store_exists(dir) {
+        if crate::ledger_store_exists(dir) {
             return Err(OfficeError::Refused(format!(
                 "数据目录 {} 中已有台账，不能再次接入；如需重新接入县局，请换一个数据目录",
                 dir.display()
             )));
         }
-        let url = enrollment.hub.checked_url()?;
+        let (url, _) = enrollment.hub.checked_url()?;
         if let Some(unlock) = &enrollment.unlock {
             unlock.check()?;
         }
@@ -145,10 +146,6 @@ impl Office {
         Ok(Opened { office, recovery })
     }
 
-    fn store_exists(dir: &Path) -> bool {
-        crate::ledger_store_exists(dir)
-    }
-
     /// The certificates this office trusts for its hub.
     pub fn hub_trust(&self) -> Result<HubTrust> {
         Ok(match self.store.meta(HUB_CA)? {
@@ -179,9 +176,7 @@ impl Office {
                 "本机尚未接入县局，没有可更改的地址：请先接入县局".to_owned(),
             ));
         }
-        let url = address.checked_url()?;
-        let link = check_hub_url(&url, address.allow_plain)
-            .map_err(|e| OfficeError::invalid("hub", "县局服务器地址", e.to_string()))?;
+        let (url, link) = address.checked_url()?;
         let mut trust = address.trust()?;
         if trust.ca_pem.is_none() && trust.pin.is_none() {
             // Same CA as before unless a new one is given.

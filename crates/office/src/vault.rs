@@ -249,16 +249,22 @@ pub fn keyring_available() -> bool {
 
 /// The key slots in `dir`, if the store there is encrypted.
 pub fn read(dir: &Path) -> Result<Option<KeyFile>> {
-    let path = dir.join(KEYS_FILE);
-    match std::fs::read(&path) {
-        Ok(bytes) => {
-            if bytes.len() > 64 * 1024 {
-                return Err(OfficeError::BadFile(format!("密钥文件 {} 过大", path.display())));
-            }
-            serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-                OfficeError::BadFile(format!("密钥文件 {} 无法读取：{e}", path.display()))
-            })
+    read_path(&dir.join(KEYS_FILE))
+}
+
+/// Key slots from the file at `path` (a store's, a pending rekey's, a backup's), if it exists.
+/// A file far larger than any set of slots is refused before it is parsed.
+pub fn read_path(path: &Path) -> Result<Option<KeyFile>> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.len() > 64 * 1024 => {
+            return Err(OfficeError::BadFile(format!("密钥文件 {} 过大", path.display())));
         }
+        _ => {}
+    }
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+            OfficeError::BadFile(format!("密钥文件 {} 无法读取：{e}", path.display()))
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(OfficeError::BadFile(format!("密钥文件 {} 无法读取：{e}", path.display()))),
     }

@@ -32,7 +32,7 @@ fn county_recovery() -> Option<String> {
 /// key left the new slots in `ledger.keys.new`; they are tried too, and kept when they work.
 fn unlocked_key(dir: &Path, unlock: &Unlock) -> Result<Option<StoreKey>> {
     let Some(file) = vault::read(dir)? else { return Ok(None) };
-    let pending = read_pending(dir)?;
+    let pending = vault::read_path(&dir.join(PENDING_KEYS))?;
     let key = vault::open(&file, unlock);
     match (key, pending) {
         (Ok(key), None) => Ok(Some(key)),
@@ -57,18 +57,6 @@ fn unlocked_key(dir: &Path, unlock: &Unlock) -> Result<Option<StoreKey>> {
         }
         (Err(e), None) => Err(e),
     }
-}
-
-fn read_pending(dir: &Path) -> Result<Option<KeyFile>> {
-    let path = dir.join(PENDING_KEYS);
-    if !path.exists() {
-        return Ok(None);
-    }
-    let bytes = std::fs::read(&path)
-        .map_err(|e| OfficeError::BadFile(format!("无法读取 {}：{e}", path.display())))?;
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .map_err(|e| OfficeError::BadFile(format!("密钥文件 {} 无法读取：{e}", path.display())))
 }
 
 fn finish_pending(dir: &Path, new: &KeyFile) -> Result<()> {
@@ -189,15 +177,13 @@ impl Office {
         if plain {
             return Ok(Store::restore(dir, file)?.to_hex_string());
         }
-        let bytes = std::fs::read(&keys_path).map_err(|_| StoreError::BadBackup {
+        let keys = vault::read_path(&keys_path)?.ok_or_else(|| StoreError::BadBackup {
             path: file.to_path_buf(),
             reason: format!(
                 "不是台账备份文件；若是加密的备份，须与它的密钥文件 {} 放在同一目录",
                 keys_path.display()
             ),
         })?;
-        let keys: KeyFile = serde_json::from_slice(&bytes)
-            .map_err(|e| OfficeError::BadFile(format!("密钥文件无法读取：{e}")))?;
         let key = vault::open(&keys, unlock)?;
         let actor = Store::restore_keyed(dir, file, Some(&key))?;
         vault::write(dir, &keys)?;
@@ -208,7 +194,6 @@ impl Office {
 /// `backup.db` → `backup.db.keys`.
 fn keys_beside(file: &Path) -> PathBuf {
     let mut name = file.as_os_str().to_owned();
-    name.push(".");
-    name.push(KEYS_FILE.trim_start_matches("ledger."));
+    name.push(".keys");
     PathBuf::from(name)
 }
