@@ -354,7 +354,8 @@ async fn stores_backups_and_bundles_are_private_to_their_user() {
     c.a.office.register(&case_input("黄桥镇", "本局接收", "孙八", "宅基地"), None).unwrap();
     c.a.sync().await.unwrap();
     assert_eq!(mode(c.a.dir.path()), 0o700);
-    for f in ["ledger.db", "ledger.db-wal"] {
+    assert!(c.a.dir.path().join("ledger.lock").exists());
+    for f in ["ledger.db", "ledger.db-wal", "ledger.lock"] {
         let path = c.a.dir.path().join(f);
         if path.exists() {
             assert_eq!(mode(&path), 0o600, "{f}");

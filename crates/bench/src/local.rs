@@ -89,13 +89,25 @@ pub(crate) fn open_office(dir: &Path) -> Result<Office> {
     let Some(file) = ledger_office::vault::read(dir)? else {
         return Ok(Office::open(dir, system_clock())?);
     };
-    let unlock =
-        if file.slots.iter().any(|s| matches!(s, ledger_office::vault::Slot::Keyring { .. })) {
-            Unlock::Keyring
-        } else {
-            Unlock::Passphrase(BENCH_PASSPHRASE.to_owned())
-        };
-    Ok(Office::open_unlocked(dir, &unlock, system_clock(), &mut |_, _| {})?.office)
+    Ok(Office::open_unlocked(dir, &unlock_of(&file), system_clock(), &mut |_, _| {})?.office)
+}
+
+/// How the bench unlocks a store it made: the keyring if it has a keyring slot.
+fn unlock_of(file: &ledger_office::vault::KeyFile) -> Unlock {
+    if file.slots.iter().any(|s| matches!(s, ledger_office::vault::Slot::Keyring { .. })) {
+        Unlock::Keyring
+    } else {
+        Unlock::Passphrase(BENCH_PASSPHRASE.to_owned())
+    }
+}
+
+/// For an encrypted store, the time of fetching its key once (reading the slots, then the
+/// keyring or Argon2), ms; `None` for a plain store.
+pub(crate) fn time_key_fetch(dir: &Path) -> Result<Option<f64>> {
+    let start = Instant::now();
+    let Some(file) = ledger_office::vault::read(dir)? else { return Ok(None) };
+    ledger_office::vault::open(&file, &unlock_of(&file))?;
+    Ok(Some(crate::measure::ms(start.elapsed())))
 }
 
 /// A timed list query.
@@ -124,6 +136,8 @@ pub struct OpenFigures {
     pub open_median_ms: f64,
     /// The first page alone, median ms.
     pub first_page_median_ms: f64,
+    /// Of an encrypted store, one fetch of its key (keyring or Argon2), median ms.
+    pub key_median_ms: Option<f64>,
     /// The whole process (exec, open, page, exit), median ms.
     pub process_median_ms: f64,
     /// The highest peak resident memory (VmHWM) of any probe, MiB.
@@ -505,6 +519,10 @@ fn measure_open(exe: &Path, dir: &Path, samples: usize) -> Result<OpenFigures> {
         timing: Timing::of(&probes.iter().map(|(p, _)| p.total_ms).collect::<Vec<_>>()),
         open_median_ms: median(|(p, _)| p.open_ms),
         first_page_median_ms: median(|(p, _)| p.first_page_ms),
+        key_median_ms: probes
+            .iter()
+            .all(|(p, _)| p.key_ms.is_some())
+            .then(|| median(|(p, _)| p.key_ms.unwrap_or_default())),
         process_median_ms: median(|(_, wall)| *wall),
         peak_resident_mib: probes
             .iter()

@@ -22,6 +22,9 @@ pub struct ProbeReport {
     pub first_page_ms: f64,
     /// Both, ms.
     pub total_ms: f64,
+    /// For an encrypted store, one more fetch of its key after the open (the keyring over
+    /// D-Bus, or Argon2 for a passphrase), ms: the share of the open that is the key's.
+    pub key_ms: Option<f64>,
     /// Cases in the store (the page's total).
     pub cases: u64,
     /// Rows on the first page.
@@ -37,10 +40,12 @@ pub fn run(dir: &Path) -> Result<ProbeReport> {
     let opened = start.elapsed();
     let page = office.list(&CaseQuery { limit: Some(50), ..Default::default() })?;
     let total = start.elapsed();
+    let key_ms = crate::local::time_key_fetch(dir)?;
     Ok(ProbeReport {
         open_ms: ms(opened),
         first_page_ms: ms(total - opened),
         total_ms: ms(total),
+        key_ms,
         cases: page.total,
         rows: page.rows.len(),
         memory: memory()?,

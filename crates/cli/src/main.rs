@@ -746,7 +746,12 @@ fn case_command(dir: &Path, command: &CaseCommand, handler: Option<&str>) -> any
             Office::check_attachment_size(&name, size)?;
             let bytes =
                 std::fs::read(file).with_context(|| format!("无法读取 {}", file.display()))?;
-            let hash = office.attach(id, &name, &bytes, output::mime_of(&name))?;
+            let hash = office.attach(
+                id,
+                &name,
+                &bytes,
+                ledger_office::ledger_domain::AttachmentRef::mime_of(&name),
+            )?;
             eprintln!("已添加附件「{name}」；附件标识：");
             println!("{hash}");
         }

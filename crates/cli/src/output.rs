@@ -323,23 +323,6 @@ pub(crate) fn rules(view: &ledger_office::RulesView) {
     }
 }
 
-pub(crate) fn mime_of(name: &str) -> &'static str {
-    let lower = name.to_lowercase();
-    match lower.rsplit('.').next().unwrap_or("") {
-        "pdf" => "application/pdf",
-        "jpg" | "jpeg" => "image/jpeg",
-        "png" => "image/png",
-        "doc" => "application/msword",
-        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "xls" => "application/vnd.ms-excel",
-        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "txt" => "text/plain",
-        "mp3" => "audio/mpeg",
-        "mp4" => "video/mp4",
-        _ => "application/octet-stream",
-    }
-}
-
 /// A moment as the machine's local time, naming the zone so nobody has to guess it:
 /// 2026-11-30 20:15（本机时间 UTC+08:00）.
 pub(crate) fn time_text(ms: Option<i64>) -> String {

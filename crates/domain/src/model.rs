@@ -418,6 +418,28 @@ pub struct AttachmentRef {
     pub added_by: String,
 }
 
+impl AttachmentRef {
+    /// The MIME type of a file by its name's extension (the app opens it with it; a document
+    /// preview needs it right), `application/octet-stream` when unknown.
+    pub fn mime_of(name: &str) -> &'static str {
+        match name.rsplit_once('.').map(|(_, ext)| ext.to_ascii_lowercase()).as_deref() {
+            Some("pdf") => "application/pdf",
+            Some("jpg" | "jpeg") => "image/jpeg",
+            Some("png") => "image/png",
+            Some("doc") => "application/msword",
+            Some("docx") => {
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+            }
+            Some("xls") => "application/vnd.ms-excel",
+            Some("xlsx") => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            Some("txt") => "text/plain",
+            Some("mp3") => "audio/mpeg",
+            Some("mp4") => "video/mp4",
+            _ => "application/octet-stream",
+        }
+    }
+}
+
 /// 信访人身份: the separate per-case identity document. Every 检举控告 and confidential case's
 /// identity goes to the bureau only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -490,6 +512,16 @@ pub fn case_number(prefix: &str, year: i32, device: &str, seq: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_attachment_type_comes_from_its_extension_only() {
+        assert_eq!(AttachmentRef::mime_of("现场照片.JPG"), "image/jpeg");
+        assert_eq!(AttachmentRef::mime_of("台账.2017.xlsx"), AttachmentRef::mime_of("a.XLSX"));
+        assert_eq!(AttachmentRef::mime_of("复查意见书.pdf"), "application/pdf");
+        // A name that is only an extension's letters, or has no extension, is not that type.
+        assert_eq!(AttachmentRef::mime_of("pdf"), "application/octet-stream");
+        assert_eq!(AttachmentRef::mime_of("笔录.exe"), "application/octet-stream");
+    }
 
     #[test]
     fn china_date_uses_utc_plus_8() {

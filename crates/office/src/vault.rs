@@ -12,6 +12,12 @@
 //!   outlives the laptop whose keyring held the key.
 //!
 //! Wrapping is a BLAKE3 key stream and MAC under the derived key; the slots' salts are random.
+//!
+//! On Linux the keyring is asked over a *plain* Secret Service session, not a Diffie-Hellman
+//! one: the session bus is this user's own socket, and a process that could read its traffic
+//! (this user or root) could as well ask the Secret Service for the entry itself, so the
+//! encrypted transfer protected nothing here and cost 6 ms of every start (measured in
+//! BENCHMARKS.md, "Local store encrypted at rest").
 
 use std::path::{Path, PathBuf};
 
@@ -239,12 +245,15 @@ fn keyring_error(e: &keyring::Error) -> OfficeError {
     ))
 }
 
-/// Whether this session has a usable keyring (a Secret Service on D-Bus, on Linux).
+/// Whether this session has a usable keyring (a Secret Service on D-Bus, on Linux). Asked once
+/// per process (the app asks at every screen): a keyring that appears later is seen at the next
+/// start.
 pub fn keyring_available() -> bool {
-    match keyring::Entry::new(KEYRING_SERVICE, "availability-probe") {
+    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AVAILABLE.get_or_init(|| match keyring::Entry::new(KEYRING_SERVICE, "availability-probe") {
         Ok(entry) => matches!(entry.get_password(), Ok(_) | Err(keyring::Error::NoEntry)),
         Err(_) => false,
-    }
+    })
 }
 
 /// The key slots in `dir`, if the store there is encrypted.

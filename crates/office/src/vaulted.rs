@@ -109,7 +109,14 @@ impl Office {
         if !Store::exists(dir) {
             return Err(StoreError::Missing(dir.to_path_buf()).into());
         }
-        let (key, recovery) = match unlocked_key(dir, unlock)? {
+        // The keyring answers over D-Bus while SQLite initialises: the two waits overlap.
+        let key = std::thread::scope(|s| {
+            let warm = s.spawn(ledger_store::cipher::warm_up);
+            let key = unlocked_key(dir, unlock);
+            let _ = warm.join();
+            key
+        });
+        let (key, recovery) = match key? {
             Some(key) => (key, None),
             // Encrypted, and its key slots gone: making new ones would only hide that.
             None if Store::is_encrypted(dir)? => {

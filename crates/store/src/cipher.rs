@@ -78,6 +78,15 @@ pub(crate) fn unlock(conn: &Connection, key: &StoreKey) -> Result<()> {
     }
 }
 
+/// Initialises the SQLite library in this process, which for SQLCipher includes its crypto
+/// provider (OpenSSL): 2-3 ms that every first connection pays. A caller waiting for a key (the
+/// keyring over D-Bus) runs this meanwhile so the two waits overlap.
+pub fn warm_up() {
+    if let Err(e) = Connection::open_in_memory() {
+        tracing::debug!(error = %e, "SQLite warm-up failed; the first connection will say why");
+    }
+}
+
 /// Whether `key` opens the encrypted database of the store in `dir`.
 pub fn opens(dir: &Path, key: &StoreKey) -> bool {
     let path = dir.join(crate::DB_FILE);

@@ -308,9 +308,12 @@ fn like_pattern(text: &str) -> String {
 }
 
 /// Builds the WHERE clause and its parameters.
-fn filter(q: &CaseQuery) -> (String, Vec<SqlValue>) {
-    // Demo cases being removed have left every list already.
-    let mut clauses: Vec<String> = vec!["demo < 2".to_owned()];
+pub(crate) fn filter(q: &CaseQuery) -> (String, Vec<SqlValue>) {
+    // Demo cases being removed have left every list already. The unary `+` keeps `demo` from
+    // choosing an index: with `cases_demo` as a range, a name search read every table row (16 ms
+    // instead of 4 at 20,000 cases); as a filter, the plain count scans `cases_demo` whole (the
+    // narrowest index holding `demo`) and every search keeps its covering index.
+    let mut clauses: Vec<String> = vec!["+demo < 2".to_owned()];
     let mut args: Vec<SqlValue> = Vec::new();
     let mut eq = |col: &str, v: &Option<String>, clauses: &mut Vec<String>| {
         if let Some(v) = v {
@@ -409,6 +412,15 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
     })
 }
 
+/// The statement counting a page's hits (a search's only up to one past `cap`).
+pub(crate) fn count_sql(filter: &str, searching: bool, cap: u64) -> String {
+    if searching {
+        format!("SELECT count(*) FROM (SELECT 1 FROM cases {filter} LIMIT {})", cap + 1)
+    } else {
+        format!("SELECT count(*) FROM cases {filter}")
+    }
+}
+
 pub(crate) fn list(conn: &Connection, q: &CaseQuery) -> Result<Page> {
     list_capped(conn, q, COUNT_CAP)
 }
@@ -419,11 +431,7 @@ pub(crate) fn list_capped(conn: &Connection, q: &CaseQuery, cap: u64) -> Result<
     // Counting every hit of a common word costs as much as reading them all: a text search
     // counts one past the cap and no further.
     let searching = q.text.as_deref().is_some_and(|t| !t.trim().is_empty());
-    let count_sql = if searching {
-        format!("SELECT count(*) FROM (SELECT 1 FROM cases {filter} LIMIT {})", cap + 1)
-    } else {
-        format!("SELECT count(*) FROM cases {filter}")
-    };
+    let count_sql = count_sql(&filter, searching, cap);
     let counted: i64 = conn.query_row(&count_sql, params_from_iter(args.iter()), |r| r.get(0))?;
     let counted = u64::try_from(counted).unwrap_or(0);
     let capped = searching && counted > cap;

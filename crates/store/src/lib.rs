@@ -94,7 +94,11 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/004_search_pairs.sql"),
     include_str!("../migrations/005_demo.sql"),
     include_str!("../migrations/006_demo_indexes.sql"),
+    include_str!("../migrations/007_open_indexes.sql"),
 ];
+
+/// Finds the county's rules document at every open (through the `docs_kind` index).
+const RULES_DOC_SQL: &str = "SELECT case_id FROM docs WHERE kind = ?1 LIMIT 1";
 
 /// The office's replica.
 pub struct Store {
@@ -397,11 +401,7 @@ impl Store {
         // One rules document per county; the store needs no id to find it.
         let id: Option<String> = self
             .reader()
-            .query_row(
-                "SELECT case_id FROM docs WHERE kind = ?1 LIMIT 1",
-                [DocKind::Rules.code()],
-                |r| r.get(0),
-            )
+            .query_row(RULES_DOC_SQL, [DocKind::Rules.code()], |r| r.get(0))
             .optional()?;
         let Some(id) = id.and_then(|s| s.parse::<ledger_domain::CaseId>().ok()) else {
             *self.rules.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(self.base.clone());

@@ -18,8 +18,12 @@ impl LockFile {
     /// Takes the lock or says who holds it.
     pub(crate) fn acquire(dir: &Path) -> Result<Self> {
         let path = dir.join("ledger.lock");
-        let mut file =
-            OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path)?;
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        // It names the process holding the store; like every file here, the user's alone.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&path)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {

@@ -80,6 +80,33 @@ fn survives_reopen_without_loading_documents() {
     assert_eq!(store.integrity_check().unwrap(), "ok");
 }
 
+/// Every page a store reads at open is decrypted once it is encrypted: the rules lookup and the
+/// first page's count go through their narrow indexes, never a scan of a wide one; and the
+/// narrow index takes no search away from its covering index.
+#[test]
+fn what_an_open_reads_goes_through_narrow_indexes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = seeded(dir.path());
+    let plan = |sql: &str, args: &[rusqlite::types::Value]| -> String {
+        let conn = store.reader();
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get::<_, String>(3))
+            .unwrap();
+        rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
+    };
+    let rules = plan(RULES_DOC_SQL, &[DocKind::Rules.code().into()]);
+    assert!(rules.contains("INDEX docs_kind (kind=?)"), "{rules}");
+    let (filter, args) = index::filter(&CaseQuery::default());
+    let count = plan(&index::count_sql(&filter, false, COUNT_CAP), &args);
+    assert!(count.contains("SCAN cases USING COVERING INDEX cases_demo"), "{count}");
+    let (filter, args) =
+        index::filter(&CaseQuery { text: Some("建国".into()), ..Default::default() });
+    let search = plan(&index::count_sql(&filter, true, COUNT_CAP), &args);
+    assert!(search.contains("COVERING INDEX cases_received"), "{search}");
+    assert!(!search.contains("cases_demo"), "{search}");
+}
+
 #[test]
 fn search_two_characters_by_like_and_three_by_trigram() {
     let dir = tempfile::tempdir().unwrap();

@@ -224,20 +224,6 @@ fn case_field(name: &str) -> CommandResult<CaseField> {
         .ok_or_else(|| CommandError::new("invalid_input", format!("字段「{name}」无效")))
 }
 
-fn mime_of(name: &str) -> &'static str {
-    match name.rsplit('.').next().map(str::to_ascii_lowercase).as_deref() {
-        Some("pdf") => "application/pdf",
-        Some("jpg" | "jpeg") => "image/jpeg",
-        Some("png") => "image/png",
-        Some("doc") => "application/msword",
-        Some("docx") => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        Some("txt") => "text/plain",
-        Some("mp3") => "audio/mpeg",
-        Some("mp4") => "video/mp4",
-        _ => "application/octet-stream",
-    }
-}
-
 /// Attaches the file a dialog chose (`handle` from `pick_files`): its size is checked before a
 /// byte is read, and the file is read on a blocking thread.
 #[tauri::command(rename_all = "snake_case")]
@@ -259,7 +245,7 @@ pub(crate) async fn attach_file(
         Office::check_attachment_size(&name, size)?;
         let bytes = std::fs::read(&path)
             .map_err(|e| ledger_office::OfficeError::BadFile(format!("无法读取「{name}」：{e}")))?;
-        o.attach(case, &name, &bytes, mime_of(&name))
+        o.attach(case, &name, &bytes, ledger_office::ledger_domain::AttachmentRef::mime_of(&name))
     })
     .await?;
     desktop.changed(Some(id));
