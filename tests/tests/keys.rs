@@ -9,7 +9,7 @@ use std::path::Path;
 
 use ledger_client::{ClientError, HubLink, TlsProblem};
 use ledger_domain::Role;
-use ledger_office::{Enrollment, HubAddress, Office, OfficeError};
+use ledger_office::{Enrollment, HubAddress, Office, OfficeError, Opened};
 use ledger_protocol::bundle::{self, Bundle, BundleError, BundleKind};
 use ledger_protocol::keys::{PublicKey, SecretKey};
 use ledger_protocol::{SyncRequest, decode};
@@ -412,6 +412,11 @@ fn unlock(p: &str) -> ledger_office::Unlock {
     ledger_office::Unlock::Passphrase(p.to_owned())
 }
 
+/// Opens the store in `dir` today as `unlock` says, ignoring progress.
+fn open_as(dir: &Path, unlock: &ledger_office::Unlock) -> ledger_office::Result<Opened> {
+    Office::open_unlocked(dir, unlock, clock_at(TODAY), &mut |_, _| {})
+}
+
 fn wrong_key(e: &OfficeError) -> bool {
     matches!(e, OfficeError::Store(ledger_store::StoreError::WrongKey))
 }
@@ -439,34 +444,18 @@ fn a_data_directory_copied_elsewhere_opens_only_with_a_passphrase_and_holds_no_n
         Office::open(elsewhere.path(), clock_at(TODAY)).err(),
         Some(OfficeError::Store(ledger_store::StoreError::Encrypted))
     ));
-    let err = Office::open_unlocked(
-        elsewhere.path(),
-        &unlock("别的口令12345"),
-        clock_at(TODAY),
-        &mut |_, _| {},
-    )
-    .err()
-    .unwrap();
+    let err = open_as(elsewhere.path(), &unlock("别的口令12345")).err().unwrap();
     assert!(wrong_key(&err), "{err:?}");
     assert!(err.to_string().contains("恢复口令"), "says what else to try: {err}");
     // Its passphrase, or the recovery passphrase county IT keeps, opens it.
     for p in [PASSPHRASE, recovery.as_str()] {
-        let opened =
-            Office::open_unlocked(elsewhere.path(), &unlock(p), clock_at(TODAY), &mut |_, _| {})
-                .unwrap();
+        let opened = open_as(elsewhere.path(), &unlock(p)).unwrap();
         assert!(opened.recovery.is_none(), "nothing new to show");
         assert_eq!(opened.office.case_count().unwrap(), 1);
     }
     // Without its key file, the store is not silently given new keys.
     std::fs::remove_file(elsewhere.path().join("ledger.keys")).unwrap();
-    let err = Office::open_unlocked(
-        elsewhere.path(),
-        &unlock(PASSPHRASE),
-        clock_at(TODAY),
-        &mut |_, _| {},
-    )
-    .err()
-    .unwrap();
+    let err = open_as(elsewhere.path(), &unlock(PASSPHRASE)).err().unwrap();
     assert!(err.to_string().contains(".keys"), "{err}");
     assert!(!elsewhere.path().join("ledger.keys").exists());
 }
@@ -492,9 +481,7 @@ fn a_backup_restores_on_another_machine_with_the_recovery_passphrase() {
     assert!(wrong_key(&err), "{err:?}");
     assert!(!ledger_office::ledger_store_exists(other.path()), "nothing restored");
     Office::restore_unlocked(other.path(), &backup, &unlock(&recovery)).unwrap();
-    let opened =
-        Office::open_unlocked(other.path(), &unlock(&recovery), clock_at(TODAY), &mut |_, _| {})
-            .unwrap();
+    let opened = open_as(other.path(), &unlock(&recovery)).unwrap();
     assert_eq!(opened.office.case_count().unwrap(), 1);
     // Without its key file, an encrypted backup is refused with what to do.
     std::fs::remove_file(&keys).unwrap();
@@ -528,9 +515,7 @@ fn a_plain_store_from_before_is_encrypted_at_its_first_start_with_progress() {
     assert!(ledger_store::Store::is_encrypted(dir.path()).unwrap());
     assert!(!contains(&every_byte(dir.path()), "钱七".as_bytes()), "plain after");
     // The next start opens it without anything new to show.
-    let again =
-        Office::open_unlocked(dir.path(), &unlock(PASSPHRASE), clock_at(TODAY), &mut |_, _| {})
-            .unwrap();
+    let again = open_as(dir.path(), &unlock(PASSPHRASE)).unwrap();
     assert!(again.recovery.is_none());
 }
 
@@ -550,16 +535,11 @@ fn rekey_gives_a_new_key_and_the_old_passphrases_stop_working() {
         Office::rekey(dir.path(), &unlock(PASSPHRASE), &unlock(new)).unwrap().unwrap();
     assert_ne!(new_recovery, old_recovery);
     for stale in [PASSPHRASE, old_recovery.as_str()] {
-        let err =
-            Office::open_unlocked(dir.path(), &unlock(stale), clock_at(TODAY), &mut |_, _| {})
-                .err()
-                .unwrap();
+        let err = open_as(dir.path(), &unlock(stale)).err().unwrap();
         assert!(wrong_key(&err), "{stale}: {err:?}");
     }
     for fresh in [new, new_recovery.as_str()] {
-        let opened =
-            Office::open_unlocked(dir.path(), &unlock(fresh), clock_at(TODAY), &mut |_, _| {})
-                .unwrap();
+        let opened = open_as(dir.path(), &unlock(fresh)).unwrap();
         assert_eq!(opened.office.case_count().unwrap(), 1);
     }
     assert!(!dir.path().join("ledger.keys.new").exists());
@@ -580,9 +560,7 @@ fn the_keyring_holds_the_key_and_the_directory_alone_opens_nothing() {
     let recovery = opened.recovery.unwrap();
     opened.office.register(&case_input("黄桥镇", "本局接收", "钱七", "宅基地"), None).unwrap();
     drop(opened.office);
-    let opened =
-        Office::open_unlocked(dir.path(), &Unlock::Keyring, clock_at(TODAY), &mut |_, _| {})
-            .unwrap();
+    let opened = open_as(dir.path(), &Unlock::Keyring).unwrap();
     assert_eq!(opened.office.case_count().unwrap(), 1);
     drop(opened.office);
     let keys = std::fs::read_to_string(dir.path().join("ledger.keys")).unwrap();
@@ -590,18 +568,10 @@ fn the_keyring_holds_the_key_and_the_directory_alone_opens_nothing() {
     // A copy elsewhere opens with the recovery passphrase, not with a guess.
     let elsewhere = tempfile::tempdir().unwrap();
     copy_dir(dir.path(), elsewhere.path());
-    let err = Office::open_unlocked(
-        elsewhere.path(),
-        &unlock("猜一个口令123"),
-        clock_at(TODAY),
-        &mut |_, _| {},
-    )
-    .err()
-    .unwrap();
+    let err = open_as(elsewhere.path(), &unlock("猜一个口令123")).err().unwrap();
     assert!(wrong_key(&err), "{err:?}");
-    Office::open_unlocked(elsewhere.path(), &unlock(&recovery), clock_at(TODAY), &mut |_, _| {})
-        .unwrap();
+    open_as(elsewhere.path(), &unlock(&recovery)).unwrap();
     // A rekey to the keyring replaces the entry and removes the old one.
     Office::rekey(dir.path(), &Unlock::Keyring, &Unlock::Keyring).unwrap();
-    Office::open_unlocked(dir.path(), &Unlock::Keyring, clock_at(TODAY), &mut |_, _| {}).unwrap();
+    open_as(dir.path(), &Unlock::Keyring).unwrap();
 }

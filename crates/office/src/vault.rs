@@ -87,6 +87,19 @@ pub struct KdfParams {
     pub t: u32,
 }
 
+impl KdfParams {
+    /// The most a key file may ask of Argon2: a key file can come from elsewhere (a backup's
+    /// `.keys`), and one asking for gigabytes or thousands of passes would stall or exhaust the
+    /// machine before any passphrase is checked. Far above the cost this release writes.
+    const MAX_M_KIB: u32 = 256 * 1024;
+    const MAX_T: u32 = 16;
+
+    /// Whether Argon2 may be run with these: within the bounds above (and its own minimum).
+    fn within_bounds(self) -> bool {
+        (8..=Self::MAX_M_KIB).contains(&self.m_kib) && (1..=Self::MAX_T).contains(&self.t)
+    }
+}
+
 impl Default for KdfParams {
     fn default() -> Self {
         Self { m_kib: 19 * 1024, t: 2 }
@@ -134,17 +147,6 @@ pub struct KeyFile {
     pub slots: Vec<Slot>,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) || !text.is_ascii() {
-        return None;
-    }
-    (0..text.len() / 2).map(|i| u8::from_str_radix(&text[i * 2..i * 2 + 2], 16).ok()).collect()
-}
-
 fn random<const N: usize>() -> Result<[u8; N]> {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes)
@@ -185,8 +187,8 @@ pub fn wrap(key: &StoreKey, passphrase: &str, params: KdfParams) -> Result<Wrapp
     let tag = blake3::keyed_hash(&mac, &wrapped);
     Ok(Wrapped {
         kdf: params,
-        salt: hex(&salt),
-        wrapped: hex(&wrapped),
+        salt: hex::encode(salt),
+        wrapped: hex::encode(&wrapped),
         tag: tag.to_hex().to_string(),
     })
 }
@@ -194,9 +196,9 @@ pub fn wrap(key: &StoreKey, passphrase: &str, params: KdfParams) -> Result<Wrapp
 /// The key in `w`, if `passphrase` is the one it was wrapped under.
 pub fn unwrap(w: &Wrapped, passphrase: &str) -> Result<Option<StoreKey>> {
     let bad = || OfficeError::BadFile(format!("密钥文件 {KEYS_FILE} 已损坏"));
-    let salt = unhex(&w.salt).ok_or_else(bad)?;
-    let wrapped = unhex(&w.wrapped).filter(|b| b.len() == 32).ok_or_else(bad)?;
-    let tag = unhex(&w.tag).filter(|b| b.len() == 32).ok_or_else(bad)?;
+    let salt = hex::decode(&w.salt).map_err(|_| bad())?;
+    let wrapped = hex::decode(&w.wrapped).ok().filter(|b| b.len() == 32).ok_or_else(bad)?;
+    let tag = hex::decode(&w.tag).ok().filter(|b| b.len() == 32).ok_or_else(bad)?;
     let kek = kdf(passphrase, &salt, w.kdf)?;
     let (stream, mac) = streams(&kek);
     let expected = blake3::keyed_hash(&mac, &wrapped);
@@ -271,9 +273,22 @@ pub fn read_path(path: &Path) -> Result<Option<KeyFile>> {
         _ => {}
     }
     match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-            OfficeError::BadFile(format!("密钥文件 {} 无法读取：{e}", path.display()))
-        }),
+        Ok(bytes) => {
+            let file: KeyFile = serde_json::from_slice(&bytes).map_err(|e| {
+                OfficeError::BadFile(format!("密钥文件 {} 无法读取：{e}", path.display()))
+            })?;
+            let unbounded = file.slots.iter().any(|slot| match slot {
+                Slot::Passphrase(w) | Slot::Recovery(w) => !w.kdf.within_bounds(),
+                Slot::Keyring { .. } => false,
+            });
+            if unbounded {
+                return Err(OfficeError::BadFile(format!(
+                    "密钥文件 {} 的口令参数超出范围，不是本程序写的：请从备份处取回原来的密钥文件",
+                    path.display()
+                )));
+            }
+            Ok(Some(file))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(OfficeError::BadFile(format!("密钥文件 {} 无法读取：{e}", path.display()))),
     }
@@ -307,7 +322,7 @@ pub struct Protected {
 /// under `recovery` (or a new recovery passphrase).
 pub fn protect(key: &StoreKey, unlock: &Unlock, recovery: Option<&str>) -> Result<Protected> {
     unlock.check()?;
-    let id = hex(&random::<16>()?);
+    let id = hex::encode(random::<16>()?);
     let mut slots = Vec::new();
     match unlock {
         Unlock::Keyring => {
@@ -421,9 +436,31 @@ mod tests {
         let mut tampered = w.clone();
         tampered.wrapped.replace_range(0..2, if &w.wrapped[0..2] == "00" { "01" } else { "00" });
         assert_eq!(unwrap(&tampered, "县局口令 2026").unwrap(), None);
-        assert!(!w.wrapped.contains(&hex(key.bytes())[..16]), "the key in the clear");
+        assert!(!w.wrapped.contains(&hex::encode(key.bytes())[..16]), "the key in the clear");
         let broken = Wrapped { salt: "zz".into(), ..w };
         assert!(unwrap(&broken, "县局口令 2026").is_err());
+    }
+
+    #[test]
+    fn a_key_file_asking_argon2_for_too_much_is_refused_before_it_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = StoreKey::generate().unwrap();
+        let mut file = KeyFile {
+            version: 1,
+            id: "x".into(),
+            slots: vec![Slot::Recovery(wrap(&key, "县局口令 2026", cheap()).unwrap())],
+        };
+        write(dir.path(), &file).unwrap();
+        assert!(read(dir.path()).unwrap().is_some());
+        for kdf in [KdfParams { m_kib: 4 << 20, t: 1 }, KdfParams { m_kib: 64, t: 100_000 }] {
+            if let Slot::Recovery(w) = &mut file.slots[0] {
+                w.kdf = kdf;
+            }
+            write(dir.path(), &file).unwrap();
+            let err = read(dir.path()).unwrap_err();
+            assert!(err.to_string().contains("超出范围"), "{kdf:?}: {err}");
+        }
+        assert!(KdfParams::default().within_bounds());
     }
 
     #[test]
@@ -450,6 +487,6 @@ mod tests {
         // Too short a passphrase is refused before anything is made.
         assert!(protect(&key, &Unlock::Passphrase("短".into()), None).is_err());
         let json = serde_json::to_string(&file).unwrap();
-        assert!(!json.contains(&hex(key.bytes())), "the key in the clear in {json}");
+        assert!(!json.contains(&hex::encode(key.bytes())), "the key in the clear in {json}");
     }
 }

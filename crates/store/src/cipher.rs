@@ -42,8 +42,7 @@ impl StoreKey {
 
     /// The text SQLCipher takes a raw key as: `x'…'`.
     fn raw_text(&self) -> String {
-        let hex: String = self.0.iter().map(|b| format!("{b:02x}")).collect();
-        format!("x'{hex}'")
+        format!("x'{}'", hex::encode(self.0))
     }
 }
 

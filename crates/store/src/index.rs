@@ -311,8 +311,9 @@ fn like_pattern(text: &str) -> String {
 pub(crate) fn filter(q: &CaseQuery) -> (String, Vec<SqlValue>) {
     // Demo cases being removed have left every list already. The unary `+` keeps `demo` from
     // choosing an index: with `cases_demo` as a range, a name search read every table row (16 ms
-    // instead of 4 at 20,000 cases); as a filter, the plain count scans `cases_demo` whole (the
-    // narrowest index holding `demo`) and every search keeps its covering index.
+    // instead of 10 at 20,000 cases, BENCHMARKS.md); as a filter, the plain count scans
+    // `cases_demo` whole (the narrowest index holding `demo`) and every search keeps its
+    // covering index.
     let mut clauses: Vec<String> = vec!["+demo < 2".to_owned()];
     let mut args: Vec<SqlValue> = Vec::new();
     let mut eq = |col: &str, v: &Option<String>, clauses: &mut Vec<String>| {
