@@ -2,15 +2,19 @@
 //! realistic cases on disk and measures the user paths on it (register, open, a filtered page,
 //! name and request search, import); the figures go into `BENCHMARKS.md`, never into assertions.
 //!
+//! - [`bootstrap`]: a fresh device pulling a county's cases, against the floors.
 //! - [`data`]: the seeded data generator (cases, petitioners, request texts, ledger rows).
 //! - [`local`]: the local store benchmark.
+//! - [`encryption`]: plain against encrypted stores, interleaved in rounds.
 //! - [`probe`]: opening a store in a fresh process, for honest time and resident memory.
 //! - [`measure`]: medians, percentiles and memory readings.
 //! - [`rng`]: the seeded random source behind the generator.
 //! - [`sync`]: the sync benchmark against a real hub.
 //! - [`fleet`]: a working month of many offices through a faulty link.
 
+pub mod bootstrap;
 pub mod data;
+pub mod encryption;
 mod error;
 pub mod fleet;
 pub mod local;

@@ -485,7 +485,11 @@ pub(crate) fn populate(office: &Office, data: &mut Generator, n: usize) -> Resul
     Ok((submissions, events))
 }
 
-fn measure_register(office: &Office, data: &mut Generator, samples: usize) -> Result<Timing> {
+pub(crate) fn measure_register(
+    office: &Office,
+    data: &mut Generator,
+    samples: usize,
+) -> Result<Timing> {
     let mut times = Vec::with_capacity(samples);
     for i in 0..samples {
         let input = data.new_case(office.today());
@@ -499,7 +503,7 @@ fn measure_register(office: &Office, data: &mut Generator, samples: usize) -> Re
     Ok(Timing::of(&times))
 }
 
-fn measure_open(exe: &Path, dir: &Path, samples: usize) -> Result<OpenFigures> {
+pub(crate) fn measure_open(exe: &Path, dir: &Path, samples: usize) -> Result<OpenFigures> {
     let mut probes: Vec<(ProbeReport, f64)> = Vec::with_capacity(samples);
     for i in 0..samples {
         let (report, wall) = probe::spawn(exe, dir)?;
@@ -533,7 +537,7 @@ fn measure_open(exe: &Path, dir: &Path, samples: usize) -> Result<OpenFigures> {
     })
 }
 
-fn measure_query(
+pub(crate) fn measure_query(
     office: &Office,
     query_words: String,
     query: &CaseQuery,
@@ -572,7 +576,7 @@ fn csv_field(out: &mut String, field: &str) {
     out.push('"');
 }
 
-fn measure_import(
+pub(crate) fn measure_import(
     base: &Path,
     import_dir: &Path,
     opts: &LocalOptions,

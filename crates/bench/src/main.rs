@@ -49,6 +49,29 @@ enum Command {
         #[arg(long, value_parser = local::parse_unlock)]
         encrypted: Option<ledger_office::Unlock>,
     },
+    /// A plain store against encrypted ones (passphrase, and keyring when a Secret Service
+    /// answers) of the same N cases, measured in interleaved rounds; prints each figure's
+    /// encrypted ÷ plain ratio against the 1.5x budget.
+    Encryption {
+        /// Cases in each store before measuring.
+        #[arg(long, default_value_t = 20_000)]
+        cases: usize,
+        /// Rows of the ledger CSV imported per variant and round (0: no import).
+        #[arg(long, default_value_t = 10_000)]
+        import_rows: usize,
+        /// Rounds; every variant is measured once in each.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Register and query samples per variant and round.
+        #[arg(long, default_value_t = 60)]
+        samples: usize,
+        /// Open probes per variant and round.
+        #[arg(long, default_value_t = 5)]
+        open_samples: usize,
+        /// Seed of the generated data.
+        #[arg(long, default_value_t = 20_170)]
+        seed: u64,
+    },
     /// A real hub and offices: ingest from 25 offices at once, a fresh bureau pulling every
     /// case, and a sync with nothing new (HTTP bytes counted by the fault proxy).
     Sync {
@@ -81,6 +104,30 @@ enum Command {
         #[arg(long, default_value_t = 20_170)]
         seed: u64,
     },
+    /// A bureau imports a ledger file of N rows (one row a case) and uploads it through a real
+    /// hub over TLS; a fresh device then pulls every case in its own process: time, CPU,
+    /// fsyncs, bytes a case, against the floors (zstd of the documents, Automerge load and
+    /// SQLite insert of every one).
+    Bootstrap {
+        /// Rows of the ledger file, one case each.
+        #[arg(long, default_value_t = 5_000)]
+        cases: usize,
+        /// Seed of the generated data.
+        #[arg(long, default_value_t = 20_170)]
+        seed: u64,
+        /// The fresh device's store encrypted, its key in the keyring (`keyring`) or behind a
+        /// passphrase (`passphrase`); plain when absent.
+        #[arg(long, value_parser = local::parse_unlock)]
+        encrypted: Option<ledger_office::Unlock>,
+    },
+    /// Opens the enrolled office store in DIR and syncs until nothing is left; prints time and
+    /// CPU.
+    #[command(hide = true)]
+    BootstrapProbe {
+        /// The office's data directory.
+        #[arg(long)]
+        dir: PathBuf,
+    },
     /// Opens the office store in DIR and lists its first page; prints time and resident memory.
     #[command(hide = true)]
     OpenProbe {
@@ -108,6 +155,26 @@ fn main() -> anyhow::Result<()> {
             let report = local::run(&options).context("local benchmark failed")?;
             serde_json::to_string_pretty(&report)?
         }
+        Command::Encryption { cases, import_rows, rounds, samples, open_samples, seed } => {
+            let exe = std::env::current_exe().context("cannot find this executable")?;
+            let keyring = ledger_office::vault::keyring_available();
+            if !keyring {
+                eprintln!("no Secret Service answers: the keyring variant is left out");
+            }
+            let options = ledger_bench::encryption::EncryptionOptions {
+                cases,
+                import_rows,
+                rounds: rounds.max(1),
+                samples: samples.max(1),
+                open_samples: open_samples.max(1),
+                seed,
+                exe,
+                keyring,
+            };
+            let report =
+                ledger_bench::encryption::run(&options).context("encryption benchmark failed")?;
+            serde_json::to_string_pretty(&report)?
+        }
         Command::Sync { cases, per_office, seed } => {
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             let options = ledger_bench::sync::SyncOptions { cases, per_office, seed };
@@ -132,6 +199,25 @@ fn main() -> anyhow::Result<()> {
                 .block_on(ledger_bench::fleet::run(&options))
                 .context("fleet benchmark failed")?;
             serde_json::to_string_pretty(&report)?
+        }
+        Command::Bootstrap { cases, seed, encrypted } => {
+            let exe = std::env::current_exe().context("cannot find this executable")?;
+            let options = ledger_bench::bootstrap::BootstrapOptions {
+                cases: cases.max(1),
+                seed,
+                exe,
+                encrypted,
+            };
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let report = runtime
+                .block_on(ledger_bench::bootstrap::run(&options))
+                .context("bootstrap benchmark failed")?;
+            serde_json::to_string_pretty(&report)?
+        }
+        Command::BootstrapProbe { dir } => {
+            let report = ledger_bench::bootstrap::probe(&dir)
+                .with_context(|| format!("cannot sync the store in {}", dir.display()))?;
+            serde_json::to_string(&report)?
         }
         Command::OpenProbe { dir } => {
             let report = probe::run(&dir)

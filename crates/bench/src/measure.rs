@@ -82,6 +82,18 @@ pub fn memory() -> std::io::Result<Memory> {
     Ok(Memory { peak_resident_mib: field("VmHWM:"), resident_mib: field("VmRSS:") })
 }
 
+/// CPU time of this process so far (user + system, every thread, living or ended), seconds,
+/// from `/proc/self/stat` (in ticks of `USER_HZ`, 100 on Linux).
+pub fn cpu_seconds() -> std::io::Result<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    // The command name may hold spaces: fields are counted after its closing parenthesis.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    Ok((ticks(11) + ticks(12)) as f64 / 100.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

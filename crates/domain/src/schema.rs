@@ -31,6 +31,10 @@
 //! conflict, never as interleaved characters.
 
 use automerge::transaction::Transactable;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use automerge::{ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 use chrono::NaiveDate;
 
@@ -533,14 +537,52 @@ pub fn add_rule_entry(tx: &mut impl Transactable, e: &RuleEntry) -> Result<()> {
 struct Reader<'a, D: ReadDoc> {
     doc: &'a D,
     heads: Option<&'a [ChangeHash]>,
+    /// Maps read whole at their first lookup: a record reads nearly every key of each map it
+    /// visits, and one pass over a map costs about what one lookup of a key does.
+    maps: RefCell<HashMap<ObjId, Rc<MapEntries>>>,
 }
 
-impl<D: ReadDoc> Reader<'_, D> {
-    fn get(&self, obj: &ObjId, key: &str) -> Result<Option<(Value<'_>, ObjId)>> {
+/// A map's keys with their values (the winning one where values conflict) and op ids.
+type MapEntries = HashMap<String, (Value<'static>, ObjId)>;
+
+impl<'a, D: ReadDoc> Reader<'a, D> {
+    fn new(doc: &'a D, heads: Option<&'a [ChangeHash]>) -> Self {
+        Self { doc, heads, maps: RefCell::new(HashMap::new()) }
+    }
+
+    fn get(&self, obj: &ObjId, key: &str) -> Result<Option<(Value<'static>, ObjId)>> {
+        if let Some(map) = self.map(obj) {
+            return Ok(map.get(key).cloned());
+        }
         Ok(match self.heads {
             Some(h) => self.doc.get_at(obj, key, h)?,
             None => self.doc.get(obj, key)?,
-        })
+        }
+        .map(|(value, id)| (value.into_owned(), id)))
+    }
+
+    /// The entries of `obj` if it is a map (`None` for anything else, which `get` asks key by
+    /// key, as Automerge answers it).
+    fn map(&self, obj: &ObjId) -> Option<Rc<MapEntries>> {
+        if let Some(map) = self.maps.borrow().get(obj) {
+            return Some(map.clone());
+        }
+        if !matches!(self.doc.object_type(obj), Ok(ObjType::Map)) {
+            return None;
+        }
+        let items = match self.heads {
+            Some(h) => self.doc.map_range_at(obj, .., h),
+            None => self.doc.map_range(obj, ..),
+        };
+        let map: MapEntries = items
+            .map(|item| {
+                let id = item.id();
+                (item.key.to_string(), (item.value.into_value(), id))
+            })
+            .collect();
+        let map = Rc::new(map);
+        self.maps.borrow_mut().insert(obj.clone(), map.clone());
+        Some(map)
     }
 
     fn scalar(&self, obj: &ObjId, path: &str, key: &str) -> Result<Option<ScalarValue>> {
@@ -677,12 +719,12 @@ impl<D: ReadDoc> Reader<'_, D> {
 
 /// Reads the case from a case document (now).
 pub fn read_case(doc: &impl ReadDoc) -> Result<Case> {
-    read_case_impl(&Reader { doc, heads: None })
+    read_case_impl(&Reader::new(doc, None))
 }
 
 /// Reads the case as it was at `heads`.
 pub fn read_case_at(doc: &impl ReadDoc, heads: &[ChangeHash]) -> Result<Case> {
-    read_case_impl(&Reader { doc, heads: Some(heads) })
+    read_case_impl(&Reader::new(doc, Some(heads)))
 }
 
 fn read_case_impl<D: ReadDoc>(r: &Reader<'_, D>) -> Result<Case> {
@@ -843,7 +885,7 @@ fn read_event<D: ReadDoc>(r: &Reader<'_, D>, obj: &ObjId, id: String) -> Result<
 
 /// Reads the identity from an identity document.
 pub fn read_identity(doc: &impl ReadDoc) -> Result<Identity> {
-    read_identity_impl(&Reader { doc, heads: None })
+    read_identity_impl(&Reader::new(doc, None))
 }
 
 fn read_identity_impl<D: ReadDoc>(r: &Reader<'_, D>) -> Result<Identity> {
@@ -874,7 +916,7 @@ fn read_identity_impl<D: ReadDoc>(r: &Reader<'_, D>) -> Result<Identity> {
 
 /// Reads a roster document.
 pub fn read_roster(doc: &impl ReadDoc) -> Result<Roster> {
-    read_roster_impl(&Reader { doc, heads: None })
+    read_roster_impl(&Reader::new(doc, None))
 }
 
 fn read_roster_impl<D: ReadDoc>(r: &Reader<'_, D>) -> Result<Roster> {
@@ -897,7 +939,7 @@ fn read_roster_impl<D: ReadDoc>(r: &Reader<'_, D>) -> Result<Roster> {
 
 /// Reads a rules document.
 pub fn read_rules(doc: &impl ReadDoc) -> Result<RulesDoc> {
-    let r = Reader { doc, heads: None };
+    let r = Reader::new(doc, None);
     r.kind("rules")?;
     let mut rules = RulesDoc::default();
     if let Some(map) = r.object(&ROOT, "entries")? {
@@ -921,12 +963,12 @@ pub fn read_rules(doc: &impl ReadDoc) -> Result<RulesDoc> {
 
 /// Reads an identity document as it was at `heads`.
 pub fn read_identity_at(doc: &impl ReadDoc, heads: &[ChangeHash]) -> Result<Identity> {
-    read_identity_impl(&Reader { doc, heads: Some(heads) })
+    read_identity_impl(&Reader::new(doc, Some(heads)))
 }
 
 /// Reads a roster document as it was at `heads`.
 pub fn read_roster_at(doc: &impl ReadDoc, heads: &[ChangeHash]) -> Result<Roster> {
-    read_roster_impl(&Reader { doc, heads: Some(heads) })
+    read_roster_impl(&Reader::new(doc, Some(heads)))
 }
 
 /// The `kind` of a document (`case`, `identity` or `roster`), if it has one.

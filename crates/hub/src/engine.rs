@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use ledger_domain::automerge::sync::{self, SyncDoc};
 use ledger_domain::automerge::transaction::{CommitOptions, Transaction};
-use ledger_domain::automerge::{ActorId, Automerge, Change, ChangeHash, ReadDoc};
+use ledger_domain::automerge::{ActorId, Automerge, Change, ChangeHash, ReadDoc, SaveOptions};
 use ledger_domain::model::{Person, Roster};
 use ledger_domain::schema::{self, SchemaError};
 use ledger_domain::scope::{DocClass, Viewer, may_see, township_viewers};
@@ -1049,7 +1049,7 @@ impl Engine {
         if w.new.is_empty() {
             return Ok(Vec::new());
         }
-        let bytes = w.doc.save();
+        let bytes = wire_save(&w.doc);
         if reloads_as(&bytes, &w.doc).is_ok() {
             w.saved = Some(bytes);
             return Ok(Vec::new());
@@ -1072,7 +1072,7 @@ impl Engine {
                         .map_err(|_| "panic".to_owned())?
                         .map_err(|e| e.to_string())
                 });
-            let bytes = next.save();
+            let bytes = wire_save(&next);
             if applied.is_err() || reloads_as(&bytes, &next).is_err() {
                 break;
             }
@@ -1272,7 +1272,7 @@ impl Engine {
             let case = CaseId(*case);
             for kind in self.visible_kinds(caller, case)? {
                 if let Some(doc) = self.loaded(cache, case, kind) {
-                    let bytes = doc.save();
+                    let bytes = wire_save(&doc);
                     page.push(enter(case, kind, 0, bytes.len() as u64, bytes));
                 }
             }
@@ -1346,12 +1346,18 @@ impl Engine {
             }
             for (case, kind, scope) in docs {
                 if may_see(&viewer, &scope, class_of(kind)) {
-                    let Some(doc) = self.loaded(cache, case, kind) else { continue };
-                    let bytes = doc.save();
+                    let bytes = match self.snapshot_alone(case, kind)? {
+                        Some(bytes) => bytes,
+                        None => match self.loaded(cache, case, kind) {
+                            Some(doc) => wire_save(&doc),
+                            None => continue,
+                        },
+                    };
                     if !page.records.is_empty() && page.used + bytes.len() > page.budget {
                         return Ok(true);
                     }
                     if bytes.len() > page.budget {
+                        let Some(doc) = self.loaded(cache, case, kind) else { continue };
                         let partial =
                             Partial { case_id: case.0, kind, heads: heads_of(&doc), offset: 0 };
                         if let Some((record, _)) =
@@ -1372,6 +1378,17 @@ impl Engine {
             }
         }
         Ok(false)
+    }
+
+    /// A stored document whose snapshot is all of it (nothing appended since), as stored: a
+    /// fresh office's bootstrap sends most documents this way, without loading them. The
+    /// snapshot was proved to load when it was written (`prove_reloads`); one that does not
+    /// load after all is refused by the office alone, not its page.
+    fn snapshot_alone(&self, case: CaseId, kind: DocKind) -> Result<Option<Vec<u8>>, SyncError> {
+        Ok(match self.store.doc(case, kind)? {
+            Some((snapshot, tail)) if tail.is_empty() => Some(snapshot),
+            _ => None,
+        })
     }
 
     /// Serves the log after the cursor; true when more remains.
@@ -1467,7 +1484,7 @@ impl Engine {
                 };
                 for kind in kinds {
                     let Some(doc) = self.loaded(cache, row.case_id, kind) else { continue };
-                    let bytes = doc.save();
+                    let bytes = wire_save(&doc);
                     if bytes.len() > page.budget && page.records.is_empty() && out.is_empty() {
                         let partial = Partial {
                             case_id: row.case_id.0,
@@ -1552,10 +1569,10 @@ impl Engine {
         let Some(doc) = self.loaded(cache, case, partial.kind) else { return Ok(None) };
         let heads: Vec<ChangeHash> = partial.heads.iter().map(|h| ChangeHash(h.0)).collect();
         let bytes = if heads_of(&doc) == partial.heads {
-            doc.save()
+            wire_save(&doc)
         } else if heads.iter().all(|h| doc.get_change_by_hash(h).is_some()) {
             match doc.fork_at(&heads) {
-                Ok(fork) => fork.save(),
+                Ok(fork) => wire_save(&fork),
                 Err(_) => return Ok(None),
             }
         } else {
@@ -1850,6 +1867,13 @@ impl Page {
         self.used += record_size(&record);
         self.records.push(record);
     }
+}
+
+/// A document as it travels in an `enter`: saved without DEFLATE, so that the page's zstd
+/// sees across documents (their column layouts and values repeat from case to case; deflated
+/// one by one they look random). Every Automerge loads either form.
+fn wire_save(doc: &Automerge) -> Vec<u8> {
+    doc.save_with_options(SaveOptions { deflate: false, retain_orphans: true })
 }
 
 fn enter(case: CaseId, kind: DocKind, offset: u64, total: u64, bytes: Vec<u8>) -> Record {

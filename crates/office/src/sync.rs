@@ -8,7 +8,7 @@
 //! 已转交 (read-only); it is deleted once none of its changes wait in the outbox, and the
 //! deletion is confirmed to the hub on the next exchange.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use ledger_client::{Applied, Binding, SyncStatus, SyncTarget, TargetError};
@@ -219,14 +219,7 @@ impl Office {
 
     /// Attachments cited by `case` that are not here yet.
     fn missing_attachments(&self, id: CaseId) -> Result<Vec<String>> {
-        let Ok(case) = self.store.load_case(id) else { return Ok(Vec::new()) };
-        let mut out = Vec::new();
-        for a in case.attachments {
-            if !self.store.has_blob(&a.hash)? {
-                out.push(a.hash);
-            }
-        }
-        Ok(out)
+        Ok(self.store.missing_blobs(id)?)
     }
 
     /// The roster document's id for this office.
@@ -442,7 +435,13 @@ impl Office {
         })
     }
 
+    /// Applies a page in one store transaction: its records, what it acknowledged and the
+    /// cursor after it are saved together or not at all.
     fn apply_response(&self, request: &SyncRequest, response: &SyncResponse) -> Result<Applied> {
+        self.store.batch(|| self.apply_page(request, response))
+    }
+
+    fn apply_page(&self, request: &SyncRequest, response: &SyncResponse) -> Result<Applied> {
         if request.device_key.is_some()
             && let Some(hub_key) = &response.hub_key
             && PublicKey::from_hex(hub_key).is_ok()
@@ -484,11 +483,13 @@ impl Office {
         let mut touched: BTreeSet<CaseId> = BTreeSet::new();
         let mut receipts = Vec::new();
         let mut blob_progress = false;
+        let mut applied = PageDocs::default();
         for record in &response.records {
             match record {
                 Record::Change { case_id, kind, received_at, bytes, .. } => {
                     let id = CaseId(*case_id);
-                    self.store.apply_remote(id, local(*kind), vec![bytes.clone()])?;
+                    let result = self.store.apply_remote(id, local(*kind), vec![bytes.clone()])?;
+                    applied.note(id, local(*kind), &result);
                     if let Ok(change) = ledger_domain::automerge::Change::from_bytes(bytes.clone())
                     {
                         receipts.push((change.hash().to_string(), *received_at, id));
@@ -507,8 +508,18 @@ impl Office {
                     if let Some(saved) = whole {
                         if resets.contains(&id) {
                             self.reset_doc(id, local(*kind), &saved, &mut recovered)?;
+                            applied.forget(id, local(*kind));
                         } else {
-                            self.store.merge_remote(id, local(*kind), &saved)?;
+                            match self.store.merge_remote(id, local(*kind), &saved) {
+                                Ok(result) => applied.note(id, local(*kind), &result),
+                                // A document that does not load is refused alone; the rest of
+                                // the page goes on.
+                                Err(ledger_store::StoreError::Automerge(e)) => {
+                                    tracing::error!(case = %id, error = %e, "a document from the hub does not load; skipped");
+                                    continue;
+                                }
+                                Err(e) => return Err(e.into()),
+                            }
                         }
                         if *kind != WireKind::Roster {
                             touched.insert(id);
@@ -524,6 +535,7 @@ impl Office {
                     let id = CaseId(*case_id);
                     if self.store.has_doc(id, local(*kind))? {
                         self.store.delete_doc(id, local(*kind))?;
+                        applied.forget(id, local(*kind));
                         tracing::info!(case = %id, "identity document left this office (restricted)");
                     }
                 }
@@ -569,9 +581,22 @@ impl Office {
         want_whole
             .retain(|c| !requested.contains(c) || delivered.contains(c) || deferred.contains(c));
         for id in touched.iter().chain(want_whole.clone().iter()) {
-            let missing = self.store.missing_deps(*id, DocKind::Case)?
-                || self.store.missing_deps(*id, DocKind::Identity)?
-                || (id.0 == rules_id() && self.store.missing_deps(*id, DocKind::Rules)?);
+            let kinds: &[DocKind] = if id.0 == rules_id() {
+                &[DocKind::Case, DocKind::Identity, DocKind::Rules]
+            } else {
+                &[DocKind::Case, DocKind::Identity]
+            };
+            let mut missing = false;
+            for kind in kinds {
+                // What this page applied says itself; the store is asked about the rest.
+                missing = match applied.missing(*id, *kind) {
+                    Some(missing) => missing,
+                    None => self.store.missing_deps(*id, *kind)?,
+                };
+                if missing {
+                    break;
+                }
+            }
             if missing {
                 want_whole.insert(*id);
             } else {
@@ -907,6 +932,25 @@ impl RepairState {
     }
 }
 
+/// The documents a page applied, and whether each still misses dependencies afterwards.
+#[derive(Default)]
+struct PageDocs(BTreeMap<(CaseId, DocKind), bool>);
+
+impl PageDocs {
+    fn note(&mut self, id: CaseId, kind: DocKind, applied: &ledger_store::Applied) {
+        self.0.insert((id, kind), !applied.missing_deps.is_empty());
+    }
+
+    /// The document changed some other way since: the store is asked about it.
+    fn forget(&mut self, id: CaseId, kind: DocKind) {
+        self.0.remove(&(id, kind));
+    }
+
+    fn missing(&self, id: CaseId, kind: DocKind) -> Option<bool> {
+        self.0.get(&(id, kind)).copied()
+    }
+}
+
 impl SyncTarget for Office {
     fn binding(&self) -> Result<Option<Binding>, TargetError> {
         let hub = self.store.meta(HUB).map_err(target_err)?;
@@ -1001,7 +1045,7 @@ impl From<ledger_client::ClientError> for OfficeError {
 }
 
 #[cfg(test)]
-mod repair_tests {
+pub(super) mod repair_tests {
     #![allow(clippy::unwrap_used)]
 
     use std::sync::Arc;
@@ -1024,7 +1068,7 @@ mod repair_tests {
         doc.generate_sync_message(&mut state).map(|m| m.encode())
     }
 
-    fn township() -> (tempfile::TempDir, Office) {
+    pub(super) fn township() -> (tempfile::TempDir, Office) {
         let dir = tempfile::tempdir().unwrap();
         let mut config = OfficeConfig::new("hq", "黄桥镇国土所", Role::Township);
         config.staff = vec!["李娟".into()];
@@ -1033,7 +1077,7 @@ mod repair_tests {
         (dir, office)
     }
 
-    fn new_case() -> NewCase {
+    pub(super) fn new_case() -> NewCase {
         NewCase {
             submission: NewSubmission {
                 received: "2024-03-01".parse().ok(),
@@ -1130,5 +1174,43 @@ mod repair_tests {
         assert_eq!((back.sync, back.waiting), (state.sync, state.waiting));
         assert!(RepairState::decode(&[5, 0, 0]).is_err());
         assert!(RepairState::decode(&[]).unwrap().sync.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod page_tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_document_that_does_not_load_is_refused_alone_and_the_page_applies() {
+        let (_a_dir, a) = repair_tests::township();
+        let good = a.register(&repair_tests::new_case(), None).unwrap();
+        let other = a.register(&repair_tests::new_case(), None).unwrap();
+        let (_b_dir, b) = repair_tests::township();
+        let enter = |id: CaseId, kind: WireKind, bytes: Vec<u8>| Record::Enter {
+            case_id: id.0,
+            kind,
+            offset: 0,
+            total: bytes.len() as u64,
+            bytes,
+        };
+        let mut broken = a.store.save_doc(other, DocKind::Case).unwrap();
+        broken.truncate(broken.len() / 2);
+        let response = SyncResponse {
+            records: vec![
+                enter(other, WireKind::Case, broken),
+                enter(good, WireKind::Case, a.store.save_doc(good, DocKind::Case).unwrap()),
+                enter(good, WireKind::Identity, a.store.save_doc(good, DocKind::Identity).unwrap()),
+            ],
+            ..SyncResponse::default()
+        };
+        let applied = b.apply_response(&SyncRequest::default(), &response).unwrap();
+        assert_eq!(applied.downloaded, 3);
+        assert_eq!(b.store.load_case(good).unwrap(), a.store.load_case(good).unwrap());
+        assert!(b.store.row(good).unwrap().is_some());
+        assert!(!b.store.has_doc(other, DocKind::Case).unwrap());
+        assert!(b.store.row(other).unwrap().is_none());
     }
 }

@@ -40,6 +40,17 @@ impl Store {
             .is_some())
     }
 
+    /// The attachments `id` cites (as its index row lists them) that are not stored here yet.
+    pub fn missing_blobs(&self, id: ledger_domain::CaseId) -> Result<Vec<String>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT r.hash FROM blob_refs r WHERE r.case_id = ?1
+               AND NOT EXISTS (SELECT 1 FROM blobs b WHERE b.hash = r.hash) ORDER BY r.hash",
+        )?;
+        let rows = stmt.query_map([id.to_string()], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// How many blobs are stored (each once).
     pub fn blob_count(&self) -> Result<u64> {
         let n: i64 = self.reader().query_row("SELECT count(*) FROM blobs", [], |r| r.get(0))?;

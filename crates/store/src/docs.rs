@@ -12,7 +12,7 @@ use ledger_domain::automerge::transaction::{CommitOptions, Transaction};
 use ledger_domain::automerge::{Automerge, Change, ChangeHash, ReadDoc};
 use ledger_domain::schema::{self, SchemaError};
 use ledger_domain::{Case, CaseId, Identity};
-use rusqlite::{OptionalExtension, Transaction as SqlTx, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{Result, StoreError};
 use crate::index::{self, Projection};
@@ -23,6 +23,10 @@ const REINDEX_BATCH: usize = 200;
 
 /// Compact a document once this many changes have been appended since its snapshot.
 const COMPACT_AFTER: i64 = 48;
+
+/// Inside a batch, how many cases wait for their index rows before they are written (while
+/// their documents are still in the working set).
+const PROJECT_RUN: usize = 32;
 
 /// The loaded documents, least recently used evicted first.
 pub(crate) struct DocCache {
@@ -121,6 +125,28 @@ pub(crate) struct CaseWrite {
     pub(crate) heads: Vec<(DocKind, String)>,
     /// Identity drops to keep until the hub has them.
     pub(crate) drops: Vec<DropRecord>,
+}
+
+impl CaseWrite {
+    /// One document stored whole: its snapshot replaces whatever was there.
+    fn whole(
+        id: CaseId,
+        kind: DocKind,
+        snapshot: Vec<u8>,
+        doc: &Automerge,
+        projection: Option<Projection>,
+    ) -> Self {
+        Self {
+            id,
+            snapshots: vec![(kind, snapshot)],
+            appended: Vec::new(),
+            outbox: Vec::new(),
+            projection,
+            fingerprints: Vec::new(),
+            heads: vec![(kind, heads_text(doc))],
+            drops: Vec::new(),
+        }
+    }
 }
 
 /// A document's heads, sorted, as hex joined by commas.
@@ -256,7 +282,7 @@ impl Store {
         // document in memory until the commit.
         let keep_from = cases.len().saturating_sub(crate::DOC_CACHE / 2);
         let mut made = Vec::new();
-        let tx = w.conn.transaction()?;
+        let tx = w.tx()?;
         for (i, new) in cases.iter().enumerate() {
             let case = &new.case;
             let mut case_doc = Automerge::new().with_actor(self.actor());
@@ -362,7 +388,7 @@ impl Store {
         let Some(hash) = hash else {
             w.cache.put(key, doc);
             if let Some(drop) = drop {
-                let tx = w.conn.transaction()?;
+                let tx = w.tx()?;
                 insert_drop(&tx, &drop)?;
                 tx.commit()?;
             }
@@ -434,7 +460,7 @@ impl Store {
                 heads: vec![(kind, heads_text(&doc))],
                 drops: Vec::new(),
             };
-            let tx = w.conn.transaction()?;
+            let tx = w.tx()?;
             persist(&tx, &write)?;
             tx.commit()?;
             if kind == DocKind::Rules {
@@ -446,6 +472,44 @@ impl Store {
             self.write_after_change(&mut w, id, kind, doc, new)?;
         }
         Ok(Applied { new, missing_deps: missing })
+    }
+
+    /// Stores a whole document this store does not hold yet, as it came: its snapshot is the
+    /// saved bytes (nothing re-encoded, no change rows), projected once. Only for a complete
+    /// document (no missing dependencies), which [`Store::merge_remote`] checks. Gives the
+    /// document back when the store holds it already.
+    pub(crate) fn adopt_remote(
+        &self,
+        id: CaseId,
+        kind: DocKind,
+        mut doc: Automerge,
+        saved: &[u8],
+    ) -> Result<std::result::Result<Applied, Automerge>> {
+        let mut w = self.writer();
+        let held = w
+            .conn
+            .query_row(
+                "SELECT 1 FROM docs WHERE case_id = ?1 AND kind = ?2",
+                params![id.to_string(), kind.code()],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        if held {
+            return Ok(Err(doc));
+        }
+        doc.set_actor(self.actor());
+        let new = doc.get_changes_meta(&[]).len();
+        let projection = self.projection_for(&mut w, id, kind, &doc)?;
+        let write = CaseWrite::whole(id, kind, saved.to_vec(), &doc, projection);
+        let tx = w.tx()?;
+        persist(&tx, &write)?;
+        tx.commit()?;
+        if kind == DocKind::Rules {
+            self.apply_rules_doc(&doc);
+        }
+        w.cache.put((id, kind), doc);
+        Ok(Ok(Applied { new, missing_deps: Vec::new() }))
     }
 
     /// Persists appended changes of a loaded document (compacting when due) and re-projects.
@@ -492,7 +556,7 @@ impl Store {
             heads: vec![(kind, heads_text(&doc))],
             drops,
         };
-        let result = w.conn.transaction().map_err(StoreError::from).and_then(|tx| {
+        let result = w.tx().and_then(|tx| {
             persist(&tx, &write)?;
             tx.commit()?;
             Ok(())
@@ -513,7 +577,8 @@ impl Store {
     }
 
     /// The index row after a change to `kind`: the case document is always the one read; the
-    /// identity only adds names.
+    /// identity only adds names. Inside a batch the row waits (`None` here): the case is
+    /// projected once, from the documents as the batch left them.
     fn projection_for(
         &self,
         w: &mut crate::Writer,
@@ -527,30 +592,72 @@ impl Store {
             // A roster and the rules have no index row.
             DocKind::Roster | DocKind::Rules => return Ok(None),
         };
-        let other_doc = match w.cache.take(&(id, other)) {
-            Some(doc) => Some(doc),
-            None => self.load_doc(&w.conn, id, other)?,
-        };
+        if w.in_batch() {
+            // `changed` is not stored yet: the others are, and go now while still loaded.
+            if w.unprojected.len() >= PROJECT_RUN {
+                self.project_pending(w, Some(id))?;
+            }
+            w.unprojected.insert(id);
+            return Ok(None);
+        }
+        let other_doc = self.cached_or_loaded(w, id, other)?;
         let (case_doc, identity_doc) = match kind {
             DocKind::Identity => (other_doc.as_ref(), Some(changed)),
             DocKind::Case | DocKind::Roster | DocKind::Rules => (Some(changed), other_doc.as_ref()),
         };
-        let projection = match case_doc {
-            // A case document still waiting for its first change has nothing to show yet.
-            Some(doc) if schema::document_kind(doc).as_deref() == Some("case") => {
-                let case =
-                    schema::read_case(doc).map_err(|source| StoreError::document(id, source))?;
-                let identity = identity_doc
-                    .filter(|d| schema::document_kind(*d).as_deref() == Some("identity"))
-                    .and_then(|d| schema::read_identity(d).ok());
-                Some(index::project(&case, identity.as_ref(), doc, &self.rules()))
-            }
-            _ => None,
-        };
+        let projection = project(id, case_doc, identity_doc, &self.rules());
         if let Some(doc) = other_doc {
             w.cache.put((id, other), doc);
         }
-        Ok(projection)
+        projection
+    }
+
+    fn cached_or_loaded(
+        &self,
+        w: &mut crate::Writer,
+        id: CaseId,
+        kind: DocKind,
+    ) -> Result<Option<Automerge>> {
+        match w.cache.take(&(id, kind)) {
+            Some(doc) => Ok(Some(doc)),
+            None => self.load_doc(&w.conn, id, kind),
+        }
+    }
+
+    /// Writes the index rows a batch has kept waiting (all but `except`, whose document is
+    /// being written), from the documents as stored now.
+    pub(crate) fn project_pending(
+        &self,
+        w: &mut crate::Writer,
+        except: Option<CaseId>,
+    ) -> Result<()> {
+        if w.unprojected.is_empty() {
+            return Ok(());
+        }
+        let mut ids = std::mem::take(&mut w.unprojected);
+        if let Some(id) = except
+            && ids.remove(&id)
+        {
+            w.unprojected.insert(id);
+        }
+        let rules = self.rules();
+        let mut projections = Vec::with_capacity(ids.len());
+        for id in ids {
+            let case_doc = self.cached_or_loaded(w, id, DocKind::Case)?;
+            let identity_doc = self.cached_or_loaded(w, id, DocKind::Identity)?;
+            let projection = project(id, case_doc.as_ref(), identity_doc.as_ref(), &rules);
+            for (kind, doc) in [(DocKind::Case, case_doc), (DocKind::Identity, identity_doc)] {
+                if let Some(doc) = doc {
+                    w.cache.put((id, kind), doc);
+                }
+            }
+            if let Some(projection) = projection? {
+                projections.push((id.to_string(), projection));
+            }
+        }
+        let rows: Vec<(String, &Projection)> =
+            projections.iter().map(|(id, p)| (id.clone(), p)).collect();
+        index::write_many(&w.conn, &rows, now_ms())
     }
 
     /// Whether the index rows were projected with this store's rules and this release's
@@ -576,7 +683,7 @@ impl Store {
         let mut done = 0;
         for chunk in ids.chunks(REINDEX_BATCH) {
             let mut w = self.writer();
-            let tx = w.conn.transaction()?;
+            let tx = w.tx()?;
             let now = now_ms();
             for &id in chunk {
                 // A case changed since the list was read was projected by that change already.
@@ -611,7 +718,7 @@ impl Store {
         let mut w = self.writer();
         w.cache.evict(&(id, DocKind::Case));
         w.cache.evict(&(id, DocKind::Identity));
-        let tx = w.conn.transaction()?;
+        let tx = w.tx()?;
         let key = id.to_string();
         if let Some(rowid) = tx
             .query_row("SELECT id FROM cases WHERE case_id = ?1", [&key], |r| r.get::<_, i64>(0))
@@ -650,7 +757,7 @@ impl Store {
         // no trigram of a name that left stays on disk.
         tx.execute("INSERT INTO search (search) VALUES ('optimize')", [])?;
         tx.commit()?;
-        checkpoint(&w.conn);
+        checkpoint(&mut w);
         Ok(())
     }
 
@@ -681,7 +788,7 @@ impl Store {
             }
             DocKind::Case | DocKind::Roster | DocKind::Rules => None,
         };
-        let tx = w.conn.transaction()?;
+        let tx = w.tx()?;
         tx.execute("DELETE FROM docs WHERE case_id = ?1 AND kind = ?2", params![key, kind.code()])?;
         tx.execute(
             "DELETE FROM changes WHERE case_id = ?1 AND kind = ?2",
@@ -697,7 +804,7 @@ impl Store {
             tx.execute("INSERT INTO search (search) VALUES ('optimize')", [])?;
         }
         tx.commit()?;
-        checkpoint(&w.conn);
+        checkpoint(&mut w);
         Ok(())
     }
 
@@ -724,17 +831,8 @@ impl Store {
                 return Err(e);
             }
         };
-        let write = CaseWrite {
-            id,
-            snapshots: vec![(kind, hub.save())],
-            appended: Vec::new(),
-            outbox: Vec::new(),
-            projection,
-            fingerprints: Vec::new(),
-            heads: vec![(kind, heads_text(&hub))],
-            drops: Vec::new(),
-        };
-        let tx = w.conn.transaction()?;
+        let write = CaseWrite::whole(id, kind, hub.save(), &hub, projection);
+        let tx = w.tx()?;
         tx.execute(
             "DELETE FROM outbox WHERE case_id = ?1 AND kind = ?2",
             params![id.to_string(), kind.code()],
@@ -788,20 +886,46 @@ impl Store {
     }
 }
 
-fn insert_drop(tx: &SqlTx<'_>, drop: &DropRecord) -> Result<()> {
-    tx.execute(
+fn insert_drop(tx: &Connection, drop: &DropRecord) -> Result<()> {
+    tx.prepare_cached(
         "INSERT OR IGNORE INTO drops (id, case_id, persons, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![drop.id, drop.case_id.to_string(), drop.persons, now_ms()],
-    )?;
+    )?
+    .execute(params![drop.id, drop.case_id.to_string(), drop.persons, now_ms()])?;
     Ok(())
 }
 
 /// Moves the WAL into the database and truncates it, so deleted pages (secure delete zeroes
 /// them in the database) do not linger in the WAL file either. Best effort: a reader holding
 /// the WAL only delays it to the next checkpoint.
-pub(crate) fn checkpoint(conn: &rusqlite::Connection) {
-    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+pub(crate) fn checkpoint(w: &mut crate::Writer) {
+    // Inside a batch the WAL cannot be truncated yet: the batch does it when it commits.
+    if !w.conn.is_autocommit() {
+        w.checkpoint_due = true;
+        return;
+    }
+    w.checkpoint_due = false;
+    if let Err(e) = w.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
         tracing::warn!(error = %e, "WAL checkpoint failed");
+    }
+}
+
+/// The index row of a case from its documents; `None` while the case document has nothing to
+/// show (still waiting for its first change) or is gone.
+fn project(
+    id: CaseId,
+    case_doc: Option<&Automerge>,
+    identity_doc: Option<&Automerge>,
+    rules: &ledger_domain::Rules,
+) -> Result<Option<Projection>> {
+    match case_doc {
+        Some(doc) if schema::document_kind(doc).as_deref() == Some("case") => {
+            let case = schema::read_case(doc).map_err(|source| StoreError::document(id, source))?;
+            let identity = identity_doc
+                .filter(|d| schema::document_kind(*d).as_deref() == Some("identity"))
+                .and_then(|d| schema::read_identity(d).ok());
+            Ok(Some(index::project(&case, identity.as_ref(), doc, rules)))
+        }
+        _ => Ok(None),
     }
 }
 
@@ -810,50 +934,46 @@ fn doc_missing(doc: &Automerge) -> Vec<ChangeHash> {
 }
 
 /// Writes one case's documents, changes, outbox entries and index rows.
-pub(crate) fn persist(tx: &SqlTx<'_>, write: &CaseWrite) -> Result<()> {
+pub(crate) fn persist(tx: &Connection, write: &CaseWrite) -> Result<()> {
     let key = write.id.to_string();
     for (kind, snapshot) in &write.snapshots {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO docs (case_id, kind, snapshot, pending) VALUES (?1, ?2, ?3, 0)
              ON CONFLICT(case_id, kind) DO UPDATE SET snapshot = excluded.snapshot, pending = 0",
-            params![key, kind.code(), snapshot],
-        )?;
-        tx.execute(
-            "DELETE FROM changes WHERE case_id = ?1 AND kind = ?2",
-            params![key, kind.code()],
-        )?;
+        )?
+        .execute(params![key, kind.code(), snapshot])?;
+        tx.prepare_cached("DELETE FROM changes WHERE case_id = ?1 AND kind = ?2")?
+            .execute(params![key, kind.code()])?;
     }
     for (kind, hash, bytes) in &write.appended {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT OR IGNORE INTO changes (case_id, kind, hash, bytes) VALUES (?1, ?2, ?3, ?4)",
-            params![key, kind.code(), hash, bytes],
-        )?;
-        tx.execute(
+        )?
+        .execute(params![key, kind.code(), hash, bytes])?;
+        tx.prepare_cached(
             "UPDATE docs SET pending = pending + 1 WHERE case_id = ?1 AND kind = ?2",
-            params![key, kind.code()],
-        )?;
+        )?
+        .execute(params![key, kind.code()])?;
     }
     let now = now_ms();
     for change in &write.outbox {
-        tx.execute(
-            "INSERT OR IGNORE INTO outbox (case_id, kind, hash, bytes, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO outbox (case_id, kind, hash, bytes, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(
             params![key, change.kind.code(), change.hash, change.bytes, now],
         )?;
     }
     for (kind, heads) in &write.heads {
-        tx.execute(
-            "UPDATE docs SET heads = ?3 WHERE case_id = ?1 AND kind = ?2",
-            params![key, kind.code(), heads],
-        )?;
+        tx.prepare_cached("UPDATE docs SET heads = ?3 WHERE case_id = ?1 AND kind = ?2")?
+            .execute(params![key, kind.code(), heads])?;
     }
     for drop in &write.drops {
         insert_drop(tx, drop)?;
     }
     for fp in &write.fingerprints {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT OR IGNORE INTO fingerprints (fingerprint, case_id) VALUES (?1, ?2)",
-            params![fp, key],
-        )?;
+        )?
+        .execute(params![fp, key])?;
     }
     if let Some(projection) = &write.projection {
         index::write(tx, &key, projection, now)?;

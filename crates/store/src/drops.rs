@@ -55,12 +55,12 @@ impl Store {
             return Ok(());
         }
         let mut w = self.writer();
-        let tx = w.conn.transaction()?;
+        let tx = w.tx()?;
         for id in ids {
             tx.execute("DELETE FROM drops WHERE id = ?1", [id])?;
         }
         tx.commit()?;
-        checkpoint(&w.conn);
+        checkpoint(&mut w);
         Ok(())
     }
 
@@ -78,7 +78,7 @@ impl Store {
             return Ok(());
         }
         let mut w = self.writer();
-        let tx = w.conn.transaction()?;
+        let tx = w.tx()?;
         for (series, start, end) in blocks {
             if end < start {
                 continue;
@@ -108,7 +108,7 @@ impl Store {
     /// Takes the next number of a series from the leased blocks, or `None` when none is left.
     pub fn take_number(&self, series: &str) -> Result<Option<u64>> {
         let mut w = self.writer();
-        let tx = w.conn.transaction()?;
+        let tx = w.tx()?;
         let block: Option<(i64, i64)> = tx
             .query_row(
                 "SELECT id, next FROM number_blocks WHERE series = ?1 AND next <= end ORDER BY next LIMIT 1",

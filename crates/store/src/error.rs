@@ -75,6 +75,9 @@ pub enum StoreError {
     /// A key was given for a store that is not encrypted yet (it has to be encrypted first).
     #[error("台账尚未加密")]
     NotEncrypted,
+    /// A write inside a batch failed part-way; the batch was rolled back whole.
+    #[error("写入中途出错，本批数据已整体撤销（此前保存的数据不受影响），请重试")]
+    BatchFailed,
     /// Stored JSON did not parse (a bug or a corrupted file).
     #[error("台账索引数据有误：{0}")]
     Json(#[from] serde_json::Error),

@@ -15,7 +15,7 @@ use ledger_domain::schema;
 use ledger_domain::workflow::replay;
 use ledger_domain::{ActionKind, Case, CaseFacts, CaseId, Identity, Status};
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, Transaction, params, params_from_iter};
+use rusqlite::{Connection, params, params_from_iter};
 use serde::Serialize;
 
 use crate::error::Result;
@@ -156,8 +156,45 @@ pub(crate) fn project(
 }
 
 /// Writes a case's index and search rows.
-pub(crate) fn write(tx: &Transaction<'_>, case_id: &str, p: &Projection, now: i64) -> Result<()> {
-    let rowid: i64 = tx.query_row(
+pub(crate) fn write(tx: &Connection, case_id: &str, p: &Projection, now: i64) -> Result<()> {
+    write_many(tx, &[(case_id.to_owned(), p)], now)
+}
+
+/// Writes the index rows of several cases, their search rows in one statement per search
+/// table: FTS5 writes its pending terms out at the start of every statement inside a
+/// transaction, so a row at a time would leave a segment a row (and merge them, again and
+/// again).
+pub(crate) fn write_many(tx: &Connection, rows: &[(String, &Projection)], now: i64) -> Result<()> {
+    let mut search = Vec::with_capacity(rows.len());
+    let mut search_pairs = Vec::with_capacity(rows.len());
+    for (case_id, p) in rows {
+        let rowid = write_row(tx, case_id, p, now)?;
+        search.push(serde_json::json!([rowid, p.number, p.search_names, p.village, p.request]));
+        search_pairs.push(serde_json::json!([rowid, pairs(&p.request)]));
+    }
+    let search = serde_json::Value::Array(search).to_string();
+    let search_pairs = serde_json::Value::Array(search_pairs).to_string();
+    tx.prepare_cached("DELETE FROM search WHERE rowid IN (SELECT value ->> 0 FROM json_each(?1))")?
+        .execute([&search])?;
+    tx.prepare_cached(
+        "INSERT INTO search (rowid, number, names, village, request)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?1)",
+    )?
+    .execute([&search])?;
+    tx.prepare_cached(
+        "DELETE FROM search_pairs WHERE rowid IN (SELECT value ->> 0 FROM json_each(?1))",
+    )?
+    .execute([&search_pairs])?;
+    tx.prepare_cached(
+        "INSERT INTO search_pairs (rowid, pairs) SELECT value ->> 0, value ->> 1 FROM json_each(?1)",
+    )?
+    .execute([&search_pairs])?;
+    Ok(())
+}
+
+/// Writes a case's row of `cases` and its attachment references; returns the row's id.
+fn write_row(tx: &Connection, case_id: &str, p: &Projection, now: i64) -> Result<i64> {
+    let rowid: i64 = tx.prepare_cached(
         "INSERT INTO cases (case_id, number, status, township, category, sector, purpose, source,
              channel, received, last_received, names, village, next_due, next_due_kind, anomalies,
              conflicts, registered_by, updated_at, facts, search_names, demo)
@@ -172,6 +209,8 @@ pub(crate) fn write(tx: &Transaction<'_>, case_id: &str, p: &Projection, now: i6
              conflicts = excluded.conflicts, registered_by = excluded.registered_by,
              updated_at = excluded.updated_at, facts = excluded.facts, demo = excluded.demo
          RETURNING id",
+    )?
+    .query_row(
         params![
             case_id,
             p.number,
@@ -198,23 +237,11 @@ pub(crate) fn write(tx: &Transaction<'_>, case_id: &str, p: &Projection, now: i6
         ],
         |r| r.get(0),
     )?;
-    tx.execute("DELETE FROM search WHERE rowid = ?1", [rowid])?;
-    tx.execute(
-        "INSERT INTO search (rowid, number, names, village, request) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![rowid, p.number, p.search_names, p.village, p.request],
-    )?;
-    tx.execute("DELETE FROM search_pairs WHERE rowid = ?1", [rowid])?;
-    tx.execute(
-        "INSERT INTO search_pairs (rowid, pairs) VALUES (?1, ?2)",
-        params![rowid, pairs(&p.request)],
-    )?;
     for hash in &p.attachments {
-        tx.execute(
-            "INSERT OR IGNORE INTO blob_refs (hash, case_id) VALUES (?1, ?2)",
-            params![hash, case_id],
-        )?;
+        tx.prepare_cached("INSERT OR IGNORE INTO blob_refs (hash, case_id) VALUES (?1, ?2)")?
+            .execute(params![hash, case_id])?;
     }
-    Ok(())
+    Ok(rowid)
 }
 
 /// One row of a case list.

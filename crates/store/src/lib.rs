@@ -10,6 +10,10 @@
 //!
 //! Opening never loads documents: lists and counts come from the index, and only the working
 //! set of documents stays in memory (an LRU of [`DOC_CACHE`] documents).
+//!
+//! Every write is one transaction unless it runs inside [`Store::batch`]: then the writes of
+//! one thread (a page of records from the hub, say) share one transaction and one fsync, and
+//! the other threads' writes wait for it; reads on the batch's thread see its writes.
 
 mod backup;
 mod blobs;
@@ -25,8 +29,10 @@ mod outbox;
 pub mod private;
 mod sync;
 
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
+use std::thread::ThreadId;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use ledger_domain::Rules;
@@ -95,6 +101,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/005_demo.sql"),
     include_str!("../migrations/006_demo_indexes.sql"),
     include_str!("../migrations/007_open_indexes.sql"),
+    include_str!("../migrations/008_blob_refs_case.sql"),
 ];
 
 /// Finds the county's rules document at every open (through the `docs_kind` index).
@@ -112,12 +119,132 @@ pub struct Store {
     base: Rules,
     /// The rules the index is projected with: `base` with the county's rules document.
     rules: RwLock<Arc<Rules>>,
+    /// The thread whose [`Store::batch`] holds the write transaction open. It changes only
+    /// while `writer` is held, so a writer that checks it under that lock cannot race a batch.
+    batch_owner: Mutex<Option<ThreadId>>,
+    /// Signalled when a batch ends, for the writes of other threads that wait on it.
+    batch_ended: Condvar,
     _lock: LockFile,
 }
 
 struct Writer {
     conn: Connection,
     cache: DocCache,
+    /// A deletion inside a batch asked for a WAL checkpoint, which waits for the commit.
+    checkpoint_due: bool,
+    /// Inside a batch: cases whose index rows are written when the batch next reads, when
+    /// enough of them wait, or when it commits (a case and its identity arriving in one page
+    /// are projected once, and the search index takes its rows in runs).
+    unprojected: std::collections::BTreeSet<ledger_domain::CaseId>,
+    /// Inside a batch: a write failed part-way, so the batch must not commit.
+    failed: std::cell::Cell<bool>,
+}
+
+impl Writer {
+    /// A write transaction: a savepoint of its own, or inside a batch the batch's transaction
+    /// (savepoints there would make the search index flush at every one).
+    pub(crate) fn tx(&mut self) -> Result<Tx<'_>> {
+        if self.conn.is_autocommit() {
+            return Ok(Tx::Own(self.conn.savepoint()?));
+        }
+        Ok(Tx::InBatch(BatchTx { conn: &self.conn, failed: &self.failed, done: false }))
+    }
+
+    /// Whether this write is inside a batch.
+    pub(crate) fn in_batch(&self) -> bool {
+        !self.conn.is_autocommit()
+    }
+}
+
+/// A write transaction from [`Writer::tx`]. Dropped without [`Tx::commit`], its own savepoint
+/// rolls back; inside a batch it marks the batch failed, which then rolls back whole.
+pub(crate) enum Tx<'a> {
+    Own(rusqlite::Savepoint<'a>),
+    InBatch(BatchTx<'a>),
+}
+
+/// A write inside a batch.
+pub(crate) struct BatchTx<'a> {
+    conn: &'a Connection,
+    failed: &'a std::cell::Cell<bool>,
+    done: bool,
+}
+
+impl Drop for BatchTx<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.failed.set(true);
+        }
+    }
+}
+
+impl Tx<'_> {
+    pub(crate) fn commit(self) -> Result<()> {
+        match self {
+            Tx::Own(savepoint) => savepoint.commit()?,
+            Tx::InBatch(mut write) => write.done = true,
+        }
+        Ok(())
+    }
+}
+
+impl Deref for Tx<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        match self {
+            Tx::Own(savepoint) => savepoint,
+            Tx::InBatch(write) => write.conn,
+        }
+    }
+}
+
+/// A batch in progress; dropped, it rolls back unless it committed, and lets other writers on.
+struct OpenBatch<'a> {
+    store: &'a Store,
+    committed: bool,
+}
+
+impl Drop for OpenBatch<'_> {
+    fn drop(&mut self) {
+        let mut w = self.store.writer_lock();
+        if !self.committed {
+            if !w.conn.is_autocommit()
+                && let Err(e) = w.conn.execute_batch("ROLLBACK")
+            {
+                tracing::error!(error = %e, "rolling back a batch failed");
+            }
+            // Documents edited in memory during the batch no longer match the store.
+            w.cache.clear();
+            w.unprojected.clear();
+        }
+        self.store.set_batch_owner(None);
+        drop(w);
+        self.store.batch_ended.notify_all();
+        if !self.committed
+            && let Err(e) = self.store.reload_rules()
+        {
+            tracing::error!(error = %e, "reading the rules after a rolled-back batch failed");
+        }
+    }
+}
+
+/// A connection to read from: the reader's, or inside a batch on its own thread the writer's
+/// (which sees the batch's uncommitted writes).
+pub(crate) enum ReadConn<'a> {
+    Reader(MutexGuard<'a, Connection>),
+    Writer(MutexGuard<'a, Writer>),
+}
+
+impl Deref for ReadConn<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        match self {
+            Self::Reader(conn) => conn,
+            Self::Writer(w) => &w.conn,
+        }
+    }
 }
 
 /// Milliseconds since the epoch by this device's clock.
@@ -138,6 +265,8 @@ fn connect(path: &Path, flags: OpenFlags, key: Option<&StoreKey>) -> Result<Conn
         // here, taken only as pages are read, so repeated searches cost what plain ones do.
         conn.pragma_update(None, "cache_size", -65_536)?;
     }
+    // The write path keeps a few dozen statements prepared (index rows, documents, outbox).
+    conn.set_prepared_statement_cache_capacity(64);
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
@@ -354,11 +483,19 @@ impl Store {
         Ok(Self {
             dir: dir.to_path_buf(),
             key,
-            writer: Mutex::new(Writer { conn, cache: DocCache::new(DOC_CACHE) }),
+            writer: Mutex::new(Writer {
+                conn,
+                cache: DocCache::new(DOC_CACHE),
+                checkpoint_due: false,
+                unprojected: std::collections::BTreeSet::new(),
+                failed: std::cell::Cell::new(false),
+            }),
             reader: Mutex::new(reader),
             actor: Mutex::new(actor),
             rules: RwLock::new(Arc::new(base.clone())),
             base,
+            batch_owner: Mutex::new(None),
+            batch_ended: Condvar::new(),
             _lock: lock,
         })
     }
@@ -434,7 +571,17 @@ impl Store {
         *self.rules.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(rules);
     }
 
+    /// The writer, once no other thread's batch holds it.
     fn writer(&self) -> MutexGuard<'_, Writer> {
+        let me = std::thread::current().id();
+        let mut guard = self.writer_lock();
+        while self.batch_owner().is_some_and(|owner| owner != me) {
+            guard = self.batch_ended.wait(guard).unwrap_or_else(|p| p.into_inner());
+        }
+        guard
+    }
+
+    fn writer_lock(&self) -> MutexGuard<'_, Writer> {
         // A panic while holding the lock leaves the SQLite state consistent (transactions roll
         // back); the cache may hold a half-edited document, so it is cleared.
         self.writer.lock().unwrap_or_else(|poisoned| {
@@ -444,8 +591,62 @@ impl Store {
         })
     }
 
-    fn reader(&self) -> MutexGuard<'_, Connection> {
-        self.reader.lock().unwrap_or_else(|p| p.into_inner())
+    fn batch_owner(&self) -> Option<ThreadId> {
+        *self.batch_owner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn set_batch_owner(&self, owner: Option<ThreadId>) {
+        *self.batch_owner.lock().unwrap_or_else(|p| p.into_inner()) = owner;
+    }
+
+    fn reader(&self) -> ReadConn<'_> {
+        if self.batch_owner() == Some(std::thread::current().id()) {
+            let mut w = self.writer();
+            // What the batch wrote is what its own reads see, index rows included.
+            if let Err(e) = self.project_pending(&mut w, None) {
+                tracing::error!(error = %e, "index rows of a batch could not be written");
+                w.failed.set(true);
+            }
+            return ReadConn::Writer(w);
+        }
+        ReadConn::Reader(self.reader.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Runs `f` with every write of this thread in one transaction: committed (one fsync) when
+    /// `f` returns `Ok`, rolled back when it fails, with the loaded documents dropped and the
+    /// rules read again so nothing in memory outlives what was rolled back. Writes from other
+    /// threads wait until the batch ends; their reads see the store as it was before it. A
+    /// batch inside a batch is part of the outer one.
+    pub fn batch<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce() -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let me = std::thread::current().id();
+        {
+            let w = self.writer();
+            if self.batch_owner() == Some(me) {
+                drop(w);
+                return f();
+            }
+            w.conn.execute_batch("BEGIN IMMEDIATE").map_err(StoreError::from)?;
+            w.failed.set(false);
+            self.set_batch_owner(Some(me));
+        }
+        // Ends the batch however `f` ends, a panic included, so no other thread waits forever.
+        let mut open = OpenBatch { store: self, committed: false };
+        let value = f()?;
+        let mut w = self.writer_lock();
+        self.project_pending(&mut w, None)?;
+        if w.failed.get() {
+            return Err(StoreError::BatchFailed.into());
+        }
+        w.conn.execute_batch("COMMIT").map_err(StoreError::from)?;
+        open.committed = true;
+        if w.checkpoint_due {
+            docs::checkpoint(&mut w);
+        }
+        drop(w);
+        Ok(value)
     }
 
     /// A setting of this store.
@@ -456,7 +657,7 @@ impl Store {
     /// Sets settings in one transaction.
     pub fn set_meta(&self, pairs: &[(&str, &str)]) -> Result<()> {
         let mut w = self.writer();
-        let tx = w.conn.transaction()?;
+        let tx = w.tx()?;
         for (k, v) in pairs {
             meta_set(&tx, k, v)?;
         }

@@ -107,7 +107,7 @@ impl Store {
     /// Drops acknowledged changes from the outbox.
     pub fn acknowledge(&self, hashes: &[String]) -> Result<()> {
         let mut w = self.writer();
-        let tx = w.conn.transaction()?;
+        let tx = w.tx()?;
         {
             let mut stmt = tx.prepare_cached("DELETE FROM outbox WHERE hash = ?1")?;
             for h in hashes {
@@ -121,7 +121,7 @@ impl Store {
     /// Moves refused changes, and every later change to the same cases, to quarantine.
     pub fn quarantine(&self, refused: &[(String, String)]) -> Result<()> {
         let mut w = self.writer();
-        let tx = w.conn.transaction()?;
+        let tx = w.tx()?;
         for (hash, error) in refused {
             let found: Option<(String, i64)> = tx
                 .query_row("SELECT case_id, seq FROM outbox WHERE hash = ?1", [hash], |r| {

@@ -16,7 +16,14 @@ impl Store {
     /// Merges a whole saved document from the hub (an `enter`): new changes are stored as if
     /// they had arrived one by one.
     pub fn merge_remote(&self, id: CaseId, kind: DocKind, saved: &[u8]) -> Result<Applied> {
-        let other = Automerge::load(saved)?;
+        let mut other = Automerge::load(saved)?;
+        // A document new here (every one of a fresh device's bootstrap) is stored as it came.
+        if other.get_missing_deps(&[]).is_empty() {
+            match self.adopt_remote(id, kind, other, saved)? {
+                Ok(applied) => return Ok(applied),
+                Err(held) => other = held,
+            }
+        }
         let changes: Vec<Vec<u8>> =
             other.get_changes(&[]).iter().map(|c| c.raw_bytes().to_vec()).collect();
         self.apply_remote(id, kind, changes)
@@ -147,7 +154,7 @@ impl Store {
     /// Records when the hub received changes (hash, time, case).
     pub fn record_receipts(&self, receipts: &[(String, i64, CaseId)]) -> Result<()> {
         let mut w = self.writer();
-        let tx = w.conn.transaction()?;
+        let tx = w.tx()?;
         for (hash, at, case) in receipts {
             tx.execute(
                 "INSERT OR IGNORE INTO receipts (hash, received_at, case_id) VALUES (?1, ?2, ?3)",

@@ -590,3 +590,180 @@ fn delete_case_takes_its_staging_rows_and_receipts_with_it() {
     assert_eq!(count(receipts, &other.to_string()), 1);
     assert_eq!(count(receipt, &yours), 1);
 }
+
+/// Every case of `from`, both documents saved, as a hub's bootstrap sends them.
+fn saved_docs(from: &Store, cases: &[Case]) -> Vec<(CaseId, DocKind, Vec<u8>)> {
+    cases
+        .iter()
+        .flat_map(|c| [(c.id, DocKind::Case), (c.id, DocKind::Identity)])
+        .map(|(id, kind)| (id, kind, from.save_doc(id, kind).unwrap()))
+        .collect()
+}
+
+#[test]
+fn a_batch_projects_each_case_once_and_ends_with_the_rows_one_write_at_a_time_makes() {
+    let a_dir = tempfile::tempdir().unwrap();
+    let (a, cases) = seeded(a_dir.path());
+    let docs = saved_docs(&a, &cases);
+    let one_dir = tempfile::tempdir().unwrap();
+    let one = Store::create(one_dir.path()).unwrap();
+    for (id, kind, bytes) in &docs {
+        one.merge_remote(*id, *kind, bytes).unwrap();
+    }
+    let batch_dir = tempfile::tempdir().unwrap();
+    let batched = Store::create(batch_dir.path()).unwrap();
+    let name = identity_for(&cases[7]).persons[0].name.clone();
+    batched
+        .batch(|| {
+            for (id, kind, bytes) in &docs {
+                batched.merge_remote(*id, *kind, bytes)?;
+            }
+            // Reads inside the batch see what it wrote, its waiting index rows included.
+            assert_eq!(batched.row(cases[7].id)?.map(|r| r.number), Some(cases[7].number.clone()));
+            let hits =
+                batched.list(&CaseQuery { text: Some(name.clone()), ..Default::default() })?;
+            assert!(hits.rows.iter().any(|r| r.id == cases[7].id));
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    let all = CaseQuery { limit: Some(1000), ..Default::default() };
+    let mut expected = one.list(&all).unwrap().rows;
+    let mut got = batched.list(&all).unwrap().rows;
+    expected.sort_by_key(|r| r.id);
+    got.sort_by_key(|r| r.id);
+    assert_eq!(got.len(), cases.len());
+    assert_eq!(got, expected);
+    for text in [name.as_str(), "请求依法查处", "黄桥镇5组"] {
+        let query = CaseQuery { text: Some(text.to_owned()), ..Default::default() };
+        assert_eq!(batched.list(&query).unwrap().total, one.list(&query).unwrap().total, "{text}");
+    }
+    // Stored as they came, and whole after a reopen.
+    drop(batched);
+    let reopened = Store::open(batch_dir.path()).unwrap();
+    assert_eq!(reopened.load_case(cases[3].id).unwrap(), one.load_case(cases[3].id).unwrap());
+    assert_eq!(
+        reopened.load_identity(cases[3].id).unwrap(),
+        one.load_identity(cases[3].id).unwrap()
+    );
+}
+
+#[test]
+fn a_failed_batch_leaves_nothing_behind() {
+    let a_dir = tempfile::tempdir().unwrap();
+    let (a, cases) = seeded(a_dir.path());
+    let docs = saved_docs(&a, &cases[..3]);
+    let dir = tempfile::tempdir().unwrap();
+    let b = Store::create(dir.path()).unwrap();
+    let result: Result<()> = b.batch(|| {
+        for (id, kind, bytes) in &docs {
+            b.merge_remote(*id, *kind, bytes)?;
+        }
+        b.set_meta(&[("cursor", "page 2")])?;
+        Err(StoreError::NoCase(cases[0].id))
+    });
+    assert!(matches!(result, Err(StoreError::NoCase(_))));
+    for c in &cases[..3] {
+        assert!(b.row(c.id).unwrap().is_none());
+        assert!(!b.has_doc(c.id, DocKind::Case).unwrap());
+        // The documents loaded during the batch went with it.
+        assert!(matches!(b.load_case(c.id), Err(StoreError::NoCase(_))));
+    }
+    assert_eq!(b.meta("cursor").unwrap(), None);
+    // The store goes on: the same page applies cleanly afterwards.
+    b.batch(|| {
+        for (id, kind, bytes) in &docs {
+            b.merge_remote(*id, *kind, bytes)?;
+        }
+        Ok::<_, StoreError>(())
+    })
+    .unwrap();
+    assert_eq!(b.list(&CaseQuery::default()).unwrap().total, 3);
+}
+
+#[test]
+fn a_write_that_fails_part_way_inside_a_batch_fails_the_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::create(dir.path()).unwrap();
+    let result = store.batch(|| {
+        store.set_meta(&[("before", "1")])?;
+        // A write that returned early, its transaction dropped uncommitted: even if the caller
+        // went on, the batch must not commit the half of it that ran.
+        let mut w = store.writer();
+        let tx = w.tx()?;
+        tx.execute("INSERT INTO meta (key, value) VALUES ('half', '1')", [])?;
+        drop(tx);
+        Ok::<_, StoreError>(())
+    });
+    assert!(matches!(result, Err(StoreError::BatchFailed)), "{result:?}");
+    assert_eq!(store.meta("before").unwrap(), None);
+    assert_eq!(store.meta("half").unwrap(), None);
+    // Outside a batch the same drop rolls back its own savepoint and nothing else.
+    store.set_meta(&[("after", "1")]).unwrap();
+    {
+        let mut w = store.writer();
+        let tx = w.tx().unwrap();
+        tx.execute("INSERT INTO meta (key, value) VALUES ('half', '1')", []).unwrap();
+    }
+    assert_eq!(store.meta("half").unwrap(), None);
+    assert_eq!(store.meta("after").unwrap().as_deref(), Some("1"));
+}
+
+#[test]
+fn other_threads_wait_for_a_batch_and_read_what_was_there_before_it() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::create(dir.path()).unwrap());
+    store.set_meta(&[("k", "old")]).unwrap();
+    let committed = Arc::new(AtomicBool::new(false));
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let (read_tx, read_rx) = std::sync::mpsc::channel::<()>();
+    let batcher = {
+        let store = store.clone();
+        let committed = committed.clone();
+        std::thread::spawn(move || {
+            store
+                .batch(|| {
+                    store.set_meta(&[("k", "new")])?;
+                    started_tx.send(()).unwrap();
+                    // Held open until the other thread has read (and started its write).
+                    read_rx.recv().unwrap();
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    Ok::<_, StoreError>(())
+                })
+                .unwrap();
+            committed.store(true, Ordering::SeqCst);
+        })
+    };
+    started_rx.recv().unwrap();
+    assert_eq!(
+        store.meta("k").unwrap().as_deref(),
+        Some("old"),
+        "a batch is seen whole or not at all"
+    );
+    read_tx.send(()).unwrap();
+    store.set_meta(&[("other", "1")]).unwrap();
+    assert!(committed.load(Ordering::SeqCst), "a write from another thread waited for the batch");
+    batcher.join().unwrap();
+    assert_eq!(store.meta("k").unwrap().as_deref(), Some("new"));
+    assert_eq!(store.meta("other").unwrap().as_deref(), Some("1"));
+}
+
+#[test]
+fn a_panic_inside_a_batch_rolls_it_back_and_frees_the_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::create(dir.path()).unwrap());
+    let panicked = std::thread::spawn({
+        let store = store.clone();
+        move || {
+            let _ = store.batch(|| -> Result<()> {
+                store.set_meta(&[("k", "written before the panic")])?;
+                panic!("a bug inside the batch");
+            });
+        }
+    })
+    .join();
+    assert!(panicked.is_err());
+    assert_eq!(store.meta("k").unwrap(), None);
+    store.set_meta(&[("k", "after")]).unwrap();
+    assert_eq!(store.meta("k").unwrap().as_deref(), Some("after"));
+}
