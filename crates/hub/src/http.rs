@@ -268,6 +268,15 @@ async fn binary<T: for<'de> Deserialize<'de> + Send + 'static>(
 ) -> Result<(Caller, T), ApiError> {
     let (parts, body): (_, Body) = request.into_parts();
     let caller = caller(state, &parts.headers, peer(&parts.extensions)).await?;
+    // A body declared too large is refused before a byte of it is read.
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "同步数据过大"));
+    }
     // One byte over the limit is enough to know a body is too large.
     let body = axum::body::to_bytes(body, MAX_BODY_BYTES + 1).await.map_err(|e| {
         let too_large = std::error::Error::source(&e)

@@ -513,9 +513,13 @@ impl Office {
                             match self.store.merge_remote(id, local(*kind), &saved) {
                                 Ok(result) => applied.note(id, local(*kind), &result),
                                 // A document that does not load is refused alone; the rest of
-                                // the page goes on.
-                                Err(ledger_store::StoreError::Automerge(e)) => {
+                                // the page goes on, and the recovery report says so.
+                                Err(e @ ledger_store::StoreError::Unloadable { .. }) => {
                                     tracing::error!(case = %id, error = %e, "a document from the hub does not load; skipped");
+                                    recovered.unrecoverable.push(format!(
+                                        "案件 {} 从县局收到的数据无法读取，已跳过；请联系县局核对该案件",
+                                        self.case_label(id)
+                                    ));
                                     continue;
                                 }
                                 Err(e) => return Err(e.into()),
@@ -1212,5 +1216,8 @@ mod page_tests {
         assert!(b.store.row(good).unwrap().is_some());
         assert!(!b.store.has_doc(other, DocKind::Case).unwrap());
         assert!(b.store.row(other).unwrap().is_none());
+        // Said where the office sees what sync could not do.
+        let report = b.recovery_report().unwrap();
+        assert!(report.unrecoverable.iter().any(|m| m.contains("无法读取")), "{report:?}");
     }
 }

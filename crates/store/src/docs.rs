@@ -174,7 +174,7 @@ pub struct Applied {
 }
 
 impl Store {
-    fn load_doc(
+    pub(crate) fn load_doc(
         &self,
         conn: &rusqlite::Connection,
         id: CaseId,
@@ -640,9 +640,22 @@ impl Store {
         {
             w.unprojected.insert(id);
         }
+        let result = self.project_ids(w, &ids);
+        if let Err(e) = &result {
+            // The cases taken out are not projected: the batch must not commit without them.
+            crate::fail(&w.failed, e.to_string());
+        }
+        result
+    }
+
+    fn project_ids(
+        &self,
+        w: &mut crate::Writer,
+        ids: &std::collections::BTreeSet<CaseId>,
+    ) -> Result<()> {
         let rules = self.rules();
         let mut projections = Vec::with_capacity(ids.len());
-        for id in ids {
+        for &id in ids {
             let case_doc = self.cached_or_loaded(w, id, DocKind::Case)?;
             let identity_doc = self.cached_or_loaded(w, id, DocKind::Identity)?;
             let projection = project(id, case_doc.as_ref(), identity_doc.as_ref(), &rules);

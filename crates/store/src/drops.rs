@@ -116,7 +116,11 @@ impl Store {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let Some((id, next)) = block else { return Ok(None) };
+        let Some((id, next)) = block else {
+            // Nothing was written, but an uncommitted write fails the batch it is part of.
+            tx.commit()?;
+            return Ok(None);
+        };
         // A used-up block stays, so the same block arriving again (an old return bundle
         // imported twice) is known and never issued again.
         tx.execute("UPDATE number_blocks SET next = next + 1 WHERE id = ?1", [id])?;

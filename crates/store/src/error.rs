@@ -76,8 +76,16 @@ pub enum StoreError {
     #[error("台账尚未加密")]
     NotEncrypted,
     /// A write inside a batch failed part-way; the batch was rolled back whole.
-    #[error("写入中途出错，本批数据已整体撤销（此前保存的数据不受影响），请重试")]
-    BatchFailed,
+    #[error("写入中途出错（{0}），本批数据已整体撤销，此前保存的数据不受影响")]
+    BatchFailed(String),
+    /// A whole document received from the hub does not load.
+    #[error("收到的案件 {id} 数据无法读取：{reason}")]
+    Unloadable {
+        /// The case.
+        id: CaseId,
+        /// What Automerge said.
+        reason: String,
+    },
     /// Stored JSON did not parse (a bug or a corrupted file).
     #[error("台账索引数据有误：{0}")]
     Json(#[from] serde_json::Error),

@@ -12,8 +12,9 @@
 //! set of documents stays in memory (an LRU of [`DOC_CACHE`] documents).
 //!
 //! Every write is one transaction unless it runs inside [`Store::batch`]: then the writes of
-//! one thread (a page of records from the hub, say) share one transaction and one fsync, and
-//! the other threads' writes wait for it; reads on the batch's thread see its writes.
+//! one thread (a page of records from the hub, say) share one transaction and one fsync, the
+//! other threads' writes and document reads wait for it, and reads on the batch's thread see
+//! its writes.
 
 mod backup;
 mod blobs;
@@ -136,8 +137,8 @@ struct Writer {
     /// enough of them wait, or when it commits (a case and its identity arriving in one page
     /// are projected once, and the search index takes its rows in runs).
     unprojected: std::collections::BTreeSet<ledger_domain::CaseId>,
-    /// Inside a batch: a write failed part-way, so the batch must not commit.
-    failed: std::cell::Cell<bool>,
+    /// Inside a batch: why it must not commit (a write failed part-way), the first reason.
+    failed: std::cell::RefCell<Option<String>>,
 }
 
 impl Writer {
@@ -166,16 +167,21 @@ pub(crate) enum Tx<'a> {
 /// A write inside a batch.
 pub(crate) struct BatchTx<'a> {
     conn: &'a Connection,
-    failed: &'a std::cell::Cell<bool>,
+    failed: &'a std::cell::RefCell<Option<String>>,
     done: bool,
 }
 
 impl Drop for BatchTx<'_> {
     fn drop(&mut self) {
         if !self.done {
-            self.failed.set(true);
+            fail(self.failed, "一次写入未完成".to_owned());
         }
     }
+}
+
+/// Records why a batch must not commit, keeping the first reason.
+fn fail(failed: &std::cell::RefCell<Option<String>>, reason: String) {
+    failed.borrow_mut().get_or_insert(reason);
 }
 
 impl Tx<'_> {
@@ -214,18 +220,17 @@ impl Drop for OpenBatch<'_> {
             {
                 tracing::error!(error = %e, "rolling back a batch failed");
             }
-            // Documents edited in memory during the batch no longer match the store.
+            // Documents edited in memory during the batch no longer match the store, nor may
+            // the rules a rules document of the batch set: both go before anyone else writes.
             w.cache.clear();
             w.unprojected.clear();
+            if let Err(e) = self.store.reload_rules_from(&mut w) {
+                tracing::error!(error = %e, "reading the rules after a rolled-back batch failed");
+            }
         }
         self.store.set_batch_owner(None);
         drop(w);
         self.store.batch_ended.notify_all();
-        if !self.committed
-            && let Err(e) = self.store.reload_rules()
-        {
-            tracing::error!(error = %e, "reading the rules after a rolled-back batch failed");
-        }
     }
 }
 
@@ -488,7 +493,7 @@ impl Store {
                 cache: DocCache::new(DOC_CACHE),
                 checkpoint_due: false,
                 unprojected: std::collections::BTreeSet::new(),
-                failed: std::cell::Cell::new(false),
+                failed: std::cell::RefCell::new(None),
             }),
             reader: Mutex::new(reader),
             actor: Mutex::new(actor),
@@ -550,6 +555,24 @@ impl Store {
         Ok(())
     }
 
+    /// [`Store::reload_rules`] through the writer already held (after a rolled-back batch,
+    /// whose documents left the working set).
+    fn reload_rules_from(&self, w: &mut Writer) -> Result<()> {
+        let id: Option<String> =
+            w.conn.query_row(RULES_DOC_SQL, [DocKind::Rules.code()], |r| r.get(0)).optional()?;
+        let doc = match id.and_then(|s| s.parse::<ledger_domain::CaseId>().ok()) {
+            Some(id) => self.load_doc(&w.conn, id, DocKind::Rules).ok().flatten(),
+            None => None,
+        };
+        match doc {
+            Some(doc) => self.apply_rules_doc(&doc),
+            None => {
+                *self.rules.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(self.base.clone())
+            }
+        }
+        Ok(())
+    }
+
     /// Sets the rules from a rules document (built-in rules when it does not read). The index
     /// rows then no longer match their stamp, and [`Store::refresh_index`] re-projects them;
     /// case views reckon with the new rules at once.
@@ -605,7 +628,7 @@ impl Store {
             // What the batch wrote is what its own reads see, index rows included.
             if let Err(e) = self.project_pending(&mut w, None) {
                 tracing::error!(error = %e, "index rows of a batch could not be written");
-                w.failed.set(true);
+                fail(&w.failed, e.to_string());
             }
             return ReadConn::Writer(w);
         }
@@ -615,8 +638,10 @@ impl Store {
     /// Runs `f` with every write of this thread in one transaction: committed (one fsync) when
     /// `f` returns `Ok`, rolled back when it fails, with the loaded documents dropped and the
     /// rules read again so nothing in memory outlives what was rolled back. Writes from other
-    /// threads wait until the batch ends; their reads see the store as it was before it. A
-    /// batch inside a batch is part of the outer one.
+    /// threads wait until the batch ends, and so do their reads of documents (which go through
+    /// the writer's working set); their lists, counts and settings see the store as it was
+    /// before the batch. A batch inside a batch is part of the outer one, and fails it if it
+    /// fails.
     pub fn batch<T, E: From<StoreError>>(
         &self,
         f: impl FnOnce() -> std::result::Result<T, E>,
@@ -626,10 +651,15 @@ impl Store {
             let w = self.writer();
             if self.batch_owner() == Some(me) {
                 drop(w);
-                return f();
+                let result = f();
+                if result.is_err() {
+                    // The inner part failed: the outer batch cannot commit half of it.
+                    fail(&self.writer().failed, "一批写入中的一部分失败".to_owned());
+                }
+                return result;
             }
             w.conn.execute_batch("BEGIN IMMEDIATE").map_err(StoreError::from)?;
-            w.failed.set(false);
+            w.failed.replace(None);
             self.set_batch_owner(Some(me));
         }
         // Ends the batch however `f` ends, a panic included, so no other thread waits forever.
@@ -637,8 +667,8 @@ impl Store {
         let value = f()?;
         let mut w = self.writer_lock();
         self.project_pending(&mut w, None)?;
-        if w.failed.get() {
-            return Err(StoreError::BatchFailed.into());
+        if let Some(reason) = w.failed.take() {
+            return Err(StoreError::BatchFailed(reason).into());
         }
         w.conn.execute_batch("COMMIT").map_err(StoreError::from)?;
         open.committed = true;

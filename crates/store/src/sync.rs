@@ -9,14 +9,15 @@ use rusqlite::{OptionalExtension, params};
 
 use crate::blobs::blob_hash;
 use crate::docs::{Applied, hex};
-use crate::error::Result;
+use crate::error::{Result, StoreError};
 use crate::{DocKind, Store};
 
 impl Store {
     /// Merges a whole saved document from the hub (an `enter`): new changes are stored as if
     /// they had arrived one by one.
     pub fn merge_remote(&self, id: CaseId, kind: DocKind, saved: &[u8]) -> Result<Applied> {
-        let mut other = Automerge::load(saved)?;
+        let mut other = Automerge::load(saved)
+            .map_err(|e| StoreError::Unloadable { id, reason: e.to_string() })?;
         // A document new here (every one of a fresh device's bootstrap) is stored as it came.
         if other.get_missing_deps(&[]).is_empty() {
             match self.adopt_remote(id, kind, other, saved)? {

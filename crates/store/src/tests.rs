@@ -694,7 +694,7 @@ fn a_write_that_fails_part_way_inside_a_batch_fails_the_batch() {
         drop(tx);
         Ok::<_, StoreError>(())
     });
-    assert!(matches!(result, Err(StoreError::BatchFailed)), "{result:?}");
+    assert!(matches!(result, Err(StoreError::BatchFailed(_))), "{result:?}");
     assert_eq!(store.meta("before").unwrap(), None);
     assert_eq!(store.meta("half").unwrap(), None);
     // Outside a batch the same drop rolls back its own savepoint and nothing else.
