@@ -114,6 +114,30 @@ pub async fn raw_tls(
     tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await
 }
 
+/// Sends the hub at `addr` a sync request that declares a `length`-byte body (with
+/// `credential`, if any) and only its first 4 KiB, and returns the first bytes of the answer:
+/// what the hub says before reading a body it should not read. `None` when it has not answered
+/// within 5 s.
+pub async fn answer_to_declared_body(
+    addr: SocketAddr,
+    credential: Option<&str>,
+    length: usize,
+) -> std::io::Result<Option<String>> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = raw_tls(addr).await?;
+    let auth = credential.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let head = format!(
+        "POST /v1/sync HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-ledger-sync\r\n{auth}Content-Length: {length}\r\n\r\n",
+    );
+    s.write_all(head.as_bytes()).await?;
+    s.write_all(&[0u8; 4096]).await?;
+    let mut answer = vec![0u8; 512];
+    match tokio::time::timeout(Duration::from_secs(5), s.read(&mut answer)).await {
+        Ok(n) => Ok(Some(String::from_utf8_lossy(&answer[..n?]).to_string())),
+        Err(_) => Ok(None),
+    }
+}
+
 /// A reqwest client that trusts the test county's CA, to send hand-made requests to a hub.
 pub fn raw_http() -> reqwest::Client {
     let mut roots = rustls::RootCertStore::empty();

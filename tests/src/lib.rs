@@ -8,8 +8,8 @@ pub mod proxy;
 
 pub use forge::{compress, edit_change, inject_outbox};
 pub use harness::{
-    County, TestHub, TestOffice, case_input, clock_at, raw_http, raw_tls, test_pki, test_trust,
-    write_test_pki,
+    County, TestHub, TestOffice, answer_to_declared_body, case_input, clock_at, raw_http, raw_tls,
+    test_pki, test_trust, write_test_pki,
 };
 
 pub use proxy::{FaultProxy, LinkProfile, ProxyStats, SpecError};

@@ -1719,21 +1719,11 @@ async fn oversized_lists_and_unauthenticated_bodies_are_cut_short() {
 
     // Unauthenticated 16 MiB bodies: answered 401 when 4 KiB of them have been sent.
     for credential in [None, Some("NOT-A-CREDENTIAL")] {
-        let mut s = ledger_tests::raw_tls(c.hub.addr()).await.unwrap();
-        let auth = credential.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-        let head = format!(
-            "POST /v1/sync HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-ledger-sync\r\n{auth}Content-Length: {}\r\n\r\n",
-            c.hub.addr(),
-            16 * 1024 * 1024
-        );
-        s.write_all(head.as_bytes()).await.unwrap();
-        s.write_all(&[0u8; 4096]).await.unwrap();
-        let mut answer = vec![0u8; 512];
-        let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut answer))
-            .await
-            .expect("the hub answered before the body was sent")
-            .unwrap();
-        let answer = String::from_utf8_lossy(&answer[..n]).to_string();
+        let answer =
+            ledger_tests::answer_to_declared_body(c.hub.addr(), credential, 16 * 1024 * 1024)
+                .await
+                .unwrap()
+                .expect("the hub answered before the body was sent");
         assert!(answer.starts_with("HTTP/1.1 401"), "{credential:?}: {answer}");
     }
     // Many at once: none is held open reading.

@@ -329,7 +329,12 @@ async fn bad_requests_are_refused_with_their_code_and_store_nothing() {
     // Oversized, and a compression bomb that is small on the wire.
     // Refused on its declared length, before the body is read: sent by hand, because a client
     // still writing 17 MiB when the hub answers and closes sees a broken pipe, not the answer.
-    assert!(oversized(&c, &credential).await.starts_with("HTTP/1.1 413"));
+    let answer =
+        ledger_tests::answer_to_declared_body(c.hub.addr(), Some(&credential), 17 * 1024 * 1024)
+            .await
+            .unwrap()
+            .expect("the hub answered before the body was sent");
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     let mut bomb = b"LG\x00\x03".to_vec();
     bomb.extend(zstd_bomb());
     let (status, body) = post(&c.hub.url(), Some(&credential), bomb).await;
@@ -358,26 +363,6 @@ async fn bad_requests_are_refused_with_their_code_and_store_nothing() {
     assert!(matches!(err, ClientError::Unauthorized(_)), "{err:?}");
     assert!(c.hub.store().case_scope(id).unwrap().is_none(), "nothing stored");
     assert_eq!(c.a.office.sync_status().unwrap().last_error.as_deref(), Some("unauthorized"));
-}
-
-/// A request declaring a 17 MiB body, of which only the first bytes are sent; the answer's
-/// first bytes.
-async fn oversized(c: &ledger_tests::County, credential: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = ledger_tests::raw_tls(c.hub.addr()).await.unwrap();
-    let head = format!(
-        "POST /v1/sync HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {credential}\r\nContent-Length: {}\r\n\r\n",
-        c.hub.addr(),
-        17 * 1024 * 1024
-    );
-    s.write_all(head.as_bytes()).await.unwrap();
-    s.write_all(&[0u8; 4096]).await.unwrap();
-    let mut answer = vec![0u8; 64];
-    let n = tokio::time::timeout(std::time::Duration::from_secs(5), s.read(&mut answer))
-        .await
-        .expect("the hub answered before the body was sent")
-        .unwrap();
-    String::from_utf8_lossy(&answer[..n]).to_string()
 }
 
 fn zstd_bomb() -> Vec<u8> {

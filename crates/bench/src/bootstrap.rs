@@ -18,7 +18,7 @@ use ledger_domain::Role;
 use ledger_domain::automerge::{Automerge, Change};
 use ledger_office::ledger_client::{SyncConfig, SyncTarget, sync_until_done};
 use ledger_office::ledger_protocol::DocKind;
-use ledger_office::{HubAddress, ImportOptions, LEDGER_COLUMNS, Office, Unlock};
+use ledger_office::{HubAddress, ImportOptions, Office, Unlock};
 use ledger_tests::{FaultProxy, LinkProfile, TestHub, clock_at, test_trust};
 use serde::{Deserialize, Serialize};
 
@@ -169,11 +169,7 @@ pub async fn run(opts: &BootstrapOptions) -> Result<BootstrapReport> {
     Ok(BootstrapReport {
         benchmark: "bootstrap",
         cases: opts.cases,
-        encryption: match &opts.encrypted {
-            None => "plain",
-            Some(Unlock::Keyring) => "keyring",
-            Some(Unlock::Passphrase(_)) => "passphrase",
-        },
+        encryption: crate::local::encryption_name(opts.encrypted.as_ref()),
         import_s,
         upload_s,
         pull,
@@ -229,18 +225,8 @@ fn ledger_file(opts: &BootstrapOptions, path: &Path) -> Result<(PathBuf, usize)>
             }
         }
     }
-    let mut text = String::from("\u{feff}");
-    text.push_str(&LEDGER_COLUMNS.join(","));
-    text.push_str("\r\n");
-    let mut body = String::new();
-    for row in &rows {
-        let line: Vec<String> =
-            row.iter().map(|cell| format!("\"{}\"", cell.replace('"', "\"\""))).collect();
-        body.push_str(&line.join(","));
-        body.push_str("\r\n");
-    }
-    text.push_str(&body);
-    std::fs::write(path, &text)?;
+    let body = crate::local::ledger_csv_rows(&rows);
+    std::fs::write(path, crate::local::ledger_csv_header() + &body)?;
     Ok((path.to_path_buf(), zstd::bulk::compress(body.as_bytes(), 3)?.len()))
 }
 

@@ -16,8 +16,9 @@ use serde::Serialize;
 use crate::data::Generator;
 use crate::error::Result;
 use crate::local::{
-    BENCH_PASSPHRASE, LocalOptions, NAME_QUERY, PAIR_QUERY, Phases, REQUEST_QUERY, init_office,
-    measure_import, measure_open, measure_query, measure_register, open_office, populate,
+    BENCH_PASSPHRASE, LocalOptions, NAME_QUERY, PAIR_QUERY, Phases, REQUEST_QUERY, encryption_name,
+    init_office, measure_import, measure_open, measure_query, measure_register, open_office,
+    populate,
 };
 use crate::measure::round3;
 
@@ -110,10 +111,18 @@ pub struct EncryptionReport {
 /// The budget: encrypted at most this many times the plain figure.
 pub const BUDGET: f64 = 1.5;
 
+/// A store of the run: its key, and its directory named after how it is kept.
 struct Variant {
     name: &'static str,
     unlock: Option<Unlock>,
     dir: PathBuf,
+}
+
+impl Variant {
+    fn new(base: &Path, unlock: Option<Unlock>) -> Self {
+        let name = encryption_name(unlock.as_ref());
+        Self { name, unlock, dir: base.join(name) }
+    }
 }
 
 /// Runs the benchmark in a temporary directory.
@@ -121,19 +130,11 @@ pub fn run(opts: &EncryptionOptions) -> Result<EncryptionReport> {
     let started = std::time::Instant::now();
     let temp = tempfile::tempdir()?;
     let mut variants = vec![
-        Variant { name: "plain", unlock: None, dir: temp.path().join("plain") },
-        Variant {
-            name: "passphrase",
-            unlock: Some(Unlock::Passphrase(BENCH_PASSPHRASE.to_owned())),
-            dir: temp.path().join("passphrase"),
-        },
+        Variant::new(temp.path(), None),
+        Variant::new(temp.path(), Some(Unlock::Passphrase(BENCH_PASSPHRASE.to_owned()))),
     ];
     if opts.keyring {
-        variants.push(Variant {
-            name: "keyring",
-            unlock: Some(Unlock::Keyring),
-            dir: temp.path().join("keyring"),
-        });
+        variants.push(Variant::new(temp.path(), Some(Unlock::Keyring)));
     }
     for variant in &variants {
         eprintln!("populate {}: {} cases", variant.name, opts.cases);

@@ -384,11 +384,7 @@ pub fn run(opts: &LocalOptions) -> Result<LocalReport> {
     ];
     Ok(LocalReport {
         benchmark: "local",
-        encryption: match &opts.encrypted {
-            None => "plain",
-            Some(Unlock::Keyring) => "keyring",
-            Some(Unlock::Passphrase(_)) => "passphrase",
-        },
+        encryption: encryption_name(opts.encrypted.as_ref()),
         seed: opts.seed,
         cases: opts.cases,
         cases_in_store,
@@ -569,11 +565,35 @@ pub(crate) fn measure_query(
     })
 }
 
-/// Quotes a CSV field (every field, which any CSV reader accepts).
-fn csv_field(out: &mut String, field: &str) {
-    out.push('"');
-    out.push_str(&field.replace('"', "\"\""));
-    out.push('"');
+/// A ledger file's header line, after the BOM Excel writes in 「CSV UTF-8」.
+pub(crate) fn ledger_csv_header() -> String {
+    format!("\u{feff}{}\r\n", LEDGER_COLUMNS.join(","))
+}
+
+/// Ledger rows as CSV lines, every field quoted (which any CSV reader accepts).
+pub(crate) fn ledger_csv_rows(rows: &[Vec<String>]) -> String {
+    let mut out = String::new();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push('"');
+            out.push_str(&cell.replace('"', "\"\""));
+            out.push('"');
+        }
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// How a report names a store's encryption: `plain`, `keyring` or `passphrase`.
+pub(crate) fn encryption_name(encrypted: Option<&Unlock>) -> &'static str {
+    match encrypted {
+        None => "plain",
+        Some(Unlock::Keyring) => "keyring",
+        Some(Unlock::Passphrase(_)) => "passphrase",
+    }
 }
 
 pub(crate) fn measure_import(
@@ -586,24 +606,7 @@ pub(crate) fn measure_import(
     let office = init_office(import_dir, opts.encrypted.as_ref())?;
     let end = office.today().min(LAST_DAY);
     let rows = Generator::new(opts.seed ^ 0x1A9_0E7).ledger_rows(opts.import_rows, end);
-    // UTF-8 with a BOM, as Excel saves 「CSV UTF-8」.
-    let mut text = String::from("\u{feff}");
-    for (i, column) in LEDGER_COLUMNS.iter().enumerate() {
-        if i > 0 {
-            text.push(',');
-        }
-        text.push_str(column);
-    }
-    text.push_str("\r\n");
-    for row in &rows {
-        for (i, cell) in row.iter().enumerate() {
-            if i > 0 {
-                text.push(',');
-            }
-            csv_field(&mut text, cell);
-        }
-        text.push_str("\r\n");
-    }
+    let text = ledger_csv_header() + &ledger_csv_rows(&rows);
     let file = base.join("ledger.csv");
     std::fs::write(&file, &text)?;
     let file_mib = round3(text.len() as f64 / 1_048_576.0);

@@ -585,23 +585,7 @@ impl Office {
         want_whole
             .retain(|c| !requested.contains(c) || delivered.contains(c) || deferred.contains(c));
         for id in touched.iter().chain(want_whole.clone().iter()) {
-            let kinds: &[DocKind] = if id.0 == rules_id() {
-                &[DocKind::Case, DocKind::Identity, DocKind::Rules]
-            } else {
-                &[DocKind::Case, DocKind::Identity]
-            };
-            let mut missing = false;
-            for kind in kinds {
-                // What this page applied says itself; the store is asked about the rest.
-                missing = match applied.missing(*id, *kind) {
-                    Some(missing) => missing,
-                    None => self.store.missing_deps(*id, *kind)?,
-                };
-                if missing {
-                    break;
-                }
-            }
-            if missing {
+            if self.misses_dependencies(*id, &applied)? {
                 want_whole.insert(*id);
             } else {
                 want_whole.remove(id);
@@ -690,6 +674,26 @@ impl Office {
                 || ((blob_progress || newly_wanted) && !want_blobs.is_empty())
                 || !still_leaving.is_empty() && uploaded > 0,
         })
+    }
+
+    /// Whether a document of the case still waits for changes it depends on: what this page
+    /// applied says so itself, the store is asked about the rest.
+    fn misses_dependencies(&self, id: CaseId, applied: &PageDocs) -> Result<bool> {
+        let kinds: &[DocKind] = if id.0 == rules_id() {
+            &[DocKind::Case, DocKind::Identity, DocKind::Rules]
+        } else {
+            &[DocKind::Case, DocKind::Identity]
+        };
+        for kind in kinds {
+            let missing = match applied.missing(id, *kind) {
+                Some(missing) => missing,
+                None => self.store.missing_deps(id, *kind)?,
+            };
+            if missing {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     fn quarantine_refused(&self, refused: &[Refused]) -> Result<()> {

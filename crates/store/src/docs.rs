@@ -970,10 +970,11 @@ pub(crate) fn persist(tx: &Connection, write: &CaseWrite) -> Result<()> {
     }
     let now = now_ms();
     for change in &write.outbox {
-        tx.prepare_cached(
-            "INSERT OR IGNORE INTO outbox (case_id, kind, hash, bytes, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(
-            params![key, change.kind.code(), change.hash, change.bytes, now],
+        let mut insert = tx.prepare_cached(
+            "INSERT OR IGNORE INTO outbox (case_id, kind, hash, bytes, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
+        insert.execute(params![key, change.kind.code(), change.hash, change.bytes, now])?;
     }
     for (kind, heads) in &write.heads {
         tx.prepare_cached("UPDATE docs SET heads = ?3 WHERE case_id = ?1 AND kind = ?2")?

@@ -540,24 +540,13 @@ impl Store {
     /// logged and left out: the hub refuses such entries, so only a newer bureau version's
     /// could be.
     pub(crate) fn reload_rules(&self) -> Result<()> {
-        // One rules document per county; the store needs no id to find it.
-        let id: Option<String> = self
-            .reader()
-            .query_row(RULES_DOC_SQL, [DocKind::Rules.code()], |r| r.get(0))
-            .optional()?;
-        let Some(id) = id.and_then(|s| s.parse::<ledger_domain::CaseId>().ok()) else {
-            *self.rules.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(self.base.clone());
-            return Ok(());
-        };
-        if let Ok(doc) = self.with_doc(id, DocKind::Rules, |doc| doc.clone()) {
-            self.apply_rules_doc(&doc);
-        }
-        Ok(())
+        self.reload_rules_from(&mut self.writer())
     }
 
     /// [`Store::reload_rules`] through the writer already held (after a rolled-back batch,
     /// whose documents left the working set).
     fn reload_rules_from(&self, w: &mut Writer) -> Result<()> {
+        // One rules document per county; the store needs no id to find it.
         let id: Option<String> =
             w.conn.query_row(RULES_DOC_SQL, [DocKind::Rules.code()], |r| r.get(0)).optional()?;
         let doc = match id.and_then(|s| s.parse::<ledger_domain::CaseId>().ok()) {
