@@ -45,7 +45,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 
-use rng::{Stream, XorShift};
+use rng::{Dice, Stream};
 use stats::Counters;
 
 /// Largest read from either socket, and so the largest chunk latency is applied to.
@@ -352,7 +352,7 @@ fn admit(
         return;
     }
     let id = shared.counters.accepted.fetch_add(1, Ordering::Relaxed);
-    if XorShift::new(seed, id, Stream::Connection).chance(reset) {
+    if Dice::new(seed, id, Stream::Connection).chance(reset) {
         Counters::bump(&shared.counters.cut, 1);
         tracing::debug!(connection = id, "fault proxy: reset on arrival");
         reset_now(&client);
@@ -409,7 +409,7 @@ async fn serve(
         shared: &shared,
         carried: &carried,
         control: control.clone(),
-        dice: XorShift::new(seed, id, Direction::Up.dice()),
+        dice: Dice::new(seed, id, Direction::Up.dice()),
     };
     let down = Pipe {
         direction: Direction::Down,
@@ -418,7 +418,7 @@ async fn serve(
         shared: &shared,
         carried: &carried,
         control: control.clone(),
-        dice: XorShift::new(seed, id, Direction::Down.dice()),
+        dice: Dice::new(seed, id, Direction::Down.dice()),
     };
     if let Err(abort) = relay(up, down, &mut control, epoch).await {
         end_abruptly(id, &shared, &abort, [client_write, upstream_write]);
@@ -541,7 +541,7 @@ struct Pipe<'a> {
     /// Bytes delivered on this connection in both directions, for `cut_every`.
     carried: &'a AtomicU64,
     control: watch::Receiver<Control>,
-    dice: XorShift,
+    dice: Dice,
 }
 
 impl Pipe<'_> {

@@ -108,7 +108,7 @@ fn random_case_id() -> CaseId {
     b.resize(16, 0);
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    let hex = hex::encode(b);
     format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
         .parse()
         .unwrap()
@@ -256,7 +256,8 @@ impl Hostile {
     /// One sync exchange; anything but 200 fails the test. Checks the answer carries no sealed
     /// identity document.
     async fn exchange(&self, req: &SyncRequest) -> SyncResponse {
-        let (status, body) = self.raw("/v1/sync", Some(&self.credential), encode(req)).await;
+        let (status, body) =
+            self.raw("/v1/sync", Some(&self.credential), encode(req).unwrap()).await;
         assert_eq!(status, 200, "hub answered {status}: {}", String::from_utf8_lossy(&body));
         let resp: SyncResponse = decode(&body).unwrap();
         self.assert_sealed(&resp);
@@ -1627,7 +1628,7 @@ async fn hand_written_requests_get_nothing_the_township_may_not_see() {
                     .await;
             let Ok(reply) = reply else { break };
             let Some(m) = reply.message else { break };
-            let m = ledger_domain::automerge::sync::Message::decode(&m.0).unwrap();
+            let m = ledger_domain::automerge::sync::Message::decode(&m).unwrap();
             doc.receive_sync_message(&mut state, m).unwrap();
         }
         assert!(doc.get_heads().is_empty(), "{what}: the hub sent its changes");
@@ -1654,8 +1655,9 @@ async fn revoking_an_office_burns_its_outstanding_tokens() {
     assert!(matches!(err, ledger_client::ClientError::Unauthorized(_)), "{err:?}");
     // Nor can its old credential reach anything by hand.
     let hostile = Hostile::new(&c.hub, &c.hq, &c.sealed_ids());
-    let (status, _) =
-        hostile.raw("/v1/sync", Some(&hostile.credential), encode(&SyncRequest::default())).await;
+    let (status, _) = hostile
+        .raw("/v1/sync", Some(&hostile.credential), encode(&SyncRequest::default()).unwrap())
+        .await;
     assert_eq!(status, 401);
     // Other offices are not touched.
     TestOffice::enroll(&c.hub.url(), &unrelated, "王五", TODAY).await.unwrap();
@@ -1696,7 +1698,7 @@ async fn oversized_lists_and_unauthenticated_bodies_are_cut_short() {
         c.sj.office.set_field(open, &CaseField::Subject, &format!("{what}期间的修改")).unwrap();
         let started = Instant::now();
         let (bad, other) = tokio::join!(
-            hostile.raw("/v1/sync", Some(&hostile.credential), encode(&req)),
+            hostile.raw("/v1/sync", Some(&hostile.credential), encode(&req).unwrap()),
             c.sj.sync()
         );
         let (status, body) = bad;
@@ -1757,7 +1759,11 @@ async fn oversized_lists_and_unauthenticated_bodies_are_cut_short() {
     let mut statuses = Vec::new();
     for i in 0..40 {
         let (status, _) = hostile
-            .raw("/v1/sync", Some(&format!("GUESS-{i:04}")), encode(&SyncRequest::default()))
+            .raw(
+                "/v1/sync",
+                Some(&format!("GUESS-{i:04}")),
+                encode(&SyncRequest::default()).unwrap(),
+            )
             .await;
         statuses.push(status);
         if status == 429 {

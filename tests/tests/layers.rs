@@ -38,7 +38,9 @@ const ONLY_IN: &[(&str, &[&str])] = &[
 /// Crates that may depend on whatever they exercise.
 const FREE: &[&str] = &["ledger-bench", "ledger-tests"];
 
-/// Pure crates: decisions only, no IO and no async runtime.
+/// Pure crates: decisions only, no IO and no async runtime. `ledger-protocol` holds the sync
+/// core (the pass state machine and its backoff), which must stay free of tokio, reqwest and
+/// rusqlite: this is the rule that says so.
 const PURE: &[&str] = &["ledger-domain", "ledger-protocol"];
 const IO_CRATES: &[&str] = &["tokio", "rusqlite", "reqwest", "axum", "tauri", "hyper"];
 

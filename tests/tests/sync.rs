@@ -278,7 +278,7 @@ async fn post_sync(url: &str, credential: &str, request: &SyncRequest) -> (u16, 
     let resp = ledger_tests::raw_http()
         .post(format!("{url}/v1/sync"))
         .bearer_auth(credential)
-        .body(encode(request))
+        .body(encode(request).unwrap())
         .send()
         .await
         .unwrap();
@@ -321,7 +321,8 @@ async fn bad_requests_are_refused_with_their_code_and_store_nothing() {
             .unwrap_err();
     assert!(matches!(err, ClientError::Unauthorized(_)), "{err:?}");
     // Wrong credential.
-    let (status, body) = post(&c.hub.url(), Some("0000"), encode(&SyncRequest::default())).await;
+    let (status, body) =
+        post(&c.hub.url(), Some("0000"), encode(&SyncRequest::default()).unwrap()).await;
     assert_eq!((status, body["code"].as_str()), (401, Some("unauthorized")));
     // Garbage.
     let (status, body) = post(&c.hub.url(), Some(&credential), b"not a sync body".to_vec()).await;
@@ -340,7 +341,7 @@ async fn bad_requests_are_refused_with_their_code_and_store_nothing() {
     let (status, body) = post(&c.hub.url(), Some(&credential), bomb).await;
     assert_eq!((status, body["code"].as_str()), (413, Some("too_large")));
     // An unsupported protocol version names the supported ones.
-    let mut future = encode(&SyncRequest::default());
+    let mut future = encode(&SyncRequest::default()).unwrap();
     future[3] = 9;
     let (status, body) = post(&c.hub.url(), Some(&credential), future).await;
     assert_eq!(status, 409);
@@ -348,7 +349,7 @@ async fn bad_requests_are_refused_with_their_code_and_store_nothing() {
     // An older office (before per-change verdicts; before the rules document) is told to
     // upgrade.
     for v in [1, 2] {
-        let mut old = encode(&SyncRequest::default());
+        let mut old = encode(&SyncRequest::default()).unwrap();
         old[3] = v;
         let (status, body) = post(&c.hub.url(), Some(&credential), old).await;
         assert_eq!((status, body["code"].as_str()), (409, Some("unsupported_version")));

@@ -52,7 +52,7 @@ async fn exchange(o: &TestOffice, path: &str, body: Vec<u8>) -> (u16, Vec<u8>) {
 }
 
 async fn sync_raw(o: &TestOffice, request: &SyncRequest) -> SyncResponse {
-    let (status, body) = exchange(o, "/v1/sync", encode(request)).await;
+    let (status, body) = exchange(o, "/v1/sync", encode(request).unwrap()).await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     decode(&body).unwrap()
 }
@@ -152,7 +152,7 @@ async fn every_path_that_serves_a_document_applies_the_same_visibility() {
     let (status, body) = exchange(
         &c.a,
         "/v1/repair/digests",
-        encode(&RepairRequest { last: true, ..Default::default() }),
+        encode(&RepairRequest { last: true, ..Default::default() }).unwrap(),
     )
     .await;
     assert_eq!(status, 200);
@@ -174,14 +174,15 @@ async fn every_path_that_serves_a_document_applies_the_same_visibility() {
             case_id: sealed.0,
             kind: DocKind::Identity,
             message: message.clone(),
-        }),
+        })
+        .unwrap(),
     )
     .await;
     assert_eq!(status, 403, "repair of a restricted identity");
     let (status, _) = exchange(
         &c.a,
         "/v1/repair/sync",
-        encode(&RepairSync { case_id: other.0, kind: DocKind::Case, message }),
+        encode(&RepairSync { case_id: other.0, kind: DocKind::Case, message }).unwrap(),
     )
     .await;
     assert_eq!(status, 403, "repair of another township's case");
@@ -525,7 +526,7 @@ async fn a_leased_block_keeps_idle_syncs_small() {
     let request = c.bureau.office.prepare(64 * 1024).unwrap();
     assert!(request.want_leases.is_empty(), "{:?}", request.want_leases);
     assert!(c.bureau.office.store().numbers_left("official:2024").unwrap() >= 5);
-    let idle = encode(&request);
+    let idle = encode(&request).unwrap();
     assert!(idle.len() < 200, "an idle request is {} bytes", idle.len());
 }
 

@@ -50,6 +50,8 @@ pub struct RoundFigures {
     pub register_ms: f64,
     /// Open + first page median, fresh processes.
     pub open_ms: f64,
+    /// The same less the key's fetch (keyring answer or Argon2), ms.
+    pub open_key_in_hand_ms: f64,
     /// Status page of 50 median.
     pub page_ms: f64,
     /// Two-character name search median.
@@ -63,10 +65,11 @@ pub struct RoundFigures {
 }
 
 impl RoundFigures {
-    fn named(&self) -> [(&'static str, f64); 7] {
+    fn named(&self) -> [(&'static str, f64); FIGURES] {
         [
             ("register", self.register_ms),
             ("open + first page", self.open_ms),
+            ("open + first page, key in hand", self.open_key_in_hand_ms),
             ("status page of 50", self.page_ms),
             ("name search", self.name_search_ms),
             ("two-character request search", self.pair_search_ms),
@@ -75,6 +78,9 @@ impl RoundFigures {
         ]
     }
 }
+
+/// Figures in a round.
+const FIGURES: usize = 8;
 
 /// One figure of one encrypted variant against plain.
 #[derive(Debug, Clone, Serialize)]
@@ -186,6 +192,7 @@ fn measure_round(
     let mut figure = RoundFigures {
         register_ms: register.median_ms,
         open_ms: open.timing.median_ms,
+        open_key_in_hand_ms: open.key_in_hand_median_ms,
         page_ms: query("status page", &CaseQuery { offset: 2000, ..page.clone() })?,
         name_search_ms: query(NAME_QUERY, &CaseQuery { status: None, ..search(NAME_QUERY) })?,
         pair_search_ms: query(PAIR_QUERY, &CaseQuery { status: None, ..search(PAIR_QUERY) })?,
@@ -221,7 +228,7 @@ fn ratios(figures: &BTreeMap<&'static str, Vec<RoundFigures>>) -> Vec<Ratio> {
     let Some(plain) = figures.get("plain") else { return Vec::new() };
     let mut out = Vec::new();
     for (variant, rounds) in figures.iter().filter(|(name, _)| **name != "plain") {
-        for index in 0..7 {
+        for index in 0..FIGURES {
             let per_round: Vec<f64> = rounds
                 .iter()
                 .zip(plain)

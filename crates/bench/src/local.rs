@@ -138,6 +138,9 @@ pub struct OpenFigures {
     pub first_page_median_ms: f64,
     /// Of an encrypted store, one fetch of its key (keyring or Argon2), median ms.
     pub key_median_ms: Option<f64>,
+    /// Open plus first page less the probe's own key fetch, median ms: what the store's
+    /// encryption costs once the key is in hand (for a plain store, the open plus first page).
+    pub key_in_hand_median_ms: f64,
     /// The whole process (exec, open, page, exit), median ms.
     pub process_median_ms: f64,
     /// The highest peak resident memory (VmHWM) of any probe, MiB.
@@ -523,6 +526,7 @@ pub(crate) fn measure_open(exe: &Path, dir: &Path, samples: usize) -> Result<Ope
             .iter()
             .all(|(p, _)| p.key_ms.is_some())
             .then(|| median(|(p, _)| p.key_ms.unwrap_or_default())),
+        key_in_hand_median_ms: median(|(p, _)| p.total_ms - p.key_ms.unwrap_or_default()),
         process_median_ms: median(|(_, wall)| *wall),
         peak_resident_mib: probes
             .iter()

@@ -1,42 +1,33 @@
-//! A small seeded random source (xorshift64*), so every run of a benchmark builds the same data
-//! without pulling in a random-number crate.
+//! The benchmark's seeded random source: a Xoshiro256++ generator from `rand` with the few
+//! draws the data generator needs, so every run of a benchmark builds the same data.
 
-/// A seeded xorshift64* generator. Not for anything secret.
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::seq::IndexedRandom;
+use rand::{Rng as _, RngExt as _, SeedableRng as _};
+
+/// A seeded generator. Not for anything secret.
 #[derive(Debug, Clone)]
-pub struct Rng {
-    state: u64,
-}
+pub struct Rng(Xoshiro256PlusPlus);
 
 impl Rng {
     /// A generator for `seed`; equal seeds give equal sequences.
     pub fn new(seed: u64) -> Self {
-        // SplitMix64 spreads small seeds (0, 1, 2 ...) over the state space; xorshift needs a
-        // non-zero state.
-        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        Self { state: if z == 0 { 0x9E37_79B9_7F4A_7C15 } else { z } }
+        Self(Xoshiro256PlusPlus::seed_from_u64(seed))
     }
 
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.state;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.state = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        self.0.next_u64()
     }
 
     /// A number in `0..n` (0 when `n` is 0).
     pub fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.next_u64() % n }
+        if n == 0 { 0 } else { self.0.random_range(0..n) }
     }
 
     /// A number in `lo..=hi`.
     pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        if hi <= lo { lo } else { lo + self.below(hi - lo + 1) }
+        if hi <= lo { lo } else { self.0.random_range(lo..=hi) }
     }
 
     /// True `percent` times in a hundred.
@@ -44,9 +35,9 @@ impl Rng {
         self.below(100) < percent
     }
 
-    /// An index into a slice of `len` items.
+    /// An index into a slice of `len` items (0 when it is empty).
     pub fn index(&mut self, len: usize) -> usize {
-        usize::try_from(self.below(len as u64)).unwrap_or(0)
+        if len == 0 { 0 } else { self.0.random_range(0..len) }
     }
 
     /// One item of a non-empty slice.
@@ -56,30 +47,16 @@ impl Rng {
 
     /// One item of a non-empty slice of `(weight, item)`, chosen by weight.
     pub fn weighted<'a, T>(&mut self, items: &'a [(u64, T)]) -> &'a T {
-        let total: u64 = items.iter().map(|(w, _)| w).sum();
-        let mut roll = self.below(total);
-        for (weight, item) in items {
-            if roll < *weight {
-                return item;
-            }
-            roll -= weight;
+        match items.choose_weighted(&mut self.0, |(w, _)| *w) {
+            Ok((_, item)) => item,
+            // All weights zero: the last, as a fixed choice.
+            Err(_) => &items[items.len() - 1].1,
         }
-        &items[items.len() - 1].1
     }
 
     /// `count` distinct indices into a slice of `len` items (fewer if `len` is smaller).
     pub fn distinct(&mut self, len: usize, count: usize) -> Vec<usize> {
-        let count = count.min(len);
-        if count == 0 {
-            return Vec::new();
-        }
-        let mut all: Vec<usize> = (0..len).collect();
-        for i in 0..count {
-            let j = i + self.index(len - i);
-            all.swap(i, j);
-        }
-        all.truncate(count);
-        all
+        rand::seq::index::sample(&mut self.0, len, count.min(len)).into_vec()
     }
 }
 
@@ -102,5 +79,7 @@ mod tests {
         assert_eq!(d.len(), 4);
         assert!(d.iter().all(|&i| i < 10));
         assert_eq!(d.iter().collect::<std::collections::HashSet<_>>().len(), 4);
+        let heavy = [(0_u64, 'a'), (1, 'b')];
+        assert!((0..100).all(|_| *a.weighted(&heavy) == 'b'));
     }
 }

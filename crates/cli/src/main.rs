@@ -99,9 +99,41 @@ fn chinese_message(err: &anyhow::Error) -> String {
             dir.display()
         ),
         Some(OfficeError::Sync(e)) => sync_message(e),
+        Some(OfficeError::Invalid(fields)) => fields
+            .iter()
+            .map(|f| match flag_of(&f.field) {
+                Some(flag) => format!("{f}（{flag}）"),
+                None => f.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("；"),
         Some(office) => office.to_string(),
         None => err.to_string(),
     }
+}
+
+/// The option a person types for an input field the office names (its errors name fields,
+/// never options; the terminal says which option to give).
+fn flag_of(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "to" => "--to",
+        "due" => "--due",
+        "text" => "--text",
+        "result" => "--result",
+        "reason" => "--reason",
+        "outcome" => "--outcome",
+        "date" => "--date",
+        "document" => "--document",
+        "track" => "--track",
+        "hub" => "--hub",
+        "token" => "--token",
+        "ca" => "--ca",
+        "fingerprint" => "--ca-fingerprint",
+        "office" => "--office",
+        "name" => "--name",
+        "year" => "--year",
+        _ => return None,
+    })
 }
 
 /// [`ledger_office::sync_message`], saying what to type where the desktop says where to click.
@@ -376,7 +408,13 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                 eprintln!("警告：{}", ledger_office::sync_error_text("plain_http"));
             }
         }
-        Command::Sync { timeout } => sync(&dir, *timeout)?,
+        Command::Sync { timeout, restart } => {
+            if *restart {
+                open(&dir)?.restart_sync()?;
+                eprintln!("已清除本机的同步进度：这次同步从头核对县局的记录");
+            }
+            sync(&dir, *timeout)?
+        }
         Command::Repair => {
             let refused = open(&dir)?.begin_recovery()?;
             if refused > 0 {

@@ -171,6 +171,16 @@ fn errors_are_chinese_non_zero_and_change_nothing() {
 }
 
 #[test]
+fn a_missing_input_names_the_option_to_give() {
+    let l = Ledger::new("bureau", "2024-03-05");
+    let file = l.file("case.json", CASE.as_bytes());
+    let id = l.ok(&["case", "new", "--json", path(&file)]).trim().to_owned();
+    // The office names the field; the terminal says which option carries it.
+    let err = l.fails(&["case", "act", &id, "交办"]);
+    assert!(err.contains("请选择承办乡镇（--to）"), "{err}");
+}
+
+#[test]
 fn a_second_process_is_told_the_store_is_in_use() {
     let l = Ledger::new("township", "2024-03-05");
     let mut writer =

@@ -10,6 +10,9 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::{RngExt as _, SeedableRng as _};
+
 const LEDGER: &str = env!("CARGO_BIN_EXE_ledger");
 
 fn ledger(dir: &Path) -> Command {
@@ -19,18 +22,6 @@ fn ledger(dir: &Path) -> Command {
         .env("LEDGER_PASSPHRASE", "测试台账口令-2026")
         .env_remove("LEDGER_HANDLER");
     cmd
-}
-
-/// A small deterministic generator, so a failure can be replayed from its seed.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 #[test]
@@ -46,7 +37,8 @@ fn sigkill_mid_write_never_loses_a_reported_case() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(0x5eed_1234_u64);
-    let mut rng = XorShift(seed);
+    // Seeded, so a failure can be replayed from its seed.
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let mut reported: Vec<String> = Vec::new();
     for round in 0..50 {
         let mut child = ledger(dir.path())
@@ -65,7 +57,7 @@ fn sigkill_mid_write_never_loses_a_reported_case() {
             }
         });
         // Let it open the store and write, then kill at a random moment within 20 to 400 ms.
-        let deadline = Instant::now() + Duration::from_millis(20 + rng.next() % 380);
+        let deadline = Instant::now() + Duration::from_millis(rng.random_range(20..400));
         let mut this_round = 0;
         while Instant::now() < deadline {
             if let Ok(line) = rx.recv_timeout(Duration::from_millis(5)) {

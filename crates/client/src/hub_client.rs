@@ -47,6 +47,9 @@ pub enum ClientError {
     /// The hub's answer could not be read.
     #[error("the hub's answer could not be read: {0}")]
     Decode(String),
+    /// The request could not be written.
+    #[error("the request could not be written: {0}")]
+    Encode(String),
     /// The office failed to build or apply a step.
     #[error("local store: {0}")]
     Local(String),
@@ -72,7 +75,7 @@ impl ClientError {
             Self::BadRequest(_) => "bad_request",
             Self::Server(..) => "server_error",
             Self::Decode(_) => "bad_response",
-            Self::Local(_) => "local_error",
+            Self::Local(_) | Self::Encode(_) => "local_error",
             Self::NotEnrolled => "not_enrolled",
             Self::Tls(problem) => problem.code(),
         }
@@ -222,7 +225,7 @@ impl HubClient {
         credential: &str,
         req: &SyncRequest,
     ) -> Result<SyncResponse, ClientError> {
-        let body = encode(req);
+        let body = encode(req).map_err(|e| ClientError::Encode(e.to_string()))?;
         let up = body.len() as u64;
         let result = async {
             let response = self
@@ -270,7 +273,7 @@ impl HubClient {
             .post(Self::url(hub, path))
             .bearer_auth(credential)
             .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
-            .body(encode(req))
+            .body(encode(req).map_err(|e| ClientError::Encode(e.to_string()))?)
             .send()
             .await
             .map_err(|e| Self::transport(&e))?;

@@ -6,16 +6,15 @@
 //! [`SyncTarget`] trait, which `ledger-office` implements. Errors carry a stable code
 //! ([`ClientError::code`]) that the UI words in Chinese.
 
-mod backoff;
 mod hub_client;
 mod repair;
 mod service;
 mod target;
 mod tls;
 
-pub use backoff::Backoff;
 pub use hub_client::{ClientError, HubClient, Traffic};
 pub use ledger_protocol as protocol;
+pub use ledger_protocol::backoff::Backoff;
 pub use repair::{RepairReport, repair};
 pub use service::{
     RoundOutcome, StatusSink, SyncConfig, SyncHandle, SyncReport, SyncService, sync_round,

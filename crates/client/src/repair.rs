@@ -98,7 +98,7 @@ async fn repair_document(
             )
             .await?;
         match reply.message {
-            Some(m) => incoming = Some(m.0),
+            Some(m) => incoming = Some(m),
             // The hub does not hold the document: nothing to fetch from it.
             None => return Ok(true),
         }

@@ -1,22 +1,24 @@
 //! Driving the exchange: one round ([`sync_round`]), a whole sync with retries inside a time
 //! bound ([`sync_until_done`]), and the background [`SyncService`].
 //!
-//! Upload batches and pages shrink after a broken exchange (halving, down to a size where a
-//! single change still goes) and grow back after successes, so a link that never carries more
-//! than a few KiB on one connection still converges. The outbox never wedges: every failure is
-//! retried on the backoff schedule, and a refused change is quarantined at once so the rest of
-//! the outbox goes on.
+//! The decisions of a pass (another exchange or not, batch sizes, waits, repair, the deadline)
+//! are made by the pure state machine [`ledger_protocol::pass::Pass`]; this module performs its
+//! effects (HTTP through [`HubClient`], the store through [`SyncTarget`], tokio's timers) and
+//! feeds back what happened. The outbox never wedges: every failure is retried on the backoff
+//! schedule, and a refused change is quarantined at once so the rest of the outbox goes on.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use ledger_protocol::{DEFAULT_BATCH_BYTES, MIN_BATCH_BYTES, SyncRequest};
-use tokio::sync::{mpsc, oneshot, watch};
-use tokio::time::Instant;
-
-use crate::backoff::Backoff;
 use crate::hub_client::{ClientError, HubClient};
 use crate::target::{SyncStatus, SyncTarget};
+use ledger_protocol::backoff::Backoff;
+use ledger_protocol::pass::{
+    Effect, Event, Exchanged, Failure, Pass, PassConfig, PassReport, StatusChange,
+};
+use ledger_protocol::{DEFAULT_BATCH_BYTES, SyncRequest};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
 
 /// How the client syncs.
 #[derive(Debug, Clone)]
@@ -78,19 +80,7 @@ pub struct RoundOutcome {
 }
 
 /// What a whole sync did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SyncReport {
-    /// Exchanges made.
-    pub rounds: usize,
-    /// Changes acknowledged.
-    pub uploaded: usize,
-    /// Records applied.
-    pub downloaded: usize,
-    /// Changes refused and quarantined.
-    pub refused: usize,
-    /// Failed attempts that were retried.
-    pub retries: usize,
-}
+pub type SyncReport = PassReport;
 
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, crate::target::TargetError> + Send + 'static,
@@ -107,34 +97,56 @@ pub async fn sync_round(
     target: &Arc<dyn SyncTarget>,
     budget: u32,
 ) -> Result<RoundOutcome, ClientError> {
+    let exchanged = exchange(client, target, budget).await?;
+    Ok(RoundOutcome {
+        uploaded: exchanged.uploaded,
+        downloaded: exchanged.downloaded,
+        refused: exchanged.refused,
+        more: exchanged.needs_another(),
+        skew_ms: exchanged.skew_ms,
+        pending: exchanged.outbox_left,
+    })
+}
+
+/// One exchange, as the pass's event.
+async fn exchange(
+    client: &HubClient,
+    target: &Arc<dyn SyncTarget>,
+    budget: u32,
+) -> Result<Exchanged, ClientError> {
     let t = target.clone();
     let binding = blocking(move || t.binding()).await?.ok_or(ClientError::NotEnrolled)?;
     let t = target.clone();
     let request: SyncRequest = blocking(move || t.prepare(budget)).await?;
-    match client.sync(&binding.hub, &binding.credential, &request).await {
-        Ok(response) => {
-            let skew_ms = request.device_time - response.hub_time;
-            let more_pages = response.more;
-            // Refused changes come back inside the normal reply; applying it quarantines them.
-            let refused = response.refused.len();
-            if refused > 0 {
-                tracing::warn!(refused, "hub refused changes; quarantined, the rest goes on");
-            }
-            let t = target.clone();
-            let applied = blocking(move || t.apply(&request, &response)).await?;
-            Ok(RoundOutcome {
-                uploaded: applied.uploaded,
-                downloaded: applied.downloaded,
-                refused,
-                more: more_pages
-                    || refused > 0
-                    || applied.wants_more
-                    || applied.outbox_left > 0 && applied.uploaded > 0,
-                skew_ms,
-                pending: applied.outbox_left,
-            })
-        }
-        Err(e) => Err(e),
+    let response = client.sync(&binding.hub, &binding.credential, &request).await?;
+    let skew_ms = request.device_time - response.hub_time;
+    let more_pages = response.more;
+    // Refused changes come back inside the normal reply; applying it quarantines them.
+    let refused = response.refused.len();
+    if refused > 0 {
+        tracing::warn!(refused, "hub refused changes; quarantined, the rest goes on");
+    }
+    let t = target.clone();
+    let (applied, needs_repair) =
+        blocking(move || Ok((t.apply(&request, &response)?, t.needs_repair()))).await?;
+    Ok(Exchanged {
+        uploaded: applied.uploaded,
+        downloaded: applied.downloaded,
+        refused,
+        more_pages,
+        wants_more: applied.wants_more,
+        outbox_left: applied.outbox_left,
+        skew_ms,
+        needs_repair,
+    })
+}
+
+/// How the pass should take an error.
+fn failure_of(e: &ClientError) -> Failure {
+    match e {
+        ClientError::Offline(_) | ClientError::Timeout | ClientError::TooLarge => Failure::Broken,
+        e if e.is_transient() => Failure::Transient,
+        _ => Failure::Fatal,
     }
 }
 
@@ -156,14 +168,14 @@ fn record(
 
 /// One round, watched: if the hub has not answered within `config.stall`, the status says so
 /// (离线, `no_answer`) while the round goes on waiting for its own timeout.
-async fn watched_round(
+async fn watched_exchange(
     client: &HubClient,
     target: &Arc<dyn SyncTarget>,
     config: &SyncConfig,
     budget: u32,
     sink: StatusSink<'_>,
-) -> Result<RoundOutcome, ClientError> {
-    let round = sync_round(client, target, budget);
+) -> Result<Exchanged, ClientError> {
+    let round = exchange(client, target, budget);
     tokio::pin!(round);
     tokio::select! {
         result = &mut round => return result,
@@ -203,97 +215,116 @@ pub async fn sync_until_done_reporting(
     budget: &mut u32,
     sink: StatusSink<'_>,
 ) -> Result<SyncReport, ClientError> {
-    let mut backoff = Backoff::new(config.backoff_base, config.backoff_max, config.seed);
-    let mut report = SyncReport::default();
-    let mut pending = None;
-    let started = target.now();
-    record(target, sink, |s| {
-        s.syncing = true;
-        s.last_attempt = Some(started);
-        s.pass_downloaded = 0;
-        s.pass_uploaded = 0;
-    });
-    let mut repaired = false;
-    let result = loop {
-        match watched_round(client, target, config, *budget, sink).await {
-            Ok(round) => {
-                report.rounds += 1;
-                report.uploaded += round.uploaded;
-                report.downloaded += round.downloaded;
-                report.refused += round.refused;
-                pending = Some(round.pending);
-                backoff.success();
-                *budget = budget.saturating_mul(2).min(config.max_batch);
-                let now = target.now();
-                record(target, sink, |s| {
-                    s.online = true;
-                    s.last_attempt = Some(now);
-                    s.clock_skew_ms = Some(round.skew_ms);
-                    s.pass_downloaded += round.downloaded as u64;
-                    s.pass_uploaded += round.uploaded as u64;
-                    s.pending = round.pending;
-                    if s.last_error.as_deref() == Some("no_answer") {
-                        s.last_error = None;
-                    }
-                });
-                if !round.more {
-                    if !repaired && target.needs_repair() {
-                        repaired = true;
-                        match crate::repair::repair(client, target).await {
-                            Ok(r) if r.missing > 0 || r.differ > 0 => continue,
-                            Ok(_) => {}
-                            Err(e) if e.is_transient() => continue,
-                            Err(e) => break Err(e),
+    let started = Instant::now();
+    let mut pass = Pass::new(
+        PassConfig {
+            max_batch: config.max_batch,
+            backoff_base: config.backoff_base,
+            backoff_max: config.backoff_max,
+            seed: config.seed,
+            deadline: deadline.saturating_duration_since(started),
+        },
+        *budget,
+    );
+    // The error the pass's failures stand for (the machine knows only their kind).
+    let mut last_error: Option<ClientError> = None;
+    let mut effects = pass.start();
+    loop {
+        let mut event = None;
+        for effect in effects {
+            match effect {
+                Effect::Status(change) => {
+                    let now = target.now();
+                    record(target, sink, |s| apply_status(s, change, now, last_error.as_ref()));
+                }
+                Effect::Exchange { budget } => {
+                    event =
+                        Some(match watched_exchange(client, target, config, budget, sink).await {
+                            Ok(exchanged) => Event::Exchanged(exchanged),
+                            Err(e) => {
+                                let failure = failure_of(&e);
+                                if failure != Failure::Fatal {
+                                    tracing::info!(error = %e, "sync failed; retrying");
+                                }
+                                last_error = Some(e);
+                                Event::ExchangeFailed(failure)
+                            }
+                        });
+                }
+                Effect::Wait(wait) => {
+                    tokio::time::sleep(wait).await;
+                    event = Some(Event::Waited);
+                }
+                Effect::Repair => {
+                    event = Some(match crate::repair::repair(client, target).await {
+                        Ok(r) => Event::Repaired { found: r.missing > 0 || r.differ > 0 },
+                        Err(e) => {
+                            let failure = failure_of(&e);
+                            last_error = Some(e);
+                            Event::RepairFailed(failure)
                         }
-                    }
-                    break Ok(report);
+                    });
+                }
+                Effect::Finish(result) => {
+                    *budget = pass.budget();
+                    return result.map_err(|_| {
+                        last_error.take().unwrap_or_else(|| {
+                            ClientError::Local("sync pass ended without its error".into())
+                        })
+                    });
                 }
             }
-            Err(e) if e.is_transient() => {
-                report.retries += 1;
-                if matches!(
-                    e,
-                    ClientError::Offline(_) | ClientError::Timeout | ClientError::TooLarge
-                ) {
-                    *budget = (*budget / 2).max(MIN_BATCH_BYTES);
-                }
-                let wait = backoff.failure();
-                tracing::info!(error = %e, wait_ms = wait.as_millis() as u64, "sync failed; retrying");
-                let now = target.now();
-                record(target, sink, |s| {
-                    s.online = false;
-                    s.last_attempt = Some(now);
-                    s.last_error = Some(e.code().to_owned());
-                    s.last_error_detail = Some(e.to_string());
-                });
-                if Instant::now() + wait > deadline {
-                    break Err(e);
-                }
-                tokio::time::sleep(wait).await;
+        }
+        let Some(event) = event else {
+            return Err(ClientError::Local("sync pass stopped without a next step".into()));
+        };
+        effects = pass.handle(event, started.elapsed());
+    }
+}
+
+/// What a status change of the pass does to the status shown; `now` is device time and
+/// `error` the last failure, which the status names.
+fn apply_status(s: &mut SyncStatus, change: StatusChange, now: i64, error: Option<&ClientError>) {
+    match change {
+        StatusChange::Started => {
+            s.syncing = true;
+            s.last_attempt = Some(now);
+            s.pass_downloaded = 0;
+            s.pass_uploaded = 0;
+        }
+        StatusChange::Reached { skew_ms, downloaded, uploaded, pending } => {
+            s.online = true;
+            s.last_attempt = Some(now);
+            s.clock_skew_ms = Some(skew_ms);
+            s.pass_downloaded += downloaded as u64;
+            s.pass_uploaded += uploaded as u64;
+            s.pending = pending;
+            if s.last_error.as_deref() == Some("no_answer") {
+                s.last_error = None;
             }
-            Err(e) => break Err(e),
         }
-    };
-    let now = target.now();
-    record(target, sink, |s| {
-        s.syncing = false;
-        if let Some(p) = pending {
-            s.pending = p;
+        StatusChange::Retrying => {
+            s.online = false;
+            s.last_attempt = Some(now);
+            s.last_error = error.map(|e| e.code().to_owned());
+            s.last_error_detail = error.map(ToString::to_string);
         }
-        match &result {
-            Ok(_) => {
+        StatusChange::Finished { ok, pending } => {
+            s.syncing = false;
+            if let Some(p) = pending {
+                s.pending = p;
+            }
+            if ok {
                 s.last_success = Some(now);
                 s.last_error = None;
                 s.last_error_detail = None;
-            }
-            Err(e) => {
+            } else if let Some(e) = error {
                 s.online = !e.is_offline();
                 s.last_error = Some(e.code().to_owned());
                 s.last_error_detail = Some(e.to_string());
             }
         }
-    });
-    result
+    }
 }
 
 enum Command {
@@ -470,5 +501,57 @@ impl SyncService {
             }
         });
         SyncHandle { tx, status: status_rx }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_map_to_what_the_pass_does_with_them() {
+        assert_eq!(failure_of(&ClientError::Timeout), Failure::Broken);
+        assert_eq!(failure_of(&ClientError::Offline("cut".into())), Failure::Broken);
+        assert_eq!(failure_of(&ClientError::TooLarge), Failure::Broken);
+        assert_eq!(failure_of(&ClientError::Unreachable("refused".into())), Failure::Transient);
+        assert_eq!(failure_of(&ClientError::Server(503, "busy".into())), Failure::Transient);
+        assert_eq!(failure_of(&ClientError::Unauthorized("revoked".into())), Failure::Fatal);
+        assert_eq!(failure_of(&ClientError::NotEnrolled), Failure::Fatal);
+    }
+
+    #[test]
+    fn the_status_follows_the_pass() {
+        let mut s = SyncStatus { pass_downloaded: 9, ..SyncStatus::default() };
+        apply_status(&mut s, StatusChange::Started, 100, None);
+        assert!(s.syncing);
+        assert_eq!((s.last_attempt, s.pass_downloaded), (Some(100), 0));
+
+        let cut = ClientError::Offline("reset".into());
+        apply_status(&mut s, StatusChange::Retrying, 110, Some(&cut));
+        assert!(!s.online);
+        assert_eq!(s.last_error.as_deref(), Some("offline"));
+
+        s.last_error = Some("no_answer".into());
+        let reached = StatusChange::Reached { skew_ms: -5, downloaded: 3, uploaded: 2, pending: 4 };
+        apply_status(&mut s, reached, 120, None);
+        apply_status(&mut s, reached, 121, None);
+        assert!(s.online);
+        assert_eq!((s.pass_downloaded, s.pass_uploaded, s.pending), (6, 4, 4));
+        assert_eq!((s.clock_skew_ms, s.last_error.as_deref()), (Some(-5), None));
+
+        apply_status(&mut s, StatusChange::Finished { ok: true, pending: Some(0) }, 130, None);
+        assert!(!s.syncing);
+        assert_eq!((s.last_success, s.pending), (Some(130), 0));
+
+        let revoked = ClientError::Unauthorized("停用".into());
+        apply_status(
+            &mut s,
+            StatusChange::Finished { ok: false, pending: None },
+            140,
+            Some(&revoked),
+        );
+        assert_eq!(s.last_success, Some(130), "a failed pass is not a success");
+        assert!(s.online, "the hub answered, if unhappily");
+        assert_eq!(s.last_error.as_deref(), Some("unauthorized"));
     }
 }

@@ -34,8 +34,10 @@ pub struct Applied {
     pub wants_more: bool,
 }
 
-/// What the office shows about sync.
+/// What the office shows about sync. Every field has a default, so a status written by an
+/// older release (fewer fields) still reads.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SyncStatus {
     /// Last sync that completed (device time, ms).
     pub last_success: Option<i64>,
@@ -56,10 +58,8 @@ pub struct SyncStatus {
     /// Whether a sync is running now.
     pub syncing: bool,
     /// Records received so far in the running sync (the first sync's progress).
-    #[serde(default)]
     pub pass_downloaded: u64,
     /// Changes acknowledged so far in the running sync.
-    #[serde(default)]
     pub pass_uploaded: u64,
 }
 

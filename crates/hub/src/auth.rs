@@ -76,7 +76,7 @@ fn normalise(token: &str) -> String {
 
 /// The hash the hub stores for a token or credential (hex of [`ledger_protocol::secret_hash`]).
 pub fn hash_secret(secret: &str) -> String {
-    ledger_protocol::secret_hash(secret).iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(ledger_protocol::secret_hash(secret))
 }
 
 /// The device a USB bundle names, and its public key (its bundles are signed with the private
@@ -176,7 +176,7 @@ pub fn enroll(
             let mut id = [0u8; 8];
             getrandom::fill(&mut id).map_err(|e| StoreError::Database(e.to_string()))?;
             let device = DeviceRecord {
-                id: id.iter().map(|b| format!("{b:02x}")).collect(),
+                id: hex::encode(id),
                 office: office.code.clone(),
                 name: req.device_name.chars().take(64).collect(),
                 actor,

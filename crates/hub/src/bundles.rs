@@ -81,7 +81,10 @@ pub fn import(store: Arc<dyn HubStore>, bytes: &[u8], now: i64) -> Result<Import
         kind: BundleKind::Return,
         device_id: verified.device_id,
         created_at: now,
-        body: shared.encrypt(nonce()?, &ledger_protocol::encode(&body)),
+        body: shared.encrypt(
+            nonce()?,
+            &ledger_protocol::encode(&body).map_err(|e| ImportError::Body(e.to_string()))?,
+        ),
     };
     Ok(Imported {
         bytes: bundle::write(&ret, &hub_key),

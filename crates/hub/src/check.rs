@@ -51,8 +51,13 @@ pub fn check(store: &dyn HubStore, quarantine: bool, now: i64) -> Result<Report,
         after = Some(last);
         for (case, kind) in docs {
             report.documents += 1;
-            let Some((snapshot, tail)) = store.doc(case, kind)? else { continue };
-            match check_doc(kind, &snapshot, tail) {
+            let loaded = match store.doc(case, kind) {
+                Ok(Some((snapshot, tail))) => check_doc(kind, &snapshot, tail),
+                Ok(None) => continue,
+                Err(StoreError::Damaged(e)) => Err(e),
+                Err(e) => return Err(e),
+            };
+            match loaded {
                 Err(e) => {
                     let reason = format!("文档无法载入或读取：{e}");
                     if quarantine {

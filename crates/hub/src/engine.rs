@@ -17,6 +17,7 @@
 //! bureau lifts the restriction).
 
 use std::collections::{BTreeSet, HashMap};
+use std::num::NonZeroUsize;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
@@ -25,21 +26,23 @@ use ledger_domain::automerge::transaction::{CommitOptions, Transaction};
 use ledger_domain::automerge::{ActorId, Automerge, Change, ChangeHash, ReadDoc, SaveOptions};
 use ledger_domain::model::{Person, Roster};
 use ledger_domain::schema::{self, SchemaError};
-use ledger_domain::scope::{DocClass, Viewer, may_see, township_viewers};
+use ledger_domain::scope::{DocClass, Viewer, may_see};
 use ledger_domain::validate::{self, Limits};
 use ledger_domain::workflow::replay;
-use ledger_domain::{ActionKind, CaseFacts, CaseId, IdType, Role, Rules};
+use ledger_domain::{ActionKind, Case, CaseFacts, CaseId, Role, Rules};
 use ledger_protocol::{
     BlobChunk, BlobWant, Bootstrap, Cursor, Directory, DirectoryOffice, DocKind, Hash,
     IdentityDrop, Lease, MAX_CHANGES, MAX_LIST, MIN_BATCH_BYTES, Partial, Record, Refused,
     RepairRequest, RepairResponse, RepairSync, RepairSyncResponse, SyncRequest, SyncResponse,
     heads_digest, record_size, roster_id, rules_id,
 };
+use lru::LruCache;
 use uuid::Uuid;
 
+use crate::plan;
 use crate::store::{
-    CaseScope, Commit, DeviceRecord, DocWrite, HubStore, LogEntry, LogKind, LogRow, NewLogRow,
-    OfficeRecord, QuarantineRecord, Reader, StoreError, StoredChange, SyncHealth,
+    CaseScope, Commit, DeviceRecord, DocWrite, HubStore, LogKind, LogRow, OfficeRecord,
+    QuarantineRecord, Reader, StoreError, StoredChange, SyncHealth,
 };
 
 /// The most a page may carry, whatever the office asks for.
@@ -49,7 +52,7 @@ const ROWS_PER_READ: usize = 512;
 /// Compact a hub document once its tail is this long.
 const COMPACT_AFTER: usize = 64;
 /// Documents kept loaded.
-const CACHE_DOCS: usize = 512;
+const CACHE_DOCS: NonZeroUsize = NonZeroUsize::new(512).expect("not zero");
 /// Refused changes kept per device.
 const QUARANTINE_PER_DEVICE: usize = 1000;
 /// The numbers in one leased block.
@@ -126,27 +129,18 @@ fn class_of(kind: DocKind) -> DocClass {
 /// document (`ledger-hub bundle import` while `serve` runs) bumps the version, and the next
 /// load sees it and reads the document again.
 struct Cache {
-    docs: HashMap<(CaseId, DocKind), Cached>,
-    tick: u64,
+    docs: LruCache<(CaseId, DocKind), Cached>,
 }
 
 struct Cached {
     doc: Automerge,
     tail: usize,
     version: i64,
-    tick: u64,
 }
 
 impl Cache {
     fn put(&mut self, key: (CaseId, DocKind), doc: Automerge, tail: usize, version: i64) {
-        self.tick += 1;
-        if self.docs.len() >= CACHE_DOCS
-            && !self.docs.contains_key(&key)
-            && let Some(oldest) = self.docs.iter().min_by_key(|(_, v)| v.tick).map(|(k, _)| *k)
-        {
-            self.docs.remove(&oldest);
-        }
-        self.docs.insert(key, Cached { doc, tail, version, tick: self.tick });
+        self.docs.put(key, Cached { doc, tail, version });
     }
 }
 
@@ -176,6 +170,29 @@ struct Working {
     new: Vec<StoredChange>,
     /// The document saved, once it was proved to load back as itself.
     saved: Option<Vec<u8>>,
+    /// What it reads as, once proved (the commit plans scope and facts from it).
+    read: Option<ReadBack>,
+}
+
+/// What a document with new changes reads as with the schema: the case and the roster decide
+/// scope; the other kinds only have to read.
+#[derive(Clone)]
+enum ReadBack {
+    Case(Box<Case>),
+    Roster(Roster),
+    Other,
+}
+
+/// Reads `doc` with the schema of `kind`; a panic is a failure to read.
+fn read_back(kind: DocKind, doc: &Automerge) -> Result<ReadBack, String> {
+    catch_unwind(AssertUnwindSafe(|| match kind {
+        DocKind::Case => schema::read_case(doc).map(|c| ReadBack::Case(Box::new(c))),
+        DocKind::Roster => schema::read_roster(doc).map(ReadBack::Roster),
+        DocKind::Identity => schema::read_identity(doc).map(|_| ReadBack::Other),
+        DocKind::Rules => schema::read_rules(doc).map(|_| ReadBack::Other),
+    }))
+    .unwrap_or_else(|_| Err(SchemaError::Missing("(panic)".into())))
+    .map_err(|e| e.to_string())
 }
 
 /// What one batch's changes came to.
@@ -194,6 +211,30 @@ struct Batch {
     order: Vec<(CaseId, DocKind)>,
 }
 
+/// Demo cases a batch removed (a removal event on a case created as demo data). A document
+/// that does not read here is refused by the commit's reload proof and so never purged, and
+/// the purge checks the stored case again.
+fn removed_demo_cases(working: &HashMap<(CaseId, DocKind), Working>) -> Vec<CaseId> {
+    working
+        .iter()
+        .filter(|((_, kind), w)| *kind == DocKind::Case && !w.new.is_empty())
+        .filter_map(|((case, _), w)| {
+            let read = schema::read_case(&w.doc).ok()?;
+            let removed = read.events.iter().any(|e| e.action == ActionKind::RemoveDemo);
+            (read.demo && removed).then_some(*case)
+        })
+        .collect()
+}
+
+/// A refused change: the rule it broke and why, in words for the office.
+type Refusal = (&'static str, String);
+
+/// A store failure while judging a change refuses that change (the office sends it again).
+#[allow(clippy::needless_pass_by_value)] // `map_err` hands the error over by value.
+fn store_refusal(e: StoreError) -> Refusal {
+    ("structure", format!("县局读取文档出错：{e}"))
+}
+
 /// Why a stored document could not be loaded.
 fn load_error(case: CaseId, e: impl std::fmt::Display) -> StoreError {
     StoreError::Database(format!("stored document {case}: {e}"))
@@ -204,7 +245,7 @@ impl Engine {
     pub fn new(store: Arc<dyn HubStore>) -> Self {
         let engine = Self {
             store,
-            cache: Mutex::new(Cache { docs: HashMap::new(), tick: 0 }),
+            cache: Mutex::new(Cache { docs: LruCache::new(CACHE_DOCS) }),
             rules: RwLock::new(Arc::new(Rules::builtin())),
             rules_version: Mutex::new(None),
             actor: ActorId::random(),
@@ -275,7 +316,15 @@ impl Engine {
         }];
         let working = HashMap::from([(
             (id, DocKind::Rules),
-            Working { existed: false, before_tail: 0, version: None, doc, new, saved: None },
+            Working {
+                existed: false,
+                before_tail: 0,
+                version: None,
+                doc,
+                new,
+                saved: None,
+                read: None,
+            },
         )]);
         self.commit(cache, working, &[(id, DocKind::Rules)], Vec::new(), now)?;
         tracing::info!("rules document created");
@@ -348,7 +397,7 @@ impl Engine {
         kind: DocKind,
     ) -> Result<Option<(Automerge, usize, i64)>, StoreError> {
         let Some(version) = self.store.doc_version(case, kind)? else {
-            cache.docs.remove(&(case, kind));
+            cache.docs.pop(&(case, kind));
             return Ok(None);
         };
         if let Some(hit) = cache.docs.get(&(case, kind)).filter(|c| c.version == version) {
@@ -524,6 +573,7 @@ impl Engine {
                     doc,
                     new: Vec::new(),
                     saved: None,
+                    read: None,
                 })
             }
         };
@@ -578,47 +628,15 @@ impl Engine {
             };
             match verdict {
                 Ok(()) => out.acked.push(up.hash),
-                Err((rule, reason)) => {
+                Err(refusal) => {
                     refused_docs.insert(key);
-                    tracing::warn!(
-                        office = %caller.office.code, device = %caller.device.id, case = %case,
-                        rule, %reason, "change refused"
-                    );
-                    self.store.quarantine(
-                        &QuarantineRecord {
-                            hash: hash.clone(),
-                            case_id: case,
-                            kind: up.kind,
-                            device: caller.device.id.clone(),
-                            office: caller.office.code.clone(),
-                            rule: rule.to_owned(),
-                            reason: reason.clone(),
-                            received_at: now,
-                            bytes: up.bytes.clone(),
-                        },
-                        QUARANTINE_PER_DEVICE,
-                    )?;
-                    out.refused.push(Refused {
-                        hash,
-                        case_id: up.case_id,
-                        reason,
-                        rule: rule.to_owned(),
-                    });
+                    out.refused.push(self.refuse(caller, up, refusal, now)?);
                 }
             }
         }
         // Demo cases the bureau removed in this batch: purged once the removal is committed.
-        let purge: Vec<CaseId> = if caller.office.role == Role::Bureau {
-            batch
-                .working
-                .iter()
-                .filter(|((_, kind), w)| *kind == DocKind::Case && !w.new.is_empty())
-                .filter_map(|((case, _), w)| {
-                    let read = schema::read_case(&w.doc).ok()?;
-                    let removed = read.events.iter().any(|e| e.action == ActionKind::RemoveDemo);
-                    (read.demo && removed).then_some(*case)
-                })
-                .collect()
+        let purge = if caller.office.role == Role::Bureau {
+            removed_demo_cases(&batch.working)
         } else {
             Vec::new()
         };
@@ -643,6 +661,36 @@ impl Engine {
         Ok(out)
     }
 
+    /// Quarantines a refused change and says why, for the office.
+    fn refuse(
+        &self,
+        caller: &Caller,
+        up: &ledger_protocol::UpChange,
+        (rule, reason): Refusal,
+        now: i64,
+    ) -> Result<Refused, SyncError> {
+        let hash = up.hash.to_hex();
+        tracing::warn!(
+            office = %caller.office.code, device = %caller.device.id, case = %up.case_id,
+            rule, %reason, "change refused"
+        );
+        self.store.quarantine(
+            &QuarantineRecord {
+                hash: hash.clone(),
+                case_id: CaseId(up.case_id),
+                kind: up.kind,
+                device: caller.device.id.clone(),
+                office: caller.office.code.clone(),
+                rule: rule.to_owned(),
+                reason: reason.clone(),
+                received_at: now,
+                bytes: up.bytes.clone(),
+            },
+            QUARANTINE_PER_DEVICE,
+        )?;
+        Ok(Refused { hash, case_id: up.case_id, reason, rule: rule.to_owned() })
+    }
+
     /// Purges a demo case the bureau removed: the one deletion the hub performs (DESIGN §6).
     /// Checked again here, on the document as stored: a case not created as demo data is never
     /// deleted, whatever the batch said.
@@ -665,7 +713,7 @@ impl Engine {
         let offices: Vec<String> = self.store.offices()?.into_iter().map(|o| o.code).collect();
         self.store.purge_case(case, by, &offices, now)?;
         for kind in [DocKind::Case, DocKind::Identity] {
-            cache.docs.remove(&(case, kind));
+            cache.docs.pop(&(case, kind));
         }
         tracing::info!(case = %case, by, "demo case purged");
         Ok(())
@@ -679,77 +727,24 @@ impl Engine {
         batch: &mut Batch,
         up: &ledger_protocol::UpChange,
         now: i64,
-    ) -> Result<(), (&'static str, String)> {
-        let Batch { actors, roster, working, order } = batch;
+    ) -> Result<(), Refusal> {
         let case = CaseId(up.case_id);
         let key = (case, up.kind);
-        let store_err = |e: StoreError| ("structure", format!("县局读取文档出错：{e}"));
-        match up.kind {
-            DocKind::Roster if up.case_id != roster_id(&caller.office.code) => {
-                return Err(("scope", "只能修改本单位的人员名单".into()));
-            }
-            DocKind::Rules if up.case_id != rules_id() => {
-                return Err(("scope", "全县规则文档的标识无效".into()));
-            }
-            DocKind::Case | DocKind::Identity if up.case_id.get_version_num() == 5 => {
-                return Err(("scope", "案件标识无效".into()));
-            }
-            _ => {}
-        }
-        let county_doc = matches!(up.kind, DocKind::Roster | DocKind::Rules);
-        if !county_doc && self.store.is_purged(case).map_err(store_err)? {
-            return Err(("scope", "该案件是已清除的演示数据，县局不再接收对它的更改".into()));
-        }
-        // Offline work on a case reassigned away is accepted until the device confirms it has
-        // deleted the case; after that nothing it sends for the case can be honest work.
-        if caller.office.role != Role::Bureau
-            && !county_doc
-            && let Some(scope) = self.store.case_scope(case).map_err(store_err)?
-            && !may_see(&caller.viewer(), &scope, DocClass::Case)
-            && self
-                .store
-                .evictions(case)
-                .map_err(store_err)?
-                .iter()
-                .any(|(_, device, _)| *device == caller.device.id)
-        {
-            return Err(("scope", "该案件已从本机移交并删除，不能再修改".into()));
-        }
-        if let std::collections::hash_map::Entry::Vacant(slot) = working.entry(key) {
-            let (doc, tail, version) = match self.load_versioned(cache, case, up.kind) {
-                Ok(Some((doc, tail, version))) => (doc, tail, Some(version)),
-                Ok(None) if self.store.is_set_aside(case, up.kind).map_err(store_err)? => {
-                    return Err(("schema", "县局已隔离该文档，暂不能接收更改；请联系县局".into()));
-                }
-                Ok(None) => (Automerge::new().with_actor(self.actor.clone()), 0, None),
-                Err(e) => {
-                    tracing::error!(case = %case, error = %e, "stored document does not load");
-                    return Err((
-                        "schema",
-                        "县局保存的该文档已损坏，暂不能接收更改；请联系县局".into(),
-                    ));
-                }
-            };
-            let existed = version.is_some();
-            slot.insert(Working {
-                existed,
-                before_tail: tail,
-                version,
-                doc,
-                new: Vec::new(),
-                saved: None,
-            });
-            order.push(key);
-        }
+        plan::doc_id_rule(up.kind, up.case_id, &caller.office.code)?;
+        self.admits(caller, case, up.kind)?;
+        self.open_working(cache, batch, key)?;
+        let Batch { actors, roster, working, .. } = batch;
         let case_doc = match up.kind {
             DocKind::Identity => match working.get(&(case, DocKind::Case)) {
                 Some(w) => Some(w.doc.clone()),
-                None => self.load(cache, case, DocKind::Case).map_err(store_err)?.map(|(d, _)| d),
+                None => {
+                    self.load(cache, case, DocKind::Case).map_err(store_refusal)?.map(|(d, _)| d)
+                }
             },
             _ => None,
         };
         if roster.is_none() {
-            *roster = self.roster_of(cache, working, &caller.office.code).map_err(store_err)?;
+            *roster = self.roster_of(cache, working, &caller.office.code).map_err(store_refusal)?;
         }
         let Some(w) = working.get_mut(&key) else {
             return Err(("structure", "内部错误".into()));
@@ -773,6 +768,15 @@ impl Engine {
         }))
         .map_err(|_| ("structure", "更改无法处理（解析时出错）".to_owned()))?;
         let accepted = verdict.map_err(|r| (r.rule.code(), r.reason))?;
+        // Later events of the batch are judged against the roster as it now stands; one that
+        // does not read is refused here rather than leaving the batch without a roster.
+        let new_roster = match up.kind {
+            DocKind::Roster => Some(
+                schema::read_roster(&accepted.doc)
+                    .map_err(|e| ("schema", format!("人员名单无法读取：{e}")))?,
+            ),
+            _ => None,
+        };
         w.doc = accepted.doc;
         w.doc.set_actor(self.actor.clone());
         w.new.push(StoredChange {
@@ -783,10 +787,73 @@ impl Engine {
             received_at: now,
             bytes: up.bytes.clone(),
         });
-        if up.kind == DocKind::Roster {
-            // Later events of the batch are judged against the roster as it now stands.
-            *roster = schema::read_roster(&w.doc).ok();
+        if new_roster.is_some() {
+            *roster = new_roster;
         }
+        Ok(())
+    }
+
+    /// Whether the hub takes changes to this case from the caller at all: not to purged demo
+    /// data, and not from a device that confirmed it deleted the case after it was reassigned
+    /// away (offline work on it is accepted until then; after, nothing it sends for the case
+    /// can be honest work).
+    fn admits(&self, caller: &Caller, case: CaseId, kind: DocKind) -> Result<(), Refusal> {
+        if matches!(kind, DocKind::Roster | DocKind::Rules) {
+            return Ok(());
+        }
+        if self.store.is_purged(case).map_err(store_refusal)? {
+            return Err(("scope", "该案件是已清除的演示数据，县局不再接收对它的更改".into()));
+        }
+        if caller.office.role != Role::Bureau
+            && let Some(scope) = self.store.case_scope(case).map_err(store_refusal)?
+            && !may_see(&caller.viewer(), &scope, DocClass::Case)
+            && self
+                .store
+                .evictions(case)
+                .map_err(store_refusal)?
+                .iter()
+                .any(|(_, device, _)| *device == caller.device.id)
+        {
+            return Err(("scope", "该案件已从本机移交并删除，不能再修改".into()));
+        }
+        Ok(())
+    }
+
+    /// Loads the document a change applies to into the batch's working set, once per batch.
+    fn open_working(
+        &self,
+        cache: &mut Cache,
+        batch: &mut Batch,
+        key: (CaseId, DocKind),
+    ) -> Result<(), Refusal> {
+        let std::collections::hash_map::Entry::Vacant(slot) = batch.working.entry(key) else {
+            return Ok(());
+        };
+        let (case, kind) = key;
+        let (doc, tail, version) = match self.load_versioned(cache, case, kind) {
+            Ok(Some((doc, tail, version))) => (doc, tail, Some(version)),
+            Ok(None) if self.store.is_set_aside(case, kind).map_err(store_refusal)? => {
+                return Err(("schema", "县局已隔离该文档，暂不能接收更改；请联系县局".into()));
+            }
+            Ok(None) => (Automerge::new().with_actor(self.actor.clone()), 0, None),
+            Err(e) => {
+                tracing::error!(case = %case, error = %e, "stored document does not load");
+                return Err((
+                    "schema",
+                    "县局保存的该文档已损坏，暂不能接收更改；请联系县局".into(),
+                ));
+            }
+        };
+        slot.insert(Working {
+            existed: version.is_some(),
+            before_tail: tail,
+            version,
+            doc,
+            new: Vec::new(),
+            saved: None,
+            read: None,
+        });
+        batch.order.push(key);
         Ok(())
     }
 
@@ -860,30 +927,16 @@ impl Engine {
         let Ok(case_value) = schema::read_case(&case_doc) else {
             return Err(refuse("县局读取案件出错"));
         };
-        let mut persons = Vec::new();
-        for p in &drop.persons {
-            if !case_value.petitioners.iter().any(|r| r.id == p.id) {
-                return Err(refuse("投递的信访人不在该案件的信访人名单中"));
-            }
-            let fields = [&p.name, &p.id_type, &p.id_number, &p.phone, &p.address];
-            if p.name.trim().is_empty() || fields.iter().any(|f| f.chars().count() > 200) {
-                return Err(refuse("投递的信访人信息不完整或过长"));
-            }
-            persons.push(Person {
-                id: p.id.clone(),
-                name: p.name.clone(),
-                id_type: IdType::from_code(&p.id_type),
-                id_number: p.id_number.clone(),
-                phone: p.phone.clone(),
-                address: p.address.clone(),
-            });
-        }
+        let persons = plan::drop_persons(drop, &case_value).map_err(refuse)?;
         let mut working = HashMap::new();
         let key = (case, DocKind::Identity);
+        let damaged = || refuse("县局保存的身份文档已损坏；请联系县局");
         let existing = match self.load(cache, case, DocKind::Identity) {
-            Ok(Some((doc, _))) => schema::read_identity(&doc).ok(),
+            // A stored identity that does not read is damage to report, not an empty one to
+            // write over.
+            Ok(Some((doc, _))) => Some(schema::read_identity(&doc).map_err(|_| damaged())?),
             Ok(None) => None,
-            Err(_) => return Err(refuse("县局保存的身份文档已损坏；请联系县局")),
+            Err(_) => return Err(damaged()),
         };
         let known: BTreeSet<String> = existing
             .as_ref()
@@ -1010,7 +1063,7 @@ impl Engine {
             // Another process wrote one of these documents since they were loaded: nothing was
             // stored; they are read again on the office's retry.
             for key in order {
-                cache.docs.remove(key);
+                cache.docs.pop(key);
             }
             return Err(e.into());
         }
@@ -1038,9 +1091,9 @@ impl Engine {
     }
 
     /// Proves that what would be stored loads again as the same document (saved, loaded back,
-    /// heads compared, read with the schema). If it does not, the changes are tried one by one
-    /// from the stored state: those before the first that breaks it are kept, it and the ones
-    /// after are returned as failed, so an innocent change of the batch is never refused.
+    /// heads compared) and reads with the schema. If it does not, the changes are tried one by
+    /// one from the stored state: those before the first that breaks it are kept, it and the
+    /// ones after are returned as failed, so an innocent change of the batch is never refused.
     fn prove_reloads(
         &self,
         key: (CaseId, DocKind),
@@ -1050,8 +1103,9 @@ impl Engine {
             return Ok(Vec::new());
         }
         let bytes = wire_save(&w.doc);
-        if reloads_as(&bytes, &w.doc).is_ok() {
+        if let Ok(read) = reloads_as(&bytes, &w.doc).and_then(|()| read_back(key.1, &w.doc)) {
             w.saved = Some(bytes);
+            w.read = Some(read);
             return Ok(Vec::new());
         }
         tracing::error!(case = %key.0, "document would not load again; finding the change that breaks it");
@@ -1064,6 +1118,7 @@ impl Engine {
         doc.set_actor(self.actor.clone());
         let mut kept = 0;
         let mut saved = None;
+        let mut read = None;
         for c in &w.new {
             let mut next = doc.clone();
             let applied =
@@ -1073,16 +1128,21 @@ impl Engine {
                         .map_err(|e| e.to_string())
                 });
             let bytes = wire_save(&next);
-            if applied.is_err() || reloads_as(&bytes, &next).is_err() {
+            let Ok(next_read) = applied
+                .and_then(|()| reloads_as(&bytes, &next))
+                .and_then(|()| read_back(key.1, &next))
+            else {
                 break;
-            }
+            };
             doc = next;
             saved = Some(bytes);
+            read = Some(next_read);
             kept += 1;
         }
         let failed = w.new.split_off(kept);
         w.doc = doc;
         w.saved = saved;
+        w.read = read;
         Ok(failed)
     }
 
@@ -1108,123 +1168,8 @@ impl Engine {
             }
         }
         for id in ids {
-            let mut writes = Vec::new();
-            for kind in [DocKind::Case, DocKind::Identity, DocKind::Roster, DocKind::Rules] {
-                let Some(w) = working.get(&(id, kind)) else { continue };
-                if w.new.is_empty() {
-                    continue;
-                }
-                let compact = !w.existed || w.before_tail + w.new.len() > COMPACT_AFTER;
-                writes.push((kind, w, w.saved.clone().filter(|_| compact)));
-            }
             let before = self.store.case_scope(id)?;
-            let roster =
-                working.get(&(id, DocKind::Roster)).and_then(|w| schema::read_roster(&w.doc).ok());
-            let case_value =
-                working.get(&(id, DocKind::Case)).and_then(|w| schema::read_case(&w.doc).ok());
-            let rules_doc = working.contains_key(&(id, DocKind::Rules));
-            let after = match (&roster, &case_value) {
-                // Every office holds the rules: no township, no registrar (the log and the
-                // bootstrap serve the rules kind to all).
-                _ if rules_doc => Some(CaseScope::default()),
-                (Some(r), _) => Some(CaseScope {
-                    township: None,
-                    registrar: r.office.clone(),
-                    restricted: false,
-                }),
-                (None, Some(c)) => Some(CaseScope {
-                    township: c.jurisdiction.clone(),
-                    registrar: c.registered_by.clone(),
-                    restricted: c.identity_restricted(),
-                }),
-                (None, None) => before.clone(),
-            };
-            let old: BTreeSet<&str> = before
-                .as_ref()
-                .map(|b| township_viewers(viewers.iter().copied(), b))
-                .unwrap_or_default()
-                .into_iter()
-                .collect();
-            let new: BTreeSet<&str> = after
-                .as_ref()
-                .map(|a| township_viewers(viewers.iter().copied(), a))
-                .unwrap_or_default()
-                .into_iter()
-                .collect();
-            let moved = before.is_some() && after.is_some() && old != new;
-            for (kind, w, snapshot) in writes {
-                let scope = after.clone().unwrap_or_default();
-                let bureau_only =
-                    moved || (kind == DocKind::Identity && scope.restricted) || after.is_none();
-                for c in &w.new {
-                    commit.log.push(NewLogRow {
-                        case_id: id,
-                        kind,
-                        entry: LogEntry::Change {
-                            hash: c.hash.clone(),
-                            author_device: c.device.clone(),
-                            township: scope.township.clone(),
-                            registrar: Some(scope.registrar.clone()),
-                            bureau_only,
-                        },
-                        received_at: now,
-                    });
-                }
-                commit.changes.extend(w.new.iter().cloned());
-                let tail = if snapshot.is_some() {
-                    Vec::new()
-                } else {
-                    w.new.iter().map(|c| c.hash.clone()).collect()
-                };
-                commit.docs.push(DocWrite {
-                    case_id: id,
-                    kind,
-                    snapshot,
-                    tail,
-                    expected: w.version,
-                });
-            }
-            if let (Some(before), Some(after)) = (&before, &after) {
-                let mut rows = |target: &str, kind: DocKind, enter: bool| {
-                    let target = target.to_owned();
-                    commit.log.push(NewLogRow {
-                        case_id: id,
-                        kind,
-                        entry: if enter {
-                            LogEntry::Enter { target }
-                        } else {
-                            LogEntry::Leave { target }
-                        },
-                        received_at: now,
-                    });
-                };
-                for office in new.difference(&old) {
-                    rows(office, DocKind::Case, true);
-                }
-                for office in old.difference(&new) {
-                    rows(office, DocKind::Case, false);
-                }
-                // Offices that keep the case: its identity leaves when it becomes restricted,
-                // and comes back when the bureau lifts the restriction.
-                if before.restricted != after.restricted {
-                    for office in old.intersection(&new) {
-                        rows(office, DocKind::Identity, before.restricted);
-                    }
-                    tracing::info!(case = %id, restricted = after.restricted, "identity restriction changed");
-                }
-                if moved {
-                    tracing::info!(case = %id, from = ?old, to = ?new, "case moved between offices");
-                }
-            }
-            if let Some(scope) = &after {
-                let facts = case_value.as_ref().map(|c| {
-                    CaseFacts::project(c, &replay(&c.events), &rules.policies, &rules.calendar)
-                });
-                commit.cases.push((id, scope.clone(), facts));
-                for a in case_value.iter().flat_map(|c| c.attachments.iter()) {
-                    commit.blob_refs.push((a.hash.clone(), id));
-                }
-            }
+            plan_case(&mut commit, id, working, before.as_ref(), &viewers, &rules, now);
         }
         Ok(commit)
     }
@@ -1675,9 +1620,7 @@ impl Engine {
             Err(_) => return Err(SyncError::BadRequest("同步消息无法应用".into())),
         }
         Ok(RepairSyncResponse {
-            message: doc
-                .generate_sync_message(&mut state)
-                .map(|m| ledger_protocol::serde_bytes_opt::Bytes(m.encode())),
+            message: doc.generate_sync_message(&mut state).map(|m| m.encode()),
         })
     }
 
@@ -1793,6 +1736,63 @@ fn bounds(req: &SyncRequest) -> Result<(), SyncError> {
 
 /// Loads a document from a snapshot and the changes after it, never letting Automerge's panic
 /// escape: a document that does not load is an error, not a crashed thread.
+/// One case's share of a commit: its documents, its log rows, its scope and facts.
+fn plan_case(
+    commit: &mut Commit,
+    id: CaseId,
+    working: &HashMap<(CaseId, DocKind), Working>,
+    before: Option<&CaseScope>,
+    viewers: &[Viewer<'_>],
+    rules: &Rules,
+    now: i64,
+) {
+    // Only documents this batch changed can change the scope; each was read with the schema
+    // when it was proved to store cleanly. One whose changes were all refused is the stored
+    // state, which `before` already describes.
+    let changed = |kind| working.get(&(id, kind)).filter(|w| !w.new.is_empty());
+    let roster = match changed(DocKind::Roster).and_then(|w| w.read.as_ref()) {
+        Some(ReadBack::Roster(r)) => Some(r),
+        _ => None,
+    };
+    let case_value = match changed(DocKind::Case).and_then(|w| w.read.as_ref()) {
+        Some(ReadBack::Case(c)) => Some(c.as_ref()),
+        _ => None,
+    };
+    let rules_doc = working.contains_key(&(id, DocKind::Rules));
+    let after = plan::scope_after(before, rules_doc, roster, case_value);
+    let movement = plan::movement(viewers, before, after.as_ref());
+    for kind in [DocKind::Case, DocKind::Identity, DocKind::Roster, DocKind::Rules] {
+        let Some(w) = changed(kind) else { continue };
+        let compact = !w.existed || w.before_tail + w.new.len() > COMPACT_AFTER;
+        let snapshot = w.saved.clone().filter(|_| compact);
+        commit.log.extend(plan::change_rows(id, kind, &w.new, after.as_ref(), movement.moved, now));
+        commit.changes.extend(w.new.iter().cloned());
+        let tail = if snapshot.is_some() {
+            Vec::new()
+        } else {
+            w.new.iter().map(|c| c.hash.clone()).collect()
+        };
+        commit.docs.push(DocWrite { case_id: id, kind, snapshot, tail, expected: w.version });
+    }
+    if let (Some(before), Some(after)) = (before, &after) {
+        commit.log.extend(plan::scope_rows(id, before, after, &movement, now));
+        if before.restricted != after.restricted {
+            tracing::info!(case = %id, restricted = after.restricted, "identity restriction changed");
+        }
+        if movement.moved {
+            tracing::info!(case = %id, from = ?movement.old, to = ?movement.new, "case moved between offices");
+        }
+    }
+    if let Some(scope) = after {
+        let facts = case_value
+            .map(|c| CaseFacts::project(c, &replay(&c.events), &rules.policies, &rules.calendar));
+        for a in case_value.iter().flat_map(|c| c.attachments.iter()) {
+            commit.blob_refs.push((a.hash.clone(), id));
+        }
+        commit.cases.push((id, scope, facts));
+    }
+}
+
 fn load_doc(snapshot: &[u8], tail: Vec<Vec<u8>>) -> Result<Automerge, String> {
     catch_unwind(AssertUnwindSafe(|| {
         let mut doc = Automerge::load(snapshot).map_err(|e| e.to_string())?;

@@ -295,7 +295,14 @@ async fn binary<T: for<'de> Deserialize<'de> + Send + 'static>(
 }
 
 fn binary_response<T: Serialize>(message: &T) -> Response {
-    ([(header::CONTENT_TYPE, CONTENT_TYPE)], encode(message)).into_response()
+    match encode(message) {
+        Ok(body) => ([(header::CONTENT_TYPE, CONTENT_TYPE)], body).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "answer could not be encoded");
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "县局无法生成应答")
+                .into_response()
+        }
+    }
 }
 
 async fn repair_digests(

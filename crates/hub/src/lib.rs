@@ -20,6 +20,8 @@ pub mod bundles;
 pub mod check;
 pub mod engine;
 pub mod http;
+pub mod memory;
+mod plan;
 pub mod private;
 pub mod sqlite;
 pub mod store;
@@ -32,6 +34,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub use engine::{Caller, Engine, SyncError};
 pub use http::router;
+pub use memory::MemoryHubStore;
 pub use sqlite::SqliteHubStore;
 pub use store::HubStore;
 

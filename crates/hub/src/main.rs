@@ -362,11 +362,13 @@ fn serve(
             .with_context(|| format!("无法监听 {listen}"))?;
         let addr = listener.local_addr()?;
         let state = HubState::new(store);
+        // Before the address is printed: whoever reads it may stop the hub at once.
+        let stop = shutdown_signal().context("无法登记停止信号")?;
         match tls {
             Some(tls) => {
                 println!("listening on https://{addr}");
                 tracing::info!(%addr, "hub started (TLS)");
-                ledger_hub::tls::serve_tls(listener, state, tls, shutdown_signal()).await?;
+                ledger_hub::tls::serve_tls(listener, state, tls, stop).await?;
             }
             None => {
                 println!("listening on http://{addr}");
@@ -374,7 +376,7 @@ fn serve(
                     tracing::warn!(%addr, "serving plain HTTP beyond this machine (--allow-http)");
                 }
                 tracing::info!(%addr, "hub started");
-                ledger_hub::serve(listener, state, shutdown_signal()).await?;
+                ledger_hub::serve(listener, state, stop).await?;
             }
         }
         tracing::info!("hub stopped");
@@ -382,25 +384,31 @@ fn serve(
     })
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Registers SIGINT and SIGTERM now and returns the wait for either. Registered eagerly: a
+/// signal that arrives before its handler exists ends the process uncleanly, and a supervisor
+/// (or a test) may send one as soon as it reads the printed address.
+#[cfg(unix)]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
+    })
+}
+
+/// Ctrl-C, where there are no Unix signals.
+#[cfg(not(unix))]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot wait for Ctrl-C; stop the hub another way");
+            std::future::pending::<()>().await;
+        }
+    })
 }
 
 fn office(dir: &Path, store: &SqliteHubStore, command: &OfficeCommand) -> anyhow::Result<()> {

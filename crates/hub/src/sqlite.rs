@@ -288,7 +288,7 @@ impl HubStore for SqliteHubStore {
         }
         let mut seed = [0u8; 32];
         getrandom::fill(&mut seed).map_err(|e| StoreError::Database(e.to_string()))?;
-        let hex: String = seed.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = hex::encode(seed);
         // Held under the connection's lock so two first uses agree on one key.
         let _guard = self.conn();
         if let Ok(existing) = std::fs::read_to_string(&path) {
@@ -397,7 +397,7 @@ impl HubStore for SqliteHubStore {
             None => {
                 let mut key = [0u8; 32];
                 getrandom::fill(&mut key).map_err(|e| StoreError::Database(e.to_string()))?;
-                let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+                let hex = hex::encode(key);
                 conn.execute(
                     "INSERT OR IGNORE INTO meta (key, value) VALUES ('secret', ?1)",
                     [&hex],
@@ -408,9 +408,10 @@ impl HubStore for SqliteHubStore {
             }
         };
         let mut key = [0u8; 32];
-        for (i, b) in key.iter_mut().enumerate() {
-            *b = u8::from_str_radix(hex.get(i * 2..i * 2 + 2).unwrap_or("00"), 16).unwrap_or(0);
-        }
+        // A damaged secret is reported, never read as zeros (which would key every hash alike).
+        hex::decode_to_slice(hex.trim(), &mut key).map_err(|e| {
+            StoreError::Database(format!("the hub's stored secret is not 64 hex digits ({e})"))
+        })?;
         Ok(key)
     }
 
@@ -426,15 +427,23 @@ impl HubStore for SqliteHubStore {
         let Some(snapshot) = snapshot else { return Ok(None) };
         let mut stmt = conn
             .prepare_cached(
-                "SELECT c.bytes FROM doc_tail t JOIN changes c ON c.hash = t.hash
+                "SELECT t.hash, c.bytes FROM doc_tail t LEFT JOIN changes c ON c.hash = t.hash
                  WHERE t.case_id = ?1 AND t.kind = ?2 ORDER BY t.id",
             )
             .map_err(db)?;
-        let tail = stmt
-            .query_map(params![key, kind_code(kind)], |r| r.get::<_, Vec<u8>>(0))
+        let rows = stmt
+            .query_map(params![key, kind_code(kind)], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<Vec<u8>>>(1)?))
+            })
             .map_err(db)?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(db)?;
+        // A tail change that is not stored is damage to report: the document without it would
+        // load as something it never was.
+        let tail = rows
+            .into_iter()
+            .map(|(hash, bytes)| bytes.ok_or_else(|| crate::store::missing_tail(case, &hash)))
+            .collect::<Result<Vec<_>>>()?;
         Ok(Some((snapshot, tail)))
     }
 
@@ -542,7 +551,9 @@ impl HubStore for SqliteHubStore {
             }
         }
         for (case, scope, facts) in &commit.cases {
-            let facts = facts.as_ref().and_then(|f| serde_json::to_string(f).ok());
+            let facts = facts.as_ref().map(serde_json::to_string).transpose().map_err(|e| {
+                StoreError::Database(format!("facts of case {case} not written: {e}"))
+            })?;
             tx.execute(
                 "INSERT INTO cases (case_id, township, registrar, restricted, facts, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT(case_id) DO UPDATE SET township = excluded.township, registrar = excluded.registrar,

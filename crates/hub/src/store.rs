@@ -28,6 +28,15 @@ pub enum StoreError {
     /// Another process changed a document this commit was based on; try again.
     #[error("文档已被另一进程修改：{0}")]
     Busy(String),
+    /// Stored data is damaged (a document's tail names a change that is not stored):
+    /// reported, never loaded as something it was not.
+    #[error("hub data damaged: {0}")]
+    Damaged(String),
+}
+
+/// A stored document whose tail names a change the store does not hold.
+pub fn missing_tail(case: CaseId, hash: &str) -> StoreError {
+    StoreError::Damaged(format!("stored document {case}: change {hash} of its tail is missing"))
 }
 
 /// Results of the store.

@@ -2,16 +2,12 @@
 //! edit a field, draft, resolve a conflict, and the full view of a case.
 
 use chrono::NaiveDate;
-use ledger_domain::deadline::{
-    CaseDeadlines, check_assign_due, check_close, check_extension, check_objection,
-    check_review_request, deadlines,
-};
+use ledger_domain::deadline::{CaseDeadlines, deadlines};
 use ledger_domain::model::case_number;
 use ledger_domain::registration::build_petitioners;
 use ledger_domain::schema::{self, CaseField, Draft, FieldConflict, FieldValue, RestrictionEffect};
 use ledger_domain::workflow::{
-    Anomaly, allowed_actions, close_check, document_to_serve, forward_check, permit, replay,
-    status_after,
+    Anomaly, allowed_actions, forward_check, permit, replay, status_after,
 };
 use ledger_domain::{
     ActionKind, AttachmentRef, Case, CaseId, CloseReason, DocumentKind, Evaluation, Event,
@@ -23,6 +19,7 @@ use ledger_store::{DocKind, DropRecord, NewCaseDocs, QuarantinedChange};
 use serde::{Deserialize, Serialize};
 
 use crate::Office;
+use crate::act::{Act, CaseSets};
 use crate::error::{OfficeError, Result};
 
 /// A workflow action as entered.
@@ -111,11 +108,6 @@ pub struct CaseView {
     /// The documents this office can print for the case now (each has its decisive event, and
     /// this office is its issuer): what the case screen offers.
     pub printable: Vec<DocumentKind>,
-}
-
-fn needs(action: &ActionKind, field: &str, label: &str, message: &str) -> OfficeError {
-    let _ = action;
-    OfficeError::invalid(field, label, message)
 }
 
 impl Office {
@@ -348,302 +340,9 @@ impl Office {
         let text =
             input.text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
         event.text = text.clone();
-        let mut jurisdiction = None;
-        let mut official_number = None;
-        match &action {
-            ActionKind::Assign | ActionKind::Reassign => {
-                let target =
-                    input.target.as_deref().map(str::trim).filter(|t| !t.is_empty()).ok_or_else(
-                        || needs(&action, "to", "承办乡镇", "请选择承办乡镇（--to 乡镇名）"),
-                    )?;
-                if !self.known_township(target)? {
-                    let known: Vec<String> =
-                        self.township_choices()?.into_iter().map(|c| c.name).collect();
-                    return Err(OfficeError::invalid(
-                        "to",
-                        "承办乡镇",
-                        format!("「{target}」不是本县的乡镇，请从列表中选择：{}", known.join("、")),
-                    ));
-                }
-                if action == ActionKind::Reassign && case.jurisdiction.as_deref() == Some(target) {
-                    return Err(OfficeError::invalid(
-                        "to",
-                        "承办乡镇",
-                        format!("案件已由{target}承办，无需改派"),
-                    ));
-                }
-                if let Some(due) = input.due {
-                    check_assign_due(
-                        &case,
-                        &replayed,
-                        &rules.policies,
-                        &rules.calendar,
-                        self.today(),
-                        due,
-                    )
-                    .map_err(|m| OfficeError::invalid("due", "交办期限", m))?;
-                }
-                event.target = Some(target.to_owned());
-                event.due = input.due;
-                jurisdiction = Some(target.to_owned());
-                // 交办 as the decision on acceptance chooses the track too.
-                if replayed.decided.is_none() || input.track.is_some() {
-                    event.track = Some(
-                        input
-                            .track
-                            .clone()
-                            .unwrap_or_else(|| HandlingTrack::proposed(&case.purpose)),
-                    );
-                }
-            }
-            ActionKind::Forward => {
-                forward_check(&case.sector).map_err(|r| OfficeError::Refused(r.message))?;
-                let target =
-                    input.target.as_deref().map(str::trim).filter(|t| !t.is_empty()).ok_or_else(
-                        || {
-                            needs(
-                                &action,
-                                "to",
-                                "转送单位",
-                                "请写明转送的有权处理机关（--to 单位名称）",
-                            )
-                        },
-                    )?;
-                event.target = Some(target.to_owned());
-            }
-            ActionKind::Accept => {
-                event.track = Some(
-                    input.track.clone().unwrap_or_else(|| HandlingTrack::proposed(&case.purpose)),
-                );
-                let year = self.today().format("%Y").to_string();
-                let (seq, letter) = self.series_number(&format!("official:{year}"))?;
-                official_number = Some(format!("{}信〔{year}〕{letter}{seq}号", cfg.number_prefix));
-            }
-            ActionKind::RemoveDemo if !case.demo => {
-                return Err(OfficeError::Refused(
-                    "只有演示数据可以清除；该案件是真实案件，不能删除".to_owned(),
-                ));
-            }
-            ActionKind::LiftRestriction if !case.identity_restricted() => {
-                return Err(OfficeError::Refused(
-                    "该案件的信访人身份不受限制，无需解除保密".to_owned(),
-                ));
-            }
-            ActionKind::NotAccept
-            | ActionKind::NoFurther
-            | ActionKind::Object
-            | ActionKind::Void
-            | ActionKind::LiftRestriction
-                if text.is_none() =>
-            {
-                return Err(needs(
-                    &action,
-                    "text",
-                    "理由",
-                    &format!("「{}」须写明理由（--text）", action.label()),
-                ));
-            }
-            // 信访工作条例 §23: a matter outside the land system is told where to go.
-            ActionKind::NotAccept => {
-                let to = input.target.as_deref().map(str::trim).filter(|t| !t.is_empty());
-                event.target = to.map(str::to_owned);
-            }
-            // The same facts and reasons again: linked to the matter already handled.
-            ActionKind::NoFurther => {
-                let original = input.target.as_deref().map(str::trim).filter(|t| !t.is_empty());
-                let original = original.ok_or_else(|| {
-                    needs(
-                        &action,
-                        "to",
-                        "原信访事项编号",
-                        "「不再受理」须写明已办理的原信访事项的案件编号（--to 编号）",
-                    )
-                })?;
-                let invalid = |m: String| OfficeError::invalid("to", "原信访事项编号", m);
-                let found = self.store.find_by_number(original)?.ok_or_else(|| {
-                    invalid(format!("台账中没有案件编号为「{original}」的信访事项，请核对"))
-                })?;
-                if found == id {
-                    return Err(invalid("原信访事项不能是本案件自身".to_owned()));
-                }
-                if replay(&self.case(found)?.events).voided() {
-                    return Err(invalid(format!("原信访事项「{original}」已作废，请核对")));
-                }
-                event.target = Some(original.to_owned());
-            }
-            ActionKind::Object if cfg.role == Role::Bureau => {
-                check_objection(&case, &replayed, &rules.policies, &rules.calendar, self.today())
-                    .map_err(OfficeError::Refused)?;
-                // Back to the body that sent it: named, or the referral's source.
-                let to = input.target.as_deref().map(str::trim).filter(|t| !t.is_empty());
-                event.target = to
-                    .map(str::to_owned)
-                    .or_else(|| case.first_source().map(|s| s.label().to_owned()));
-            }
-            ActionKind::Extend => {
-                let due = input.due.ok_or_else(|| {
-                    needs(&action, "due", "延期至", "请写明延长后的办理期限（--due 日期）")
-                })?;
-                if text.is_none() {
-                    return Err(needs(
-                        &action,
-                        "text",
-                        "延期理由",
-                        "延期须告知信访人理由，请写明（--text）",
-                    ));
-                }
-                let extended = check_extension(
-                    &case,
-                    &replayed,
-                    &rules.policies,
-                    &rules.calendar,
-                    self.today(),
-                    due,
-                )
-                .map_err(|m| OfficeError::invalid("due", "延期至", m))?;
-                event.due = Some(extended.date);
-            }
-            ActionKind::Reply => {
-                let reply = text.or_else(|| {
-                    let draft = case.reply_draft.trim();
-                    (!draft.is_empty()).then(|| draft.to_owned())
-                });
-                if reply.is_none() {
-                    return Err(needs(
-                        &action,
-                        "text",
-                        "答复内容",
-                        "请填写答复内容（--text），或先写好答复草稿",
-                    ));
-                }
-                // 信访工作条例 §32: the written reply states its 处理意见.
-                let outcome = input.outcome.clone().ok_or_else(|| {
-                    needs(
-                        &action,
-                        "outcome",
-                        "处理意见",
-                        "请选择处理意见：予以支持、解释说明或不予支持（--outcome）",
-                    )
-                })?;
-                event.text = reply;
-                event.outcome = Some(outcome);
-            }
-            ActionKind::Deliver => {
-                let to = input.target.as_deref().map(str::trim).filter(|t| !t.is_empty());
-                let to = to.ok_or_else(|| {
-                    needs(&action, "to", "受送达人", "请写明受送达人（--to 姓名）")
-                })?;
-                if text.is_none() {
-                    return Err(needs(
-                        &action,
-                        "text",
-                        "送达方式",
-                        "请写明送达方式，如直接送达、邮寄送达、留置送达（--text）",
-                    ));
-                }
-                let on = input.date.unwrap_or_else(|| self.today());
-                if on > self.today() {
-                    return Err(OfficeError::invalid(
-                        "date",
-                        "送达日期",
-                        format!("送达日期 {on} 晚于今天，请核对"),
-                    ));
-                }
-                let document =
-                    input.document_kind.clone().unwrap_or_else(|| document_to_serve(&replayed));
-                // The decision the document states: its day, what recording it is called, and its day's name.
-                let decided = match document {
-                    DocumentKind::HandlingOpinion => {
-                        Some((replayed.replied.as_ref().map(|(d, _)| *d), "答复", "答复日期"))
-                    }
-                    DocumentKind::ReviewOpinion => Some((
-                        replayed.review_opinion.as_ref().map(|(d, _)| *d),
-                        "登记复查意见",
-                        "意见作出日期",
-                    )),
-                    DocumentKind::RecheckOpinion => Some((
-                        replayed.recheck_opinion.as_ref().map(|(d, _)| *d),
-                        "登记复核意见",
-                        "意见作出日期",
-                    )),
-                    _ => None,
-                };
-                if let Some((made, what, day)) = decided {
-                    let made = made.ok_or_else(|| {
-                        OfficeError::Refused(format!(
-                            "案件尚未{what}，没有可送达的{}",
-                            document.label()
-                        ))
-                    })?;
-                    if on < made {
-                        return Err(OfficeError::invalid(
-                            "date",
-                            "送达日期",
-                            format!("送达日期 {on} 早于{day} {made}"),
-                        ));
-                    }
-                }
-                event.target = Some(to.to_owned());
-                event.document_kind = Some(document);
-                event.date = on;
-            }
-            ActionKind::ReviewOpinion | ActionKind::RecheckOpinion => {
-                let body = input.target.as_deref().map(str::trim).filter(|t| !t.is_empty());
-                let body = body.ok_or_else(|| {
-                    needs(&action, "to", "作出意见的机关", "请写明作出意见的机关（--to 机关名称）")
-                })?;
-                let outcome = input.review_outcome.clone().ok_or_else(|| {
-                    needs(
-                        &action,
-                        "review_outcome",
-                        "结论",
-                        "请选择结论：维持、撤销并责令重作或变更（--outcome）",
-                    )
-                })?;
-                event.target = Some(body.to_owned());
-                event.review_outcome = Some(outcome);
-            }
-            ActionKind::Review => {
-                check_review_request(
-                    &case,
-                    &replayed,
-                    &rules.policies,
-                    &rules.calendar,
-                    self.today(),
-                    text.as_deref(),
-                )
-                .map_err(|m| OfficeError::invalid("text", "逾期理由", m))?;
-            }
-            ActionKind::Evaluate => {
-                let result = input.result.clone().ok_or_else(|| {
-                    needs(&action, "result", "评价结果", "请选择评价结果：满意、基本满意或不满意")
-                })?;
-                event.satisfaction = Some(result);
-            }
-            ActionKind::Close => {
-                let reason = input.reason.clone().unwrap_or(if replayed.replied.is_some() {
-                    CloseReason::Replied
-                } else if replayed.status == Status::NotAccepted
-                    || replayed.status == Status::Forwarded
-                {
-                    CloseReason::StatutoryProcedure
-                } else {
-                    CloseReason::Replied
-                });
-                close_check(&replayed, &reason).map_err(|r| OfficeError::Refused(r.message))?;
-                check_close(
-                    &case,
-                    &replayed,
-                    &rules.policies,
-                    &rules.calendar,
-                    event.date,
-                    &reason,
-                )
-                .map_err(OfficeError::Refused)?;
-                event.close_reason = Some(reason);
-            }
-            _ => {}
-        }
+        let c = Act { id, case: &case, replayed: &replayed, input, rules: &rules, text, action };
+        let CaseSets { jurisdiction, official_number } = self.action_checks(&c, &mut event)?;
+        let action = c.action;
         self.store.edit(id, DocKind::Case, |tx| {
             schema::add_event(tx, &event)?;
             if let Some(township) = &jurisdiction {

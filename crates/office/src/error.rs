@@ -54,6 +54,7 @@ pub fn sync_message(e: &ledger_client::ClientError) -> String {
         C::Server(code, _) => format!("县局服务器出错（{code}），稍后会自动重试"),
         C::Decode(_) => "县局的回复无法读取，稍后会自动重试".to_owned(),
         C::Local(m) => format!("本机台账出错：{m}"),
+        C::Encode(m) => format!("本机无法写出同步数据（{m}）：请把这条提示报给县局信息科"),
         C::NotEnrolled => "本机尚未接入县局：请在设置中填写县局服务器地址和接入令牌".to_owned(),
         C::Tls(problem) => sync_error_text(problem.code()).to_owned(),
     }
@@ -73,6 +74,7 @@ impl OfficeError {
             Self::Store(StoreError::Missing(_)) => "not_initialised",
             Self::Store(StoreError::DiskFull(_)) => "disk_full",
             Self::Store(StoreError::NoCase(_)) => "not_found",
+            Self::Store(StoreError::BadSyncPosition(_)) => "sync_position_damaged",
             Self::Store(_) => "storage",
             Self::Sync(e) => e.code(),
         }

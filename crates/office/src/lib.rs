@@ -7,6 +7,7 @@
 //! and is refused with a Chinese sentence when it does not fit. Every write is one store
 //! transaction.
 
+mod act;
 mod cases;
 mod check;
 mod config;

@@ -17,18 +17,24 @@ use ledger_domain::automerge::Change;
 use ledger_domain::schema;
 use ledger_protocol::keys::{PublicKey, SecretKey};
 use ledger_protocol::{
-    BlobChunk, BlobWant, Cursor, DocKind as WireKind, DropPerson, EnrollResponse, Hash,
-    IdentityDrop, LeaseWant, MAX_LIST, MIN_BATCH_BYTES, Record, Refused, SyncRequest, SyncResponse,
-    UpChange, roster_id, rules_id,
+    BlobChunk, BlobWant, Bootstrap, Cursor, DocKind as WireKind, DropPerson, EnrollResponse, Hash,
+    IdentityDrop, LeaseWant, MAX_LIST, MIN_BATCH_BYTES, Partial, Record, Refused, SyncRequest,
+    SyncResponse, UpChange, roster_id, rules_id,
 };
-use ledger_store::{DocKind, Store};
+use ledger_store::{
+    BootstrapPosition, DocKind, LEGACY_META_KEY, PartialPosition, Store, StoreError, SyncPosition,
+};
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::config::OfficeConfig;
 use crate::error::{OfficeError, Result};
 use crate::hub::HubAddress;
 use crate::recover::RecoveryReport;
+
+mod page;
+
 use crate::{Clock, Office};
+use page::Flow;
 
 pub(crate) const HUB: &str = "sync.hub";
 /// The county CA this office trusts for its hub (PEM).
@@ -43,7 +49,6 @@ const HUB_KEY: &str = "sync.hub_key";
 const KEY_REGISTERED: &str = "sync.key_registered";
 const CREDENTIAL: &str = "sync.credential";
 const DEVICE: &str = "sync.device";
-const CURSOR: &str = "sync.cursor";
 const WANT_WHOLE: &str = "sync.want_whole";
 const LEAVING: &str = "sync.leaving";
 /// The county directory as last received from the hub (JSON).
@@ -94,14 +99,49 @@ fn local(kind: WireKind) -> DocKind {
     }
 }
 
+/// The wire's cursor as the store keeps it.
+pub(crate) fn position_of(cursor: &Cursor) -> SyncPosition {
+    SyncPosition {
+        seq: cursor.seq,
+        bootstrap: cursor.bootstrap.as_ref().map(|b| BootstrapPosition {
+            head: b.head,
+            after: b.after.map(|(case, kind)| (CaseId(case), local(kind))),
+        }),
+        partial: cursor.partial.as_ref().map(|p| PartialPosition {
+            case_id: CaseId(p.case_id),
+            kind: local(p.kind),
+            heads: p.heads.iter().map(Hash::to_hex).collect(),
+            offset: p.offset,
+        }),
+    }
+}
+
+/// The stored position as the wire's cursor (the store checked every hash).
+fn cursor_of(position: SyncPosition) -> Cursor {
+    Cursor {
+        seq: position.seq,
+        bootstrap: position.bootstrap.map(|b| Bootstrap {
+            head: b.head,
+            after: b.after.map(|(case, kind)| (case.0, wire(kind))),
+        }),
+        partial: position.partial.map(|p| Partial {
+            case_id: p.case_id.0,
+            kind: wire(p.kind),
+            heads: p.heads.iter().filter_map(|h| Hash::from_hex(h)).collect(),
+            offset: p.offset,
+        }),
+    }
+}
+
 fn target_err(e: impl std::fmt::Display) -> TargetError {
     TargetError(e.to_string())
 }
 
 impl Office {
     fn meta_json<T: DeserializeOwned + Default>(&self, key: &str) -> Result<T> {
+        // A damaged value stops the sync with the reason rather than reading as empty.
         Ok(match self.store.meta(key)? {
-            Some(json) => serde_json::from_str(&json).unwrap_or_default(),
+            Some(json) => serde_json::from_str(&json).map_err(StoreError::from)?,
             None => T::default(),
         })
     }
@@ -213,8 +253,27 @@ impl Office {
         Ok(self.store.release_quarantine(id)?)
     }
 
-    fn cursor(&self) -> Result<Cursor> {
-        self.meta_json(CURSOR)
+    /// The office's place in the hub's log. A damaged one is reported (the sync stops with
+    /// the reason), never read as zero; [`Office::restart_sync`] is the deliberate way back.
+    pub(crate) fn cursor(&self) -> Result<Cursor> {
+        if let Some(position) = self.store.sync_position()? {
+            return Ok(cursor_of(position));
+        }
+        // Kept as JSON by the release before the typed row.
+        match self.store.meta(LEGACY_META_KEY)? {
+            None => Ok(Cursor::default()),
+            Some(json) => serde_json::from_str(&json)
+                .map_err(|e| StoreError::BadSyncPosition(e.to_string()).into()),
+        }
+    }
+
+    /// Forgets this office's place in the hub's log, so the next sync reads it again from the
+    /// beginning: the way back from a damaged sync position. Every case the hub sends merges
+    /// with the one here; nothing local is lost, and changes not yet sent stay queued.
+    pub fn restart_sync(&self) -> Result<()> {
+        self.store.clear_sync_position()?;
+        tracing::warn!("sync position cleared; the next sync starts from the beginning");
+        Ok(())
     }
 
     /// Attachments cited by `case` that are not here yet.
@@ -442,6 +501,77 @@ impl Office {
     }
 
     fn apply_page(&self, request: &SyncRequest, response: &SyncResponse) -> Result<Applied> {
+        self.apply_acks(request, response)?;
+        let mut page = PageState::load(self, request)?;
+        for record in &response.records {
+            self.apply_record(record, &mut page)?;
+        }
+        self.store.record_receipts(&page.receipts)?;
+        self.reconcile_roster()?;
+
+        let flow = Flow::of(request, response);
+        // Cases still missing dependencies are asked for whole; the cursor waits for them.
+        let mut want_whole =
+            page::keep_wanted(self.meta_json::<BTreeSet<CaseId>>(WANT_WHOLE)?, &flow);
+        for id in page.touched.iter().chain(want_whole.clone().iter()) {
+            if self.misses_dependencies(*id, &page.docs)? {
+                want_whole.insert(*id);
+            } else {
+                want_whole.remove(id);
+            }
+        }
+        let newly_wanted = self.want_attachments(&mut page)?;
+        let (still_leaving, newly_evicted) = self.settle_leaving(&mut page)?;
+        let resets = page::settle_resets(&page.resets, &flow);
+        for id in &resets.absent {
+            page.recovered.unrecoverable.push(format!(
+                "案件 {} 在县局没有记录（其登记被拒收）；本机的记录保留，请核对后重新登记",
+                self.case_label(*id)
+            ));
+        }
+        want_whole.extend(resets.waiting.iter().copied());
+
+        let mut pairs = vec![
+            (WANT_WHOLE, Self::to_json(&want_whole)),
+            (LEAVING, Self::to_json(&still_leaving)),
+            (EVICTED, Self::to_json(&page.evicted)),
+            (NEED_BLOBS, Self::to_json(&response.need_blobs)),
+            (WANT_BLOBS, Self::to_json(&page.want_blobs)),
+            (RESET, Self::to_json(&resets.waiting)),
+            (RECOVERED, Self::to_json(&page.recovered)),
+        ];
+        if page::cursor_moves(&self.cursor()?, &response.cursor, !want_whole.is_empty()) {
+            self.store.set_sync_position(&position_of(&response.cursor))?;
+        }
+        if page::stuck(&want_whole, &flow, &page.resets) {
+            pairs.push((REPAIR, "1".to_owned()));
+        }
+        self.meta_pairs(&pairs)?;
+
+        let uploaded = request.changes.iter().filter(|c| response.acked.contains(&c.hash)).count();
+        let leftovers = page::Leftovers {
+            want_whole: !want_whole.is_empty(),
+            more_drops: !response.acked_drops.is_empty()
+                && !self.store.pending_drops(1)?.is_empty(),
+            roster_pending: self.store.outbox_len_of_kind(DocKind::Roster)? > 0,
+            newly_evicted,
+            hub_needs_blobs: !response.need_blobs.is_empty(),
+            want_blobs: !page.want_blobs.is_empty(),
+            blob_progress: page.blob_progress || newly_wanted,
+            leaving: !still_leaving.is_empty(),
+            uploaded: uploaded > 0,
+        };
+        Ok(Applied {
+            uploaded,
+            downloaded: response.records.len(),
+            outbox_left: self.store.outbox_len()?,
+            wants_more: page::wants_more(leftovers),
+        })
+    }
+
+    /// What the page says about what this device sent: its key registered, changes and drops
+    /// acknowledged or refused, number blocks, the directory, attachments the hub holds.
+    fn apply_acks(&self, request: &SyncRequest, response: &SyncResponse) -> Result<()> {
         if request.device_key.is_some()
             && let Some(hub_key) = &response.hub_key
             && PublicKey::from_hex(hub_key).is_ok()
@@ -464,216 +594,141 @@ impl Office {
         if let Some(directory) = &response.directory {
             self.meta_pairs(&[(DIRECTORY, Self::to_json(directory))])?;
         }
-
-        // Attachments: offered and not needed are at the hub; needed ones go up next time.
+        // Attachments offered and not asked for are at the hub; asked-for ones go up next time.
         let needed: BTreeSet<&str> = response.need_blobs.iter().map(|w| w.hash.as_str()).collect();
         let held: Vec<String> =
             request.blob_offers.iter().filter(|h| !needed.contains(h.as_str())).cloned().collect();
         self.store.mark_blobs_sent(&held)?;
+        Ok(())
+    }
 
-        // Evictions the hub has now seen confirmed.
-        let confirmed: BTreeSet<CaseId> = request.evicted.iter().map(|c| CaseId(*c)).collect();
-        let mut evicted: Vec<CaseId> = self.meta_json(EVICTED)?;
-        evicted.retain(|c| !confirmed.contains(c));
-
-        let mut leaving: Vec<CaseId> = self.meta_json(LEAVING)?;
-        let mut want_blobs: Vec<String> = self.meta_json(WANT_BLOBS)?;
-        let resets: BTreeSet<CaseId> = self.meta_json::<Vec<CaseId>>(RESET)?.into_iter().collect();
-        let mut recovered: RecoveryReport = self.meta_json(RECOVERED)?;
-        let mut touched: BTreeSet<CaseId> = BTreeSet::new();
-        let mut receipts = Vec::new();
-        let mut blob_progress = false;
-        let mut applied = PageDocs::default();
-        for record in &response.records {
-            match record {
-                Record::Change { case_id, kind, received_at, bytes, .. } => {
-                    let id = CaseId(*case_id);
-                    let result = self.store.apply_remote(id, local(*kind), vec![bytes.clone()])?;
-                    applied.note(id, local(*kind), &result);
-                    if let Ok(change) = ledger_domain::automerge::Change::from_bytes(bytes.clone())
-                    {
-                        receipts.push((change.hash().to_string(), *received_at, id));
-                    }
-                    if *kind != WireKind::Roster {
-                        touched.insert(id);
-                    }
+    /// Applies one record of the page.
+    fn apply_record(&self, record: &Record, page: &mut PageState) -> Result<()> {
+        match record {
+            Record::Change { case_id, kind, received_at, bytes, .. } => {
+                let id = CaseId(*case_id);
+                let result = self.store.apply_remote(id, local(*kind), vec![bytes.clone()])?;
+                page.docs.note(id, local(*kind), &result);
+                if let Ok(change) = Change::from_bytes(bytes.clone()) {
+                    page.receipts.push((change.hash().to_string(), *received_at, id));
                 }
-                Record::Enter { case_id, kind, offset, total, bytes } => {
-                    let id = CaseId(*case_id);
-                    let whole = if *offset == 0 && bytes.len() as u64 == *total {
-                        Some(bytes.clone())
-                    } else {
-                        self.store.stage_piece(id, local(*kind), *offset, *total, bytes)?
-                    };
-                    if let Some(saved) = whole {
-                        if resets.contains(&id) {
-                            self.reset_doc(id, local(*kind), &saved, &mut recovered)?;
-                            applied.forget(id, local(*kind));
-                        } else {
-                            match self.store.merge_remote(id, local(*kind), &saved) {
-                                Ok(result) => applied.note(id, local(*kind), &result),
-                                // A document that does not load is refused alone; the rest of
-                                // the page goes on, and the recovery report says so.
-                                Err(e @ ledger_store::StoreError::Unloadable { .. }) => {
-                                    tracing::error!(case = %id, error = %e, "a document from the hub does not load; skipped");
-                                    recovered.unrecoverable.push(format!(
-                                        "案件 {} 从县局收到的数据无法读取，已跳过；请联系县局核对该案件",
-                                        self.case_label(id)
-                                    ));
-                                    continue;
-                                }
-                                Err(e) => return Err(e.into()),
-                            }
-                        }
-                        if *kind != WireKind::Roster {
-                            touched.insert(id);
-                        }
-                        if leaving.contains(&id) {
-                            leaving.retain(|c| *c != id);
-                            self.store.set_handed_over(id, false)?;
-                        }
-                    }
+                if *kind != WireKind::Roster {
+                    page.touched.insert(id);
                 }
-                Record::Leave { case_id, kind: Some(kind) } => {
-                    // Only one document leaves: the identity of a case that became restricted.
-                    let id = CaseId(*case_id);
-                    if self.store.has_doc(id, local(*kind))? {
-                        self.store.delete_doc(id, local(*kind))?;
-                        applied.forget(id, local(*kind));
-                        tracing::info!(case = %id, "identity document left this office (restricted)");
-                    }
+            }
+            Record::Enter { case_id, kind, offset, total, bytes } => {
+                let id = CaseId(*case_id);
+                let whole = if *offset == 0 && bytes.len() as u64 == *total {
+                    Some(bytes.clone())
+                } else {
+                    self.store.stage_piece(id, local(*kind), *offset, *total, bytes)?
+                };
+                if let Some(saved) = whole {
+                    self.apply_enter(id, local(*kind), &saved, page)?;
                 }
-                Record::Leave { case_id, kind: None } => {
-                    let id = CaseId(*case_id);
-                    if self.store.row(id)?.is_some() && !leaving.contains(&id) {
-                        self.store.set_handed_over(id, true)?;
-                        leaving.push(id);
-                    }
+            }
+            Record::Leave { case_id, kind: Some(kind) } => {
+                // Only one document leaves: the identity of a case that became restricted.
+                let id = CaseId(*case_id);
+                if self.store.has_doc(id, local(*kind))? {
+                    self.store.delete_doc(id, local(*kind))?;
+                    page.docs.forget(id, local(*kind));
+                    tracing::info!(case = %id, "identity document left this office (restricted)");
                 }
-                Record::Blob(chunk) => {
-                    blob_progress = true;
-                    if self.store.stage_blob_piece(
-                        &chunk.hash,
-                        chunk.offset,
-                        chunk.total,
-                        &chunk.bytes,
-                    )? {
-                        want_blobs.retain(|h| *h != chunk.hash);
-                    }
+            }
+            Record::Leave { case_id, kind: None } => {
+                let id = CaseId(*case_id);
+                if self.store.row(id)?.is_some() && !page.leaving.contains(&id) {
+                    self.store.set_handed_over(id, true)?;
+                    page.leaving.push(id);
+                }
+            }
+            Record::Blob(chunk) => {
+                page.blob_progress = true;
+                if self.store.stage_blob_piece(
+                    &chunk.hash,
+                    chunk.offset,
+                    chunk.total,
+                    &chunk.bytes,
+                )? {
+                    page.want_blobs.retain(|h| *h != chunk.hash);
                 }
             }
         }
-        self.store.record_receipts(&receipts)?;
-        self.reconcile_roster()?;
+        Ok(())
+    }
 
-        // Cases still missing dependencies are asked for whole; the cursor waits for them.
-        let requested: BTreeSet<CaseId> = request.want_whole.iter().map(|c| CaseId(*c)).collect();
-        let delivered: BTreeSet<CaseId> = response
-            .records
-            .iter()
-            .filter_map(|r| match r {
-                Record::Enter { case_id, .. } => Some(CaseId(*case_id)),
-                _ => None,
-            })
-            .collect();
-        let mut want_whole: BTreeSet<CaseId> =
-            self.meta_json::<Vec<CaseId>>(WANT_WHOLE)?.into_iter().collect();
-        // A case the hub did not send when asked is no longer ours to fetch, unless it said it
-        // did not fit this page.
-        let deferred: BTreeSet<CaseId> =
-            response.deferred_whole.iter().map(|c| CaseId(*c)).collect();
-        want_whole
-            .retain(|c| !requested.contains(c) || delivered.contains(c) || deferred.contains(c));
-        for id in touched.iter().chain(want_whole.clone().iter()) {
-            if self.misses_dependencies(*id, &applied)? {
-                want_whole.insert(*id);
-            } else {
-                want_whole.remove(id);
+    /// A whole document from the hub: merged, or (for a case under recovery) put in place of
+    /// the local one. One that does not load is refused alone; the page goes on, and the
+    /// recovery report says so.
+    fn apply_enter(
+        &self,
+        id: CaseId,
+        kind: DocKind,
+        saved: &[u8],
+        page: &mut PageState,
+    ) -> Result<()> {
+        if page.resets.contains(&id) {
+            self.reset_doc(id, kind, saved, &mut page.recovered)?;
+            page.docs.forget(id, kind);
+        } else {
+            match self.store.merge_remote(id, kind, saved) {
+                Ok(result) => page.docs.note(id, kind, &result),
+                Err(e @ StoreError::Unloadable { .. }) => {
+                    tracing::error!(case = %id, error = %e, "a document from the hub does not load; skipped");
+                    page.recovered.unrecoverable.push(format!(
+                        "案件 {} 从县局收到的数据无法读取，已跳过；请联系县局核对该案件",
+                        self.case_label(id)
+                    ));
+                    return Ok(());
+                }
+                Err(e) => return Err(e.into()),
             }
         }
+        if kind != DocKind::Roster {
+            page.touched.insert(id);
+        }
+        if page.leaving.contains(&id) {
+            // The case came back before it was deleted here.
+            page.leaving.retain(|c| *c != id);
+            self.store.set_handed_over(id, false)?;
+        }
+        Ok(())
+    }
+
+    /// Attachments the page's cases cite and this office lacks join the wanted list; whether
+    /// any was new.
+    fn want_attachments(&self, page: &mut PageState) -> Result<bool> {
         let mut newly_wanted = false;
-        for id in &touched {
+        for id in &page.touched {
             for hash in self.missing_attachments(*id)? {
-                if !want_blobs.contains(&hash) {
-                    want_blobs.push(hash);
+                if !page.want_blobs.contains(&hash) {
+                    page.want_blobs.push(hash);
                     newly_wanted = true;
                 }
             }
         }
+        Ok(newly_wanted)
+    }
 
-        // Cases that left: deleted once nothing of theirs waits to go up. Demo data goes at once:
-        // work on it (refused by the hub once purged) is worth nothing.
+    /// Cases that left: deleted once nothing of theirs waits to go up (demo data at once:
+    /// work on it, refused by the hub once purged, is worth nothing). Returns the cases still
+    /// leaving and whether any was deleted now.
+    fn settle_leaving(&self, page: &mut PageState) -> Result<(Vec<CaseId>, bool)> {
         let mut newly_evicted = false;
         let mut still_leaving = Vec::new();
-        for id in leaving {
+        for id in std::mem::take(&mut page.leaving) {
             let demo = self.store.row(id)?.is_some_and(|r| r.demo);
             if demo || self.store.outbox_for_case(id)? == 0 {
                 self.store.delete_case(id)?;
-                evicted.push(id);
+                page.evicted.push(id);
                 newly_evicted = true;
                 tracing::info!(case = %id, "case left this office and was deleted");
             } else {
                 still_leaving.push(id);
             }
         }
-
-        // Cases being recovered: done once the hub's copy arrived; one the hub never had keeps
-        // its local record and is reported.
-        let mut still_resetting: Vec<CaseId> = Vec::new();
-        for id in &resets {
-            if delivered.contains(id) {
-                continue;
-            }
-            if requested.contains(id) && !deferred.contains(id) {
-                recovered.unrecoverable.push(format!(
-                    "案件 {} 在县局没有记录（其登记被拒收）；本机的记录保留，请核对后重新登记",
-                    self.case_label(*id)
-                ));
-            } else {
-                still_resetting.push(*id);
-            }
-        }
-        for id in &still_resetting {
-            want_whole.insert(*id);
-        }
-
-        // A case fetched whole and still missing dependencies cannot be fixed by the feed.
-        let stuck = want_whole.iter().any(|c| delivered.contains(c) && !resets.contains(c));
-        let mut pairs = vec![
-            (WANT_WHOLE, Self::to_json(&want_whole.iter().collect::<Vec<_>>())),
-            (LEAVING, Self::to_json(&still_leaving)),
-            (EVICTED, Self::to_json(&evicted)),
-            (NEED_BLOBS, Self::to_json(&response.need_blobs)),
-            (WANT_BLOBS, Self::to_json(&want_blobs)),
-            (RESET, Self::to_json(&still_resetting)),
-            (RECOVERED, Self::to_json(&recovered)),
-        ];
-        // The cursor only moves forward: an older page (a stale return bundle) never rewinds it.
-        let current = self.cursor()?;
-        let older = current.bootstrap.is_none()
-            && response.cursor.bootstrap.is_none()
-            && response.cursor.seq < current.seq;
-        if want_whole.is_empty() && !older {
-            pairs.push((CURSOR, Self::to_json(&response.cursor)));
-        }
-        if stuck {
-            pairs.push((REPAIR, "1".to_owned()));
-        }
-        self.meta_pairs(&pairs)?;
-
-        let uploaded = request.changes.iter().filter(|c| response.acked.contains(&c.hash)).count();
-        Ok(Applied {
-            uploaded,
-            downloaded: response.records.len(),
-            outbox_left: self.store.outbox_len()?,
-            wants_more: !want_whole.is_empty()
-                || !response.acked_drops.is_empty() && !self.store.pending_drops(1)?.is_empty()
-                || self.store.outbox_len_of_kind(DocKind::Roster)? > 0
-                || newly_evicted
-                || !response.need_blobs.is_empty()
-                || ((blob_progress || newly_wanted) && !want_blobs.is_empty())
-                || !still_leaving.is_empty() && uploaded > 0,
-        })
+        Ok((still_leaving, newly_evicted))
     }
 
     /// Whether a document of the case still waits for changes it depends on: what this page
@@ -785,9 +840,11 @@ impl Office {
         request.page_bytes = ledger_protocol::DEFAULT_BATCH_BYTES;
         let n = request.changes.len();
         // Only this device and the hub can read what the stick carries.
-        let body = key
-            .shared_with(&self.hub_public_key()?)
-            .encrypt(Self::nonce()?, &ledger_protocol::encode(&request));
+        let body = key.shared_with(&self.hub_public_key()?).encrypt(
+            Self::nonce()?,
+            &ledger_protocol::encode(&request)
+                .map_err(|e| OfficeError::Refused(format!("无法写出同步包：{e}")))?,
+        );
         let bundle = ledger_protocol::bundle::Bundle {
             kind: ledger_protocol::bundle::BundleKind::Up,
             device_id: device,
@@ -956,6 +1013,48 @@ impl PageDocs {
 
     fn missing(&self, id: CaseId, kind: DocKind) -> Option<bool> {
         self.0.get(&(id, kind)).copied()
+    }
+}
+
+/// The sync lists a page reads and updates, loaded once before its records and saved with it.
+struct PageState {
+    /// Cases deleted here whose deletion the hub has not confirmed.
+    evicted: Vec<CaseId>,
+    /// Cases that left, waiting for their changes to go up before they are deleted.
+    leaving: Vec<CaseId>,
+    /// Attachments wanted from the hub.
+    want_blobs: Vec<String>,
+    /// Cases under recovery.
+    resets: BTreeSet<CaseId>,
+    /// What recovery did and could not do.
+    recovered: RecoveryReport,
+    /// Cases the page changed.
+    touched: BTreeSet<CaseId>,
+    /// When the hub received each change of the page.
+    receipts: Vec<(String, i64, CaseId)>,
+    /// Whether the page carried attachment pieces.
+    blob_progress: bool,
+    /// Documents the page applied, and whether each still misses dependencies.
+    docs: PageDocs,
+}
+
+impl PageState {
+    fn load(office: &Office, request: &SyncRequest) -> Result<Self> {
+        // Evictions the hub has now seen confirmed are done.
+        let confirmed: BTreeSet<CaseId> = request.evicted.iter().map(|c| CaseId(*c)).collect();
+        let mut evicted: Vec<CaseId> = office.meta_json(EVICTED)?;
+        evicted.retain(|c| !confirmed.contains(c));
+        Ok(Self {
+            evicted,
+            leaving: office.meta_json(LEAVING)?,
+            want_blobs: office.meta_json(WANT_BLOBS)?,
+            resets: office.meta_json(RESET)?,
+            recovered: office.meta_json(RECOVERED)?,
+            touched: BTreeSet::new(),
+            receipts: Vec::new(),
+            blob_progress: false,
+            docs: PageDocs::default(),
+        })
     }
 }
 

@@ -1148,3 +1148,58 @@ fn a_formula_in_a_case_exports_as_text_and_imports_back_as_written() {
     let id = other.store.case_ids().unwrap()[0];
     assert_eq!(other.case(id).unwrap().request, input.request);
 }
+
+#[test]
+fn the_sync_position_is_kept_typed_and_a_damaged_one_is_reported() {
+    use ledger_protocol::{Bootstrap, Cursor, DocKind as WireKind, Hash, Partial};
+    let (_dir, office) = office(Role::Township, "2026-03-02");
+    assert_eq!(office.cursor().unwrap(), Cursor::default(), "nothing kept yet");
+
+    // The release before kept it as JSON in `meta`: it still reads.
+    let legacy = Cursor {
+        seq: 41,
+        bootstrap: Some(Bootstrap {
+            head: 90,
+            after: Some((uuid::Uuid::nil(), WireKind::Identity)),
+        }),
+        partial: None,
+    };
+    let json = serde_json::to_string(&legacy).unwrap();
+    office.store.set_meta(&[(ledger_store::LEGACY_META_KEY, &json)]).unwrap();
+    assert_eq!(office.cursor().unwrap(), legacy);
+
+    // Written back typed, every field survives and the JSON is gone.
+    let cursor = Cursor {
+        seq: 42,
+        bootstrap: None,
+        partial: Some(Partial {
+            case_id: uuid::Uuid::from_u128(7),
+            kind: WireKind::Case,
+            heads: vec![Hash([3; 32]), Hash([9; 32])],
+            offset: 1 << 20,
+        }),
+    };
+    office.store.set_sync_position(&super::sync::position_of(&cursor)).unwrap();
+    assert_eq!(office.cursor().unwrap(), cursor);
+    assert_eq!(office.store.meta(ledger_store::LEGACY_META_KEY).unwrap(), None);
+
+    // A damaged row is reported with its code, not read as "from zero".
+    office.store.clear_sync_position().unwrap();
+    office.store.set_meta(&[(ledger_store::LEGACY_META_KEY, "{\"seq\": -")]).unwrap();
+    let err = office.cursor().unwrap_err();
+    assert_eq!(err.code(), "sync_position_damaged", "{err}");
+    assert!(err.to_string().contains("同步进度"), "{err}");
+    // The deliberate way back.
+    office.restart_sync().unwrap();
+    assert_eq!(office.cursor().unwrap(), Cursor::default());
+}
+
+#[test]
+fn a_missing_input_names_its_field_and_no_command_line_option() {
+    let (_dir, office) = office(Role::Bureau, "2026-03-02");
+    let id = office.register(&new_case("2026-03-02"), None).unwrap();
+    let err = office.act(id, &act(ActionKind::Assign)).unwrap_err();
+    let OfficeError::Invalid(fields) = &err else { panic!("{err:?}") };
+    assert_eq!((fields[0].field.as_str(), fields[0].label.as_str()), ("to", "承办乡镇"));
+    assert!(!fields[0].message.contains("--"), "{}", fields[0].message);
+}

@@ -47,7 +47,7 @@ impl SecretKey {
 
     /// The 32 secret bytes, hex, to keep in a private file or an encrypted store.
     pub fn to_hex(&self) -> String {
-        hex(&self.0.to_bytes())
+        hex::encode(self.0.to_bytes())
     }
 
     /// A key read back from [`SecretKey::to_hex`].
@@ -149,7 +149,7 @@ pub struct PublicKey(VerifyingKey);
 impl PublicKey {
     /// 64 hex digits.
     pub fn to_hex(&self) -> String {
-        hex(self.0.as_bytes())
+        hex::encode(self.0.as_bytes())
     }
 
     /// A key from [`PublicKey::to_hex`]; refused when not a valid curve point.
@@ -212,20 +212,9 @@ fn key_stream(
     (out.split_off(32), tag)
 }
 
-/// Lower-case hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn unhex32(text: &str) -> Result<[u8; 32], KeyError> {
-    let text = text.trim();
-    if text.len() != 64 || !text.is_ascii() {
-        return Err(KeyError::BadKey);
-    }
     let mut out = [0u8; 32];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&text[i * 2..i * 2 + 2], 16).map_err(|_| KeyError::BadKey)?;
-    }
+    hex::decode_to_slice(text.trim(), &mut out).map_err(|_| KeyError::BadKey)?;
     Ok(out)
 }
 
@@ -233,7 +222,7 @@ mod hex_array {
     use serde::{Deserialize, Deserializer, Serializer, de::Error};
 
     pub(super) fn serialize<S: Serializer>(v: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&super::hex(v))
+        s.serialize_str(&hex::encode(v))
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
@@ -249,18 +238,15 @@ mod hex_vec {
     const MAX: usize = 256;
 
     pub(super) fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&super::hex(v))
+        s.serialize_str(&hex::encode(v))
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
         let text = String::deserialize(d)?;
-        if text.len() > MAX * 2 || text.len() % 2 != 0 || !text.is_ascii() {
+        if text.len() > MAX * 2 {
             return Err(D::Error::custom("bad hex"));
         }
-        (0..text.len() / 2)
-            .map(|i| u8::from_str_radix(&text[i * 2..i * 2 + 2], 16))
-            .collect::<Result<_, _>>()
-            .map_err(D::Error::custom)
+        hex::decode(&text).map_err(D::Error::custom)
     }
 }
 
@@ -294,7 +280,7 @@ mod tests {
         // The identity point: small order, would verify forged signatures.
         let mut identity = [0u8; 32];
         identity[0] = 1;
-        assert_eq!(PublicKey::from_hex(&hex(&identity)), Err(KeyError::BadKey));
+        assert_eq!(PublicKey::from_hex(&hex::encode(identity)), Err(KeyError::BadKey));
         assert_eq!(PublicKey::from_hex(&format!("{}é", "a".repeat(62))), Err(KeyError::BadKey));
     }
 

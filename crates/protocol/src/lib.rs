@@ -12,9 +12,11 @@
 //!
 //! Pure: no IO, no async.
 
+pub mod backoff;
 pub mod bundle;
 pub mod fingerprint;
 pub mod keys;
+pub mod pass;
 
 use std::fmt;
 use std::io::Read;
@@ -82,24 +84,19 @@ pub fn rules_id() -> Uuid {
 
 /// An Automerge change hash (SHA-256 of the change).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Hash(#[serde(with = "serde_bytes32")] pub [u8; 32]);
+pub struct Hash(#[serde(with = "serde_bytes")] pub [u8; 32]);
 
 impl Hash {
     /// Parses 64 hex digits.
-    pub fn from_hex(hex: &str) -> Option<Self> {
-        if hex.len() != 64 {
-            return None;
-        }
+    pub fn from_hex(text: &str) -> Option<Self> {
         let mut out = [0u8; 32];
-        for (i, byte) in out.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(hex.get(i * 2..i * 2 + 2)?, 16).ok()?;
-        }
+        hex::decode_to_slice(text, &mut out).ok()?;
         Some(Self(out))
     }
 
     /// 64 hex digits.
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(self.0)
     }
 }
 
@@ -112,64 +109,6 @@ impl fmt::Debug for Hash {
 impl fmt::Display for Hash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_hex())
-    }
-}
-
-mod serde_bytes32 {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(bytes: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(bytes)
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
-        let v: super::serde_bytes_vec::Bytes = Deserialize::deserialize(d)?;
-        v.0.try_into().map_err(|_| serde::de::Error::custom("a hash is 32 bytes"))
-    }
-}
-
-/// Byte strings as CBOR byte strings (not arrays of numbers).
-mod serde_bytes_vec {
-    use serde::de::{Error, Visitor};
-    use serde::{Deserializer, Serializer};
-
-    pub(crate) struct Bytes(pub(crate) Vec<u8>);
-
-    impl<'de> serde::Deserialize<'de> for Bytes {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct V;
-            impl<'de> Visitor<'de> for V {
-                type Value = Bytes;
-                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                    f.write_str("bytes")
-                }
-                fn visit_bytes<E: Error>(self, v: &[u8]) -> Result<Bytes, E> {
-                    Ok(Bytes(v.to_vec()))
-                }
-                fn visit_byte_buf<E: Error>(self, v: Vec<u8>) -> Result<Bytes, E> {
-                    Ok(Bytes(v))
-                }
-                fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                    self,
-                    mut seq: A,
-                ) -> Result<Bytes, A::Error> {
-                    let mut out = Vec::new();
-                    while let Some(b) = seq.next_element::<u8>()? {
-                        out.push(b);
-                    }
-                    Ok(Bytes(out))
-                }
-            }
-            d.deserialize_byte_buf(V)
-        }
-    }
-
-    pub(crate) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(bytes)
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        Ok(<Bytes as serde::Deserialize>::deserialize(d)?.0)
     }
 }
 
@@ -218,7 +157,7 @@ pub struct UpChange {
     /// The change hash.
     pub hash: Hash,
     /// The change bytes.
-    #[serde(with = "serde_bytes_vec")]
+    #[serde(with = "serde_bytes")]
     pub bytes: Vec<u8>,
 }
 
@@ -232,7 +171,7 @@ pub struct BlobChunk {
     /// The whole content's size.
     pub total: u64,
     /// The piece.
-    #[serde(with = "serde_bytes_vec")]
+    #[serde(with = "serde_bytes")]
     pub bytes: Vec<u8>,
 }
 
@@ -326,11 +265,25 @@ pub struct DirectoryOffice {
 impl Directory {
     /// Builds a directory and stamps its version.
     pub fn new(offices: Vec<DirectoryOffice>, townships: Vec<String>, complete: bool) -> Self {
-        let mut d = Self { version: String::new(), offices, townships, complete };
-        let mut cbor = Vec::new();
-        let _ = ciborium::into_writer(&(&d.offices, &d.townships, d.complete), &mut cbor);
-        d.version = blake3::hash(&cbor).to_hex()[..16].to_owned();
-        d
+        // Every field, length-prefixed, so no two directories hash alike by shifting text
+        // between neighbouring fields.
+        let mut h = blake3::Hasher::new();
+        let mut text = |s: &str| {
+            h.update(&(s.len() as u64).to_le_bytes());
+            h.update(s.as_bytes());
+        };
+        for o in &offices {
+            for field in [&o.code, &o.name, &o.role] {
+                text(field);
+            }
+            text(&o.townships.len().to_string());
+            o.townships.iter().for_each(|t| text(t));
+        }
+        text(&townships.len().to_string());
+        townships.iter().for_each(|t| text(t));
+        text(if complete { "complete" } else { "partial" });
+        let version = h.finalize().to_hex()[..16].to_owned();
+        Self { version, offices, townships, complete }
     }
 
     /// The name of office `code`, if the directory knows it.
@@ -411,7 +364,7 @@ pub enum Record {
         /// When the hub received it (ms).
         received_at: i64,
         /// The change bytes.
-        #[serde(with = "serde_bytes_vec")]
+        #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
     },
     /// A case entered the office's scope: the hub's saved document (or a piece of it).
@@ -425,7 +378,7 @@ pub enum Record {
         /// The saved bytes' size.
         total: u64,
         /// The piece.
-        #[serde(with = "serde_bytes_vec")]
+        #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
     },
     /// The case left the office's scope: upload pending changes, show it read-only, then delete
@@ -616,7 +569,7 @@ pub struct RepairSync {
     /// Which document.
     pub kind: DocKind,
     /// The office's encoded sync message.
-    #[serde(with = "serde_bytes_vec")]
+    #[serde(with = "serde_bytes")]
     pub message: Vec<u8>,
 }
 
@@ -625,28 +578,8 @@ pub struct RepairSync {
 #[serde(default)]
 pub struct RepairSyncResponse {
     /// The hub's encoded sync message.
-    pub message: Option<serde_bytes_opt::Bytes>,
-}
-
-/// An optional byte string as a CBOR byte string.
-pub mod serde_bytes_opt {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    /// Bytes that serialise as a CBOR byte string.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct Bytes(pub Vec<u8>);
-
-    impl Serialize for Bytes {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            s.serialize_bytes(&self.0)
-        }
-    }
-
-    impl<'de> Deserialize<'de> for Bytes {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            Ok(Self(super::serde_bytes_vec::deserialize(d)?))
-        }
-    }
+    #[serde(with = "serde_bytes")]
+    pub message: Option<Vec<u8>>,
 }
 
 /// The hash the hub keeps of a token or credential, and the key bundles are signed with: BLAKE3
@@ -680,17 +613,28 @@ pub enum DecodeError {
     Malformed(String),
 }
 
+/// Why a message could not be written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EncodeError {
+    /// The message does not serialise as CBOR.
+    #[error("message could not be serialised: {0}")]
+    Cbor(String),
+    /// The compressor failed.
+    #[error("message could not be compressed: {0}")]
+    Compression(String),
+}
+
 /// Frames, encodes and compresses a message.
-pub fn encode<T: Serialize>(message: &T) -> Vec<u8> {
+pub fn encode<T: Serialize>(message: &T) -> Result<Vec<u8>, EncodeError> {
     let mut cbor = Vec::new();
-    // Serialising our own types into a Vec cannot fail.
-    let _ = ciborium::into_writer(message, &mut cbor);
-    let compressed = zstd::bulk::compress(&cbor, 3).unwrap_or_default();
+    ciborium::into_writer(message, &mut cbor).map_err(|e| EncodeError::Cbor(e.to_string()))?;
+    let compressed =
+        zstd::bulk::compress(&cbor, 3).map_err(|e| EncodeError::Compression(e.to_string()))?;
     let mut out = Vec::with_capacity(compressed.len() + 4);
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&PROTOCOL_VERSION.to_be_bytes());
     out.extend_from_slice(&compressed);
-    out
+    Ok(out)
 }
 
 /// The protocol version a framed body claims.
@@ -762,7 +706,7 @@ mod tests {
     #[test]
     fn messages_round_trip() {
         let req = sample();
-        assert_eq!(decode::<SyncRequest>(&encode(&req)).unwrap(), req);
+        assert_eq!(decode::<SyncRequest>(&encode(&req).unwrap()).unwrap(), req);
         let resp = SyncResponse {
             acked: vec![Hash([1; 32])],
             records: vec![
@@ -815,7 +759,7 @@ mod tests {
             )),
             hub_key: Some("ab".repeat(32)),
         };
-        assert_eq!(decode::<SyncResponse>(&encode(&resp)).unwrap(), resp);
+        assert_eq!(decode::<SyncResponse>(&encode(&resp).unwrap()).unwrap(), resp);
     }
 
     #[test]
@@ -830,25 +774,25 @@ mod tests {
             hub_time: 1_764_000_000_000,
             ..Default::default()
         };
-        assert!(encode(&req).len() < 160, "{}", encode(&req).len());
-        assert!(encode(&resp).len() < 120, "{}", encode(&resp).len());
+        assert!(encode(&req).unwrap().len() < 160, "{}", encode(&req).unwrap().len());
+        assert!(encode(&resp).unwrap().len() < 120, "{}", encode(&resp).unwrap().len());
     }
 
     #[test]
     fn garbage_versions_and_bombs_are_refused() {
         assert_eq!(decode::<SyncRequest>(b"hello world"), Err(DecodeError::Frame));
         assert_eq!(decode::<SyncRequest>(b"LG"), Err(DecodeError::Frame));
-        let mut other = encode(&sample());
+        let mut other = encode(&sample()).unwrap();
         other[3] = 9;
         assert_eq!(decode::<SyncRequest>(&other), Err(DecodeError::Version(9)));
         // Older offices (before per-change verdicts; before the rules document, which they
         // could not decode) are told to upgrade, not served.
         for v in [1, 2] {
-            let mut old = encode(&sample());
+            let mut old = encode(&sample()).unwrap();
             old[3] = v;
             assert_eq!(decode::<SyncRequest>(&old), Err(DecodeError::Version(u16::from(v))));
         }
-        let mut corrupt = encode(&sample());
+        let mut corrupt = encode(&sample()).unwrap();
         let n = corrupt.len();
         corrupt[n - 3] ^= 0xff;
         corrupt.truncate(n - 1);
@@ -876,7 +820,8 @@ mod tests {
             page_bytes: u32,
             priority_lane: u8,
         }
-        let bytes = encode(&Newer { cursor: Cursor::default(), page_bytes: 10, priority_lane: 3 });
+        let bytes =
+            encode(&Newer { cursor: Cursor::default(), page_bytes: 10, priority_lane: 3 }).unwrap();
         let req: SyncRequest = decode(&bytes).unwrap();
         assert_eq!(req.page_bytes, 10);
         assert!(req.changes.is_empty());
@@ -894,6 +839,9 @@ mod tests {
         let h = Hash([0xab; 32]);
         assert_eq!(Hash::from_hex(&h.to_hex()), Some(h));
         assert_eq!(Hash::from_hex("zz"), None);
+        // A sign is not a digit (u8::from_str_radix took "+a" as 10).
+        assert_eq!(Hash::from_hex(&format!("+a{}", "0".repeat(62))), None);
+        assert_eq!(Hash::from_hex(&"0".repeat(63)), None);
         assert_eq!(
             ErrorBody {
                 code: "x".into(),
@@ -904,5 +852,28 @@ mod tests {
             .code,
             "x"
         );
+    }
+
+    #[test]
+    fn byte_fields_stay_cbor_byte_strings_and_old_arrays_still_read() {
+        use ciborium::Value;
+        let resp = RepairSyncResponse { message: Some(vec![1, 2, 3]) };
+        let mut cbor = Vec::new();
+        ciborium::into_writer(&resp, &mut cbor).unwrap();
+        let value: Value = ciborium::from_reader(cbor.as_slice()).unwrap();
+        let Value::Map(fields) = value else { panic!("not a map") };
+        assert_eq!(fields[0].1, Value::Bytes(vec![1, 2, 3]));
+        let hash = Hash([7; 32]);
+        let mut cbor = Vec::new();
+        ciborium::into_writer(&hash, &mut cbor).unwrap();
+        let value: Value = ciborium::from_reader(cbor.as_slice()).unwrap();
+        assert_eq!(value, Value::Bytes(vec![7; 32]));
+        // A byte string written as an array of numbers (JSON-style) reads the same.
+        let array = Value::Array((0..32).map(|_| Value::Integer(7.into())).collect());
+        let mut cbor = Vec::new();
+        ciborium::into_writer(&array, &mut cbor).unwrap();
+        assert_eq!(ciborium::from_reader::<Hash, _>(cbor.as_slice()).unwrap(), hash);
+        let none = RepairSyncResponse { message: None };
+        assert_eq!(decode::<RepairSyncResponse>(&encode(&none).unwrap()).unwrap(), none);
     }
 }

@@ -6,12 +6,13 @@
 //! outbox. If that transaction fails (a full disk, say), the loaded document is dropped from
 //! memory so the next read comes from disk again: memory never runs ahead of the file.
 
-use std::collections::HashMap;
+use std::num::NonZeroUsize;
 
 use ledger_domain::automerge::transaction::{CommitOptions, Transaction};
 use ledger_domain::automerge::{Automerge, Change, ChangeHash, ReadDoc};
 use ledger_domain::schema::{self, SchemaError};
 use ledger_domain::{Case, CaseId, Identity};
+use lru::LruCache;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{Result, StoreError};
@@ -29,38 +30,27 @@ const COMPACT_AFTER: i64 = 48;
 const PROJECT_RUN: usize = 32;
 
 /// The loaded documents, least recently used evicted first.
-pub(crate) struct DocCache {
-    docs: HashMap<(CaseId, DocKind), (Automerge, u64)>,
-    tick: u64,
-    capacity: usize,
-}
+pub(crate) struct DocCache(LruCache<(CaseId, DocKind), Automerge>);
 
 impl DocCache {
-    pub(crate) fn new(capacity: usize) -> Self {
-        Self { docs: HashMap::new(), tick: 0, capacity }
+    pub(crate) fn new(capacity: NonZeroUsize) -> Self {
+        Self(LruCache::new(capacity))
     }
 
     pub(crate) fn clear(&mut self) {
-        self.docs.clear();
+        self.0.clear();
     }
 
     fn take(&mut self, key: &(CaseId, DocKind)) -> Option<Automerge> {
-        self.docs.remove(key).map(|(d, _)| d)
+        self.0.pop(key)
     }
 
     fn put(&mut self, key: (CaseId, DocKind), doc: Automerge) {
-        self.tick += 1;
-        if self.docs.len() >= self.capacity
-            && !self.docs.contains_key(&key)
-            && let Some(oldest) = self.docs.iter().min_by_key(|(_, (_, t))| *t).map(|(k, _)| *k)
-        {
-            self.docs.remove(&oldest);
-        }
-        self.docs.insert(key, (doc, self.tick));
+        self.0.put(key, doc);
     }
 
     fn evict(&mut self, key: &(CaseId, DocKind)) {
-        self.docs.remove(key);
+        self.0.pop(key);
     }
 }
 

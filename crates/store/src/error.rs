@@ -86,6 +86,12 @@ pub enum StoreError {
         /// What Automerge said.
         reason: String,
     },
+    /// The office's place in the hub's log does not read back (a damaged file); the cases
+    /// are not affected, and a restart of sync from the beginning merges everything again.
+    #[error(
+        "本机的同步进度记录已损坏（{0}）。台账数据不受影响；可以从头重新同步，已有案件不会重复或丢失"
+    )]
+    BadSyncPosition(String),
     /// Stored JSON did not parse (a bug or a corrupted file).
     #[error("台账索引数据有误：{0}")]
     Json(#[from] serde_json::Error),

@@ -27,9 +27,11 @@ mod error;
 mod index;
 mod lock;
 mod outbox;
+mod position;
 pub mod private;
 mod sync;
 
+use std::num::NonZeroUsize;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
@@ -47,6 +49,7 @@ pub use docs::{Applied, DropRecord, NewCaseDocs};
 pub use error::{Result, StoreError};
 pub use index::{COUNT_CAP, CaseQuery, CaseRow, Page};
 pub use outbox::{OutboxEntry, QuarantinedChange};
+pub use position::{BootstrapPosition, LEGACY_META_KEY, PartialPosition, SyncPosition};
 
 use docs::DocCache;
 pub use index::STAMP_KEY as INDEX_STAMP_KEY;
@@ -54,6 +57,8 @@ use lock::LockFile;
 
 /// How many documents stay loaded.
 pub const DOC_CACHE: usize = 128;
+/// [`DOC_CACHE`] as the LRU's capacity.
+const DOC_CACHE_CAPACITY: NonZeroUsize = NonZeroUsize::new(DOC_CACHE).expect("not zero");
 
 /// The file name of the store inside its data directory.
 pub const DB_FILE: &str = "ledger.db";
@@ -103,6 +108,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/006_demo_indexes.sql"),
     include_str!("../migrations/007_open_indexes.sql"),
     include_str!("../migrations/008_blob_refs_case.sql"),
+    include_str!("../migrations/009_sync_position.sql"),
 ];
 
 /// Finds the county's rules document at every open (through the `docs_kind` index).
@@ -322,12 +328,12 @@ impl Store {
     ) -> Result<Self> {
         let minted = match actor_hex {
             Some(hex) => {
-                Some(ActorId::from(decode_hex(hex).filter(|b| !b.is_empty()).ok_or_else(|| {
-                    StoreError::BadBackup {
+                Some(ActorId::from(hex::decode(hex).ok().filter(|b| !b.is_empty()).ok_or_else(
+                    || StoreError::BadBackup {
                         path: dir.to_path_buf(),
                         reason: "设备标识格式有误".into(),
-                    }
-                })?))
+                    },
+                )?))
             }
             None => None,
         };
@@ -468,7 +474,7 @@ impl Store {
         let mut conn = connect(&path, flags, key.as_ref())?;
         migrate(&mut conn)?;
         let actor = match meta_get(&conn, "actor")? {
-            Some(hex) => ActorId::from(decode_hex(&hex).ok_or_else(|| StoreError::BadBackup {
+            Some(hex) => ActorId::from(hex::decode(&hex).map_err(|_| StoreError::BadBackup {
                 path: path.clone(),
                 reason: "actor 格式有误".into(),
             })?),
@@ -490,7 +496,7 @@ impl Store {
             key,
             writer: Mutex::new(Writer {
                 conn,
-                cache: DocCache::new(DOC_CACHE),
+                cache: DocCache::new(DOC_CACHE_CAPACITY),
                 checkpoint_due: false,
                 unprojected: std::collections::BTreeSet::new(),
                 failed: std::cell::RefCell::new(None),
@@ -550,7 +556,12 @@ impl Store {
         let id: Option<String> =
             w.conn.query_row(RULES_DOC_SQL, [DocKind::Rules.code()], |r| r.get(0)).optional()?;
         let doc = match id.and_then(|s| s.parse::<ledger_domain::CaseId>().ok()) {
-            Some(id) => self.load_doc(&w.conn, id, DocKind::Rules).ok().flatten(),
+            Some(id) => self.load_doc(&w.conn, id, DocKind::Rules).unwrap_or_else(|e| {
+                // The store stays usable on the built-in rules (the law's defaults), and the
+                // deep check (`ledger check --deep`) names the document.
+                tracing::error!(error = %e, "the county rules document does not load; built-in rules apply");
+                None
+            }),
             None => None,
         };
         match doc {
@@ -756,13 +767,6 @@ fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
         params![key, value],
     )?;
     Ok(())
-}
-
-fn decode_hex(hex: &str) -> Option<Vec<u8>> {
-    if !hex.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect()
 }
 
 /// Loads a document from saved bytes, as the store does, with this store's actor set.

@@ -166,9 +166,8 @@ export const exportLedger = (handle: string) => call<number>('export_ledger', { 
 /** The statistics workbook of `from`..`to` (the tables the 统计 screen shows) as .xlsx. */
 export const exportStatistics = (from: string, to: string, handle: string, township?: string) =>
   call<null>('export_statistics', township ? { from, to, handle, township } : { from, to, handle })
-// commands.md spells multi-word arguments in snake_case, while a plain `#[tauri::command]`
-// reads them in camelCase. Both spellings are sent so the call works with either; extra keys
-// are ignored by the shell.
+// Every command reads its arguments in snake_case (`#[tauri::command(rename_all =
+// "snake_case")]`), as commands.md spells them: one casing, nothing sent twice.
 export interface ImportChoice {
   skipInvalid: boolean
   /** Report what the import would do and write nothing. */
@@ -191,7 +190,7 @@ export const recoverRefused = () => call<RecoveryReport>('recover_refused')
 export const syncNow = () => call<SyncReport>('sync_now')
 export const quarantine = () => call<QuarantinedChange[]>('quarantine')
 export const retryQuarantined = (caseId: string) =>
-  call<number>('retry_quarantined', { case_id: caseId, caseId })
+  call<number>('retry_quarantined', { case_id: caseId })
 export const hubOffices = () => call<OfficeHealth[]>('hub_offices')
 export const renderDocument = (id: string, kind: string, issue: boolean) =>
   call<string>('render_document', { id, kind, issue })

@@ -4,19 +4,27 @@
 
 use std::time::Duration;
 
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::{RngExt as _, SeedableRng as _};
+
 /// The retry schedule.
 #[derive(Debug, Clone)]
 pub struct Backoff {
     base: Duration,
     max: Duration,
     failures: u32,
-    seed: u64,
+    jitter: Xoshiro256PlusPlus,
 }
 
 impl Backoff {
     /// A schedule starting at `base` and never waiting longer than `max`.
     pub fn new(base: Duration, max: Duration, seed: u64) -> Self {
-        Self { base, max: max.max(base), failures: 0, seed: seed | 1 }
+        Self {
+            base,
+            max: max.max(base),
+            failures: 0,
+            jitter: Xoshiro256PlusPlus::seed_from_u64(seed),
+        }
     }
 
     /// The longest this schedule ever waits.
@@ -34,11 +42,7 @@ impl Backoff {
         let exp = self.base.saturating_mul(2u32.saturating_pow(self.failures.min(30)));
         self.failures = self.failures.saturating_add(1);
         let ceiling = exp.min(self.max);
-        self.seed ^= self.seed << 13;
-        self.seed ^= self.seed >> 7;
-        self.seed ^= self.seed << 17;
-        let fraction = 0.5 + (self.seed % 1000) as f64 / 2000.0;
-        ceiling.mul_f64(fraction)
+        ceiling.mul_f64(self.jitter.random_range(0.5..=1.0))
     }
 
     /// Records a success: the next failure starts from the base again.

@@ -1,0 +1,375 @@
+//! The checks a workflow action (办理动作) needs beyond the workflow table, one method per
+//! action: what it must name (a township, a reason, a date), which of those the law bounds
+//! (deadlines, the objection and review windows, service after the decision), and the event
+//! it records. `Office::act` runs the table, these, and the write.
+
+use ledger_domain::deadline::{
+    check_assign_due, check_close, check_extension, check_objection, check_review_request,
+};
+use ledger_domain::workflow::{Replay, close_check, document_to_serve, forward_check, replay};
+use ledger_domain::{
+    ActionKind, Case, CaseId, CloseReason, DocumentKind, Event, HandlingTrack, Role, Rules, Status,
+};
+
+use crate::Office;
+use crate::cases::ActionInput;
+use crate::error::{OfficeError, Result};
+
+/// What an action's checks read.
+pub(crate) struct Act<'a> {
+    pub(crate) id: CaseId,
+    pub(crate) case: &'a Case,
+    pub(crate) replayed: &'a Replay,
+    pub(crate) input: &'a ActionInput,
+    pub(crate) rules: &'a Rules,
+    /// The input's text, trimmed; `None` when blank.
+    pub(crate) text: Option<String>,
+    pub(crate) action: ActionKind,
+}
+
+/// Case fields an action sets besides its event.
+#[derive(Debug, Default)]
+pub(crate) struct CaseSets {
+    /// 承办乡镇 (交办, 改派).
+    pub(crate) jurisdiction: Option<String>,
+    /// 受理编号 (受理).
+    pub(crate) official_number: Option<String>,
+}
+
+impl Office {
+    /// The checks of the action beyond the workflow table, and what it sets on the case.
+    pub(crate) fn action_checks(&self, c: &Act<'_>, event: &mut Event) -> Result<CaseSets> {
+        let mut sets = CaseSets::default();
+        match &c.action {
+            ActionKind::Assign | ActionKind::Reassign => {
+                sets.jurisdiction = self.check_assign(c, event)?
+            }
+            ActionKind::Forward => self.check_forward(c, event)?,
+            ActionKind::Accept => sets.official_number = Some(self.check_accept(c, event)?),
+            ActionKind::RemoveDemo if !c.case.demo => {
+                return Err(OfficeError::Refused(
+                    "只有演示数据可以清除；该案件是真实案件，不能删除".to_owned(),
+                ));
+            }
+            ActionKind::LiftRestriction if !c.case.identity_restricted() => {
+                return Err(OfficeError::Refused(
+                    "该案件的信访人身份不受限制，无需解除保密".to_owned(),
+                ));
+            }
+            ActionKind::NotAccept
+            | ActionKind::NoFurther
+            | ActionKind::Object
+            | ActionKind::Void
+            | ActionKind::LiftRestriction
+                if c.text.is_none() =>
+            {
+                return Err(OfficeError::invalid(
+                    "text",
+                    "理由",
+                    format!("「{}」须写明理由", c.action.label()),
+                ));
+            }
+            // 信访工作条例 §23: a matter outside the land system is told where to go.
+            ActionKind::NotAccept => {
+                let to = c.input.target.as_deref().map(str::trim).filter(|t| !t.is_empty());
+                event.target = to.map(str::to_owned);
+            }
+            ActionKind::NoFurther => self.check_no_further(c, event)?,
+            ActionKind::Object if self.config().role == Role::Bureau => {
+                self.check_object(c, event)?
+            }
+            ActionKind::Extend => self.check_extend(c, event)?,
+            ActionKind::Reply => self.check_reply(c, event)?,
+            ActionKind::Deliver => self.check_deliver(c, event)?,
+            ActionKind::ReviewOpinion | ActionKind::RecheckOpinion => {
+                self.check_opinion(c, event)?
+            }
+            ActionKind::Review => self.check_review(c)?,
+            ActionKind::Evaluate => self.check_evaluate(c, event)?,
+            ActionKind::Close => self.check_close(c, event)?,
+            _ => {}
+        }
+        Ok(sets)
+    }
+
+    /// 交办 / 改派: the township must be the county's, a reassignment must change it, and a
+    /// deadline given must be one the law allows. Returns the new 承办乡镇.
+    fn check_assign(&self, c: &Act<'_>, event: &mut Event) -> Result<Option<String>> {
+        let case = c.case;
+        let replayed = c.replayed;
+        let input = c.input;
+        let rules = c.rules;
+        let action = &c.action;
+        let target = input
+            .target
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| OfficeError::invalid("to", "承办乡镇", "请选择承办乡镇"))?;
+        if !self.known_township(target)? {
+            let known: Vec<String> = self.township_choices()?.into_iter().map(|c| c.name).collect();
+            return Err(OfficeError::invalid(
+                "to",
+                "承办乡镇",
+                format!("「{target}」不是本县的乡镇，请从列表中选择：{}", known.join("、")),
+            ));
+        }
+        if *action == ActionKind::Reassign && case.jurisdiction.as_deref() == Some(target) {
+            return Err(OfficeError::invalid(
+                "to",
+                "承办乡镇",
+                format!("案件已由{target}承办，无需改派"),
+            ));
+        }
+        if let Some(due) = input.due {
+            check_assign_due(case, replayed, &rules.policies, &rules.calendar, self.today(), due)
+                .map_err(|m| OfficeError::invalid("due", "交办期限", m))?;
+        }
+        event.target = Some(target.to_owned());
+        event.due = input.due;
+        let jurisdiction = Some(target.to_owned());
+        // 交办 as the decision on acceptance chooses the track too.
+        if replayed.decided.is_none() || input.track.is_some() {
+            event.track =
+                Some(input.track.clone().unwrap_or_else(|| HandlingTrack::proposed(&case.purpose)));
+        }
+        Ok(jurisdiction)
+    }
+
+    /// 转送: only a matter outside the land system, to a named body.
+    fn check_forward(&self, c: &Act<'_>, event: &mut Event) -> Result<()> {
+        let case = c.case;
+        let input = c.input;
+        forward_check(&case.sector).map_err(|r| OfficeError::Refused(r.message))?;
+        let target =
+            input.target.as_deref().map(str::trim).filter(|t| !t.is_empty()).ok_or_else(|| {
+                OfficeError::invalid("to", "转送单位", "请写明转送的有权处理机关")
+            })?;
+        event.target = Some(target.to_owned());
+        Ok(())
+    }
+
+    /// 受理: the track, and the next official number (the 受理告知书 carries it).
+    fn check_accept(&self, c: &Act<'_>, event: &mut Event) -> Result<String> {
+        let case = c.case;
+        let input = c.input;
+        let cfg = self.config();
+        event.track =
+            Some(input.track.clone().unwrap_or_else(|| HandlingTrack::proposed(&case.purpose)));
+        let year = self.today().format("%Y").to_string();
+        let (seq, letter) = self.series_number(&format!("official:{year}"))?;
+        let official_number = format!("{}信〔{year}〕{letter}{seq}号", cfg.number_prefix);
+        Ok(official_number)
+    }
+
+    /// 不再受理: linked to the matter already handled.
+    fn check_no_further(&self, c: &Act<'_>, event: &mut Event) -> Result<()> {
+        let id = c.id;
+        let input = c.input;
+        // The same facts and reasons again: linked to the matter already handled.
+        let original = input.target.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        let original = original.ok_or_else(|| {
+            OfficeError::invalid(
+                "to",
+                "原信访事项编号",
+                "「不再受理」须写明已办理的原信访事项的案件编号",
+            )
+        })?;
+        let invalid = |m: String| OfficeError::invalid("to", "原信访事项编号", m);
+        let found = self.store.find_by_number(original)?.ok_or_else(|| {
+            invalid(format!("台账中没有案件编号为「{original}」的信访事项，请核对"))
+        })?;
+        if found == id {
+            return Err(invalid("原信访事项不能是本案件自身".to_owned()));
+        }
+        if replay(&self.case(found)?.events).voided() {
+            return Err(invalid(format!("原信访事项「{original}」已作废，请核对")));
+        }
+        event.target = Some(original.to_owned());
+        Ok(())
+    }
+
+    /// 异议退回: back to the body that sent it, within the objection window.
+    fn check_object(&self, c: &Act<'_>, event: &mut Event) -> Result<()> {
+        let case = c.case;
+        let replayed = c.replayed;
+        let input = c.input;
+        let rules = c.rules;
+        check_objection(case, replayed, &rules.policies, &rules.calendar, self.today())
+            .map_err(OfficeError::Refused)?;
+        // Back to the body that sent it: named, or the referral's source.
+        let to = input.target.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        event.target =
+            to.map(str::to_owned).or_else(|| case.first_source().map(|s| s.label().to_owned()));
+        Ok(())
+    }
+
+    /// 延期: a later deadline the law allows, with the reason the petitioner is told.
+    fn check_extend(&self, c: &Act<'_>, event: &mut Event) -> Result<()> {
+        let case = c.case;
+        let replayed = c.replayed;
+        let input = c.input;
+        let rules = c.rules;
+        let text = &c.text;
+        let due = input
+            .due
+            .ok_or_else(|| OfficeError::invalid("due", "延期至", "请写明延长后的办理期限"))?;
+        if text.is_none() {
+            return Err(OfficeError::invalid("text", "延期理由", "延期须告知信访人理由，请写明"));
+        }
+        let extended =
+            check_extension(case, replayed, &rules.policies, &rules.calendar, self.today(), due)
+                .map_err(|m| OfficeError::invalid("due", "延期至", m))?;
+        event.due = Some(extended.date);
+        Ok(())
+    }
+
+    /// 答复: the reply text (or its draft) and its 处理意见.
+    fn check_reply(&self, c: &Act<'_>, event: &mut Event) -> Result<()> {
+        let case = c.case;
+        let input = c.input;
+        let text = &c.text;
+        let reply = text.clone().or_else(|| {
+            let draft = case.reply_draft.trim();
+            (!draft.is_empty()).then(|| draft.to_owned())
+        });
+        if reply.is_none() {
+            return Err(OfficeError::invalid(
+                "text",
+                "答复内容",
+                "请填写答复内容，或先写好答复草稿",
+            ));
+        }
+        // 信访工作条例 §32: the written reply states its 处理意见.
+        let outcome = input.outcome.clone().ok_or_else(|| {
+            OfficeError::invalid(
+                "outcome",
+                "处理意见",
+                "请选择处理意见：予以支持、解释说明或不予支持",
+            )
+        })?;
+        event.text = reply;
+        event.outcome = Some(outcome);
+        Ok(())
+    }
+
+    /// 送达: to whom, how and when; never before the decision it serves nor after today.
+    fn check_deliver(&self, c: &Act<'_>, event: &mut Event) -> Result<()> {
+        let replayed = c.replayed;
+        let input = c.input;
+        let text = &c.text;
+        let to = input.target.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        let to = to.ok_or_else(|| OfficeError::invalid("to", "受送达人", "请写明受送达人"))?;
+        if text.is_none() {
+            return Err(OfficeError::invalid(
+                "text",
+                "送达方式",
+                "请写明送达方式，如直接送达、邮寄送达、留置送达",
+            ));
+        }
+        let on = input.date.unwrap_or_else(|| self.today());
+        if on > self.today() {
+            return Err(OfficeError::invalid(
+                "date",
+                "送达日期",
+                format!("送达日期 {on} 晚于今天，请核对"),
+            ));
+        }
+        let document = input.document_kind.clone().unwrap_or_else(|| document_to_serve(replayed));
+        // The decision the document states: its day, what recording it is called, and its day's name.
+        let decided = match document {
+            DocumentKind::HandlingOpinion => {
+                Some((replayed.replied.as_ref().map(|(d, _)| *d), "答复", "答复日期"))
+            }
+            DocumentKind::ReviewOpinion => Some((
+                replayed.review_opinion.as_ref().map(|(d, _)| *d),
+                "登记复查意见",
+                "意见作出日期",
+            )),
+            DocumentKind::RecheckOpinion => Some((
+                replayed.recheck_opinion.as_ref().map(|(d, _)| *d),
+                "登记复核意见",
+                "意见作出日期",
+            )),
+            _ => None,
+        };
+        if let Some((made, what, day)) = decided {
+            let made = made.ok_or_else(|| {
+                OfficeError::Refused(format!("案件尚未{what}，没有可送达的{}", document.label()))
+            })?;
+            if on < made {
+                return Err(OfficeError::invalid(
+                    "date",
+                    "送达日期",
+                    format!("送达日期 {on} 早于{day} {made}"),
+                ));
+            }
+        }
+        event.target = Some(to.to_owned());
+        event.document_kind = Some(document);
+        event.date = on;
+        Ok(())
+    }
+
+    /// 复查 / 复核意见: the body that made it and its conclusion.
+    fn check_opinion(&self, c: &Act<'_>, event: &mut Event) -> Result<()> {
+        let input = c.input;
+        let body = input.target.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        let body = body
+            .ok_or_else(|| OfficeError::invalid("to", "作出意见的机关", "请写明作出意见的机关"))?;
+        let outcome = input.review_outcome.clone().ok_or_else(|| {
+            OfficeError::invalid("review_outcome", "结论", "请选择结论：维持、撤销并责令重作或变更")
+        })?;
+        event.target = Some(body.to_owned());
+        event.review_outcome = Some(outcome);
+        Ok(())
+    }
+
+    /// 申请复查: within the window, or with the reason it is late.
+    fn check_review(&self, c: &Act<'_>) -> Result<()> {
+        let case = c.case;
+        let replayed = c.replayed;
+        let rules = c.rules;
+        let text = &c.text;
+        check_review_request(
+            case,
+            replayed,
+            &rules.policies,
+            &rules.calendar,
+            self.today(),
+            text.as_deref(),
+        )
+        .map_err(|m| OfficeError::invalid("text", "逾期理由", m))?;
+        Ok(())
+    }
+
+    /// 满意度评价: the result.
+    fn check_evaluate(&self, c: &Act<'_>, event: &mut Event) -> Result<()> {
+        let input = c.input;
+        let result = input.result.clone().ok_or_else(|| {
+            OfficeError::invalid("result", "评价结果", "请选择评价结果：满意、基本满意或不满意")
+        })?;
+        event.satisfaction = Some(result);
+        Ok(())
+    }
+
+    /// 办结: the reason, and what the law requires before a case closes for it.
+    fn check_close(&self, c: &Act<'_>, event: &mut Event) -> Result<()> {
+        let case = c.case;
+        let replayed = c.replayed;
+        let input = c.input;
+        let rules = c.rules;
+        let reason = input.reason.clone().unwrap_or(if replayed.replied.is_some() {
+            CloseReason::Replied
+        } else if replayed.status == Status::NotAccepted || replayed.status == Status::Forwarded {
+            CloseReason::StatutoryProcedure
+        } else {
+            CloseReason::Replied
+        });
+        close_check(replayed, &reason).map_err(|r| OfficeError::Refused(r.message))?;
+        check_close(case, replayed, &rules.policies, &rules.calendar, event.date, &reason)
+            .map_err(OfficeError::Refused)?;
+        event.close_reason = Some(reason);
+        Ok(())
+    }
+}
