@@ -72,6 +72,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         sync::quarantine,
         sync::retry_quarantined,
         sync::recover_refused,
+        sync::restart_sync,
         sync::hub_offices,
     ]
 }

@@ -121,7 +121,7 @@ fn flag_of(field: &str) -> Option<&'static str> {
         "text" => "--text",
         "result" => "--result",
         "reason" => "--reason",
-        "outcome" => "--outcome",
+        "outcome" | "review_outcome" => "--outcome",
         "date" => "--date",
         "document" => "--document",
         "track" => "--track",
@@ -140,6 +140,10 @@ fn flag_of(field: &str) -> Option<&'static str> {
 fn sync_message(e: &ClientError) -> String {
     match e {
         ClientError::NotEnrolled => format!("本机尚未接入县局：{ENROLL_HINT}"),
+        ClientError::SyncPositionDamaged(_) => {
+            "本机的同步进度记录已损坏：台账数据不受影响，请运行 ledger sync --restart 从头重新同步"
+                .to_owned()
+        }
         other => ledger_office::sync_message(other),
     }
 }
@@ -148,6 +152,9 @@ fn sync_message(e: &ClientError) -> String {
 pub(crate) fn sync_error_text(code: &str) -> String {
     match code {
         "not_enrolled" => format!("本机尚未接入县局：{ENROLL_HINT}"),
+        "sync_position_damaged" => {
+            "本机的同步进度记录已损坏：请运行 ledger sync --restart 从头重新同步".to_owned()
+        }
         "unauthorized" => "本机的同步凭据无效或已被停用：请向县局索取新的接入令牌，在新的数据目录中运行 ledger enroll 重新接入".to_owned(),
         other => ledger_office::sync_error_text(other).to_owned(),
     }

@@ -50,6 +50,10 @@ pub enum ClientError {
     /// The request could not be written.
     #[error("the request could not be written: {0}")]
     Encode(String),
+    /// The office's place in the hub's log does not read back; a restart of the sync from
+    /// the beginning is the way back.
+    #[error("sync position damaged: {0}")]
+    SyncPositionDamaged(String),
     /// The office failed to build or apply a step.
     #[error("local store: {0}")]
     Local(String),
@@ -76,6 +80,7 @@ impl ClientError {
             Self::Server(..) => "server_error",
             Self::Decode(_) => "bad_response",
             Self::Local(_) | Self::Encode(_) => "local_error",
+            Self::SyncPositionDamaged(_) => "sync_position_damaged",
             Self::NotEnrolled => "not_enrolled",
             Self::Tls(problem) => problem.code(),
         }

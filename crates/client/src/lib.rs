@@ -20,5 +20,7 @@ pub use service::{
     RoundOutcome, StatusSink, SyncConfig, SyncHandle, SyncReport, SyncService, sync_round,
     sync_until_done, sync_until_done_reporting,
 };
-pub use target::{Applied, Binding, SyncState, SyncStatus, SyncTarget, TargetError};
+pub use target::{
+    Applied, Binding, SyncState, SyncStatus, SyncTarget, TargetError, TargetErrorKind,
+};
 pub use tls::{HubLink, HubTrust, TlsProblem, UrlProblem, check_hub_url};

@@ -32,7 +32,7 @@ pub struct RepairReport {
 }
 
 fn local(e: crate::target::TargetError) -> ClientError {
-    ClientError::Local(e.0)
+    e.into()
 }
 
 /// Runs a repair against the hub.

@@ -88,7 +88,7 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ClientError::Local(e.to_string()))?
-        .map_err(|e| ClientError::Local(e.0))
+        .map_err(ClientError::from)
 }
 
 /// One exchange: build the request, send it, apply the answer (or quarantine what was refused).
@@ -517,6 +517,12 @@ mod tests {
         assert_eq!(failure_of(&ClientError::Server(503, "busy".into())), Failure::Transient);
         assert_eq!(failure_of(&ClientError::Unauthorized("revoked".into())), Failure::Fatal);
         assert_eq!(failure_of(&ClientError::NotEnrolled), Failure::Fatal);
+        // Retrying cannot mend a damaged sync position: a person restarts the sync.
+        let damaged = ClientError::SyncPositionDamaged("x".into());
+        assert_eq!(
+            (failure_of(&damaged), damaged.code()),
+            (Failure::Fatal, "sync_position_damaged")
+        );
     }
 
     #[test]

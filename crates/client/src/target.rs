@@ -8,8 +8,39 @@ use uuid::Uuid;
 
 /// Why the office side failed.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{0}")]
-pub struct TargetError(pub String);
+#[error("{message}")]
+pub struct TargetError {
+    /// Which kind of failure: it decides what the status tells a person to do.
+    pub kind: TargetErrorKind,
+    /// What went wrong, in words.
+    pub message: String,
+}
+
+/// The kinds of office failure the sync status tells apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetErrorKind {
+    /// The store failed: a person has to look (`ledger check`).
+    Local,
+    /// The office's place in the hub's log does not read back: restarting the sync from the
+    /// beginning is the way back (nothing local is lost).
+    SyncPositionDamaged,
+}
+
+impl TargetError {
+    /// A store failure.
+    pub fn local(message: impl Into<String>) -> Self {
+        Self { kind: TargetErrorKind::Local, message: message.into() }
+    }
+}
+
+impl From<TargetError> for crate::ClientError {
+    fn from(e: TargetError) -> Self {
+        match e.kind {
+            TargetErrorKind::Local => Self::Local(e.message),
+            TargetErrorKind::SyncPositionDamaged => Self::SyncPositionDamaged(e.message),
+        }
+    }
+}
 
 /// Where and as whom to sync.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1330,9 +1330,12 @@ impl Engine {
     /// snapshot was proved to load when it was written (`prove_reloads`); one that does not
     /// load after all is refused by the office alone, not its page.
     fn snapshot_alone(&self, case: CaseId, kind: DocKind) -> Result<Option<Vec<u8>>, SyncError> {
-        Ok(match self.store.doc(case, kind)? {
-            Some((snapshot, tail)) if tail.is_empty() => Some(snapshot),
-            _ => None,
+        Ok(match self.store.doc(case, kind) {
+            Ok(Some((snapshot, tail))) if tail.is_empty() => Some(snapshot),
+            // A damaged document is left to the loading path, which logs it and skips it: one
+            // bad document must not fail every bootstrap page that would carry it.
+            Ok(_) | Err(StoreError::Damaged(_)) => None,
+            Err(e) => return Err(e.into()),
         })
     }
 

@@ -47,8 +47,6 @@ pub struct SqliteHubStore {
 /// sign a return bundle.
 pub const KEY_FILE: &str = "hub.key";
 
-#[allow(clippy::needless_pass_by_value)] // used as `map_err(db)`
-
 /// Statements kept prepared per connection (more than every distinct statement of the store).
 const STATEMENT_CACHE: usize = 96;
 
@@ -76,6 +74,7 @@ fn cached_query_row<
     conn.prepare_cached(sql)?.query_row(params, f)
 }
 
+#[allow(clippy::needless_pass_by_value)] // used as `map_err(db)`
 fn db(e: rusqlite::Error) -> StoreError {
     StoreError::Database(e.to_string())
 }

@@ -1835,3 +1835,32 @@ fn the_check_reports_a_document_whose_tail_lost_a_change() {
         assert!(store.is_set_aside(bad, DocKind::Case).unwrap(), "{name}");
     }
 }
+
+/// A fresh office's first download on either backend: a document whose tail lost a change is
+/// left out (and logged), and every other document still arrives; the damaged one does not
+/// fail the pages that would carry it.
+#[test]
+fn a_damaged_document_does_not_stop_a_first_download() {
+    for (name, store, _dir) in both_backends() {
+        let now = ledger_hub::now_ms();
+        county(store.as_ref());
+        let (good, bad) = (case(21), case(22));
+        seed_case(store.as_ref(), good, "g1", scope(Some("黄桥镇"), "hq", false));
+        store
+            .commit(&Commit {
+                changes: vec![change("b1", bad, DocKind::Case, "dev-a")],
+                docs: vec![write(bad, DocKind::Case, Some("snap"), &["b1", "lost"], None)],
+                cases: vec![(bad, scope(Some("黄桥镇"), "hq", false), None)],
+                ..Commit::default()
+            })
+            .unwrap();
+        let engine = ledger_hub::Engine::new(store.clone());
+        let bureau = enroll_device(store.as_ref(), "county", 3, now);
+        let mut labels = Labels(Vec::new());
+        // `empty_syncs` unwraps every answer: an error page fails the test.
+        let seen = empty_syncs(&engine, &bureau, now, &mut labels);
+        let cases: Vec<&String> = seen.iter().filter(|s| s.starts_with("enter case")).collect();
+        assert_eq!(cases.len(), 1, "{name}: {seen:?}");
+        assert_eq!(labels.0.first(), Some(&good.0), "{name}: the good case came");
+    }
+}

@@ -300,7 +300,7 @@ impl Office {
         Ok(case)
     }
 
-    fn event(&self, case: &Case, action: ActionKind, handler: String) -> Event {
+    pub(crate) fn event(&self, case: &Case, action: ActionKind, handler: String) -> Event {
         let cfg = self.config();
         let now = self.now();
         Event::new(EventHead {

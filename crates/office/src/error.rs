@@ -55,6 +55,10 @@ pub fn sync_message(e: &ledger_client::ClientError) -> String {
         C::Decode(_) => "县局的回复无法读取，稍后会自动重试".to_owned(),
         C::Local(m) => format!("本机台账出错：{m}"),
         C::Encode(m) => format!("本机无法写出同步数据（{m}）：请把这条提示报给县局信息科"),
+        C::SyncPositionDamaged(_) => {
+            "本机的同步进度记录已损坏：台账数据不受影响，从头重新同步即可恢复（已有案件不会重复或丢失）"
+                .to_owned()
+        }
         C::NotEnrolled => "本机尚未接入县局：请在设置中填写县局服务器地址和接入令牌".to_owned(),
         C::Tls(problem) => sync_error_text(problem.code()).to_owned(),
     }
@@ -105,6 +109,9 @@ pub fn sync_error_text(code: &str) -> &'static str {
         "server_error" => "县局服务器出错，稍后会自动重试",
         "bad_response" => "县局的回复无法读取，稍后会自动重试",
         "local_error" => "本机台账出错，请运行数据自检",
+        "sync_position_damaged" => {
+            "本机的同步进度记录已损坏：台账数据不受影响，从头重新同步即可恢复（已有案件不会重复或丢失）"
+        }
         "not_enrolled" => "本机尚未接入县局：请在设置中填写县局服务器地址和接入令牌",
         "tls_untrusted" => {
             "县局服务器的证书不是本机信任的县级根证书签发的：可能填错了根证书或指纹，也可能有人冒充县局。请向县局核对根证书（ca.pem）或指纹后重新填写，切勿忽略"

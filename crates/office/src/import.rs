@@ -313,6 +313,230 @@ struct Row {
     satisfaction: Option<Satisfaction>,
 }
 
+/// The cells of a row that were read (and checked) before its case is built.
+#[derive(Debug, Clone, Copy)]
+struct Submitted {
+    received: Option<NaiveDate>,
+    persons: Option<u32>,
+    skip_level: bool,
+    repeat: bool,
+}
+
+/// One data row of a ledger file, read by column name, with the problems found so far (each
+/// named by line and column, as the clerk sees them).
+struct Cells<'a> {
+    line: usize,
+    cells: &'a [String],
+    columns: &'a HashMap<&'static str, usize>,
+    errors: Vec<String>,
+}
+
+impl<'a> Cells<'a> {
+    /// The trimmed cell of `col` ("" when the file has no such column).
+    fn get(&self, col: &str) -> &'a str {
+        self.columns.get(col).and_then(|&i| self.cells.get(i)).map_or("", |s| s.trim())
+    }
+
+    fn err(&mut self, col: &str, msg: impl std::fmt::Display) {
+        self.errors.push(format!("第{}行 {col}: {msg}", self.line));
+    }
+
+    /// A date cell; blank is `None`, anything unreadable is a problem.
+    fn date(&mut self, col: &str) -> Option<NaiveDate> {
+        let raw = self.get(col);
+        if raw.is_empty() {
+            return None;
+        }
+        let d = parse_date(raw);
+        if d.is_none() {
+            self.err(col, format!("「{raw}」不是日期，应写作 2017-03-01 或 2017/3/1"));
+        }
+        d
+    }
+
+    /// A 是/否 cell (blank is 否).
+    fn flag(&mut self, col: &str) -> bool {
+        let raw = self.get(col);
+        parse_flag(raw).unwrap_or_else(|| {
+            self.err(col, format!("「{raw}」应填「是」或「否」"));
+            false
+        })
+    }
+
+    /// 人数: a whole number, or blank.
+    fn persons(&mut self) -> Option<u32> {
+        match self.get("人数") {
+            "" => None,
+            raw => {
+                raw.parse::<u32>().map_err(|_| self.err("人数", format!("「{raw}」不是整数"))).ok()
+            }
+        }
+    }
+
+    /// 办理状态 (blank: registered).
+    fn status(&mut self) -> Status {
+        match self.get("办理状态") {
+            "" => Status::Registered,
+            raw => Status::parse(raw).unwrap_or_else(|| {
+                self.err("办理状态", format!("不认识「{raw}」，应为：{}", Status::known_labels()));
+                Status::Registered
+            }),
+        }
+    }
+
+    /// 满意度, or blank.
+    fn satisfaction(&mut self) -> Option<Satisfaction> {
+        let raw = self.get("满意度");
+        if raw.is_empty() {
+            return None;
+        }
+        let s = Satisfaction::parse(raw);
+        if s.is_none() {
+            self.err("满意度", format!("不认识「{raw}」，应为：{}", Satisfaction::known_labels()));
+        }
+        s
+    }
+
+    /// The dates a status needs, in the order they can happen.
+    fn check_dates(
+        &mut self,
+        status: &Status,
+        received: Option<NaiveDate>,
+        reply_on: Option<NaiveDate>,
+        closed_on: Option<NaiveDate>,
+    ) {
+        if matches!(status, Status::Replied | Status::UnderReview) && reply_on.is_none() {
+            self.err("答复日期", format!("办理状态为「{}」，须填写答复日期", status.label()));
+        }
+        if *status == Status::Closed && closed_on.is_none() {
+            self.err("办结日期", "办理状态为「办结」，须填写办结日期".to_owned());
+        }
+        if let (Some(r), Some(reply)) = (received, reply_on)
+            && reply < r
+        {
+            self.err("答复日期", format!("答复日期 {reply} 早于登记日期 {r}"));
+        }
+        if let (Some(r), Some(closed)) = (received.or(reply_on), closed_on)
+            && closed < r
+        {
+            self.err("办结日期", format!("办结日期 {closed} 早于登记或答复日期 {r}"));
+        }
+    }
+
+    /// The row as the register form's input.
+    fn new_case(&self, s: Submitted) -> NewCase {
+        let Submitted { received, persons, skip_level, repeat } = s;
+        let name = self.get("信访人");
+        NewCase {
+            submission: NewSubmission {
+                received,
+                channel: self.get("信访形式").to_owned(),
+                source: self.get("信访来源").to_owned(),
+                persons,
+                batches: None,
+                collective: None,
+                skip_level,
+                repeat,
+                anonymous: name.is_empty(),
+                confidential: false,
+                summary: String::new(),
+                // The ledger layout has no 来文机关/文号 columns yet.
+                referred_by: String::new(),
+                referral_number: String::new(),
+            },
+            purpose: self.get("信访目的").to_owned(),
+            sector: self.get("涉及领域").to_owned(),
+            category: self.get("问题类别").to_owned(),
+            township: self.get("所属乡镇").to_owned(),
+            subject: String::new(),
+            request: self.get("诉求内容").to_owned(),
+            village: String::new(),
+            petitioners: if name.is_empty() {
+                Vec::new()
+            } else {
+                vec![NewPetitioner {
+                    name: name.to_owned(),
+                    id_number: self.get("证件号码").to_owned(),
+                    phone: self.get("联系电话").to_owned(),
+                    address: self.get("住址").to_owned(),
+                    ..Default::default()
+                }]
+            },
+        }
+    }
+
+    /// 案件标识: an export's own case id, or blank.
+    fn case_id(&mut self) -> Option<CaseId> {
+        match self.get("案件标识") {
+            "" => None,
+            raw => raw
+                .parse::<CaseId>()
+                .map_err(|_| {
+                    self.err(
+                        "案件标识",
+                        format!("「{raw}」不是本系统导出的案件标识；不知道时请留空"),
+                    )
+                })
+                .ok(),
+        }
+    }
+
+    /// What identifies the row's content across imports (its first columns, as written).
+    fn fingerprint(&self) -> String {
+        let mut h = blake3::Hasher::new();
+        for col in &LEDGER_COLUMNS[..FINGERPRINT_COLUMNS] {
+            h.update(self.get(col).as_bytes());
+            h.update(b"\x1f");
+        }
+        h.finalize().to_hex().to_string()
+    }
+}
+
+/// The history a ledger row's 办理状态 implies, each step with its day: an old ledger kept
+/// only the status, so an import records the steps that lead to it (受理 or its alternatives on
+/// the day received, 交办, 调查, 延期, 答复 and 复查 on the reply day, 评价 and 办结 on the day
+/// closed). `reply_on` is the reply day (or the day closed, or received).
+fn implied_steps(
+    status: &Status,
+    received: NaiveDate,
+    reply_on: NaiveDate,
+    closed_on: Option<NaiveDate>,
+    evaluated: bool,
+) -> Vec<(ActionKind, NaiveDate)> {
+    use Status as S;
+    let mut steps = Vec::new();
+    match status {
+        S::Accepted => steps.push((ActionKind::Accept, received)),
+        S::NotAccepted => steps.push((ActionKind::NotAccept, received)),
+        S::Forwarded => steps.push((ActionKind::Forward, received)),
+        S::Voided => steps.push((ActionKind::Void, received)),
+        _ => {}
+    }
+    let replied = matches!(status, S::Replied | S::UnderReview | S::Closed);
+    if replied || matches!(status, S::Assigned | S::InProgress | S::Extended) {
+        steps.push((ActionKind::Assign, received));
+    }
+    if matches!(status, S::InProgress | S::Extended) {
+        steps.push((ActionKind::Investigate, received));
+    }
+    if *status == S::Extended {
+        steps.push((ActionKind::Extend, received));
+    }
+    if replied {
+        steps.push((ActionKind::Reply, reply_on));
+    }
+    if *status == S::UnderReview {
+        steps.push((ActionKind::Review, reply_on));
+    }
+    if evaluated && replied {
+        steps.push((ActionKind::Evaluate, closed_on.unwrap_or(reply_on)));
+    }
+    if *status == S::Closed {
+        steps.push((ActionKind::Close, closed_on.unwrap_or(reply_on)));
+    }
+    steps
+}
+
 /// The first petitioner's name on a row ("" for an anonymous row).
 fn first_name(row: &Row) -> &str {
     row.input.petitioners.first().map_or("", |p| p.name.as_str())
@@ -431,164 +655,47 @@ impl Office {
         cells: &[String],
         columns: &HashMap<&'static str, usize>,
     ) -> std::result::Result<Row, Vec<String>> {
-        let get = |col: &str| -> &str {
-            columns.get(col).and_then(|&i| cells.get(i)).map(|s| s.trim()).unwrap_or("")
-        };
-        let mut errors = Vec::new();
-        let mut err = |col: &str, msg: String| errors.push(format!("第{line}行 {col}: {msg}"));
-        let date = |col: &str, err: &mut dyn FnMut(&str, String)| -> Option<NaiveDate> {
-            let raw = get(col);
-            if raw.is_empty() {
-                return None;
-            }
-            let d = parse_date(raw);
-            if d.is_none() {
-                err(col, format!("「{raw}」不是日期，应写作 2017-03-01 或 2017/3/1"));
-            }
-            d
-        };
-        let received = date("登记日期", &mut err);
-        if get("登记日期").is_empty() {
-            err("登记日期", "必填".to_owned());
+        let mut c = Cells { line, cells, columns, errors: Vec::new() };
+        let received = c.date("登记日期");
+        if c.get("登记日期").is_empty() {
+            c.err("登记日期", "必填".to_owned());
         }
-        let reply_on = date("答复日期", &mut err);
-        let closed_on = date("办结日期", &mut err);
-        let flag = |col: &str, err: &mut dyn FnMut(&str, String)| -> bool {
-            parse_flag(get(col)).unwrap_or_else(|| {
-                err(col, format!("「{}」应填「是」或「否」", get(col)));
-                false
-            })
-        };
-        let skip_level = flag("是否越级", &mut err);
-        let repeat = flag("是否重复", &mut err);
-        let persons = match get("人数") {
-            "" => None,
-            raw => match raw.parse::<u32>() {
-                Ok(n) => Some(n),
-                Err(_) => {
-                    err("人数", format!("「{raw}」不是整数"));
-                    None
-                }
-            },
-        };
-        let status = match get("办理状态") {
-            "" => Status::Registered,
-            raw => Status::parse(raw).unwrap_or_else(|| {
-                err("办理状态", format!("不认识「{raw}」，应为：{}", Status::known_labels()));
-                Status::Registered
-            }),
-        };
-        let satisfaction = match get("满意度") {
-            "" => None,
-            raw => {
-                let s = Satisfaction::parse(raw);
-                if s.is_none() {
-                    err(
-                        "满意度",
-                        format!("不认识「{raw}」，应为：{}", Satisfaction::known_labels()),
-                    );
-                }
-                s
-            }
-        };
-        if matches!(status, Status::Replied | Status::UnderReview) && reply_on.is_none() {
-            err("答复日期", format!("办理状态为「{}」，须填写答复日期", status.label()));
-        }
-        if status == Status::Closed && closed_on.is_none() {
-            err("办结日期", "办理状态为「办结」，须填写办结日期".to_owned());
-        }
-        if let (Some(r), Some(reply)) = (received, reply_on)
-            && reply < r
-        {
-            err("答复日期", format!("答复日期 {reply} 早于登记日期 {r}"));
-        }
-        if let (Some(r), Some(closed)) = (received.or(reply_on), closed_on)
-            && closed < r
-        {
-            err("办结日期", format!("办结日期 {closed} 早于登记或答复日期 {r}"));
-        }
-        let name = get("信访人");
-        let input = NewCase {
-            submission: NewSubmission {
-                received,
-                channel: get("信访形式").to_owned(),
-                source: get("信访来源").to_owned(),
-                persons,
-                batches: None,
-                collective: None,
-                skip_level,
-                repeat,
-                anonymous: name.is_empty(),
-                confidential: false,
-                summary: String::new(),
-                // The ledger layout has no 来文机关/文号 columns yet.
-                referred_by: String::new(),
-                referral_number: String::new(),
-            },
-            purpose: get("信访目的").to_owned(),
-            sector: get("涉及领域").to_owned(),
-            category: get("问题类别").to_owned(),
-            township: get("所属乡镇").to_owned(),
-            subject: String::new(),
-            request: get("诉求内容").to_owned(),
-            village: String::new(),
-            petitioners: if name.is_empty() {
-                Vec::new()
-            } else {
-                vec![NewPetitioner {
-                    name: name.to_owned(),
-                    id_number: get("证件号码").to_owned(),
-                    phone: get("联系电话").to_owned(),
-                    address: get("住址").to_owned(),
-                    ..Default::default()
-                }]
-            },
-        };
+        let reply_on = c.date("答复日期");
+        let closed_on = c.date("办结日期");
+        let skip_level = c.flag("是否越级");
+        let repeat = c.flag("是否重复");
+        let persons = c.persons();
+        let status = c.status();
+        let satisfaction = c.satisfaction();
+        c.check_dates(&status, received, reply_on, closed_on);
+        let input = c.new_case(Submitted { received, persons, skip_level, repeat });
         // The same checks as the register form, without minting anything.
-        if received.is_some() && get("所属乡镇").is_empty() {
-            err("所属乡镇", "必填".to_owned());
+        if received.is_some() && c.get("所属乡镇").is_empty() {
+            c.err("所属乡镇", "必填".to_owned());
         }
-        let case_id = match get("案件标识") {
-            "" => None,
-            raw => match raw.parse::<CaseId>() {
-                Ok(id) => Some(id),
-                Err(_) => {
-                    err("案件标识", format!("「{raw}」不是本系统导出的案件标识；不知道时请留空"));
-                    None
-                }
-            },
-        };
-        let fingerprint = {
-            let mut h = blake3::Hasher::new();
-            for col in &LEDGER_COLUMNS[..FINGERPRINT_COLUMNS] {
-                h.update(get(col).as_bytes());
-                h.update(b"\x1f");
-            }
-            h.finalize().to_hex().to_string()
-        };
+        let case_id = c.case_id();
         if let Err(field_errors) = self.dry_run(&input) {
             for e in field_errors {
                 if e.field == "received" && received.is_none() {
                     continue;
                 }
-                err(column_of(&e.field), e.message);
+                c.err(column_of(&e.field), e.message);
             }
         }
-        if errors.is_empty() {
-            Ok(Row {
-                line,
-                case_id,
-                number: get("案件编号").to_owned(),
-                fingerprint,
-                input,
-                status,
-                reply_on,
-                closed_on,
-                satisfaction,
-            })
-        } else {
-            Err(errors)
+        if !c.errors.is_empty() {
+            return Err(c.errors);
         }
+        Ok(Row {
+            line,
+            case_id,
+            number: c.get("案件编号").to_owned(),
+            fingerprint: c.fingerprint(),
+            input,
+            status,
+            reply_on,
+            closed_on,
+            satisfaction,
+        })
     }
 
     /// Runs the registration checks without allocating a case number.
@@ -640,37 +747,14 @@ impl Office {
         if !report.invalid.is_empty() && !options.skip_invalid {
             return Err(OfficeError::ImportRejected(report.invalid.clone()));
         }
-        // Case numbers for new cases that keep none of their own, reserved per year in one write
-        // each (a dry run reserves nothing).
-        let mut next_number: HashMap<String, u64> = HashMap::new();
-        if !options.dry_run {
-            let mut wanted: HashMap<String, u64> = HashMap::new();
-            for (group, landing) in &plan {
-                if matches!(landing, Landing::New { number: None }) {
-                    *wanted.entry(row_year(&group[0])).or_default() += 1;
-                }
-            }
-            for (year, n) in wanted {
-                next_number.insert(year.clone(), self.reserve_case_numbers(&year, n)?);
-            }
-        }
+        let mut next_number =
+            if options.dry_run { HashMap::new() } else { self.reserve_numbers(&plan)? };
         let mut new_cases: Vec<ledger_store::NewCaseDocs> = Vec::new();
         let mut joins: Vec<(CaseId, Vec<Row>)> = Vec::new();
         for (group, landing) in plan {
             let number = match landing {
                 Landing::Join(id) => {
-                    // Rows the case already holds (an export of this very store) add nothing.
-                    let case = self.store.load_case(id)?;
-                    let (present, fresh): (Vec<Row>, Vec<Row>) = group
-                        .into_iter()
-                        .partition(|r| r.input.submission.already_on(&case, first_name(r)));
-                    report.duplicates += present.len();
-                    report.added_submissions += fresh.len();
-                    if !options.dry_run {
-                        for row in &present {
-                            self.store.record_fingerprint(&row.fingerprint, id)?;
-                        }
-                    }
+                    let fresh = self.fresh_rows(id, group, report, options.dry_run)?;
                     if !fresh.is_empty() {
                         joins.push((id, fresh));
                     }
@@ -715,6 +799,44 @@ impl Office {
             }
         }
         Ok(())
+    }
+
+    /// Case numbers for new cases that keep none of their own, reserved per year in one write
+    /// each: the first of each year's run.
+    fn reserve_numbers(&self, plan: &[(Vec<Row>, Landing)]) -> Result<HashMap<String, u64>> {
+        let mut wanted: HashMap<String, u64> = HashMap::new();
+        for (group, landing) in plan {
+            if matches!(landing, Landing::New { number: None }) {
+                *wanted.entry(row_year(&group[0])).or_default() += 1;
+            }
+        }
+        let mut next_number = HashMap::new();
+        for (year, n) in wanted {
+            next_number.insert(year.clone(), self.reserve_case_numbers(&year, n)?);
+        }
+        Ok(next_number)
+    }
+
+    /// The rows of a group that join case `id` and are not on it yet: rows the case already
+    /// holds (an export of this very store) add nothing but their fingerprint.
+    fn fresh_rows(
+        &self,
+        id: CaseId,
+        group: Vec<Row>,
+        report: &mut ImportReport,
+        dry_run: bool,
+    ) -> Result<Vec<Row>> {
+        let case = self.store.load_case(id)?;
+        let (present, fresh): (Vec<Row>, Vec<Row>) =
+            group.into_iter().partition(|r| r.input.submission.already_on(&case, first_name(r)));
+        report.duplicates += present.len();
+        report.added_submissions += fresh.len();
+        if !dry_run {
+            for row in &present {
+                self.store.record_fingerprint(&row.fingerprint, id)?;
+            }
+        }
+        Ok(fresh)
     }
 
     /// Groups rows into cases, in file order: rows naming one 案件标识 are one case, then rows
@@ -910,53 +1032,19 @@ impl Office {
             register.date = received;
             register.imported = true;
         }
-        use Status as S;
-        let status = &row.status;
         let reply_on = row.reply_on.or(row.closed_on).unwrap_or(received);
-        let assigned = matches!(
-            status,
-            S::Assigned | S::InProgress | S::Extended | S::Replied | S::UnderReview | S::Closed
-        );
-        match status {
-            S::Accepted => {
-                push(case, ActionKind::Accept, received);
-            }
-            S::NotAccepted => {
-                push(case, ActionKind::NotAccept, received);
-            }
-            S::Forwarded => {
-                push(case, ActionKind::Forward, received);
-            }
-            S::Voided => {
-                push(case, ActionKind::Void, received);
-            }
-            _ => {}
-        }
-        if assigned && let Some(i) = push(case, ActionKind::Assign, received) {
-            case.events[i].target = township;
-        }
-        if matches!(status, S::InProgress | S::Extended) {
-            push(case, ActionKind::Investigate, received);
-        }
-        if *status == S::Extended {
-            push(case, ActionKind::Extend, received);
-        }
-        if matches!(status, S::Replied | S::UnderReview | S::Closed) {
-            push(case, ActionKind::Reply, reply_on);
-        }
-        if *status == S::UnderReview {
-            push(case, ActionKind::Review, reply_on);
-        }
-        if let Some(result) = &row.satisfaction
-            && matches!(status, S::Replied | S::UnderReview | S::Closed)
-            && let Some(i) = push(case, ActionKind::Evaluate, row.closed_on.unwrap_or(reply_on))
+        let evaluated = row.satisfaction.is_some();
+        for (action, date) in
+            implied_steps(&row.status, received, reply_on, row.closed_on, evaluated)
         {
-            case.events[i].satisfaction = Some(result.clone());
-        }
-        if *status == S::Closed
-            && let Some(i) = push(case, ActionKind::Close, row.closed_on.unwrap_or(reply_on))
-        {
-            case.events[i].close_reason = Some(CloseReason::Replied);
+            let Some(i) = push(case, action.clone(), date) else { continue };
+            let event = &mut case.events[i];
+            match action {
+                ActionKind::Assign => event.target.clone_from(&township),
+                ActionKind::Evaluate => event.satisfaction.clone_from(&row.satisfaction),
+                ActionKind::Close => event.close_reason = Some(CloseReason::Replied),
+                _ => {}
+            }
         }
         left_out
     }
@@ -1125,5 +1213,34 @@ mod tests {
         bom.extend_from_slice(text.as_bytes());
         assert_eq!(decode_text(&bom).unwrap(), text);
         assert!(decode_text(&[0xff, 0xfe, 0x00, 0x81, 0x30]).is_err());
+    }
+
+    #[test]
+    fn a_status_implies_the_steps_that_lead_to_it() {
+        use ledger_domain::ActionKind as A;
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let (received, replied, closed) = (d("2017-03-01"), d("2017-04-10"), d("2017-05-02"));
+        let kinds = |status: Status, evaluated: bool| -> Vec<A> {
+            super::implied_steps(&status, received, replied, Some(closed), evaluated)
+                .into_iter()
+                .map(|(a, _)| a)
+                .collect()
+        };
+        assert_eq!(kinds(Status::Registered, false), Vec::<A>::new());
+        assert_eq!(kinds(Status::Accepted, false), [A::Accept]);
+        assert_eq!(
+            kinds(Status::NotAccepted, true),
+            [A::NotAccept],
+            "no reply, nothing to evaluate"
+        );
+        assert_eq!(kinds(Status::Extended, false), [A::Assign, A::Investigate, A::Extend]);
+        assert_eq!(kinds(Status::UnderReview, false), [A::Assign, A::Reply, A::Review]);
+        assert_eq!(kinds(Status::Closed, true), [A::Assign, A::Reply, A::Evaluate, A::Close]);
+        let days = super::implied_steps(&Status::Closed, received, replied, None, true);
+        assert_eq!(
+            days.iter().map(|(_, day)| *day).collect::<Vec<_>>(),
+            [received, replied, replied, replied],
+            "without a day closed, evaluation and closing fall on the reply day"
+        );
     }
 }

@@ -10,7 +10,7 @@ use ledger_domain::facts::CaseFacts;
 use ledger_domain::schema;
 use ledger_domain::stats::{Period, Statistics, StatsQuery, statistics};
 use ledger_domain::workflow::{permit, replay};
-use ledger_domain::{ActionKind, Case, CaseId, DocumentKind, Event, Role};
+use ledger_domain::{ActionKind, Case, CaseId, DocumentKind, Role};
 use ledger_report::{
     Breakdown, DocumentRequest, ReportError, ReportTables, check_document, ledger_xlsx, read_xlsx,
     referring_body, render_document, statistics_xlsx, summary_paragraph,
@@ -311,29 +311,9 @@ impl Office {
         let number =
             format!("{}国土信{}〔{year}〕{device}{seq}号", cfg.number_prefix, kind.number_tag());
         let html = render(Some(&number), today)?;
-        let event = Event {
-            id: self.mint_id(),
-            lamport: case.next_lamport(),
-            action: ActionKind::IssueDocument,
-            actor: self.actor_hex(),
-            office: cfg.code.clone(),
-            role: cfg.role.clone(),
-            handler,
-            at: self.now(),
-            date: today,
-            imported: false,
-            target: None,
-            due: None,
-            text: None,
-            satisfaction: None,
-            close_reason: None,
-            outcome: None,
-            review_outcome: None,
-            track: None,
-            document_kind: Some(kind.clone()),
-            document_number: Some(number.clone()),
-            field: None,
-        };
+        let mut event = self.event(&case, ActionKind::IssueDocument, handler);
+        event.document_kind = Some(kind.clone());
+        event.document_number = Some(number.clone());
         self.store.edit(id, DocKind::Case, |tx| schema::add_event(tx, &event))?;
         tracing::info!(case = %id, kind = kind.code(), number = %number, "document issued");
         Ok(html)

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use ledger_client::{Applied, Binding, SyncStatus, SyncTarget, TargetError};
+use ledger_client::{Applied, Binding, SyncStatus, SyncTarget, TargetError, TargetErrorKind};
 use ledger_domain::CaseId;
 use ledger_domain::automerge::Change;
 use ledger_domain::schema;
@@ -133,8 +133,13 @@ fn cursor_of(position: SyncPosition) -> Cursor {
     }
 }
 
-fn target_err(e: impl std::fmt::Display) -> TargetError {
-    TargetError(e.to_string())
+fn target_err(e: impl Into<OfficeError>) -> TargetError {
+    let e = e.into();
+    let kind = match e {
+        OfficeError::Store(StoreError::BadSyncPosition(_)) => TargetErrorKind::SyncPositionDamaged,
+        _ => TargetErrorKind::Local,
+    };
+    TargetError { kind, message: e.to_string() }
 }
 
 impl Office {
@@ -272,6 +277,22 @@ impl Office {
     /// with the one here; nothing local is lost, and changes not yet sent stay queued.
     pub fn restart_sync(&self) -> Result<()> {
         self.store.clear_sync_position()?;
+        // A list that no longer reads is emptied: what it held is asked for again by the
+        // restart (cases to fetch whole, attachments) or re-found from the store.
+        let mut emptied = Vec::new();
+        for key in [WANT_WHOLE, LEAVING, EVICTED, NEED_BLOBS, WANT_BLOBS, RESET] {
+            let damaged = self
+                .store
+                .meta(key)?
+                .is_some_and(|json| serde_json::from_str::<Vec<serde_json::Value>>(&json).is_err());
+            if damaged {
+                emptied.push((key, "[]".to_owned()));
+            }
+        }
+        if !emptied.is_empty() {
+            tracing::warn!(lists = ?emptied.iter().map(|(k, _)| *k).collect::<Vec<_>>(), "damaged sync lists emptied");
+            self.meta_pairs(&emptied)?;
+        }
         tracing::warn!("sync position cleared; the next sync starts from the beginning");
         Ok(())
     }

@@ -1189,9 +1189,17 @@ fn the_sync_position_is_kept_typed_and_a_damaged_one_is_reported() {
     let err = office.cursor().unwrap_err();
     assert_eq!(err.code(), "sync_position_damaged", "{err}");
     assert!(err.to_string().contains("同步进度"), "{err}");
+    // The sync surfaces it as its own kind, which the status names and the app offers to fix.
+    let err = ledger_client::SyncTarget::prepare(&office, 1 << 20).unwrap_err();
+    assert_eq!(err.kind, ledger_client::TargetErrorKind::SyncPositionDamaged, "{err}");
+    // A damaged list too, so the restart empties it.
+    office.store.set_meta(&[("sync.evicted", "[\"not-a-case")]).unwrap();
+    assert!(ledger_client::SyncTarget::prepare(&office, 1 << 20).is_err());
     // The deliberate way back.
     office.restart_sync().unwrap();
     assert_eq!(office.cursor().unwrap(), Cursor::default());
+    assert_eq!(office.store.meta("sync.evicted").unwrap().as_deref(), Some("[]"));
+    assert!(ledger_client::SyncTarget::prepare(&office, 1 << 20).is_ok());
 }
 
 #[test]

@@ -91,7 +91,12 @@ fn decode(row: RawRow) -> Result<SyncPosition> {
     };
     let partial = match (p_case, p_kind, p_heads, unsigned(p_offset, "partial_offset")?) {
         (Some(case), Some(kind), Some(heads), Some(offset)) => {
-            let heads: Vec<String> = heads.split(',').map(str::to_owned).collect();
+            // No heads is stored as "" (a hub never sends that for a document in pieces, but
+            // whatever was stored must read back).
+            let heads: Vec<String> = match heads.as_str() {
+                "" => Vec::new(),
+                text => text.split(',').map(str::to_owned).collect(),
+            };
             if heads.iter().any(|h| h.len() != 64 || hex::decode(h).is_err()) {
                 return Err(bad("分段接收的版本号不是哈希"));
             }
@@ -216,6 +221,9 @@ mod tests {
         let mut r = row();
         r.4 = (Some(CASE.to_owned()), Some(0), Some("ab".repeat(32)), Some(4096));
         assert_eq!(decode(r).unwrap().partial.unwrap().offset, 4096);
+        let mut r = row();
+        r.4 = (Some(CASE.to_owned()), Some(0), Some(String::new()), Some(0));
+        assert_eq!(decode(r).unwrap().partial.unwrap().heads, Vec::<String>::new());
     }
 
     #[test]

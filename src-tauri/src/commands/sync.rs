@@ -62,6 +62,20 @@ pub(crate) async fn sync_now(desktop: State<'_, Desktop>) -> CommandResult<Moved
     Ok(report.into())
 }
 
+/// Forgets this office's place in the hub's log (a damaged one) and syncs from the beginning:
+/// every case the hub sends merges with the one here; nothing local is lost.
+#[tauri::command(rename_all = "snake_case")]
+pub(crate) async fn restart_sync(desktop: State<'_, Desktop>) -> CommandResult<Moved> {
+    let running = desktop.running()?;
+    let Some(sync) = running.sync.clone() else {
+        return Err(CommandError::new("not_enrolled", "本机没有接入县局，离线使用时不需要同步"));
+    };
+    with_office(&desktop, |o| o.restart_sync()).await?;
+    let report = sync.sync_now().await?;
+    desktop.changed(None);
+    Ok(report.into())
+}
+
 #[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn quarantine(
     desktop: State<'_, Desktop>,
@@ -106,7 +120,7 @@ pub(crate) async fn hub_offices(desktop: State<'_, Desktop>) -> CommandResult<se
     let target: &dyn SyncTarget = running.office.as_ref();
     let binding = target
         .binding()
-        .map_err(|e| CommandError::new("local_error", e.0))?
+        .map_err(|e| CommandError::new("local_error", e.message))?
         .ok_or_else(|| CommandError::new("not_enrolled", "本机没有接入县局"))?;
     let client = running.office.hub_client(std::time::Duration::from_secs(15))?;
     Ok(client.get_json(&binding.hub, &binding.credential, "/v1/offices").await?)

@@ -187,6 +187,8 @@ export const importLedger = (handle: string, c: ImportChoice) =>
 
 export const syncStatus = () => call<SyncStatus>('sync_status')
 export const recoverRefused = () => call<RecoveryReport>('recover_refused')
+/** Forgets a damaged sync position and syncs from the beginning (nothing local is lost). */
+export const restartSync = () => call<SyncReport>('restart_sync')
 export const syncNow = () => call<SyncReport>('sync_now')
 export const quarantine = () => call<QuarantinedChange[]>('quarantine')
 export const retryQuarantined = (caseId: string) =>

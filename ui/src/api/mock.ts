@@ -975,6 +975,8 @@ async function handle(cmd: string, args: Args): Promise<unknown> {
       return { cases: 0, redone: [], unrecoverable: [] }
     case 'sync_now':
       return syncNow()
+    case 'restart_sync':
+      return syncNow()
     case 'quarantine':
       return structuredClone(data.quarantine)
     case 'retry_quarantined': {

@@ -10,6 +10,7 @@ export const SYNC_ERROR_CODES = [
   'unauthorized',
   'refused',
   'too_large',
+  'sync_position_damaged',
   'unsupported_version',
   'bad_request',
   'server_error',

@@ -108,6 +108,7 @@ describe('ipc wrappers', () => {
     ['syncNow', () => ipc.syncNow(), 'sync_now', undefined],
     ['quarantine', () => ipc.quarantine(), 'quarantine', undefined],
     ['retryQuarantined', () => ipc.retryQuarantined('c1'), 'retry_quarantined', { case_id: 'c1' }],
+    ['restartSync', () => ipc.restartSync(), 'restart_sync', undefined],
     ['hubOffices', () => ipc.hubOffices(), 'hub_offices', undefined],
     ['renderDocument', () => ipc.renderDocument('c1', 'acceptance_notice', false), 'render_document', { id: 'c1', kind: 'acceptance_notice', issue: false }],
   ])('%s calls %s with the contract arguments', async (_name, run, command, args) => {
