@@ -85,9 +85,27 @@ fn broken_rules(metadata: &Value) -> Vec<String> {
                 broken.push(format!("{name} is pure (no IO, no async) but depends on {io}"));
             }
         }
+        if ADAPTERS.contains(&name) {
+            for dep in package["dependencies"].as_array().into_iter().flatten() {
+                let features = dep["features"].as_array().into_iter().flatten();
+                if dep["name"] == "ledger-office"
+                    && features.filter_map(Value::as_str).any(|f| f == TEST_SUPPORT)
+                {
+                    broken.push(format!(
+                        "{name} enables ledger-office's {TEST_SUPPORT}: adapters call Office \
+                         methods, never its store"
+                    ));
+                }
+            }
+        }
     }
     broken
 }
+
+/// The adapters: one call into `Office` per command, never its store.
+const ADAPTERS: &[&str] = &["ledger-cli", "ledger", "ledger-desktop"];
+/// The `ledger-office` feature that opens `Office::store()` to tests and benchmarks.
+const TEST_SUPPORT: &str = "test-support";
 
 #[test]
 fn every_crate_depends_only_the_way_design_draws() {
@@ -127,12 +145,19 @@ fn the_check_finds_a_dependency_against_the_layers() {
                 { "name": "ledger-store", "kind": null },
                 { "name": "rusqlite", "kind": null },
             ] },
-            { "name": "ledger-tests", "dependencies": [{ "name": "rusqlite", "kind": null }] },
+            { "name": "ledger-tests", "dependencies": [
+                { "name": "rusqlite", "kind": null },
+                { "name": "ledger-office", "kind": null, "features": ["test-support"] },
+            ] },
             { "name": "ledger-sideways", "dependencies": [] },
+            { "name": "ledger-desktop", "dependencies": [
+                { "name": "ledger-office", "kind": null, "features": ["test-support"] },
+            ] },
         ]
     });
     let broken = broken_rules(&metadata);
-    assert_eq!(broken.len(), 4, "{broken:#?}");
+    assert_eq!(broken.len(), 5, "{broken:#?}");
+    assert!(broken[4].starts_with("ledger-desktop enables ledger-office's test-support"));
     assert!(broken[0].contains("ledger-domain is pure") && broken[0].contains("tokio"));
     assert!(broken[1].starts_with("ledger-cli depends on ledger-store"));
     assert!(broken[2].starts_with("ledger-cli depends on rusqlite"));

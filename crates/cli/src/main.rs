@@ -245,10 +245,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                 office.config().name,
                 office.config().role.label()
             );
-            println!(
-                "本机设备标识：{}（同步和排查问题时使用）",
-                office.store().actor().to_hex_string()
-            );
+            println!("本机设备标识：{}（同步和排查问题时使用）", office.device_actor());
         }
         Command::Staff { command } => {
             let office = open(&dir)?;
@@ -374,9 +371,9 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         }
         Command::Check { deep } => {
             let office = open(&dir)?;
-            let result = office.store().integrity_check()?;
+            let result = office.integrity_check()?;
             let cases = office.case_count()?;
-            let pending = office.store().outbox_len()?;
+            let pending = office.pending_changes()?;
             if result != "ok" {
                 bail!("台账文件已损坏：{result}；请用最近的备份恢复（ledger restore 备份文件）");
             }
@@ -465,7 +462,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                 BundleCommand::Export { out } => {
                     let n = office.export_bundle(out)?;
                     eprintln!("已把 {n} 条待上传的更改写入同步包 {}；请交县局导入", out.display());
-                    let left = office.store().outbox_len()?.saturating_sub(n as u64);
+                    let left = office.pending_changes()?.saturating_sub(n as u64);
                     if left > 0 {
                         eprintln!("另有 {left} 条更改放不进一个同步包，将随下一个同步包带走");
                     }
@@ -615,7 +612,7 @@ fn sync(dir: &Path, timeout: u64) -> anyhow::Result<()> {
     });
     match report {
         Ok(r) => {
-            let pending = office.store().outbox_len()?;
+            let pending = office.pending_changes()?;
             eprintln!(
                 "同步完成：上传 {} 条更改，下载 {} 条记录（{} 次往返{}）；待上传 {} 条{}",
                 r.uploaded,

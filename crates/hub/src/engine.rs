@@ -174,6 +174,21 @@ struct Working {
     read: Option<ReadBack>,
 }
 
+impl Working {
+    /// A document as loaded (or new, with no version), before the batch changes it.
+    fn loaded(doc: Automerge, tail: usize, version: Option<i64>) -> Self {
+        Self {
+            existed: version.is_some(),
+            before_tail: tail,
+            version,
+            doc,
+            new: Vec::new(),
+            saved: None,
+            read: None,
+        }
+    }
+}
+
 /// What a document with new changes reads as with the schema: the case and the roster decide
 /// scope; the other kinds only have to read.
 #[derive(Clone)]
@@ -306,26 +321,16 @@ impl Engine {
         let mut doc = Automerge::new().with_actor(self.actor.clone());
         doc.apply_changes([change])
             .map_err(|e| StoreError::Database(format!("rules genesis: {e}")))?;
-        let new = vec![StoredChange {
+        let mut genesis = Working::loaded(doc, 0, None);
+        genesis.new.push(StoredChange {
             hash,
             case_id: id,
             kind: DocKind::Rules,
             device: HUB_DEVICE.to_owned(),
             received_at: now,
             bytes,
-        }];
-        let working = HashMap::from([(
-            (id, DocKind::Rules),
-            Working {
-                existed: false,
-                before_tail: 0,
-                version: None,
-                doc,
-                new,
-                saved: None,
-                read: None,
-            },
-        )]);
+        });
+        let working = HashMap::from([((id, DocKind::Rules), genesis)]);
         self.commit(cache, working, &[(id, DocKind::Rules)], Vec::new(), now)?;
         tracing::info!("rules document created");
         Ok(())
@@ -565,16 +570,7 @@ impl Engine {
                     Some((doc, tail, version)) => (doc, tail, Some(version)),
                     None => (Automerge::new().with_actor(self.actor.clone()), 0, None),
                 };
-                let existed = version.is_some();
-                v.insert(Working {
-                    existed,
-                    before_tail: tail,
-                    version,
-                    doc,
-                    new: Vec::new(),
-                    saved: None,
-                    read: None,
-                })
+                v.insert(Working::loaded(doc, tail, version))
             }
         };
         let mut tx = w.doc.transaction();
@@ -844,15 +840,7 @@ impl Engine {
                 ));
             }
         };
-        slot.insert(Working {
-            existed: version.is_some(),
-            before_tail: tail,
-            version,
-            doc,
-            new: Vec::new(),
-            saved: None,
-            read: None,
-        });
+        slot.insert(Working::loaded(doc, tail, version));
         batch.order.push(key);
         Ok(())
     }

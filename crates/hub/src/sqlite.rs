@@ -441,12 +441,7 @@ impl HubStore for SqliteHubStore {
                 .map_err(db)?
             }
         };
-        let mut key = [0u8; 32];
-        // A damaged secret is reported, never read as zeros (which would key every hash alike).
-        hex::decode_to_slice(hex.trim(), &mut key).map_err(|e| {
-            StoreError::Database(format!("the hub's stored secret is not 64 hex digits ({e})"))
-        })?;
-        Ok(key)
+        crate::store::secret_from_hex(&hex)
     }
 
     fn doc(&self, case: CaseId, kind: DocKind) -> Result<Option<StoredDoc>> {

@@ -34,6 +34,16 @@ pub enum StoreError {
     Damaged(String),
 }
 
+/// The hub's secret from its stored hex. A damaged one is reported, never read as zeros (which
+/// would key every hash alike).
+pub fn secret_from_hex(hex: &str) -> Result<[u8; 32]> {
+    let mut key = [0u8; 32];
+    hex::decode_to_slice(hex.trim(), &mut key).map_err(|e| {
+        StoreError::Database(format!("the hub's stored secret is not 64 hex digits ({e})"))
+    })?;
+    Ok(key)
+}
+
 /// A stored document whose tail names a change the store does not hold.
 pub fn missing_tail(case: CaseId, hash: &str) -> StoreError {
     StoreError::Damaged(format!("stored document {case}: change {hash} of its tail is missing"))

@@ -197,9 +197,26 @@ impl Office {
         Ok(self.store.refresh_index(progress)?)
     }
 
-    /// The store underneath (for sync and diagnostics).
+    /// The store underneath, for tests and benchmarks only (feature `test-support`): the CLI
+    /// and the desktop reach the office through its methods alone.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// This device's Automerge actor (hex): the identity it syncs under, for diagnostics.
+    pub fn device_actor(&self) -> String {
+        self.actor_hex()
+    }
+
+    /// SQLite's own integrity check of the store file: `ok`, or what is damaged.
+    pub fn integrity_check(&self) -> Result<String> {
+        Ok(self.store.integrity_check()?)
+    }
+
+    /// Local changes waiting to go up to the hub.
+    pub fn pending_changes(&self) -> Result<u64> {
+        Ok(self.store.outbox_len()?)
     }
 
     /// Now, by this office's clock.
