@@ -86,6 +86,18 @@ fn broken_rules(metadata: &Value) -> Vec<String> {
             }
         }
         if ADAPTERS.contains(&name) {
+            // Through one of its own features, too (`x = ["ledger-office/test-support"]`).
+            let own = package["features"].as_object().into_iter().flat_map(|f| f.values());
+            if own
+                .filter_map(Value::as_array)
+                .flatten()
+                .filter_map(Value::as_str)
+                .any(|f| f == format!("ledger-office/{TEST_SUPPORT}"))
+            {
+                broken.push(format!(
+                    "{name} enables ledger-office's {TEST_SUPPORT} through a feature of its own"
+                ));
+            }
             for dep in package["dependencies"].as_array().into_iter().flatten() {
                 let features = dep["features"].as_array().into_iter().flatten();
                 if dep["name"] == "ledger-office"
@@ -153,11 +165,14 @@ fn the_check_finds_a_dependency_against_the_layers() {
             { "name": "ledger-desktop", "dependencies": [
                 { "name": "ledger-office", "kind": null, "features": ["test-support"] },
             ] },
+            { "name": "ledger", "features": { "inspect": ["ledger-office/test-support"] },
+              "dependencies": [{ "name": "ledger-office", "kind": null, "features": [] }] },
         ]
     });
     let broken = broken_rules(&metadata);
-    assert_eq!(broken.len(), 5, "{broken:#?}");
+    assert_eq!(broken.len(), 6, "{broken:#?}");
     assert!(broken[4].starts_with("ledger-desktop enables ledger-office's test-support"));
+    assert!(broken[5].starts_with("ledger enables ledger-office's test-support through"));
     assert!(broken[0].contains("ledger-domain is pure") && broken[0].contains("tokio"));
     assert!(broken[1].starts_with("ledger-cli depends on ledger-store"));
     assert!(broken[2].starts_with("ledger-cli depends on rusqlite"));

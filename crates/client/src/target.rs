@@ -26,13 +26,6 @@ pub enum TargetErrorKind {
     SyncPositionDamaged,
 }
 
-impl TargetError {
-    /// A store failure.
-    pub fn local(message: impl Into<String>) -> Self {
-        Self { kind: TargetErrorKind::Local, message: message.into() }
-    }
-}
-
 impl From<TargetError> for crate::ClientError {
     fn from(e: TargetError) -> Self {
         match e.kind {

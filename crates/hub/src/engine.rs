@@ -241,6 +241,13 @@ fn removed_demo_cases(working: &HashMap<(CaseId, DocKind), Working>) -> Vec<Case
         .collect()
 }
 
+/// Moves a bootstrap past a document (sent, not the caller's, or skipped).
+fn passed(cursor: &mut Cursor, case: CaseId, kind: DocKind) {
+    if let Some(b) = &mut cursor.bootstrap {
+        b.after = Some((case.0, kind));
+    }
+}
+
 /// A refused change: the rule it broke and why, in words for the office.
 type Refusal = (&'static str, String);
 
@@ -1283,14 +1290,22 @@ impl Engine {
                         Some(bytes) => bytes,
                         None => match self.loaded(cache, case, kind) {
                             Some(doc) => wire_save(&doc),
-                            None => continue,
+                            // Skipped, and passed: a document that does not load must not be
+                            // read again and again (it may be the last one in scope).
+                            None => {
+                                passed(cursor, case, kind);
+                                continue;
+                            }
                         },
                     };
                     if !page.records.is_empty() && page.used + bytes.len() > page.budget {
                         return Ok(true);
                     }
                     if bytes.len() > page.budget {
-                        let Some(doc) = self.loaded(cache, case, kind) else { continue };
+                        let Some(doc) = self.loaded(cache, case, kind) else {
+                            passed(cursor, case, kind);
+                            continue;
+                        };
                         let partial =
                             Partial { case_id: case.0, kind, heads: heads_of(&doc), offset: 0 };
                         if let Some((record, _)) =
@@ -1305,9 +1320,7 @@ impl Engine {
                         page.push(enter(case, kind, 0, bytes.len() as u64, bytes));
                     }
                 }
-                if let Some(b) = &mut cursor.bootstrap {
-                    b.after = Some((case.0, kind));
-                }
+                passed(cursor, case, kind);
             }
         }
         Ok(false)

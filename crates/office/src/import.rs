@@ -493,9 +493,9 @@ impl<'a> Cells<'a> {
 }
 
 /// The history a ledger row's 办理状态 implies, each step with its day: an old ledger kept
-/// only the status, so an import records the steps that lead to it (受理 or its alternatives on
-/// the day received, 交办, 调查, 延期, 答复 and 复查 on the reply day, 评价 and 办结 on the day
-/// closed). `reply_on` is the reply day (or the day closed, or received).
+/// only the status, so an import records the steps that lead to it. 受理 (or its
+/// alternatives), 交办, 调查 and 延期 fall on the day received; 答复 and 复查 on the reply day;
+/// 评价 and 办结 on the day closed. `reply_on` is the reply day (or the day closed, or received).
 fn implied_steps(
     status: &Status,
     received: NaiveDate,

@@ -312,6 +312,8 @@ impl Office {
             format!("{}国土信{}〔{year}〕{device}{seq}号", cfg.number_prefix, kind.number_tag());
         let html = render(Some(&number), today)?;
         let mut event = self.event(&case, ActionKind::IssueDocument, handler);
+        // The day printed on the document, even across midnight.
+        event.date = today;
         event.document_kind = Some(kind.clone());
         event.document_number = Some(number.clone());
         self.store.edit(id, DocKind::Case, |tx| schema::add_event(tx, &event))?;

@@ -51,6 +51,9 @@ const CREDENTIAL: &str = "sync.credential";
 const DEVICE: &str = "sync.device";
 const WANT_WHOLE: &str = "sync.want_whole";
 const LEAVING: &str = "sync.leaving";
+/// The sync's own lists, part of its position: a restart mends them.
+const SYNC_LISTS: [&str; 7] =
+    [WANT_WHOLE, LEAVING, EVICTED, NEED_BLOBS, WANT_BLOBS, RESET, RECOVERED];
 /// The county directory as last received from the hub (JSON).
 const DIRECTORY: &str = "directory";
 const EVICTED: &str = "sync.evicted";
@@ -144,9 +147,16 @@ fn target_err(e: impl Into<OfficeError>) -> TargetError {
 
 impl Office {
     fn meta_json<T: DeserializeOwned + Default>(&self, key: &str) -> Result<T> {
-        // A damaged value stops the sync with the reason rather than reading as empty.
+        // A damaged value stops the sync with the reason rather than reading as empty; one of
+        // the sync's own lists is part of its position, which a restart mends.
         Ok(match self.store.meta(key)? {
-            Some(json) => serde_json::from_str(&json).map_err(StoreError::from)?,
+            Some(json) => serde_json::from_str(&json).map_err(|e| {
+                if SYNC_LISTS.contains(&key) {
+                    StoreError::BadSyncPosition(format!("{key}: {e}"))
+                } else {
+                    StoreError::from(e)
+                }
+            })?,
             None => T::default(),
         })
     }
@@ -277,21 +287,38 @@ impl Office {
     /// with the one here; nothing local is lost, and changes not yet sent stay queued.
     pub fn restart_sync(&self) -> Result<()> {
         self.store.clear_sync_position()?;
-        // A list that no longer reads is emptied: what it held is asked for again by the
-        // restart (cases to fetch whole, attachments) or re-found from the store.
-        let mut emptied = Vec::new();
-        for key in [WANT_WHOLE, LEAVING, EVICTED, NEED_BLOBS, WANT_BLOBS, RESET] {
-            let damaged = self
-                .store
-                .meta(key)?
-                .is_some_and(|json| serde_json::from_str::<Vec<serde_json::Value>>(&json).is_err());
-            if damaged {
-                emptied.push((key, "[]".to_owned()));
+        // A list that no longer reads as what it holds is rebuilt: cases still leaving from
+        // the 已转交 marks (so they are deleted once their changes are up), the others empty
+        // (what they held is asked for again by the restart: cases to fetch whole,
+        // attachments; evictions are confirmed again when the hub sends the leave again).
+        let mut rebuilt: Vec<(&str, String)> = Vec::new();
+        let unreadable = |key: &str, reads: fn(&str) -> bool| -> Result<bool> {
+            Ok(self.store.meta(key)?.is_some_and(|json| !reads(&json)))
+        };
+        fn cases(json: &str) -> bool {
+            serde_json::from_str::<Vec<CaseId>>(json).is_ok()
+        }
+        for key in [WANT_WHOLE, EVICTED, RESET] {
+            if unreadable(key, cases)? {
+                rebuilt.push((key, "[]".to_owned()));
             }
         }
-        if !emptied.is_empty() {
-            tracing::warn!(lists = ?emptied.iter().map(|(k, _)| *k).collect::<Vec<_>>(), "damaged sync lists emptied");
-            self.meta_pairs(&emptied)?;
+        if unreadable(LEAVING, cases)? {
+            rebuilt.push((LEAVING, Self::to_json(&self.store.handed_over_cases()?)));
+        }
+        if unreadable(NEED_BLOBS, |j| serde_json::from_str::<Vec<BlobWant>>(j).is_ok())? {
+            rebuilt.push((NEED_BLOBS, "[]".to_owned()));
+        }
+        if unreadable(WANT_BLOBS, |j| serde_json::from_str::<Vec<String>>(j).is_ok())? {
+            rebuilt.push((WANT_BLOBS, "[]".to_owned()));
+        }
+        if unreadable(RECOVERED, |j| serde_json::from_str::<RecoveryReport>(j).is_ok())? {
+            rebuilt.push((RECOVERED, Self::to_json(&RecoveryReport::default())));
+        }
+        if !rebuilt.is_empty() {
+            let keys: Vec<&str> = rebuilt.iter().map(|(k, _)| *k).collect();
+            tracing::warn!(lists = ?keys, "damaged sync lists rebuilt");
+            self.meta_pairs(&rebuilt)?;
         }
         tracing::warn!("sync position cleared; the next sync starts from the beginning");
         Ok(())

@@ -1190,16 +1190,34 @@ fn the_sync_position_is_kept_typed_and_a_damaged_one_is_reported() {
     assert_eq!(err.code(), "sync_position_damaged", "{err}");
     assert!(err.to_string().contains("同步进度"), "{err}");
     // The sync surfaces it as its own kind, which the status names and the app offers to fix.
-    let err = ledger_client::SyncTarget::prepare(&office, 1 << 20).unwrap_err();
-    assert_eq!(err.kind, ledger_client::TargetErrorKind::SyncPositionDamaged, "{err}");
-    // A damaged list too, so the restart empties it.
-    office.store.set_meta(&[("sync.evicted", "[\"not-a-case")]).unwrap();
-    assert!(ledger_client::SyncTarget::prepare(&office, 1 << 20).is_err());
-    // The deliberate way back.
+    let damaged = |office: &Office| {
+        let err = ledger_client::SyncTarget::prepare(office, 1 << 20).unwrap_err();
+        assert_eq!(err.kind, ledger_client::TargetErrorKind::SyncPositionDamaged, "{err}");
+    };
+    damaged(&office);
     office.restart_sync().unwrap();
     assert_eq!(office.cursor().unwrap(), Cursor::default());
+    assert!(ledger_client::SyncTarget::prepare(&office, 1 << 20).is_ok());
+
+    // A damaged list of the sync is part of its position: the same kind, the same way back.
+    // Valid JSON of the wrong shape counts (it does not read as what the list holds).
+    office.store.set_meta(&[("sync.evicted", "[\"not-a-case\"]")]).unwrap();
+    damaged(&office);
+    office.restart_sync().unwrap();
     assert_eq!(office.store.meta("sync.evicted").unwrap().as_deref(), Some("[]"));
     assert!(ledger_client::SyncTarget::prepare(&office, 1 << 20).is_ok());
+}
+
+#[test]
+fn a_restart_rebuilds_the_cases_still_leaving_from_their_marks() {
+    let (_dir, office) = office(Role::Township, "2026-03-02");
+    let id = office.register(&new_case("2026-03-02"), None).unwrap();
+    office.store.set_handed_over(id, true).unwrap();
+    office.store.set_meta(&[("sync.leaving", "{broken")]).unwrap();
+    office.restart_sync().unwrap();
+    let leaving: Vec<ledger_domain::CaseId> =
+        serde_json::from_str(&office.store.meta("sync.leaving").unwrap().unwrap()).unwrap();
+    assert_eq!(leaving, [id], "the case waiting to leave is still on its way out");
 }
 
 #[test]

@@ -544,6 +544,22 @@ impl Store {
         Ok(())
     }
 
+    /// The cases marked 已转交 (reassigned away, waiting to leave this office).
+    pub fn handed_over_cases(&self) -> Result<Vec<CaseId>> {
+        let conn = self.reader();
+        let mut stmt =
+            conn.prepare("SELECT case_id FROM cases WHERE handed_over ORDER BY case_id")?;
+        let ids =
+            stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        ids.iter()
+            .map(|id| {
+                id.parse().map_err(|_| {
+                    crate::StoreError::BadSyncPosition(format!("案件标识「{id}」有误"))
+                })
+            })
+            .collect()
+    }
+
     /// The ids of every case in the index.
     pub fn case_ids(&self) -> Result<Vec<CaseId>> {
         let conn = self.reader();
