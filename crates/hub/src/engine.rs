@@ -52,7 +52,10 @@ const ROWS_PER_READ: usize = 512;
 /// Compact a hub document once its tail is this long.
 const COMPACT_AFTER: usize = 64;
 /// Documents kept loaded.
-const CACHE_DOCS: NonZeroUsize = NonZeroUsize::new(512).expect("not zero");
+const CACHE_DOCS: NonZeroUsize = match NonZeroUsize::new(512) {
+    Some(n) => n,
+    None => NonZeroUsize::MIN,
+};
 /// Refused changes kept per device.
 const QUARANTINE_PER_DEVICE: usize = 1000;
 /// The numbers in one leased block.
@@ -191,7 +194,6 @@ impl Working {
 
 /// What a document with new changes reads as with the schema: the case and the roster decide
 /// scope; the other kinds only have to read.
-#[derive(Clone)]
 enum ReadBack {
     Case(Box<Case>),
     Roster(Roster),

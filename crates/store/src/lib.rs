@@ -58,7 +58,10 @@ use lock::LockFile;
 /// How many documents stay loaded.
 pub const DOC_CACHE: usize = 128;
 /// [`DOC_CACHE`] as the LRU's capacity.
-const DOC_CACHE_CAPACITY: NonZeroUsize = NonZeroUsize::new(DOC_CACHE).expect("not zero");
+const DOC_CACHE_CAPACITY: NonZeroUsize = match NonZeroUsize::new(DOC_CACHE) {
+    Some(n) => n,
+    None => NonZeroUsize::MIN,
+};
 
 /// The file name of the store inside its data directory.
 pub const DB_FILE: &str = "ledger.db";
