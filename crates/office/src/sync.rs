@@ -545,7 +545,7 @@ impl Office {
     /// Applies a page in one store transaction: its records, what it acknowledged and the
     /// cursor after it are saved together or not at all.
     fn apply_response(&self, request: &SyncRequest, response: &SyncResponse) -> Result<Applied> {
-        self.store.batch(|| self.apply_page(request, response))
+        self.store.batch_replayable(|| self.apply_page(request, response))
     }
 
     fn apply_page(&self, request: &SyncRequest, response: &SyncResponse) -> Result<Applied> {

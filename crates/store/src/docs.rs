@@ -27,7 +27,7 @@ const COMPACT_AFTER: i64 = 48;
 
 /// Inside a batch, how many cases wait for their index rows before they are written (while
 /// their documents are still in the working set).
-const PROJECT_RUN: usize = 32;
+const PROJECT_RUN: usize = 96;
 
 /// The loaded documents, least recently used evicted first.
 pub(crate) struct DocCache(LruCache<(CaseId, DocKind), Automerge>);

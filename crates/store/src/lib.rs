@@ -56,7 +56,7 @@ pub use index::STAMP_KEY as INDEX_STAMP_KEY;
 use lock::LockFile;
 
 /// How many documents stay loaded.
-pub const DOC_CACHE: usize = 128;
+pub const DOC_CACHE: usize = 256;
 /// [`DOC_CACHE`] as the LRU's capacity.
 const DOC_CACHE_CAPACITY: NonZeroUsize = match NonZeroUsize::new(DOC_CACHE) {
     Some(n) => n,
@@ -214,6 +214,23 @@ impl Deref for Tx<'_> {
     }
 }
 
+/// Whether a batch's commit waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    /// Every commit is on disk when it returns (`synchronous=FULL`).
+    Full,
+    /// Fetched again if lost ([`Store::batch_replayable`]).
+    Replayable,
+}
+
+/// Puts the writer back to waiting for the disk on every commit.
+fn restore_durability(conn: &Connection) {
+    if let Err(e) = conn.pragma_update(None, "synchronous", "FULL") {
+        // Left at NORMAL the store stays consistent; only the last commits could be undone.
+        tracing::error!(error = %e, "restoring synchronous=FULL failed");
+    }
+}
+
 /// A batch in progress; dropped, it rolls back unless it committed, and lets other writers on.
 struct OpenBatch<'a> {
     store: &'a Store,
@@ -237,6 +254,7 @@ impl Drop for OpenBatch<'_> {
                 tracing::error!(error = %e, "reading the rules after a rolled-back batch failed");
             }
         }
+        restore_durability(&w.conn);
         self.store.set_batch_owner(None);
         drop(w);
         self.store.batch_ended.notify_all();
@@ -649,6 +667,25 @@ impl Store {
         &self,
         f: impl FnOnce() -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
+        self.batch_with(Durability::Full, f)
+    }
+
+    /// A [`Store::batch`] that is fetched again if it is lost: a page from the hub, whose sync
+    /// position commits with it. It commits without waiting for the disk (WAL with
+    /// `synchronous=NORMAL`): a power cut may undo it, never half of it, and the position
+    /// undone with it asks for the page again. The next ordinary commit makes it durable.
+    pub fn batch_replayable<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce() -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        self.batch_with(Durability::Replayable, f)
+    }
+
+    fn batch_with<T, E: From<StoreError>>(
+        &self,
+        durability: Durability,
+        f: impl FnOnce() -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
         let me = std::thread::current().id();
         {
             let w = self.writer();
@@ -661,7 +698,13 @@ impl Store {
                 }
                 return result;
             }
-            w.conn.execute_batch("BEGIN IMMEDIATE").map_err(StoreError::from)?;
+            if durability == Durability::Replayable {
+                w.conn.pragma_update(None, "synchronous", "NORMAL").map_err(StoreError::from)?;
+            }
+            if let Err(e) = w.conn.execute_batch("BEGIN IMMEDIATE") {
+                restore_durability(&w.conn);
+                return Err(StoreError::from(e).into());
+            }
             w.failed.replace(None);
             self.set_batch_owner(Some(me));
         }

@@ -767,3 +767,45 @@ fn a_panic_inside_a_batch_rolls_it_back_and_frees_the_writer() {
     store.set_meta(&[("k", "after")]).unwrap();
     assert_eq!(store.meta("k").unwrap().as_deref(), Some("after"));
 }
+
+/// What the writer's `PRAGMA synchronous` is now (1 NORMAL, 2 FULL).
+fn writer_synchronous(store: &Store) -> i64 {
+    store.writer().conn.pragma_query_value(None, "synchronous", |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn a_replayable_batch_skips_the_disk_wait_and_every_other_commit_keeps_it() {
+    let a_dir = tempfile::tempdir().unwrap();
+    let (a, cases) = seeded(a_dir.path());
+    let docs = saved_docs(&a, &cases[..3]);
+    let dir = tempfile::tempdir().unwrap();
+    let b = Store::create(dir.path()).unwrap();
+    assert_eq!(writer_synchronous(&b), 2);
+    b.batch_replayable(|| {
+        for (id, kind, bytes) in &docs {
+            b.merge_remote(*id, *kind, bytes)?;
+        }
+        assert_eq!(writer_synchronous(&b), 1);
+        Ok::<_, StoreError>(())
+    })
+    .unwrap();
+    assert_eq!(writer_synchronous(&b), 2);
+    assert_eq!(b.list(&CaseQuery::default()).unwrap().total, 3);
+    // A failed one rolls back whole and leaves the writer waiting for the disk again.
+    let failed: Result<()> = b.batch_replayable(|| {
+        b.set_meta(&[("cursor", "page 3")])?;
+        Err(StoreError::NoCase(cases[0].id))
+    });
+    assert!(matches!(failed, Err(StoreError::NoCase(_))));
+    assert_eq!(b.meta("cursor").unwrap(), None);
+    assert_eq!(writer_synchronous(&b), 2);
+    b.batch(|| {
+        assert_eq!(writer_synchronous(&b), 2);
+        Ok::<_, StoreError>(())
+    })
+    .unwrap();
+    // What it wrote is there after a reopen.
+    drop(b);
+    let reopened = Store::open(dir.path()).unwrap();
+    assert_eq!(reopened.list(&CaseQuery::default()).unwrap().total, 3);
+}
