@@ -71,6 +71,13 @@ pub struct Bytes {
     pub saved_zstd_per_case: f64,
     /// The same saved without deflate, so zstd sees across documents, per case.
     pub undeflated_zstd_per_case: f64,
+    /// The undeflated stream at zstd's strongest setting (level 19, long-distance matching):
+    /// what compression alone could reach with all the time in the world.
+    pub undeflated_zstd19_per_case: f64,
+    /// The undeflated stream at level 3 with a 112 KiB dictionary trained on the first tenth
+    /// of the documents (the dictionary itself not counted): what a dictionary both ends held
+    /// would save.
+    pub dictionary_zstd_per_case: f64,
     /// The ledger file's rows compressed with zstd level 3, per case: the content itself.
     pub csv_zstd_per_case: f64,
 }
@@ -182,6 +189,8 @@ pub async fn run(opts: &BootstrapOptions) -> Result<BootstrapReport> {
             per_case: round3((moved.bytes_down + moved.bytes_up) as f64 / cases),
             saved_zstd_per_case: per_case(saved.deflated_zstd),
             undeflated_zstd_per_case: per_case(saved.undeflated_zstd),
+            undeflated_zstd19_per_case: per_case(saved.undeflated_zstd19),
+            dictionary_zstd_per_case: per_case(saved.dictionary_zstd),
             csv_zstd_per_case: per_case(csv_zstd),
         },
         floor,
@@ -237,6 +246,10 @@ struct Saved {
     deflated_zstd: usize,
     /// Saved without it, then zstd.
     undeflated_zstd: usize,
+    /// Saved without it, then zstd level 19 with long-distance matching.
+    undeflated_zstd19: usize,
+    /// Saved without it, then zstd with a dictionary trained on a tenth of them.
+    dictionary_zstd: usize,
 }
 
 /// Every document the hub holds for the bureau, saved both ways.
@@ -246,6 +259,7 @@ fn floor_bytes(hub: &TestHub) -> Result<Saved> {
     let keys: Vec<(String, i64)> =
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
     let (mut deflated, mut undeflated, mut docs) = (Vec::new(), Vec::new(), Vec::new());
+    let mut samples = Vec::new();
     for (case, kind) in &keys {
         let id: ledger_domain::CaseId = case.parse().map_err(BenchError::other)?;
         // The case documents and their identities: the roster and rules are the county's own.
@@ -263,10 +277,14 @@ fn floor_bytes(hub: &TestHub) -> Result<Saved> {
         doc.apply_changes(changes).map_err(BenchError::other)?;
         let saved = doc.save();
         deflated.extend_from_slice(&saved);
-        undeflated.extend(doc.save_with_options(ledger_domain::automerge::SaveOptions {
+        let plain = doc.save_with_options(ledger_domain::automerge::SaveOptions {
             deflate: false,
             ..Default::default()
-        }));
+        });
+        if samples.len() * 10 < keys.len() {
+            samples.push(plain.clone());
+        }
+        undeflated.extend(plain);
         docs.push(saved);
     }
     let zstd = |bytes: &[u8]| zstd::bulk::compress(bytes, 3).map(|c| c.len());
@@ -274,7 +292,25 @@ fn floor_bytes(hub: &TestHub) -> Result<Saved> {
         documents: docs,
         deflated_zstd: zstd(&deflated)?,
         undeflated_zstd: zstd(&undeflated)?,
+        undeflated_zstd19: strongest_zstd(&undeflated)?,
+        dictionary_zstd: dictionary_zstd(&samples, &undeflated)?,
     })
+}
+
+/// Size of `bytes` at zstd level 19 with long-distance matching over a 128 MiB window.
+fn strongest_zstd(bytes: &[u8]) -> Result<usize> {
+    let mut encoder = zstd::stream::Encoder::new(Vec::new(), 19)?;
+    encoder.long_distance_matching(true)?;
+    encoder.window_log(27)?;
+    std::io::Write::write_all(&mut encoder, bytes)?;
+    Ok(encoder.finish()?.len())
+}
+
+/// Size of `bytes` at level 3 with a dictionary trained on `samples`.
+fn dictionary_zstd(samples: &[Vec<u8>], bytes: &[u8]) -> Result<usize> {
+    let dictionary = zstd::dict::from_samples(samples, 112 * 1024)?;
+    let mut compressor = zstd::bulk::Compressor::with_dictionary(3, &dictionary)?;
+    Ok(compressor.compress(bytes)?.len())
 }
 
 /// Loads every document and inserts every one into a fresh SQLite file in one transaction.
