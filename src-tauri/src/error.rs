@@ -1,9 +1,7 @@
 //! The one error shape the UI sees: `{code, message, fields?}` with a Chinese message that says
 //! what to do. Only this crate knows the IPC shape; the office's errors stay plain Rust.
 
-use ledger_office::ledger_client::ClientError;
-use ledger_office::ledger_domain::FieldError;
-use ledger_office::{OfficeError, sync_message};
+use ledger_office::{ClientError, FieldError, OfficeError, sync_message};
 use serde::Serialize;
 
 /// An error returned to the UI.

@@ -4,10 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
-use ledger_office::ledger_client::{SyncConfig, SyncHandle, SyncService, SyncTarget};
-use ledger_office::{Office, Unlock, system_clock};
+use ledger_office::{Office, SyncHandle, Unlock, system_clock};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter};
 
@@ -98,25 +96,19 @@ impl Desktop {
     /// Starts an office: keeps it, and starts its background sync if it is enrolled.
     pub fn start(&self, office: Office) {
         let office = Arc::new(office);
-        let target: Arc<dyn SyncTarget> = office.clone();
-        let enrolled = matches!(target.binding(), Ok(Some(_)));
         // The sync service spawns onto the current tokio runtime: Tauri's.
         let runtime = tauri::async_runtime::handle();
         let _enter = runtime.inner().enter();
-        let sync = if enrolled {
-            match office.hub_client(Duration::from_secs(30)) {
-                Ok(client) => {
-                    let handle = SyncService::spawn(client, target, SyncConfig::default());
-                    self.forward_status(&handle, office.clone());
-                    Some(handle)
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot start sync");
-                    None
-                }
+        let sync = match office.start_sync() {
+            Ok(Some(handle)) => {
+                self.forward_status(&handle, office.clone());
+                Some(handle)
             }
-        } else {
-            None
+            Ok(None) => None,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start sync");
+                None
+            }
         };
         *self.running.write().unwrap_or_else(|p| p.into_inner()) =
             Some(Arc::new(Running { office: office.clone(), sync }));

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
-use ledger_office::ledger_domain::Role;
+use ledger_office::Role;
 use ledger_tests::TestHub;
 
 const APP: &str = env!("CARGO_BIN_EXE_ledger-desktop");

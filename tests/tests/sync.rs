@@ -601,3 +601,80 @@ async fn the_service_syncs_after_an_edit_and_on_demand() {
     assert_eq!(handle.status().pending, 0);
     handle.shutdown().await;
 }
+
+/// The adapters' sync goes through the office alone: a pass from a terminal, the background
+/// service, a repair against the hub, and the bureau's view of every office.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_office_runs_sync_for_the_adapters() {
+    let c = county().await;
+    let id =
+        c.a.office.register(&case_input("黄桥镇", "本局接收", "钱七", "界址纠纷"), None).unwrap();
+
+    let report = c.a.office.sync_once(std::time::Duration::from_secs(30)).await.unwrap();
+    assert!(report.uploaded > 0, "{report:?}");
+    assert_eq!(c.a.office.pending_changes().unwrap(), 0);
+
+    let service = c.bureau.office.start_sync().unwrap().expect("the bureau is enrolled");
+    let moved = service.sync_now().await.unwrap();
+    assert!(moved.downloaded > 0, "{moved:?}");
+    assert_eq!(c.bureau.office.case(id).unwrap().id, id);
+    assert!(service.status().last_success.is_some(), "{:?}", service.status());
+    service.shutdown().await;
+
+    let repaired = c.a.office.repair_from_hub().await.unwrap();
+    assert!(repaired.compared > 0, "{repaired:?}");
+    assert_eq!((repaired.differ, repaired.missing), (0, 0), "{repaired:?}");
+
+    let offices = c.bureau.office.hub_offices().await.unwrap();
+    let codes: Vec<&str> =
+        offices.as_array().unwrap().iter().filter_map(|o| o["office"].as_str()).collect();
+    assert!(codes.contains(&"hq") && codes.contains(&"sj"), "{offices}");
+    let err = c.a.office.hub_offices().await.unwrap_err();
+    assert_eq!(err.code(), "refused", "{err}");
+}
+
+/// Enrollment reads the county CA from the file a person names (an unreadable one is the CA
+/// field's error, and nothing is created), and lists the device by this computer's host name
+/// when no name is given.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrollment_reads_the_ca_file_and_names_the_device_by_its_host() {
+    let hub = TestHub::start().await.unwrap();
+    let token = hub.add_office("hq", "黄桥镇国土所", Role::Township, &["黄桥镇"]).unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let ca = files.path().join("ca.pem");
+    std::fs::write(&ca, &ledger_tests::test_pki().ca_pem).unwrap();
+    let enrollment = |ca_file: std::path::PathBuf| ledger_office::Enrollment {
+        hub: ledger_office::HubAddress {
+            url: hub.url(),
+            ca_file: Some(ca_file),
+            ..Default::default()
+        },
+        token: token.clone(),
+        staff: vec!["李娟".to_owned()],
+        device_name: String::new(),
+        unlock: None,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ledger_tests::clock_at(TODAY);
+
+    let unreadable = enrollment(files.path().join("missing.pem"));
+    let err = ledger_office::Office::enroll(dir.path(), &unreadable, clock.clone()).await.err();
+    match err {
+        Some(OfficeError::Invalid(fields)) => assert_eq!(fields[0].field, "ca", "{fields:?}"),
+        other => panic!("expected the CA field's error, got {other:?}"),
+    }
+    assert!(!ledger_office::ledger_store_exists(dir.path()), "nothing created");
+
+    let opened = ledger_office::Office::enroll(dir.path(), &enrollment(ca), clock).await.unwrap();
+    let trusted = opened.office.hub_trust().unwrap().ca_pem;
+    assert_eq!(trusted.as_deref(), Some(ledger_tests::test_pki().ca_pem.as_str()));
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.trim().is_empty())
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "ledger".to_owned());
+    let devices = hub.store().devices(Some("hq")).unwrap();
+    assert_eq!(devices.iter().map(|d| d.name.as_str()).collect::<Vec<_>>(), [host.as_str()]);
+}

@@ -14,11 +14,11 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ledger_client::{SyncConfig, SyncTarget, sync_until_done};
 use ledger_domain::Role;
 use ledger_domain::automerge::{Automerge, Change};
-use ledger_office::ledger_client::{SyncConfig, SyncTarget, sync_until_done};
-use ledger_office::ledger_protocol::DocKind;
 use ledger_office::{HubAddress, ImportOptions, Office, Unlock};
+use ledger_protocol::DocKind;
 use ledger_tests::{FaultProxy, LinkProfile, TestHub, clock_at, test_trust};
 use serde::{Deserialize, Serialize};
 
@@ -208,7 +208,7 @@ async fn enroll(hub: &str, token: &str, dir: &Path, unlock: Option<Unlock>) -> R
     Ok(Office::enroll(dir, &enrollment, clock_at(TODAY)).await?.office)
 }
 
-async fn sync(office: Arc<Office>) -> Result<ledger_office::ledger_client::SyncReport> {
+async fn sync(office: Arc<Office>) -> Result<ledger_client::SyncReport> {
     let config = config();
     let client = office.hub_client(config.request_timeout)?;
     let target: Arc<dyn SyncTarget> = office;

@@ -14,12 +14,12 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ledger_client::{SyncConfig, SyncTarget, Traffic, sync_until_done};
 use ledger_domain::schema::Draft;
 use ledger_domain::{ActionKind, CaseId, Role, Satisfaction, Status};
 use ledger_hub::store::OfficeRecord;
 use ledger_hub::{HubStore, SqliteHubStore, auth};
 use ledger_office::ActionInput;
-use ledger_office::ledger_client::{SyncConfig, SyncTarget, Traffic, sync_until_done};
 use ledger_tests::{FaultProxy, LinkProfile, ProxyStats, TestOffice};
 use serde::Serialize;
 

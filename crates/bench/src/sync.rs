@@ -12,10 +12,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use ledger_client::SyncConfig;
 use ledger_domain::Role;
 use ledger_domain::fixtures::TOWNSHIPS;
 use ledger_domain::schema::{CaseField, Draft};
-use ledger_office::ledger_client::SyncConfig;
 use ledger_tests::{FaultProxy, LinkProfile, TestHub, TestOffice};
 use serde::Serialize;
 
@@ -193,15 +193,8 @@ pub async fn run(opts: &SyncOptions) -> Result<SyncReport> {
         tasks.push(tokio::spawn(async move {
             let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(600);
             let mut budget = config.max_batch;
-            let target: Arc<dyn ledger_office::ledger_client::SyncTarget> = office;
-            ledger_office::ledger_client::sync_until_done(
-                &client,
-                &target,
-                &config,
-                deadline,
-                &mut budget,
-            )
-            .await
+            let target: Arc<dyn ledger_client::SyncTarget> = office;
+            ledger_client::sync_until_done(&client, &target, &config, deadline, &mut budget).await
         }));
     }
     let mut uploaded = 0;
@@ -280,9 +273,9 @@ fn saved_size(hub: &TestHub) -> Result<(u64, u64, usize)> {
     for (case, kind) in &keys {
         let id: ledger_domain::CaseId = case.parse().map_err(BenchError::other)?;
         let kind = if *kind == 1 {
-            ledger_office::ledger_protocol::DocKind::Identity
+            ledger_protocol::DocKind::Identity
         } else {
-            ledger_office::ledger_protocol::DocKind::Case
+            ledger_protocol::DocKind::Case
         };
         if let Some((snapshot, tail)) = hub.store().doc(id, kind).map_err(BenchError::other)? {
             let mut doc =

@@ -18,15 +18,11 @@ use std::sync::Arc;
 
 use anyhow::{Context, anyhow, bail};
 use clap::{CommandFactory, FromArgMatches};
-use ledger_office::ledger_client::{ClientError, HubLink, SyncConfig, SyncTarget, sync_until_done};
-use ledger_office::ledger_domain::schema::CaseField;
-use ledger_office::ledger_domain::{
-    ActionKind, CaseId, CloseReason, DocumentKind, HandlingTrack, NewCase, Outcome, ReviewOutcome,
-    Role, Satisfaction,
-};
 use ledger_office::{
-    ActionInput, CaseQuery, Clock, Enrollment, HubAddress, ImportOptions, Office, OfficeConfig,
-    OfficeError, RuleInput, StoreError, Unlock, system_clock,
+    ActionInput, ActionKind, CaseField, CaseId, CaseQuery, ClientError, Clock, CloseReason,
+    DocumentKind, Enrollment, HandlingTrack, HubAddress, HubLink, ImportOptions, NewCase, Office,
+    OfficeConfig, OfficeError, Outcome, ReviewOutcome, Role, RuleInput, Satisfaction, Status,
+    StoreError, Unlock, system_clock,
 };
 
 use args::{
@@ -370,15 +366,15 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             }
         }
         Command::Check { deep } => {
-            let office = open(&dir)?;
-            let result = office.integrity_check()?;
-            let cases = office.case_count()?;
-            let pending = office.pending_changes()?;
-            if result != "ok" {
-                bail!("台账文件已损坏：{result}；请用最近的备份恢复（ledger restore 备份文件）");
+            let checked = open(&dir)?.check(*deep)?;
+            let (cases, pending) = (checked.cases, checked.pending);
+            if !checked.intact() {
+                bail!(
+                    "台账文件已损坏：{}；请用最近的备份恢复（ledger restore 备份文件）",
+                    checked.integrity
+                );
             }
-            if *deep {
-                let report = office.check_deep()?;
+            if let Some(report) = &checked.deep {
                 for p in &report.problems {
                     let case = p.case_id.map(|c| format!("案件 {c}：")).unwrap_or_default();
                     println!("{case}{}", p.problem);
@@ -402,11 +398,8 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Enroll { hub, token, staff, trust } => enroll(&dir, hub, token, staff, trust)?,
         Command::Hub { command: HubCommand::SetUrl { url, trust } } => {
             let office = open(&dir)?;
-            let address = hub_address(url, trust)?;
-            let link = runtime()?.block_on(office.set_hub(&address)).map_err(|e| match e {
-                OfficeError::Sync(e) => anyhow!(sync_message(&e)),
-                other => anyhow!(other),
-            })?;
+            let address = hub_address(url, trust);
+            let link = runtime()?.block_on(office.set_hub(&address))?;
             eprintln!("已改用县局服务器 {}，接入凭据不变", url.trim());
             if link == HubLink::Plain {
                 eprintln!("警告：{}", ledger_office::sync_error_text("plain_http"));
@@ -440,14 +433,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                     recovered.unrecoverable.len()
                 );
             }
-            let report = {
-                let office = Arc::new(open(&dir)?);
-                let client = office.hub_client(std::time::Duration::from_secs(60))?;
-                let target: Arc<dyn SyncTarget> = office;
-                runtime()?
-                    .block_on(ledger_office::ledger_client::repair(&client, &target))
-                    .map_err(|e| anyhow!(sync_message(&e)))?
-            };
+            let report = runtime()?.block_on(Arc::new(open(&dir)?).repair_from_hub())?;
             eprintln!(
                 "核对了 {} 份文档：{} 份与县局不一致，已修复；{} 份本机缺少，将在下次同步时取回",
                 report.compared, report.differ, report.missing
@@ -534,20 +520,14 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
 }
 
-fn hub_address(url: &str, trust: &TrustArgs) -> anyhow::Result<HubAddress> {
-    let ca_pem = match &trust.ca {
-        Some(path) => Some(
-            std::fs::read_to_string(path)
-                .with_context(|| format!("无法读取县局根证书 {}", path.display()))?,
-        ),
-        None => None,
-    };
-    Ok(HubAddress {
+fn hub_address(url: &str, trust: &TrustArgs) -> HubAddress {
+    HubAddress {
         url: url.to_owned(),
-        ca_pem,
+        ca_file: trust.ca.clone(),
         fingerprint: trust.ca_fingerprint.clone(),
         allow_plain: trust.allow_http,
-    })
+        ..HubAddress::default()
+    }
 }
 
 fn enroll(
@@ -557,23 +537,15 @@ fn enroll(
     staff: &[String],
     trust: &TrustArgs,
 ) -> anyhow::Result<()> {
-    let device_name = std::env::var("HOSTNAME")
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "ledger".to_owned());
     let enrollment = Enrollment {
-        hub: hub_address(hub, trust)?,
+        hub: hub_address(hub, trust),
         token: token.to_owned(),
         staff: staff.to_vec(),
-        device_name,
+        // The hub lists this computer by its host name.
+        device_name: String::new(),
         unlock: Some(Unlock::from_env()),
     };
-    let clock = clock()?;
-    let opened =
-        runtime()?.block_on(Office::enroll(dir, &enrollment, clock)).map_err(|e| match e {
-            ledger_office::OfficeError::Sync(e) => anyhow!(sync_message(&e)),
-            other => anyhow!(other),
-        })?;
+    let opened = runtime()?.block_on(Office::enroll(dir, &enrollment, clock()?))?;
     show_recovery(opened.recovery.as_deref());
     let office = opened.office;
     if office.hub_link()? == Some(HubLink::Plain) {
@@ -597,41 +569,24 @@ fn enroll(
 
 fn sync(dir: &Path, timeout: u64) -> anyhow::Result<()> {
     let office = Arc::new(open(dir)?);
-    let target: Arc<dyn SyncTarget> = office.clone();
-    let config = SyncConfig {
-        request_timeout: std::time::Duration::from_secs(timeout.clamp(5, 60)),
-        backoff_base: std::time::Duration::from_millis(500),
-        backoff_max: std::time::Duration::from_secs(10),
-        ..SyncConfig::default()
-    };
-    let client = office.hub_client(config.request_timeout)?;
-    let report = runtime()?.block_on(async {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(timeout);
-        let mut budget = config.max_batch;
-        sync_until_done(&client, &target, &config, deadline, &mut budget).await
-    });
-    match report {
-        Ok(r) => {
-            let pending = office.pending_changes()?;
-            eprintln!(
-                "同步完成：上传 {} 条更改，下载 {} 条记录（{} 次往返{}）；待上传 {} 条{}",
-                r.uploaded,
-                r.downloaded,
-                r.rounds,
-                if r.retries > 0 { format!("，重试 {} 次", r.retries) } else { String::new() },
-                pending,
-                if r.refused > 0 {
-                    format!("；{} 条被县局拒收，见 ledger status", r.refused)
-                } else {
-                    String::new()
-                }
-            );
-            println!("{} {}", r.uploaded, r.downloaded);
-            // The county's rules may have come with the pass.
-            refresh_index(&office)
+    let r = runtime()?.block_on(office.sync_once(std::time::Duration::from_secs(timeout)))?;
+    let pending = office.pending_changes()?;
+    eprintln!(
+        "同步完成：上传 {} 条更改，下载 {} 条记录（{} 次往返{}）；待上传 {} 条{}",
+        r.uploaded,
+        r.downloaded,
+        r.rounds,
+        if r.retries > 0 { format!("，重试 {} 次", r.retries) } else { String::new() },
+        pending,
+        if r.refused > 0 {
+            format!("；{} 条被县局拒收，见 ledger status", r.refused)
+        } else {
+            String::new()
         }
-        Err(e) => Err(anyhow!(sync_message(&e))),
-    }
+    );
+    println!("{} {}", r.uploaded, r.downloaded);
+    // The county's rules may have come with the pass.
+    refresh_index(&office)
 }
 
 /// Registers `count` cases, printing each id (flushed) only after the store reported it saved.
@@ -698,11 +653,8 @@ fn case_command(dir: &Path, command: &CaseCommand, handler: Option<&str>) -> any
             let status = status
                 .as_deref()
                 .map(|s| {
-                    ledger_office::ledger_domain::Status::parse(s).ok_or_else(|| {
-                        anyhow!(
-                            "不认识状态「{s}」，应为：{}",
-                            ledger_office::ledger_domain::Status::known_labels()
-                        )
+                    Status::parse(s).ok_or_else(|| {
+                        anyhow!("不认识状态「{s}」，应为：{}", Status::known_labels())
                     })
                 })
                 .transpose()?;
@@ -779,21 +731,9 @@ fn case_command(dir: &Path, command: &CaseCommand, handler: Option<&str>) -> any
         }
         CaseCommand::Attach { id, file } => {
             let id = case_id(&office, id)?;
+            let hash = office.attach_file(id, file)?;
             let name =
                 file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            // The size first: a huge file is refused without being read into memory.
-            let size = std::fs::metadata(file)
-                .with_context(|| format!("无法读取 {}", file.display()))?
-                .len();
-            Office::check_attachment_size(&name, size)?;
-            let bytes =
-                std::fs::read(file).with_context(|| format!("无法读取 {}", file.display()))?;
-            let hash = office.attach(
-                id,
-                &name,
-                &bytes,
-                ledger_office::ledger_domain::AttachmentRef::mime_of(&name),
-            )?;
             eprintln!("已添加附件「{name}」；附件标识：");
             println!("{hash}");
         }

@@ -1,8 +1,9 @@
 //! What the command line prints: JSON for scripts, readable Chinese for people.
 
 use chrono::NaiveDate;
-use ledger_office::ledger_domain::{Category, Channel, Source, Status};
-use ledger_office::{CaseRow, CaseView, DueList, ImportReport, Page};
+use ledger_office::{
+    CaseRow, CaseView, Category, Channel, DueList, HubLink, ImportReport, Page, Source, Status,
+};
 use serde_json::{Value, json};
 
 fn label<T>(code: Option<&str>, from: fn(&str) -> T, label: fn(&T) -> &str) -> String {
@@ -333,7 +334,7 @@ pub(crate) fn time_text(ms: Option<i64>) -> String {
     }
 }
 
-pub(crate) use ledger_office::ledger_domain::text::display_width;
+pub(crate) use ledger_office::display_width;
 
 /// `text` followed by spaces up to `width` columns (at least one space, so columns never touch).
 pub(crate) fn pad(text: &str, width: usize) -> String {
@@ -342,8 +343,7 @@ pub(crate) fn pad(text: &str, width: usize) -> String {
 }
 
 /// `encrypted`, `loopback` or `plain`, for scripts.
-fn link_code(link: ledger_office::ledger_client::HubLink) -> &'static str {
-    use ledger_office::ledger_client::HubLink;
+fn link_code(link: HubLink) -> &'static str {
     match link {
         HubLink::Encrypted => "encrypted",
         HubLink::Loopback => "loopback",
@@ -368,7 +368,7 @@ pub(crate) fn status(office: &ledger_office::Office, as_json: bool) -> anyhow::R
         Some(h) => println!("县局服务器：{h}"),
         None => println!("本机尚未接入县局：{}", crate::ENROLL_HINT),
     }
-    if office.hub_link()? == Some(ledger_office::ledger_client::HubLink::Plain) {
+    if office.hub_link()? == Some(HubLink::Plain) {
         println!("警告：{}", ledger_office::sync_error_text("plain_http"));
     }
     println!("上次成功同步：{}", time_text(status.last_success));

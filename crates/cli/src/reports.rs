@@ -5,9 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context, anyhow, bail};
 use chrono::NaiveDate;
-use ledger_office::Office;
-use ledger_office::ledger_domain::DocumentKind;
-use ledger_office::ledger_domain::stats::Period;
+use ledger_office::{DocumentKind, Office, Period};
 
 use crate::args::ReportFormat;
 

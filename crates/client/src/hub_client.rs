@@ -154,7 +154,7 @@ impl HubClient {
     /// The county CA (PEM) a pinned fingerprint matched in the hub's chain, once a connection
     /// found it: the office keeps it, so later connections trust it as if given as a file.
     pub fn learned_ca(&self) -> Option<String> {
-        let learned = self.learned.lock().ok()?;
+        let learned = self.learned.lock().unwrap_or_else(|p| p.into_inner());
         learned.as_ref().map(tls::to_pem)
     }
 
@@ -187,6 +187,7 @@ impl HubClient {
 
     async fn error(response: reqwest::Response) -> ClientError {
         let status = response.status();
+        // Not every failure has the hub's JSON body (a proxy's page): the status stands in.
         let body: Option<ErrorBody> = response.json().await.ok();
         let message =
             body.as_ref().map(|b| b.message.clone()).unwrap_or_else(|| status.to_string());

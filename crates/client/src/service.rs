@@ -158,6 +158,8 @@ fn record(
     sink: StatusSink<'_>,
     update: impl FnOnce(&mut SyncStatus),
 ) {
+    // A status that does not read back starts afresh: it is the header's display only, and is
+    // saved whole just below.
     let mut status = target.load_status().unwrap_or_default();
     update(&mut status);
     if let Err(e) = target.save_status(&status) {
@@ -353,6 +355,7 @@ impl std::fmt::Debug for Command {
 impl SyncHandle {
     /// A local edit happened: sync soon.
     pub fn notify_edit(&self) {
+        // A full queue already holds a sync to come; a stopped service has nothing to tell.
         let _ = self.tx.try_send(Command::Edited);
     }
 
@@ -378,6 +381,7 @@ impl SyncHandle {
 
     /// Stops the service after the current exchange.
     pub async fn shutdown(&self) {
+        // A service that has stopped already has nothing left to stop.
         let _ = self.tx.send(Command::Shutdown).await;
     }
 }
@@ -390,6 +394,7 @@ async fn went_offline(
     config: &SyncConfig,
     status_tx: &watch::Sender<SyncStatus>,
 ) -> bool {
+    // A status that does not read counts as offline: the next pass records it afresh.
     let status = target.load_status().unwrap_or_default();
     if !status.online || status.syncing {
         return false;
@@ -425,6 +430,7 @@ impl SyncService {
     /// Starts the loop on the current tokio runtime.
     pub fn spawn(client: HubClient, target: Arc<dyn SyncTarget>, config: SyncConfig) -> SyncHandle {
         let (tx, mut rx) = mpsc::channel(64);
+        // As in `record`: a status that does not read starts afresh.
         let initial = target.load_status().unwrap_or_default();
         let (status_tx, status_rx) = watch::channel(initial);
         let status_tx = Arc::new(status_tx);

@@ -1682,7 +1682,7 @@ fn an_engine_round_is_the_same_on_both_backends() {
 /// A real office registers a case and syncs over HTTP; the bureau then fetches it. Run on each
 /// backend behind the same router, the hub must come out the same.
 async fn office_round(store: Arc<dyn HubStore>) -> Vec<String> {
-    use ledger_office::ledger_client::{SyncConfig, SyncTarget, sync_until_done};
+    use ledger_client::{SyncConfig, SyncTarget, sync_until_done};
     use ledger_office::{Enrollment, HubAddress, Office};
 
     county(store.as_ref());

@@ -1,6 +1,8 @@
 //! Use cases on one case: register, add a submission, record a workflow action, attach a file,
 //! edit a field, draft, resolve a conflict, and the full view of a case.
 
+use std::path::Path;
+
 use chrono::NaiveDate;
 use ledger_domain::deadline::{CaseDeadlines, deadlines};
 use ledger_domain::model::case_number;
@@ -445,9 +447,9 @@ impl Office {
         Ok(submission_id)
     }
 
-    /// Whether a file of `size` bytes may be attached; asked before the file is read (the CLI
-    /// and the app check a file's length first, so a huge file is never loaded).
-    pub fn check_attachment_size(name: &str, size: u64) -> Result<()> {
+    /// Whether a file of `size` bytes may be attached; asked before the file is read
+    /// ([`Office::attach_file`]), so a huge file is never loaded.
+    pub(crate) fn check_attachment_size(name: &str, size: u64) -> Result<()> {
         if size > ledger_protocol::MAX_BLOB_BYTES {
             return Err(OfficeError::invalid(
                 "file",
@@ -482,6 +484,22 @@ impl Office {
         };
         self.store.edit(id, DocKind::Case, |tx| schema::add_attachment(tx, &attachment))?;
         Ok(hash)
+    }
+
+    /// Attaches the file at `path` to a case under the file's own name, its type told by the
+    /// name's extension: the size is checked before a byte is read, so a huge file is never
+    /// loaded. Returns the attachment's hash, as [`Office::attach`].
+    pub fn attach_file(&self, id: CaseId, path: &Path) -> Result<String> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "附件".to_owned());
+        let unreadable =
+            |e: std::io::Error| OfficeError::BadFile(format!("无法读取「{name}」：{e}"));
+        let size = std::fs::metadata(path).map_err(unreadable)?.len();
+        Self::check_attachment_size(&name, size)?;
+        let bytes = std::fs::read(path).map_err(unreadable)?;
+        self.attach(id, &name, &bytes, AttachmentRef::mime_of(&name))
     }
 
     /// An attachment's bytes.

@@ -13,14 +13,48 @@ use ledger_store::{DeepCheck, DeepProblem, DocKind};
 use crate::Office;
 use crate::error::Result;
 
+/// What `ledger check` found.
+#[derive(Debug, Clone)]
+pub struct CheckReport {
+    /// SQLite's own integrity check of the store file: `ok`, or what is damaged.
+    pub integrity: String,
+    /// Cases in the ledger.
+    pub cases: u64,
+    /// Local changes waiting to go up to the hub.
+    pub pending: u64,
+    /// The deep check ([`Office::check_deep`]) when asked for and the file is intact.
+    pub deep: Option<DeepCheck>,
+}
+
+impl CheckReport {
+    /// Whether the store file passed SQLite's integrity check.
+    pub fn intact(&self) -> bool {
+        self.integrity == "ok"
+    }
+}
+
 impl Office {
+    /// Checks the store: SQLite's integrity check, the counts, and with `deep` (only on an
+    /// intact file: a damaged one is restored from a backup first) [`Office::check_deep`].
+    pub fn check(&self, deep: bool) -> Result<CheckReport> {
+        let integrity = self.integrity_check()?;
+        let cases = self.case_count()?;
+        let pending = self.pending_changes()?;
+        let mut report = CheckReport { integrity, cases, pending, deep: None };
+        if deep && report.intact() {
+            report.deep = Some(self.check_deep()?);
+        }
+        Ok(report)
+    }
+
     /// Loads and reads every document, checks the outbox, and judges every change waiting
     /// for the hub as the hub would.
     pub fn check_deep(&self) -> Result<DeepCheck> {
         let mut report = self.store.check_deep()?;
         let cfg = self.config();
         // Before the first sync the hub's roster of this office is not here yet; the staff list
-        // it will be made from stands in, so a new or stand-alone office is judged too.
+        // it will be made from stands in, so a new or stand-alone office is judged too. A roster
+        // that does not load is one of the store's own findings above, so dropping it is right.
         let roster = self
             .store
             .with_doc(self.roster_key(), DocKind::Roster, schema::read_roster)
@@ -43,6 +77,7 @@ impl Office {
             let before = self.store.with_doc(entry.case_id, entry.kind, |doc| {
                 doc.fork_at(change.deps()).unwrap_or_else(|_| Automerge::new())
             });
+            // A change or document that does not load is one of the store's findings already.
             let Ok(before) = before else { continue };
             let case_doc = match entry.kind {
                 DocKind::Identity => {

@@ -29,6 +29,8 @@ impl Office {
         if cfg.code == code {
             return cfg.name;
         }
+        // A name to show: a damaged directory shows the code here, and is reported where the
+        // office acts on it (registration, import, sync).
         self.directory()
             .ok()
             .flatten()

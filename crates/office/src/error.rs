@@ -26,6 +26,10 @@ pub enum OfficeError {
     /// A file that cannot be read as a ledger.
     #[error("{0}")]
     BadFile(String),
+    /// A value the office keeps in its store does not read back (a damaged file): says which,
+    /// and what mends it.
+    #[error("{0}")]
+    Damaged(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -74,6 +78,7 @@ impl OfficeError {
             Self::HandedOver => "handed_over",
             Self::ImportRejected(_) => "import_rejected",
             Self::BadFile(_) => "bad_file",
+            Self::Damaged(_) => "damaged",
             Self::Store(StoreError::InUse { .. }) => "store_in_use",
             Self::Store(StoreError::Missing(_)) => "not_initialised",
             Self::Store(StoreError::DiskFull(_)) => "disk_full",

@@ -3,7 +3,7 @@
 //! `https://` without enrolling again, and the warning an office on plain HTTP shows. The CLI
 //! and the desktop app both enroll through [`Office::enroll`].
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ledger_client::{HubClient, HubLink, HubTrust, check_hub_url};
@@ -18,8 +18,10 @@ use crate::{Clock, Office, Opened, Unlock};
 pub struct HubAddress {
     /// `https://host:port` (or `http://` to this machine, or with `allow_plain`).
     pub url: String,
-    /// The county CA's certificate (PEM), when given as a file.
+    /// The county CA's certificate (PEM), when given as text.
     pub ca_pem: Option<String>,
+    /// A file holding the county CA's certificate (PEM), read when `ca_pem` is not given.
+    pub ca_file: Option<PathBuf>,
     /// The county CA's fingerprint, as `ledger-hub` prints it, when pinned instead.
     pub fingerprint: Option<String>,
     /// A person chose plain HTTP to another machine; the office warns about it.
@@ -36,9 +38,25 @@ impl HubAddress {
         Ok((url, link))
     }
 
-    /// The trust this address asks for.
-    fn trust(&self) -> Result<HubTrust> {
-        let mut trust = match &self.ca_pem {
+    /// The county CA's certificate as given: the text, else the file's.
+    fn ca(&self) -> Result<Option<String>> {
+        match (&self.ca_pem, &self.ca_file) {
+            (Some(pem), _) => Ok(Some(pem.clone())),
+            (None, Some(path)) => std::fs::read_to_string(path).map(Some).map_err(|e| {
+                OfficeError::invalid(
+                    "ca",
+                    "县局根证书",
+                    format!("无法读取 {}：{e}", path.display()),
+                )
+            }),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// The trust this address asks for, and the CA certificate it was given.
+    fn trust(&self) -> Result<(HubTrust, Option<String>)> {
+        let ca = self.ca()?;
+        let mut trust = match &ca {
             Some(pem) => HubTrust::with_ca_pem(pem)
                 .map_err(|e| OfficeError::invalid("ca", "县局根证书", e.to_string()))?,
             None => HubTrust::system(),
@@ -48,13 +66,19 @@ impl HubAddress {
                 .map_err(|e| OfficeError::invalid("fingerprint", "根证书指纹", e.to_string()))?
                 .pin;
         }
-        Ok(trust)
+        Ok((trust, ca))
     }
+}
 
-    /// The CA to keep: the file given, else the one the pin matched on the connection.
-    fn kept_ca(&self, client: &HubClient) -> Option<String> {
-        self.ca_pem.clone().or_else(|| client.learned_ca())
-    }
+/// What the hub lists a device as when no name is given: the computer's host name.
+fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.trim().is_empty())
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "ledger".to_owned())
 }
 
 /// What enrollment needs besides the address.
@@ -68,7 +92,7 @@ pub struct Enrollment {
     pub staff: Vec<String>,
     /// How the new store's key is protected; `None` makes a plain store (tests, benchmarks).
     pub unlock: Option<Unlock>,
-    /// What the hub lists this device as.
+    /// What the hub lists this device as; empty for this computer's host name.
     pub device_name: String,
 }
 
@@ -90,14 +114,17 @@ impl Office {
         if token.is_empty() {
             return Err(OfficeError::invalid("token", "接入令牌", "请填写县局给出的接入令牌"));
         }
-        let client = HubClient::new(Duration::from_secs(30), &enrollment.hub.trust()?)
-            .map_err(OfficeError::Sync)?;
+        let (trust, ca) = enrollment.hub.trust()?;
+        let client = HubClient::new(Duration::from_secs(30), &trust).map_err(OfficeError::Sync)?;
         let actor = Self::new_actor();
         let device_key = Self::new_device_key()?;
         let request = EnrollRequest {
             token: token.to_owned(),
             actor: actor.clone(),
-            device_name: enrollment.device_name.clone(),
+            device_name: match enrollment.device_name.trim() {
+                "" => host_name(),
+                name => name.to_owned(),
+            },
             public_key: device_key.public().to_hex(),
         };
         let enrolled = client.enroll(&url, &request).await.map_err(OfficeError::Sync)?;
@@ -116,7 +143,9 @@ impl Office {
         }
         let address = HubAddress {
             url,
-            ca_pem: enrollment.hub.kept_ca(&client),
+            // The CA given, else the one the pin matched on the connection.
+            ca_pem: ca.or_else(|| client.learned_ca()),
+            ca_file: None,
             fingerprint: None,
             allow_plain: enrollment.hub.allow_plain,
         };
@@ -154,9 +183,12 @@ impl Office {
         })
     }
 
-    /// A client for this office's hub whose requests give up after `timeout`.
+    /// A client for this office's hub whose requests give up after `timeout`, for tests and
+    /// benchmarks that drive sync themselves (feature `test-support`): the adapters go through
+    /// [`Office::start_sync`], [`Office::sync_once`] and the other sync methods.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn hub_client(&self, timeout: Duration) -> Result<HubClient> {
-        HubClient::new(timeout, &self.hub_trust()?).map_err(OfficeError::Sync)
+        self.client(timeout)
     }
 
     /// How the office reaches its hub; `None` when not enrolled. [`HubLink::Plain`] is shown as
@@ -177,14 +209,14 @@ impl Office {
             ));
         }
         let (url, link) = address.checked_url()?;
-        let mut trust = address.trust()?;
+        let (mut trust, given) = address.trust()?;
         if trust.ca_pem.is_none() && trust.pin.is_none() {
             // Same CA as before unless a new one is given.
             trust.ca_pem = self.store.meta(HUB_CA)?;
         }
         let client = HubClient::new(Duration::from_secs(15), &trust).map_err(OfficeError::Sync)?;
         client.health(&url, Duration::from_secs(15)).await.map_err(OfficeError::Sync)?;
-        let ca = address.kept_ca(&client).or(trust.ca_pem);
+        let ca = given.or_else(|| client.learned_ca()).or(trust.ca_pem);
         let plain = if link == HubLink::Plain { "1" } else { "0" };
         let mut pairs = vec![(HUB, url.as_str()), (PLAIN_HTTP, plain)];
         if let Some(ca) = &ca {

@@ -625,6 +625,7 @@ impl Office {
             )));
         }
         let total = rows.len();
+        let townships = self.registration_townships()?;
         let mut checked: Vec<Row> = Vec::new();
         for (i, cells) in rows.iter().enumerate() {
             let line = i + 2;
@@ -632,7 +633,7 @@ impl Office {
                 continue;
             }
             report.rows += 1;
-            match self.check_row(line, cells, &columns) {
+            match self.check_row(line, cells, &columns, &townships) {
                 Ok(row) => checked.push(row),
                 Err(errors) => report.invalid.extend(errors),
             }
@@ -654,6 +655,7 @@ impl Office {
         line: usize,
         cells: &[String],
         columns: &HashMap<&'static str, usize>,
+        townships: &[String],
     ) -> std::result::Result<Row, Vec<String>> {
         let mut c = Cells { line, cells, columns, errors: Vec::new() };
         let received = c.date("登记日期");
@@ -674,7 +676,7 @@ impl Office {
             c.err("所属乡镇", "必填".to_owned());
         }
         let case_id = c.case_id();
-        if let Err(field_errors) = self.dry_run(&input) {
+        if let Err(field_errors) = self.dry_run(&input, townships) {
             for e in field_errors {
                 if e.field == "received" && received.is_none() {
                     continue;
@@ -698,10 +700,14 @@ impl Office {
         })
     }
 
-    /// Runs the registration checks without allocating a case number.
-    fn dry_run(&self, input: &NewCase) -> std::result::Result<(), Vec<ledger_domain::FieldError>> {
+    /// Runs the registration checks without allocating a case number; `townships` are the ones
+    /// a registration here may name ([`Office::registration_townships`]).
+    fn dry_run(
+        &self,
+        input: &NewCase,
+        townships: &[String],
+    ) -> std::result::Result<(), Vec<ledger_domain::FieldError>> {
         let cfg = self.config();
-        let townships = self.registration_townships().unwrap_or_else(|_| cfg.townships.clone());
         let mut mint = || String::from("x");
         let actor = String::new();
         let mut ctx = ledger_domain::RegistrationContext {
@@ -714,7 +720,7 @@ impl Office {
             handler: "",
             at: self.now(),
             today: self.today(),
-            townships: &townships,
+            townships,
             default_township: None,
             collective_threshold: self
                 .store
@@ -737,10 +743,11 @@ impl Office {
         progress: &mut dyn FnMut(Progress),
     ) -> Result<()> {
         let groups = self.group_rows(rows, report)?;
+        let enrolled = self.hub_url()?.is_some();
         // An office bound to a hub signs imported history with a member of its roster.
         let handler = match self.handler(None) {
             Ok(h) => h,
-            Err(e) if self.hub_url()?.is_some() => return Err(e),
+            Err(e) if enrolled => return Err(e),
             Err(_) => "导入".to_owned(),
         };
         let plan = self.plan_landings(groups, options, report)?;
@@ -775,7 +782,7 @@ impl Office {
             let mut case = case;
             case.demo = options.demo;
             report.bureau_steps_left_out +=
-                self.imported_history(&mut case, last.unwrap_or(&group[0]), &handler);
+                self.imported_history(&mut case, last.unwrap_or(&group[0]), &handler, enrolled);
             report.cases += 1;
             if !options.dry_run {
                 new_cases.push(self.new_case_docs(case, identity, fingerprints)?);
@@ -997,15 +1004,15 @@ impl Office {
     /// Every event is recorded as this office, in its own role (a township's import records
     /// its history as the township); the hub accepts imported history only with the case's
     /// registration, and replay exempts it from the role table.
-    /// Returns how many of the bureau's steps a township's import left out.
-    fn imported_history(&self, case: &mut Case, row: &Row, handler: &str) -> usize {
+    /// Returns how many of the bureau's steps a township's import left out (`enrolled`: bound
+    /// to a hub).
+    fn imported_history(&self, case: &mut Case, row: &Row, handler: &str, enrolled: bool) -> usize {
         let cfg = self.config();
         let received = case.received().unwrap_or_else(|| self.today());
         let township = case.jurisdiction.clone();
         let mut left_out = 0;
         // Bound to a hub, the bureau's decisions (受理, 交办, 办结 ...) are the bureau's to
         // import; a store for this computer only keeps the whole history.
-        let enrolled = self.hub_url().ok().flatten().is_some();
         let mut push = |case: &mut Case, action: ActionKind, date: NaiveDate| -> Option<usize> {
             if enrolled && !ledger_domain::workflow::roles_for(&action).contains(&cfg.role) {
                 left_out += 1;

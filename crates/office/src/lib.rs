@@ -28,22 +28,19 @@ use std::path::Path;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use chrono::NaiveDate;
+use ledger_domain::DeviceTime;
 use ledger_domain::model::china_date;
 use ledger_domain::rules::{CountySetting, RuleItem};
-use ledger_domain::{DeviceTime, Role};
 use ledger_store::Store;
 
 pub use cases::{ActionInput, CaseView, SubmissionInput};
+pub use check::CheckReport;
 pub use config::OfficeConfig;
 pub use demo::DemoRemoval;
 pub use directory::TownshipChoice;
 pub use error::{OfficeError, Result, sync_error_text, sync_message};
 pub use hub::{Enrollment, HubAddress};
 pub use import::{ImportOptions, ImportReport, LEDGER_COLUMNS, Progress};
-pub use ledger_client;
-pub use ledger_domain;
-pub use ledger_protocol;
-pub use ledger_report as report;
 pub use ledger_store::private;
 pub use ledger_store::{
     CaseQuery, CaseRow, DeepCheck, DeepProblem, INDEX_STAMP_KEY, Page, QuarantinedChange,
@@ -56,6 +53,25 @@ pub use rules::{BasisView, EntryView, ItemView, PolicyView, RuleInput, RulesView
 pub use sync::BundleReport;
 pub use vault::Unlock;
 pub use vaulted::Opened;
+
+// What the adapters name of the layers below, by name: the CLI and the desktop depend on this
+// crate alone, and what of the domain and the sync client they see is decided here, not by
+// whatever those crates make public. A case's id, the coded vocabularies they parse and label,
+// the fields a person edits and the statistics they show:
+pub use ledger_domain::deadline::DeadlineKind;
+pub use ledger_domain::schema::{CaseField, Draft};
+pub use ledger_domain::stats::Period;
+pub use ledger_domain::text::display_width;
+pub use ledger_domain::{
+    ActionKind, CaseId, Category, Channel, CloseReason, DocumentKind, FieldError, HandlingTrack,
+    NewCase, Outcome, Purpose, ReviewOutcome, Role, Satisfaction, Sector, Source, Statistics,
+    Status,
+};
+// and sync as the office runs it: the handle of the background service, what a pass moved,
+// the status the header shows, how the hub is reached, and the failure the adapters word.
+pub use ledger_client::{
+    ClientError, HubLink, RepairReport, SyncHandle, SyncReport, SyncState, SyncStatus,
+};
 
 /// Where the time comes from: the device clock, or a fixed time for tests and scripts.
 pub type Clock = Arc<dyn Fn() -> DeviceTime + Send + Sync>;

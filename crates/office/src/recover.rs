@@ -205,6 +205,7 @@ impl Office {
 
     /// Records one of this office's actions again, through the same rules as a new one.
     fn redo(&self, id: CaseId, e: &Event) -> std::result::Result<(), String> {
+        // Someone since gone from the staff list: the redo is recorded by the default handler.
         let handler = self.handler(Some(&e.handler)).ok();
         let result = match &e.action {
             ActionKind::ResolveConflict => {

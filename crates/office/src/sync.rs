@@ -31,6 +31,7 @@ use crate::error::{OfficeError, Result};
 use crate::hub::HubAddress;
 use crate::recover::RecoveryReport;
 
+mod control;
 mod page;
 
 use crate::{Clock, Office};
@@ -242,7 +243,12 @@ impl Office {
     /// last received from the hub; `None` for a store of this computer only or before the first
     /// sync with an older hub.
     pub fn directory(&self) -> Result<Option<ledger_protocol::Directory>> {
-        Ok(self.store.meta(DIRECTORY)?.and_then(|json| serde_json::from_str(&json).ok()))
+        let Some(json) = self.store.meta(DIRECTORY)? else { return Ok(None) };
+        serde_json::from_str(&json).map(Some).map_err(|e| {
+            OfficeError::Damaged(format!(
+                "本机保存的县级名录已损坏（{e}）：同步一次即可从县局重新取回"
+            ))
+        })
     }
 
     /// The hub this office syncs with, if enrolled.
@@ -538,7 +544,8 @@ impl Office {
             actor: Some(self.actor_hex()),
             drops: self.drops()?,
             want_leases: self.lease_wants()?,
-            directory_version: self.directory()?.map(|d| d.version),
+            // A damaged copy goes without a version, so the hub sends the directory again.
+            directory_version: self.directory().ok().flatten().map(|d| d.version),
         })
     }
 

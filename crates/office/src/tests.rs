@@ -1229,3 +1229,106 @@ fn a_missing_input_names_its_field_and_no_command_line_option() {
     assert_eq!((fields[0].field.as_str(), fields[0].label.as_str()), ("to", "承办乡镇"));
     assert!(!fields[0].message.contains("--"), "{}", fields[0].message);
 }
+
+#[test]
+fn attach_file_reads_the_named_file_and_tells_its_type() {
+    let (dir, office) = office(Role::Bureau, "2024-03-10");
+    let id = office.register(&new_case("2024-03-01"), None).unwrap();
+    let photo = dir.path().join("现场照片.JPG");
+    std::fs::write(&photo, b"\xff\xd8\xff\xe0 a photo").unwrap();
+    let hash = office.attach_file(id, &photo).unwrap();
+    let case = office.case(id).unwrap();
+    let attached = &case.attachments[0];
+    assert_eq!((attached.name.as_str(), attached.mime.as_str()), ("现场照片.JPG", "image/jpeg"));
+    assert_eq!(attached.hash, hash);
+    assert_eq!(office.attachment(&hash).unwrap(), b"\xff\xd8\xff\xe0 a photo");
+
+    let err = office.attach_file(id, &dir.path().join("不存在.pdf")).unwrap_err();
+    assert_eq!(err.code(), "bad_file", "{err}");
+    assert!(err.to_string().contains("不存在.pdf"), "{err}");
+    // Refused by its length, before a byte is read (a sparse file of 9 MiB).
+    let huge = dir.path().join("录像.mp4");
+    std::fs::File::create(&huge).unwrap().set_len(9 * 1024 * 1024).unwrap();
+    let err = office.attach_file(id, &huge).unwrap_err();
+    assert!(err.to_string().contains("8 MiB"), "{err}");
+    assert_eq!(office.case(id).unwrap().attachments.len(), 1);
+}
+
+#[test]
+fn check_counts_and_runs_the_deep_check_only_when_asked() {
+    let (_d, office) = office(Role::Bureau, "2024-03-10");
+    office.register(&new_case("2024-03-01"), None).unwrap();
+    office.register(&new_case("2024-03-02"), None).unwrap();
+    let quick = office.check(false).unwrap();
+    assert!(quick.intact(), "{quick:?}");
+    assert_eq!(quick.cases, 2);
+    assert_eq!(quick.pending, office.pending_changes().unwrap());
+    assert!(quick.pending > 0);
+    assert!(quick.deep.is_none());
+    let deep = office.check(true).unwrap().deep.expect("asked for");
+    assert!(deep.documents >= 4, "{deep:?}");
+    assert!(deep.problems.is_empty(), "{deep:?}");
+}
+
+#[test]
+fn a_damaged_county_directory_is_reported_not_read_as_absent() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(Role::Bureau);
+    // A bureau takes its townships from the county directory.
+    cfg.townships.clear();
+    let office = Office::init(dir.path(), cfg, clock_at("2024-06-01")).unwrap();
+    office
+        .store()
+        .set_meta(&[
+            ("sync.hub", "http://127.0.0.1:9"),
+            ("sync.credential", "test"),
+            ("directory", "{\"offices\": [trunca"),
+        ])
+        .unwrap();
+
+    let err = office.directory().unwrap_err();
+    assert_eq!(err.code(), "damaged", "{err}");
+    assert!(err.to_string().contains("县级名录已损坏"), "{err}");
+    let err = office.register(&new_case("2024-03-01"), None).unwrap_err();
+    assert_eq!(err.code(), "damaged", "{err}");
+    let csv = dir.path().join("台账.csv");
+    let mut row: Vec<&str> = LEDGER_COLUMNS.iter().map(|_| "").collect();
+    for (col, v) in [
+        ("登记日期", "2024-03-01"),
+        ("信访形式", "来访"),
+        ("信访来源", "本局接收"),
+        ("问题类别", "纠纷调处"),
+        ("涉及领域", "涉土"),
+        ("所属乡镇", "黄桥镇"),
+        ("信访人", "王五"),
+        ("诉求内容", "宅基地界址纠纷"),
+    ] {
+        row[LEDGER_COLUMNS.iter().position(|c| *c == col).unwrap()] = v;
+    }
+    std::fs::write(&csv, format!("{}\n{}\n", LEDGER_COLUMNS.join(","), row.join(","))).unwrap();
+    let err = office.import_csv(&csv, ImportOptions::default(), &mut |_| {}).unwrap_err();
+    assert_eq!(err.code(), "damaged", "{err}");
+    assert_eq!(office.case_count().unwrap(), 0);
+    // The sync asks the hub for the directory again, which mends it.
+    let request = ledger_client::SyncTarget::prepare(&office, 1 << 20).unwrap();
+    assert_eq!(request.directory_version, None);
+}
+
+#[test]
+fn sync_control_of_an_office_on_its_own_says_it_is_not_enrolled() {
+    let (_d, office) = office(Role::Bureau, "2024-03-10");
+    let office = Arc::new(office);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let _inside = runtime.enter();
+    assert!(office.start_sync().unwrap().is_none());
+    let errors = runtime.block_on(async {
+        [
+            office.sync_once(std::time::Duration::from_secs(5)).await.map(|_| ()).unwrap_err(),
+            office.repair_from_hub().await.map(|_| ()).unwrap_err(),
+            office.hub_offices().await.map(|_| ()).unwrap_err(),
+        ]
+    });
+    for err in errors {
+        assert_eq!(err.code(), "not_enrolled", "{err}");
+    }
+}

@@ -40,6 +40,7 @@ fn unlocked_key(dir: &Path, unlock: &Unlock) -> Result<Option<StoreKey>> {
             // Which of the two opens the database decides which rekey step was reached.
             match (probe(dir, &key), vault::open(&new, unlock)) {
                 (true, _) => {
+                    // Left behind, the stale slots are tried and dropped again at the next open.
                     let _ = std::fs::remove_file(dir.join(PENDING_KEYS));
                     Ok(Some(key))
                 }
@@ -61,6 +62,7 @@ fn unlocked_key(dir: &Path, unlock: &Unlock) -> Result<Option<StoreKey>> {
 
 fn finish_pending(dir: &Path, new: &KeyFile) -> Result<()> {
     vault::write(dir, new)?;
+    // The slots are in place; a copy left behind is found the same and dropped at the next open.
     let _ = std::fs::remove_file(dir.join(PENDING_KEYS));
     Ok(())
 }
@@ -113,6 +115,7 @@ impl Office {
         let key = std::thread::scope(|s| {
             let warm = s.spawn(ledger_store::cipher::warm_up);
             let key = unlocked_key(dir, unlock);
+            // Only a warm-up: the store opens (more slowly) without it.
             let _ = warm.join();
             key
         });

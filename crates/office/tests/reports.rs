@@ -179,7 +179,7 @@ fn a_sheet_with_a_bad_row_imports_nothing_and_names_row_and_column() {
         "",
     ]);
     let path = dir.path().join("bad.xlsx");
-    let bytes = ledger_office::report::ledger_xlsx(&header, &[good.clone(), bad.clone()]).unwrap();
+    let bytes = ledger_report::ledger_xlsx(&header, &[good.clone(), bad.clone()]).unwrap();
     std::fs::write(&path, bytes).unwrap();
     let err = office.import_file(&path, ImportOptions::default(), &mut |_| {}).unwrap_err();
     assert_eq!(err.code(), "import_rejected");
@@ -193,7 +193,7 @@ fn a_sheet_with_a_bad_row_imports_nothing_and_names_row_and_column() {
     let mut rows = vec![header, good, bad];
     rows[2][8] = "三".to_owned();
     let titled = dir.path().join("titled.xlsx");
-    let bytes = ledger_office::report::ledger_xlsx(&["2024年信访台账".to_owned()], &rows).unwrap();
+    let bytes = ledger_report::ledger_xlsx(&["2024年信访台账".to_owned()], &rows).unwrap();
     std::fs::write(&titled, bytes).unwrap();
     let err = office.import_file(&titled, ImportOptions::default(), &mut |_| {}).unwrap_err();
     let msg = err.to_string();

@@ -73,6 +73,7 @@ impl Store {
         };
         for (seq, case, kind, hash, bytes) in entries {
             report.outbox += 1;
+            // An id that does not parse is reported below as belonging to no document.
             let id = case.parse::<CaseId>().ok();
             let problem = match Change::from_bytes(bytes) {
                 Err(e) => Some(format!("待上传更改 #{seq} 无法解析：{e}")),

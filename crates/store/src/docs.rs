@@ -384,6 +384,7 @@ impl Store {
             }
             return Ok(out);
         };
+        // The change committed just above is in the document: never empty.
         let bytes =
             doc.get_change_by_hash(&hash).map(|c| c.raw_bytes().to_vec()).unwrap_or_default();
         let change = LocalChange { kind, hash: hex(&hash), bytes: bytes.clone() };
@@ -699,6 +700,8 @@ impl Store {
                 let identity = self
                     .load_doc(&tx, id, DocKind::Identity)?
                     .filter(|d| schema::document_kind(d).as_deref() == Some("identity"))
+                    // Unreadable, the case is indexed without its names rather than left out of
+                    // the ledger; `check --deep` names the document.
                     .and_then(|d| schema::read_identity(&d).ok());
                 let projection = index::project(&case, identity.as_ref(), &doc, &rules);
                 index::write(&tx, &id.to_string(), &projection, now)?;
@@ -925,6 +928,7 @@ fn project(
             let case = schema::read_case(doc).map_err(|source| StoreError::document(id, source))?;
             let identity = identity_doc
                 .filter(|d| schema::document_kind(*d).as_deref() == Some("identity"))
+                // As in `refresh_index`: indexed without its names, named by `check --deep`.
                 .and_then(|d| schema::read_identity(d).ok());
             Ok(Some(index::project(&case, identity.as_ref(), doc, rules)))
         }

@@ -410,15 +410,22 @@ const COLUMNS: &str = "case_id, number, status, township, category, sector, purp
     received, names, village, next_due, next_due_kind, anomalies, conflicts, handed_over, registered_by,
     demo";
 
+/// Column `i` as a case id: an id that does not parse is a damaged row, reported as one.
+pub(crate) fn case_id_at(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<CaseId> {
+    let text: String = r.get(i)?;
+    text.parse().map_err(|e| {
+        let damaged =
+            format!("案件索引中的案件标识「{text}」已损坏（{e}）：请运行 ledger check --deep");
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, damaged.into())
+    })
+}
+
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
-    let id: String = r.get(0)?;
     let date = |i: usize| -> rusqlite::Result<Option<NaiveDate>> {
         Ok(r.get::<_, Option<String>>(i)?.and_then(|s| s.parse().ok()))
     };
     Ok(CaseRow {
-        id: id.parse().map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-        })?,
+        id: case_id_at(r, 0)?,
         number: r.get(1)?,
         status: r.get(2)?,
         township: r.get(3)?,
@@ -515,10 +522,7 @@ impl Store {
     pub fn demo_cases(&self) -> Result<Vec<CaseId>> {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached("SELECT case_id FROM cases WHERE demo = 1")?;
-        let ids = stmt
-            .query_map([], |r| r.get::<_, String>(0))?
-            .filter_map(|r| r.ok().and_then(|s| s.parse().ok()))
-            .collect();
+        let ids = stmt.query_map([], |r| case_id_at(r, 0))?.collect::<rusqlite::Result<_>>()?;
         Ok(ids)
     }
 
@@ -565,10 +569,7 @@ impl Store {
         let conn = self.reader();
         let mut stmt =
             conn.prepare_cached("SELECT case_id FROM cases ORDER BY received, number")?;
-        let ids = stmt
-            .query_map([], |r| r.get::<_, String>(0))?
-            .filter_map(|r| r.ok().and_then(|s| s.parse().ok()))
-            .collect();
+        let ids = stmt.query_map([], |r| case_id_at(r, 0))?.collect::<rusqlite::Result<_>>()?;
         Ok(ids)
     }
 

@@ -450,6 +450,8 @@ impl Store {
             }
         }
         std::fs::rename(&staging, &path)?;
+        // Durability of the rename only: the file itself is synced, and some systems cannot
+        // open or sync a directory.
         if let Ok(d) = std::fs::File::open(dir) {
             let _ = d.sync_all();
         }
@@ -767,13 +769,12 @@ impl Store {
 
     /// The case with this human number, if any.
     pub fn find_by_number(&self, number: &str) -> Result<Option<ledger_domain::CaseId>> {
-        let id: Option<String> = self
+        Ok(self
             .reader()
             .query_row("SELECT case_id FROM cases WHERE number = ?1 LIMIT 1", [number], |r| {
-                r.get(0)
+                index::case_id_at(r, 0)
             })
-            .optional()?;
-        Ok(id.and_then(|s| s.parse().ok()))
+            .optional()?)
     }
 
     /// Checks the database file (`PRAGMA integrity_check`): `ok` or the problems found.

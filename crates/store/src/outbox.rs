@@ -3,7 +3,7 @@
 //! every later change to the same case, which depends on them) for the user to see.
 
 use ledger_domain::CaseId;
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use crate::error::Result;
@@ -127,7 +127,7 @@ impl Store {
                 .query_row("SELECT case_id, seq FROM outbox WHERE hash = ?1", [hash], |r| {
                     Ok((r.get(0)?, r.get(1)?))
                 })
-                .ok();
+                .optional()?;
             if let Some((case, seq)) = found {
                 tx.execute(
                     "UPDATE outbox SET quarantined = 1, error = coalesce(error, ?3)

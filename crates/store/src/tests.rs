@@ -809,3 +809,28 @@ fn a_replayable_batch_skips_the_disk_wait_and_every_other_commit_keeps_it() {
     let reopened = Store::open(dir.path()).unwrap();
     assert_eq!(reopened.list(&CaseQuery::default()).unwrap().total, 3);
 }
+
+#[test]
+fn a_damaged_case_id_in_the_index_is_reported_not_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, cases) = seeded(dir.path());
+    let number = store.row(cases[0].id).unwrap().unwrap().number;
+    assert_eq!(store.case_ids().unwrap().len(), cases.len());
+    drop(store);
+    let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    conn.execute(
+        "UPDATE cases SET case_id = 'not-a-case-id', demo = 1 WHERE case_id = ?1",
+        [cases[0].id.to_string()],
+    )
+    .unwrap();
+    drop(conn);
+
+    let store = Store::open(dir.path()).unwrap();
+    for err in [
+        store.case_ids().unwrap_err(),
+        store.demo_cases().unwrap_err(),
+        store.find_by_number(&number).unwrap_err(),
+    ] {
+        assert!(err.to_string().contains("案件标识「not-a-case-id」已损坏"), "{err}");
+    }
+}

@@ -1,12 +1,11 @@
 //! 台账 and 案件详情: list, search, register, act, edit, attach.
 
 use chrono::NaiveDate;
-use ledger_office::ledger_domain::schema::{CaseField, Draft};
-use ledger_office::ledger_domain::{
-    ActionKind, CaseId, CloseReason, DocumentKind, HandlingTrack, NewCase, Outcome, ReviewOutcome,
-    Satisfaction,
+use ledger_office::{
+    ActionInput, ActionKind, CaseField, CaseId, CaseQuery, CaseRow, CaseView, CloseReason,
+    DocumentKind, Draft, HandlingTrack, NewCase, Outcome, Page, ReviewOutcome, Satisfaction,
+    SubmissionInput,
 };
-use ledger_office::{ActionInput, CaseQuery, CaseRow, CaseView, Office, Page, SubmissionInput};
 use serde::Deserialize;
 use tauri::State;
 
@@ -234,20 +233,7 @@ pub(crate) async fn attach_file(
 ) -> CommandResult<String> {
     let case = case_id(&id)?;
     let path = desktop.picks.path(&handle)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "附件".to_owned());
-    let hash = with_office(&desktop, move |o| {
-        let size = std::fs::metadata(&path)
-            .map_err(|e| ledger_office::OfficeError::BadFile(format!("无法读取「{name}」：{e}")))?
-            .len();
-        Office::check_attachment_size(&name, size)?;
-        let bytes = std::fs::read(&path)
-            .map_err(|e| ledger_office::OfficeError::BadFile(format!("无法读取「{name}」：{e}")))?;
-        o.attach(case, &name, &bytes, ledger_office::ledger_domain::AttachmentRef::mime_of(&name))
-    })
-    .await?;
+    let hash = with_office(&desktop, move |o| o.attach_file(case, &path)).await?;
     desktop.changed(Some(id));
     Ok(hash)
 }

@@ -1,8 +1,8 @@
 //! 期限, 统计 and files: due lists, statistics, import and export, printable documents.
 
-use ledger_office::ledger_domain::stats::Period;
-use ledger_office::ledger_domain::{CaseId, DocumentKind, Statistics};
-use ledger_office::{DueList, ImportOptions, ImportReport, YearReport};
+use ledger_office::{
+    CaseId, DocumentKind, DueList, ImportOptions, ImportReport, Period, Statistics, YearReport,
+};
 use tauri::State;
 
 use super::with_office;

@@ -1,15 +1,10 @@
 //! 设置: what the app is (office, hub, demo data), enrollment, local set-up, staff, and the
 //! vocabularies every screen labels codes with.
 
-use ledger_office::ledger_client::HubLink;
-use ledger_office::ledger_domain::deadline::DeadlineKind;
-use ledger_office::ledger_domain::schema::CaseField;
-use ledger_office::ledger_domain::{
-    ActionKind, Category, Channel, CloseReason, DocumentKind, HandlingTrack, Outcome, Purpose,
-    ReviewOutcome, Role, Satisfaction, Sector, Source, Status,
-};
 use ledger_office::{
-    Enrollment, HubAddress, Office, OfficeConfig, RuleInput, RulesView, Unlock, system_clock,
+    ActionKind, CaseField, Category, Channel, CloseReason, DeadlineKind, DocumentKind, Enrollment,
+    HandlingTrack, HubAddress, HubLink, Office, OfficeConfig, Outcome, Purpose, ReviewOutcome,
+    Role, RuleInput, RulesView, Satisfaction, Sector, Source, Status, Unlock, system_clock,
 };
 use std::collections::BTreeMap;
 
@@ -174,14 +169,6 @@ pub(crate) async fn vocabularies() -> CommandResult<Vocabularies> {
     })
 }
 
-fn host_name() -> String {
-    std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "desktop".to_owned())
-}
-
 #[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn enroll(
     desktop: State<'_, Desktop>,
@@ -198,7 +185,8 @@ pub(crate) async fn enroll(
         hub: HubAddress { url: hub, fingerprint, ..HubAddress::default() },
         token,
         staff,
-        device_name: host_name(),
+        // The hub lists this computer by its host name.
+        device_name: String::new(),
         unlock: Some(unlock_of(passphrase)),
     };
     let dir = desktop.data_dir().to_path_buf();

@@ -1,8 +1,6 @@
 //! 同步: status, sync now, the quarantine, and the bureau's view of every office.
 
-use ledger_office::ledger_client::{SyncReport, SyncState, SyncStatus, SyncTarget};
-use ledger_office::ledger_domain::CaseId;
-use ledger_office::{QuarantinedChange, RecoveryReport};
+use ledger_office::{CaseId, QuarantinedChange, RecoveryReport, SyncReport, SyncState, SyncStatus};
 use serde::Serialize;
 use tauri::State;
 
@@ -113,15 +111,5 @@ pub(crate) async fn recover_refused(desktop: State<'_, Desktop>) -> CommandResul
 
 #[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn hub_offices(desktop: State<'_, Desktop>) -> CommandResult<serde_json::Value> {
-    let running = desktop.running()?;
-    if !running.office.is_bureau() {
-        return Err(CommandError::new("refused", "只有县局可以查看各单位的同步情况"));
-    }
-    let target: &dyn SyncTarget = running.office.as_ref();
-    let binding = target
-        .binding()
-        .map_err(|e| CommandError::new("local_error", e.message))?
-        .ok_or_else(|| CommandError::new("not_enrolled", "本机没有接入县局"))?;
-    let client = running.office.hub_client(std::time::Duration::from_secs(15))?;
-    Ok(client.get_json(&binding.hub, &binding.credential, "/v1/offices").await?)
+    Ok(desktop.running()?.office.hub_offices().await?)
 }

@@ -1,0 +1,82 @@
+//! Sync control for the adapters: the background service, a pass run from a terminal, a repair
+//! against the hub's record, and the bureau's view of every office. The office builds the hub
+//! client and the service here, so neither the CLI nor the desktop names them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ledger_client::{
+    Binding, ClientError, HubClient, RepairReport, SyncConfig, SyncHandle, SyncReport, SyncService,
+    SyncTarget, sync_until_done,
+};
+
+use crate::Office;
+use crate::error::{OfficeError, Result};
+
+/// One request of the background service gives up after this long (a black-holed link).
+const SERVICE_TIMEOUT: Duration = Duration::from_secs(30);
+/// A repair's requests carry thousands of digests: they may take longer.
+const REPAIR_TIMEOUT: Duration = Duration::from_secs(60);
+/// The bureau's list of every office.
+const OFFICES_TIMEOUT: Duration = Duration::from_secs(15);
+
+impl Office {
+    /// A client for this office's hub whose requests give up after `timeout`.
+    pub(crate) fn client(&self, timeout: Duration) -> Result<HubClient> {
+        HubClient::new(timeout, &self.hub_trust()?).map_err(OfficeError::Sync)
+    }
+
+    /// Where and as whom this office syncs; `None` when it is not enrolled.
+    fn bound(&self) -> Result<Option<Binding>> {
+        Ok(SyncTarget::binding(self).map_err(ClientError::from)?)
+    }
+
+    /// Starts the background sync on the current tokio runtime (the caller enters it): it syncs
+    /// after each edit it is told of ([`SyncHandle::notify_edit`]), on a timer and on demand,
+    /// backing off while the hub is away. `None` when the office is not enrolled with a hub.
+    pub fn start_sync(self: &Arc<Self>) -> Result<Option<SyncHandle>> {
+        if self.bound()?.is_none() {
+            return Ok(None);
+        }
+        let client = self.client(SERVICE_TIMEOUT)?;
+        let target: Arc<dyn SyncTarget> = self.clone();
+        Ok(Some(SyncService::spawn(client, target, SyncConfig::default())))
+    }
+
+    /// Syncs until nothing is left to move, but for no longer than `within`: a pass from a
+    /// terminal or a script, which retries soon (from half a second, at most ten seconds apart)
+    /// because someone is waiting for it.
+    pub async fn sync_once(self: &Arc<Self>, within: Duration) -> Result<SyncReport> {
+        let config = SyncConfig {
+            request_timeout: within.clamp(Duration::from_secs(5), Duration::from_secs(60)),
+            backoff_base: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(10),
+            ..SyncConfig::default()
+        };
+        let client = self.client(config.request_timeout)?;
+        let target: Arc<dyn SyncTarget> = self.clone();
+        let deadline = tokio::time::Instant::now() + within;
+        let mut budget = config.max_batch;
+        Ok(sync_until_done(&client, &target, &config, deadline, &mut budget).await?)
+    }
+
+    /// Compares every document with the hub's and mends the ones that differ; the ones this
+    /// office lacks are fetched by the next sync ([`RepairReport::missing`]). Needed after a
+    /// restore from backup, and offered by `ledger check --deep`.
+    pub async fn repair_from_hub(self: &Arc<Self>) -> Result<RepairReport> {
+        let client = self.client(REPAIR_TIMEOUT)?;
+        let target: Arc<dyn SyncTarget> = self.clone();
+        Ok(ledger_client::repair(&client, &target).await?)
+    }
+
+    /// The hub's list of every office and how its sync stands (the bureau's 各单位同步情况),
+    /// as the hub's JSON.
+    pub async fn hub_offices(&self) -> Result<serde_json::Value> {
+        if !self.is_bureau() {
+            return Err(OfficeError::Refused("只有县局可以查看各单位的同步情况".to_owned()));
+        }
+        let binding = self.bound()?.ok_or(ClientError::NotEnrolled)?;
+        let client = self.client(OFFICES_TIMEOUT)?;
+        Ok(client.get_json(&binding.hub, &binding.credential, "/v1/offices").await?)
+    }
+}
