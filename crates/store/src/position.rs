@@ -113,9 +113,9 @@ pub(crate) fn decode(row: RawRow) -> Result<SyncPosition> {
     Ok(SyncPosition { seq, bootstrap, partial })
 }
 
-/// A position as the row stores it; pure, and the inverse of [`decode`] for every position
-/// it accepts. A position no row can hold (a number past `i64::MAX`, a head with a comma) is
-/// refused here, before anything is written.
+/// A position as the row stores it; pure, and read back by [`decode`] as it was whenever its
+/// heads are hashes. A position no row can hold (a number past `i64::MAX`, a head with a
+/// comma) is refused here, before anything is written; both books store through it.
 pub(crate) fn encode(position: &SyncPosition) -> Result<RawRow> {
     let (head, after_case, after_kind) = match &position.bootstrap {
         Some(b) => (
