@@ -22,7 +22,8 @@ use ledger_protocol::{
     SyncResponse, UpChange, roster_id, rules_id,
 };
 use ledger_store::{
-    BootstrapPosition, DocKind, LEGACY_META_KEY, PartialPosition, Store, StoreError, SyncPosition,
+    BootstrapPosition, DocKind, LEGACY_META_KEY, PartialPosition, Store, StoreError, SyncBook,
+    SyncPosition,
 };
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -147,6 +148,12 @@ fn target_err(e: impl Into<OfficeError>) -> TargetError {
 }
 
 impl Office {
+    /// The sync bookkeeping (what sync keeps besides the case documents), through its trait:
+    /// the trait and its conformance suite, not SQLite, are what this module relies on.
+    fn book(&self) -> &dyn SyncBook {
+        &self.store
+    }
+
     fn meta_json<T: DeserializeOwned + Default>(&self, key: &str) -> Result<T> {
         // A damaged value stops the sync with the reason rather than reading as empty; one of
         // the sync's own lists is part of its position, which a restart mends.
@@ -259,25 +266,25 @@ impl Office {
     /// The sync status as last recorded.
     pub fn sync_status(&self) -> Result<SyncStatus> {
         let mut status: SyncStatus = self.meta_json(STATUS)?;
-        status.pending = self.store.outbox_len()?;
-        status.quarantined = self.store.quarantined()?.len() as u64;
+        status.pending = self.book().outbox_len()?;
+        status.quarantined = self.book().quarantined()?.len() as u64;
         Ok(status)
     }
 
     /// Changes the hub refused, for the sync screen.
     pub fn quarantine(&self) -> Result<Vec<ledger_store::QuarantinedChange>> {
-        Ok(self.store.quarantined()?)
+        Ok(self.book().quarantined()?)
     }
 
     /// Puts a case's refused changes back in the queue (after the cause was fixed at the hub).
     pub fn retry_quarantined(&self, id: CaseId) -> Result<u64> {
-        Ok(self.store.release_quarantine(id)?)
+        Ok(self.book().release_quarantine(id)?)
     }
 
     /// The office's place in the hub's log. A damaged one is reported (the sync stops with
     /// the reason), never read as zero; [`Office::restart_sync`] is the deliberate way back.
     pub(crate) fn cursor(&self) -> Result<Cursor> {
-        if let Some(position) = self.store.sync_position()? {
+        if let Some(position) = self.book().sync_position()? {
             return Ok(cursor_of(position));
         }
         // Kept as JSON by the release before the typed row.
@@ -292,7 +299,7 @@ impl Office {
     /// beginning: the way back from a damaged sync position. Every case the hub sends merges
     /// with the one here; nothing local is lost, and changes not yet sent stay queued.
     pub fn restart_sync(&self) -> Result<()> {
-        self.store.clear_sync_position()?;
+        self.book().clear_sync_position()?;
         // A list that no longer reads as what it holds is rebuilt: cases still leaving from
         // the 已转交 marks (so they are deleted once their changes are up), the others empty
         // (what they held is asked for again by the restart: cases to fetch whole,
@@ -404,8 +411,8 @@ impl Office {
         series.dedup();
         let mut wants = Vec::new();
         for s in series {
-            if self.store.numbers_left(&s)? < LOW_WATER {
-                wants.push(LeaseWant { used: self.store.counter_value(&s)?, series: s });
+            if self.book().numbers_left(&s)? < LOW_WATER {
+                wants.push(LeaseWant { used: self.book().counter_value(&s)?, series: s });
             }
         }
         wants.truncate(MAX_LIST);
@@ -418,14 +425,14 @@ impl Office {
     /// its block): the caller numbers with its device letter instead, which never collides.
     pub(crate) fn leased_number(&self, series: &str) -> Result<Option<u64>> {
         if self.store.meta(CREDENTIAL)?.is_none() {
-            return Ok(Some(self.store.reserve_counter(series, 1)?));
+            return Ok(Some(self.book().reserve_counter(series, 1)?));
         }
         let mut known: Vec<String> = self.meta_json(SERIES)?;
         if !known.iter().any(|s| s == series) {
             known.push(series.to_owned());
             self.meta_pairs(&[(SERIES, Self::to_json(&known))])?;
         }
-        Ok(self.store.take_number(series)?)
+        Ok(self.book().take_number(series)?)
     }
 
     /// Asks for `cases` whole, to replace them with the hub's copy on arrival.
@@ -455,7 +462,7 @@ impl Office {
     /// Identity drops waiting for the hub, as sent.
     fn drops(&self) -> Result<Vec<IdentityDrop>> {
         let mut out = Vec::new();
-        for d in self.store.pending_drops(MAX_LIST)? {
+        for d in self.book().pending_drops(MAX_LIST)? {
             let (Ok(id), Ok(persons)) =
                 (d.id.parse::<uuid::Uuid>(), serde_json::from_str::<Vec<DropPerson>>(&d.persons))
             else {
@@ -469,7 +476,7 @@ impl Office {
 
     fn prepare_request(&self, budget: u32) -> Result<SyncRequest> {
         let budget = budget.max(MIN_BATCH_BYTES);
-        let mut outbox = self.store.outbox_batch(budget as usize)?;
+        let mut outbox = self.book().outbox_batch(budget as usize)?;
         if !self.roster_ready()? {
             outbox.retain(|e| e.kind == DocKind::Roster);
         }
@@ -492,7 +499,7 @@ impl Office {
             if room == 0 {
                 break;
             }
-            let Some(bytes) = self.store.blob(&want.hash)? else { continue };
+            let Some(bytes) = self.book().blob(&want.hash)? else { continue };
             let start = usize::try_from(want.offset).unwrap_or(usize::MAX).min(bytes.len());
             let end = (start + room.max(MIN_BATCH_BYTES as usize)).min(bytes.len());
             room = room.saturating_sub(end - start);
@@ -506,11 +513,11 @@ impl Office {
         let want_blobs: Vec<String> = self.meta_json(WANT_BLOBS)?;
         let mut wants = Vec::new();
         for hash in want_blobs {
-            let offset = self.store.blob_staged(&hash)?;
+            let offset = self.book().blob_staged(&hash)?;
             wants.push(BlobWant { hash, offset });
         }
         let status: SyncStatus = self.meta_json(STATUS)?;
-        let pending = self.store.outbox_len()?.saturating_sub(changes.len() as u64);
+        let pending = self.book().outbox_len()?.saturating_sub(changes.len() as u64);
         let device_key = if self.store.meta(KEY_REGISTERED)?.as_deref() == Some("1") {
             None
         } else {
@@ -535,7 +542,7 @@ impl Office {
                 .map(|c| c.0)
                 .collect(),
             evicted: self.meta_json::<Vec<CaseId>>(EVICTED)?.into_iter().map(|c| c.0).collect(),
-            blob_offers: self.store.unsent_blobs(32)?,
+            blob_offers: self.book().unsent_blobs(32)?,
             blobs,
             want_blobs: wants,
             device_time: self.now(),
@@ -561,7 +568,7 @@ impl Office {
         for record in &response.records {
             self.apply_record(record, &mut page)?;
         }
-        self.store.record_receipts(&page.receipts)?;
+        self.book().record_receipts(&page.receipts)?;
         self.reconcile_roster()?;
 
         let flow = Flow::of(request, response);
@@ -596,7 +603,7 @@ impl Office {
             (RECOVERED, Self::to_json(&page.recovered)),
         ];
         if page::cursor_moves(&self.cursor()?, &response.cursor, !want_whole.is_empty()) {
-            self.store.set_sync_position(&position_of(&response.cursor))?;
+            self.book().set_sync_position(&position_of(&response.cursor))?;
         }
         if page::stuck(&want_whole, &flow, &page.resets) {
             pairs.push((REPAIR, "1".to_owned()));
@@ -607,8 +614,8 @@ impl Office {
         let leftovers = page::Leftovers {
             want_whole: !want_whole.is_empty(),
             more_drops: !response.acked_drops.is_empty()
-                && !self.store.pending_drops(1)?.is_empty(),
-            roster_pending: self.store.outbox_len_of_kind(DocKind::Roster)? > 0,
+                && !self.book().pending_drops(1)?.is_empty(),
+            roster_pending: self.book().outbox_len_of_kind(DocKind::Roster)? > 0,
             newly_evicted,
             hub_needs_blobs: !response.need_blobs.is_empty(),
             want_blobs: !page.want_blobs.is_empty(),
@@ -619,7 +626,7 @@ impl Office {
         Ok(Applied {
             uploaded,
             downloaded: response.records.len(),
-            outbox_left: self.store.outbox_len()?,
+            outbox_left: self.book().outbox_len()?,
             wants_more: page::wants_more(leftovers),
         })
     }
@@ -634,18 +641,18 @@ impl Office {
             self.meta_pairs(&[(HUB_KEY, hub_key.clone()), (KEY_REGISTERED, "1".to_owned())])?;
         }
         let acked: Vec<String> = response.acked.iter().map(Hash::to_hex).collect();
-        self.store.acknowledge(&acked)?;
+        self.book().acknowledge(&acked)?;
         if !response.refused.is_empty() {
             self.quarantine_refused(&response.refused)?;
         }
         let merged: Vec<String> = response.acked_drops.iter().map(uuid::Uuid::to_string).collect();
-        self.store.ack_drops(&merged)?;
+        self.book().ack_drops(&merged)?;
         for (id, reason) in &response.refused_drops {
-            self.store.refuse_drop(&id.to_string(), reason)?;
+            self.book().refuse_drop(&id.to_string(), reason)?;
         }
         let blocks: Vec<(String, u64, u64)> =
             response.leases.iter().map(|l| (l.series.clone(), l.start, l.end)).collect();
-        self.store.add_number_blocks(&blocks)?;
+        self.book().add_number_blocks(&blocks)?;
         if let Some(directory) = &response.directory {
             self.meta_pairs(&[(DIRECTORY, Self::to_json(directory))])?;
         }
@@ -653,7 +660,7 @@ impl Office {
         let needed: BTreeSet<&str> = response.need_blobs.iter().map(|w| w.hash.as_str()).collect();
         let held: Vec<String> =
             request.blob_offers.iter().filter(|h| !needed.contains(h.as_str())).cloned().collect();
-        self.store.mark_blobs_sent(&held)?;
+        self.book().mark_blobs_sent(&held)?;
         Ok(())
     }
 
@@ -676,7 +683,7 @@ impl Office {
                 let whole = if *offset == 0 && bytes.len() as u64 == *total {
                     Some(bytes.clone())
                 } else {
-                    self.store.stage_piece(id, local(*kind), *offset, *total, bytes)?
+                    self.book().stage_piece(id, local(*kind), *offset, *total, bytes)?
                 };
                 if let Some(saved) = whole {
                     self.apply_enter(id, local(*kind), &saved, page)?;
@@ -700,7 +707,7 @@ impl Office {
             }
             Record::Blob(chunk) => {
                 page.blob_progress = true;
-                if self.store.stage_blob_piece(
+                if self.book().stage_blob_piece(
                     &chunk.hash,
                     chunk.offset,
                     chunk.total,
@@ -774,7 +781,7 @@ impl Office {
         let mut still_leaving = Vec::new();
         for id in std::mem::take(&mut page.leaving) {
             let demo = self.store.row(id)?.is_some_and(|r| r.demo);
-            if demo || self.store.outbox_for_case(id)? == 0 {
+            if demo || self.book().outbox_for_case(id)? == 0 {
                 self.store.delete_case(id)?;
                 page.evicted.push(id);
                 newly_evicted = true;
@@ -809,7 +816,7 @@ impl Office {
     fn quarantine_refused(&self, refused: &[Refused]) -> Result<()> {
         let pairs: Vec<(String, String)> =
             refused.iter().map(|r| (r.hash.clone(), r.reason.clone())).collect();
-        self.store.quarantine(&pairs)?;
+        self.book().quarantine(&pairs)?;
         let mut want: BTreeSet<CaseId> =
             self.meta_json::<Vec<CaseId>>(WANT_WHOLE)?.into_iter().collect();
         want.extend(refused.iter().map(|r| CaseId(r.case_id)));
@@ -883,8 +890,8 @@ impl Office {
         let mut request = self.prepare_request(BUNDLE_BYTES as u32)?;
         let mut room =
             BUNDLE_BYTES.saturating_sub(request.changes.iter().map(|c| c.bytes.len()).sum());
-        for hash in self.store.unsent_blobs(MAX_LIST)? {
-            if let Some(bytes) = self.store.blob(&hash)?
+        for hash in self.book().unsent_blobs(MAX_LIST)? {
+            if let Some(bytes) = self.book().blob(&hash)?
                 && bytes.len() <= room
             {
                 room -= bytes.len();

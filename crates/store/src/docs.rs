@@ -892,7 +892,7 @@ impl Store {
     }
 }
 
-fn insert_drop(tx: &Connection, drop: &DropRecord) -> Result<()> {
+pub(crate) fn insert_drop(tx: &Connection, drop: &DropRecord) -> Result<()> {
     tx.prepare_cached(
         "INSERT OR IGNORE INTO drops (id, case_id, persons, created_at) VALUES (?1, ?2, ?3, ?4)",
     )?
@@ -964,11 +964,7 @@ pub(crate) fn persist(tx: &Connection, write: &CaseWrite) -> Result<()> {
     }
     let now = now_ms();
     for change in &write.outbox {
-        let mut insert = tx.prepare_cached(
-            "INSERT OR IGNORE INTO outbox (case_id, kind, hash, bytes, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
-        insert.execute(params![key, change.kind.code(), change.hash, change.bytes, now])?;
+        crate::outbox::insert(tx, &key, change.kind, &change.hash, &change.bytes, now)?;
     }
     for (kind, heads) in &write.heads {
         tx.prepare_cached("UPDATE docs SET heads = ?3 WHERE case_id = ?1 AND kind = ?2")?

@@ -1,6 +1,8 @@
 //! An office's replica on SQLite (DESIGN §4): the case and identity documents with the changes
 //! appended since their last compaction, the projected index that lists, filters, search and
-//! counts read, content-addressed attachment blobs, the outbox and the pull cursor.
+//! counts read, content-addressed attachment blobs, the outbox and the pull cursor. The sync
+//! bookkeeping (everything but the documents) is also behind the [`SyncBook`] trait, with an
+//! in-memory implementation, [`MemorySyncBook`].
 //!
 //! Crash safety is the point of the layout. A local edit commits its Automerge change, its index
 //! row, its search row and its outbox entry in one SQLite transaction (WAL, `synchronous=FULL`),
@@ -18,6 +20,7 @@
 
 mod backup;
 mod blobs;
+mod book;
 mod check;
 pub mod cipher;
 
@@ -43,6 +46,7 @@ use ledger_domain::automerge::{ActorId, Automerge};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 pub use blobs::blob_hash;
+pub use book::{MemorySyncBook, SyncBook};
 pub use check::{DeepCheck, DeepProblem};
 pub use cipher::StoreKey;
 pub use docs::{Applied, DropRecord, NewCaseDocs};

@@ -3,7 +3,7 @@
 //! every later change to the same case, which depends on them) for the user to see.
 
 use ledger_domain::CaseId;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use crate::error::Result;
@@ -46,6 +46,25 @@ fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {
         hash: r.get(3)?,
         bytes: r.get(4)?,
     })
+}
+
+/// Queues one local change made at `now`; a change queued already (the same hash) stays as
+/// it is. Every outbox entry is written here: by the edit path in the transaction of its
+/// change, and by [`crate::SyncBook::enqueue`].
+pub(crate) fn insert(
+    tx: &Connection,
+    case: &str,
+    kind: DocKind,
+    hash: &str,
+    bytes: &[u8],
+    now: i64,
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO outbox (case_id, kind, hash, bytes, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![case, kind.code(), hash, bytes, now])?;
+    Ok(())
 }
 
 impl Store {

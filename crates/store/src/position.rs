@@ -66,15 +66,15 @@ fn kind_of(code: i64, column: &str) -> Result<DocKind> {
 }
 
 /// The row's columns, as stored.
-type RawRow = (i64, Option<i64>, Option<String>, Option<i64>, RawPartial);
-type RawPartial = (Option<String>, Option<i64>, Option<String>, Option<i64>);
+pub(crate) type RawRow = (i64, Option<i64>, Option<String>, Option<i64>, RawPartial);
+pub(crate) type RawPartial = (Option<String>, Option<i64>, Option<String>, Option<i64>);
 
 fn raw(r: &Row<'_>) -> rusqlite::Result<RawRow> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, (r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)))
 }
 
 /// Reads a stored row back as a position; pure, so every impossible row is tested.
-fn decode(row: RawRow) -> Result<SyncPosition> {
+pub(crate) fn decode(row: RawRow) -> Result<SyncPosition> {
     let (seq, head, after_case, after_kind, (p_case, p_kind, p_heads, p_offset)) = row;
     let seq = unsigned(Some(seq), "seq")?.unwrap_or_default();
     let after = match (after_case, after_kind) {
@@ -113,6 +113,35 @@ fn decode(row: RawRow) -> Result<SyncPosition> {
     Ok(SyncPosition { seq, bootstrap, partial })
 }
 
+/// A position as the row stores it; pure, and read back by [`decode`] as it was whenever its
+/// heads are hashes. A position no row can hold (a number past `i64::MAX`, a head with a
+/// comma) is refused here, before anything is written; both books store through it.
+pub(crate) fn encode(position: &SyncPosition) -> Result<RawRow> {
+    let (head, after_case, after_kind) = match &position.bootstrap {
+        Some(b) => (
+            Some(signed(b.head, "bootstrap_head")?),
+            b.after.map(|(case, _)| case.to_string()),
+            b.after.map(|(_, kind)| kind.code()),
+        ),
+        None => (None, None, None),
+    };
+    let partial = match &position.partial {
+        Some(p) => {
+            if p.heads.iter().any(|h| h.contains(',')) {
+                return Err(bad("分段接收的版本号有误"));
+            }
+            (
+                Some(p.case_id.to_string()),
+                Some(p.kind.code()),
+                Some(p.heads.join(",")),
+                Some(signed(p.offset, "partial_offset")?),
+            )
+        }
+        None => (None, None, None, None),
+    };
+    Ok((signed(position.seq, "seq")?, head, after_case, after_kind, partial))
+}
+
 impl Store {
     /// The office's place in the hub's log: `None` before the first page was applied (or
     /// while it is still kept the old way, under [`LEGACY_META_KEY`]).
@@ -133,28 +162,7 @@ impl Store {
     /// Keeps the office's place (inside a batch, with the page it follows), and removes the
     /// legacy JSON value.
     pub fn set_sync_position(&self, position: &SyncPosition) -> Result<()> {
-        let (head, after_case, after_kind) = match &position.bootstrap {
-            Some(b) => (
-                Some(signed(b.head, "bootstrap_head")?),
-                b.after.map(|(case, _)| case.to_string()),
-                b.after.map(|(_, kind)| kind.code()),
-            ),
-            None => (None, None, None),
-        };
-        let partial = match &position.partial {
-            Some(p) => {
-                if p.heads.iter().any(|h| h.contains(',')) {
-                    return Err(bad("分段接收的版本号有误"));
-                }
-                (
-                    Some(p.case_id.to_string()),
-                    Some(p.kind.code()),
-                    Some(p.heads.join(",")),
-                    Some(signed(p.offset, "partial_offset")?),
-                )
-            }
-            None => (None, None, None, None),
-        };
+        let (seq, head, after_case, after_kind, partial) = encode(position)?;
         let mut w = self.writer();
         let tx = w.tx()?;
         tx.execute(
@@ -167,16 +175,7 @@ impl Store {
                  bootstrap_after_kind = excluded.bootstrap_after_kind,
                  partial_case = excluded.partial_case, partial_kind = excluded.partial_kind,
                  partial_heads = excluded.partial_heads, partial_offset = excluded.partial_offset",
-            params![
-                signed(position.seq, "seq")?,
-                head,
-                after_case,
-                after_kind,
-                partial.0,
-                partial.1,
-                partial.2,
-                partial.3
-            ],
+            params![seq, head, after_case, after_kind, partial.0, partial.1, partial.2, partial.3],
         )?;
         tx.execute("DELETE FROM meta WHERE key = ?1", [LEGACY_META_KEY])?;
         tx.commit()?;
