@@ -20,7 +20,7 @@ import type {
   RulesView,
   Statistics,
   YearReport,
-} from './types'
+} from './generated/bindings'
 import {
   OFFICE,
   VOCABULARIES,
@@ -236,6 +236,7 @@ function view(m: MockCase): CaseView {
     // What the shell's HandlingTrack::proposed gives.
     track: 'petition',
     proposed_track: m.case.purpose === 'report' ? 'report' : m.case.purpose === 'suggestion' ? 'suggestion' : 'petition',
+    printable: [],
   })
 }
 
@@ -280,7 +281,7 @@ function zeroed(kind: ListKind): Record<string, number> {
 }
 
 function rate(numerator: number, denominator: number): Rate {
-  return { numerator, denominator, value: denominator === 0 ? null : Math.round((numerator / denominator) * 10_000) / 10_000 }
+  return { numerator, denominator, value: denominator === 0 ? null : Math.round((numerator / denominator) * 10_000) / 10_000, pending: 0, unknown: 0 }
 }
 
 function statistics(from: string, to: string, township?: string): Statistics {
@@ -453,6 +454,7 @@ function registerCase(input: NewCase, handler?: string): string {
       schema_version: 1,
       identity_released: false,
       restrictive_values: false,
+      demo: false,
       number: mintNumber(received.slice(0, 4)),
       official_number: null,
       registered_by: OFFICE.code,
@@ -482,6 +484,8 @@ function registerCase(input: NewCase, handler?: string): string {
           summary: '',
           registered_by: OFFICE.code,
           fingerprint: null,
+          referred_by: null,
+          referral_number: null,
         },
       ],
       events: [makeEvent('register', received, handler ?? OFFICE.staff[0] ?? '')],
