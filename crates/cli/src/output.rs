@@ -1,7 +1,7 @@
 //! What the command line prints: JSON for scripts, readable Chinese for people.
 
 use chrono::NaiveDate;
-use ledger_office::ledger_domain::{Category, Channel, Source, Status};
+use ledger_office::ledger_domain::{Channel, Source, Status};
 use ledger_office::{CaseRow, CaseView, DueList, ImportReport, Page};
 use serde_json::{Value, json};
 
