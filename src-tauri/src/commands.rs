@@ -1,9 +1,9 @@
 //! The Tauri commands: each extracts its input, calls one `Office` use case on a blocking thread,
 //! and converts the error. Grouped by screen; the names match `ui/src/api/commands.md`.
 
-mod cases;
+pub(crate) mod cases;
 mod reports;
-mod setup;
+pub(crate) mod setup;
 pub(crate) mod sync;
 
 use ledger_office::{Office, OfficeError};

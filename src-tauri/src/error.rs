@@ -6,6 +6,7 @@ use serde::Serialize;
 
 /// An error returned to the UI.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CommandError {
     /// A stable code the UI may key on (`invalid_input`, `refused`, `offline` ...).
     pub code: String,
@@ -13,6 +14,7 @@ pub struct CommandError {
     pub message: String,
     /// For invalid input: each field's problem.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub fields: Option<Vec<FieldError>>,
 }
 

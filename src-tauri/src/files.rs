@@ -22,6 +22,8 @@ use crate::error::{CommandError, CommandResult};
 
 /// What a dialog is for: which kind of dialog, filters and how many files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "PickPurpose"))]
 #[serde(rename_all = "snake_case")]
 pub enum Purpose {
     /// A ledger file to import (.xlsx, .csv).
@@ -50,6 +52,7 @@ impl Purpose {
 
 /// What the webview learns of a chosen file.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Picked {
     /// The handle later commands take instead of a path.
     pub handle: String,
@@ -87,6 +90,7 @@ impl Picks {
 
 /// Labels the webview passes for the dialog (its i18n holds the words).
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct DialogText {
     /// The dialog's title.
     pub title: String,

@@ -6,9 +6,13 @@
 //! `ledger-office`; errors reach the UI as `{code, message}` ([`error`]); store changes and sync
 //! status reach it as events ([`state`]).
 
+#[cfg(test)]
+mod bindings;
 pub mod commands;
 pub mod error;
 pub mod files;
+#[cfg(test)]
+mod fixtures;
 pub mod state;
 
 use std::path::PathBuf;

@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use ledger_domain::Status;
 use ledger_office::{CaseQuery, Unlock};
 use serde::Serialize;
 
@@ -182,8 +183,7 @@ fn measure_round(
     drop(office);
     let open = measure_open(&opts.exe, &variant.dir, opts.open_samples)?;
     let office = open_office(&variant.dir)?;
-    let page =
-        CaseQuery { status: Some("closed".to_owned()), limit: Some(50), ..CaseQuery::default() };
+    let page = CaseQuery { status: Some(Status::Closed), limit: Some(50), ..CaseQuery::default() };
     let search = |text: &str| CaseQuery { text: Some(text.to_owned()), ..page.clone() };
     let query = |words: &str, q: &CaseQuery| -> Result<f64> {
         let label = format!("{}: {words}", variant.name);

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use ledger_domain::Role;
 use ledger_domain::fixtures::TOWNSHIPS;
+use ledger_domain::{Role, Status};
 use ledger_office::{
     CaseQuery, ImportOptions, LEDGER_COLUMNS, Office, OfficeConfig, Unlock, system_clock,
 };
@@ -29,7 +29,7 @@ const BATCH: usize = 1000;
 const PAGE_TOWNSHIP: &str = "黄桥镇";
 
 /// The status of the filtered pages.
-const PAGE_STATUS: &str = "closed";
+const PAGE_STATUS: Status = Status::Closed;
 
 /// The two-character name search: a common given name.
 pub const NAME_QUERY: &str = "建国";
@@ -313,22 +313,22 @@ pub fn run(opts: &LocalOptions) -> Result<LocalReport> {
     let statuses: BTreeMap<String, u64> = office.store().count_by_status()?.into_iter().collect();
     let cases_in_store = statuses.values().sum();
     let mid = |total: u64| u32::try_from(total / 2 / 50 * 50).unwrap_or(0);
-    let closed = count(&office, &CaseQuery { status: Some(PAGE_STATUS.to_owned()), ..all() })?;
+    let closed = count(&office, &CaseQuery { status: Some(PAGE_STATUS), ..all() })?;
     let page_status = measure_query(
         &office,
-        format!("status = {PAGE_STATUS}, limit 50, offset {}", mid(closed)),
-        &CaseQuery { status: Some(PAGE_STATUS.to_owned()), offset: mid(closed), ..page() },
+        format!("status = {}, limit 50, offset {}", PAGE_STATUS.code(), mid(closed)),
+        &CaseQuery { status: Some(PAGE_STATUS), offset: mid(closed), ..page() },
         opts.samples,
     )?;
-    let both = CaseQuery {
-        status: Some(PAGE_STATUS.to_owned()),
-        township: Some(PAGE_TOWNSHIP.to_owned()),
-        ..all()
-    };
+    let both =
+        CaseQuery { status: Some(PAGE_STATUS), township: Some(PAGE_TOWNSHIP.to_owned()), ..all() };
     let offset = mid(count(&office, &both)?);
     let page_status_township = measure_query(
         &office,
-        format!("status = {PAGE_STATUS}, township = {PAGE_TOWNSHIP}, limit 50, offset {offset}"),
+        format!(
+            "status = {}, township = {PAGE_TOWNSHIP}, limit 50, offset {offset}",
+            PAGE_STATUS.code()
+        ),
         &CaseQuery { offset, limit: Some(50), ..both },
         opts.samples,
     )?;

@@ -659,7 +659,7 @@ fn case_command(dir: &Path, command: &CaseCommand, handler: Option<&str>) -> any
                 })
                 .transpose()?;
             let page = office.list(&CaseQuery {
-                status: status.map(|s| s.code().to_owned()),
+                status,
                 township: township.clone(),
                 text: query.clone(),
                 overdue: *overdue,

@@ -61,6 +61,7 @@ pub struct Applied {
 /// What the office shows about sync. Every field has a default, so a status written by an
 /// older release (fewer fields) still reads.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct SyncStatus {
     /// Last sync that completed (device time, ms).
@@ -89,6 +90,7 @@ pub struct SyncStatus {
 
 /// What the header says about sync (the one place this is decided; every screen shows it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum SyncState {
     /// Enrolled, never synced, and the first sync is on its way or running: the ledger fills

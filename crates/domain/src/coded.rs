@@ -94,6 +94,40 @@ macro_rules! coded_enum {
             }
         }
 
+        // A union of the known codes that still admits any string: a newer version's code
+        // reaches the UI as it is (`Unknown`), and the UI shows it as the code.
+        #[cfg(feature = "ts")]
+        impl ::ts_rs::TS for $name {
+            type WithoutGenerics = Self;
+            type OptionInnerType = Self;
+
+            fn docs() -> Option<String> {
+                let known = [$(concat!("`", $code, "` ", $label)),+].join("、");
+                Some(format!("/**\n * {}: {known}; or a newer version's code.\n */\n", stringify!($name)))
+            }
+
+            fn name(_: &::ts_rs::Config) -> String {
+                stringify!($name).to_owned()
+            }
+
+            fn inline(_: &::ts_rs::Config) -> String {
+                let known = [$(concat!("\"", $code, "\"")),+].join(" | ");
+                format!("{known} | (string & {{}})")
+            }
+
+            fn decl(cfg: &::ts_rs::Config) -> String {
+                format!("type {} = {};", stringify!($name), <Self as ::ts_rs::TS>::inline(cfg))
+            }
+
+            fn decl_concrete(cfg: &::ts_rs::Config) -> String {
+                <Self as ::ts_rs::TS>::decl(cfg)
+            }
+
+            fn output_path() -> Option<::std::path::PathBuf> {
+                Some(::std::path::PathBuf::from(concat!(stringify!($name), ".ts")))
+            }
+        }
+
         impl<'de> ::serde::Deserialize<'de> for $name {
             fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
                 let code = <::std::borrow::Cow<'de, str> as ::serde::Deserialize>::deserialize(d)?;

@@ -19,6 +19,7 @@ use crate::workflow::{ActionKind, Replay, Status};
 
 /// One version of the deadline rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Policy {
     /// A stable id (`xfgztl-2022`; a county's version adds its first day: `xfgztl-2022+2027-01-01`).
     pub id: Cow<'static, str>,
@@ -164,6 +165,7 @@ coded_enum! {
 
 /// One deadline of a case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Deadline {
     /// Which clock.
     pub kind: DeadlineKind,
@@ -188,6 +190,7 @@ pub struct Deadline {
 
 /// A deadline that could not be computed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DeadlineProblem {
     /// Which clock.
     pub kind: DeadlineKind,
@@ -197,6 +200,7 @@ pub struct DeadlineProblem {
 
 /// Every deadline of a case as of a date.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CaseDeadlines {
     /// The deadlines that apply now or applied.
     pub items: Vec<Deadline>,

@@ -23,6 +23,7 @@ pub const SCHEMA_VERSION: u64 = 1;
 
 /// 案件标识: a case's id, a UUIDv7 minted by the office that registered it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(transparent)]
 pub struct CaseId(pub Uuid);
 
@@ -57,6 +58,7 @@ pub fn china_date(at: DeviceTime) -> NaiveDate {
 
 /// 信访事项: one petition matter and everything recorded about it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Case {
     /// The case id.
     pub id: CaseId,
@@ -209,6 +211,7 @@ pub fn restrictive_purpose(purpose: &Purpose) -> bool {
 
 /// A reference from a case to one petitioner in its identity document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PetitionerRef {
     /// The key of the person in the case's identity document.
     pub id: String,
@@ -220,6 +223,7 @@ pub struct PetitionerRef {
 
 /// 信访件: one letter, visit, call, online post or referral about the matter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Submission {
     /// The submission id (UUIDv7).
     pub id: String,
@@ -263,6 +267,7 @@ pub struct Submission {
 /// 办理记录: one event of the log. Events are only ever added; status is derived by replaying
 /// them (see [`crate::workflow::replay`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "CaseEvent"))]
 pub struct Event {
     /// The event id (UUIDv7).
     pub id: String,
@@ -375,6 +380,7 @@ impl Event {
 
 /// 文书: a written notice or reply issued on the case, read from its 出具文书 event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct IssuedDocument {
     /// The kind.
     pub kind: DocumentKind,
@@ -390,6 +396,7 @@ pub struct IssuedDocument {
 
 /// 满意度评价: the petitioner's rating, read from its 评价 event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Evaluation {
     /// The rating.
     pub result: Satisfaction,
@@ -403,6 +410,7 @@ pub struct Evaluation {
 
 /// 附件: a file cited by the case, stored once as a content-addressed blob.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AttachmentRef {
     /// BLAKE3 hash of the content, hex.
     pub hash: String,
@@ -443,6 +451,7 @@ impl AttachmentRef {
 /// 信访人身份: the separate per-case identity document. Every 检举控告 and confidential case's
 /// identity goes to the bureau only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Identity {
     /// The case it belongs to.
     pub case_id: CaseId,
@@ -454,6 +463,7 @@ pub struct Identity {
 
 /// 信访人: one petitioner's identity and contact details.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Person {
     /// The key the case's [`PetitionerRef`] points to.
     pub id: String,

@@ -19,6 +19,7 @@ use crate::workflow::ActionKind;
 
 /// One field's problem, to show next to the field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[error("{label}: {message}")]
 pub struct FieldError {
     /// The input key (`received`, `petitioners[0].id_number`).
@@ -37,24 +38,31 @@ impl FieldError {
 
 /// A petitioner as entered.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct NewPetitioner {
     /// 姓名(名称).
     pub name: String,
     /// 信访人类型 (code or label); 公民 when empty.
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub kind: String,
     /// 证件类型 (code or label); 居民身份证 when a number is given.
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub id_type: String,
     /// 证件号码.
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub id_number: String,
     /// 联系电话.
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub phone: String,
     /// 住址.
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub address: String,
 }
 
 /// A submission as entered: the first of a new case, or a repeat letter or visit.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct NewSubmission {
     /// 信访日期 (登记日期 in the ledger).
@@ -64,47 +72,62 @@ pub struct NewSubmission {
     /// 信访来源 (code or label).
     pub source: String,
     /// 人数: persons (for visits, person-visits); 1 when absent.
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub persons: Option<u32>,
     /// 批次 for visits; 1 when absent.
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub batches: Option<u32>,
     /// 集体访/联名信; follows from the number of persons when absent.
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub collective: Option<bool>,
     /// 越级.
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub skip_level: bool,
     /// 重复.
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub repeat: bool,
     /// 匿名.
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub anonymous: bool,
     /// 是否保密.
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub confidential: bool,
     /// 反映内容 of this submission.
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub summary: String,
     /// 来文机关, for a referral: the referring body's full name.
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub referred_by: String,
     /// 来文文号, for a referral.
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub referral_number: String,
 }
 
 /// A new case as entered.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct NewCase {
     /// The first submission.
     #[serde(flatten)]
     pub submission: NewSubmission,
     /// 信访目的 (code or label); derived when empty.
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub purpose: String,
     /// 涉及领域 (code or label).
     pub sector: String,
     /// 问题类别 (code or label).
     pub category: String,
     /// 所属乡镇 by name.
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub township: String,
     /// 被反映对象.
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub subject: String,
     /// 诉求内容.
     pub request: String,
     /// 问题属地.
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub village: String,
     /// 信访人.
     pub petitioners: Vec<NewPetitioner>,

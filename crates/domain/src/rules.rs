@@ -226,6 +226,7 @@ pub fn check_entry(entry: &RuleEntry, today: NaiveDate) -> Result<(), String> {
 
 /// The county settings in force on a day.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CountySettings {
     /// 复查机关, if the county named it.
     pub review_body: Option<String>,

@@ -162,6 +162,7 @@ pub enum FieldValue {
 
 /// Concurrent values of one field, as Automerge kept them.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FieldConflict {
     /// The field.
     pub field: CaseField,

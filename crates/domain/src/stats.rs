@@ -25,6 +25,7 @@ use crate::terms::{Category, Channel, Sector, Source};
 
 /// A period of days, both ends included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Period {
     /// First day.
     pub from: NaiveDate,
@@ -70,6 +71,7 @@ impl Period {
 
 /// 批次 and 人次 of visits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Visits {
     /// 批次: visit batches.
     pub batches: u64,
@@ -79,6 +81,7 @@ pub struct Visits {
 
 /// Flagged submissions, whatever their channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Flags {
     /// 集体访/联名信.
     pub collective: u64,
@@ -90,6 +93,7 @@ pub struct Flags {
 
 /// A rate with what it is made of.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Rate {
     /// 分子.
     pub numerator: u64,
@@ -157,6 +161,7 @@ pub const RATE_NAMES: [&str; 8] = [
 
 /// The statistics of a period.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Statistics {
     /// The period counted.
     pub period: Period,

@@ -180,6 +180,7 @@ impl Refusal {
 
 /// An event that is invalid where it falls in the merged log: kept, flagged for review.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Anomaly {
     /// The event.
     pub event_id: String,

@@ -57,6 +57,7 @@ pub struct ActionInput {
 
 /// A repeat letter or visit on an existing case.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct SubmissionInput {
     /// The submission.
@@ -68,6 +69,7 @@ pub struct SubmissionInput {
 
 /// Everything the case detail screen shows.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CaseView {
     /// The case.
     pub case: Case,

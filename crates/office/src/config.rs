@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// The office's settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OfficeConfig {
     /// 单位代码 (`hq01`).
     pub code: String,

@@ -16,6 +16,7 @@ use crate::{ActionInput, ImportOptions, ImportReport, Office, Progress};
 
 /// What removing the demo data did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DemoRemoval {
     /// Demo cases removed (deleted here, or marked for the hub to purge).
     pub cases: usize,

@@ -13,6 +13,7 @@ use crate::error::Result;
 
 /// A township a case may be assigned to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TownshipChoice {
     /// 乡镇 name.
     pub name: String,

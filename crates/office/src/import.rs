@@ -145,6 +145,7 @@ pub struct ImportOptions {
 
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ImportReport {
     /// Data rows read.
     pub rows: usize,

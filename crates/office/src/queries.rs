@@ -11,6 +11,7 @@ use crate::error::Result;
 
 /// Cases by deadline: what is overdue and what falls due soon.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DueList {
     /// The day judged.
     pub today: NaiveDate,
@@ -85,7 +86,7 @@ impl Office {
                 ..Default::default()
             })?;
             for row in page.rows {
-                let open = ledger_store::Store::is_open_status(&row.status);
+                let open = row.status.is_open();
                 if open && !found.iter().any(|f| f.id == row.id) {
                     found.push(row);
                 }

@@ -30,6 +30,7 @@ const EDITABLE: [CaseField; 7] = [
 
 /// What the last recovery did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct RecoveryReport {
     /// Cases replaced with the hub's copy.

@@ -25,6 +25,7 @@ use crate::import::{ImportOptions, ImportReport, Progress};
 /// A year's statistics as the desktop's 统计 screen shows them: the year, the year before, and
 /// each month (January first).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct YearReport {
     /// The year's statistics.
     pub year: Statistics,

@@ -16,6 +16,7 @@ use crate::{Office, OfficeError, Result};
 
 /// One version of the deadline policy, and whether it is the one in force.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PolicyView {
     /// The version.
     #[serde(flatten)]
@@ -26,6 +27,7 @@ pub struct PolicyView {
 
 /// The legal basis of one category.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BasisView {
     /// The category's code.
     pub category: String,
@@ -39,6 +41,7 @@ pub struct BasisView {
 
 /// One recorded change of the rules.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EntryView {
     /// The item's code.
     pub item: String,
@@ -58,17 +61,20 @@ pub struct EntryView {
 
 /// A settable item, for the editor: its code, label and kind of value.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ItemView {
     /// The code (`policy.decide_days`, `county.review_body`, `basis.dispute` …).
     pub item: String,
     /// The label.
     pub label: String,
     /// `number`, `flag` or `text` (a year's holidays are set by `holidays.<year>`, not listed).
+    #[cfg_attr(feature = "ts", ts(type = r#""number" | "flag" | "text""#))]
     pub value_kind: &'static str,
 }
 
 /// The county's rules as this office holds them.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RulesView {
     /// Whether the rules document has arrived from the hub.
     pub received: bool,

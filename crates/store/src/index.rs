@@ -13,7 +13,7 @@ use ledger_domain::automerge::Automerge;
 use ledger_domain::deadline::deadlines;
 use ledger_domain::schema;
 use ledger_domain::workflow::replay;
-use ledger_domain::{ActionKind, Case, CaseFacts, CaseId, Identity, Status};
+use ledger_domain::{ActionKind, Case, CaseFacts, CaseId, Category, Identity, Status};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, params, params_from_iter};
 use serde::Serialize;
@@ -246,17 +246,18 @@ fn write_row(tx: &Connection, case_id: &str, p: &Projection, now: i64) -> Result
 
 /// One row of a case list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CaseRow {
     /// The case id.
     pub id: CaseId,
     /// 案件编号.
     pub number: String,
-    /// Status code (`in_progress`).
-    pub status: String,
+    /// 办理状态 (on the wire its code, `in_progress`).
+    pub status: Status,
     /// 所属乡镇.
     pub township: Option<String>,
-    /// 问题类别 code.
-    pub category: String,
+    /// 问题类别 (on the wire its code); a newer version's category is kept as `Unknown`.
+    pub category: Category,
     /// 涉及领域 code.
     pub sector: String,
     /// 信访目的 code.
@@ -289,6 +290,7 @@ pub struct CaseRow {
 
 /// A page of cases.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Page {
     /// Matches in all; for a text search at most [`COUNT_CAP`].
     pub total: u64,
@@ -301,12 +303,12 @@ pub struct Page {
 /// Filters for a case list. Every field narrows; `None` means any.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CaseQuery {
-    /// Status code.
-    pub status: Option<String>,
+    /// 办理状态.
+    pub status: Option<Status>,
     /// Township name.
     pub township: Option<String>,
-    /// Category code.
-    pub category: Option<String>,
+    /// 问题类别.
+    pub category: Option<Category>,
     /// Source code (of the first submission).
     pub source: Option<String>,
     /// Received on or after.
@@ -349,9 +351,9 @@ pub(crate) fn filter(q: &CaseQuery) -> (String, Vec<SqlValue>) {
             clauses.push(format!("{col} = ?{}", args.len()));
         }
     };
-    eq("status", &q.status, &mut clauses);
+    eq("status", &q.status.as_ref().map(|s| s.code().to_owned()), &mut clauses);
     eq("township", &q.township, &mut clauses);
-    eq("category", &q.category, &mut clauses);
+    eq("category", &q.category.as_ref().map(|c| c.code().to_owned()), &mut clauses);
     eq("source", &q.source, &mut clauses);
     if let Some(from) = q.received_from {
         args.push(SqlValue::Text(from.to_string()));
@@ -427,9 +429,9 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
     Ok(CaseRow {
         id: case_id_at(r, 0)?,
         number: r.get(1)?,
-        status: r.get(2)?,
+        status: stored_status(r, 2)?,
         township: r.get(3)?,
-        category: r.get(4)?,
+        category: stored_category(r, 4)?,
         sector: r.get(5)?,
         purpose: r.get(6)?,
         source: r.get(7)?,
@@ -445,6 +447,38 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
         registered_by: r.get(17)?,
         demo: r.get::<_, i64>(18)? > 0,
     })
+}
+
+/// A status column: always written by this version's replay, so a code it does not know means
+/// a damaged index, reported rather than shown as a status nobody can act on.
+fn stored_status(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Status> {
+    let code: String = r.get(i)?;
+    match Status::from_code(&code) {
+        Status::Unknown(_) => Err(bad_column(i, "办理状态", &code)),
+        status => Ok(status),
+    }
+}
+
+/// A category column: a newer version's code is kept (`Unknown`), as the case document keeps
+/// it; a value that is no code at all (empty, not snake_case) is reported.
+fn stored_category(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Category> {
+    let code: String = r.get(i)?;
+    let is_code = !code.is_empty()
+        && code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if is_code { Ok(Category::from_code(&code)) } else { Err(bad_column(i, "问题类别", &code)) }
+}
+
+/// A value in the index that this version cannot have written.
+#[derive(Debug, thiserror::Error)]
+#[error("索引中的{what}「{value}」无效（台账索引可能已损坏，请运行 `ledger check --deep` 检查）")]
+struct BadColumn {
+    what: &'static str,
+    value: String,
+}
+
+fn bad_column(i: usize, what: &'static str, value: &str) -> rusqlite::Error {
+    let bad = BadColumn { what, value: value.to_owned() };
+    rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(bad))
 }
 
 /// The statement counting a page's hits (a search's only up to one past `cap`).
@@ -571,10 +605,5 @@ impl Store {
             conn.prepare_cached("SELECT case_id FROM cases ORDER BY received, number")?;
         let ids = stmt.query_map([], |r| case_id_at(r, 0))?.collect::<rusqlite::Result<_>>()?;
         Ok(ids)
-    }
-
-    /// Whether a status code names an open case (for callers that only have the code).
-    pub fn is_open_status(code: &str) -> bool {
-        Status::from_code(code).is_open()
     }
 }

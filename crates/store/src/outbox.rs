@@ -26,6 +26,7 @@ pub struct OutboxEntry {
 
 /// A change the hub refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct QuarantinedChange {
     /// The case.
     pub case_id: CaseId,

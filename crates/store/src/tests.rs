@@ -1,6 +1,8 @@
 use ledger_domain::fixtures::seed_2017;
 use ledger_domain::schema::{self, CaseField, FieldValue};
-use ledger_domain::{ActionKind, Case, CaseId, Identity, Person, PolicyTable, Role, WorkCalendar};
+use ledger_domain::{
+    ActionKind, Case, CaseId, Category, Identity, Person, PolicyTable, Role, Status, WorkCalendar,
+};
 
 use super::*;
 
@@ -61,9 +63,8 @@ fn created_cases_are_indexed_and_queued() {
     assert_eq!(store.outbox_len().unwrap(), 274);
     let loaded = store.load_case(cases[5].id).unwrap();
     assert_eq!(loaded, cases[5]);
-    let by_status = store
-        .list(&CaseQuery { status: Some("in_progress".into()), ..Default::default() })
-        .unwrap();
+    let by_status =
+        store.list(&CaseQuery { status: Some(Status::InProgress), ..Default::default() }).unwrap();
     assert!(by_status.total > 0 && by_status.total < 20, "{}", by_status.total);
     let facts = store.all_facts().unwrap();
     assert_eq!(facts.len(), 137);
@@ -218,7 +219,7 @@ fn edits_commit_change_index_and_outbox_together() {
         })
         .unwrap();
     assert_eq!(store.outbox_len().unwrap(), before + 1);
-    assert_eq!(store.row(id).unwrap().unwrap().category, "dispute");
+    assert_eq!(store.row(id).unwrap().unwrap().category, Category::Dispute);
     // A failing edit changes nothing.
     let err = store
         .edit(id, DocKind::Case, |tx| {
@@ -239,7 +240,7 @@ fn edits_commit_change_index_and_outbox_together() {
     void.lamport = case.next_lamport();
     store.edit(id, DocKind::Case, |tx| schema::add_event(tx, &void)).unwrap();
     case.events.push(void);
-    assert_eq!(store.row(id).unwrap().unwrap().status, "voided");
+    assert_eq!(store.row(id).unwrap().unwrap().status, Status::Voided);
 }
 
 #[test]
@@ -833,4 +834,45 @@ fn a_damaged_case_id_in_the_index_is_reported_not_skipped() {
     ] {
         assert!(err.to_string().contains("案件标识「not-a-case-id」已损坏"), "{err}");
     }
+}
+
+#[test]
+fn a_status_or_category_the_index_cannot_hold_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, cases) = seeded(dir.path());
+    let id = cases[0].id;
+    let status = store.row(id).unwrap().unwrap().status;
+    drop(store);
+    let db = dir.path().join(DB_FILE);
+    let set = |sql: &str| {
+        let conn = Connection::open(&db).unwrap();
+        conn.execute(sql, [id.to_string()]).unwrap();
+    };
+
+    // A newer version's category is kept, as the case document keeps it.
+    set("UPDATE cases SET category = 'newer_category' WHERE case_id = ?1");
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(
+        store.row(id).unwrap().unwrap().category,
+        Category::Unknown("newer_category".into())
+    );
+    drop(store);
+
+    // This version's replay wrote every status: one it does not know is a damaged index.
+    set("UPDATE cases SET status = 'garbage' WHERE case_id = ?1");
+    let store = Store::open(dir.path()).unwrap();
+    let err = store.row(id).unwrap_err().to_string();
+    assert!(err.contains("办理状态「garbage」无效"), "{err}");
+    let err = store.list(&CaseQuery::default()).unwrap_err().to_string();
+    assert!(err.contains("办理状态「garbage」无效"), "{err}");
+    drop(store);
+
+    // A category that is no code at all.
+    set(&format!(
+        "UPDATE cases SET status = '{}', category = '' WHERE case_id = ?1",
+        status.code()
+    ));
+    let store = Store::open(dir.path()).unwrap();
+    let err = store.row(id).unwrap_err().to_string();
+    assert!(err.contains("问题类别「」无效"), "{err}");
 }

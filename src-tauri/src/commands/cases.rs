@@ -2,9 +2,9 @@
 
 use chrono::NaiveDate;
 use ledger_office::{
-    ActionInput, ActionKind, CaseField, CaseId, CaseQuery, CaseRow, CaseView, CloseReason,
-    DocumentKind, Draft, HandlingTrack, NewCase, Outcome, Page, ReviewOutcome, Satisfaction,
-    SubmissionInput,
+    ActionInput, ActionKind, CaseField, CaseId, CaseQuery, CaseRow, CaseView, Category,
+    CloseReason, DocumentKind, Draft, HandlingTrack, NewCase, Outcome, Page, ReviewOutcome,
+    Satisfaction, Status, SubmissionInput,
 };
 use serde::Deserialize;
 use tauri::State;
@@ -17,19 +17,23 @@ fn case_id(id: &str) -> CommandResult<CaseId> {
     id.parse().map_err(|_| CommandError::new("not_found", format!("案件标识「{id}」无效")))
 }
 
-/// The list filters as the UI sends them.
+/// The list filters as the UI sends them (codes; an empty one filters nothing).
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "CaseQuery", optional_fields))]
 #[serde(default)]
 pub(crate) struct QueryInput {
-    status: Option<String>,
+    status: Option<Status>,
     township: Option<String>,
-    category: Option<String>,
+    category: Option<Category>,
     source: Option<String>,
     received_from: Option<String>,
     received_to: Option<String>,
     text: Option<String>,
+    #[cfg_attr(test, ts(as = "Option<_>", optional))]
     overdue: bool,
     limit: Option<u32>,
+    #[cfg_attr(test, ts(as = "Option<_>", optional))]
     offset: u32,
 }
 
@@ -48,9 +52,9 @@ pub(crate) async fn list_cases(
     query: QueryInput,
 ) -> CommandResult<Page> {
     let q = CaseQuery {
-        status: query.status.filter(|s| !s.is_empty()),
+        status: query.status.filter(|s| !s.code().is_empty()),
         township: query.township.filter(|s| !s.is_empty()),
-        category: query.category.filter(|s| !s.is_empty()),
+        category: query.category.filter(|c| !c.code().is_empty()),
         source: query.source.filter(|s| !s.is_empty()),
         received_from: date(query.received_from.as_deref())?,
         received_to: date(query.received_to.as_deref())?,
@@ -94,8 +98,11 @@ pub(crate) async fn similar_cases(
 
 /// An action as the UI sends it: codes or labels.
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "ActionInput", optional_fields))]
 #[serde(default)]
 pub(crate) struct ActInput {
+    #[cfg_attr(test, ts(optional = false))]
     action: String,
     target: Option<String>,
     due: Option<String>,

@@ -17,6 +17,7 @@ use crate::state::Desktop;
 
 /// What the UI needs to know first.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub(crate) struct AppState {
     ready: bool,
     office: Option<OfficeConfig>,
@@ -89,6 +90,7 @@ pub(crate) async fn app_state(desktop: State<'_, Desktop>) -> CommandResult<AppS
 
 /// A code and its Chinese label.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub(crate) struct CodeLabel {
     code: String,
     label: String,
@@ -103,6 +105,7 @@ fn list<T>(known: &[T], code: fn(&T) -> &str, label: fn(&T) -> &str) -> Vec<Code
 
 /// Every vocabulary, in report order.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub(crate) struct Vocabularies {
     channel: Vec<CodeLabel>,
     source: Vec<CodeLabel>,
@@ -323,6 +326,7 @@ pub(crate) async fn township_choices(
 
 /// What removing the demo data did, and the app's state after it.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub(crate) struct DemoRemoved {
     removed: ledger_office::DemoRemoval,
     state: AppState,

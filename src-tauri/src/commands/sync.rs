@@ -10,6 +10,8 @@ use crate::state::Desktop;
 
 /// The sync status with the state the header shows, as `ledger-client` decides it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "SyncStatus"))]
 pub(crate) struct SyncStatusView {
     #[serde(flatten)]
     status: SyncStatus,
@@ -29,6 +31,8 @@ pub(crate) async fn sync_status(desktop: State<'_, Desktop>) -> CommandResult<Sy
 
 /// What a sync moved, for the UI.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "SyncReport"))]
 pub(crate) struct Moved {
     rounds: usize,
     uploaded: usize,

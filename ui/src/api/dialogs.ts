@@ -3,7 +3,7 @@
 // cannot read or write a file the user did not choose. The shell starts every dialog in the
 // documents folder and sets the extensions of each purpose; the words come from here (i18n).
 import * as ipc from './ipc'
-import type { Picked, PickPurpose } from './types'
+import type { Picked, PickPurpose } from './generated/bindings'
 import { i18n } from '../i18n'
 
 const t = (key: string) => i18n.global.t(key)

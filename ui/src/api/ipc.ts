@@ -1,37 +1,12 @@
 // The only module that talks to the Tauri shell: one typed function per command of commands.md,
-// and `onEvent` for the events of types.ts. Argument objects use the key names of commands.md
-// verbatim, since the Rust commands deserialise exactly those keys.
+// and `onEvent` for the events of uiTypes.ts. The types are generated from the Rust ones
+// (generated/bindings.ts). One argument casing: every command reads its arguments in snake_case
+// (`#[tauri::command(rename_all = "snake_case")]`, checked by a test in src-tauri), the key
+// names of commands.md, so argument objects use them verbatim and nothing is sent twice.
 import { invoke } from '@tauri-apps/api/core'
 import { listen, type UnlistenFn } from '@tauri-apps/api/event'
-import type {
-  ActionInput,
-  AppState,
-  CaseQuery,
-  CaseRow,
-  CaseView,
-  CommandError,
-  DemoRemoved,
-  DialogText,
-  DueList,
-  Events,
-  ImportReport,
-  NewCase,
-  NewPetitioner,
-  OfficeConfig,
-  OfficeHealth,
-  Page,
-  Picked,
-  PickPurpose,
-  QuarantinedChange,
-  RecoveryReport,
-  RulesView,
-  Statistics,
-  SyncReport,
-  SyncStatus,
-  TownshipChoice,
-  Vocabularies,
-  YearReport,
-} from './types'
+import type { ActionInput, AppState, CaseQuery, CaseRow, CaseView, CommandError, DemoRemoved, DialogText, DueList, ImportReport, NewCase, NewPetitioner, OfficeConfig, Page, Picked, PickPurpose, QuarantinedChange, RecoveryReport, RulesView, Statistics, SyncReport, SyncStatus, TownshipChoice, Vocabularies, YearReport } from './generated/bindings'
+import type { Events, OfficeHealth } from './uiTypes'
 
 /** Code given to failures that did not come from a command (the shell is missing, a panic). */
 export const IPC_FAILURE = 'ipc'
@@ -166,8 +141,6 @@ export const exportLedger = (handle: string) => call<number>('export_ledger', { 
 /** The statistics workbook of `from`..`to` (the tables the 统计 screen shows) as .xlsx. */
 export const exportStatistics = (from: string, to: string, handle: string, township?: string) =>
   call<null>('export_statistics', township ? { from, to, handle, township } : { from, to, handle })
-// Every command reads its arguments in snake_case (`#[tauri::command(rename_all =
-// "snake_case")]`), as commands.md spells them: one casing, nothing sent twice.
 export interface ImportChoice {
   skipInvalid: boolean
   /** Report what the import would do and write nothing. */

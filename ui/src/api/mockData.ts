@@ -6,207 +6,21 @@ import type {
   AttachmentRef,
   Case,
   CaseEvent,
-  CodeLabel,
   Identity,
   OfficeConfig,
-  OfficeHealth,
   QuarantinedChange,
-  RulePolicy,
   RulesView,
   Submission,
   SyncStatus,
   Vocabularies,
-} from './types'
+} from './generated/bindings'
+import type { OfficeHealth } from './uiTypes'
+import vocabularies from './fixtures/vocabularies.json'
+import rulesView from './fixtures/rules_view.json'
 
-const pairs = (list: [string, string][]): CodeLabel[] => list.map(([code, label]) => ({ code, label }))
-
-export const VOCABULARIES: Vocabularies = {
-  channel: pairs([
-    ['letter', '来信'],
-    ['visit', '来访'],
-    ['phone', '来电'],
-    ['online', '网上信访'],
-    ['fax', '传真'],
-    ['email', '电子邮件'],
-  ]),
-  source: pairs([
-    ['direct', '本局接收'],
-    ['provincial_bureau', '省信访局交办'],
-    ['city_bureau', '市信访局交办'],
-    ['county_department', '县级部门交办'],
-    ['report_12336', '12336举报'],
-    ['online_opinion', '网络舆情'],
-    ['city_land_bureau', '市国土局交办'],
-    ['national_bureau', '国家信访局转送'],
-    ['provincial_department', '省厅交办'],
-    ['hotline_12345', '12345热线'],
-    ['leader_instruction', '领导批示'],
-    ['lower_level', '下级上报'],
-  ]),
-  purpose: pairs([
-    ['suggestion', '建议意见'],
-    ['report', '检举控告'],
-    ['appeal', '申诉求决'],
-    ['enquiry', '咨询'],
-    ['unclassified', '待分类'],
-  ]),
-  sector: pairs([
-    ['land', '涉土'],
-    ['mineral', '涉矿'],
-    ['other', '其它'],
-  ]),
-  category: pairs([
-    ['illegal_transfer', '非法转让土地'],
-    ['illegal_occupation', '违法占地建设'],
-    ['enquiry_certificate', '咨询及要求办证'],
-    ['mining_right', '涉采矿权'],
-    ['dispute', '纠纷调处'],
-    ['other', '其它'],
-    ['illegal_approval', '违法批地'],
-    ['illegal_occupation_12336', '违法占地'],
-    ['illegal_use_right_transfer', '违法转让土地使用权'],
-    ['farmland_damage', '破坏耕地'],
-    ['other_land_violation', '其他土地违法'],
-    ['illegal_exploration', '违法勘查'],
-    ['illegal_mining', '违法开采'],
-    ['illegal_mining_approval', '违法批准探矿权采矿权'],
-    ['illegal_mining_right_transfer', '违法转让矿业权'],
-    ['other_mineral_violation', '其他矿产违法'],
-  ]),
-  // What the shell's `Category::offered` gives: no mining category under 涉土, no near-duplicates.
-  category_by_sector: {
-    land: ['illegal_transfer', 'illegal_occupation', 'enquiry_certificate', 'dispute', 'other', 'illegal_approval', 'farmland_damage', 'other_land_violation'],
-    mineral: ['enquiry_certificate', 'mining_right', 'dispute', 'other', 'illegal_exploration', 'illegal_mining', 'illegal_mining_approval', 'illegal_mining_right_transfer', 'other_mineral_violation'],
-    other: ['enquiry_certificate', 'dispute', 'other'],
-  },
-  status: pairs([
-    ['registered', '登记'],
-    ['accepted', '受理'],
-    ['not_accepted', '不予受理'],
-    ['forwarded', '转送'],
-    ['assigned', '交办'],
-    ['in_progress', '办理中'],
-    ['extended', '延期'],
-    ['replied', '已答复'],
-    ['under_review', '复查中'],
-    ['reviewed', '已复查'],
-    ['under_recheck', '复核中'],
-    ['rechecked', '已复核'],
-    ['closed', '办结'],
-    ['voided', '作废'],
-    ['returned', '已退回'],
-  ]),
-  action: pairs([
-    ['register', '登记'],
-    ['accept', '受理'],
-    ['not_accept', '不予受理'],
-    ['no_further', '不再受理'],
-    ['forward', '转送'],
-    ['assign', '交办'],
-    ['reassign', '改派'],
-    ['object', '异议退回'],
-    ['notify', '告知'],
-    ['investigate', '调查核实'],
-    ['hearing', '听证'],
-    ['mediate', '调解'],
-    ['extend', '延期'],
-    ['reply', '答复'],
-    ['review', '复查'],
-    ['review_opinion', '复查意见'],
-    ['recheck_request', '复核'],
-    ['recheck_opinion', '复核意见'],
-    ['deliver', '送达'],
-    ['supervise', '督办'],
-    ['chase', '催办'],
-    ['follow_up', '回访'],
-    ['evaluate', '评价'],
-    ['close', '办结'],
-    ['void', '作废'],
-    ['issue_document', '出具文书'],
-    ['resolve_conflict', '冲突处理'],
-  ]),
-  satisfaction: pairs([
-    ['satisfied', '满意'],
-    ['basically_satisfied', '基本满意'],
-    ['dissatisfied', '不满意'],
-  ]),
-  close_reason: pairs([
-    ['replied', '答复后未申请复查'],
-    ['review_served', '复查意见送达'],
-    ['recheck_served', '复核意见送达'],
-    ['mediated', '调解协议履行'],
-    ['withdrawn', '撤回'],
-    ['deceased', '死亡无承受人'],
-    ['statutory_procedure', '导入法定程序'],
-  ]),
-  document_kind: pairs([
-    ['acceptance_notice', '受理告知书'],
-    ['non_acceptance_notice', '不予受理告知书'],
-    ['extension_notice', '延长办理期限告知书'],
-    ['handling_opinion', '信访处理意见书'],
-    ['completion_report', '办结报告'],
-    ['forwarding_notice', '转送告知书'],
-    ['no_further_notice', '不再受理告知书'],
-    ['review_opinion', '复查意见书'],
-    ['recheck_opinion', '复核意见书'],
-  ]),
-  // What the shell's Source::is_referral gives.
-  referral_sources: ['provincial_bureau', 'city_bureau', 'county_department', 'city_land_bureau', 'national_bureau', 'provincial_department', 'hotline_12345', 'leader_instruction', 'lower_level'],
-  issued_documents: [
-    'acceptance_notice',
-    'non_acceptance_notice',
-    'extension_notice',
-    'handling_opinion',
-    'completion_report',
-    'forwarding_notice',
-    'no_further_notice',
-  ],
-  deadline_kind: pairs([
-    ['decide', '受理告知期限'],
-    ['objection', '异议期限'],
-    ['handle', '办理期限'],
-    ['assigned', '交办期限'],
-    ['review_request', '复查申请期限'],
-    ['review', '复查期限'],
-    ['recheck_request', '复核申请期限'],
-    ['recheck', '复核期限'],
-  ]),
-  case_field: pairs([
-    ['purpose', '信访目的'],
-    ['sector', '涉及领域'],
-    ['category', '问题类别'],
-    ['jurisdiction', '所属乡镇'],
-    ['subject', '被反映对象'],
-    ['request', '诉求内容'],
-    ['village', '问题属地'],
-    ['confidential', '是否保密'],
-    ['official_number', '正式编号'],
-  ]),
-  role: pairs([
-    ['township', '乡镇国土所'],
-    ['bureau', '县局'],
-  ]),
-  outcome: pairs([
-    ['supported', '予以支持'],
-    ['partly_supported', '部分支持'],
-    ['explained', '解释说明'],
-    ['not_supported', '不予支持'],
-  ]),
-  handling_track: pairs([
-    ['petition', '信访程序'],
-    ['report', '检举控告办理'],
-    ['enforcement', '执法查处'],
-    ['litigation', '诉讼或行政复议'],
-    ['arbitration', '仲裁'],
-    ['other_procedure', '其他法定程序'],
-    ['suggestion', '建议意见办理'],
-  ]),
-  review_outcome: pairs([
-    ['upheld', '维持'],
-    ['redo', '撤销并责令重作'],
-    ['changed', '变更'],
-  ]),
-}
+// Recorded from the real shell (src-tauri/src/fixtures.rs): the mock keeps no vocabulary of
+// its own, so a code or label changed in Rust reaches the mock's pages as it reaches the app's.
+export const VOCABULARIES: Vocabularies = vocabularies
 
 export const OFFICE: OfficeConfig = {
   code: 'county',
@@ -218,66 +32,13 @@ export const OFFICE: OfficeConfig = {
   device: 'A',
 }
 
-const POLICY_FIELDS: [string, string, RulesView['items'][number]['value_kind']][] = [
-  ['name', '规则名称', 'text'],
-  ['decide_days', '受理告知期限（日）', 'number'],
-  ['decide_working', '受理告知期限按工作日计', 'flag'],
-  ['objection_working_days', '异议退回期限（工作日）', 'number'],
-  ['handle_days', '办理期限（日）', 'number'],
-  ['extension_max_days', '延期上限（日）', 'number'],
-  ['review_request_days', '复查（复核）申请期限（日）', 'number'],
-  ['review_days', '复查（复核）期限（日）', 'number'],
-  ['rating_days', '评价期限（日）', 'number'],
-  ['collective_threshold', '集体访人数（人及以上）', 'number'],
-  ['settled_window_days', '停访息诉观察期（日）', 'number'],
-]
-
 /**
- * 全县规则 as the shell's `rules_view` gives them before the county changed anything: the two
- * national policy versions, the built-in holiday table and a few rows of the legal-basis table.
+ * 全县规则 as the real office's `rules_view` gives them before the county changed anything
+ * (recorded: src-tauri/src/fixtures.rs), with the two flags the shell decides by the office's
+ * role and link.
  */
 export function initialRules(editable: boolean, received: boolean): RulesView {
-  const national = (id: string, name: string, effective_from: string, in_force: boolean): RulePolicy => ({
-    id,
-    name,
-    effective_from,
-    decide_days: 15,
-    decide_working: false,
-    objection_working_days: 5,
-    handle_days: 60,
-    extension_max_days: 30,
-    review_request_days: 30,
-    review_days: 30,
-    collective_threshold: 5,
-    settled_window_days: 90,
-    in_force,
-  })
-  const basis: [string, string, string][] = [
-    ['illegal_occupation', '违法占地建设', '《中华人民共和国土地管理法》第七十七条'],
-    ['farmland_damage', '破坏耕地', '《中华人民共和国土地管理法》第七十五条'],
-    ['dispute', '纠纷调处', '《中华人民共和国土地管理法》第十四条'],
-    ['other', '其它', ''],
-  ]
-  return {
-    received,
-    editable,
-    policies: [
-      national('xftl-2005', '信访条例（2005，国务院令第431号）', '2005-05-01', false),
-      national('xfgztl-2022', '信访工作条例（2022）', '2022-05-01', true),
-    ],
-    calendar_from: '2017-01-01',
-    calendar_to: '2026-12-31',
-    county: { review_body: null, issues_own_documents: false, township_review_body: null },
-    legal_basis: basis.map(([category, label, text]) => ({ category, label, basis: text, county: false })),
-    entries: [],
-    items: [
-      ...POLICY_FIELDS.map(([f, label, value_kind]) => ({ item: `policy.${f}`, label: `期限规则·${label}`, value_kind })),
-      { item: 'county.review_body', label: '县局设置·复查机关', value_kind: 'text' as const },
-      { item: 'county.issues_own_documents', label: '县局设置·国土所以自己名义出具文书', value_kind: 'flag' as const },
-      { item: 'county.township_review_body', label: '县局设置·复查机关（国土所出具的文书）', value_kind: 'text' as const },
-      ...basis.map(([category, label]) => ({ item: `basis.${category}`, label: `法律依据·${label}`, value_kind: 'text' as const })),
-    ],
-  }
+  return { ...structuredClone(rulesView as unknown as RulesView), editable, received }
 }
 
 /** The 台账口令 that opens the mock's locked store (`?locked`). */
@@ -449,6 +210,8 @@ export function makeEvent(
     document_kind: null,
     document_number: null,
     field: null,
+    review_outcome: null,
+    track: null,
     ...extra,
   }
 }
@@ -502,6 +265,8 @@ function buildCase(seed: Seed, r: () => number): MockCase {
     summary: '',
     registered_by: 'county',
     fingerprint: null,
+    referred_by: null,
+    referral_number: null,
   }
   const c: Case = {
     id,
@@ -817,6 +582,7 @@ export function buildMockData(today: string): MockData {
       online: false,
       syncing: false,
       pass_downloaded: 0,
+      pass_uploaded: 0,
       state: 'offline',
     },
     quarantine: [

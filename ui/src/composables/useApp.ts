@@ -1,6 +1,6 @@
 import { computed, reactive } from 'vue'
 import * as ipc from '../api/ipc'
-import type { AppState, CommandError, SyncStatus, TownshipChoice, Vocabularies } from '../api/types'
+import type { AppState, CommandError, SyncStatus, TownshipChoice, Vocabularies } from '../api/generated/bindings'
 
 interface AppStore {
   state: AppState | null

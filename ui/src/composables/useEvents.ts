@@ -1,6 +1,6 @@
 import { onBeforeUnmount, onMounted } from 'vue'
 import { onEvent, type EventName } from '../api/ipc'
-import type { Events } from '../api/types'
+import type { Events } from '../api/uiTypes'
 
 type Handler<K extends EventName> = (payload: Events[K]) => void
 

@@ -1,6 +1,6 @@
 import { reactive } from 'vue'
 import * as ipc from '../api/ipc'
-import type { CommandError, ImportReport, Picked } from '../api/types'
+import type { CommandError, ImportReport, Picked } from '../api/generated/bindings'
 import { subscribe } from './useEvents'
 
 interface ImportTask {

@@ -1,6 +1,6 @@
 import { app } from './useApp'
 import { currentLocale, i18n, rawMessages } from '../i18n'
-import type { CodeLabel, Vocabularies } from '../api/types'
+import type { CodeLabel, Vocabularies } from '../api/generated/bindings'
 
 export type VocabKind = Exclude<keyof Vocabularies, 'category_by_sector' | 'issued_documents' | 'referral_sources'>
 

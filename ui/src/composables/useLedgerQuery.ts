@@ -1,5 +1,5 @@
 import { reactive } from 'vue'
-import type { CaseQuery } from '../api/types'
+import type { CaseQuery } from '../api/generated/bindings'
 
 export interface LedgerFilters {
   status: string

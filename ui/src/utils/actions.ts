@@ -1,4 +1,4 @@
-import type { ActionInput } from '../api/types'
+import type { ActionInput } from '../api/generated/bindings'
 
 /** What the dialog of one workflow action asks for. */
 export interface ActionForm {

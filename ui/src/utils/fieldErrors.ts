@@ -1,4 +1,4 @@
-import type { FieldError } from '../api/types'
+import type { FieldError } from '../api/generated/bindings'
 
 /** `petitioners.0.id_number` and `petitioners[0].id_number` name the same input. */
 export function normalizeField(field: string): string {

@@ -1,4 +1,4 @@
-import type { Deadline } from '../api/types'
+import type { Deadline } from '../api/generated/bindings'
 
 export type TagType = 'primary' | 'success' | 'warning' | 'info' | 'danger'
 

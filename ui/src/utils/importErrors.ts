@@ -1,4 +1,4 @@
-import type { CommandError } from '../api/types'
+import type { CommandError } from '../api/generated/bindings'
 
 /**
  * The invalid rows of a rejected import (`第N行 列名: reason`). The shell may list them as

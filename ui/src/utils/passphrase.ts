@@ -1,4 +1,4 @@
-import type { FieldError } from '../api/types'
+import type { FieldError } from '../api/generated/bindings'
 
 type Translate = (key: string, named?: Record<string, unknown>) => string
 

@@ -1,4 +1,4 @@
-import type { FieldError, NewCase } from '../api/types'
+import type { FieldError, NewCase } from '../api/generated/bindings'
 import { todayISO } from './format'
 
 export interface PetitionerRow {

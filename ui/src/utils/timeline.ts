@@ -1,4 +1,4 @@
-import type { CaseEvent, CaseView, Submission } from '../api/types'
+import type { CaseEvent, CaseView, Submission } from '../api/generated/bindings'
 
 export type TimelineEntry =
   | { kind: 'submission'; key: string; date: string; submission: Submission }

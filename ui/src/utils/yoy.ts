@@ -1,4 +1,4 @@
-import type { Rate } from '../api/types'
+import type { Rate } from '../api/generated/bindings'
 
 export interface Change {
   diff: number

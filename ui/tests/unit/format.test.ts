@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { Deadline } from '../../src/api/types'
+import type { Deadline } from '../../src/api/generated/bindings'
 import {
   daysBetween,
   deadlineState,

@@ -55,7 +55,7 @@ describe('translations', () => {
     for (const [kind, list] of Object.entries(VOCABULARIES)) {
       // `issued_documents` lists codes of `document_kind`, named there.
       if (!Array.isArray(list) || kind === 'issued_documents' || kind === 'referral_sources') continue
-      for (const { code } of list) expect(vocab[kind]?.[code], `${kind}.${code}`).toBeTruthy()
+      for (const { code } of list as { code: string }[]) expect(vocab[kind]?.[code], `${kind}.${code}`).toBeTruthy()
     }
   })
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { app } from '../../src/composables/useApp'
 import { issuedDocumentOptions } from '../../src/composables/useLabels'
-import type { Vocabularies } from '../../src/api/types'
+import type { Vocabularies } from '../../src/api/generated/bindings'
 
 const kinds = [
   { code: 'acceptance_notice', label: '受理告知书' },

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import * as ipc from '../../src/api/ipc'
 import { installMock, resetMock } from '../../src/api/mock'
 import { MOCK_PASSPHRASE, MOCK_RECOVERY } from '../../src/api/mockData'
-import type { CommandError, NewCase } from '../../src/api/types'
+import type { CommandError, NewCase } from '../../src/api/generated/bindings'
 
 beforeAll(() => {
   installMock()

@@ -10,7 +10,7 @@ vi.mock('../../src/composables/useErrors', () => ({ showError: vi.fn(), showSucc
 
 import * as ipc from '../../src/api/ipc'
 import { initialRules } from '../../src/api/mockData'
-import type { RulesView } from '../../src/api/types'
+import type { RulesView } from '../../src/api/generated/bindings'
 import { showError, showSuccess } from '../../src/composables/useErrors'
 import RulesPanel from '../../src/components/RulesPanel.vue'
 import { i18n } from '../../src/i18n'
@@ -50,7 +50,8 @@ afterEach(async () => {
   spy.mockRestore()
 })
 
-describe('the county rules panel', () => {
+// The recorded rules list every category's legal basis: the panel takes longer to render.
+describe('the county rules panel', { timeout: 30_000 }, () => {
   it('shows a township the rules read-only, with nothing to save', async () => {
     const view = initialRules(false, true)
     view.county.review_body = '洞口县人民政府'

@@ -13,7 +13,7 @@ vi.mock('../../src/composables/useErrors', () => ({ showError: vi.fn(), showSucc
 
 import { ElMessageBox } from 'element-plus'
 import * as ipc from '../../src/api/ipc'
-import type { AppState, SyncStatus } from '../../src/api/types'
+import type { AppState, SyncStatus } from '../../src/api/generated/bindings'
 import { app } from '../../src/composables/useApp'
 import { showSuccess } from '../../src/composables/useErrors'
 import { i18n } from '../../src/i18n'

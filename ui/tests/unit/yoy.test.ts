@@ -24,10 +24,10 @@ describe('year-over-year change', () => {
   })
 
   it('compares rates in percentage points', () => {
-    const now = { numerator: 90, denominator: 100, value: 0.9 }
-    const before = { numerator: 85, denominator: 100, value: 0.85 }
+    const now = { numerator: 90, denominator: 100, value: 0.9, pending: 0, unknown: 0 }
+    const before = { numerator: 85, denominator: 100, value: 0.85, pending: 0, unknown: 0 }
     expect(rateChange(now, before)).toBe(5)
-    expect(rateChange(now, { numerator: 0, denominator: 0, value: null })).toBeNull()
+    expect(rateChange(now, { numerator: 0, denominator: 0, value: null, pending: 0, unknown: 0 })).toBeNull()
     expect(rateChange(now, undefined)).toBeNull()
     expect(formatPoints(5, '个百分点')).toBe('+5.0个百分点')
     expect(formatPoints(-2.5, ' pp')).toBe('\u22122.5 pp')

@@ -1,0 +1,30 @@
+// The few IPC shapes that have no Rust type of their own to generate from (everything else is in
+// ./generated/bindings.ts, generated from the Rust types).
+import type { SyncStatus } from './generated/bindings'
+
+/**
+ * One office's sync health at the hub (`hub_offices`, bureau only). The shell passes the hub's
+ * `/v1/offices` JSON through as it is: the type is the hub's, which the desktop does not link.
+ */
+export interface OfficeHealth {
+  office: string
+  name: string
+  role: string
+  townships: string[]
+  last_sync: number | null
+  pending: number
+  last_error: string | null
+  clock_skew_ms: number | null
+}
+
+/**
+ * Events the shell emits (src-tauri/src/state.rs builds `store-changed` and `progress` in
+ * place; `sync-status` is the generated SyncStatus).
+ */
+export interface Events {
+  /** A case changed here or arrived by sync; `null` means many. */
+  'store-changed': { case_id: string | null }
+  'sync-status': SyncStatus
+  /** `encrypt`: an old plain store being encrypted as it opens (at start or on `unlock`). */
+  progress: { task: 'import' | 'export' | 'sync' | 'reindex' | 'encrypt'; done: number; total: number }
+}
