@@ -66,7 +66,7 @@ pub(crate) fn generate() -> String {
 /// The types commands take and return (`commands.md`).
 fn roots(c: &mut Collect<'_>) {
     use crate::commands::{cases, setup, sync};
-    use ledger_office::ledger_domain::{NewCase, Statistics};
+    use ledger_office::{NewCase, Statistics};
     c.visit::<setup::AppState>();
     c.visit::<setup::Vocabularies>();
     c.visit::<setup::DemoRemoved>();

@@ -12,8 +12,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use ledger_office::ledger_domain::Role;
-use ledger_office::{Clock, Office, OfficeConfig, RuleInput};
+use ledger_office::{Clock, Office, OfficeConfig, Role, RuleInput};
 use serde::Serialize;
 
 /// Where the fixtures live, from this crate's folder.

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 use ledger_office::{
-    CaseRow, CaseView, Category, Channel, DueList, HubLink, ImportReport, Page, Source, Status,
+    CaseRow, CaseView, Channel, DueList, HubLink, ImportReport, Page, Source, Status,
 };
 use serde_json::{Value, json};
 
