@@ -38,15 +38,31 @@ pub struct QuarantinedChange {
     pub created_at: i64,
 }
 
+/// An outbox row. A case id or document kind this version cannot have written is reported:
+/// sent as read, a change would go up under another case or document.
 fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {
     let case: String = r.get(1)?;
+    let code: i64 = r.get(2)?;
     Ok(OutboxEntry {
         seq: r.get(0)?,
-        case_id: case.parse().unwrap_or(CaseId(uuid::Uuid::nil())),
-        kind: DocKind::from_code(r.get(2)?).unwrap_or(DocKind::Case),
+        case_id: case.parse().map_err(|_| damaged(1, "案件标识", &case))?,
+        kind: DocKind::from_code(code).ok_or_else(|| damaged(2, "文档类型", &code.to_string()))?,
         hash: r.get(3)?,
         bytes: r.get(4)?,
     })
+}
+
+/// A value in the outbox that this version cannot have written.
+#[derive(Debug, thiserror::Error)]
+#[error("待上传队列中的{what}「{value}」已损坏（请运行 `ledger check --deep` 检查）")]
+struct Damaged {
+    what: &'static str,
+    value: String,
+}
+
+fn damaged(i: usize, what: &'static str, value: &str) -> rusqlite::Error {
+    let bad = Damaged { what, value: value.to_owned() };
+    rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(bad))
 }
 
 /// Queues one local change made at `now`; a change queued already (the same hash) stays as

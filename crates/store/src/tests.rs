@@ -876,3 +876,28 @@ fn a_status_or_category_the_index_cannot_hold_is_reported() {
     let err = store.row(id).unwrap_err().to_string();
     assert!(err.contains("问题类别「」无效"), "{err}");
 }
+
+#[test]
+fn a_damaged_outbox_row_is_reported_not_sent_under_another_case() {
+    for (column, value, said) in [
+        ("case_id", "'not-a-case-id'", "案件标识「not-a-case-id」"),
+        ("kind", "9", "文档类型「9」"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _cases) = seeded(dir.path());
+        assert!(!store.outbox_batch(1 << 20).unwrap().is_empty());
+        drop(store);
+        let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        conn.execute(
+            &format!(
+                "UPDATE outbox SET {column} = {value} WHERE seq = (SELECT min(seq) FROM outbox)"
+            ),
+            [],
+        )
+        .unwrap();
+        drop(conn);
+        let store = Store::open(dir.path()).unwrap();
+        let err = store.outbox_batch(1 << 20).unwrap_err().to_string();
+        assert!(err.contains(said) && err.contains("已损坏"), "{err}");
+    }
+}
