@@ -678,3 +678,170 @@ async fn enrollment_reads_the_ca_file_and_names_the_device_by_its_host() {
     let devices = hub.store().devices(Some("hq")).unwrap();
     assert_eq!(devices.iter().map(|d| d.name.as_str()).collect::<Vec<_>>(), [host.as_str()]);
 }
+
+/// A fresh device's pull, each page held back until the hub has answered the next one: the
+/// pull ends only if every next page is asked for while the page before it is applied.
+/// `edit_on_page`: a case registered on the device right after that page, so the request
+/// that follows uploads it and the page read ahead (a pure read) goes unused.
+struct ReadAheadGate {
+    office: Arc<ledger_office::Office>,
+    client: ledger_client::HubClient,
+    applied: std::sync::atomic::AtomicU64,
+    edit_on_page: Option<u64>,
+}
+
+impl SyncTarget for ReadAheadGate {
+    fn binding(&self) -> Result<Option<ledger_client::Binding>, ledger_client::TargetError> {
+        SyncTarget::binding(self.office.as_ref())
+    }
+    fn prepare(&self, budget: u32) -> Result<SyncRequest, ledger_client::TargetError> {
+        SyncTarget::prepare(self.office.as_ref(), budget)
+    }
+    fn apply(
+        &self,
+        request: &SyncRequest,
+        response: &SyncResponse,
+    ) -> Result<ledger_client::Applied, ledger_client::TargetError> {
+        use std::sync::atomic::Ordering;
+        let page = self.applied.fetch_add(1, Ordering::SeqCst) + 1;
+        if ledger_protocol::readahead::next_read(request, response).is_some() {
+            // The exchange that brought this page is counted; the next one must come on its own.
+            let waited = std::time::Instant::now();
+            while self.client.traffic().exchanges <= self.exchanges_before(page) {
+                assert!(
+                    waited.elapsed() < std::time::Duration::from_secs(20),
+                    "page {page}: the next page was not asked for while this one applied"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        }
+        let applied = SyncTarget::apply(self.office.as_ref(), request, response)?;
+        if self.edit_on_page == Some(page) {
+            self.office
+                .register(&case_input("黄桥镇", "本局接收", "新来人", "读前页时登记"), None)
+                .unwrap();
+        }
+        Ok(applied)
+    }
+    fn save_status(
+        &self,
+        status: &ledger_client::SyncStatus,
+    ) -> Result<(), ledger_client::TargetError> {
+        SyncTarget::save_status(self.office.as_ref(), status)
+    }
+    fn load_status(&self) -> Result<ledger_client::SyncStatus, ledger_client::TargetError> {
+        SyncTarget::load_status(self.office.as_ref())
+    }
+    fn now(&self) -> i64 {
+        SyncTarget::now(self.office.as_ref())
+    }
+    fn needs_repair(&self) -> bool {
+        SyncTarget::needs_repair(self.office.as_ref())
+    }
+    fn digests(
+        &self,
+        after: Option<(uuid::Uuid, DocKind)>,
+        limit: usize,
+    ) -> Result<Vec<ledger_protocol::DocDigest>, ledger_client::TargetError> {
+        SyncTarget::digests(self.office.as_ref(), after, limit)
+    }
+    fn repair_step(
+        &self,
+        case: uuid::Uuid,
+        kind: DocKind,
+        state: &mut Vec<u8>,
+        incoming: Option<&[u8]>,
+    ) -> Result<Option<Vec<u8>>, ledger_client::TargetError> {
+        SyncTarget::repair_step(self.office.as_ref(), case, kind, state, incoming)
+    }
+    fn repair_finished(
+        &self,
+        missing: &[(uuid::Uuid, DocKind)],
+        settled: bool,
+    ) -> Result<(), ledger_client::TargetError> {
+        SyncTarget::repair_finished(self.office.as_ref(), missing, settled)
+    }
+}
+
+impl ReadAheadGate {
+    /// Exchanges counted by the time page `page` was answered: one a page, plus the read-ahead
+    /// that went unused after the edit.
+    fn exchanges_before(&self, page: u64) -> u64 {
+        page + u64::from(self.edit_on_page.is_some_and(|edit| page > edit + 1))
+    }
+}
+
+async fn pull_through_gate(
+    edit_on_page: Option<u64>,
+) -> (County, Vec<CaseId>, TestOffice, ledger_client::SyncReport, u64) {
+    let c = county().await;
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        let id = c
+            .bureau
+            .office
+            .register(
+                &case_input(
+                    "黄桥镇",
+                    "本局接收",
+                    &format!("村民{i}"),
+                    &"反映违法占地。".repeat(30),
+                ),
+                None,
+            )
+            .unwrap();
+        ids.push(id);
+    }
+    c.bureau.sync().await.unwrap();
+    let token = c.hub.token("county").unwrap();
+    let mut fresh = TestOffice::enroll(&c.hub.url(), &token, "刘洪", TODAY).await.unwrap();
+    // Small pages, so the pull takes many.
+    fresh.config.max_batch = 16 * 1024;
+    let client = fresh.client().clone();
+    let before = client.traffic().exchanges;
+    assert_eq!(before, 0, "a fresh client");
+    let gate: Arc<dyn SyncTarget> = Arc::new(ReadAheadGate {
+        office: fresh.office.clone(),
+        client: client.clone(),
+        applied: std::sync::atomic::AtomicU64::new(0),
+        edit_on_page,
+    });
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut budget = fresh.config.max_batch;
+    let report =
+        ledger_client::sync_until_done(&client, &gate, &fresh.config, deadline, &mut budget)
+            .await
+            .unwrap();
+    let exchanges = client.traffic().exchanges;
+    (c, ids, fresh, report, exchanges)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_page_is_read_while_this_one_applies() {
+    let (c, ids, fresh, report, exchanges) = pull_through_gate(None).await;
+    assert!(report.rounds >= 4, "several pages: {report:?}");
+    // Every page read ahead was the one asked for: no exchange beyond the pass's rounds.
+    assert_eq!(exchanges, report.rounds as u64, "{report:?}");
+    for id in &ids {
+        assert_eq!(fresh.office.case(*id).unwrap(), c.bureau.office.case(*id).unwrap());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_read_ahead_goes_unused_when_the_device_has_something_to_send() {
+    let (c, ids, fresh, report, exchanges) = pull_through_gate(Some(2)).await;
+    // The read-ahead after page 2 was not the request that followed (it uploads the new case).
+    assert_eq!(exchanges, report.rounds as u64 + 1, "{report:?}");
+    assert_eq!(report.uploaded, 2, "the new case and its identity: {report:?}");
+    for id in &ids {
+        assert_eq!(fresh.office.case(*id).unwrap(), c.bureau.office.case(*id).unwrap());
+    }
+    c.bureau.sync().await.unwrap();
+    let registered = fresh.office.list(&CaseQuery::default()).unwrap();
+    assert_eq!(registered.total, 31, "every case and the one registered mid-pull");
+    assert_eq!(
+        c.bureau.office.list(&CaseQuery::default()).unwrap().total,
+        31,
+        "it reached the hub"
+    );
+}

@@ -11,12 +11,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::hub_client::{ClientError, HubClient};
-use crate::target::{SyncStatus, SyncTarget};
+use crate::target::{Binding, SyncStatus, SyncTarget};
 use ledger_protocol::backoff::Backoff;
 use ledger_protocol::pass::{
     Effect, Event, Exchanged, Failure, Pass, PassConfig, PassReport, StatusChange,
 };
-use ledger_protocol::{DEFAULT_BATCH_BYTES, SyncRequest};
+use ledger_protocol::readahead;
+use ledger_protocol::{DEFAULT_BATCH_BYTES, SyncRequest, SyncResponse};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
@@ -97,7 +98,7 @@ pub async fn sync_round(
     target: &Arc<dyn SyncTarget>,
     budget: u32,
 ) -> Result<RoundOutcome, ClientError> {
-    let exchanged = exchange(client, target, budget).await?;
+    let exchanged = exchange(client, target, budget, &mut None).await?;
     Ok(RoundOutcome {
         uploaded: exchanged.uploaded,
         downloaded: exchanged.downloaded,
@@ -113,12 +114,25 @@ async fn exchange(
     client: &HubClient,
     target: &Arc<dyn SyncTarget>,
     budget: u32,
+    ahead: &mut Option<ReadAhead>,
 ) -> Result<Exchanged, ClientError> {
     let t = target.clone();
     let binding = blocking(move || t.binding()).await?.ok_or(ClientError::NotEnrolled)?;
     let t = target.clone();
-    let request: SyncRequest = blocking(move || t.prepare(budget)).await?;
-    let response = client.sync(&binding.hub, &binding.credential, &request).await?;
+    let prepared: SyncRequest = blocking(move || t.prepare(budget)).await?;
+    let (request, response) = match ahead.take() {
+        Some(read) if readahead::same_read(&read.request, &prepared) => {
+            tracing::debug!("using the page read ahead");
+            read.answer().await?
+        }
+        // Dropping a read-ahead that guessed wrong cancels it.
+        _ => {
+            let response = client.sync(&binding.hub, &binding.credential, &prepared).await?;
+            (prepared, response)
+        }
+    };
+    *ahead = readahead::next_read(&request, &response)
+        .map(|next| ReadAhead::send(client.clone(), binding.clone(), next));
     let skew_ms = request.device_time - response.hub_time;
     let more_pages = response.more;
     // Refused changes come back inside the normal reply; applying it quarantines them.
@@ -139,6 +153,38 @@ async fn exchange(
         skew_ms,
         needs_repair,
     })
+}
+
+/// The next page, asked for while this one is applied ([`ledger_protocol::readahead`]).
+/// Dropped unused, its request is cancelled.
+struct ReadAhead {
+    request: SyncRequest,
+    answer: tokio::task::JoinHandle<Result<SyncResponse, ClientError>>,
+}
+
+impl ReadAhead {
+    fn send(client: HubClient, binding: Binding, request: SyncRequest) -> Self {
+        let sent = request.clone();
+        let answer =
+            tokio::spawn(
+                async move { client.sync(&binding.hub, &binding.credential, &sent).await },
+            );
+        Self { request, answer }
+    }
+
+    /// The request as it was sent and the hub's answer to it.
+    async fn answer(mut self) -> Result<(SyncRequest, SyncResponse), ClientError> {
+        let response = (&mut self.answer)
+            .await
+            .map_err(|e| ClientError::Local(format!("read-ahead stopped: {e}")))??;
+        Ok((std::mem::take(&mut self.request), response))
+    }
+}
+
+impl Drop for ReadAhead {
+    fn drop(&mut self) {
+        self.answer.abort();
+    }
 }
 
 /// How the pass should take an error.
@@ -176,8 +222,9 @@ async fn watched_exchange(
     config: &SyncConfig,
     budget: u32,
     sink: StatusSink<'_>,
+    ahead: &mut Option<ReadAhead>,
 ) -> Result<Exchanged, ClientError> {
-    let round = exchange(client, target, budget);
+    let round = exchange(client, target, budget, ahead);
     tokio::pin!(round);
     tokio::select! {
         result = &mut round => return result,
@@ -230,6 +277,8 @@ pub async fn sync_until_done_reporting(
     );
     // The error the pass's failures stand for (the machine knows only their kind).
     let mut last_error: Option<ClientError> = None;
+    // The next page, asked for while the last one was applied.
+    let mut ahead = None;
     let mut effects = pass.start();
     loop {
         let mut event = None;
@@ -240,8 +289,10 @@ pub async fn sync_until_done_reporting(
                     record(target, sink, |s| apply_status(s, change, now, last_error.as_ref()));
                 }
                 Effect::Exchange { budget } => {
-                    event =
-                        Some(match watched_exchange(client, target, config, budget, sink).await {
+                    event = Some(
+                        match watched_exchange(client, target, config, budget, sink, &mut ahead)
+                            .await
+                        {
                             Ok(exchanged) => Event::Exchanged(exchanged),
                             Err(e) => {
                                 let failure = failure_of(&e);
@@ -251,7 +302,8 @@ pub async fn sync_until_done_reporting(
                                 last_error = Some(e);
                                 Event::ExchangeFailed(failure)
                             }
-                        });
+                        },
+                    );
                 }
                 Effect::Wait(wait) => {
                     tokio::time::sleep(wait).await;

@@ -17,6 +17,7 @@ pub mod bundle;
 pub mod fingerprint;
 pub mod keys;
 pub mod pass;
+pub mod readahead;
 
 use std::fmt;
 use std::io::Read;
