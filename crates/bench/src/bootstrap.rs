@@ -40,6 +40,10 @@ pub struct BootstrapOptions {
     pub exe: PathBuf,
     /// The fresh device's store encrypted (as the app keeps it), or plain.
     pub encrypted: Option<Unlock>,
+    /// Round trip time of the pull's link (zero: loopback as it is).
+    pub rtt: Duration,
+    /// The pulling device reads the next page while it applies one.
+    pub read_ahead: bool,
 }
 
 /// What the pulling device measured, in its own process.
@@ -107,6 +111,10 @@ pub struct BootstrapReport {
     pub import_s: f64,
     /// The bureau's upload of every case, seconds.
     pub upload_s: f64,
+    /// Round trip time of the pull's link, ms.
+    pub rtt_ms: u64,
+    /// Whether the device read ahead.
+    pub read_ahead: bool,
     /// The pull.
     pub pull: PullReport,
     /// fsync and fdatasync calls of the pulling process (None without strace).
@@ -150,7 +158,7 @@ pub async fn run(opts: &BootstrapOptions) -> Result<BootstrapReport> {
         )));
     }
     let started = Instant::now();
-    let uploaded = sync(bureau.clone()).await?;
+    let uploaded = sync(bureau.clone(), &config()).await?;
     let upload_s = round3(started.elapsed().as_secs_f64());
     eprintln!(
         "bootstrap: import {import_s} s, upload {upload_s} s ({} changes)",
@@ -165,9 +173,10 @@ pub async fn run(opts: &BootstrapOptions) -> Result<BootstrapReport> {
     let device = work.path().join("device");
     let token = hub.token("county").map_err(BenchError::other)?;
     drop(enroll(&proxy.url(), &token, &device, opts.encrypted.clone()).await?);
+    proxy.set_profile(LinkProfile::clean().with_rtt(opts.rtt));
     let before = proxy.stats();
     let hub_cpu = cpu_seconds()?;
-    let (pull, fsyncs) = spawn_probe(&opts.exe, &device, work.path())?;
+    let (pull, fsyncs) = spawn_probe(&opts.exe, &device, work.path(), opts.read_ahead)?;
     let hub_cpu_seconds = round3(cpu_seconds()? - hub_cpu);
     let (fsyncs, fsync_s) = fsyncs.map_or((None, None), |(n, s)| (Some(n), Some(s)));
     let moved = proxy.stats().since(&before);
@@ -179,6 +188,8 @@ pub async fn run(opts: &BootstrapOptions) -> Result<BootstrapReport> {
         encryption: crate::local::encryption_name(opts.encrypted.as_ref()),
         import_s,
         upload_s,
+        rtt_ms: u64::try_from(opts.rtt.as_millis()).unwrap_or(u64::MAX),
+        read_ahead: opts.read_ahead,
         pull,
         fsyncs,
         fsync_s,
@@ -208,13 +219,12 @@ async fn enroll(hub: &str, token: &str, dir: &Path, unlock: Option<Unlock>) -> R
     Ok(Office::enroll(dir, &enrollment, clock_at(TODAY)).await?.office)
 }
 
-async fn sync(office: Arc<Office>) -> Result<ledger_client::SyncReport> {
-    let config = config();
+async fn sync(office: Arc<Office>, config: &SyncConfig) -> Result<ledger_client::SyncReport> {
     let client = office.hub_client(config.request_timeout)?;
     let target: Arc<dyn SyncTarget> = office;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(3600);
     let mut budget = config.max_batch;
-    sync_until_done(&client, &target, &config, deadline, &mut budget)
+    sync_until_done(&client, &target, config, deadline, &mut budget)
         .await
         .map_err(BenchError::other)
 }
@@ -338,7 +348,12 @@ fn time_floor(documents: &[Vec<u8>], dir: &Path) -> Result<Floor> {
 }
 
 /// Runs `exe bootstrap-probe --dir DIR`, under `strace -c` for its fsyncs when strace exists.
-fn spawn_probe(exe: &Path, dir: &Path, work: &Path) -> Result<(PullReport, Option<(u64, f64)>)> {
+fn spawn_probe(
+    exe: &Path,
+    dir: &Path,
+    work: &Path,
+    read_ahead: bool,
+) -> Result<(PullReport, Option<(u64, f64)>)> {
     let counts = work.join("strace.txt");
     let strace = which("strace");
     let mut command = match &strace {
@@ -351,8 +366,11 @@ fn spawn_probe(exe: &Path, dir: &Path, work: &Path) -> Result<(PullReport, Optio
         }
         None => Command::new(exe),
     };
-    let output =
-        command.arg("bootstrap-probe").arg("--dir").arg(dir).stderr(Stdio::inherit()).output()?;
+    command.arg("bootstrap-probe").arg("--dir").arg(dir);
+    if !read_ahead {
+        command.arg("--no-read-ahead");
+    }
+    let output = command.stderr(Stdio::inherit()).output()?;
     if !output.status.success() {
         return Err(BenchError::Probe(format!("bootstrap probe exited with {}", output.status)));
     }
@@ -389,12 +407,13 @@ fn fsync_calls(summary: &str) -> (u64, f64) {
 }
 
 /// The pulling device: opens the store in `dir` and syncs until nothing is left.
-pub fn probe(dir: &Path) -> Result<PullReport> {
+pub fn probe(dir: &Path, read_ahead: bool) -> Result<PullReport> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let office = Arc::new(crate::local::open_office(dir)?);
     let cpu = cpu_seconds()?;
     let started = Instant::now();
-    let report = runtime.block_on(sync(office.clone()))?;
+    let config = SyncConfig { read_ahead, ..config() };
+    let report = runtime.block_on(sync(office.clone(), &config))?;
     let seconds = round3(started.elapsed().as_secs_f64());
     let cpu_seconds = round3(cpu_seconds()? - cpu);
     let cases = office.list(&ledger_office::CaseQuery { limit: Some(0), ..Default::default() })?;

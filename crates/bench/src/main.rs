@@ -119,6 +119,12 @@ enum Command {
         /// passphrase (`passphrase`); plain when absent.
         #[arg(long, value_parser = local::parse_unlock)]
         encrypted: Option<ledger_office::Unlock>,
+        /// The pull over a link with this round trip time, ms (the upload stays on loopback).
+        #[arg(long, default_value_t = 0)]
+        rtt_ms: u64,
+        /// The pulling device waits for each page to be applied before asking for the next.
+        #[arg(long)]
+        no_read_ahead: bool,
     },
     /// Opens the enrolled office store in DIR and syncs until nothing is left; prints time and
     /// CPU.
@@ -127,6 +133,9 @@ enum Command {
         /// The office's data directory.
         #[arg(long)]
         dir: PathBuf,
+        /// Without read-ahead.
+        #[arg(long)]
+        no_read_ahead: bool,
     },
     /// Opens the office store in DIR and lists its first page; prints time and resident memory.
     #[command(hide = true)]
@@ -200,13 +209,15 @@ fn main() -> anyhow::Result<()> {
                 .context("fleet benchmark failed")?;
             serde_json::to_string_pretty(&report)?
         }
-        Command::Bootstrap { cases, seed, encrypted } => {
+        Command::Bootstrap { cases, seed, encrypted, rtt_ms, no_read_ahead } => {
             let exe = std::env::current_exe().context("cannot find this executable")?;
             let options = ledger_bench::bootstrap::BootstrapOptions {
                 cases: cases.max(1),
                 seed,
                 exe,
                 encrypted,
+                rtt: std::time::Duration::from_millis(rtt_ms),
+                read_ahead: !no_read_ahead,
             };
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             let report = runtime
@@ -214,8 +225,8 @@ fn main() -> anyhow::Result<()> {
                 .context("bootstrap benchmark failed")?;
             serde_json::to_string_pretty(&report)?
         }
-        Command::BootstrapProbe { dir } => {
-            let report = ledger_bench::bootstrap::probe(&dir)
+        Command::BootstrapProbe { dir, no_read_ahead } => {
+            let report = ledger_bench::bootstrap::probe(&dir, !no_read_ahead)
                 .with_context(|| format!("cannot sync the store in {}", dir.display()))?;
             serde_json::to_string(&report)?
         }

@@ -45,6 +45,8 @@ pub struct SyncConfig {
     pub max_batch: u32,
     /// Seeds the retry jitter.
     pub seed: u64,
+    /// Ask for the next page while this one is applied ([`ledger_protocol::readahead`]).
+    pub read_ahead: bool,
 }
 
 impl Default for SyncConfig {
@@ -59,6 +61,7 @@ impl Default for SyncConfig {
             backoff_max: Duration::from_secs(300),
             max_batch: DEFAULT_BATCH_BYTES,
             seed: 0x9e37_79b9,
+            read_ahead: true,
         }
     }
 }
@@ -98,7 +101,7 @@ pub async fn sync_round(
     target: &Arc<dyn SyncTarget>,
     budget: u32,
 ) -> Result<RoundOutcome, ClientError> {
-    let exchanged = exchange(client, target, budget, &mut None).await?;
+    let exchanged = exchange(client, target, budget, &mut None, false).await?;
     Ok(RoundOutcome {
         uploaded: exchanged.uploaded,
         downloaded: exchanged.downloaded,
@@ -115,6 +118,7 @@ async fn exchange(
     target: &Arc<dyn SyncTarget>,
     budget: u32,
     ahead: &mut Option<ReadAhead>,
+    read_ahead: bool,
 ) -> Result<Exchanged, ClientError> {
     let t = target.clone();
     let binding = blocking(move || t.binding()).await?.ok_or(ClientError::NotEnrolled)?;
@@ -132,6 +136,7 @@ async fn exchange(
         }
     };
     *ahead = readahead::next_read(&request, &response)
+        .filter(|_| read_ahead)
         .map(|next| ReadAhead::send(client.clone(), binding.clone(), next));
     let skew_ms = request.device_time - response.hub_time;
     let more_pages = response.more;
@@ -224,7 +229,7 @@ async fn watched_exchange(
     sink: StatusSink<'_>,
     ahead: &mut Option<ReadAhead>,
 ) -> Result<Exchanged, ClientError> {
-    let round = exchange(client, target, budget, ahead);
+    let round = exchange(client, target, budget, ahead, config.read_ahead);
     tokio::pin!(round);
     tokio::select! {
         result = &mut round => return result,

@@ -1143,7 +1143,12 @@ impl SyncTarget for Office {
     }
 
     fn save_status(&self, status: &SyncStatus) -> Result<(), TargetError> {
-        self.meta_pairs(&[(STATUS, Self::to_json(status))]).map_err(target_err)
+        // The header's display, saved at every step of a pass: it need not wait for the disk
+        // (a power cut loses at most the last word of it), and waiting made half the fsyncs
+        // of a pull.
+        self.store
+            .batch_replayable(|| self.meta_pairs(&[(STATUS, Self::to_json(status))]))
+            .map_err(target_err)
     }
 
     fn load_status(&self) -> Result<SyncStatus, TargetError> {

@@ -227,6 +227,11 @@ enum Durability {
     Replayable,
 }
 
+/// Sets the writer up for a replayable batch: commits that do not wait for the disk.
+fn relax_durability(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "synchronous", "NORMAL")
+}
+
 /// Puts the writer back to waiting for the disk on every commit.
 fn restore_durability(conn: &Connection) {
     if let Err(e) = conn.pragma_update(None, "synchronous", "FULL") {
@@ -239,6 +244,7 @@ fn restore_durability(conn: &Connection) {
 struct OpenBatch<'a> {
     store: &'a Store,
     committed: bool,
+    durability: Durability,
 }
 
 impl Drop for OpenBatch<'_> {
@@ -258,7 +264,9 @@ impl Drop for OpenBatch<'_> {
                 tracing::error!(error = %e, "reading the rules after a rolled-back batch failed");
             }
         }
-        restore_durability(&w.conn);
+        if self.durability == Durability::Replayable {
+            restore_durability(&w.conn);
+        }
         self.store.set_batch_owner(None);
         drop(w);
         self.store.batch_ended.notify_all();
@@ -704,18 +712,23 @@ impl Store {
                 }
                 return result;
             }
-            if durability == Durability::Replayable {
-                w.conn.pragma_update(None, "synchronous", "NORMAL").map_err(StoreError::from)?;
+            if durability == Durability::Replayable
+                && let Err(e) = relax_durability(&w.conn)
+            {
+                restore_durability(&w.conn);
+                return Err(StoreError::from(e).into());
             }
             if let Err(e) = w.conn.execute_batch("BEGIN IMMEDIATE") {
-                restore_durability(&w.conn);
+                if durability == Durability::Replayable {
+                    restore_durability(&w.conn);
+                }
                 return Err(StoreError::from(e).into());
             }
             w.failed.replace(None);
             self.set_batch_owner(Some(me));
         }
         // Ends the batch however `f` ends, a panic included, so no other thread waits forever.
-        let mut open = OpenBatch { store: self, committed: false };
+        let mut open = OpenBatch { store: self, committed: false, durability };
         let value = f()?;
         let mut w = self.writer_lock();
         self.project_pending(&mut w, None)?;
