@@ -43,8 +43,7 @@ pub struct BasisView {
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EntryView {
-    /// The item: its code (`policy.accept_days`), or its label, whole (`期限规则·受理期限`) or
-    /// the part after the last `·` (`受理期限`).
+    /// The item's code.
     pub item: String,
     /// What it is, in Chinese.
     pub label: String,
@@ -100,8 +99,8 @@ pub struct RulesView {
 /// A change of the rules, as the bureau enters it.
 #[derive(Debug, Clone, Default)]
 pub struct RuleInput {
-    /// The item: its code (`policy.accept_days`), or its label, whole (`期限规则·受理期限`) or
-    /// the part after the last `·` (`受理期限`).
+    /// The item: its code (`county.review_body`), or its label, whole (`县局设置·复查机关`) or
+    /// the part after the last `·` (`复查机关`).
     pub item: String,
     /// The value.
     pub value: String,
