@@ -4,17 +4,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
-
 use ledger_domain::ActionKind;
 use ledger_office::{ActionInput, CaseQuery};
 use ledger_tests::{County, case_input};
 
 const TODAY: &str = "2026-11-30";
-
-fn demo_file() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../crates/cli/src/demo.csv")
-}
 
 fn huangqiao_cases(o: &ledger_office::Office) -> Vec<ledger_office::CaseRow> {
     o.list(&CaseQuery { township: Some("黄桥镇".into()), ..Default::default() }).unwrap().rows
@@ -23,7 +17,7 @@ fn huangqiao_cases(o: &ledger_office::Office) -> Vec<ledger_office::CaseRow> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_removal_takes_demo_cases_from_everywhere_and_nothing_else() {
     let c = County::start(TODAY).await.unwrap();
-    let demo = c.bureau.office.import_demo(&demo_file(), &mut |_| {}).unwrap();
+    let demo = c.bureau.office.seed_demo(&mut |_| {}).unwrap();
     assert!(demo.cases > 20, "{demo:?}");
     let real = c
         .bureau

@@ -1258,10 +1258,12 @@ async fn a_corrupt_outbox_entry_is_refused_alone_and_recovery_converges() {
     assert!(!c.hq.office.view(id).unwrap().refused.is_empty());
     assert!(!c.hq.office.store().check_deep().unwrap().problems.is_empty());
 
-    // `ledger repair`: recover, sync, report.
-    assert_eq!(c.hq.office.begin_recovery().unwrap(), 1);
-    c.hq.sync().await.unwrap();
-    let recovered = c.hq.office.take_recovery_report().unwrap();
+    // `ledger repair` (and the app's 恢复): recover, compare with the hub, report.
+    let repaired = c.hq.office.repair(None).await.unwrap();
+    assert_eq!(repaired.refused_cases, 1, "{repaired:?}");
+    let compared = repaired.compared.expect("every document compared with the hub's");
+    assert!(compared.compared > 0 && compared.unsettled == 0, "{compared:?}");
+    let recovered = repaired.recovered;
     assert_eq!(recovered.cases, 1, "{recovered:?}");
     assert!(!recovered.redone.is_empty(), "the 调查核实 was recorded again: {recovered:?}");
     c.hq.sync().await.unwrap();

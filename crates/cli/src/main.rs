@@ -98,6 +98,7 @@ fn chinese_message(err: &anyhow::Error) -> String {
         Some(OfficeError::Invalid(fields)) => fields
             .iter()
             .map(|f| match flag_of(&f.field) {
+                Some("--handler") => format!("{f}（--handler；添加人员：ledger staff add 姓名）"),
                 Some(flag) => format!("{f}（{flag}）"),
                 None => f.to_string(),
             })
@@ -125,9 +126,11 @@ fn flag_of(field: &str) -> Option<&'static str> {
         "token" => "--token",
         "ca" => "--ca",
         "fingerprint" => "--ca-fingerprint",
-        "office" => "--office",
+        "code" => "--office",
+        "townships" => "--township",
         "name" => "--name",
         "year" => "--year",
+        "handler" => "--handler",
         _ => return None,
     })
 }
@@ -245,20 +248,15 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         }
         Command::Staff { command } => {
             let office = open(&dir)?;
-            let mut config = office.config();
             match command {
                 StaffCommand::Add { name } => {
-                    if !config.staff.contains(name) {
-                        config.staff.push(name.clone());
-                    }
-                    office.update_config(config)?;
+                    office.add_staff(name)?;
                 }
                 StaffCommand::Remove { name } => {
-                    config.staff.retain(|s| s != name);
-                    office.update_config(config)?;
+                    office.remove_staff(name)?;
                 }
                 StaffCommand::List => {
-                    for s in &config.staff {
+                    for s in &office.config().staff {
                         println!("{s}");
                     }
                 }
@@ -268,24 +266,13 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             let office = open(&dir)?;
             let input = match command {
                 None | Some(RulesCommand::Show) => None,
-                Some(RulesCommand::Set { item, value, from, note, handler }) => {
-                    let view = office.rules_view()?;
-                    let code = view
-                        .items
-                        .iter()
-                        .find(|i| {
-                            i.item == item.trim() || i.label.rsplit('·').next() == Some(item.trim())
-                        })
-                        .map(|i| i.item.clone())
-                        .unwrap_or_else(|| item.trim().to_owned());
-                    Some(RuleInput {
-                        item: code,
-                        value: value.clone(),
-                        from: *from,
-                        note: note.clone(),
-                        handler: handler.clone(),
-                    })
-                }
+                Some(RulesCommand::Set { item, value, from, note, handler }) => Some(RuleInput {
+                    item: item.clone(),
+                    value: value.clone(),
+                    from: *from,
+                    note: note.clone(),
+                    handler: handler.clone(),
+                }),
                 Some(RulesCommand::Holidays { year, file, note, handler }) => {
                     // A year's schedule is a few dozen lines: a large file is not one, and is
                     // refused before it is read.
@@ -413,34 +400,9 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             sync(&dir, *timeout)?
         }
         Command::Repair => {
-            let refused = open(&dir)?.begin_recovery()?;
-            if refused > 0 {
-                eprintln!(
-                    "有 {refused} 件案件的更改被县局拒收：以县局的记录为准取回这些案件，再重新记录本机的办理操作"
-                );
-                sync(&dir, 120)?;
-                let recovered = open(&dir)?.take_recovery_report()?;
-                for line in &recovered.redone {
-                    eprintln!("  {line}");
-                }
-                for line in &recovered.unrecoverable {
-                    eprintln!("  {line}");
-                }
-                eprintln!(
-                    "已恢复 {} 件案件：重新记录 {} 项办理操作，{} 项未能重做（见上）",
-                    recovered.cases,
-                    recovered.redone.len(),
-                    recovered.unrecoverable.len()
-                );
-            }
-            let report = runtime()?.block_on(Arc::new(open(&dir)?).repair_from_hub())?;
-            eprintln!(
-                "核对了 {} 份文档：{} 份与县局不一致，已修复；{} 份本机缺少，将在下次同步时取回",
-                report.compared, report.differ, report.missing
-            );
-            if report.missing > 0 {
-                sync(&dir, 120)?;
-            }
+            let office = Arc::new(open(&dir)?);
+            let repaired = runtime()?.block_on(office.repair(None))?;
+            output::repaired(&repaired);
         }
         Command::Bundle { command } => {
             let office = open(&dir)?;
@@ -490,12 +452,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             output::status(&office, *json)?;
         }
         Command::DemoSeed => {
-            let office = open(&dir)?;
-            let path = std::env::temp_dir().join(format!("ledger-demo-{}.csv", std::process::id()));
-            std::fs::write(&path, include_str!("demo.csv"))?;
-            let report = office.import_demo(&path, &mut |_| {});
-            let _ = std::fs::remove_file(&path);
-            let report = report?;
+            let report = open(&dir)?.seed_demo(&mut |_| {})?;
             eprintln!(
                 "已导入演示数据 {} 件（已标记为演示数据，可在桌面程序的设置中清除）",
                 report.cases

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 use ledger_office::{
-    CaseRow, CaseView, Channel, DueList, HubLink, ImportReport, Page, Source, Status,
+    CaseRow, CaseView, Channel, DueList, HubLink, ImportReport, Page, Repaired, Source, Status,
 };
 use serde_json::{Value, json};
 
@@ -254,6 +254,43 @@ pub(crate) fn import_report(report: &ImportReport) {
         }
     }
     println!("{}", report.cases);
+}
+
+/// What `ledger repair` did: the cases recovered, the comparison with the hub, the pass.
+pub(crate) fn repaired(r: &Repaired) {
+    if r.refused_cases > 0 {
+        eprintln!(
+            "有 {} 件案件的更改被县局拒收：已以县局的记录为准取回这些案件，并重新记录本机的办理操作",
+            r.refused_cases
+        );
+        for line in r.recovered.redone.iter().chain(&r.recovered.unrecoverable) {
+            eprintln!("  {line}");
+        }
+        eprintln!(
+            "已恢复 {} 件案件：重新记录 {} 项办理操作，{} 项未能重做（见上）",
+            r.recovered.cases,
+            r.recovered.redone.len(),
+            r.recovered.unrecoverable.len()
+        );
+    }
+    match &r.compared {
+        Some(c) => eprintln!(
+            "核对了 {} 份文档：{} 份与县局不一致，已修复；{} 份本机缺少，已随本次同步取回{}",
+            c.compared,
+            c.differ,
+            c.missing,
+            if c.unsettled > 0 {
+                format!("；{} 份尚未与县局一致，下次同步时继续核对", c.unsettled)
+            } else {
+                String::new()
+            }
+        ),
+        None => eprintln!("这次同步没有走到逐份核对：下次同步时会继续与县局核对"),
+    }
+    eprintln!(
+        "同步完成：上传 {} 条更改，下载 {} 条记录（{} 次往返）",
+        r.sync.uploaded, r.sync.downloaded, r.sync.rounds
+    );
 }
 
 /// A MIME type from a file name, for attachments.

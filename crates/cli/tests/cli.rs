@@ -326,3 +326,30 @@ fn a_holiday_file_that_is_not_a_years_schedule_is_refused() {
     assert!(err.contains("第1行"), "{err}");
     assert!(!l.ok(&["rules"]).contains("变更记录"), "nothing recorded");
 }
+
+/// `ledger staff`, `ledger rules set` by a rule's name, and `ledger demo-seed`: each one office
+/// call; a refusal names the value, never an option the subcommand does not have.
+#[test]
+fn staff_rules_by_name_and_the_demo_seed_go_through_the_office() {
+    let l = Ledger::new("bureau", "2024-03-05");
+    l.ok(&["staff", "add", " 王五 "]);
+    assert_eq!(l.ok(&["staff", "list"]).lines().collect::<Vec<_>>(), ["刘洪", "李娟", "王五"]);
+    let err = l.fails(&["staff", "add", "李娟"]);
+    assert!(err.contains("「李娟」已在本单位人员名单中") && !err.contains("--"), "{err}");
+    let err = l.fails(&["staff", "remove", "赵六"]);
+    assert!(err.contains("「赵六」不在本单位人员名单中"), "{err}");
+    l.ok(&["staff", "remove", "刘洪"]);
+    assert_eq!(l.ok(&["staff", "list"]).lines().collect::<Vec<_>>(), ["李娟", "王五"]);
+
+    let shown = l.ok(&["rules", "set", "复查机关", "洞口县人民政府"]);
+    assert!(shown.contains("洞口县人民政府"), "{shown}");
+    let err = l.fails(&["rules", "set", "没有这一项", "1"]);
+    assert!(err.contains("没有规则项「没有这一项」"), "{err}");
+
+    let l = Ledger::new("bureau", "2026-11-30");
+    let seeded = l.run(&["demo-seed"]);
+    assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
+    assert!(String::from_utf8_lossy(&seeded.stderr).contains("已导入演示数据"));
+    let listed = l.json(&["case", "list", "--json"]);
+    assert!(listed.as_array().is_some_and(|r| r.len() > 20), "{listed}");
+}

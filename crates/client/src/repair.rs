@@ -17,7 +17,7 @@ const DIGESTS_PER_REQUEST: usize = 2000;
 const MAX_ROUNDS: usize = 24;
 
 /// What a repair found and did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RepairReport {
     /// Documents compared.
     pub compared: usize,
@@ -67,7 +67,7 @@ pub async fn repair(
     }
     report.differ = differ.len();
     report.missing = missing.len();
-    target.repair_finished(&missing, report.unsettled == 0).map_err(local)?;
+    target.repair_finished(&missing, &report).map_err(local)?;
     tracing::info!(?report, "repair finished");
     Ok(report)
 }

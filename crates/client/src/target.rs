@@ -168,12 +168,13 @@ pub trait SyncTarget: Send + Sync + 'static {
         state: &mut Vec<u8>,
         incoming: Option<&[u8]>,
     ) -> Result<Option<Vec<u8>>, TargetError>;
-    /// Repair is over: documents the office lacks are to be fetched whole. Unless `settled`
-    /// (every differing document reached the hub's heads), repair stays due.
+    /// Repair is over: documents the office lacks are to be fetched whole. Unless every
+    /// differing document reached the hub's heads (`report.unsettled` is 0), repair stays due.
+    /// The office keeps `report` to tell whoever asked for the repair what it found.
     fn repair_finished(
         &self,
         missing: &[(Uuid, DocKind)],
-        settled: bool,
+        report: &crate::RepairReport,
     ) -> Result<(), TargetError>;
 }
 

@@ -6,13 +6,15 @@
 //! and the hub, judging the removal like any change, purges them and tells every office,
 //! which deletes its copy on its next sync. The enrollment and every real case stay.
 
-use std::path::Path;
-
 use ledger_domain::ActionKind;
 use serde::Serialize;
 
 use crate::error::{OfficeError, Result};
 use crate::{ActionInput, ImportOptions, ImportReport, Office, Progress};
+
+/// The demo data set: a ledger of made-up cases in the county's townships, in the columns
+/// `ledger import` reads.
+const DEMO_LEDGER: &str = include_str!("demo.csv");
 
 /// What removing the demo data did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -25,13 +27,11 @@ pub struct DemoRemoval {
 }
 
 impl Office {
-    /// Imports the demo data set (a ledger file), every case marked 演示数据.
-    pub fn import_demo(
-        &self,
-        path: &Path,
-        progress: &mut dyn FnMut(Progress),
-    ) -> Result<ImportReport> {
-        self.import_file(path, ImportOptions { demo: true, ..ImportOptions::default() }, progress)
+    /// Imports the demo data set, every case marked 演示数据.
+    pub fn seed_demo(&self, progress: &mut dyn FnMut(Progress)) -> Result<ImportReport> {
+        let (header, rows) = crate::import::parse_csv(DEMO_LEDGER)?;
+        let options = ImportOptions { demo: true, ..ImportOptions::default() };
+        self.import_table(&header, &rows, options, progress)
     }
 
     /// How many demo cases this office holds (the demo banner shows while any do).

@@ -114,6 +114,8 @@ impl Office {
         if token.is_empty() {
             return Err(OfficeError::invalid("token", "接入令牌", "请填写县局给出的接入令牌"));
         }
+        // Checked before the token is spent.
+        let staff = crate::config::staff_names(&enrollment.staff)?;
         let (trust, ca) = enrollment.hub.trust()?;
         let client = HubClient::new(Duration::from_secs(30), &trust).map_err(OfficeError::Sync)?;
         let actor = Self::new_actor();
@@ -149,12 +151,6 @@ impl Office {
             fingerprint: None,
             allow_plain: enrollment.hub.allow_plain,
         };
-        let staff: Vec<String> = enrollment
-            .staff
-            .iter()
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect();
         let admission = Admission {
             actor: &actor,
             hub: &address,

@@ -50,7 +50,7 @@ pub use queries::{DueList, ReviewItem};
 pub use recover::RecoveryReport;
 pub use reports::YearReport;
 pub use rules::{BasisView, EntryView, ItemView, PolicyView, RuleInput, RulesView};
-pub use sync::BundleReport;
+pub use sync::{BundleReport, Repaired};
 pub use vault::Unlock;
 pub use vaulted::Opened;
 
@@ -97,19 +97,11 @@ const CONFIG_KEY: &str = "office";
 
 impl Office {
     /// Creates a new office store in `dir`.
+    /// The settings are kept as [`OfficeConfig`] normalises them (the CLI and the app pass
+    /// what was typed).
     pub fn init(dir: &Path, config: OfficeConfig, clock: Clock) -> Result<Self> {
-        Self::check_config(&config)?;
+        let config = config.normalised()?;
         Self::adopt(Store::create(dir)?, config, clock)
-    }
-
-    fn check_config(config: &OfficeConfig) -> Result<()> {
-        if config.code.is_empty() {
-            return Err(OfficeError::invalid("office", "单位代码", "请填写单位代码"));
-        }
-        if config.name.is_empty() {
-            return Err(OfficeError::invalid("name", "单位名称", "请填写单位名称"));
-        }
-        Ok(())
     }
 
     /// Makes a new store this office's, with these settings.
@@ -271,7 +263,7 @@ impl Office {
             (None, None) => Err(OfficeError::invalid(
                 "handler",
                 "办理人",
-                "本单位还没有人员名单；请先添加办理人（ledger staff add 姓名）",
+                "本单位还没有人员名单；请先添加办理人",
             )),
         }
     }

@@ -99,7 +99,8 @@ pub struct RulesView {
 /// A change of the rules, as the bureau enters it.
 #[derive(Debug, Clone, Default)]
 pub struct RuleInput {
-    /// The item's code.
+    /// The item: its code (`county.review_body`), or its label, whole (`县局设置·复查机关`) or
+    /// the part after the last `·` (`复查机关`).
     pub item: String,
     /// The value.
     pub value: String,
@@ -137,6 +138,18 @@ fn settable() -> Vec<ItemView> {
         out.push(ItemView { item: item.code(), label: item.label(), value_kind: "text" });
     }
     out
+}
+
+/// The item `given` names: by its code, else by its label (whole, or after the last `·`).
+fn item_named(given: &str) -> RuleItem {
+    let given = given.trim();
+    match RuleItem::parse(given) {
+        RuleItem::Unknown(_) => settable()
+            .into_iter()
+            .find(|i| i.label == given || i.label.rsplit('·').next() == Some(given))
+            .map_or_else(|| RuleItem::parse(given), |i| RuleItem::parse(&i.item)),
+        item => item,
+    }
 }
 
 impl Office {
@@ -198,7 +211,7 @@ impl Office {
                 "全县规则（期限、节假日、文书设置）只能由县局修改；本所随同步接收".to_owned(),
             ));
         }
-        let item = RuleItem::parse(input.item.trim());
+        let item = item_named(&input.item);
         if let RuleItem::Unknown(code) = &item {
             return Err(OfficeError::invalid("item", "规则项", format!("没有规则项「{code}」")));
         }

@@ -11,7 +11,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use ledger_client::{Applied, Binding, SyncStatus, SyncTarget, TargetError, TargetErrorKind};
+use ledger_client::{
+    Applied, Binding, RepairReport, SyncStatus, SyncTarget, TargetError, TargetErrorKind,
+};
 use ledger_domain::CaseId;
 use ledger_domain::automerge::Change;
 use ledger_domain::schema;
@@ -34,6 +36,8 @@ use crate::recover::RecoveryReport;
 
 mod control;
 mod page;
+
+pub use control::Repaired;
 
 use crate::{Clock, Office};
 use page::Flow;
@@ -67,6 +71,8 @@ const REPAIR: &str = "sync.needs_repair";
 const RESET: &str = "sync.reset";
 /// What the last recovery redid and could not redo, JSON.
 const RECOVERED: &str = "sync.recovered";
+/// What the last repair found (JSON, `null` until one finishes), for whoever asked for it.
+const REPAIRED: &str = "sync.repaired";
 /// Set by a restore from backup (ledger-store).
 const RESTORED: &str = "needs_repair";
 
@@ -457,6 +463,17 @@ impl Office {
 
     pub(crate) fn clear_recovery_report(&self) -> Result<()> {
         self.meta_pairs(&[(RECOVERED, Self::to_json(&RecoveryReport::default()))])
+    }
+
+    /// Has the next pass compare every document with the hub's ([`Office::last_repair`] then
+    /// tells what it found).
+    pub(crate) fn ask_for_repair(&self) -> Result<()> {
+        self.meta_pairs(&[(REPAIR, "1".to_owned()), (REPAIRED, Self::to_json(&None::<()>))])
+    }
+
+    /// What the repair asked for last found, once it has run.
+    pub(crate) fn last_repair(&self) -> Result<Option<RepairReport>> {
+        self.meta_json(REPAIRED)
     }
 
     /// Identity drops waiting for the hub, as sent.
@@ -1199,13 +1216,16 @@ impl SyncTarget for Office {
     fn repair_finished(
         &self,
         missing: &[(uuid::Uuid, WireKind)],
-        settled: bool,
+        report: &RepairReport,
     ) -> Result<(), TargetError> {
         let mut want: BTreeSet<CaseId> =
             self.meta_json::<Vec<CaseId>>(WANT_WHOLE).map_err(target_err)?.into_iter().collect();
         want.extend(missing.iter().map(|(c, _)| CaseId(*c)));
-        let mut pairs = vec![(WANT_WHOLE, Self::to_json(&want.iter().collect::<Vec<_>>()))];
-        if settled {
+        let mut pairs = vec![
+            (WANT_WHOLE, Self::to_json(&want.iter().collect::<Vec<_>>())),
+            (REPAIRED, Self::to_json(&Some(report))),
+        ];
+        if report.unsettled == 0 {
             pairs.extend([(REPAIR, "0".to_owned()), (RESTORED, "0".to_owned())]);
         }
         self.meta_pairs(&pairs).map_err(target_err)
@@ -1335,9 +1355,11 @@ pub(super) mod repair_tests {
     fn an_unsettled_repair_stays_due() {
         let (_dir, office) = township();
         office.meta_pairs(&[(RESTORED, "1".to_owned())]).unwrap();
-        office.repair_finished(&[], false).unwrap();
+        let unsettled = RepairReport { unsettled: 1, ..RepairReport::default() };
+        office.repair_finished(&[], &unsettled).unwrap();
         assert!(office.needs_repair());
-        office.repair_finished(&[], true).unwrap();
+        assert_eq!(office.last_repair().unwrap(), Some(unsettled), "kept to tell");
+        office.repair_finished(&[], &RepairReport::default()).unwrap();
         assert!(!office.needs_repair());
     }
 

@@ -89,6 +89,85 @@ fn init_then_open_keeps_the_settings() {
     assert!(err.to_string().contains("ledger init"));
 }
 
+/// The first field error of an invalid input, as (field, message).
+fn field_error(err: OfficeError) -> (String, String) {
+    match err {
+        OfficeError::Invalid(fields) => (fields[0].field.clone(), fields[0].message.clone()),
+        other => panic!("not a field error: {other}"),
+    }
+}
+
+/// `ledger init` and the app's 离线使用 pass what was typed; the office keeps it one way.
+#[test]
+fn init_keeps_the_settings_as_typed_tidied_and_names_the_field_it_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut typed = OfficeConfig::new(" hq ", " 黄桥镇国土所 ", Role::Township);
+    typed.townships = vec![" 黄桥镇 ".into(), "  ".into()];
+    typed.staff = vec!["".into(), " 李娟".into(), "刘洪 ".into()];
+    let office = Office::init(dir.path(), typed, clock_at("2024-03-01")).unwrap();
+    let kept = office.config();
+    assert_eq!((kept.code.as_str(), kept.name.as_str()), ("hq", "黄桥镇国土所"));
+    assert_eq!(kept.townships, ["黄桥镇"]);
+    assert_eq!(kept.staff, ["李娟", "刘洪"]);
+
+    for (config, field) in [
+        (OfficeConfig::new("  ", "黄桥镇国土所", Role::Township), "code"),
+        (OfficeConfig::new("hq", "", Role::Township), "name"),
+        (
+            OfficeConfig {
+                staff: vec!["李娟".into(), " 李娟 ".into()], ..config(Role::Township)
+            },
+            "staff",
+        ),
+        (
+            OfficeConfig {
+                townships: vec!["黄桥镇".into(), "黄桥镇".into()],
+                ..config(Role::Township)
+            },
+            "townships",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Office::init(dir.path(), config.clone(), clock_at("2024-03-01")).err().unwrap();
+        assert_eq!(field_error(err).0, field, "{config:?}");
+        let unlock = Unlock::Passphrase("a long passphrase".into());
+        let err = Office::init_unlocked(dir.path(), config, &unlock, clock_at("2024-03-01"))
+            .err()
+            .unwrap();
+        assert_eq!(field_error(err).0, field);
+        assert!(!ledger_store_exists(dir.path()), "nothing made");
+    }
+}
+
+/// `ledger staff add/remove` and the settings screen's staff list edit it through the office.
+#[test]
+fn the_staff_list_is_edited_through_the_office_and_refusals_name_the_field() {
+    let (_d, office) = office(Role::Bureau, "2024-03-01");
+    assert_eq!(office.add_staff(" 王五 ").unwrap().staff, ["刘洪", "李娟", "王五"]);
+    assert_eq!(office.handler(Some("王五")).unwrap(), "王五");
+    let (field, message) = field_error(office.add_staff("李娟").unwrap_err());
+    assert_eq!(field, "staff");
+    assert!(message.contains("已在本单位人员名单中"), "{message}");
+    assert_eq!(field_error(office.add_staff("  ").unwrap_err()).0, "staff");
+
+    assert_eq!(office.remove_staff("刘洪").unwrap().staff, ["李娟", "王五"]);
+    assert_eq!(office.handler(None).unwrap(), "李娟", "the first is the default");
+    let (field, message) = field_error(office.remove_staff("刘洪").unwrap_err());
+    assert_eq!(field, "staff");
+    assert!(message.contains("不在本单位人员名单中"), "{message}");
+
+    let kept = office.set_staff(vec![" 赵六".into(), "".into(), "李娟".into()]).unwrap();
+    assert_eq!(kept.staff, ["赵六", "李娟"]);
+    for bad in [vec!["赵六".into(), "赵六".into()], vec![" ".into()], vec![]] {
+        assert_eq!(field_error(office.set_staff(bad).unwrap_err()).0, "staff");
+    }
+    office.remove_staff("赵六").unwrap();
+    let (field, message) = field_error(office.remove_staff("李娟").unwrap_err());
+    assert_eq!(field, "staff");
+    assert!(message.contains("至少保留一名办理人"), "{message}");
+    assert_eq!(office.config().staff, ["李娟"], "refusals change nothing");
+}
+
 #[test]
 fn handlers_come_from_the_staff_list() {
     let (_d, office) = office(Role::Bureau, "2024-03-01");
@@ -500,6 +579,34 @@ fn a_township_office_drafts_and_the_bureau_issues_unless_the_county_says_otherwi
     assert!(office.rules_view().unwrap().county.issues_own_documents);
     let err = office.document(id, &DocumentKind::AcceptanceNotice, true, None).unwrap_err();
     assert!(err.to_string().contains("尚未受理"), "{err}");
+}
+
+/// `ledger rules set 复查机关 …` and the settings screen's code name the same item.
+#[test]
+fn a_rule_is_named_by_its_code_or_its_label() {
+    use ledger_domain::rules::{CountySetting, RuleItem};
+    let (_d, bureau) = office(Role::Bureau, "2024-03-10");
+    let own = RuleItem::County(CountySetting::IssuesOwnDocuments);
+    let body = RuleItem::County(CountySetting::ReviewBody);
+    for (given, value, item) in [
+        (own.label().rsplit('·').next().unwrap_or_default().to_owned(), "true", &own),
+        (format!(" {} ", body.label()), "洞口县人民政府", &body),
+    ] {
+        let input = crate::RuleInput { item: given, value: value.into(), ..Default::default() };
+        let view = bureau.set_rule(&input).unwrap();
+        assert!(view.entries.iter().any(|e| e.item == item.code()), "{input:?}: {view:?}");
+    }
+    let view = bureau.rules_view().unwrap();
+    assert!(view.county.issues_own_documents);
+    assert_eq!(view.county.review_body.as_deref(), Some("洞口县人民政府"));
+    let input =
+        crate::RuleInput {
+            item: "没有这一项".into(), value: "1".into(), ..Default::default()
+        };
+    match bureau.set_rule(&input).unwrap_err() {
+        OfficeError::Invalid(fields) => assert_eq!(fields[0].field, "item", "{fields:?}"),
+        other => panic!("{other}"),
+    }
 }
 
 #[test]
@@ -1086,11 +1193,10 @@ fn attaching_the_same_file_twice_cites_it_once() {
 #[test]
 fn removing_the_demo_data_keeps_what_was_entered_by_hand() {
     let (dir, office) = office(Role::Bureau, "2026-11-30");
-    let csv = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../cli/src/demo.csv");
     let mut cfg = office.config();
     cfg.townships.clear();
     office.update_config(cfg).unwrap();
-    let demo = office.import_demo(&csv, &mut |_| {}).unwrap();
+    let demo = office.seed_demo(&mut |_| {}).unwrap();
     assert!(demo.cases > 20);
     let mine = office.register(&new_case("2026-11-02"), None).unwrap();
     assert_eq!(office.demo_cases().unwrap(), demo.cases as u64);
@@ -1321,14 +1427,17 @@ fn sync_control_of_an_office_on_its_own_says_it_is_not_enrolled() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let _inside = runtime.enter();
     assert!(office.start_sync().unwrap().is_none());
+    let actor = office.device_actor();
     let errors = runtime.block_on(async {
         [
             office.sync_once(std::time::Duration::from_secs(5)).await.map(|_| ()).unwrap_err(),
             office.repair_from_hub().await.map(|_| ()).unwrap_err(),
+            office.repair(None).await.map(|_| ()).unwrap_err(),
             office.hub_offices().await.map(|_| ()).unwrap_err(),
         ]
     });
     for err in errors {
         assert_eq!(err.code(), "not_enrolled", "{err}");
     }
+    assert_eq!(office.device_actor(), actor, "a repair that cannot run starts nothing");
 }

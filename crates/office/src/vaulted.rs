@@ -81,7 +81,7 @@ impl Office {
         unlock: &Unlock,
         clock: Clock,
     ) -> Result<Opened> {
-        Self::check_config(&config)?;
+        let config = config.normalised()?;
         if ledger_store::Store::exists(dir) {
             return Err(StoreError::Exists(dir.to_path_buf()).into());
         }

@@ -423,8 +423,12 @@ pub(crate) fn case_id_at(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Ca
 }
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
-    let date = |i: usize| -> rusqlite::Result<Option<NaiveDate>> {
-        Ok(r.get::<_, Option<String>>(i)?.and_then(|s| s.parse().ok()))
+    // Every date column was written from a `NaiveDate`: one that does not parse is a damaged
+    // index, reported rather than shown as no date (a case with no due date is never overdue).
+    let date = |i: usize, what: &'static str| -> rusqlite::Result<Option<NaiveDate>> {
+        r.get::<_, Option<String>>(i)?
+            .map(|text| text.parse().map_err(|_| bad_column(i, what, &text)))
+            .transpose()
     };
     Ok(CaseRow {
         id: case_id_at(r, 0)?,
@@ -436,10 +440,10 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
         purpose: r.get(6)?,
         source: r.get(7)?,
         channel: r.get(8)?,
-        received: date(9)?,
+        received: date(9, "登记日期")?,
         names: r.get(10)?,
         village: r.get(11)?,
-        next_due: date(12)?,
+        next_due: date(12, "下一期限")?,
         next_due_kind: r.get(13)?,
         anomalies: r.get(14)?,
         conflicts: r.get(15)?,

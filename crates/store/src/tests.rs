@@ -878,6 +878,38 @@ fn a_status_or_category_the_index_cannot_hold_is_reported() {
 }
 
 #[test]
+fn a_date_the_index_cannot_hold_is_reported_not_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, cases) = seeded(dir.path());
+    let id = cases[0].id;
+    drop(store);
+    let db = dir.path().join(DB_FILE);
+    let set = |sql: &str| {
+        let conn = Connection::open(&db).unwrap();
+        conn.execute(sql, [id.to_string()]).unwrap();
+    };
+
+    // No due date at all is a case with nothing due, not damage.
+    set("UPDATE cases SET next_due = NULL WHERE case_id = ?1");
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.row(id).unwrap().unwrap().next_due, None);
+    drop(store);
+
+    set("UPDATE cases SET next_due = '2024-02-30' WHERE case_id = ?1");
+    let store = Store::open(dir.path()).unwrap();
+    let err = store.row(id).unwrap_err().to_string();
+    assert!(err.contains("下一期限「2024-02-30」无效"), "{err}");
+    let err = store.list(&CaseQuery::default()).unwrap_err().to_string();
+    assert!(err.contains("下一期限「2024-02-30」无效"), "{err}");
+    drop(store);
+
+    set("UPDATE cases SET next_due = NULL, received = 'yesterday' WHERE case_id = ?1");
+    let store = Store::open(dir.path()).unwrap();
+    let err = store.row(id).unwrap_err().to_string();
+    assert!(err.contains("登记日期「yesterday」无效"), "{err}");
+}
+
+#[test]
 fn a_damaged_outbox_row_is_reported_not_sent_under_another_case() {
     for (column, value, said) in [
         ("case_id", "'not-a-case-id'", "案件标识「not-a-case-id」"),

@@ -259,9 +259,7 @@ pub(crate) async fn setup_local(
     let unlock = unlock_of(passphrase);
     let role = Role::parse(&role)
         .ok_or_else(|| CommandError::new("invalid_input", "请选择单位类别：乡镇国土所或县局"))?;
-    let mut config = OfficeConfig::new(&code, &name, role);
-    config.townships = townships.into_iter().filter(|t| !t.trim().is_empty()).collect();
-    config.staff = staff.into_iter().filter(|s| !s.trim().is_empty()).collect();
+    let config = OfficeConfig { townships, staff, ..OfficeConfig::new(&code, &name, role) };
     let dir = desktop.data_dir().to_path_buf();
     let opened = tauri::async_runtime::spawn_blocking(move || {
         Office::init_unlocked(&dir, config, &unlock, system_clock())
@@ -278,14 +276,7 @@ pub(crate) async fn update_staff(
     desktop: State<'_, Desktop>,
     staff: Vec<String>,
 ) -> CommandResult<OfficeConfig> {
-    with_office(&desktop, move |o| {
-        let mut config = o.config();
-        config.staff =
-            staff.into_iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
-        o.update_config(config)?;
-        Ok(o.config())
-    })
-    .await
+    with_office(&desktop, move |o| o.set_staff(staff)).await
 }
 
 /// The county's rules as this office holds them (全县规则).

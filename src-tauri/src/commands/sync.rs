@@ -96,21 +96,16 @@ pub(crate) async fn retry_quarantined(
     Ok(n)
 }
 
-/// Recovers every case with refused changes: the hub's record is fetched and kept, and this
-/// office's actions are recorded again on top; returns what was redone and what was not.
+/// Recovers every case with refused changes (the hub's record is fetched and kept, and this
+/// office's actions are recorded again on top) and mends every document that differs from the
+/// hub's, through the background sync ([`ledger_office::Office::repair`]); returns what was
+/// redone and what was not.
 #[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn recover_refused(desktop: State<'_, Desktop>) -> CommandResult<RecoveryReport> {
     let running = desktop.running()?;
-    let Some(sync) = running.sync.clone() else {
-        return Err(CommandError::new("not_enrolled", "本机没有接入县局，离线使用时不需要恢复"));
-    };
-    let cases = with_office(&desktop, |o| o.begin_recovery()).await?;
-    if cases > 0 {
-        sync.sync_now().await?;
-    }
-    let report = with_office(&desktop, |o| o.take_recovery_report()).await?;
+    let repaired = running.office.repair(running.sync.as_ref()).await?;
     desktop.changed(None);
-    Ok(report)
+    Ok(repaired.recovered)
 }
 
 #[tauri::command(rename_all = "snake_case")]

@@ -1,6 +1,7 @@
 //! Sync control for the adapters: the background service, a pass run from a terminal, a repair
-//! against the hub's record, and the bureau's view of every office. The office builds the hub
-//! client and the service here, so neither the CLI nor the desktop names them.
+//! against the hub's record (with the recovery of refused changes), and the bureau's view of
+//! every office. The office builds the hub client and the service here, so neither the CLI nor
+//! the desktop names them.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use ledger_client::{
 
 use crate::Office;
 use crate::error::{OfficeError, Result};
+use crate::recover::RecoveryReport;
 
 /// One request of the background service gives up after this long (a black-holed link).
 const SERVICE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -19,6 +21,23 @@ const SERVICE_TIMEOUT: Duration = Duration::from_secs(30);
 const REPAIR_TIMEOUT: Duration = Duration::from_secs(60);
 /// The bureau's list of every office.
 const OFFICES_TIMEOUT: Duration = Duration::from_secs(15);
+/// A repair's own pass (no background service): the recovered cases, every digest, what
+/// differs and what is missing.
+const REPAIR_PASS: Duration = Duration::from_secs(120);
+
+/// What [`Office::repair`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Repaired {
+    /// Cases with refused changes, replaced with the hub's record.
+    pub refused_cases: usize,
+    /// What recovering them redid, and what it could not.
+    pub recovered: RecoveryReport,
+    /// What comparing every document with the hub's found; `None` when the pass ended before
+    /// it ran (the comparison then stays due, and a later pass runs it).
+    pub compared: Option<RepairReport>,
+    /// What the pass moved.
+    pub sync: SyncReport,
+}
 
 impl Office {
     /// A client for this office's hub whose requests give up after `timeout`.
@@ -67,6 +86,30 @@ impl Office {
         let client = self.client(REPAIR_TIMEOUT)?;
         let target: Arc<dyn SyncTarget> = self.clone();
         Ok(ledger_client::repair(&client, &target).await?)
+    }
+
+    /// `ledger repair` and the app's 恢复: recovers every case with refused changes (the
+    /// hub's record is kept and this office's actions are recorded again on top, see
+    /// [`Office::begin_recovery`]), then compares every document with the hub's, mends the
+    /// ones that differ and fetches the ones this office lacks. It all runs in one sync pass:
+    /// through the background `service` when one runs, so no second pass runs beside it, else
+    /// in a pass of its own.
+    pub async fn repair(self: &Arc<Self>, service: Option<&SyncHandle>) -> Result<Repaired> {
+        if self.bound()?.is_none() {
+            return Err(ClientError::NotEnrolled.into());
+        }
+        let refused_cases = self.begin_recovery()?;
+        self.ask_for_repair()?;
+        let sync = match service {
+            Some(service) => service.sync_now().await?,
+            None => self.sync_once(REPAIR_PASS).await?,
+        };
+        Ok(Repaired {
+            refused_cases,
+            recovered: self.take_recovery_report()?,
+            compared: self.last_repair()?,
+            sync,
+        })
     }
 
     /// The hub's list of every office and how its sync stands (the bureau's 各单位同步情况),
