@@ -63,7 +63,7 @@ pub(crate) fn generate() -> String {
     out
 }
 
-/// The types commands take and return (`commands.md`).
+/// The types commands take and return (`commands.md`), and the events' payloads.
 fn roots(c: &mut Collect<'_>) {
     use crate::commands::{cases, setup, sync};
     use ledger_office::{NewCase, Statistics};
@@ -91,6 +91,9 @@ fn roots(c: &mut Collect<'_>) {
     c.visit::<ledger_office::QuarantinedChange>();
     c.visit::<ledger_office::RecoveryReport>();
     c.visit::<crate::error::CommandError>();
+    // The payloads of the events the shell emits (`sync-status` is `SyncStatusView`).
+    c.visit::<crate::state::StoreChanged>();
+    c.visit::<crate::state::ProgressEvent>();
 }
 
 fn path() -> PathBuf {
@@ -103,20 +106,12 @@ mod tests {
 
     #[test]
     fn bindings_are_what_the_rust_types_say() {
-        let fresh = generate();
-        let path = path();
-        if std::env::var_os("UPDATE_BINDINGS").is_some() {
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, &fresh).unwrap();
-            return;
-        }
-        let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            checked_in == fresh,
-            "{} is not what the Rust types say: run\n  \
-             UPDATE_BINDINGS=1 cargo test -p ledger-desktop bindings\n\
-             and commit the file (then `cd ui && npx vue-tsc --noEmit`)",
-            path.display()
+        // After an update, `cd ui && npx vue-tsc --noEmit` checks the UI against them.
+        crate::checked_in::assert_checked_in(
+            &path(),
+            &generate(),
+            "UPDATE_BINDINGS",
+            "cargo test -p ledger-desktop bindings",
         );
     }
 

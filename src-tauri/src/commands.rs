@@ -2,7 +2,7 @@
 //! and converts the error. Grouped by screen; the names match `ui/src/api/commands.md`.
 
 pub(crate) mod cases;
-mod reports;
+pub(crate) mod reports;
 pub(crate) mod setup;
 pub(crate) mod sync;
 

@@ -8,6 +8,8 @@
 
 #[cfg(test)]
 mod bindings;
+#[cfg(test)]
+mod checked_in;
 pub mod commands;
 pub mod error;
 pub mod files;

@@ -30,11 +30,39 @@ pub struct Desktop {
     recovery: std::sync::Mutex<Option<String>>,
 }
 
-/// `store-changed` payload.
+/// `store-changed` payload: a case changed here or arrived by sync.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct StoreChanged {
     /// The case, or `None` for many.
     pub case_id: Option<String>,
+}
+
+/// What a `progress` event reports on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum ProgressTask {
+    /// A ledger file being imported.
+    Import,
+    /// The ledger being written to a file.
+    Export,
+    /// The ledger's index being recomputed after the rules changed.
+    Reindex,
+    /// An old plain store being encrypted as it opens (at start or on `unlock`).
+    Encrypt,
+}
+
+/// `progress` payload: `done` of `total` for `task`.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct ProgressEvent {
+    /// What is under way.
+    pub task: ProgressTask,
+    /// Steps done.
+    pub done: usize,
+    /// Steps in all.
+    pub total: usize,
 }
 
 impl Desktop {
@@ -63,7 +91,7 @@ impl Desktop {
         let progress = Progress { app: self.app.clone() };
         let opened =
             Office::open_unlocked(&self.data_dir, unlock, system_clock(), &mut |done, total| {
-                progress.progress("encrypt", to_usize(done), to_usize(total));
+                progress.progress(ProgressTask::Encrypt, to_usize(done), to_usize(total));
             })?;
         self.started(opened);
         Ok(())
@@ -203,8 +231,9 @@ fn refresh_index_if_stale(office: &Arc<Office>, app: &AppHandle) {
     {
         // Rules that changed again meanwhile leave the stamp stale: go round until it holds.
         loop {
-            let result =
-                office.refresh_index(&mut |done, total| progress.progress("reindex", done, total));
+            let result = office.refresh_index(&mut |done, total| {
+                progress.progress(ProgressTask::Reindex, done, total)
+            });
             match result {
                 Ok(n) => tracing::info!(cases = n, "ledger index recomputed"),
                 Err(e) => {
@@ -228,11 +257,9 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// Reports `done` of `total` for `task` (`import`, `export`, `reindex`).
-    pub fn progress(&self, task: &str, done: usize, total: usize) {
-        let _ = self
-            .app
-            .emit("progress", serde_json::json!({"task": task, "done": done, "total": total}));
+    /// Reports `done` of `total` for `task`.
+    pub fn progress(&self, task: ProgressTask, done: usize, total: usize) {
+        let _ = self.app.emit("progress", ProgressEvent { task, done, total });
     }
 }
 

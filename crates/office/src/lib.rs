@@ -91,6 +91,9 @@ pub struct Office {
     store: Store,
     config: RwLock<OfficeConfig>,
     clock: Clock,
+    /// Ids from a counter instead of the random source: only an office made by
+    /// [`Office::init_deterministic`] (tests, the UI's recorded fixtures) has one.
+    id_counter: Option<std::sync::atomic::AtomicU64>,
 }
 
 const CONFIG_KEY: &str = "office";
@@ -104,11 +107,28 @@ impl Office {
         Self::adopt(Store::create(dir)?, config, clock)
     }
 
+    /// Creates a new office store in `dir` whose every answer is the same from run to run on a
+    /// fixed `clock`: its Automerge actor is `actor_hex`, and the ids it mints count up from 1
+    /// (UUIDv7 with the clock's time and the count in place of random bits). For tests and the
+    /// UI's recorded fixtures only (feature `test-support`).
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn init_deterministic(
+        dir: &Path,
+        config: OfficeConfig,
+        clock: Clock,
+        actor_hex: &str,
+    ) -> Result<Self> {
+        let config = config.normalised()?;
+        let mut office = Self::adopt(Store::create_with_actor(dir, actor_hex)?, config, clock)?;
+        office.id_counter = Some(std::sync::atomic::AtomicU64::new(0));
+        Ok(office)
+    }
+
     /// Makes a new store this office's, with these settings.
     fn adopt(store: Store, config: OfficeConfig, clock: Clock) -> Result<Self> {
         let json = serde_json::to_string(&config).map_err(ledger_store::StoreError::from)?;
         store.set_meta(&[(CONFIG_KEY, &json)])?;
-        Ok(Self { store, config: RwLock::new(config), clock })
+        Ok(Self { store, config: RwLock::new(config), clock, id_counter: None })
     }
 
     /// Opens the office store in `dir` (a plain one: see [`Office::open_unlocked`] for the
@@ -122,7 +142,7 @@ impl Office {
             .meta(CONFIG_KEY)?
             .ok_or_else(|| ledger_store::StoreError::Missing(dir.to_path_buf()))?;
         let config = serde_json::from_str(&json).map_err(ledger_store::StoreError::from)?;
-        let office = Self { store, config: RwLock::new(config), clock };
+        let office = Self { store, config: RwLock::new(config), clock, id_counter: None };
         office.migrate_document_settings(&json)?;
         office.ensure_device_key()?;
         Ok(office)
@@ -212,6 +232,20 @@ impl Office {
         &self.store
     }
 
+    /// Takes in a case's documents as `other` (another device) holds them, as a sync that
+    /// brought them would: concurrent edits of the two become the case's conflicts. For tests
+    /// and the UI's recorded fixtures only (feature `test-support`).
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn merge_case_from(&self, other: &Office, id: CaseId) -> Result<()> {
+        for kind in [ledger_store::DocKind::Case, ledger_store::DocKind::Identity] {
+            if other.store.has_doc(id, kind)? {
+                let saved = other.store.save_doc(id, kind)?;
+                self.store.merge_remote(id, kind, &saved)?;
+            }
+        }
+        Ok(())
+    }
+
     /// This device's Automerge actor (hex): the identity it syncs under, for diagnostics.
     pub fn device_actor(&self) -> String {
         self.actor_hex()
@@ -271,6 +305,12 @@ impl Office {
     /// A new UUIDv7 as text.
     fn mint_id(&self) -> String {
         let ms = u64::try_from(self.now()).unwrap_or(0);
+        if let Some(counter) = &self.id_counter {
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            let mut bits = [0u8; 10];
+            bits[2..].copy_from_slice(&n.to_be_bytes());
+            return uuid::Builder::from_unix_timestamp_millis(ms, &bits).into_uuid().to_string();
+        }
         let ts = uuid::Timestamp::from_unix(
             uuid::NoContext,
             ms / 1000,

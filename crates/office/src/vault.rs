@@ -426,6 +426,25 @@ mod tests {
         KdfParams { m_kib: 64, t: 1 }
     }
 
+    /// Set-up without a keyring: the passphrase is refused under its field when short (moved
+    /// from the UI mock's own check, which the mock no longer computes).
+    #[test]
+    fn a_new_key_needs_a_passphrase_of_at_least_8_characters() {
+        for short in ["1234567", "  短口令  "] {
+            match Unlock::Passphrase(short.to_owned()).check() {
+                Err(OfficeError::Invalid(errors)) => {
+                    let e = &errors[0];
+                    assert_eq!(
+                        (e.field.as_str(), e.label.as_str(), e.message.as_str()),
+                        ("passphrase", "台账口令", "口令至少 8 个字符")
+                    );
+                }
+                other => panic!("{short}: {other:?}"),
+            }
+        }
+        assert!(Unlock::Passphrase("测试台账口令-2026".to_owned()).check().is_ok());
+    }
+
     #[test]
     fn a_wrapped_key_opens_only_with_its_passphrase() {
         let key = StoreKey::generate().unwrap();

@@ -13,7 +13,7 @@ use super::with_office;
 use crate::error::{CommandError, CommandResult};
 use crate::state::Desktop;
 
-fn case_id(id: &str) -> CommandResult<CaseId> {
+pub(crate) fn case_id(id: &str) -> CommandResult<CaseId> {
     id.parse().map_err(|_| CommandError::new("not_found", format!("案件标识「{id}」无效")))
 }
 
@@ -37,7 +37,26 @@ pub(crate) struct QueryInput {
     offset: u32,
 }
 
-pub(super) fn date(value: Option<&str>) -> CommandResult<Option<NaiveDate>> {
+impl QueryInput {
+    /// The store's query: codes checked, empty filters dropped.
+    pub(crate) fn into_query(self) -> CommandResult<CaseQuery> {
+        Ok(CaseQuery {
+            status: self.status.filter(|s| !s.code().is_empty()),
+            township: self.township.filter(|s| !s.is_empty()),
+            category: self.category.filter(|c| !c.code().is_empty()),
+            source: self.source.filter(|s| !s.is_empty()),
+            received_from: date(self.received_from.as_deref())?,
+            received_to: date(self.received_to.as_deref())?,
+            text: self.text.filter(|s| !s.trim().is_empty()),
+            overdue: self.overdue,
+            limit: self.limit,
+            offset: self.offset,
+            ..Default::default()
+        })
+    }
+}
+
+pub(crate) fn date(value: Option<&str>) -> CommandResult<Option<NaiveDate>> {
     value
         .filter(|s| !s.is_empty())
         .map(|s| {
@@ -51,19 +70,7 @@ pub(crate) async fn list_cases(
     desktop: State<'_, Desktop>,
     query: QueryInput,
 ) -> CommandResult<Page> {
-    let q = CaseQuery {
-        status: query.status.filter(|s| !s.code().is_empty()),
-        township: query.township.filter(|s| !s.is_empty()),
-        category: query.category.filter(|c| !c.code().is_empty()),
-        source: query.source.filter(|s| !s.is_empty()),
-        received_from: date(query.received_from.as_deref())?,
-        received_to: date(query.received_to.as_deref())?,
-        text: query.text.filter(|s| !s.trim().is_empty()),
-        overdue: query.overdue,
-        limit: query.limit,
-        offset: query.offset,
-        ..Default::default()
-    };
+    let q = query.into_query()?;
     with_office(&desktop, move |o| o.list(&q)).await
 }
 
@@ -135,6 +142,30 @@ fn coded<T>(
         .transpose()
 }
 
+impl ActInput {
+    /// The office's action input: the action, dates and codes checked.
+    pub(crate) fn into_action(self) -> CommandResult<ActionInput> {
+        let action = ActionKind::parse(&self.action).ok_or_else(|| {
+            CommandError::new("invalid_input", format!("办理动作「{}」无效", self.action))
+        })?;
+        let due = date(self.due.as_deref())?;
+        Ok(ActionInput {
+            action: Some(action),
+            target: self.target,
+            due,
+            text: self.text,
+            result: coded(self.result, Satisfaction::parse, "评价结果")?,
+            reason: coded(self.reason, CloseReason::parse, "办结原因")?,
+            outcome: coded(self.outcome, Outcome::parse, "处理意见")?,
+            document_kind: coded(self.document_kind, DocumentKind::parse, "文书类别")?,
+            date: date(self.date.as_deref())?,
+            review_outcome: coded(self.review_outcome, ReviewOutcome::parse, "复查、复核结论")?,
+            track: coded(self.track, HandlingTrack::parse, "办理程序")?,
+            handler: self.handler,
+        })
+    }
+}
+
 #[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn act(
     desktop: State<'_, Desktop>,
@@ -142,24 +173,7 @@ pub(crate) async fn act(
     input: ActInput,
 ) -> CommandResult<String> {
     let case = case_id(&id)?;
-    let action = ActionKind::parse(&input.action).ok_or_else(|| {
-        CommandError::new("invalid_input", format!("办理动作「{}」无效", input.action))
-    })?;
-    let due = date(input.due.as_deref())?;
-    let action_input = ActionInput {
-        action: Some(action),
-        target: input.target,
-        due,
-        text: input.text,
-        result: coded(input.result, Satisfaction::parse, "评价结果")?,
-        reason: coded(input.reason, CloseReason::parse, "办结原因")?,
-        outcome: coded(input.outcome, Outcome::parse, "处理意见")?,
-        document_kind: coded(input.document_kind, DocumentKind::parse, "文书类别")?,
-        date: date(input.date.as_deref())?,
-        review_outcome: coded(input.review_outcome, ReviewOutcome::parse, "复查、复核结论")?,
-        track: coded(input.track, HandlingTrack::parse, "办理程序")?,
-        handler: input.handler,
-    };
+    let action_input = input.into_action()?;
     let status = with_office(&desktop, move |o| o.act(case, &action_input)).await?;
     desktop.changed(Some(id));
     Ok(status.code().to_owned())
@@ -225,7 +239,7 @@ pub(crate) async fn resolve_conflict(
     Ok(())
 }
 
-fn case_field(name: &str) -> CommandResult<CaseField> {
+pub(crate) fn case_field(name: &str) -> CommandResult<CaseField> {
     CaseField::parse(name)
         .ok_or_else(|| CommandError::new("invalid_input", format!("字段「{name}」无效")))
 }

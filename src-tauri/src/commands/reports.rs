@@ -18,7 +18,7 @@ pub(crate) async fn due_list(
 }
 
 /// The period of `from`..=`to` (ISO dates, both included).
-fn period(from: &str, to: &str) -> CommandResult<Period> {
+pub(crate) fn period(from: &str, to: &str) -> CommandResult<Period> {
     let bad = |d: &str| CommandError::new("invalid_input", format!("日期「{d}」无效"));
     let period =
         Period { from: from.parse().map_err(|_| bad(from))?, to: to.parse().map_err(|_| bad(to))? };
@@ -69,8 +69,9 @@ pub(crate) async fn export_ledger(
     let path = desktop.picks.path(&handle)?;
     let progress_to = desktop.inner_handle();
     with_office(&desktop, move |o| {
-        let mut progress =
-            |p: ledger_office::Progress| progress_to.progress("export", p.done, p.total);
+        let mut progress = |p: ledger_office::Progress| {
+            progress_to.progress(crate::state::ProgressTask::Export, p.done, p.total)
+        };
         if is_xlsx(&path) {
             o.export_xlsx(&path, &mut progress)
         } else {
@@ -109,8 +110,9 @@ pub(crate) async fn import_ledger(
     let path = desktop.picks.path(&handle)?;
     let progress_to = desktop.inner_handle();
     let report = with_office(&desktop, move |o| {
-        let mut progress =
-            |p: ledger_office::Progress| progress_to.progress("import", p.done, p.total);
+        let mut progress = |p: ledger_office::Progress| {
+            progress_to.progress(crate::state::ProgressTask::Import, p.done, p.total)
+        };
         // A clerk's file is never the demo data set.
         let options = ImportOptions { skip_invalid, dry_run, join_by_number, demo: false };
         o.import_file(&path, options, &mut progress)

@@ -60,7 +60,10 @@ async fn app_state_of(desktop: &Desktop) -> AppState {
     }
 }
 
-fn read_app_state(running: Option<&crate::state::Running>, data_dir: String) -> AppState {
+pub(crate) fn read_app_state(
+    running: Option<&crate::state::Running>,
+    data_dir: String,
+) -> AppState {
     let office = running.as_ref().map(|r| r.office.config());
     let hub = running.as_ref().and_then(|r| r.office.hub_url().ok().flatten());
     let plain = running
@@ -319,8 +322,8 @@ pub(crate) async fn township_choices(
 #[derive(Debug, Serialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub(crate) struct DemoRemoved {
-    removed: ledger_office::DemoRemoval,
-    state: AppState,
+    pub(crate) removed: ledger_office::DemoRemoval,
+    pub(crate) state: AppState,
 }
 
 /// Removes the demo cases, and only those, everywhere they went; the enrollment and every

@@ -1,6 +1,6 @@
 // The few IPC shapes that have no Rust type of their own to generate from (everything else is in
 // ./generated/bindings.ts, generated from the Rust types).
-import type { SyncStatus } from './generated/bindings'
+import type { ProgressEvent, StoreChanged, SyncStatus } from './generated/bindings'
 
 /**
  * One office's sync health at the hub (`hub_offices`, bureau only). The shell passes the hub's
@@ -17,14 +17,10 @@ export interface OfficeHealth {
   clock_skew_ms: number | null
 }
 
-/**
- * Events the shell emits (src-tauri/src/state.rs builds `store-changed` and `progress` in
- * place; `sync-status` is the generated SyncStatus).
- */
+/** Events the shell emits, by name: their payloads are generated from the Rust types that emit them. */
 export interface Events {
   /** A case changed here or arrived by sync; `null` means many. */
-  'store-changed': { case_id: string | null }
+  'store-changed': StoreChanged
   'sync-status': SyncStatus
-  /** `encrypt`: an old plain store being encrypted as it opens (at start or on `unlock`). */
-  progress: { task: 'import' | 'export' | 'sync' | 'reindex' | 'encrypt'; done: number; total: number }
+  progress: ProgressEvent
 }

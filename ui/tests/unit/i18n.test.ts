@@ -3,7 +3,10 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import zhCN from '../../src/i18n/zh-CN.json'
 import en from '../../src/i18n/en.json'
-import { VOCABULARIES } from '../../src/api/mockData'
+import { recordedAnswer } from '../../src/api/mock'
+import type { Vocabularies } from '../../src/api/generated/bindings'
+
+const VOCABULARIES = recordedAnswer<Vocabularies>('vocabularies')
 
 type Tree = { [key: string]: string | Tree }
 

@@ -9,11 +9,14 @@ vi.mock('../../src/api/ipc', async (original) => ({
 vi.mock('../../src/composables/useErrors', () => ({ showError: vi.fn(), showSuccess: vi.fn(), errorMessage: vi.fn() }))
 
 import * as ipc from '../../src/api/ipc'
-import { initialRules } from '../../src/api/mockData'
+import { recordedAnswer } from '../../src/api/mock'
 import type { RulesView } from '../../src/api/generated/bindings'
 import { showError, showSuccess } from '../../src/composables/useErrors'
 import RulesPanel from '../../src/components/RulesPanel.vue'
 import { i18n } from '../../src/i18n'
+
+/** 全县规则 as the real bureau's `rules_view` gave them (recorded), with the two flags the shell sets by role and link. */
+const initialRules = (editable: boolean, received: boolean): RulesView => ({ ...recordedAnswer<RulesView>('rules_view'), editable, received })
 
 const rulesView = vi.mocked(ipc.rulesView)
 const setRule = vi.mocked(ipc.setRule)

@@ -10,10 +10,13 @@ vi.mock('../../src/api/ipc', async (original) => ({
 vi.mock('../../src/composables/useErrors', () => ({ showError: vi.fn(), showSuccess: vi.fn(), errorMessage: vi.fn() }))
 
 import * as ipc from '../../src/api/ipc'
-import { initialAppState } from '../../src/api/mockData'
+import { recordedAnswer } from '../../src/api/mock'
+import type { AppState } from '../../src/api/generated/bindings'
 import SetupForms from '../../src/components/SetupForms.vue'
 import { i18n } from '../../src/i18n'
 import { checkNewPassphrase } from '../../src/utils/passphrase'
+
+const initialAppState = () => recordedAnswer<AppState>('app_state')
 
 const enroll = vi.mocked(ipc.enroll)
 const setupLocal = vi.mocked(ipc.setupLocal)

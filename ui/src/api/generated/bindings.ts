@@ -1219,6 +1219,28 @@ settled_window_days: number,
 alert_days: [number, number], };
 
 /**
+ * `progress` payload: `done` of `total` for `task`.
+ */
+export type ProgressEvent = { 
+/**
+ * What is under way.
+ */
+task: ProgressTask, 
+/**
+ * Steps done.
+ */
+done: number, 
+/**
+ * Steps in all.
+ */
+total: number, };
+
+/**
+ * What a `progress` event reports on.
+ */
+export type ProgressTask = "import" | "export" | "reindex" | "encrypt";
+
+/**
  * Purpose: `suggestion` 建议意见、`report` 检举控告、`appeal` 申诉求决、`enquiry` 咨询、`unclassified` 待分类; or a newer version's code.
  */
 export type Purpose = "suggestion" | "report" | "appeal" | "enquiry" | "unclassified" | (string & {});
@@ -1415,6 +1437,15 @@ rates: { [key in string]: Rate }, };
  * Status: `registered` 登记、`accepted` 受理、`not_accepted` 不予受理、`forwarded` 转送、`assigned` 交办、`in_progress` 办理中、`extended` 延期、`replied` 已答复、`under_review` 复查中、`reviewed` 已复查、`under_recheck` 复核中、`rechecked` 已复核、`closed` 办结、`voided` 作废、`returned` 已退回; or a newer version's code.
  */
 export type Status = "registered" | "accepted" | "not_accepted" | "forwarded" | "assigned" | "in_progress" | "extended" | "replied" | "under_review" | "reviewed" | "under_recheck" | "rechecked" | "closed" | "voided" | "returned" | (string & {});
+
+/**
+ * `store-changed` payload: a case changed here or arrived by sync.
+ */
+export type StoreChanged = { 
+/**
+ * The case, or `None` for many.
+ */
+case_id: string | null, };
 
 /**
  * 信访件: one letter, visit, call, online post or referral about the matter.
