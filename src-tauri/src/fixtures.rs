@@ -309,8 +309,7 @@ fn act(office: &Office, id: CaseId, action: ActionKind, change: impl FnOnce(&mut
 /// The office the page test sees: the demo data set, and five cases registered by hand (their
 /// numbers 洞口-<year>-A-0001 to -0005) in the states the page test visits.
 fn seed(office: &Office, dir: &Path) -> Cases {
-    let demo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../crates/cli/src/demo.csv");
-    office.import_demo(&demo, &mut |_| {}).unwrap();
+    office.seed_demo(&mut |_| {}).unwrap();
 
     // 0001: registered yesterday, a repeat visit of 张三丰 (the register form's hint).
     register(
