@@ -757,9 +757,9 @@ impl SyncTarget for ReadAheadGate {
     fn repair_finished(
         &self,
         missing: &[(uuid::Uuid, DocKind)],
-        settled: bool,
+        report: &ledger_client::RepairReport,
     ) -> Result<(), ledger_client::TargetError> {
-        SyncTarget::repair_finished(self.office.as_ref(), missing, settled)
+        SyncTarget::repair_finished(self.office.as_ref(), missing, report)
     }
 }
 
