@@ -82,8 +82,9 @@ async fn the_bureaus_rules_reach_every_office_and_the_hubs_statistics() {
         .unwrap();
     c.bureau.office.set_rule(&rule("policy.decide_days", "5")).unwrap();
     c.bureau.office.set_rule(&rule("policy.decide_working", "true")).unwrap();
-    // The office takes item codes (the CLI also takes their names).
-    c.bureau.office.set_rule(&rule("复查机关", "洞口县人民政府")).unwrap_err();
+    // The office takes item codes and their names (since issue 14 the CLI's lookup is the
+    // office's); anything else is refused.
+    c.bureau.office.set_rule(&rule("复核机构", "洞口县人民政府")).unwrap_err();
     c.bureau.office.set_rule(&rule("county.review_body", "洞口县人民政府")).unwrap();
     let err = c
         .bureau
