@@ -283,3 +283,12 @@ impl SyncBook for Store {
         Store::mark_blobs_sent(self, hashes)
     }
 }
+
+/// `held[..offset]` followed by `piece`, or `None` when `offset` is past what is held: how a
+/// piece of a document or an attachment in transit joins what came before it.
+pub(crate) fn spliced(held: &[u8], offset: u64, piece: &[u8]) -> Option<Vec<u8>> {
+    let offset = usize::try_from(offset).unwrap_or(usize::MAX);
+    let mut bytes = held.get(..offset)?.to_vec();
+    bytes.extend_from_slice(piece);
+    Some(bytes)
+}

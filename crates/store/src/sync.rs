@@ -8,6 +8,7 @@ use ledger_domain::automerge::{Automerge, ReadDoc};
 use rusqlite::{OptionalExtension, params};
 
 use crate::blobs::blob_hash;
+use crate::book::spliced;
 use crate::docs::{Applied, hex};
 use crate::error::{Result, StoreError};
 use crate::{DocKind, Store};
@@ -51,13 +52,8 @@ impl Store {
             )
             .optional()?
             .unwrap_or_default();
-        let offset = usize::try_from(offset).unwrap_or(usize::MAX);
-        if offset > held.len() {
-            // A gap: start over from what is held; the hub resends from the cursor's offset.
-            return Ok(None);
-        }
-        let mut bytes = held[..offset].to_vec();
-        bytes.extend_from_slice(piece);
+        // A gap: start over from what is held; the hub resends from the cursor's offset.
+        let Some(bytes) = spliced(&held, offset, piece) else { return Ok(None) };
         if bytes.len() as u64 >= total {
             w.conn.execute(
                 "DELETE FROM staging WHERE case_id = ?1 AND kind = ?2",
@@ -92,12 +88,7 @@ impl Store {
                 .optional()?
                 .unwrap_or_default()
         };
-        let offset = usize::try_from(offset).unwrap_or(usize::MAX);
-        if offset > held.len() {
-            return Ok(false);
-        }
-        let mut bytes = held[..offset].to_vec();
-        bytes.extend_from_slice(piece);
+        let Some(bytes) = spliced(&held, offset, piece) else { return Ok(false) };
         let w = self.writer();
         if bytes.len() as u64 >= total {
             w.conn.execute("DELETE FROM blob_staging WHERE hash = ?1", [hash])?;

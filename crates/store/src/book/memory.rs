@@ -12,6 +12,7 @@
 //! whole book and puts it back if the transaction fails; other threads' writes wait for it to
 //! end and their reads see the book as it was before it began, as SQLite's readers do.
 
+use super::spliced;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::thread::ThreadId;
@@ -116,14 +117,6 @@ fn drop_record(id: &str, d: &KeptDrop) -> DropRecord {
 
 fn count(n: usize) -> u64 {
     u64::try_from(n).unwrap_or(u64::MAX)
-}
-
-/// `held[..offset]` followed by `piece`, or `None` when `offset` is past what is held.
-fn spliced(held: &[u8], offset: u64, piece: &[u8]) -> Option<Vec<u8>> {
-    let offset = usize::try_from(offset).unwrap_or(usize::MAX);
-    let mut bytes = held.get(..offset)?.to_vec();
-    bytes.extend_from_slice(piece);
-    Some(bytes)
 }
 
 impl MemorySyncBook {
