@@ -67,3 +67,44 @@ ensure_tauri_driver() {
     echo "==> 安装 tauri-driver" >&2
     cargo install tauri-driver --version '^2' --locked >&2
 }
+
+# Installs PostgreSQL from Debian's packages when no server binaries are present, without the
+# default cluster Debian would otherwise create and start (the tests run their own).
+ensure_postgres() {
+    ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && return 0
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo mkdir -p /etc/postgresql-common
+    if ! grep -qs '^create_main_cluster *= *false' /etc/postgresql-common/createcluster.conf; then
+        echo "create_main_cluster = false" | $sudo tee -a /etc/postgresql-common/createcluster.conf >/dev/null
+    fi
+    ensure_apt postgresql
+}
+
+# Starts a private PostgreSQL server on a temporary data and socket directory (no TCP port) and
+# exports LEDGER_TEST_PG, the connection string the tests read. As root it runs as the postgres
+# user (the server refuses root); stop_postgres stops it and removes the directory.
+start_postgres() {
+    local bin
+    bin=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")
+    PG_TMP=$(mktemp -d /tmp/ledger-pg.XXXXXX)
+    local as=()
+    if [ "$(id -u)" -eq 0 ]; then
+        chown postgres: "$PG_TMP"
+        as=(runuser -u postgres --)
+    fi
+    echo "==> 启动测试用 PostgreSQL（$PG_TMP）" >&2
+    "${as[@]}" "$bin/initdb" -D "$PG_TMP/data" -A trust -U postgres -E UTF8 --locale=C >/dev/null
+    "${as[@]}" "$bin/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/server.log" -w \
+        -o "-k $PG_TMP -c listen_addresses= -c max_connections=400" start >/dev/null
+    PG_AS=("${as[@]}")
+    PG_BIN=$bin
+    export LEDGER_TEST_PG="host=$PG_TMP user=postgres"
+}
+
+stop_postgres() {
+    [ -n "${PG_TMP:-}" ] || return 0
+    "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -m fast -w stop >/dev/null 2>&1 || true
+    rm -rf "$PG_TMP"
+    PG_TMP=""
+}

@@ -4,6 +4,7 @@
 //! HTTPS with a one-time token (trusting that CA as a county office would), syncing through the
 //! real client.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -12,9 +13,9 @@ use std::time::Duration;
 use anyhow::Context;
 use ledger_client::{ClientError, HubClient, SyncConfig, SyncReport, SyncTarget, sync_until_done};
 use ledger_domain::{NewCase, NewPetitioner, NewSubmission, Role};
-use ledger_hub::store::OfficeRecord;
+use ledger_hub::store::{LogKind, OfficeRecord, Reader};
 use ledger_hub::tls::CountyPki;
-use ledger_hub::{HubState, HubStore, SqliteHubStore, auth};
+use ledger_hub::{HubState, HubStore, PgHubStore, SqliteHubStore, auth};
 use ledger_office::{Clock, Enrollment, HubAddress, Office};
 use rustls::pki_types::pem::PemObject;
 use tokio::sync::oneshot;
@@ -158,6 +159,45 @@ pub fn raw_http() -> reqwest::Client {
         .expect("a reqwest client")
 }
 
+/// What `LEDGER_TEST_HUB` says the hubs of the tests keep their records in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The SQLite file in the hub's data directory (the default).
+    Sqlite,
+    /// A database of its own on the PostgreSQL server `LEDGER_TEST_PG` names.
+    Postgres,
+}
+
+/// The backend of this test run: `LEDGER_TEST_HUB=postgres` runs every [`TestHub`] on
+/// PostgreSQL (CI runs the sync tests once so); unset or `sqlite`, on SQLite.
+pub fn backend() -> Backend {
+    match std::env::var("LEDGER_TEST_HUB").as_deref() {
+        Ok("postgres") => Backend::Postgres,
+        Ok("sqlite") | Err(_) => Backend::Sqlite,
+        Ok(other) => panic!("LEDGER_TEST_HUB={other}: expected sqlite or postgres"),
+    }
+}
+
+/// The store of a hub whose data directory is `dir`: on PostgreSQL, the database named in the
+/// directory (a restarted hub finds its records again), made on first use.
+fn hub_store(dir: &Path) -> anyhow::Result<Arc<dyn HubStore>> {
+    Ok(match backend() {
+        Backend::Sqlite => Arc::new(SqliteHubStore::open(dir)?),
+        Backend::Postgres => {
+            let named = dir.join("test-database");
+            let url = match std::fs::read_to_string(&named) {
+                Ok(url) => url,
+                Err(_) => {
+                    let url = crate::pg::TestDb::create().keep();
+                    std::fs::write(&named, &url)?;
+                    url
+                }
+            };
+            Arc::new(PgHubStore::open(&url, dir)?)
+        }
+    })
+}
+
 /// The hub, running in this process.
 pub struct TestHub {
     dir: tempfile::TempDir,
@@ -185,7 +225,16 @@ impl TestHub {
         dir: tempfile::TempDir,
         pki: Option<&CountyPki>,
     ) -> anyhow::Result<Self> {
-        let store: Arc<dyn HubStore> = Arc::new(SqliteHubStore::open(dir.path())?);
+        let store = hub_store(dir.path())?;
+        Self::serve_store(dir, store, pki).await
+    }
+
+    /// Starts a hub on `store` (whose data directory is `dir`).
+    pub async fn serve_store(
+        dir: tempfile::TempDir,
+        store: Arc<dyn HubStore>,
+        pki: Option<&CountyPki>,
+    ) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let state = HubState::new(store);
@@ -227,6 +276,12 @@ impl TestHub {
         &self.state.engine
     }
 
+    /// A second store on this hub's records, as another hub process (or `ledger-hub bundle
+    /// import` while this one serves) would open them.
+    pub fn another_store(&self) -> anyhow::Result<Arc<dyn HubStore>> {
+        hub_store(self.dir())
+    }
+
     /// The hub's data directory.
     pub fn dir(&self) -> &Path {
         self.dir.path()
@@ -261,6 +316,12 @@ impl TestHub {
         Ok(token)
     }
 
+    /// Asserts that every change the hub holds is in its log exactly once (see
+    /// [`assert_log_exactly_once`]).
+    pub fn assert_log_exactly_once(&self) {
+        assert_log_exactly_once(self.store().as_ref(), self.dir());
+    }
+
     /// Stops the hub (requests in flight finish) and returns its directory for a restart.
     pub async fn stop(mut self) -> anyhow::Result<tempfile::TempDir> {
         if let Some(stop) = self.stop.take() {
@@ -279,6 +340,43 @@ impl Drop for TestHub {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+}
+
+/// Asserts that every change the hub holds is in its log exactly once. Read through the store,
+/// so it holds on either backend; a SQLite file in `dir` is checked for integrity too.
+pub fn assert_log_exactly_once(store: &dyn HubStore, dir: &Path) {
+    // A bureau reader no device is: every change row, and no enter or leave.
+    let reader = Reader { office: "", device: "", bureau: true, townships: &[] };
+    let mut logged: BTreeMap<String, usize> = BTreeMap::new();
+    let mut cursor = 0;
+    loop {
+        let rows = store.log_after(cursor, &reader, 10_000).expect("the hub log reads");
+        let Some(last) = rows.last() else { break };
+        cursor = last.seq;
+        for row in rows.iter().filter(|r| r.what == LogKind::Change) {
+            *logged.entry(row.hash.clone().expect("a change row names its change")).or_default() +=
+                1;
+        }
+    }
+    let twice: Vec<&String> = logged.iter().filter(|(_, n)| **n > 1).map(|(h, _)| h).collect();
+    assert!(twice.is_empty(), "changes logged twice: {twice:?}");
+    let mut after = None;
+    loop {
+        let docs = store.all_docs(after, 1000).expect("the hub's documents list");
+        let Some(last) = docs.last() else { break };
+        after = Some(*last);
+        for (case, kind) in &docs {
+            for hash in store.doc_change_hashes(*case, *kind).expect("a document's changes") {
+                assert!(logged.contains_key(&hash), "change {hash} of {case} is not in the log");
+            }
+        }
+    }
+    if dir.join("hub.db").exists() {
+        let conn = rusqlite::Connection::open(dir.join("hub.db")).expect("hub.db");
+        let ok: String =
+            conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).expect("integrity check");
+        assert_eq!(ok, "ok");
     }
 }
 

@@ -4,12 +4,16 @@
 
 pub mod forge;
 pub mod harness;
+/// Test databases on the PostgreSQL server `LEDGER_TEST_PG` names (shared with the hub's own
+/// tests).
+#[path = "../../crates/hub/tests/support/pg.rs"]
+pub mod pg;
 pub mod proxy;
 
 pub use forge::{compress, edit_change, inject_outbox};
 pub use harness::{
-    County, TestHub, TestOffice, answer_to_declared_body, case_input, clock_at, raw_http, raw_tls,
-    test_pki, test_trust, write_test_pki,
+    Backend, County, TestHub, TestOffice, answer_to_declared_body, assert_log_exactly_once,
+    backend, case_input, clock_at, raw_http, raw_tls, test_pki, test_trust, write_test_pki,
 };
 
 pub use proxy::{FaultProxy, LinkProfile, ProxyStats, SpecError};

@@ -249,15 +249,7 @@ impl Fleet {
             assert_eq!(o.office.store().outbox_len().unwrap(), 0, "office {i}: nothing stuck");
         }
         // Every change at the hub exactly once.
-        let conn = rusqlite::Connection::open(self.hub.dir().join("hub.db")).unwrap();
-        let dupes: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM (SELECT hash FROM log WHERE kind = 'change' GROUP BY hash HAVING count(*) > 1)",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(dupes, 0);
+        self.hub.assert_log_exactly_once();
         // The statistics of the union of every replica's edits equal the bureau's.
         let mut union: BTreeMap<CaseId, Automerge> = BTreeMap::new();
         for o in &self.offices {

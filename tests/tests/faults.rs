@@ -31,25 +31,6 @@ fn assign(township: &str) -> ActionInput {
     }
 }
 
-/// Every change is in the hub's log exactly once, and the hub has every change the office made.
-fn assert_exactly_once(hub_dir: &std::path::Path) {
-    let conn = rusqlite::Connection::open(hub_dir.join("hub.db")).unwrap();
-    let dupes: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM (SELECT hash FROM log WHERE kind = 'change' GROUP BY hash HAVING count(*) > 1)",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(dupes, 0, "a change logged twice");
-    let unlogged: i64 = conn
-        .query_row("SELECT count(*) FROM changes WHERE hash NOT IN (SELECT hash FROM log WHERE hash IS NOT NULL)", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(unlogged, 0);
-    let ok: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
-    assert_eq!(ok, "ok");
-}
-
 /// The office and the bureau hold identical cases.
 fn assert_same(a: &TestOffice, b: &TestOffice, ids: &[CaseId]) {
     for id in ids {
@@ -141,7 +122,7 @@ async fn cuts_mid_request_and_mid_response_at_many_offsets() {
     bureau.sync().await.unwrap();
     a.sync().await.unwrap();
     assert_same(&a, &bureau, &ids);
-    assert_exactly_once(hub.dir());
+    hub.assert_log_exactly_once();
     assert!(proxy.stats().connections_cut > 0, "the proxy did cut");
 }
 
@@ -230,7 +211,8 @@ async fn hub_killed_and_restarted_mid_sync() {
     assert_same(&a, &bureau, &ids);
     hub.kill().unwrap();
     hub.wait().unwrap();
-    assert_exactly_once(dir.path());
+    let store = ledger_hub::SqliteHubStore::open(dir.path()).unwrap();
+    ledger_tests::assert_log_exactly_once(&store, dir.path());
 }
 
 /// The office process is killed with SIGKILL while it applies pages of a first download; the next
@@ -292,7 +274,7 @@ async fn office_killed_mid_apply_resumes() {
     resumed.sync().await.unwrap();
     assert_eq!(resumed.office.case_count().unwrap(), 120);
     assert_same(&resumed, &bureau, &ids);
-    assert_exactly_once(hub.dir());
+    hub.assert_log_exactly_once();
 }
 
 /// A black hole: the request times out, the status says so, and the next sync after the link
@@ -326,7 +308,7 @@ async fn a_black_hole_times_out_and_the_status_says_so() {
     assert!(hub.store().case_scope(id).unwrap().is_some());
     let status = a.office.sync_status().unwrap();
     assert!(status.online && status.last_error.is_none() && status.last_success.is_some());
-    assert_exactly_once(hub.dir());
+    hub.assert_log_exactly_once();
 }
 
 /// The link is down for many backoff periods; when it comes back the service syncs within its
@@ -372,7 +354,7 @@ async fn after_a_long_outage_the_service_waits_no_longer_than_its_maximum_backof
     // One maximum backoff (with jitter at most the maximum) plus the exchange itself.
     assert!(waited < max + Duration::from_secs(2), "waited {waited:?} after the link came back");
     handle.shutdown().await;
-    assert_exactly_once(hub.dir());
+    hub.assert_log_exactly_once();
 }
 
 /// The background service as the app runs it: a hub that stops answering (a black hole) and

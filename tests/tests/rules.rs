@@ -199,9 +199,7 @@ async fn a_rules_change_written_by_another_hub_process_is_seen() {
     let before = c.hub.engine().facts().unwrap();
     assert!(before.is_empty());
     c.bureau.office.set_rule(&rule("policy.handle_days", "45")).unwrap();
-    let other = ledger_hub::Engine::new(std::sync::Arc::new(
-        ledger_hub::SqliteHubStore::open(c.hub.dir()).unwrap(),
-    ));
+    let other = ledger_hub::Engine::new(c.hub.another_store().unwrap());
     let credential = c.bureau.office.store().meta("sync.credential").unwrap().unwrap();
     let caller = ledger_hub::auth::authenticate(c.hub.store().as_ref(), &credential).unwrap();
     let req = c.bureau.office.prepare(1024 * 1024).unwrap();

@@ -2,7 +2,9 @@
 //! own copy of every case, decides what each office may see, and serves it as pages of the hub
 //! log (DESIGN §5–6).
 //!
-//! - [`store`]: the `HubStore` trait; [`sqlite`] its default backend.
+//! - [`store`]: the `HubStore` trait; [`sqlite`] its default backend, [`postgres`] the one for
+//!   several hub processes on one database, [`memory`] the one its conformance suite checks both
+//!   against.
 //! - [`engine`]: judging each change (the rules are `ledger_domain::validate`), scope, the hub
 //!   log and paging.
 //! - [`auth`]: enrollment tokens and device credentials.
@@ -22,6 +24,7 @@ pub mod engine;
 pub mod http;
 pub mod memory;
 mod plan;
+pub mod postgres;
 pub mod private;
 pub mod sqlite;
 pub mod store;
@@ -35,6 +38,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 pub use engine::{Caller, Engine, SyncError};
 pub use http::router;
 pub use memory::MemoryHubStore;
+pub use postgres::{PgHubStore, PgOptions};
 pub use sqlite::SqliteHubStore;
 pub use store::HubStore;
 

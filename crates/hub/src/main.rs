@@ -17,7 +17,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use ledger_domain::Role;
 use ledger_hub::store::{DeviceRecord, OfficeRecord};
 use ledger_hub::tls::TlsFiles;
-use ledger_hub::{HubState, HubStore, SqliteHubStore, auth, now_ms};
+use ledger_hub::{HubState, HubStore, PgHubStore, SqliteHubStore, auth, now_ms};
 use ledger_protocol::DocKind;
 
 use cli_text::{LocalTime, pad};
@@ -32,6 +32,10 @@ struct Cli {
     /// 县局服务器的数据目录。
     #[arg(long, global = true, env = "LEDGER_HUB_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// 把县局数据放在 PostgreSQL 数据库中（postgres://用户@主机/库名，或 host=… dbname=…）；
+    /// 不写则用数据目录里的 SQLite 文件。多个县局服务器进程可共用一个数据库（各自的数据目录里须放同一个 hub.key）。
+    #[arg(long, global = true, env = "LEDGER_HUB_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -196,7 +200,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let dir = cli.data_dir.clone().unwrap_or_else(default_dir);
-    match run(&dir, &cli.command) {
+    match run(&dir, cli.database_url.as_deref(), &cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("错误：{e:#}");
@@ -212,12 +216,25 @@ fn token_for(store: &dyn HubStore, office: &str, days: u32) -> anyhow::Result<St
     Ok(token)
 }
 
-fn run(dir: &Path, command: &Command) -> anyhow::Result<()> {
+/// The hub's store: the PostgreSQL database the URL names, else the SQLite file in `dir`.
+fn open_store(dir: &Path, database_url: Option<&str>) -> anyhow::Result<Arc<dyn HubStore>> {
+    Ok(match database_url {
+        Some(url) => {
+            Arc::new(PgHubStore::open(url, dir).context("无法打开县局的 PostgreSQL 数据库")?)
+        }
+        None => Arc::new(
+            SqliteHubStore::open(dir)
+                .with_context(|| format!("无法打开县局数据目录 {}", dir.display()))?,
+        ),
+    })
+}
+
+fn run(dir: &Path, database_url: Option<&str>, command: &Command) -> anyhow::Result<()> {
     if let Command::Tls { command } = command {
         return tls(dir, command);
     }
-    let store = SqliteHubStore::open(dir)
-        .with_context(|| format!("无法打开县局数据目录 {}", dir.display()))?;
+    let shared = open_store(dir, database_url)?;
+    let store = shared.as_ref();
     match command {
         Command::Tls { .. } => Ok(()),
         Command::Serve { listen, tls_cert, tls_key, allow_http } => {
@@ -228,19 +245,19 @@ fn run(dir: &Path, command: &Command) -> anyhow::Result<()> {
                     files.exist().then(|| (files.chain(), files.key()))
                 }
             };
-            serve(Arc::new(store), *listen, tls, *allow_http)
+            serve(shared.clone(), *listen, tls, *allow_http)
         }
-        Command::Office { command } => office(dir, &store, command),
-        Command::Township { command } => township(&store, command),
+        Command::Office { command } => office(dir, store, command),
+        Command::Township { command } => township(store, command),
         Command::Bundle { command: BundleCommand::Import { file, out } } => {
-            bundle_import(Arc::new(store), file, out)
+            bundle_import(shared.clone(), file, out)
         }
-        Command::Check { quarantine, json } => check(&store, *quarantine, *json),
-        Command::Refused { limit, json } => refused(&store, *limit, *json),
+        Command::Check { quarantine, json } => check(store, *quarantine, *json),
+        Command::Refused { limit, json } => refused(store, *limit, *json),
     }
 }
 
-fn check(store: &SqliteHubStore, quarantine: bool, json: bool) -> anyhow::Result<()> {
+fn check(store: &dyn HubStore, quarantine: bool, json: bool) -> anyhow::Result<()> {
     let report = ledger_hub::check::check(store, quarantine, now_ms())?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -257,7 +274,7 @@ fn check(store: &SqliteHubStore, quarantine: bool, json: bool) -> anyhow::Result
     Ok(())
 }
 
-fn refused(store: &SqliteHubStore, limit: usize, json: bool) -> anyhow::Result<()> {
+fn refused(store: &dyn HubStore, limit: usize, json: bool) -> anyhow::Result<()> {
     let list = store.quarantined(limit)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&list)?);
@@ -356,12 +373,12 @@ fn serve(
     // their allocator caches) waiting on its lock.
     let runtime =
         tokio::runtime::Builder::new_multi_thread().max_blocking_threads(8).enable_all().build()?;
+    let state = HubState::new(store);
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("无法监听 {listen}"))?;
         let addr = listener.local_addr()?;
-        let state = HubState::new(store);
         // Before the address is printed: whoever reads it may stop the hub at once.
         let stop = shutdown_signal().context("无法登记停止信号")?;
         match tls {
@@ -411,7 +428,7 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     })
 }
 
-fn office(dir: &Path, store: &SqliteHubStore, command: &OfficeCommand) -> anyhow::Result<()> {
+fn office(dir: &Path, store: &dyn HubStore, command: &OfficeCommand) -> anyhow::Result<()> {
     match command {
         OfficeCommand::Add { code, name, role, township, days } => {
             let role = Role::parse(role)
@@ -532,7 +549,7 @@ fn township_names(names: &[String]) -> anyhow::Result<Vec<String>> {
     Ok(list)
 }
 
-fn township(store: &SqliteHubStore, command: &TownshipCommand) -> anyhow::Result<()> {
+fn township(store: &dyn HubStore, command: &TownshipCommand) -> anyhow::Result<()> {
     match command {
         TownshipCommand::Set { names } => {
             let list = township_names(names)?;

@@ -67,3 +67,36 @@ pub fn touch(path: &Path) -> std::io::Result<()> {
         options.open(path).map(drop)
     }
 }
+
+/// The hub's signing key (hex seed) kept in `path`, made on first use. Made race-free across
+/// processes: the new key is written whole to a file of its own and linked into place, so two
+/// hub processes starting at once on one data directory agree on the one that got there first.
+pub fn signing_key_file(path: &Path) -> crate::store::Result<String> {
+    use crate::store::StoreError;
+    let failed = |e: std::io::Error| StoreError::Database(format!("{}: {e}", path.display()));
+    match std::fs::read_to_string(path) {
+        Ok(hex) => return Ok(hex.trim().to_owned()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(failed(e)),
+    }
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| StoreError::Database(e.to_string()))?;
+    let hex = hex::encode(seed);
+    let mut nonce = [0u8; 8];
+    getrandom::fill(&mut nonce).map_err(|e| StoreError::Database(e.to_string()))?;
+    let tmp = path.with_extension(format!("new-{}", hex::encode(nonce)));
+    let mut file = create_file(&tmp).map_err(failed)?;
+    file.write_all(hex.as_bytes()).and_then(|()| file.sync_all()).map_err(failed)?;
+    drop(file);
+    let linked = std::fs::hard_link(&tmp, path);
+    if let Err(e) = std::fs::remove_file(&tmp) {
+        tracing::warn!(file = %tmp.display(), error = %e, "temporary key file left behind");
+    }
+    match linked {
+        Ok(()) => Ok(hex),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::read_to_string(path).map(|k| k.trim().to_owned()).map_err(failed)
+        }
+        Err(e) => Err(failed(e)),
+    }
+}

@@ -312,23 +312,7 @@ impl HubStore for SqliteHubStore {
     }
 
     fn signing_key(&self) -> Result<String> {
-        let path = self.dir.join(KEY_FILE);
-        match std::fs::read_to_string(&path) {
-            Ok(hex) => return Ok(hex.trim().to_owned()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(StoreError::Database(format!("{}: {e}", path.display()))),
-        }
-        let mut seed = [0u8; 32];
-        getrandom::fill(&mut seed).map_err(|e| StoreError::Database(e.to_string()))?;
-        let hex = hex::encode(seed);
-        // Held under the connection's lock so two first uses agree on one key.
-        let _guard = self.conn();
-        if let Ok(existing) = std::fs::read_to_string(&path) {
-            return Ok(existing.trim().to_owned());
-        }
-        crate::private::write_file(&path, hex.as_bytes())
-            .map_err(|e| StoreError::Database(format!("{}: {e}", path.display())))?;
-        Ok(hex)
+        crate::private::signing_key_file(&self.dir.join(KEY_FILE))
     }
 
     fn devices(&self, office: Option<&str>) -> Result<Vec<DeviceRecord>> {

@@ -1,11 +1,12 @@
 //! One conformance suite for every `HubStore` backend. Each check is written once against
 //! `&dyn HubStore` and run by the `conformance!` macro on a fresh `SqliteHubStore` (in a
-//! temporary directory) and on a fresh `MemoryHubStore`: a check passing on one and failing on
-//! the other is a backend that does not keep the trait's contract.
+//! temporary directory), a fresh `PgHubStore` (on a database of its own on the server
+//! `LEDGER_TEST_PG` names) and a fresh `MemoryHubStore`: a check passing on one and failing on
+//! another is a backend that does not keep the trait's contract.
 //!
-//! Where only a file store can promise something (keys kept across a reopen), the check runs on
-//! SQLite alone, below the suite. Last come engine rounds run on both backends, whose results
-//! must agree.
+//! Where only a durable store can promise something (keys kept across a reopen), the check runs
+//! on SQLite and PostgreSQL, below the suite. Last come engine rounds run on every backend,
+//! whose results must agree.
 
 #![allow(clippy::unwrap_used)]
 
@@ -20,6 +21,9 @@ use ledger_hub::store::{
 use ledger_hub::{HubStore, MemoryHubStore, SqliteHubStore};
 use ledger_protocol::{BlobChunk, DocKind};
 use uuid::Uuid;
+
+#[path = "support/pg.rs"]
+mod pg;
 
 /// Instantiates every check once per backend, each on a store of its own.
 macro_rules! conformance {
@@ -40,6 +44,18 @@ macro_rules! conformance {
                 #[test]
                 fn $check() {
                     super::$check(&ledger_hub::MemoryHubStore::new());
+                }
+            )+
+        }
+
+        mod postgres {
+            $(
+                #[test]
+                fn $check() {
+                    let db = super::pg::TestDb::create();
+                    let dir = tempfile::tempdir().unwrap();
+                    let store = ledger_hub::PgHubStore::open(&db.url, dir.path()).unwrap();
+                    super::$check(&store);
                 }
             )+
         }
@@ -1514,6 +1530,39 @@ fn sqlite_keeps_its_keys_and_data_across_a_reopen() {
     assert!(dir.path().join(ledger_hub::sqlite::KEY_FILE).exists());
 }
 
+/// Reopened on the same database and data directory (a restart, or a second hub process), a
+/// PostgreSQL store finds the same records, secret and signing key; the migrations run once.
+#[test]
+fn postgres_keeps_its_keys_and_data_across_a_reopen() {
+    let db = pg::TestDb::create();
+    let dir = tempfile::tempdir().unwrap();
+    let (secret, key) = {
+        let store = ledger_hub::PgHubStore::open(&db.url, dir.path()).unwrap();
+        county(&store);
+        seed_case(&store, case(1), "h1", scope(Some("黄桥镇"), "hq", false));
+        (store.secret().unwrap(), store.signing_key().unwrap())
+    };
+    let store = ledger_hub::PgHubStore::open(&db.url, dir.path()).unwrap();
+    let second = ledger_hub::PgHubStore::open(&db.url, dir.path()).unwrap();
+    assert_eq!(store.secret().unwrap(), secret);
+    assert_eq!(second.secret().unwrap(), secret);
+    assert_eq!(store.signing_key().unwrap(), key);
+    assert!(store.has_change("h1").unwrap());
+    assert_eq!(second.offices().unwrap().len(), 3);
+}
+
+/// A PostgreSQL address that names no server is one clear error at open, not a hang or a panic.
+#[test]
+fn a_postgres_address_that_does_not_answer_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = ledger_hub::PgHubStore::open("host=/nonexistent-socket-dir user=nobody", dir.path())
+        .err()
+        .expect("no server there");
+    assert!(err.to_string().contains("无法连接 PostgreSQL"), "{err}");
+    let err = ledger_hub::PgHubStore::open("postgres://[bad", dir.path()).err().expect("not a URL");
+    assert!(err.to_string().contains("连接串"), "{err}");
+}
+
 /// Keys are made per store: two hubs never share one (on disk, each directory has its own).
 #[test]
 fn every_store_makes_its_own_keys() {
@@ -1532,11 +1581,32 @@ fn every_store_makes_its_own_keys() {
 // ---------------------------------------------------------------------------------------------
 // The engine on both backends
 
-/// A fresh store of each kind; the SQLite one's directory lives as long as the tuple.
-fn both_backends() -> [(&'static str, Arc<dyn HubStore>, Option<tempfile::TempDir>); 2] {
+/// A fresh store of each kind, with what keeps it alive (the SQLite file's directory, the
+/// PostgreSQL test database).
+struct Backend {
+    name: &'static str,
+    store: Arc<dyn HubStore>,
+    _dir: tempfile::TempDir,
+    _db: Option<pg::TestDb>,
+}
+
+fn all_backends() -> Vec<Backend> {
     let dir = tempfile::tempdir().unwrap();
     let sqlite: Arc<dyn HubStore> = Arc::new(SqliteHubStore::open(dir.path()).unwrap());
-    [("sqlite", sqlite, Some(dir)), ("memory", Arc::new(MemoryHubStore::new()), None)]
+    let db = pg::TestDb::create();
+    let pg_dir = tempfile::tempdir().unwrap();
+    let postgres: Arc<dyn HubStore> =
+        Arc::new(ledger_hub::PgHubStore::open(&db.url, pg_dir.path()).unwrap());
+    vec![
+        Backend { name: "sqlite", store: sqlite, _dir: dir, _db: None },
+        Backend { name: "postgres", store: postgres, _dir: pg_dir, _db: Some(db) },
+        Backend {
+            name: "memory",
+            store: Arc::new(MemoryHubStore::new()),
+            _dir: tempfile::tempdir().unwrap(),
+            _db: None,
+        },
+    ]
 }
 
 /// Names a document the same way on every run: rosters and the rules by what they are (their
@@ -1665,11 +1735,13 @@ fn engine_round(store: &Arc<dyn HubStore>) -> Vec<String> {
 }
 
 #[test]
-fn an_engine_round_is_the_same_on_both_backends() {
-    let [(_, sqlite, _dir), (_, memory, _)] = both_backends();
-    let on_sqlite = engine_round(&sqlite);
-    let on_memory = engine_round(&memory);
-    assert_eq!(on_sqlite, on_memory);
+fn an_engine_round_is_the_same_on_every_backend() {
+    let backends = all_backends();
+    let rounds: Vec<Vec<String>> = backends.iter().map(|b| engine_round(&b.store)).collect();
+    let on_memory = rounds[2].clone();
+    for (b, round) in backends.iter().zip(&rounds) {
+        assert_eq!(round, &on_memory, "{} differs from the memory store", b.name);
+    }
     // And the round did what the design says: every office gets the rules document and its
     // own roster, the bureau every roster.
     let hq = &on_memory[..on_memory.iter().position(|l| l == "county").unwrap()];
@@ -1788,11 +1860,17 @@ async fn office_round(store: Arc<dyn HubStore>) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_office_round_is_the_same_on_both_backends() {
-    let [(_, sqlite, _dir), (_, memory, _)] = both_backends();
-    let on_sqlite = office_round(sqlite).await;
-    let on_memory = office_round(memory).await;
-    assert_eq!(on_sqlite, on_memory);
+async fn an_office_round_is_the_same_on_every_backend() {
+    // Made, used and dropped on the runtime's own threads: every store works from any thread.
+    let backends = all_backends();
+    let mut rounds = Vec::new();
+    for b in &backends {
+        rounds.push(office_round(b.store.clone()).await);
+    }
+    let on_memory = rounds[2].clone();
+    for (b, round) in backends.iter().zip(&rounds) {
+        assert_eq!(round, &on_memory, "{} differs from the memory store", b.name);
+    }
     // The case went up and came down to the bureau whole.
     assert!(
         on_memory[0].starts_with("hq uploaded ") && !on_memory[0].starts_with("hq uploaded 0"),
@@ -1808,11 +1886,11 @@ async fn an_office_round_is_the_same_on_both_backends() {
     );
 }
 
-/// `ledger-hub check` on either backend: a document whose tail lost a change is reported (and
+/// `ledger-hub check` on every backend: a document whose tail lost a change is reported (and
 /// set aside when asked), and the check goes on to the next document.
 #[test]
 fn the_check_reports_a_document_whose_tail_lost_a_change() {
-    for (name, store, _dir) in both_backends() {
+    for Backend { name, store, .. } in all_backends() {
         let (bad, good) = (case(7), case(8));
         store
             .commit(&Commit {
@@ -1843,10 +1921,10 @@ fn the_check_reports_a_document_whose_tail_lost_a_change() {
 fn a_damaged_document_does_not_stop_a_first_download() {
     // The damaged one before the county's own documents in scope order, and the very last.
     let last = CaseId(Uuid::from_u128(u128::MAX));
-    for ((name, store, _dir), (good, bad)) in both_backends()
+    for (Backend { name, store, .. }, (good, bad)) in all_backends()
         .into_iter()
-        .chain(both_backends())
-        .zip([(case(21), case(22)), (case(21), case(22)), (case(21), last), (case(21), last)])
+        .map(|b| (b, (case(21), case(22))))
+        .chain(all_backends().into_iter().map(|b| (b, (case(21), last))))
     {
         let now = ledger_hub::now_ms();
         county(store.as_ref());

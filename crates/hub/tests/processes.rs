@@ -1,0 +1,151 @@
+//! Two real `ledger-hub serve` processes on one PostgreSQL database (issue 15): a township syncs
+//! through one, the bureau through the other, and each sees what the other did. The offices
+//! are added with the `ledger-hub office` command against the same database, as county IT
+//! would; both processes share one data directory (one signing key).
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use ledger_client::{SyncConfig, SyncTarget, sync_until_done};
+use ledger_office::{Enrollment, HubAddress, Office};
+
+#[path = "support/pg.rs"]
+mod pg;
+
+const HUB: &str = env!("CARGO_BIN_EXE_ledger-hub");
+
+fn hub(dir: &Path, url: &str) -> Command {
+    let mut command = Command::new(HUB);
+    command.arg("--data-dir").arg(dir).args(["--database-url", url]);
+    command
+}
+
+/// `ledger-hub office add` on the shared database; the token it prints last.
+fn add_office(dir: &Path, url: &str, args: &[&str]) -> String {
+    let out = hub(dir, url).args(["office", "add"]).args(args).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().lines().last().unwrap().to_owned()
+}
+
+/// A serving process and its address.
+struct Serving {
+    child: Child,
+    url: String,
+}
+
+impl Serving {
+    fn start(dir: &Path, url: &str) -> Self {
+        let mut child = hub(dir, url)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+        let addr = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("{line}"));
+        Self { url: addr.to_owned(), child }
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn enroll(url: &str, token: String, staff: &str) -> (tempfile::TempDir, Arc<Office>) {
+    let dir = tempfile::tempdir().unwrap();
+    let enrollment = Enrollment {
+        hub: HubAddress { url: url.to_owned(), ..HubAddress::default() },
+        token,
+        staff: vec![staff.to_owned()],
+        device_name: "test".to_owned(),
+        unlock: None,
+    };
+    // 10:00 Beijing time on 2024-03-05.
+    let clock: ledger_office::Clock = Arc::new(|| 1_709_604_000_000);
+    let office = Office::enroll(dir.path(), &enrollment, clock).await.unwrap().office;
+    (dir, Arc::new(office))
+}
+
+async fn sync(office: &Arc<Office>) -> ledger_client::SyncReport {
+    let config = SyncConfig {
+        request_timeout: std::time::Duration::from_secs(10),
+        backoff_base: std::time::Duration::from_millis(50),
+        backoff_max: std::time::Duration::from_millis(500),
+        ..SyncConfig::default()
+    };
+    let client = office.hub_client(config.request_timeout).unwrap();
+    let target: Arc<dyn SyncTarget> = office.clone();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut budget = config.max_batch;
+    sync_until_done(&client, &target, &config, deadline, &mut budget).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_township_and_the_bureau_sync_through_two_hub_processes() {
+    let db = pg::TestDb::create();
+    let dir = tempfile::tempdir().unwrap();
+    let url = db.url.clone();
+    let hq_token = add_office(
+        dir.path(),
+        &url,
+        &["--code", "hq", "--name", "黄桥镇国土所", "--role", "township", "--township", "黄桥镇"],
+    );
+    let county_token = add_office(
+        dir.path(),
+        &url,
+        &["--code", "county", "--name", "县国土资源局", "--role", "bureau"],
+    );
+    let one = Serving::start(dir.path(), &url);
+    let two = Serving::start(dir.path(), &url);
+    assert_ne!(one.url, two.url);
+
+    let (_hq_dir, hq) = enroll(&one.url, hq_token, "李娟").await;
+    let (_county_dir, bureau) = enroll(&two.url, county_token, "刘洪").await;
+    let input = ledger_domain::NewCase {
+        submission: ledger_domain::NewSubmission {
+            received: "2024-03-01".parse().ok(),
+            channel: "来访".into(),
+            source: "本局接收".into(),
+            persons: Some(1),
+            ..Default::default()
+        },
+        purpose: "申诉求决".into(),
+        sector: "涉土".into(),
+        category: "纠纷调处".into(),
+        township: "黄桥镇".into(),
+        request: "界址纠纷".into(),
+        village: "大屋村".into(),
+        petitioners: vec![ledger_domain::NewPetitioner {
+            name: "钱七".into(),
+            address: "大屋村3组".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let id = hq.register(&input, None).unwrap();
+    let up = sync(&hq).await;
+    assert!(up.uploaded > 0, "{up:?}");
+
+    // The bureau, on the other process, gets the case and writes to it.
+    sync(&bureau).await;
+    let seen = bureau.case(id).unwrap();
+    assert_eq!(seen.request, "界址纠纷");
+    bureau
+        .set_field(id, &ledger_domain::schema::CaseField::Request, "界址纠纷（县局已阅）")
+        .unwrap();
+    let up = sync(&bureau).await;
+    assert!(up.uploaded > 0, "{up:?}");
+
+    // And the township, through the first process, sees the bureau's edit.
+    sync(&hq).await;
+    assert_eq!(hq.case(id).unwrap().request, "界址纠纷（县局已阅）");
+    drop((one, two));
+}
