@@ -1992,11 +1992,12 @@ async fn two_bureau_devices_offline_never_issue_the_same_document_number() {
 // USB bundles: the same judge as the network
 
 /// What `ledger-hub bundle import` does: the hub library on the hub's database, in its own
-/// process (its own engine), while the server runs.
+/// process (its own store and engine), while the server runs.
 fn hub_import(hub: &TestHub, up: &Path, ret: &Path) -> ledger_hub::bundles::Imported {
     let bytes = std::fs::read(up).unwrap();
     let imported =
-        ledger_hub::bundles::import(hub.store().clone(), &bytes, ledger_hub::now_ms()).unwrap();
+        ledger_hub::bundles::import(hub.another_store().unwrap(), &bytes, ledger_hub::now_ms())
+            .unwrap();
     std::fs::write(ret, &imported.bytes).unwrap();
     imported
 }

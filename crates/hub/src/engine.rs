@@ -16,10 +16,10 @@
 //! becomes restricted, its identity document leaves the townships (and enters again when the
 //! bureau lifts the restriction).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::num::NonZeroUsize;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 
 use ledger_domain::automerge::sync::{self, SyncDoc};
 use ledger_domain::automerge::transaction::{CommitOptions, Transaction};
@@ -130,9 +130,10 @@ fn class_of(kind: DocKind) -> DocClass {
 
 /// Documents kept loaded, each with the version it was loaded at: another process writing the
 /// document (`ledger-hub bundle import` while `serve` runs) bumps the version, and the next
-/// load sees it and reads the document again.
+/// load sees it and reads the document again. Its lock is held only to look up or put one
+/// document, never across a batch.
 struct Cache {
-    docs: LruCache<(CaseId, DocKind), Cached>,
+    docs: Mutex<LruCache<(CaseId, DocKind), Cached>>,
 }
 
 struct Cached {
@@ -142,15 +143,80 @@ struct Cached {
 }
 
 impl Cache {
-    fn put(&mut self, key: (CaseId, DocKind), doc: Automerge, tail: usize, version: i64) {
-        self.docs.put(key, Cached { doc, tail, version });
+    fn new() -> Self {
+        Self { docs: Mutex::new(LruCache::new(CACHE_DOCS)) }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, LruCache<(CaseId, DocKind), Cached>> {
+        self.docs.lock().unwrap_or_else(|p| {
+            let mut guard = p.into_inner();
+            guard.clear();
+            guard
+        })
+    }
+
+    /// A copy of the document if it is held at `version`.
+    fn get(&self, key: &(CaseId, DocKind), version: i64) -> Option<(Automerge, usize)> {
+        self.lock().get(key).filter(|c| c.version == version).map(|c| (c.doc.clone(), c.tail))
+    }
+
+    fn put(&self, key: (CaseId, DocKind), doc: Automerge, tail: usize, version: i64) {
+        self.lock().put(key, Cached { doc, tail, version });
+    }
+
+    fn pop(&self, key: &(CaseId, DocKind)) {
+        self.lock().pop(key);
     }
 }
 
-/// The engine: the store plus the loaded documents. Batches are processed one at a time.
+/// The cases batches are changing now. A batch waits until none of its cases is held by
+/// another, then holds them all at once (so two batches never wait on each other in a cycle):
+/// batches on different cases validate and commit in parallel, and one case's changes are
+/// applied one batch after another.
+#[derive(Default)]
+struct CaseLocks {
+    held: Mutex<HashSet<CaseId>>,
+    freed: Condvar,
+}
+
+/// Cases held by one batch; released when dropped.
+struct CaseGuard<'a> {
+    locks: &'a CaseLocks,
+    cases: Vec<CaseId>,
+}
+
+impl CaseLocks {
+    fn hold(&self, cases: impl IntoIterator<Item = CaseId>) -> CaseGuard<'_> {
+        let cases: Vec<CaseId> = cases.into_iter().collect::<BTreeSet<_>>().into_iter().collect();
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        while cases.iter().any(|c| held.contains(c)) {
+            held = self.freed.wait(held).unwrap_or_else(|p| p.into_inner());
+        }
+        held.extend(cases.iter().copied());
+        CaseGuard { locks: self, cases }
+    }
+}
+
+impl Drop for CaseGuard<'_> {
+    fn drop(&mut self) {
+        let mut held = self.locks.held.lock().unwrap_or_else(|p| p.into_inner());
+        for case in &self.cases {
+            held.remove(case);
+        }
+        drop(held);
+        self.locks.freed.notify_all();
+    }
+}
+
+/// The engine: the store plus the loaded documents. Batches on different cases are processed
+/// in parallel ([`CaseLocks`]).
 pub struct Engine {
     store: Arc<dyn HubStore>,
-    cache: Mutex<Cache>,
+    cache: Cache,
+    cases: CaseLocks,
+    /// Batches hold it shared; re-projecting every case's facts holds it alone, so the rules
+    /// cannot change while the facts are projected with them.
+    facts_gate: RwLock<()>,
     /// The county's rules (built-in, with the rules document's entries), replaced whenever a
     /// batch changes the rules document.
     rules: RwLock<Arc<Rules>>,
@@ -243,6 +309,16 @@ fn removed_demo_cases(working: &HashMap<(CaseId, DocKind), Working>) -> Vec<Case
         .collect()
 }
 
+/// The cases a batch may change: those its changes and identity drops are for, the rules
+/// document when a change is to it, and the caller's office roster (made on its first sync,
+/// and read to judge the batch).
+fn batch_cases(caller: &Caller, req: &SyncRequest) -> Vec<CaseId> {
+    let mut cases: Vec<CaseId> = req.changes.iter().map(|c| CaseId(c.case_id)).collect();
+    cases.extend(req.drops.iter().map(|d| CaseId(d.case_id)));
+    cases.push(CaseId(roster_id(&caller.office.code)));
+    cases
+}
+
 /// Moves a bootstrap past a document (sent, not the caller's, or skipped).
 fn passed(cursor: &mut Cursor, case: CaseId, kind: DocKind) {
     if let Some(b) = &mut cursor.bootstrap {
@@ -269,18 +345,18 @@ impl Engine {
     pub fn new(store: Arc<dyn HubStore>) -> Self {
         let engine = Self {
             store,
-            cache: Mutex::new(Cache { docs: LruCache::new(CACHE_DOCS) }),
+            cache: Cache::new(),
+            cases: CaseLocks::default(),
+            facts_gate: RwLock::new(()),
             rules: RwLock::new(Arc::new(Rules::builtin())),
             rules_version: Mutex::new(None),
             actor: ActorId::random(),
             limits: Limits::default(),
             last_expiry: Mutex::new(0),
         };
-        let mut cache = engine.lock();
-        if let Err(e) = engine.reload_rules(&mut cache) {
+        if let Err(e) = engine.reload_rules() {
             tracing::error!(error = %e, "the rules document does not load; using the built-in rules");
         }
-        drop(cache);
         engine
     }
 
@@ -291,14 +367,14 @@ impl Engine {
 
     /// Reads the rules document again if its stored version is not the one read (at start,
     /// after a batch changed it, and before serving: another process may have written it).
-    fn reload_rules(&self, cache: &mut Cache) -> Result<(), StoreError> {
+    fn reload_rules(&self) -> Result<(), StoreError> {
         let id = CaseId(rules_id());
         let version = self.store.doc_version(id, DocKind::Rules)?;
         let mut held = self.rules_version.lock().unwrap_or_else(|p| p.into_inner());
         if *held == version {
             return Ok(());
         }
-        let Some((doc, _, version)) = self.load_versioned(cache, id, DocKind::Rules)? else {
+        let Some((doc, _, version)) = self.load_versioned(id, DocKind::Rules)? else {
             return Ok(());
         };
         *held = Some(version);
@@ -314,12 +390,14 @@ impl Engine {
 
     /// Creates the county's rules document the first time any device syncs: the hub makes it so
     /// that two bureau devices never create two (each would hide the other's entries).
-    fn ensure_rules(&self, cache: &mut Cache, now: i64) -> Result<(), SyncError> {
+    fn ensure_rules(&self, now: i64) -> Result<(), SyncError> {
         // Read once: the document exists (no query on every exchange).
         if self.rules_version.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
             return Ok(());
         }
         let id = CaseId(rules_id());
+        // Held while it is looked for and made: two first syncs at once make one.
+        let _rules = self.cases.hold([id]);
         if self.store.case_scope(id)?.is_some() {
             return Ok(());
         }
@@ -340,7 +418,7 @@ impl Engine {
             bytes,
         });
         let working = HashMap::from([((id, DocKind::Rules), genesis)]);
-        self.commit(cache, working, &[(id, DocKind::Rules)], Vec::new(), now)?;
+        self.commit(working, &[(id, DocKind::Rules)], Vec::new(), now)?;
         tracing::info!("rules document created");
         Ok(())
     }
@@ -349,10 +427,10 @@ impl Engine {
     /// were projected (a rule change never rewrites the past: the rules themselves carry their
     /// first days, so re-projecting only adds what the new entries say).
     fn refresh_facts(&self) -> Result<(), StoreError> {
-        // Under the lock: batches (and another stats call) wait, and the rules cannot change
-        // while the facts are projected with them.
-        let mut cache = self.lock();
-        self.reload_rules(&mut cache)?;
+        // Alone: batches (and another stats call) wait, and the rules cannot change while the
+        // facts are projected with them.
+        let _alone = self.facts_gate.write().unwrap_or_else(|p| p.into_inner());
+        self.reload_rules()?;
         let rules = self.rules();
         let stamp = rules_stamp(&rules);
         if self.store.meta(FACTS_STAMP)?.as_deref() == Some(stamp.as_str()) {
@@ -362,7 +440,7 @@ impl Engine {
         let ids = self.store.case_ids()?;
         let mut rows = Vec::new();
         for id in &ids {
-            let Some((doc, _)) = self.load(&mut cache, *id, DocKind::Case)? else { continue };
+            let Some((doc, _)) = self.load(*id, DocKind::Case)? else { continue };
             let Ok(case) = schema::read_case(&doc) else { continue };
             rows.push((
                 *id,
@@ -384,44 +462,30 @@ impl Engine {
         &self.store
     }
 
-    fn lock(&self) -> MutexGuard<'_, Cache> {
-        self.cache.lock().unwrap_or_else(|p| {
-            let mut guard = p.into_inner();
-            guard.docs.clear();
-            guard
-        })
-    }
-
     /// Loads a stored document (snapshot and tail). A document that does not load (or panics
     /// Automerge) is an error for that document only.
-    fn load(
-        &self,
-        cache: &mut Cache,
-        case: CaseId,
-        kind: DocKind,
-    ) -> Result<Option<(Automerge, usize)>, StoreError> {
-        Ok(self.load_versioned(cache, case, kind)?.map(|(doc, tail, _)| (doc, tail)))
+    fn load(&self, case: CaseId, kind: DocKind) -> Result<Option<(Automerge, usize)>, StoreError> {
+        Ok(self.load_versioned(case, kind)?.map(|(doc, tail, _)| (doc, tail)))
     }
 
     /// [`Self::load`], with the version the document was read at.
     fn load_versioned(
         &self,
-        cache: &mut Cache,
         case: CaseId,
         kind: DocKind,
     ) -> Result<Option<(Automerge, usize, i64)>, StoreError> {
         let Some(version) = self.store.doc_version(case, kind)? else {
-            cache.docs.pop(&(case, kind));
+            self.cache.pop(&(case, kind));
             return Ok(None);
         };
-        if let Some(hit) = cache.docs.get(&(case, kind)).filter(|c| c.version == version) {
-            return Ok(Some((hit.doc.clone(), hit.tail, version)));
+        if let Some((doc, tail)) = self.cache.get(&(case, kind), version) {
+            return Ok(Some((doc, tail, version)));
         }
         let Some((snapshot, tail)) = self.store.doc(case, kind)? else { return Ok(None) };
         let n = tail.len();
         let mut doc = load_doc(&snapshot, tail).map_err(|e| load_error(case, e))?;
         doc.set_actor(self.actor.clone());
-        cache.put((case, kind), doc.clone(), n, version);
+        self.cache.put((case, kind), doc.clone(), n, version);
         Ok(Some((doc, n, version)))
     }
 
@@ -444,12 +508,15 @@ impl Engine {
                 &caller.office.code,
             )?;
         }
-        let mut cache = self.lock();
-        self.ensure_rules(&mut cache, now)?;
-        self.reload_rules(&mut cache)?;
-        self.ensure_roster(&mut cache, &caller.office, now)?;
-        let ingested = self.ingest(&mut cache, caller, &req.changes, now)?;
-        let (acked_drops, refused_drops) = self.merge_drops(&mut cache, caller, &req.drops, now)?;
+        self.ensure_rules(now)?;
+        self.reload_rules()?;
+        // The cases this batch changes (its own office's roster among them): held until its
+        // commit, while batches on other cases go on.
+        let gate = self.facts_gate.read().unwrap_or_else(|p| p.into_inner());
+        let cases = self.cases.hold(batch_cases(caller, req));
+        self.ensure_roster(&caller.office, now)?;
+        let ingested = self.ingest(caller, &req.changes, now)?;
+        let (acked_drops, refused_drops) = self.merge_drops(caller, &req.drops, now)?;
         for case in &req.evicted {
             let case = CaseId(*case);
             // Only a case that really left this office can be confirmed gone.
@@ -474,8 +541,8 @@ impl Engine {
         }
         let leases = self.leases(caller, req, now)?;
         let budget = (req.page_bytes as usize).clamp(MIN_BATCH_BYTES as usize, MAX_PAGE_BYTES);
-        let (records, cursor, more, deferred_whole) = self.page(&mut cache, caller, req, budget)?;
-        drop(cache);
+        drop((cases, gate));
+        let (records, cursor, more, deferred_whole) = self.page(caller, req, budget)?;
         self.store.record_sync(
             &caller.device.id,
             &SyncHealth {
@@ -535,29 +602,24 @@ impl Engine {
     /// The office's roster (created if need be), saved, for a device that just enrolled.
     pub fn roster_for_enrollment(&self, office: &str, now: i64) -> Result<Vec<u8>, SyncError> {
         let Some(record) = self.store.office(office)? else { return Ok(Vec::new()) };
-        let mut cache = self.lock();
-        self.ensure_roster(&mut cache, &record, now)?;
         let id = CaseId(roster_id(office));
-        Ok(self.loaded(&mut cache, id, DocKind::Roster).map(|d| d.save()).unwrap_or_default())
+        let _roster = self.cases.hold([id]);
+        self.ensure_roster(&record, now)?;
+        Ok(self.loaded(id, DocKind::Roster).map(|d| d.save()).unwrap_or_default())
     }
 
     /// Creates an office's roster document the first time one of its devices syncs.
-    fn ensure_roster(
-        &self,
-        cache: &mut Cache,
-        office: &OfficeRecord,
-        now: i64,
-    ) -> Result<(), SyncError> {
+    fn ensure_roster(&self, office: &OfficeRecord, now: i64) -> Result<(), SyncError> {
         let id = CaseId(roster_id(&office.code));
         if self.store.case_scope(id)?.is_some() {
             return Ok(());
         }
         let mut working = HashMap::new();
         let code = office.code.clone();
-        self.hub_write(cache, &mut working, id, DocKind::Roster, now, |tx| {
+        self.hub_write(&mut working, id, DocKind::Roster, now, |tx| {
             schema::write_roster(tx, &code)
         })?;
-        self.commit(cache, working, &[(id, DocKind::Roster)], Vec::new(), now)?;
+        self.commit(working, &[(id, DocKind::Roster)], Vec::new(), now)?;
         tracing::info!(office = %office.code, "roster created");
         Ok(())
     }
@@ -565,7 +627,6 @@ impl Engine {
     /// Writes a change of the hub's own into a working document.
     fn hub_write(
         &self,
-        cache: &mut Cache,
         working: &mut HashMap<(CaseId, DocKind), Working>,
         case: CaseId,
         kind: DocKind,
@@ -575,7 +636,7 @@ impl Engine {
         let w = match working.entry((case, kind)) {
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => {
-                let (doc, tail, version) = match self.load_versioned(cache, case, kind)? {
+                let (doc, tail, version) = match self.load_versioned(case, kind)? {
                     Some((doc, tail, version)) => (doc, tail, Some(version)),
                     None => (Automerge::new().with_actor(self.actor.clone()), 0, None),
                 };
@@ -603,7 +664,6 @@ impl Engine {
 
     fn ingest(
         &self,
-        cache: &mut Cache,
         caller: &Caller,
         changes: &[ledger_protocol::UpChange],
         now: i64,
@@ -629,7 +689,7 @@ impl Engine {
             let verdict = if refused_docs.contains(&key) {
                 Err(("causality", "同一文档中更早的更改已被拒绝，这条更改依赖它".to_owned()))
             } else {
-                self.judge_one(cache, caller, &mut batch, up, now)
+                self.judge_one(caller, &mut batch, up, now)
             };
             match verdict {
                 Ok(()) => out.acked.push(up.hash),
@@ -646,10 +706,10 @@ impl Engine {
             Vec::new()
         };
         // Changes accepted for a document the commit then finds unloadable are refused too.
-        let failed = self.commit(cache, batch.working, &batch.order, Vec::new(), now)?;
+        let failed = self.commit(batch.working, &batch.order, Vec::new(), now)?;
         let failed_cases: BTreeSet<CaseId> = failed.iter().map(|c| c.case_id).collect();
         for case in purge.into_iter().filter(|c| !failed_cases.contains(c)) {
-            self.purge_demo(cache, case, &caller.office.code, now)?;
+            self.purge_demo(case, &caller.office.code, now)?;
         }
         if !failed.is_empty() {
             let bad: BTreeSet<String> = failed.iter().map(|c| c.hash.clone()).collect();
@@ -699,14 +759,8 @@ impl Engine {
     /// Purges a demo case the bureau removed: the one deletion the hub performs (DESIGN §6).
     /// Checked again here, on the document as stored: a case not created as demo data is never
     /// deleted, whatever the batch said.
-    fn purge_demo(
-        &self,
-        cache: &mut Cache,
-        case: CaseId,
-        by: &str,
-        now: i64,
-    ) -> Result<(), SyncError> {
-        let Some((doc, _)) = self.load(cache, case, DocKind::Case)? else { return Ok(()) };
+    fn purge_demo(&self, case: CaseId, by: &str, now: i64) -> Result<(), SyncError> {
+        let Some((doc, _)) = self.load(case, DocKind::Case)? else { return Ok(()) };
         let read = schema::read_case(&doc).ok();
         let removed = read
             .as_ref()
@@ -718,7 +772,7 @@ impl Engine {
         let offices: Vec<String> = self.store.offices()?.into_iter().map(|o| o.code).collect();
         self.store.purge_case(case, by, &offices, now)?;
         for kind in [DocKind::Case, DocKind::Identity] {
-            cache.docs.pop(&(case, kind));
+            self.cache.pop(&(case, kind));
         }
         tracing::info!(case = %case, by, "demo case purged");
         Ok(())
@@ -727,7 +781,6 @@ impl Engine {
     /// Judges one change and, when accepted, applies it to its working document.
     fn judge_one(
         &self,
-        cache: &mut Cache,
         caller: &Caller,
         batch: &mut Batch,
         up: &ledger_protocol::UpChange,
@@ -737,19 +790,17 @@ impl Engine {
         let key = (case, up.kind);
         plan::doc_id_rule(up.kind, up.case_id, &caller.office.code)?;
         self.admits(caller, case, up.kind)?;
-        self.open_working(cache, batch, key)?;
+        self.open_working(batch, key)?;
         let Batch { actors, roster, working, .. } = batch;
         let case_doc = match up.kind {
             DocKind::Identity => match working.get(&(case, DocKind::Case)) {
                 Some(w) => Some(w.doc.clone()),
-                None => {
-                    self.load(cache, case, DocKind::Case).map_err(store_refusal)?.map(|(d, _)| d)
-                }
+                None => self.load(case, DocKind::Case).map_err(store_refusal)?.map(|(d, _)| d),
             },
             _ => None,
         };
         if roster.is_none() {
-            *roster = self.roster_of(cache, working, &caller.office.code).map_err(store_refusal)?;
+            *roster = self.roster_of(working, &caller.office.code).map_err(store_refusal)?;
         }
         let Some(w) = working.get_mut(&key) else {
             return Err(("structure", "内部错误".into()));
@@ -825,17 +876,12 @@ impl Engine {
     }
 
     /// Loads the document a change applies to into the batch's working set, once per batch.
-    fn open_working(
-        &self,
-        cache: &mut Cache,
-        batch: &mut Batch,
-        key: (CaseId, DocKind),
-    ) -> Result<(), Refusal> {
+    fn open_working(&self, batch: &mut Batch, key: (CaseId, DocKind)) -> Result<(), Refusal> {
         let std::collections::hash_map::Entry::Vacant(slot) = batch.working.entry(key) else {
             return Ok(());
         };
         let (case, kind) = key;
-        let (doc, tail, version) = match self.load_versioned(cache, case, kind) {
+        let (doc, tail, version) = match self.load_versioned(case, kind) {
             Ok(Some((doc, tail, version))) => (doc, tail, Some(version)),
             Ok(None) if self.store.is_set_aside(case, kind).map_err(store_refusal)? => {
                 return Err(("schema", "县局已隔离该文档，暂不能接收更改；请联系县局".into()));
@@ -857,14 +903,13 @@ impl Engine {
     /// An office's roster as the hub holds it (the batch's working copy first).
     fn roster_of(
         &self,
-        cache: &mut Cache,
         working: &HashMap<(CaseId, DocKind), Working>,
         office: &str,
     ) -> Result<Option<Roster>, StoreError> {
         let key = (CaseId(roster_id(office)), DocKind::Roster);
         let doc = match working.get(&key) {
             Some(w) => Some(w.doc.clone()),
-            None => self.load(cache, key.0, key.1)?.map(|(d, _)| d),
+            None => self.load(key.0, key.1)?.map(|(d, _)| d),
         };
         Ok(doc.and_then(|d| schema::read_roster(&d).ok()))
     }
@@ -873,7 +918,6 @@ impl Engine {
     /// drops acknowledged and those refused, with why.
     fn merge_drops(
         &self,
-        cache: &mut Cache,
         caller: &Caller,
         drops: &[IdentityDrop],
         now: i64,
@@ -886,7 +930,7 @@ impl Engine {
                 continue;
             }
             let case = CaseId(drop.case_id);
-            match self.merge_drop(cache, caller, drop, now) {
+            match self.merge_drop(caller, drop, now) {
                 Ok(()) => acked.push(drop.id),
                 Err(DropError::Refused(reason)) => {
                     tracing::warn!(office = %caller.office.code, case = %case, %reason, "identity drop refused");
@@ -898,13 +942,7 @@ impl Engine {
         Ok((acked, refused))
     }
 
-    fn merge_drop(
-        &self,
-        cache: &mut Cache,
-        caller: &Caller,
-        drop: &IdentityDrop,
-        now: i64,
-    ) -> Result<(), DropError> {
+    fn merge_drop(&self, caller: &Caller, drop: &IdentityDrop, now: i64) -> Result<(), DropError> {
         let case = CaseId(drop.case_id);
         let refuse = |m: &str| DropError::Refused(m.to_owned());
         let Some(scope) = self.store.case_scope(case).map_err(SyncError::from)? else {
@@ -917,7 +955,7 @@ impl Engine {
         if !ours {
             return Err(refuse("该案件不属于本单位管辖，不能投递信访人身份"));
         }
-        let case_doc = match self.load(cache, case, DocKind::Case) {
+        let case_doc = match self.load(case, DocKind::Case) {
             Ok(Some((doc, _))) => doc,
             _ => return Err(refuse("县局读取案件出错")),
         };
@@ -928,7 +966,7 @@ impl Engine {
         let mut working = HashMap::new();
         let key = (case, DocKind::Identity);
         let damaged = || refuse("县局保存的身份文档已损坏；请联系县局");
-        let existing = match self.load(cache, case, DocKind::Identity) {
+        let existing = match self.load(case, DocKind::Identity) {
             // A stored identity that does not read is damage to report, not an empty one to
             // write over.
             Ok(Some((doc, _))) => Some(schema::read_identity(&doc).map_err(|_| damaged())?),
@@ -944,7 +982,7 @@ impl Engine {
         let create = existing.is_none();
         let case_id = case;
         let wrote = if create || !fresh.is_empty() {
-            self.hub_write(cache, &mut working, case, DocKind::Identity, now, |tx| {
+            self.hub_write(&mut working, case, DocKind::Identity, now, |tx| {
                 if create {
                     schema::write_identity(
                         tx,
@@ -964,13 +1002,8 @@ impl Engine {
             false
         };
         let order: &[(CaseId, DocKind)] = if wrote { &[key] } else { &[] };
-        let failed = self.commit(
-            cache,
-            working,
-            order,
-            vec![(drop.id, case, caller.office.code.clone())],
-            now,
-        )?;
+        let failed =
+            self.commit(working, order, vec![(drop.id, case, caller.office.code.clone())], now)?;
         if !failed.is_empty() {
             return Err(refuse("县局未能把投递的信访人信息存入身份文档；请稍后再试"));
         }
@@ -1038,7 +1071,6 @@ impl Engine {
     /// whose new snapshot would not load again (those are left out).
     fn commit(
         &self,
-        cache: &mut Cache,
         mut working: HashMap<(CaseId, DocKind), Working>,
         order: &[(CaseId, DocKind)],
         drops: Vec<(Uuid, CaseId, String)>,
@@ -1060,7 +1092,7 @@ impl Engine {
             // Another process wrote one of these documents since they were loaded: nothing was
             // stored; they are read again on the office's retry.
             for key in order {
-                cache.docs.pop(key);
+                self.cache.pop(key);
             }
             return Err(e.into());
         }
@@ -1077,11 +1109,11 @@ impl Engine {
                     .iter()
                     .any(|d| d.case_id == key.0 && d.kind == key.1 && d.snapshot.is_some());
                 let tail = if compacted { 0 } else { w.before_tail + w.new.len() };
-                cache.put(*key, w.doc, tail, w.version.unwrap_or(0) + 1);
+                self.cache.put(*key, w.doc, tail, w.version.unwrap_or(0) + 1);
             }
         }
         if rules_changed {
-            self.reload_rules(cache)?;
+            self.reload_rules()?;
             tracing::info!("county rules changed");
         }
         Ok(failed)
@@ -1191,7 +1223,6 @@ impl Engine {
     /// Fills a page within `budget` bytes.
     fn page(
         &self,
-        cache: &mut Cache,
         caller: &Caller,
         req: &SyncRequest,
         budget: usize,
@@ -1213,7 +1244,7 @@ impl Engine {
             }
             let case = CaseId(*case);
             for kind in self.visible_kinds(caller, case)? {
-                if let Some(doc) = self.loaded(cache, case, kind) {
+                if let Some(doc) = self.loaded(case, kind) {
                     let bytes = wire_save(&doc);
                     page.push(enter(case, kind, 0, bytes.len() as u64, bytes));
                 }
@@ -1225,7 +1256,7 @@ impl Engine {
 
         // A document arriving in pieces continues.
         if let Some(partial) = cursor.partial.clone() {
-            let Some((record, done)) = self.piece(cache, caller, &partial, budget)? else {
+            let Some((record, done)) = self.piece(caller, &partial, budget)? else {
                 // No longer visible, or gone: skip it.
                 cursor.partial = None;
                 return Ok((page.records, cursor, true, deferred));
@@ -1256,11 +1287,11 @@ impl Engine {
         if cursor.seq == 0 && cursor.bootstrap.is_none() && cursor.partial.is_none() {
             cursor.bootstrap = Some(Bootstrap { head: self.store.head()?, after: None });
         }
-        if self.bootstrap(cache, caller, &mut cursor, &mut page)? {
+        if self.bootstrap(caller, &mut cursor, &mut page)? {
             return Ok((page.records, cursor, true, deferred));
         }
 
-        let more = self.log_page(cache, caller, &mut cursor, &mut page)?;
+        let more = self.log_page(caller, &mut cursor, &mut page)?;
         let more = self.blobs(caller, req, &mut page)? || more;
         Ok((page.records, cursor, more, deferred))
     }
@@ -1268,7 +1299,6 @@ impl Engine {
     /// Serves the bootstrap snapshot; true when the page is full.
     fn bootstrap(
         &self,
-        cache: &mut Cache,
         caller: &Caller,
         cursor: &mut Cursor,
         page: &mut Page,
@@ -1290,7 +1320,7 @@ impl Engine {
                 if may_see(&viewer, &scope, class_of(kind)) {
                     let bytes = match self.snapshot_alone(case, kind)? {
                         Some(bytes) => bytes,
-                        None => match self.loaded(cache, case, kind) {
+                        None => match self.loaded(case, kind) {
                             Some(doc) => wire_save(&doc),
                             // Skipped, and passed: a document that does not load must not be
                             // read again and again (it may be the last one in scope).
@@ -1304,15 +1334,13 @@ impl Engine {
                         return Ok(true);
                     }
                     if bytes.len() > page.budget {
-                        let Some(doc) = self.loaded(cache, case, kind) else {
+                        let Some(doc) = self.loaded(case, kind) else {
                             passed(cursor, case, kind);
                             continue;
                         };
                         let partial =
                             Partial { case_id: case.0, kind, heads: heads_of(&doc), offset: 0 };
-                        if let Some((record, _)) =
-                            self.piece(cache, caller, &partial, page.budget)?
-                        {
+                        if let Some((record, _)) = self.piece(caller, &partial, page.budget)? {
                             let sent = enter_len(&record);
                             page.push(record);
                             cursor.partial = Some(Partial { offset: sent, ..partial });
@@ -1345,7 +1373,6 @@ impl Engine {
     /// Serves the log after the cursor; true when more remains.
     fn log_page(
         &self,
-        cache: &mut Cache,
         caller: &Caller,
         cursor: &mut Cursor,
         page: &mut Page,
@@ -1368,7 +1395,7 @@ impl Engine {
                         s
                     }
                 };
-                let out = self.row_records(cache, caller, &viewer, scope.as_ref(), &row, page)?;
+                let out = self.row_records(caller, &viewer, scope.as_ref(), &row, page)?;
                 let out = match out {
                     RowOut::Records(out) => out,
                     RowOut::Partial(record, partial) => {
@@ -1396,7 +1423,6 @@ impl Engine {
     /// What one log row becomes for this caller.
     fn row_records(
         &self,
-        cache: &mut Cache,
         caller: &Caller,
         viewer: &Viewer<'_>,
         scope: Option<&CaseScope>,
@@ -1434,7 +1460,7 @@ impl Engine {
                         .collect(),
                 };
                 for kind in kinds {
-                    let Some(doc) = self.loaded(cache, row.case_id, kind) else { continue };
+                    let Some(doc) = self.loaded(row.case_id, kind) else { continue };
                     let bytes = wire_save(&doc);
                     if bytes.len() > page.budget && page.records.is_empty() && out.is_empty() {
                         let partial = Partial {
@@ -1443,9 +1469,7 @@ impl Engine {
                             heads: heads_of(&doc),
                             offset: 0,
                         };
-                        if let Some((record, _)) =
-                            self.piece(cache, caller, &partial, page.budget)?
-                        {
+                        if let Some((record, _)) = self.piece(caller, &partial, page.budget)? {
                             let sent = enter_len(&record);
                             return Ok(RowOut::Partial(
                                 record,
@@ -1494,8 +1518,8 @@ impl Engine {
     }
 
     /// A loaded document, or `None` (logged) when it is missing or does not load.
-    fn loaded(&self, cache: &mut Cache, case: CaseId, kind: DocKind) -> Option<Automerge> {
-        match self.load(cache, case, kind) {
+    fn loaded(&self, case: CaseId, kind: DocKind) -> Option<Automerge> {
+        match self.load(case, kind) {
             Ok(doc) => doc.map(|(d, _)| d),
             Err(e) => {
                 tracing::error!(case = %case, error = %e, "stored document does not load; not served");
@@ -1508,7 +1532,6 @@ impl Engine {
     /// the caller may no longer see it (a hand-written cursor gets nothing either).
     fn piece(
         &self,
-        cache: &mut Cache,
         caller: &Caller,
         partial: &Partial,
         budget: usize,
@@ -1517,7 +1540,7 @@ impl Engine {
         if !self.visible_kinds(caller, case)?.contains(&partial.kind) || partial.heads.len() > 64 {
             return Ok(None);
         }
-        let Some(doc) = self.loaded(cache, case, partial.kind) else { return Ok(None) };
+        let Some(doc) = self.loaded(case, partial.kind) else { return Ok(None) };
         let heads: Vec<ChangeHash> = partial.heads.iter().map(|h| ChangeHash(h.0)).collect();
         let bytes = if heads_of(&doc) == partial.heads {
             wire_save(&doc)
@@ -1552,7 +1575,6 @@ impl Engine {
         if req.digests.len() > 4 * MAX_LIST {
             return Err(SyncError::BadRequest("一次比对的文档过多".into()));
         }
-        let mut cache = self.lock();
         let reader = caller.reader();
         let mut response = RepairResponse::default();
         let theirs: BTreeSet<(Uuid, DocKind)> =
@@ -1562,7 +1584,7 @@ impl Engine {
             if !self.visible_kinds(caller, case)?.contains(&digest.kind) {
                 continue;
             }
-            if let Some(doc) = self.loaded(&mut cache, case, digest.kind)
+            if let Some(doc) = self.loaded(case, digest.kind)
                 && heads_digest(&heads_of(&doc)) != digest.heads
             {
                 response.differ.push((digest.case_id, digest.kind));
@@ -1607,11 +1629,9 @@ impl Engine {
                 rule: "scope".into(),
             }]));
         }
-        let mut cache = self.lock();
-        let Some(mut doc) = self.loaded(&mut cache, case, req.kind) else {
+        let Some(mut doc) = self.loaded(case, req.kind) else {
             return Ok(RepairSyncResponse::default());
         };
-        drop(cache);
         let mut message = sync::Message::decode(&req.message)
             .map_err(|e| SyncError::BadRequest(format!("同步消息无法解析：{e}")))?;
         // The office's changes reach the hub through its outbox, judged; never through repair,

@@ -8,13 +8,13 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 
-use ledger_client::{SyncConfig, SyncTarget, sync_until_done};
-use ledger_office::{Enrollment, HubAddress, Office};
-
+#[path = "support/office.rs"]
+mod office;
 #[path = "support/pg.rs"]
 mod pg;
+
+use office::{enroll, new_case, sync};
 
 const HUB: &str = env!("CARGO_BIN_EXE_ledger-hub");
 
@@ -59,35 +59,6 @@ impl Drop for Serving {
     }
 }
 
-async fn enroll(url: &str, token: String, staff: &str) -> (tempfile::TempDir, Arc<Office>) {
-    let dir = tempfile::tempdir().unwrap();
-    let enrollment = Enrollment {
-        hub: HubAddress { url: url.to_owned(), ..HubAddress::default() },
-        token,
-        staff: vec![staff.to_owned()],
-        device_name: "test".to_owned(),
-        unlock: None,
-    };
-    // 10:00 Beijing time on 2024-03-05.
-    let clock: ledger_office::Clock = Arc::new(|| 1_709_604_000_000);
-    let office = Office::enroll(dir.path(), &enrollment, clock).await.unwrap().office;
-    (dir, Arc::new(office))
-}
-
-async fn sync(office: &Arc<Office>) -> ledger_client::SyncReport {
-    let config = SyncConfig {
-        request_timeout: std::time::Duration::from_secs(10),
-        backoff_base: std::time::Duration::from_millis(50),
-        backoff_max: std::time::Duration::from_millis(500),
-        ..SyncConfig::default()
-    };
-    let client = office.hub_client(config.request_timeout).unwrap();
-    let target: Arc<dyn SyncTarget> = office.clone();
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    let mut budget = config.max_batch;
-    sync_until_done(&client, &target, &config, deadline, &mut budget).await.unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_township_and_the_bureau_sync_through_two_hub_processes() {
     let db = pg::TestDb::create();
@@ -109,27 +80,7 @@ async fn a_township_and_the_bureau_sync_through_two_hub_processes() {
 
     let (_hq_dir, hq) = enroll(&one.url, hq_token, "李娟").await;
     let (_county_dir, bureau) = enroll(&two.url, county_token, "刘洪").await;
-    let input = ledger_domain::NewCase {
-        submission: ledger_domain::NewSubmission {
-            received: "2024-03-01".parse().ok(),
-            channel: "来访".into(),
-            source: "本局接收".into(),
-            persons: Some(1),
-            ..Default::default()
-        },
-        purpose: "申诉求决".into(),
-        sector: "涉土".into(),
-        category: "纠纷调处".into(),
-        township: "黄桥镇".into(),
-        request: "界址纠纷".into(),
-        village: "大屋村".into(),
-        petitioners: vec![ledger_domain::NewPetitioner {
-            name: "钱七".into(),
-            address: "大屋村3组".into(),
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
+    let input = new_case("黄桥镇", "钱七");
     let id = hq.register(&input, None).unwrap();
     let up = sync(&hq).await;
     assert!(up.uploaded > 0, "{up:?}");
