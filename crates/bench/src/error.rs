@@ -36,6 +36,9 @@ pub enum BenchError {
     /// The hub's database could not be read.
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
+    /// A hub store failed.
+    #[error(transparent)]
+    Hub(#[from] ledger_hub::store::StoreError),
 }
 
 impl BenchError {

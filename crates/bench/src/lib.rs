@@ -11,12 +11,15 @@
 //! - [`rng`]: the seeded random source behind the generator.
 //! - [`sync`]: the sync benchmark against a real hub.
 //! - [`fleet`]: a working month of many offices through a faulty link.
+//! - [`ingest`]: many offices uploading at once, on SQLite or PostgreSQL, through one or more
+//!   hubs.
 
 pub mod bootstrap;
 pub mod data;
 pub mod encryption;
 mod error;
 pub mod fleet;
+pub mod ingest;
 pub mod local;
 pub mod measure;
 pub mod probe;

@@ -85,6 +85,25 @@ enum Command {
         #[arg(long, default_value_t = 20_170)]
         seed: u64,
     },
+    /// N offices upload their day's work at once through one hub on SQLite, or one or more
+    /// hubs on one PostgreSQL database (a fresh one on the server LEDGER_TEST_PG names).
+    Ingest {
+        /// Offices uploading at once: the bureau and N-1 townships.
+        #[arg(long, default_value_t = 25)]
+        offices: usize,
+        /// Cases each office registers before the upload.
+        #[arg(long, default_value_t = 40)]
+        per_office: usize,
+        /// Keep the hubs' records in PostgreSQL.
+        #[arg(long)]
+        postgres: bool,
+        /// Hubs serving the database (more than one needs --postgres).
+        #[arg(long, default_value_t = 1)]
+        hubs: usize,
+        /// Seed of the generated data.
+        #[arg(long, default_value_t = 20_170)]
+        seed: u64,
+    },
     /// A working month of N offices against a real hub process, every office behind its own
     /// fault proxy with the link profile.
     Fleet {
@@ -190,6 +209,15 @@ fn main() -> anyhow::Result<()> {
             let report = runtime
                 .block_on(ledger_bench::sync::run(&options))
                 .context("sync benchmark failed")?;
+            serde_json::to_string_pretty(&report)?
+        }
+        Command::Ingest { offices, per_office, postgres, hubs, seed } => {
+            let options =
+                ledger_bench::ingest::IngestOptions { offices, per_office, postgres, hubs, seed };
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let report = runtime
+                .block_on(ledger_bench::ingest::run(&options))
+                .context("ingest benchmark failed")?;
             serde_json::to_string_pretty(&report)?
         }
         Command::Fleet { offices, cases, link, days, seed } => {

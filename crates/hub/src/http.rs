@@ -26,6 +26,7 @@ use crate::{HubState, now_ms};
 /// The hub's routes.
 pub fn router(state: Arc<HubState>) -> Router {
     Router::new()
+        .route("/metrics", get(metrics))
         .route("/v1/health", get(health))
         // Enrollment is the one unauthenticated body: a few KiB at most.
         .route("/v1/enroll", post(enroll).layer(DefaultBodyLimit::max(ENROLL_MAX_BYTES)))
@@ -34,8 +35,61 @@ pub fn router(state: Arc<HubState>) -> Router {
         .route("/v1/repair/sync", post(repair_sync))
         .route("/v1/offices", get(offices))
         .route("/v1/stats", get(stats))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), count))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Counts every answered request for the metrics: its route's pattern (never the raw path,
+/// which an unauthenticated caller chooses), status and body bytes; and times sync exchanges.
+async fn count(
+    State(state): State<Arc<HubState>>,
+    matched: Option<axum::extract::MatchedPath>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let route = matched.map_or_else(|| "other".to_owned(), |m| m.as_str().to_owned());
+    let bytes_in = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    let bytes_out = axum::body::HttpBody::size_hint(response.body()).exact().unwrap_or(0);
+    state.metrics.record_request(&route, response.status().as_u16(), bytes_in, bytes_out);
+    if route == "/v1/sync" {
+        state.metrics.record_sync_seconds(started.elapsed().as_secs_f64());
+    }
+    response
+}
+
+/// `GET /metrics`: Prometheus text, to this machine only (the pending counts name offices).
+async fn metrics(
+    State(state): State<Arc<HubState>>,
+    extensions: axum::http::Extensions,
+) -> Result<Response, ApiError> {
+    if !peer(&extensions).is_some_and(|ip| ip.is_loopback()) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "监控指标只对本机开放；请在县局服务器上采集",
+        ));
+    }
+    let st = state.clone();
+    let gauges = blocking(move || {
+        let store = st.store();
+        let mut pending: std::collections::BTreeMap<String, u64> =
+            std::collections::BTreeMap::new();
+        for device in store.devices(None)?.into_iter().filter(|d| d.revoked_at.is_none()) {
+            *pending.entry(device.office).or_default() += device.pending;
+        }
+        Ok(crate::metrics::Gauges { pending: pending.into_iter().collect(), pool: store.pool() })
+    })
+    .await?;
+    let text = state.metrics.render(&gauges);
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response())
 }
 
 /// The largest enrollment body.
@@ -252,7 +306,13 @@ async fn sync(State(state): State<Arc<HubState>>, request: Request) -> Result<Re
             }
             None => None,
         };
-        let mut response = state.engine.sync(&caller, &req, now_ms())?;
+        let result = state.engine.sync(&caller, &req, now_ms());
+        match &result {
+            Ok(response) => state.metrics.record_changes(response.acked.len(), &response.refused),
+            Err(SyncError::Forbidden(refused)) => state.metrics.record_changes(0, refused),
+            Err(_) => {}
+        }
+        let mut response = result?;
         response.hub_key = hub_key;
         Ok(response)
     })

@@ -10,6 +10,8 @@
 //! - [`auth`]: enrollment tokens and device credentials.
 //! - [`bundles`]: USB bundles, validated like a network sync.
 //! - [`check`]: proves every stored document loads (`ledger-hub check`).
+//! - [`config`]: the configuration file, and database URLs fit for a log.
+//! - [`metrics`]: what `GET /metrics` shows, in Prometheus text.
 //! - [`http`]: the routes, thin adapters over the engine.
 //! - [`tls`]: the county CA, the server certificate and the TLS accept loop.
 //! - [`private`]: files and directories only the hub's user may read.
@@ -20,9 +22,11 @@
 pub mod auth;
 pub mod bundles;
 pub mod check;
+pub mod config;
 pub mod engine;
 pub mod http;
 pub mod memory;
+pub mod metrics;
 mod plan;
 pub mod postgres;
 pub mod private;
@@ -56,12 +60,18 @@ pub struct HubState {
     pub engine: Engine,
     /// Failed authentications per address.
     pub limiter: AuthLimiter,
+    /// Requests, changes and sync times counted for `GET /metrics`.
+    pub metrics: metrics::Metrics,
 }
 
 impl HubState {
     /// A hub over `store`.
     pub fn new(store: Arc<dyn HubStore>) -> Arc<Self> {
-        Arc::new(Self { engine: Engine::new(store), limiter: AuthLimiter::default() })
+        Arc::new(Self {
+            engine: Engine::new(store),
+            limiter: AuthLimiter::default(),
+            metrics: metrics::Metrics::default(),
+        })
     }
 
     /// The store.

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use ledger_domain::Role;
+use ledger_hub::config::LogFormat;
 use ledger_hub::store::{DeviceRecord, OfficeRecord};
 use ledger_hub::tls::TlsFiles;
 use ledger_hub::{HubState, HubStore, PgHubStore, SqliteHubStore, auth, now_ms};
@@ -36,6 +37,12 @@ struct Cli {
     /// 不写则用数据目录里的 SQLite 文件。多个县局服务器进程可共用一个数据库（各自的数据目录里须放同一个 hub.key）。
     #[arg(long, global = true, env = "LEDGER_HUB_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
+    /// 配置文件（TOML，见软件包里的 /etc/ledger-hub/hub.toml）；命令行参数和 LEDGER_HUB_* 环境变量优先于它。
+    #[arg(long, global = true, env = "LEDGER_HUB_CONFIG")]
+    config: Option<PathBuf>,
+    /// 日志格式：text（给人看）或 json（每行一个 JSON 对象，给日志采集程序）。
+    #[arg(long, global = true, env = "LEDGER_HUB_LOG_FORMAT", value_enum)]
+    log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Command,
 }
@@ -85,6 +92,13 @@ enum Command {
         /// 输出 JSON（供脚本使用）。
         #[arg(long)]
         json: bool,
+    },
+    /// 把县局数据库备份到一个新文件（服务运行中也可以）；签名钥匙 hub.key 不在其中，请另行保管。
+    /// PostgreSQL 上的数据请用 pg_dump 备份（见 docs/operations.md）。
+    Backup {
+        /// 备份文件（不能已存在）。
+        #[arg(long)]
+        out: PathBuf,
     },
     /// 列出县局拒收的更改，最新的在前。
     Refused {
@@ -190,16 +204,57 @@ fn default_dir() -> PathBuf {
     base.join("petition-ledger-hub")
 }
 
+/// Fills what the command line and the environment left unset from the configuration file.
+fn apply_config(cli: &mut Cli, matches: &clap::ArgMatches) -> anyhow::Result<Option<String>> {
+    let Some(path) = cli.config.clone() else { return Ok(None) };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("无法读取配置文件 {}", path.display()))?;
+    let file = ledger_hub::config::parse(&text).with_context(|| path.display().to_string())?;
+    cli.data_dir = cli.data_dir.take().or(file.data_dir);
+    cli.database_url = cli.database_url.take().or(file.database_url);
+    cli.log_format = cli.log_format.or(file.log_format);
+    if let Command::Serve { listen, tls_cert, tls_key, allow_http } = &mut cli.command {
+        let given = |id: &str| {
+            matches.subcommand_matches("serve").and_then(|m| m.value_source(id))
+                != Some(clap::parser::ValueSource::DefaultValue)
+        };
+        if let Some(addr) = file.listen.filter(|_| !given("listen")) {
+            *listen = addr;
+        }
+        if tls_cert.is_none() && tls_key.is_none() {
+            (*tls_cert, *tls_key) = (file.tls_cert, file.tls_key);
+        }
+        *allow_http = *allow_http || file.allow_http.unwrap_or(false);
+    }
+    Ok(file.log_level)
+}
+
+fn init_logs(format: LogFormat, level: Option<String>) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        level.unwrap_or_else(|| format!("{}=info,tower_http=warn", env!("CARGO_CRATE_NAME"))).into()
+    });
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => logs.json().init(),
+        LogFormat::Text => logs.init(),
+    }
+}
+
 fn main() -> ExitCode {
     let matches = cli_text::localized(Cli::command()).get_matches();
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(
-            |_| format!("{}=info,tower_http=warn", env!("CARGO_CRATE_NAME")).into(),
-        ))
-        .with_writer(std::io::stderr)
-        .init();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let level = match apply_config(&mut cli, &matches) {
+        Ok(level) => level,
+        Err(e) => {
+            eprintln!("错误：{e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    init_logs(cli.log_format.unwrap_or_default(), level);
     let dir = cli.data_dir.clone().unwrap_or_else(default_dir);
+    if let Some(url) = &cli.database_url {
+        tracing::info!(database = %ledger_hub::config::redact(url), "hub records in PostgreSQL");
+    }
     match run(&dir, cli.database_url.as_deref(), &cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -233,10 +288,26 @@ fn run(dir: &Path, database_url: Option<&str>, command: &Command) -> anyhow::Res
     if let Command::Tls { command } = command {
         return tls(dir, command);
     }
+    if let Command::Backup { out } = command {
+        if database_url.is_some() {
+            bail!(
+                "县局数据在 PostgreSQL 中：请用 pg_dump 备份（见 docs/operations.md），并另行保管数据目录里的 hub.key"
+            );
+        }
+        let store = SqliteHubStore::open(dir)
+            .with_context(|| format!("无法打开县局数据目录 {}", dir.display()))?;
+        store.backup(out).context("备份失败")?;
+        eprintln!(
+            "已备份到 {}。签名钥匙 {} 不在备份中，请另行妥善保管。",
+            out.display(),
+            dir.join(ledger_hub::sqlite::KEY_FILE).display()
+        );
+        return Ok(());
+    }
     let shared = open_store(dir, database_url)?;
     let store = shared.as_ref();
     match command {
-        Command::Tls { .. } => Ok(()),
+        Command::Tls { .. } | Command::Backup { .. } => Ok(()),
         Command::Serve { listen, tls_cert, tls_key, allow_http } => {
             let tls = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => Some((cert.clone(), key.clone())),

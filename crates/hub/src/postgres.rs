@@ -1403,4 +1403,13 @@ impl HubStore for PgHubStore {
             serde_json::to_string(townships).map_err(|e| StoreError::Database(e.to_string()))?;
         self.set_meta("county_townships", &json)
     }
+
+    fn pool(&self) -> Option<crate::store::PoolStats> {
+        let state = self.pool.lock();
+        Some(crate::store::PoolStats {
+            open: state.open,
+            idle: state.idle.len(),
+            max: self.pool.max,
+        })
+    }
 }

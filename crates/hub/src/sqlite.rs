@@ -135,6 +135,47 @@ impl SqliteHubStore {
         Ok(Self { conn: Mutex::new(conn), dir: dir.to_path_buf() })
     }
 
+    /// Copies the database to `out` (a new file, 0600) while the hub may be serving: one read
+    /// transaction copies every page (in WAL mode writers go on meanwhile), and the copy is
+    /// checked before it is called done. The signing key (`hub.key`) is not in it: keep that
+    /// file's copy apart.
+    pub fn backup(&self, out: &Path) -> Result<()> {
+        use rusqlite::backup::{Backup, StepResult};
+        let failed =
+            |e: &dyn std::fmt::Display| StoreError::Database(format!("{}: {e}", out.display()));
+        if out.exists() {
+            return Err(StoreError::Conflict(format!("{} 已存在，请换一个文件名", out.display())));
+        }
+        crate::private::touch(out).map_err(|e| failed(&e))?;
+        let result = (|| {
+            let mut copy = Connection::open(out).map_err(db)?;
+            {
+                let conn = self.conn();
+                let backup = Backup::new(&conn, &mut copy).map_err(db)?;
+                loop {
+                    match backup.step(-1).map_err(db)? {
+                        StepResult::Done => break,
+                        // Another connection holds a lock for a moment; try again.
+                        _ => std::thread::sleep(std::time::Duration::from_millis(20)),
+                    }
+                }
+            }
+            let ok: String =
+                copy.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(db)?;
+            if ok != "ok" {
+                return Err(StoreError::Damaged(format!("备份副本自检未通过：{ok}")));
+            }
+            Ok(())
+        })();
+        if result.is_err() {
+            // Never leave a half copy that looks like a backup.
+            if let Err(e) = std::fs::remove_file(out) {
+                tracing::warn!(file = %out.display(), error = %e, "incomplete backup left behind");
+            }
+        }
+        result
+    }
+
     fn conn(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }

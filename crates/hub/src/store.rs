@@ -281,6 +281,17 @@ pub struct SyncHealth {
     pub skew_ms: i64,
 }
 
+/// A database connection pool's state, for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Connections open.
+    pub open: usize,
+    /// Of those, idle.
+    pub idle: usize,
+    /// The most the pool opens.
+    pub max: usize,
+}
+
 /// A stored document: its snapshot and the changes applied since, in order.
 pub type StoredDoc = (Vec<u8>, Vec<Vec<u8>>);
 
@@ -418,4 +429,8 @@ pub trait HubStore: Send + Sync + 'static {
     fn county_townships(&self) -> Result<Vec<String>>;
     /// Sets the county's townships.
     fn set_county_townships(&self, townships: &[String]) -> Result<()>;
+    /// The connection pool's state, for a store that keeps one.
+    fn pool(&self) -> Option<PoolStats> {
+        None
+    }
 }

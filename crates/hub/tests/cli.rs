@@ -326,3 +326,121 @@ fn plain_http_is_served_only_on_this_machine_unless_allowed() {
     let out = hub(dir.path(), &["serve", "--tls-cert", "x.pem"]);
     assert!(!out.status.success());
 }
+
+/// `ledger-hub backup` copies the database to a new file that opens as the hub's records, is
+/// private to the hub's user, and never overwrites; on PostgreSQL it points to pg_dump.
+#[test]
+fn backup_copies_the_database_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hub(
+        dir.path(),
+        &[
+            "office",
+            "add",
+            "--code",
+            "hq",
+            "--name",
+            "黄桥镇国土所",
+            "--role",
+            "township",
+            "--township",
+            "黄桥镇",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let copy_dir = tempfile::tempdir().unwrap();
+    let file = copy_dir.path().join(ledger_hub::sqlite::DB_FILE);
+    let out = hub(dir.path(), &["backup", "--out", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hub.key"), "the key is named");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    // The copy opens as a hub's records.
+    let store = ledger_hub::SqliteHubStore::open(copy_dir.path()).unwrap();
+    use ledger_hub::HubStore;
+    assert_eq!(store.offices().unwrap()[0].code, "hq");
+    drop(store);
+    let before = std::fs::read(&file).unwrap();
+    let out = hub(dir.path(), &["backup", "--out", file.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("已存在"));
+    assert_eq!(std::fs::read(&file).unwrap(), before, "the existing file is untouched");
+    let out = hub(
+        dir.path(),
+        &["--database-url", "host=/nonexistent", "backup", "--out", "/tmp/never-written.db"],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pg_dump"));
+    assert!(!std::path::Path::new("/tmp/never-written.db").exists());
+}
+
+/// A configuration file sets the data directory, the address and JSON logs; a setting on the
+/// command line wins over it; a misspelt key stops the hub with the key named; a database
+/// password in it never reaches the log.
+#[test]
+fn the_configuration_file_is_read_and_secrets_stay_out_of_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("hub.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "# test\ndata_dir = \"{}\"\nlisten = \"127.0.0.1:1\"\nlog_format = \"json\"\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(HUB)
+        .arg("--config")
+        .arg(&config)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    assert!(
+        line.starts_with("listening on http://127.0.0.1:"),
+        "the command line's address: {line}"
+    );
+    assert!(!line.contains("127.0.0.1:1\n"));
+    assert!(data.join(ledger_hub::sqlite::DB_FILE).exists(), "the file's data directory");
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let logs = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = logs.lines().collect();
+    assert!(!lines.is_empty());
+    for l in lines {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        assert!(v["level"].is_string() && v["fields"].is_object(), "{l}");
+    }
+
+    std::fs::write(&config, "listn = \"127.0.0.1:0\"\n").unwrap();
+    let out =
+        Command::new(HUB).arg("--config").arg(&config).args(["office", "list"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("listn"));
+
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = \"{}\"\ndatabase_url = \"postgres://hub:s3cret-pw@127.0.0.1:1/ledger\"\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    let out =
+        Command::new(HUB).arg("--config").arg(&config).args(["office", "list"]).output().unwrap();
+    assert!(!out.status.success(), "nothing listens on port 1");
+    let said =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(said.contains("PostgreSQL"), "{said}");
+    assert!(!said.contains("s3cret-pw"), "{said}");
+}

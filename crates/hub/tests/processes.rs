@@ -52,6 +52,18 @@ impl Serving {
     }
 }
 
+/// The body of `GET /metrics` from the process at `url` (`http://127.0.0.1:port`).
+fn metrics(url: &str) -> String {
+    use std::io::{Read, Write};
+    let addr = url.strip_prefix("http://").unwrap();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    response.split_once("\r\n\r\n").unwrap().1.to_owned()
+}
+
 impl Drop for Serving {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -82,8 +94,8 @@ async fn a_township_and_the_bureau_sync_through_two_hub_processes() {
     let (_county_dir, bureau) = enroll(&two.url, county_token, "刘洪").await;
     let input = new_case("黄桥镇", "钱七");
     let id = hq.register(&input, None).unwrap();
-    let up = sync(&hq).await;
-    assert!(up.uploaded > 0, "{up:?}");
+    let up_hq = sync(&hq).await;
+    assert!(up_hq.uploaded > 0, "{up_hq:?}");
 
     // The bureau, on the other process, gets the case and writes to it.
     sync(&bureau).await;
@@ -92,11 +104,27 @@ async fn a_township_and_the_bureau_sync_through_two_hub_processes() {
     bureau
         .set_field(id, &ledger_domain::schema::CaseField::Request, "界址纠纷（县局已阅）")
         .unwrap();
-    let up = sync(&bureau).await;
-    assert!(up.uploaded > 0, "{up:?}");
+    let up_bureau = sync(&bureau).await;
+    assert!(up_bureau.uploaded > 0, "{up_bureau:?}");
 
     // And the township, through the first process, sees the bureau's edit.
     sync(&hq).await;
     assert_eq!(hq.case(id).unwrap().request, "界址纠纷（县局已阅）");
+
+    // Each process counts its own work; both show the database pool.
+    let accepted: f64 = [&one, &two]
+        .iter()
+        .map(|p| {
+            let body = metrics(&p.url);
+            assert!(body.contains("ledger_hub_db_connections{state=\"open\"}"), "{body}");
+            body.lines()
+                .find_map(|l| l.strip_prefix("ledger_hub_changes_accepted_total "))
+                .unwrap()
+                .parse::<f64>()
+                .unwrap()
+        })
+        .sum();
+    // At least what the offices counted as taken (an acknowledgment of a change sent again counts too).
+    assert!(accepted >= (up_hq.uploaded + up_bureau.uploaded) as f64, "{accepted}");
     drop((one, two));
 }
