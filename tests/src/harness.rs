@@ -438,6 +438,14 @@ impl TestOffice {
         Ok(Self { office: Arc::new(office), dir, client, config })
     }
 
+    /// Syncs with `config` from now on (its request timeout included: the client is made
+    /// again).
+    pub fn set_config(&mut self, config: SyncConfig) -> anyhow::Result<()> {
+        self.client = self.office.hub_client(config.request_timeout)?;
+        self.config = config;
+        Ok(())
+    }
+
     /// The office as a sync target.
     pub fn target(&self) -> Arc<dyn SyncTarget> {
         self.office.clone()

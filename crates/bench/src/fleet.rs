@@ -235,7 +235,7 @@ pub async fn run(opts: &FleetOptions) -> Result<FleetReport> {
         let mut office = TestOffice::enroll(&proxy.url(), tok, "办理人", "2026-11-02")
             .await
             .map_err(BenchError::other)?;
-        office.config = config.clone();
+        office.set_config(config.clone()).map_err(BenchError::other)?;
         offices.push(office);
         proxies.push(proxy);
     }

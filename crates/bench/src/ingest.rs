@@ -134,7 +134,7 @@ pub async fn run(opts: &IngestOptions) -> Result<IngestReport> {
         let mut office = TestOffice::enroll(&hub.url(), &token, "李娟", "2026-11-20")
             .await
             .map_err(BenchError::other)?;
-        office.config = config();
+        office.set_config(config()).map_err(BenchError::other)?;
         office.sync().await.map_err(BenchError::other)?;
         offices.push((office, township));
     }

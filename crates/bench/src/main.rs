@@ -167,6 +167,13 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // The hubs and offices the benchmarks run in this process log only when RUST_LOG asks.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let json = match cli.command {
         Command::Local { cases, import_rows, dir, samples, open_samples, seed, encrypted } => {
             let exe = std::env::current_exe().context("cannot find this executable")?;

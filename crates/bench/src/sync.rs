@@ -135,7 +135,7 @@ pub async fn run(opts: &SyncOptions) -> Result<SyncReport> {
     let mut bureau = TestOffice::enroll(&proxy.url(), &token, "刘洪", "2026-11-20")
         .await
         .map_err(BenchError::other)?;
-    bureau.config = big_config();
+    bureau.set_config(big_config()).map_err(BenchError::other)?;
 
     // The hub's first load: the bureau's whole ledger.
     let mut data = Generator::new(opts.seed);
@@ -159,7 +159,7 @@ pub async fn run(opts: &SyncOptions) -> Result<SyncReport> {
         let mut o = TestOffice::enroll(&proxy.url(), token, "李娟", "2026-11-20")
             .await
             .map_err(BenchError::other)?;
-        o.config = big_config();
+        o.set_config(big_config()).map_err(BenchError::other)?;
         let _ = i;
         offices.push(o);
     }
@@ -220,7 +220,7 @@ pub async fn run(opts: &SyncOptions) -> Result<SyncReport> {
     )
     .await
     .map_err(BenchError::other)?;
-    fresh.config = big_config();
+    fresh.set_config(big_config()).map_err(BenchError::other)?;
     let before = proxy.stats();
     let started = Instant::now();
     let pulled = fresh.sync().await.map_err(BenchError::other)?;
