@@ -54,30 +54,97 @@ pub fn parse(text: &str) -> Result<FileConfig, ConfigError> {
     toml::from_str(text).map_err(|e| ConfigError(e.to_string()))
 }
 
-/// A database URL fit for a log: its password (in a `postgres://user:password@` URL, or a
-/// `password=` setting) replaced with `***`.
+/// A database URL fit for a log: every password (in a `postgres://user:password@` URL, a
+/// `password=` query parameter, or a `password=` setting, quoted or not) replaced with `***`.
 pub fn redact(url: &str) -> String {
-    if let Some(rest) =
-        url.strip_prefix("postgres://").or_else(|| url.strip_prefix("postgresql://"))
-    {
-        let scheme = &url[..url.len() - rest.len()];
-        // The user information ends at the last `@` before the host.
-        let authority_end = rest.find('/').unwrap_or(rest.len());
-        if let Some(at) = rest[..authority_end].rfind('@') {
-            let userinfo = &rest[..at];
-            if let Some(colon) = userinfo.find(':') {
-                return format!("{scheme}{}:***{}", &userinfo[..colon], &rest[at..]);
+    let Some(rest) = url.strip_prefix("postgres://").or_else(|| url.strip_prefix("postgresql://"))
+    else {
+        return redact_settings(url);
+    };
+    let scheme = &url[..url.len() - rest.len()];
+    let (authority_and_path, query) = match rest.split_once('?') {
+        Some((a, q)) => (a, Some(q)),
+        None => (rest, None),
+    };
+    // The user information ends at the last `@` (a password may hold `/` or `@` unencoded).
+    let mut out = String::from(scheme);
+    match authority_and_path.rfind('@') {
+        Some(at) => {
+            let userinfo = &authority_and_path[..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => out.push_str(&format!("{user}:***")),
+                None => out.push_str(userinfo),
             }
+            out.push_str(&authority_and_path[at..]);
         }
-        return url.to_owned();
+        None => out.push_str(authority_and_path),
     }
-    url.split_whitespace()
-        .map(|pair| match pair.split_once('=') {
-            Some((key, _)) if key.trim().eq_ignore_ascii_case("password") => format!("{key}=***"),
-            _ => pair.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    if let Some(query) = query {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => p.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
+    }
+    out
+}
+
+/// `key=value` settings with every `password` value (quoted or not) replaced with `***`.
+fn redact_settings(settings: &str) -> String {
+    let mut out = String::new();
+    let mut rest = settings;
+    while let Some(at) = find_key(rest, "password") {
+        out.push_str(&rest[..at]);
+        let after_key = &rest[at + "password".len()..];
+        let trimmed = after_key.trim_start();
+        let Some(value) = trimmed.strip_prefix('=') else {
+            out.push_str("password");
+            rest = after_key;
+            continue;
+        };
+        let value = value.trim_start();
+        let consumed = if let Some(quoted) = value.strip_prefix('\'') {
+            // Up to the closing quote, `\'` inside it escaped.
+            let mut end = quoted.len();
+            let mut escaped = false;
+            for (i, c) in quoted.char_indices() {
+                match c {
+                    '\\' if !escaped => escaped = true,
+                    '\'' if !escaped => {
+                        end = i + 1;
+                        break;
+                    }
+                    _ => escaped = false,
+                }
+            }
+            1 + end
+        } else {
+            value.find(char::is_whitespace).unwrap_or(value.len())
+        };
+        out.push_str("password=***");
+        rest = &value[consumed.min(value.len())..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Where `key` starts as a whole word in `text`.
+fn find_key(text: &str, key: &str) -> Option<usize> {
+    let lower = text.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(i) = lower[from..].find(key) {
+        let at = from + i;
+        let before = lower[..at].chars().next_back();
+        if before.is_none_or(char::is_whitespace) {
+            return Some(at);
+        }
+        from = at + key.len();
+    }
+    None
 }
 
 #[cfg(test)]
@@ -123,5 +190,21 @@ mod tests {
             "host=/run/postgresql user=hub password=*** dbname=ledger"
         );
         assert!(!redact("postgres://u:pw@h/d?x=1").contains("pw"));
+        assert_eq!(
+            redact("postgres://hub@db/ledger?sslmode=disable&password=s3cret"),
+            "postgres://hub@db/ledger?sslmode=disable&password=***"
+        );
+        assert_eq!(redact("postgres://hub:pa/ss@db/x"), "postgres://hub:***@db/x");
+        assert_eq!(redact("host=db password='a b\\' c' user=hub"), "host=db password=*** user=hub");
+        assert_eq!(redact("host=db password = s3cret"), "host=db password=***");
+        for leaky in [
+            "postgres://hub:s3cret@db/x",
+            "postgres://hub@db/x?password=s3cret",
+            "postgres://hub:s3/cret@db/x",
+            "host=db password='s3cret and more'",
+            "host=db PASSWORD=s3cret",
+        ] {
+            assert!(!redact(leaky).contains("s3"), "{leaky} -> {}", redact(leaky));
+        }
     }
 }

@@ -329,15 +329,37 @@ fn passed(cursor: &mut Cursor, case: CaseId, kind: DocKind) {
 /// A refused change: the rule it broke and why, in words for the office.
 type Refusal = (&'static str, String);
 
-/// A store failure while judging a change refuses that change (the office sends it again).
-#[allow(clippy::needless_pass_by_value)] // `map_err` hands the error over by value.
-fn store_refusal(e: StoreError) -> Refusal {
-    ("structure", format!("县局读取文档出错：{e}"))
+/// Why a change was not taken.
+enum NotTaken {
+    /// Refused for what it is (quarantined; the office is told why).
+    Refused(Refusal),
+    /// The hub could not judge it now (a lost database connection, a full pool): the whole
+    /// batch is answered "try again" and nothing is refused, so a passing failure never puts an
+    /// honest change in quarantine.
+    Store(StoreError),
 }
 
-/// Why a stored document could not be loaded.
+impl From<Refusal> for NotTaken {
+    fn from(r: Refusal) -> Self {
+        Self::Refused(r)
+    }
+}
+
+/// A store failure while judging a change: stored damage refuses the change; anything else
+/// stops the batch, to be sent again.
+fn store_failure(e: StoreError) -> NotTaken {
+    match e {
+        StoreError::Damaged(_) => NotTaken::Refused((
+            "schema",
+            "县局保存的该文档已损坏，暂不能接收更改；请联系县局".into(),
+        )),
+        other => NotTaken::Store(other),
+    }
+}
+
+/// Why a stored document could not be loaded: damage, never a passing failure.
 fn load_error(case: CaseId, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Database(format!("stored document {case}: {e}"))
+    StoreError::Damaged(format!("stored document {case}: {e}"))
 }
 
 impl Engine {
@@ -687,16 +709,20 @@ impl Engine {
                 continue;
             }
             let verdict = if refused_docs.contains(&key) {
-                Err(("causality", "同一文档中更早的更改已被拒绝，这条更改依赖它".to_owned()))
+                Err(NotTaken::Refused((
+                    "causality",
+                    "同一文档中更早的更改已被拒绝，这条更改依赖它".to_owned(),
+                )))
             } else {
                 self.judge_one(caller, &mut batch, up, now)
             };
             match verdict {
                 Ok(()) => out.acked.push(up.hash),
-                Err(refusal) => {
+                Err(NotTaken::Refused(refusal)) => {
                     refused_docs.insert(key);
                     out.refused.push(self.refuse(caller, up, refusal, now)?);
                 }
+                Err(NotTaken::Store(e)) => return Err(e.into()),
             }
         }
         // Demo cases the bureau removed in this batch: purged once the removal is committed.
@@ -785,7 +811,7 @@ impl Engine {
         batch: &mut Batch,
         up: &ledger_protocol::UpChange,
         now: i64,
-    ) -> Result<(), Refusal> {
+    ) -> Result<(), NotTaken> {
         let case = CaseId(up.case_id);
         let key = (case, up.kind);
         plan::doc_id_rule(up.kind, up.case_id, &caller.office.code)?;
@@ -795,15 +821,15 @@ impl Engine {
         let case_doc = match up.kind {
             DocKind::Identity => match working.get(&(case, DocKind::Case)) {
                 Some(w) => Some(w.doc.clone()),
-                None => self.load(case, DocKind::Case).map_err(store_refusal)?.map(|(d, _)| d),
+                None => self.load(case, DocKind::Case).map_err(store_failure)?.map(|(d, _)| d),
             },
             _ => None,
         };
         if roster.is_none() {
-            *roster = self.roster_of(working, &caller.office.code).map_err(store_refusal)?;
+            *roster = self.roster_of(working, &caller.office.code).map_err(store_failure)?;
         }
         let Some(w) = working.get_mut(&key) else {
-            return Err(("structure", "内部错误".into()));
+            return Err(NotTaken::Refused(("structure", "内部错误".into())));
         };
         let input = validate::Input {
             caller: validate::Caller {
@@ -853,46 +879,45 @@ impl Engine {
     /// data, and not from a device that confirmed it deleted the case after it was reassigned
     /// away (offline work on it is accepted until then; after, nothing it sends for the case
     /// can be honest work).
-    fn admits(&self, caller: &Caller, case: CaseId, kind: DocKind) -> Result<(), Refusal> {
+    fn admits(&self, caller: &Caller, case: CaseId, kind: DocKind) -> Result<(), NotTaken> {
         if matches!(kind, DocKind::Roster | DocKind::Rules) {
             return Ok(());
         }
-        if self.store.is_purged(case).map_err(store_refusal)? {
-            return Err(("scope", "该案件是已清除的演示数据，县局不再接收对它的更改".into()));
+        if self.store.is_purged(case).map_err(store_failure)? {
+            return Err(("scope", "该案件是已清除的演示数据，县局不再接收对它的更改".into()).into());
         }
         if caller.office.role != Role::Bureau
-            && let Some(scope) = self.store.case_scope(case).map_err(store_refusal)?
+            && let Some(scope) = self.store.case_scope(case).map_err(store_failure)?
             && !may_see(&caller.viewer(), &scope, DocClass::Case)
             && self
                 .store
                 .evictions(case)
-                .map_err(store_refusal)?
+                .map_err(store_failure)?
                 .iter()
                 .any(|(_, device, _)| *device == caller.device.id)
         {
-            return Err(("scope", "该案件已从本机移交并删除，不能再修改".into()));
+            return Err(("scope", "该案件已从本机移交并删除，不能再修改".into()).into());
         }
         Ok(())
     }
 
     /// Loads the document a change applies to into the batch's working set, once per batch.
-    fn open_working(&self, batch: &mut Batch, key: (CaseId, DocKind)) -> Result<(), Refusal> {
+    fn open_working(&self, batch: &mut Batch, key: (CaseId, DocKind)) -> Result<(), NotTaken> {
         let std::collections::hash_map::Entry::Vacant(slot) = batch.working.entry(key) else {
             return Ok(());
         };
         let (case, kind) = key;
         let (doc, tail, version) = match self.load_versioned(case, kind) {
             Ok(Some((doc, tail, version))) => (doc, tail, Some(version)),
-            Ok(None) if self.store.is_set_aside(case, kind).map_err(store_refusal)? => {
-                return Err(("schema", "县局已隔离该文档，暂不能接收更改；请联系县局".into()));
+            Ok(None) if self.store.is_set_aside(case, kind).map_err(store_failure)? => {
+                return Err(
+                    ("schema", "县局已隔离该文档，暂不能接收更改；请联系县局".into()).into()
+                );
             }
             Ok(None) => (Automerge::new().with_actor(self.actor.clone()), 0, None),
             Err(e) => {
                 tracing::error!(case = %case, error = %e, "stored document does not load");
-                return Err((
-                    "schema",
-                    "县局保存的该文档已损坏，暂不能接收更改；请联系县局".into(),
-                ));
+                return Err(store_failure(e));
             }
         };
         slot.insert(Working::loaded(doc, tail, version));

@@ -70,7 +70,7 @@ async fn metrics(
     State(state): State<Arc<HubState>>,
     extensions: axum::http::Extensions,
 ) -> Result<Response, ApiError> {
-    if !peer(&extensions).is_some_and(|ip| ip.is_loopback()) {
+    if !peer(&extensions).is_some_and(|ip| ip.to_canonical().is_loopback()) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",

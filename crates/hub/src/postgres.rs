@@ -9,10 +9,12 @@
 //!   ([`LOG_LOCK`]) and holds it to its commit, so numbers are taken in commit order. Only the
 //!   append and the commit run under it: validation, merging and the document writes of a
 //!   batch run before, in parallel with other batches.
-//! - **Documents written by another process.** A batch's document writes read the stored
-//!   version `FOR UPDATE` and compare it with the version the engine loaded; a difference (or a
-//!   concurrent first write, or a deadlock between two batches) is [`StoreError::Busy`], the
-//!   office retries, and the engine reloads the document.
+//! - **Documents written by another process.** A batch's document writes succeed only on the
+//!   version the engine loaded (an `UPDATE ... WHERE version = $expected`, or an insert that
+//!   finds no row): a document another process changed or created meanwhile (the write waits
+//!   for that transaction and then sees its result), or a deadlock between two batches, is
+//!   [`StoreError::Busy`]; nothing of the batch is stored, the office retries, and the engine
+//!   reloads the document.
 //! - **Keys.** The hub's signing key stays a file in the data directory (a copy of the
 //!   database alone cannot sign); every process serving one database needs the same file.
 
@@ -40,6 +42,9 @@ const LOG_LOCK: i64 = 0x6c65_6467_6572_6c67; // "ledgerlg"
 /// The advisory lock held while migrations run, so two processes starting at once do not both
 /// create the tables.
 const MIGRATE_LOCK: i64 = 0x6c65_6467_6572_6d67; // "ledgermg"
+
+/// Server settings of every session (see [`PgHubStore::open_with`]).
+const SESSION_LIMITS: &str = "-c idle_in_transaction_session_timeout=60000 -c lock_timeout=30000 -c statement_timeout=120000";
 
 /// The most number blocks of one series a device is leased in a day (as on SQLite).
 const MAX_LEASES_PER_DAY: i64 = 10;
@@ -286,11 +291,12 @@ blocking!(Client, Transaction<'_>);
 #[allow(clippy::needless_pass_by_value)] // used as `map_err(db)`
 fn db(e: tokio_postgres::Error) -> StoreError {
     match e.code() {
-        // Two batches that wrote the same documents in a different order, or a serialisation
-        // failure: nothing was stored; the office retries.
+        // Two batches that wrote the same documents in a different order, a serialisation
+        // failure, or a lock not had in time: nothing was stored; the office retries.
         Some(c)
             if *c == SqlState::T_R_DEADLOCK_DETECTED
-                || *c == SqlState::T_R_SERIALIZATION_FAILURE =>
+                || *c == SqlState::T_R_SERIALIZATION_FAILURE
+                || *c == SqlState::LOCK_NOT_AVAILABLE =>
         {
             StoreError::Busy(describe(&e))
         }
@@ -348,8 +354,13 @@ impl PgHubStore {
 
     /// [`PgHubStore::open`] with explicit pool settings (and the ordering test's hooks).
     pub fn open_with(url: &str, dir: &Path, options: PgOptions) -> Result<Self> {
-        let config: tokio_postgres::Config =
+        let mut config: tokio_postgres::Config =
             url.parse().map_err(|e| StoreError::Database(format!("数据库连接串无法识别：{e}")))?;
+        // A connection whose peer vanished (a stopped or partitioned hub process) must not hold
+        // the log's ordering lock or a document's row for long: the server ends a transaction
+        // left idle, a wait for a lock gives up (the batch is answered "busy" and sent again),
+        // and dead links are noticed by keepalives.
+        config.options(SESSION_LIMITS).keepalives(true).keepalives_idle(Duration::from_secs(30));
         crate::private::create_dir(dir)
             .map_err(|e| StoreError::Database(format!("{}: {e}", dir.display())))?;
         let pool = Pool::new(config, &options)?;
@@ -555,37 +566,41 @@ impl<'a> LogColumns<'a> {
 impl PgHubStore {
     fn write_docs(&self, tx: &Transaction<'_>, commit: &Commit) -> Result<()> {
         for d in &commit.docs {
-            let current: Option<i64> = tx
-                .row_opt(
-                    "SELECT version FROM docs WHERE case_id = $1 AND kind = $2 FOR UPDATE",
-                    &[&d.case_id.0, &kind_code(d.kind)],
-                )
-                .map_err(db)?
-                .map(|r| get(&r, 0))
-                .transpose()?;
-            if current != d.expected {
-                return Err(StoreError::Busy(format!("{}/{}", d.case_id, kind_code(d.kind))));
-            }
+            let busy = || StoreError::Busy(format!("{}/{}", d.case_id, kind_code(d.kind)));
             let key: [&(dyn ToSql + Sync); 2] = [&d.case_id.0, &kind_code(d.kind)];
-            if let Some(snapshot) = &d.snapshot {
-                let inserted = tx.exec(
-                    "INSERT INTO docs (case_id, kind, snapshot) VALUES ($1, $2, $3)
-                     ON CONFLICT (case_id, kind) DO UPDATE SET snapshot = excluded.snapshot",
-                    &[&d.case_id.0, &kind_code(d.kind), snapshot],
-                );
-                match inserted {
-                    Ok(_) => {}
-                    // Another process created the document since this one looked.
-                    Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
-                        return Err(StoreError::Busy(describe(&e)));
-                    }
-                    Err(e) => return Err(db(e)),
+            // Each write states the version it was based on and succeeds only on exactly that
+            // row: a document another process created or changed meanwhile (waited for, then
+            // seen as it committed) writes nothing, and the batch is answered "busy".
+            let written = match (d.expected, &d.snapshot) {
+                (None, Some(snapshot)) => tx
+                    .exec(
+                        "INSERT INTO docs (case_id, kind, snapshot, version) VALUES ($1, $2, $3, 1)
+                         ON CONFLICT (case_id, kind) DO NOTHING",
+                        &[&d.case_id.0, &kind_code(d.kind), snapshot],
+                    )
+                    .map_err(db)?,
+                // A tail without a snapshot creates no document: there must be none.
+                (None, None) => {
+                    let held = tx
+                        .row_opt("SELECT 1 FROM docs WHERE case_id = $1 AND kind = $2", &key)
+                        .map_err(db)?;
+                    u64::from(held.is_none())
                 }
+                (Some(version), snapshot) => tx
+                    .exec(
+                        "UPDATE docs SET snapshot = coalesce($3, snapshot), version = version + 1
+                         WHERE case_id = $1 AND kind = $2 AND version = $4",
+                        &[&d.case_id.0, &kind_code(d.kind), snapshot, &version],
+                    )
+                    .map_err(db)?,
+            };
+            if written != 1 {
+                return Err(busy());
+            }
+            if d.snapshot.is_some() {
                 tx.exec("DELETE FROM doc_tail WHERE case_id = $1 AND kind = $2", &key)
                     .map_err(db)?;
             }
-            tx.exec("UPDATE docs SET version = version + 1 WHERE case_id = $1 AND kind = $2", &key)
-                .map_err(db)?;
             if !d.tail.is_empty() {
                 tx.exec(
                     "INSERT INTO doc_tail (case_id, kind, hash)

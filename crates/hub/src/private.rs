@@ -50,6 +50,19 @@ pub fn create_file(path: &Path) -> std::io::Result<std::fs::File> {
     }
 }
 
+/// Creates `path` as a new empty file, mode 0600; fails if anything (a symlink included) is
+/// there already.
+pub fn create_new(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path).map(drop)
+}
+
 /// Makes an existing file 0600 (a database SQLite is about to open, made beforehand so its
 /// journal files inherit the mode).
 pub fn touch(path: &Path) -> std::io::Result<()> {

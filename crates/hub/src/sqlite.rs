@@ -143,10 +143,18 @@ impl SqliteHubStore {
         use rusqlite::backup::{Backup, StepResult};
         let failed =
             |e: &dyn std::fmt::Display| StoreError::Database(format!("{}: {e}", out.display()));
-        if out.exists() {
-            return Err(StoreError::Conflict(format!("{} 已存在，请换一个文件名", out.display())));
+        // Made here, new (never an existing file or what a symlink points to), 0600 before
+        // SQLite writes to it: only a file this call made is ever removed below.
+        match crate::private::create_new(out) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(StoreError::Conflict(format!(
+                    "{} 已存在，请换一个文件名",
+                    out.display()
+                )));
+            }
+            Err(e) => return Err(failed(&e)),
         }
-        crate::private::touch(out).map_err(|e| failed(&e))?;
         let result = (|| {
             let mut copy = Connection::open(out).map_err(db)?;
             {

@@ -119,3 +119,56 @@ fn without_the_ordering_lock_a_puller_misses_rows() {
         "the naive sequence lost nothing this time: the race is not exercised"
     );
 }
+
+/// Two hub processes creating the same document at once (two first syncs of one office behind
+/// a load balancer making its roster, say): exactly one write is stored, the other is told
+/// "busy" and stores nothing, and the document is the winner's whole, never a mix.
+#[test]
+fn two_processes_creating_one_document_store_exactly_one() {
+    use ledger_hub::store::{DocWrite, StoreError, StoredChange};
+    let db = pg::TestDb::create();
+    let dir = tempfile::tempdir().unwrap();
+    // The first holds its new row for a while before it commits.
+    let slow = PgHubStore::open_with(
+        &db.url,
+        dir.path(),
+        PgOptions { pause_before_commit: Some(Duration::from_millis(300)), ..PgOptions::default() },
+    )
+    .unwrap();
+    let fast = PgHubStore::open(&db.url, dir.path()).unwrap();
+    let case = CaseId(Uuid::from_u128(7));
+    let create = |snapshot: &str, hash: &str| Commit {
+        changes: vec![StoredChange {
+            hash: hash.to_owned(),
+            case_id: case,
+            kind: DocKind::Roster,
+            device: "dev".to_owned(),
+            received_at: 0,
+            bytes: hash.as_bytes().to_vec(),
+        }],
+        docs: vec![DocWrite {
+            case_id: case,
+            kind: DocKind::Roster,
+            snapshot: Some(snapshot.as_bytes().to_vec()),
+            tail: vec![hash.to_owned()],
+            expected: None,
+        }],
+        ..Commit::default()
+    };
+    let (first, second) = std::thread::scope(|s| {
+        let first = s.spawn(|| slow.commit(&create("first", "h1")));
+        std::thread::sleep(Duration::from_millis(50));
+        let second = s.spawn(|| fast.commit(&create("second", "h2")));
+        (first.join().unwrap(), second.join().unwrap())
+    });
+    let (won, lost) = match (&first, &second) {
+        (Ok(()), Err(StoreError::Busy(_))) => (("first", "h1"), "h2"),
+        (Err(StoreError::Busy(_)), Ok(())) => (("second", "h2"), "h1"),
+        other => panic!("exactly one of the two must be stored: {other:?}"),
+    };
+    let (snapshot, tail) = fast.doc(case, DocKind::Roster).unwrap().unwrap();
+    assert_eq!(snapshot, won.0.as_bytes());
+    assert_eq!(tail, vec![won.1.as_bytes().to_vec()]);
+    assert_eq!(fast.doc_version(case, DocKind::Roster).unwrap(), Some(1));
+    assert!(!fast.has_change(lost).unwrap(), "the busy batch stored nothing");
+}
