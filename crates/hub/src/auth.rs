@@ -95,10 +95,27 @@ pub fn bundle_caller(
     Ok((Caller { device, office }, key))
 }
 
-/// The hub's own signing key.
+/// Where the store records the public half of the key the hub signs with.
+const HUB_PUBLIC_KEY: &str = "hub_public_key";
+
+/// The hub's own signing key. The first use records its public half with the hub's records;
+/// a key file that does not match it (a second hub process given its own `hub.key`, or a data
+/// directory restored beside another database) is refused, instead of signing return bundles
+/// with a key the offices were never given.
 pub fn hub_key(store: &dyn HubStore) -> Result<SecretKey, AuthError> {
-    SecretKey::from_hex(&store.signing_key()?)
-        .map_err(|e| AuthError::Store(StoreError::Database(format!("hub.key: {e}"))))
+    let key = SecretKey::from_hex(&store.signing_key()?)
+        .map_err(|e| AuthError::Store(StoreError::Database(format!("hub.key: {e}"))))?;
+    let public = key.public().to_hex();
+    if store.meta(HUB_PUBLIC_KEY)?.is_none() {
+        store.set_meta(HUB_PUBLIC_KEY, &public)?;
+    }
+    // Read again: of two processes recording different keys at once, one is refused here.
+    if store.meta(HUB_PUBLIC_KEY)?.as_deref() != Some(public.as_str()) {
+        return Err(AuthError::Store(StoreError::Conflict(
+            "本机数据目录里的签名钥匙 hub.key 与县局数据库中记录的不一致：共用一个数据库的县局服务器进程须使用同一个 hub.key（见 docs/operations.md）".into(),
+        )));
+    }
+    Ok(key)
 }
 
 /// Registers the key a device enrolled before device keys sends on an authenticated sync. A

@@ -1563,6 +1563,38 @@ fn a_postgres_address_that_does_not_answer_is_reported() {
     assert!(err.to_string().contains("连接串"), "{err}");
 }
 
+/// The hub's signing key is tied to its records: a process whose data directory holds another
+/// `hub.key` than the one first used with the database (a second hub process set up without
+/// copying it, or `hub.db` restored beside the wrong key) is refused, on both durable backends.
+#[test]
+fn a_signing_key_that_is_not_the_records_one_is_refused() {
+    let db = pg::TestDb::create();
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let first = ledger_hub::PgHubStore::open(&db.url, one.path()).unwrap();
+    let key = ledger_hub::auth::hub_key(&first).unwrap();
+    let other = ledger_hub::PgHubStore::open(&db.url, two.path()).unwrap();
+    let Err(err) = ledger_hub::auth::hub_key(&other) else { panic!("another key file was taken") };
+    assert!(err.to_string().contains("hub.key"), "{err}");
+    std::fs::copy(
+        one.path().join(ledger_hub::sqlite::KEY_FILE),
+        two.path().join(ledger_hub::sqlite::KEY_FILE),
+    )
+    .unwrap();
+    assert_eq!(ledger_hub::auth::hub_key(&other).unwrap().public(), key.public());
+
+    let (home, restored) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let sqlite = SqliteHubStore::open(home.path()).unwrap();
+    ledger_hub::auth::hub_key(&sqlite).unwrap();
+    drop(sqlite);
+    std::fs::copy(
+        home.path().join(ledger_hub::sqlite::DB_FILE),
+        restored.path().join(ledger_hub::sqlite::DB_FILE),
+    )
+    .unwrap();
+    let moved = SqliteHubStore::open(restored.path()).unwrap();
+    assert!(ledger_hub::auth::hub_key(&moved).is_err(), "hub.db without its hub.key");
+}
+
 /// Keys are made per store: two hubs never share one (on disk, each directory has its own).
 #[test]
 fn every_store_makes_its_own_keys() {
