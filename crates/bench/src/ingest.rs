@@ -156,25 +156,8 @@ pub async fn run(opts: &IngestOptions) -> Result<IngestReport> {
     }
     eprintln!("ingest: {} offices uploading {queued} changes at once", offices.len());
     let started = Instant::now();
-    let mut tasks = Vec::new();
-    for (o, _) in &offices {
-        let office = o.office.clone();
-        let client = o.client().clone();
-        let config = o.config.clone();
-        tasks.push(tokio::spawn(async move {
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(1800);
-            let mut budget = config.max_batch;
-            let target: Arc<dyn ledger_client::SyncTarget> = office;
-            ledger_client::sync_until_done(&client, &target, &config, deadline, &mut budget).await
-        }));
-    }
-    let (mut changes, mut refused, mut retries) = (0, 0, 0);
-    for t in tasks {
-        let report = t.await.map_err(BenchError::other)?.map_err(BenchError::other)?;
-        changes += report.uploaded;
-        refused += report.refused;
-        retries += report.retries;
-    }
+    let crate::sync::Uploads { uploaded: changes, refused, retries } =
+        crate::sync::upload_all(offices.iter().map(|(o, _)| o)).await?;
     let seconds = started.elapsed().as_secs_f64();
     eprintln!("ingest: {changes} changes in {seconds:.1} s");
     drop(hubs);

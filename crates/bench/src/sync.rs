@@ -117,6 +117,43 @@ fn big_config() -> SyncConfig {
     SyncConfig { request_timeout: std::time::Duration::from_secs(120), ..SyncConfig::default() }
 }
 
+/// What the offices' uploads came to.
+#[derive(Debug, Default)]
+pub(crate) struct Uploads {
+    /// Changes acknowledged.
+    pub(crate) uploaded: usize,
+    /// Changes refused.
+    pub(crate) refused: usize,
+    /// Exchanges retried.
+    pub(crate) retries: usize,
+}
+
+/// Every office syncs until it has nothing left to send, all at once.
+pub(crate) async fn upload_all<'a>(
+    offices: impl Iterator<Item = &'a TestOffice>,
+) -> Result<Uploads> {
+    let mut tasks = Vec::new();
+    for o in offices {
+        let office = o.office.clone();
+        let client = o.client().clone();
+        let config = o.config.clone();
+        tasks.push(tokio::spawn(async move {
+            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(1800);
+            let mut budget = config.max_batch;
+            let target: Arc<dyn ledger_client::SyncTarget> = office;
+            ledger_client::sync_until_done(&client, &target, &config, deadline, &mut budget).await
+        }));
+    }
+    let mut total = Uploads::default();
+    for t in tasks {
+        let report = t.await.map_err(BenchError::other)?.map_err(BenchError::other)?;
+        total.uploaded += report.uploaded;
+        total.refused += report.refused;
+        total.retries += report.retries;
+    }
+    Ok(total)
+}
+
 /// Runs the benchmark.
 pub async fn run(opts: &SyncOptions) -> Result<SyncReport> {
     let hub = TestHub::start().await.map_err(BenchError::other)?;
@@ -185,22 +222,7 @@ pub async fn run(opts: &SyncOptions) -> Result<SyncReport> {
     }
     eprintln!("sync: 25 offices uploading {expected} changes at once");
     let started = Instant::now();
-    let mut tasks = Vec::new();
-    for o in &offices {
-        let office = o.office.clone();
-        let client = o.client().clone();
-        let config = o.config.clone();
-        tasks.push(tokio::spawn(async move {
-            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(600);
-            let mut budget = config.max_batch;
-            let target: Arc<dyn ledger_client::SyncTarget> = office;
-            ledger_client::sync_until_done(&client, &target, &config, deadline, &mut budget).await
-        }));
-    }
-    let mut uploaded = 0;
-    for t in tasks {
-        uploaded += t.await.map_err(BenchError::other)?.map_err(BenchError::other)?.uploaded;
-    }
+    let uploaded = upload_all(offices.iter()).await?.uploaded;
     let seconds = started.elapsed().as_secs_f64();
     let concurrent_ingest = Ingest {
         offices: offices.len(),

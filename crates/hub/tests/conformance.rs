@@ -22,6 +22,8 @@ use ledger_hub::{HubStore, MemoryHubStore, SqliteHubStore};
 use ledger_protocol::{BlobChunk, DocKind};
 use uuid::Uuid;
 
+#[path = "support/office.rs"]
+mod office;
 #[path = "support/pg.rs"]
 mod pg;
 
@@ -1786,9 +1788,6 @@ fn an_engine_round_is_the_same_on_every_backend() {
 /// A real office registers a case and syncs over HTTP; the bureau then fetches it. Run on each
 /// backend behind the same router, the hub must come out the same.
 async fn office_round(store: Arc<dyn HubStore>) -> Vec<String> {
-    use ledger_client::{SyncConfig, SyncTarget, sync_until_done};
-    use ledger_office::{Enrollment, HubAddress, Office};
-
     county(store.as_ref());
     let token = |code: &str| {
         let token = ledger_hub::auth::new_token().unwrap();
@@ -1808,43 +1807,11 @@ async fn office_round(store: Arc<dyn HubStore>) -> Vec<String> {
         },
     ));
 
-    // 10:00 Beijing time on 2024-03-05: the offices' clock.
-    let clock: ledger_office::Clock = Arc::new(|| 1_709_604_000_000);
-    let enroll = |token: String, staff: &str| {
-        let url = url.clone();
-        let staff = staff.to_owned();
-        let clock = clock.clone();
-        async move {
-            let dir = tempfile::tempdir().unwrap();
-            let enrollment = Enrollment {
-                hub: HubAddress { url, ..HubAddress::default() },
-                token,
-                staff: vec![staff],
-                device_name: "test".to_owned(),
-                unlock: None,
-            };
-            let office = Office::enroll(dir.path(), &enrollment, clock).await.unwrap().office;
-            (dir, Arc::new(office))
-        }
-    };
-    let (_hq_dir, hq) = enroll(hq_token, "李娟").await;
-    let (_county_dir, bureau) = enroll(county_token, "刘洪").await;
-    let config = SyncConfig {
-        request_timeout: std::time::Duration::from_secs(10),
-        backoff_base: std::time::Duration::from_millis(50),
-        backoff_max: std::time::Duration::from_millis(500),
-        ..SyncConfig::default()
-    };
-    let sync = |office: Arc<Office>| {
-        let config = config.clone();
-        async move {
-            let client = office.hub_client(config.request_timeout).unwrap();
-            let target: Arc<dyn SyncTarget> = office;
-            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-            let mut budget = config.max_batch;
-            sync_until_done(&client, &target, &config, deadline, &mut budget).await.unwrap()
-        }
-    };
+    // Enrolled and synced as the hub's other tests do (support/office.rs: the offices' clock at
+    // 10:00 Beijing time on 2024-03-05).
+    let (_hq_dir, hq) = office::enroll(&url, hq_token, "李娟").await;
+    let (_county_dir, bureau) = office::enroll(&url, county_token, "刘洪").await;
+    let sync = |o: Arc<ledger_office::Office>| async move { office::sync(&o).await };
 
     let input = ledger_domain::NewCase {
         submission: ledger_domain::NewSubmission {
