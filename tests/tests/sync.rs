@@ -845,3 +845,26 @@ async fn a_page_read_ahead_goes_unused_when_the_device_has_something_to_send() {
         "it reached the hub"
     );
 }
+
+/// A township's sync passes the rows of the county's log it may not see, so the next sync
+/// does not read them again (with a city's thousand offices, every sync re-reading the log
+/// since its own office's last change was the hub's second largest cost, BENCHMARKS.md).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_townships_cursor_passes_the_rows_it_may_not_see() {
+    let c = county().await;
+    c.a.sync().await.unwrap();
+    for i in 0..3 {
+        let input = case_input("石江镇", "direct", &format!("王{i}"), "占用耕地建房");
+        c.b.office.register(&input, None).unwrap();
+    }
+    c.b.sync().await.unwrap();
+    let pulled = c.a.sync().await.unwrap();
+    assert_eq!(pulled.downloaded, 0, "石江镇's cases are not 黄桥镇's");
+    let conn = rusqlite::Connection::open(c.hub.dir().join(ledger_hub::sqlite::DB_FILE)).unwrap();
+    let head: i64 = conn.query_row("SELECT max(seq) FROM log", [], |r| r.get(0)).unwrap();
+    let seq: i64 = conn
+        .query_row("SELECT last_seq FROM devices WHERE office = 'hq'", [], |r| r.get(0))
+        .unwrap();
+    assert!(head > 0);
+    assert_eq!(seq, head, "the cursor stopped at the township's own last row");
+}

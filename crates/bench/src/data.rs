@@ -353,6 +353,8 @@ struct Matter {
 pub struct Generator {
     rng: Rng,
     ids: Rng,
+    /// The townships its cases are in (the fixture county's 24 unless told).
+    townships: Vec<String>,
     numbers: BTreeMap<i32, u64>,
     official: BTreeMap<i32, u64>,
 }
@@ -381,9 +383,17 @@ impl Generator {
         Self {
             rng: Rng::new(seed),
             ids: Rng::new(seed ^ 0x05EE_D1D5),
+            townships: TOWNSHIPS.iter().map(|t| (*t).to_owned()).collect(),
             numbers: BTreeMap::new(),
             official: BTreeMap::new(),
         }
+    }
+
+    /// A generator for `seed` whose cases are in `townships` (all of the fixture county's when
+    /// the list is empty).
+    pub fn with_townships(seed: u64, townships: Vec<String>) -> Self {
+        let generator = Self::new(seed);
+        if townships.is_empty() { generator } else { Self { townships, ..generator } }
     }
 
     /// Case numbers used so far, per year (to reserve them in the store's counters).
@@ -581,8 +591,9 @@ impl Generator {
     }
 
     fn new_case_for(&mut self, matter: &Matter, received: NaiveDate) -> (NewCase, usize) {
-        let township_index = self.rng.index(TOWNSHIPS.len());
-        let township = TOWNSHIPS[township_index];
+        let township_index = self.rng.index(self.townships.len());
+        let township = self.townships[township_index].clone();
+        let township = township.as_str();
         let village = self.village();
         let visit = matter.channel == Channel::Visit;
         let people = if visit && self.rng.percent(8) {

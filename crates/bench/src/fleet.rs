@@ -8,23 +8,20 @@
 //! bytes re-sent because of cuts (wire bytes minus the bodies and headers of the exchanges that
 //! completed), time to converge after the month, and the hub's peak resident memory.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ledger_client::{SyncConfig, SyncTarget, Traffic, sync_until_done};
 use ledger_domain::schema::Draft;
 use ledger_domain::{ActionKind, CaseId, Role, Satisfaction, Status};
-use ledger_hub::store::OfficeRecord;
-use ledger_hub::{HubStore, SqliteHubStore, auth};
+use ledger_hub::SqliteHubStore;
 use ledger_office::ActionInput;
 use ledger_tests::{FaultProxy, LinkProfile, ProxyStats, TestOffice};
 use serde::Serialize;
 
 use crate::data::Generator;
 use crate::error::{BenchError, Result};
+use crate::hubproc::{HubProcess, hub_binary, office_token};
 use crate::measure::round3;
 
 /// What to run.
@@ -85,82 +82,7 @@ pub struct FleetReport {
     pub converged: bool,
 }
 
-fn hub_binary(exe: &Path) -> Result<std::path::PathBuf> {
-    let dir = exe.parent().ok_or_else(|| BenchError::other("no executable directory"))?;
-    let path = dir.join("ledger-hub");
-    if path.is_file() {
-        Ok(path)
-    } else {
-        Err(BenchError::other(format!(
-            "{} not found: build it first (cargo build --release -p ledger-hub -p ledger-bench)",
-            path.display()
-        )))
-    }
-}
-
-struct Hub {
-    child: Child,
-    addr: std::net::SocketAddr,
-}
-
-impl Hub {
-    fn start(binary: &Path, dir: &Path) -> Result<Self> {
-        let mut child = Command::new(binary)
-            .arg("--data-dir")
-            .arg(dir)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()?;
-        let stdout = child.stdout.take().ok_or_else(|| BenchError::other("hub stdout"))?;
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line)?;
-        let addr = line
-            .trim()
-            .strip_prefix("listening on http://")
-            .and_then(|a| a.parse().ok())
-            .ok_or_else(|| BenchError::other(format!("hub did not start: {line}")))?;
-        Ok(Self { child, addr })
-    }
-
-    fn peak_mib(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-            .map(|kb| round3(kb / 1024.0))
-            .unwrap_or(0.0)
-    }
-}
-
-impl Drop for Hub {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn token(store: &SqliteHubStore, code: &str, role: Role, townships: &[String]) -> Result<String> {
-    store
-        .add_office(&OfficeRecord {
-            code: code.to_owned(),
-            name: code.to_owned(),
-            role,
-            townships: townships.to_vec(),
-            created_at: ledger_hub::now_ms(),
-        })
-        .map_err(BenchError::other)?;
-    let token = auth::new_token().map_err(BenchError::other)?;
-    store
-        .add_token(code, &auth::hash_secret(&token), ledger_hub::now_ms() + 86_400_000)
-        .map_err(BenchError::other)?;
-    Ok(token)
-}
-
-fn act(action: ActionKind) -> ActionInput {
+pub(crate) fn act(action: ActionKind) -> ActionInput {
     // A reply states its 处理意见 (信访工作条例 §32).
     let outcome = (action == ActionKind::Reply).then_some(ledger_domain::Outcome::Supported);
     ActionInput { action: Some(action), outcome, ..Default::default() }
@@ -211,13 +133,14 @@ pub async fn run(opts: &FleetOptions) -> Result<FleetReport> {
     let store = SqliteHubStore::open(&hub_dir).map_err(BenchError::other)?;
     let townships: Vec<String> =
         ledger_domain::fixtures::TOWNSHIPS.iter().map(|t| (*t).to_owned()).collect();
-    let mut tokens = vec![token(&store, "county", Role::Bureau, &[])?];
+    let mut tokens = vec![office_token(&store, "county", "county", Role::Bureau, &[])?];
     for i in 1..opts.offices {
         let t = townships[(i - 1) % townships.len()].clone();
-        tokens.push(token(&store, &format!("t{i:02}"), Role::Township, &[t])?);
+        let code = format!("t{i:02}");
+        tokens.push(office_token(&store, &code, &code, Role::Township, &[t])?);
     }
     drop(store);
-    let hub = Hub::start(&binary, &hub_dir)?;
+    let hub = HubProcess::start(&binary, &hub_dir, None)?;
 
     let config = SyncConfig {
         request_timeout: Duration::from_secs(30),
@@ -362,7 +285,7 @@ pub async fn run(opts: &FleetOptions) -> Result<FleetReport> {
         header_bytes_per_exchange: header_bytes,
         month_seconds: round3(month_seconds),
         converge_seconds: round3(converge_seconds),
-        hub_peak_mib: hub.peak_mib(),
+        hub_peak_mib: hub.memory().peak_resident_mib,
         converged,
     })
 }

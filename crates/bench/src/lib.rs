@@ -13,13 +13,17 @@
 //! - [`fleet`]: a working month of many offices through a faulty link.
 //! - [`ingest`]: many offices uploading at once, on SQLite or PostgreSQL, through one or more
 //!   hubs.
+//! - [`load`]: a working day of a thousand offices against real hub processes.
+//! - `hubproc`: a real `ledger-hub serve` process for the benchmarks above.
 
 pub mod bootstrap;
 pub mod data;
 pub mod encryption;
 mod error;
 pub mod fleet;
+mod hubproc;
 pub mod ingest;
+pub mod load;
 pub mod local;
 pub mod measure;
 pub mod probe;

@@ -104,6 +104,36 @@ enum Command {
         #[arg(long, default_value_t = 20_170)]
         seed: u64,
     },
+    /// A working day of N offices (each answering for a township of its own) compressed into a
+    /// few minutes, against real hub processes pre-seeded with the bureau's cases: changes/s,
+    /// sync latency p50/p99, hub memory and CPU, database size.
+    Hub {
+        /// Offices: the bureau and N-1 townships.
+        #[arg(long, default_value_t = 1_000)]
+        offices: usize,
+        /// Cases the hub holds before the day starts.
+        #[arg(long, default_value_t = 20_000)]
+        cases: usize,
+        /// Wall-clock minutes the working day (480 minutes) is compressed into.
+        #[arg(long, default_value_t = 10.0)]
+        minutes: f64,
+        /// Minutes of the working day between one office's syncs.
+        #[arg(long, default_value_t = 5.0)]
+        sync_every: f64,
+        /// Cases each office registers or acts on in the day.
+        #[arg(long, default_value_t = 5)]
+        acts_per_day: usize,
+        /// Keep the hubs' records in PostgreSQL (a fresh database on the server LEDGER_TEST_PG
+        /// names).
+        #[arg(long)]
+        postgres: bool,
+        /// Hub processes serving the database (more than one needs --postgres).
+        #[arg(long, default_value_t = 1)]
+        hubs: usize,
+        /// Seed of the generated data and the offices' timetables.
+        #[arg(long, default_value_t = 20_170)]
+        seed: u64,
+    },
     /// A working month of N offices against a real hub process, every office behind its own
     /// fault proxy with the link profile.
     Fleet {
@@ -165,6 +195,16 @@ enum Command {
     },
 }
 
+/// Runs an async benchmark on a multi-threaded runtime; its report as pretty JSON.
+fn on_runtime<R: serde::Serialize>(
+    benchmark: impl std::future::Future<Output = ledger_bench::Result<R>>,
+    failed: &'static str,
+) -> anyhow::Result<String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let report = runtime.block_on(benchmark).context(failed)?;
+    Ok(serde_json::to_string_pretty(&report)?)
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // The hubs and offices the benchmarks run in this process log only when RUST_LOG asks.
@@ -221,11 +261,34 @@ fn main() -> anyhow::Result<()> {
         Command::Ingest { offices, per_office, postgres, hubs, seed } => {
             let options =
                 ledger_bench::ingest::IngestOptions { offices, per_office, postgres, hubs, seed };
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-            let report = runtime
-                .block_on(ledger_bench::ingest::run(&options))
-                .context("ingest benchmark failed")?;
-            serde_json::to_string_pretty(&report)?
+            on_runtime(ledger_bench::ingest::run(&options), "ingest benchmark failed")?
+        }
+        Command::Hub {
+            offices,
+            cases,
+            minutes,
+            sync_every,
+            acts_per_day,
+            postgres,
+            hubs,
+            seed,
+        } => {
+            let exe = std::env::current_exe().context("cannot find this executable")?;
+            if !(minutes > 0.0 && sync_every > 0.0) {
+                anyhow::bail!("--minutes and --sync-every must be more than zero");
+            }
+            let options = ledger_bench::load::HubLoadOptions {
+                offices: offices.max(2),
+                cases,
+                minutes,
+                sync_every,
+                acts_per_day,
+                postgres,
+                hubs: hubs.max(1),
+                seed,
+                exe,
+            };
+            on_runtime(ledger_bench::load::run(&options), "hub load benchmark failed")?
         }
         Command::Fleet { offices, cases, link, days, seed } => {
             let link = link.parse().map_err(|e| anyhow::anyhow!("--link: {e}"))?;
@@ -238,11 +301,7 @@ fn main() -> anyhow::Result<()> {
                 seed,
                 exe,
             };
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-            let report = runtime
-                .block_on(ledger_bench::fleet::run(&options))
-                .context("fleet benchmark failed")?;
-            serde_json::to_string_pretty(&report)?
+            on_runtime(ledger_bench::fleet::run(&options), "fleet benchmark failed")?
         }
         Command::Bootstrap { cases, seed, encrypted, rtt_ms, no_read_ahead } => {
             let exe = std::env::current_exe().context("cannot find this executable")?;
@@ -254,11 +313,7 @@ fn main() -> anyhow::Result<()> {
                 rtt: std::time::Duration::from_millis(rtt_ms),
                 read_ahead: !no_read_ahead,
             };
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-            let report = runtime
-                .block_on(ledger_bench::bootstrap::run(&options))
-                .context("bootstrap benchmark failed")?;
-            serde_json::to_string_pretty(&report)?
+            on_runtime(ledger_bench::bootstrap::run(&options), "bootstrap benchmark failed")?
         }
         Command::BootstrapProbe { dir, no_read_ahead } => {
             let report = ledger_bench::bootstrap::probe(&dir, !no_read_ahead)

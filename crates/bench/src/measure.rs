@@ -1,5 +1,5 @@
-//! Figures from samples: median and 90th percentile in milliseconds, and this process's resident
-//! memory (peak and current) from `/proc/self/status`.
+//! Figures from samples: median and percentiles in milliseconds, and a process's resident memory
+//! (peak and current) and CPU time from `/proc`.
 
 use std::time::{Duration, Instant};
 
@@ -48,10 +48,9 @@ impl Timing {
         }
         let median =
             if n % 2 == 1 { sorted[n / 2] } else { (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0 };
-        let rank = (n * 9).div_ceil(10).max(1);
         Self {
             median_ms: round3(median),
-            p90_ms: round3(sorted[rank - 1]),
+            p90_ms: round3(nearest_rank(&sorted, 90)),
             min_ms: round3(sorted[0]),
             max_ms: round3(sorted[n - 1]),
             samples: n,
@@ -59,7 +58,17 @@ impl Timing {
     }
 }
 
-/// Resident memory of this process.
+/// The `percent`th percentile of `sorted` (ascending) by nearest rank; 0 when empty.
+pub fn nearest_rank(sorted: &[f64], percent: usize) -> f64 {
+    let n = sorted.len();
+    if n == 0 {
+        return 0.0;
+    }
+    let rank = (n * percent.min(100)).div_ceil(100).max(1);
+    sorted[rank - 1]
+}
+
+/// Resident memory of a process.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Memory {
     /// Peak resident set (VmHWM), MiB.
@@ -70,7 +79,12 @@ pub struct Memory {
 
 /// Reads this process's resident memory from `/proc/self/status`.
 pub fn memory() -> std::io::Result<Memory> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
+    memory_of("self")
+}
+
+/// Reads the resident memory of process `pid` (a number, or `self`) from `/proc/PID/status`.
+pub fn memory_of(pid: &str) -> std::io::Result<Memory> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let field = |name: &str| -> f64 {
         status
             .lines()
@@ -85,7 +99,12 @@ pub fn memory() -> std::io::Result<Memory> {
 /// CPU time of this process so far (user + system, every thread, living or ended), seconds,
 /// from `/proc/self/stat` (in ticks of `USER_HZ`, 100 on Linux).
 pub fn cpu_seconds() -> std::io::Result<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    cpu_seconds_of("self")
+}
+
+/// CPU time of process `pid` (a number, or `self`) so far, seconds, from `/proc/PID/stat`.
+pub fn cpu_seconds_of(pid: &str) -> std::io::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // The command name may hold spaces: fields are counted after its closing parenthesis.
     let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
     let fields: Vec<&str> = after.split_whitespace().collect();
@@ -106,6 +125,9 @@ mod tests {
         assert_eq!((t.min_ms, t.max_ms, t.samples), (1.0, 10.0, 10));
         assert_eq!(Timing::of(&[2.0]).p90_ms, 2.0);
         assert_eq!(Timing::of(&[]).samples, 0);
+        let hundred: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!((nearest_rank(&hundred, 50), nearest_rank(&hundred, 99)), (50.0, 99.0));
+        assert_eq!(nearest_rank(&[], 99), 0.0);
         let m = memory().unwrap();
         assert!(m.peak_resident_mib >= m.resident_mib && m.resident_mib > 0.0);
     }

@@ -142,6 +142,12 @@ struct Cached {
     version: i64,
 }
 
+/// A lock whose holder panicked is still taken: what it guards is replaced whole, never left
+/// half-written.
+fn unpoisoned<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 impl Cache {
     fn new() -> Self {
         Self { docs: Mutex::new(LruCache::new(CACHE_DOCS)) }
@@ -227,6 +233,17 @@ pub struct Engine {
     limits: Limits,
     /// When abandoned uploads were last dropped (ms).
     last_expiry: Mutex<i64>,
+    /// The county's offices and directory, and the store's stamp they were read at: every
+    /// sync compares the office's directory version, and every commit finds who sees each
+    /// case; with a city's thousand offices, reading them again each time was the hub's
+    /// largest cost (BENCHMARKS.md, `ledger-bench hub`).
+    county: Mutex<Option<(String, Arc<CountyOffices>)>>,
+}
+
+/// The county's offices as the engine last read them.
+struct CountyOffices {
+    offices: Vec<OfficeRecord>,
+    directory: Directory,
 }
 
 /// A document being changed by a batch: its state before, and the copy changes apply to.
@@ -375,6 +392,7 @@ impl Engine {
             actor: ActorId::random(),
             limits: Limits::default(),
             last_expiry: Mutex::new(0),
+            county: Mutex::new(None),
         };
         if let Err(e) = engine.reload_rules() {
             tracing::error!(error = %e, "the rules document does not load; using the built-in rules");
@@ -575,9 +593,10 @@ impl Engine {
                 skew_ms: req.device_time.saturating_sub(now),
             },
         )?;
-        let directory = self.directory()?;
-        let directory = (req.directory_version.as_deref() != Some(directory.version.as_str()))
-            .then_some(directory);
+        let county = self.county()?;
+        let directory = (req.directory_version.as_deref()
+            != Some(county.directory.version.as_str()))
+        .then(|| county.directory.clone());
         Ok(SyncResponse {
             acked: ingested.acked,
             records,
@@ -595,10 +614,30 @@ impl Engine {
         })
     }
 
+    /// The county's offices and directory, read again only when the store's stamp moved
+    /// (this or another process added an office or set the townships). The stamp is read
+    /// first: an office added meanwhile is read with the old stamp and read again next time.
+    fn county(&self) -> Result<Arc<CountyOffices>, StoreError> {
+        let stamp = self.store.directory_stamp()?;
+        if let Some((at, county)) = &*unpoisoned(&self.county)
+            && *at == stamp
+        {
+            return Ok(county.clone());
+        }
+        let offices = self.store.offices()?;
+        let directory = self.directory_of(offices.clone())?;
+        let county = Arc::new(CountyOffices { offices, directory });
+        *unpoisoned(&self.county) = Some((stamp, county.clone()));
+        Ok(county)
+    }
+
     /// The county directory: every office (bureau first, then by code) and the county's
     /// townships (as set, then any an office answers for that the list lacks).
     pub fn directory(&self) -> Result<Directory, StoreError> {
-        let mut offices = self.store.offices()?;
+        Ok(self.county()?.directory.clone())
+    }
+
+    fn directory_of(&self, mut offices: Vec<OfficeRecord>) -> Result<Directory, StoreError> {
         offices.sort_by(|a, b| {
             (a.role != Role::Bureau, &a.code).cmp(&(b.role != Role::Bureau, &b.code))
         });
@@ -1210,8 +1249,9 @@ impl Engine {
     ) -> Result<Commit, SyncError> {
         let mut commit = Commit { drops, ..Commit::default() };
         let rules = self.rules();
-        let offices = self.store.offices()?;
-        let viewers: Vec<Viewer<'_>> = offices
+        let county = self.county()?;
+        let viewers: Vec<Viewer<'_>> = county
+            .offices
             .iter()
             .map(|o| Viewer { office: &o.code, role: &o.role, townships: &o.townships })
             .collect();
@@ -1406,8 +1446,13 @@ impl Engine {
         let viewer = caller.viewer();
         let mut scopes: HashMap<CaseId, Option<CaseScope>> = HashMap::new();
         loop {
+            let head = self.store.head()?;
             let rows = self.store.log_after(cursor.seq, &reader, ROWS_PER_READ)?;
             if rows.is_empty() {
+                // Rows become visible in number order, so every row up to `head` was there to
+                // read, and none is this office's: the cursor passes them, or a township's
+                // every sync would read the county's log since its own last change again.
+                cursor.seq = cursor.seq.max(head);
                 return Ok(false);
             }
             let full = rows.len() == ROWS_PER_READ;

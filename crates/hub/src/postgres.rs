@@ -35,7 +35,10 @@ use crate::store::{
     QuarantineRecord, Reader, Result, StoreError, StoredDoc, SyncHealth, TokenRecord,
 };
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/postgres/001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/postgres/001_init.sql"),
+    include_str!("../migrations/postgres/002_scope_reads.sql"),
+];
 
 /// The advisory lock every log append holds until its commit (see the module docs).
 const LOG_LOCK: i64 = 0x6c65_6467_6572_6c67; // "ledgerlg"
@@ -1030,15 +1033,29 @@ impl HubStore for PgHubStore {
         // Before every document: the nil case with a kind below every kind.
         let (after_case, after_kind) =
             after.map_or((Uuid::nil(), -1), |(c, k)| (c.0, kind_code(k)));
-        let rows = self.query(
-            "SELECT d.case_id, d.kind, c.township, c.registrar, c.restricted
-             FROM docs d JOIN cases c ON c.case_id = d.case_id
-             WHERE ($1 OR d.kind = 3 OR ((c.township = ANY($2) OR (c.township IS NULL AND c.registrar = $3))
+        // As on SQLite: the bureau walks every document in order; anyone else starts from the
+        // cases of its townships, those it registered outside any township, and the rules.
+        let candidates = if reader.bureau {
+            "docs d JOIN cases c ON c.case_id = d.case_id WHERE"
+        } else {
+            "cases c JOIN docs d ON d.case_id = c.case_id
+             WHERE c.case_id IN (
+                 SELECT case_id FROM cases WHERE township = ANY($2)
+                 UNION ALL SELECT case_id FROM cases WHERE township IS NULL AND registrar = $3
+                 UNION ALL SELECT case_id FROM docs WHERE kind = 3)
+             AND"
+        };
+        let sql = format!(
+            "SELECT d.case_id, d.kind, c.township, c.registrar, c.restricted FROM {candidates}
+             ($1 OR d.kind = 3 OR ((c.township = ANY($2) OR (c.township IS NULL AND c.registrar = $3))
                     AND (d.kind = 0 OR NOT c.restricted)))
                AND (d.case_id, d.kind) > ($4, $5)
                AND (NOT $6 OR EXISTS (SELECT 1 FROM changes x
                     WHERE x.case_id = d.case_id AND x.kind = d.kind AND x.device <> $7))
-             ORDER BY d.case_id, d.kind LIMIT $8",
+             ORDER BY d.case_id, d.kind LIMIT $8"
+        );
+        let rows = self.query(
+            &sql,
             &[
                 &reader.bureau,
                 &reader.townships,
@@ -1411,6 +1428,18 @@ impl HubStore for PgHubStore {
             .transpose()
             .map(Option::unwrap_or_default)
             .map_err(|e| StoreError::Database(format!("乡镇名录无法读取：{e}")))
+    }
+
+    fn directory_stamp(&self) -> Result<String> {
+        let row = self
+            .conn()?
+            .row_one(
+                "SELECT (SELECT count(*) FROM offices)::text || ':' ||
+                        coalesce((SELECT value FROM meta WHERE key = 'county_townships'), '[]')",
+                &[],
+            )
+            .map_err(db)?;
+        get(&row, 0)
     }
 
     fn set_county_townships(&self, townships: &[String]) -> Result<()> {

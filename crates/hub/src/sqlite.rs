@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/002_trust.sql"),
     include_str!("../migrations/003_demo.sql"),
     include_str!("../migrations/004_device_keys.sql"),
+    include_str!("../migrations/005_scope_reads.sql"),
 ];
 
 /// The most number blocks of one series a device is leased in a day.
@@ -222,6 +223,34 @@ fn office_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OfficeRecord> {
 /// The SQL condition for "a township reader may see case row `c`" (`:o` = office, `:t` =
 /// townships as JSON).
 const SCOPE: &str = "(c.township IN (SELECT value FROM json_each(:t)) OR (c.township IS NULL AND c.registrar = :o))";
+
+/// The statement of [`HubStore::scope_docs`] for the bureau or for anyone else.
+fn scope_sql(bureau: bool) -> String {
+    // The bureau holds every document: it walks them all in order. Anyone else starts from the
+    // cases of its townships, those it registered outside any township, and the county's rules
+    // (by `docs_kind`), never touching another township's rows (each step into `docs` reads a
+    // snapshot: the rows hold them).
+    let (candidates, and) = if bureau {
+        ("docs d JOIN cases c ON c.case_id = d.case_id", "WHERE")
+    } else {
+        (
+            "cases c JOIN docs d ON d.case_id = c.case_id
+             WHERE c.case_id IN (
+                 SELECT case_id FROM cases WHERE township IN (SELECT value FROM json_each(:t))
+                 UNION ALL SELECT case_id FROM cases WHERE township IS NULL AND registrar = :o
+                 UNION ALL SELECT case_id FROM docs WHERE kind = 3)",
+            "AND",
+        )
+    };
+    format!(
+        "SELECT d.case_id, d.kind, c.township, c.registrar, c.restricted FROM {candidates}
+         {and} (:b OR d.kind = 3 OR ({SCOPE} AND (d.kind = 0 OR c.restricted = 0)))
+           AND (d.case_id, d.kind) > (:ac, :ak)
+           AND (NOT :skip OR EXISTS (SELECT 1 FROM changes x
+                WHERE x.case_id = d.case_id AND x.kind = d.kind AND x.device != :dev))
+         ORDER BY d.case_id, d.kind LIMIT :l"
+    )
+}
 
 impl HubStore for SqliteHubStore {
     fn add_office(&self, office: &OfficeRecord) -> Result<()> {
@@ -738,31 +767,25 @@ impl HubStore for SqliteHubStore {
             Some((c, k)) => (c.to_string(), kind_code(k)),
             None => (String::new(), -1),
         };
-        let sql = format!(
-            "SELECT d.case_id, d.kind, c.township, c.registrar, c.restricted FROM docs d JOIN cases c ON c.case_id = d.case_id
-             WHERE (:b OR d.kind = 3 OR ({SCOPE} AND (d.kind = 0 OR c.restricted = 0)))
-               AND (d.case_id, d.kind) > (:ac, :ak)
-               AND (NOT :skip OR EXISTS (SELECT 1 FROM changes x
-                    WHERE x.case_id = d.case_id AND x.kind = d.kind AND x.device != :dev))
-             ORDER BY d.case_id, d.kind LIMIT :l"
-        );
+        let sql = scope_sql(reader.bureau);
         let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+        let limit = limit as i64;
+        let params: [(&str, &dyn rusqlite::ToSql); 8] = [
+            (":b", &reader.bureau),
+            (":t", &townships),
+            (":o", &reader.office),
+            (":ac", &after_case),
+            (":ak", &after_kind),
+            (":l", &limit),
+            (":skip", &skip_own),
+            (":dev", &reader.device),
+        ];
         let rows = stmt
-            .query_map(
-                rusqlite::named_params! {
-                    ":b": reader.bureau, ":t": townships, ":o": reader.office,
-                    ":ac": after_case, ":ak": after_kind, ":l": limit as i64,
-                    ":skip": skip_own, ":dev": reader.device,
-                },
-                |r| {
-                    let scope = CaseScope {
-                        township: r.get(2)?,
-                        registrar: r.get(3)?,
-                        restricted: r.get(4)?,
-                    };
-                    Ok((case_of(&r.get::<_, String>(0)?)?, kind_of(r.get(1)?), scope))
-                },
-            )
+            .query_map(params.as_slice(), |r| {
+                let scope =
+                    CaseScope { township: r.get(2)?, registrar: r.get(3)?, restricted: r.get(4)? };
+                Ok((case_of(&r.get::<_, String>(0)?)?, kind_of(r.get(1)?), scope))
+            })
             .map_err(db)?;
         rows.collect::<rusqlite::Result<_>>().map_err(db)
     }
@@ -1148,6 +1171,17 @@ impl HubStore for SqliteHubStore {
             .map_err(|e| StoreError::Database(format!("乡镇名录无法读取：{e}")))
     }
 
+    fn directory_stamp(&self) -> Result<String> {
+        cached_query_row(
+            &self.conn(),
+            "SELECT (SELECT count(*) FROM offices) || ':' ||
+                    coalesce((SELECT value FROM meta WHERE key = 'county_townships'), '[]')",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(db)
+    }
+
     fn set_county_townships(&self, townships: &[String]) -> Result<()> {
         let json =
             serde_json::to_string(townships).map_err(|e| StoreError::Database(e.to_string()))?;
@@ -1209,5 +1243,42 @@ impl HubStore for SqliteHubStore {
         )
         .map_err(db)?;
         tx.commit().map_err(db)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(store: &SqliteHubStore, sql: &str) -> String {
+        let conn = store.conn();
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let names: Vec<String> = (1..=stmt.parameter_count())
+            .filter_map(|i| stmt.parameter_name(i).map(str::to_owned))
+            .collect();
+        let values: Vec<rusqlite::types::Value> = names.iter().map(|_| 0i64.into()).collect();
+        let params: Vec<(&str, &dyn rusqlite::ToSql)> = names
+            .iter()
+            .zip(&values)
+            .map(|(n, v)| (n.as_str(), v as &dyn rusqlite::ToSql))
+            .collect();
+        let rows = stmt.query_map(params.as_slice(), |r| r.get::<_, String>(3)).unwrap();
+        rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
+    }
+
+    /// A township's first pull reads its own cases through `cases_township`, never a walk of
+    /// the county's documents (each row a snapshot) or of their changes.
+    #[test]
+    fn a_townships_scope_starts_from_its_own_cases() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteHubStore::open(dir.path()).unwrap();
+        let township = plan(&store, &scope_sql(false));
+        assert!(township.contains("cases_township"), "{township}");
+        assert!(township.contains("docs_kind"), "{township}");
+        assert!(township.contains("changes_case_device"), "{township}");
+        assert!(!township.contains("SCAN d"), "{township}");
+        // The bureau holds everything: it walks the documents in key order.
+        let bureau = plan(&store, &scope_sql(true));
+        assert!(bureau.contains("SEARCH d USING PRIMARY KEY ((case_id,kind)>(?,?))"), "{bureau}");
     }
 }

@@ -429,6 +429,13 @@ pub trait HubStore: Send + Sync + 'static {
     fn county_townships(&self) -> Result<Vec<String>>;
     /// Sets the county's townships.
     fn set_county_townships(&self, townships: &[String]) -> Result<()>;
+    /// A value that changes whenever the county directory does (an office added, the county's
+    /// townships set), cheap to read on every sync: offices are only ever added, so their
+    /// number and the township list make it.
+    fn directory_stamp(&self) -> Result<String> {
+        let townships = serde_json::to_string(&self.county_townships()?).unwrap_or_default();
+        Ok(format!("{}:{townships}", self.offices()?.len()))
+    }
     /// The connection pool's state, for a store that keeps one.
     fn pool(&self) -> Option<PoolStats> {
         None

@@ -77,6 +77,7 @@ conformance! {
     the_secret_and_the_signing_key_are_made_once,
     meta_values_are_replaced,
     county_townships_keep_their_order,
+    the_directory_stamp_moves_with_offices_and_townships,
     documents_keep_a_snapshot_a_tail_and_a_version,
     a_tail_naming_a_change_the_hub_does_not_hold_is_reported,
     a_stale_commit_stores_nothing,
@@ -540,6 +541,22 @@ fn county_townships_keep_their_order(store: &dyn HubStore) {
     assert_eq!(store.county_townships().unwrap(), list);
     store.set_county_townships(&list[1..]).unwrap();
     assert_eq!(store.county_townships().unwrap(), list[1..]);
+}
+
+fn the_directory_stamp_moves_with_offices_and_townships(store: &dyn HubStore) {
+    let empty = store.directory_stamp().unwrap();
+    assert_eq!(store.directory_stamp().unwrap(), empty, "reading it changes nothing");
+    store.add_office(&office("a", Role::Township, &["黄桥镇"])).unwrap();
+    let one = store.directory_stamp().unwrap();
+    assert_ne!(one, empty);
+    // A refused second office of the same code changes nothing.
+    assert!(store.add_office(&office("a", Role::Township, &["石江镇"])).is_err());
+    assert_eq!(store.directory_stamp().unwrap(), one);
+    store.set_county_townships(&["黄桥镇".to_owned(), "石江镇".to_owned()]).unwrap();
+    let set = store.directory_stamp().unwrap();
+    assert_ne!(set, one);
+    store.set_county_townships(&["石江镇".to_owned(), "黄桥镇".to_owned()]).unwrap();
+    assert_ne!(store.directory_stamp().unwrap(), set, "the county's order is part of it");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,10 +3,15 @@
 //!
 //! Search: a query of three or more characters uses the trigram table over numbers, names,
 //! villages and the request text. A trigram index cannot match two Chinese characters, so a
-//! two-character query looks its pair up in `search_pairs` (each request text's distinct
-//! two-character pieces, one token each) and uses `LIKE` on the index's short columns (names,
-//! village, number); one character uses `LIKE` alone. A text search counts its matches only up
-//! to [`COUNT_CAP`] (the page says 「1万+」 beyond it).
+//! two-character query looks its pair up in `search_pairs` (the distinct two-character pieces
+//! of the same four texts, one token each); one character uses `LIKE` on the index's short
+//! columns (names, village, number). A text search counts its matches only up to
+//! [`COUNT_CAP`] (the page says 「1万+」 beyond it), from the search table alone when nothing
+//! else narrows the list. Its page is read one of two ways, chosen by that count: few matches
+//! are looked up and sorted; many are found by walking the date index newest first and
+//! stopping at the page's end, which reads a few hundred entries for a common word instead of
+//! ten thousand rows (BENCHMARKS.md, 100,000 cases). A case whose demo data is being removed
+//! keeps empty search rows: no search finds it.
 
 use chrono::NaiveDate;
 use ledger_domain::automerge::Automerge;
@@ -55,10 +60,15 @@ pub const STAMP_KEY: &str = "index_stamp";
 
 /// Bumped whenever [`project`] computes something differently, so existing indexes are
 /// re-projected on the next open.
-const PROJECTION_VERSION: u32 = 7;
+const PROJECTION_VERSION: u32 = 8;
 
 /// A text search counts at most this many matches; [`Page::capped`] says there are more.
 pub const COUNT_CAP: u64 = 10_000;
+
+/// A text search with at most this many matches reads them all and sorts them; with more, it
+/// walks the date index to the page's end (the first costs a row lookup a match, the second an
+/// index entry for every case newer than the page's last match).
+const LOOKUP_MAX: u64 = 1_000;
 
 /// The distinct two-character pieces of `text`, space-separated, for `search_pairs`: every
 /// pair of neighbouring letters or digits (Chinese characters are letters), lowercased, in
@@ -169,8 +179,16 @@ pub(crate) fn write_many(tx: &Connection, rows: &[(String, &Projection)], now: i
     let mut search_pairs = Vec::with_capacity(rows.len());
     for (case_id, p) in rows {
         let rowid = write_row(tx, case_id, p, now)?;
-        search.push(serde_json::json!([rowid, p.number, p.search_names, p.village, p.request]));
-        search_pairs.push(serde_json::json!([rowid, pairs(&p.request)]));
+        if p.demo == 2 {
+            // Leaving: found by no search (the list's `demo < 2` then holds for every match).
+            search.push(serde_json::json!([rowid, "", "", "", ""]));
+            search_pairs.push(serde_json::json!([rowid, ""]));
+        } else {
+            search.push(serde_json::json!([rowid, p.number, p.search_names, p.village, p.request]));
+            let texts = [&p.request, &p.search_names, &p.village, &p.number];
+            let words: Vec<&str> = texts.iter().map(|t| t.as_str()).collect();
+            search_pairs.push(serde_json::json!([rowid, pairs(&words.join(" "))]));
+        }
     }
     let search = serde_json::Value::Array(search).to_string();
     let search_pairs = serde_json::Value::Array(search_pairs).to_string();
@@ -336,8 +354,54 @@ fn like_pattern(text: &str) -> String {
     format!("%{escaped}%")
 }
 
-/// Builds the WHERE clause and its parameters.
-pub(crate) fn filter(q: &CaseQuery) -> (String, Vec<SqlValue>) {
+/// How a list's text is matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TextMatch {
+    /// An FTS5 table (`search` or `search_pairs`) and its MATCH query.
+    Fts(&'static str, String),
+    /// A `LIKE` pattern over the short columns.
+    Like(String),
+}
+
+/// A list's WHERE clause apart from its text, its parameters, and its text.
+#[derive(Debug, Clone)]
+pub(crate) struct Filter {
+    /// Conditions on `cases`, `?N` parameters numbered from 1.
+    clauses: Vec<String>,
+    args: Vec<SqlValue>,
+    /// Whether anything besides the text (and leaving demo data) narrows the list.
+    narrowed: bool,
+    text: Option<TextMatch>,
+}
+
+impl Filter {
+    /// The whole WHERE clause (text included) and its parameters.
+    pub(crate) fn sql(&self) -> (String, Vec<SqlValue>) {
+        let mut clauses = self.clauses.clone();
+        let mut args = self.args.clone();
+        match &self.text {
+            Some(TextMatch::Fts(table, query)) => {
+                args.push(SqlValue::Text(query.clone()));
+                clauses.push(format!(
+                    "id IN (SELECT rowid FROM {table} WHERE {table} MATCH ?{})",
+                    args.len()
+                ));
+            }
+            Some(TextMatch::Like(pattern)) => {
+                args.push(SqlValue::Text(pattern.clone()));
+                let n = args.len();
+                clauses.push(format!(
+                    "(search_names LIKE ?{n} ESCAPE '\\' OR village LIKE ?{n} ESCAPE '\\' OR number LIKE ?{n} ESCAPE '\\')"
+                ));
+            }
+            None => {}
+        }
+        (format!("WHERE {}", clauses.join(" AND ")), args)
+    }
+}
+
+/// Builds the filter of a query.
+pub(crate) fn filter(q: &CaseQuery) -> Filter {
     // Demo cases being removed have left every list already. The unary `+` keeps `demo` from
     // choosing an index: with `cases_demo` as a range, a name search read every table row (16 ms
     // instead of 10 at 20,000 cases, BENCHMARKS.md); as a filter, the plain count scans
@@ -377,35 +441,19 @@ pub(crate) fn filter(q: &CaseQuery) -> (String, Vec<SqlValue>) {
     if q.needs_review {
         clauses.push("(conflicts > 0 OR anomalies > 0)".to_owned());
     }
-    if let Some(text) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+    let narrowed = clauses.len() > 1;
+    let text = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(|text| {
         if text.chars().count() >= 3 {
             // A phrase query: the trigram tokenizer matches it as a substring.
-            args.push(SqlValue::Text(format!("\"{}\"", text.replace('"', "\"\""))));
-            clauses.push(format!(
-                "id IN (SELECT rowid FROM search WHERE search MATCH ?{})",
-                args.len()
-            ));
+            TextMatch::Fts("search", format!("\"{}\"", text.replace('"', "\"\"")))
         } else {
-            args.push(SqlValue::Text(like_pattern(text)));
-            let n = args.len();
-            let short = format!(
-                "search_names LIKE ?{n} ESCAPE '\\' OR village LIKE ?{n} ESCAPE '\\' OR number LIKE ?{n} ESCAPE '\\'"
-            );
             match pair_query(text) {
-                Some(pair) => {
-                    args.push(SqlValue::Text(pair));
-                    clauses.push(format!(
-                        "({short} OR id IN (SELECT rowid FROM search_pairs WHERE search_pairs MATCH ?{}))",
-                        args.len()
-                    ));
-                }
-                None => clauses.push(format!("({short})")),
+                Some(pair) => TextMatch::Fts("search_pairs", pair),
+                None => TextMatch::Like(like_pattern(text)),
             }
         }
-    }
-    let sql =
-        if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
-    (sql, args)
+    });
+    Filter { clauses, args, narrowed, text }
 }
 
 const COLUMNS: &str = "case_id, number, status, township, category, sector, purpose, source, channel,
@@ -485,35 +533,78 @@ fn bad_column(i: usize, what: &'static str, value: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(bad))
 }
 
-/// The statement counting a page's hits (a search's only up to one past `cap`).
-pub(crate) fn count_sql(filter: &str, searching: bool, cap: u64) -> String {
-    if searching {
-        format!("SELECT count(*) FROM (SELECT 1 FROM cases {filter} LIMIT {})", cap + 1)
-    } else {
-        format!("SELECT count(*) FROM cases {filter}")
+/// The statement counting a page's hits (a search's only up to one past `cap`), and its
+/// parameters.
+pub(crate) fn count_sql(f: &Filter, cap: u64) -> (String, Vec<SqlValue>) {
+    match &f.text {
+        None => {
+            let (filter, args) = f.sql();
+            (format!("SELECT count(*) FROM cases {filter}"), args)
+        }
+        // Every search row belongs to a listed case (leaving demo data has empty ones): with
+        // nothing else narrowing the list, the search table alone counts it.
+        Some(TextMatch::Fts(table, query)) if !f.narrowed => (
+            format!(
+                "SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {table} MATCH ?1 LIMIT {})",
+                cap + 1
+            ),
+            vec![SqlValue::Text(query.clone())],
+        ),
+        Some(_) => {
+            let (filter, args) = f.sql();
+            (format!("SELECT count(*) FROM (SELECT 1 FROM cases {filter} LIMIT {})", cap + 1), args)
+        }
     }
 }
 
-pub(crate) fn list(conn: &Connection, q: &CaseQuery) -> Result<Page> {
-    list_capped(conn, q, COUNT_CAP)
+/// The statement reading a page, and its parameters: a search with more than `lookup_max`
+/// matches walks the date index (see the module documentation).
+pub(crate) fn page_sql(
+    f: &Filter,
+    q: &CaseQuery,
+    matches: u64,
+    lookup_max: u64,
+) -> (String, Vec<SqlValue>) {
+    let (filter, args) = f.sql();
+    let walk = matches!(f.text, Some(TextMatch::Fts(..))) && matches > lookup_max;
+    // Each of these indexes holds `received, number` after its equality column, so it is
+    // walked in the page's order.
+    let from = match (walk, &q.status, &q.township) {
+        (false, _, _) => "cases",
+        (true, Some(_), _) => "cases INDEXED BY cases_status",
+        (true, None, Some(_)) => "cases INDEXED BY cases_township",
+        (true, None, None) => "cases INDEXED BY cases_received",
+    };
+    let limit = q.limit.map(i64::from).unwrap_or(-1);
+    let sql = format!(
+        "SELECT {COLUMNS} FROM {from} {filter} ORDER BY received DESC, number DESC LIMIT {limit} OFFSET {}",
+        q.offset
+    );
+    (sql, args)
 }
 
-/// [`list`] with the count cap given (tests use a small one).
-pub(crate) fn list_capped(conn: &Connection, q: &CaseQuery, cap: u64) -> Result<Page> {
-    let (filter, args) = filter(q);
+pub(crate) fn list(conn: &Connection, q: &CaseQuery) -> Result<Page> {
+    list_with(conn, q, COUNT_CAP, LOOKUP_MAX)
+}
+
+/// [`list`] with the count cap and the lookup bound given (tests use small ones).
+pub(crate) fn list_with(
+    conn: &Connection,
+    q: &CaseQuery,
+    cap: u64,
+    lookup_max: u64,
+) -> Result<Page> {
+    let f = filter(q);
     // Counting every hit of a common word costs as much as reading them all: a text search
     // counts one past the cap and no further.
-    let searching = q.text.as_deref().is_some_and(|t| !t.trim().is_empty());
-    let count_sql = count_sql(&filter, searching, cap);
-    let counted: i64 = conn.query_row(&count_sql, params_from_iter(args.iter()), |r| r.get(0))?;
+    let searching = f.text.is_some();
+    let (count_sql, args) = count_sql(&f, cap);
+    let counted: i64 =
+        conn.prepare_cached(&count_sql)?.query_row(params_from_iter(args.iter()), |r| r.get(0))?;
     let counted = u64::try_from(counted).unwrap_or(0);
     let capped = searching && counted > cap;
     let total = if searching { counted.min(cap) } else { counted };
-    let limit = q.limit.map(i64::from).unwrap_or(-1);
-    let sql = format!(
-        "SELECT {COLUMNS} FROM cases {filter} ORDER BY received DESC, number DESC LIMIT {limit} OFFSET {}",
-        q.offset
-    );
+    let (sql, args) = page_sql(&f, q, counted, lookup_max);
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt
         .query_map(params_from_iter(args.iter()), row)?

@@ -98,18 +98,108 @@ fn what_an_open_reads_goes_through_narrow_indexes() {
     };
     let rules = plan(RULES_DOC_SQL, &[DocKind::Rules.code().into()]);
     assert!(rules.contains("INDEX docs_kind (kind=?)"), "{rules}");
-    let (filter, args) = index::filter(&CaseQuery::default());
-    let count = plan(&index::count_sql(&filter, false, COUNT_CAP), &args);
+    let (count, args) = index::count_sql(&index::filter(&CaseQuery::default()), COUNT_CAP);
+    let count = plan(&count, &args);
     assert!(count.contains("SCAN cases USING COVERING INDEX cases_demo"), "{count}");
-    let (filter, args) =
-        index::filter(&CaseQuery { text: Some("建国".into()), ..Default::default() });
-    let search = plan(&index::count_sql(&filter, true, COUNT_CAP), &args);
+    // A two-character search with nothing else narrowing counts in its search table alone.
+    let name = CaseQuery { text: Some("建国".into()), ..Default::default() };
+    let (search, args) = index::count_sql(&index::filter(&name), COUNT_CAP);
+    let search = plan(&search, &args);
+    assert!(search.contains("SCAN search_pairs VIRTUAL TABLE"), "{search}");
+    assert!(!search.contains("cases"), "{search}");
+    // One character still reads the short columns through their covering index.
+    let one = CaseQuery { text: Some("建".into()), ..Default::default() };
+    let (search, args) = index::count_sql(&index::filter(&one), COUNT_CAP);
+    let search = plan(&search, &args);
     assert!(search.contains("COVERING INDEX cases_received"), "{search}");
     assert!(!search.contains("cases_demo"), "{search}");
 }
 
+/// A search with many matches walks the date index newest first and stops at the page's end;
+/// one with few looks them up and sorts them. Both give the same pages.
 #[test]
-fn search_two_characters_by_like_and_three_by_trigram() {
+fn a_common_word_walks_the_date_index_and_a_rare_one_is_looked_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, cases) = seeded(dir.path());
+    let conn = store.reader();
+    let plan = |sql: &str, args: &[rusqlite::types::Value]| -> String {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| r.get::<_, String>(3))
+            .unwrap();
+        rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
+    };
+    let q = CaseQuery {
+        text: Some("请求依法查处".into()), limit: Some(10), ..Default::default()
+    };
+    let f = index::filter(&q);
+    let (walk, args) = index::page_sql(&f, &q, 5_000, 1_000);
+    let walk = plan(&walk, &args);
+    assert!(walk.contains("SCAN cases USING INDEX cases_received"), "{walk}");
+    assert!(!walk.contains("TEMP B-TREE FOR ORDER BY"), "{walk}");
+    let (lookup, args) = index::page_sql(&f, &q, 10, 1_000);
+    let lookup = plan(&lookup, &args);
+    assert!(!lookup.contains("cases_received"), "{lookup}");
+    // Narrowed to a township, the walk goes down that township's part of its index.
+    let q = CaseQuery { township: Some("黄桥镇".into()), ..q };
+    let (walk, args) = index::page_sql(&index::filter(&q), &q, 5_000, 1_000);
+    let walk = plan(&walk, &args);
+    assert!(walk.contains("INDEX cases_township (township=?)"), "{walk}");
+    assert!(!walk.contains("TEMP B-TREE FOR ORDER BY"), "{walk}");
+
+    let township = cases[0].jurisdiction.clone().unwrap();
+    let township = Some(township.as_str());
+    let closed = Some(Status::Closed);
+    for (text, township, status) in [
+        ("请求依法查处", None, None),
+        ("查处", None, None),
+        ("查处", township, None),
+        ("查处", None, closed),
+    ] {
+        for offset in [0, 2] {
+            let q = CaseQuery {
+                text: Some(text.into()),
+                township: township.map(str::to_owned),
+                status: status.clone(),
+                limit: Some(3),
+                offset,
+                ..Default::default()
+            };
+            let walked = index::list_with(&conn, &q, COUNT_CAP, 0).unwrap();
+            let looked_up = index::list_with(&conn, &q, COUNT_CAP, u64::MAX).unwrap();
+            assert!(walked.total > 5 && walked.rows.len() == 3, "{text} {township:?} {walked:?}");
+            assert_eq!(walked, looked_up, "{text} {township:?} {offset}");
+        }
+    }
+}
+
+/// A case whose demo data is being removed is found by no search, so a search table's count
+/// is the list's.
+#[test]
+fn leaving_demo_data_has_no_search_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, cases) = seeded(dir.path());
+    let conn = store.reader();
+    let q = CaseQuery { text: Some("查处".into()), ..Default::default() };
+    let before = index::list(&conn, &q).unwrap().total;
+    let case = &cases[3];
+    let mut leaving = case.clone();
+    leaving.demo = true;
+    leaving
+        .events
+        .push(ledger_domain::Event { action: ActionKind::RemoveDemo, ..leaving.events[0].clone() });
+    let p = index::project(&leaving, None, &Automerge::new(), &store.rules());
+    index::write(&store.writer().conn, &case.id.to_string(), &p, 0).unwrap();
+    let after = index::list(&conn, &q).unwrap();
+    assert_eq!(after.total, before - 1);
+    assert!(after.rows.iter().all(|r| r.id != case.id));
+    let narrowed = CaseQuery { township: case.jurisdiction.clone(), ..q };
+    let narrowed = index::list(&conn, &narrowed).unwrap();
+    assert!(narrowed.rows.iter().all(|r| r.id != case.id));
+}
+
+#[test]
+fn search_two_characters_by_their_pairs_and_three_by_trigram() {
     let dir = tempfile::tempdir().unwrap();
     let (store, cases) = seeded(dir.path());
     // Full names come from the identity documents held here.
@@ -191,12 +281,12 @@ fn two_characters_find_request_words_and_a_text_search_stops_counting_at_its_cap
     // Every seed request ends 请求依法查处 (the others were replaced): the count stops at the cap.
     let conn = store.reader();
     let q = CaseQuery { text: Some("查处".into()), limit: Some(3), ..Default::default() };
-    let page = index::list_capped(&conn, &q, 5).unwrap();
+    let page = index::list_with(&conn, &q, 5, 1_000).unwrap();
     assert_eq!((page.total, page.capped, page.rows.len()), (5, true, 3));
-    let page = index::list_capped(&conn, &q, 1000).unwrap();
+    let page = index::list_with(&conn, &q, 1000, 1_000).unwrap();
     assert!(!page.capped && page.total > 100, "{}", page.total);
     // Lists without a text search count everything.
-    let all = index::list_capped(&conn, &CaseQuery::default(), 5).unwrap();
+    let all = index::list_with(&conn, &CaseQuery::default(), 5, 1_000).unwrap();
     assert_eq!((all.total, all.capped), (136, false));
 }
 

@@ -36,6 +36,21 @@ impl TestDb {
         Self { base, name, url, kept: false }
     }
 
+    /// The database's size on disk, bytes (`pg_database_size`).
+    pub fn size_bytes(&self) -> Result<u64, postgres::Error> {
+        let (base, name) = (&self.base, &self.name);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut client =
+                    postgres::Client::connect(&format!("{base} dbname=postgres"), NoTls)?;
+                let row = client.query_one("SELECT pg_database_size($1)", &[name])?;
+                Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+            })
+            .join()
+            .unwrap()
+        })
+    }
+
     /// Keeps the database past this value (a hub restarted on it finds it again); it goes with
     /// the test server. Returns its connection string.
     pub fn keep(mut self) -> String {
