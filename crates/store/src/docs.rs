@@ -760,8 +760,9 @@ impl Store {
             tx.execute(sql, [&key])?;
         }
         // FTS5 keeps a deleted row's tokens in its index until segments merge: merge now, so
-        // no trigram of a name that left stays on disk.
+        // no trigram or pair of a name that left stays on disk.
         tx.execute("INSERT INTO search (search) VALUES ('optimize')", [])?;
+        tx.execute("INSERT INTO search_pairs (search_pairs) VALUES ('optimize')", [])?;
         tx.commit()?;
         checkpoint(&mut w);
         Ok(())
@@ -808,6 +809,7 @@ impl Store {
             index::write(&tx, &key, p, now_ms())?;
             // The names the identity gave the search index go with it (see `delete_case`).
             tx.execute("INSERT INTO search (search) VALUES ('optimize')", [])?;
+            tx.execute("INSERT INTO search_pairs (search_pairs) VALUES ('optimize')", [])?;
         }
         tx.commit()?;
         checkpoint(&mut w);
