@@ -136,14 +136,21 @@ impl App {
     }
 
     /// Opens an Element Plus select and picks the visible option with this text. The dropdown
-    /// fades in, so the click is retried until an option is displayed and takes it.
+    /// fades in, so the click is retried until an option is displayed and takes it; a click
+    /// that landed while the dialog around the select was still opening leaves the dropdown
+    /// shut, so the select is clicked again when no option has shown for two seconds.
     async fn choose(&self, css: &str, option: &str) {
         self.click(css).await;
         let xpath = format!(
             "//li[contains(@class,'el-select-dropdown__item')][normalize-space()='{option}']"
         );
         let deadline = std::time::Instant::now() + WAIT;
+        let mut reopen = std::time::Instant::now() + Duration::from_secs(2);
         loop {
+            if std::time::Instant::now() > reopen {
+                self.click(css).await;
+                reopen = std::time::Instant::now() + Duration::from_secs(2);
+            }
             for item in self.client.find_all(Locator::XPath(&xpath)).await.unwrap_or_default() {
                 if item.is_displayed().await.unwrap_or(false) && item.click().await.is_ok() {
                     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -31,7 +31,7 @@ use crate::data::Generator;
 use crate::error::{BenchError, Result};
 use crate::fleet::act;
 use crate::hubproc::{HubProcess, hub_binary, office_token};
-use crate::measure::{cpu_seconds, nearest_rank, round3};
+use crate::measure::{MachineCpu, cpu_seconds, cpu_seconds_named, nearest_rank, round3};
 use crate::rng::Rng;
 
 /// Minutes in the working day the run compresses (08:00 to 12:00 and 14:00 to 18:00).
@@ -117,6 +117,11 @@ pub struct HubLoadReport {
     pub hub_cpu_seconds: Vec<f64>,
     /// The load generator's (this process's) CPU time over the run (s).
     pub generator_cpu_seconds: f64,
+    /// CPU seconds of the PostgreSQL server's processes in the day (0 on SQLite).
+    pub database_cpu_seconds: f64,
+    /// Share of the machine's cores busy in the day (0 to 1): the hubs, the database server
+    /// and this generator share them.
+    pub machine_busy: f64,
     /// The hub's database at the end: SQLite's file and its write-ahead log, or
     /// `pg_database_size`.
     pub database_bytes: u64,
@@ -403,6 +408,8 @@ pub async fn run(opts: &HubLoadOptions) -> Result<HubLoadReport> {
     );
     let hub_cpu: Vec<f64> = hubs.iter().map(HubProcess::cpu_seconds).collect();
     let cpu = cpu_seconds()?;
+    let database_cpu = cpu_seconds_named("postgres")?;
+    let machine = MachineCpu::now()?;
     let start = tokio::time::Instant::now();
     let mut tasks = Vec::new();
     for (i, office) in offices {
@@ -429,6 +436,9 @@ pub async fn run(opts: &HubLoadOptions) -> Result<HubLoadReport> {
     }
     let run_seconds = start.elapsed().as_secs_f64();
     let generator_cpu_seconds = round3(cpu_seconds()? - cpu);
+    let database_cpu_seconds =
+        if opts.postgres { round3(cpu_seconds_named("postgres")? - database_cpu) } else { 0.0 };
+    let machine_busy = MachineCpu::now()?.busy_since(&machine);
     let hub_cpu_seconds =
         hubs.iter().zip(hub_cpu).map(|(h, before)| round3(h.cpu_seconds() - before)).collect();
     let hub_peak_mib = hubs.iter().map(|h| h.memory().peak_resident_mib).collect();
@@ -459,6 +469,8 @@ pub async fn run(opts: &HubLoadOptions) -> Result<HubLoadReport> {
         hub_peak_mib,
         hub_cpu_seconds,
         generator_cpu_seconds,
+        database_cpu_seconds,
+        machine_busy,
         database_bytes,
     })
 }

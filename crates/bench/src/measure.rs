@@ -113,6 +113,60 @@ pub fn cpu_seconds_of(pid: &str) -> std::io::Result<f64> {
     Ok((ticks(11) + ticks(12)) as f64 / 100.0)
 }
 
+/// The machine's CPU time so far, busy and idle (every core, seconds), from `/proc/stat`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MachineCpu {
+    /// Time the cores ran anything (user, nice, system, irq, softirq, steal).
+    pub busy: f64,
+    /// Time the cores were idle or waiting for IO.
+    pub idle: f64,
+}
+
+impl MachineCpu {
+    /// Reads `/proc/stat`'s first line.
+    pub fn now() -> std::io::Result<Self> {
+        Ok(Self::parse(&std::fs::read_to_string("/proc/stat")?))
+    }
+
+    fn parse(stat: &str) -> Self {
+        let ticks: Vec<u64> = stat
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("cpu "))
+            .map(|l| l.split_whitespace().filter_map(|f| f.parse().ok()).collect())
+            .unwrap_or_default();
+        let at = |i: usize| ticks.get(i).copied().unwrap_or(0) as f64 / 100.0;
+        // user nice system idle iowait irq softirq steal (guest time is inside user).
+        Self { busy: at(0) + at(1) + at(2) + at(5) + at(6) + at(7), idle: at(3) + at(4) }
+    }
+
+    /// The share of the machine (0 to 1) that was busy since `before`.
+    pub fn busy_since(&self, before: &Self) -> f64 {
+        let busy = self.busy - before.busy;
+        let total = busy + self.idle - before.idle;
+        if total > 0.0 { round3(busy / total) } else { 0.0 }
+    }
+}
+
+/// CPU time so far of every process whose command is `name` (for example the `postgres`
+/// server and its backends), seconds; processes that ended are not counted.
+pub fn cpu_seconds_named(name: &str) -> std::io::Result<f64> {
+    let mut total = 0.0;
+    for entry in std::fs::read_dir("/proc")? {
+        let Ok(entry) = entry else { continue };
+        let pid = entry.file_name();
+        let Some(pid) = pid.to_str().filter(|p| p.bytes().all(|b| b.is_ascii_digit())) else {
+            continue;
+        };
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if comm.trim_end() == name {
+            // A process that ended between the listing and the read counts nothing.
+            total += cpu_seconds_of(pid).unwrap_or(0.0);
+        }
+    }
+    Ok(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,5 +184,17 @@ mod tests {
         assert_eq!(nearest_rank(&[], 99), 0.0);
         let m = memory().unwrap();
         assert!(m.peak_resident_mib >= m.resident_mib && m.resident_mib > 0.0);
+    }
+
+    #[test]
+    fn machine_cpu_from_proc_stat() {
+        let before = MachineCpu::parse("cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 1 2 3\n");
+        let after = MachineCpu::parse("cpu  250 0 100 850 50 0 0 0 0 0\n");
+        assert_eq!((before.busy, before.idle), (1.5, 8.5));
+        assert_eq!(after.busy_since(&before), 0.8);
+        assert_eq!(MachineCpu::parse("garbage").busy_since(&MachineCpu::parse("")), 0.0);
+        let me = std::fs::read_to_string("/proc/self/comm").unwrap();
+        assert!(cpu_seconds_named(me.trim_end()).unwrap() >= 0.0);
+        assert!(MachineCpu::now().unwrap().busy > 0.0);
     }
 }

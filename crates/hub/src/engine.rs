@@ -16,10 +16,10 @@
 //! becomes restricted, its identity document leaves the townships (and enters again when the
 //! bureau lifts the restriction).
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::num::NonZeroUsize;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use ledger_domain::automerge::sync::{self, SyncDoc};
 use ledger_domain::automerge::transaction::{CommitOptions, Transaction};
@@ -39,6 +39,7 @@ use ledger_protocol::{
 use lru::LruCache;
 use uuid::Uuid;
 
+use crate::case_locks::CaseLocks;
 use crate::plan;
 use crate::store::{
     CaseScope, Commit, DeviceRecord, DocWrite, HubStore, LogKind, LogRow, OfficeRecord,
@@ -172,45 +173,6 @@ impl Cache {
 
     fn pop(&self, key: &(CaseId, DocKind)) {
         self.lock().pop(key);
-    }
-}
-
-/// The cases batches are changing now. A batch waits until none of its cases is held by
-/// another, then holds them all at once (so two batches never wait on each other in a cycle):
-/// batches on different cases validate and commit in parallel, and one case's changes are
-/// applied one batch after another.
-#[derive(Default)]
-struct CaseLocks {
-    held: Mutex<HashSet<CaseId>>,
-    freed: Condvar,
-}
-
-/// Cases held by one batch; released when dropped.
-struct CaseGuard<'a> {
-    locks: &'a CaseLocks,
-    cases: Vec<CaseId>,
-}
-
-impl CaseLocks {
-    fn hold(&self, cases: impl IntoIterator<Item = CaseId>) -> CaseGuard<'_> {
-        let cases: Vec<CaseId> = cases.into_iter().collect::<BTreeSet<_>>().into_iter().collect();
-        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-        while cases.iter().any(|c| held.contains(c)) {
-            held = self.freed.wait(held).unwrap_or_else(|p| p.into_inner());
-        }
-        held.extend(cases.iter().copied());
-        CaseGuard { locks: self, cases }
-    }
-}
-
-impl Drop for CaseGuard<'_> {
-    fn drop(&mut self) {
-        let mut held = self.locks.held.lock().unwrap_or_else(|p| p.into_inner());
-        for case in &self.cases {
-            held.remove(case);
-        }
-        drop(held);
-        self.locks.freed.notify_all();
     }
 }
 

@@ -21,6 +21,7 @@
 
 pub mod auth;
 pub mod bundles;
+mod case_locks;
 pub mod check;
 pub mod config;
 pub mod engine;

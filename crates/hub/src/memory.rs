@@ -20,18 +20,11 @@ use ledger_protocol::{BlobChunk, DocKind};
 use uuid::Uuid;
 
 use crate::store::{
-    CaseScope, Commit, DeviceRecord, HubStore, LogEntry, LogKind, LogRow, NewLogRow, OfficeRecord,
-    QuarantineRecord, Reader, Result, StoreError, StoredChange, StoredDoc, SyncHealth, TokenRecord,
+    CaseScope, Commit, DeviceRecord, HubStore, LogEntry, LogKind, LogRow, MAX_ACTORS_PER_DEVICE,
+    MAX_LEASES_PER_DAY, NewLogRow, OfficeRecord, QUARANTINE_SAMPLE, QuarantineRecord, Reader,
+    Result, StoreError, StoredChange, StoredDoc, SyncHealth, TokenRecord,
 };
 
-// The limits below are the SQLite backend's (private there): both backends must refuse alike.
-
-/// The most number blocks of one series a device is leased in a day.
-const MAX_LEASES_PER_DAY: usize = 10;
-/// How much of a refused change's bytes is kept.
-const QUARANTINE_SAMPLE: usize = 64 * 1024;
-/// The most Automerge actors one device may register besides its first.
-const MAX_ACTORS_PER_DEVICE: usize = 64;
 /// The meta key of the hub's secret (the SQLite backend keeps it in the same table).
 const SECRET_KEY: &str = "secret";
 /// The meta key of the county's townships, as JSON.
@@ -391,7 +384,7 @@ impl HubStore for MemoryHubStore {
         }
         // As in the SQLite backend: a device minting actors by the thousand is not registered.
         let held = s.actors.values().filter(|(d, _)| d == device).count();
-        if held >= MAX_ACTORS_PER_DEVICE {
+        if held >= MAX_ACTORS_PER_DEVICE as usize {
             tracing::warn!(device, "device has registered too many actors; refused");
             return Ok(());
         }
@@ -743,7 +736,7 @@ impl HubStore for MemoryHubStore {
             .iter()
             .filter(|l| l.device == device && l.series == series && l.leased_at > since)
             .count();
-        if recent >= MAX_LEASES_PER_DAY {
+        if recent >= MAX_LEASES_PER_DAY as usize {
             return Err(StoreError::Conflict(format!(
                 "设备 {device} 今天已领取过多的 {series} 编号段"
             )));

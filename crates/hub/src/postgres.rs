@@ -15,9 +15,15 @@
 //!   for that transaction and then sees its result), or a deadlock between two batches, is
 //!   [`StoreError::Busy`]; nothing of the batch is stored, the office retries, and the engine
 //!   reloads the document.
+//! - **Statements.** Each pooled connection keeps the statements it prepared ([`Session`]):
+//!   a statement sent as text is prepared, parsed and planned again every time, and with a
+//!   city's thousand offices that was most of the server's work (BENCHMARKS.md, `ledger-bench
+//!   hub`). A pooler in front of the server must therefore keep sessions (docs/operations.md).
 //! - **Keys.** The hub's signing key stays a file in the data directory (a copy of the
 //!   database alone cannot sign); every process serving one database needs the same file.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -27,12 +33,13 @@ use ledger_domain::{CaseFacts, CaseId, Role};
 use ledger_protocol::{BlobChunk, DocKind};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{FromSql, ToSql};
-use tokio_postgres::{Client, NoTls, Row, Transaction};
+use tokio_postgres::{Client, GenericClient, NoTls, Row, Statement, Transaction};
 use uuid::Uuid;
 
 use crate::store::{
-    CaseScope, Commit, DeviceRecord, HubStore, LogEntry, LogKind, LogRow, OfficeRecord,
-    QuarantineRecord, Reader, Result, StoreError, StoredDoc, SyncHealth, TokenRecord,
+    CaseScope, Commit, DeviceRecord, HubStore, LogEntry, LogKind, LogRow, MAX_ACTORS_PER_DEVICE,
+    MAX_LEASES_PER_DAY, OfficeRecord, QUARANTINE_SAMPLE, QuarantineRecord, Reader, Result,
+    StoreError, StoredDoc, SyncHealth, TokenRecord,
 };
 
 const MIGRATIONS: &[&str] = &[
@@ -48,13 +55,6 @@ const MIGRATE_LOCK: i64 = 0x6c65_6467_6572_6d67; // "ledgermg"
 
 /// Server settings of every session (see [`PgHubStore::open_with`]).
 const SESSION_LIMITS: &str = "-c idle_in_transaction_session_timeout=60000 -c lock_timeout=30000 -c statement_timeout=120000";
-
-/// The most number blocks of one series a device is leased in a day (as on SQLite).
-const MAX_LEASES_PER_DAY: i64 = 10;
-/// How much of a refused change's bytes is kept.
-const QUARANTINE_SAMPLE: usize = 64 * 1024;
-/// The most Automerge actors one device may register besides its first.
-const MAX_ACTORS_PER_DEVICE: i64 = 64;
 
 /// How a [`PgHubStore`] connects.
 #[derive(Debug, Clone)]
@@ -109,35 +109,107 @@ struct Pool {
 
 #[derive(Default)]
 struct PoolState {
-    idle: Vec<Client>,
+    idle: Vec<Session>,
     open: usize,
+}
+
+/// The most statements one connection keeps prepared. The store's statements are a few dozen
+/// fixed texts; the bound only matters if a text ever carried a value, and then the cache
+/// starts again rather than growing.
+const STATEMENTS_PER_CONNECTION: usize = 256;
+
+/// A connection and the statements prepared on it. Every query goes through a prepared
+/// statement kept for the connection's life: a text sent alone costs a round trip to prepare
+/// and a parse and plan on the server every time (most of a sync's database work on a busy
+/// hub).
+struct Session {
+    client: Client,
+    statements: RefCell<HashMap<String, Statement>>,
+}
+
+impl Session {
+    fn new(client: Client) -> Self {
+        Self { client, statements: RefCell::new(HashMap::new()) }
+    }
+
+    /// Begins a transaction on this connection.
+    fn begin(&mut self) -> Result<Tx<'_>> {
+        let tx = block_on(self.client.transaction()).map_err(db)?;
+        Ok(Tx { tx, statements: &self.statements })
+    }
+
+    /// Begins a read-only transaction that sees one snapshot for all its reads.
+    fn begin_snapshot(&mut self) -> Result<Tx<'_>> {
+        let tx = block_on(
+            self.client
+                .build_transaction()
+                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start(),
+        )
+        .map_err(db)?;
+        Ok(Tx { tx, statements: &self.statements })
+    }
+}
+
+/// A transaction on a [`Session`], preparing through the session's statements.
+struct Tx<'a> {
+    tx: Transaction<'a>,
+    statements: &'a RefCell<HashMap<String, Statement>>,
+}
+
+impl Tx<'_> {
+    fn commit(self) -> Result<(), tokio_postgres::Error> {
+        block_on(self.tx.commit())
+    }
+}
+
+/// The statement for `sql` prepared on this connection: kept, or prepared now by `prepare`.
+fn prepared<F>(
+    statements: &RefCell<HashMap<String, Statement>>,
+    sql: &str,
+    prepare: impl FnOnce(String) -> F,
+) -> Result<Statement, tokio_postgres::Error>
+where
+    F: std::future::Future<Output = Result<Statement, tokio_postgres::Error>>,
+{
+    if let Some(statement) = statements.borrow().get(sql) {
+        return Ok(statement.clone());
+    }
+    let statement = block_on(prepare(sql.to_owned()))?;
+    let mut statements = statements.borrow_mut();
+    if statements.len() >= STATEMENTS_PER_CONNECTION {
+        statements.clear();
+    }
+    statements.insert(sql.to_owned(), statement.clone());
+    Ok(statement)
 }
 
 /// A connection taken from the pool; back in it when dropped.
 struct Conn<'a> {
     pool: &'a Pool,
-    client: Option<Client>,
+    session: Option<Session>,
 }
 
 impl std::ops::Deref for Conn<'_> {
-    type Target = Client;
-    fn deref(&self) -> &Client {
+    type Target = Session;
+    fn deref(&self) -> &Session {
         // Taken out only in `drop`.
-        self.client.as_ref().unwrap_or_else(|| unreachable!("connection used after drop"))
+        self.session.as_ref().unwrap_or_else(|| unreachable!("connection used after drop"))
     }
 }
 
 impl std::ops::DerefMut for Conn<'_> {
-    fn deref_mut(&mut self) -> &mut Client {
-        self.client.as_mut().unwrap_or_else(|| unreachable!("connection used after drop"))
+    fn deref_mut(&mut self) -> &mut Session {
+        self.session.as_mut().unwrap_or_else(|| unreachable!("connection used after drop"))
     }
 }
 
 impl Drop for Conn<'_> {
     fn drop(&mut self) {
         let mut state = self.pool.lock();
-        match self.client.take() {
-            Some(client) if !client.is_closed() => state.idle.push(client),
+        match self.session.take() {
+            Some(session) if !session.client.is_closed() => state.idle.push(session),
             _ => state.open = state.open.saturating_sub(1),
         }
         drop(state);
@@ -197,18 +269,18 @@ impl Pool {
         let deadline = Instant::now() + self.timeout;
         let mut state = self.lock();
         loop {
-            if let Some(client) = state.idle.pop() {
-                if client.is_closed() {
+            if let Some(session) = state.idle.pop() {
+                if session.client.is_closed() {
                     state.open = state.open.saturating_sub(1);
                     continue;
                 }
-                return Ok(Conn { pool: self, client: Some(client) });
+                return Ok(Conn { pool: self, session: Some(session) });
             }
             if state.open < self.max {
                 state.open += 1;
                 drop(state);
                 return match self.connect() {
-                    Ok(client) => Ok(Conn { pool: self, client: Some(client) }),
+                    Ok(client) => Ok(Conn { pool: self, session: Some(Session::new(client)) }),
                     Err(e) => {
                         self.lock().open -= 1;
                         self.freed.notify_one();
@@ -256,40 +328,66 @@ trait Blocking {
     ) -> Result<Row, tokio_postgres::Error>;
     fn exec(&self, sql: &str, params: &[&(dyn ToSql + Sync)])
     -> Result<u64, tokio_postgres::Error>;
-    fn exec_prepared(
-        &self,
-        statement: &tokio_postgres::Statement,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<u64, tokio_postgres::Error>;
     fn batch(&self, sql: &str) -> Result<(), tokio_postgres::Error>;
 }
 
-macro_rules! blocking {
-    ($($t:ty),+) => {$(
-        impl Blocking for $t {
-            fn rows(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, tokio_postgres::Error> {
-                block_on(<$t>::query(self, sql, params))
-            }
-            fn row_opt(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Option<Row>, tokio_postgres::Error> {
-                block_on(<$t>::query_opt(self, sql, params))
-            }
-            fn row_one(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Row, tokio_postgres::Error> {
-                block_on(<$t>::query_one(self, sql, params))
-            }
-            fn exec(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, tokio_postgres::Error> {
-                block_on(<$t>::execute(self, sql, params))
-            }
-            fn exec_prepared(&self, statement: &tokio_postgres::Statement, params: &[&(dyn ToSql + Sync)]) -> Result<u64, tokio_postgres::Error> {
-                block_on(<$t>::execute(self, statement, params))
-            }
-            fn batch(&self, sql: &str) -> Result<(), tokio_postgres::Error> {
-                block_on(<$t>::batch_execute(self, sql))
-            }
-        }
-    )+};
+/// A client or a transaction of a [`Session`]: its statements and its client's calls.
+trait Prepares {
+    fn statement(&self, sql: &str) -> Result<Statement, tokio_postgres::Error>;
+    fn client(&self) -> &impl GenericClient;
 }
 
-blocking!(Client, Transaction<'_>);
+impl Prepares for Session {
+    fn statement(&self, sql: &str) -> Result<Statement, tokio_postgres::Error> {
+        prepared(&self.statements, sql, |sql| async move { self.client.prepare(&sql).await })
+    }
+    fn client(&self) -> &impl GenericClient {
+        &self.client
+    }
+}
+
+impl Prepares for Tx<'_> {
+    fn statement(&self, sql: &str) -> Result<Statement, tokio_postgres::Error> {
+        prepared(self.statements, sql, |sql| async move { self.tx.prepare(&sql).await })
+    }
+    fn client(&self) -> &impl GenericClient {
+        &self.tx
+    }
+}
+
+impl<T: Prepares> Blocking for T {
+    fn rows(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, tokio_postgres::Error> {
+        block_on(self.client().query(&self.statement(sql)?, params))
+    }
+    fn row_opt(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, tokio_postgres::Error> {
+        block_on(self.client().query_opt(&self.statement(sql)?, params))
+    }
+    fn row_one(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Row, tokio_postgres::Error> {
+        block_on(self.client().query_one(&self.statement(sql)?, params))
+    }
+    fn exec(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, tokio_postgres::Error> {
+        block_on(self.client().execute(&self.statement(sql)?, params))
+    }
+    fn batch(&self, sql: &str) -> Result<(), tokio_postgres::Error> {
+        block_on(self.client().batch_execute(sql))
+    }
+}
 
 #[allow(clippy::needless_pass_by_value)] // used as `map_err(db)`
 fn db(e: tokio_postgres::Error) -> StoreError {
@@ -396,23 +494,23 @@ impl PgHubStore {
     }
 
     /// Takes the log's ordering lock (unless the ordering test turned it off).
-    fn order_log(&self, tx: &Transaction<'_>) -> Result<()> {
+    fn order_log(&self, tx: &Tx<'_>) -> Result<()> {
         if !self.options.unordered {
             tx.exec("SELECT pg_advisory_xact_lock($1)", &[&LOG_LOCK]).map_err(db)?;
         }
         Ok(())
     }
 
-    fn commit_tx(&self, tx: Transaction<'_>) -> Result<()> {
+    fn commit_tx(&self, tx: Tx<'_>) -> Result<()> {
         if let Some(pause) = self.options.pause_before_commit {
             std::thread::sleep(pause);
         }
-        block_on(tx.commit()).map_err(db)
+        tx.commit().map_err(db)
     }
 }
 
 /// Runs the migrations the database lacks, one transaction each, under [`MIGRATE_LOCK`].
-fn migrate(conn: &mut Client) -> Result<()> {
+fn migrate(conn: &mut Session) -> Result<()> {
     conn.exec("SELECT pg_advisory_lock($1)", &[&MIGRATE_LOCK]).map_err(db)?;
     let result = (|| {
         conn.batch(
@@ -430,14 +528,14 @@ fn migrate(conn: &mut Client) -> Result<()> {
             )));
         }
         for (n, sql) in (1..).zip(MIGRATIONS.iter()).skip(usize::try_from(version).unwrap_or(0)) {
-            let tx = block_on(conn.transaction()).map_err(db)?;
+            let tx = conn.begin()?;
             tx.batch(sql).map_err(db)?;
             tx.exec(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
                 &[&n, &crate::now_ms()],
             )
             .map_err(db)?;
-            block_on(tx.commit()).map_err(db)?;
+            tx.commit().map_err(db)?;
         }
         Ok(())
     })();
@@ -537,7 +635,7 @@ impl<'a> LogColumns<'a> {
     }
 
     /// Appends the rows, numbered in their order.
-    fn append(&self, tx: &Transaction<'_>) -> Result<()> {
+    fn append(&self, tx: &Tx<'_>) -> Result<()> {
         if self.kind.is_empty() {
             return Ok(());
         }
@@ -567,7 +665,7 @@ impl<'a> LogColumns<'a> {
 }
 
 impl PgHubStore {
-    fn write_docs(&self, tx: &Transaction<'_>, commit: &Commit) -> Result<()> {
+    fn write_docs(&self, tx: &Tx<'_>, commit: &Commit) -> Result<()> {
         for d in &commit.docs {
             let busy = || StoreError::Busy(format!("{}/{}", d.case_id, kind_code(d.kind)));
             let key: [&(dyn ToSql + Sync); 2] = [&d.case_id.0, &kind_code(d.kind)];
@@ -616,7 +714,7 @@ impl PgHubStore {
         Ok(())
     }
 
-    fn write_changes(&self, tx: &Transaction<'_>, commit: &Commit) -> Result<()> {
+    fn write_changes(&self, tx: &Tx<'_>, commit: &Commit) -> Result<()> {
         if commit.changes.is_empty() {
             return Ok(());
         }
@@ -637,7 +735,7 @@ impl PgHubStore {
         Ok(())
     }
 
-    fn write_cases(&self, tx: &Transaction<'_>, commit: &Commit) -> Result<()> {
+    fn write_cases(&self, tx: &Tx<'_>, commit: &Commit) -> Result<()> {
         let now = crate::now_ms();
         for (case, scope, facts) in &commit.cases {
             let facts = facts.as_ref().map(serde_json::to_string).transpose().map_err(|e| {
@@ -727,7 +825,7 @@ impl HubStore for PgHubStore {
 
     fn use_token(&self, hash: &str, device: &DeviceRecord, credential_hash: &str) -> Result<()> {
         let mut conn = self.conn()?;
-        let tx = block_on(conn.transaction()).map_err(db)?;
+        let tx = conn.begin()?;
         let n = tx.exec(
                 "UPDATE tokens SET used_at = $2, used_actor = $3, device_id = $4 WHERE hash = $1 AND used_at IS NULL",
                 &[&hash, &device.enrolled_at, &device.actor, &device.id],
@@ -758,7 +856,7 @@ impl HubStore for PgHubStore {
             ],
         )
         .map_err(db)?;
-        block_on(tx.commit()).map_err(db)
+        tx.commit().map_err(db)
     }
 
     fn device_by_credential(&self, hash: &str) -> Result<Option<(DeviceRecord, String)>> {
@@ -805,7 +903,7 @@ impl HubStore for PgHubStore {
 
     fn revoke(&self, office: &str, device: Option<&str>, now: i64) -> Result<usize> {
         let mut conn = self.conn()?;
-        let tx = block_on(conn.transaction()).map_err(db)?;
+        let tx = conn.begin()?;
         let n = tx
             .exec(
                 "UPDATE devices SET revoked_at = $3
@@ -821,7 +919,7 @@ impl HubStore for PgHubStore {
             )
             .map_err(db)?;
         }
-        block_on(tx.commit()).map_err(db)?;
+        tx.commit().map_err(db)?;
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 
@@ -854,7 +952,7 @@ impl HubStore for PgHubStore {
                 .map_err(db)?,
             0,
         )?;
-        if held >= MAX_ACTORS_PER_DEVICE {
+        if held >= i64::from(MAX_ACTORS_PER_DEVICE) {
             tracing::warn!(device, "device has registered too many actors; refused");
             return Ok(());
         }
@@ -892,13 +990,7 @@ impl HubStore for PgHubStore {
         let mut conn = self.conn()?;
         // One snapshot of the database for both reads: a commit between them cannot pair an
         // old snapshot with a new tail.
-        let tx = block_on(
-            conn.build_transaction()
-                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start(),
-        )
-        .map_err(db)?;
+        let tx = conn.begin_snapshot()?;
         let Some(row) = tx
             .row_opt(
                 "SELECT snapshot FROM docs WHERE case_id = $1 AND kind = $2",
@@ -916,7 +1008,7 @@ impl HubStore for PgHubStore {
                 &[&case.0, &kind_code(kind)],
             )
             .map_err(db)?;
-        block_on(tx.commit()).map_err(db)?;
+        tx.commit().map_err(db)?;
         // A tail change that is not stored is damage to report: the document without it would
         // load as something it never was.
         let tail = rows
@@ -970,7 +1062,7 @@ impl HubStore for PgHubStore {
 
     fn commit(&self, commit: &Commit) -> Result<()> {
         let mut conn = self.conn()?;
-        let tx = block_on(conn.transaction()).map_err(db)?;
+        let tx = conn.begin()?;
         self.write_changes(&tx, commit)?;
         self.write_docs(&tx, commit)?;
         self.write_cases(&tx, commit)?;
@@ -1108,15 +1200,14 @@ impl HubStore for PgHubStore {
 
     fn set_facts(&self, rows: &[(CaseId, CaseFacts)]) -> Result<()> {
         let mut conn = self.conn()?;
-        let tx = block_on(conn.transaction()).map_err(db)?;
-        let stmt =
-            block_on(tx.prepare("UPDATE cases SET facts = $2 WHERE case_id = $1")).map_err(db)?;
+        let tx = conn.begin()?;
         for (id, facts) in rows {
             let json =
                 serde_json::to_string(facts).map_err(|e| StoreError::Database(e.to_string()))?;
-            tx.exec_prepared(&stmt, &[&id.0, &json]).map_err(db)?;
+            tx.exec("UPDATE cases SET facts = $2 WHERE case_id = $1", &[&id.0, &json])
+                .map_err(db)?;
         }
-        block_on(tx.commit()).map_err(db)
+        tx.commit().map_err(db)
     }
 
     fn meta(&self, key: &str) -> Result<Option<String>> {
@@ -1156,7 +1247,7 @@ impl HubStore for PgHubStore {
 
     fn blob_piece(&self, chunk: &BlobChunk, now: i64) -> Result<()> {
         let mut conn = self.conn()?;
-        let tx = block_on(conn.transaction()).map_err(db)?;
+        let tx = conn.begin()?;
         // Pieces of one attachment arrive one after another; two processes taking pieces of
         // the same attachment wait for each other here.
         tx.exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", &[&chunk.hash])
@@ -1202,7 +1293,7 @@ impl HubStore for PgHubStore {
                 .map_err(db)?;
             }
         }
-        block_on(tx.commit()).map_err(db)
+        tx.commit().map_err(db)
     }
 
     fn blob_cases(&self, hash: &str) -> Result<Vec<CaseId>> {
@@ -1233,7 +1324,7 @@ impl HubStore for PgHubStore {
 
     fn quarantine(&self, q: &QuarantineRecord, keep: usize) -> Result<()> {
         let mut conn = self.conn()?;
-        let tx = block_on(conn.transaction()).map_err(db)?;
+        let tx = conn.begin()?;
         // Enough to inspect; a device sending huge refused changes cannot fill the disk.
         let sample = &q.bytes[..q.bytes.len().min(QUARANTINE_SAMPLE)];
         tx.exec(
@@ -1259,7 +1350,7 @@ impl HubStore for PgHubStore {
             &[&q.device, &i64::try_from(keep).unwrap_or(i64::MAX)],
         )
         .map_err(db)?;
-        block_on(tx.commit()).map_err(db)
+        tx.commit().map_err(db)
     }
 
     fn quarantined(&self, limit: usize) -> Result<Vec<QuarantineRecord>> {
@@ -1306,24 +1397,13 @@ impl HubStore for PgHubStore {
         now: i64,
     ) -> Result<(u64, u64)> {
         let mut conn = self.conn()?;
-        let tx = block_on(conn.transaction()).map_err(db)?;
-        let recent: i64 = get(
-            &tx.row_one(
-                "SELECT count(*) FROM number_leases WHERE device = $1 AND series = $2 AND leased_at > $3",
-                &[&device, &series, &(now - 86_400_000)],
-            )
-            .map_err(db)?,
-            0,
-        )?;
-        if recent >= MAX_LEASES_PER_DAY {
-            return Err(StoreError::Conflict(format!(
-                "设备 {device} 今天已领取过多的 {series} 编号段"
-            )));
-        }
+        let tx = conn.begin()?;
         let floor = i64::try_from(used.saturating_add(1)).unwrap_or(i64::MAX).max(1);
         let size = i64::try_from(size.max(1)).unwrap_or(1);
-        // One statement takes the block: the row lock it holds makes two processes leasing
-        // from one series at once take blocks one after the other.
+        // One statement takes the block. The row lock it holds makes two processes leasing
+        // from one series at once take blocks one after the other, and so it comes before the
+        // day's count: a device's series is its office's, so two of its leases through two
+        // processes count one after the other too. A refused lease rolls the block back.
         let next: i64 = get(
             &tx.row_one(
                 "INSERT INTO number_series (office, series, next) VALUES ($1, $2, $3::bigint + $4::bigint)
@@ -1335,6 +1415,19 @@ impl HubStore for PgHubStore {
             .map_err(db)?,
             0,
         )?;
+        let recent: i64 = get(
+            &tx.row_one(
+                "SELECT count(*) FROM number_leases WHERE device = $1 AND series = $2 AND leased_at > $3",
+                &[&device, &series, &(now - 86_400_000)],
+            )
+            .map_err(db)?,
+            0,
+        )?;
+        if recent >= i64::from(MAX_LEASES_PER_DAY) {
+            return Err(StoreError::Conflict(format!(
+                "设备 {device} 今天已领取过多的 {series} 编号段"
+            )));
+        }
         let start = next - size;
         let end = next - 1;
         tx.exec(
@@ -1342,7 +1435,7 @@ impl HubStore for PgHubStore {
             &[&office, &series, &device, &start, &end, &now],
         )
         .map_err(db)?;
-        block_on(tx.commit()).map_err(db)?;
+        tx.commit().map_err(db)?;
         Ok((as_u64(start), as_u64(end)))
     }
 
@@ -1363,7 +1456,7 @@ impl HubStore for PgHubStore {
 
     fn set_aside(&self, case: CaseId, kind: DocKind, reason: &str, now: i64) -> Result<()> {
         let mut conn = self.conn()?;
-        let tx = block_on(conn.transaction()).map_err(db)?;
+        let tx = conn.begin()?;
         let key: [&(dyn ToSql + Sync); 2] = [&case.0, &kind_code(kind)];
         tx.exec(
             "INSERT INTO docs_set_aside (case_id, kind, snapshot, reason, at)
@@ -1373,7 +1466,7 @@ impl HubStore for PgHubStore {
         .map_err(db)?;
         tx.exec("DELETE FROM docs WHERE case_id = $1 AND kind = $2", &key).map_err(db)?;
         tx.exec("DELETE FROM doc_tail WHERE case_id = $1 AND kind = $2", &key).map_err(db)?;
-        block_on(tx.commit()).map_err(db)
+        tx.commit().map_err(db)
     }
 
     fn is_set_aside(&self, case: CaseId, kind: DocKind) -> Result<bool> {
@@ -1385,7 +1478,7 @@ impl HubStore for PgHubStore {
 
     fn purge_case(&self, case: CaseId, by: &str, leave_for: &[String], now: i64) -> Result<()> {
         let mut conn = self.conn()?;
-        let tx = block_on(conn.transaction()).map_err(db)?;
+        let tx = conn.begin()?;
         for sql in [
             "DELETE FROM docs WHERE case_id = $1",
             "DELETE FROM doc_tail WHERE case_id = $1",

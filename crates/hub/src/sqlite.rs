@@ -13,8 +13,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use crate::store::{
-    CaseScope, Commit, DeviceRecord, HubStore, LogEntry, LogKind, LogRow, OfficeRecord,
-    QuarantineRecord, Reader, Result, StoreError, StoredDoc, SyncHealth, TokenRecord,
+    CaseScope, Commit, DeviceRecord, HubStore, LogEntry, LogKind, LogRow, MAX_ACTORS_PER_DEVICE,
+    MAX_LEASES_PER_DAY, OfficeRecord, QUARANTINE_SAMPLE, QuarantineRecord, Reader, Result,
+    StoreError, StoredDoc, SyncHealth, TokenRecord,
 };
 
 const MIGRATIONS: &[&str] = &[
@@ -24,15 +25,6 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/004_device_keys.sql"),
     include_str!("../migrations/005_scope_reads.sql"),
 ];
-
-/// The most number blocks of one series a device is leased in a day.
-const MAX_LEASES_PER_DAY: i64 = 10;
-
-/// How much of a refused change's bytes is kept.
-const QUARANTINE_SAMPLE: usize = 64 * 1024;
-
-/// The most Automerge actors one device may register besides its first.
-const MAX_ACTORS_PER_DEVICE: i64 = 64;
 
 /// The hub's SQLite file.
 pub const DB_FILE: &str = "hub.db";
@@ -455,7 +447,7 @@ impl HubStore for SqliteHubStore {
             .map_err(db)?
             .query_row([device], |r| r.get(0))
             .map_err(db)?;
-        if held >= MAX_ACTORS_PER_DEVICE {
+        if held >= i64::from(MAX_ACTORS_PER_DEVICE) {
             tracing::warn!(device, "device has registered too many actors; refused");
             return Ok(());
         }
@@ -1067,7 +1059,7 @@ impl HubStore for SqliteHubStore {
                 |r| r.get(0),
             )
             .map_err(db)?;
-        if recent >= MAX_LEASES_PER_DAY {
+        if recent >= i64::from(MAX_LEASES_PER_DAY) {
             return Err(StoreError::Conflict(format!(
                 "设备 {device} 今天已领取过多的 {series} 编号段"
             )));

@@ -295,6 +295,14 @@ pub struct PoolStats {
 /// A stored document: its snapshot and the changes applied since, in order.
 pub type StoredDoc = (Vec<u8>, Vec<Vec<u8>>);
 
+/// The most number blocks of one series a device is leased in a day (every store refuses the
+/// next one alike).
+pub const MAX_LEASES_PER_DAY: u32 = 10;
+/// How much of a refused change's bytes a quarantine record keeps.
+pub const QUARANTINE_SAMPLE: usize = 64 * 1024;
+/// The most Automerge actors one device may register besides its first.
+pub const MAX_ACTORS_PER_DEVICE: u32 = 64;
+
 /// Storage for the hub.
 pub trait HubStore: Send + Sync + 'static {
     /// Adds an office; an existing code is a conflict.

@@ -95,6 +95,7 @@ conformance! {
     quarantine_keeps_the_newest_per_device,
     identity_drops_are_remembered,
     number_leases_never_overlap,
+    leases_taken_at_once_keep_to_the_days_limit,
     blobs_are_assembled_from_pieces_in_order,
     a_blob_that_does_not_match_its_hash_is_dropped,
     stale_uploads_expire,
@@ -1222,6 +1223,37 @@ fn number_leases_never_overlap(store: &dyn HubStore) {
     // Another series of the device is not affected, and a day later it may lease again.
     assert!(store.lease("hq", "doc", "dev-3", 0, 1, now + 100).is_ok());
     assert!(store.lease("hq", "case", "dev-3", 0, 1, now + n + DAY + 1).is_ok());
+}
+
+/// A device asking for blocks through several connections at once (two hub processes, on
+/// PostgreSQL) is held to the same daily limit, and the refused requests take no numbers.
+fn leases_taken_at_once_keep_to_the_days_limit(store: &dyn HubStore) {
+    let now = 10 * 86_400_000;
+    let granted: Vec<(u64, u64)> = std::thread::scope(|s| {
+        let askers: Vec<_> = (0..4i64)
+            .map(|t| {
+                s.spawn(move || {
+                    (0..6i64)
+                        .filter_map(|i| {
+                            store.lease("hq", "case", "dev-1", 0, 1, now + t * 10 + i).ok()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        askers.into_iter().flat_map(|a| a.join().unwrap()).collect()
+    });
+    let limit = u64::from(ledger_hub::store::MAX_LEASES_PER_DAY);
+    let mut firsts: Vec<u64> = granted
+        .iter()
+        .map(|&(first, last)| {
+            assert_eq!(first, last, "a block of one");
+            first
+        })
+        .collect();
+    firsts.sort_unstable();
+    assert_eq!(firsts, (1..=limit).collect::<Vec<_>>(), "{limit} blocks, numbered without gaps");
+    assert!(store.lease("hq", "case", "dev-1", 0, 1, now + 100).is_err());
 }
 
 // ---------------------------------------------------------------------------------------------
