@@ -7,7 +7,8 @@ use std::process::{Child, Command, Stdio};
 
 use ledger_domain::Role;
 use ledger_hub::store::OfficeRecord;
-use ledger_hub::{HubStore, auth};
+use ledger_hub::{HubStore, PgHubStore, SqliteHubStore, auth};
+use ledger_tests::pg;
 
 use crate::error::{BenchError, Result};
 use crate::measure::{Memory, cpu_seconds_of, memory_of};
@@ -108,4 +109,43 @@ pub(crate) fn office_token(
         .add_token(code, &auth::hash_secret(&token), ledger_hub::now_ms() + 86_400_000)
         .map_err(BenchError::other)?;
     Ok(token)
+}
+
+/// The hubs' data directories and the store offices and tokens are made in (the first hub's),
+/// on SQLite, or on one fresh PostgreSQL database with every process signing with the first
+/// one's key (docs/operations.md).
+pub(crate) struct HubSite {
+    pub(crate) dirs: Vec<tempfile::TempDir>,
+    pub(crate) store: Box<dyn HubStore>,
+    pub(crate) db: Option<pg::TestDb>,
+}
+
+impl HubSite {
+    /// Data directories for `hubs` processes (more than one needs `postgres`).
+    pub(crate) fn prepare(hubs: usize, postgres: bool) -> Result<Self> {
+        if !postgres && hubs > 1 {
+            return Err(BenchError::other("several hub processes need --postgres"));
+        }
+        let dirs =
+            (0..hubs.max(1)).map(|_| tempfile::tempdir()).collect::<std::io::Result<Vec<_>>>()?;
+        let db = postgres.then(pg::TestDb::create);
+        let store: Box<dyn HubStore> = match &db {
+            Some(db) => Box::new(PgHubStore::open(&db.url, dirs[0].path())?),
+            None => Box::new(SqliteHubStore::open(dirs[0].path())?),
+        };
+        store.signing_key()?;
+        for dir in &dirs[1..] {
+            std::fs::copy(
+                dirs[0].path().join(ledger_hub::sqlite::KEY_FILE),
+                dir.path().join(ledger_hub::sqlite::KEY_FILE),
+            )?;
+        }
+        Ok(Self { dirs, store, db })
+    }
+
+    /// Starts one `ledger-hub serve` per data directory.
+    pub(crate) fn start(&self, binary: &Path) -> Result<Vec<HubProcess>> {
+        let url = self.db.as_ref().map(|db| db.url.clone());
+        self.dirs.iter().map(|dir| HubProcess::start(binary, dir.path(), url.as_deref())).collect()
+    }
 }

@@ -1,26 +1,28 @@
 //! The ingest benchmark (issue 15): N offices upload their day's work to the hub at the same
 //! time, through one hub on SQLite, or one or more hubs on one PostgreSQL database.
 //!
-//! The hubs run in this process (each a server with a store and engine of its own: to the
-//! database and to each other they are separate processes), on loopback with TLS, next to the
-//! offices: on this two-core machine the offices' own work competes with the hubs'. Every
-//! office first syncs once (its roster, the rules: not ingest), then registers its cases
-//! offline; the figure is the changes the hubs acknowledged, over the wall time from the moment
-//! every office starts uploading until the last one has nothing left to send.
+//! The hubs are real `ledger-hub serve` processes (plain HTTP on loopback), this process holds
+//! the offices: on this two-core machine the offices' own work (preparing their batches,
+//! applying what each exchange brings back) competes with the hubs'. So besides the wall time
+//! the report gives the hubs' own CPU time and the changes per second of it: what the hub
+//! ingests where the offices are elsewhere, as they are in a county. Every office first syncs
+//! once (its roster, the rules: not ingest), then registers its cases offline; the figure is
+//! the changes the hubs acknowledged, over the wall time from the moment every office starts
+//! uploading until the last one has nothing left to send.
 
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use ledger_client::SyncConfig;
 use ledger_domain::Role;
 use ledger_domain::fixtures::TOWNSHIPS;
 use ledger_domain::schema::{CaseField, Draft};
-use ledger_hub::{HubStore, PgHubStore, SqliteHubStore};
-use ledger_tests::{TestHub, TestOffice, pg, test_pki};
+use ledger_tests::TestOffice;
 use serde::Serialize;
 
 use crate::data::Generator;
 use crate::error::{BenchError, Result};
+use crate::hubproc::{HubProcess, HubSite, hub_binary, office_token};
 use crate::measure::round3;
 
 /// What to run.
@@ -37,6 +39,8 @@ pub struct IngestOptions {
     pub hubs: usize,
     /// Seed of the generated data.
     pub seed: u64,
+    /// This executable (the hub binary sits beside it).
+    pub exe: PathBuf,
 }
 
 /// The report.
@@ -60,6 +64,11 @@ pub struct IngestReport {
     pub changes_per_second: f64,
     /// Exchanges retried (the hub answered "busy", or a request failed).
     pub retries: usize,
+    /// Each hub process's CPU time during the upload (s).
+    pub hub_cpu_seconds: Vec<f64>,
+    /// Changes acknowledged per second of the hubs' CPU time together: the hubs' own rate,
+    /// apart from the offices that share this machine with them.
+    pub changes_per_hub_cpu_second: f64,
 }
 
 fn config() -> SyncConfig {
@@ -71,63 +80,25 @@ fn config() -> SyncConfig {
     }
 }
 
-/// A hub's data directory and store.
-type HubData = (tempfile::TempDir, Arc<dyn HubStore>);
-
-/// The stores of the hubs, each on its own data directory (PostgreSQL: one database, the
-/// first hub's signing key copied to the others, as docs/operations.md says).
-fn stores(opts: &IngestOptions) -> Result<(Vec<HubData>, Option<pg::TestDb>)> {
-    if !opts.postgres {
-        if opts.hubs > 1 {
-            return Err(BenchError::other("several hubs need --postgres"));
-        }
-        let dir = tempfile::tempdir()?;
-        let store: Arc<dyn HubStore> = Arc::new(SqliteHubStore::open(dir.path())?);
-        return Ok((vec![(dir, store)], None));
-    }
-    let db = pg::TestDb::create();
-    let mut stores: Vec<HubData> = Vec::new();
-    for _ in 0..opts.hubs.max(1) {
-        let dir = tempfile::tempdir()?;
-        if let Some((first, _)) = stores.first() {
-            std::fs::copy(
-                first.path().join(ledger_hub::sqlite::KEY_FILE),
-                dir.path().join(ledger_hub::sqlite::KEY_FILE),
-            )?;
-        }
-        let store: Arc<dyn HubStore> = Arc::new(PgHubStore::open(&db.url, dir.path())?);
-        store.signing_key()?;
-        stores.push((dir, store));
-    }
-    Ok((stores, Some(db)))
-}
-
 /// Runs the benchmark.
 pub async fn run(opts: &IngestOptions) -> Result<IngestReport> {
-    let (stores, db) = stores(opts)?;
-    let mut hubs = Vec::new();
-    for (dir, store) in stores {
-        hubs.push(
-            TestHub::serve_store(dir, store, Some(test_pki())).await.map_err(BenchError::other)?,
-        );
-    }
-    let first = &hubs[0];
-    let mut offices = Vec::new();
-    let bureau =
-        first.add_office("county", "县国土资源局", Role::Bureau, &[]).map_err(BenchError::other)?;
+    let binary = hub_binary(&opts.exe)?;
+    let setup = HubSite::prepare(opts.hubs, opts.postgres)?;
+    let bureau = office_token(setup.store.as_ref(), "county", "县国土资源局", Role::Bureau, &[])?;
     let mut tokens = vec![(bureau, TOWNSHIPS[0])];
     for i in 1..opts.offices.max(1) {
         let township = TOWNSHIPS[(i - 1) % TOWNSHIPS.len()];
-        let token = first
-            .add_office(
-                &format!("t{i:03}"),
-                &format!("{township}国土所{i}"),
-                Role::Township,
-                &[township],
-            )
-            .map_err(BenchError::other)?;
+        let token = office_token(
+            setup.store.as_ref(),
+            &format!("t{i:03}"),
+            &format!("{township}国土所{i}"),
+            Role::Township,
+            &[township.to_owned()],
+        )?;
         tokens.push((token, township));
     }
+    let hubs = setup.start(&binary)?;
+    let mut offices = Vec::new();
     eprintln!("ingest: enrolling {} offices on {} hub(s)", tokens.len(), hubs.len());
     for (i, (token, township)) in tokens.into_iter().enumerate() {
         let hub = &hubs[i % hubs.len()];
@@ -155,13 +126,17 @@ pub async fn run(opts: &IngestOptions) -> Result<IngestReport> {
         queued += o.office.store().outbox_len()?;
     }
     eprintln!("ingest: {} offices uploading {queued} changes at once", offices.len());
+    let hub_cpu: Vec<f64> = hubs.iter().map(HubProcess::cpu_seconds).collect();
     let started = Instant::now();
     let crate::sync::Uploads { uploaded: changes, refused, retries } =
         crate::sync::upload_all(offices.iter().map(|(o, _)| o)).await?;
     let seconds = started.elapsed().as_secs_f64();
-    eprintln!("ingest: {changes} changes in {seconds:.1} s");
+    let hub_cpu_seconds: Vec<f64> =
+        hubs.iter().zip(hub_cpu).map(|(h, before)| round3(h.cpu_seconds() - before)).collect();
+    let hub_cpu_total: f64 = hub_cpu_seconds.iter().sum();
+    eprintln!("ingest: {changes} changes in {seconds:.1} s, {hub_cpu_total:.1} s of the hubs' CPU");
     drop(hubs);
-    drop(db);
+    drop(setup);
     Ok(IngestReport {
         benchmark: "ingest",
         backend: if opts.postgres { "postgres" } else { "sqlite" },
@@ -172,5 +147,11 @@ pub async fn run(opts: &IngestOptions) -> Result<IngestReport> {
         seconds: round3(seconds),
         changes_per_second: round3(changes as f64 / seconds),
         retries,
+        hub_cpu_seconds,
+        changes_per_hub_cpu_second: if hub_cpu_total > 0.0 {
+            round3(changes as f64 / hub_cpu_total)
+        } else {
+            0.0
+        },
     })
 }

@@ -22,15 +22,14 @@ use chrono::NaiveDate;
 use ledger_client::{SyncConfig, SyncTarget, sync_until_done};
 use ledger_domain::schema::Draft;
 use ledger_domain::{ActionKind, Role, Status};
-use ledger_hub::{HubStore, PgHubStore, SqliteHubStore};
 use ledger_office::{ActionInput, Office};
-use ledger_tests::{TestOffice, pg};
+use ledger_tests::TestOffice;
 use serde::Serialize;
 
 use crate::data::Generator;
 use crate::error::{BenchError, Result};
 use crate::fleet::act;
-use crate::hubproc::{HubProcess, hub_binary, office_token};
+use crate::hubproc::{HubProcess, HubSite, hub_binary, office_token};
 use crate::measure::{MachineCpu, cpu_seconds, cpu_seconds_named, nearest_rank, round3};
 use crate::rng::Rng;
 
@@ -286,31 +285,14 @@ async fn day(
 
 /// The hubs' data directories, offices and tokens made; PostgreSQL's database when asked.
 struct Setup {
-    dirs: Vec<tempfile::TempDir>,
+    site: HubSite,
     tokens: Vec<String>,
     townships: Vec<String>,
-    db: Option<pg::TestDb>,
 }
 
 fn prepare(opts: &HubLoadOptions) -> Result<Setup> {
-    if !opts.postgres && opts.hubs > 1 {
-        return Err(BenchError::other("several hub processes need --postgres"));
-    }
-    let dirs =
-        (0..opts.hubs.max(1)).map(|_| tempfile::tempdir()).collect::<std::io::Result<Vec<_>>>()?;
-    let db = opts.postgres.then(pg::TestDb::create);
-    let store: Box<dyn HubStore> = match &db {
-        Some(db) => Box::new(PgHubStore::open(&db.url, dirs[0].path())?),
-        None => Box::new(SqliteHubStore::open(dirs[0].path())?),
-    };
-    // Every process signs with the same key (docs/operations.md): the first one's.
-    store.signing_key()?;
-    for dir in &dirs[1..] {
-        std::fs::copy(
-            dirs[0].path().join(ledger_hub::sqlite::KEY_FILE),
-            dir.path().join(ledger_hub::sqlite::KEY_FILE),
-        )?;
-    }
+    let site = HubSite::prepare(opts.hubs, opts.postgres)?;
+    let store = &site.store;
     let townships: Vec<String> = (1..opts.offices.max(2)).map(township_name).collect();
     store.set_county_townships(&townships)?;
     let mut tokens =
@@ -326,7 +308,7 @@ fn prepare(opts: &HubLoadOptions) -> Result<Setup> {
             std::slice::from_ref(township),
         )?);
     }
-    Ok(Setup { dirs, tokens, townships, db })
+    Ok(Setup { site, tokens, townships })
 }
 
 /// Enrolls every township office (a few at once) and lets each take its share of the county.
@@ -360,11 +342,11 @@ async fn enroll_townships(
 }
 
 fn database_bytes(setup: &Setup) -> Result<u64> {
-    if let Some(db) = &setup.db {
+    if let Some(db) = &setup.site.db {
         return db.size_bytes().map_err(BenchError::other);
     }
     let mut total = 0;
-    for entry in std::fs::read_dir(setup.dirs[0].path())? {
+    for entry in std::fs::read_dir(setup.site.dirs[0].path())? {
         let entry = entry?;
         if entry.file_name().to_string_lossy().starts_with(ledger_hub::sqlite::DB_FILE) {
             total += entry.metadata()?.len();
@@ -378,12 +360,7 @@ pub async fn run(opts: &HubLoadOptions) -> Result<HubLoadReport> {
     let binary = hub_binary(&opts.exe)?;
     let began = Instant::now();
     let setup = prepare(opts)?;
-    let url = setup.db.as_ref().map(|db| db.url.clone());
-    let hubs = setup
-        .dirs
-        .iter()
-        .map(|dir| HubProcess::start(&binary, dir.path(), url.as_deref()))
-        .collect::<Result<Vec<_>>>()?;
+    let hubs = setup.site.start(&binary)?;
     eprintln!("hub: {} hub process(es) up; the bureau seeds {} cases", hubs.len(), opts.cases);
 
     let mut bureau = TestOffice::enroll(&hubs[0].url(), &setup.tokens[0], "刘洪", TODAY)
@@ -448,7 +425,7 @@ pub async fn run(opts: &HubLoadOptions) -> Result<HubLoadReport> {
     Ok(HubLoadReport {
         benchmark: "hub",
         backend: if opts.postgres { "postgres" } else { "sqlite" },
-        hubs: setup.dirs.len(),
+        hubs: setup.site.dirs.len(),
         offices: opts.offices,
         seeded_cases: opts.cases,
         setup_seconds: round3(setup_seconds),

@@ -85,8 +85,9 @@ enum Command {
         #[arg(long, default_value_t = 20_170)]
         seed: u64,
     },
-    /// N offices upload their day's work at once through one hub on SQLite, or one or more
-    /// hubs on one PostgreSQL database (a fresh one on the server LEDGER_TEST_PG names).
+    /// N offices upload their day's work at once through one hub process on SQLite, or one or
+    /// more on one PostgreSQL database (a fresh one on the server LEDGER_TEST_PG names):
+    /// changes/s, and the hubs' CPU time (ledger-hub must be built beside this executable)
     Ingest {
         /// Offices uploading at once: the bureau and N-1 townships.
         #[arg(long, default_value_t = 25)]
@@ -259,8 +260,15 @@ fn main() -> anyhow::Result<()> {
             serde_json::to_string_pretty(&report)?
         }
         Command::Ingest { offices, per_office, postgres, hubs, seed } => {
-            let options =
-                ledger_bench::ingest::IngestOptions { offices, per_office, postgres, hubs, seed };
+            let exe = std::env::current_exe().context("cannot find this executable")?;
+            let options = ledger_bench::ingest::IngestOptions {
+                offices,
+                per_office,
+                postgres,
+                hubs,
+                seed,
+                exe,
+            };
             on_runtime(ledger_bench::ingest::run(&options), "ingest benchmark failed")?
         }
         Command::Hub {

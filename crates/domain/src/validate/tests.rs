@@ -257,6 +257,28 @@ fn a_township_investigation_on_its_assigned_case_is_accepted() {
 }
 
 #[test]
+fn a_change_on_every_head_and_one_beside_a_concurrent_change_are_judged_alike() {
+    // A change built on the whole document (read once, no historical view) and the same kind
+    // of change built beside a concurrent one (read at its own heads) reach the same verdicts.
+    let w = World::new();
+    let input = w.input(w.township(), DocClass::Case);
+    let doc = w.case(Purpose::Report);
+    let mut ahead = doc.clone();
+    let mut tx = ahead.transaction();
+    schema::put_field(&mut tx, &CaseField::Subject, FieldValue::Text("某公司".into())).unwrap();
+    tx.commit_with(CommitOptions::default().with_time(AT / 1000));
+    let note = township_event(&doc, ActionKind::Investigate);
+    let ok = change_on(&doc, township_actor(), |tx| schema::add_event(tx, &note).unwrap());
+    assert_eq!(verdict(&input, &doc, &ok), Ok(()));
+    assert_eq!(verdict(&input, &ahead, &ok), Ok(()));
+    let loosen = change_on(&doc, township_actor(), |tx| {
+        schema::put_field(tx, &CaseField::Purpose, FieldValue::Text("appeal".into())).unwrap()
+    });
+    assert_eq!(verdict(&input, &doc, &loosen), Err(Rule::Restriction));
+    assert_eq!(verdict(&input, &ahead, &loosen), Err(Rule::Restriction));
+}
+
+#[test]
 fn declassification_by_a_township_is_refused_in_every_field() {
     let w = World::new();
     let doc = w.case(Purpose::Report);
