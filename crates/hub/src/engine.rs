@@ -699,13 +699,13 @@ impl Engine {
             order: Vec::new(),
         };
         let mut refused_docs: BTreeSet<(CaseId, DocKind)> = BTreeSet::new();
-        for up in changes {
+        let hashes: Vec<String> = changes.iter().map(|up| up.hash.to_hex()).collect();
+        // Stored before this batch, or accepted earlier in it: acknowledged, not judged again.
+        let mut held = self.store.stored_changes(&hashes)?;
+        for (up, hash) in changes.iter().zip(hashes) {
             let case = CaseId(up.case_id);
             let key = (case, up.kind);
-            let hash = up.hash.to_hex();
-            if self.store.has_change(&hash)?
-                || batch.working.values().any(|w| w.new.iter().any(|c| c.hash == hash))
-            {
+            if held.contains(&hash) {
                 out.acked.push(up.hash);
                 continue;
             }
@@ -718,7 +718,10 @@ impl Engine {
                 self.judge_one(caller, &mut batch, up, now)
             };
             match verdict {
-                Ok(()) => out.acked.push(up.hash),
+                Ok(()) => {
+                    held.insert(hash);
+                    out.acked.push(up.hash);
+                }
                 Err(NotTaken::Refused(refusal)) => {
                     refused_docs.insert(key);
                     out.refused.push(self.refuse(caller, up, refusal, now)?);

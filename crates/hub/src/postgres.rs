@@ -23,7 +23,7 @@
 //!   database alone cannot sign); every process serving one database needs the same file.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -1032,6 +1032,16 @@ impl HubStore for PgHubStore {
 
     fn has_change(&self, hash: &str) -> Result<bool> {
         self.exists("SELECT 1 FROM changes WHERE hash = $1", &[&hash])
+    }
+
+    fn stored_changes(&self, hashes: &[String]) -> Result<HashSet<String>> {
+        if hashes.is_empty() {
+            return Ok(HashSet::new());
+        }
+        self.query("SELECT hash FROM changes WHERE hash = ANY($1)", &[&hashes])?
+            .iter()
+            .map(|r| get(r, 0))
+            .collect()
     }
 
     fn doc_change_hashes(&self, case: CaseId, kind: DocKind) -> Result<Vec<String>> {

@@ -3,6 +3,7 @@
 //! and the `ledger-hub office ...` commands): WAL readers never block, and office commands take
 //! effect on the running hub at once because it reads offices and devices per request.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
@@ -547,6 +548,24 @@ impl HubStore for SqliteHubStore {
         .optional()
         .map_err(db)?
         .is_some())
+    }
+
+    fn stored_changes(&self, hashes: &[String]) -> Result<HashSet<String>> {
+        if hashes.is_empty() {
+            return Ok(HashSet::new());
+        }
+        // One statement for the batch: the hashes go in as one JSON array, so the statement
+        // stays cached whatever the batch's size.
+        let list =
+            serde_json::to_string(hashes).map_err(|e| StoreError::Database(e.to_string()))?;
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT hash FROM changes WHERE hash IN (SELECT value FROM json_each(?1))",
+            )
+            .map_err(db)?;
+        let rows = stmt.query_map([list], |r| r.get::<_, String>(0)).map_err(db)?;
+        rows.collect::<rusqlite::Result<HashSet<String>>>().map_err(db)
     }
 
     fn doc_change_hashes(&self, case: CaseId, kind: DocKind) -> Result<Vec<String>> {

@@ -6,6 +6,8 @@
 //! [`HubStore::commit`] atomic: a batch is stored whole or not at all, and the log sequence
 //! numbers it assigns become visible in order (a reader must never see seq N+1 before N).
 
+use std::collections::HashSet;
+
 use ledger_domain::{CaseFacts, CaseId, Role};
 use ledger_protocol::{BlobChunk, DocKind};
 use serde::Serialize;
@@ -345,6 +347,16 @@ pub trait HubStore: Send + Sync + 'static {
     fn doc_version(&self, case: CaseId, kind: DocKind) -> Result<Option<i64>>;
     /// Whether a change is stored.
     fn has_change(&self, hash: &str) -> Result<bool>;
+    /// Which of these changes are stored: one lookup for a whole uploaded batch.
+    fn stored_changes(&self, hashes: &[String]) -> Result<HashSet<String>> {
+        let mut held = HashSet::new();
+        for hash in hashes {
+            if self.has_change(hash)? {
+                held.insert(hash.clone());
+            }
+        }
+        Ok(held)
+    }
     /// The hashes the hub's records give a document: its accepted changes and its tail (for
     /// `ledger-hub check` to compare with the changes the stored document holds).
     fn doc_change_hashes(&self, case: CaseId, kind: DocKind) -> Result<Vec<String>>;

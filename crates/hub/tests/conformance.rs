@@ -10,7 +10,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use ledger_domain::{CaseFacts, CaseId, Category, Purpose, Role, Sector, Status};
@@ -579,6 +579,10 @@ fn documents_keep_a_snapshot_a_tail_and_a_version(store: &dyn HubStore) {
     assert_eq!(store.doc(c, DocKind::Case).unwrap(), Some((b"s1".to_vec(), vec![])));
     assert!(store.has_change("h1").unwrap());
     assert!(!store.has_change("h2").unwrap());
+    // A batch's lookup answers for every hash at once, and for none when given none.
+    let asked = ["h2", "h1", "h1", "it's; a \"quote\""].map(String::from);
+    assert_eq!(store.stored_changes(&asked).unwrap(), HashSet::from(["h1".to_owned()]));
+    assert!(store.stored_changes(&[]).unwrap().is_empty());
     assert_eq!(store.change("h1").unwrap(), Some(b"bytes of h1".to_vec()));
     assert_eq!(store.change("h2").unwrap(), None);
     // The other documents of the case do not exist.
