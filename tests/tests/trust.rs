@@ -344,6 +344,62 @@ async fn identity_drops_reach_the_bureau_and_leave_the_township() {
     assert!(!holds(&raw_files(c.a.dir.path()), "孙同访"));
 }
 
+/// The identity drops of one exchange are written together: three cases registered offline
+/// and a second submission with a new petitioner on one of them reach the bureau in one sync,
+/// the repeat petitioner beside the first one of that case, and leave the township.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_drops_of_one_exchange_all_reach_the_bureau() {
+    let c = county().await;
+    let names = ["赵一检", "钱二检", "孙三检"];
+    let ids: Vec<CaseId> = names
+        .iter()
+        .map(|name| {
+            let mut input = case_input("黄桥镇", "12336举报", name, "有人非法占用基本农田");
+            input.category = "违法占地建设".into();
+            input.purpose = "检举控告".into();
+            c.a.office.register(&input, None).unwrap()
+        })
+        .collect();
+    c.a.office
+        .add_submission(
+            ids[0],
+            &SubmissionInput {
+                submission: ledger_domain::NewSubmission {
+                    received: "2024-03-04".parse().ok(),
+                    channel: "来访".into(),
+                    source: "本局接收".into(),
+                    persons: Some(1),
+                    ..Default::default()
+                },
+                petitioners: vec![ledger_domain::NewPetitioner {
+                    name: "李同案".into(),
+                    ..Default::default()
+                }],
+            },
+            None,
+        )
+        .unwrap();
+    assert_eq!(c.a.office.identities_to_deliver().unwrap(), 4);
+    c.a.sync().await.unwrap();
+    assert_eq!(c.a.office.identities_to_deliver().unwrap(), 0, "every drop merged");
+    c.bureau.sync().await.unwrap();
+    for (id, name) in ids.iter().zip(names) {
+        let persons = c.bureau.office.view(*id).unwrap().identity.unwrap().persons;
+        let mut got: Vec<String> = persons.into_iter().map(|p| p.name).collect();
+        got.sort();
+        let mut want = vec![name.to_owned()];
+        if *id == ids[0] {
+            want.push("李同案".to_owned());
+            want.sort();
+        }
+        assert_eq!(got, want, "case {id}");
+    }
+    let files = raw_files(c.a.dir.path());
+    for secret in names.iter().chain(&["李同案"]) {
+        assert!(!holds(&files, secret), "{secret} in the township's files");
+    }
+}
+
 /// Staff added after enrollment join the roster before anything they sign goes up; someone
 /// not on the roster cannot sign at all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

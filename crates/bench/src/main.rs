@@ -217,7 +217,7 @@ fn main() -> anyhow::Result<()> {
     }
     let json = match cli.command {
         Command::Local { cases, import_rows, dir, samples, open_samples, seed, encrypted } => {
-            let exe = std::env::current_exe().context("cannot find this executable")?;
+            let exe = this_exe()?;
             let options = LocalOptions {
                 cases,
                 import_rows,
@@ -232,7 +232,7 @@ fn main() -> anyhow::Result<()> {
             serde_json::to_string_pretty(&report)?
         }
         Command::Encryption { cases, import_rows, rounds, samples, open_samples, seed } => {
-            let exe = std::env::current_exe().context("cannot find this executable")?;
+            let exe = this_exe()?;
             let keyring = ledger_office::vault::keyring_available();
             if !keyring {
                 eprintln!("no Secret Service answers: the keyring variant is left out");
@@ -260,7 +260,7 @@ fn main() -> anyhow::Result<()> {
             serde_json::to_string_pretty(&report)?
         }
         Command::Ingest { offices, per_office, postgres, hubs, seed } => {
-            let exe = std::env::current_exe().context("cannot find this executable")?;
+            let exe = this_exe()?;
             let options = ledger_bench::ingest::IngestOptions {
                 offices,
                 per_office,
@@ -281,7 +281,7 @@ fn main() -> anyhow::Result<()> {
             hubs,
             seed,
         } => {
-            let exe = std::env::current_exe().context("cannot find this executable")?;
+            let exe = this_exe()?;
             if !(minutes > 0.0 && sync_every > 0.0) {
                 anyhow::bail!("--minutes and --sync-every must be more than zero");
             }
@@ -300,7 +300,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Fleet { offices, cases, link, days, seed } => {
             let link = link.parse().map_err(|e| anyhow::anyhow!("--link: {e}"))?;
-            let exe = std::env::current_exe().context("cannot find this executable")?;
+            let exe = this_exe()?;
             let options = ledger_bench::fleet::FleetOptions {
                 offices: offices.max(2),
                 cases,
@@ -312,7 +312,7 @@ fn main() -> anyhow::Result<()> {
             on_runtime(ledger_bench::fleet::run(&options), "fleet benchmark failed")?
         }
         Command::Bootstrap { cases, seed, encrypted, rtt_ms, no_read_ahead } => {
-            let exe = std::env::current_exe().context("cannot find this executable")?;
+            let exe = this_exe()?;
             let options = ledger_bench::bootstrap::BootstrapOptions {
                 cases: cases.max(1),
                 seed,
@@ -336,4 +336,10 @@ fn main() -> anyhow::Result<()> {
     };
     println!("{json}");
     Ok(())
+}
+
+/// This executable: the benchmarks that run hubs or offices as processes find their binaries
+/// beside it.
+fn this_exe() -> anyhow::Result<std::path::PathBuf> {
+    std::env::current_exe().context("cannot find this executable")
 }

@@ -131,6 +131,19 @@ pub struct Input<'a> {
     pub roster: Option<&'a Roster>,
     /// The bounds.
     pub limits: Limits,
+    /// What the caller already read with the schema.
+    pub known: Known<'a>,
+}
+
+/// What the caller already read with the schema, so the rules need not read it again: a hub
+/// judging a batch knows each case as it read it after the batch's previous change to it.
+/// Each, when given, must be what the whole document named reads as now.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Known<'a> {
+    /// The case document the change applies to (`doc` in [`judge`]).
+    pub doc: Option<&'a Case>,
+    /// The case document of an identity document ([`Input::case_doc`]).
+    pub case_doc: Option<&'a Case>,
 }
 
 /// Which rule refused a change.
@@ -215,6 +228,9 @@ pub struct Accepted {
     pub doc: Automerge,
     /// The decoded change.
     pub change: Change,
+    /// For a case: what the whole document reads as with the change (for [`Known::doc`] when
+    /// the next change to it is judged).
+    pub case: Option<Case>,
 }
 
 /// Judges one change (`bytes`, claiming the hash `claimed` when given) against `doc`, the
@@ -286,13 +302,22 @@ pub fn judge(
         ));
     }
     let at = [change.hash()];
-    match input.class {
-        DocClass::Case => case_rules(input, doc, &next, &change, &at, creating, &scan)?,
-        DocClass::Identity => identity_rules(input, doc, &next, &change, &at, creating)?,
-        DocClass::Roster => roster_rules(input, doc, &next, &change, &at)?,
-        DocClass::Rules => rules_rules(doc, &next)?,
-    }
-    Ok(Accepted { doc: next, change })
+    let case = match input.class {
+        DocClass::Case => Some(case_rules(input, doc, &next, &change, &at, creating, &scan)?),
+        DocClass::Identity => {
+            identity_rules(input, doc, &next, &change, &at, creating)?;
+            None
+        }
+        DocClass::Roster => {
+            roster_rules(input, doc, &next, &change, &at)?;
+            None
+        }
+        DocClass::Rules => {
+            rules_rules(doc, &next)?;
+            None
+        }
+    };
+    Ok(Accepted { doc: next, change, case })
 }
 
 /// Whether `change` builds on every head of `doc` and on nothing else: then the document after
@@ -335,7 +360,11 @@ fn header(change: &Change, limits: &Limits) -> Verdict<()> {
 /// Dependencies present; `seq` and `start_op` exactly next. Returns the operations and changes
 /// the document already holds, for its size bound.
 fn causality(doc: &Automerge, change: &Change) -> Verdict<(u64, usize)> {
-    let missing = change.deps().iter().filter(|d| doc.get_change_by_hash(d).is_none()).count();
+    // A judged document holds no queued changes (one whose dependencies are missing is
+    // refused here, never applied), so this names exactly the dependencies it lacks; asking
+    // for each change by hash instead would encode each again.
+    let missing =
+        doc.get_missing_deps(change.deps()).iter().filter(|h| change.deps().contains(h)).count();
     if missing > 0 {
         return Err(Rejection::new(
             Rule::Causality,
@@ -870,32 +899,52 @@ fn case_rules(
     at: &[ChangeHash],
     creating: bool,
     scan: &OpScan<'_>,
-) -> Verdict<()> {
-    let caller = &input.caller;
+) -> Verdict<Case> {
     // Most changes build on the whole document as the hub holds it (no concurrent branch):
     // then the document after the change reads whole as it reads at the change, and the one
-    // before it as it reads now, so each is read once and without a historical view.
+    // before it as it reads now (or as the caller already read it), so each is read at most
+    // once and without a historical view. With concurrent changes beside this one, the whole
+    // document must read too (a new document is exactly the change).
     let linear = builds_on_all_heads(doc, change);
+    let whole = schema::read_case(next).map_err(|e| schema_err(&e))?;
+    let at_change;
     let after = if linear {
-        schema::read_case(next).map_err(|e| schema_err(&e))?
+        &whole
     } else {
-        let after = schema::read_case_at(next, at).map_err(|e| schema_err(&e))?;
-        // With concurrent changes beside this one, the whole document must read too (a new
-        // document is exactly the change).
-        schema::read_case(next).map_err(|e| schema_err(&e))?;
-        after
+        at_change = schema::read_case_at(next, at).map_err(|e| schema_err(&e))?;
+        &at_change
     };
     if after.id.0 != input.doc_id {
         return Err(Rejection::new(Rule::Schema, "文档中的案件标识与所报的不符"));
     }
-    let before = if creating {
+    let read_before;
+    let before: Option<&Case> = if creating {
         None
-    } else if linear {
-        Some(schema::read_case(doc).map_err(|e| schema_err(&e))?)
+    } else if linear && let Some(known) = input.known.doc {
+        Some(known)
     } else {
-        Some(schema::read_case_at(doc, change.deps()).map_err(|e| schema_err(&e))?)
+        read_before =
+            if linear { schema::read_case(doc) } else { schema::read_case_at(doc, change.deps()) }
+                .map_err(|e| schema_err(&e))?;
+        Some(&read_before)
     };
-    match &before {
+    case_checks(input, doc, change, creating, scan, before, after)?;
+    Ok(whole)
+}
+
+/// The rules over a case change, given what the case read as before it (`None`: the change
+/// creates it) and after it.
+fn case_checks(
+    input: &Input<'_>,
+    doc: &Automerge,
+    change: &Change,
+    creating: bool,
+    scan: &OpScan<'_>,
+    before: Option<&Case>,
+    after: &Case,
+) -> Verdict<()> {
+    let caller = &input.caller;
+    match before {
         None => {
             if after.registered_by != caller.office {
                 return Err(Rejection::new(
@@ -937,7 +986,7 @@ fn case_rules(
                 }
                 loosening(doc, change.deps(), scan)?;
             }
-            kept(before, &after)?;
+            kept(before, after)?;
         }
     }
     let lamport_seen =
@@ -992,7 +1041,7 @@ fn case_rules(
             "只有演示数据可以清除；该案件不是演示数据，县局服务器永不删除真实案件",
         ));
     }
-    if let Some(before) = &before
+    if let Some(before) = before
         && before.identity_restricted()
         && !after.identity_restricted()
         && !added.iter().any(|e| e.action == ActionKind::LiftRestriction && e.role == Role::Bureau)
@@ -1165,7 +1214,14 @@ fn identity_rules(
     let Some(case_doc) = input.case_doc else {
         return Err(Rejection::new(Rule::Scope, "案件本身尚未同步到县局，不能先上传身份信息"));
     };
-    let case = schema::read_case(case_doc).map_err(|e| schema_err(&e))?;
+    let read;
+    let case = match input.known.case_doc {
+        Some(known) => known,
+        None => {
+            read = schema::read_case(case_doc).map_err(|e| schema_err(&e))?;
+            &read
+        }
+    };
     if !caller.is_bureau() {
         let ours = case.jurisdiction.as_ref().is_some_and(|t| caller.townships.contains(t))
             || case.registered_by == caller.office;

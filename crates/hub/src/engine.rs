@@ -16,7 +16,7 @@
 //! becomes restricted, its identity document leaves the townships (and enters again when the
 //! bureau lifts the restriction).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::num::NonZeroUsize;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -220,6 +220,9 @@ struct Working {
     saved: Option<Vec<u8>>,
     /// What it reads as, once proved (the commit plans scope and facts from it).
     read: Option<ReadBack>,
+    /// A case as the judge read it after the batch's last change to it: what `doc` reads as,
+    /// so neither the next change's judging nor the proof reads it again.
+    judged: Option<Box<Case>>,
 }
 
 impl Working {
@@ -233,6 +236,7 @@ impl Working {
             new: Vec::new(),
             saved: None,
             read: None,
+            judged: None,
         }
     }
 }
@@ -268,6 +272,8 @@ struct Ingested {
 /// the documents the batch changes (in first-touched order).
 struct Batch {
     actors: Vec<String>,
+    /// Cases the hub already admits changes to from the caller in this batch.
+    admitted: HashSet<CaseId>,
     roster: Option<Roster>,
     working: HashMap<(CaseId, DocKind), Working>,
     order: Vec<(CaseId, DocKind)>,
@@ -694,6 +700,7 @@ impl Engine {
         let mut out = Ingested::default();
         let mut batch = Batch {
             actors: self.store.device_actors(&caller.device.id)?,
+            admitted: HashSet::new(),
             roster: None,
             working: HashMap::new(),
             order: Vec::new(),
@@ -819,20 +826,28 @@ impl Engine {
         let case = CaseId(up.case_id);
         let key = (case, up.kind);
         plan::doc_id_rule(up.kind, up.case_id, &caller.office.code)?;
-        self.admits(caller, case, up.kind)?;
+        // Nothing the answer depends on changes before the batch commits.
+        if !batch.admitted.contains(&case) {
+            self.admits(caller, case, up.kind)?;
+            batch.admitted.insert(case);
+        }
         self.open_working(batch, key)?;
         let Batch { actors, roster, working, .. } = batch;
-        let case_doc = match up.kind {
-            DocKind::Identity => match working.get(&(case, DocKind::Case)) {
-                Some(w) => Some(w.doc.clone()),
-                None => self.load(case, DocKind::Case).map_err(store_failure)?.map(|(d, _)| d),
-            },
+        // The case beside an identity document: the batch's copy (with its reading) or the hub's.
+        let stored_case = match up.kind {
+            DocKind::Identity if !working.contains_key(&(case, DocKind::Case)) => {
+                self.load(case, DocKind::Case).map_err(store_failure)?.map(|(d, _)| d)
+            }
             _ => None,
         };
         if roster.is_none() {
             *roster = self.roster_of(working, &caller.office.code).map_err(store_failure)?;
         }
-        let Some(w) = working.get_mut(&key) else {
+        let (case_doc, case_known) = match working.get(&(case, DocKind::Case)) {
+            Some(c) if up.kind == DocKind::Identity => (Some(&c.doc), c.judged.as_deref()),
+            _ => (stored_case.as_ref(), None),
+        };
+        let Some(w) = working.get(&key) else {
             return Err(NotTaken::Refused(("structure", "内部错误".into())));
         };
         let input = validate::Input {
@@ -844,9 +859,10 @@ impl Engine {
             },
             class: class_of(up.kind),
             doc_id: up.case_id,
-            case_doc: case_doc.as_ref(),
+            case_doc,
             roster: roster.as_ref(),
             limits: self.limits,
+            known: validate::Known { doc: w.judged.as_deref(), case_doc: case_known },
         };
         // The rules never panic by design; a panic inside Automerge is still only this change's.
         let verdict = catch_unwind(AssertUnwindSafe(|| {
@@ -863,7 +879,11 @@ impl Engine {
             ),
             _ => None,
         };
+        let Some(w) = working.get_mut(&key) else {
+            return Err(NotTaken::Refused(("structure", "内部错误".into())));
+        };
         w.doc = accepted.doc;
+        w.judged = accepted.case.map(Box::new);
         w.doc.set_actor(self.actor.clone());
         w.new.push(StoredChange {
             hash: up.hash.to_hex(),
@@ -953,14 +973,22 @@ impl Engine {
     ) -> Result<DropVerdicts, SyncError> {
         let mut acked = Vec::new();
         let mut refused = Vec::new();
+        // The exchange's drops are written together and committed once: one transaction (and
+        // one fsync) for the batch instead of one a drop.
+        let mut pending = PendingDrops::default();
         for drop in drops {
             if self.store.drop_merged(drop.id)? {
                 acked.push(drop.id);
                 continue;
             }
             let case = CaseId(drop.case_id);
-            match self.merge_drop(caller, drop, now) {
-                Ok(()) => acked.push(drop.id),
+            // A second drop for a case of the batch (or the same drop again) reads what the
+            // first stored.
+            if pending.drops.iter().any(|(id, c, _)| *id == drop.id || *c == case) {
+                self.commit_drops(&mut pending, &mut acked, &mut refused, now)?;
+            }
+            match self.merge_drop(caller, drop, &mut pending, now) {
+                Ok(()) => {}
                 Err(DropError::Refused(reason)) => {
                     tracing::warn!(office = %caller.office.code, case = %case, %reason, "identity drop refused");
                     refused.push((drop.id, reason));
@@ -968,10 +996,45 @@ impl Engine {
                 Err(DropError::Sync(e)) => return Err(e),
             }
         }
+        self.commit_drops(&mut pending, &mut acked, &mut refused, now)?;
         Ok((acked, refused))
     }
 
-    fn merge_drop(&self, caller: &Caller, drop: &IdentityDrop, now: i64) -> Result<(), DropError> {
+    /// Commits the drops written so far; a drop whose identity document would not load again
+    /// is refused (and sent again), the others are acknowledged.
+    fn commit_drops(
+        &self,
+        pending: &mut PendingDrops,
+        acked: &mut Vec<Uuid>,
+        refused: &mut Vec<(Uuid, String)>,
+        now: i64,
+    ) -> Result<(), SyncError> {
+        let PendingDrops { working, order, drops } = std::mem::take(pending);
+        if drops.is_empty() {
+            return Ok(());
+        }
+        let failed = self.commit(working, &order, drops.clone(), now)?;
+        let failed: BTreeSet<CaseId> = failed.iter().map(|c| c.case_id).collect();
+        for (id, case, office) in drops {
+            if failed.contains(&case) {
+                tracing::warn!(%office, %case, "identity drop not stored: its document would not load again");
+                refused.push((id, "县局未能把投递的信访人信息存入身份文档；请稍后再试".into()));
+            } else {
+                tracing::info!(%office, %case, "identity drop merged");
+                acked.push(id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks one drop and writes its new persons into the batch's identity documents.
+    fn merge_drop(
+        &self,
+        caller: &Caller,
+        drop: &IdentityDrop,
+        pending: &mut PendingDrops,
+        now: i64,
+    ) -> Result<(), DropError> {
         let case = CaseId(drop.case_id);
         let refuse = |m: &str| DropError::Refused(m.to_owned());
         let Some(scope) = self.store.case_scope(case).map_err(SyncError::from)? else {
@@ -992,7 +1055,6 @@ impl Engine {
             return Err(refuse("县局读取案件出错"));
         };
         let persons = plan::drop_persons(drop, &case_value).map_err(refuse)?;
-        let mut working = HashMap::new();
         let key = (case, DocKind::Identity);
         let damaged = || refuse("县局保存的身份文档已损坏；请联系县局");
         let existing = match self.load(case, DocKind::Identity) {
@@ -1011,7 +1073,7 @@ impl Engine {
         let create = existing.is_none();
         let case_id = case;
         let wrote = if create || !fresh.is_empty() {
-            self.hub_write(&mut working, case, DocKind::Identity, now, |tx| {
+            self.hub_write(&mut pending.working, case, DocKind::Identity, now, |tx| {
                 if create {
                     schema::write_identity(
                         tx,
@@ -1030,13 +1092,10 @@ impl Engine {
         } else {
             false
         };
-        let order: &[(CaseId, DocKind)] = if wrote { &[key] } else { &[] };
-        let failed =
-            self.commit(working, order, vec![(drop.id, case, caller.office.code.clone())], now)?;
-        if !failed.is_empty() {
-            return Err(refuse("县局未能把投递的信访人信息存入身份文档；请稍后再试"));
+        if wrote {
+            pending.order.push(key);
         }
-        tracing::info!(office = %caller.office.code, case = %case, persons = drop.persons.len(), "identity drop merged");
+        pending.drops.push((drop.id, case, caller.office.code.clone()));
         Ok(())
     }
 
@@ -1112,7 +1171,8 @@ impl Engine {
             }
         }
         // A drop whose identity write failed is not marked merged: it is sent again.
-        let drops = if failed.is_empty() { drops } else { Vec::new() };
+        let failed_cases: BTreeSet<CaseId> = failed.iter().map(|c| c.case_id).collect();
+        let drops = drops.into_iter().filter(|(_, case, _)| !failed_cases.contains(case)).collect();
         let commit = self.commit_plan(&working, order, drops, now)?;
         if commit.changes.is_empty() && commit.drops.is_empty() && commit.log.is_empty() {
             return Ok(failed);
@@ -1161,12 +1221,18 @@ impl Engine {
             return Ok(Vec::new());
         }
         let bytes = wire_save(&w.doc);
-        if let Ok(read) = reloads_as(&bytes, &w.doc).and_then(|()| read_back(key.1, &w.doc)) {
+        // A case the judge read after its last change need not be read again.
+        let proved = reloads_as(&bytes, &w.doc).and_then(|()| match w.judged.take() {
+            Some(case) => Ok(ReadBack::Case(case)),
+            None => read_back(key.1, &w.doc),
+        });
+        if let Ok(read) = proved {
             w.saved = Some(bytes);
             w.read = Some(read);
             return Ok(Vec::new());
         }
         tracing::error!(case = %key.0, "document would not load again; finding the change that breaks it");
+        w.judged = None;
         let mut doc = match self.store.doc(key.0, key.1)? {
             Some((snapshot, tail)) => {
                 load_doc(&snapshot, tail).map_err(|e| load_error(key.0, e))?
@@ -1900,6 +1966,15 @@ type PageOut = (Vec<Record>, Cursor, bool, Vec<Uuid>);
 
 /// Drops merged, and drops refused with why.
 type DropVerdicts = (Vec<Uuid>, Vec<(Uuid, String)>);
+
+/// Identity drops of one exchange written but not yet committed: the identity documents, in
+/// the order written, and the drops to mark merged (id, case, office).
+#[derive(Default)]
+struct PendingDrops {
+    working: HashMap<(CaseId, DocKind), Working>,
+    order: Vec<(CaseId, DocKind)>,
+    drops: Vec<(Uuid, CaseId, String)>,
+}
 
 enum DropError {
     Refused(String),

@@ -164,27 +164,6 @@ impl Tx<'_> {
     }
 }
 
-/// The statement for `sql` prepared on this connection: kept, or prepared now by `prepare`.
-fn prepared<F>(
-    statements: &RefCell<HashMap<String, Statement>>,
-    sql: &str,
-    prepare: impl FnOnce(String) -> F,
-) -> Result<Statement, tokio_postgres::Error>
-where
-    F: std::future::Future<Output = Result<Statement, tokio_postgres::Error>>,
-{
-    if let Some(statement) = statements.borrow().get(sql) {
-        return Ok(statement.clone());
-    }
-    let statement = block_on(prepare(sql.to_owned()))?;
-    let mut statements = statements.borrow_mut();
-    if statements.len() >= STATEMENTS_PER_CONNECTION {
-        statements.clear();
-    }
-    statements.insert(sql.to_owned(), statement.clone());
-    Ok(statement)
-}
-
 /// A connection taken from the pool; back in it when dropped.
 struct Conn<'a> {
     pool: &'a Pool,
@@ -333,13 +312,27 @@ trait Blocking {
 
 /// A client or a transaction of a [`Session`]: its statements and its client's calls.
 trait Prepares {
-    fn statement(&self, sql: &str) -> Result<Statement, tokio_postgres::Error>;
+    fn statements(&self) -> &RefCell<HashMap<String, Statement>>;
     fn client(&self) -> &impl GenericClient;
+
+    /// The statement for `sql` prepared on this connection: kept, or prepared now.
+    fn statement(&self, sql: &str) -> Result<Statement, tokio_postgres::Error> {
+        if let Some(statement) = self.statements().borrow().get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = block_on(self.client().prepare(sql))?;
+        let mut statements = self.statements().borrow_mut();
+        if statements.len() >= STATEMENTS_PER_CONNECTION {
+            statements.clear();
+        }
+        statements.insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
 }
 
 impl Prepares for Session {
-    fn statement(&self, sql: &str) -> Result<Statement, tokio_postgres::Error> {
-        prepared(&self.statements, sql, |sql| async move { self.client.prepare(&sql).await })
+    fn statements(&self) -> &RefCell<HashMap<String, Statement>> {
+        &self.statements
     }
     fn client(&self) -> &impl GenericClient {
         &self.client
@@ -347,8 +340,8 @@ impl Prepares for Session {
 }
 
 impl Prepares for Tx<'_> {
-    fn statement(&self, sql: &str) -> Result<Statement, tokio_postgres::Error> {
-        prepared(self.statements, sql, |sql| async move { self.tx.prepare(&sql).await })
+    fn statements(&self) -> &RefCell<HashMap<String, Statement>> {
+        self.statements
     }
     fn client(&self) -> &impl GenericClient {
         &self.tx

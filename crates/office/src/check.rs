@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use ledger_domain::automerge::{Automerge, Change};
 use ledger_domain::model::{Roster, StaffEntry};
 use ledger_domain::schema;
-use ledger_domain::validate::{self, Caller, DocClass, Input, Limits};
+use ledger_domain::validate::{self, Caller, DocClass, Input, Known, Limits};
 use ledger_store::{DeepCheck, DeepProblem, DocKind};
 
 use crate::Office;
@@ -103,6 +103,7 @@ impl Office {
                 case_doc: case_doc.as_ref(),
                 roster: Some(&roster),
                 limits: Limits::default(),
+                known: Known::default(),
             };
             // The rules never panic by design; a panic inside Automerge is still one finding.
             let verdict = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

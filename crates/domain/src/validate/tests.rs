@@ -90,6 +90,7 @@ impl World {
             case_doc: None,
             roster: Some(roster),
             limits: Limits::default(),
+            known: Known::default(),
         }
     }
 
