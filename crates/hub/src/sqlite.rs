@@ -625,14 +625,14 @@ impl HubStore for SqliteHubStore {
         }
         for d in &commit.docs {
             let key = d.case_id.to_string();
-            let current: Option<i64> = tx
-                .query_row(
-                    "SELECT version FROM docs WHERE case_id = ?1 AND kind = ?2",
-                    params![key, kind_code(d.kind)],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(db)?;
+            let current: Option<i64> = cached_query_row(
+                &tx,
+                "SELECT version FROM docs WHERE case_id = ?1 AND kind = ?2",
+                params![key, kind_code(d.kind)],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db)?;
             if current != d.expected {
                 return Err(StoreError::Busy(format!("{key}/{}", kind_code(d.kind))));
             }
