@@ -308,25 +308,7 @@ async fn identity_drops_reach_the_bureau_and_leave_the_township() {
     c.bureau.sync().await.unwrap();
     assert_eq!(c.bureau.office.view(id).unwrap().identity.unwrap().persons.len(), 1);
     // A repeat visit with a new petitioner, offline, then synced.
-    c.a.office
-        .add_submission(
-            id,
-            &SubmissionInput {
-                submission: ledger_domain::NewSubmission {
-                    received: "2024-03-04".parse().ok(),
-                    channel: "来访".into(),
-                    source: "本局接收".into(),
-                    persons: Some(1),
-                    ..Default::default()
-                },
-                petitioners: vec![ledger_domain::NewPetitioner {
-                    name: "孙同访".into(),
-                    ..Default::default()
-                }],
-            },
-            None,
-        )
-        .unwrap();
+    c.a.office.add_submission(id, &repeat_visit("孙同访"), None).unwrap();
     c.a.sync().await.unwrap();
     c.bureau.sync().await.unwrap();
     let names: Vec<String> = c
@@ -342,6 +324,20 @@ async fn identity_drops_reach_the_bureau_and_leave_the_township() {
         .collect();
     assert!(names.contains(&"孙同访".to_owned()), "{names:?}");
     assert!(!holds(&raw_files(c.a.dir.path()), "孙同访"));
+}
+
+/// A repeat visit by one new petitioner.
+fn repeat_visit(name: &str) -> SubmissionInput {
+    SubmissionInput {
+        submission: ledger_domain::NewSubmission {
+            received: "2024-03-04".parse().ok(),
+            channel: "来访".into(),
+            source: "本局接收".into(),
+            persons: Some(1),
+            ..Default::default()
+        },
+        petitioners: vec![ledger_domain::NewPetitioner { name: name.into(), ..Default::default() }],
+    }
 }
 
 /// The identity drops of one exchange are written together: three cases registered offline
@@ -360,25 +356,7 @@ async fn identity_drops_of_one_exchange_all_reach_the_bureau() {
             c.a.office.register(&input, None).unwrap()
         })
         .collect();
-    c.a.office
-        .add_submission(
-            ids[0],
-            &SubmissionInput {
-                submission: ledger_domain::NewSubmission {
-                    received: "2024-03-04".parse().ok(),
-                    channel: "来访".into(),
-                    source: "本局接收".into(),
-                    persons: Some(1),
-                    ..Default::default()
-                },
-                petitioners: vec![ledger_domain::NewPetitioner {
-                    name: "李同案".into(),
-                    ..Default::default()
-                }],
-            },
-            None,
-        )
-        .unwrap();
+    c.a.office.add_submission(ids[0], &repeat_visit("李同案"), None).unwrap();
     assert_eq!(c.a.office.identities_to_deliver().unwrap(), 4);
     c.a.sync().await.unwrap();
     assert_eq!(c.a.office.identities_to_deliver().unwrap(), 0, "every drop merged");
