@@ -35,6 +35,9 @@ use crate::state::{ProgressEvent, ProgressTask, StoreChanged};
 /// Where the fixtures live, from this crate's folder.
 const FIXTURES: &str = "../ui/src/api/fixtures";
 
+/// The day the page test's 督办单 asks the report by.
+const SUPERVISE_DUE: &str = "2026-12-04";
+
 /// The day every recording is made (a fixed clock: 10:00 in China). The page test sets the
 /// browser's clock to the same time.
 const TODAY: &str = "2026-11-27";
@@ -551,9 +554,14 @@ fn changes(cases: &Cases) -> Vec<(&'static str, Value, &'static str)> {
             json!({"id": c3, "input": {"action": "review_opinion", "target": "洞口县人民政府", "review_outcome": "upheld", "handler": handler}}),
             "reviewed",
         ),
-        ("import_ledger", import_args(false, true, false), "reviewed"),
-        ("import_ledger", import_args(true, true, false), "reviewed"),
-        ("import_ledger", import_args(true, true, true), "reviewed"),
+        (
+            "act",
+            json!({"id": c3, "input": {"action": "supervise", "target": "执法监察大队", "due": SUPERVISE_DUE, "text": "请于12月4日前报告整改情况", "handler": handler}}),
+            "supervised",
+        ),
+        ("import_ledger", import_args(false, true, false), "supervised"),
+        ("import_ledger", import_args(true, true, false), "supervised"),
+        ("import_ledger", import_args(true, true, true), "supervised"),
         ("import_ledger", import_args(true, false, true), "imported"),
         ("export_ledger", json!({"handle": PICK_SAVE_LEDGER}), "imported"),
         (

@@ -32,6 +32,17 @@ pub fn clock_at(date: &str) -> Clock {
     Arc::new(move || ms)
 }
 
+/// A 督办单 from `office`: its demand, reported on within ten days of the office's today, to the
+/// township the case is assigned to.
+pub fn supervision(office: &Office, demand: &str) -> ledger_office::ActionInput {
+    ledger_office::ActionInput {
+        action: Some(ledger_office::ActionKind::Supervise),
+        text: Some(demand.into()),
+        due: Some(office.today() + chrono::Days::new(10)),
+        ..Default::default()
+    }
+}
+
 /// A register-form input for a case in `township`.
 pub fn case_input(township: &str, source: &str, name: &str, request: &str) -> NewCase {
     NewCase {

@@ -39,7 +39,7 @@ use ledger_protocol::{
     encode, heads_digest, roster_id,
 };
 use ledger_store::DocKind as StoreKind;
-use ledger_tests::{TestHub, TestOffice, case_input, inject_outbox};
+use ledger_tests::{TestHub, TestOffice, case_input, inject_outbox, supervision};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const TODAY: &str = "2024-03-05";
@@ -1040,7 +1040,7 @@ async fn forged_authorship_cannot_void_the_bureaus_case() {
     }
     assert_eq!(c.bureau.office.view(id).unwrap().status, status);
     // The bureau acts as before.
-    c.bureau.office.act(id, &with_text(ActionKind::Supervise, "请抓紧办理")).unwrap();
+    c.bureau.office.act(id, &supervision(&c.bureau.office, "请抓紧办理")).unwrap();
     c.bureau.office.act(open, &with_text(ActionKind::Void, "重复登记")).unwrap();
     c.settle().await;
     for o in [&c.bureau, &c.hq] {
@@ -1088,7 +1088,7 @@ async fn a_lamport_overflow_is_refused_and_the_bureau_acts_normally() {
     c.after_attack(&before, "lamport overflow").await;
     assert!(c.bureau.office.case(id).unwrap().events.iter().all(|e| e.lamport < 1000));
 
-    c.bureau.office.act(id, &with_text(ActionKind::Supervise, "请于本周内答复")).unwrap();
+    c.bureau.office.act(id, &supervision(&c.bureau.office, "请于本周内答复")).unwrap();
     c.bureau.sync().await.unwrap();
     c.bureau.office.act(id, &with_text(ActionKind::Void, "系重复登记")).unwrap();
     c.settle().await;
@@ -2078,7 +2078,7 @@ async fn work_imported_from_a_usb_bundle_while_the_hub_serves_is_not_lost() {
         );
     }
     // The bureau acts on top of the township's work.
-    c.bureau.office.act(id, &with_text(ActionKind::Supervise, "请尽快答复")).unwrap();
+    c.bureau.office.act(id, &supervision(&c.bureau.office, "请尽快答复")).unwrap();
     let report = c.bureau.sync().await.unwrap();
     if report.refused > 0 {
         found.push(format!(

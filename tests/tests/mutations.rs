@@ -54,7 +54,7 @@ use ledger_office::{ActionInput, SubmissionInput};
 use ledger_protocol::{
     Cursor, DocKind, Hash, Record, SyncRequest, SyncResponse, UpChange, roster_id,
 };
-use ledger_tests::{TestHub, TestOffice, case_input};
+use ledger_tests::{TestHub, TestOffice, case_input, supervision};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 use uuid::Uuid;
@@ -377,7 +377,8 @@ async fn build_world() -> World {
         report,
         &ActionInput {
             action: Some(ActionKind::FollowUp),
-            text: Some("电话回访".into()),
+            method: Some(ledger_domain::FollowUpMethod::Phone),
+            text: Some("信访人对答复表示理解".into()),
             handler: Some("王强".into()),
             ..Default::default()
         },
@@ -385,7 +386,7 @@ async fn build_world() -> World {
     .unwrap();
 
     // The bureau's work meanwhile, left unsent.
-    b.act(report, &act(ActionKind::Supervise, Some("请抓紧办理"))).unwrap();
+    b.act(report, &supervision(b, "请抓紧办理")).unwrap();
     b.act(plain, &act(ActionKind::Chase, Some("请于本周内答复"))).unwrap();
     b.act(lift, &act(ActionKind::LiftRestriction, Some("举报人书面同意公开身份"))).unwrap();
     b.set_field(plain, &CaseField::Subject, "邻居李某").unwrap();
@@ -675,6 +676,7 @@ const ACTIONS: &[&str] = &[
     "reply",
     "review",
     "supervise",
+    "supervise_report",
     "chase",
     "follow_up",
     "evaluate",

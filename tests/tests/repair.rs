@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use ledger_domain::schema::{CaseField, Draft};
 use ledger_domain::{ActionKind, Role};
 use ledger_office::{ActionInput, OfficeError};
-use ledger_tests::{TestHub, TestOffice, case_input};
+use ledger_tests::{TestHub, TestOffice, case_input, supervision};
 
 const TODAY: &str = "2024-03-05";
 
@@ -158,17 +158,7 @@ async fn usb_bundles_carry_a_sync_both_ways() {
     assert_eq!(a.office.store().meta("sync.cursor").unwrap(), before);
 
     // A newer exchange, then the old return bundle again: the cursor never moves back.
-    bureau
-        .office
-        .act(
-            down,
-            &ActionInput {
-                action: Some(ActionKind::Supervise),
-                text: Some("请抓紧".into()),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    bureau.office.act(down, &supervision(&bureau.office, "请抓紧")).unwrap();
     bureau.sync().await.unwrap();
     let up2 = files.path().join("hq-up-2.lgb");
     a.office.export_bundle(&up2).unwrap();

@@ -11,7 +11,7 @@ use ledger_office::{ActionInput, CaseQuery, OfficeError};
 use ledger_protocol::keys::SecretKey;
 use ledger_protocol::{DocKind, EnrollRequest, Hash, SyncRequest, SyncResponse, UpChange, encode};
 use ledger_store::DocKind as StoreKind;
-use ledger_tests::{County, TestHub, TestOffice, case_input};
+use ledger_tests::{County, TestHub, TestOffice, case_input, supervision};
 
 const TODAY: &str = "2024-03-05";
 
@@ -83,6 +83,56 @@ async fn referral_flow_bureau_assigns_township_replies_offline_bureau_closes() {
     let stats = c.hub.store().all_facts().unwrap();
     assert_eq!(stats.len(), 1);
     assert_eq!(stats[0].status, Status::Closed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervision_order_goes_down_and_its_report_and_the_follow_up_come_back() {
+    let c = county().await;
+    let id = c
+        .bureau
+        .office
+        .register(&case_input("黄桥镇", "本局接收", "张三丰", "邻居违法建房"), None)
+        .unwrap();
+    c.bureau.office.act(id, &to(ActionKind::Assign, "黄桥镇")).unwrap();
+    let order = ActionInput {
+        text: Some("请于3月15日前查清占地面积并报告".into()),
+        due: Some("2024-03-15".parse().unwrap()),
+        ..act(ActionKind::Supervise)
+    };
+    c.bureau.office.act(id, &order).unwrap();
+    c.bureau.sync().await.unwrap();
+
+    c.a.sync().await.unwrap();
+    let at_a = c.a.office.view(id).unwrap();
+    assert_eq!(at_a.supervisions.len(), 1);
+    assert_eq!(at_a.supervisions[0].to.as_deref(), Some("黄桥镇"), "the township assigned");
+    assert!(at_a.allowed_actions.contains(&ActionKind::SuperviseReport));
+    let report = ActionInput {
+        text: Some("已查清：占地0.3亩".into()),
+        ..act(ActionKind::SuperviseReport)
+    };
+    c.a.office.act(id, &report).unwrap();
+    c.a.office.set_draft(id, Draft::Reply, "经调查核实，违法建筑已拆除。").unwrap();
+    c.a.office.act(id, &act(ActionKind::Reply)).unwrap();
+    let visit = ActionInput {
+        method: Some(ledger_domain::FollowUpMethod::Phone),
+        text: Some("信访人表示满意".into()),
+        result: Some(Satisfaction::Satisfied),
+        ..act(ActionKind::FollowUp)
+    };
+    c.a.office.act(id, &visit).unwrap();
+    c.a.sync().await.unwrap();
+    assert_eq!(c.a.office.store().outbox_len().unwrap(), 0, "the hub took every change");
+    assert!(c.a.office.view(id).unwrap().refused.is_empty());
+
+    c.bureau.sync().await.unwrap();
+    let seen = c.bureau.office.view(id).unwrap();
+    let reported = seen.supervisions[0].report.as_ref().map(|(_, text)| text.as_str());
+    assert_eq!(reported, Some("已查清：占地0.3亩"));
+    let follow_up = seen.case.events.iter().find(|e| e.action == ActionKind::FollowUp).unwrap();
+    assert_eq!(follow_up.method, Some(ledger_domain::FollowUpMethod::Phone));
+    assert_eq!(follow_up.satisfaction, Some(Satisfaction::Satisfied));
+    assert!(seen.anomalies.is_empty(), "{:?}", seen.anomalies);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -209,10 +259,7 @@ async fn concurrent_edits_converge_to_the_same_documents_and_status() {
     c.a.sync().await.unwrap();
     // Both offline.
     c.bureau.office.set_field(id, &CaseField::Category, "违法占地建设").unwrap();
-    c.bureau
-        .office
-        .act(id, &ActionInput { text: Some("请加快办理".into()), ..act(ActionKind::Supervise) })
-        .unwrap();
+    c.bureau.office.act(id, &supervision(&c.bureau.office, "请加快办理")).unwrap();
     c.a.office.set_field(id, &CaseField::Category, "非法转让土地").unwrap();
     c.a.office.act(id, &act(ActionKind::Investigate)).unwrap();
     c.a.office

@@ -474,6 +474,29 @@ async function main() {
     const timeline = (await page.getByTestId('timeline').textContent()) ?? ''
     check('the review opinion is on the timeline with its body', timeline.includes('复查意见') && timeline.includes('洞口县人民政府'), timeline.slice(0, 200))
 
+    const firstReceiver = (await page.getByTestId('first-receiver').textContent()) ?? ''
+    check('the case names its first receiver (首问责任人)', /^\S+（.+，\d{4}-\d{2}-\d{2} 登记）$/.test(firstReceiver.trim()), firstReceiver)
+
+    // 督办: a 督办单 names the office supervised, what is demanded and the day the report is due.
+    await page.getByTestId('action-supervise').click()
+    const superviseDialog = page.locator('.el-dialog').filter({ has: page.getByTestId('action-submit') })
+    await superviseDialog.getByTestId('action-submit').click()
+    const superviseErrors = superviseDialog.locator('.el-form-item.is-error .el-form-item__error')
+    await superviseErrors.first().waitFor()
+    const superviseErrorText = (await superviseErrors.allTextContents()).join(' ')
+    check('a 督办单 asks for its demand and its report day', superviseErrorText.includes('督办要求') && superviseErrorText.includes('反馈期限'), superviseErrorText)
+    await superviseDialog.locator('input[data-testid="action-target"]').fill('执法监察大队')
+    const dueInput = superviseDialog.locator('.el-form-item').filter({ hasText: '反馈期限' }).locator('input').first()
+    await dueInput.fill('2026-12-04')
+    await dueInput.press('Enter')
+    await superviseDialog.locator('textarea[data-testid="action-text"]').fill('请于12月4日前报告整改情况')
+    await superviseDialog.getByTestId('action-submit').click()
+    await page.getByTestId('supervision-open').waitFor()
+    const supervisions = (await page.getByTestId('supervisions').textContent()) ?? ''
+    check('the 督办单 waits for its report', supervisions.includes('执法监察大队') && supervisions.includes('2026-12-04') && supervisions.includes('待反馈'), supervisions)
+    const deadlinesText = (await page.getByTestId('deadlines').textContent()) ?? ''
+    check('its report day is among the deadlines', deadlinesText.includes('督办反馈期限'), deadlinesText.slice(0, 200))
+
     // A case reassigned away is read-only here.
     await page.locator('.shell-menu').getByText('台账').click()
     await field('ledger-search').fill(`洞口-${year}-A-0005`)

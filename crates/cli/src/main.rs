@@ -20,9 +20,9 @@ use anyhow::{Context, anyhow, bail};
 use clap::{CommandFactory, FromArgMatches};
 use ledger_office::{
     ActionInput, ActionKind, CaseField, CaseId, CaseQuery, ClientError, Clock, CloseReason,
-    DocumentKind, Enrollment, HandlingTrack, HubAddress, HubLink, ImportOptions, NewCase, Office,
-    OfficeConfig, OfficeError, Outcome, ReviewOutcome, Role, RuleInput, Satisfaction, Status,
-    StoreError, Unlock, system_clock,
+    DocumentKind, Enrollment, FollowUpMethod, HandlingTrack, HubAddress, HubLink, ImportOptions,
+    NewCase, Office, OfficeConfig, OfficeError, Outcome, ReviewOutcome, Role, RuleInput,
+    Satisfaction, Status, StoreError, Unlock, system_clock,
 };
 
 use args::{
@@ -122,6 +122,8 @@ fn flag_of(field: &str) -> Option<&'static str> {
         "date" => "--date",
         "document" => "--document",
         "track" => "--track",
+        "refers" => "--refers",
+        "method" => "--method",
         "hub" => "--hub",
         "token" => "--token",
         "ca" => "--ca",
@@ -643,10 +645,13 @@ fn case_command(dir: &Path, command: &CaseCommand, handler: Option<&str>) -> any
             date,
             document,
             track,
+            refers,
+            method,
+            unreachable,
         } => {
             let id = case_id(&office, id)?;
             let action = ActionKind::parse(action).ok_or_else(|| {
-                anyhow!("不认识办理动作「{action}」，可用：accept, not_accept, forward, assign, reassign, investigate, extend, reply, deliver, review, follow_up, evaluate, close, void（或中文：{}）", ActionKind::known_labels())
+                anyhow!("不认识办理动作「{action}」，可用：accept, not_accept, forward, assign, reassign, investigate, extend, reply, deliver, review, supervise, supervise_report, follow_up, evaluate, close, void（或中文：{}）", ActionKind::known_labels())
             })?;
             let result =
                 coded_flag(result, Satisfaction::parse, "评价结果", Satisfaction::known_labels)?;
@@ -666,6 +671,12 @@ fn case_command(dir: &Path, command: &CaseCommand, handler: Option<&str>) -> any
                 coded_flag(document, DocumentKind::parse, "文书类别", DocumentKind::known_labels)?;
             let track =
                 coded_flag(track, HandlingTrack::parse, "办理程序", HandlingTrack::known_labels)?;
+            let method = coded_flag(
+                method,
+                FollowUpMethod::parse,
+                "回访方式",
+                FollowUpMethod::known_labels,
+            )?;
             let status = office.act(
                 id,
                 &ActionInput {
@@ -681,6 +692,9 @@ fn case_command(dir: &Path, command: &CaseCommand, handler: Option<&str>) -> any
                     review_outcome,
                     track,
                     handler: handler.map(str::to_owned),
+                    refers: refers.clone(),
+                    method,
+                    unreachable: *unreachable,
                 },
             )?;
             eprintln!("已记录「{}」", action.label());

@@ -94,6 +94,8 @@ pub(crate) fn case_show(view: &CaseView, as_json: bool) -> anyhow::Result<()> {
             "allowed_actions": view.allowed_actions.iter().map(|a| a.code()).collect::<Vec<_>>(),
             "documents": view.documents,
             "evaluations": view.evaluations,
+            "supervisions": view.supervisions,
+            "first_receiver": view.first_receiver,
             "attachments": case.attachments,
             "handed_over": view.handed_over,
             "pending_upload": view.pending_upload,
@@ -117,6 +119,10 @@ pub(crate) fn case_show(view: &CaseView, as_json: bool) -> anyhow::Result<()> {
         view.track.label().to_owned()
     };
     println!("信访目的：{}    办理程序：{track}", case.purpose.label());
+    if let Some(first) = &view.first_receiver {
+        let office = view.office_names.get(&first.office).unwrap_or(&first.office);
+        println!("首问责任人：{}（{office}，{} 登记）", first.handler, first.date);
+    }
     println!("诉求内容：{}", case.request);
     println!("\n信访件：");
     for s in &case.submissions {
@@ -132,8 +138,13 @@ pub(crate) fn case_show(view: &CaseView, as_json: bool) -> anyhow::Result<()> {
     println!("\n办理记录：");
     for e in &case.events {
         let anomaly = view.anomalies.iter().any(|a| a.event_id == e.id);
+        let how = match (&e.method, e.unreachable) {
+            (Some(m), true) => format!("{}（无法回访）", m.label()),
+            (Some(m), false) => m.label().to_owned(),
+            (None, _) => String::new(),
+        };
         println!(
-            "  {}  {}  {}  {}{}{}",
+            "  {}  {}  {}  {}{how}{}{}",
             e.date,
             e.action.label(),
             e.handler,
@@ -141,6 +152,23 @@ pub(crate) fn case_show(view: &CaseView, as_json: bool) -> anyhow::Result<()> {
             e.text.as_deref().map(|t| format!("  {t}")).unwrap_or_default(),
             if anomaly { "  ⚠ 待核查" } else { "" }
         );
+    }
+    if !view.supervisions.is_empty() {
+        println!("\n督办单：");
+        for s in &view.supervisions {
+            let due = s.due.map(|d| format!("  反馈期限 {d}")).unwrap_or_default();
+            let report = match &s.report {
+                Some((on, text)) => format!("  {on} 已反馈：{text}"),
+                None => "  待反馈".to_owned(),
+            };
+            println!(
+                "  {}  {}  {}{due}{report}  （标识 {}）",
+                s.issued_on,
+                s.to.as_deref().unwrap_or(""),
+                s.demand.as_deref().unwrap_or(""),
+                s.id
+            );
+        }
     }
     println!("\n期限：");
     for d in &view.deadlines.items {

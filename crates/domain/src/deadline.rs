@@ -160,6 +160,8 @@ coded_enum! {
         RecheckRequest = ("recheck_request", "复核申请期限"),
         /// 复核期限: the re-review opinion is due within 30 days of the request.
         Recheck = ("recheck", "复核期限"),
+        /// 督办反馈期限: the day a 督办单 asked the supervised office to report by.
+        Supervised = ("supervised", "督办反馈期限"),
     }
 }
 
@@ -349,6 +351,17 @@ pub(crate) fn clocks(
             start: assigned_on,
             due: Ok(Reckoned { date: due, estimated: false }),
             met_on: replay.replied.as_ref().map(|(d, _)| *d),
+            informational: false,
+            refused_extension: None,
+        });
+    }
+    for s in &replay.supervisions {
+        let Some(due) = s.due else { continue };
+        out.push(Clock {
+            kind: DeadlineKind::Supervised,
+            start: s.issued_on,
+            due: Ok(Reckoned { date: due, estimated: false }),
+            met_on: s.report.as_ref().map(|(on, _)| *on),
             informational: false,
             refused_extension: None,
         });
@@ -813,7 +826,9 @@ mod tests {
     fn push(case: &mut Case, action: ActionKind, date: &str, due: Option<&str>) {
         let lamport = case.next_lamport();
         let role = match action {
-            ActionKind::Investigate | ActionKind::Reply => Role::Township,
+            ActionKind::Investigate | ActionKind::Reply | ActionKind::SuperviseReport => {
+                Role::Township
+            }
             _ => Role::Bureau,
         };
         case.events.push(Event {
@@ -837,6 +852,29 @@ mod tests {
     fn compute(case: &Case, as_of: &str) -> CaseDeadlines {
         let r = replay(&case.events);
         deadlines(case, &r, &PolicyTable::default(), &WorkCalendar::china(), d(as_of))
+    }
+
+    #[test]
+    fn a_supervision_order_runs_to_its_report() {
+        let mut c = case("2024-05-06", Source::Direct);
+        push(&mut c, ActionKind::Register, "2024-05-06", None);
+        push(&mut c, ActionKind::Assign, "2024-05-07", None);
+        // An older 督办 with no due date sets no clock.
+        push(&mut c, ActionKind::Supervise, "2024-05-08", None);
+        push(&mut c, ActionKind::Supervise, "2024-05-10", Some("2024-05-20"));
+        let dl = compute(&c, "2024-05-21");
+        let supervised: Vec<&Deadline> =
+            dl.items.iter().filter(|i| i.kind == DeadlineKind::Supervised).collect();
+        assert_eq!(supervised.len(), 1);
+        assert_eq!((supervised[0].start, supervised[0].due), (d("2024-05-10"), d("2024-05-20")));
+        assert!(supervised[0].overdue && !supervised[0].informational);
+        let order = c.events.last().unwrap().id.clone();
+        push(&mut c, ActionKind::SuperviseReport, "2024-05-22", None);
+        c.events.last_mut().unwrap().refers = Some(order);
+        let dl = compute(&c, "2024-05-23");
+        let met = dl.get(&DeadlineKind::Supervised).unwrap();
+        assert_eq!(met.met_on, Some(d("2024-05-22")));
+        assert!(!met.overdue && met.late, "reported two days after the day set");
     }
 
     #[test]

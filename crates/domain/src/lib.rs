@@ -44,14 +44,14 @@ pub use calendar::{CalendarError, Reckoned, WorkCalendar};
 pub use deadline::{CaseDeadlines, Deadline, DeadlineKind, Policy, PolicyTable};
 pub use facts::CaseFacts;
 pub use model::{
-    AttachmentRef, Case, CaseId, DeviceTime, Evaluation, Event, EventHead, Identity,
+    AttachmentRef, Case, CaseId, DeviceTime, Evaluation, Event, EventHead, FirstReceiver, Identity,
     IssuedDocument, Person, PetitionerRef, Roster, SCHEMA_VERSION, StaffEntry, Submission,
 };
 pub use registration::{FieldError, NewCase, NewPetitioner, NewSubmission, RegistrationContext};
 pub use rules::{Rules, RulesDoc};
 pub use stats::{Period, Rate, Statistics, StatsQuery};
 pub use terms::{
-    Category, Channel, CloseReason, DocumentKind, HandlingTrack, IdType, Outcome, PetitionerKind,
-    Purpose, ReviewOutcome, Role, Satisfaction, Sector, Source,
+    Category, Channel, CloseReason, DocumentKind, FollowUpMethod, HandlingTrack, IdType, Outcome,
+    PetitionerKind, Purpose, ReviewOutcome, Role, Satisfaction, Sector, Source,
 };
 pub use workflow::{ActionKind, Anomaly, Refusal, Replay, Status};

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::terms::{
-    Category, Channel, CloseReason, DocumentKind, HandlingTrack, IdType, Outcome, PetitionerKind,
-    Purpose, ReviewOutcome, Role, Satisfaction, Sector, Source,
+    Category, Channel, CloseReason, DocumentKind, FollowUpMethod, HandlingTrack, IdType, Outcome,
+    PetitionerKind, Purpose, ReviewOutcome, Role, Satisfaction, Sector, Source,
 };
 use crate::workflow::{ActionKind, EventOrder};
 
@@ -181,6 +181,22 @@ impl Case {
             .collect()
     }
 
+    /// 首问责任人: who first received the matter, the staff member who registered it (the first
+    /// 登记 in replay order), with the office and the day; none when that record names no one
+    /// (history imported without a handler).
+    pub fn first_receiver(&self) -> Option<FirstReceiver> {
+        self.events
+            .iter()
+            .filter(|e| e.action == ActionKind::Register)
+            .min_by(|a, b| a.order().cmp(&b.order()))
+            .filter(|e| !e.handler.trim().is_empty())
+            .map(|e| FirstReceiver {
+                handler: e.handler.clone(),
+                office: e.office.clone(),
+                date: e.date,
+            })
+    }
+
     /// The satisfaction evaluations, read from the 评价 events.
     pub fn evaluations(&self) -> Vec<Evaluation> {
         self.events
@@ -313,6 +329,12 @@ pub struct Event {
     pub document_number: Option<String>,
     /// The field a 冲突处理 event settles.
     pub field: Option<String>,
+    /// The event this one answers: for 督办反馈 the 督办单 (a 督办 event's id).
+    pub refers: Option<String>,
+    /// 回访方式, for 回访.
+    pub method: Option<FollowUpMethod>,
+    /// 无法回访: a 回访 that could not reach the petitioner (`method` says how it was tried).
+    pub unreachable: bool,
 }
 
 /// What every event has: who recorded it, when, and what was done. [`Event::new`] makes an
@@ -368,6 +390,9 @@ impl Event {
             document_kind: None,
             document_number: None,
             field: None,
+            refers: None,
+            method: None,
+            unreachable: false,
         }
     }
 
@@ -376,6 +401,19 @@ impl Event {
     pub fn order(&self) -> EventOrder<'_> {
         EventOrder { lamport: self.lamport, at: self.at, id: &self.id }
     }
+}
+
+/// 首问责任: the first receiver bound to the matter (首问负责制: whoever first receives a
+/// petitioner answers for the matter until it is handed on in writing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct FirstReceiver {
+    /// 首问责任人: the staff member.
+    pub handler: String,
+    /// The code of their office.
+    pub office: String,
+    /// The day the matter was registered.
+    pub date: NaiveDate,
 }
 
 /// 文书: a written notice or reply issued on the case, read from its 出具文书 event.

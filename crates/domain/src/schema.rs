@@ -45,8 +45,8 @@ use crate::model::{
 };
 use crate::rules::{RuleEntry, RulesDoc};
 use crate::terms::{
-    Category, Channel, CloseReason, DocumentKind, HandlingTrack, IdType, Outcome, PetitionerKind,
-    Purpose, ReviewOutcome, Role, Satisfaction, Sector, Source,
+    Category, Channel, CloseReason, DocumentKind, FollowUpMethod, HandlingTrack, IdType, Outcome,
+    PetitionerKind, Purpose, ReviewOutcome, Role, Satisfaction, Sector, Source,
 };
 use crate::workflow::ActionKind;
 
@@ -220,6 +220,9 @@ pub const EVENT_KEYS: &[&str] = &[
     "document_kind",
     "document_number",
     "field",
+    "refers",
+    "method",
+    "unreachable",
 ];
 
 /// The keys of a submission ([`add_submission`]).
@@ -419,6 +422,11 @@ pub fn add_event(tx: &mut impl Transactable, e: &Event) -> Result<()> {
     put_opt_str(tx, &obj, "document_kind", e.document_kind.as_ref().map(|v| v.code()))?;
     put_opt_str(tx, &obj, "document_number", e.document_number.as_deref())?;
     put_opt_str(tx, &obj, "field", e.field.as_deref())?;
+    put_opt_str(tx, &obj, "refers", e.refers.as_deref())?;
+    put_opt_str(tx, &obj, "method", e.method.as_ref().map(|v| v.code()))?;
+    if e.unreachable {
+        tx.put(&obj, "unreachable", true)?;
+    }
     Ok(())
 }
 
@@ -880,6 +888,9 @@ fn read_event<D: ReadDoc>(r: &Reader<'_, D>, obj: &ObjId, id: String) -> Result<
         document_kind: coded("document_kind")?.map(|c| DocumentKind::from_code(&c)),
         document_number: r.opt_str(obj, p, "document_number")?,
         field: r.opt_str(obj, p, "field")?,
+        refers: r.opt_str(obj, p, "refers")?,
+        method: coded("method")?.map(|c| FollowUpMethod::from_code(&c)),
+        unreachable: r.flag(obj, p, "unreachable")?,
         id,
     })
 }

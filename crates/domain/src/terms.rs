@@ -374,6 +374,22 @@ coded_enum! {
 }
 
 coded_enum! {
+    /// 回访方式: how a follow-up (回访) reached, or tried to reach, the petitioner.
+    pub enum FollowUpMethod {
+        /// 电话回访: by telephone.
+        Phone = ("phone", "电话", "电话回访"),
+        /// 上门回访: a visit to the petitioner.
+        Visit = ("visit", "上门", "上门回访", "走访"),
+        /// 短信回访: by text message.
+        Sms = ("sms", "短信", "短信回访"),
+        /// 信函回访: by letter.
+        Letter = ("letter", "信函", "信函回访"),
+        /// 约谈: the petitioner came in.
+        Interview = ("interview", "约谈", "来访回访"),
+    }
+}
+
+coded_enum! {
     /// 处理意见: the outcome stated in a reply (信访工作条例 §32).
     pub enum Outcome {
         /// 予以支持: supported.

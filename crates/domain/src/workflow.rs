@@ -69,11 +69,18 @@ coded_enum! {
         /// the day it was received as the event's date). The 30-day windows after a reply run
         /// from the day the petitioner received it (信访工作条例 §35).
         Deliver = ("deliver", "送达"),
-        /// 督办: the bureau supervises a township's handling.
+        /// 督办: the bureau supervises a township's handling with a 督办单: what it demands
+        /// (`text`), by when the township reports (`due`), to whom (`target`, the township
+        /// assigned when absent).
         Supervise = ("supervise", "督办"),
+        /// 督办反馈: the supervised office reports on a 督办单 (`refers` names it; `text` is
+        /// the result). One report answers one 督办单.
+        SuperviseReport = ("supervise_report", "督办反馈", "督办回复"),
         /// 催办: the bureau chases a township.
         Chase = ("chase", "催办"),
-        /// 回访: a follow-up call or visit.
+        /// 回访: a follow-up call or visit after the reply: how (`method`), what the petitioner
+        /// said (`text`), their satisfaction when asked (`satisfaction`), or that they could not
+        /// be reached (`unreachable`).
         FollowUp = ("follow_up", "回访"),
         /// 评价: the petitioner's satisfaction rating.
         Evaluate = ("evaluate", "评价", "满意度评价"),
@@ -221,6 +228,7 @@ pub fn roles_for(action: &ActionKind) -> &'static [Role] {
         | ActionKind::Hearing
         | ActionKind::Mediate
         | ActionKind::Reply
+        | ActionKind::SuperviseReport
         | ActionKind::FollowUp => TOWNSHIP,
         // 异议退回: a township returns a misdirected assignment to the bureau; the bureau returns
         // a misdirected referral to the body that sent it.
@@ -282,6 +290,26 @@ pub struct Replay {
     pub closed: Option<(NaiveDate, Option<CloseReason>)>,
     /// The latest rating.
     pub evaluation: Option<(Satisfaction, NaiveDate)>,
+    /// The 督办单 issued on the case, in replay order, each with its report once made.
+    pub supervisions: Vec<Supervision>,
+}
+
+/// 督办单: a supervision order the bureau issued on a case, and the report that answered it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Supervision {
+    /// The 督办 event's id.
+    pub id: String,
+    /// The day it was issued.
+    pub issued_on: NaiveDate,
+    /// 被督办单位: the office told to report.
+    pub to: Option<String>,
+    /// 督办要求.
+    pub demand: Option<String>,
+    /// 反馈期限: the day the report is due by; older 督办 records have none.
+    pub due: Option<NaiveDate>,
+    /// 督办反馈: the day it was reported on and the report's text.
+    pub report: Option<(NaiveDate, String)>,
 }
 
 impl Replay {
@@ -307,7 +335,13 @@ impl Replay {
             track: None,
             closed: None,
             evaluation: None,
+            supervisions: Vec::new(),
         }
+    }
+
+    /// The 督办单 not yet reported on.
+    pub fn open_supervisions(&self) -> impl Iterator<Item = &Supervision> {
+        self.supervisions.iter().filter(|s| s.report.is_none())
     }
 
     /// Whether the case was voided.
@@ -396,6 +430,10 @@ pub fn allowed_actions(state: &Replay, role: &Role) -> Vec<ActionKind> {
             )
         })
         .filter(|a| check(state, role, false, a).is_ok())
+        // 督办反馈 answers a 督办单: offered only while one waits for its report.
+        .filter(|a| {
+            **a != ActionKind::SuperviseReport || state.open_supervisions().next().is_some()
+        })
         .cloned()
         .collect()
 }
@@ -419,7 +457,8 @@ fn check(state: &Replay, role: &Role, imported: bool, action: &ActionKind) -> Re
                 | ActionKind::Reply
                 | ActionKind::FollowUp
         );
-        if !(*role == Role::Bureau && handling && self_handled) {
+        let supervised_here = *action == ActionKind::SuperviseReport && self_handled;
+        if !(*role == Role::Bureau && ((handling && self_handled) || supervised_here)) {
             let who = if *role == Role::Bureau { "乡镇国土所" } else { "县局" };
             let hint = if *role == Role::Bureau {
                 "案件已交办乡镇，请由承办的国土所办理"
@@ -431,6 +470,8 @@ fn check(state: &Replay, role: &Role, imported: bool, action: &ActionKind) -> Re
     }
     let ok = match action {
         ActionKind::Register | ActionKind::ResolveConflict | ActionKind::Unknown(_) => true,
+        // Which 督办单 it answers is the payload's question.
+        ActionKind::SuperviseReport => true,
         ActionKind::Accept | ActionKind::NotAccept | ActionKind::NoFurther => {
             *status == S::Registered
         }
@@ -486,6 +527,19 @@ fn check_payload(state: &Replay, event: &Event) -> Result<(), Refusal> {
             if event.text.as_deref().is_none_or(|t| t.trim().is_empty()) =>
         {
             Err(Refusal::new("解除保密须写明理由"))
+        }
+        ActionKind::SuperviseReport => {
+            let open = event
+                .refers
+                .as_deref()
+                .and_then(|id| state.supervisions.iter().find(|s| s.id == id));
+            match open {
+                None => Err(Refusal::new("督办反馈没有对应的督办单")),
+                Some(s) if s.report.is_some() => {
+                    Err(Refusal::new(format!("该督办单（{}）已经反馈过", s.issued_on)))
+                }
+                Some(_) => Ok(()),
+            }
         }
         ActionKind::ReviewOpinion | ActionKind::RecheckOpinion
             if event.review_outcome.is_none() || event.target.is_none() =>
@@ -583,6 +637,7 @@ fn next_status(state: &Replay, action: &ActionKind, role: &Role) -> Status {
         ActionKind::Notify
         | ActionKind::Deliver
         | ActionKind::Supervise
+        | ActionKind::SuperviseReport
         | ActionKind::Chase
         | ActionKind::FollowUp
         | ActionKind::Evaluate
@@ -675,6 +730,23 @@ fn apply(state: &mut Replay, event: &Event) {
             }
         }
         ActionKind::Close => state.closed = Some((date, event.close_reason.clone())),
+        ActionKind::Supervise => state.supervisions.push(Supervision {
+            id: event.id.clone(),
+            issued_on: date,
+            to: event.target.clone().or_else(|| state.assigned_to.clone()),
+            demand: event.text.clone(),
+            due: event.due,
+            report: None,
+        }),
+        ActionKind::SuperviseReport => {
+            if let Some(s) = state
+                .supervisions
+                .iter_mut()
+                .find(|s| Some(s.id.as_str()) == event.refers.as_deref())
+            {
+                s.report = Some((date, event.text.clone().unwrap_or_default()));
+            }
+        }
         _ => {}
     }
     state.status = next_status(state, &event.action, &event.role);
@@ -920,6 +992,54 @@ mod tests {
         let r = replay(&log.events);
         assert_eq!(permit(&r, &Role::Bureau, &ActionKind::Investigate), Ok(Status::InProgress));
         assert_eq!(permit(&r, &Role::Bureau, &ActionKind::Reply), Ok(Status::Replied));
+    }
+
+    #[test]
+    fn a_supervision_order_waits_for_its_report_and_one_report_answers_one_order() {
+        let mut log = Log::new();
+        log.push(Role::Bureau, ActionKind::Assign, "2024-03-02");
+        let r = replay(&log.events);
+        assert!(!allowed_actions(&r, &Role::Township).contains(&ActionKind::SuperviseReport));
+        let order = log.push(Role::Bureau, ActionKind::Supervise, "2024-03-20");
+        order.target = None;
+        order.text = Some("请于月底前查清并报告".into());
+        order.due = Some(d("2024-03-31"));
+        let order_id = order.id.clone();
+        let r = replay(&log.events);
+        assert_eq!(r.supervisions.len(), 1);
+        assert_eq!(r.supervisions[0].to.as_deref(), Some("黄桥镇"), "the township assigned");
+        assert_eq!(r.supervisions[0].due, Some(d("2024-03-31")));
+        assert_eq!(r.open_supervisions().count(), 1);
+        assert!(allowed_actions(&r, &Role::Township).contains(&ActionKind::SuperviseReport));
+        assert!(
+            !allowed_actions(&r, &Role::Bureau).contains(&ActionKind::SuperviseReport),
+            "the township assigned reports, not the bureau"
+        );
+
+        log.push(Role::Township, ActionKind::SuperviseReport, "2024-03-25").refers =
+            Some("ev-999".into());
+        let report = log.push(Role::Township, ActionKind::SuperviseReport, "2024-03-28");
+        report.refers = Some(order_id.clone());
+        report.text = Some("已查清，拟于4月5日前答复".into());
+        log.push(Role::Township, ActionKind::SuperviseReport, "2024-03-29").refers = Some(order_id);
+        let r = replay(&log.events);
+        assert_eq!(
+            r.supervisions[0].report,
+            Some((d("2024-03-28"), "已查清，拟于4月5日前答复".to_owned()))
+        );
+        let reasons: Vec<&str> = r.anomalies.iter().map(|a| a.reason.as_str()).collect();
+        assert_eq!(reasons.len(), 2, "{reasons:?}");
+        assert!(reasons[0].contains("没有对应的督办单"), "{reasons:?}");
+        assert!(reasons[1].contains("已经反馈过"), "{reasons:?}");
+        assert_eq!(r.status, Status::Assigned, "a supervision moves no status");
+        assert!(!allowed_actions(&r, &Role::Township).contains(&ActionKind::SuperviseReport));
+
+        // A case the bureau handles itself: its own report answers.
+        let mut own = Log::new();
+        own.push(Role::Bureau, ActionKind::Accept, "2024-03-02");
+        own.push(Role::Bureau, ActionKind::Supervise, "2024-03-05").due = Some(d("2024-03-15"));
+        let r = replay(&own.events);
+        assert!(allowed_actions(&r, &Role::Bureau).contains(&ActionKind::SuperviseReport));
     }
 
     #[test]

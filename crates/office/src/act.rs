@@ -6,7 +6,9 @@
 use ledger_domain::deadline::{
     check_assign_due, check_close, check_extension, check_objection, check_review_request,
 };
-use ledger_domain::workflow::{Replay, close_check, document_to_serve, forward_check, replay};
+use ledger_domain::workflow::{
+    Replay, Supervision, close_check, document_to_serve, forward_check, replay,
+};
 use ledger_domain::{
     ActionKind, Case, CaseId, CloseReason, DocumentKind, Event, HandlingTrack, Role, Rules, Status,
 };
@@ -86,6 +88,9 @@ impl Office {
             }
             ActionKind::Review => self.check_review(c)?,
             ActionKind::Evaluate => self.check_evaluate(c, event)?,
+            ActionKind::Supervise => check_supervise(c, self.today(), event)?,
+            ActionKind::SuperviseReport => check_supervise_report(c, event)?,
+            ActionKind::FollowUp => check_follow_up(c, event)?,
             ActionKind::Close => self.check_close(c, event)?,
             _ => {}
         }
@@ -372,4 +377,79 @@ impl Office {
         event.close_reason = Some(reason);
         Ok(())
     }
+}
+
+/// 督办: a 督办单 says what is demanded and by when the supervised office reports, and names
+/// that office (the township assigned, unless the bureau names another).
+fn check_supervise(c: &Act<'_>, today: chrono::NaiveDate, event: &mut Event) -> Result<()> {
+    if c.text.is_none() {
+        return Err(OfficeError::invalid("text", "督办要求", "请写明督办要求"));
+    }
+    let due = c.input.due.ok_or_else(|| {
+        OfficeError::invalid("due", "反馈期限", "请填写反馈期限：被督办单位须在此日前报告办理情况")
+    })?;
+    if due < today {
+        return Err(OfficeError::invalid("due", "反馈期限", "反馈期限不能早于今天"));
+    }
+    let named = c.input.target.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let to =
+        named.map(str::to_owned).or_else(|| c.replayed.assigned_to.clone()).ok_or_else(|| {
+            OfficeError::invalid("to", "被督办单位", "案件未交办乡镇，请写明被督办单位")
+        })?;
+    event.target = Some(to);
+    event.due = Some(due);
+    Ok(())
+}
+
+/// 督办反馈: answers one 督办单 still waiting for its report, with what was done.
+fn check_supervise_report(c: &Act<'_>, event: &mut Event) -> Result<()> {
+    let open: Vec<&Supervision> = c.replayed.open_supervisions().collect();
+    let chosen = match c.input.refers.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+        Some(id) => open.iter().find(|s| s.id == id).copied().ok_or_else(|| {
+            OfficeError::invalid("refers", "督办单", "所选督办单不存在或已经反馈，请重新选择")
+        })?,
+        None => match open.as_slice() {
+            [] => {
+                return Err(OfficeError::Refused("该案件没有待反馈的督办单".to_owned()));
+            }
+            [only] => only,
+            _ => {
+                return Err(OfficeError::invalid(
+                    "refers",
+                    "督办单",
+                    format!("该案件有{}份待反馈的督办单，请选择所反馈的一份", open.len()),
+                ));
+            }
+        },
+    };
+    if c.text.is_none() {
+        return Err(OfficeError::invalid("text", "反馈内容", "请写明督办事项的办理情况"));
+    }
+    event.refers = Some(chosen.id.clone());
+    Ok(())
+}
+
+/// 回访: how the petitioner was reached and what they said, or that they could not be; their
+/// satisfaction when they gave it (kept apart from the 评价 the statistics count).
+fn check_follow_up(c: &Act<'_>, event: &mut Event) -> Result<()> {
+    let method = c
+        .input
+        .method
+        .clone()
+        .ok_or_else(|| OfficeError::invalid("method", "回访方式", "请选择回访方式"))?;
+    if c.input.unreachable {
+        if c.input.result.is_some() {
+            return Err(OfficeError::invalid("result", "回访满意度", "无法回访时不能记录满意度"));
+        }
+    } else if c.text.is_none() {
+        return Err(OfficeError::invalid(
+            "text",
+            "回访情况",
+            "请写明回访情况；联系不上信访人的，请勾选「无法回访」",
+        ));
+    }
+    event.method = Some(method);
+    event.unreachable = c.input.unreachable;
+    event.satisfaction = c.input.result.clone();
+    Ok(())
 }

@@ -9,12 +9,13 @@ use ledger_domain::model::case_number;
 use ledger_domain::registration::build_petitioners;
 use ledger_domain::schema::{self, CaseField, Draft, FieldConflict, FieldValue, RestrictionEffect};
 use ledger_domain::workflow::{
-    Anomaly, allowed_actions, forward_check, permit, replay, status_after,
+    Anomaly, Supervision, allowed_actions, forward_check, permit, replay, status_after,
 };
 use ledger_domain::{
     ActionKind, AttachmentRef, Case, CaseId, CloseReason, DocumentKind, Evaluation, Event,
-    EventHead, HandlingTrack, Identity, IssuedDocument, NewCase, NewPetitioner, NewSubmission,
-    Outcome, Person, RegistrationContext, ReviewOutcome, Role, Satisfaction, Status,
+    EventHead, FirstReceiver, FollowUpMethod, HandlingTrack, Identity, IssuedDocument, NewCase,
+    NewPetitioner, NewSubmission, Outcome, Person, RegistrationContext, ReviewOutcome, Role,
+    Satisfaction, Status,
 };
 use ledger_protocol::DropPerson;
 use ledger_store::{DocKind, DropRecord, NewCaseDocs, QuarantinedChange};
@@ -53,6 +54,12 @@ pub struct ActionInput {
     pub track: Option<HandlingTrack>,
     /// 办理人; the office's default when absent.
     pub handler: Option<String>,
+    /// 督办单, for 督办反馈: the 督办 event answered (the only one waiting when absent).
+    pub refers: Option<String>,
+    /// 回访方式, for 回访.
+    pub method: Option<FollowUpMethod>,
+    /// 无法回访, for 回访: the petitioner could not be reached.
+    pub unreachable: bool,
 }
 
 /// A repeat letter or visit on an existing case.
@@ -98,6 +105,10 @@ pub struct CaseView {
     pub documents: Vec<IssuedDocument>,
     /// The ratings.
     pub evaluations: Vec<Evaluation>,
+    /// 首问责任人: who first received the matter.
+    pub first_receiver: Option<FirstReceiver>,
+    /// 督办单: the supervision orders issued on the case, each with its report once made.
+    pub supervisions: Vec<Supervision>,
     /// Local changes to the case not yet acknowledged by the hub.
     pub pending_upload: u64,
     /// Changes to the case the hub refused, with its reasons (`ledger repair` recovers).
@@ -280,9 +291,11 @@ impl Office {
             identity_restricted: case.identity_restricted(),
             documents: case.documents(),
             evaluations: case.evaluations(),
+            first_receiver: case.first_receiver(),
             identity,
             status: replayed.status.clone(),
             track: replayed.track(),
+            supervisions: replayed.supervisions,
             anomalies: replayed.anomalies,
             deadlines: due,
             conflicts,

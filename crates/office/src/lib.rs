@@ -63,9 +63,9 @@ pub use ledger_domain::schema::{CaseField, Draft};
 pub use ledger_domain::stats::Period;
 pub use ledger_domain::text::display_width;
 pub use ledger_domain::{
-    ActionKind, CaseId, Category, Channel, CloseReason, DocumentKind, FieldError, HandlingTrack,
-    NewCase, Outcome, Purpose, ReviewOutcome, Role, Satisfaction, Sector, Source, Statistics,
-    Status,
+    ActionKind, CaseId, Category, Channel, CloseReason, DocumentKind, FieldError, FollowUpMethod,
+    HandlingTrack, NewCase, Outcome, Purpose, ReviewOutcome, Role, Satisfaction, Sector, Source,
+    Statistics, Status,
 };
 // and sync as the office runs it: the handle of the background service, what a pass moved,
 // the status the header shows, how the hub is reached, and the failure the adapters word.

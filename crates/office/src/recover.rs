@@ -236,6 +236,9 @@ impl Office {
                     review_outcome: e.review_outcome.clone(),
                     track: e.track.clone(),
                     handler,
+                    refers: e.refers.clone(),
+                    method: e.method.clone(),
+                    unreachable: e.unreachable,
                 };
                 self.act(id, &input).map(|_| ())
             }

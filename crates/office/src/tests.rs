@@ -4,8 +4,8 @@ use chrono::NaiveDate;
 use ledger_domain::schema::{CaseField, Draft};
 use ledger_domain::stats::Period;
 use ledger_domain::{
-    ActionKind, CloseReason, DocumentKind, HandlingTrack, NewCase, NewPetitioner, NewSubmission,
-    ReviewOutcome, Role, Satisfaction, Status,
+    ActionKind, CloseReason, DocumentKind, FollowUpMethod, HandlingTrack, NewCase, NewPetitioner,
+    NewSubmission, ReviewOutcome, Role, Satisfaction, Status,
 };
 
 use super::*;
@@ -294,6 +294,133 @@ fn township_handles_and_the_bureau_closes() {
     assert!(township.set_field(id, &CaseField::Jurisdiction, "石江镇").is_err());
     township.set_field(id, &CaseField::Subject, "某建筑公司").unwrap();
     assert_eq!(township.case(id).unwrap().subject, "某建筑公司");
+}
+
+#[test]
+fn a_supervision_order_names_its_demand_and_day_and_each_report_answers_one() {
+    let (_d, bureau) = office(Role::Bureau, "2024-03-10");
+    let id = bureau.register(&new_case("2024-03-09"), None).unwrap();
+    bureau.act(id, &petition(ActionKind::Accept)).unwrap();
+    let order = |text: &str, due: &str, to: Option<&str>| ActionInput {
+        text: Some(text.into()),
+        due: Some(due.parse().unwrap()),
+        target: to.map(str::to_owned),
+        ..act(ActionKind::Supervise)
+    };
+    let refused = |input: ActionInput| field_error(bureau.act(id, &input).unwrap_err());
+    assert_eq!(
+        refused(ActionInput { text: None, ..order("x", "2024-03-20", Some("法规股")) }).0,
+        "text"
+    );
+    assert_eq!(
+        refused(ActionInput { due: None, ..order("查清", "2024-03-20", Some("法规股")) }).0,
+        "due"
+    );
+    assert_eq!(refused(order("查清", "2024-03-09", Some("法规股"))).0, "due", "a day already past");
+    // Handled by the bureau itself: no township to default to.
+    let (field, message) = refused(order("查清", "2024-03-20", None));
+    assert_eq!(field, "to", "{message}");
+    assert!(!bureau.view(id).unwrap().allowed_actions.contains(&ActionKind::SuperviseReport));
+
+    bureau.act(id, &order("三日内查清占地面积", "2024-03-13", Some("执法监察大队"))).unwrap();
+    bureau.act(id, &order("报送处理意见", "2024-03-20", Some("执法监察大队"))).unwrap();
+    let view = bureau.view(id).unwrap();
+    // 首问责任: whoever registered it answers for it, shown with the case.
+    let first = view.first_receiver.clone().unwrap();
+    assert_eq!((first.handler.as_str(), first.office.as_str()), ("刘洪", "county"));
+    assert_eq!(first.date, "2024-03-10".parse::<NaiveDate>().unwrap());
+    assert_eq!(view.supervisions.len(), 2);
+    assert_eq!(view.supervisions[0].demand.as_deref(), Some("三日内查清占地面积"));
+    assert_eq!(view.supervisions[0].to.as_deref(), Some("执法监察大队"));
+    let clocks = view.deadlines.items.iter().filter(|d| d.kind == DeadlineKind::Supervised).count();
+    assert_eq!(clocks, 2);
+    assert!(view.allowed_actions.contains(&ActionKind::SuperviseReport));
+    let (first, second) = (view.supervisions[0].id.clone(), view.supervisions[1].id.clone());
+
+    let report = |refers: Option<&str>, text: Option<&str>| ActionInput {
+        refers: refers.map(str::to_owned),
+        text: text.map(str::to_owned),
+        ..act(ActionKind::SuperviseReport)
+    };
+    let (field, message) = refused(report(None, Some("已查清")));
+    assert_eq!(field, "refers");
+    assert!(message.contains("2份"), "{message}");
+    assert_eq!(refused(report(Some("no-such-order"), Some("已查清"))).0, "refers");
+    assert_eq!(refused(report(Some(&first), None)).0, "text");
+    bureau.act(id, &report(Some(&first), Some("占地0.3亩，已拍照取证"))).unwrap();
+    assert_eq!(refused(report(Some(&first), Some("再报一次"))).0, "refers", "answered already");
+    // One left: it needs no choosing.
+    bureau.act(id, &report(None, Some("拟予支持，已报局务会"))).unwrap();
+    let view = bureau.view(id).unwrap();
+    let reports: Vec<_> = view.supervisions.iter().map(|s| s.report.clone()).collect();
+    let on: NaiveDate = "2024-03-10".parse().unwrap();
+    assert_eq!(
+        reports,
+        vec![
+            Some((on, "占地0.3亩，已拍照取证".to_owned())),
+            Some((on, "拟予支持，已报局务会".to_owned()))
+        ]
+    );
+    let event = view.case.events.iter().rev().find(|e| e.action == ActionKind::SuperviseReport);
+    assert_eq!(event.and_then(|e| e.refers.clone()), Some(second));
+    assert!(!view.allowed_actions.contains(&ActionKind::SuperviseReport));
+    assert!(view.anomalies.is_empty(), "{:?}", view.anomalies);
+    let err = bureau.act(id, &report(None, Some("x"))).unwrap_err();
+    assert!(err.to_string().contains("没有待反馈的督办单"), "{err}");
+}
+
+#[test]
+fn a_follow_up_says_how_and_what_was_heard_or_that_no_one_was_reached() {
+    let (_d, bureau) = office(Role::Bureau, "2024-03-10");
+    let id = bureau.register(&new_case("2024-03-09"), None).unwrap();
+    bureau.act(id, &petition(ActionKind::Accept)).unwrap();
+    bureau
+        .act(id, &ActionInput { text: Some("经调查核实……".into()), ..act(ActionKind::Reply) })
+        .unwrap();
+    let visit = |method: Option<FollowUpMethod>, text: Option<&str>| ActionInput {
+        method,
+        text: text.map(str::to_owned),
+        ..act(ActionKind::FollowUp)
+    };
+    let refused = |input: ActionInput| field_error(bureau.act(id, &input).unwrap_err());
+    assert_eq!(refused(visit(None, Some("表示满意"))).0, "method");
+    let (field, message) = refused(visit(Some(FollowUpMethod::Phone), None));
+    assert_eq!(field, "text");
+    assert!(message.contains("无法回访"), "{message}");
+    let unreachable = ActionInput {
+        unreachable: true,
+        result: Some(Satisfaction::Satisfied),
+        ..visit(Some(FollowUpMethod::Phone), None)
+    };
+    assert_eq!(refused(unreachable.clone()).0, "result", "no one stated a satisfaction");
+
+    bureau.act(id, &ActionInput { result: None, ..unreachable }).unwrap();
+    bureau
+        .act(
+            id,
+            &ActionInput {
+                result: Some(Satisfaction::BasicallySatisfied),
+                ..visit(Some(FollowUpMethod::Visit), Some("违建已拆，信访人表示基本满意"))
+            },
+        )
+        .unwrap();
+    let view = bureau.view(id).unwrap();
+    let visits: Vec<_> = view
+        .case
+        .events
+        .iter()
+        .filter(|e| e.action == ActionKind::FollowUp)
+        .map(|e| (e.method.clone(), e.unreachable, e.satisfaction.clone()))
+        .collect();
+    assert_eq!(
+        visits,
+        vec![
+            (Some(FollowUpMethod::Phone), true, None),
+            (Some(FollowUpMethod::Visit), false, Some(Satisfaction::BasicallySatisfied))
+        ]
+    );
+    // The satisfaction heard on a 回访 is not the petitioner's 评价 the statistics count.
+    assert!(view.evaluations.is_empty());
 }
 
 #[test]

@@ -3,8 +3,8 @@
 use chrono::NaiveDate;
 use ledger_office::{
     ActionInput, ActionKind, CaseField, CaseId, CaseQuery, CaseRow, CaseView, Category,
-    CloseReason, DocumentKind, Draft, HandlingTrack, NewCase, Outcome, Page, ReviewOutcome,
-    Satisfaction, Status, SubmissionInput,
+    CloseReason, DocumentKind, Draft, FollowUpMethod, HandlingTrack, NewCase, Outcome, Page,
+    ReviewOutcome, Satisfaction, Status, SubmissionInput,
 };
 use serde::Deserialize;
 use tauri::State;
@@ -126,6 +126,12 @@ pub(crate) struct ActInput {
     /// 办理程序, for 受理 and 交办 (proposed from the 信访目的 when absent).
     track: Option<String>,
     handler: Option<String>,
+    /// 督办单, for 督办反馈: the 督办 event's id.
+    refers: Option<String>,
+    /// 回访方式, for 回访.
+    method: Option<String>,
+    /// 无法回访, for 回访.
+    unreachable: Option<bool>,
 }
 
 fn coded<T>(
@@ -162,6 +168,9 @@ impl ActInput {
             review_outcome: coded(self.review_outcome, ReviewOutcome::parse, "复查、复核结论")?,
             track: coded(self.track, HandlingTrack::parse, "办理程序")?,
             handler: self.handler,
+            refers: self.refers,
+            method: coded(self.method, FollowUpMethod::parse, "回访方式")?,
+            unreachable: self.unreachable.unwrap_or(false),
         })
     }
 }

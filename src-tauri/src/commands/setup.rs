@@ -3,8 +3,9 @@
 
 use ledger_office::{
     ActionKind, CaseField, Category, Channel, CloseReason, DeadlineKind, DocumentKind, Enrollment,
-    HandlingTrack, HubAddress, HubLink, Office, OfficeConfig, Outcome, Purpose, ReviewOutcome,
-    Role, RuleInput, RulesView, Satisfaction, Sector, Source, Status, Unlock, system_clock,
+    FollowUpMethod, HandlingTrack, HubAddress, HubLink, Office, OfficeConfig, Outcome, Purpose,
+    ReviewOutcome, Role, RuleInput, RulesView, Satisfaction, Sector, Source, Status, Unlock,
+    system_clock,
 };
 use std::collections::BTreeMap;
 
@@ -126,6 +127,7 @@ pub(crate) struct Vocabularies {
     close_reason: Vec<CodeLabel>,
     outcome: Vec<CodeLabel>,
     review_outcome: Vec<CodeLabel>,
+    follow_up_method: Vec<CodeLabel>,
     handling_track: Vec<CodeLabel>,
     document_kind: Vec<CodeLabel>,
     /// The document kinds an office issues itself ([`DocumentKind::issued_by_office`]); the
@@ -162,6 +164,7 @@ pub(crate) async fn vocabularies() -> CommandResult<Vocabularies> {
         close_reason: list(CloseReason::KNOWN, CloseReason::code, CloseReason::label),
         outcome: list(Outcome::KNOWN, Outcome::code, Outcome::label),
         review_outcome: list(ReviewOutcome::KNOWN, ReviewOutcome::code, ReviewOutcome::label),
+        follow_up_method: list(FollowUpMethod::KNOWN, FollowUpMethod::code, FollowUpMethod::label),
         handling_track: list(HandlingTrack::KNOWN, HandlingTrack::code, HandlingTrack::label),
         document_kind: list(DocumentKind::KNOWN, DocumentKind::code, DocumentKind::label),
         issued_documents: DocumentKind::KNOWN

@@ -2,17 +2,26 @@ import type { ActionInput } from '../api/generated/bindings'
 
 /** What the dialog of one workflow action asks for. */
 export interface ActionForm {
-  /** 交办/改派 pick a township; 转送 names the receiving body. */
-  target?: 'township' | 'body' | 'person' | 'reviewer' | 'competent' | 'original'
+  /** 交办/改派 pick a township; 转送 names the receiving body; 督办 may name the office supervised. */
+  target?: 'township' | 'body' | 'person' | 'reviewer' | 'competent' | 'original' | 'supervised'
+  /** 督办反馈: which 督办单 it answers. */
+  refers?: boolean
+  /** 回访: how the petitioner was reached, or that they could not be. */
+  followUp?: boolean
   /** 复查意见, 复核意见: 维持 / 撤销并责令重作 / 变更. */
   reviewOutcome?: boolean
   /** 送达: the day the petitioner received the document. */
   served?: boolean
   due?: 'optional' | 'required'
-  /** `reason`: a required 理由; `note`: an optional 说明; `reply`: the reply text. */
-  text?: 'reason' | 'note' | 'reply' | 'method'
+  /**
+   * `reason`: a required 理由; `note`: an optional 说明; `reply`: the reply text; `method`: how a
+   * document was served; `demand`: a 督办单's demand; `report`: a 督办反馈; `finding`: what a 回访
+   * heard (not needed when the petitioner could not be reached).
+   */
+  text?: 'reason' | 'note' | 'reply' | 'method' | 'demand' | 'report' | 'finding'
   outcome?: boolean
-  result?: boolean
+  /** 评价 asks for the rating; 回访 may record the satisfaction the petitioner stated. */
+  result?: 'required' | 'optional'
   closeReason?: boolean
   /** 受理, 交办 as the decision: the 办理程序, proposed by the shell from the 信访目的. */
   track?: boolean
@@ -38,7 +47,13 @@ export function actionForm(action: string): ActionForm {
     case 'recheck_opinion':
       return { target: 'reviewer', reviewOutcome: true, text: 'note' }
     case 'evaluate':
-      return { result: true, text: 'note' }
+      return { result: 'required', text: 'note' }
+    case 'supervise':
+      return { target: 'supervised', due: 'required', text: 'demand' }
+    case 'supervise_report':
+      return { refers: true, text: 'report' }
+    case 'follow_up':
+      return { followUp: true, result: 'optional', text: 'finding' }
     case 'close':
       return { closeReason: true, text: 'note' }
     case 'not_accept':
@@ -51,7 +66,7 @@ export function actionForm(action: string): ActionForm {
     case 'lift_restriction':
       return { text: 'reason' }
     default:
-      // accept, review, investigate, notify, supervise, chase, follow_up, hearing, mediate.
+      // accept, review, investigate, notify, chase, hearing, mediate.
       return { text: 'note' }
   }
 }
@@ -67,28 +82,51 @@ export interface ActionValues {
   review_outcome: string
   track: string
   handler: string
+  refers: string
+  method: string
+  unreachable: boolean
 }
 
 export function emptyActionValues(handler = ''): ActionValues {
-  return { target: '', due: '', text: '', outcome: '', result: '', reason: '', date: '', review_outcome: '', track: '', handler }
+  return {
+    target: '',
+    due: '',
+    text: '',
+    outcome: '',
+    result: '',
+    reason: '',
+    date: '',
+    review_outcome: '',
+    track: '',
+    handler,
+    refers: '',
+    method: '',
+    unreachable: false,
+  }
 }
 
 /** The command input: only what this action's dialog asked for, blanks left out. */
 export function toActionInput(action: string, v: ActionValues): ActionInput {
   const form = actionForm(action)
   const input: ActionInput = { action }
-  const put = (key: keyof ActionInput, value: string) => {
+  const put = (key: Exclude<keyof ActionInput, 'unreachable'>, value: string) => {
     if (value.trim() !== '') input[key] = value.trim()
   }
   if (form.target) put('target', v.target)
   if (form.due) put('due', v.due)
   if (form.text) put('text', v.text)
   if (form.outcome) put('outcome', v.outcome)
-  if (form.result) put('result', v.result)
+  // A petitioner who could not be reached stated no satisfaction.
+  if (form.result && !(form.followUp && v.unreachable)) put('result', v.result)
   if (form.closeReason) put('reason', v.reason)
   if (form.served) put('date', v.date)
   if (form.reviewOutcome) put('review_outcome', v.review_outcome)
   if (form.track) put('track', v.track)
+  if (form.refers) put('refers', v.refers)
+  if (form.followUp) {
+    put('method', v.method)
+    if (v.unreachable) input.unreachable = true
+  }
   put('handler', v.handler)
   return input
 }
@@ -96,7 +134,20 @@ export function toActionInput(action: string, v: ActionValues): ActionInput {
 /** Server field keys that differ from the dialog's own. */
 export const ACTION_FIELD_ALIASES: Record<string, string> = { to: 'target' }
 
-export const ACTION_FIELDS = new Set(['target', 'due', 'text', 'outcome', 'result', 'reason', 'date', 'review_outcome', 'track', 'handler'])
+export const ACTION_FIELDS = new Set([
+  'target',
+  'due',
+  'text',
+  'outcome',
+  'result',
+  'reason',
+  'date',
+  'review_outcome',
+  'track',
+  'handler',
+  'refers',
+  'method',
+])
 
 /** Actions whose buttons stand apart in red: they end or void the case. */
 export function isDestructive(action: string): boolean {

@@ -81,8 +81,13 @@ fn event() -> impl Strategy<Value = Event> {
             prop::option::of(coded(ReviewOutcome::KNOWN, ReviewOutcome::Unknown)),
             prop::option::of(coded(HandlingTrack::KNOWN, HandlingTrack::Unknown)),
         ),
+        (
+            prop::option::of(id()),
+            prop::option::of(coded(FollowUpMethod::KNOWN, FollowUpMethod::Unknown)),
+            any::<bool>(),
+        ),
     )
-        .prop_map(|(a, b, c, d, e, f)| Event {
+        .prop_map(|(a, b, c, d, e, f, g)| Event {
             id: a.0,
             lamport: a.1,
             action: a.2,
@@ -104,6 +109,9 @@ fn event() -> impl Strategy<Value = Event> {
             field: f.2,
             review_outcome: f.3,
             track: f.4,
+            refers: g.0,
+            method: g.1,
+            unreachable: g.2,
         })
 }
 
@@ -446,6 +454,9 @@ fn writers_write_exactly_the_listed_keys() {
     event.document_kind = Some(DocumentKind::KNOWN[0].clone());
     event.document_number = Some("洞口信〔2024〕1号".into());
     event.field = Some("subject".into());
+    event.refers = Some("ev-1".into());
+    event.method = Some(FollowUpMethod::KNOWN[0].clone());
+    event.unreachable = true;
     let mut case = sample();
     case.petitioners = vec![PetitionerRef {
         id: "p1".into(),

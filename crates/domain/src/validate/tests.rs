@@ -820,6 +820,9 @@ fn full_township_event(doc: &Automerge) -> Event {
     e.document_kind = Some(crate::terms::DocumentKind::KNOWN[0].clone());
     e.document_number = Some("黄国土〔2024〕1号".into());
     e.field = Some("subject".into());
+    e.refers = Some("ev-1".into());
+    e.method = Some(crate::terms::FollowUpMethod::KNOWN[0].clone());
+    e.unreachable = true;
     e
 }
 

@@ -21,12 +21,24 @@ review_outcome?: string,
 /**
  * 办理程序, for 受理 and 交办 (proposed from the 信访目的 when absent).
  */
-track?: string, handler?: string, };
+track?: string, handler?: string, 
+/**
+ * 督办单, for 督办反馈: the 督办 event's id.
+ */
+refers?: string, 
+/**
+ * 回访方式, for 回访.
+ */
+method?: string, 
+/**
+ * 无法回访, for 回访.
+ */
+unreachable?: boolean, };
 
 /**
- * ActionKind: `register` 登记、`accept` 受理、`not_accept` 不予受理、`no_further` 不再受理、`forward` 转送、`assign` 交办、`reassign` 改派、`object` 异议退回、`notify` 告知、`investigate` 调查核实、`hearing` 听证、`mediate` 调解、`extend` 延期、`reply` 答复、`review` 复查、`review_opinion` 复查意见、`recheck_request` 复核、`recheck_opinion` 复核意见、`deliver` 送达、`supervise` 督办、`chase` 催办、`follow_up` 回访、`evaluate` 评价、`close` 办结、`void` 作废、`issue_document` 出具文书、`resolve_conflict` 冲突处理、`lift_restriction` 解除保密、`remove_demo` 清除演示数据; or a newer version's code.
+ * ActionKind: `register` 登记、`accept` 受理、`not_accept` 不予受理、`no_further` 不再受理、`forward` 转送、`assign` 交办、`reassign` 改派、`object` 异议退回、`notify` 告知、`investigate` 调查核实、`hearing` 听证、`mediate` 调解、`extend` 延期、`reply` 答复、`review` 复查、`review_opinion` 复查意见、`recheck_request` 复核、`recheck_opinion` 复核意见、`deliver` 送达、`supervise` 督办、`supervise_report` 督办反馈、`chase` 催办、`follow_up` 回访、`evaluate` 评价、`close` 办结、`void` 作废、`issue_document` 出具文书、`resolve_conflict` 冲突处理、`lift_restriction` 解除保密、`remove_demo` 清除演示数据; or a newer version's code.
  */
-export type ActionKind = "register" | "accept" | "not_accept" | "no_further" | "forward" | "assign" | "reassign" | "object" | "notify" | "investigate" | "hearing" | "mediate" | "extend" | "reply" | "review" | "review_opinion" | "recheck_request" | "recheck_opinion" | "deliver" | "supervise" | "chase" | "follow_up" | "evaluate" | "close" | "void" | "issue_document" | "resolve_conflict" | "lift_restriction" | "remove_demo" | (string & {});
+export type ActionKind = "register" | "accept" | "not_accept" | "no_further" | "forward" | "assign" | "reassign" | "object" | "notify" | "investigate" | "hearing" | "mediate" | "extend" | "reply" | "review" | "review_opinion" | "recheck_request" | "recheck_opinion" | "deliver" | "supervise" | "supervise_report" | "chase" | "follow_up" | "evaluate" | "close" | "void" | "issue_document" | "resolve_conflict" | "lift_restriction" | "remove_demo" | (string & {});
 
 /**
  * An event that is invalid where it falls in the merged log: kept, flagged for review.
@@ -322,7 +334,19 @@ document_number: string | null,
 /**
  * The field a 冲突处理 event settles.
  */
-field: string | null, };
+field: string | null, 
+/**
+ * The event this one answers: for 督办反馈 the 督办单 (a 督办 event's id).
+ */
+refers: string | null, 
+/**
+ * 回访方式, for 回访.
+ */
+method: FollowUpMethod | null, 
+/**
+ * 无法回访: a 回访 that could not reach the petitioner (`method` says how it was tried).
+ */
+unreachable: boolean, };
 
 /**
  * CaseField: `purpose` 信访目的、`sector` 涉及领域、`category` 问题类别、`jurisdiction` 所属乡镇、`subject` 被反映对象、`request` 诉求内容、`village` 问题属地、`confidential` 是否保密、`official_number` 正式编号; or a newer version's code.
@@ -478,6 +502,14 @@ documents: Array<IssuedDocument>,
  */
 evaluations: Array<Evaluation>, 
 /**
+ * 首问责任人: who first received the matter.
+ */
+first_receiver: FirstReceiver | null, 
+/**
+ * 督办单: the supervision orders issued on the case, each with its report once made.
+ */
+supervisions: Array<Supervision>, 
+/**
  * Local changes to the case not yet acknowledged by the hub.
  */
 pending_upload: number, 
@@ -601,9 +633,9 @@ informational: boolean,
 estimated: boolean, };
 
 /**
- * DeadlineKind: `decide` 受理告知期限、`objection` 异议期限、`handle` 办理期限、`assigned` 交办期限、`review_request` 复查申请期限、`review` 复查期限、`recheck_request` 复核申请期限、`recheck` 复核期限; or a newer version's code.
+ * DeadlineKind: `decide` 受理告知期限、`objection` 异议期限、`handle` 办理期限、`assigned` 交办期限、`review_request` 复查申请期限、`review` 复查期限、`recheck_request` 复核申请期限、`recheck` 复核期限、`supervised` 督办反馈期限; or a newer version's code.
  */
-export type DeadlineKind = "decide" | "objection" | "handle" | "assigned" | "review_request" | "review" | "recheck_request" | "recheck" | (string & {});
+export type DeadlineKind = "decide" | "objection" | "handle" | "assigned" | "review_request" | "review" | "recheck_request" | "recheck" | "supervised" | (string & {});
 
 /**
  * A deadline that could not be computed.
@@ -764,6 +796,24 @@ label: string,
 message: string, };
 
 /**
+ * 首问责任: the first receiver bound to the matter (首问负责制: whoever first receives a
+ * petitioner answers for the matter until it is handed on in writing).
+ */
+export type FirstReceiver = { 
+/**
+ * 首问责任人: the staff member.
+ */
+handler: string, 
+/**
+ * The code of their office.
+ */
+office: string, 
+/**
+ * The day the matter was registered.
+ */
+date: string, };
+
+/**
  * Flagged submissions, whatever their channel.
  */
 export type Flags = { 
@@ -779,6 +829,11 @@ skip_level: number,
  * 重复访.
  */
 repeat: number, };
+
+/**
+ * FollowUpMethod: `phone` 电话、`visit` 上门、`sms` 短信、`letter` 信函、`interview` 约谈; or a newer version's code.
+ */
+export type FollowUpMethod = "phone" | "visit" | "sms" | "letter" | "interview" | (string & {});
 
 /**
  * HandlingTrack: `petition` 信访程序、`report` 检举控告办理、`enforcement` 执法查处、`litigation` 诉讼或行政复议、`arbitration` 仲裁、`other_procedure` 其他法定程序、`suggestion` 建议意见办理; or a newer version's code.
@@ -1583,6 +1638,35 @@ referred_by?: string,
 referral_number?: string, };
 
 /**
+ * 督办单: a supervision order the bureau issued on a case, and the report that answered it.
+ */
+export type Supervision = { 
+/**
+ * The 督办 event's id.
+ */
+id: string, 
+/**
+ * The day it was issued.
+ */
+issued_on: string, 
+/**
+ * 被督办单位: the office told to report.
+ */
+to: string | null, 
+/**
+ * 督办要求.
+ */
+demand: string | null, 
+/**
+ * 反馈期限: the day the report is due by; older 督办 records have none.
+ */
+due: string | null, 
+/**
+ * 督办反馈: the day it was reported on and the report's text.
+ */
+report: [string, string] | null, };
+
+/**
  * What a sync moved, for the UI.
  */
 export type SyncReport = { rounds: number, uploaded: number, downloaded: number, refused: number, retries: number, };
@@ -1680,7 +1764,7 @@ category_by_sector: { [key in string]: Array<string> },
  * The 信访来源 codes that are referrals ([`Source::is_referral`]): the form asks for the
  * referring body and its document number.
  */
-referral_sources: Array<string>, status: Array<CodeLabel>, action: Array<CodeLabel>, satisfaction: Array<CodeLabel>, close_reason: Array<CodeLabel>, outcome: Array<CodeLabel>, review_outcome: Array<CodeLabel>, handling_track: Array<CodeLabel>, document_kind: Array<CodeLabel>, 
+referral_sources: Array<string>, status: Array<CodeLabel>, action: Array<CodeLabel>, satisfaction: Array<CodeLabel>, close_reason: Array<CodeLabel>, outcome: Array<CodeLabel>, review_outcome: Array<CodeLabel>, follow_up_method: Array<CodeLabel>, handling_track: Array<CodeLabel>, document_kind: Array<CodeLabel>, 
 /**
  * The document kinds an office issues itself ([`DocumentKind::issued_by_office`]); the
  * review opinions are the reviewing bodies', recorded only as served.
