@@ -764,6 +764,9 @@ const RECORD_KEYS: &[&str] = &[
     "name",
     "id_number",
     "display_name",
+    "refers",
+    "method",
+    "unreachable",
     "x_unknown",
 ];
 
@@ -859,6 +862,8 @@ fn value_for(key: &str, old: Option<&ScalarValue>, n: u64, actors: &Actors<'_>) 
         }
         "outcome" => strs(&["supported", "not_supported", "bogus", ""]),
         "field" => strs(&["purpose", "jurisdiction", "bogus"]),
+        "method" => strs(&["phone", "bogus", ""]),
+        "unreachable" => vec![ScalarValue::Boolean(true), s("yes"), ScalarValue::Null],
         "source" => strs(&["12336", "direct", "bogus"]),
         "" => vec![s("字"), s("x"), s(""), s("两字"), ScalarValue::Null, ScalarValue::Uint(7)],
         _ => vec![s(""), s("改写的内容"), s(&noise(5000, n)), s("a\0b"), ScalarValue::Uint(3)],

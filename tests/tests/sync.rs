@@ -99,7 +99,14 @@ async fn a_supervision_order_goes_down_and_its_report_and_the_follow_up_come_bac
         due: Some("2024-03-15".parse().unwrap()),
         ..act(ActionKind::Supervise)
     };
+    // Addressed to the township that holds the case, or to none.
+    let elsewhere = ActionInput { target: Some("石江镇".into()), ..order.clone() };
+    match c.bureau.office.act(id, &elsewhere) {
+        Err(OfficeError::Invalid(fields)) => assert_eq!(fields[0].field, "to"),
+        other => panic!("an order to a township that does not hold the case: {other:?}"),
+    }
     c.bureau.office.act(id, &order).unwrap();
+    assert!(c.bureau.office.view(id).unwrap().answerable_supervisions.is_empty());
     c.bureau.sync().await.unwrap();
 
     c.a.sync().await.unwrap();
@@ -107,6 +114,7 @@ async fn a_supervision_order_goes_down_and_its_report_and_the_follow_up_come_bac
     assert_eq!(at_a.supervisions.len(), 1);
     assert_eq!(at_a.supervisions[0].to.as_deref(), Some("黄桥镇"), "the township assigned");
     assert!(at_a.allowed_actions.contains(&ActionKind::SuperviseReport));
+    assert_eq!(at_a.answerable_supervisions, at_a.supervisions);
     let report = ActionInput {
         text: Some("已查清：占地0.3亩".into()),
         ..act(ActionKind::SuperviseReport)

@@ -355,7 +355,7 @@ pub(crate) fn clocks(
             refused_extension: None,
         });
     }
-    for s in &replay.supervisions {
+    for s in replay.supervisions.iter().filter(|s| s.withdrawn_on.is_none()) {
         let Some(due) = s.due else { continue };
         out.push(Clock {
             kind: DeadlineKind::Supervised,
@@ -870,7 +870,9 @@ mod tests {
         assert!(supervised[0].overdue && !supervised[0].informational);
         let order = c.events.last().unwrap().id.clone();
         push(&mut c, ActionKind::SuperviseReport, "2024-05-22", None);
-        c.events.last_mut().unwrap().refers = Some(order);
+        let report = c.events.last_mut().unwrap();
+        report.refers = Some(order);
+        report.text = Some("已查清".into());
         let dl = compute(&c, "2024-05-23");
         let met = dl.get(&DeadlineKind::Supervised).unwrap();
         assert_eq!(met.met_on, Some(d("2024-05-22")));

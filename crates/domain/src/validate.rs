@@ -1194,6 +1194,11 @@ fn event_rules(
     {
         return Err(Rejection::new(Rule::Restriction, "解除保密须写明理由"));
     }
+    if event.action == ActionKind::SuperviseReport
+        && (event.refers.is_none() || event.text.as_deref().is_none_or(|t| t.trim().is_empty()))
+    {
+        return Err(Rejection::new(Rule::Structure, "督办反馈须写明所反馈的督办单和办理情况"));
+    }
     Ok(())
 }
 

@@ -310,6 +310,17 @@ pub struct Supervision {
     pub due: Option<NaiveDate>,
     /// 督办反馈: the day it was reported on and the report's text.
     pub report: Option<(NaiveDate, String)>,
+    /// The day the case left the office it was addressed to (改派, 异议退回) before it
+    /// reported: no report is owed any more.
+    pub withdrawn_on: Option<NaiveDate>,
+}
+
+impl Supervision {
+    /// Whether a report is owed: an order with a report day, not answered, not withdrawn.
+    /// Older 督办 records have no report day and owe none.
+    pub fn awaiting_report(&self) -> bool {
+        self.due.is_some() && self.report.is_none() && self.withdrawn_on.is_none()
+    }
 }
 
 impl Replay {
@@ -339,9 +350,9 @@ impl Replay {
         }
     }
 
-    /// The 督办单 not yet reported on.
+    /// The 督办单 that wait for their report ([`Supervision::awaiting_report`]).
     pub fn open_supervisions(&self) -> impl Iterator<Item = &Supervision> {
-        self.supervisions.iter().filter(|s| s.report.is_none())
+        self.supervisions.iter().filter(|s| s.awaiting_report())
     }
 
     /// Whether the case was voided.
@@ -471,7 +482,7 @@ fn check(state: &Replay, role: &Role, imported: bool, action: &ActionKind) -> Re
     let ok = match action {
         ActionKind::Register | ActionKind::ResolveConflict | ActionKind::Unknown(_) => true,
         // Which 督办单 it answers is the payload's question.
-        ActionKind::SuperviseReport => true,
+        ActionKind::SuperviseReport => status.is_open(),
         ActionKind::Accept | ActionKind::NotAccept | ActionKind::NoFurther => {
             *status == S::Registered
         }
@@ -529,14 +540,24 @@ fn check_payload(state: &Replay, event: &Event) -> Result<(), Refusal> {
             Err(Refusal::new("解除保密须写明理由"))
         }
         ActionKind::SuperviseReport => {
-            let open = event
+            let order = event
                 .refers
                 .as_deref()
                 .and_then(|id| state.supervisions.iter().find(|s| s.id == id));
-            match open {
+            match order {
                 None => Err(Refusal::new("督办反馈没有对应的督办单")),
                 Some(s) if s.report.is_some() => {
                     Err(Refusal::new(format!("该督办单（{}）已经反馈过", s.issued_on)))
+                }
+                Some(s) if !s.awaiting_report() => Err(Refusal::new(format!(
+                    "该督办单（{}）不需要反馈：没有反馈期限，或案件已改派、退回",
+                    s.issued_on
+                ))),
+                Some(s) if event.date < s.issued_on => {
+                    Err(Refusal::new(format!("督办反馈的日期早于督办单（{}）", s.issued_on)))
+                }
+                Some(_) if event.text.as_deref().is_none_or(|t| t.trim().is_empty()) => {
+                    Err(Refusal::new("督办反馈须写明办理情况"))
                 }
                 Some(_) => Ok(()),
             }
@@ -648,6 +669,15 @@ fn next_status(state: &Replay, action: &ActionKind, role: &Role) -> Status {
     }
 }
 
+/// The case changes hands (交办 from the bureau, 改派, 异议退回): the orders that still wait
+/// are withdrawn. The office that now handles it owes no report on another's order; the
+/// bureau issues its own.
+fn withdraw_supervisions(state: &mut Replay, date: NaiveDate) {
+    for s in state.supervisions.iter_mut().filter(|s| s.awaiting_report()) {
+        s.withdrawn_on = Some(date);
+    }
+}
+
 fn apply(state: &mut Replay, event: &Event) {
     let date = event.date;
     match &event.action {
@@ -662,6 +692,9 @@ fn apply(state: &mut Replay, event: &Event) {
             state.decided.get_or_insert((event.action.clone(), date));
         }
         ActionKind::Assign | ActionKind::Reassign => {
+            if state.assigned_to != event.target {
+                withdraw_supervisions(state, date);
+            }
             state.decided.get_or_insert((ActionKind::Assign, date));
             state.accepted_on.get_or_insert(date);
             if event.track.is_some() {
@@ -674,6 +707,7 @@ fn apply(state: &mut Replay, event: &Event) {
             state.decided.get_or_insert((ActionKind::Object, date));
         }
         ActionKind::Object => {
+            withdraw_supervisions(state, date);
             state.assigned_to = None;
             state.assigned_due = None;
         }
@@ -737,6 +771,7 @@ fn apply(state: &mut Replay, event: &Event) {
             demand: event.text.clone(),
             due: event.due,
             report: None,
+            withdrawn_on: None,
         }),
         ActionKind::SuperviseReport => {
             if let Some(s) = state
@@ -1032,6 +1067,44 @@ mod tests {
         assert!(reasons[0].contains("没有对应的督办单"), "{reasons:?}");
         assert!(reasons[1].contains("已经反馈过"), "{reasons:?}");
         assert_eq!(r.status, Status::Assigned, "a supervision moves no status");
+        assert!(!allowed_actions(&r, &Role::Township).contains(&ActionKind::SuperviseReport));
+
+        // A case that changes hands takes no waiting order with it; a closed case owes none.
+        let mut moved = Log::new();
+        moved.push(Role::Bureau, ActionKind::Assign, "2024-03-02");
+        moved.push(Role::Bureau, ActionKind::Supervise, "2024-03-05").due = Some(d("2024-03-15"));
+        let old = moved.push(Role::Bureau, ActionKind::Supervise, "2024-03-06");
+        old.due = None; // an older 督办 record: no report day, no report owed
+        let r = replay(&moved.events);
+        assert_eq!(r.open_supervisions().count(), 1);
+        moved.push(Role::Bureau, ActionKind::Reassign, "2024-03-08").target = Some("石江镇".into());
+        let r = replay(&moved.events);
+        assert_eq!(r.supervisions[0].withdrawn_on, Some(d("2024-03-08")));
+        assert_eq!(r.open_supervisions().count(), 0);
+        assert!(!allowed_actions(&r, &Role::Township).contains(&ActionKind::SuperviseReport));
+        let late = moved.push(Role::Township, ActionKind::SuperviseReport, "2024-03-09");
+        late.refers = Some(r.supervisions[0].id.clone());
+        late.text = Some("已查清".into());
+        let r = replay(&moved.events);
+        assert!(r.anomalies[0].reason.contains("不需要反馈"), "{:?}", r.anomalies);
+
+        // A report dated before its order, or saying nothing, is out of order.
+        let mut early = Log::new();
+        early.push(Role::Bureau, ActionKind::Assign, "2024-03-02");
+        early.push(Role::Bureau, ActionKind::Supervise, "2024-03-10").due = Some(d("2024-03-20"));
+        let order = early.events.last().unwrap().id.clone();
+        let backdated = early.push(Role::Township, ActionKind::SuperviseReport, "2024-03-01");
+        backdated.refers = Some(order.clone());
+        backdated.text = Some("已查清".into());
+        early.push(Role::Township, ActionKind::SuperviseReport, "2024-03-12").refers = Some(order);
+        let r = replay(&early.events);
+        let reasons: Vec<&str> = r.anomalies.iter().map(|a| a.reason.as_str()).collect();
+        assert!(reasons.len() == 2 && reasons[0].contains("早于督办单"), "{reasons:?}");
+        assert!(reasons[1].contains("须写明办理情况"), "{reasons:?}");
+        assert!(r.supervisions[0].awaiting_report());
+        early.push(Role::Bureau, ActionKind::Close, "2024-03-13").close_reason =
+            Some(CloseReason::Withdrawn);
+        let r = replay(&early.events);
         assert!(!allowed_actions(&r, &Role::Township).contains(&ActionKind::SuperviseReport));
 
         // A case the bureau handles itself: its own report answers.

@@ -380,7 +380,8 @@ impl Office {
 }
 
 /// 督办: a 督办单 says what is demanded and by when the supervised office reports, and names
-/// that office (the township assigned, unless the bureau names another).
+/// that office: the township assigned, or on a case the bureau handles itself the office it
+/// names (a township that does not hold the case could never answer).
 fn check_supervise(c: &Act<'_>, today: chrono::NaiveDate, event: &mut Event) -> Result<()> {
     if c.text.is_none() {
         return Err(OfficeError::invalid("text", "督办要求", "请写明督办要求"));
@@ -392,10 +393,26 @@ fn check_supervise(c: &Act<'_>, today: chrono::NaiveDate, event: &mut Event) -> 
         return Err(OfficeError::invalid("due", "反馈期限", "反馈期限不能早于今天"));
     }
     let named = c.input.target.as_deref().map(str::trim).filter(|t| !t.is_empty());
-    let to =
-        named.map(str::to_owned).or_else(|| c.replayed.assigned_to.clone()).ok_or_else(|| {
-            OfficeError::invalid("to", "被督办单位", "案件未交办乡镇，请写明被督办单位")
-        })?;
+    let to = match (named, c.replayed.assigned_to.as_deref()) {
+        (Some(other), Some(assigned)) if other != assigned => {
+            return Err(OfficeError::invalid(
+                "to",
+                "被督办单位",
+                format!(
+                    "案件由{assigned}承办，督办单只能发给{assigned}；如需其他单位办理，请先改派"
+                ),
+            ));
+        }
+        (_, Some(assigned)) => assigned.to_owned(),
+        (Some(named), None) => named.to_owned(),
+        (None, None) => {
+            return Err(OfficeError::invalid(
+                "to",
+                "被督办单位",
+                "案件未交办乡镇，请写明被督办单位",
+            ));
+        }
+    };
     event.target = Some(to);
     event.due = Some(due);
     Ok(())

@@ -109,6 +109,8 @@ pub struct CaseView {
     pub first_receiver: Option<FirstReceiver>,
     /// 督办单: the supervision orders issued on the case, each with its report once made.
     pub supervisions: Vec<Supervision>,
+    /// The orders this office may report on now (督办反馈 chooses among them).
+    pub answerable_supervisions: Vec<Supervision>,
     /// Local changes to the case not yet acknowledged by the hub.
     pub pending_upload: u64,
     /// Changes to the case the hub refused, with its reasons (`ledger repair` recovers).
@@ -284,7 +286,13 @@ impl Office {
             .filter(|k| ledger_report::check_document(&case, k, &cfg.name).is_ok())
             .cloned()
             .collect();
+        let answerable_supervisions = if allowed.contains(&ActionKind::SuperviseReport) {
+            replayed.open_supervisions().cloned().collect()
+        } else {
+            Vec::new()
+        };
         Ok(CaseView {
+            answerable_supervisions,
             printable,
             office_names: self.office_names(&case),
             names: case.names(identity.as_ref()),

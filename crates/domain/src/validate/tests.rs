@@ -827,6 +827,28 @@ fn full_township_event(doc: &Automerge) -> Event {
 }
 
 #[test]
+fn a_township_supervision_report_names_its_order_and_what_was_done() {
+    let w = World::new();
+    let doc = w.case(Purpose::Appeal);
+    let input = w.input(w.township(), DocClass::Case);
+    let report = |refers: Option<&str>, text: Option<&str>| {
+        let mut e = township_event(&doc, ActionKind::SuperviseReport);
+        e.refers = refers.map(str::to_owned);
+        e.text = text.map(str::to_owned);
+        change_on(&doc, township_actor(), |tx| schema::add_event(tx, &e).unwrap())
+    };
+    assert_eq!(verdict(&input, &doc, &report(Some("ev-1"), Some("已查清"))), Ok(()));
+    for (refers, text) in [(None, Some("已查清")), (Some("ev-1"), None), (Some("ev-1"), Some("  "))]
+    {
+        assert_eq!(verdict(&input, &doc, &report(refers, text)), Err(Rule::Structure), "{text:?}");
+    }
+    // A township records no 督办 itself.
+    let order = township_event(&doc, ActionKind::Supervise);
+    let c = change_on(&doc, township_actor(), |tx| schema::add_event(tx, &order).unwrap());
+    assert_eq!(verdict(&input, &doc, &c), Err(Rule::Role));
+}
+
+#[test]
 fn a_township_event_with_a_key_this_version_does_not_know_is_refused() {
     let w = World::new();
     let doc = w.case(Purpose::Appeal);

@@ -510,6 +510,10 @@ first_receiver: FirstReceiver | null,
  */
 supervisions: Array<Supervision>, 
 /**
+ * The orders this office may report on now (督办反馈 chooses among them).
+ */
+answerable_supervisions: Array<Supervision>, 
+/**
  * Local changes to the case not yet acknowledged by the hub.
  */
 pending_upload: number, 
@@ -1664,7 +1668,12 @@ due: string | null,
 /**
  * 督办反馈: the day it was reported on and the report's text.
  */
-report: [string, string] | null, };
+report: [string, string] | null, 
+/**
+ * The day the case left the office it was addressed to (改派, 异议退回) before it
+ * reported: no report is owed any more.
+ */
+withdrawn_on: string | null, };
 
 /**
  * What a sync moved, for the UI.
