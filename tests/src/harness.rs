@@ -32,6 +32,20 @@ pub fn clock_at(date: &str) -> Clock {
     Arc::new(move || ms)
 }
 
+/// A repeat visit on 2024-03-04 by one new petitioner.
+pub fn repeat_visit(name: &str) -> ledger_office::SubmissionInput {
+    ledger_office::SubmissionInput {
+        submission: NewSubmission {
+            received: "2024-03-04".parse().ok(),
+            channel: "来访".into(),
+            source: "本局接收".into(),
+            persons: Some(1),
+            ..Default::default()
+        },
+        petitioners: vec![NewPetitioner { name: name.into(), ..Default::default() }],
+    }
+}
+
 /// A 督办单 from `office`: its demand, reported on within ten days of the office's today, to the
 /// township the case is assigned to.
 pub fn supervision(office: &Office, demand: &str) -> ledger_office::ActionInput {

@@ -54,7 +54,7 @@ use ledger_office::{ActionInput, SubmissionInput};
 use ledger_protocol::{
     Cursor, DocKind, Hash, Record, SyncRequest, SyncResponse, UpChange, roster_id,
 };
-use ledger_tests::{TestHub, TestOffice, case_input, supervision};
+use ledger_tests::{TestHub, TestOffice, case_input, repeat_visit, supervision};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 use uuid::Uuid;
@@ -339,13 +339,6 @@ async fn build_world() -> World {
     t.add_submission(
         report,
         &SubmissionInput {
-            submission: ledger_domain::NewSubmission {
-                received: "2024-03-04".parse().ok(),
-                channel: "来访".into(),
-                source: "本局接收".into(),
-                persons: Some(1),
-                ..Default::default()
-            },
             petitioners: vec![NewPetitioner {
                 name: "郑小红".into(),
                 id_number: "11010519491231002X".into(),
@@ -353,6 +346,7 @@ async fn build_world() -> World {
                 address: "大屋村5组".into(),
                 ..Default::default()
             }],
+            ..repeat_visit("郑小红")
         },
         None,
     )

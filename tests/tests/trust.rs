@@ -6,13 +6,13 @@
 
 use ledger_client::SyncTarget;
 use ledger_domain::{ActionKind, CaseId};
-use ledger_office::{ActionInput, SubmissionInput};
+use ledger_office::ActionInput;
 use ledger_protocol::{
     BlobWant, Cursor, DocKind, Partial, Record, RepairRequest, RepairSync, SyncRequest,
     SyncResponse, decode, encode,
 };
 use ledger_store::DocKind as StoreKind;
-use ledger_tests::{County, TestHub, TestOffice, case_input};
+use ledger_tests::{County, TestHub, TestOffice, case_input, repeat_visit};
 
 const TODAY: &str = "2024-03-05";
 
@@ -324,20 +324,6 @@ async fn identity_drops_reach_the_bureau_and_leave_the_township() {
         .collect();
     assert!(names.contains(&"孙同访".to_owned()), "{names:?}");
     assert!(!holds(&raw_files(c.a.dir.path()), "孙同访"));
-}
-
-/// A repeat visit by one new petitioner.
-fn repeat_visit(name: &str) -> SubmissionInput {
-    SubmissionInput {
-        submission: ledger_domain::NewSubmission {
-            received: "2024-03-04".parse().ok(),
-            channel: "来访".into(),
-            source: "本局接收".into(),
-            persons: Some(1),
-            ..Default::default()
-        },
-        petitioners: vec![ledger_domain::NewPetitioner { name: name.into(), ..Default::default() }],
-    }
 }
 
 /// The identity drops of one exchange are written together: three cases registered offline
