@@ -77,6 +77,11 @@ fn roots(c: &mut Collect<'_>) {
     c.visit::<cases::ActInput>();
     c.visit::<ledger_office::Page>();
     c.visit::<ledger_office::CaseView>();
+    c.visit::<ledger_office::WorkInput>();
+    c.visit::<ledger_office::WorkChange>();
+    c.visit::<ledger_office::WorkView>();
+    c.visit::<ledger_office::WorkTotals>();
+    c.visit::<ledger_office::ScreeningView>();
     c.visit::<NewCase>();
     c.visit::<ledger_office::SubmissionInput>();
     c.visit::<crate::files::Purpose>();

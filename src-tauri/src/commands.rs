@@ -5,6 +5,7 @@ pub(crate) mod cases;
 pub(crate) mod reports;
 pub(crate) mod setup;
 pub(crate) mod sync;
+pub(crate) mod work;
 
 use ledger_office::{Office, OfficeError};
 
@@ -74,5 +75,10 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         sync::recover_refused,
         sync::restart_sync,
         sync::hub_offices,
+        work::work_records,
+        work::work_totals,
+        work::screening_month,
+        work::add_work,
+        work::change_work,
     ]
 }

@@ -257,6 +257,25 @@ impl Shell {
                 }
                 json!(html)
             }
+            "work_records" => {
+                let year = a["year"].as_i64().and_then(|y| i32::try_from(y).ok());
+                to_json(o.work_records(Some(&s("kind")), year)?)
+            }
+            "work_totals" => {
+                let year = a["year"].as_i64().and_then(|y| i32::try_from(y).ok()).unwrap();
+                to_json(o.work_totals(year)?)
+            }
+            "screening_month" => to_json(o.screening_month(&s("month"))?),
+            "add_work" => {
+                let view = o.add_work(input(a, "input"))?;
+                self.changed(None);
+                to_json(view)
+            }
+            "change_work" => {
+                let view = o.change_work(&s("id"), input(a, "change"), a["handler"].as_str())?;
+                self.changed(None);
+                to_json(view)
+            }
             other => panic!("the recorder does not drive `{other}`: add it to Shell::answer"),
         })
     }
@@ -285,6 +304,9 @@ struct Cases {
     adopted: String,
     /// 洞口-…-A-0005: reassigned away from this office (read-only here).
     handed_over: String,
+    /// This month's screening list of the office, with one dispute (the page test adds a
+    /// second and files the list).
+    screening: String,
 }
 
 /// Registers a case from the form's fields as the UI sends them; `handler` records it.
@@ -405,11 +427,35 @@ fn seed(office: &Office, dir: &Path) -> Cases {
         .map(|r| r.id.to_string())
         .unwrap();
     let adopted = office.view(conflicted).unwrap().conflicts[0].values[0].clone();
+    // 工作记录: a consultation and the 4.22 campaign earlier this year, and this month's
+    // screening list with one dispute.
+    let year = &TODAY[..4];
+    let work = |kind: &str, fields: Value| {
+        let input = json!({"kind": kind, "fields": fields, "handler": "刘洪"});
+        office.add_work(serde_json::from_value(input).unwrap()).unwrap()
+    };
+    work(
+        "consult",
+        json!({"date": format!("{year}-03-02"), "channel": "phone", "topic": "征地补偿标准",
+            "answer": "按省定区片综合地价补偿，已告知查询渠道", "asker": "王先生"}),
+    );
+    work(
+        "outreach",
+        json!({"date": format!("{year}-04-22"), "occasion": "earth_day", "place": "县城人民广场",
+            "topic": "节约集约利用土地", "leaflets": 16000, "slogans": 1600, "mass_meetings": 5,
+            "forums": 15}),
+    );
+    let screening = work("screening", json!({"month": &TODAY[..7]})).id;
+    let dispute = json!({"op": "item", "fields": {"parties": "白竹村三组与四组", "place": "白竹村",
+        "issue": "山林界址争议，双方多次发生口角", "risk": "medium", "measures": "村委会调解，所长包案",
+        "owner": "刘洪", "status": "resolving"}});
+    office.change_work(&screening, serde_json::from_value(dispute).unwrap(), Some("刘洪")).unwrap();
     Cases {
         newest_registered,
         conflicted: conflicted.to_string(),
         adopted,
         handed_over: handed_over.to_string(),
+        screening,
     }
 }
 
@@ -456,6 +502,11 @@ fn reads(cases: &Cases) -> Vec<(&'static str, Value)> {
         let text = format!("洞口-{year}-A-000{n}");
         reads.push(("list_cases", json!({"query": {"limit": 20, "offset": 0, "text": text}})));
     }
+    for kind in ["consult", "outreach"] {
+        reads.push(("work_records", json!({"kind": kind, "year": year})));
+    }
+    reads.push(("work_totals", json!({"year": year})));
+    reads.push(("screening_month", json!({"month": month})));
     for id in [&cases.newest_registered, &cases.conflicted, &cases.handed_over] {
         reads.push(("case_detail", json!({"id": id})));
     }
@@ -570,6 +621,34 @@ fn changes(cases: &Cases) -> Vec<(&'static str, Value, &'static str)> {
             "rules_set",
         ),
         ("remove_demo", json!({"handler": null}), "demo_removed"),
+        // 工作记录: a consultation typed with an empty answer (refused by field), then right;
+        // a second dispute on this month's list; the list filed.
+        (
+            "add_work",
+            json!({"input": {"kind": "consult", "fields": {"date": TODAY, "channel": "counter",
+                "topic": "宅基地审批需要哪些材料"}, "handler": handler}}),
+            "demo_removed",
+        ),
+        (
+            "add_work",
+            json!({"input": {"kind": "consult", "fields": {"date": TODAY, "channel": "counter",
+                "topic": "宅基地审批需要哪些材料", "answer": "已告知需提交申请书、户口簿和村组意见"},
+                "handler": handler}}),
+            "consulted",
+        ),
+        (
+            "change_work",
+            json!({"id": cases.screening, "change": {"op": "item", "fields": {
+                "parties": "黄桥镇大屋村张某与李某", "place": "大屋村", "issue": "宅基地界址争议",
+                "risk": "high", "measures": "镇村联合调处", "owner": "李娟", "status": "watching"}},
+                "handler": handler}),
+            "disputed",
+        ),
+        (
+            "change_work",
+            json!({"id": cases.screening, "change": {"op": "file"}, "handler": handler}),
+            "screening_filed",
+        ),
         // What the page test does not do, for `npm run dev:mock`: a case registered by hand.
         ("register_case", form(json!({})), "registered"),
     ]

@@ -50,7 +50,7 @@ use ledger_domain::workflow::replay;
 use ledger_domain::{ActionKind, Case, NewPetitioner, Role};
 use ledger_hub::store::{LogKind, Reader};
 use ledger_hub::{Caller, Engine, HubStore, SqliteHubStore};
-use ledger_office::{ActionInput, SubmissionInput};
+use ledger_office::{ActionInput, SubmissionInput, WorkChange, WorkInput};
 use ledger_protocol::{
     Cursor, DocKind, Hash, Record, SyncRequest, SyncResponse, UpChange, roster_id,
 };
@@ -134,6 +134,8 @@ struct World {
     rosters: BTreeMap<String, Roster>,
     /// The county's rules document before the mutation.
     rules: Option<ledger_domain::RulesDoc>,
+    /// Work records before the mutation.
+    works: BTreeMap<Uuid, ledger_domain::work::WorkRecord>,
     restricted: BTreeSet<Uuid>,
     /// Every document, in an order that does not depend on random ids.
     doc_order: Vec<(Uuid, DocKind)>,
@@ -270,6 +272,7 @@ fn up(entries: Vec<ledger_store::OutboxEntry>) -> Vec<UpChange> {
                 ledger_store::DocKind::Identity => DocKind::Identity,
                 ledger_store::DocKind::Roster => DocKind::Roster,
                 ledger_store::DocKind::Rules => DocKind::Rules,
+                ledger_store::DocKind::Work => DocKind::Work,
             },
             hash: Hash::from_hex(&e.hash).unwrap(),
             bytes: e.bytes,
@@ -327,11 +330,52 @@ async fn build_world() -> World {
         b.act(id, &act(ActionKind::Accept, None)).unwrap();
         b.act(id, &assign()).unwrap();
     }
+    // The township's screening list for the month, held by the hub.
+    let text = |pairs: &[(&str, &str)]| -> BTreeMap<String, ledger_office::FieldValue> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), ledger_office::FieldValue::Text((*v).to_owned())))
+            .collect()
+    };
+    let list = town
+        .office
+        .add_work(WorkInput {
+            kind: "screening".into(),
+            fields: text(&[("month", "2024-03")]),
+            handler: None,
+        })
+        .unwrap();
+    let dispute = text(&[
+        ("parties", "大屋村一组与二组"),
+        ("place", "大屋村"),
+        ("issue", "林地边界争议"),
+        ("risk", "medium"),
+        ("measures", "镇村联合调处"),
+        ("owner", "李娟"),
+        ("status", "resolving"),
+    ]);
+    let item =
+        town.office.change_work(&list.id, WorkChange::Item { fields: dispute }, None).unwrap();
+    let item = item.state.items[0].id.clone();
     bureau.sync().await.unwrap();
     town.sync().await.unwrap();
 
     // The township's work, left unsent.
     let t = &town.office;
+    let settle = WorkChange::Amend { item: Some(item), fields: text(&[("status", "settled")]) };
+    t.change_work(&list.id, settle, None).unwrap();
+    t.change_work(&list.id, WorkChange::File, None).unwrap();
+    t.add_work(WorkInput {
+        kind: "consult".into(),
+        fields: text(&[
+            ("date", "2024-03-05"),
+            ("channel", "phone"),
+            ("topic", "宅基地审批"),
+            ("answer", "已告知程序"),
+        ]),
+        handler: None,
+    })
+    .unwrap();
     t.act(report, &act(ActionKind::Investigate, Some("已到现场核实"))).unwrap();
     t.set_draft(report, Draft::Investigation, "经核实，被反映人在基本农田上建房约120平方米。")
         .unwrap();
@@ -433,6 +477,7 @@ async fn build_world() -> World {
         identities: BTreeMap::new(),
         rosters: BTreeMap::new(),
         rules: None,
+        works: BTreeMap::new(),
         restricted: BTreeSet::new(),
         doc_order: Vec::new(),
         hashes: Vec::new(),
@@ -457,6 +502,9 @@ async fn build_world() -> World {
                 world.rosters.insert(roster.office.clone(), roster);
             }
             DocKind::Rules => world.rules = Some(schema::read_rules(&doc).unwrap()),
+            DocKind::Work => {
+                world.works.insert(id.0, schema::read_work(&doc).unwrap());
+            }
         }
         let (b, t) = (world.bureau.actor.clone(), world.township.actor.clone());
         let rank = move |a: &ActorId| {
@@ -484,6 +532,7 @@ async fn build_world() -> World {
                 DocKind::Identity => 1,
                 DocKind::Roster => 2,
                 DocKind::Rules => 3,
+                DocKind::Work => 4,
             };
             ((code, label.unwrap_or_default()), *key)
         })
@@ -1502,6 +1551,26 @@ fn invariants(world: &World, hub: &Hub, caller: &Caller, now: i64) -> Result<(),
                     return Err(format!("the county's rules: changed by {}", caller.office.code));
                 }
             }
+            DocKind::Work => {
+                let r = schema::read_work(&doc)
+                    .map_err(|e| format!("a stored work record does not read ({id}: {e})"))?;
+                let before = world.works.get(&id.0);
+                let kept = before.is_none_or(|b| {
+                    b.office == r.office
+                        && b.kind == r.kind
+                        && b.entries.iter().all(|e| r.entries.contains(e))
+                });
+                let foreign = r.office != caller.office.code
+                    && before.is_none_or(|b| b.entries.len() != r.entries.len());
+                let unsigned = r.entries.iter().any(|e| {
+                    before.is_none_or(|b| !b.entries.contains(e))
+                        && (e.office != caller.office.code
+                            || ledger_domain::work::check_entry(&r.kind, e).is_err())
+                });
+                if !kept || foreign || unsigned {
+                    return Err(format!("work record {id}: changed by {}", caller.office.code));
+                }
+            }
         }
     }
     // No identity of a restricted case reaches the township: not in the log...
@@ -1575,6 +1644,7 @@ fn served_loads(record: &Record) -> Result<(), String> {
                     DocKind::Identity => schema::read_identity(&doc).map(|_| ()),
                     DocKind::Roster => schema::read_roster(&doc).map(|_| ()),
                     DocKind::Rules => schema::read_rules(&doc).map(|_| ()),
+                    DocKind::Work => schema::read_work(&doc).map(|_| ()),
                 }
                 .map_err(|e| e.to_string())
             });

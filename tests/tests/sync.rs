@@ -391,7 +391,7 @@ async fn bad_requests_are_refused_with_their_code_and_store_nothing() {
             .unwrap()
             .expect("the hub answered before the body was sent");
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
-    let mut bomb = b"LG\x00\x03".to_vec();
+    let mut bomb = b"LG\x00\x04".to_vec();
     bomb.extend(zstd_bomb());
     let (status, body) = post(&c.hub.url(), Some(&credential), bomb).await;
     assert_eq!((status, body["code"].as_str()), (413, Some("too_large")));
@@ -400,7 +400,7 @@ async fn bad_requests_are_refused_with_their_code_and_store_nothing() {
     future[3] = 9;
     let (status, body) = post(&c.hub.url(), Some(&credential), future).await;
     assert_eq!(status, 409);
-    assert_eq!(body["supported_versions"], serde_json::json!([3]));
+    assert_eq!(body["supported_versions"], serde_json::json!([4]));
     // An older office (before per-change verdicts; before the rules document) is told to
     // upgrade.
     for v in [1, 2] {

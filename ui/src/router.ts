@@ -15,6 +15,7 @@ export const router = createRouter({
       props: true,
     },
     { path: '/deadlines', name: 'deadlines', component: () => import('./views/DeadlinesView.vue') },
+    { path: '/work', name: 'work', component: () => import('./views/WorkView.vue') },
     {
       path: '/statistics',
       name: 'statistics',

@@ -53,9 +53,9 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: Option<RulesCommand>,
     },
-    /// 导入台账：CSV（UTF-8 或 GBK）或 Excel（.xlsx）。
+    /// 导入台账：CSV（UTF-8 或 GBK）或 Excel（.xlsx）；工作记录文件（.jsonl）；或一个文件夹中的全部这类文件（如 samples/2017）。
     Import {
-        /// 台账文件。
+        /// 台账文件、工作记录文件或文件夹。
         file: PathBuf,
         /// 只导入正确的行，列出有错误的行。
         #[arg(long)]
@@ -80,6 +80,26 @@ pub(crate) enum Command {
     Case {
         #[command(subcommand)]
         command: CaseCommand,
+    },
+    /// 政策咨询：记录在窗口或电话中解答的政策咨询（计次，不是信访案件）。
+    Consult {
+        #[command(subcommand)]
+        command: ConsultCommand,
+    },
+    /// 宣传与培训：记录宣传活动（4.22地球日、6.25土地日等）和信访业务培训。
+    Outreach {
+        #[command(subcommand)]
+        command: OutreachCommand,
+    },
+    /// 矛盾纠纷排查：本单位每月的排查表（增加事项、报送）；县局查看全县当月排查情况和未报送的单位。
+    Screening {
+        #[command(subcommand)]
+        command: ScreeningCommand,
+    },
+    /// 工作记录：查看、更正或作废一份政策咨询、宣传培训或排查记录（记录只能由建立它的单位修改）。
+    Work {
+        #[command(subcommand)]
+        command: WorkCommand,
     },
     /// 期限：已超期和即将到期的案件。
     Due {
@@ -413,5 +433,159 @@ pub(crate) enum BundleCommand {
     Import {
         /// 县局返回的同步包。
         file: PathBuf,
+    },
+}
+
+/// Lists of work records: which year, and how to print.
+#[derive(Debug, clap::Args)]
+pub(crate) struct WorkListArgs {
+    /// 只列出一个年度的记录。
+    #[arg(long)]
+    pub(crate) year: Option<i32>,
+    /// 输出 JSON（供脚本使用）。
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConsultCommand {
+    /// 记录一次政策咨询解答。
+    Add {
+        /// 咨询日期（YYYY-MM-DD，默认今天）。
+        #[arg(long)]
+        date: Option<NaiveDate>,
+        /// 咨询方式：窗口、电话或其他。
+        #[arg(long, default_value = "窗口")]
+        channel: String,
+        /// 咨询事项。
+        #[arg(long)]
+        topic: String,
+        /// 解答内容。
+        #[arg(long)]
+        answer: String,
+        /// 咨询人（可不填）。
+        #[arg(long)]
+        asker: Option<String>,
+    },
+    /// 列出政策咨询记录。
+    List(WorkListArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum OutreachCommand {
+    /// 记录一次宣传或培训活动。
+    Add {
+        /// 活动日期（YYYY-MM-DD，默认今天）。
+        #[arg(long)]
+        date: Option<NaiveDate>,
+        /// 活动类型：4.22地球日、6.25土地日、12.4宪法日、信访业务培训、其他宣传。
+        #[arg(long)]
+        occasion: String,
+        /// 地点。
+        #[arg(long)]
+        place: String,
+        /// 主题。
+        #[arg(long)]
+        topic: Option<String>,
+        /// 发放宣传单（张）。
+        #[arg(long)]
+        leaflets: Option<u64>,
+        /// 张贴标语（条）。
+        #[arg(long)]
+        slogans: Option<u64>,
+        /// 召开群众会（次）。
+        #[arg(long)]
+        mass_meetings: Option<u64>,
+        /// 召开座谈会（次）。
+        #[arg(long)]
+        forums: Option<u64>,
+        /// 举办培训（期）。
+        #[arg(long)]
+        trainings: Option<u64>,
+        /// 参加人数。
+        #[arg(long)]
+        attendees: Option<u64>,
+    },
+    /// 列出宣传与培训记录。
+    List(WorkListArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ScreeningCommand {
+    /// 在本单位某月的排查表中增加一项矛盾纠纷（该月还没有排查表时先建立）。
+    Add {
+        /// 排查月份（如 2017-04，默认本月）。
+        #[arg(long)]
+        month: Option<String>,
+        /// 当事人。
+        #[arg(long)]
+        parties: String,
+        /// 地点。
+        #[arg(long)]
+        place: String,
+        /// 矛盾纠纷情况。
+        #[arg(long)]
+        issue: String,
+        /// 风险等级：高、中、低。
+        #[arg(long)]
+        risk: String,
+        /// 稳控化解措施。
+        #[arg(long)]
+        measures: String,
+        /// 责任人。
+        #[arg(long)]
+        owner: String,
+        /// 状态：稳控中、化解中、已化解、已转为信访事项。
+        #[arg(long, default_value = "稳控中")]
+        status: String,
+    },
+    /// 报送本单位某月的排查表（本月没有矛盾纠纷时也报送，表示「零报告」）。
+    File {
+        /// 排查月份（如 2017-04，默认本月）。
+        #[arg(long)]
+        month: Option<String>,
+    },
+    /// 某月的排查情况：各单位的排查表，县局还能看到未报送的单位。
+    Show {
+        /// 排查月份（如 2017-04，默认本月）。
+        #[arg(long)]
+        month: Option<String>,
+        /// 输出 JSON（供脚本使用）。
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum WorkCommand {
+    /// 显示一份工作记录及其条目。
+    Show {
+        /// 记录标识。
+        id: String,
+        /// 输出 JSON（供脚本使用）。
+        #[arg(long)]
+        json: bool,
+    },
+    /// 更正记录（或其中一个条目）的字段：--set 字段=值，可重复，如 --set leaflets=16000 --set status=settled。
+    Amend {
+        /// 记录标识。
+        id: String,
+        /// 条目标识（更正排查表中的一项时填写）。
+        #[arg(long)]
+        item: Option<String>,
+        /// 字段=值。
+        #[arg(long = "set", required = true)]
+        set: Vec<String>,
+    },
+    /// 作废记录（或其中一个条目）：记录保留，不再计入统计。
+    Void {
+        /// 记录标识。
+        id: String,
+        /// 条目标识（作废排查表中的一项时填写）。
+        #[arg(long)]
+        item: Option<String>,
+        /// 作废理由。
+        #[arg(long)]
+        reason: String,
     },
 }

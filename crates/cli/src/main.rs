@@ -10,6 +10,7 @@ mod args;
 mod help;
 mod output;
 mod reports;
+mod work;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -20,9 +21,9 @@ use anyhow::{Context, anyhow, bail};
 use clap::{CommandFactory, FromArgMatches};
 use ledger_office::{
     ActionInput, ActionKind, CaseField, CaseId, CaseQuery, ClientError, Clock, CloseReason,
-    DocumentKind, Enrollment, FollowUpMethod, HandlingTrack, HubAddress, HubLink, ImportOptions,
-    NewCase, Office, OfficeConfig, OfficeError, Outcome, ReviewOutcome, Role, RuleInput,
-    Satisfaction, Status, StoreError, Unlock, system_clock,
+    DocumentKind, Enrollment, FolderImport, FollowUpMethod, HandlingTrack, HubAddress, HubLink,
+    ImportOptions, NewCase, Office, OfficeConfig, OfficeError, Outcome, ReviewOutcome, Role,
+    RuleInput, Satisfaction, Status, StoreError, Unlock, system_clock,
 };
 
 use args::{
@@ -133,6 +134,26 @@ fn flag_of(field: &str) -> Option<&'static str> {
         "name" => "--name",
         "year" => "--year",
         "handler" => "--handler",
+        "channel" => "--channel",
+        "topic" => "--topic",
+        "answer" => "--answer",
+        "asker" => "--asker",
+        "occasion" => "--occasion",
+        "place" => "--place",
+        "leaflets" => "--leaflets",
+        "slogans" => "--slogans",
+        "mass_meetings" => "--mass-meetings",
+        "forums" => "--forums",
+        "trainings" => "--trainings",
+        "attendees" => "--attendees",
+        "month" => "--month",
+        "parties" => "--parties",
+        "issue" => "--issue",
+        "risk" => "--risk",
+        "measures" => "--measures",
+        "owner" => "--owner",
+        "status" => "--status",
+        "item" => "--item",
         _ => return None,
     })
 }
@@ -317,20 +338,31 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
                     last = std::time::Instant::now();
                 }
             };
-            let report = office.import_file(
-                file,
-                ImportOptions {
-                    skip_invalid: *skip_invalid,
-                    dry_run: *dry_run,
-                    join_by_number: *join_by_number,
-                    demo: false,
-                },
-                &mut progress,
-            )?;
-            output::import_report(&report);
+            let options = ImportOptions {
+                skip_invalid: *skip_invalid,
+                dry_run: *dry_run,
+                join_by_number: *join_by_number,
+                demo: false,
+            };
+            if file.is_dir() {
+                for done in office.import_folder(file, options, &mut progress)? {
+                    match done {
+                        FolderImport::Ledger(report) => output::import_report(&report),
+                        FolderImport::Work(report) => output::work_import_report(&report),
+                    }
+                }
+            } else if file.extension().is_some_and(|e| e.eq_ignore_ascii_case("jsonl")) {
+                output::work_import_report(&office.import_work_file(file, *dry_run)?);
+            } else {
+                output::import_report(&office.import_file(file, options, &mut progress)?);
+            }
         }
         Command::Export { csv, xlsx } => reports::export(&dir, csv.as_deref(), xlsx.as_deref())?,
         Command::Case { command } => case_command(&dir, command, handler)?,
+        Command::Consult { command } => work::consult(&open(&dir)?, command, handler)?,
+        Command::Outreach { command } => work::outreach(&open(&dir)?, command, handler)?,
+        Command::Screening { command } => work::screening(&open(&dir)?, command, handler)?,
+        Command::Work { command } => work::work(&open(&dir)?, command, handler)?,
         Command::Due { township, json } => {
             let office = open(&dir)?;
             let due = office.due(township.as_deref())?;

@@ -239,6 +239,20 @@ pub(crate) fn due(list: &DueList, as_json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+pub(crate) fn work_import_report(report: &ledger_office::WorkImportReport) {
+    let verb = if report.dry_run { "将导入" } else { "已导入" };
+    eprintln!(
+        "工作记录：读取 {} 条，{verb} {} 条{}",
+        report.rows,
+        report.records,
+        if report.duplicates > 0 {
+            format!("，{} 条此前已导入（未重复添加）", report.duplicates)
+        } else {
+            String::new()
+        }
+    );
+}
+
 pub(crate) fn import_report(report: &ImportReport) {
     if report.dry_run {
         eprintln!("试导入（未写入任何数据）：");

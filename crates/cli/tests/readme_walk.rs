@@ -246,6 +246,18 @@ fn the_readme_cli_walk_runs_as_written() {
             .unwrap();
     assert_eq!(assigned["status"], "assigned");
     assert_eq!(assigned["township"], "黄桥镇");
+    // The work records the walk made: one consultation, one outreach event, a filed list.
+    let consults: serde_json::Value =
+        serde_json::from_str(&shell.ledger(&["consult", "list", "--json"])).unwrap();
+    assert_eq!(consults.as_array().unwrap().len(), 1, "{consults}");
+    assert_eq!(consults[0]["state"]["fields"]["channel"], "phone", "电话 stored as its code");
+    let outreach: serde_json::Value =
+        serde_json::from_str(&shell.ledger(&["outreach", "list", "--json"])).unwrap();
+    assert_eq!(outreach[0]["state"]["fields"]["leaflets"], 2000, "{outreach}");
+    let month: serde_json::Value =
+        serde_json::from_str(&shell.ledger(&["screening", "show", "--json"])).unwrap();
+    assert_eq!(month["lists"].as_array().unwrap().len(), 1, "{month}");
+    assert!(month["lists"][0]["filed"].is_object(), "the walk filed it: {month}");
     for file in ["意见书.html", "统计.xlsx", "台账.csv", "county.db"] {
         assert!(dir.path().join(file).exists(), "the walk wrote {file}");
     }

@@ -20,6 +20,8 @@
 //! - [`scope`]: which office may hold which document.
 //! - [`rules`]: the county's rules as data (deadline policy versions, holidays, document
 //!   settings, legal bases), synced in one bureau-written document.
+//! - [`work`]: the work that is not a case (政策咨询, 宣传与培训, 矛盾纠纷排查), one document
+//!   per record with an append-only log, and what the records add up to.
 
 pub mod calendar;
 pub mod coded;
@@ -37,6 +39,7 @@ pub mod stats;
 pub mod terms;
 pub mod text;
 pub mod validate;
+pub mod work;
 pub mod workflow;
 
 pub use automerge;

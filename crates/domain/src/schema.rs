@@ -20,6 +20,9 @@
 //! creates it and the office's devices add to it. The county's rules document is
 //! `{ schema_version, kind: "rules", entries: { <uuid>: { item, value, from, recorded_at,
 //! handler, note? } } }` (see [`crate::rules`]); the hub creates it and only the bureau adds.
+//! A work record (政策咨询, 宣传与培训, 矛盾纠纷排查: [`crate::work`]) is
+//! `{ schema_version, kind: "work", id, record_kind, office, created_by, created_at, log: {...} }`
+//! (see [`write_work`]).
 //!
 //! Every container is created when the document is created ([`write_case`], [`write_identity`]),
 //! never lazily, because two offices creating the same container concurrently would each get
@@ -271,6 +274,7 @@ pub fn record_keys(container: &str) -> &'static [&'static str] {
         "persons" => PERSON_KEYS,
         "staff" => STAFF_KEYS,
         "entries" => RULE_ENTRY_KEYS,
+        WORK_LOG => work_entry_keys(),
         _ => &[],
     }
 }
@@ -1031,6 +1035,9 @@ pub fn conflicts(doc: &impl ReadDoc) -> Result<Vec<FieldConflict>> {
     }
     Ok(out)
 }
+
+mod work;
+pub use work::{WORK_LOG, add_work_entry, read_work, read_work_at, work_entry_keys, write_work};
 
 #[cfg(test)]
 mod tests;

@@ -5,7 +5,7 @@
 //! A township office sees the cases of the townships it answers for, at any status, and the
 //! cases it registered until they are assigned; it never sees the identity document of a
 //! restricted case (检举控告, confidential: 信访工作条例 §30). The bureau sees everything. An
-//! office's staff roster is seen by that office and the bureau.
+//! office's staff roster and its work records are seen by that office and the bureau.
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +22,9 @@ pub enum DocClass {
     Roster,
     /// 全县规则: the county's rules document; every office holds it, only the bureau writes.
     Rules,
+    /// 工作记录: a work record (政策咨询, 宣传与培训, 矛盾纠纷排查); its office and the bureau
+    /// see it, only its office writes it.
+    Work,
 }
 
 /// What decides who may see a document: for a case, its township, registrar and restriction;
@@ -57,7 +60,7 @@ pub fn may_see(viewer: &Viewer<'_>, scope: &CaseScope, class: DocClass) -> bool 
         None => scope.registrar == viewer.office,
     };
     match class {
-        DocClass::Case | DocClass::Roster => ours,
+        DocClass::Case | DocClass::Roster | DocClass::Work => ours,
         DocClass::Identity => ours && !scope.restricted,
         DocClass::Rules => true,
     }

@@ -51,6 +51,7 @@ use crate::rules;
 use crate::schema::{self, CaseField, IDENTITY_RELEASED};
 pub use crate::scope::DocClass;
 use crate::terms::{Purpose, Role, Source};
+use crate::work;
 use crate::workflow::{ActionKind, roles_for};
 
 /// Device times before this are refused (1980-01-01T00:00:00Z, ms).
@@ -316,6 +317,10 @@ pub fn judge(
             rules_rules(doc, &next)?;
             None
         }
+        DocClass::Work => {
+            work_rules(input, doc, &next, &change, &at, creating)?;
+            None
+        }
     };
     Ok(Accepted { doc: next, change, case })
 }
@@ -449,6 +454,7 @@ fn containers(class: DocClass) -> &'static [(&'static str, ObjType)] {
         DocClass::Identity => &[("persons", ObjType::Map)],
         DocClass::Roster => &[("staff", ObjType::Map)],
         DocClass::Rules => &[("entries", ObjType::Map)],
+        DocClass::Work => &[(schema::WORK_LOG, ObjType::Map)],
     }
 }
 
@@ -460,6 +466,9 @@ fn fixed_keys(class: DocClass) -> &'static [&'static str] {
         DocClass::Identity => &["schema_version", "kind", "case_id"],
         DocClass::Roster => &["schema_version", "kind", "office"],
         DocClass::Rules => &["schema_version", "kind"],
+        DocClass::Work => {
+            &["schema_version", "kind", "id", "record_kind", "office", "created_by", "created_at"]
+        }
     }
 }
 
@@ -472,6 +481,7 @@ fn record_label(container: &str) -> &'static str {
         "persons" => "信访人身份信息",
         "staff" => "人员名单",
         "entries" => "规则变更",
+        schema::WORK_LOG => "工作记录条目",
         _ => "记录",
     }
 }
@@ -852,7 +862,7 @@ fn known_root_field(class: DocClass, key: &str) -> bool {
     fixed_keys(class).contains(&key)
         || match class {
             DocClass::Case => key == IDENTITY_RELEASED || CaseField::from_code(key).is_known(),
-            DocClass::Identity | DocClass::Roster | DocClass::Rules => false,
+            DocClass::Identity | DocClass::Roster | DocClass::Rules | DocClass::Work => false,
         }
 }
 
@@ -1301,6 +1311,114 @@ fn rules_rules(doc: &Automerge, next: &Automerge) -> Verdict<()> {
     let (_, skipped) = rules::Rules::builtin().with_doc(&after);
     if let Some(s) = skipped.iter().find(|s| new.iter().any(|e| e.id == s.id)) {
         return Err(Rejection::new(Rule::Schema, s.reason.clone()));
+    }
+    Ok(())
+}
+
+/// A work record: only its own office writes it, each new entry names that office and a
+/// 办理人 on its roster, is one its kind takes ([`work::check_entry`]), is a 建立 only in the
+/// change that makes the record, and names as its `target` only an item of the record.
+fn work_rules(
+    input: &Input<'_>,
+    doc: &Automerge,
+    next: &Automerge,
+    change: &Change,
+    at: &[ChangeHash],
+    creating: bool,
+) -> Verdict<()> {
+    let caller = &input.caller;
+    let before = if creating {
+        None
+    } else {
+        Some(schema::read_work_at(doc, change.deps()).map_err(|e| schema_err(&e))?)
+    };
+    let after = schema::read_work_at(next, at).map_err(|e| schema_err(&e))?;
+    schema::read_work(next).map_err(|e| schema_err(&e))?;
+    if after.office != caller.office {
+        return Err(Rejection::new(
+            Rule::Scope,
+            format!("只能修改本单位的工作记录；该记录属于 {}", after.office),
+        ));
+    }
+    if creating && after.id != input.doc_id {
+        return Err(Rejection::new(Rule::Structure, "工作记录的标识与文档标识不符"));
+    }
+    if !after.kind.is_known() && !caller.is_bureau() {
+        return Err(Rejection::new(
+            Rule::Role,
+            format!(
+                "县局服务器不认识工作记录种类「{}」；乡镇国土所须等县局服务器升级后才能写入它",
+                after.kind.code()
+            ),
+        ));
+    }
+    let roster_signs = |name: &str, time: i64| -> Verdict<()> {
+        let Some(roster) = input.roster else {
+            return Err(Rejection::new(
+                Rule::Authorship,
+                "县局没有本单位的人员名单，无法核对办理人",
+            ));
+        };
+        if roster.may_sign(name, crate::model::china_date(time)) {
+            Ok(())
+        } else {
+            Err(Rejection::new(Rule::Authorship, format!("办理人「{name}」不在本单位的人员名单上")))
+        }
+    };
+    if creating {
+        if !(MIN_TIME_MS..MAX_TIME_MS).contains(&after.created_at) {
+            return Err(Rejection::new(Rule::Structure, "工作记录的建立时间超出范围"));
+        }
+        roster_signs(&after.created_by, after.created_at)?;
+    }
+    let held: BTreeSet<&str> =
+        before.iter().flat_map(|b| b.entries.iter().map(|e| e.id.as_str())).collect();
+    let items: BTreeSet<&str> = after
+        .entries
+        .iter()
+        .filter(|e| e.op == work::EntryOp::Item)
+        .map(|e| e.id.as_str())
+        .collect();
+    let mut opened = false;
+    let seen = before.as_ref().map_or(0, |b| b.next_lamport() - 1);
+    let added = after.entries.iter().filter(|e| !held.contains(e.id.as_str())).count() as u64;
+    let bound = seen.saturating_add(added).saturating_add(input.limits.lamport_slack);
+    for e in after.entries.iter().filter(|e| !held.contains(e.id.as_str())) {
+        if e.lamport <= seen || e.lamport > bound {
+            return Err(Rejection::new(
+                Rule::Authorship,
+                format!("工作记录条目的顺序号 {} 不接续作者已见的记录（{seen}）", e.lamport),
+            ));
+        }
+        if e.office != caller.office {
+            return Err(Rejection::new(
+                Rule::Authorship,
+                format!("工作记录条目的单位应为本单位 {}", caller.office),
+            ));
+        }
+        if !(MIN_TIME_MS..MAX_TIME_MS).contains(&e.at) {
+            return Err(Rejection::new(Rule::Structure, "工作记录条目的时间超出范围"));
+        }
+        roster_signs(&e.by, e.at)?;
+        if e.op == work::EntryOp::Open {
+            if !creating || opened {
+                return Err(Rejection::new(
+                    Rule::AppendOnly,
+                    "「建立」只能在新建工作记录时写一次；修改请用「更正」",
+                ));
+            }
+            opened = true;
+        }
+        if e.target.as_deref().is_some_and(|t| !items.contains(t)) {
+            return Err(Rejection::new(Rule::Schema, "工作记录条目指向的条目不存在"));
+        }
+        if after.kind.is_known() {
+            work::check_entry(&after.kind, e)
+                .map_err(|r| Rejection::new(Rule::Schema, r.to_string()))?;
+        }
+    }
+    if creating && !opened {
+        return Err(Rejection::new(Rule::Schema, "新工作记录缺少「建立」条目"));
     }
     Ok(())
 }

@@ -148,6 +148,11 @@ fn scope_mismatch(
             restricted: false,
         }),
         DocKind::Rules => schema::read_rules(doc).ok().map(|_| CaseScope::default()),
+        DocKind::Work => schema::read_work(doc).ok().map(|r| CaseScope {
+            township: None,
+            registrar: r.office,
+            restricted: false,
+        }),
         DocKind::Identity => {
             return Ok(kept.is_none().then(|| ("身份文档没有对应的案件".to_owned(), None)));
         }

@@ -34,7 +34,7 @@ use ledger_protocol::{
     BlobChunk, BlobWant, Bootstrap, Cursor, Directory, DirectoryOffice, DocKind, Hash,
     IdentityDrop, Lease, MAX_CHANGES, MAX_LIST, MIN_BATCH_BYTES, Partial, Record, Refused,
     RepairRequest, RepairResponse, RepairSync, RepairSyncResponse, SyncRequest, SyncResponse,
-    heads_digest, record_size, roster_id, rules_id,
+    heads_digest, is_work_id, record_size, roster_id, rules_id,
 };
 use lru::LruCache;
 use uuid::Uuid;
@@ -126,6 +126,7 @@ fn class_of(kind: DocKind) -> DocClass {
         DocKind::Identity => DocClass::Identity,
         DocKind::Roster => DocClass::Roster,
         DocKind::Rules => DocClass::Rules,
+        DocKind::Work => DocClass::Work,
     }
 }
 
@@ -241,11 +242,12 @@ impl Working {
     }
 }
 
-/// What a document with new changes reads as with the schema: the case and the roster decide
-/// scope; the other kinds only have to read.
+/// What a document with new changes reads as with the schema: the case, the roster and a work
+/// record (its office) decide scope; the other kinds only have to read.
 enum ReadBack {
     Case(Box<Case>),
     Roster(Roster),
+    Work(String),
     Other,
 }
 
@@ -256,6 +258,7 @@ fn read_back(kind: DocKind, doc: &Automerge) -> Result<ReadBack, String> {
         DocKind::Roster => schema::read_roster(doc).map(ReadBack::Roster),
         DocKind::Identity => schema::read_identity(doc).map(|_| ReadBack::Other),
         DocKind::Rules => schema::read_rules(doc).map(|_| ReadBack::Other),
+        DocKind::Work => schema::read_work(doc).map(|r| ReadBack::Work(r.office)),
     }))
     .unwrap_or_else(|_| Err(SchemaError::Missing("(panic)".into())))
     .map_err(|e| e.to_string())
@@ -920,7 +923,7 @@ impl Engine {
     /// away (offline work on it is accepted until then; after, nothing it sends for the case
     /// can be honest work).
     fn admits(&self, caller: &Caller, case: CaseId, kind: DocKind) -> Result<(), NotTaken> {
-        if matches!(kind, DocKind::Roster | DocKind::Rules) {
+        if matches!(kind, DocKind::Roster | DocKind::Rules | DocKind::Work) {
             return Ok(());
         }
         if self.store.is_purged(case).map_err(store_failure)? {
@@ -1322,6 +1325,8 @@ impl Engine {
             &[DocKind::Rules]
         } else if case.0.get_version_num() == 5 {
             &[DocKind::Roster]
+        } else if is_work_id(&case.0) {
+            &[DocKind::Work]
         } else {
             &[DocKind::Case, DocKind::Identity]
         };
@@ -1901,10 +1906,19 @@ fn plan_case(
         Some(ReadBack::Case(c)) => Some(c.as_ref()),
         _ => None,
     };
+    let work_office = match changed(DocKind::Work).and_then(|w| w.read.as_ref()) {
+        Some(ReadBack::Work(office)) => Some(office.as_str()),
+        _ => None,
+    };
     let rules_doc = working.contains_key(&(id, DocKind::Rules));
-    let after = plan::scope_after(before, rules_doc, roster, case_value);
+    let after = plan::scope_after(
+        before,
+        rules_doc,
+        roster.map(|r| r.office.as_str()).or(work_office),
+        case_value,
+    );
     let movement = plan::movement(viewers, before, after.as_ref());
-    for kind in [DocKind::Case, DocKind::Identity, DocKind::Roster, DocKind::Rules] {
+    for kind in [DocKind::Case, DocKind::Identity, DocKind::Roster, DocKind::Rules, DocKind::Work] {
         let Some(w) = changed(kind) else { continue };
         let compact = !w.existed || w.before_tail + w.new.len() > COMPACT_AFTER;
         let snapshot = w.saved.clone().filter(|_| compact);
@@ -1970,6 +1984,7 @@ pub fn check_doc(kind: DocKind, snapshot: &[u8], tail: Vec<Vec<u8>>) -> Result<A
         DocKind::Identity => schema::read_identity(&doc).map(|_| ()),
         DocKind::Roster => schema::read_roster(&doc).map(|_| ()),
         DocKind::Rules => schema::read_rules(&doc).map(|_| ()),
+        DocKind::Work => schema::read_work(&doc).map(|_| ()),
     }))
     .unwrap_or_else(|_| Err(SchemaError::Missing("(panic)".into())));
     read.map_err(|e| e.to_string())?;

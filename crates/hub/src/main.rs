@@ -601,6 +601,7 @@ fn doc_kind_label(kind: DocKind) -> &'static str {
         DocKind::Identity => "信访人身份",
         DocKind::Roster => "人员名单",
         DocKind::Rules => "全县规则",
+        DocKind::Work => "工作记录",
     }
 }
 

@@ -39,6 +39,7 @@ const CASE: u8 = 0;
 const IDENTITY: u8 = 1;
 const ROSTER: u8 = 2;
 const RULES: u8 = 3;
+const WORK: u8 = 4;
 
 fn kind_code(kind: DocKind) -> u8 {
     match kind {
@@ -46,6 +47,7 @@ fn kind_code(kind: DocKind) -> u8 {
         DocKind::Identity => IDENTITY,
         DocKind::Roster => ROSTER,
         DocKind::Rules => RULES,
+        DocKind::Work => WORK,
     }
 }
 
@@ -54,6 +56,7 @@ fn kind_of(code: u8) -> DocKind {
         IDENTITY => DocKind::Identity,
         ROSTER => DocKind::Roster,
         RULES => DocKind::Rules,
+        WORK => DocKind::Work,
         _ => DocKind::Case,
     }
 }

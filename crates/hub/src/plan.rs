@@ -5,29 +5,29 @@
 
 use std::collections::BTreeSet;
 
-use ledger_domain::model::{Person, Roster};
+use ledger_domain::model::Person;
 use ledger_domain::scope::{CaseScope, Viewer, township_viewers};
 use ledger_domain::{Case, CaseId, IdType};
-use ledger_protocol::{DocKind, IdentityDrop, roster_id, rules_id};
+use ledger_protocol::{DocKind, IdentityDrop, is_work_id, roster_id, rules_id};
 use uuid::Uuid;
 
 use crate::store::{LogEntry, NewLogRow, StoredChange};
 
 /// The scope a case (or roster, or the rules) has after a batch, from the documents the batch
-/// changed: the rules are every office's; a roster is its office's; a case is its township's
+/// changed: the rules are every office's; a roster or a work record (`owner`) is its office's; a case is its township's
 /// (and its registrar's while unassigned). Nothing that decides scope changed: as before.
 pub(crate) fn scope_after(
     before: Option<&CaseScope>,
     rules_doc: bool,
-    roster: Option<&Roster>,
+    owner: Option<&str>,
     case: Option<&Case>,
 ) -> Option<CaseScope> {
     if rules_doc {
         return Some(CaseScope::default());
     }
-    match (roster, case) {
-        (Some(r), _) => {
-            Some(CaseScope { township: None, registrar: r.office.clone(), restricted: false })
+    match (owner, case) {
+        (Some(office), _) => {
+            Some(CaseScope { township: None, registrar: office.to_owned(), restricted: false })
         }
         (None, Some(c)) => Some(CaseScope {
             township: c.jurisdiction.clone(),
@@ -131,8 +131,10 @@ pub(crate) fn scope_rows(
 }
 
 /// Whether a change's document id fits its kind: an office's roster is the one named after the
-/// office, the rules document has the county's one id, and a case id is never a roster's or
-/// the rules' kind of id (a UUIDv5, which rosters and rules use).
+/// office, the rules document has the county's one id, a work record's id is a UUIDv8
+/// ([`ledger_protocol::work_id`]), and a case id is neither that nor a roster's or the rules'
+/// kind of id (a UUIDv5): one id never names two kinds of document, so a work record cannot
+/// take over a case's scope.
 pub(crate) fn doc_id_rule(
     kind: DocKind,
     doc_id: Uuid,
@@ -143,9 +145,12 @@ pub(crate) fn doc_id_rule(
             Err(("scope", "只能修改本单位的人员名单".into()))
         }
         DocKind::Rules if doc_id != rules_id() => Err(("scope", "全县规则文档的标识无效".into())),
-        DocKind::Case | DocKind::Identity if doc_id.get_version_num() == 5 => {
+        DocKind::Case | DocKind::Identity
+            if doc_id.get_version_num() == 5 || is_work_id(&doc_id) =>
+        {
             Err(("scope", "案件标识无效".into()))
         }
+        DocKind::Work if !is_work_id(&doc_id) => Err(("scope", "工作记录标识无效".into())),
         _ => Ok(()),
     }
 }
@@ -210,12 +215,12 @@ mod tests {
     }
 
     #[test]
-    fn the_rules_are_everyones_a_roster_its_offices_and_nothing_changed_keeps_the_scope() {
+    fn the_rules_are_everyones_a_roster_or_work_record_its_offices_and_nothing_changed_keeps_the_scope()
+     {
         let before = scope(Some("黄桥镇"), "hq", false);
         assert_eq!(scope_after(Some(&before), true, None, None), Some(CaseScope::default()));
-        let roster = Roster { office: "sj".into(), ..Roster::default() };
         assert_eq!(
-            scope_after(Some(&before), false, Some(&roster), None),
+            scope_after(Some(&before), false, Some("sj"), None),
             Some(scope(None, "sj", false))
         );
         assert_eq!(scope_after(Some(&before), false, None, None), Some(before));
@@ -328,6 +333,15 @@ mod tests {
         );
         assert!(doc_id_rule(DocKind::Rules, rules_id(), "hq").is_ok());
         assert!(doc_id_rule(DocKind::Rules, roster_id("hq"), "hq").is_err());
+        let case = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001);
+        let work = ledger_protocol::work_id(case);
+        assert_eq!(work.get_version_num(), 8);
+        assert!(doc_id_rule(DocKind::Work, work, "hq").is_ok());
+        assert!(doc_id_rule(DocKind::Work, case, "hq").is_err());
+        assert!(doc_id_rule(DocKind::Work, roster_id("hq"), "hq").is_err());
+        assert!(doc_id_rule(DocKind::Case, work, "hq").is_err());
+        assert!(doc_id_rule(DocKind::Identity, work, "hq").is_err());
+        assert!(doc_id_rule(DocKind::Case, case, "hq").is_ok());
         let case = Uuid::from_u128(0x0190_b3f0_0000_7000_8000_0000_0000_0001);
         assert!(doc_id_rule(DocKind::Case, case, "hq").is_ok());
         assert!(doc_id_rule(DocKind::Identity, case, "hq").is_ok());

@@ -417,6 +417,7 @@ fn kind_code(kind: DocKind) -> i16 {
         DocKind::Identity => 1,
         DocKind::Roster => 2,
         DocKind::Rules => 3,
+        DocKind::Work => 4,
     }
 }
 
@@ -427,6 +428,7 @@ fn kind_of(code: i16) -> Result<DocKind> {
         1 => Ok(DocKind::Identity),
         2 => Ok(DocKind::Roster),
         3 => Ok(DocKind::Rules),
+        4 => Ok(DocKind::Work),
         other => Err(StoreError::Damaged(format!("unknown document kind {other}"))),
     }
 }

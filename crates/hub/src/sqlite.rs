@@ -79,6 +79,7 @@ fn kind_code(kind: DocKind) -> i64 {
         DocKind::Identity => 1,
         DocKind::Roster => 2,
         DocKind::Rules => 3,
+        DocKind::Work => 4,
     }
 }
 
@@ -87,6 +88,7 @@ fn kind_of(code: i64) -> DocKind {
         1 => DocKind::Identity,
         2 => DocKind::Roster,
         3 => DocKind::Rules,
+        4 => DocKind::Work,
         _ => DocKind::Case,
     }
 }

@@ -98,6 +98,7 @@ impl Office {
                     DocKind::Identity => DocClass::Identity,
                     DocKind::Roster => DocClass::Roster,
                     DocKind::Rules => DocClass::Rules,
+                    DocKind::Work => DocClass::Work,
                 },
                 doc_id: entry.case_id.0,
                 case_doc: case_doc.as_ref(),

@@ -23,6 +23,7 @@ mod rules;
 mod sync;
 pub mod vault;
 mod vaulted;
+mod work;
 
 use std::path::Path;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
@@ -48,11 +49,12 @@ pub use ledger_store::{
 };
 pub use queries::{DueList, ReviewItem};
 pub use recover::RecoveryReport;
-pub use reports::YearReport;
+pub use reports::{FolderImport, YearReport};
 pub use rules::{BasisView, EntryView, ItemView, PolicyView, RuleInput, RulesView};
 pub use sync::{BundleReport, Repaired};
 pub use vault::Unlock;
 pub use vaulted::Opened;
+pub use work::{ScreeningView, WorkChange, WorkImportReport, WorkInput, WorkView, work_forms};
 
 // What the adapters name of the layers below, by name: the CLI and the desktop depend on this
 // crate alone, and what of the domain and the sync client they see is decided here, not by
@@ -62,6 +64,10 @@ pub use ledger_domain::deadline::DeadlineKind;
 pub use ledger_domain::schema::{CaseField, Draft};
 pub use ledger_domain::stats::Period;
 pub use ledger_domain::text::display_width;
+pub use ledger_domain::work::{
+    ConsultChannel, FieldForm, FieldValue, Occasion, RiskLevel, ScreeningMonth, ScreeningStatus,
+    WorkKind, WorkTotals, label_of,
+};
 pub use ledger_domain::{
     ActionKind, CaseId, Category, Channel, CloseReason, DocumentKind, FieldError, FollowUpMethod,
     HandlingTrack, NewCase, Outcome, Purpose, ReviewOutcome, Role, Satisfaction, Sector, Source,

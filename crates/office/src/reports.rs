@@ -13,7 +13,7 @@ use ledger_domain::workflow::{permit, replay};
 use ledger_domain::{ActionKind, Case, CaseId, DocumentKind, Role};
 use ledger_report::{
     Breakdown, DocumentRequest, ReportError, ReportTables, check_document, ledger_xlsx, read_xlsx,
-    referring_body, render_document, statistics_xlsx, summary_paragraph,
+    referring_body, render_document, statistics_xlsx, summary_paragraph, work_paragraph,
 };
 use ledger_store::DocKind;
 use serde::Serialize;
@@ -33,6 +33,15 @@ pub struct YearReport {
     pub previous: Statistics,
     /// The twelve months of the year.
     pub months: Vec<Statistics>,
+}
+
+/// What importing one file of a folder did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum FolderImport {
+    /// A ledger file (cases).
+    Ledger(ImportReport),
+    /// A work-record file.
+    Work(crate::WorkImportReport),
 }
 
 /// Where the 信访处理意见书 tells the petitioner to ask for a review (信访工作条例 §35: the
@@ -114,7 +123,11 @@ impl Office {
     /// change of every figure.
     pub fn report_tables(&self, period: Period, township: Option<&str>) -> Result<ReportTables> {
         let facts = self.store.all_facts()?;
-        Ok(self.tables_of(&facts, period, township))
+        let tables = self.tables_of(&facts, period, township);
+        Ok(match township {
+            None => tables.with_work(self.work_totals_between(period.from, period.to)?),
+            Some(_) => tables,
+        })
     }
 
     fn tables_of(
@@ -129,12 +142,20 @@ impl Office {
     }
 
     /// The summary paragraph of `period` in the annual report's words, with a sentence on the
-    /// change from a year earlier when that year had petitions.
+    /// change from a year earlier when that year had petitions; county-wide, the period's
+    /// consultations and outreach follow, counted from the work records.
     pub fn summary(&self, period: Period, township: Option<&str>) -> Result<String> {
         let facts = self.store.all_facts()?;
         let current = self.period_stats(&facts, period, township);
         let previous = period.previous_year().map(|p| self.period_stats(&facts, p, township));
-        Ok(summary_paragraph(&current, previous.as_ref()))
+        let mut text = summary_paragraph(&current, previous.as_ref());
+        if township.is_none() {
+            text.push_str(&work_paragraph(
+                &self.work_totals_between(period.from, period.to)?,
+                &period,
+            ));
+        }
+        Ok(text)
     }
 
     /// Writes the statistics workbook of `period`: the tables with year-over-year change, and
@@ -236,6 +257,73 @@ impl Office {
             )),
             _ => self.import_csv(path, options, progress),
         }
+    }
+
+    /// Imports every ledger (`.csv`, `.xlsx`) and work-record file (`.jsonl`) of a folder, in
+    /// name order (the 2017 sample is such a folder). Every file is tried first without writing:
+    /// if any is refused, nothing of the folder is imported and the error names the file.
+    pub fn import_folder(
+        &self,
+        dir: &Path,
+        options: ImportOptions,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Vec<FolderImport>> {
+        let unreadable = |e: std::io::Error| {
+            OfficeError::BadFile(format!("无法读取文件夹 {}：{e}", dir.display()))
+        };
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+            .map_err(unreadable)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                let ext = p.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
+                p.is_file() && matches!(ext.as_deref(), Some("csv" | "xlsx" | "jsonl"))
+            })
+            .collect();
+        files.sort();
+        if files.is_empty() {
+            return Err(OfficeError::BadFile(format!(
+                "文件夹 {} 中没有可导入的台账（.csv、.xlsx）或工作记录（.jsonl）文件",
+                dir.display()
+            )));
+        }
+        let name =
+            |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let named = |file: &Path, e: OfficeError| match e {
+            OfficeError::ImportRejected(rows) => OfficeError::ImportRejected(
+                rows.into_iter().map(|r| format!("{}：{r}", name(file))).collect(),
+            ),
+            other => OfficeError::BadFile(format!("{}：{other}", name(file))),
+        };
+        let mut done = Vec::new();
+        for dry_run in [true, false] {
+            if dry_run && options.dry_run {
+                continue;
+            }
+            done.clear();
+            for file in &files {
+                let is_work = file.extension().is_some_and(|e| e.eq_ignore_ascii_case("jsonl"));
+                let run = ImportOptions { dry_run: dry_run || options.dry_run, ..options };
+                let outcome = if is_work {
+                    self.import_work_file(file, run.dry_run).map(FolderImport::Work)
+                } else {
+                    self.import_file(file, run, progress).map(FolderImport::Ledger)
+                };
+                let outcome = outcome.map_err(|e| named(file, e))?;
+                if let FolderImport::Ledger(r) = &outcome
+                    && !r.invalid.is_empty()
+                    && !options.skip_invalid
+                {
+                    return Err(OfficeError::ImportRejected(
+                        r.invalid.iter().map(|row| format!("{}：{row}", name(file))).collect(),
+                    ));
+                }
+                done.push((name(file), outcome));
+            }
+            if options.dry_run {
+                break;
+            }
+        }
+        Ok(done.into_iter().map(|(_, o)| o).collect())
     }
 
     /// A statutory document of the case as printable HTML. Without `issue` it is a preview (or,

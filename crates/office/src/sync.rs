@@ -21,7 +21,7 @@ use ledger_protocol::keys::{PublicKey, SecretKey};
 use ledger_protocol::{
     BlobChunk, BlobWant, Bootstrap, Cursor, DocKind as WireKind, DropPerson, EnrollResponse, Hash,
     IdentityDrop, LeaseWant, MAX_LIST, MIN_BATCH_BYTES, Partial, Record, Refused, SyncRequest,
-    SyncResponse, UpChange, roster_id, rules_id,
+    SyncResponse, UpChange, is_work_id, roster_id, rules_id,
 };
 use ledger_store::{
     BootstrapPosition, DocKind, LEGACY_META_KEY, PartialPosition, Store, StoreError, SyncBook,
@@ -98,6 +98,7 @@ fn wire(kind: DocKind) -> WireKind {
         DocKind::Identity => WireKind::Identity,
         DocKind::Roster => WireKind::Roster,
         DocKind::Rules => WireKind::Rules,
+        DocKind::Work => WireKind::Work,
     }
 }
 
@@ -107,6 +108,7 @@ fn local(kind: WireKind) -> DocKind {
         WireKind::Identity => DocKind::Identity,
         WireKind::Roster => DocKind::Roster,
         WireKind::Rules => DocKind::Rules,
+        WireKind::Work => DocKind::Work,
     }
 }
 
@@ -815,6 +817,8 @@ impl Office {
     fn misses_dependencies(&self, id: CaseId, applied: &PageDocs) -> Result<bool> {
         let kinds: &[DocKind] = if id.0 == rules_id() {
             &[DocKind::Case, DocKind::Identity, DocKind::Rules]
+        } else if is_work_id(&id.0) {
+            &[DocKind::Work]
         } else {
             &[DocKind::Case, DocKind::Identity]
         };

@@ -1568,3 +1568,141 @@ fn sync_control_of_an_office_on_its_own_says_it_is_not_enrolled() {
     }
     assert_eq!(office.device_actor(), actor, "a repair that cannot run starts nothing");
 }
+
+fn fields(pairs: &[(&str, &str)]) -> std::collections::BTreeMap<String, FieldValue> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), FieldValue::Text((*v).to_owned()))).collect()
+}
+
+fn consult_input(date: &str) -> WorkInput {
+    WorkInput {
+        kind: "政策咨询".into(),
+        fields: fields(&[
+            ("date", date),
+            ("channel", "phone"),
+            ("topic", "征地补偿标准"),
+            ("answer", "按省定区片综合地价补偿"),
+        ]),
+        handler: None,
+    }
+}
+
+fn dispute(status: &str) -> std::collections::BTreeMap<String, FieldValue> {
+    fields(&[
+        ("parties", "张某与李某"),
+        ("place", "大屋村"),
+        ("issue", "宅基地界址争议"),
+        ("risk", "high"),
+        ("measures", "村组调解，所长包案"),
+        ("owner", "李娟"),
+        ("status", status),
+    ])
+}
+
+#[test]
+fn consultations_and_outreach_are_recorded_corrected_voided_and_counted() {
+    let (_d, office) = office(Role::Bureau, "2017-12-20");
+    for date in ["2017-03-01", "2017-05-02", "2016-12-30"] {
+        office.add_work(consult_input(date)).unwrap();
+    }
+    let mut day = WorkInput {
+        kind: "outreach".into(),
+        fields: fields(&[("date", "2017-04-22"), ("occasion", "植树节"), ("place", "县城广场")]),
+        handler: Some("李娟".into()),
+    };
+    // An occasion the vocabulary does not know is refused by name; its label or code is taken.
+    let err = office.add_work(day.clone()).unwrap_err();
+    assert_eq!(field_error(err).0, "occasion");
+    day.fields.insert("occasion".into(), FieldValue::Text("4.22地球日".into()));
+    // A count typed as text (a form field, a terminal) is read as the number.
+    day.fields.insert("leaflets".into(), FieldValue::Text(" 1600 ".into()));
+    day.fields.insert("slogans".into(), FieldValue::Count(1600));
+    day.fields.insert("mass_meetings".into(), FieldValue::Count(5));
+    day.fields.insert("forums".into(), FieldValue::Count(15));
+    let made = office.add_work(day).unwrap();
+    assert_eq!(made.state.text("occasion"), "earth_day");
+    assert_eq!(made.state.count("leaflets"), 1600);
+    assert_eq!(made.created_by, "李娟");
+    assert!(made.editable);
+    // A slip of a zero is corrected, not retyped; the correction is one more entry.
+    let amend = WorkChange::Amend {
+        item: None,
+        fields: [("leaflets".to_owned(), FieldValue::Count(16000))].into(),
+    };
+    let fixed = office.change_work(&made.id, amend, None).unwrap();
+    assert_eq!(fixed.state.count("leaflets"), 16000);
+    let totals = office.work_totals(2017).unwrap();
+    assert_eq!(
+        (totals.consults, totals.leaflets, totals.slogans, totals.mass_meetings, totals.forums),
+        (2, 16000, 1600, 5, 15)
+    );
+    // A record voided stays listed, is no longer counted, and takes nothing more.
+    let first = office.work_records(Some("consult"), Some(2017)).unwrap();
+    assert_eq!(first.len(), 2);
+    let void = WorkChange::Void { item: None, reason: "重复录入".into() };
+    office.change_work(&first[0].id, void.clone(), None).unwrap();
+    assert_eq!(office.work_totals(2017).unwrap().consults, 1);
+    assert_eq!(office.work_records(Some("consult"), Some(2017)).unwrap().len(), 2);
+    assert!(matches!(office.change_work(&first[0].id, void, None), Err(OfficeError::Refused(_))));
+    // Bad input names its field and changes nothing.
+    let mut blank = consult_input("2017-06-01");
+    blank.fields.insert("answer".into(), FieldValue::Text("   ".into()));
+    assert_eq!(field_error(office.add_work(blank).unwrap_err()).0, "answer");
+    let mut typed = consult_input("2017-06-01");
+    typed.fields.insert("channel".into(), FieldValue::Text("飞鸽".into()));
+    assert_eq!(field_error(office.add_work(typed).unwrap_err()).0, "channel");
+    let mut extra = consult_input("2017-06-01");
+    extra.fields.insert("leaflets".into(), FieldValue::Count(3));
+    assert_eq!(field_error(office.add_work(extra).unwrap_err()).0, "leaflets");
+    let unknown = WorkInput { kind: "值班".into(), ..consult_input("2017-06-01") };
+    assert_eq!(field_error(office.add_work(unknown).unwrap_err()).0, "kind");
+    assert!(matches!(office.work_record("not-an-id"), Err(OfficeError::NotFound(_))));
+    assert_eq!(office.work_records(None, None).unwrap().len(), 4);
+}
+
+#[test]
+fn a_township_keeps_one_screening_list_a_month_and_files_it() {
+    let (_d, office) = office(Role::Township, "2017-04-28");
+    let open = |month: &str| WorkInput {
+        kind: "screening".into(),
+        fields: fields(&[("month", month)]),
+        handler: None,
+    };
+    let list = office.add_work(open("2017-04")).unwrap();
+    // Asking again for the month gives the same list, not a second.
+    assert_eq!(office.add_work(open("2017-04")).unwrap().id, list.id);
+    assert_eq!(field_error(office.add_work(open("2017-4")).unwrap_err()).0, "month");
+    let with = office
+        .change_work(&list.id, WorkChange::Item { fields: dispute("resolving") }, None)
+        .unwrap();
+    let item = with.state.items[0].id.clone();
+    let mut short = dispute("resolving");
+    short.remove("owner");
+    let err = office.change_work(&list.id, WorkChange::Item { fields: short }, None).unwrap_err();
+    assert_eq!(field_error(err).0, "owner");
+    let settle = WorkChange::Amend { item: Some(item), fields: fields(&[("status", "settled")]) };
+    let settled = office.change_work(&list.id, settle, None).unwrap();
+    assert_eq!(settled.state.items[0].text("status"), "settled");
+    let nowhere = WorkChange::Amend {
+        item: Some("nowhere".into()),
+        fields: fields(&[("status", "settled")]),
+    };
+    assert_eq!(field_error(office.change_work(&list.id, nowhere, None).unwrap_err()).0, "item");
+    // Not filed yet: the month names this office.
+    assert_eq!(office.screening_month("2017-04").unwrap().month.not_filed, vec!["hq".to_owned()]);
+    office.change_work(&list.id, WorkChange::File, None).unwrap();
+    let month = office.screening_month("2017-04").unwrap();
+    assert!(month.month.not_filed.is_empty());
+    assert_eq!(month.month.lists.len(), 1);
+    assert_eq!((month.month.by_risk[0].risk.as_str(), month.month.by_risk[0].count), ("high", 1));
+    assert!(matches!(
+        office.change_work(&list.id, WorkChange::File, None),
+        Err(OfficeError::Refused(_))
+    ));
+    assert!(office.screening_month("April").is_err());
+    // Filing is for screening lists only.
+    let consult = office.add_work(consult_input("2017-04-02")).unwrap();
+    let err = office.change_work(&consult.id, WorkChange::File, None).unwrap_err();
+    assert_eq!(field_error(err).0, "kind");
+    // Everything made waits in the outbox for the hub.
+    assert_eq!(office.pending_changes().unwrap(), 5);
+}

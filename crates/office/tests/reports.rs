@@ -12,7 +12,10 @@ use ledger_domain::{
     ActionKind, DocumentKind, HandlingTrack, Identity, NewCase, NewPetitioner, NewSubmission,
     Outcome, Role,
 };
-use ledger_office::{ActionInput, Clock, ImportOptions, LEDGER_COLUMNS, Office, OfficeConfig};
+use ledger_office::{
+    ActionInput, Clock, FieldValue, ImportOptions, LEDGER_COLUMNS, Office, OfficeConfig,
+    WorkChange, WorkInput,
+};
 
 fn clock_at(date: &str) -> Clock {
     let d: NaiveDate = date.parse().unwrap();
@@ -81,6 +84,119 @@ fn the_seed_year_summary_and_tables() {
     let text = tables.to_text();
     assert!(text.contains("上年同期 2016-01-01 至 2016-12-31"), "{text}");
     assert!(text.contains("上年无数据"), "{text}");
+}
+
+fn work(kind: &str, pairs: &[(&str, &str)]) -> WorkInput {
+    WorkInput {
+        kind: kind.into(),
+        fields: pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), FieldValue::Text((*v).to_owned())))
+            .collect(),
+        handler: None,
+    }
+}
+
+/// The seed's consultations and outreach, recorded one by one: 政策咨询解答81次; the 4.22 campaign
+/// spread over three events whose figures add up to the seed's (16000 leaflets, 1600 slogans, 5
+/// mass meetings, 15 forums); a 6.25 event; the May training of the 24 township offices; and one
+/// consultation entered twice and voided, which must not count.
+#[test]
+fn the_seed_years_consultations_and_outreach_come_from_recorded_events() {
+    let (_d, office) = seeded();
+    for i in 0..81 {
+        let day = NaiveDate::from_ymd_opt(2017, 1, 3).unwrap() + chrono::Days::new(i * 4);
+        let channel = if i % 3 == 0 { "电话" } else { "窗口" };
+        let date = day.to_string();
+        office
+            .add_work(work(
+                "政策咨询",
+                &[
+                    ("date", &date),
+                    ("channel", channel),
+                    ("topic", "征地补偿"),
+                    ("answer", "已解答"),
+                ],
+            ))
+            .unwrap();
+    }
+    let twice = office
+        .add_work(work(
+            "consult",
+            &[
+                ("date", "2017-05-02"),
+                ("channel", "phone"),
+                ("topic", "办证"),
+                ("answer", "已解答"),
+            ],
+        ))
+        .unwrap();
+    let void = WorkChange::Void { item: None, reason: "重复录入".into() };
+    office.change_work(&twice.id, void, None).unwrap();
+    for (date, place, figures) in [
+        ("2017-04-20", "县城广场", ["8000", "900", "2", "6"]),
+        ("2017-04-22", "高沙镇集市", ["6000", "500", "2", "5"]),
+        ("2017-04-24", "黄桥镇", ["2000", "200", "1", "4"]),
+    ] {
+        let [leaflets, slogans, meetings, forums] = figures;
+        office
+            .add_work(work(
+                "outreach",
+                &[
+                    ("date", date),
+                    ("occasion", "4.22地球日"),
+                    ("place", place),
+                    ("leaflets", leaflets),
+                    ("slogans", slogans),
+                    ("mass_meetings", meetings),
+                    ("forums", forums),
+                ],
+            ))
+            .unwrap();
+    }
+    office
+        .add_work(work(
+            "outreach",
+            &[("date", "2017-06-25"), ("occasion", "土地日"), ("place", "县城")],
+        ))
+        .unwrap();
+    office
+        .add_work(work(
+            "outreach",
+            &[
+                ("date", "2017-05-18"),
+                ("occasion", "培训"),
+                ("place", "局五楼"),
+                ("topic", "信访业务培训（24个乡镇国土所）"),
+                ("trainings", "1"),
+                ("attendees", "48"),
+            ],
+        ))
+        .unwrap();
+    let totals = office.work_totals(2017).unwrap();
+    assert_eq!(totals.consults, 81);
+    assert_eq!(
+        (totals.leaflets, totals.slogans, totals.mass_meetings, totals.forums),
+        (16000, 1600, 5, 15)
+    );
+    let summary = office.summary(Period::year(2017).unwrap(), None).unwrap();
+    assert!(summary.contains("全年政策咨询解答81次。"), "{summary}");
+    assert!(
+        summary.contains(
+            "在“4.22地球日”宣传活动期间，共发放国土资源法律法规宣传单16000张，张贴宣传标语1600条，召开群众会5次，座谈会15次。"
+        ),
+        "{summary}"
+    );
+    assert!(summary.contains("举办信访业务培训1期，参加48人次。"), "{summary}");
+    // The cases' paragraph is unchanged in front of it.
+    assert!(summary.starts_with("全年共受理各类信访137件"), "{summary}");
+    let text = office.report_tables(Period::year(2017).unwrap(), None).unwrap().to_text();
+    assert!(text.contains("宣传与咨询"), "{text}");
+    // A township's tables are about its cases; work records belong to offices.
+    let township = office.report_tables(Period::year(2017).unwrap(), Some("黄桥镇")).unwrap();
+    assert!(township.work.is_none());
+    // Another year counts none of it.
+    assert_eq!(office.work_totals(2016).unwrap().consults, 0);
 }
 
 #[test]

@@ -29,11 +29,12 @@ use uuid::Uuid;
 /// verdict inside a normal reply (`refused`), carries identities typed for restricted cases
 /// outside Automerge history (`drops`), leases number blocks, and can send a document kind
 /// leaving alone. Version 3 adds the county's rules document ([`DocKind::Rules`]), which a
-/// version-2 office could not decode. An older office is answered with a clear request to
+/// version-2 office could not decode. Version 4 adds work records ([`DocKind::Work`]), which a
+/// version-3 office could not decode. An older office is answered with a clear request to
 /// upgrade.
-pub const PROTOCOL_VERSION: u16 = 3;
+pub const PROTOCOL_VERSION: u16 = 4;
 /// Every version this build can serve.
-pub const SUPPORTED_VERSIONS: &[u16] = &[3];
+pub const SUPPORTED_VERSIONS: &[u16] = &[4];
 /// The content type of sync bodies.
 pub const CONTENT_TYPE: &str = "application/x-ledger-sync";
 /// The default byte budget of an upload batch and of a page.
@@ -62,6 +63,9 @@ pub enum DocKind {
     /// 全县规则: the county's rules document (its id is [`rules_id`]): every office holds it,
     /// only the bureau adds to it.
     Rules,
+    /// 工作记录: a work record (政策咨询, 宣传与培训, 矛盾纠纷排查) owned by one office; that
+    /// office and the bureau hold it.
+    Work,
 }
 
 /// The most entries of each list a request may carry (`evicted`, `want_whole`, `drops`, wants
@@ -75,6 +79,21 @@ pub const MAX_CHANGES: usize = 4096;
 pub fn roster_id(office: &str) -> Uuid {
     const NAMESPACE: Uuid = Uuid::from_u128(0x6c65_6467_6572_2d72_6f73_7465_7200_0001);
     Uuid::new_v5(&NAMESPACE, office.as_bytes())
+}
+
+/// The document id of a new work record: `seed` (a fresh UUIDv7, so records sort by when they
+/// were made) marked as version 8. The version alone tells a work record from a case (v7) or a
+/// roster and the rules (v5), so no document can be sent as one kind under another's id.
+pub fn work_id(seed: Uuid) -> Uuid {
+    let mut bytes = *seed.as_bytes();
+    bytes[6] = (bytes[6] & 0x0f) | 0x80;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    Uuid::from_bytes(bytes)
+}
+
+/// Whether `id` is a work record's ([`work_id`]).
+pub fn is_work_id(id: &Uuid) -> bool {
+    id.get_version_num() == 8
 }
 
 /// The document id of the county's rules document: a UUIDv5 every device and the hub derive.
@@ -800,15 +819,15 @@ mod tests {
         assert!(decode::<SyncRequest>(&corrupt).is_err());
         // 64 MiB of zeros compresses to a few KiB: refused after decompression.
         let zeros = vec![0u8; 64 * 1024 * 1024];
-        let mut bomb = b"LG\x00\x03".to_vec();
+        let mut bomb = b"LG\x00\x04".to_vec();
         bomb.extend(zstd::bulk::compress(&zeros, 19).unwrap());
         assert!(bomb.len() < 64 * 1024);
         assert_eq!(decode::<SyncRequest>(&bomb), Err(DecodeError::TooLarge));
         // Valid compression of something that is not a request.
-        let mut wrong = b"LG\x00\x03".to_vec();
+        let mut wrong = b"LG\x00\x04".to_vec();
         wrong.extend(zstd::bulk::compress(b"\xa1\x61x\x01", 3).unwrap());
         assert!(matches!(decode::<SyncRequest>(&wrong), Ok(_) | Err(DecodeError::Malformed(_))));
-        let mut text = b"LG\x00\x03".to_vec();
+        let mut text = b"LG\x00\x04".to_vec();
         text.extend(zstd::bulk::compress(b"\xff\xff\xff", 3).unwrap());
         assert!(matches!(decode::<SyncRequest>(&text), Err(DecodeError::Malformed(_))));
     }
@@ -848,7 +867,7 @@ mod tests {
                 code: "x".into(),
                 message: "y".into(),
                 refused: vec![],
-                supported_versions: vec![3]
+                supported_versions: vec![4]
             }
             .code,
             "x"

@@ -19,6 +19,6 @@ pub mod xlsx;
 
 pub use documents::{DocumentRequest, MISSING, check_document, referring_body, render_document};
 pub use error::ReportError;
-pub use summary::summary_paragraph;
+pub use summary::{summary_paragraph, work_paragraph};
 pub use table::{Figure, RateFigure, ReportTables, Section, render_text};
 pub use xlsx::{Breakdown, Sheet, ledger_xlsx, read_xlsx, statistics_xlsx};

@@ -6,6 +6,7 @@
 //! and visits; anything else as 其他来源, only when there is some.
 
 use chrono::Datelike;
+use ledger_domain::work::{Occasion, WorkTotals};
 use ledger_domain::{Category, Channel, Period, Sector, Source, Statistics};
 
 use crate::table::{Figure, ReportTables};
@@ -274,6 +275,55 @@ fn comparison_sentence(stats: &Statistics, before: &Statistics) -> String {
         parts.push(format!("{name}{}，{moved}", percent(now)));
     }
     format!("与上年同期相比，{}。", parts.join("；"))
+}
+
+/// 政策咨询与宣传: the sentences the seed gives its consultations and outreach, from the
+/// period's work records: 政策咨询解答81次; per occasion, in the vocabulary's order, what was
+/// handed out and held (在“4.22地球日”宣传活动期间，共发放……); the trainings held. Empty when
+/// the period recorded none of it.
+pub fn work_paragraph(totals: &WorkTotals, period: &Period) -> String {
+    let mut out = String::new();
+    let when = period_words(period);
+    if totals.consults > 0 {
+        out.push_str(&format!("{when}政策咨询解答{}次。", totals.consults));
+    }
+    let mut occasions: Vec<&str> =
+        Occasion::KNOWN.iter().filter(|o| **o != Occasion::Training).map(Occasion::label).collect();
+    occasions.extend(
+        totals
+            .by_occasion
+            .keys()
+            .map(String::as_str)
+            .filter(|k| Occasion::parse(k).is_none() && *k != Occasion::Training.label()),
+    );
+    for label in occasions {
+        let Some(o) = totals.by_occasion.get(label) else { continue };
+        let figures: Vec<String> = [
+            ("发放国土资源法律法规宣传单", o.leaflets, "张"),
+            ("张贴宣传标语", o.slogans, "条"),
+            ("召开群众会", o.mass_meetings, "次"),
+            ("座谈会", o.forums, "次"),
+        ]
+        .iter()
+        .filter(|(_, n, _)| *n > 0)
+        .map(|(what, n, unit)| format!("{what}{n}{unit}"))
+        .collect();
+        if figures.is_empty() {
+            out.push_str(&format!("开展“{label}”宣传活动{}次。", o.events));
+        } else {
+            out.push_str(&format!("在“{label}”宣传活动期间，共{}。", figures.join("，")));
+        }
+    }
+    if totals.trainings > 0 {
+        out.push_str(&format!("举办信访业务培训{}期", totals.trainings));
+        let attendees =
+            totals.by_occasion.get(Occasion::Training.label()).map_or(0, |o| o.attendees);
+        if attendees > 0 {
+            out.push_str(&format!("，参加{attendees}人次"));
+        }
+        out.push('。');
+    }
+    out
 }
 
 #[cfg(test)]
@@ -688,5 +738,37 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("集体访"), "zero in both years: {text}");
+    }
+
+    #[test]
+    fn the_work_paragraph_says_what_the_seed_says_of_consultations_and_outreach() {
+        use ledger_domain::work::{OccasionTotals, WorkTotals};
+        let year = Period::year(2017).unwrap();
+        assert_eq!(work_paragraph(&WorkTotals::default(), &year), "");
+        let mut totals = WorkTotals { consults: 81, trainings: 1, ..WorkTotals::default() };
+        totals.by_occasion.insert(
+            "4.22地球日".into(),
+            OccasionTotals {
+                events: 3,
+                leaflets: 16000,
+                slogans: 1600,
+                mass_meetings: 5,
+                forums: 15,
+                ..OccasionTotals::default()
+            },
+        );
+        totals
+            .by_occasion
+            .insert("6.25土地日".into(), OccasionTotals { events: 2, ..OccasionTotals::default() });
+        totals.by_occasion.insert(
+            "信访业务培训".into(),
+            OccasionTotals { events: 1, trainings: 1, attendees: 60, ..OccasionTotals::default() },
+        );
+        assert_eq!(
+            work_paragraph(&totals, &year),
+            "全年政策咨询解答81次。在“4.22地球日”宣传活动期间，共发放国土资源法律法规宣传单16000张，\
+             张贴宣传标语1600条，召开群众会5次，座谈会15次。开展“6.25土地日”宣传活动2次。\
+             举办信访业务培训1期，参加60人次。"
+        );
     }
 }

@@ -8,6 +8,7 @@ use std::fmt::Write;
 use chrono::NaiveDate;
 use indexmap::IndexMap;
 use ledger_domain::text::display_width;
+use ledger_domain::work::WorkTotals;
 use ledger_domain::{Period, Rate, Statistics};
 use serde::Serialize;
 
@@ -86,6 +87,9 @@ pub struct ReportTables {
     pub sections: Vec<Section>,
     /// The rates, in the order the annual report names them.
     pub rates: Vec<RateFigure>,
+    /// 宣传与咨询: the period's consultations and outreach from the work records (county-wide
+    /// tables only; work records belong to offices, not townships).
+    pub work: Option<WorkTotals>,
 }
 
 fn signed(n: u64) -> i64 {
@@ -201,7 +205,15 @@ impl ReportTables {
             as_of: current.as_of,
             sections,
             rates,
+            work: None,
         }
+    }
+
+    /// The tables with the period's work records added up.
+    #[must_use]
+    pub fn with_work(mut self, totals: WorkTotals) -> Self {
+        self.work = Some(totals);
+        self
     }
 
     /// The figure of a section by label, for callers that pick single figures.
@@ -314,6 +326,21 @@ impl ReportTables {
                 }
             }
             let _ = writeln!(out);
+        }
+        if let Some(w) = &self.work {
+            let _ = writeln!(out, "\n宣传与咨询");
+            for (label, n) in [
+                ("政策咨询解答（次）", w.consults),
+                ("宣传与培训活动（次）", w.outreach_events),
+                ("发放宣传单（张）", w.leaflets),
+                ("张贴标语（条）", w.slogans),
+                ("召开群众会（次）", w.mass_meetings),
+                ("召开座谈会（次）", w.forums),
+                ("举办培训（期）", w.trainings),
+                ("参加人数", w.attendees),
+            ] {
+                let _ = writeln!(out, "  {}{}", pad_right(label, 20), pad_left(&n.to_string(), 8));
+            }
         }
         out
     }

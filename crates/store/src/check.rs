@@ -48,6 +48,7 @@ impl Store {
                         DocKind::Identity => schema::read_identity(doc).map(|_| ()),
                         DocKind::Roster => schema::read_roster(doc).map(|_| ()),
                         DocKind::Rules => schema::read_rules(doc).map(|_| ()),
+                        DocKind::Work => schema::read_work(doc).map(|_| ()),
                     };
                     // A document still waiting for its first change has nothing to read yet.
                     r.or_else(|e| if doc.get_heads().is_empty() { Ok(()) } else { Err(e) })

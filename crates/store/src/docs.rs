@@ -339,6 +339,64 @@ impl Store {
         Ok(())
     }
 
+    /// Creates a document made here that is not a case (a work record): `f` writes it into an
+    /// empty document, and its change goes to the outbox in the same transaction. A document
+    /// already held under `id` is never replaced: `f` is not run and nothing changes.
+    pub fn create_doc(
+        &self,
+        id: CaseId,
+        kind: DocKind,
+        f: impl FnOnce(&mut Transaction<'_>) -> std::result::Result<(), SchemaError>,
+    ) -> Result<()> {
+        let mut w = self.writer();
+        let held = w
+            .conn
+            .query_row(
+                "SELECT 1 FROM docs WHERE case_id = ?1 AND kind = ?2",
+                params![id.to_string(), kind.code()],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        if held {
+            return Err(StoreError::BatchFailed(format!("文档 {id} 已存在，未作更改")));
+        }
+        let mut doc = Automerge::new().with_actor(self.actor());
+        let mut tx = doc.transaction();
+        if let Err(source) = f(&mut tx) {
+            tx.rollback();
+            return Err(StoreError::document(id, source));
+        }
+        tx.commit_with(commit_options());
+        let outbox = doc
+            .get_changes(&[])
+            .into_iter()
+            .map(|c| LocalChange { kind, hash: hex(&c.hash()), bytes: c.raw_bytes().to_vec() })
+            .collect();
+        let mut write = CaseWrite::whole(id, kind, doc.save(), &doc, None);
+        write.outbox = outbox;
+        let tx = w.tx()?;
+        persist(&tx, &write)?;
+        tx.commit()?;
+        w.cache.put((id, kind), doc);
+        Ok(())
+    }
+
+    /// The ids of every stored document of `kind`, in id order.
+    pub fn doc_ids(&self, kind: DocKind) -> Result<Vec<CaseId>> {
+        let conn = self.reader();
+        let mut stmt =
+            conn.prepare_cached("SELECT case_id FROM docs WHERE kind = ?1 ORDER BY case_id")?;
+        let rows = stmt.query_map(params![kind.code()], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for row in rows {
+            if let Ok(id) = row?.parse() {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+
     /// Edits one document of a case with targeted writes. The change, the re-projected index row
     /// and the outbox entry commit together; `f` returning an error changes nothing.
     pub fn edit<T>(
@@ -580,8 +638,8 @@ impl Store {
         let other = match kind {
             DocKind::Case => DocKind::Identity,
             DocKind::Identity => DocKind::Case,
-            // A roster and the rules have no index row.
-            DocKind::Roster | DocKind::Rules => return Ok(None),
+            // A roster, the rules and work records have no index row.
+            DocKind::Roster | DocKind::Rules | DocKind::Work => return Ok(None),
         };
         if w.in_batch() {
             // `changed` is not stored yet: the others are, and go now while still loaded.
@@ -594,7 +652,9 @@ impl Store {
         let other_doc = self.cached_or_loaded(w, id, other)?;
         let (case_doc, identity_doc) = match kind {
             DocKind::Identity => (other_doc.as_ref(), Some(changed)),
-            DocKind::Case | DocKind::Roster | DocKind::Rules => (Some(changed), other_doc.as_ref()),
+            DocKind::Case | DocKind::Roster | DocKind::Rules | DocKind::Work => {
+                (Some(changed), other_doc.as_ref())
+            }
         };
         let projection = project(id, case_doc, identity_doc, &self.rules());
         if let Some(doc) = other_doc {
@@ -793,7 +853,7 @@ impl Store {
                 }
                 projection
             }
-            DocKind::Case | DocKind::Roster | DocKind::Rules => None,
+            DocKind::Case | DocKind::Roster | DocKind::Rules | DocKind::Work => None,
         };
         let tx = w.tx()?;
         tx.execute("DELETE FROM docs WHERE case_id = ?1 AND kind = ?2", params![key, kind.code()])?;

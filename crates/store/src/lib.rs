@@ -81,6 +81,8 @@ pub enum DocKind {
     Roster,
     /// The county's rules (全县规则; one document, id `rules_id()`).
     Rules,
+    /// A work record (工作记录: 政策咨询, 宣传与培训, 矛盾纠纷排查; id `work_id(..)`).
+    Work,
 }
 
 impl DocKind {
@@ -91,6 +93,7 @@ impl DocKind {
             Self::Identity => 1,
             Self::Roster => 2,
             Self::Rules => 3,
+            Self::Work => 4,
         }
     }
 
@@ -101,6 +104,7 @@ impl DocKind {
             1 => Some(Self::Identity),
             2 => Some(Self::Roster),
             3 => Some(Self::Rules),
+            4 => Some(Self::Work),
             _ => None,
         }
     }

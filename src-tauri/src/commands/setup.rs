@@ -2,10 +2,11 @@
 //! vocabularies every screen labels codes with.
 
 use ledger_office::{
-    ActionKind, CaseField, Category, Channel, CloseReason, DeadlineKind, DocumentKind, Enrollment,
-    FollowUpMethod, HandlingTrack, HubAddress, HubLink, Office, OfficeConfig, Outcome, Purpose,
-    ReviewOutcome, Role, RuleInput, RulesView, Satisfaction, Sector, Source, Status, Unlock,
-    system_clock,
+    ActionKind, CaseField, Category, Channel, CloseReason, ConsultChannel, DeadlineKind,
+    DocumentKind, Enrollment, FieldForm, FollowUpMethod, HandlingTrack, HubAddress, HubLink,
+    Occasion, Office, OfficeConfig, Outcome, Purpose, ReviewOutcome, RiskLevel, Role, RuleInput,
+    RulesView, Satisfaction, ScreeningStatus, Sector, Source, Status, Unlock, WorkKind,
+    system_clock, work_forms,
 };
 use std::collections::BTreeMap;
 
@@ -136,6 +137,15 @@ pub(crate) struct Vocabularies {
     deadline_kind: Vec<CodeLabel>,
     case_field: Vec<CodeLabel>,
     role: Vec<CodeLabel>,
+    /// 工作记录 kinds, and the vocabularies of their fields (each named as the field).
+    work_kind: Vec<CodeLabel>,
+    consult_channel: Vec<CodeLabel>,
+    occasion: Vec<CodeLabel>,
+    risk_level: Vec<CodeLabel>,
+    screening_status: Vec<CodeLabel>,
+    /// The form of each kind of work record (`consult`, `outreach`, `screening`), and of a
+    /// screening list's items (`screening_item`): the table the office and the hub check by.
+    work_forms: BTreeMap<String, Vec<FieldForm>>,
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -175,6 +185,16 @@ pub(crate) async fn vocabularies() -> CommandResult<Vocabularies> {
         deadline_kind: list(DeadlineKind::KNOWN, DeadlineKind::code, DeadlineKind::label),
         case_field: list(CaseField::KNOWN, CaseField::code, CaseField::label),
         role: list(Role::KNOWN, Role::code, Role::label),
+        work_kind: list(WorkKind::KNOWN, WorkKind::code, WorkKind::label),
+        consult_channel: list(ConsultChannel::KNOWN, ConsultChannel::code, ConsultChannel::label),
+        occasion: list(Occasion::KNOWN, Occasion::code, Occasion::label),
+        risk_level: list(RiskLevel::KNOWN, RiskLevel::code, RiskLevel::label),
+        screening_status: list(
+            ScreeningStatus::KNOWN,
+            ScreeningStatus::code,
+            ScreeningStatus::label,
+        ),
+        work_forms: work_forms(),
     })
 }
 

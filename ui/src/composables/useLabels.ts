@@ -2,7 +2,10 @@ import { app } from './useApp'
 import { currentLocale, i18n, rawMessages } from '../i18n'
 import type { CodeLabel, Vocabularies } from '../api/generated/bindings'
 
-export type VocabKind = Exclude<keyof Vocabularies, 'category_by_sector' | 'issued_documents' | 'referral_sources'>
+export type VocabKind = Exclude<
+  keyof Vocabularies,
+  'category_by_sector' | 'issued_documents' | 'referral_sources' | 'work_forms'
+>
 
 // Used when an older shell's `vocabularies` has no outcome list.
 const OUTCOME_CODES = ['supported', 'partly_supported', 'explained', 'not_supported']

@@ -932,7 +932,7 @@ fn a_township_registration_carries_only_known_keys_in_its_records() {
 #[test]
 fn every_kind_of_new_record_holds_only_its_listed_keys() {
     // Every container of records has its list (none is left open).
-    for class in [DocClass::Case, DocClass::Identity, DocClass::Roster] {
+    for class in [DocClass::Case, DocClass::Identity, DocClass::Roster, DocClass::Work] {
         for (name, typ) in containers(class) {
             if *typ != automerge::ObjType::Text {
                 assert!(!schema::record_keys(name).is_empty(), "{name} has no key list");
@@ -1143,4 +1143,214 @@ fn only_the_bureau_adds_to_the_rules_and_never_into_the_past() {
     let empty = Automerge::new();
     let c = change_on(&empty, bureau_actor(), |tx| schema::write_rules(tx).unwrap());
     assert_eq!(verdict(&bureau, &empty, &c), Err(Rule::AppendOnly));
+}
+
+fn work_entry(
+    id: &str,
+    op: crate::work::EntryOp,
+    by: &str,
+    office: &str,
+) -> crate::work::WorkEntry {
+    crate::work::WorkEntry {
+        id: id.into(),
+        lamport: 2,
+        op,
+        target: None,
+        by: by.into(),
+        office: office.into(),
+        at: AT,
+        fields: Default::default(),
+    }
+}
+
+fn text(s: &str) -> crate::work::FieldValue {
+    crate::work::FieldValue::Text(s.into())
+}
+
+/// A screening list for March 2024 made by 黄桥 (`hq`), as its creating change and the
+/// document after it.
+fn screening(w: &World) -> (Change, Automerge) {
+    use crate::work::{EntryOp, WorkKind, WorkRecord};
+    let mut open = work_entry("e-open", EntryOp::Open, "李娟", "hq");
+    open.lamport = 1;
+    open.fields.insert("month".into(), text("2024-03"));
+    let record = WorkRecord {
+        id: w.case_id,
+        schema_version: 1,
+        kind: WorkKind::Screening,
+        office: "hq".into(),
+        created_by: "李娟".into(),
+        created_at: AT,
+        entries: vec![open],
+    };
+    let c = change_on(&Automerge::new(), township_actor(), |tx| {
+        schema::write_work(tx, &record).unwrap();
+    });
+    let mut doc = Automerge::new();
+    doc.apply_changes([c.clone()]).unwrap();
+    (c, doc)
+}
+
+fn dispute(id: &str) -> crate::work::WorkEntry {
+    let mut e = work_entry(id, crate::work::EntryOp::Item, "李娟", "hq");
+    for (k, v) in [
+        ("parties", "张某与李某"),
+        ("place", "大屋村"),
+        ("issue", "宅基地界址争议"),
+        ("risk", "medium"),
+        ("measures", "村组调解"),
+        ("owner", "李娟"),
+        ("status", "resolving"),
+    ] {
+        e.fields.insert(k.into(), text(v));
+    }
+    e
+}
+
+#[test]
+fn a_work_record_is_written_by_its_own_office_only() {
+    let w = World::new();
+    let township = w.input(w.township(), DocClass::Work);
+    let (make, _) = screening(&w);
+    assert_eq!(verdict(&township, &Automerge::new(), &make), Ok(()));
+    // The bureau may not make a record in a township's name, nor write into one.
+    let bureau = w.input(w.bureau(), DocClass::Work);
+    let (_, made) = screening(&w);
+    let record = schema::read_work(&made).unwrap();
+    let in_their_name = change_on(&Automerge::new(), bureau_actor(), |tx| {
+        schema::write_work(tx, &record).unwrap();
+    });
+    assert_eq!(verdict(&bureau, &Automerge::new(), &in_their_name), Err(Rule::Scope));
+    let (_, doc) = screening(&w);
+    let mut item = dispute("e-item");
+    item.office = "county".into();
+    item.by = "刘洪".into();
+    let c = change_on(&doc, bureau_actor(), |tx| schema::add_work_entry(tx, &item).unwrap());
+    assert_eq!(verdict(&bureau, &doc, &c), Err(Rule::Scope));
+    // Its own office adds to it, signed by someone on its roster.
+    let c = change_on(&doc, township_actor(), |tx| {
+        schema::add_work_entry(tx, &dispute("e-item")).unwrap();
+    });
+    assert_eq!(verdict(&township, &doc, &c), Ok(()));
+    let mut stranger = dispute("e-item");
+    stranger.by = "王五".into();
+    let c = change_on(&doc, township_actor(), |tx| schema::add_work_entry(tx, &stranger).unwrap());
+    assert_eq!(verdict(&township, &doc, &c), Err(Rule::Authorship));
+    let mut elsewhere = dispute("e-item");
+    elsewhere.office = "sj".into();
+    let c = change_on(&doc, township_actor(), |tx| schema::add_work_entry(tx, &elsewhere).unwrap());
+    assert_eq!(verdict(&township, &doc, &c), Err(Rule::Authorship));
+}
+
+#[test]
+fn a_work_record_only_grows_and_each_entry_is_one_its_kind_takes() {
+    use crate::work::EntryOp;
+    let w = World::new();
+    let township = w.input(w.township(), DocClass::Work);
+    let (_, doc) = screening(&w);
+    // A field a dispute does not take, a code out of range, a missing field.
+    let mut odd = dispute("e-1");
+    odd.fields.insert("leaflets".into(), crate::work::FieldValue::Count(3));
+    let c = change_on(&doc, township_actor(), |tx| schema::add_work_entry(tx, &odd).unwrap());
+    assert_eq!(verdict(&township, &doc, &c), Err(Rule::Schema));
+    let mut risky = dispute("e-1");
+    risky.fields.insert("risk".into(), text("extreme"));
+    let c = change_on(&doc, township_actor(), |tx| schema::add_work_entry(tx, &risky).unwrap());
+    assert_eq!(verdict(&township, &doc, &c), Err(Rule::Schema));
+    let mut short = dispute("e-1");
+    short.fields.remove("owner");
+    let c = change_on(&doc, township_actor(), |tx| schema::add_work_entry(tx, &short).unwrap());
+    assert_eq!(verdict(&township, &doc, &c), Err(Rule::Schema));
+    // A key outside every kind's list is refused by the allow-list before the schema.
+    let c = change_on(&doc, township_actor(), |tx| {
+        schema::add_work_entry(tx, &dispute("e-1")).unwrap();
+        let log = tx.get(ROOT, schema::WORK_LOG).unwrap().unwrap().1;
+        let (_, obj) = tx.get(&log, "e-1").unwrap().unwrap();
+        tx.put(&obj, "payload", "x").unwrap();
+    });
+    assert_eq!(verdict(&township, &doc, &c), Err(Rule::Role));
+    // A second 建立 later, a correction naming no item, an edit of an entry, a new log.
+    let mut reopen = work_entry("e-2", EntryOp::Open, "李娟", "hq");
+    reopen.fields.insert("month".into(), text("2024-04"));
+    let c = change_on(&doc, township_actor(), |tx| schema::add_work_entry(tx, &reopen).unwrap());
+    assert_eq!(verdict(&township, &doc, &c), Err(Rule::AppendOnly));
+    let mut amend = work_entry("e-3", EntryOp::Amend, "李娟", "hq");
+    amend.target = Some("nothing".into());
+    amend.fields.insert("status".into(), text("settled"));
+    let c = change_on(&doc, township_actor(), |tx| schema::add_work_entry(tx, &amend).unwrap());
+    assert_eq!(verdict(&township, &doc, &c), Err(Rule::Schema));
+    let log = doc.get(ROOT, schema::WORK_LOG).unwrap().unwrap().1;
+    let (_, open) = doc.get(&log, "e-open").unwrap().unwrap();
+    let c = change_on(&doc, township_actor(), |tx| tx.put(&open, "month", "2024-05").unwrap());
+    assert_eq!(verdict(&township, &doc, &c), Err(Rule::AppendOnly));
+    let c = change_on(&doc, township_actor(), |tx| {
+        tx.put_object(ROOT, schema::WORK_LOG, automerge::ObjType::Map).unwrap();
+    });
+    assert_eq!(verdict(&township, &doc, &c), Err(Rule::AppendOnly));
+    let c = change_on(&doc, township_actor(), |tx| tx.put(ROOT, "office", "sj").unwrap());
+    assert_eq!(verdict(&township, &doc, &c), Err(Rule::AppendOnly));
+    // An entry numbered as if it had not seen the log, or far past it, is refused.
+    for lamport in [1, 40] {
+        let mut early = dispute("e-1");
+        early.lamport = lamport;
+        let c = change_on(&doc, township_actor(), |tx| schema::add_work_entry(tx, &early).unwrap());
+        assert_eq!(verdict(&township, &doc, &c), Err(Rule::Authorship), "lamport {lamport}");
+    }
+    // The correction of an item that exists is accepted, in the same change as the item.
+    let mut amend = work_entry("e-4", EntryOp::Amend, "李娟", "hq");
+    amend.lamport = 3;
+    amend.target = Some("e-1".into());
+    amend.fields.insert("status".into(), text("settled"));
+    let c = change_on(&doc, township_actor(), |tx| {
+        schema::add_work_entry(tx, &dispute("e-1")).unwrap();
+        schema::add_work_entry(tx, &amend).unwrap();
+    });
+    assert_eq!(verdict(&township, &doc, &c), Ok(()));
+}
+
+#[test]
+fn a_new_work_record_names_its_own_id_and_opens_once() {
+    use crate::work::{EntryOp, WorkKind, WorkRecord};
+    let w = World::new();
+    let township = w.input(w.township(), DocClass::Work);
+    let mut open = work_entry("e-open", EntryOp::Open, "李娟", "hq");
+    for (k, v) in [
+        ("date", "2024-03-05"),
+        ("channel", "phone"),
+        ("topic", "征地补偿标准"),
+        ("answer", "按省定标准"),
+    ] {
+        open.fields.insert(k.into(), text(v));
+    }
+    let record = |id: Uuid, entries: Vec<crate::work::WorkEntry>| WorkRecord {
+        id,
+        schema_version: 1,
+        kind: WorkKind::Consult,
+        office: "hq".into(),
+        created_by: "李娟".into(),
+        created_at: AT,
+        entries,
+    };
+    let make = |r: &WorkRecord| {
+        change_on(&Automerge::new(), township_actor(), |tx| schema::write_work(tx, r).unwrap())
+    };
+    assert_eq!(
+        verdict(&township, &Automerge::new(), &make(&record(w.case_id, vec![open.clone()]))),
+        Ok(())
+    );
+    let other = Uuid::from_u128(7);
+    assert_eq!(
+        verdict(&township, &Automerge::new(), &make(&record(other, vec![open.clone()]))),
+        Err(Rule::Structure)
+    );
+    assert_eq!(
+        verdict(&township, &Automerge::new(), &make(&record(w.case_id, vec![]))),
+        Err(Rule::Schema)
+    );
+    let mut twice = open.clone();
+    twice.id = "e-open-2".into();
+    assert_eq!(
+        verdict(&township, &Automerge::new(), &make(&record(w.case_id, vec![open, twice]))),
+        Err(Rule::AppendOnly)
+    );
 }

@@ -800,6 +800,54 @@ label: string,
 message: string, };
 
 /**
+ * One field as a form shows it: what to ask for and how, from the same table the checks use.
+ */
+export type FieldForm = { 
+/**
+ * The key stored.
+ */
+key: string, 
+/**
+ * What people call it.
+ */
+label: string, 
+/**
+ * `text`, `count`, `date`, `month` or `code`.
+ */
+input: string, 
+/**
+ * For a code: its vocabulary (`consult_channel`, `occasion`, `risk_level`,
+ * `screening_status`).
+ */
+vocabulary: string | null, 
+/**
+ * For text: the most characters.
+ */
+max_chars: number | null, 
+/**
+ * Whether a new record or item must give it.
+ */
+required: boolean, };
+
+/**
+ * One field value: a count or a text (dates and codes are texts in a fixed form).
+ */
+export type FieldValue = number | string;
+
+/**
+ * 报送: when a screening list was filed and by whom.
+ */
+export type Filed = { 
+/**
+ * 办理人.
+ */
+by: string, 
+/**
+ * The day.
+ */
+on: string, };
+
+/**
  * 首问责任: the first receiver bound to the matter (首问负责制: whoever first receives a
  * petitioner answers for the matter until it is handed on in writing).
  */
@@ -1073,6 +1121,39 @@ phone?: string,
  * 住址.
  */
 address?: string, };
+
+/**
+ * One occasion's share of [`WorkTotals`].
+ */
+export type OccasionTotals = { 
+/**
+ * Events.
+ */
+events: number, 
+/**
+ * 宣传单.
+ */
+leaflets: number, 
+/**
+ * 标语.
+ */
+slogans: number, 
+/**
+ * 群众会.
+ */
+mass_meetings: number, 
+/**
+ * 座谈会.
+ */
+forums: number, 
+/**
+ * 培训（期）.
+ */
+trainings: number, 
+/**
+ * 参加人数.
+ */
+attendees: number, };
 
 /**
  * The office's settings.
@@ -1375,6 +1456,19 @@ unrecoverable: Array<string>, };
 export type ReviewOutcome = "upheld" | "redo" | "changed" | (string & {});
 
 /**
+ * How many disputes of one risk level a month lists.
+ */
+export type RiskCount = { 
+/**
+ * The level's code (`high`).
+ */
+risk: string, 
+/**
+ * Disputes at that level.
+ */
+count: number, };
+
+/**
  * Role: `township` 乡镇国土所、`bureau` 县局; or a newer version's code.
  */
 export type Role = "township" | "bureau" | (string & {});
@@ -1424,6 +1518,54 @@ items: Array<ItemView>, };
  * Satisfaction: `satisfied` 满意、`basically_satisfied` 基本满意、`dissatisfied` 不满意; or a newer version's code.
  */
 export type Satisfaction = "satisfied" | "basically_satisfied" | "dissatisfied" | (string & {});
+
+/**
+ * One office's screening list for a month.
+ */
+export type ScreeningList = { 
+/**
+ * The record (an office whose two devices each began the month's list offline has two;
+ * both are shown).
+ */
+record: string, 
+/**
+ * 单位代码.
+ */
+office: string, 
+/**
+ * Set once filed.
+ */
+filed: Filed | null, 
+/**
+ * The disputes listed, voided ones included (each says so).
+ */
+items: Array<WorkItem>, };
+
+/**
+ * 月度排查汇总 as the screens show it: the month, and the name of every office it mentions.
+ */
+export type ScreeningView = { 
+/**
+ * 单位名称 by 单位代码, for every office the month names.
+ */
+office_names: { [key in string]: string }, 
+/**
+ * `2017-04`.
+ */
+month: string, 
+/**
+ * Every office's list for the month (voided lists left out).
+ */
+lists: Array<ScreeningList>, 
+/**
+ * Offices of `expected` with no filed list for the month.
+ */
+not_filed: Array<string>, 
+/**
+ * Disputes listed and not voided, per risk level (highest first; levels with none left
+ * out).
+ */
+by_risk: Array<RiskCount>, };
 
 /**
  * Sector: `land` 涉土、`mineral` 涉矿、`other` 其它; or a newer version's code.
@@ -1778,7 +1920,208 @@ referral_sources: Array<string>, status: Array<CodeLabel>, action: Array<CodeLab
  * The document kinds an office issues itself ([`DocumentKind::issued_by_office`]); the
  * review opinions are the reviewing bodies', recorded only as served.
  */
-issued_documents: Array<string>, deadline_kind: Array<CodeLabel>, case_field: Array<CodeLabel>, role: Array<CodeLabel>, };
+issued_documents: Array<string>, deadline_kind: Array<CodeLabel>, case_field: Array<CodeLabel>, role: Array<CodeLabel>, 
+/**
+ * 工作记录 kinds, and the vocabularies of their fields (each named as the field).
+ */
+work_kind: Array<CodeLabel>, consult_channel: Array<CodeLabel>, occasion: Array<CodeLabel>, risk_level: Array<CodeLabel>, screening_status: Array<CodeLabel>, 
+/**
+ * The form of each kind of work record (`consult`, `outreach`, `screening`), and of a
+ * screening list's items (`screening_item`): the table the office and the hub check by.
+ */
+work_forms: { [key in string]: Array<FieldForm> }, };
+
+/**
+ * Who voided a record or an item, when and why.
+ */
+export type Voided = { 
+/**
+ * 办理人.
+ */
+by: string, 
+/**
+ * The day.
+ */
+on: string, 
+/**
+ * 作废理由.
+ */
+reason: string, };
+
+/**
+ * What may be done to a record already made.
+ */
+export type WorkChange = { "op": "amend", 
+/**
+ * The item's id; none for the record itself.
+ */
+item: string | null, 
+/**
+ * The fields to correct.
+ */
+fields: { [key in string]: FieldValue }, } | { "op": "item", 
+/**
+ * Its fields.
+ */
+fields: { [key in string]: FieldValue }, } | { "op": "void", 
+/**
+ * The item's id; none for the record itself.
+ */
+item: string | null, 
+/**
+ * 作废理由.
+ */
+reason: string, } | { "op": "file" };
+
+/**
+ * A new record as a form or the command line gives it.
+ */
+export type WorkInput = { 
+/**
+ * 记录种类 (`consult`, `outreach`, `screening`).
+ */
+kind: string, 
+/**
+ * Its fields by key (`date`, `topic`, `leaflets` ...): text, or a number for counts.
+ */
+fields: { [key in string]: FieldValue }, 
+/**
+ * 办理人 (the office's first staff member when not given).
+ */
+handler: string | null, };
+
+/**
+ * One item of a record as it stands (a dispute on a screening list).
+ */
+export type WorkItem = { 
+/**
+ * The entry id that added it.
+ */
+id: string, 
+/**
+ * Its fields as last corrected.
+ */
+fields: { [key in string]: FieldValue }, 
+/**
+ * Who added it.
+ */
+added_by: string, 
+/**
+ * The day it was added.
+ */
+added_on: string, 
+/**
+ * Set when voided.
+ */
+voided: Voided | null, };
+
+/**
+ * What a record says now: its log replayed.
+ */
+export type WorkState = { 
+/**
+ * The record's fields as last corrected.
+ */
+fields: { [key in string]: FieldValue }, 
+/**
+ * Set when the record was voided.
+ */
+voided: Voided | null, 
+/**
+ * Its items, in the order they were added.
+ */
+items: Array<WorkItem>, 
+/**
+ * The first 报送 (a list filed twice was filed on the first day).
+ */
+filed: Filed | null, 
+/**
+ * Entries the replay could not place (an 更正 naming no item), described: kept, shown.
+ */
+anomalies: Array<string>, };
+
+/**
+ * 宣传与咨询合计: a period's consultations and outreach, counted from the records (voided
+ * ones left out).
+ */
+export type WorkTotals = { 
+/**
+ * 政策咨询解答（次）.
+ */
+consults: number, 
+/**
+ * 宣传与培训活动（次）.
+ */
+outreach_events: number, 
+/**
+ * 发放宣传单（张）.
+ */
+leaflets: number, 
+/**
+ * 张贴标语（条）.
+ */
+slogans: number, 
+/**
+ * 召开群众会（次）.
+ */
+mass_meetings: number, 
+/**
+ * 召开座谈会（次）.
+ */
+forums: number, 
+/**
+ * 举办培训（期）.
+ */
+trainings: number, 
+/**
+ * 培训与活动参加人数.
+ */
+attendees: number, 
+/**
+ * Per occasion (its label): events and what they handed out, held and drew.
+ */
+by_occasion: { [key in string]: OccasionTotals }, };
+
+/**
+ * A record as the screens and the command line show it.
+ */
+export type WorkView = { 
+/**
+ * Its id.
+ */
+id: string, 
+/**
+ * 记录种类 code.
+ */
+kind: string, 
+/**
+ * Its label (政策咨询).
+ */
+kind_label: string, 
+/**
+ * 单位代码 of the office that owns it.
+ */
+office: string, 
+/**
+ * That office's name.
+ */
+office_name: string, 
+/**
+ * Who made it.
+ */
+created_by: string, 
+/**
+ * The day it is about (the 日期, or the first of the 月份).
+ */
+day: string, 
+/**
+ * What it says now.
+ */
+state: WorkState, 
+/**
+ * Whether this office may add to it (its own, and not voided).
+ */
+editable: boolean, };
 
 /**
  * A year's statistics as the desktop's 统计 screen shows them: the year, the year before, and

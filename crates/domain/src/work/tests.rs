@@ -1,0 +1,277 @@
+//! The replay of a work record's log, the judgement of its entries, and what records add up to.
+
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+
+const DAY: i64 = 86_400_000;
+/// 2017-04-22T02:00:00Z.
+const APRIL_22: i64 = 1_492_826_400_000;
+
+fn entry(id: &str, op: EntryOp, at: i64, fields: &[(&str, FieldValue)]) -> WorkEntry {
+    WorkEntry {
+        id: id.into(),
+        // Every entry as if concurrent: the order is the clock's, which these tests set.
+        lamport: 1,
+        op,
+        target: None,
+        by: "刘洪".into(),
+        office: "county".into(),
+        at,
+        fields: fields.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect(),
+    }
+}
+
+fn t(s: &str) -> FieldValue {
+    FieldValue::Text(s.into())
+}
+
+fn record(kind: WorkKind, office: &str, entries: Vec<WorkEntry>) -> WorkRecord {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    WorkRecord {
+        id: Uuid::from_u128(u128::from(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))),
+        schema_version: 1,
+        kind,
+        office: office.into(),
+        created_by: "刘洪".into(),
+        created_at: APRIL_22,
+        entries,
+    }
+}
+
+fn outreach(date: &str, occasion: &str, leaflets: u64, forums: u64) -> WorkRecord {
+    record(
+        WorkKind::Outreach,
+        "county",
+        vec![entry(
+            "o",
+            EntryOp::Open,
+            APRIL_22,
+            &[
+                ("date", t(date)),
+                ("occasion", t(occasion)),
+                ("place", t("县城广场")),
+                ("leaflets", FieldValue::Count(leaflets)),
+                ("forums", FieldValue::Count(forums)),
+            ],
+        )],
+    )
+}
+
+fn consult(date: &str) -> WorkRecord {
+    record(
+        WorkKind::Consult,
+        "county",
+        vec![entry(
+            "o",
+            EntryOp::Open,
+            APRIL_22,
+            &[
+                ("date", t(date)),
+                ("channel", t("phone")),
+                ("topic", t("办证")),
+                ("answer", t("答")),
+            ],
+        )],
+    )
+}
+
+#[test]
+fn the_later_correction_wins_and_voiding_keeps_the_record() {
+    let mut r = outreach("2017-04-22", "earth_day", 16000, 15);
+    // Two devices correct the same count offline: the later entry wins, whatever the log order.
+    r.entries.push(entry(
+        "b",
+        EntryOp::Amend,
+        APRIL_22 + 2 * DAY,
+        &[("leaflets", FieldValue::Count(15000))],
+    ));
+    r.entries.push(entry(
+        "a",
+        EntryOp::Amend,
+        APRIL_22 + DAY,
+        &[("leaflets", FieldValue::Count(9))],
+    ));
+    let state = r.state();
+    assert_eq!(state.count("leaflets"), 15000);
+    assert_eq!(state.count("forums"), 15);
+    assert!(state.voided.is_none());
+    r.entries.push(entry("v", EntryOp::Void, APRIL_22 + 3 * DAY, &[("reason", t("重复录入"))]));
+    r.entries.push(entry("w", EntryOp::Void, APRIL_22 + 4 * DAY, &[("reason", t("再次作废"))]));
+    let state = r.state();
+    assert_eq!(state.voided.as_ref().map(|v| v.reason.as_str()), Some("重复录入"));
+    assert_eq!(state.count("leaflets"), 15000, "a voided record still says what it said");
+}
+
+#[test]
+fn an_entry_follows_what_its_author_had_seen_whatever_the_clock() {
+    let mut r = outreach("2017-04-22", "earth_day", 16000, 15);
+    // A correction made on a device whose clock runs an hour behind, after it had seen the
+    // record: it still comes after the 建立 it corrects.
+    let mut fix =
+        entry("0", EntryOp::Amend, APRIL_22 - 3_600_000, &[("leaflets", FieldValue::Count(1))]);
+    fix.lamport = r.next_lamport();
+    r.entries.push(fix);
+    assert_eq!(r.next_lamport(), 3);
+    assert_eq!(r.state().count("leaflets"), 1);
+}
+
+#[test]
+fn items_are_added_corrected_and_voided_by_their_id() {
+    let mut r = record(
+        WorkKind::Screening,
+        "hq",
+        vec![entry("o", EntryOp::Open, APRIL_22, &[("month", t("2017-04"))])],
+    );
+    r.entries.push(entry(
+        "i1",
+        EntryOp::Item,
+        APRIL_22 + 1,
+        &[("status", t("resolving")), ("risk", t("high"))],
+    ));
+    r.entries.push(entry(
+        "i2",
+        EntryOp::Item,
+        APRIL_22 + 2,
+        &[("status", t("watching")), ("risk", t("low"))],
+    ));
+    let mut settle = entry("s", EntryOp::Amend, APRIL_22 + DAY, &[("status", t("settled"))]);
+    settle.target = Some("i1".into());
+    let mut void = entry("v", EntryOp::Void, APRIL_22 + DAY, &[("reason", t("不属于矛盾纠纷"))]);
+    void.target = Some("i2".into());
+    let mut stray = entry("x", EntryOp::Amend, APRIL_22 + DAY, &[("status", t("settled"))]);
+    stray.target = Some("nowhere".into());
+    r.entries.extend([settle, void, stray, entry("f", EntryOp::File, APRIL_22 + 2 * DAY, &[])]);
+    let state = r.state();
+    assert_eq!(state.items.len(), 2);
+    assert_eq!(state.items[0].text("status"), "settled");
+    assert_eq!(state.items[0].text("risk"), "high");
+    assert!(state.items[1].voided.is_some());
+    assert_eq!(state.live_items().count(), 1);
+    assert_eq!(state.filed.as_ref().map(|f| f.on), NaiveDate::from_ymd_opt(2017, 4, 24));
+    assert_eq!(state.anomalies.len(), 1, "{:?}", state.anomalies);
+}
+
+#[test]
+fn entries_are_judged_field_by_field_in_chinese() {
+    let ok = consult("2017-05-02").entries.remove(0);
+    assert_eq!(check_entry(&WorkKind::Consult, &ok), Ok(()));
+    let mut missing = ok.clone();
+    missing.fields.remove("answer");
+    assert_eq!(check_entry(&WorkKind::Consult, &missing).unwrap_err().field, "answer");
+    let mut bad_date = ok.clone();
+    bad_date.fields.insert("date".into(), t("2017-13-01"));
+    assert!(
+        check_entry(&WorkKind::Consult, &bad_date).unwrap_err().to_string().contains("咨询日期")
+    );
+    let mut bad_channel = ok.clone();
+    bad_channel.fields.insert("channel".into(), t("pigeon"));
+    assert!(
+        check_entry(&WorkKind::Consult, &bad_channel).unwrap_err().to_string().contains("咨询方式")
+    );
+    let mut blank = ok.clone();
+    blank.fields.insert("topic".into(), t("  "));
+    assert!(check_entry(&WorkKind::Consult, &blank).unwrap_err().to_string().contains("不能为空"));
+    let mut long = ok.clone();
+    long.fields.insert("topic".into(), t(&"字".repeat(201)));
+    assert!(check_entry(&WorkKind::Consult, &long).unwrap_err().to_string().contains("200"));
+    let mut foreign = ok.clone();
+    foreign.fields.insert("leaflets".into(), FieldValue::Count(1));
+    assert!(
+        check_entry(&WorkKind::Consult, &foreign).unwrap_err().to_string().contains("leaflets")
+    );
+    let mut typed = ok.clone();
+    typed.fields.insert("topic".into(), FieldValue::Count(1));
+    assert!(check_entry(&WorkKind::Consult, &typed).unwrap_err().to_string().contains("文字"));
+    // Items and filing belong to screening lists only.
+    let item = entry("i", EntryOp::Item, APRIL_22, &[]);
+    assert!(check_entry(&WorkKind::Consult, &item).is_err());
+    let file = entry("f", EntryOp::File, APRIL_22, &[]);
+    assert!(check_entry(&WorkKind::Consult, &file).is_err());
+    assert_eq!(check_entry(&WorkKind::Screening, &file), Ok(()));
+    // Counts are bounded; a correction says what it corrects; unknown kinds fail closed.
+    let huge =
+        entry("a", EntryOp::Amend, APRIL_22, &[("leaflets", FieldValue::Count(MAX_COUNT + 1))]);
+    assert!(check_entry(&WorkKind::Outreach, &huge).unwrap_err().to_string().contains("上限"));
+    let empty = entry("a", EntryOp::Amend, APRIL_22, &[]);
+    assert!(check_entry(&WorkKind::Outreach, &empty).is_err());
+    assert!(check_entry(&WorkKind::Unknown("duty".into()), &ok).is_err());
+    let void = entry("v", EntryOp::Void, APRIL_22, &[]);
+    assert_eq!(
+        check_entry(&WorkKind::Outreach, &void).unwrap_err().to_string(),
+        "作废理由: 必须填写"
+    );
+}
+
+#[test]
+fn totals_count_the_period_and_leave_voided_records_out() {
+    let mut voided = consult("2017-06-01");
+    voided.entries.push(entry("v", EntryOp::Void, APRIL_22 + DAY, &[("reason", t("重复"))]));
+    let records = vec![
+        outreach("2017-04-22", "earth_day", 16000, 15),
+        outreach("2017-06-25", "land_day", 500, 1),
+        outreach("2018-04-22", "earth_day", 7, 7),
+        consult("2017-01-03"),
+        consult("2017-12-31"),
+        consult("2018-01-01"),
+        voided,
+    ];
+    let from = NaiveDate::from_ymd_opt(2017, 1, 1).unwrap();
+    let to = NaiveDate::from_ymd_opt(2017, 12, 31).unwrap();
+    let totals = totals(&records, from, to);
+    assert_eq!(totals.consults, 2);
+    assert_eq!(totals.outreach_events, 2);
+    assert_eq!(totals.leaflets, 16500);
+    assert_eq!(totals.forums, 16);
+    assert_eq!(totals.by_occasion["4.22地球日"].leaflets, 16000);
+    assert_eq!(totals.by_occasion["6.25土地日"].events, 1);
+}
+
+#[test]
+fn the_month_lists_every_office_and_names_those_not_filed() {
+    let list = |office: &str, month: &str, filed: bool| {
+        let mut r = record(
+            WorkKind::Screening,
+            office,
+            vec![entry("o", EntryOp::Open, APRIL_22, &[("month", t(month))])],
+        );
+        r.entries.push(entry("i", EntryOp::Item, APRIL_22 + 1, &[("risk", t("high"))]));
+        if filed {
+            r.entries.push(entry("f", EntryOp::File, APRIL_22 + 2, &[]));
+        }
+        r
+    };
+    let records = vec![
+        list("hq", "2017-04", true),
+        list("sj", "2017-04", false),
+        list("sj", "2017-03", true),
+        consult("2017-04-02"),
+    ];
+    let offices = vec!["hq".to_owned(), "sj".to_owned(), "yx".to_owned()];
+    let month = screening_month(&records, "2017-04", &offices);
+    assert_eq!(month.lists.len(), 2);
+    assert_eq!(month.not_filed, vec!["sj".to_owned(), "yx".to_owned()]);
+    assert_eq!(month.by_risk, vec![RiskCount { risk: "high".into(), count: 2 }]);
+}
+
+#[test]
+fn vocabulary_fields_show_their_labels() {
+    assert_eq!(label_of("occasion", "earth_day"), Some("4.22地球日"));
+    assert_eq!(label_of("risk", "high"), Some("高"));
+    assert_eq!(label_of("status", "settled"), Some("已化解"));
+    assert_eq!(label_of("risk", "extreme"), None);
+    assert_eq!(label_of("topic", "high"), None);
+    assert_eq!(code_of("channel", "电话"), Some("phone".to_owned()));
+    assert_eq!(code_of("channel", "飞鸽"), None);
+}
+
+#[test]
+fn months_and_days_read_only_in_their_form() {
+    assert_eq!(parse_month("2017-04"), NaiveDate::from_ymd_opt(2017, 4, 1));
+    assert_eq!(parse_month("2017-4"), None);
+    assert_eq!(parse_month("2017-13"), None);
+    assert_eq!(parse_month("17-04"), None);
+    assert_eq!(month_code(NaiveDate::from_ymd_opt(2017, 4, 30).unwrap()), "2017-04");
+    let r = consult("2017-05-02");
+    assert_eq!(r.day(&r.state()), NaiveDate::from_ymd_opt(2017, 5, 2).unwrap());
+}
