@@ -82,6 +82,7 @@ fn roots(c: &mut Collect<'_>) {
     c.visit::<ledger_office::WorkView>();
     c.visit::<ledger_office::WorkTotals>();
     c.visit::<ledger_office::ScreeningView>();
+    c.visit::<ledger_office::DutyOutlook>();
     c.visit::<NewCase>();
     c.visit::<ledger_office::SubmissionInput>();
     c.visit::<crate::files::Purpose>();

@@ -80,5 +80,6 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         work::screening_month,
         work::add_work,
         work::change_work,
+        work::duty_outlook,
     ]
 }

@@ -266,6 +266,10 @@ impl Shell {
                 to_json(o.work_totals(year)?)
             }
             "screening_month" => to_json(o.screening_month(&s("month"))?),
+            "duty_outlook" => {
+                let days = a["days"].as_u64().and_then(|d| u32::try_from(d).ok()).unwrap_or(7);
+                to_json(o.duty_outlook(a["office"].as_str(), days)?)
+            }
             "add_work" => {
                 let view = o.add_work(input(a, "input"))?;
                 self.changed(None);
@@ -446,6 +450,26 @@ fn seed(office: &Office, dir: &Path) -> Cases {
             "forums": 15}),
     );
     let screening = work("screening", json!({"month": &TODAY[..7]})).id;
+    // 值班: today and the day after tomorrow (tomorrow and the rest of the week are gaps).
+    for (offset, staff) in [(0, "刘洪"), (2, "李娟")] {
+        work(
+            "duty",
+            json!({"date": day(offset), "staff": staff, "shift": "all_day",
+            "phone": "0739-7221234"}),
+        );
+    }
+    // 领导包案: one settled, one still being resolved.
+    work(
+        "leader",
+        json!({"scope": "case", "leader": "王局长", "matter": "洞口-2026-A-0002",
+            "start": format!("{year}-02-10"), "settlement": "settled",
+            "result": "双方达成调解协议，信访人息诉"}),
+    );
+    work(
+        "leader",
+        json!({"scope": "area", "leader": "赵副局长", "matter": "黄桥镇、石江镇",
+            "start": format!("{year}-06-01")}),
+    );
     let dispute = json!({"op": "item", "fields": {"parties": "白竹村三组与四组", "place": "白竹村",
         "issue": "山林界址争议，双方多次发生口角", "risk": "medium", "measures": "村委会调解，所长包案",
         "owner": "刘洪", "status": "resolving"}});
@@ -507,6 +531,8 @@ fn reads(cases: &Cases) -> Vec<(&'static str, Value)> {
     }
     reads.push(("work_totals", json!({"year": year})));
     reads.push(("screening_month", json!({"month": month})));
+    reads.push(("work_records", json!({"kind": "leader", "year": year})));
+    reads.push(("duty_outlook", json!({"office": null, "days": 7})));
     for id in [&cases.newest_registered, &cases.conflicted, &cases.handed_over] {
         reads.push(("case_detail", json!({"id": id})));
     }

@@ -83,6 +83,7 @@ fn screening_record(id: Uuid, office: &str, by: &str) -> WorkRecord {
         office: office.into(),
         created_by: by.into(),
         created_at: at,
+        import_key: None,
         entries: vec![WorkEntry {
             id: Uuid::from_u128(id.as_u128() ^ 1).to_string(),
             lamport: 1,

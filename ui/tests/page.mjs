@@ -653,6 +653,17 @@ async function main() {
     check('the filed list is marked filed', ((await page.getByTestId('work-filed-tag').textContent()) ?? '').includes('已报送'))
     check('a filed list offers no second filing', (await page.getByTestId('work-file').count()) === 0)
     await shot('24-work-screening.png', true)
+    await page.getByRole('tab', { name: '信访值班' }).click()
+    await page.getByTestId('work-duty-today').waitFor()
+    check('today\'s duty is shown', ((await page.getByTestId('work-duty-today').textContent()) ?? '').includes('刘洪'))
+    const gaps = (await page.getByTestId('work-duty-gaps').textContent()) ?? ''
+    check('the days of the coming week nobody is on duty are warned of', gaps.includes('2026-11-28') && !gaps.includes('2026-11-29'), gaps)
+    check('the week\'s duties are listed', (await page.getByTestId('work-duty').locator('.el-table__body .el-table__row').count()) === 2)
+    await shot('25-work-duty.png')
+    await page.getByRole('tab', { name: '领导包案包片' }).click()
+    await page.getByTestId('work-leaders').locator('.el-table__body .el-table__row').first().waitFor()
+    const rate = (await page.getByTestId('work-leader-rate').textContent()) ?? ''
+    check('the settlement rate counts what the leaders settled', rate.includes('2 件') && rate.includes('已化解 1 件') && rate.includes('化解率 50%'), rate)
 
     // A computer not yet set up: only settings can be reached.
     await page.goto(`${base}?setup#/`)

@@ -96,7 +96,17 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: ScreeningCommand,
     },
-    /// 工作记录：查看、更正或作废一份政策咨询、宣传培训或排查记录（记录只能由建立它的单位修改）。
+    /// 信访值班：排班，查看今天的值班和未来几天无人值班的日子。
+    Duty {
+        #[command(subcommand)]
+        command: DutyCommand,
+    },
+    /// 领导包案包片：记录领导包案（一件信访事项）或包片（一个片区），及其化解情况（计入化解率）。
+    Leader {
+        #[command(subcommand)]
+        command: LeaderCommand,
+    },
+    /// 工作记录：查看、更正或作废一份政策咨询、宣传培训、排查、值班或包案记录（记录只能由建立它的单位修改）。
     Work {
         #[command(subcommand)]
         command: WorkCommand,
@@ -588,4 +598,56 @@ pub(crate) enum WorkCommand {
         #[arg(long)]
         reason: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DutyCommand {
+    /// 安排一天的值班。
+    Add {
+        /// 值班日期（YYYY-MM-DD）。
+        #[arg(long)]
+        date: NaiveDate,
+        /// 值班人员。
+        #[arg(long)]
+        staff: String,
+        /// 班次：白班、夜班或全天。
+        #[arg(long, default_value = "全天")]
+        shift: String,
+        /// 值班电话。
+        #[arg(long)]
+        phone: Option<String>,
+    },
+    /// 今天的值班，以及未来几天（含今天）的值班安排和无人值班的日子。
+    Show {
+        /// 查看几天（1 至 31，默认 7）。
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        /// 查看另一单位的值班（县局；填单位代码）。
+        #[arg(long)]
+        office: Option<String>,
+        /// 输出 JSON（供脚本使用）。
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum LeaderCommand {
+    /// 记录一项领导包案或包片；化解后用 ledger work amend 记录结果（--set settlement=已化解 --set result=…）。
+    Add {
+        /// 包案或包片。
+        #[arg(long, default_value = "包案")]
+        scope: String,
+        /// 包案领导。
+        #[arg(long)]
+        leader: String,
+        /// 包案事项（如案件编号）或片区。
+        #[arg(long)]
+        target: String,
+        /// 开始日期（YYYY-MM-DD，默认今天）。
+        #[arg(long)]
+        start: Option<NaiveDate>,
+    },
+    /// 列出领导包案包片及化解情况。
+    List(WorkListArgs),
 }

@@ -154,6 +154,13 @@ fn flag_of(field: &str) -> Option<&'static str> {
         "owner" => "--owner",
         "status" => "--status",
         "item" => "--item",
+        "shift" => "--shift",
+        "phone" => "--phone",
+        "scope" => "--scope",
+        "leader" => "--leader",
+        "matter" => "--target",
+        "start" => "--start",
+        "days" => "--days",
         _ => return None,
     })
 }
@@ -363,6 +370,8 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Outreach { command } => work::outreach(&open(&dir)?, command, handler)?,
         Command::Screening { command } => work::screening(&open(&dir)?, command, handler)?,
         Command::Work { command } => work::work(&open(&dir)?, command, handler)?,
+        Command::Duty { command } => work::duty(&open(&dir)?, command, handler)?,
+        Command::Leader { command } => work::leader(&open(&dir)?, command, handler)?,
         Command::Due { township, json } => {
             let office = open(&dir)?;
             let due = office.due(township.as_deref())?;

@@ -7,7 +7,10 @@ use anyhow::bail;
 use chrono::{Datelike, NaiveDate};
 use ledger_office::{FieldValue, Office, ScreeningView, WorkChange, WorkInput, WorkView, label_of};
 
-use crate::args::{ConsultCommand, OutreachCommand, ScreeningCommand, WorkCommand, WorkListArgs};
+use crate::args::{
+    ConsultCommand, DutyCommand, LeaderCommand, OutreachCommand, ScreeningCommand, WorkCommand,
+    WorkListArgs,
+};
 
 /// A field as a person reads it: a vocabulary's label, else the text as stored.
 fn shown<'a>(key: &str, value: &'a str) -> &'a str {
@@ -94,6 +97,63 @@ pub(crate) fn outreach(
             println!("{}", made.id);
         }
         OutreachCommand::List(args) => list(office, "outreach", args)?,
+    }
+    Ok(())
+}
+
+pub(crate) fn duty(
+    office: &Office,
+    command: &DutyCommand,
+    handler: Option<&str>,
+) -> anyhow::Result<()> {
+    match command {
+        DutyCommand::Add { date, staff, shift, phone } => {
+            let mut fields = BTreeMap::new();
+            text(&mut fields, "date", Some(&date.to_string()));
+            text(&mut fields, "staff", Some(staff));
+            text(&mut fields, "shift", Some(shift));
+            text(&mut fields, "phone", phone.as_deref());
+            println!("{}", add(office, "duty", fields, handler)?.id);
+        }
+        DutyCommand::Show { days, office: other, json } => {
+            let outlook = office.duty_outlook(other.as_deref(), *days)?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&outlook)?);
+                return Ok(());
+            }
+            let name = office.office_name(&outlook.office);
+            if outlook.on_duty.is_empty() {
+                println!("{name} 今天（{}）无人值班", outlook.today);
+            }
+            for s in &outlook.coming {
+                let phone =
+                    if s.phone.is_empty() { String::new() } else { format!("  {}", s.phone) };
+                println!("{}  {}  {}{phone}", s.date, shown("shift", &s.shift), s.staff);
+            }
+            if !outlook.gaps.is_empty() {
+                let days: Vec<String> = outlook.gaps.iter().map(ToString::to_string).collect();
+                println!("无人值班：{}", days.join("、"));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn leader(
+    office: &Office,
+    command: &LeaderCommand,
+    handler: Option<&str>,
+) -> anyhow::Result<()> {
+    match command {
+        LeaderCommand::Add { scope, leader, target, start } => {
+            let mut fields = BTreeMap::new();
+            text(&mut fields, "scope", Some(scope));
+            text(&mut fields, "leader", Some(leader));
+            text(&mut fields, "matter", Some(target));
+            text(&mut fields, "start", Some(&day(office, *start)));
+            println!("{}", add(office, "leader", fields, handler)?.id);
+        }
+        LeaderCommand::List(args) => list(office, "leader", args)?,
     }
     Ok(())
 }
@@ -221,6 +281,16 @@ fn list(office: &Office, kind: &str, args: &WorkListArgs) -> anyhow::Result<()> 
             "consult" => {
                 format!("{}  {}", shown("channel", v.state.text("channel")), v.state.text("topic"))
             }
+            "leader" => format!(
+                "{}  {}  {}  {}",
+                shown("scope", v.state.text("scope")),
+                v.state.text("leader"),
+                v.state.text("matter"),
+                match v.state.text("settlement") {
+                    "" => "化解中",
+                    code => shown("settlement", code),
+                }
+            ),
             _ => format!(
                 "{}  {}  宣传单{} 标语{} 群众会{} 座谈会{} 培训{} 人数{}",
                 shown("occasion", v.state.text("occasion")),

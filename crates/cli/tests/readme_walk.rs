@@ -258,6 +258,12 @@ fn the_readme_cli_walk_runs_as_written() {
         serde_json::from_str(&shell.ledger(&["screening", "show", "--json"])).unwrap();
     assert_eq!(month["lists"].as_array().unwrap().len(), 1, "{month}");
     assert!(month["lists"][0]["filed"].is_object(), "the walk filed it: {month}");
+    let duty: serde_json::Value =
+        serde_json::from_str(&shell.ledger(&["duty", "show", "--days", "31", "--json"])).unwrap();
+    let leaders: serde_json::Value =
+        serde_json::from_str(&shell.ledger(&["leader", "list", "--json"])).unwrap();
+    assert_eq!(leaders[0]["state"]["fields"]["matter"], "洞口-2024-A-0002", "{leaders}");
+    assert!(duty["office"] == "county", "{duty}");
     for file in ["意见书.html", "统计.xlsx", "台账.csv", "county.db"] {
         assert!(dir.path().join(file).exists(), "the walk wrote {file}");
     }

@@ -466,9 +466,16 @@ fn fixed_keys(class: DocClass) -> &'static [&'static str] {
         DocClass::Identity => &["schema_version", "kind", "case_id"],
         DocClass::Roster => &["schema_version", "kind", "office"],
         DocClass::Rules => &["schema_version", "kind"],
-        DocClass::Work => {
-            &["schema_version", "kind", "id", "record_kind", "office", "created_by", "created_at"]
-        }
+        DocClass::Work => &[
+            "schema_version",
+            "kind",
+            "id",
+            "record_kind",
+            "office",
+            "created_by",
+            "created_at",
+            "import_key",
+        ],
     }
 }
 
@@ -780,6 +787,13 @@ impl<'a> OpScan<'a> {
         let container = containers(class).iter().find(|(n, _)| *n == key);
         if self.creating {
             return match (action, container) {
+                // A second container of the same name in the one change would sit beside the
+                // first, unjudged and unread: a container is made once.
+                (OpType::Make(_), Some((name, _)))
+                    if !self.made.insert(("#root", (*name).to_owned())) =>
+                {
+                    Err(Rejection::new(Rule::Schema, format!("新文档的「{key}」被建立了两次")))
+                }
                 (OpType::Make(t), Some((name, want))) if t == want => {
                     Ok(Some(if *want == ObjType::Text {
                         Place::Text(name)
@@ -938,6 +952,17 @@ fn case_rules(
                 .map_err(|e| schema_err(&e))?;
         Some(&read_before)
     };
+    if !linear && !creating {
+        // A change beside a concurrent one could make a record under a key the hub already
+        // holds but its author claims not to have seen, and win the conflict: every event the
+        // hub holds must read the same after it. Event ids are random, so no honest change
+        // ever makes one twice.
+        let held = schema::read_case(doc).map_err(|e| schema_err(&e))?;
+        let now: BTreeMap<&str, &Event> = whole.events.iter().map(|e| (e.id.as_str(), e)).collect();
+        if held.events.iter().any(|e| now.get(e.id.as_str()) != Some(&e)) {
+            return Err(Rejection::new(Rule::AppendOnly, "已有的办理记录不能修改或删除"));
+        }
+    }
     case_checks(input, doc, change, creating, scan, before, after)?;
     Ok(whole)
 }
@@ -1333,12 +1358,31 @@ fn work_rules(
         Some(schema::read_work_at(doc, change.deps()).map_err(|e| schema_err(&e))?)
     };
     let after = schema::read_work_at(next, at).map_err(|e| schema_err(&e))?;
-    schema::read_work(next).map_err(|e| schema_err(&e))?;
+    let whole = schema::read_work(next).map_err(|e| schema_err(&e))?;
+    if whole.entries.len() > work::MAX_ENTRIES {
+        return Err(Rejection::new(
+            Rule::Size,
+            format!("一份工作记录最多 {} 条记录，已满；请另建一份", work::MAX_ENTRIES),
+        ));
+    }
+    if !creating {
+        // Every entry the hub holds reads the same after the change, whatever the change says
+        // it had seen (a change beside a concurrent one could otherwise make a map under a
+        // held entry's key and win the conflict). Entry ids are random UUIDs: no honest change
+        // makes one twice.
+        let held = schema::read_work(doc).map_err(|e| schema_err(&e))?;
+        if held.entries.iter().any(|e| !whole.entries.contains(e)) {
+            return Err(Rejection::new(Rule::AppendOnly, "工作记录中已有的条目不能修改或删除"));
+        }
+    }
     if after.office != caller.office {
         return Err(Rejection::new(
             Rule::Scope,
             format!("只能修改本单位的工作记录；该记录属于 {}", after.office),
         ));
+    }
+    if after.import_key.as_ref().is_some_and(|k| k.len() > 64) {
+        return Err(Rejection::new(Rule::Structure, "工作记录的导入标记过长"));
     }
     if creating && after.id != input.doc_id {
         return Err(Rejection::new(Rule::Structure, "工作记录的标识与文档标识不符"));
@@ -1384,6 +1428,14 @@ fn work_rules(
     let added = after.entries.iter().filter(|e| !held.contains(e.id.as_str())).count() as u64;
     let bound = seen.saturating_add(added).saturating_add(input.limits.lamport_slack);
     for e in after.entries.iter().filter(|e| !held.contains(e.id.as_str())) {
+        if Uuid::parse_str(&e.id).is_err() {
+            return Err(Rejection::new(Rule::Structure, "工作记录条目的标识无效"));
+        }
+        if let Some(target) = &e.target
+            && after.entries.iter().any(|t| t.id == *target && t.lamport >= e.lamport)
+        {
+            return Err(Rejection::new(Rule::Schema, "工作记录条目须排在它所更正或作废的条目之后"));
+        }
         if e.lamport <= seen || e.lamport > bound {
             return Err(Rejection::new(
                 Rule::Authorship,

@@ -1,5 +1,6 @@
 //! 工作记录: the petition work an office does that is not a case (政策咨询, 宣传与培训,
-//! 矛盾纠纷排查), kept so the annual report can count it from what was recorded.
+//! 矛盾纠纷排查, 信访值班, 领导包案包片), kept so the annual report can count it from what was
+//! recorded.
 //!
 //! Every work record is one Automerge document owned by the office that made it (the bureau
 //! sees every office's): a fixed header (kind, office, who made it and when) and an append-only
@@ -33,6 +34,45 @@ coded_enum! {
         Outreach = ("outreach", "宣传与培训", "宣传", "培训", "宣传活动"),
         /// 矛盾纠纷排查: one office's dispute screening list for one month.
         Screening = ("screening", "矛盾纠纷排查", "排查", "月排查"),
+        /// 信访值班: one day's petition duty at an office.
+        Duty = ("duty", "信访值班", "值班"),
+        /// 领导包案/包片: a leader answerable for one matter or one area, and whether it was
+        /// settled (化解).
+        Leader = ("leader", "领导包案包片", "领导包案", "包案", "包片"),
+    }
+}
+
+coded_enum! {
+    /// 班次: the part of the day a duty covers.
+    pub enum DutyShift {
+        /// 白班.
+        Day = ("day", "白班", "日班"),
+        /// 夜班.
+        Night = ("night", "夜班"),
+        /// 全天.
+        AllDay = ("all_day", "全天", "24小时"),
+    }
+}
+
+coded_enum! {
+    /// 包案或包片: a leader answers for one matter or for an area.
+    pub enum LeaderScope {
+        /// 包案: one matter (a case number, or the matter in words).
+        Case = ("case", "包案"),
+        /// 包片: an area (a township or villages).
+        Area = ("area", "包片"),
+    }
+}
+
+coded_enum! {
+    /// 化解情况: whether what a leader answers for was settled.
+    pub enum Settlement {
+        /// 化解中.
+        Pending = ("pending", "化解中", "未办结"),
+        /// 已化解.
+        Settled = ("settled", "已化解", "化解"),
+        /// 未化解.
+        Unsettled = ("unsettled", "未化解"),
     }
 }
 
@@ -156,6 +196,9 @@ pub struct WorkRecord {
     pub created_by: String,
     /// Device time it was made.
     pub created_at: DeviceTime,
+    /// For a record imported from a file: a digest of the line it came from, so importing the
+    /// file again is recognised.
+    pub import_key: Option<String>,
     /// The log, in no particular order ([`WorkRecord::state`] orders it).
     pub entries: Vec<WorkEntry>,
 }
@@ -317,10 +360,11 @@ impl WorkRecord {
         state
     }
 
-    /// The day the record is about: its 日期, or the first day of its 月份 for a screening
-    /// list; the day it was made when neither reads.
+    /// The day the record is about: its 日期, a 包案's 开始日期, or the first day of a screening
+    /// list's 月份; the day it was made when none reads.
     pub fn day(&self, state: &WorkState) -> NaiveDate {
         parse_date(state.text("date"))
+            .or_else(|| parse_date(state.text("start")))
             .or_else(|| parse_month(state.text("month")))
             .unwrap_or_else(|| china_date(self.created_at))
     }
@@ -376,6 +420,10 @@ pub struct FieldSpec {
     pub required: bool,
 }
 
+/// The most entries one record holds: a year's screening list is a few dozen; the bound keeps
+/// what the hub reads to judge a change to one record small.
+pub const MAX_ENTRIES: usize = 2000;
+
 /// The largest count a field takes (more leaflets than that is a typing mistake).
 pub const MAX_COUNT: u64 = 10_000_000;
 
@@ -399,6 +447,15 @@ fn risk(s: &str) -> bool {
 fn screening_status(s: &str) -> bool {
     ScreeningStatus::from_code(s).is_known()
 }
+fn duty_shift(s: &str) -> bool {
+    DutyShift::from_code(s).is_known()
+}
+fn leader_scope(s: &str) -> bool {
+    LeaderScope::from_code(s).is_known()
+}
+fn settlement(s: &str) -> bool {
+    Settlement::from_code(s).is_known()
+}
 
 /// The code of a vocabulary field's value given as its code, label or an accepted spelling
 /// (`电话` for `phone`); `None` for a value no vocabulary of `key` knows.
@@ -408,6 +465,9 @@ pub fn code_of(key: &str, typed: &str) -> Option<String> {
         "occasion" => Occasion::parse(typed).map(|v| v.code().to_owned()),
         "risk" => RiskLevel::parse(typed).map(|v| v.code().to_owned()),
         "status" => ScreeningStatus::parse(typed).map(|v| v.code().to_owned()),
+        "shift" => DutyShift::parse(typed).map(|v| v.code().to_owned()),
+        "scope" => LeaderScope::parse(typed).map(|v| v.code().to_owned()),
+        "settlement" => Settlement::parse(typed).map(|v| v.code().to_owned()),
         _ => None,
     }
 }
@@ -458,6 +518,32 @@ const SCREENING_ITEM: &[FieldSpec] = &[
     },
 ];
 
+const DUTY: &[FieldSpec] = &[
+    FieldSpec { key: "date", label: "值班日期", ty: FieldType::Date, required: true },
+    text("staff", "值班人员", 50, true),
+    FieldSpec { key: "shift", label: "班次", ty: FieldType::Code(duty_shift), required: true },
+    text("phone", "值班电话", 30, false),
+];
+
+const LEADER: &[FieldSpec] = &[
+    FieldSpec {
+        key: "scope",
+        label: "包案或包片",
+        ty: FieldType::Code(leader_scope),
+        required: true,
+    },
+    text("leader", "包案领导", 50, true),
+    text("matter", "包案事项或片区", 200, true),
+    FieldSpec { key: "start", label: "开始日期", ty: FieldType::Date, required: true },
+    FieldSpec {
+        key: "settlement",
+        label: "化解情况",
+        ty: FieldType::Code(settlement),
+        required: false,
+    },
+    text("result", "办理结果", 1000, false),
+];
+
 const VOID: &[FieldSpec] = &[text("reason", "作废理由", 500, true)];
 
 /// The fields of the record itself for `kind` (its 建立 and 更正 entries).
@@ -466,6 +552,8 @@ pub fn record_fields(kind: &WorkKind) -> &'static [FieldSpec] {
         WorkKind::Consult => CONSULT,
         WorkKind::Outreach => OUTREACH,
         WorkKind::Screening => SCREENING,
+        WorkKind::Duty => DUTY,
+        WorkKind::Leader => LEADER,
         WorkKind::Unknown(_) => &[],
     }
 }
@@ -514,6 +602,9 @@ pub fn form_of(specs: &[FieldSpec]) -> Vec<FieldForm> {
                 (FieldType::Code(_), "occasion") => Some("occasion"),
                 (FieldType::Code(_), "risk") => Some("risk_level"),
                 (FieldType::Code(_), "status") => Some("screening_status"),
+                (FieldType::Code(_), "shift") => Some("duty_shift"),
+                (FieldType::Code(_), "scope") => Some("leader_scope"),
+                (FieldType::Code(_), "settlement") => Some("settlement"),
                 _ => None,
             };
             FieldForm {
@@ -531,10 +622,11 @@ pub fn form_of(specs: &[FieldSpec]) -> Vec<FieldForm> {
 /// Every key an entry of any kind may hold, besides the entry's own (`op`, `target`, `by`,
 /// `office`, `at`): what the hub's allow-list lets a township write into a new entry.
 pub fn payload_keys() -> Vec<&'static str> {
-    let mut keys: Vec<&'static str> = [CONSULT, OUTREACH, SCREENING, SCREENING_ITEM, VOID]
-        .iter()
-        .flat_map(|specs| specs.iter().map(|s| s.key))
-        .collect();
+    let mut keys: Vec<&'static str> =
+        [CONSULT, OUTREACH, SCREENING, SCREENING_ITEM, DUTY, LEADER, VOID]
+            .iter()
+            .flat_map(|specs| specs.iter().map(|s| s.key))
+            .collect();
     keys.sort_unstable();
     keys.dedup();
     keys
@@ -554,6 +646,11 @@ pub fn check_entry(kind: &WorkKind, entry: &WorkEntry) -> Result<(), FieldError>
     }
     let (specs, complete): (&[FieldSpec], bool) = match (&entry.op, &entry.target) {
         (EntryOp::Open, None) => (record_fields(kind), true),
+        // A list's month decides where it is counted and filed: a list made for the wrong
+        // month is voided and another made, never moved.
+        (EntryOp::Amend, None) if *kind == WorkKind::Screening => {
+            return Err(whole("排查表的月份不能更正；月份填错时请作废本表后另建".to_owned()));
+        }
         (EntryOp::Amend, None) => (record_fields(kind), false),
         (EntryOp::Item, None) if !item_fields(kind).is_empty() => (item_fields(kind), true),
         (EntryOp::Amend, Some(_)) if !item_fields(kind).is_empty() => (item_fields(kind), false),
@@ -634,6 +731,9 @@ fn choices(key: &str) -> String {
         "occasion" => Occasion::known_labels(),
         "risk" => RiskLevel::known_labels(),
         "status" => ScreeningStatus::known_labels(),
+        "shift" => DutyShift::known_labels(),
+        "scope" => LeaderScope::known_labels(),
+        "settlement" => Settlement::known_labels(),
         _ => String::new(),
     }
 }
@@ -658,6 +758,9 @@ pub fn label_of(key: &str, code: &str) -> Option<&'static str> {
         "status" => {
             known(ScreeningStatus::KNOWN, code, ScreeningStatus::code, ScreeningStatus::label)
         }
+        "shift" => known(DutyShift::KNOWN, code, DutyShift::code, DutyShift::label),
+        "scope" => known(LeaderScope::KNOWN, code, LeaderScope::code, LeaderScope::label),
+        "settlement" => known(Settlement::KNOWN, code, Settlement::code, Settlement::label),
         _ => None,
     }
 }
@@ -688,6 +791,17 @@ pub struct WorkTotals {
     pub attendees: u64,
     /// Per occasion (its label): events and what they handed out, held and drew.
     pub by_occasion: BTreeMap<String, OccasionTotals>,
+    /// 领导包案包片 begun in the period.
+    pub leader_cases: u64,
+    /// Of those, marked 已化解.
+    pub leader_settled: u64,
+}
+
+impl WorkTotals {
+    /// 包案化解率: what the leaders answered for that was settled, of all they answered for.
+    pub fn settlement_rate(&self) -> crate::stats::Rate {
+        crate::stats::Rate::of(self.leader_settled, self.leader_cases)
+    }
 }
 
 /// One occasion's share of [`WorkTotals`].
@@ -743,10 +857,90 @@ pub fn totals<'a>(
                 o.trainings += state.count("trainings");
                 o.attendees += state.count("attendees");
             }
-            WorkKind::Screening | WorkKind::Unknown(_) => {}
+            WorkKind::Leader => {
+                t.leader_cases += 1;
+                if Settlement::from_code(state.text("settlement")) == Settlement::Settled {
+                    t.leader_settled += 1;
+                }
+            }
+            WorkKind::Screening | WorkKind::Duty | WorkKind::Unknown(_) => {}
         }
     }
     t
+}
+
+/// One duty as a screen lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct DutySlot {
+    /// The record.
+    pub record: Uuid,
+    /// The day.
+    pub date: NaiveDate,
+    /// 值班人员.
+    pub staff: String,
+    /// 班次 code.
+    pub shift: String,
+    /// 值班电话 (empty when not given).
+    pub phone: String,
+}
+
+/// 值班安排: who is on duty today and which of the coming days nobody is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct DutyOutlook {
+    /// 单位代码.
+    pub office: String,
+    /// Today.
+    pub today: NaiveDate,
+    /// Today's duties.
+    pub on_duty: Vec<DutySlot>,
+    /// Every duty from today through the last day looked at, by day.
+    pub coming: Vec<DutySlot>,
+    /// Days from today through the last day looked at with nobody on duty.
+    pub gaps: Vec<NaiveDate>,
+}
+
+/// The duties of `office` from `today` for `days` days (today included), and the days among
+/// them nobody is on duty. Voided duties do not count.
+pub fn duty_outlook<'a>(
+    records: impl IntoIterator<Item = &'a WorkRecord>,
+    office: &str,
+    today: NaiveDate,
+    days: u32,
+) -> DutyOutlook {
+    let last = today + chrono::Days::new(u64::from(days.saturating_sub(1)));
+    let mut coming = Vec::new();
+    for r in records {
+        if r.kind != WorkKind::Duty || r.office != office {
+            continue;
+        }
+        let state = r.state();
+        let Some(date) = parse_date(state.text("date")) else { continue };
+        if state.voided.is_some() || date < today || date > last {
+            continue;
+        }
+        coming.push(DutySlot {
+            record: r.id,
+            date,
+            staff: state.text("staff").to_owned(),
+            shift: state.text("shift").to_owned(),
+            phone: state.text("phone").to_owned(),
+        });
+    }
+    coming.sort_by(|a, b| (a.date, &a.shift, &a.staff).cmp(&(b.date, &b.shift, &b.staff)));
+    let gaps = today
+        .iter_days()
+        .take_while(|d| *d <= last)
+        .filter(|d| !coming.iter().any(|s| s.date == *d))
+        .collect();
+    DutyOutlook {
+        office: office.to_owned(),
+        today,
+        on_duty: coming.iter().filter(|s| s.date == today).cloned().collect(),
+        coming,
+        gaps,
+    }
 }
 
 /// One office's screening list for a month.

@@ -65,8 +65,8 @@ pub use ledger_domain::schema::{CaseField, Draft};
 pub use ledger_domain::stats::Period;
 pub use ledger_domain::text::display_width;
 pub use ledger_domain::work::{
-    ConsultChannel, FieldForm, FieldValue, Occasion, RiskLevel, ScreeningMonth, ScreeningStatus,
-    WorkKind, WorkTotals, label_of,
+    ConsultChannel, DutyOutlook, DutyShift, FieldForm, FieldValue, LeaderScope, Occasion,
+    RiskLevel, ScreeningMonth, ScreeningStatus, Settlement, WorkKind, WorkTotals, label_of,
 };
 pub use ledger_domain::{
     ActionKind, CaseId, Category, Channel, CloseReason, DocumentKind, FieldError, FollowUpMethod,

@@ -261,7 +261,9 @@ impl Office {
 
     /// Imports every ledger (`.csv`, `.xlsx`) and work-record file (`.jsonl`) of a folder, in
     /// name order (the 2017 sample is such a folder). Every file is tried first without writing:
-    /// if any is refused, nothing of the folder is imported and the error names the file.
+    /// if any is refused, nothing of the folder is imported and the error names the file. Each
+    /// file is then imported whole or not at all; a failure of the disk midway leaves the files
+    /// before it imported, and importing the folder again completes it (what is in adds nothing).
     pub fn import_folder(
         &self,
         dir: &Path,

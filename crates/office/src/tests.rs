@@ -1653,7 +1653,7 @@ fn consultations_and_outreach_are_recorded_corrected_voided_and_counted() {
     let mut extra = consult_input("2017-06-01");
     extra.fields.insert("leaflets".into(), FieldValue::Count(3));
     assert_eq!(field_error(office.add_work(extra).unwrap_err()).0, "leaflets");
-    let unknown = WorkInput { kind: "值班".into(), ..consult_input("2017-06-01") };
+    let unknown = WorkInput { kind: "接访".into(), ..consult_input("2017-06-01") };
     assert_eq!(field_error(office.add_work(unknown).unwrap_err()).0, "kind");
     assert!(matches!(office.work_record("not-an-id"), Err(OfficeError::NotFound(_))));
     assert_eq!(office.work_records(None, None).unwrap().len(), 4);
@@ -1705,4 +1705,49 @@ fn a_township_keeps_one_screening_list_a_month_and_files_it() {
     assert_eq!(field_error(err).0, "kind");
     // Everything made waits in the outbox for the hub.
     assert_eq!(office.pending_changes().unwrap(), 5);
+}
+
+#[test]
+fn duties_show_today_and_the_gaps_and_leaders_count_what_they_settled() {
+    let (_d, office) = office(Role::Township, "2017-04-22");
+    let duty = |date: &str, staff: &str| WorkInput {
+        kind: "值班".into(),
+        fields: fields(&[("date", date), ("staff", staff), ("shift", "白班")]),
+        handler: None,
+    };
+    office.add_work(duty("2017-04-22", "李娟")).unwrap();
+    office.add_work(duty("2017-04-24", "刘洪")).unwrap();
+    let outlook = office.duty_outlook(None, 3).unwrap();
+    assert_eq!(outlook.on_duty[0].staff, "李娟");
+    assert_eq!(outlook.on_duty[0].shift, "day", "白班 stored as its code");
+    assert_eq!(outlook.gaps, vec![NaiveDate::from_ymd_opt(2017, 4, 23).unwrap()]);
+    assert_eq!(field_error(office.duty_outlook(None, 0).unwrap_err()).0, "days");
+    assert_eq!(field_error(office.duty_outlook(None, 32).unwrap_err()).0, "days");
+    // A township sees its own duty only.
+    assert!(matches!(office.duty_outlook(Some("sj"), 7), Err(OfficeError::Refused(_))));
+    let mut odd = duty("2017-04-25", "王五");
+    odd.fields.insert("shift".into(), FieldValue::Text("早班".into()));
+    assert_eq!(field_error(office.add_work(odd).unwrap_err()).0, "shift");
+
+    let leader = |matter: &str| WorkInput {
+        kind: "包案".into(),
+        fields: fields(&[
+            ("scope", "包案"),
+            ("leader", "王局长"),
+            ("matter", matter),
+            ("start", "2017-03-01"),
+        ]),
+        handler: None,
+    };
+    let a = office.add_work(leader("洞口-2017-A-0012")).unwrap();
+    office.add_work(leader("洞口-2017-A-0031")).unwrap();
+    assert_eq!(a.state.text("matter"), "洞口-2017-A-0012", "the field reads back");
+    let settle = WorkChange::Amend {
+        item: None,
+        fields: fields(&[("settlement", "已化解"), ("result", "双方达成协议")]),
+    };
+    office.change_work(&a.id, settle, None).unwrap();
+    let totals = office.work_totals(2017).unwrap();
+    assert_eq!((totals.leader_settled, totals.leader_cases), (1, 2));
+    assert_eq!(totals.settlement_rate().value, Some(0.5));
 }

@@ -63,6 +63,13 @@ struct WorkLine {
 /// The largest work-record file read (a county's year is a few hundred lines).
 const MAX_WORK_FILE: u64 = 16 * 1024 * 1024;
 
+/// The most bad lines an import names before it stops looking.
+const MAX_PROBLEMS: usize = 100;
+
+/// The most items one line of a work-record file may carry (a record holds at most
+/// [`work::MAX_ENTRIES`] entries, and one change must stay within the hub's bounds).
+const MAX_ITEMS_PER_LINE: usize = 500;
+
 /// The form of each kind of work record (`consult`, `outreach`, `screening`) and of a screening
 /// list's items (`screening_item`): the table the office and the hub check entries by.
 pub fn work_forms() -> BTreeMap<String, Vec<work::FieldForm>> {
@@ -204,6 +211,7 @@ impl Office {
             office: self.cfg().code.clone(),
             created_by: handler,
             created_at: open.at,
+            import_key: None,
             entries: vec![open],
         };
         let id = CaseId(record.id);
@@ -229,6 +237,12 @@ impl Office {
         let state = record.state();
         if state.voided.is_some() {
             return Err(OfficeError::Refused("这份工作记录已作废，不能再修改".into()));
+        }
+        if record.entries.len() >= work::MAX_ENTRIES {
+            return Err(OfficeError::Refused(format!(
+                "这份工作记录已有 {} 条记录，已满；请另建一份",
+                record.entries.len()
+            )));
         }
         let handler = self.handler(handler)?;
         let lamport = record.next_lamport();
@@ -279,24 +293,45 @@ impl Office {
     }
 
     /// Imports a file of work records (`.jsonl`, one record a line, as the 2017 sample ships
-    /// them). Every line is checked first: one bad line refuses the file, naming each bad
-    /// line, and nothing is written. A line imported before is recognised (a record's id is
-    /// drawn from its line) and skipped, so importing a file twice adds nothing.
+    /// them). Every line is checked first: a bad line refuses the file, naming each bad line
+    /// (the first hundred), and nothing is written. A line imported before here is recognised
+    /// (each record keeps a digest of its line) and skipped, so importing a file twice, or a
+    /// file with a line twice, adds it once.
     pub fn import_work_file(&self, path: &Path, dry_run: bool) -> Result<WorkImportReport> {
+        use std::io::Read;
         let bad = |why: String| OfficeError::BadFile(format!("{}：{why}", path.display()));
-        let size = std::fs::metadata(path).map_err(|e| bad(format!("无法读取（{e}）")))?.len();
-        if size > MAX_WORK_FILE {
-            return Err(bad(format!(
-                "文件有 {size} 字节，超过工作记录文件的上限 {MAX_WORK_FILE} 字节"
-            )));
+        let file = std::fs::File::open(path).map_err(|e| bad(format!("无法读取（{e}）")))?;
+        let mut bytes = Vec::new();
+        file.take(MAX_WORK_FILE + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| bad(format!("无法读取（{e}）")))?;
+        if bytes.len() as u64 > MAX_WORK_FILE {
+            return Err(bad(format!("文件超过工作记录文件的上限 {MAX_WORK_FILE} 字节")));
         }
-        let bytes = std::fs::read(path).map_err(|e| bad(format!("无法读取（{e}）")))?;
         let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes))
             .map_err(|_| bad("不是 UTF-8 文本".to_owned()))?;
+        let own = self.cfg().code.clone();
+        let mut seen: std::collections::BTreeSet<String> = self
+            .all_work()?
+            .into_iter()
+            .filter(|r| r.office == own)
+            .filter_map(|r| r.import_key)
+            .collect();
+        let mut report = WorkImportReport { dry_run, ..Default::default() };
         let mut records = Vec::new();
         let mut problems = Vec::new();
         for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            if problems.len() >= MAX_PROBLEMS {
+                problems.push("……其余各行未再检查".to_owned());
+                break;
+            }
+            report.rows += 1;
             match self.work_from_line(line) {
+                Ok(record)
+                    if record.import_key.as_ref().is_some_and(|k| !seen.insert(k.clone())) =>
+                {
+                    report.duplicates += 1;
+                }
                 Ok(record) => records.push(record),
                 Err(why) => problems.push(format!("第{}行: {why}", n + 1)),
             }
@@ -304,17 +339,12 @@ impl Office {
         if !problems.is_empty() {
             return Err(OfficeError::ImportRejected(problems));
         }
-        let mut report = WorkImportReport { rows: records.len(), dry_run, ..Default::default() };
-        for record in records {
-            let id = CaseId(record.id);
-            if self.store.has_doc(id, DocKind::Work)? {
-                report.duplicates += 1;
-                continue;
-            }
-            if !dry_run {
+        report.records = records.len();
+        if !dry_run {
+            for record in records {
+                let id = CaseId(record.id);
                 self.store.create_doc(id, DocKind::Work, |tx| schema::write_work(tx, &record))?;
             }
-            report.records += 1;
         }
         tracing::info!(?report, "work records imported");
         Ok(report)
@@ -322,8 +352,15 @@ impl Office {
 
     /// The record one line of a work-record file makes, every entry checked; or why not.
     fn work_from_line(&self, line: &str) -> std::result::Result<WorkRecord, String> {
-        let parsed: WorkLine =
+        let value: serde_json::Value =
             serde_json::from_str(line).map_err(|e| format!("不是一条工作记录（{e}）"))?;
+        // The digest of the line as data, so spacing and key order do not make it new.
+        let import_key = blake3::hash(canonical(&value).as_bytes()).to_hex()[..32].to_owned();
+        let parsed: WorkLine =
+            serde_json::from_value(value).map_err(|e| format!("不是一条工作记录（{e}）"))?;
+        if parsed.items.len() > MAX_ITEMS_PER_LINE {
+            return Err(format!("一条记录最多 {MAX_ITEMS_PER_LINE} 个条目"));
+        }
         let kind = WorkKind::parse(&parsed.kind).ok_or_else(|| {
             format!("记录种类「{}」不认识：{}", parsed.kind, WorkKind::known_labels())
         })?;
@@ -348,18 +385,10 @@ impl Office {
         for e in &entries {
             check_entry(&kind, e).map_err(|e| e.to_string())?;
         }
-        // The same line makes the same record here: importing a file twice adds nothing. The
-        // office's code is part of it, so two offices importing one file make two records.
-        let mut hasher = blake3::Hasher::new();
-        hasher.update(self.cfg().code.as_bytes());
-        hasher.update(&[0]);
-        hasher.update(line.trim().as_bytes());
-        let digest = hasher.finalize();
-        let mut seed = [0u8; 16];
-        seed.copy_from_slice(&digest.as_bytes()[..16]);
         let created_at = entries[0].at;
         Ok(WorkRecord {
-            id: work_id(Uuid::from_bytes(seed)),
+            id: work_id(self.mint_id().parse().unwrap_or_else(|_| Uuid::now_v7())),
+            import_key: Some(import_key),
             schema_version: SCHEMA_VERSION,
             kind,
             office: self.cfg().code.clone(),
@@ -433,6 +462,20 @@ impl Office {
             .map(|code| (code.clone(), self.office_name(code)))
             .collect();
         Ok(ScreeningView { month, office_names })
+    }
+
+    /// 值班安排 of `office` (this office when not given): today's duty, the duties of the
+    /// coming `days` days (today included; at most 31) and the days nobody is on duty.
+    pub fn duty_outlook(&self, office: Option<&str>, days: u32) -> Result<work::DutyOutlook> {
+        if !(1..=31).contains(&days) {
+            return Err(OfficeError::invalid("days", "天数", "只能查看 1 至 31 天的值班安排"));
+        }
+        let own = self.cfg().code.clone();
+        let office = office.map(str::trim).filter(|o| !o.is_empty()).unwrap_or(&own);
+        if office != own && !self.is_bureau() {
+            return Err(OfficeError::Refused("乡镇国土所只能查看本单位的值班安排".into()));
+        }
+        Ok(work::duty_outlook(&self.all_work()?, office, self.today(), days))
     }
 
     /// This office's live screening list for `month`, if it has one.
@@ -523,5 +566,26 @@ fn year_bounds(year: i32) -> Result<(NaiveDate, NaiveDate)> {
     match (NaiveDate::from_ymd_opt(year, 1, 1), NaiveDate::from_ymd_opt(year, 12, 31)) {
         (Some(from), Some(to)) if (1980..=2100).contains(&year) => Ok((from, to)),
         _ => Err(OfficeError::invalid("year", "年度", "年度应在 1980 至 2100 之间")),
+    }
+}
+
+/// A JSON value written with every object's keys in order, so two spellings of the same data
+/// read alike.
+fn canonical(value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let fields: Vec<String> = keys
+                .into_iter()
+                .map(|k| format!("{}:{}", Value::String(k.clone()), canonical(&map[k])))
+                .collect();
+            format!("{{{}}}", fields.join(","))
+        }
+        Value::Array(items) => {
+            format!("[{}]", items.iter().map(canonical).collect::<Vec<_>>().join(","))
+        }
+        other => other.to_string(),
     }
 }

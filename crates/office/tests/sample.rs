@@ -204,6 +204,20 @@ fn a_folder_with_one_bad_line_imports_nothing_and_names_the_file_and_line() {
     }
     assert_eq!(office.case_count().unwrap(), 0, "the good ledger file was not imported either");
     assert!(office.work_records(None, None).unwrap().is_empty());
+    // A line twice in a file, or again with other spacing, is one record.
+    let twice = dir.path().join("twice.jsonl");
+    let line = r#"{"kind": "consult", "fields": {"date": "2017-05-02", "channel": "phone", "topic": "办证", "answer": "已解答"}}"#;
+    let spaced = r#"{"fields":{"answer":"已解答","channel":"phone","date":"2017-05-02","topic":"办证"},"kind":"consult"}"#;
+    std::fs::write(&twice, format!("{line}\n{line}\n\n{spaced}\n")).unwrap();
+    let report = office.import_work_file(&twice, false).unwrap();
+    assert_eq!((report.rows, report.records, report.duplicates), (3, 1, 2), "{report:?}");
+    // A file of junk names its first hundred bad lines and stops.
+    let junk = dir.path().join("junk.jsonl");
+    std::fs::write(&junk, "x\n".repeat(5000)).unwrap();
+    match office.import_work_file(&junk, false) {
+        Err(ledger_office::OfficeError::ImportRejected(lines)) => assert_eq!(lines.len(), 101),
+        other => panic!("junk must be refused: {other:?}"),
+    }
     // An empty folder says what it wanted.
     let empty = dir.path().join("empty");
     std::fs::create_dir_all(&empty).unwrap();

@@ -314,6 +314,15 @@ pub fn work_paragraph(totals: &WorkTotals, period: &Period) -> String {
             out.push_str(&format!("在“{label}”宣传活动期间，共{}。", figures.join("，")));
         }
     }
+    if totals.leader_cases > 0 {
+        let rate = totals.settlement_rate();
+        out.push_str(&format!(
+            "领导包案包片{}件，已化解{}件，化解率{}。",
+            totals.leader_cases,
+            totals.leader_settled,
+            rate.value.map_or_else(|| "—".to_owned(), percent)
+        ));
+    }
     if totals.trainings > 0 {
         out.push_str(&format!("举办信访业务培训{}期", totals.trainings));
         let attendees =
@@ -760,6 +769,8 @@ mod tests {
         totals
             .by_occasion
             .insert("6.25土地日".into(), OccasionTotals { events: 2, ..OccasionTotals::default() });
+        totals.leader_cases = 7;
+        totals.leader_settled = 6;
         totals.by_occasion.insert(
             "信访业务培训".into(),
             OccasionTotals { events: 1, trainings: 1, attendees: 60, ..OccasionTotals::default() },
@@ -768,7 +779,7 @@ mod tests {
             work_paragraph(&totals, &year),
             "全年政策咨询解答81次。在“4.22地球日”宣传活动期间，共发放国土资源法律法规宣传单16000张，\
              张贴宣传标语1600条，召开群众会5次，座谈会15次。开展“6.25土地日”宣传活动2次。\
-             举办信访业务培训1期，参加60人次。"
+             领导包案包片7件，已化解6件，化解率85.7%。举办信访业务培训1期，参加60人次。"
         );
     }
 }

@@ -338,6 +338,8 @@ impl ReportTables {
                 ("召开座谈会（次）", w.forums),
                 ("举办培训（期）", w.trainings),
                 ("参加人数", w.attendees),
+                ("领导包案包片（件）", w.leader_cases),
+                ("其中已化解（件）", w.leader_settled),
             ] {
                 let _ = writeln!(out, "  {}{}", pad_right(label, 20), pad_left(&n.to_string(), 8));
             }

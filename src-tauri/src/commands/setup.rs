@@ -3,10 +3,10 @@
 
 use ledger_office::{
     ActionKind, CaseField, Category, Channel, CloseReason, ConsultChannel, DeadlineKind,
-    DocumentKind, Enrollment, FieldForm, FollowUpMethod, HandlingTrack, HubAddress, HubLink,
-    Occasion, Office, OfficeConfig, Outcome, Purpose, ReviewOutcome, RiskLevel, Role, RuleInput,
-    RulesView, Satisfaction, ScreeningStatus, Sector, Source, Status, Unlock, WorkKind,
-    system_clock, work_forms,
+    DocumentKind, DutyShift, Enrollment, FieldForm, FollowUpMethod, HandlingTrack, HubAddress,
+    HubLink, LeaderScope, Occasion, Office, OfficeConfig, Outcome, Purpose, ReviewOutcome,
+    RiskLevel, Role, RuleInput, RulesView, Satisfaction, ScreeningStatus, Sector, Settlement,
+    Source, Status, Unlock, WorkKind, system_clock, work_forms,
 };
 use std::collections::BTreeMap;
 
@@ -143,6 +143,9 @@ pub(crate) struct Vocabularies {
     occasion: Vec<CodeLabel>,
     risk_level: Vec<CodeLabel>,
     screening_status: Vec<CodeLabel>,
+    duty_shift: Vec<CodeLabel>,
+    leader_scope: Vec<CodeLabel>,
+    settlement: Vec<CodeLabel>,
     /// The form of each kind of work record (`consult`, `outreach`, `screening`), and of a
     /// screening list's items (`screening_item`): the table the office and the hub check by.
     work_forms: BTreeMap<String, Vec<FieldForm>>,
@@ -194,6 +197,9 @@ pub(crate) async fn vocabularies() -> CommandResult<Vocabularies> {
             ScreeningStatus::code,
             ScreeningStatus::label,
         ),
+        duty_shift: list(DutyShift::KNOWN, DutyShift::code, DutyShift::label),
+        leader_scope: list(LeaderScope::KNOWN, LeaderScope::code, LeaderScope::label),
+        settlement: list(Settlement::KNOWN, Settlement::code, Settlement::label),
         work_forms: work_forms(),
     })
 }

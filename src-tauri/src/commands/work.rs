@@ -1,6 +1,6 @@
 //! 工作记录: policy consultations, outreach and training, and the monthly dispute screening.
 
-use ledger_office::{ScreeningView, WorkChange, WorkInput, WorkTotals, WorkView};
+use ledger_office::{DutyOutlook, ScreeningView, WorkChange, WorkInput, WorkTotals, WorkView};
 use tauri::State;
 
 use super::with_office;
@@ -53,4 +53,13 @@ pub(crate) async fn change_work(
         with_office(&desktop, move |o| o.change_work(&id, change, handler.as_deref())).await?;
     desktop.changed(None);
     Ok(view)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub(crate) async fn duty_outlook(
+    desktop: State<'_, Desktop>,
+    office: Option<String>,
+    days: u32,
+) -> CommandResult<DutyOutlook> {
+    with_office(&desktop, move |o| o.duty_outlook(office.as_deref(), days)).await
 }

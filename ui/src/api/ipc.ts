@@ -5,7 +5,7 @@
 // names of commands.md, so argument objects use them verbatim and nothing is sent twice.
 import { invoke } from '@tauri-apps/api/core'
 import { listen, type UnlistenFn } from '@tauri-apps/api/event'
-import type { ActionInput, AppState, CaseQuery, CaseRow, CaseView, CommandError, DemoRemoved, DialogText, DueList, ImportReport, NewCase, NewPetitioner, OfficeConfig, Page, Picked, PickPurpose, QuarantinedChange, RecoveryReport, RulesView, Statistics, SyncReport, SyncStatus, TownshipChoice, Vocabularies, WorkChange, WorkInput, WorkTotals, WorkView, ScreeningView, YearReport } from './generated/bindings'
+import type { ActionInput, AppState, CaseQuery, CaseRow, CaseView, CommandError, DemoRemoved, DialogText, DueList, ImportReport, NewCase, NewPetitioner, OfficeConfig, Page, Picked, PickPurpose, QuarantinedChange, RecoveryReport, RulesView, Statistics, SyncReport, SyncStatus, TownshipChoice, Vocabularies, DutyOutlook, WorkChange, WorkInput, WorkTotals, WorkView, ScreeningView, YearReport } from './generated/bindings'
 import type { Events, OfficeHealth } from './uiTypes'
 
 /** Code given to failures that did not come from a command (the shell is missing, a panic). */
@@ -129,12 +129,14 @@ export const attachFile = (id: string, handle: string) => call<string>('attach_f
 export const openAttachment = (hash: string, name: string) =>
   call<null>('open_attachment', { hash, name })
 
-export type WorkKindCode = 'consult' | 'outreach' | 'screening'
+export type WorkKindCode = 'consult' | 'outreach' | 'screening' | 'duty' | 'leader'
 export const workRecords = (kind: WorkKindCode, year: number | null) =>
   call<WorkView[]>('work_records', { kind, year })
 export const workTotals = (year: number) => call<WorkTotals>('work_totals', { year })
 export const screeningMonth = (month: string) => call<ScreeningView>('screening_month', { month })
 export const addWork = (input: WorkInput) => call<WorkView>('add_work', { input })
+export const dutyOutlook = (days: number, office?: string) =>
+  call<DutyOutlook>('duty_outlook', { office: office ?? null, days })
 export const changeWork = (id: string, change: WorkChange, handler?: string) =>
   call<WorkView>('change_work', { id, change, handler: handler ?? null })
 

@@ -1,7 +1,7 @@
 //! How a work record ([`crate::work`]) lives in Automerge:
 //!
 //! ```text
-//! { schema_version, kind: "work", id, record_kind, office, created_by, created_at,
+//! { schema_version, kind: "work", id, record_kind, office, created_by, created_at, import_key?,
 //!   log: { <entry id>: { lamport, op, target?, by, office, at, <fields> } } }
 //! ```
 //!
@@ -42,6 +42,9 @@ pub fn write_work(tx: &mut impl Transactable, record: &WorkRecord) -> Result<()>
     tx.put(ROOT, "office", record.office.as_str())?;
     tx.put(ROOT, "created_by", record.created_by.as_str())?;
     tx.put(ROOT, "created_at", ScalarValue::Timestamp(record.created_at))?;
+    if let Some(key) = &record.import_key {
+        tx.put(ROOT, "import_key", key.as_str())?;
+    }
     tx.put_object(ROOT, WORK_LOG, ObjType::Map)?;
     for e in &record.entries {
         add_work_entry(tx, e)?;
@@ -92,6 +95,7 @@ fn read_work_impl<D: ReadDoc>(r: &Reader<'_, D>) -> Result<WorkRecord> {
         office: r.str(&ROOT, "", "office")?,
         created_by: r.str(&ROOT, "", "created_by")?,
         created_at: r.time(&ROOT, "", "created_at")?,
+        import_key: r.opt_str(&ROOT, "", "import_key")?,
         entries: Vec::new(),
     };
     let Some(log) = r.object(&ROOT, WORK_LOG)? else {

@@ -1171,7 +1171,7 @@ fn text(s: &str) -> crate::work::FieldValue {
 /// document after it.
 fn screening(w: &World) -> (Change, Automerge) {
     use crate::work::{EntryOp, WorkKind, WorkRecord};
-    let mut open = work_entry("e-open", EntryOp::Open, "李娟", "hq");
+    let mut open = work_entry("0190a000-0000-7000-8000-000000000001", EntryOp::Open, "李娟", "hq");
     open.lamport = 1;
     open.fields.insert("month".into(), text("2024-03"));
     let record = WorkRecord {
@@ -1181,6 +1181,7 @@ fn screening(w: &World) -> (Change, Automerge) {
         office: "hq".into(),
         created_by: "李娟".into(),
         created_at: AT,
+        import_key: None,
         entries: vec![open],
     };
     let c = change_on(&Automerge::new(), township_actor(), |tx| {
@@ -1222,21 +1223,21 @@ fn a_work_record_is_written_by_its_own_office_only() {
     });
     assert_eq!(verdict(&bureau, &Automerge::new(), &in_their_name), Err(Rule::Scope));
     let (_, doc) = screening(&w);
-    let mut item = dispute("e-item");
+    let mut item = dispute("0190a000-0000-7000-8000-000000000002");
     item.office = "county".into();
     item.by = "刘洪".into();
     let c = change_on(&doc, bureau_actor(), |tx| schema::add_work_entry(tx, &item).unwrap());
     assert_eq!(verdict(&bureau, &doc, &c), Err(Rule::Scope));
     // Its own office adds to it, signed by someone on its roster.
     let c = change_on(&doc, township_actor(), |tx| {
-        schema::add_work_entry(tx, &dispute("e-item")).unwrap();
+        schema::add_work_entry(tx, &dispute("0190a000-0000-7000-8000-000000000002")).unwrap();
     });
     assert_eq!(verdict(&township, &doc, &c), Ok(()));
-    let mut stranger = dispute("e-item");
+    let mut stranger = dispute("0190a000-0000-7000-8000-000000000002");
     stranger.by = "王五".into();
     let c = change_on(&doc, township_actor(), |tx| schema::add_work_entry(tx, &stranger).unwrap());
     assert_eq!(verdict(&township, &doc, &c), Err(Rule::Authorship));
-    let mut elsewhere = dispute("e-item");
+    let mut elsewhere = dispute("0190a000-0000-7000-8000-000000000002");
     elsewhere.office = "sj".into();
     let c = change_on(&doc, township_actor(), |tx| schema::add_work_entry(tx, &elsewhere).unwrap());
     assert_eq!(verdict(&township, &doc, &c), Err(Rule::Authorship));
@@ -1249,38 +1250,40 @@ fn a_work_record_only_grows_and_each_entry_is_one_its_kind_takes() {
     let township = w.input(w.township(), DocClass::Work);
     let (_, doc) = screening(&w);
     // A field a dispute does not take, a code out of range, a missing field.
-    let mut odd = dispute("e-1");
+    let mut odd = dispute("0190a000-0000-7000-8000-000000000003");
     odd.fields.insert("leaflets".into(), crate::work::FieldValue::Count(3));
     let c = change_on(&doc, township_actor(), |tx| schema::add_work_entry(tx, &odd).unwrap());
     assert_eq!(verdict(&township, &doc, &c), Err(Rule::Schema));
-    let mut risky = dispute("e-1");
+    let mut risky = dispute("0190a000-0000-7000-8000-000000000003");
     risky.fields.insert("risk".into(), text("extreme"));
     let c = change_on(&doc, township_actor(), |tx| schema::add_work_entry(tx, &risky).unwrap());
     assert_eq!(verdict(&township, &doc, &c), Err(Rule::Schema));
-    let mut short = dispute("e-1");
+    let mut short = dispute("0190a000-0000-7000-8000-000000000003");
     short.fields.remove("owner");
     let c = change_on(&doc, township_actor(), |tx| schema::add_work_entry(tx, &short).unwrap());
     assert_eq!(verdict(&township, &doc, &c), Err(Rule::Schema));
     // A key outside every kind's list is refused by the allow-list before the schema.
     let c = change_on(&doc, township_actor(), |tx| {
-        schema::add_work_entry(tx, &dispute("e-1")).unwrap();
+        schema::add_work_entry(tx, &dispute("0190a000-0000-7000-8000-000000000003")).unwrap();
         let log = tx.get(ROOT, schema::WORK_LOG).unwrap().unwrap().1;
-        let (_, obj) = tx.get(&log, "e-1").unwrap().unwrap();
+        let (_, obj) = tx.get(&log, "0190a000-0000-7000-8000-000000000003").unwrap().unwrap();
         tx.put(&obj, "payload", "x").unwrap();
     });
     assert_eq!(verdict(&township, &doc, &c), Err(Rule::Role));
     // A second 建立 later, a correction naming no item, an edit of an entry, a new log.
-    let mut reopen = work_entry("e-2", EntryOp::Open, "李娟", "hq");
+    let mut reopen =
+        work_entry("0190a000-0000-7000-8000-000000000004", EntryOp::Open, "李娟", "hq");
     reopen.fields.insert("month".into(), text("2024-04"));
     let c = change_on(&doc, township_actor(), |tx| schema::add_work_entry(tx, &reopen).unwrap());
     assert_eq!(verdict(&township, &doc, &c), Err(Rule::AppendOnly));
-    let mut amend = work_entry("e-3", EntryOp::Amend, "李娟", "hq");
+    let mut amend =
+        work_entry("0190a000-0000-7000-8000-000000000005", EntryOp::Amend, "李娟", "hq");
     amend.target = Some("nothing".into());
     amend.fields.insert("status".into(), text("settled"));
     let c = change_on(&doc, township_actor(), |tx| schema::add_work_entry(tx, &amend).unwrap());
     assert_eq!(verdict(&township, &doc, &c), Err(Rule::Schema));
     let log = doc.get(ROOT, schema::WORK_LOG).unwrap().unwrap().1;
-    let (_, open) = doc.get(&log, "e-open").unwrap().unwrap();
+    let (_, open) = doc.get(&log, "0190a000-0000-7000-8000-000000000001").unwrap().unwrap();
     let c = change_on(&doc, township_actor(), |tx| tx.put(&open, "month", "2024-05").unwrap());
     assert_eq!(verdict(&township, &doc, &c), Err(Rule::AppendOnly));
     let c = change_on(&doc, township_actor(), |tx| {
@@ -1291,18 +1294,19 @@ fn a_work_record_only_grows_and_each_entry_is_one_its_kind_takes() {
     assert_eq!(verdict(&township, &doc, &c), Err(Rule::AppendOnly));
     // An entry numbered as if it had not seen the log, or far past it, is refused.
     for lamport in [1, 40] {
-        let mut early = dispute("e-1");
+        let mut early = dispute("0190a000-0000-7000-8000-000000000003");
         early.lamport = lamport;
         let c = change_on(&doc, township_actor(), |tx| schema::add_work_entry(tx, &early).unwrap());
         assert_eq!(verdict(&township, &doc, &c), Err(Rule::Authorship), "lamport {lamport}");
     }
     // The correction of an item that exists is accepted, in the same change as the item.
-    let mut amend = work_entry("e-4", EntryOp::Amend, "李娟", "hq");
+    let mut amend =
+        work_entry("0190a000-0000-7000-8000-000000000006", EntryOp::Amend, "李娟", "hq");
     amend.lamport = 3;
-    amend.target = Some("e-1".into());
+    amend.target = Some("0190a000-0000-7000-8000-000000000003".into());
     amend.fields.insert("status".into(), text("settled"));
     let c = change_on(&doc, township_actor(), |tx| {
-        schema::add_work_entry(tx, &dispute("e-1")).unwrap();
+        schema::add_work_entry(tx, &dispute("0190a000-0000-7000-8000-000000000003")).unwrap();
         schema::add_work_entry(tx, &amend).unwrap();
     });
     assert_eq!(verdict(&township, &doc, &c), Ok(()));
@@ -1313,7 +1317,7 @@ fn a_new_work_record_names_its_own_id_and_opens_once() {
     use crate::work::{EntryOp, WorkKind, WorkRecord};
     let w = World::new();
     let township = w.input(w.township(), DocClass::Work);
-    let mut open = work_entry("e-open", EntryOp::Open, "李娟", "hq");
+    let mut open = work_entry("0190a000-0000-7000-8000-000000000001", EntryOp::Open, "李娟", "hq");
     for (k, v) in [
         ("date", "2024-03-05"),
         ("channel", "phone"),
@@ -1329,6 +1333,7 @@ fn a_new_work_record_names_its_own_id_and_opens_once() {
         office: "hq".into(),
         created_by: "李娟".into(),
         created_at: AT,
+        import_key: None,
         entries,
     };
     let make = |r: &WorkRecord| {
@@ -1348,9 +1353,92 @@ fn a_new_work_record_names_its_own_id_and_opens_once() {
         Err(Rule::Schema)
     );
     let mut twice = open.clone();
-    twice.id = "e-open-2".into();
+    twice.id = "0190a000-0000-7000-8000-000000000007".into();
     assert_eq!(
         verdict(&township, &Automerge::new(), &make(&record(w.case_id, vec![open, twice]))),
         Err(Rule::AppendOnly)
     );
+}
+
+#[test]
+fn a_work_entry_is_never_replaced_from_beside_a_concurrent_branch() {
+    use crate::work::EntryOp;
+    let w = World::new();
+    let township = w.input(w.township(), DocClass::Work);
+    let (_, doc) = screening(&w);
+    let held_id = "0190a000-0000-7000-8000-000000000011";
+    // The hub holds a voiding of the list, made after its creation.
+    let mut void = work_entry(held_id, EntryOp::Void, "李娟", "hq");
+    void.fields.insert("reason".into(), text("填错月份"));
+    let c = change_on(&doc, township_actor(), |tx| schema::add_work_entry(tx, &void).unwrap());
+    let mut held = doc.clone();
+    held.apply_changes([c]).unwrap();
+    // Another device builds on the list as it was before, and makes a map under the voiding's
+    // key: its author "had not seen" it, but the hub holds it.
+    let other = ActorId::from(vec![0x71; 16]);
+    let mut actors = w.township_actors.clone();
+    actors.push(other.to_hex_string());
+    let caller = Caller { actors: &actors, ..w.township() };
+    let input = w.input(caller, DocClass::Work);
+    let mut forged = dispute(held_id);
+    forged.lamport = 2;
+    let c = change_on(&doc, other, |tx| schema::add_work_entry(tx, &forged).unwrap());
+    assert_eq!(verdict(&input, &held, &c), Err(Rule::AppendOnly));
+    // A new entry of its own from the same old point is fine.
+    let c = change_on(&doc, ActorId::from(vec![0x71; 16]), |tx| {
+        schema::add_work_entry(tx, &dispute("0190a000-0000-7000-8000-000000000012")).unwrap();
+    });
+    assert_eq!(verdict(&input, &held, &c), Ok(()));
+    let _ = township;
+}
+
+#[test]
+fn a_work_entry_has_a_uuid_and_follows_what_it_targets() {
+    use crate::work::EntryOp;
+    let w = World::new();
+    let township = w.input(w.township(), DocClass::Work);
+    let (_, doc) = screening(&w);
+    let c = change_on(&doc, township_actor(), |tx| {
+        schema::add_work_entry(tx, &dispute(&"x".repeat(300))).unwrap();
+    });
+    assert_eq!(verdict(&township, &doc, &c), Err(Rule::Structure));
+    // A voiding numbered before the item it voids would be lost in the replay.
+    let item = dispute("0190a000-0000-7000-8000-000000000021");
+    let mut void = work_entry("0190a000-0000-7000-8000-000000000022", EntryOp::Void, "李娟", "hq");
+    void.target = Some(item.id.clone());
+    void.fields.insert("reason".into(), text("重复"));
+    let c = change_on(&doc, township_actor(), |tx| {
+        schema::add_work_entry(tx, &item).unwrap();
+        schema::add_work_entry(tx, &void).unwrap();
+    });
+    assert_eq!(verdict(&township, &doc, &c), Err(Rule::Schema), "same Lamport number");
+    void.lamport = 3;
+    let c = change_on(&doc, township_actor(), |tx| {
+        schema::add_work_entry(tx, &item).unwrap();
+        schema::add_work_entry(tx, &void).unwrap();
+    });
+    assert_eq!(verdict(&township, &doc, &c), Ok(()));
+    // A list's month is never corrected.
+    let mut amend =
+        work_entry("0190a000-0000-7000-8000-000000000023", EntryOp::Amend, "李娟", "hq");
+    amend.fields.insert("month".into(), text("2024-04"));
+    let c = change_on(&doc, township_actor(), |tx| schema::add_work_entry(tx, &amend).unwrap());
+    assert_eq!(verdict(&township, &doc, &c), Err(Rule::Schema));
+}
+
+#[test]
+fn a_container_is_made_once_in_a_new_document() {
+    let w = World::new();
+    let township = w.input(w.township(), DocClass::Work);
+    let (make, _) = screening(&w);
+    let twice = forge(&make, |c| {
+        let first = c
+            .operations
+            .iter()
+            .position(|op| matches!(op.action, OpType::Make(automerge::ObjType::Map)))
+            .unwrap();
+        let again = c.operations[first].clone();
+        c.operations.push(again);
+    });
+    assert_eq!(verdict(&township, &Automerge::new(), &twice), Err(Rule::Schema));
 }

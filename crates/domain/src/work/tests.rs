@@ -35,6 +35,7 @@ fn record(kind: WorkKind, office: &str, entries: Vec<WorkEntry>) -> WorkRecord {
         office: office.into(),
         created_by: "刘洪".into(),
         created_at: APRIL_22,
+        import_key: None,
         entries,
     }
 }
@@ -274,4 +275,84 @@ fn months_and_days_read_only_in_their_form() {
     assert_eq!(month_code(NaiveDate::from_ymd_opt(2017, 4, 30).unwrap()), "2017-04");
     let r = consult("2017-05-02");
     assert_eq!(r.day(&r.state()), NaiveDate::from_ymd_opt(2017, 5, 2).unwrap());
+}
+
+fn duty(office: &str, date: &str, staff: &str) -> WorkRecord {
+    record(
+        WorkKind::Duty,
+        office,
+        vec![entry(
+            "o",
+            EntryOp::Open,
+            APRIL_22,
+            &[("date", t(date)), ("staff", t(staff)), ("shift", t("day"))],
+        )],
+    )
+}
+
+#[test]
+fn the_duty_outlook_names_todays_duty_and_the_days_nobody_is_on() {
+    let mut voided = duty("hq", "2017-04-24", "王五");
+    voided.entries.push(entry("v", EntryOp::Void, APRIL_22 + DAY, &[("reason", t("调休"))]));
+    let records = vec![
+        duty("hq", "2017-04-22", "李娟"),
+        duty("hq", "2017-04-23", "刘洪"),
+        voided,
+        duty("hq", "2017-04-21", "昨天的人"),
+        duty("hq", "2017-04-29", "八天后"),
+        duty("sj", "2017-04-25", "石江的人"),
+    ];
+    let today = NaiveDate::from_ymd_opt(2017, 4, 22).unwrap();
+    let outlook = duty_outlook(&records, "hq", today, 7);
+    assert_eq!(outlook.on_duty.iter().map(|s| s.staff.as_str()).collect::<Vec<_>>(), ["李娟"]);
+    assert_eq!(outlook.coming.len(), 2);
+    let gaps: Vec<String> = outlook.gaps.iter().map(ToString::to_string).collect();
+    assert_eq!(gaps, ["2017-04-24", "2017-04-25", "2017-04-26", "2017-04-27", "2017-04-28"]);
+    // Nobody on duty today is a gap today.
+    let bare = duty_outlook(&records, "sj", today, 1);
+    assert!(bare.on_duty.is_empty());
+    assert_eq!(bare.gaps, vec![today]);
+}
+
+#[test]
+fn the_settlement_rate_counts_what_the_leaders_settled() {
+    let leader = |settlement: Option<&str>, start: &str| {
+        let mut fields = vec![
+            ("scope", t("case")),
+            ("leader", t("局长")),
+            ("matter", t("洞口-2017-A-0012")),
+            ("start", t(start)),
+        ];
+        if let Some(s) = settlement {
+            fields.push(("settlement", t(s)));
+        }
+        record(WorkKind::Leader, "county", vec![entry("o", EntryOp::Open, APRIL_22, &fields)])
+    };
+    let mut later = leader(None, "2017-03-01");
+    later.entries.push(entry("s", EntryOp::Amend, APRIL_22 + DAY, &[("settlement", t("settled"))]));
+    let records = vec![
+        leader(Some("settled"), "2017-02-01"),
+        later,
+        leader(Some("unsettled"), "2017-05-01"),
+        leader(None, "2017-06-01"),
+        leader(Some("settled"), "2016-12-01"),
+    ];
+    let from = NaiveDate::from_ymd_opt(2017, 1, 1).unwrap();
+    let to = NaiveDate::from_ymd_opt(2017, 12, 31).unwrap();
+    let totals = totals(&records, from, to);
+    assert_eq!((totals.leader_settled, totals.leader_cases), (2, 4));
+    assert_eq!(totals.settlement_rate().value, Some(0.5));
+    assert_eq!(WorkTotals::default().settlement_rate().value, None, "nothing to judge");
+    assert_eq!(records[0].day(&records[0].state()), NaiveDate::from_ymd_opt(2017, 2, 1).unwrap());
+}
+
+#[test]
+fn no_field_shares_a_name_with_an_entrys_own_keys() {
+    // A field named like `target` would be read as the entry's own key and its value lost.
+    for key in payload_keys() {
+        assert!(
+            !["lamport", "op", "target", "by", "office", "at"].contains(&key),
+            "field `{key}` collides with an entry key"
+        );
+    }
 }

@@ -716,6 +716,56 @@ within_3: Array<CaseRow>,
 within_10: Array<CaseRow>, };
 
 /**
+ * 值班安排: who is on duty today and which of the coming days nobody is.
+ */
+export type DutyOutlook = { 
+/**
+ * 单位代码.
+ */
+office: string, 
+/**
+ * Today.
+ */
+today: string, 
+/**
+ * Today's duties.
+ */
+on_duty: Array<DutySlot>, 
+/**
+ * Every duty from today through the last day looked at, by day.
+ */
+coming: Array<DutySlot>, 
+/**
+ * Days from today through the last day looked at with nobody on duty.
+ */
+gaps: Array<string>, };
+
+/**
+ * One duty as a screen lists it.
+ */
+export type DutySlot = { 
+/**
+ * The record.
+ */
+record: string, 
+/**
+ * The day.
+ */
+date: string, 
+/**
+ * 值班人员.
+ */
+staff: string, 
+/**
+ * 班次 code.
+ */
+shift: string, 
+/**
+ * 值班电话 (empty when not given).
+ */
+phone: string, };
+
+/**
  * One recorded change of the rules.
  */
 export type EntryView = { 
@@ -1924,7 +1974,7 @@ issued_documents: Array<string>, deadline_kind: Array<CodeLabel>, case_field: Ar
 /**
  * 工作记录 kinds, and the vocabularies of their fields (each named as the field).
  */
-work_kind: Array<CodeLabel>, consult_channel: Array<CodeLabel>, occasion: Array<CodeLabel>, risk_level: Array<CodeLabel>, screening_status: Array<CodeLabel>, 
+work_kind: Array<CodeLabel>, consult_channel: Array<CodeLabel>, occasion: Array<CodeLabel>, risk_level: Array<CodeLabel>, screening_status: Array<CodeLabel>, duty_shift: Array<CodeLabel>, leader_scope: Array<CodeLabel>, settlement: Array<CodeLabel>, 
 /**
  * The form of each kind of work record (`consult`, `outreach`, `screening`), and of a
  * screening list's items (`screening_item`): the table the office and the hub check by.
@@ -2080,7 +2130,15 @@ attendees: number,
 /**
  * Per occasion (its label): events and what they handed out, held and drew.
  */
-by_occasion: { [key in string]: OccasionTotals }, };
+by_occasion: { [key in string]: OccasionTotals }, 
+/**
+ * 领导包案包片 begun in the period.
+ */
+leader_cases: number, 
+/**
+ * Of those, marked 已化解.
+ */
+leader_settled: number, };
 
 /**
  * A record as the screens and the command line show it.
