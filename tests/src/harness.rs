@@ -164,6 +164,25 @@ pub async fn answer_to_declared_body(
     }
 }
 
+/// Posts a hand-made sync request with a device's credential; the status and the decoded
+/// answer (the default when the body is not a sync answer).
+pub async fn post_sync(
+    url: &str,
+    credential: &str,
+    request: &ledger_protocol::SyncRequest,
+) -> (u16, ledger_protocol::SyncResponse) {
+    let resp = raw_http()
+        .post(format!("{url}/v1/sync"))
+        .bearer_auth(credential)
+        .body(ledger_protocol::encode(request).expect("a request encodes"))
+        .send()
+        .await
+        .expect("the hub answers");
+    let status = resp.status().as_u16();
+    let body = resp.bytes().await.expect("the answer's body arrives");
+    (status, ledger_protocol::decode(&body).unwrap_or_default())
+}
+
 /// A reqwest client that trusts the test county's CA, to send hand-made requests to a hub.
 pub fn raw_http() -> reqwest::Client {
     let mut roots = rustls::RootCertStore::empty();

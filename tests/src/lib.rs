@@ -13,8 +13,8 @@ pub mod proxy;
 pub use forge::{compress, edit_change, inject_outbox};
 pub use harness::{
     Backend, County, TestHub, TestOffice, answer_to_declared_body, assert_log_exactly_once,
-    backend, case_input, clock_at, raw_http, raw_tls, repeat_visit, supervision, test_pki,
-    test_trust, write_test_pki,
+    backend, case_input, clock_at, post_sync, raw_http, raw_tls, repeat_visit, supervision,
+    test_pki, test_trust, write_test_pki,
 };
 
 pub use proxy::{FaultProxy, LinkProfile, ProxyStats, SpecError};

@@ -328,20 +328,6 @@ async fn a_township_never_holds_the_identity_of_a_12336_informant() {
     assert_eq!(fresh.office.view(id).unwrap().identity.unwrap().persons[0].name, "赵秘密");
 }
 
-/// Posts a sync request and decodes the binary answer.
-async fn post_sync(url: &str, credential: &str, request: &SyncRequest) -> (u16, SyncResponse) {
-    let resp = ledger_tests::raw_http()
-        .post(format!("{url}/v1/sync"))
-        .bearer_auth(credential)
-        .body(encode(request).unwrap())
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let body = resp.bytes().await.unwrap();
-    (status, ledger_protocol::decode(&body).unwrap_or_default())
-}
-
 async fn post(url: &str, credential: Option<&str>, body: Vec<u8>) -> (u16, serde_json::Value) {
     let mut req = ledger_tests::raw_http().post(format!("{url}/v1/sync")).body(body);
     if let Some(c) = credential {
@@ -464,7 +450,7 @@ async fn forged_and_out_of_scope_changes_are_refused_and_the_rest_syncs() {
         hash: Hash(forged.0),
         bytes: forged.1.clone(),
     });
-    let (status, response) = post_sync(&c.hub.url(), &credential, &request).await;
+    let (status, response) = ledger_tests::post_sync(&c.hub.url(), &credential, &request).await;
     assert_eq!(status, 200);
     let refused: Vec<String> = response.refused.iter().map(|r| r.hash.clone()).collect();
     assert!(refused.contains(&Hash(out_of_scope.0).to_hex()));

@@ -12,7 +12,7 @@ use ledger_domain::automerge::{Automerge, ROOT, ReadDoc};
 use ledger_domain::schema;
 use ledger_domain::work::{EntryOp, WorkEntry, WorkKind, WorkRecord};
 use ledger_office::{FieldValue, OfficeError, WorkChange, WorkInput};
-use ledger_protocol::{DocKind, Hash, SyncRequest, SyncResponse, UpChange, encode, work_id};
+use ledger_protocol::{DocKind, Hash, UpChange, work_id};
 use ledger_store::DocKind as StoreKind;
 use ledger_tests::County;
 use uuid::Uuid;
@@ -46,19 +46,6 @@ fn dispute() -> BTreeMap<String, FieldValue> {
         ("owner", "李娟"),
         ("status", "watching"),
     ])
-}
-
-async fn post_sync(url: &str, credential: &str, request: &SyncRequest) -> (u16, SyncResponse) {
-    let resp = ledger_tests::raw_http()
-        .post(format!("{url}/v1/sync"))
-        .bearer_auth(credential)
-        .body(encode(request).unwrap())
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let body = resp.bytes().await.unwrap();
-    (status, ledger_protocol::decode(&body).unwrap_or_default())
 }
 
 /// The one change a document made by `write` holds, as `actor` would send it.
@@ -210,7 +197,7 @@ async fn work_records_in_another_offices_name_or_under_a_case_id_are_refused_alo
         });
     }
     let credential = c.b.office.store().meta("sync.credential").unwrap().unwrap();
-    let (status, response) = post_sync(&c.hub.url(), &credential, &request).await;
+    let (status, response) = ledger_tests::post_sync(&c.hub.url(), &credential, &request).await;
     assert_eq!(status, 200);
     let refused: BTreeMap<String, String> =
         response.refused.iter().map(|r| (r.hash.clone(), r.rule.clone())).collect();

@@ -139,6 +139,18 @@ impl CaseWrite {
     }
 }
 
+/// Whether the store holds the document.
+fn holds(conn: &rusqlite::Connection, id: CaseId, kind: DocKind) -> Result<bool> {
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM docs WHERE case_id = ?1 AND kind = ?2",
+            params![id.to_string(), kind.code()],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
 /// A document's heads, sorted, as hex joined by commas.
 pub(crate) fn heads_text(doc: &Automerge) -> String {
     let mut heads: Vec<String> = doc.get_heads().iter().map(hex).collect();
@@ -217,15 +229,7 @@ impl Store {
 
     /// Whether the store holds the document.
     pub fn has_doc(&self, id: CaseId, kind: DocKind) -> Result<bool> {
-        Ok(self
-            .reader()
-            .query_row(
-                "SELECT 1 FROM docs WHERE case_id = ?1 AND kind = ?2",
-                params![id.to_string(), kind.code()],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some())
+        holds(&self.reader(), id, kind)
     }
 
     /// Reads a case.
@@ -349,15 +353,7 @@ impl Store {
         f: impl FnOnce(&mut Transaction<'_>) -> std::result::Result<(), SchemaError>,
     ) -> Result<()> {
         let mut w = self.writer();
-        let held = w
-            .conn
-            .query_row(
-                "SELECT 1 FROM docs WHERE case_id = ?1 AND kind = ?2",
-                params![id.to_string(), kind.code()],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some();
+        let held = holds(&w.conn, id, kind)?;
         if held {
             return Err(StoreError::BatchFailed(format!("文档 {id} 已存在，未作更改")));
         }
@@ -535,15 +531,7 @@ impl Store {
         saved: &[u8],
     ) -> Result<std::result::Result<Applied, Automerge>> {
         let mut w = self.writer();
-        let held = w
-            .conn
-            .query_row(
-                "SELECT 1 FROM docs WHERE case_id = ?1 AND kind = ?2",
-                params![id.to_string(), kind.code()],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some();
+        let held = holds(&w.conn, id, kind)?;
         if held {
             return Ok(Err(doc));
         }
