@@ -51,6 +51,18 @@ pub fn check(store: &dyn HubStore, quarantine: bool, now: i64) -> Result<Report,
         after = Some(last);
         for (case, kind) in docs {
             report.documents += 1;
+            // A case stored under a work record's kind of id (an older hub took any id for a
+            // case) is served as neither: the county decides what it is.
+            let work_id = ledger_protocol::is_work_id(&case.0);
+            if work_id != (kind == DocKind::Work) {
+                let reason = format!(
+                    "文档的标识与其种类不符：{}使用了{}的标识，县局不会发送它；请核查该文档",
+                    kind_label(kind),
+                    if work_id { "工作记录" } else { "案件" }
+                );
+                tracing::error!(case = %case, ?kind, %reason, "document id does not fit its kind");
+                report.problems.push(Problem { case_id: case, kind, reason, set_aside: false });
+            }
             let loaded = match store.doc(case, kind) {
                 Ok(Some((snapshot, tail))) => check_doc(kind, &snapshot, tail),
                 Ok(None) => continue,
@@ -168,4 +180,14 @@ fn scope_mismatch(
         (None, e) => Some(("文档没有可见范围记录".to_owned(), e)),
         _ => None,
     })
+}
+
+fn kind_label(kind: DocKind) -> &'static str {
+    match kind {
+        DocKind::Case => "案件文档",
+        DocKind::Identity => "身份文档",
+        DocKind::Roster => "人员名单",
+        DocKind::Rules => "全县规则",
+        DocKind::Work => "工作记录",
+    }
 }

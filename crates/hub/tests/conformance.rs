@@ -1966,6 +1966,27 @@ fn the_check_reports_a_document_whose_tail_lost_a_change() {
     }
 }
 
+/// `ledger-hub check` names a case stored under a work record's kind of id (an older hub took
+/// any id for a case), which no office is served.
+#[test]
+fn the_check_names_a_case_under_a_work_records_id() {
+    for Backend { name, store, .. } in all_backends() {
+        let odd = CaseId(ledger_protocol::work_id(case(9).0));
+        store
+            .commit(&Commit {
+                changes: vec![change("w1", odd, DocKind::Case, "dev")],
+                docs: vec![write(odd, DocKind::Case, Some("s"), &["w1"], None)],
+                ..Commit::default()
+            })
+            .unwrap();
+        let report = ledger_hub::check::check(store.as_ref(), false, 5).unwrap();
+        let named: Vec<_> =
+            report.problems.iter().filter(|p| p.reason.contains("标识与其种类不符")).collect();
+        assert_eq!(named.len(), 1, "{name}: {:?}", report.problems);
+        assert_eq!((named[0].case_id, named[0].kind), (odd, DocKind::Case), "{name}");
+    }
+}
+
 /// A fresh office's first download on either backend: a document whose tail lost a change is
 /// left out (and logged), and every other document still arrives; the damaged one does not
 /// fail the pages that would carry it.
