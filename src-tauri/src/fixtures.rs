@@ -458,6 +458,12 @@ fn seed(office: &Office, dir: &Path) -> Cases {
             "phone": "0739-7221234"}),
         );
     }
+    // 领导接待日 this month, with the case registered for its one visitor (0001).
+    let reception =
+        work("reception", json!({"date": day(-1), "leader": "王局长", "place": "局信访接待室"})).id;
+    let visitor = json!({"op": "item", "fields": {"case": format!("洞口-{year}-A-0001"),
+        "matter": "邻居违法建房", "persons": 2, "outcome": "registered"}});
+    office.change_work(&reception, serde_json::from_value(visitor).unwrap(), Some("刘洪")).unwrap();
     // 领导包案: one settled, one still being resolved.
     work(
         "leader",
@@ -532,6 +538,7 @@ fn reads(cases: &Cases) -> Vec<(&'static str, Value)> {
     reads.push(("work_totals", json!({"year": year})));
     reads.push(("screening_month", json!({"month": month})));
     reads.push(("work_records", json!({"kind": "leader", "year": year})));
+    reads.push(("work_records", json!({"kind": "reception", "year": year})));
     reads.push(("duty_outlook", json!({"office": null, "days": 7})));
     for id in [&cases.newest_registered, &cases.conflicted, &cases.handed_over] {
         reads.push(("case_detail", json!({"id": id})));

@@ -663,6 +663,11 @@ async function main() {
     await page.getByRole('tab', { name: '领导包案包片' }).click()
     await page.getByTestId('work-leaders').locator('.el-table__body .el-table__row').first().waitFor()
     const rate = (await page.getByTestId('work-leader-rate').textContent()) ?? ''
+    await page.getByRole('tab', { name: '领导接待日' }).click()
+    await page.getByTestId('work-receptions').locator('.el-table__body .el-table__row').first().waitFor()
+    const receptionTotal = (await page.getByTestId('work-reception-total').textContent()) ?? ''
+    check('a reception day counts its visitors', receptionTotal.includes('领导接待日 1 次') && receptionTotal.includes('接待来访 1 批'), receptionTotal)
+    await page.getByRole('tab', { name: '领导包案包片' }).click()
     check('the settlement rate counts what the leaders settled', rate.includes('2 件') && rate.includes('已化解 1 件') && rate.includes('化解率 50%'), rate)
 
     // A computer not yet set up: only settings can be reached.

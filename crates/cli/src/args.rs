@@ -106,7 +106,12 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: LeaderCommand,
     },
-    /// 工作记录：查看、更正或作废一份政策咨询、宣传培训、排查、值班或包案记录（记录只能由建立它的单位修改）。
+    /// 领导接待日：记录接待日（日期、接待领导、地点）和当天接待的来访（每批来访先登记为案件）。
+    Reception {
+        #[command(subcommand)]
+        command: ReceptionCommand,
+    },
+    /// 工作记录：查看、更正或作废一份政策咨询、宣传培训、排查、值班、包案或接待日记录（记录只能由建立它的单位修改）。
     Work {
         #[command(subcommand)]
         command: WorkCommand,
@@ -643,11 +648,49 @@ pub(crate) enum LeaderCommand {
         leader: String,
         /// 包案事项（如案件编号）或片区。
         #[arg(long)]
-        target: String,
+        matter: String,
         /// 开始日期（YYYY-MM-DD，默认今天）。
         #[arg(long)]
         start: Option<NaiveDate>,
     },
     /// 列出领导包案包片及化解情况。
+    List(WorkListArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ReceptionCommand {
+    /// 记录一次领导接待日；输出其标识。
+    Add {
+        /// 接待日期（YYYY-MM-DD，默认今天）。
+        #[arg(long)]
+        date: Option<NaiveDate>,
+        /// 接待领导。
+        #[arg(long)]
+        leader: String,
+        /// 接待地点。
+        #[arg(long)]
+        place: String,
+    },
+    /// 在接待日记入一批来访：先用 ledger case new 登记，再用其案件编号记入。
+    Visitor {
+        /// 接待日记录的标识。
+        id: String,
+        /// 案件编号（或案件标识）。
+        #[arg(long = "case")]
+        case: String,
+        /// 反映问题。
+        #[arg(long)]
+        matter: String,
+        /// 来访人数。
+        #[arg(long)]
+        persons: Option<u64>,
+        /// 接待结果：当场解决或登记办理。
+        #[arg(long)]
+        outcome: String,
+        /// 答复意见。
+        #[arg(long)]
+        result: Option<String>,
+    },
+    /// 列出领导接待日。
     List(WorkListArgs),
 }

@@ -158,7 +158,8 @@ fn flag_of(field: &str) -> Option<&'static str> {
         "phone" => "--phone",
         "scope" => "--scope",
         "leader" => "--leader",
-        "matter" => "--target",
+        "matter" => "--matter",
+        "case" => "--case",
         "start" => "--start",
         "days" => "--days",
         _ => return None,
@@ -372,6 +373,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Work { command } => work::work(&open(&dir)?, command, handler)?,
         Command::Duty { command } => work::duty(&open(&dir)?, command, handler)?,
         Command::Leader { command } => work::leader(&open(&dir)?, command, handler)?,
+        Command::Reception { command } => work::reception(&open(&dir)?, command, handler)?,
         Command::Due { township, json } => {
             let office = open(&dir)?;
             let due = office.due(township.as_deref())?;

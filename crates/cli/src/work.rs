@@ -8,8 +8,8 @@ use chrono::{Datelike, NaiveDate};
 use ledger_office::{FieldValue, Office, ScreeningView, WorkChange, WorkInput, WorkView, label_of};
 
 use crate::args::{
-    ConsultCommand, DutyCommand, LeaderCommand, OutreachCommand, ScreeningCommand, WorkCommand,
-    WorkListArgs,
+    ConsultCommand, DutyCommand, LeaderCommand, OutreachCommand, ReceptionCommand,
+    ScreeningCommand, WorkCommand, WorkListArgs,
 };
 
 /// A field as a person reads it: a vocabulary's label, else the text as stored.
@@ -145,15 +145,45 @@ pub(crate) fn leader(
     handler: Option<&str>,
 ) -> anyhow::Result<()> {
     match command {
-        LeaderCommand::Add { scope, leader, target, start } => {
+        LeaderCommand::Add { scope, leader, matter, start } => {
             let mut fields = BTreeMap::new();
             text(&mut fields, "scope", Some(scope));
             text(&mut fields, "leader", Some(leader));
-            text(&mut fields, "matter", Some(target));
+            text(&mut fields, "matter", Some(matter));
             text(&mut fields, "start", Some(&day(office, *start)));
             println!("{}", add(office, "leader", fields, handler)?.id);
         }
         LeaderCommand::List(args) => list(office, "leader", args)?,
+    }
+    Ok(())
+}
+
+pub(crate) fn reception(
+    office: &Office,
+    command: &ReceptionCommand,
+    handler: Option<&str>,
+) -> anyhow::Result<()> {
+    match command {
+        ReceptionCommand::Add { date, leader, place } => {
+            let mut fields = BTreeMap::new();
+            text(&mut fields, "date", Some(&day(office, *date)));
+            text(&mut fields, "leader", Some(leader));
+            text(&mut fields, "place", Some(place));
+            println!("{}", add(office, "reception", fields, handler)?.id);
+        }
+        ReceptionCommand::Visitor { id, case, matter, persons, outcome, result } => {
+            let mut fields = BTreeMap::new();
+            text(&mut fields, "case", Some(case));
+            text(&mut fields, "matter", Some(matter));
+            count(&mut fields, "persons", *persons);
+            text(&mut fields, "outcome", Some(outcome));
+            text(&mut fields, "result", result.as_deref());
+            let after = office.change_work(id, WorkChange::Item { fields }, handler)?;
+            if let Some(item) = after.state.items.last() {
+                println!("{}", item.id);
+            }
+        }
+        ReceptionCommand::List(args) => list(office, "reception", args)?,
     }
     Ok(())
 }
@@ -281,6 +311,13 @@ fn list(office: &Office, kind: &str, args: &WorkListArgs) -> anyhow::Result<()> 
             "consult" => {
                 format!("{}  {}", shown("channel", v.state.text("channel")), v.state.text("topic"))
             }
+            "reception" => format!(
+                "{}  {}  接待 {} 批，当场解决 {} 批",
+                v.state.text("leader"),
+                v.state.text("place"),
+                v.state.live_items().count(),
+                v.state.live_items().filter(|i| i.text("outcome") == "on_spot").count()
+            ),
             "leader" => format!(
                 "{}  {}  {}  {}",
                 shown("scope", v.state.text("scope")),

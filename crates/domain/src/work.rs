@@ -1,6 +1,6 @@
 //! 工作记录: the petition work an office does that is not a case (政策咨询, 宣传与培训,
-//! 矛盾纠纷排查, 信访值班, 领导包案包片), kept so the annual report can count it from what was
-//! recorded.
+//! 矛盾纠纷排查, 信访值班, 领导包案包片, 领导接待日), kept so the annual report can count it from
+//! what was recorded.
 //!
 //! Every work record is one Automerge document owned by the office that made it (the bureau
 //! sees every office's): a fixed header (kind, office, who made it and when) and an append-only
@@ -39,6 +39,19 @@ coded_enum! {
         /// 领导包案/包片: a leader answerable for one matter or one area, and whether it was
         /// settled (化解).
         Leader = ("leader", "领导包案包片", "领导包案", "包案", "包片"),
+        /// 领导接待日: a leader's reception day and the visitors received, each on a case
+        /// registered for them.
+        Reception = ("reception", "领导接待日", "接待日", "领导接访"),
+    }
+}
+
+coded_enum! {
+    /// 接待结果: what became of a visitor received on a reception day.
+    pub enum ReceptionOutcome {
+        /// 当场解决: settled or answered on the spot.
+        OnSpot = ("on_spot", "当场解决", "当场答复"),
+        /// 登记办理: registered and handled as a case, with a written reply within its deadline.
+        Registered = ("registered", "登记办理", "交办", "转办"),
     }
 }
 
@@ -456,6 +469,9 @@ fn leader_scope(s: &str) -> bool {
 fn settlement(s: &str) -> bool {
     Settlement::from_code(s).is_known()
 }
+fn reception_outcome(s: &str) -> bool {
+    ReceptionOutcome::from_code(s).is_known()
+}
 
 /// The code of a vocabulary field's value given as its code, label or an accepted spelling
 /// (`电话` for `phone`); `None` for a value no vocabulary of `key` knows.
@@ -468,6 +484,7 @@ pub fn code_of(key: &str, typed: &str) -> Option<String> {
         "shift" => DutyShift::parse(typed).map(|v| v.code().to_owned()),
         "scope" => LeaderScope::parse(typed).map(|v| v.code().to_owned()),
         "settlement" => Settlement::parse(typed).map(|v| v.code().to_owned()),
+        "outcome" => ReceptionOutcome::parse(typed).map(|v| v.code().to_owned()),
         _ => None,
     }
 }
@@ -544,6 +561,25 @@ const LEADER: &[FieldSpec] = &[
     text("result", "办理结果", 1000, false),
 ];
 
+const RECEPTION: &[FieldSpec] = &[
+    FieldSpec { key: "date", label: "接待日期", ty: FieldType::Date, required: true },
+    text("leader", "接待领导", 50, true),
+    text("place", "接待地点", 100, true),
+];
+
+const RECEPTION_ITEM: &[FieldSpec] = &[
+    text("case", "案件编号", 60, true),
+    text("matter", "反映问题", 200, true),
+    count("persons", "来访人数"),
+    FieldSpec {
+        key: "outcome",
+        label: "接待结果",
+        ty: FieldType::Code(reception_outcome),
+        required: true,
+    },
+    text("result", "答复意见", 1000, false),
+];
+
 const VOID: &[FieldSpec] = &[text("reason", "作废理由", 500, true)];
 
 /// The fields of the record itself for `kind` (its 建立 and 更正 entries).
@@ -554,6 +590,7 @@ pub fn record_fields(kind: &WorkKind) -> &'static [FieldSpec] {
         WorkKind::Screening => SCREENING,
         WorkKind::Duty => DUTY,
         WorkKind::Leader => LEADER,
+        WorkKind::Reception => RECEPTION,
         WorkKind::Unknown(_) => &[],
     }
 }
@@ -562,6 +599,7 @@ pub fn record_fields(kind: &WorkKind) -> &'static [FieldSpec] {
 pub fn item_fields(kind: &WorkKind) -> &'static [FieldSpec] {
     match kind {
         WorkKind::Screening => SCREENING_ITEM,
+        WorkKind::Reception => RECEPTION_ITEM,
         _ => &[],
     }
 }
@@ -605,6 +643,7 @@ pub fn form_of(specs: &[FieldSpec]) -> Vec<FieldForm> {
                 (FieldType::Code(_), "shift") => Some("duty_shift"),
                 (FieldType::Code(_), "scope") => Some("leader_scope"),
                 (FieldType::Code(_), "settlement") => Some("settlement"),
+                (FieldType::Code(_), "outcome") => Some("reception_outcome"),
                 _ => None,
             };
             FieldForm {
@@ -622,11 +661,20 @@ pub fn form_of(specs: &[FieldSpec]) -> Vec<FieldForm> {
 /// Every key an entry of any kind may hold, besides the entry's own (`op`, `target`, `by`,
 /// `office`, `at`): what the hub's allow-list lets a township write into a new entry.
 pub fn payload_keys() -> Vec<&'static str> {
-    let mut keys: Vec<&'static str> =
-        [CONSULT, OUTREACH, SCREENING, SCREENING_ITEM, DUTY, LEADER, VOID]
-            .iter()
-            .flat_map(|specs| specs.iter().map(|s| s.key))
-            .collect();
+    let mut keys: Vec<&'static str> = [
+        CONSULT,
+        OUTREACH,
+        SCREENING,
+        SCREENING_ITEM,
+        DUTY,
+        LEADER,
+        RECEPTION,
+        RECEPTION_ITEM,
+        VOID,
+    ]
+    .iter()
+    .flat_map(|specs| specs.iter().map(|s| s.key))
+    .collect();
     keys.sort_unstable();
     keys.dedup();
     keys
@@ -734,6 +782,7 @@ fn choices(key: &str) -> String {
         "shift" => DutyShift::known_labels(),
         "scope" => LeaderScope::known_labels(),
         "settlement" => Settlement::known_labels(),
+        "outcome" => ReceptionOutcome::known_labels(),
         _ => String::new(),
     }
 }
@@ -761,6 +810,9 @@ pub fn label_of(key: &str, code: &str) -> Option<&'static str> {
         "shift" => known(DutyShift::KNOWN, code, DutyShift::code, DutyShift::label),
         "scope" => known(LeaderScope::KNOWN, code, LeaderScope::code, LeaderScope::label),
         "settlement" => known(Settlement::KNOWN, code, Settlement::code, Settlement::label),
+        "outcome" => {
+            known(ReceptionOutcome::KNOWN, code, ReceptionOutcome::code, ReceptionOutcome::label)
+        }
         _ => None,
     }
 }
@@ -795,6 +847,12 @@ pub struct WorkTotals {
     pub leader_cases: u64,
     /// Of those, marked 已化解.
     pub leader_settled: u64,
+    /// 领导接待日 held.
+    pub reception_days: u64,
+    /// Visitors received on them (批).
+    pub reception_visits: u64,
+    /// Of those, settled on the spot.
+    pub reception_on_spot: u64,
 }
 
 impl WorkTotals {
@@ -861,6 +919,16 @@ pub fn totals<'a>(
                 t.leader_cases += 1;
                 if Settlement::from_code(state.text("settlement")) == Settlement::Settled {
                     t.leader_settled += 1;
+                }
+            }
+            WorkKind::Reception => {
+                t.reception_days += 1;
+                for item in state.live_items() {
+                    t.reception_visits += 1;
+                    if ReceptionOutcome::from_code(item.text("outcome")) == ReceptionOutcome::OnSpot
+                    {
+                        t.reception_on_spot += 1;
+                    }
                 }
             }
             WorkKind::Screening | WorkKind::Duty | WorkKind::Unknown(_) => {}

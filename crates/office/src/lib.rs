@@ -66,7 +66,8 @@ pub use ledger_domain::stats::Period;
 pub use ledger_domain::text::display_width;
 pub use ledger_domain::work::{
     ConsultChannel, DutyOutlook, DutyShift, FieldForm, FieldValue, LeaderScope, Occasion,
-    RiskLevel, ScreeningMonth, ScreeningStatus, Settlement, WorkKind, WorkTotals, label_of,
+    ReceptionOutcome, RiskLevel, ScreeningMonth, ScreeningStatus, Settlement, WorkKind, WorkTotals,
+    label_of,
 };
 pub use ledger_domain::{
     ActionKind, CaseId, Category, Channel, CloseReason, DocumentKind, FieldError, FollowUpMethod,

@@ -1751,3 +1751,37 @@ fn duties_show_today_and_the_gaps_and_leaders_count_what_they_settled() {
     assert_eq!((totals.leader_settled, totals.leader_cases), (1, 2));
     assert_eq!(totals.settlement_rate().value, Some(0.5));
 }
+
+#[test]
+fn a_reception_day_records_visitors_registered_as_cases() {
+    let (_d, office) = office(Role::Bureau, "2024-03-05");
+    let case = office.register(&new_case("2024-03-05"), None).unwrap();
+    let number = office.case(case).unwrap().number;
+    let day = office
+        .add_work(WorkInput {
+            kind: "领导接待日".into(),
+            fields: fields(&[
+                ("date", "2024-03-05"),
+                ("leader", "王局长"),
+                ("place", "局信访接待室"),
+            ]),
+            handler: None,
+        })
+        .unwrap();
+    let visitor = |case: &str| WorkChange::Item {
+        fields: fields(&[("case", case), ("matter", "邻居违法建房"), ("outcome", "当场解决")]),
+    };
+    // A visitor names a case registered here first.
+    let err = office.change_work(&day.id, visitor("洞口-2024-A-9999"), None).unwrap_err();
+    assert_eq!(field_error(err).0, "case");
+    let after = office.change_work(&day.id, visitor(&number), None).unwrap();
+    assert_eq!(after.state.items[0].text("outcome"), "on_spot");
+    office.change_work(&day.id, visitor(&case.to_string()), None).unwrap();
+    let totals = office.work_totals(2024).unwrap();
+    assert_eq!(
+        (totals.reception_days, totals.reception_visits, totals.reception_on_spot),
+        (1, 2, 2)
+    );
+    let summary = office.summary(Period::year(2024).unwrap(), None).unwrap();
+    assert!(summary.contains("举行领导接待日1次，接待来访2批，当场解决2批。"), "{summary}");
+}

@@ -76,10 +76,10 @@ pub fn work_forms() -> BTreeMap<String, Vec<work::FieldForm>> {
     WorkKind::KNOWN
         .iter()
         .map(|k| (k.code().to_owned(), work::form_of(work::record_fields(k))))
-        .chain(std::iter::once((
-            "screening_item".to_owned(),
-            work::form_of(work::item_fields(&WorkKind::Screening)),
-        )))
+        .chain([
+            ("screening_item".to_owned(), work::form_of(work::item_fields(&WorkKind::Screening))),
+            ("reception_item".to_owned(), work::form_of(work::item_fields(&WorkKind::Reception))),
+        ])
         .collect()
 }
 
@@ -265,7 +265,12 @@ impl Office {
                 self.work_entry(&record.kind, lamport, EntryOp::Amend, target, &handler, fields)
             }
             WorkChange::Item { fields } => {
-                self.work_entry(&record.kind, lamport, EntryOp::Item, None, &handler, fields)
+                let entry =
+                    self.work_entry(&record.kind, lamport, EntryOp::Item, None, &handler, fields);
+                if record.kind == WorkKind::Reception {
+                    self.check_reception_case(&entry)?;
+                }
+                entry
             }
             WorkChange::Void { item, reason } => {
                 let target = item_of(item)?;
@@ -476,6 +481,26 @@ impl Office {
             return Err(OfficeError::Refused("乡镇国土所只能查看本单位的值班安排".into()));
         }
         Ok(work::duty_outlook(&self.all_work()?, office, self.today(), days))
+    }
+
+    /// A visitor of a reception day names a case registered here for them (登记 first, then the
+    /// visit is recorded on the reception day).
+    fn check_reception_case(&self, entry: &WorkEntry) -> Result<()> {
+        let Some(FieldValue::Text(number)) = entry.fields.get("case") else { return Ok(()) };
+        let number = number.trim();
+        let known = match number.parse::<Uuid>() {
+            Ok(id) => self.store.has_doc(CaseId(id), DocKind::Case)?,
+            Err(_) => self.store.find_by_number(number)?.is_some(),
+        };
+        if known {
+            Ok(())
+        } else {
+            Err(OfficeError::invalid(
+                "case",
+                "案件编号",
+                format!("台账中没有案件「{number}」：请先登记这次来访，再把它记入接待日"),
+            ))
+        }
     }
 
     /// This office's live screening list for `month`, if it has one.

@@ -314,6 +314,12 @@ pub fn work_paragraph(totals: &WorkTotals, period: &Period) -> String {
             out.push_str(&format!("在“{label}”宣传活动期间，共{}。", figures.join("，")));
         }
     }
+    if totals.reception_days > 0 {
+        out.push_str(&format!(
+            "举行领导接待日{}次，接待来访{}批，当场解决{}批。",
+            totals.reception_days, totals.reception_visits, totals.reception_on_spot
+        ));
+    }
     if totals.leader_cases > 0 {
         let rate = totals.settlement_rate();
         out.push_str(&format!(

@@ -338,6 +338,9 @@ impl ReportTables {
                 ("召开座谈会（次）", w.forums),
                 ("举办培训（期）", w.trainings),
                 ("参加人数", w.attendees),
+                ("领导接待日（次）", w.reception_days),
+                ("接待来访（批）", w.reception_visits),
+                ("其中当场解决（批）", w.reception_on_spot),
                 ("领导包案包片（件）", w.leader_cases),
                 ("其中已化解（件）", w.leader_settled),
             ] {

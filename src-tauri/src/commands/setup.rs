@@ -4,9 +4,9 @@
 use ledger_office::{
     ActionKind, CaseField, Category, Channel, CloseReason, ConsultChannel, DeadlineKind,
     DocumentKind, DutyShift, Enrollment, FieldForm, FollowUpMethod, HandlingTrack, HubAddress,
-    HubLink, LeaderScope, Occasion, Office, OfficeConfig, Outcome, Purpose, ReviewOutcome,
-    RiskLevel, Role, RuleInput, RulesView, Satisfaction, ScreeningStatus, Sector, Settlement,
-    Source, Status, Unlock, WorkKind, system_clock, work_forms,
+    HubLink, LeaderScope, Occasion, Office, OfficeConfig, Outcome, Purpose, ReceptionOutcome,
+    ReviewOutcome, RiskLevel, Role, RuleInput, RulesView, Satisfaction, ScreeningStatus, Sector,
+    Settlement, Source, Status, Unlock, WorkKind, system_clock, work_forms,
 };
 use std::collections::BTreeMap;
 
@@ -146,6 +146,7 @@ pub(crate) struct Vocabularies {
     duty_shift: Vec<CodeLabel>,
     leader_scope: Vec<CodeLabel>,
     settlement: Vec<CodeLabel>,
+    reception_outcome: Vec<CodeLabel>,
     /// The form of each kind of work record (`consult`, `outreach`, `screening`), and of a
     /// screening list's items (`screening_item`): the table the office and the hub check by.
     work_forms: BTreeMap<String, Vec<FieldForm>>,
@@ -200,6 +201,11 @@ pub(crate) async fn vocabularies() -> CommandResult<Vocabularies> {
         duty_shift: list(DutyShift::KNOWN, DutyShift::code, DutyShift::label),
         leader_scope: list(LeaderScope::KNOWN, LeaderScope::code, LeaderScope::label),
         settlement: list(Settlement::KNOWN, Settlement::code, Settlement::label),
+        reception_outcome: list(
+            ReceptionOutcome::KNOWN,
+            ReceptionOutcome::code,
+            ReceptionOutcome::label,
+        ),
         work_forms: work_forms(),
     })
 }

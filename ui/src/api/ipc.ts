@@ -129,7 +129,7 @@ export const attachFile = (id: string, handle: string) => call<string>('attach_f
 export const openAttachment = (hash: string, name: string) =>
   call<null>('open_attachment', { hash, name })
 
-export type WorkKindCode = 'consult' | 'outreach' | 'screening' | 'duty' | 'leader'
+export type WorkKindCode = 'consult' | 'outreach' | 'screening' | 'duty' | 'leader' | 'reception'
 export const workRecords = (kind: WorkKindCode, year: number | null) =>
   call<WorkView[]>('work_records', { kind, year })
 export const workTotals = (year: number) => call<WorkTotals>('work_totals', { year })

@@ -356,3 +356,42 @@ fn no_field_shares_a_name_with_an_entrys_own_keys() {
         );
     }
 }
+
+#[test]
+fn reception_days_count_their_visitors_and_what_was_settled_on_the_spot() {
+    let mut day = record(
+        WorkKind::Reception,
+        "county",
+        vec![entry(
+            "o",
+            EntryOp::Open,
+            APRIL_22,
+            &[("date", t("2017-05-10")), ("leader", t("王局长")), ("place", t("局信访接待室"))],
+        )],
+    );
+    for (id, outcome) in [("v1", "on_spot"), ("v2", "registered"), ("v3", "on_spot")] {
+        day.entries.push(entry(
+            id,
+            EntryOp::Item,
+            APRIL_22 + 1,
+            &[("case", t("洞口-2017-A-0040")), ("matter", t("征地补偿")), ("outcome", t(outcome))],
+        ));
+    }
+    let mut mistaken = entry("x", EntryOp::Void, APRIL_22 + 2, &[("reason", t("记错接待日"))]);
+    mistaken.target = Some("v3".into());
+    day.entries.push(mistaken);
+    let from = NaiveDate::from_ymd_opt(2017, 1, 1).unwrap();
+    let to = NaiveDate::from_ymd_opt(2017, 12, 31).unwrap();
+    let totals = totals(&[day], from, to);
+    assert_eq!(
+        (totals.reception_days, totals.reception_visits, totals.reception_on_spot),
+        (1, 2, 1)
+    );
+    let item = entry(
+        "i",
+        EntryOp::Item,
+        APRIL_22,
+        &[("case", t("A-1")), ("matter", t("m")), ("outcome", t("later"))],
+    );
+    assert_eq!(check_entry(&WorkKind::Reception, &item).unwrap_err().field, "outcome");
+}

@@ -1974,7 +1974,7 @@ issued_documents: Array<string>, deadline_kind: Array<CodeLabel>, case_field: Ar
 /**
  * 工作记录 kinds, and the vocabularies of their fields (each named as the field).
  */
-work_kind: Array<CodeLabel>, consult_channel: Array<CodeLabel>, occasion: Array<CodeLabel>, risk_level: Array<CodeLabel>, screening_status: Array<CodeLabel>, duty_shift: Array<CodeLabel>, leader_scope: Array<CodeLabel>, settlement: Array<CodeLabel>, 
+work_kind: Array<CodeLabel>, consult_channel: Array<CodeLabel>, occasion: Array<CodeLabel>, risk_level: Array<CodeLabel>, screening_status: Array<CodeLabel>, duty_shift: Array<CodeLabel>, leader_scope: Array<CodeLabel>, settlement: Array<CodeLabel>, reception_outcome: Array<CodeLabel>, 
 /**
  * The form of each kind of work record (`consult`, `outreach`, `screening`), and of a
  * screening list's items (`screening_item`): the table the office and the hub check by.
@@ -2138,7 +2138,19 @@ leader_cases: number,
 /**
  * Of those, marked 已化解.
  */
-leader_settled: number, };
+leader_settled: number, 
+/**
+ * 领导接待日 held.
+ */
+reception_days: number, 
+/**
+ * Visitors received on them (批).
+ */
+reception_visits: number, 
+/**
+ * Of those, settled on the spot.
+ */
+reception_on_spot: number, };
 
 /**
  * A record as the screens and the command line show it.
