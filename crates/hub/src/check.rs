@@ -56,8 +56,8 @@ pub fn check(store: &dyn HubStore, quarantine: bool, now: i64) -> Result<Report,
             let work_id = ledger_protocol::is_work_id(&case.0);
             if work_id != (kind == DocKind::Work) {
                 let reason = format!(
-                    "文档的标识与其种类不符：{}使用了{}的标识，县局不会发送它；请核查该文档",
-                    kind_label(kind),
+                    "文档的标识与其种类不符：{}文档使用了{}的标识，县局不会发送它；请核查该文档",
+                    doc_kind_label(kind),
                     if work_id { "工作记录" } else { "案件" }
                 );
                 tracing::error!(case = %case, ?kind, %reason, "document id does not fit its kind");
@@ -182,10 +182,11 @@ fn scope_mismatch(
     })
 }
 
-fn kind_label(kind: DocKind) -> &'static str {
+/// What a kind of document is called, for the county's reports.
+pub fn doc_kind_label(kind: DocKind) -> &'static str {
     match kind {
-        DocKind::Case => "案件文档",
-        DocKind::Identity => "身份文档",
+        DocKind::Case => "案件",
+        DocKind::Identity => "信访人身份",
         DocKind::Roster => "人员名单",
         DocKind::Rules => "全县规则",
         DocKind::Work => "工作记录",

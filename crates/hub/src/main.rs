@@ -15,11 +15,11 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use ledger_domain::Role;
+use ledger_hub::check::doc_kind_label;
 use ledger_hub::config::LogFormat;
 use ledger_hub::store::{DeviceRecord, OfficeRecord};
 use ledger_hub::tls::TlsFiles;
 use ledger_hub::{HubState, HubStore, PgHubStore, SqliteHubStore, auth, now_ms};
-use ledger_protocol::DocKind;
 
 use cli_text::{LocalTime, pad};
 
@@ -593,16 +593,6 @@ fn device_line(d: &DeviceRecord, time: &LocalTime) -> anyhow::Result<String> {
         time.text(d.last_sync)?,
         d.pending
     ))
-}
-
-fn doc_kind_label(kind: DocKind) -> &'static str {
-    match kind {
-        DocKind::Case => "案件",
-        DocKind::Identity => "信访人身份",
-        DocKind::Roster => "人员名单",
-        DocKind::Rules => "全县规则",
-        DocKind::Work => "工作记录",
-    }
 }
 
 /// The names as given, trimmed, or why they cannot be the county's list.

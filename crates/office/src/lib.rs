@@ -311,19 +311,24 @@ impl Office {
 
     /// A new UUIDv7 as text.
     fn mint_id(&self) -> String {
+        self.mint_uuid().to_string()
+    }
+
+    /// A new UUIDv7 (from the counter, when the office was made deterministic).
+    fn mint_uuid(&self) -> uuid::Uuid {
         let ms = u64::try_from(self.now()).unwrap_or(0);
         if let Some(counter) = &self.id_counter {
             let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
             let mut bits = [0u8; 10];
             bits[2..].copy_from_slice(&n.to_be_bytes());
-            return uuid::Builder::from_unix_timestamp_millis(ms, &bits).into_uuid().to_string();
+            return uuid::Builder::from_unix_timestamp_millis(ms, &bits).into_uuid();
         }
         let ts = uuid::Timestamp::from_unix(
             uuid::NoContext,
             ms / 1000,
             ((ms % 1000) * 1_000_000) as u32,
         );
-        uuid::Uuid::new_v7(ts).to_string()
+        uuid::Uuid::new_v7(ts)
     }
 
     fn actor_hex(&self) -> String {

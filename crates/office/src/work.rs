@@ -205,7 +205,7 @@ impl Office {
             }
         }
         let record = WorkRecord {
-            id: work_id(self.mint_id().parse().unwrap_or_else(|_| Uuid::now_v7())),
+            id: work_id(self.mint_uuid()),
             schema_version: SCHEMA_VERSION,
             kind,
             office: self.cfg().code.clone(),
@@ -294,7 +294,10 @@ impl Office {
         check_entry(&record.kind, &entry).map_err(invalid)?;
         let doc = CaseId(record.id);
         self.store.edit(doc, DocKind::Work, |tx| schema::add_work_entry(tx, &entry))?;
-        self.work_view(&self.load_work(id)?)
+        // The record as stored now: what was read, and the one entry just written.
+        let mut record = record;
+        record.entries.push(entry);
+        self.work_view(&record)
     }
 
     /// Imports a file of work records (`.jsonl`, one record a line, as the 2017 sample ships
@@ -392,7 +395,7 @@ impl Office {
         }
         let created_at = entries[0].at;
         Ok(WorkRecord {
-            id: work_id(self.mint_id().parse().unwrap_or_else(|_| Uuid::now_v7())),
+            id: work_id(self.mint_uuid()),
             import_key: Some(import_key),
             schema_version: SCHEMA_VERSION,
             kind,

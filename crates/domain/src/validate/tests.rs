@@ -1364,7 +1364,6 @@ fn a_new_work_record_names_its_own_id_and_opens_once() {
 fn a_work_entry_is_never_replaced_from_beside_a_concurrent_branch() {
     use crate::work::EntryOp;
     let w = World::new();
-    let township = w.input(w.township(), DocClass::Work);
     let (_, doc) = screening(&w);
     let held_id = "0190a000-0000-7000-8000-000000000011";
     // The hub holds a voiding of the list, made after its creation.
@@ -1389,7 +1388,6 @@ fn a_work_entry_is_never_replaced_from_beside_a_concurrent_branch() {
         schema::add_work_entry(tx, &dispute("0190a000-0000-7000-8000-000000000012")).unwrap();
     });
     assert_eq!(verdict(&input, &held, &c), Ok(()));
-    let _ = township;
 }
 
 #[test]
