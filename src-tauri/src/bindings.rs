@@ -85,6 +85,7 @@ fn roots(c: &mut Collect<'_>) {
     c.visit::<ledger_office::DutyOutlook>();
     c.visit::<NewCase>();
     c.visit::<ledger_office::SubmissionInput>();
+    c.visit::<ledger_office::CountyRepeat>();
     c.visit::<crate::files::Purpose>();
     c.visit::<crate::files::DialogText>();
     c.visit::<crate::files::Picked>();

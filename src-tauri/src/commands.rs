@@ -53,6 +53,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         cases::case_detail,
         cases::register_case,
         cases::similar_cases,
+        cases::county_repeats,
         cases::act,
         cases::add_submission,
         cases::set_field,

@@ -306,6 +306,8 @@ struct Cases {
     conflicted: String,
     /// The value the page test adopts for the conflicted category (the first offered).
     adopted: String,
+    /// 洞口-…-A-0004: six villagers through two representatives, 涉法涉诉, replied.
+    collective: String,
     /// 洞口-…-A-0005: reassigned away from this office (read-only here).
     handed_over: String,
     /// This month's screening list of the office, with one dispute (the page test adds a
@@ -327,6 +329,10 @@ fn register(office: &Office, handler: &str, form: Value) -> CaseId {
 
 fn person(name: &str) -> Value {
     json!({"name": name, "phone": "13807391234"})
+}
+
+fn representative(name: &str) -> Value {
+    json!({"name": name, "phone": "13807391234", "representative": true})
 }
 
 fn act(office: &Office, id: CaseId, action: ActionKind, change: impl FnOnce(&mut ActionInput)) {
@@ -392,14 +398,15 @@ fn seed(office: &Office, dir: &Path) -> Cases {
     office.set_field(conflicted, &CaseField::parse("category").unwrap(), "dispute").unwrap();
     office.merge_case_from(&other, conflicted).unwrap();
 
-    // 0004: answered after a mediation.
+    // 0004: six villagers through two representatives (信访工作条例 §20), a matter already before
+    // a court; answered after a mediation.
     let replied = register(
         office,
         "李娟",
         json!({"received": day(-70), "channel": "visit", "category": "dispute",
-            "township": "竹市镇", "village": "岩门村", "persons": 2,
+            "township": "竹市镇", "village": "岩门村", "persons": 6, "litigation": true,
             "request": "与邻村山林界址不清，多次协商未果，请求国土所现场勘界调处",
-            "petitioners": [person("陈玉梅"), person("陈长生")]}),
+            "petitioners": [representative("陈玉梅"), representative("陈长生")]}),
     );
     act(office, replied, ActionKind::Accept, |_| {});
     act(office, replied, ActionKind::Mediate, |i| {
@@ -484,6 +491,7 @@ fn seed(office: &Office, dir: &Path) -> Cases {
         newest_registered,
         conflicted: conflicted.to_string(),
         adopted,
+        collective: replied.to_string(),
         handed_over: handed_over.to_string(),
         screening,
     }
@@ -528,7 +536,7 @@ fn reads(cases: &Cases) -> Vec<(&'static str, Value)> {
         ("year_report", json!({"year": year})),
         ("year_report", json!({"year": year - 1})),
     ];
-    for n in [3, 5] {
+    for n in [3, 4, 5] {
         let text = format!("洞口-{year}-A-000{n}");
         reads.push(("list_cases", json!({"query": {"limit": 20, "offset": 0, "text": text}})));
     }
@@ -540,7 +548,7 @@ fn reads(cases: &Cases) -> Vec<(&'static str, Value)> {
     reads.push(("work_records", json!({"kind": "leader", "year": year})));
     reads.push(("work_records", json!({"kind": "reception", "year": year})));
     reads.push(("duty_outlook", json!({"office": null, "days": 7})));
-    for id in [&cases.newest_registered, &cases.conflicted, &cases.handed_over] {
+    for id in [&cases.newest_registered, &cases.conflicted, &cases.collective, &cases.handed_over] {
         reads.push(("case_detail", json!({"id": id})));
     }
     reads.push((

@@ -43,6 +43,7 @@ pub fn repeat_visit(name: &str) -> ledger_office::SubmissionInput {
             ..Default::default()
         },
         petitioners: vec![NewPetitioner { name: name.into(), ..Default::default() }],
+        representatives: Vec::new(),
     }
 }
 

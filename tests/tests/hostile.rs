@@ -762,6 +762,7 @@ async fn a_township_cannot_register_a_report_already_declassified() {
         townships: &cfg.townships,
         default_township: Some("黄桥镇"),
         collective_threshold: 5,
+        representatives_max: 5,
         fingerprint: None,
         legacy: false,
     };
@@ -1829,6 +1830,7 @@ async fn names_typed_at_a_township_for_a_restricted_case_reach_the_bureau_and_le
                     ..Default::default()
                 },
                 petitioners: vec![visitor.clone()],
+                representatives: Vec::new(),
             },
             None,
         )

@@ -909,3 +909,100 @@ async fn a_townships_cursor_passes_the_rows_it_may_not_see() {
     assert!(head > 0);
     assert_eq!(seq, head, "the cursor stopped at the township's own last row");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_townships_collective_visit_its_representatives_and_urgent_report_reach_the_bureau() {
+    let c = county().await;
+    // 12 villagers at 黄桥's counter, one threatening to go to the province: two speak for them.
+    let mut input = case_input("黄桥镇", "本局接收", "张三丰", "征地补偿款未到位");
+    input.submission.persons = Some(12);
+    input.submission.threat = true;
+    input.petitioners[0].representative = true;
+    input.petitioners.push(ledger_domain::NewPetitioner {
+        name: "李四光".into(),
+        representative: true,
+        ..Default::default()
+    });
+    let id = c.a.office.register(&input, None).unwrap();
+    let report = ActionInput {
+        target: Some("黄桥镇党委政府".into()),
+        text: Some("12人集体来访，有人扬言越级上访，已稳控并报告".into()),
+        ..act(ActionKind::ReportUp)
+    };
+    c.a.office.act(id, &report).unwrap();
+    // A 12336 report keeps the platform's number on its way up.
+    let mut lead = case_input("黄桥镇", "12336举报", "王五", "村东头有人挖砂");
+    lead.submission.channel = "来电".into();
+    lead.submission.platform_number = "JB20240301000123".into();
+    let lead = c.a.office.register(&lead, None).unwrap();
+    c.a.sync().await.unwrap();
+    assert_eq!(c.a.office.pending_changes().unwrap(), 0, "the hub took every change");
+    c.bureau.sync().await.unwrap();
+    let view = c.bureau.office.view(id).unwrap();
+    let s = &view.case.submissions[0];
+    assert_eq!(s.representatives.len(), 2);
+    assert!(s.representatives.iter().all(|r| s.petitioners.contains(r)));
+    assert_eq!(s.marks(), ["集体访", "扬言"]);
+    let urgent = view.deadlines.get(&ledger_domain::DeadlineKind::UrgentReport).unwrap();
+    assert!(urgent.met_on.is_some() && !urgent.overdue, "{urgent:?}");
+    let lead = c.bureau.office.view(lead).unwrap();
+    assert_eq!(lead.case.submissions[0].platform_number.as_deref(), Some("JB20240301000123"));
+    assert!(lead.deadlines.get(&ledger_domain::DeadlineKind::Feedback12336).is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hub_tells_of_a_petitioners_open_matters_elsewhere_but_never_a_townships_informant() {
+    const OPEN: &str = "11010519491231002X";
+    const INFORMANT: &str = "430521198001010012";
+    let c = county().await;
+    let mut appeal = case_input("黄桥镇", "本局接收", "张三丰", "征地补偿款未到位");
+    appeal.petitioners[0].id_number = OPEN.into();
+    let appeal = c.a.office.register(&appeal, None).unwrap();
+    let mut report = case_input("黄桥镇", "本局接收", "李四光", "邻居违法占地建房");
+    report.purpose = "检举控告".into();
+    report.petitioners[0].id_number = INFORMANT.into();
+    let report = c.a.office.register(&report, None).unwrap();
+    let number = c.a.office.case(appeal).unwrap().number;
+    let hidden = c.a.office.case(report).unwrap().number;
+    c.a.sync().await.unwrap();
+    let ask = |who: &TestOffice, id: &str| {
+        let office = who.office.clone();
+        let ids = vec![id.to_owned()];
+        async move { office.county_repeats(&ids).await }
+    };
+    // 石江 registers the same man: told of 黄桥's open matter, as typed with spaces and a small x.
+    let told = ask(&c.b, " 110105 19491231002x").await.unwrap();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!((told[0].number.as_str(), told[0].office.as_str()), (number.as_str(), "hq"));
+    assert_eq!(told[0].office_name, "黄桥镇国土所");
+    // An informant's matter is never told to a township, not even that one exists.
+    assert!(ask(&c.b, INFORMANT).await.unwrap().is_empty());
+    // The bureau is told of both.
+    let bureau = ask(&c.bureau, INFORMANT).await.unwrap();
+    assert_eq!(bureau.iter().map(|m| m.number.as_str()).collect::<Vec<_>>(), [hidden.as_str()]);
+    // A matter voided is no longer open.
+    c.bureau.sync().await.unwrap();
+    let void = ActionInput { text: Some("重复登记".into()), ..act(ActionKind::Void) };
+    c.bureau.office.act(appeal, &void).unwrap();
+    c.bureau.sync().await.unwrap();
+    assert!(ask(&c.b, OPEN).await.unwrap().is_empty());
+    // More than ten numbers at once are refused whole.
+    let client = c.b.office.hub_client(std::time::Duration::from_secs(5)).unwrap();
+    let credential = c.b.office.store().meta("sync.credential").unwrap().unwrap();
+    let many = ledger_protocol::RepeatQuery { id_numbers: vec![OPEN.to_owned(); 11] };
+    let err = client.repeat(&c.hub.url(), &credential, &many).await.unwrap_err();
+    assert!(err.to_string().contains("最多查询10个"), "{err}");
+    // ID numbers are few enough to guess: an office asks at most 30 times in ten minutes.
+    let mut answered = 3; // the three answered above (a malformed query is not admitted)
+    let refused = loop {
+        match ask(&c.b, OPEN).await {
+            Ok(_) => answered += 1,
+            Err(e) => break e,
+        }
+        assert!(answered <= 30, "the 31st query was answered");
+    };
+    assert_eq!(answered, 30);
+    assert!(refused.to_string().contains("过于频繁"), "{refused}");
+    // The limit is 石江's alone: 黄桥 still asks.
+    assert!(ask(&c.a, OPEN).await.is_ok());
+}

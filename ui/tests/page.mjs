@@ -364,6 +364,17 @@ async function main() {
     await page.locator('.el-select-dropdown__item:visible', { hasText: '市信访局交办' }).first().click()
     await page.getByTestId('field-referred-by').waitFor()
     check('a referral asks for its referring body and number', await page.getByTestId('field-referral-number').isVisible())
+    await page.getByTestId('field-source').click()
+    await page.locator('.el-select-dropdown__item:visible', { hasText: '12336举报' }).first().click()
+    await page.getByTestId('field-platform-number').waitFor()
+    check('a 12336 report asks for its platform number', await page.getByTestId('field-platform-number').isVisible())
+    await page.getByTestId('field-channel').click()
+    await page.locator('.el-select-dropdown__item:visible', { hasText: '来访' }).first().click()
+    await page.getByTestId('petitioner-representative-0').waitFor()
+    check('a visit lets each petitioner be marked 代表', await page.getByTestId('petitioner-representative-0').isVisible())
+    await page.getByTestId('field-threat').click()
+    await page.getByTestId('urgent-hint').waitFor()
+    check('扬言 says it is reported at once', ((await page.getByTestId('urgent-hint').textContent()) ?? '').includes('第二十五条'))
     await page.locator('.shell-menu').getByText('期限').click()
     const confirm = page.locator('.el-message-box')
     await confirm.waitFor()
@@ -496,6 +507,18 @@ async function main() {
     check('the 督办单 waits for its report', supervisions.includes('执法监察大队') && supervisions.includes('2026-12-04') && supervisions.includes('待反馈'), supervisions)
     const deadlinesText = (await page.getByTestId('deadlines').textContent()) ?? ''
     check('its report day is among the deadlines', deadlinesText.includes('督办反馈期限'), deadlinesText.slice(0, 200))
+
+    // A collective visit shows its representatives and its marks.
+    await page.locator('.shell-menu').getByText('台账').click()
+    await field('ledger-search').fill(`洞口-${year}-A-0004`)
+    await rows.filter({ hasText: `洞口-${year}-A-0004` }).waitFor()
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="ledger-table"] .el-table__body .el-table__row').length === 1)
+    await rows.first().click()
+    await page.getByTestId('representatives').waitFor()
+    const representatives = (await page.getByTestId('representatives').textContent()) ?? ''
+    check('a collective visit names its representatives', representatives.includes('代表：陈玉梅、陈长生'), representatives)
+    const marks = (await page.getByTestId('timeline').textContent()) ?? ''
+    check('the visit carries its 集体访 and 涉法涉诉 marks', marks.includes('集体访') && marks.includes('涉法涉诉'))
 
     // A case reassigned away is read-only here.
     await page.locator('.shell-menu').getByText('台账').click()

@@ -273,6 +273,8 @@ pub struct Registrar<'a> {
     pub townships: &'a [String],
     /// Persons from whom a submission counts as collective.
     pub collective_threshold: u32,
+    /// The most representatives a visit may name.
+    pub representatives_max: u32,
 }
 
 /// How far a case got.
@@ -610,7 +612,13 @@ impl Generator {
         } else {
             1
         };
-        let petitioners = (0..named).map(|_| self.petitioner(township, &village)).collect();
+        // 信访工作条例 §20: several visitors speak through representatives.
+        let petitioners = (0..named)
+            .map(|_| NewPetitioner {
+                representative: people >= 5,
+                ..self.petitioner(township, &village)
+            })
+            .collect();
         let subject = match matter.topic {
             Topic::Mining | Topic::Farmland if self.rng.percent(40) => {
                 (*self.rng.pick(&COMPANIES)).to_owned()
@@ -634,6 +642,7 @@ impl Generator {
                 summary: String::new(),
                 referred_by: String::new(),
                 referral_number: String::new(),
+                ..NewSubmission::default()
             },
             purpose: purpose_of(matter.category, &matter.source).to_owned(),
             sector: matter.sector.to_owned(),
@@ -751,6 +760,7 @@ impl Generator {
             townships: registrar.townships,
             default_township: None,
             collective_threshold: registrar.collective_threshold,
+            representatives_max: registrar.representatives_max,
             fingerprint: None,
             legacy: false,
         };
@@ -803,6 +813,11 @@ impl Generator {
                 fingerprint: None,
                 referred_by: None,
                 referral_number: None,
+                platform_number: None,
+                representatives: Vec::new(),
+                urgent: false,
+                threat: false,
+                litigation: false,
             });
         }
         case.submissions.sort_by(|a, b| (a.received, &a.id).cmp(&(b.received, &b.id)));
@@ -1028,6 +1043,7 @@ mod tests {
             staff: &staff,
             townships: &townships,
             collective_threshold: 5,
+            representatives_max: 5,
         };
         let end = LAST_DAY;
         let mut texts = HashSet::new();

@@ -429,6 +429,7 @@ fn count(office: &Office, query: &CaseQuery) -> Result<u64> {
 pub(crate) fn populate(office: &Office, data: &mut Generator, n: usize) -> Result<(usize, usize)> {
     let config = office.config();
     let actor = office.store().actor().to_hex_string();
+    let policy = office.store().rules().policies.for_date(office.today()).clone();
     let registrar = Registrar {
         office: &config.code,
         actor: &actor,
@@ -436,12 +437,8 @@ pub(crate) fn populate(office: &Office, data: &mut Generator, n: usize) -> Resul
         device: &config.device,
         staff: &config.staff,
         townships: &config.townships,
-        collective_threshold: office
-            .store()
-            .rules()
-            .policies
-            .for_date(office.today())
-            .collective_threshold,
+        collective_threshold: policy.collective_threshold,
+        representatives_max: policy.representatives_max,
     };
     let end = office.today().min(LAST_DAY);
     let start = Instant::now();

@@ -125,14 +125,28 @@ pub(crate) fn case_show(view: &CaseView, as_json: bool) -> anyhow::Result<()> {
     }
     println!("诉求内容：{}", case.request);
     println!("\n信访件：");
+    let names = &view.names;
     for s in &case.submissions {
+        let marks = s.marks();
+        let representatives: Vec<&str> = s
+            .representatives
+            .iter()
+            .filter_map(|id| case.petitioners.iter().position(|p| &p.id == id))
+            .filter_map(|i| names.get(i).map(String::as_str))
+            .collect();
         println!(
-            "  {}  {}  {}  {}人{}",
+            "  {}  {}  {}  {}人{}{}{}",
             s.received,
             s.channel.label(),
             s.source.label(),
             s.persons,
-            if s.repeat { "  重复" } else { "" }
+            if marks.is_empty() { String::new() } else { format!("  {}", marks.join("、")) },
+            s.platform_number.as_deref().map(|n| format!("  平台编号 {n}")).unwrap_or_default(),
+            if representatives.is_empty() {
+                String::new()
+            } else {
+                format!("  代表：{}", representatives.join("、"))
+            },
         );
     }
     println!("\n办理记录：");
@@ -350,7 +364,7 @@ pub(crate) fn rules(view: &ledger_office::RulesView) {
             format!("{}日", p.decide_days)
         };
         println!(
-            "  {}{}  {} 起受理的事项：受理告知{decide}，办理{}日，延期至多{}日，复查（复核）申请{}日、办理{}日，异议退回{}个工作日，集体访{}人以上，停访息诉观察{}日",
+            "  {}{}  {} 起受理的事项：受理告知{decide}，办理{}日，延期至多{}日，复查（复核）申请{}日、办理{}日，异议退回{}个工作日，集体访{}人以上（代表不超过{}人），停访息诉观察{}日，12336判定{}个工作日、反馈{}日",
             if v.in_force { "▶ " } else { "  " },
             p.name,
             p.effective_from,
@@ -360,7 +374,10 @@ pub(crate) fn rules(view: &ledger_office::RulesView) {
             p.review_days,
             p.objection_working_days,
             p.collective_threshold,
+            p.representatives_max,
             p.settled_window_days,
+            p.assess_12336_working_days,
+            p.feedback_12336_days,
         );
     }
     println!("节假日表：{} 至 {}", view.calendar_from, view.calendar_to);

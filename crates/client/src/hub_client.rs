@@ -310,6 +310,16 @@ impl HubClient {
         self.binary(hub, credential, "/v1/repair/sync", req).await
     }
 
+    /// The open matters of the same petitioners elsewhere in the county (`/v1/repeat`).
+    pub async fn repeat(
+        &self,
+        hub: &str,
+        credential: &str,
+        query: &ledger_protocol::RepeatQuery,
+    ) -> Result<ledger_protocol::RepeatAnswer, ClientError> {
+        self.binary(hub, credential, "/v1/repeat", query).await
+    }
+
     /// Whether the hub answers at all (`/v1/health`, a few hundred bytes), within `within`.
     pub async fn health(&self, hub: &str, within: Duration) -> Result<(), ClientError> {
         let response = self

@@ -6,6 +6,7 @@
 //! falls outside the calendar's coverage is reported as a problem, never guessed.
 
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -14,7 +15,7 @@ use crate::calendar::{Reckoned, WorkCalendar};
 use crate::coded_enum;
 use crate::facts::Notice;
 use crate::model::Case;
-use crate::terms::{CloseReason, ReviewOutcome};
+use crate::terms::{CloseReason, ReviewOutcome, Source};
 use crate::workflow::{ActionKind, Replay, Status};
 
 /// One version of the deadline rules.
@@ -47,6 +48,17 @@ pub struct Policy {
     pub collective_threshold: u32,
     /// 停访息诉观察期: days after closing without a new submission.
     pub settled_window_days: u32,
+    /// 代表人数上限: the most representatives a visit of several people may choose
+    /// (信访工作条例 §20: 5); a larger visit must name them. One number: a province with tiers
+    /// (浙江省信访条例 §15: 3 for ten people or fewer, 5 above) keeps the national 5.
+    pub representatives_max: u32,
+    /// 12336判定期限: working days from receipt for the county to decide whether a 12336
+    /// report is in its remit (no national limit; local practice registers within 1 working
+    /// day and assigns the check within 2).
+    pub assess_12336_working_days: u32,
+    /// 12336反馈期限: days from receipt to feed the result back to the platform (no national
+    /// limit; the §34 handling period by default, a province sets its own).
+    pub feedback_12336_days: u32,
     /// Warn this many days before a deadline (10 and 3 days).
     pub alert_days: [u32; 2],
 }
@@ -78,6 +90,9 @@ impl Default for PolicyTable {
             rating_days: 30,
             collective_threshold: 5,
             settled_window_days: 90,
+            representatives_max: 5,
+            assess_12336_working_days: 2,
+            feedback_12336_days: 60,
             alert_days: [10, 3],
         };
         let r05 = Policy {
@@ -134,6 +149,9 @@ static DEFAULT_FALLBACK: Policy = Policy {
     rating_days: 30,
     collective_threshold: 5,
     settled_window_days: 90,
+    representatives_max: 5,
+    assess_12336_working_days: 2,
+    feedback_12336_days: 60,
     alert_days: [10, 3],
 };
 
@@ -162,6 +180,16 @@ coded_enum! {
         Recheck = ("recheck", "复核期限"),
         /// 督办反馈期限: the day a 督办单 asked the supervised office to report by.
         Supervised = ("supervised", "督办反馈期限"),
+        /// 紧急上报期限: a 重大紧急 or 扬言 matter is reported upward at once (信访工作条例 §25):
+        /// the day it was received; met by 紧急上报.
+        UrgentReport = ("urgent_report", "紧急上报期限"),
+        /// 12336判定期限: decide whether a 12336 report is in the county's remit (the rules'
+        /// working days from receipt); met by the decision on acceptance.
+        Assess12336 = ("assess_12336", "12336判定期限"),
+        /// 12336反馈期限: feed the result back to the platform (the rules' days from receipt);
+        /// met by the §30 feedback (the reply on the report track), or by a decision that ends
+        /// the matter (不予受理, 转送).
+        Feedback12336 = ("feedback_12336", "12336反馈期限"),
     }
 }
 
@@ -306,6 +334,57 @@ pub(crate) fn clocks(
                 refused_extension: None,
             });
         }
+    }
+    // One clock per flagged submission: a second threat weeks later is reported again.
+    let flagged: BTreeSet<NaiveDate> = case
+        .submissions
+        .iter()
+        .filter(|s| s.needs_immediate_report())
+        .map(|s| s.received)
+        .collect();
+    for flagged in flagged {
+        let reported = case
+            .events
+            .iter()
+            .filter(|e| e.action == ActionKind::ReportUp && e.date >= flagged)
+            .map(|e| e.date)
+            .min();
+        out.push(Clock {
+            kind: DeadlineKind::UrgentReport,
+            start: flagged,
+            due: Ok(Reckoned { date: flagged, estimated: false }),
+            met_on: reported,
+            informational: false,
+            refused_extension: None,
+        });
+    }
+    if case.first_source() == Some(&Source::Report12336) {
+        out.push(Clock {
+            kind: DeadlineKind::Assess12336,
+            start: received,
+            due: calendar
+                .add_working_days(received, policy.assess_12336_working_days)
+                .map_err(|e| e.to_string()),
+            met_on: decided_on,
+            informational: false,
+            refused_extension: None,
+        });
+        // What goes back to the platform: the §30 reply; a decision that ends the matter
+        // (不予受理, 不再受理, 转送); or, on a track with no reply (执法查处 and the other
+        // statutory routes), the closing.
+        let ending = replay.decided.as_ref().and_then(|(action, on)| {
+            matches!(action, ActionKind::NotAccept | ActionKind::NoFurther | ActionKind::Forward)
+                .then_some(*on)
+        });
+        let closed = replay.closed.as_ref().map(|(on, _)| *on);
+        out.push(Clock {
+            kind: DeadlineKind::Feedback12336,
+            start: received,
+            due: calendar.add_days(received, policy.feedback_12336_days).map_err(|e| e.to_string()),
+            met_on: replay.first_reply_on.or(ending).or(closed),
+            informational: false,
+            refused_extension: None,
+        });
     }
     let track = replay.track();
     // A matter routed into a statutory procedure runs on that procedure's time, not the
@@ -776,6 +855,11 @@ mod tests {
                 fingerprint: None,
                 referred_by: None,
                 referral_number: None,
+                platform_number: None,
+                representatives: Vec::new(),
+                urgent: false,
+                threat: false,
+                litigation: false,
             }],
             events: vec![],
             attachments: vec![],
@@ -852,6 +936,85 @@ mod tests {
     fn compute(case: &Case, as_of: &str) -> CaseDeadlines {
         let r = replay(&case.events);
         deadlines(case, &r, &PolicyTable::default(), &WorkCalendar::china(), d(as_of))
+    }
+
+    #[test]
+    fn an_urgent_or_threatening_matter_is_reported_the_day_it_comes_in() {
+        let mut c = case("2024-03-01", Source::Direct);
+        push(&mut c, ActionKind::Register, "2024-03-01", None);
+        assert!(compute(&c, "2024-03-01").get(&DeadlineKind::UrgentReport).is_none());
+        c.submissions[0].threat = true;
+        let report = compute(&c, "2024-03-01").get(&DeadlineKind::UrgentReport).unwrap().clone();
+        assert_eq!(
+            (report.start, report.due, report.overdue),
+            (d("2024-03-01"), d("2024-03-01"), false)
+        );
+        assert!(compute(&c, "2024-03-02").overdue(), "立即: the next day is already late");
+        // A report before the matter came in does not count; the one the day after meets it late.
+        push(&mut c, ActionKind::ReportUp, "2024-02-28", None);
+        assert!(compute(&c, "2024-03-02").overdue());
+        push(&mut c, ActionKind::ReportUp, "2024-03-02", None);
+        let report = compute(&c, "2024-03-05").get(&DeadlineKind::UrgentReport).unwrap().clone();
+        assert_eq!(report.met_on, Some(d("2024-03-02")));
+        assert!(report.late && !report.overdue);
+        // A second threat weeks later is reported again: its own clock, not met by the first.
+        let mut again = c.submissions[0].clone();
+        again.id = "s2".into();
+        again.received = d("2024-04-01");
+        c.submissions.push(again);
+        let dl = compute(&c, "2024-04-02");
+        let clocks: Vec<_> =
+            dl.items.iter().filter(|d| d.kind == DeadlineKind::UrgentReport).collect();
+        assert_eq!(clocks.len(), 2);
+        assert!(clocks[1].overdue && clocks[1].met_on.is_none(), "{:?}", clocks[1]);
+        // §25 asks it whatever became of the matter: a closed case still takes the report.
+        push(&mut c, ActionKind::Close, "2024-03-20", None);
+        assert!(
+            crate::workflow::permit(&replay(&c.events), &Role::Township, &ActionKind::ReportUp)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_12336_report_is_judged_in_working_days_and_fed_back_by_its_reply() {
+        let mut c = case("2024-03-01", Source::Report12336);
+        push(&mut c, ActionKind::Register, "2024-03-01", None);
+        let dl = compute(&c, "2024-03-01");
+        // Friday the 1st: two working days run to Tuesday the 5th.
+        assert_eq!(dl.get(&DeadlineKind::Assess12336).unwrap().due, d("2024-03-05"));
+        assert_eq!(dl.get(&DeadlineKind::Feedback12336).unwrap().due, d("2024-04-30"));
+        assert!(compute(&c, "2024-03-06").overdue());
+        push(&mut c, ActionKind::Accept, "2024-03-04", None);
+        notify(&mut c, "2024-03-04");
+        let dl = compute(&c, "2024-03-06");
+        assert_eq!(dl.get(&DeadlineKind::Assess12336).unwrap().met_on, Some(d("2024-03-04")));
+        assert_eq!(dl.get(&DeadlineKind::Feedback12336).unwrap().met_on, None);
+        push(&mut c, ActionKind::Reply, "2024-04-10", None);
+        let dl = compute(&c, "2024-04-11");
+        assert_eq!(dl.get(&DeadlineKind::Feedback12336).unwrap().met_on, Some(d("2024-04-10")));
+        // Not in remit: the decision itself is what goes back to the platform.
+        let mut out = case("2024-03-01", Source::Report12336);
+        push(&mut out, ActionKind::Register, "2024-03-01", None);
+        push(&mut out, ActionKind::NotAccept, "2024-03-04", None);
+        let dl = compute(&out, "2024-03-06");
+        assert_eq!(dl.get(&DeadlineKind::Feedback12336).unwrap().met_on, Some(d("2024-03-04")));
+        // 不予受理 then 办结: the decision still is what went back.
+        push(&mut out, ActionKind::Close, "2024-03-10", None);
+        let dl = compute(&out, "2024-03-11");
+        assert_eq!(dl.get(&DeadlineKind::Feedback12336).unwrap().met_on, Some(d("2024-03-04")));
+        // 执法查处 has no petition reply: its closing is the feedback.
+        let mut enforced = case("2024-03-01", Source::Report12336);
+        push(&mut enforced, ActionKind::Register, "2024-03-01", None);
+        push(&mut enforced, ActionKind::Accept, "2024-03-04", None);
+        enforced.events.last_mut().unwrap().track = Some(crate::terms::HandlingTrack::Enforcement);
+        push(&mut enforced, ActionKind::Close, "2024-04-20", None);
+        enforced.events.last_mut().unwrap().close_reason = Some(CloseReason::StatutoryProcedure);
+        let dl = compute(&enforced, "2024-04-21");
+        assert_eq!(dl.get(&DeadlineKind::Feedback12336).unwrap().met_on, Some(d("2024-04-20")));
+        // Any other source has neither clock.
+        let direct = compute(&case("2024-03-01", Source::Direct), "2024-03-02");
+        assert!(direct.get(&DeadlineKind::Assess12336).is_none());
+        assert!(direct.get(&DeadlineKind::Feedback12336).is_none());
     }
 
     #[test]

@@ -52,6 +52,15 @@ pub struct SubmissionFacts {
     pub skip_level: bool,
     /// 重复.
     pub repeat: bool,
+    /// 重大紧急.
+    #[serde(default)]
+    pub urgent: bool,
+    /// 扬言.
+    #[serde(default)]
+    pub threat: bool,
+    /// 涉法涉诉.
+    #[serde(default)]
+    pub litigation: bool,
 }
 
 /// What statistics need to know about one case.
@@ -135,6 +144,9 @@ impl CaseFacts {
                     collective: s.collective,
                     skip_level: s.skip_level,
                     repeat: s.repeat,
+                    urgent: s.urgent,
+                    threat: s.threat,
+                    litigation: s.litigation,
                 })
                 .collect(),
             received,

@@ -278,6 +278,49 @@ pub struct Submission {
     /// 来文文号: the referring body's document number (邵信交〔2024〕12号).
     #[serde(default)]
     pub referral_number: Option<String>,
+    /// 平台编号: the number the 12336 platform gave the report, kept so the 反馈 goes back to
+    /// the right lead; only on a 12336 report.
+    #[serde(default)]
+    pub platform_number: Option<String>,
+    /// 代表: the petitioners several visitors chose to speak for them (ids of
+    /// [`PetitionerRef`]; at most 5, 信访工作条例 §20, or the rules document's number).
+    #[serde(default)]
+    pub representatives: Vec<String>,
+    /// 重大紧急: a major or urgent matter, to be reported at once (信访工作条例 §25).
+    #[serde(default)]
+    pub urgent: bool,
+    /// 扬言: the petitioner threatened an extreme act (the national system's 扬言标志). §25 names
+    /// only 重大紧急; reporting a threat at once like one is this system's practice.
+    #[serde(default)]
+    pub threat: bool,
+    /// 涉法涉诉: the matter touches a court case or a statutory procedure (§22 ¶2, §28).
+    #[serde(default)]
+    pub litigation: bool,
+}
+
+impl Submission {
+    /// Whether the submission must be reported upward at once (信访工作条例 §25): 重大紧急 or 扬言.
+    pub fn needs_immediate_report(&self) -> bool {
+        self.urgent || self.threat
+    }
+
+    /// The marks set on it, in the register's order (集体访, 越级, 重复, 匿名, 保密, 重大紧急,
+    /// 扬言, 涉法涉诉).
+    pub fn marks(&self) -> Vec<&'static str> {
+        [
+            (self.collective, "集体访"),
+            (self.skip_level, "越级"),
+            (self.repeat, "重复"),
+            (self.anonymous, "匿名"),
+            (self.confidential, "保密"),
+            (self.urgent, "重大紧急"),
+            (self.threat, "扬言"),
+            (self.litigation, "涉法涉诉"),
+        ]
+        .into_iter()
+        .filter_map(|(set, mark)| set.then_some(mark))
+        .collect()
+    }
 }
 
 /// 办理记录: one event of the log. Events are only ever added; status is derived by replaying

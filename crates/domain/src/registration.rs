@@ -58,6 +58,9 @@ pub struct NewPetitioner {
     /// 住址.
     #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub address: String,
+    /// 代表: one of the representatives several visitors chose (信访工作条例 §20).
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
+    pub representative: bool,
 }
 
 /// A submission as entered: the first of a new case, or a repeat letter or visit.
@@ -101,6 +104,18 @@ pub struct NewSubmission {
     /// 来文文号, for a referral.
     #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     pub referral_number: String,
+    /// 平台编号, for a 12336 report: the number the platform gave it.
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
+    pub platform_number: String,
+    /// 重大紧急 (信访工作条例 §25).
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
+    pub urgent: bool,
+    /// 扬言.
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
+    pub threat: bool,
+    /// 涉法涉诉.
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
+    pub litigation: bool,
 }
 
 /// A new case as entered.
@@ -159,6 +174,9 @@ pub struct RegistrationContext<'a> {
     pub default_township: Option<&'a str>,
     /// Persons from whom a submission counts as collective.
     pub collective_threshold: u32,
+    /// The most representatives a visit of several people may choose (信访工作条例 §20: 5); a
+    /// visit of more people than this must name them.
+    pub representatives_max: u32,
     /// The ledger row fingerprint, for imports.
     pub fingerprint: Option<String>,
     /// A row of an imported legacy ledger: a blank 信访目的 becomes 待分类 (restricted until a
@@ -212,12 +230,13 @@ pub fn phone_ok(phone: &str) -> bool {
 }
 
 impl NewSubmission {
-    /// Checks the submission and builds it. `prefix` names the fields in errors (`""` for the
-    /// first submission of a new case).
+    /// Checks the submission and builds it. `representatives` are those of `petitioners` the
+    /// form marked 代表.
     pub fn build(
         &self,
         id: String,
         petitioners: Vec<String>,
+        representatives: Vec<String>,
         ctx: &RegistrationContext<'_>,
         errors: &mut Vec<FieldError>,
     ) -> Option<Submission> {
@@ -263,6 +282,35 @@ impl NewSubmission {
         if batches > persons && persons > 0 {
             errors.push(FieldError::new("batches", "批次", "批次不能多于人次"));
         }
+        if !visit && !representatives.is_empty() {
+            errors.push(FieldError::new(
+                "representatives",
+                "代表",
+                "只有来访才推选代表；来信、来电等请不要勾选「代表」",
+            ));
+        }
+        // A legacy ledger row never recorded representatives: history is taken as it was kept.
+        if let Some(message) =
+            // An anonymous submission names nobody, representatives included.
+            representatives_problem(
+                visit && !self.anonymous,
+                persons,
+                representatives.len(),
+                ctx.representatives_max,
+            )
+            .filter(|_| !ctx.legacy || representatives.len() > ctx.representatives_max as usize)
+        {
+            errors.push(FieldError::new("representatives", "代表", message));
+        }
+        let twelve = source == Some(Source::Report12336);
+        let platform_number = self.platform_number.trim();
+        if twelve && platform_number.chars().count() > MAX_PLATFORM_NUMBER {
+            errors.push(FieldError::new(
+                "platform_number",
+                "平台编号",
+                format!("12336平台编号不超过{MAX_PLATFORM_NUMBER}个字符，请核对"),
+            ));
+        }
         Some(Submission {
             id,
             channel: channel?,
@@ -281,9 +329,38 @@ impl NewSubmission {
             fingerprint: ctx.fingerprint.clone(),
             referred_by: referral_text(&self.referred_by, referral),
             referral_number: referral_text(&self.referral_number, referral),
+            platform_number: (twelve && !platform_number.is_empty())
+                .then(|| platform_number.to_owned()),
+            representatives,
+            urgent: self.urgent,
+            threat: self.threat,
+            litigation: self.litigation,
         })
         .filter(|_| persons > 0)
     }
+}
+
+/// The longest 12336 platform number kept (the platform's are about 20 characters).
+pub const MAX_PLATFORM_NUMBER: usize = 40;
+
+/// What is wrong with a submission's 代表 (信访工作条例 §20: several people visiting about a
+/// common matter choose representatives, at most `max`), or nothing: a visit of more people
+/// than `max` must name them, and no submission names more than `max`.
+pub fn representatives_problem(
+    visit: bool,
+    persons: u32,
+    named: usize,
+    max: u32,
+) -> Option<String> {
+    let max_n = usize::try_from(max).unwrap_or(usize::MAX);
+    if named > max_n {
+        return Some(format!("代表不超过{max}人（信访工作条例第二十条），已勾选{named}人，请减少"));
+    }
+    (visit && persons > max && named == 0).then(|| {
+        format!(
+            "{persons}人来访，应推选代表（不超过{max}人，信访工作条例第二十条）：请登记代表并勾选「代表」"
+        )
+    })
 }
 
 /// A referral's 来文机关 or 文号 as kept: trimmed, bounded, and only on a referral.
@@ -324,13 +401,25 @@ impl NewSubmission {
     }
 }
 
-/// Checks and builds the petitioners: references for the case, persons for the identity.
+/// The petitioners as built: references for the case, persons for the identity, and the ids
+/// of those marked 代表.
+#[derive(Debug, Default)]
+pub struct BuiltPetitioners {
+    /// References for the case.
+    pub refs: Vec<PetitionerRef>,
+    /// Persons for the identity document.
+    pub persons: Vec<Person>,
+    /// The ids of the representatives among them.
+    pub representatives: Vec<String>,
+}
+
+/// Checks and builds the petitioners.
 pub fn build_petitioners(
     input: &[NewPetitioner],
     anonymous: bool,
     mint_id: &mut dyn FnMut() -> String,
     errors: &mut Vec<FieldError>,
-) -> (Vec<PetitionerRef>, Vec<Person>) {
+) -> BuiltPetitioners {
     if input.iter().all(|p| p.name.trim().is_empty()) && !anonymous {
         errors.push(FieldError::new(
             "petitioners[0].name",
@@ -338,8 +427,7 @@ pub fn build_petitioners(
             "请填写信访人姓名；匿名举报请勾选「匿名」",
         ));
     }
-    let mut refs = Vec::new();
-    let mut persons = Vec::new();
+    let mut built = BuiltPetitioners::default();
     for (i, p) in input.iter().enumerate().filter(|(_, p)| !p.name.trim().is_empty()) {
         let field = |k: &str| format!("petitioners[{i}].{k}");
         let kind = if p.kind.trim().is_empty() {
@@ -380,8 +468,11 @@ pub fn build_petitioners(
             ));
         }
         let id = mint_id();
-        refs.push(PetitionerRef { id: id.clone(), kind, display_name: mask_name(&p.name) });
-        persons.push(Person {
+        if p.representative {
+            built.representatives.push(id.clone());
+        }
+        built.refs.push(PetitionerRef { id: id.clone(), kind, display_name: mask_name(&p.name) });
+        built.persons.push(Person {
             id,
             name: p.name.trim().to_owned(),
             id_type,
@@ -390,7 +481,7 @@ pub fn build_petitioners(
             address: p.address.trim().to_owned(),
         });
     }
-    (refs, persons)
+    built
 }
 
 impl NewCase {
@@ -489,7 +580,7 @@ impl NewCase {
         if self.request.trim().is_empty() {
             errors.push(FieldError::new("request", "诉求内容", "请填写信访人的诉求、事实和理由"));
         }
-        let (refs, persons) = build_petitioners(
+        let BuiltPetitioners { refs, persons, representatives } = build_petitioners(
             &self.petitioners,
             self.submission.anonymous,
             &mut *ctx.mint_id,
@@ -497,7 +588,13 @@ impl NewCase {
         );
         let submission_id = (ctx.mint_id)();
         let petitioner_ids = refs.iter().map(|r| r.id.clone()).collect();
-        let submission = self.submission.build(submission_id, petitioner_ids, &*ctx, &mut errors);
+        let submission = self.submission.build(
+            submission_id,
+            petitioner_ids,
+            representatives,
+            &*ctx,
+            &mut errors,
+        );
         let (Some(sector), Some(category), Some(purpose), Some(submission)) =
             (sector, category, purpose, submission)
         else {
@@ -575,10 +672,72 @@ mod tests {
                 name: "张三丰".into(),
                 id_number: "11010519491231002x".into(),
                 phone: "138 1234 5678".into(),
+                representative: true,
                 ..Default::default()
             }],
             ..Default::default()
         }
+    }
+
+    fn visitor(name: &str, representative: bool) -> NewPetitioner {
+        NewPetitioner { name: name.into(), representative, ..Default::default() }
+    }
+
+    #[test]
+    fn a_visit_of_more_people_than_representatives_names_them_and_no_more_than_the_rule() {
+        let mut i = input();
+        i.submission.persons = Some(8);
+        i.petitioners = vec![visitor("张三", false), visitor("李四", false)];
+        let errors = build(&i).unwrap_err();
+        assert!(
+            errors.iter().any(|e| e.field == "representatives" && e.message.contains("8人来访")),
+            "{errors:?}"
+        );
+        // Representatives named: kept on the submission, by petitioner id.
+        i.petitioners = vec![visitor("张三", true), visitor("李四", false), visitor("王五", true)];
+        let (case, _) = build(&i).unwrap();
+        let s = &case.submissions[0];
+        let ids: Vec<&str> = [0, 2].iter().map(|&k| case.petitioners[k].id.as_str()).collect();
+        assert_eq!(s.representatives, ids);
+        assert!(s.collective, "8 people are a collective visit");
+        // Six representatives are more than §20 allows, whatever the visit's size.
+        i.petitioners = (0..6).map(|k| visitor(&format!("代表{k}"), true)).collect();
+        let errors = build(&i).unwrap_err();
+        assert!(errors.iter().any(|e| e.message.contains("代表不超过5人")), "{errors:?}");
+        // Five people need none; a letter of eight names none either.
+        i.submission.persons = Some(5);
+        i.petitioners = vec![visitor("张三", false)];
+        assert!(build(&i).is_ok());
+        i.submission.persons = Some(8);
+        i.submission.channel = "来信".into();
+        assert!(build(&i).is_ok(), "a joint letter has no visitors to speak for");
+        i.petitioners = vec![visitor("张三", true)];
+        let errors = build(&i).unwrap_err();
+        assert!(errors.iter().any(|e| e.message.contains("只有来访")), "{errors:?}");
+        i.petitioners = vec![visitor("张三", false)];
+        // A legacy ledger row never recorded them: taken as kept.
+        i.submission.channel = "来访".into();
+        assert!(build_as(&i, true).is_ok());
+    }
+
+    #[test]
+    fn flags_and_the_platform_number_are_kept_the_number_only_on_a_12336_report() {
+        let mut i = input();
+        i.submission.urgent = true;
+        i.submission.threat = true;
+        i.submission.litigation = true;
+        i.submission.platform_number = " JB2024030100012 ".into();
+        let (case, _) = build(&i).unwrap();
+        let s = &case.submissions[0];
+        assert!(s.urgent && s.threat && s.litigation && s.needs_immediate_report());
+        assert_eq!(s.marks(), ["集体访", "重大紧急", "扬言", "涉法涉诉"]);
+        assert_eq!(s.platform_number, None, "received directly: no platform gave it a number");
+        i.submission.source = "12336举报".into();
+        let (case, _) = build(&i).unwrap();
+        assert_eq!(case.submissions[0].platform_number.as_deref(), Some("JB2024030100012"));
+        i.submission.platform_number = "9".repeat(MAX_PLATFORM_NUMBER + 1);
+        let errors = build(&i).unwrap_err();
+        assert_eq!(errors[0].field, "platform_number");
     }
 
     fn build(input: &NewCase) -> Result<(Case, Identity), Vec<FieldError>> {
@@ -628,6 +787,7 @@ mod tests {
             townships: &townships,
             default_township: Some("黄桥镇"),
             collective_threshold: 5,
+            representatives_max: 5,
             fingerprint: None,
             legacy,
         };

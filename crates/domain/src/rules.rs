@@ -50,6 +50,12 @@ coded_enum! {
         CollectiveThreshold = ("collective_threshold", "集体访人数（人及以上）"),
         /// 停访息诉观察期（日）.
         SettledWindowDays = ("settled_window_days", "停访息诉观察期（日）"),
+        /// 集体访代表人数上限 (信访工作条例 §20).
+        RepresentativesMax = ("representatives_max", "集体访代表人数上限（人）"),
+        /// 12336判定期限（工作日）.
+        Assess12336WorkingDays = ("assess_12336_working_days", "12336判定期限（工作日）"),
+        /// 12336反馈期限（日）.
+        Feedback12336Days = ("feedback_12336_days", "12336反馈期限（日）"),
     }
 }
 
@@ -191,7 +197,12 @@ pub fn check_entry(entry: &RuleEntry, today: NaiveDate) -> Result<(), String> {
             }
         }
         RuleItem::Policy(field) => {
-            let limit = if *field == PolicyField::CollectiveThreshold { 100 } else { 365 };
+            let limit = match field {
+                PolicyField::CollectiveThreshold => 100,
+                // §20 caps representatives at 5; a province may ask fewer, never more.
+                PolicyField::RepresentativesMax => 5,
+                _ => 365,
+            };
             match value.parse::<u32>() {
                 Ok(n) if (1..=limit).contains(&n) => {}
                 _ => return Err(format!("「{}」应为 1 至 {limit} 之间的整数", item.label())),
@@ -407,6 +418,9 @@ fn apply_field(p: &mut Policy, field: &PolicyField, value: &str) -> Result<(), S
         PolicyField::RatingDays => p.rating_days = n()?,
         PolicyField::CollectiveThreshold => p.collective_threshold = n()?,
         PolicyField::SettledWindowDays => p.settled_window_days = n()?,
+        PolicyField::RepresentativesMax => p.representatives_max = n()?,
+        PolicyField::Assess12336WorkingDays => p.assess_12336_working_days = n()?,
+        PolicyField::Feedback12336Days => p.feedback_12336_days = n()?,
         PolicyField::Unknown(_) => {}
     }
     Ok(())

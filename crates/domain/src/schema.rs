@@ -246,6 +246,11 @@ pub const SUBMISSION_KEYS: &[&str] = &[
     "fingerprint",
     "referred_by",
     "referral_number",
+    "platform_number",
+    "representatives",
+    "urgent",
+    "threat",
+    "litigation",
 ];
 
 /// The keys of a petitioner reference ([`add_petitioner`]).
@@ -395,6 +400,17 @@ pub fn add_submission(tx: &mut impl Transactable, s: &Submission) -> Result<()> 
     put_opt_str(tx, &obj, "fingerprint", s.fingerprint.as_deref())?;
     put_opt_str(tx, &obj, "referred_by", s.referred_by.as_deref())?;
     put_opt_str(tx, &obj, "referral_number", s.referral_number.as_deref())?;
+    // Written only when set: a submission without them reads the same to a version that
+    // does not know these keys, and its hub takes it.
+    put_opt_str(tx, &obj, "platform_number", s.platform_number.as_deref())?;
+    if !s.representatives.is_empty() {
+        tx.put(&obj, "representatives", s.representatives.join("\n"))?;
+    }
+    for (key, set) in [("urgent", s.urgent), ("threat", s.threat), ("litigation", s.litigation)] {
+        if set {
+            tx.put(&obj, key, true)?;
+        }
+    }
     Ok(())
 }
 
@@ -863,6 +879,17 @@ fn read_submission<D: ReadDoc>(r: &Reader<'_, D>, obj: &ObjId, id: String) -> Re
         fingerprint: r.opt_str(obj, p, "fingerprint")?,
         referred_by: r.opt_str(obj, p, "referred_by")?,
         referral_number: r.opt_str(obj, p, "referral_number")?,
+        platform_number: r.opt_str(obj, p, "platform_number")?,
+        representatives: r
+            .opt_str(obj, p, "representatives")?
+            .unwrap_or_default()
+            .split('\n')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        urgent: r.flag(obj, p, "urgent")?,
+        threat: r.flag(obj, p, "threat")?,
+        litigation: r.flag(obj, p, "litigation")?,
         id,
     })
 }

@@ -89,6 +89,15 @@ pub struct Flags {
     pub skip_level: u64,
     /// 重复访.
     pub repeat: u64,
+    /// 重大紧急.
+    #[serde(default)]
+    pub urgent: u64,
+    /// 扬言.
+    #[serde(default)]
+    pub threat: u64,
+    /// 涉法涉诉.
+    #[serde(default)]
+    pub litigation: u64,
 }
 
 /// A rate with what it is made of.
@@ -253,6 +262,9 @@ pub fn statistics(cases: &[CaseFacts], query: &StatsQuery<'_>) -> Statistics {
             flags.collective += u64::from(s.collective);
             flags.skip_level += u64::from(s.skip_level);
             flags.repeat += u64::from(s.repeat);
+            flags.urgent += u64::from(s.urgent);
+            flags.threat += u64::from(s.threat);
+            flags.litigation += u64::from(s.litigation);
         }
     }
     // Keep by_source_channel in the canonical source order, channels likewise.

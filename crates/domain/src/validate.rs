@@ -47,6 +47,7 @@ use chrono::NaiveDate;
 use uuid::Uuid;
 
 use crate::model::{Case, Event, Identity, Roster, restrictive_purpose};
+use crate::registration::MAX_PLATFORM_NUMBER;
 use crate::rules;
 use crate::schema::{self, CaseField, IDENTITY_RELEASED};
 pub use crate::scope::DocClass;
@@ -59,6 +60,10 @@ pub const MIN_TIME_MS: i64 = 315_532_800_000;
 /// Device times from this on are refused (2100-01-01T00:00:00Z, ms). Every difference of two
 /// times in range fits an `i64`, so nothing downstream can overflow.
 pub const MAX_TIME_MS: i64 = 4_102_444_800_000;
+
+/// The most 代表 a submission names: 信访工作条例 §20's 5 (a province may ask fewer; the
+/// office checks that number, the hub the law's).
+pub const MAX_REPRESENTATIVES: usize = 5;
 
 /// Whether a date (event, deadline, receipt) is in the range the ledger reckons with.
 pub fn date_in_bounds(date: NaiveDate) -> bool {
@@ -1059,6 +1064,36 @@ fn case_checks(
                 format!("信访日期 {} 超出范围", s.received),
             ));
         }
+        // Who came are the case's petitioners, each once; 代表 are chosen among them.
+        let on_case: BTreeSet<&str> = after.petitioners.iter().map(|p| p.id.as_str()).collect();
+        let came: BTreeSet<&str> = s.petitioners.iter().map(String::as_str).collect();
+        if came.len() != s.petitioners.len() || !came.is_subset(&on_case) {
+            return Err(Rejection::new(
+                Rule::Structure,
+                "信访件所列信访人须是本案件的信访人，且不重复",
+            ));
+        }
+        let chosen: BTreeSet<&str> = s.representatives.iter().map(String::as_str).collect();
+        if chosen.len() != s.representatives.len() || !chosen.is_subset(&came) {
+            return Err(Rejection::new(
+                Rule::Structure,
+                "信访件的代表须是该信访件的信访人，且不重复",
+            ));
+        }
+        if s.representatives.len() > MAX_REPRESENTATIVES {
+            return Err(Rejection::new(
+                Rule::Structure,
+                format!("信访件的代表超过 {MAX_REPRESENTATIVES} 人（信访工作条例第二十条）"),
+            ));
+        }
+        if s.platform_number.as_deref().is_some_and(|n| {
+            s.source != Source::Report12336 || n.chars().count() > MAX_PLATFORM_NUMBER
+        }) {
+            return Err(Rejection::new(
+                Rule::Structure,
+                "平台编号只属于12336举报，且不超过 40 个字符",
+            ));
+        }
     }
     let known_att: BTreeSet<&str> =
         before.iter().flat_map(|b| b.attachments.iter().map(|a| a.hash.as_str())).collect();
@@ -1233,6 +1268,10 @@ fn event_rules(
         && (event.refers.is_none() || event.text.as_deref().is_none_or(|t| t.trim().is_empty()))
     {
         return Err(Rejection::new(Rule::Structure, "督办反馈须写明所反馈的督办单和办理情况"));
+    }
+    let blank = |v: &Option<String>| v.as_deref().is_none_or(|t| t.trim().is_empty());
+    if event.action == ActionKind::ReportUp && (blank(&event.target) || blank(&event.text)) {
+        return Err(Rejection::new(Rule::Structure, "紧急上报须写明上报对象和上报内容"));
     }
     Ok(())
 }

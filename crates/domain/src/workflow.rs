@@ -18,7 +18,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::coded_enum;
-use crate::model::{DeviceTime, Event};
+use crate::model::{Case, DeviceTime, Event, Submission};
 use crate::terms::{
     CloseReason, DocumentKind, HandlingTrack, ReviewOutcome, Role, Satisfaction, Sector,
 };
@@ -78,6 +78,9 @@ coded_enum! {
         SuperviseReport = ("supervise_report", "督办反馈", "督办回复"),
         /// 催办: the bureau chases a township.
         Chase = ("chase", "催办"),
+        /// 紧急上报: a 重大紧急 or 扬言 matter reported upward at once (信访工作条例 §25): to whom
+        /// (`target`: 县委县政府, 县信访局, 县局) and what was reported (`text`).
+        ReportUp = ("report_up", "紧急上报", "上报"),
         /// 回访: a follow-up call or visit after the reply: how (`method`), what the petitioner
         /// said (`text`), their satisfaction when asked (`satisfaction`), or that they could not
         /// be reached (`unreachable`).
@@ -239,6 +242,7 @@ pub fn roles_for(action: &ActionKind) -> &'static [Role] {
         | ActionKind::Evaluate
         | ActionKind::IssueDocument
         | ActionKind::ResolveConflict
+        | ActionKind::ReportUp
         | ActionKind::Unknown(_) => BOTH,
     }
 }
@@ -438,6 +442,7 @@ pub fn allowed_actions(state: &Replay, role: &Role) -> Vec<ActionKind> {
                     | ActionKind::ResolveConflict
                     | ActionKind::LiftRestriction
                     | ActionKind::RemoveDemo
+                    | ActionKind::ReportUp
             )
         })
         .filter(|a| check(state, role, false, a).is_ok())
@@ -447,6 +452,21 @@ pub fn allowed_actions(state: &Replay, role: &Role) -> Vec<ActionKind> {
         })
         .cloned()
         .collect()
+}
+
+/// The actions the case screen offers on `case`: [`allowed_actions`], and 紧急上报 where a
+/// submission is 重大紧急 or 扬言 (信访工作条例 §25; 扬言 by the national system's flag) and no
+/// report on or after it was recorded yet.
+pub fn case_actions(case: &Case, state: &Replay, role: &Role) -> Vec<ActionKind> {
+    let mut actions = allowed_actions(state, role);
+    let reported = |s: &Submission| {
+        case.events.iter().any(|e| e.action == ActionKind::ReportUp && e.date >= s.received)
+    };
+    let unreported = case.submissions.iter().any(|s| s.needs_immediate_report() && !reported(s));
+    if unreported && check(state, role, false, &ActionKind::ReportUp).is_ok() {
+        actions.push(ActionKind::ReportUp);
+    }
+    actions
 }
 
 fn check(state: &Replay, role: &Role, imported: bool, action: &ActionKind) -> Result<(), Refusal> {
@@ -494,6 +514,8 @@ fn check(state: &Replay, role: &Role, imported: bool, action: &ActionKind) -> Re
         | ActionKind::IssueDocument
         | ActionKind::Supervise
         | ActionKind::Chase => status.is_open() || matches!(action, ActionKind::IssueDocument),
+        // §25 asks the report whatever became of the matter (a threat on a closed case too).
+        ActionKind::ReportUp => true,
         // A review is the reviewing body's, not the handling office's: nothing is handled again
         // until it sets the opinion aside (撤销并责令重作 reopens the case as 办理中).
         ActionKind::Investigate | ActionKind::Hearing | ActionKind::Mediate => {
@@ -659,6 +681,7 @@ fn next_status(state: &Replay, action: &ActionKind, role: &Role) -> Status {
         | ActionKind::Deliver
         | ActionKind::Supervise
         | ActionKind::SuperviseReport
+        | ActionKind::ReportUp
         | ActionKind::Chase
         | ActionKind::FollowUp
         | ActionKind::Evaluate

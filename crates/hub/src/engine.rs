@@ -481,7 +481,11 @@ impl Engine {
 
     /// Loads a stored document (snapshot and tail). A document that does not load (or panics
     /// Automerge) is an error for that document only.
-    fn load(&self, case: CaseId, kind: DocKind) -> Result<Option<(Automerge, usize)>, StoreError> {
+    pub(crate) fn load(
+        &self,
+        case: CaseId,
+        kind: DocKind,
+    ) -> Result<Option<(Automerge, usize)>, StoreError> {
         Ok(self.load_versioned(case, kind)?.map(|(doc, tail, _)| (doc, tail)))
     }
 

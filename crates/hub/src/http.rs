@@ -14,7 +14,7 @@ use axum::{Json, Router};
 use ledger_domain::stats::{Period, StatsQuery, statistics};
 use ledger_protocol::{
     CONTENT_TYPE, DecodeError, EnrollRequest, ErrorBody, MAX_BODY_BYTES, RepairRequest, RepairSync,
-    SUPPORTED_VERSIONS, SyncRequest, decode, encode,
+    RepeatQuery, SUPPORTED_VERSIONS, SyncRequest, decode, encode,
 };
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +33,7 @@ pub fn router(state: Arc<HubState>) -> Router {
         .route("/v1/sync", post(sync))
         .route("/v1/repair/digests", post(repair_digests))
         .route("/v1/repair/sync", post(repair_sync))
+        .route("/v1/repeat", post(repeat))
         .route("/v1/offices", get(offices))
         .route("/v1/stats", get(stats))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), count))
@@ -381,6 +382,32 @@ async fn repair_sync(
     let (caller, req): (Caller, RepairSync) = binary(&state, request).await?;
     let response = blocking(move || Ok(state.engine.repair_sync(&caller, &req)?)).await?;
     Ok(binary_response(&response))
+}
+
+/// `POST /v1/repeat`: the open matters of the same petitioners elsewhere in the county.
+async fn repeat(
+    State(state): State<Arc<HubState>>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let (caller, query): (Caller, RepeatQuery) = binary(&state, request).await?;
+    let answer = blocking(move || {
+        state.repeats.answer(&state.engine, &caller, &query, now_ms()).map_err(ApiError::from)
+    })
+    .await?;
+    Ok(binary_response(&answer))
+}
+
+impl From<crate::repeat::RepeatError> for ApiError {
+    fn from(e: crate::repeat::RepeatError) -> Self {
+        use crate::repeat::RepeatError;
+        match e {
+            RepeatError::TooMany => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_queries", e.to_string())
+            }
+            RepeatError::BadRequest(m) => Self::new(StatusCode::BAD_REQUEST, "bad_request", m),
+            RepeatError::Store(s) => s.into(),
+        }
+    }
 }
 
 /// One device's sync health, for the bureau's per-office view.

@@ -15,6 +15,7 @@
 //! - [`http`]: the routes, thin adapters over the engine.
 //! - [`tls`]: the county CA, the server certificate and the TLS accept loop.
 //! - [`private`]: files and directories only the hub's user may read.
+//! - [`repeat`]: the county-wide repeat-petitioner hint, by keyed hash of ID number.
 //!
 //! [`router`] builds the app for in-process tests; [`serve`] runs it on a listener until the
 //! shutdown future resolves (tests bind `127.0.0.1:0`).
@@ -31,6 +32,7 @@ pub mod metrics;
 mod plan;
 pub mod postgres;
 pub mod private;
+pub mod repeat;
 pub mod sqlite;
 pub mod store;
 pub mod tls;
@@ -63,6 +65,8 @@ pub struct HubState {
     pub limiter: AuthLimiter,
     /// Requests, changes and sync times counted for `GET /metrics`.
     pub metrics: metrics::Metrics,
+    /// The repeat-petitioner index and its per-office rate limit.
+    pub repeats: repeat::RepeatIndex,
 }
 
 impl HubState {
@@ -72,6 +76,7 @@ impl HubState {
             engine: Engine::new(store),
             limiter: AuthLimiter::default(),
             metrics: metrics::Metrics::default(),
+            repeats: repeat::RepeatIndex::default(),
         })
     }
 

@@ -91,6 +91,7 @@ impl Office {
             ActionKind::Supervise => check_supervise(c, self.today(), event)?,
             ActionKind::SuperviseReport => check_supervise_report(c, event)?,
             ActionKind::FollowUp => check_follow_up(c, event)?,
+            ActionKind::ReportUp => check_report_up(c, self.today(), event)?,
             ActionKind::Close => self.check_close(c, event)?,
             _ => {}
         }
@@ -415,6 +416,32 @@ fn check_supervise(c: &Act<'_>, today: chrono::NaiveDate, event: &mut Event) -> 
     };
     event.target = Some(to);
     event.due = Some(due);
+    Ok(())
+}
+
+/// 紧急上报 (信访工作条例 §25): to whom and what was reported, both required.
+fn check_report_up(c: &Act<'_>, today: chrono::NaiveDate, event: &mut Event) -> Result<()> {
+    let to = c.input.target.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let to = to.ok_or_else(|| {
+        OfficeError::invalid("to", "上报对象", "请写明上报对象（如 县委县政府、县信访局）")
+    })?;
+    if c.text.is_none() {
+        return Err(OfficeError::invalid("text", "上报内容", "请写明上报的情况和已采取的措施"));
+    }
+    // A report phoned up at once and entered later keeps its own day: not before the matter
+    // came in, not after today.
+    if let Some(on) = c.input.date {
+        let first = c.case.received();
+        if on > today || first.is_some_and(|f| on < f) {
+            return Err(OfficeError::invalid(
+                "date",
+                "上报日期",
+                format!("上报日期 {on} 应在信访日期之后、今天之前，请核对"),
+            ));
+        }
+        event.date = on;
+    }
+    event.target = Some(to.to_owned());
     Ok(())
 }
 

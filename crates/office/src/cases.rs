@@ -6,10 +6,10 @@ use std::path::Path;
 use chrono::NaiveDate;
 use ledger_domain::deadline::{CaseDeadlines, deadlines};
 use ledger_domain::model::case_number;
-use ledger_domain::registration::build_petitioners;
+use ledger_domain::registration::{BuiltPetitioners, build_petitioners};
 use ledger_domain::schema::{self, CaseField, Draft, FieldConflict, FieldValue, RestrictionEffect};
 use ledger_domain::workflow::{
-    Anomaly, Supervision, allowed_actions, forward_check, permit, replay, status_after,
+    Anomaly, Supervision, case_actions, forward_check, permit, replay, status_after,
 };
 use ledger_domain::{
     ActionKind, AttachmentRef, Case, CaseId, CloseReason, DocumentKind, Evaluation, Event,
@@ -72,6 +72,9 @@ pub struct SubmissionInput {
     pub submission: NewSubmission,
     /// Petitioners not yet on the case.
     pub petitioners: Vec<NewPetitioner>,
+    /// 代表 already on the case (ids of its petitioners), besides new ones marked 代表.
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
+    pub representatives: Vec<String>,
 }
 
 /// Everything the case detail screen shows.
@@ -220,6 +223,7 @@ impl Office {
             townships: &townships,
             default_township: cfg.default_township(),
             collective_threshold: policy.collective_threshold,
+            representatives_max: policy.representatives_max,
             legacy: fingerprint.is_some(),
             fingerprint,
         };
@@ -267,7 +271,8 @@ impl Office {
             .with_doc(id, DocKind::Case, schema::conflicts)?
             .map_err(|source| ledger_store::StoreError::document(id, source))?;
         let handed_over = self.store.row(id)?.is_some_and(|r| r.handed_over);
-        let allowed = if handed_over { Vec::new() } else { allowed_actions(&replayed, &cfg.role) };
+        let allowed =
+            if handed_over { Vec::new() } else { case_actions(&case, &replayed, &cfg.role) };
         // 转送 is offered only for a matter of the land system (else 不予受理 with a 告知).
         let mut allowed: Vec<ActionKind> = allowed
             .into_iter()
@@ -403,6 +408,18 @@ impl Office {
         input: &SubmissionInput,
         handler: Option<&str>,
     ) -> Result<String> {
+        self.add_submission_as(id, input, handler, false)
+    }
+
+    /// [`Office::add_submission`]; `legacy` for a row of an imported ledger, which never
+    /// recorded representatives.
+    pub(crate) fn add_submission_as(
+        &self,
+        id: CaseId,
+        input: &SubmissionInput,
+        handler: Option<&str>,
+        legacy: bool,
+    ) -> Result<String> {
         let cfg = self.config();
         let case = self.writable(id)?;
         let case_now = case.clone();
@@ -411,10 +428,35 @@ impl Office {
         let actor = self.actor_hex();
         let mut mint = || self.mint_id();
         let mut errors = Vec::new();
-        let (refs, persons) = build_petitioners(&input.petitioners, true, &mut mint, &mut errors);
+        let BuiltPetitioners { refs, persons, mut representatives } =
+            build_petitioners(&input.petitioners, true, &mut mint, &mut errors);
+        let mut from_case = Vec::new();
+        for chosen in &input.representatives {
+            if from_case.contains(chosen) {
+                continue;
+            }
+            if case.petitioners.iter().any(|p| &p.id == chosen) {
+                from_case.push(chosen.clone());
+            } else {
+                errors.push(ledger_domain::FieldError {
+                    field: "representatives".into(),
+                    label: "代表".into(),
+                    message: "所选代表不是本案件的信访人，请重新选择".into(),
+                });
+            }
+        }
+        from_case.append(&mut representatives);
+        let representatives = from_case;
         let mut petitioner_ids: Vec<String> = refs.iter().map(|r| r.id.clone()).collect();
         if petitioner_ids.is_empty() {
             petitioner_ids = case.petitioners.iter().map(|p| p.id.clone()).collect();
+        }
+        // The representatives chosen from the case came on this visit too.
+        for chosen in &input.representatives {
+            if !petitioner_ids.contains(chosen) && case.petitioners.iter().any(|p| &p.id == chosen)
+            {
+                petitioner_ids.push(chosen.clone());
+            }
         }
         let ctx = RegistrationContext {
             case_id: id,
@@ -429,14 +471,21 @@ impl Office {
             townships: &cfg.townships,
             default_township: None,
             collective_threshold: policy.collective_threshold,
+            representatives_max: policy.representatives_max,
             fingerprint: None,
-            legacy: false,
+            legacy,
         };
         let submission_id = self.mint_id();
         let mut submission = input.submission.clone();
         // A later submission on the same matter is a repeat (重件) unless said otherwise.
         submission.repeat = true;
-        let built = submission.build(submission_id.clone(), petitioner_ids, &ctx, &mut errors);
+        let built = submission.build(
+            submission_id.clone(),
+            petitioner_ids,
+            representatives,
+            &ctx,
+            &mut errors,
+        );
         let Some(built) = built.filter(|_| errors.is_empty()) else {
             return Err(OfficeError::Invalid(errors));
         };

@@ -444,6 +444,7 @@ impl<'a> Cells<'a> {
                 // The ledger layout has no 来文机关/文号 columns yet.
                 referred_by: String::new(),
                 referral_number: String::new(),
+                ..NewSubmission::default()
             },
             purpose: self.get("信访目的").to_owned(),
             sector: self.get("涉及领域").to_owned(),
@@ -711,6 +712,7 @@ impl Office {
         let cfg = self.config();
         let mut mint = || String::from("x");
         let actor = String::new();
+        let policy = self.store.rules().policies.for_date(self.today()).clone();
         let mut ctx = ledger_domain::RegistrationContext {
             case_id: CaseId(uuid::Uuid::nil()),
             number: String::new(),
@@ -723,12 +725,8 @@ impl Office {
             today: self.today(),
             townships,
             default_township: None,
-            collective_threshold: self
-                .store
-                .rules()
-                .policies
-                .for_date(self.today())
-                .collective_threshold,
+            collective_threshold: policy.collective_threshold,
+            representatives_max: policy.representatives_max,
             fingerprint: None,
             legacy: true,
         };
@@ -802,6 +800,7 @@ impl Office {
                 let input = crate::SubmissionInput {
                     submission: row.input.submission.clone(),
                     petitioners: row.input.petitioners.clone(),
+                    representatives: Vec::new(),
                 };
                 self.add_imported_submission(id, &input, &row.fingerprint, &handler)?;
             }
@@ -990,7 +989,7 @@ impl Office {
         fingerprint: &str,
         handler: &str,
     ) -> Result<()> {
-        self.add_submission(id, input, Some(handler))?;
+        self.add_submission_as(id, input, Some(handler), true)?;
         self.store.record_fingerprint(fingerprint, id)?;
         Ok(())
     }

@@ -51,7 +51,7 @@ pub use queries::{DueList, ReviewItem};
 pub use recover::RecoveryReport;
 pub use reports::{FolderImport, YearReport};
 pub use rules::{BasisView, EntryView, ItemView, PolicyView, RuleInput, RulesView};
-pub use sync::{BundleReport, Repaired};
+pub use sync::{BundleReport, CountyRepeat, Repaired};
 pub use vault::Unlock;
 pub use vaulted::Opened;
 pub use work::{ScreeningView, WorkChange, WorkImportReport, WorkInput, WorkView, work_forms};

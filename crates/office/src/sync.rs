@@ -37,7 +37,7 @@ use crate::recover::RecoveryReport;
 mod control;
 mod page;
 
-pub use control::Repaired;
+pub use control::{CountyRepeat, Repaired};
 
 use crate::{Clock, Office};
 use page::Flow;

@@ -807,11 +807,22 @@ fn repeat_submissions_count_as_repeats() {
             ..Default::default()
         },
         petitioners: vec![],
+        representatives: vec![],
     };
+    // Six visitors speak through representatives (信访工作条例 §20): chosen from the case.
+    let Err(OfficeError::Invalid(errors)) = office.add_submission(id, &input, None) else {
+        panic!("six visitors without representatives were taken")
+    };
+    assert_eq!(errors[0].field, "representatives");
+    let stranger = SubmissionInput { representatives: vec!["p-none".into()], ..input.clone() };
+    assert!(office.add_submission(id, &stranger, None).is_err());
+    let first = office.case(id).unwrap().petitioners[0].id.clone();
+    let input = SubmissionInput { representatives: vec![first.clone()], ..input };
     office.add_submission(id, &input, None).unwrap();
     let case = office.case(id).unwrap();
     assert_eq!(case.submissions.len(), 2);
     assert!(case.submissions[1].repeat && case.submissions[1].collective);
+    assert_eq!(case.submissions[1].representatives, [first]);
     let stats = office.statistics(Period::year(2024).unwrap(), None).unwrap();
     assert_eq!((stats.total, stats.flags.repeat, stats.flags.collective), (2, 1, 1));
     assert_eq!(stats.visits.persons, 8);
@@ -1054,6 +1065,7 @@ mod import {
             &SubmissionInput {
                 submission: NewSubmission { repeat: true, ..other.submission.clone() },
                 petitioners: Vec::new(),
+                representatives: Vec::new(),
             },
             None,
         )
@@ -1171,6 +1183,7 @@ fn a_repeat_visit_on_a_restricted_case_sends_its_names_to_the_bureau() {
             phone: "13900001111".into(),
             ..Default::default()
         }],
+        representatives: Vec::new(),
     };
     township.add_submission(id, &input, None).unwrap();
     let view = township.view(id).unwrap();
@@ -1257,6 +1270,7 @@ fn a_confidential_repeat_visit_restricts_a_lifted_case_again() {
             ..Default::default()
         },
         petitioners: vec![NewPetitioner { name: "第二检举人".into(), ..Default::default() }],
+        representatives: Vec::new(),
     };
     bureau.add_submission(id, &input, None).unwrap();
     assert!(bureau.view(id).unwrap().identity_restricted, "a new informant is protected again");
@@ -1784,4 +1798,86 @@ fn a_reception_day_records_visitors_registered_as_cases() {
     );
     let summary = office.summary(Period::year(2024).unwrap(), None).unwrap();
     assert!(summary.contains("举行领导接待日1次，接待来访2批，当场解决2批。"), "{summary}");
+}
+
+#[test]
+fn a_threatening_collective_visit_names_representatives_and_is_reported_at_once() {
+    let (_d, office) = office(Role::Township, "2024-03-05");
+    let mut input = new_case("2024-03-04");
+    input.submission.persons = Some(12);
+    input.submission.threat = true;
+    input.submission.litigation = true;
+    let Err(OfficeError::Invalid(errors)) = office.register(&input, None) else {
+        panic!("twelve visitors without representatives were registered")
+    };
+    assert!(errors[0].message.contains("12人来访"), "{errors:?}");
+    input.petitioners[0].representative = true;
+    let id = office.register(&input, None).unwrap();
+    let view = office.view(id).unwrap();
+    let s = &view.case.submissions[0];
+    assert_eq!(s.representatives, [view.case.petitioners[0].id.clone()]);
+    assert_eq!(s.marks(), ["集体访", "扬言", "涉法涉诉"]);
+    assert!(view.allowed_actions.contains(&ActionKind::ReportUp), "offered where §25 asks it");
+    let plain = office.register(&new_case("2024-03-04"), None).unwrap();
+    assert!(!office.view(plain).unwrap().allowed_actions.contains(&ActionKind::ReportUp));
+    // Received yesterday and not yet reported: §25's 立即 is already past.
+    let report = view.deadlines.get(&DeadlineKind::UrgentReport).unwrap();
+    assert!(report.overdue, "{report:?}");
+    let err =
+        office.act(id, &ActionInput { text: Some("扬言".into()), ..act(ActionKind::ReportUp) });
+    assert!(err.unwrap_err().to_string().contains("上报对象"));
+    let reported = |date: &str| ActionInput {
+        target: Some("黄桥镇党委政府".into()),
+        text: Some("12人集体来访，有人扬言到省城上访，已稳控".into()),
+        date: Some(date.parse().unwrap()),
+        ..act(ActionKind::ReportUp)
+    };
+    // Phoned up the day they came, entered today; never before the visit.
+    let err = office.act(id, &reported("2024-03-03")).unwrap_err();
+    assert!(err.to_string().contains("上报日期"), "{err}");
+    office.act(id, &reported("2024-03-04")).unwrap();
+    let view = office.view(id).unwrap();
+    let report = view.deadlines.get(&DeadlineKind::UrgentReport).cloned().unwrap();
+    assert_eq!(report.met_on, Some("2024-03-04".parse().unwrap()));
+    assert!(!report.late && !report.overdue);
+    assert!(!view.allowed_actions.contains(&ActionKind::ReportUp), "reported: no longer offered");
+    let stats = office.statistics(Period::year(2024).unwrap(), None).unwrap();
+    assert_eq!((stats.flags.threat, stats.flags.litigation, stats.flags.urgent), (1, 1, 0));
+}
+
+#[test]
+fn a_12336_report_keeps_its_platform_number_and_the_rules_set_its_clocks_and_representatives() {
+    let (_d, bureau) = office(Role::Bureau, "2024-03-01");
+    for (item, value) in
+        [("policy.representatives_max", "3"), ("policy.assess_12336_working_days", "1")]
+    {
+        let rule =
+            crate::RuleInput { item: item.into(), value: value.into(), ..Default::default() };
+        bureau.set_rule(&rule).unwrap();
+    }
+    let mut input = new_case("2024-03-01");
+    input.submission.source = "12336举报".into();
+    input.submission.channel = "来电".into();
+    input.submission.platform_number = "JB20240301000123".into();
+    let id = bureau.register(&input, None).unwrap();
+    let view = bureau.view(id).unwrap();
+    assert_eq!(view.case.submissions[0].platform_number.as_deref(), Some("JB20240301000123"));
+    // Friday the 1st: one working day runs to Monday the 4th.
+    let assess = view.deadlines.get(&DeadlineKind::Assess12336).unwrap();
+    assert_eq!(assess.due, "2024-03-04".parse::<NaiveDate>().unwrap());
+    assert!(view.deadlines.get(&DeadlineKind::Feedback12336).is_some());
+    // This county asks at most 3 representatives: four are refused.
+    let mut visit = new_case("2024-03-01");
+    visit.submission.persons = Some(9);
+    visit.petitioners = (0..4)
+        .map(|k| NewPetitioner {
+            name: format!("代表{k}"),
+            representative: true,
+            ..Default::default()
+        })
+        .collect();
+    let Err(OfficeError::Invalid(errors)) = bureau.register(&visit, None) else {
+        panic!("four representatives were taken under a rule of three")
+    };
+    assert!(errors[0].message.contains("代表不超过3人"), "{errors:?}");
 }

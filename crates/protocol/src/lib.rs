@@ -559,6 +559,51 @@ pub fn heads_digest(heads: &[Hash]) -> Hash {
     Hash(*h.finalize().as_bytes())
 }
 
+/// The most ID numbers one repeat query asks about (a registration's petitioners).
+pub const MAX_REPEAT_IDS: usize = 10;
+
+/// `POST /v1/repeat`: at registration, whether the petitioners (by ID number) have an open
+/// matter elsewhere in the county (重复信访提示). The hub compares the numbers as hashes keyed
+/// with its own secret, tells a township only of unrestricted matters, never of an informant's,
+/// rate-limits and logs every query.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RepeatQuery {
+    /// The petitioners' ID numbers as typed (at most [`MAX_REPEAT_IDS`]).
+    pub id_numbers: Vec<String>,
+}
+
+/// An ID number as a repeat query compares it: spaces dropped, upper case; `None` when it
+/// cannot be an ID number (6 to 32 letters and digits), so nothing else is sent or hashed.
+pub fn normalize_id_number(raw: &str) -> Option<String> {
+    let id: String = raw.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
+    ((6..=32).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric())).then_some(id)
+}
+
+/// The open matters the caller may be told of.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RepeatAnswer {
+    /// One row per matter, most recently received first.
+    pub matters: Vec<RepeatMatter>,
+}
+
+/// One open matter of the same petitioner elsewhere in the county.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RepeatMatter {
+    /// 案件编号.
+    pub number: String,
+    /// The office that registered it.
+    pub registered_by: String,
+    /// 所属乡镇.
+    pub township: Option<String>,
+    /// 办理状态 (its code).
+    pub status: String,
+    /// 信访日期 (ISO date).
+    pub received: Option<String>,
+}
+
 /// `POST /v1/repair/digests`: the office's digests of one range of its documents.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

@@ -60,7 +60,7 @@ pub const STAMP_KEY: &str = "index_stamp";
 
 /// Bumped whenever [`project`] computes something differently, so existing indexes are
 /// re-projected on the next open.
-const PROJECTION_VERSION: u32 = 8;
+const PROJECTION_VERSION: u32 = 9;
 
 /// A text search counts at most this many matches; [`Page::capped`] says there are more.
 pub const COUNT_CAP: u64 = 10_000;

@@ -103,6 +103,16 @@ pub(crate) async fn similar_cases(
     with_office(&desktop, move |o| o.similar_open_cases(&name, &village)).await
 }
 
+/// 全县重复信访提示: the petitioners' open matters elsewhere in the county, as the hub may tell
+/// this office. Offline or not enrolled, the error says so; the form keeps its local hint.
+#[tauri::command(rename_all = "snake_case")]
+pub(crate) async fn county_repeats(
+    desktop: State<'_, Desktop>,
+    id_numbers: Vec<String>,
+) -> CommandResult<Vec<ledger_office::CountyRepeat>> {
+    Ok(desktop.running()?.office.county_repeats(&id_numbers).await?)
+}
+
 /// An action as the UI sends it: codes or labels.
 #[derive(Debug, Default, Deserialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]

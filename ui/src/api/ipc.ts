@@ -5,7 +5,7 @@
 // names of commands.md, so argument objects use them verbatim and nothing is sent twice.
 import { invoke } from '@tauri-apps/api/core'
 import { listen, type UnlistenFn } from '@tauri-apps/api/event'
-import type { ActionInput, AppState, CaseQuery, CaseRow, CaseView, CommandError, DemoRemoved, DialogText, DueList, ImportReport, NewCase, NewPetitioner, OfficeConfig, Page, Picked, PickPurpose, QuarantinedChange, RecoveryReport, RulesView, Statistics, SyncReport, SyncStatus, TownshipChoice, Vocabularies, DutyOutlook, WorkChange, WorkInput, WorkTotals, WorkView, ScreeningView, YearReport } from './generated/bindings'
+import type { ActionInput, AppState, CaseQuery, CaseRow, CaseView, CommandError, CountyRepeat, DemoRemoved, DialogText, DueList, ImportReport, NewCase, NewPetitioner, OfficeConfig, Page, Picked, PickPurpose, QuarantinedChange, RecoveryReport, RulesView, Statistics, SyncReport, SyncStatus, TownshipChoice, Vocabularies, DutyOutlook, WorkChange, WorkInput, WorkTotals, WorkView, ScreeningView, YearReport } from './generated/bindings'
 import type { Events, OfficeHealth } from './uiTypes'
 
 /** Code given to failures that did not come from a command (the shell is missing, a panic). */
@@ -36,7 +36,7 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
 export type SubmissionInput = Omit<
   NewCase,
   'purpose' | 'sector' | 'category' | 'township' | 'subject' | 'request' | 'village'
-> & { petitioners: NewPetitioner[] }
+> & { petitioners: NewPetitioner[]; representatives?: string[] }
 
 export type DraftKind = 'reply' | 'investigation'
 
@@ -109,6 +109,8 @@ export const registerCase = (input: NewCase, handler?: string) =>
   call<string>('register_case', handler ? { input, handler } : { input })
 export const similarCases = (name: string, village: string) =>
   call<CaseRow[]>('similar_cases', { name, village })
+export const countyRepeats = (idNumbers: string[]) =>
+  call<CountyRepeat[]>('county_repeats', { id_numbers: idNumbers })
 export const act = (id: string, input: ActionInput) => call<string>('act', { id, input })
 export const addSubmission = (id: string, input: SubmissionInput) =>
   call<string>('add_submission', { id, input })

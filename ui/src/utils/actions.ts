@@ -3,7 +3,7 @@ import type { ActionInput } from '../api/generated/bindings'
 /** What the dialog of one workflow action asks for. */
 export interface ActionForm {
   /** 交办/改派 pick a township; 转送 names the receiving body; 督办 may name the office supervised. */
-  target?: 'township' | 'body' | 'person' | 'reviewer' | 'competent' | 'original' | 'supervised'
+  target?: 'township' | 'body' | 'person' | 'reviewer' | 'competent' | 'original' | 'supervised' | 'superior'
   /** 督办反馈: which 督办单 it answers. */
   refers?: boolean
   /** 回访: how the petitioner was reached, or that they could not be. */
@@ -16,9 +16,9 @@ export interface ActionForm {
   /**
    * `reason`: a required 理由; `note`: an optional 说明; `reply`: the reply text; `method`: how a
    * document was served; `demand`: a 督办单's demand; `report`: a 督办反馈; `finding`: what a 回访
-   * heard (not needed when the petitioner could not be reached).
+   * heard (not needed when the petitioner could not be reached); `urgent`: what a 紧急上报 told.
    */
-  text?: 'reason' | 'note' | 'reply' | 'method' | 'demand' | 'report' | 'finding'
+  text?: 'reason' | 'note' | 'reply' | 'method' | 'demand' | 'report' | 'finding' | 'urgent'
   outcome?: boolean
   /** 评价 asks for the rating; 回访 may record the satisfaction the petitioner stated. */
   result?: 'required' | 'optional'
@@ -52,6 +52,9 @@ export function actionForm(action: string): ActionForm {
       return { target: 'supervised', due: 'required', text: 'demand' }
     case 'supervise_report':
       return { refers: true, text: 'report' }
+    case 'report_up':
+      // 信访工作条例 §25: to whom, and what was reported.
+      return { target: 'superior', text: 'urgent' }
     case 'follow_up':
       return { followUp: true, result: 'optional', text: 'finding' }
     case 'close':

@@ -8,6 +8,8 @@ export interface PetitionerRow {
   id_number: string
   phone: string
   address: string
+  /** 代表: one of those chosen to speak for a visit of several people. */
+  representative: boolean
 }
 
 export interface RegisterForm {
@@ -27,6 +29,12 @@ export interface RegisterForm {
   /** 来文机关 and 来文文号, for a referral. */
   referred_by: string
   referral_number: string
+  /** 12336平台编号, for a 12336 report. */
+  platform_number: string
+  /** 重大紧急, 扬言, 涉法涉诉. */
+  urgent: boolean
+  threat: boolean
+  litigation: boolean
   village: string
   subject: string
   request: string
@@ -37,7 +45,7 @@ export interface RegisterForm {
 let nextKey = 1
 
 export function emptyPetitioner(): PetitionerRow {
-  return { key: nextKey++, name: '', id_number: '', phone: '', address: '' }
+  return { key: nextKey++, name: '', id_number: '', phone: '', address: '', representative: false }
 }
 
 export function emptyForm(township = '', handler = ''): RegisterForm {
@@ -57,6 +65,10 @@ export function emptyForm(township = '', handler = ''): RegisterForm {
     confidential: false,
     referred_by: '',
     referral_number: '',
+    platform_number: '',
+    urgent: false,
+    threat: false,
+    litigation: false,
     village: '',
     subject: '',
     request: '',
@@ -90,6 +102,10 @@ export function toNewCase(form: RegisterForm): NewCase {
     confidential: form.confidential,
     referred_by: opt(form.referred_by),
     referral_number: opt(form.referral_number),
+    platform_number: form.source === 'report_12336' ? opt(form.platform_number) : undefined,
+    urgent: form.urgent,
+    threat: form.threat,
+    litigation: form.litigation,
     purpose: opt(form.purpose),
     sector: form.sector,
     category: form.category,
@@ -102,6 +118,8 @@ export function toNewCase(form: RegisterForm): NewCase {
       id_number: opt(p.id_number),
       phone: opt(p.phone),
       address: opt(p.address),
+      // Only a visit chooses representatives; a tick left from a visit is not sent with a letter.
+      representative: (form.channel === 'visit' && p.representative) || undefined,
     })),
   }
 }
@@ -122,6 +140,8 @@ const FORM_FIELDS = new Set([
   'confidential',
   'referred_by',
   'referral_number',
+  'platform_number',
+  'representatives',
   'village',
   'subject',
   'request',

@@ -191,6 +191,16 @@ fn entries_that_do_not_fit_or_reach_into_the_past_are_refused() {
         refused(entry(1, "holidays.2027", "2027-01-01 rest 元旦", "2026-12-01")).contains("第1行")
     );
     assert!(refused(entry(1, "policy.speed", "5", "2027-01-01")).contains("不认识"));
+    // §20 caps representatives at 5: a province may ask fewer (浙江: 3), never more.
+    assert_eq!(ok(entry(1, "policy.representatives_max", "3", "2027-01-01")), Ok(()));
+    assert!(refused(entry(1, "policy.representatives_max", "6", "2027-01-01")).contains("1 至 5"));
+    let (rules, _) = Rules::builtin().with_doc(&doc(vec![
+        entry(1, "policy.representatives_max", "3", "2027-01-01"),
+        entry(2, "policy.feedback_12336_days", "30", "2027-01-01"),
+    ]));
+    let p = rules.policies.for_date(d("2027-01-02"));
+    assert_eq!((p.representatives_max, p.feedback_12336_days), (3, 30));
+    assert_eq!(rules.policies.for_date(d("2026-12-31")).representatives_max, 5);
     assert!(refused(entry(1, "basis.dispute", &"法".repeat(201), "2027-01-01")).contains("200"));
     assert_eq!(RuleItem::parse("holidays.02027"), RuleItem::Unknown("holidays.02027".into()));
 }

@@ -39,26 +39,38 @@ fn submission() -> impl Strategy<Value = Submission> {
         proptest::array::uniform5(any::<bool>()),
         (prop::collection::vec(id(), 0..3), text(), id(), prop::option::of(id())),
         (prop::option::of(text()), prop::option::of(text())),
+        (
+            prop::option::of(text()),
+            prop::collection::vec(id(), 0..3),
+            proptest::array::uniform3(any::<bool>()),
+        ),
     )
         .prop_map(
-            |((id, channel, source), (received, batches, persons), f, rest, referral)| Submission {
-                id,
-                channel,
-                source,
-                received,
-                batches,
-                persons,
-                collective: f[0],
-                skip_level: f[1],
-                repeat: f[2],
-                anonymous: f[3],
-                confidential: f[4],
-                petitioners: rest.0,
-                summary: rest.1,
-                registered_by: rest.2,
-                fingerprint: rest.3,
-                referred_by: referral.0,
-                referral_number: referral.1,
+            |((id, channel, source), (received, batches, persons), f, rest, referral, more)| {
+                Submission {
+                    id,
+                    channel,
+                    source,
+                    received,
+                    batches,
+                    persons,
+                    collective: f[0],
+                    skip_level: f[1],
+                    repeat: f[2],
+                    anonymous: f[3],
+                    confidential: f[4],
+                    petitioners: rest.0,
+                    summary: rest.1,
+                    registered_by: rest.2,
+                    fingerprint: rest.3,
+                    referred_by: referral.0,
+                    referral_number: referral.1,
+                    platform_number: more.0,
+                    representatives: more.1,
+                    urgent: more.2[0],
+                    threat: more.2[1],
+                    litigation: more.2[2],
+                }
             },
         )
 }
@@ -467,6 +479,11 @@ fn writers_write_exactly_the_listed_keys() {
     case.submissions[0].fingerprint = Some("fp".into());
     case.submissions[0].referred_by = Some("邵阳市信访局".into());
     case.submissions[0].referral_number = Some("邵信交〔2024〕12号".into());
+    case.submissions[0].platform_number = Some("JB2024030500012".into());
+    case.submissions[0].representatives = vec!["p1".into()];
+    case.submissions[0].urgent = true;
+    case.submissions[0].threat = true;
+    case.submissions[0].litigation = true;
     case.events = vec![event];
     case.attachments = vec![AttachmentRef {
         hash: "ab".repeat(32),

@@ -142,6 +142,11 @@ impl World {
                 fingerprint: None,
                 referred_by: None,
                 referral_number: None,
+                platform_number: None,
+                representatives: Vec::new(),
+                urgent: false,
+                threat: false,
+                litigation: false,
             }],
             events: vec![event(
                 1,
@@ -849,6 +854,96 @@ fn a_township_supervision_report_names_its_order_and_what_was_done() {
 }
 
 #[test]
+fn a_township_urgent_report_names_to_whom_and_what() {
+    let w = World::new();
+    let doc = w.case(Purpose::Appeal);
+    let input = w.input(w.township(), DocClass::Case);
+    let report = |target: Option<&str>, text: Option<&str>| {
+        let mut e = township_event(&doc, ActionKind::ReportUp);
+        e.target = target.map(str::to_owned);
+        e.text = text.map(str::to_owned);
+        change_on(&doc, township_actor(), |tx| schema::add_event(tx, &e).unwrap())
+    };
+    assert_eq!(verdict(&input, &doc, &report(Some("县委县政府"), Some("8人扬言上访"))), Ok(()));
+    for (target, text) in
+        [(None, Some("扬言")), (Some("县委县政府"), None), (Some(" "), Some("扬言"))]
+    {
+        assert_eq!(
+            verdict(&input, &doc, &report(target, text)),
+            Err(Rule::Structure),
+            "{target:?}"
+        );
+    }
+}
+
+#[test]
+fn a_new_submissions_representatives_are_among_its_petitioners_and_at_most_five() {
+    let w = World::new();
+    let doc = w.case(Purpose::Appeal);
+    let input = w.input(w.township(), DocClass::Case);
+    let people: Vec<PetitionerRef> = (2..=7)
+        .map(|k| PetitionerRef {
+            id: format!("p{k}"),
+            kind: PetitionerKind::Citizen,
+            display_name: "李*".into(),
+        })
+        .collect();
+    let ids: Vec<String> = people.iter().map(|p| p.id.clone()).collect();
+    let submit = |edit: &dyn Fn(&mut Submission)| {
+        let mut s = Submission {
+            id: "s2".into(),
+            channel: Channel::Visit,
+            source: Source::Direct,
+            received: d("2024-03-04"),
+            batches: 1,
+            persons: 30,
+            collective: true,
+            skip_level: false,
+            repeat: true,
+            anonymous: false,
+            confidential: false,
+            petitioners: ids.clone(),
+            summary: "集体来访".into(),
+            registered_by: "hq".into(),
+            fingerprint: None,
+            referred_by: None,
+            referral_number: None,
+            platform_number: None,
+            representatives: ids[..2].to_vec(),
+            urgent: true,
+            threat: true,
+            litigation: true,
+        };
+        edit(&mut s);
+        change_on(&doc, township_actor(), |tx| {
+            for p in &people {
+                schema::add_petitioner(tx, p).unwrap();
+            }
+            schema::add_submission(tx, &s).unwrap();
+        })
+    };
+    assert_eq!(verdict(&input, &doc, &submit(&|_| {})), Ok(()));
+    type Edit<'a> = &'a dyn Fn(&mut Submission);
+    let refused: [(&str, Edit<'_>); 6] = [
+        ("a stranger", &|s| s.representatives = vec!["p1".into()]),
+        ("six", &|s| s.representatives = ids.clone()),
+        ("one twice", &|s| s.representatives = vec!["p2".into(), "p2".into()]),
+        ("a visitor not on the case", &|s| {
+            s.petitioners.push("p99".into());
+            s.representatives = vec!["p99".into()];
+        }),
+        ("a platform number on a direct petition", &|s| s.platform_number = Some("JB1".into())),
+        ("a platform number too long", &|s| {
+            s.source = Source::Report12336;
+            s.platform_number = Some("9".repeat(41));
+        }),
+    ];
+    for (what, edit) in refused {
+        assert_eq!(verdict(&input, &doc, &submit(edit)), Err(Rule::Structure), "{what}");
+    }
+}
+
+#[test]
 fn a_township_event_with_a_key_this_version_does_not_know_is_refused() {
     let w = World::new();
     let doc = w.case(Purpose::Appeal);
@@ -961,6 +1056,11 @@ fn every_kind_of_new_record_holds_only_its_listed_keys() {
         fingerprint: Some("fp".into()),
         referred_by: None,
         referral_number: None,
+        platform_number: None,
+        representatives: vec!["p1".into()],
+        urgent: true,
+        threat: true,
+        litigation: true,
     };
     let attachment = crate::model::AttachmentRef {
         hash: "ab".repeat(32),

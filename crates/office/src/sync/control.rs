@@ -21,9 +21,29 @@ const SERVICE_TIMEOUT: Duration = Duration::from_secs(30);
 const REPAIR_TIMEOUT: Duration = Duration::from_secs(60);
 /// The bureau's list of every office.
 const OFFICES_TIMEOUT: Duration = Duration::from_secs(15);
+/// The county-wide repeat hint: asked while a clerk types, so it gives up soon.
+const REPEAT_TIMEOUT: Duration = Duration::from_secs(5);
 /// A repair's own pass (no background service): the recovered cases, every digest, what
 /// differs and what is missing.
 const REPAIR_PASS: Duration = Duration::from_secs(120);
+
+/// An open matter of the same petitioner elsewhere in the county ([`Office::county_repeats`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CountyRepeat {
+    /// 案件编号.
+    pub number: String,
+    /// The office that registered it (its code).
+    pub office: String,
+    /// That office's name, from the county directory.
+    pub office_name: String,
+    /// 所属乡镇.
+    pub township: Option<String>,
+    /// 办理状态.
+    pub status: ledger_domain::Status,
+    /// 信访日期.
+    pub received: Option<chrono::NaiveDate>,
+}
 
 /// What [`Office::repair`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -110,6 +130,41 @@ impl Office {
             compared: self.last_repair()?,
             sync,
         })
+    }
+
+    /// 全县重复信访提示: the open matters elsewhere in the county of the petitioners with these
+    /// ID numbers, as the hub may tell this office (a township never hears of an informant's).
+    /// Numbers that cannot be ID numbers are not sent. Offline, or not enrolled, the error says
+    /// so and the adapters keep the local hint ([`Office::similar`]).
+    pub async fn county_repeats(&self, id_numbers: &[String]) -> Result<Vec<CountyRepeat>> {
+        let binding = self.bound()?.ok_or(ClientError::NotEnrolled)?;
+        let id_numbers: Vec<String> = id_numbers
+            .iter()
+            .filter_map(|n| ledger_protocol::normalize_id_number(n))
+            .take(ledger_protocol::MAX_REPEAT_IDS)
+            .collect();
+        if id_numbers.is_empty() {
+            return Ok(Vec::new());
+        }
+        let client = self.client(REPEAT_TIMEOUT)?;
+        let query = ledger_protocol::RepeatQuery { id_numbers };
+        let answer = match client.repeat(&binding.hub, &binding.credential, &query).await {
+            // Too many queries: the hub's own words say when to ask again.
+            Err(ClientError::Server(429, message)) => return Err(OfficeError::Refused(message)),
+            other => other?,
+        };
+        Ok(answer
+            .matters
+            .into_iter()
+            .map(|m| CountyRepeat {
+                office_name: self.office_name(&m.registered_by),
+                number: m.number,
+                office: m.registered_by,
+                township: m.township,
+                status: ledger_domain::Status::from_code(&m.status),
+                received: m.received.and_then(|d| d.parse().ok()),
+            })
+            .collect())
     }
 
     /// The hub's list of every office and how its sync stands (the bureau's 各单位同步情况),

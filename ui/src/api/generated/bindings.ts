@@ -36,9 +36,9 @@ method?: string,
 unreachable?: boolean, };
 
 /**
- * ActionKind: `register` 登记、`accept` 受理、`not_accept` 不予受理、`no_further` 不再受理、`forward` 转送、`assign` 交办、`reassign` 改派、`object` 异议退回、`notify` 告知、`investigate` 调查核实、`hearing` 听证、`mediate` 调解、`extend` 延期、`reply` 答复、`review` 复查、`review_opinion` 复查意见、`recheck_request` 复核、`recheck_opinion` 复核意见、`deliver` 送达、`supervise` 督办、`supervise_report` 督办反馈、`chase` 催办、`follow_up` 回访、`evaluate` 评价、`close` 办结、`void` 作废、`issue_document` 出具文书、`resolve_conflict` 冲突处理、`lift_restriction` 解除保密、`remove_demo` 清除演示数据; or a newer version's code.
+ * ActionKind: `register` 登记、`accept` 受理、`not_accept` 不予受理、`no_further` 不再受理、`forward` 转送、`assign` 交办、`reassign` 改派、`object` 异议退回、`notify` 告知、`investigate` 调查核实、`hearing` 听证、`mediate` 调解、`extend` 延期、`reply` 答复、`review` 复查、`review_opinion` 复查意见、`recheck_request` 复核、`recheck_opinion` 复核意见、`deliver` 送达、`supervise` 督办、`supervise_report` 督办反馈、`chase` 催办、`report_up` 紧急上报、`follow_up` 回访、`evaluate` 评价、`close` 办结、`void` 作废、`issue_document` 出具文书、`resolve_conflict` 冲突处理、`lift_restriction` 解除保密、`remove_demo` 清除演示数据; or a newer version's code.
  */
-export type ActionKind = "register" | "accept" | "not_accept" | "no_further" | "forward" | "assign" | "reassign" | "object" | "notify" | "investigate" | "hearing" | "mediate" | "extend" | "reply" | "review" | "review_opinion" | "recheck_request" | "recheck_opinion" | "deliver" | "supervise" | "supervise_report" | "chase" | "follow_up" | "evaluate" | "close" | "void" | "issue_document" | "resolve_conflict" | "lift_restriction" | "remove_demo" | (string & {});
+export type ActionKind = "register" | "accept" | "not_accept" | "no_further" | "forward" | "assign" | "reassign" | "object" | "notify" | "investigate" | "hearing" | "mediate" | "extend" | "reply" | "review" | "review_opinion" | "recheck_request" | "recheck_opinion" | "deliver" | "supervise" | "supervise_report" | "chase" | "report_up" | "follow_up" | "evaluate" | "close" | "void" | "issue_document" | "resolve_conflict" | "lift_restriction" | "remove_demo" | (string & {});
 
 /**
  * An event that is invalid where it falls in the merged log: kept, flagged for review.
@@ -578,6 +578,35 @@ message: string,
 fields?: Array<FieldError>, };
 
 /**
+ * An open matter of the same petitioner elsewhere in the county ([`Office::county_repeats`]).
+ */
+export type CountyRepeat = { 
+/**
+ * 案件编号.
+ */
+number: string, 
+/**
+ * The office that registered it (its code).
+ */
+office: string, 
+/**
+ * That office's name, from the county directory.
+ */
+office_name: string, 
+/**
+ * 所属乡镇.
+ */
+township: string | null, 
+/**
+ * 办理状态.
+ */
+status: Status, 
+/**
+ * 信访日期.
+ */
+received: string | null, };
+
+/**
  * The county settings in force on a day.
  */
 export type CountySettings = { 
@@ -637,9 +666,9 @@ informational: boolean,
 estimated: boolean, };
 
 /**
- * DeadlineKind: `decide` 受理告知期限、`objection` 异议期限、`handle` 办理期限、`assigned` 交办期限、`review_request` 复查申请期限、`review` 复查期限、`recheck_request` 复核申请期限、`recheck` 复核期限、`supervised` 督办反馈期限; or a newer version's code.
+ * DeadlineKind: `decide` 受理告知期限、`objection` 异议期限、`handle` 办理期限、`assigned` 交办期限、`review_request` 复查申请期限、`review` 复查期限、`recheck_request` 复核申请期限、`recheck` 复核期限、`supervised` 督办反馈期限、`urgent_report` 紧急上报期限、`assess_12336` 12336判定期限、`feedback_12336` 12336反馈期限; or a newer version's code.
  */
-export type DeadlineKind = "decide" | "objection" | "handle" | "assigned" | "review_request" | "review" | "recheck_request" | "recheck" | "supervised" | (string & {});
+export type DeadlineKind = "decide" | "objection" | "handle" | "assigned" | "review_request" | "review" | "recheck_request" | "recheck" | "supervised" | "urgent_report" | "assess_12336" | "feedback_12336" | (string & {});
 
 /**
  * A deadline that could not be computed.
@@ -930,7 +959,19 @@ skip_level: number,
 /**
  * 重复访.
  */
-repeat: number, };
+repeat: number, 
+/**
+ * 重大紧急.
+ */
+urgent: number, 
+/**
+ * 扬言.
+ */
+threat: number, 
+/**
+ * 涉法涉诉.
+ */
+litigation: number, };
 
 /**
  * FollowUpMethod: `phone` 电话、`visit` 上门、`sms` 短信、`letter` 信函、`interview` 约谈; or a newer version's code.
@@ -1141,7 +1182,23 @@ referred_by?: string,
 /**
  * 来文文号, for a referral.
  */
-referral_number?: string, };
+referral_number?: string, 
+/**
+ * 平台编号, for a 12336 report: the number the platform gave it.
+ */
+platform_number?: string, 
+/**
+ * 重大紧急 (信访工作条例 §25).
+ */
+urgent?: boolean, 
+/**
+ * 扬言.
+ */
+threat?: boolean, 
+/**
+ * 涉法涉诉.
+ */
+litigation?: boolean, };
 
 /**
  * A petitioner as entered.
@@ -1170,7 +1227,11 @@ phone?: string,
 /**
  * 住址.
  */
-address?: string, };
+address?: string, 
+/**
+ * 代表: one of the representatives several visitors chose (信访工作条例 §20).
+ */
+representative?: boolean, };
 
 /**
  * One occasion's share of [`WorkTotals`].
@@ -1403,6 +1464,23 @@ collective_threshold: number,
  * 停访息诉观察期: days after closing without a new submission.
  */
 settled_window_days: number, 
+/**
+ * 代表人数上限: the most representatives a visit of several people may choose
+ * (信访工作条例 §20: 5); a larger visit must name them. One number: a province with tiers
+ * (浙江省信访条例 §15: 3 for ten people or fewer, 5 above) keeps the national 5.
+ */
+representatives_max: number, 
+/**
+ * 12336判定期限: working days from receipt for the county to decide whether a 12336
+ * report is in its remit (no national limit; local practice registers within 1 working
+ * day and assigns the check within 2).
+ */
+assess_12336_working_days: number, 
+/**
+ * 12336反馈期限: days from receipt to feed the result back to the platform (no national
+ * limit; the §34 handling period by default, a province sets its own).
+ */
+feedback_12336_days: number, 
 /**
  * Warn this many days before a deadline (10 and 3 days).
  */
@@ -1770,7 +1848,30 @@ referred_by: string | null,
 /**
  * 来文文号: the referring body's document number (邵信交〔2024〕12号).
  */
-referral_number: string | null, };
+referral_number: string | null, 
+/**
+ * 平台编号: the number the 12336 platform gave the report, kept so the 反馈 goes back to
+ * the right lead; only on a 12336 report.
+ */
+platform_number: string | null, 
+/**
+ * 代表: the petitioners several visitors chose to speak for them (ids of
+ * [`PetitionerRef`]; at most 5, 信访工作条例 §20, or the rules document's number).
+ */
+representatives: Array<string>, 
+/**
+ * 重大紧急: a major or urgent matter, to be reported at once (信访工作条例 §25).
+ */
+urgent: boolean, 
+/**
+ * 扬言: the petitioner threatened an extreme act (the national system's 扬言标志). §25 names
+ * only 重大紧急; reporting a threat at once like one is this system's practice.
+ */
+threat: boolean, 
+/**
+ * 涉法涉诉: the matter touches a court case or a statutory procedure (§22 ¶2, §28).
+ */
+litigation: boolean, };
 
 /**
  * A repeat letter or visit on an existing case.
@@ -1780,6 +1881,10 @@ export type SubmissionInput = {
  * Petitioners not yet on the case.
  */
 petitioners: Array<NewPetitioner>, 
+/**
+ * 代表 already on the case (ids of its petitioners), besides new ones marked 代表.
+ */
+representatives?: Array<string>, 
 /**
  * 信访日期 (登记日期 in the ledger).
  */
@@ -1831,7 +1936,23 @@ referred_by?: string,
 /**
  * 来文文号, for a referral.
  */
-referral_number?: string, };
+referral_number?: string, 
+/**
+ * 平台编号, for a 12336 report: the number the platform gave it.
+ */
+platform_number?: string, 
+/**
+ * 重大紧急 (信访工作条例 §25).
+ */
+urgent?: boolean, 
+/**
+ * 扬言.
+ */
+threat?: boolean, 
+/**
+ * 涉法涉诉.
+ */
+litigation?: boolean, };
 
 /**
  * 督办单: a supervision order the bureau issued on a case, and the report that answered it.
