@@ -183,6 +183,12 @@ impl Shell {
                 json!(case.to_string())
             }
             "similar_cases" => to_json(o.similar_open_cases(&s("name"), &s("village"))?),
+            // The recording office is on its own: the hub's answer is "not enrolled", which the
+            // register form takes as offline (the local hint alone).
+            "county_repeats" => {
+                let ids: Vec<String> = input(a, "id_numbers");
+                to_json(tauri::async_runtime::block_on(o.county_repeats(&ids))?)
+            }
             "act" => {
                 let case = id()?;
                 let act: ActInput = input(a, "input");
@@ -533,6 +539,7 @@ fn reads(cases: &Cases) -> Vec<(&'static str, Value)> {
         ("due_list", json!({})),
         ("similar_cases", json!({"name": "张三丰", "village": ""})),
         ("similar_cases", json!({"name": "张三丰", "village": "大屋村"})),
+        ("county_repeats", json!({"id_numbers": ["11010519491231002X"]})),
         ("year_report", json!({"year": year})),
         ("year_report", json!({"year": year - 1})),
     ];

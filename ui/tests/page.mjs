@@ -358,6 +358,11 @@ async function main() {
     await field('field-village').blur()
     await page.getByTestId('similar-cases').waitFor()
     check('a repeat petition is pointed out', ((await page.getByTestId('similar-cases').textContent()) ?? '').includes('可能是重复信访'))
+    // Offline (this computer is not enrolled): the county-wide hint stays away, the local one stands.
+    await field('petitioner-id-0').fill('11010519491231002X')
+    await field('petitioner-id-0').blur()
+    await page.waitForTimeout(300)
+    check('offline, no county-wide hint is claimed', (await page.getByTestId('county-repeats').count()) === 0 && (await page.getByTestId('similar-cases').isVisible()))
     await shot('07-register.png', true)
     check('a direct petition asks for no referring body', (await page.getByTestId('field-referred-by').count()) === 0)
     await page.getByTestId('field-source').click()
@@ -692,6 +697,12 @@ async function main() {
     check('a reception day counts its visitors', receptionTotal.includes('领导接待日 1 次') && receptionTotal.includes('接待来访 1 批'), receptionTotal)
     await page.getByRole('tab', { name: '领导包案包片' }).click()
     check('the settlement rate counts what the leaders settled', rate.includes('2 件') && rate.includes('已化解 1 件') && rate.includes('化解率 50%'), rate)
+    // 登记来访: a reception day's visitor is registered first, on a form that says for which day.
+    await page.getByRole('tab', { name: '领导接待日' }).click()
+    await page.getByTestId('work-register-visitor').first().click()
+    await page.getByTestId('register-for-reception').waitFor()
+    check('登记来访 opens the register form for that reception day', ((await page.getByTestId('register-for-reception').textContent()) ?? '').includes('领导接待日'))
+    check('a reception visitor is registered as a visit', ((await page.getByTestId('field-channel').textContent()) ?? '').includes('来访') || (await page.getByTestId('field-channel').locator('input').inputValue().catch(() => '')).includes('来访'))
 
     // A computer not yet set up: only settings can be reached.
     await page.goto(`${base}?setup#/`)

@@ -820,8 +820,8 @@ pub fn label_of(key: &str, code: &str) -> Option<&'static str> {
 // ---------------------------------------------------------------------------------------------
 // What the records add up to
 
-/// 宣传与咨询合计: a period's consultations and outreach, counted from the records (voided
-/// ones left out).
+/// 宣传与咨询合计: a period's consultations, outreach, reception days, leader responsibility,
+/// dispute screening and duty, counted from the records (voided ones left out).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WorkTotals {
@@ -853,6 +853,21 @@ pub struct WorkTotals {
     pub reception_visits: u64,
     /// Of those, settled on the spot.
     pub reception_on_spot: u64,
+    /// 矛盾纠纷排查表 filed (报送) for the period's months.
+    #[serde(default)]
+    pub screening_lists: u64,
+    /// Disputes on the period's lists (voided ones left out).
+    #[serde(default)]
+    pub disputes: u64,
+    /// Of those, of high risk.
+    #[serde(default)]
+    pub disputes_high_risk: u64,
+    /// Of those, settled (已化解).
+    #[serde(default)]
+    pub disputes_settled: u64,
+    /// 信访值班 (人次): duties recorded for the period's days.
+    #[serde(default)]
+    pub duties: u64,
 }
 
 impl WorkTotals {
@@ -931,7 +946,19 @@ pub fn totals<'a>(
                     }
                 }
             }
-            WorkKind::Screening | WorkKind::Duty | WorkKind::Unknown(_) => {}
+            WorkKind::Screening => {
+                t.screening_lists += u64::from(state.filed.is_some());
+                for item in state.live_items() {
+                    t.disputes += 1;
+                    t.disputes_high_risk +=
+                        u64::from(RiskLevel::from_code(item.text("risk")) == RiskLevel::High);
+                    t.disputes_settled += u64::from(
+                        ScreeningStatus::from_code(item.text("status")) == ScreeningStatus::Settled,
+                    );
+                }
+            }
+            WorkKind::Duty => t.duties += 1,
+            WorkKind::Unknown(_) => {}
         }
     }
     t

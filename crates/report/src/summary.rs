@@ -329,6 +329,18 @@ pub fn work_paragraph(totals: &WorkTotals, period: &Period) -> String {
             rate.value.map_or_else(|| "—".to_owned(), percent)
         ));
     }
+    if totals.screening_lists > 0 || totals.disputes > 0 {
+        out.push_str(&format!(
+            "开展矛盾纠纷排查，报送排查表{}份，排查矛盾纠纷{}件（其中高风险{}件），已化解{}件。",
+            totals.screening_lists,
+            totals.disputes,
+            totals.disputes_high_risk,
+            totals.disputes_settled
+        ));
+    }
+    if totals.duties > 0 {
+        out.push_str(&format!("安排信访值班{}人次。", totals.duties));
+    }
     if totals.trainings > 0 {
         out.push_str(&format!("举办信访业务培训{}期", totals.trainings));
         let attendees =
@@ -786,6 +798,20 @@ mod tests {
             "全年政策咨询解答81次。在“4.22地球日”宣传活动期间，共发放国土资源法律法规宣传单16000张，\
              张贴宣传标语1600条，召开群众会5次，座谈会15次。开展“6.25土地日”宣传活动2次。\
              领导包案包片7件，已化解6件，化解率85.7%。举办信访业务培训1期，参加60人次。"
+        );
+        // The months' screening lists and the duty roster, when kept.
+        let kept = WorkTotals {
+            screening_lists: 12,
+            disputes: 9,
+            disputes_high_risk: 2,
+            disputes_settled: 7,
+            duties: 365,
+            ..WorkTotals::default()
+        };
+        assert_eq!(
+            work_paragraph(&kept, &year),
+            "开展矛盾纠纷排查，报送排查表12份，排查矛盾纠纷9件（其中高风险2件），已化解7件。\
+             安排信访值班365人次。"
         );
     }
 }

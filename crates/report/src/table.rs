@@ -346,6 +346,16 @@ impl ReportTables {
             ] {
                 let _ = writeln!(out, "  {}{}", pad_right(label, 20), pad_left(&n.to_string(), 8));
             }
+            let _ = writeln!(out, "\n排查与值班");
+            for (label, n) in [
+                ("报送矛盾纠纷排查表（份）", w.screening_lists),
+                ("排查矛盾纠纷（件）", w.disputes),
+                ("其中高风险（件）", w.disputes_high_risk),
+                ("其中已化解（件）", w.disputes_settled),
+                ("信访值班（人次）", w.duties),
+            ] {
+                let _ = writeln!(out, "  {}{}", pad_right(label, 20), pad_left(&n.to_string(), 8));
+            }
         }
         out
     }

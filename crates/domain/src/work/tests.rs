@@ -395,3 +395,44 @@ fn reception_days_count_their_visitors_and_what_was_settled_on_the_spot() {
     );
     assert_eq!(check_entry(&WorkKind::Reception, &item).unwrap_err().field, "outcome");
 }
+
+#[test]
+fn screening_lists_and_duties_are_counted_for_the_period() {
+    let list = |month: &str, filed: bool, items: &[(&str, &str)]| {
+        let mut r = record(
+            WorkKind::Screening,
+            "hq",
+            vec![entry("o", EntryOp::Open, APRIL_22, &[("month", t(month))])],
+        );
+        for (k, (risk, status)) in items.iter().enumerate() {
+            let id = format!("i{k}");
+            let fields = [("risk", t(risk)), ("status", t(status))];
+            r.entries.push(entry(&id, EntryOp::Item, APRIL_22 + 1 + k as i64, &fields));
+        }
+        if filed {
+            r.entries.push(entry("f", EntryOp::File, APRIL_22 + 100, &[]));
+        }
+        r
+    };
+    let mut voided_item = list("2017-05", true, &[("high", "settled"), ("low", "watching")]);
+    voided_item.entries.push(WorkEntry {
+        target: Some(voided_item.entries[1].id.clone()),
+        ..entry("v", EntryOp::Void, APRIL_22 + 200, &[("reason", t("重复"))])
+    });
+    let records = vec![
+        list("2017-04", true, &[("high", "settled"), ("medium", "resolving")]),
+        voided_item,
+        list("2017-06", false, &[]),
+        list("2018-01", true, &[("high", "watching")]),
+        duty("hq", "2017-04-22", "李娟"),
+        duty("hq", "2017-04-23", "刘洪"),
+        duty("hq", "2018-04-23", "刘洪"),
+    ];
+    let from = NaiveDate::from_ymd_opt(2017, 1, 1).unwrap();
+    let to = NaiveDate::from_ymd_opt(2017, 12, 31).unwrap();
+    let totals = totals(&records, from, to);
+    assert_eq!(totals.screening_lists, 2, "June's list was never filed; 2018's is another year");
+    assert_eq!(totals.disputes, 3, "the voided item is left out");
+    assert_eq!((totals.disputes_high_risk, totals.disputes_settled), (1, 1));
+    assert_eq!(totals.duties, 2);
+}

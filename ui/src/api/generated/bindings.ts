@@ -2212,8 +2212,8 @@ filed: Filed | null,
 anomalies: Array<string>, };
 
 /**
- * 宣传与咨询合计: a period's consultations and outreach, counted from the records (voided
- * ones left out).
+ * 宣传与咨询合计: a period's consultations, outreach, reception days, leader responsibility,
+ * dispute screening and duty, counted from the records (voided ones left out).
  */
 export type WorkTotals = { 
 /**
@@ -2271,7 +2271,27 @@ reception_visits: number,
 /**
  * Of those, settled on the spot.
  */
-reception_on_spot: number, };
+reception_on_spot: number, 
+/**
+ * 矛盾纠纷排查表 filed (报送) for the period's months.
+ */
+screening_lists: number, 
+/**
+ * Disputes on the period's lists (voided ones left out).
+ */
+disputes: number, 
+/**
+ * Of those, of high risk.
+ */
+disputes_high_risk: number, 
+/**
+ * Of those, settled (已化解).
+ */
+disputes_settled: number, 
+/**
+ * 信访值班 (人次): duties recorded for the period's days.
+ */
+duties: number, };
 
 /**
  * A record as the screens and the command line show it.
