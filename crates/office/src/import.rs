@@ -36,7 +36,7 @@ use crate::Office;
 use crate::error::{OfficeError, Result};
 
 /// The canonical ledger columns, in export order.
-pub const LEDGER_COLUMNS: [&str; 21] = [
+pub const LEDGER_COLUMNS: [&str; 25] = [
     "案件编号",
     "登记日期",
     "信访形式",
@@ -52,6 +52,10 @@ pub const LEDGER_COLUMNS: [&str; 21] = [
     "诉求内容",
     "是否越级",
     "是否重复",
+    "是否重大紧急",
+    "是否扬言",
+    "是否涉法涉诉",
+    "平台编号",
     "办理状态",
     "答复日期",
     "办结日期",
@@ -118,6 +122,11 @@ const HEADER_VARIANTS: &[(&str, &str)] = &[
     ("是否越级访", "是否越级"),
     ("重复", "是否重复"),
     ("是否重复访", "是否重复"),
+    ("重大紧急", "是否重大紧急"),
+    ("扬言", "是否扬言"),
+    ("涉法涉诉", "是否涉法涉诉"),
+    ("12336平台编号", "平台编号"),
+    ("举报编号", "平台编号"),
     ("状态", "办理状态"),
     ("办理情况", "办理状态"),
     ("处理状态", "办理状态"),
@@ -321,6 +330,10 @@ struct Submitted {
     persons: Option<u32>,
     skip_level: bool,
     repeat: bool,
+    /// 重大紧急, 扬言, 涉法涉诉.
+    urgent: bool,
+    threat: bool,
+    litigation: bool,
 }
 
 /// One data row of a ledger file, read by column name, with the problems found so far (each
@@ -426,7 +439,7 @@ impl<'a> Cells<'a> {
 
     /// The row as the register form's input.
     fn new_case(&self, s: Submitted) -> NewCase {
-        let Submitted { received, persons, skip_level, repeat } = s;
+        let Submitted { received, persons, skip_level, repeat, urgent, threat, litigation } = s;
         let name = self.get("信访人");
         NewCase {
             submission: NewSubmission {
@@ -444,6 +457,10 @@ impl<'a> Cells<'a> {
                 // The ledger layout has no 来文机关/文号 columns yet.
                 referred_by: String::new(),
                 referral_number: String::new(),
+                platform_number: self.get("平台编号").to_owned(),
+                urgent,
+                threat,
+                litigation,
                 ..NewSubmission::default()
             },
             purpose: self.get("信访目的").to_owned(),
@@ -668,11 +685,22 @@ impl Office {
         let closed_on = c.date("办结日期");
         let skip_level = c.flag("是否越级");
         let repeat = c.flag("是否重复");
+        let urgent = c.flag("是否重大紧急");
+        let threat = c.flag("是否扬言");
+        let litigation = c.flag("是否涉法涉诉");
         let persons = c.persons();
         let status = c.status();
         let satisfaction = c.satisfaction();
         c.check_dates(&status, received, reply_on, closed_on);
-        let input = c.new_case(Submitted { received, persons, skip_level, repeat });
+        let input = c.new_case(Submitted {
+            received,
+            persons,
+            skip_level,
+            repeat,
+            urgent,
+            threat,
+            litigation,
+        });
         // The same checks as the register form, without minting anything.
         if received.is_some() && c.get("所属乡镇").is_empty() {
             c.err("所属乡镇", "必填".to_owned());
@@ -1120,6 +1148,10 @@ impl Office {
                     case.request.clone(),
                     yes(s.skip_level),
                     yes(s.repeat),
+                    yes(s.urgent),
+                    yes(s.threat),
+                    yes(s.litigation),
+                    s.platform_number.clone().unwrap_or_default(),
                     r.status.label().to_owned(),
                     reply_on.clone(),
                     closed_on.clone(),

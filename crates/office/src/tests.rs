@@ -1397,6 +1397,27 @@ fn a_formula_in_a_case_exports_as_text_and_imports_back_as_written() {
 }
 
 #[test]
+fn the_marks_and_the_platform_number_survive_an_export_and_its_import() {
+    let (d, office) = office(Role::Bureau, "2024-03-10");
+    let mut input = new_case("2024-03-01");
+    input.submission.source = "12336举报".into();
+    input.submission.channel = "来电".into();
+    input.submission.platform_number = "JB20240301000123".into();
+    input.submission.urgent = true;
+    input.submission.litigation = true;
+    office.register(&input, None).unwrap();
+    let csv = d.path().join("台账.csv");
+    office.export_csv(&csv, &mut |_| {}).unwrap();
+    let (_e, other) = self::office(Role::Bureau, "2024-03-10");
+    let report = other.import_file(&csv, ImportOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!(report.cases, 1, "{report:?}");
+    let id = other.store.case_ids().unwrap()[0];
+    let s = other.case(id).unwrap().submissions[0].clone();
+    assert_eq!(s.platform_number.as_deref(), Some("JB20240301000123"));
+    assert!(s.urgent && !s.threat && s.litigation);
+}
+
+#[test]
 fn the_sync_position_is_kept_typed_and_a_damaged_one_is_reported() {
     use ledger_protocol::{Bootstrap, Cursor, DocKind as WireKind, Hash, Partial};
     let (_dir, office) = office(Role::Township, "2026-03-02");
