@@ -461,7 +461,6 @@ impl<'a> Cells<'a> {
                 urgent,
                 threat,
                 litigation,
-                ..NewSubmission::default()
             },
             purpose: self.get("信访目的").to_owned(),
             sector: self.get("涉及领域").to_owned(),
