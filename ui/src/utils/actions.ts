@@ -12,6 +12,8 @@ export interface ActionForm {
   reviewOutcome?: boolean
   /** 送达: the day the petitioner received the document. */
   served?: boolean
+  /** 紧急上报: the day it was reported (today when left blank: phoned up before it was entered). */
+  reportedOn?: boolean
   due?: 'optional' | 'required'
   /**
    * `reason`: a required 理由; `note`: an optional 说明; `reply`: the reply text; `method`: how a
@@ -54,7 +56,7 @@ export function actionForm(action: string): ActionForm {
       return { refers: true, text: 'report' }
     case 'report_up':
       // 信访工作条例 §25: to whom, and what was reported.
-      return { target: 'superior', text: 'urgent' }
+      return { target: 'superior', text: 'urgent', reportedOn: true }
     case 'follow_up':
       return { followUp: true, result: 'optional', text: 'finding' }
     case 'close':
@@ -122,7 +124,7 @@ export function toActionInput(action: string, v: ActionValues): ActionInput {
   // A petitioner who could not be reached stated no satisfaction.
   if (form.result && !(form.followUp && v.unreachable)) put('result', v.result)
   if (form.closeReason) put('reason', v.reason)
-  if (form.served) put('date', v.date)
+  if (form.served || form.reportedOn) put('date', v.date)
   if (form.reviewOutcome) put('review_outcome', v.review_outcome)
   if (form.track) put('track', v.track)
   if (form.refers) put('refers', v.refers)

@@ -20,4 +20,12 @@ describe('the action dialog’s input', () => {
     expect(actionForm('evaluate').result).toBe('required')
     expect(actionForm('follow_up').result).toBe('optional')
   })
+
+  it('sends a 紧急上报’s recipient, what was reported, and its day only when one is chosen', () => {
+    const v = { ...emptyActionValues('李娟'), target: '县委县政府', text: '12人集体来访，扬言越级' }
+    expect(toActionInput('report_up', v)).toEqual({ action: 'report_up', target: '县委县政府', text: '12人集体来访，扬言越级', handler: '李娟' })
+    expect(toActionInput('report_up', { ...v, date: '2026-11-26' })).toMatchObject({ date: '2026-11-26' })
+    // Other actions with a target never send a day they did not ask for.
+    expect(toActionInput('forward', { ...v, date: '2026-11-26' })).not.toHaveProperty('date')
+  })
 })
