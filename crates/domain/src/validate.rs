@@ -1462,6 +1462,10 @@ fn work_rules(
         .filter(|e| e.op == work::EntryOp::Item)
         .map(|e| e.id.as_str())
         .collect();
+    // What the author saw: nothing is added to a record it saw voided, nothing aims at an
+    // item it saw voided, and a list it saw filed is not filed again (a concurrent edit it could
+    // not see is the replay's to order).
+    let saw = before.as_ref().map(work::WorkRecord::state);
     let mut opened = false;
     let seen = before.as_ref().map_or(0, |b| b.next_lamport() - 1);
     let added = after.entries.iter().filter(|e| !held.contains(e.id.as_str())).count() as u64;
@@ -1502,6 +1506,18 @@ fn work_rules(
         }
         if e.target.as_deref().is_some_and(|t| !items.contains(t)) {
             return Err(Rejection::new(Rule::Schema, "工作记录条目指向的条目不存在"));
+        }
+        if let Some(saw) = &saw {
+            if saw.voided.is_some() {
+                return Err(Rejection::new(Rule::Schema, "该工作记录已作废，不能再添加或更正"));
+            }
+            let voided_item = |t: &str| saw.items.iter().any(|i| i.id == t && i.voided.is_some());
+            if e.target.as_deref().is_some_and(voided_item) {
+                return Err(Rejection::new(Rule::Schema, "所指的条目已作废，不能再更正或作废"));
+            }
+            if e.op == work::EntryOp::File && saw.filed.is_some() {
+                return Err(Rejection::new(Rule::Schema, "该排查表已报送，不能重复报送"));
+            }
         }
         if after.kind.is_known() {
             work::check_entry(&after.kind, e)

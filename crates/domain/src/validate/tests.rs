@@ -1540,3 +1540,42 @@ fn a_container_is_made_once_in_a_new_document() {
     });
     assert_eq!(verdict(&township, &Automerge::new(), &twice), Err(Rule::Schema));
 }
+
+#[test]
+fn nothing_is_added_to_what_its_author_saw_voided_nor_a_list_filed_twice() {
+    use crate::work::EntryOp;
+    let w = World::new();
+    let township = w.input(w.township(), DocClass::Work);
+    let (_, mut doc) = screening(&w);
+    let id = |n: u32| format!("0190a000-0000-7000-8000-{n:012}");
+    let mut step = |doc: &mut Automerge, e: crate::work::WorkEntry| {
+        let c = change_on(doc, township_actor(), |tx| schema::add_work_entry(tx, &e).unwrap());
+        let verdict = verdict(&township, doc, &c);
+        if verdict.is_ok() {
+            doc.apply_changes([c]).unwrap();
+        }
+        verdict
+    };
+    let entry =
+        |n: u32, lamport: u64, op: EntryOp, target: Option<u32>, fields: &[(&str, &str)]| {
+            let mut e = work_entry(&id(n), op, "李娟", "hq");
+            e.lamport = lamport;
+            e.target = target.map(id);
+            e.fields = fields.iter().map(|(k, v)| ((*k).to_owned(), text(v))).collect();
+            e
+        };
+    let mut item = dispute(&id(2));
+    item.lamport = 2;
+    assert_eq!(step(&mut doc, item), Ok(()));
+    assert_eq!(step(&mut doc, entry(3, 3, EntryOp::Void, Some(2), &[("reason", "重复")])), Ok(()));
+    assert_eq!(step(&mut doc, entry(4, 4, EntryOp::File, None, &[])), Ok(()));
+    // Seen voided, seen filed: refused.
+    let amend = entry(5, 5, EntryOp::Amend, Some(2), &[("status", "settled")]);
+    assert_eq!(step(&mut doc, amend), Err(Rule::Schema));
+    assert_eq!(step(&mut doc, entry(6, 5, EntryOp::File, None, &[])), Err(Rule::Schema));
+    // The record voided: nothing more.
+    assert_eq!(step(&mut doc, entry(7, 5, EntryOp::Void, None, &[("reason", "建错")])), Ok(()));
+    let mut late = dispute(&id(8));
+    late.lamport = 6;
+    assert_eq!(step(&mut doc, late), Err(Rule::Schema));
+}
