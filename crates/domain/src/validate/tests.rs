@@ -1548,7 +1548,7 @@ fn nothing_is_added_to_what_its_author_saw_voided_nor_a_list_filed_twice() {
     let township = w.input(w.township(), DocClass::Work);
     let (_, mut doc) = screening(&w);
     let id = |n: u32| format!("0190a000-0000-7000-8000-{n:012}");
-    let mut step = |doc: &mut Automerge, e: crate::work::WorkEntry| {
+    let step = |doc: &mut Automerge, e: crate::work::WorkEntry| {
         let c = change_on(doc, township_actor(), |tx| schema::add_work_entry(tx, &e).unwrap());
         let verdict = verdict(&township, doc, &c);
         if verdict.is_ok() {
