@@ -93,6 +93,7 @@ fn roots(c: &mut Collect<'_>) {
     c.visit::<ledger_office::YearReport>();
     c.visit::<Statistics>();
     c.visit::<ledger_office::ImportReport>();
+    c.visit::<ledger_office::WorkImportReport>();
     c.visit::<sync::SyncStatusView>();
     c.visit::<sync::Moved>();
     c.visit::<ledger_office::QuarantinedChange>();

@@ -68,6 +68,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         reports::export_ledger,
         reports::export_statistics,
         reports::import_ledger,
+        reports::import_work,
         reports::render_document,
         sync::sync_status,
         sync::sync_now,

@@ -34,6 +34,8 @@ pub enum Purpose {
     SaveLedger,
     /// Where to write the statistics workbook (.xlsx).
     SaveStatistics,
+    /// A file of work records to import (.jsonl).
+    OpenWork,
 }
 
 impl Purpose {
@@ -45,6 +47,7 @@ impl Purpose {
         match self {
             Self::OpenLedger | Self::SaveLedger => &["xlsx", "csv"],
             Self::SaveStatistics => &["xlsx"],
+            Self::OpenWork => &["jsonl"],
             Self::Attachments => &[],
         }
     }

@@ -124,6 +124,22 @@ pub(crate) async fn import_ledger(
     Ok(report)
 }
 
+/// 导入工作记录: a `.jsonl` file of work records (政策咨询, 宣传与培训, 排查 …) the dialog chose; a
+/// dry run first says what it would add, and a file with one bad line adds nothing.
+#[tauri::command(rename_all = "snake_case")]
+pub(crate) async fn import_work(
+    desktop: State<'_, Desktop>,
+    handle: String,
+    dry_run: bool,
+) -> CommandResult<ledger_office::WorkImportReport> {
+    let path = desktop.picks.path(&handle)?;
+    let report = with_office(&desktop, move |o| o.import_work_file(&path, dry_run)).await?;
+    if !dry_run {
+        desktop.changed(None);
+    }
+    Ok(report)
+}
+
 #[tauri::command(rename_all = "snake_case")]
 pub(crate) async fn render_document(
     desktop: State<'_, Desktop>,

@@ -31,3 +31,8 @@ export async function pickStatisticsFile(defaultName: string): Promise<Picked | 
 export async function pickAttachments(): Promise<Picked[]> {
   return pick('attachments', 'dialogs.attachTitle', '')
 }
+
+/** A file of work records (.jsonl) to import; null when cancelled. */
+export async function pickWorkFile(): Promise<Picked | null> {
+  return (await pick('open_work', 'dialogs.importWorkTitle', 'dialogs.workFiles'))[0] ?? null
+}

@@ -5,7 +5,7 @@
 // names of commands.md, so argument objects use them verbatim and nothing is sent twice.
 import { invoke } from '@tauri-apps/api/core'
 import { listen, type UnlistenFn } from '@tauri-apps/api/event'
-import type { ActionInput, AppState, CaseQuery, CaseRow, CaseView, CommandError, CountyRepeat, DemoRemoved, DialogText, DueList, ImportReport, NewCase, NewPetitioner, OfficeConfig, Page, Picked, PickPurpose, QuarantinedChange, RecoveryReport, RulesView, Statistics, SyncReport, SyncStatus, TownshipChoice, Vocabularies, DutyOutlook, WorkChange, WorkInput, WorkTotals, WorkView, ScreeningView, YearReport } from './generated/bindings'
+import type { ActionInput, AppState, CaseQuery, CaseRow, CaseView, CommandError, CountyRepeat, DemoRemoved, DialogText, DueList, ImportReport, NewCase, NewPetitioner, OfficeConfig, Page, Picked, PickPurpose, QuarantinedChange, RecoveryReport, RulesView, Statistics, SyncReport, SyncStatus, TownshipChoice, Vocabularies, DutyOutlook, WorkChange, WorkImportReport, WorkInput, WorkTotals, WorkView, ScreeningView, YearReport } from './generated/bindings'
 import type { Events, OfficeHealth } from './uiTypes'
 
 /** Code given to failures that did not come from a command (the shell is missing, a panic). */
@@ -163,6 +163,8 @@ export interface ImportChoice {
 }
 
 /** Imports the file behind `handle`; the same handle serves the dry run and the import. */
+export const importWork = (handle: string, dryRun: boolean) =>
+  call<WorkImportReport>('import_work', { handle, dry_run: dryRun })
 export const importLedger = (handle: string, c: ImportChoice) =>
   call<ImportReport>('import_ledger', {
     handle,

@@ -27,7 +27,7 @@ describe('the IPC mock', () => {
     // Native: the system's file dialog and file viewer (mock.ts).
     const native = ['pick_files', 'open_attachment']
     // Not yet recorded: none of the page's scenarios calls them (a call is refused, `ipc`).
-    const unrecorded = ['add_submission', 'set_field', 'set_draft', 'update_staff', 'retry_quarantined']
+    const unrecorded = ['add_submission', 'set_field', 'set_draft', 'update_staff', 'retry_quarantined', 'import_work']
     for (const command of commands) {
       expect(answered.has(command) || native.includes(command) || unrecorded.includes(command), command).toBe(true)
     }

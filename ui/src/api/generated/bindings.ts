@@ -1389,7 +1389,7 @@ display_name: string, };
 /**
  * What a dialog is for: which kind of dialog, filters and how many files.
  */
-export type PickPurpose = "open_ledger" | "attachments" | "save_ledger" | "save_statistics";
+export type PickPurpose = "open_ledger" | "attachments" | "save_ledger" | "save_statistics" | "open_work";
 
 /**
  * What the webview learns of a chosen file.
@@ -2143,6 +2143,27 @@ item: string | null,
  * 作废理由.
  */
 reason: string, } | { "op": "file" };
+
+/**
+ * What importing a file of work records did (or, in a dry run, would do).
+ */
+export type WorkImportReport = { 
+/**
+ * Records read.
+ */
+rows: number, 
+/**
+ * Records made.
+ */
+records: number, 
+/**
+ * Records imported before (the same line): nothing made.
+ */
+duplicates: number, 
+/**
+ * Nothing was written.
+ */
+dry_run: boolean, };
 
 /**
  * A new record as a form or the command line gives it.
