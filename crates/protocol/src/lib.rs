@@ -8,7 +8,10 @@
 //! Bodies are CBOR (field names on the wire, so fields can be added without breaking older
 //! peers), compressed with zstd, behind a four-byte frame header naming the protocol version.
 //! Decoding caps the decompressed size, so a compression bomb is refused like any oversized
-//! body. Enrollment (`POST /v1/enroll`) and the bureau's read-only views are JSON.
+//! body. Enrollment (`POST /v1/enroll`) and the bureau's read-only views are JSON. Beside sync,
+//! binary like it: `POST /v1/repair/*` (comparing an office's documents with the hub's) and
+//! `POST /v1/repeat` ([`RepeatQuery`]: at registration, a petitioner's open matters elsewhere in
+//! the county, as the hub may tell the caller).
 //!
 //! Pure: no IO, no async.
 
