@@ -445,6 +445,18 @@ fn serve(
     let runtime =
         tokio::runtime::Builder::new_multi_thread().max_blocking_threads(8).enable_all().build()?;
     let state = HubState::new(store);
+    // The repeat-petitioner index reads every identity document once; beside serving, so the
+    // first registration's query does not wait for it.
+    let warming = state.clone();
+    runtime.spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        match warming.repeats.warm(&warming.engine) {
+            Ok(people) => {
+                tracing::info!(cases = people, elapsed = ?started.elapsed(), "repeat index ready")
+            }
+            Err(e) => tracing::warn!(error = %e, "repeat index not built; built on first query"),
+        }
+    });
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await

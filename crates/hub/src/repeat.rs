@@ -112,6 +112,19 @@ impl State {
 }
 
 impl RepeatIndex {
+    /// Reads the whole hub log into the index, so the first registration after a start is
+    /// answered as fast as the next (`ledger-hub serve` runs it beside serving). Returns how
+    /// many cases name an ID number.
+    pub fn warm(&self, engine: &Engine) -> Result<usize, StoreError> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if state.key.is_none() {
+            let secret = engine.store().secret()?;
+            state.key = Some(blake3::derive_key("ledger-hub 2026 repeat index", &secret));
+        }
+        refresh(&mut state, engine)?;
+        Ok(state.of_case.len())
+    }
+
     /// Answers `query` for `caller` as of `now`: rate-limited, logged, the index refreshed from
     /// the hub log first.
     pub fn answer(
@@ -136,11 +149,9 @@ impl RepeatIndex {
             tracing::warn!(target: "audit", %office, device = %caller.device.id, "repeat query refused: too many");
             return Err(RepeatError::TooMany);
         }
-        if state.key.is_none() {
-            let secret = engine.store().secret()?;
-            state.key = Some(blake3::derive_key("ledger-hub 2026 repeat index", &secret));
-        }
-        refresh(&mut state, engine)?;
+        drop(state);
+        self.warm(engine)?;
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let mut cases = BTreeSet::new();
         let asked: Vec<String> = query.id_numbers.iter().filter_map(|n| normalize_id(n)).collect();
         for id in &asked {
