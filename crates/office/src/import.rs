@@ -52,16 +52,17 @@ pub const LEDGER_COLUMNS: [&str; 25] = [
     "诉求内容",
     "是否越级",
     "是否重复",
-    "是否重大紧急",
-    "是否扬言",
-    "是否涉法涉诉",
-    "平台编号",
     "办理状态",
     "答复日期",
     "办结日期",
     "满意度",
     "信访目的",
     "案件标识",
+    // Added later, after the columns a fingerprint covers: old files keep their fingerprints.
+    "是否重大紧急",
+    "是否扬言",
+    "是否涉法涉诉",
+    "平台编号",
 ];
 
 /// The columns a row's fingerprint covers: the ledger's original nineteen, so a file imported
@@ -1147,16 +1148,16 @@ impl Office {
                     case.request.clone(),
                     yes(s.skip_level),
                     yes(s.repeat),
-                    yes(s.urgent),
-                    yes(s.threat),
-                    yes(s.litigation),
-                    s.platform_number.clone().unwrap_or_default(),
                     r.status.label().to_owned(),
                     reply_on.clone(),
                     closed_on.clone(),
                     satisfaction.clone(),
                     case.purpose.label().to_owned(),
                     case.id.to_string(),
+                    yes(s.urgent),
+                    yes(s.threat),
+                    yes(s.litigation),
+                    s.platform_number.clone().unwrap_or_default(),
                 ]);
             }
             if (n + 1) % 500 == 0 {
@@ -1176,6 +1177,36 @@ impl Office {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fingerprint_covers_the_ledgers_original_nineteen_columns() {
+        // A column added anywhere but the end would change every old file's fingerprints, and
+        // re-importing one would duplicate its cases.
+        assert_eq!(
+            LEDGER_COLUMNS[..FINGERPRINT_COLUMNS],
+            [
+                "案件编号",
+                "登记日期",
+                "信访形式",
+                "信访来源",
+                "信访人",
+                "证件号码",
+                "联系电话",
+                "住址",
+                "人数",
+                "所属乡镇",
+                "涉及领域",
+                "问题类别",
+                "诉求内容",
+                "是否越级",
+                "是否重复",
+                "办理状态",
+                "答复日期",
+                "办结日期",
+                "满意度",
+            ]
+        );
+    }
 
     #[test]
     fn formula_cells_are_neutralised_on_export_and_restored_exactly_on_import() {
