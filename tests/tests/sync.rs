@@ -992,8 +992,24 @@ async fn the_hub_tells_of_a_petitioners_open_matters_elsewhere_but_never_a_towns
     let many = ledger_protocol::RepeatQuery { id_numbers: vec![OPEN.to_owned(); 11] };
     let err = client.repeat(&c.hub.url(), &credential, &many).await.unwrap_err();
     assert!(err.to_string().contains("最多查询10个"), "{err}");
-    // ID numbers are few enough to guess: an office asks at most 30 times in ten minutes.
-    let mut answered = 3; // the three answered above (a malformed query is not admitted)
+    // A few compressed bytes that decompress past the query's 4 KiB are refused before decoding.
+    let bomb = ledger_protocol::encode(&ledger_protocol::RepeatQuery {
+        id_numbers: vec![String::new(); 50_000],
+    })
+    .unwrap();
+    assert!(bomb.len() < 4096, "{} bytes", bomb.len());
+    let status = ledger_tests::raw_http()
+        .post(format!("{}/v1/repeat", c.hub.url()))
+        .bearer_auth(&credential)
+        .body(bomb)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status.as_u16(), 413);
+    // ID numbers are few enough to guess: an office asks at most 30 times in ten minutes, the
+    // malformed queries above counted too.
+    let mut answered = 5;
     let refused = loop {
         match ask(&c.b, OPEN).await {
             Ok(_) => answered += 1,

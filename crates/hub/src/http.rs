@@ -13,8 +13,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use ledger_domain::stats::{Period, StatsQuery, statistics};
 use ledger_protocol::{
-    CONTENT_TYPE, DecodeError, EnrollRequest, ErrorBody, MAX_BODY_BYTES, RepairRequest, RepairSync,
-    RepeatQuery, SUPPORTED_VERSIONS, SyncRequest, decode, encode,
+    CONTENT_TYPE, DecodeError, EnrollRequest, ErrorBody, MAX_BODY_BYTES, MAX_REPEAT_BYTES,
+    RepairRequest, RepairSync, RepeatQuery, SUPPORTED_VERSIONS, SyncRequest, decode, decode_within,
+    encode,
 };
 use serde::{Deserialize, Serialize};
 
@@ -385,13 +386,24 @@ async fn repair_sync(
 }
 
 /// `POST /v1/repeat`: the open matters of the same petitioners elsewhere in the county.
+///
+/// The query is charged to the office before its body is read, so malformed queries count too;
+/// the body is a few KiB at most, decompressed included.
 async fn repeat(
     State(state): State<Arc<HubState>>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let (caller, query): (Caller, RepeatQuery) = binary(&state, request).await?;
+    let (parts, body): (_, Body) = request.into_parts();
+    let caller = caller(&state, &parts.headers, peer(&parts.extensions)).await?;
+    state.repeats.admit(&caller, now_ms())?;
+    let too_large = || ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "查询数据过大");
+    let body = axum::body::to_bytes(body, MAX_REPEAT_BYTES + 1).await.map_err(|_| too_large())?;
+    let query: RepeatQuery = decode_within(&body, MAX_REPEAT_BYTES).map_err(|e| match e {
+        DecodeError::TooLarge => too_large(),
+        other => decode_error(other),
+    })?;
     let answer = blocking(move || {
-        state.repeats.answer(&state.engine, &caller, &query, now_ms()).map_err(ApiError::from)
+        state.repeats.answer(&state.engine, &caller, &query).map_err(ApiError::from)
     })
     .await?;
     Ok(binary_response(&answer))

@@ -564,6 +564,8 @@ pub fn heads_digest(heads: &[Hash]) -> Hash {
 
 /// The most ID numbers one repeat query asks about (a registration's petitioners).
 pub const MAX_REPEAT_IDS: usize = 10;
+/// The largest repeat query, on the wire and decompressed: ten numbers fit many times over.
+pub const MAX_REPEAT_BYTES: usize = 4 * 1024;
 
 /// `POST /v1/repeat`: at registration, whether the petitioners (by ID number) have an open
 /// matter elsewhere in the county (重复信访提示). The hub compares the numbers as hashes keyed
@@ -716,7 +718,17 @@ pub fn frame_version(body: &[u8]) -> Result<u16, DecodeError> {
 /// Reads a framed message, refusing unsupported versions and anything that would decompress
 /// beyond [`MAX_BODY_BYTES`].
 pub fn decode<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, DecodeError> {
-    if body.len() > MAX_BODY_BYTES {
+    decode_within(body, MAX_BODY_BYTES)
+}
+
+/// [`decode`] for a message that is never large (a repeat query): `limit` bounds the body and
+/// what it decompresses to, so a few compressed bytes cannot become megabytes of strings.
+pub fn decode_within<T: for<'de> Deserialize<'de>>(
+    body: &[u8],
+    limit: usize,
+) -> Result<T, DecodeError> {
+    let limit = limit.min(MAX_BODY_BYTES);
+    if body.len() > limit {
         return Err(DecodeError::TooLarge);
     }
     let version = frame_version(body)?;
@@ -727,10 +739,10 @@ pub fn decode<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, DecodeErro
         .map_err(|e| DecodeError::Compression(e.to_string()))?;
     let mut cbor = Vec::new();
     decoder
-        .take(MAX_BODY_BYTES as u64 + 1)
+        .take(limit as u64 + 1)
         .read_to_end(&mut cbor)
         .map_err(|e| DecodeError::Compression(e.to_string()))?;
-    if cbor.len() > MAX_BODY_BYTES {
+    if cbor.len() > limit {
         return Err(DecodeError::TooLarge);
     }
     ciborium::from_reader(cbor.as_slice()).map_err(|e| DecodeError::Malformed(e.to_string()))
