@@ -1007,6 +1007,11 @@ impl Generator {
                     input.purpose.clone(),
                     // A legacy ledger has no 案件标识: rows of one case share its 案件编号.
                     String::new(),
+                    // 是否重大紧急, 是否扬言, 是否涉法涉诉, 平台编号.
+                    yes(false),
+                    yes(false),
+                    yes(false),
+                    String::new(),
                 ]);
             }
         }
