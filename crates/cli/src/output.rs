@@ -364,7 +364,7 @@ pub(crate) fn rules(view: &ledger_office::RulesView) {
             format!("{}日", p.decide_days)
         };
         println!(
-            "  {}{}  {} 起受理的事项：受理告知{decide}，办理{}日，延期至多{}日，复查（复核）申请{}日、办理{}日，异议退回{}个工作日，集体访{}人以上（代表不超过{}人），停访息诉观察{}日，12336判定{}个工作日、反馈{}日",
+            "  {}{}  {} 起受理的事项：受理告知{decide}，办理{}日，延期至多{}日，复查（复核）申请{}日、办理{}日，异议退回{}个工作日，集体访{}人以上（代表不超过{}人），停访息诉观察{}日，12336判定{}、反馈{}",
             if v.in_force { "▶ " } else { "  " },
             p.name,
             p.effective_from,
@@ -376,8 +376,8 @@ pub(crate) fn rules(view: &ledger_office::RulesView) {
             p.collective_threshold,
             p.representatives_max,
             p.settled_window_days,
-            p.assess_12336_working_days,
-            p.feedback_12336_days,
+            days_or_off(p.assess_12336_working_days, "个工作日"),
+            days_or_off(p.feedback_12336_days, "日"),
         );
     }
     println!("节假日表：{} 至 {}", view.calendar_from, view.calendar_to);
@@ -490,6 +490,11 @@ pub(crate) fn status(office: &ledger_office::Office, as_json: bool) -> anyhow::R
         println!("本机时钟与县局相差 {} 分钟，请校准时间（不影响同步）", skew / 60_000);
     }
     Ok(())
+}
+
+/// `15日`, or 不计 for a clock a county turned off (0).
+fn days_or_off(days: u32, unit: &str) -> String {
+    if days == 0 { "不计".to_owned() } else { format!("{days}{unit}") }
 }
 
 #[cfg(test)]

@@ -358,7 +358,8 @@ pub(crate) fn clocks(
             refused_extension: None,
         });
     }
-    if case.first_source() == Some(&Source::Report12336) {
+    let twelve = case.first_source() == Some(&Source::Report12336);
+    if twelve && policy.assess_12336_working_days > 0 {
         out.push(Clock {
             kind: DeadlineKind::Assess12336,
             start: received,
@@ -369,6 +370,8 @@ pub(crate) fn clocks(
             informational: false,
             refused_extension: None,
         });
+    }
+    if twelve && policy.feedback_12336_days > 0 {
         // What goes back to the platform: the §30 reply; a decision that ends the matter
         // (不予受理, 不再受理, 转送); or, on a track with no reply (执法查处 and the other
         // statutory routes), the closing.
@@ -1011,6 +1014,16 @@ mod tests {
         enforced.events.last_mut().unwrap().close_reason = Some(CloseReason::StatutoryProcedure);
         let dl = compute(&enforced, "2024-04-21");
         assert_eq!(dl.get(&DeadlineKind::Feedback12336).unwrap().met_on, Some(d("2024-04-20")));
+        // A county that does not track the assessment sets it to 0: that clock is gone, the
+        // feedback's stays.
+        let mut table = PolicyTable::default();
+        let mut off = table.current().clone();
+        off.assess_12336_working_days = 0;
+        table.insert(off);
+        let r = replay(&c.events);
+        let dl = deadlines(&c, &r, &table, &WorkCalendar::china(), d("2024-03-06"));
+        assert!(dl.get(&DeadlineKind::Assess12336).is_none());
+        assert!(dl.get(&DeadlineKind::Feedback12336).is_some());
         // Any other source has neither clock.
         let direct = compute(&case("2024-03-01", Source::Direct), "2024-03-02");
         assert!(direct.get(&DeadlineKind::Assess12336).is_none());

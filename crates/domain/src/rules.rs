@@ -52,10 +52,10 @@ coded_enum! {
         SettledWindowDays = ("settled_window_days", "停访息诉观察期（日）"),
         /// 集体访代表人数上限 (信访工作条例 §20).
         RepresentativesMax = ("representatives_max", "集体访代表人数上限（人）"),
-        /// 12336判定期限（工作日）.
-        Assess12336WorkingDays = ("assess_12336_working_days", "12336判定期限（工作日）"),
-        /// 12336反馈期限（日）.
-        Feedback12336Days = ("feedback_12336_days", "12336反馈期限（日）"),
+        /// 12336判定期限（工作日）; 0: not tracked.
+        Assess12336WorkingDays = ("assess_12336_working_days", "12336判定期限（工作日，0为不计）"),
+        /// 12336反馈期限（日）; 0: not tracked.
+        Feedback12336Days = ("feedback_12336_days", "12336反馈期限（日，0为不计）"),
     }
 }
 
@@ -203,9 +203,16 @@ pub fn check_entry(entry: &RuleEntry, today: NaiveDate) -> Result<(), String> {
                 PolicyField::RepresentativesMax => 5,
                 _ => 365,
             };
+            // The 12336 clocks are local practice, not law: 0 turns one off.
+            let least = u32::from(!matches!(
+                field,
+                PolicyField::Assess12336WorkingDays | PolicyField::Feedback12336Days
+            ));
             match value.parse::<u32>() {
-                Ok(n) if (1..=limit).contains(&n) => {}
-                _ => return Err(format!("「{}」应为 1 至 {limit} 之间的整数", item.label())),
+                Ok(n) if (least..=limit).contains(&n) => {}
+                _ => {
+                    return Err(format!("「{}」应为 {least} 至 {limit} 之间的整数", item.label()));
+                }
             }
         }
         RuleItem::County(CountySetting::ReviewBody | CountySetting::TownshipReviewBody) => {

@@ -194,6 +194,9 @@ fn entries_that_do_not_fit_or_reach_into_the_past_are_refused() {
     // §20 caps representatives at 5: a province may ask fewer (浙江: 3), never more.
     assert_eq!(ok(entry(1, "policy.representatives_max", "3", "2027-01-01")), Ok(()));
     assert!(refused(entry(1, "policy.representatives_max", "6", "2027-01-01")).contains("1 至 5"));
+    // The 12336 clocks are local practice: a county may turn one off with 0; the law's may not.
+    assert_eq!(ok(entry(1, "policy.assess_12336_working_days", "0", "2027-01-01")), Ok(()));
+    assert!(refused(entry(1, "policy.review_days", "0", "2027-01-01")).contains("1 至 365"));
     let (rules, _) = Rules::builtin().with_doc(&doc(vec![
         entry(1, "policy.representatives_max", "3", "2027-01-01"),
         entry(2, "policy.feedback_12336_days", "30", "2027-01-01"),
