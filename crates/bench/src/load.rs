@@ -124,6 +124,11 @@ pub struct HubLoadReport {
     /// The hub's database at the end: SQLite's file and its write-ahead log, or
     /// `pg_database_size`.
     pub database_bytes: u64,
+    /// The bureau's first repeat query (重复信访提示) after the seeded cases arrived: the hub's
+    /// index catches up with every one of them (ms).
+    pub repeat_first_ms: f64,
+    /// The next query, the index current (ms).
+    pub repeat_next_ms: f64,
 }
 
 /// The township office `i` (1-based) answers for.
@@ -355,6 +360,30 @@ fn database_bytes(setup: &Setup) -> Result<u64> {
     Ok(total)
 }
 
+/// Times two repeat queries of the bureau's: the first makes the hub's index read every case
+/// the seeding brought, the second finds it current.
+async fn repeat_queries(bureau: &TestOffice, hub: &str) -> Result<(f64, f64)> {
+    let client = bureau
+        .office
+        .hub_client(std::time::Duration::from_secs(600))
+        .map_err(BenchError::other)?;
+    let credential = bureau
+        .office
+        .store()
+        .meta("sync.credential")
+        .map_err(BenchError::other)?
+        .ok_or_else(|| BenchError::other("the bureau holds no credential"))?;
+    let query =
+        ledger_protocol::RepeatQuery { id_numbers: vec!["11010519491231002X".to_owned()] };
+    let mut times = Vec::new();
+    for _ in 0..2 {
+        let began = Instant::now();
+        client.repeat(hub, &credential, &query).await.map_err(BenchError::other)?;
+        times.push(began.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok((times[0], times[1]))
+}
+
 /// Runs the benchmark.
 pub async fn run(opts: &HubLoadOptions) -> Result<HubLoadReport> {
     let binary = hub_binary(&opts.exe)?;
@@ -371,6 +400,8 @@ pub async fn run(opts: &HubLoadOptions) -> Result<HubLoadReport> {
     crate::local::populate(&bureau.office, &mut seed_data, opts.cases)?;
     let seeded = crate::sync::upload_all(std::iter::once(&bureau)).await?;
     eprintln!("hub: {} changes seeded; enrolling {} townships", seeded.uploaded, opts.offices - 1);
+    let (repeat_first_ms, repeat_next_ms) = repeat_queries(&bureau, &hubs[0].url()).await?;
+    eprintln!("hub: repeat query {repeat_first_ms:.0} ms catching up, then {repeat_next_ms:.1} ms");
     let mut offices = vec![(0, bureau)];
     offices.extend(enroll_townships(&hubs, &setup.tokens).await?);
     // The bureau takes what the townships' first syncs brought (their rosters).
@@ -423,6 +454,8 @@ pub async fn run(opts: &HubLoadOptions) -> Result<HubLoadReport> {
     let database_bytes = database_bytes(&setup)?;
     latencies.sort_by(f64::total_cmp);
     Ok(HubLoadReport {
+        repeat_first_ms: round3(repeat_first_ms),
+        repeat_next_ms: round3(repeat_next_ms),
         benchmark: "hub",
         backend: if opts.postgres { "postgres" } else { "sqlite" },
         hubs: setup.site.dirs.len(),
