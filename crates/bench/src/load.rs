@@ -363,18 +363,15 @@ fn database_bytes(setup: &Setup) -> Result<u64> {
 /// Times two repeat queries of the bureau's: the first makes the hub's index read every case
 /// the seeding brought, the second finds it current.
 async fn repeat_queries(bureau: &TestOffice, hub: &str) -> Result<(f64, f64)> {
-    let client = bureau
-        .office
-        .hub_client(std::time::Duration::from_secs(600))
-        .map_err(BenchError::other)?;
+    let client =
+        bureau.office.hub_client(std::time::Duration::from_secs(600)).map_err(BenchError::other)?;
     let credential = bureau
         .office
         .store()
         .meta("sync.credential")
         .map_err(BenchError::other)?
         .ok_or_else(|| BenchError::other("the bureau holds no credential"))?;
-    let query =
-        ledger_protocol::RepeatQuery { id_numbers: vec!["11010519491231002X".to_owned()] };
+    let query = ledger_protocol::RepeatQuery { id_numbers: vec!["11010519491231002X".to_owned()] };
     let mut times = Vec::new();
     for _ in 0..2 {
         let began = Instant::now();
