@@ -6,7 +6,6 @@
 //! falls outside the calendar's coverage is reported as a problem, never guessed.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -335,20 +334,7 @@ pub(crate) fn clocks(
             });
         }
     }
-    // One clock per flagged submission: a second threat weeks later is reported again.
-    let flagged: BTreeSet<NaiveDate> = case
-        .submissions
-        .iter()
-        .filter(|s| s.needs_immediate_report())
-        .map(|s| s.received)
-        .collect();
-    for flagged in flagged {
-        let reported = case
-            .events
-            .iter()
-            .filter(|e| e.action == ActionKind::ReportUp && e.date >= flagged)
-            .map(|e| e.date)
-            .min();
+    for (flagged, reported) in case.urgent_reports() {
         out.push(Clock {
             kind: DeadlineKind::UrgentReport,
             start: flagged,

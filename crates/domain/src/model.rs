@@ -197,6 +197,29 @@ impl Case {
             })
     }
 
+    /// The 紧急上报 each 重大紧急 or 扬言 submission asks (信访工作条例 §25): per day such a
+    /// submission came in, the first 紧急上报 on or after it, if any. A second threat weeks
+    /// later is reported again.
+    pub fn urgent_reports(&self) -> Vec<(NaiveDate, Option<NaiveDate>)> {
+        let days: std::collections::BTreeSet<NaiveDate> = self
+            .submissions
+            .iter()
+            .filter(|s| s.needs_immediate_report())
+            .map(|s| s.received)
+            .collect();
+        days.into_iter()
+            .map(|day| {
+                let reported = self
+                    .events
+                    .iter()
+                    .filter(|e| e.action == ActionKind::ReportUp && e.date >= day)
+                    .map(|e| e.date)
+                    .min();
+                (day, reported)
+            })
+            .collect()
+    }
+
     /// The satisfaction evaluations, read from the 评价 events.
     pub fn evaluations(&self) -> Vec<Evaluation> {
         self.events

@@ -289,17 +289,15 @@ impl NewSubmission {
                 "只有来访才推选代表；来信、来电等请不要勾选「代表」",
             ));
         }
-        // A legacy ledger row never recorded representatives: history is taken as it was kept.
-        if let Some(message) =
-            // An anonymous submission names nobody, representatives included.
-            representatives_problem(
-                visit && !self.anonymous,
-                persons,
-                representatives.len(),
-                ctx.representatives_max,
-            )
-            .filter(|_| !ctx.legacy || representatives.len() > ctx.representatives_max as usize)
-        {
+        // An anonymous submission names nobody, representatives included; a legacy ledger row
+        // never recorded them: history is taken as it was kept.
+        let must_name = visit && !self.anonymous && !ctx.legacy;
+        if let Some(message) = representatives_problem(
+            must_name,
+            persons,
+            representatives.len(),
+            ctx.representatives_max,
+        ) {
             errors.push(FieldError::new("representatives", "代表", message));
         }
         let twelve = source == Some(Source::Report12336);
@@ -344,10 +342,11 @@ impl NewSubmission {
 pub const MAX_PLATFORM_NUMBER: usize = 40;
 
 /// What is wrong with a submission's 代表 (信访工作条例 §20: several people visiting about a
-/// common matter choose representatives, at most `max`), or nothing: a visit of more people
-/// than `max` must name them, and no submission names more than `max`.
+/// common matter choose representatives, at most `max`), or nothing: a visit that `must_name`
+/// them (not anonymous, not a legacy row) of more people than `max` names some, and no
+/// submission names more than `max`.
 pub fn representatives_problem(
-    visit: bool,
+    must_name: bool,
     persons: u32,
     named: usize,
     max: u32,
@@ -356,7 +355,7 @@ pub fn representatives_problem(
     if named > max_n {
         return Some(format!("代表不超过{max}人（信访工作条例第二十条），已勾选{named}人，请减少"));
     }
-    (visit && persons > max && named == 0).then(|| {
+    (must_name && persons > max && named == 0).then(|| {
         format!(
             "{persons}人来访，应推选代表（不超过{max}人，信访工作条例第二十条）：请登记代表并勾选「代表」"
         )

@@ -18,7 +18,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::coded_enum;
-use crate::model::{Case, DeviceTime, Event, Submission};
+use crate::model::{Case, DeviceTime, Event};
 use crate::terms::{
     CloseReason, DocumentKind, HandlingTrack, ReviewOutcome, Role, Satisfaction, Sector,
 };
@@ -459,10 +459,7 @@ pub fn allowed_actions(state: &Replay, role: &Role) -> Vec<ActionKind> {
 /// report on or after it was recorded yet.
 pub fn case_actions(case: &Case, state: &Replay, role: &Role) -> Vec<ActionKind> {
     let mut actions = allowed_actions(state, role);
-    let reported = |s: &Submission| {
-        case.events.iter().any(|e| e.action == ActionKind::ReportUp && e.date >= s.received)
-    };
-    let unreported = case.submissions.iter().any(|s| s.needs_immediate_report() && !reported(s));
+    let unreported = case.urgent_reports().iter().any(|(_, reported)| reported.is_none());
     if unreported && check(state, role, false, &ActionKind::ReportUp).is_ok() {
         actions.push(ActionKind::ReportUp);
     }

@@ -452,9 +452,8 @@ impl Office {
             petitioner_ids = case.petitioners.iter().map(|p| p.id.clone()).collect();
         }
         // The representatives chosen from the case came on this visit too.
-        for chosen in &input.representatives {
-            if !petitioner_ids.contains(chosen) && case.petitioners.iter().any(|p| &p.id == chosen)
-            {
+        for chosen in &representatives {
+            if !petitioner_ids.contains(chosen) {
                 petitioner_ids.push(chosen.clone());
             }
         }
