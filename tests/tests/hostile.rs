@@ -1208,22 +1208,7 @@ async fn a_corrupt_outbox_entry_is_refused_alone_and_recovery_converges() {
     let own =
         c.hq.office.register(&case_input("黄桥镇", "本局接收", "吕七", "违法建房"), None).unwrap();
     // Flip one byte of the action's outbox entry.
-    let (seq, hash) = {
-        let conn = rusqlite::Connection::open(c.hq.dir.path().join("ledger.db")).unwrap();
-        conn.busy_timeout(Duration::from_secs(5)).unwrap();
-        let (seq, hash, mut bytes): (i64, String, Vec<u8>) = conn
-            .query_row(
-                "SELECT seq, hash, bytes FROM outbox WHERE case_id = ?1 ORDER BY seq LIMIT 1",
-                [id.to_string()],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .unwrap();
-        let at = bytes.len() / 2;
-        bytes[at] ^= 0x5a;
-        conn.execute("UPDATE outbox SET bytes = ?1 WHERE seq = ?2", rusqlite::params![bytes, seq])
-            .unwrap();
-        (seq, hash)
-    };
+    let (seq, hash) = corrupt_first_outbox_entry(&c.hq, id);
     // `ledger check --deep` sees it, in the store and in the office.
     let deep = c.hq.office.store().check_deep().unwrap();
     assert!(
@@ -1282,6 +1267,70 @@ async fn a_corrupt_outbox_entry_is_refused_alone_and_recovery_converges() {
         c.bureau.office.store().heads(id, StoreKind::Case).unwrap()
     );
     c.after_attack(&before, "wedged outbox").await;
+}
+
+/// Flips one byte of the oldest outbox entry of case `id` at `o`: its sequence and hash.
+fn corrupt_first_outbox_entry(o: &TestOffice, id: CaseId) -> (i64, String) {
+    let conn = rusqlite::Connection::open(o.dir.path().join("ledger.db")).unwrap();
+    conn.busy_timeout(Duration::from_secs(5)).unwrap();
+    let (seq, hash, mut bytes): (i64, String, Vec<u8>) = conn
+        .query_row(
+            "SELECT seq, hash, bytes FROM outbox WHERE case_id = ?1 ORDER BY seq LIMIT 1",
+            [id.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x5a;
+    conn.execute("UPDATE outbox SET bytes = ?1 WHERE seq = ?2", rusqlite::params![bytes, seq])
+        .unwrap();
+    (seq, hash)
+}
+
+/// A batch large enough to be judged in lanes side by side (thirty new cases and two changes to
+/// an old one, the first corrupt): the corrupt change and the one built on it are refused,
+/// every other case goes through, as when a batch is judged on one thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_change_in_a_batch_judged_side_by_side_is_refused_alone() {
+    let mut c = county().await;
+    let sealed = c.sealed_case("黄桥镇", "柏秘密", "789", "13900003434");
+    let id = c.open_case("黄桥镇", "秦十");
+    c.settle().await;
+    let before = c.snapshot(&[sealed]);
+    let mut new = Vec::new();
+    for n in 0..30 {
+        let input = case_input("黄桥镇", "本局接收", &format!("来访人{n}"), "宅基地纠纷");
+        new.push(c.hq.office.register(&input, None).unwrap());
+    }
+    c.hq.office.act(id, &with_text(ActionKind::Investigate, "已到现场核实")).unwrap();
+    c.hq.office.set_draft(id, schema::Draft::Investigation, "调查记录").unwrap();
+    let queued = c.hq.office.store().outbox_len().unwrap();
+    assert!(queued >= 62, "one batch of {queued} changes, enough for lanes");
+    let (_, hash) = corrupt_first_outbox_entry(&c.hq, id);
+    let report = c.hq.sync().await.unwrap();
+    assert_eq!(report.refused, 2, "the corrupt change and the one after it: {report:?}");
+    let q = c.hq.office.quarantine().unwrap();
+    assert_eq!(q.len(), 2, "{q:?}");
+    assert!(q.iter().all(|q| q.case_id == id), "only the corrupt case's changes: {q:?}");
+    assert!(q.iter().any(|q| q.hash == hash), "{q:?}");
+    let at_hub = c.hub.store().quarantined(100).unwrap();
+    let rules: Vec<&str> = at_hub.iter().map(|r| r.rule.as_str()).collect();
+    assert_eq!(rules.len(), 2, "{rules:?}");
+    assert!(rules.contains(&"causality"), "the change built on it: {rules:?}");
+    assert!(!c.hub.store().has_change(&hash).unwrap());
+    assert_eq!(c.hq.office.store().outbox_len().unwrap(), 0, "the rest acknowledged");
+    c.bureau.sync().await.unwrap();
+    for case in &new {
+        assert!(c.bureau.office.store().row(*case).unwrap().is_some(), "case {case} uploaded");
+        assert_eq!(
+            c.bureau.office.store().heads(*case, StoreKind::Case).unwrap(),
+            c.hq.office.store().heads(*case, StoreKind::Case).unwrap()
+        );
+    }
+    let at_bureau = c.bureau.office.case(id).unwrap();
+    assert!(!at_bureau.events.iter().any(|e| e.action == ActionKind::Investigate));
+    assert!(at_bureau.investigation_report.is_empty(), "the draft built on it never arrived");
+    c.after_attack(&before, "corrupt change judged in lanes").await;
 }
 
 // ---------------------------------------------------------------------------------------------

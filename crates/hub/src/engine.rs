@@ -271,6 +271,14 @@ struct Ingested {
     refused: Vec<Refused>,
 }
 
+/// A batch's changes as sent, their hashes in hex, and which of them the hub does not hold yet.
+#[derive(Clone, Copy)]
+struct Upload<'a> {
+    changes: &'a [ledger_protocol::UpChange],
+    hashes: &'a [String],
+    fresh: &'a [bool],
+}
+
 /// A batch being judged: the calling device's actors, its office's roster as it stands, and
 /// the documents the batch changes (in first-touched order).
 struct Batch {
@@ -718,32 +726,22 @@ impl Engine {
             working: HashMap::new(),
             order: Vec::new(),
         };
-        let mut refused_docs: BTreeSet<(CaseId, DocKind)> = BTreeSet::new();
         let hashes: Vec<String> = changes.iter().map(|up| up.hash.to_hex()).collect();
-        // Stored before this batch, or accepted earlier in it: acknowledged, not judged again.
-        let mut held = self.store.stored_changes(&hashes)?;
-        for (up, hash) in changes.iter().zip(hashes) {
-            let case = CaseId(up.case_id);
-            let key = (case, up.kind);
-            if held.contains(&hash) {
-                out.acked.push(up.hash);
-                continue;
+        // Stored before this batch: acknowledged, not judged again.
+        let held = self.store.stored_changes(&hashes)?;
+        let fresh: Vec<bool> = hashes.iter().map(|h| !held.contains(h)).collect();
+        let verdicts = match lanes(changes, &hashes, &fresh, judging_threads()) {
+            Some(lanes) => self.judge_lanes(caller, &mut batch, changes, &hashes, &lanes, now)?,
+            None => {
+                let all: Vec<usize> = (0..changes.len()).collect();
+                let upload = Upload { changes, hashes: &hashes, fresh: &fresh };
+                self.judge_run(caller, &mut batch, upload, &all, now)
             }
-            let verdict = if refused_docs.contains(&key) {
-                Err(NotTaken::Refused((
-                    "causality",
-                    "同一文档中更早的更改已被拒绝，这条更改依赖它".to_owned(),
-                )))
-            } else {
-                self.judge_one(caller, &mut batch, up, &hash, now)
-            };
+        };
+        for (up, verdict) in changes.iter().zip(verdicts) {
             match verdict {
-                Ok(()) => {
-                    held.insert(hash);
-                    out.acked.push(up.hash);
-                }
+                Ok(()) => out.acked.push(up.hash),
                 Err(NotTaken::Refused(refusal)) => {
-                    refused_docs.insert(key);
                     out.refused.push(self.refuse(caller, up, refusal, now)?);
                 }
                 Err(NotTaken::Store(e)) => return Err(e.into()),
@@ -774,6 +772,102 @@ impl Engine {
             }
         }
         Ok(out)
+    }
+
+    /// Judges the changes at `indices` (in batch order) into `batch`; a verdict for each
+    /// change of the batch, `Ok` for those not judged here. A change already held, or accepted
+    /// earlier in the run, is acknowledged; after a refusal, the later changes to the same
+    /// document are refused with it.
+    fn judge_run(
+        &self,
+        caller: &Caller,
+        batch: &mut Batch,
+        upload: Upload<'_>,
+        indices: &[usize],
+        now: i64,
+    ) -> Vec<Result<(), NotTaken>> {
+        let Upload { changes, hashes, fresh } = upload;
+        let mut verdicts: Vec<Result<(), NotTaken>> = changes.iter().map(|_| Ok(())).collect();
+        let mut refused_docs: BTreeSet<(CaseId, DocKind)> = BTreeSet::new();
+        let mut accepted: HashSet<&str> = HashSet::new();
+        for &i in indices {
+            let (up, hash) = (&changes[i], hashes[i].as_str());
+            let key = (CaseId(up.case_id), up.kind);
+            if !fresh[i] || accepted.contains(hash) {
+                continue;
+            }
+            let verdict = if refused_docs.contains(&key) {
+                Err(NotTaken::Refused((
+                    "causality",
+                    "同一文档中更早的更改已被拒绝，这条更改依赖它".to_owned(),
+                )))
+            } else {
+                self.judge_one(caller, batch, up, hash, now)
+            };
+            match &verdict {
+                Ok(()) => {
+                    accepted.insert(hash);
+                }
+                Err(NotTaken::Refused(_)) => {
+                    refused_docs.insert(key);
+                }
+                Err(NotTaken::Store(_)) => {}
+            }
+            verdicts[i] = verdict;
+        }
+        verdicts
+    }
+
+    /// Judges a batch's lanes (see [`lanes`]) on a thread each, then gathers their documents
+    /// into `batch` in the order the batch first touched them, as one thread would have.
+    fn judge_lanes(
+        &self,
+        caller: &Caller,
+        batch: &mut Batch,
+        changes: &[ledger_protocol::UpChange],
+        hashes: &[String],
+        lanes: &[Vec<usize>],
+        now: i64,
+    ) -> Result<Vec<Result<(), NotTaken>>, SyncError> {
+        // Read once here rather than by every lane: no change of the batch alters it.
+        batch.roster = self.roster_of(&batch.working, &caller.office.code)?;
+        let fresh = vec![true; changes.len()];
+        let judged: Vec<(Batch, Vec<Result<(), NotTaken>>)> = std::thread::scope(|scope| {
+            let running: Vec<_> = lanes
+                .iter()
+                .map(|lane| {
+                    let mut own = Batch {
+                        actors: batch.actors.clone(),
+                        admitted: HashSet::new(),
+                        roster: batch.roster.clone(),
+                        working: HashMap::new(),
+                        order: Vec::new(),
+                    };
+                    let fresh = &fresh;
+                    scope.spawn(move || {
+                        let upload = Upload { changes, hashes, fresh };
+                        let verdicts = self.judge_run(caller, &mut own, upload, lane, now);
+                        (own, verdicts)
+                    })
+                })
+                .collect();
+            joined(running)
+        });
+        let mut verdicts: Vec<Result<(), NotTaken>> = changes.iter().map(|_| Ok(())).collect();
+        for ((own, lane_verdicts), lane) in judged.into_iter().zip(lanes) {
+            batch.working.extend(own.working);
+            let mut lane_verdicts = lane_verdicts;
+            for &i in lane {
+                verdicts[i] = std::mem::replace(&mut lane_verdicts[i], Ok(()));
+            }
+        }
+        for up in changes {
+            let key = (CaseId(up.case_id), up.kind);
+            if batch.working.contains_key(&key) && !batch.order.contains(&key) {
+                batch.order.push(key);
+            }
+        }
+        Ok(verdicts)
     }
 
     /// Quarantines a refused change and says why, for the office.
@@ -1187,12 +1281,7 @@ impl Engine {
         drops: Vec<(Uuid, CaseId, String)>,
         now: i64,
     ) -> Result<Vec<StoredChange>, SyncError> {
-        let mut failed = Vec::new();
-        for key in order {
-            if let Some(w) = working.get_mut(key) {
-                failed.extend(self.prove_reloads(*key, w)?);
-            }
-        }
+        let failed = self.prove_all(&mut working, order)?;
         // A drop whose identity write failed is not marked merged: it is sent again.
         let failed_cases: BTreeSet<CaseId> = failed.iter().map(|c| c.case_id).collect();
         let drops = drops.into_iter().filter(|(_, case, _)| !failed_cases.contains(case)).collect();
@@ -1227,6 +1316,42 @@ impl Engine {
         if rules_changed {
             self.reload_rules()?;
             tracing::info!("county rules changed");
+        }
+        Ok(failed)
+    }
+
+    /// [`Self::prove_reloads`] for every document of the batch, the documents split over the
+    /// judging threads; the changes that failed, in the batch's order.
+    fn prove_all(
+        &self,
+        working: &mut HashMap<(CaseId, DocKind), Working>,
+        order: &[(CaseId, DocKind)],
+    ) -> Result<Vec<StoredChange>, SyncError> {
+        let mut docs: Vec<((CaseId, DocKind), &mut Working)> =
+            working.iter_mut().filter(|(_, w)| !w.new.is_empty()).map(|(k, w)| (*k, w)).collect();
+        let rank: HashMap<(CaseId, DocKind), usize> =
+            order.iter().enumerate().map(|(i, k)| (*k, i)).collect();
+        docs.sort_by_key(|(k, _)| rank.get(k).copied());
+        let threads = judging_threads().min(docs.len() / (LANES_FROM / 2).max(1)).max(1);
+        let per = docs.len().div_ceil(threads).max(1);
+        let proved: Vec<Result<Vec<StoredChange>, SyncError>> = std::thread::scope(|scope| {
+            let running: Vec<_> = docs
+                .chunks_mut(per)
+                .map(|chunk| {
+                    scope.spawn(move || {
+                        let mut failed = Vec::new();
+                        for (key, w) in chunk.iter_mut() {
+                            failed.extend(self.prove_reloads(*key, w)?);
+                        }
+                        Ok(failed)
+                    })
+                })
+                .collect();
+            joined(running)
+        });
+        let mut failed = Vec::new();
+        for chunk in proved {
+            failed.extend(chunk?);
         }
         Ok(failed)
     }
@@ -1828,6 +1953,56 @@ impl Engine {
     }
 }
 
+/// What each scoped thread returned, in order; a thread's panic goes on in the caller, as it
+/// would have on one thread.
+fn joined<T>(running: Vec<std::thread::ScopedJoinHandle<'_, T>>) -> Vec<T> {
+    running
+        .into_iter()
+        .map(|t| t.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        .collect()
+}
+
+/// Below this many changes a batch is judged on one thread: starting threads costs more.
+const LANES_FROM: usize = 32;
+
+/// Threads a batch's judging may use: the machine's cores, at most four.
+fn judging_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+}
+
+/// How a batch's changes to judge (`fresh`) split into lanes judged side by side, or `None`
+/// when they must be judged in one: fewer than [`LANES_FROM`], one thread, a change to a roster
+/// or the rules (the events after it are judged against the roster or rules as it then
+/// stands), or a change sent twice (the second is acknowledged only if the first was taken).
+/// A case's changes (its case and identity documents: an identity's judging reads the case)
+/// stay in one lane, in batch order; cases go to the lane with the fewest changes so far.
+fn lanes(
+    changes: &[ledger_protocol::UpChange],
+    hashes: &[String],
+    fresh: &[bool],
+    threads: usize,
+) -> Option<Vec<Vec<usize>>> {
+    let judged: Vec<usize> = (0..changes.len()).filter(|&i| fresh[i]).collect();
+    if threads < 2 || judged.len() < LANES_FROM {
+        return None;
+    }
+    let mut seen = HashSet::new();
+    let mut case_lane: HashMap<CaseId, usize> = HashMap::new();
+    let mut lanes: Vec<Vec<usize>> = vec![Vec::new(); threads];
+    for i in judged {
+        let up = &changes[i];
+        if matches!(up.kind, DocKind::Roster | DocKind::Rules) || !seen.insert(&hashes[i]) {
+            return None;
+        }
+        let lane = *case_lane
+            .entry(CaseId(up.case_id))
+            .or_insert_with(|| (0..threads).min_by_key(|&l| lanes[l].len()).unwrap_or(0));
+        lanes[lane].push(i);
+    }
+    lanes.retain(|l| !l.is_empty());
+    (lanes.len() > 1).then_some(lanes)
+}
+
 fn merge_pages(merged: &mut SyncResponse, page: SyncResponse) {
     merged.acked.extend(page.acked);
     merged.refused.extend(page.refused);
@@ -2060,4 +2235,92 @@ fn enter_len(record: &Record) -> u64 {
 
 fn heads_of(doc: &Automerge) -> Vec<Hash> {
     doc.get_heads().iter().map(|h| Hash(h.0)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn up(case: u128, kind: DocKind, n: u8) -> ledger_protocol::UpChange {
+        ledger_protocol::UpChange {
+            case_id: Uuid::from_u128(case),
+            kind,
+            hash: Hash([n; 32]),
+            bytes: vec![n],
+        }
+    }
+
+    fn hashes(changes: &[ledger_protocol::UpChange]) -> Vec<String> {
+        changes.iter().map(|c| c.hash.to_hex()).collect()
+    }
+
+    /// Two changes to each of `cases` cases (its case, then its identity), numbered in order.
+    fn two_a_case(cases: u8) -> Vec<ledger_protocol::UpChange> {
+        (0..cases)
+            .flat_map(|c| {
+                [
+                    up(u128::from(c), DocKind::Case, 2 * c),
+                    up(u128::from(c), DocKind::Identity, 2 * c + 1),
+                ]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_case_stays_in_one_lane_in_batch_order_and_lanes_balance() {
+        let changes = two_a_case(40);
+        let fresh = vec![true; changes.len()];
+        let lanes = lanes(&changes, &hashes(&changes), &fresh, 2).expect("split");
+        assert_eq!(lanes.len(), 2);
+        let mut all: Vec<usize> = lanes.iter().flatten().copied().collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..changes.len()).collect::<Vec<_>>(), "every change judged once");
+        for lane in &lanes {
+            assert!(lane.windows(2).all(|w| w[0] < w[1]), "batch order kept: {lane:?}");
+            assert!(lane.len() >= 30, "balanced: {} of {}", lane.len(), changes.len());
+        }
+        for case in 0..40u128 {
+            let holding: Vec<usize> = (0..lanes.len())
+                .filter(|&l| lanes[l].iter().any(|&i| changes[i].case_id.as_u128() == case))
+                .collect();
+            assert_eq!(holding.len(), 1, "case {case} in lanes {holding:?}");
+        }
+    }
+
+    #[test]
+    fn a_roster_change_a_repeated_change_or_a_small_batch_is_judged_in_one() {
+        let changes = two_a_case(40);
+        let all = vec![true; changes.len()];
+        assert!(lanes(&changes, &hashes(&changes), &all, 1).is_none(), "one thread");
+        let few = two_a_case(15);
+        assert!(lanes(&few, &hashes(&few), &vec![true; few.len()], 4).is_none(), "30 changes");
+        let mut with_roster = changes.clone();
+        with_roster.insert(17, up(99, DocKind::Roster, 200));
+        let fresh = vec![true; with_roster.len()];
+        assert!(lanes(&with_roster, &hashes(&with_roster), &fresh, 2).is_none(), "roster");
+        let mut with_rules = changes.clone();
+        with_rules.push(up(98, DocKind::Rules, 201));
+        let fresh = vec![true; with_rules.len()];
+        assert!(lanes(&with_rules, &hashes(&with_rules), &fresh, 2).is_none(), "rules");
+        let mut twice = changes;
+        twice.push(up(55, DocKind::Case, 3));
+        let fresh = vec![true; twice.len()];
+        assert!(lanes(&twice, &hashes(&twice), &fresh, 2).is_none(), "a change sent twice");
+    }
+
+    #[test]
+    fn changes_already_held_are_left_out_of_the_lanes() {
+        let changes = two_a_case(40);
+        let mut fresh = vec![true; changes.len()];
+        // Held already: not judged, so neither counted nor a reason to judge in one.
+        fresh[..60].iter_mut().for_each(|f| *f = false);
+        assert!(lanes(&changes, &hashes(&changes), &fresh, 2).is_none(), "20 left to judge");
+        let mut roster_held = changes;
+        roster_held.insert(0, up(99, DocKind::Roster, 200));
+        let mut fresh = vec![true; roster_held.len()];
+        fresh[0] = false;
+        let lanes = lanes(&roster_held, &hashes(&roster_held), &fresh, 3).expect("split");
+        assert_eq!(lanes.len(), 3);
+        assert!(lanes.iter().flatten().all(|&i| i != 0), "the held roster change is not judged");
+    }
 }

@@ -120,6 +120,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/007_open_indexes.sql"),
     include_str!("../migrations/008_blob_refs_case.sql"),
     include_str!("../migrations/009_sync_position.sql"),
+    include_str!("../migrations/010_outbox_waiting.sql"),
 ];
 
 /// Finds the county's rules document at every open (through the `docs_kind` index).

@@ -88,13 +88,22 @@ impl Store {
     /// The oldest unacknowledged changes, at most `max_bytes` of them (but always at least one).
     pub fn outbox_batch(&self, max_bytes: usize) -> Result<Vec<OutboxEntry>> {
         let conn = self.reader();
-        let mut stmt = conn.prepare_cached(
-            "SELECT seq, case_id, kind, hash, bytes FROM outbox WHERE quarantined = 0 ORDER BY kind = 2 DESC, seq",
+        // The roster's changes go first (the hub judges a township's events against it), then
+        // the rest in queue order. Two statements, because one ordering by "roster first" sorts
+        // the whole queue every round; this one walks it from the oldest and stops when full.
+        let mut roster = conn.prepare_cached(
+            "SELECT seq, case_id, kind, hash, bytes FROM outbox
+             WHERE quarantined = 0 AND kind = ?1 ORDER BY seq",
         )?;
-        let mut rows = stmt.query_map([], entry)?;
+        let mut rest = conn.prepare_cached(
+            "SELECT seq, case_id, kind, hash, bytes FROM outbox NOT INDEXED
+             WHERE quarantined = 0 AND kind <> ?1 ORDER BY seq",
+        )?;
         let mut out = Vec::new();
         let mut size = 0;
-        for r in rows.by_ref() {
+        let code = DocKind::Roster.code();
+        let rows = roster.query_map([code], entry)?.chain(rest.query_map([code], entry)?);
+        for r in rows {
             let e = r?;
             if !out.is_empty() && size + e.bytes.len() > max_bytes {
                 break;
