@@ -730,11 +730,19 @@ impl Engine {
         // Stored before this batch: acknowledged, not judged again.
         let held = self.store.stored_changes(&hashes)?;
         let fresh: Vec<bool> = hashes.iter().map(|h| !held.contains(h)).collect();
-        let verdicts = match lanes(changes, &hashes, &fresh, judging_threads()) {
-            Some(lanes) => self.judge_lanes(caller, &mut batch, changes, &hashes, &lanes, now)?,
+        let upload = Upload { changes, hashes: &hashes, fresh: &fresh };
+        // The lanes share one reading of the roster; a roster that cannot be read now is left
+        // to the change-by-change path, which answers each change as it always has.
+        let split = lanes(changes, &hashes, &fresh, judging_threads()).and_then(|lanes| {
+            Some((lanes, self.roster_of(&batch.working, &caller.office.code).ok()?))
+        });
+        let verdicts = match split {
+            Some((lanes, roster)) => {
+                batch.roster = roster;
+                self.judge_lanes(caller, &mut batch, upload, &lanes, now)
+            }
             None => {
                 let all: Vec<usize> = (0..changes.len()).collect();
-                let upload = Upload { changes, hashes: &hashes, fresh: &fresh };
                 self.judge_run(caller, &mut batch, upload, &all, now)
             }
         };
@@ -824,14 +832,10 @@ impl Engine {
         &self,
         caller: &Caller,
         batch: &mut Batch,
-        changes: &[ledger_protocol::UpChange],
-        hashes: &[String],
+        upload: Upload<'_>,
         lanes: &[Vec<usize>],
         now: i64,
-    ) -> Result<Vec<Result<(), NotTaken>>, SyncError> {
-        // Read once here rather than by every lane: no change of the batch alters it.
-        batch.roster = self.roster_of(&batch.working, &caller.office.code)?;
-        let fresh = vec![true; changes.len()];
+    ) -> Vec<Result<(), NotTaken>> {
         let judged: Vec<(Batch, Vec<Result<(), NotTaken>>)> = std::thread::scope(|scope| {
             let running: Vec<_> = lanes
                 .iter()
@@ -843,9 +847,7 @@ impl Engine {
                         working: HashMap::new(),
                         order: Vec::new(),
                     };
-                    let fresh = &fresh;
                     scope.spawn(move || {
-                        let upload = Upload { changes, hashes, fresh };
                         let verdicts = self.judge_run(caller, &mut own, upload, lane, now);
                         (own, verdicts)
                     })
@@ -853,21 +855,23 @@ impl Engine {
                 .collect();
             joined(running)
         });
-        let mut verdicts: Vec<Result<(), NotTaken>> = changes.iter().map(|_| Ok(())).collect();
-        for ((own, lane_verdicts), lane) in judged.into_iter().zip(lanes) {
+        let mut verdicts: Vec<Result<(), NotTaken>> =
+            upload.changes.iter().map(|_| Ok(())).collect();
+        for ((own, mut lane_verdicts), lane) in judged.into_iter().zip(lanes) {
             batch.working.extend(own.working);
-            let mut lane_verdicts = lane_verdicts;
             for &i in lane {
                 verdicts[i] = std::mem::replace(&mut lane_verdicts[i], Ok(()));
             }
         }
-        for up in changes {
+        // First touched by a change judged here, as the one-thread path orders them.
+        let mut ordered = HashSet::new();
+        for (up, _) in upload.changes.iter().zip(upload.fresh).filter(|(_, fresh)| **fresh) {
             let key = (CaseId(up.case_id), up.kind);
-            if batch.working.contains_key(&key) && !batch.order.contains(&key) {
+            if batch.working.contains_key(&key) && ordered.insert(key) {
                 batch.order.push(key);
             }
         }
-        Ok(verdicts)
+        verdicts
     }
 
     /// Quarantines a refused change and says why, for the office.

@@ -102,8 +102,12 @@ impl Store {
         let mut out = Vec::new();
         let mut size = 0;
         let code = DocKind::Roster.code();
-        let rows = roster.query_map([code], entry)?.chain(rest.query_map([code], entry)?);
-        for r in rows {
+        // The walk's first step opens the read both statements then see, so a roster change
+        // committed between them cannot be missed while an event after it is sent.
+        let mut rest = rest.query_map([code], entry)?.peekable();
+        rest.peek();
+        let roster: Vec<_> = roster.query_map([code], entry)?.collect();
+        for r in roster.into_iter().chain(rest) {
             let e = r?;
             if !out.is_empty() && size + e.bytes.len() > max_bytes {
                 break;
