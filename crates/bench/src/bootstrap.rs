@@ -3,8 +3,8 @@
 //! a fresh bureau device pulling every case. The pull runs in a fresh process (the benchmark
 //! re-executes itself with the hidden `bootstrap-probe` subcommand) so its CPU time is its own.
 //! When there is a `strace`, a second fresh device then pulls again under it, which counts its
-//! fsyncs: the tracer stops every thread it follows and slowed the timed pull by half or more,
-//! so the timed pull runs untraced.
+//! fsyncs: the tracer stops every thread it follows and slowed the timed pull by a quarter to
+//! nearly twice its time, so the timed pull runs untraced.
 //!
 //! Beside the figures it measures the floors: the bytes of the documents the hub holds, saved
 //! and compressed with zstd as one stream (what a page could carry at best), and the time of

@@ -733,7 +733,7 @@ impl Engine {
         let upload = Upload { changes, hashes: &hashes, fresh: &fresh };
         // The lanes share one reading of the roster; a roster that cannot be read now is left
         // to the change-by-change path, which answers each change as it always has.
-        let split = lanes(changes, &hashes, &fresh, judging_threads()).and_then(|lanes| {
+        let split = lanes(upload, judging_threads()).and_then(|lanes| {
             Some((lanes, self.roster_of(&batch.working, &caller.office.code).ok()?))
         });
         let verdicts = match split {
@@ -782,10 +782,9 @@ impl Engine {
         Ok(out)
     }
 
-    /// Judges the changes at `indices` (in batch order) into `batch`; a verdict for each
-    /// change of the batch, `Ok` for those not judged here. A change already held, or accepted
-    /// earlier in the run, is acknowledged; after a refusal, the later changes to the same
-    /// document are refused with it.
+    /// Judges the changes at `indices` (in batch order) into `batch`: a verdict for each of
+    /// them, in that order. A change already held, or accepted earlier in the run, is
+    /// acknowledged; after a refusal, the later changes to the same document are refused with it.
     fn judge_run(
         &self,
         caller: &Caller,
@@ -795,13 +794,14 @@ impl Engine {
         now: i64,
     ) -> Vec<Result<(), NotTaken>> {
         let Upload { changes, hashes, fresh } = upload;
-        let mut verdicts: Vec<Result<(), NotTaken>> = changes.iter().map(|_| Ok(())).collect();
+        let mut verdicts: Vec<Result<(), NotTaken>> = Vec::with_capacity(indices.len());
         let mut refused_docs: BTreeSet<(CaseId, DocKind)> = BTreeSet::new();
         let mut accepted: HashSet<&str> = HashSet::new();
         for &i in indices {
             let (up, hash) = (&changes[i], hashes[i].as_str());
             let key = (CaseId(up.case_id), up.kind);
             if !fresh[i] || accepted.contains(hash) {
+                verdicts.push(Ok(()));
                 continue;
             }
             let verdict = if refused_docs.contains(&key) {
@@ -821,7 +821,7 @@ impl Engine {
                 }
                 Err(NotTaken::Store(_)) => {}
             }
-            verdicts[i] = verdict;
+            verdicts.push(verdict);
         }
         verdicts
     }
@@ -857,10 +857,10 @@ impl Engine {
         });
         let mut verdicts: Vec<Result<(), NotTaken>> =
             upload.changes.iter().map(|_| Ok(())).collect();
-        for ((own, mut lane_verdicts), lane) in judged.into_iter().zip(lanes) {
+        for ((own, lane_verdicts), lane) in judged.into_iter().zip(lanes) {
             batch.working.extend(own.working);
-            for &i in lane {
-                verdicts[i] = std::mem::replace(&mut lane_verdicts[i], Ok(()));
+            for (&i, verdict) in lane.iter().zip(lane_verdicts) {
+                verdicts[i] = verdict;
             }
         }
         // First touched by a change judged here, as the one-thread path orders them.
@@ -1336,7 +1336,7 @@ impl Engine {
         let rank: HashMap<(CaseId, DocKind), usize> =
             order.iter().enumerate().map(|(i, k)| (*k, i)).collect();
         docs.sort_by_key(|(k, _)| rank.get(k).copied());
-        let threads = judging_threads().min(docs.len() / (LANES_FROM / 2).max(1)).max(1);
+        let threads = judging_threads().min(docs.len() / PROOFS_PER_THREAD).max(1);
         let per = docs.len().div_ceil(threads).max(1);
         let proved: Vec<Result<Vec<StoredChange>, SyncError>> = std::thread::scope(|scope| {
             let running: Vec<_> = docs
@@ -1969,6 +1969,9 @@ fn joined<T>(running: Vec<std::thread::ScopedJoinHandle<'_, T>>) -> Vec<T> {
 /// Below this many changes a batch is judged on one thread: starting threads costs more.
 const LANES_FROM: usize = 32;
 
+/// Fewer documents than this a thread are proved on one: starting threads costs more.
+const PROOFS_PER_THREAD: usize = 16;
+
 /// Threads a batch's judging may use: the machine's cores, at most four.
 fn judging_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
@@ -1980,12 +1983,8 @@ fn judging_threads() -> usize {
 /// stands), or a change sent twice (the second is acknowledged only if the first was taken).
 /// A case's changes (its case and identity documents: an identity's judging reads the case)
 /// stay in one lane, in batch order; cases go to the lane with the fewest changes so far.
-fn lanes(
-    changes: &[ledger_protocol::UpChange],
-    hashes: &[String],
-    fresh: &[bool],
-    threads: usize,
-) -> Option<Vec<Vec<usize>>> {
+fn lanes(upload: Upload<'_>, threads: usize) -> Option<Vec<Vec<usize>>> {
+    let Upload { changes, hashes, fresh } = upload;
     let judged: Vec<usize> = (0..changes.len()).filter(|&i| fresh[i]).collect();
     if threads < 2 || judged.len() < LANES_FROM {
         return None;
@@ -2254,8 +2253,14 @@ mod tests {
         }
     }
 
-    fn hashes(changes: &[ledger_protocol::UpChange]) -> Vec<String> {
-        changes.iter().map(|c| c.hash.to_hex()).collect()
+    /// [`lanes`] of `changes`, those marked in `fresh` to judge.
+    fn split(
+        changes: &[ledger_protocol::UpChange],
+        fresh: &[bool],
+        threads: usize,
+    ) -> Option<Vec<Vec<usize>>> {
+        let hashes: Vec<String> = changes.iter().map(|c| c.hash.to_hex()).collect();
+        lanes(Upload { changes, hashes: &hashes, fresh }, threads)
     }
 
     /// Two changes to each of `cases` cases (its case, then its identity), numbered in order.
@@ -2274,7 +2279,7 @@ mod tests {
     fn a_case_stays_in_one_lane_in_batch_order_and_lanes_balance() {
         let changes = two_a_case(40);
         let fresh = vec![true; changes.len()];
-        let lanes = lanes(&changes, &hashes(&changes), &fresh, 2).expect("split");
+        let lanes = split(&changes, &fresh, 2).expect("split");
         assert_eq!(lanes.len(), 2);
         let mut all: Vec<usize> = lanes.iter().flatten().copied().collect();
         all.sort_unstable();
@@ -2295,21 +2300,21 @@ mod tests {
     fn a_roster_change_a_repeated_change_or_a_small_batch_is_judged_in_one() {
         let changes = two_a_case(40);
         let all = vec![true; changes.len()];
-        assert!(lanes(&changes, &hashes(&changes), &all, 1).is_none(), "one thread");
+        assert!(split(&changes, &all, 1).is_none(), "one thread");
         let few = two_a_case(15);
-        assert!(lanes(&few, &hashes(&few), &vec![true; few.len()], 4).is_none(), "30 changes");
+        assert!(split(&few, &vec![true; few.len()], 4).is_none(), "30 changes");
         let mut with_roster = changes.clone();
         with_roster.insert(17, up(99, DocKind::Roster, 200));
         let fresh = vec![true; with_roster.len()];
-        assert!(lanes(&with_roster, &hashes(&with_roster), &fresh, 2).is_none(), "roster");
+        assert!(split(&with_roster, &fresh, 2).is_none(), "roster");
         let mut with_rules = changes.clone();
         with_rules.push(up(98, DocKind::Rules, 201));
         let fresh = vec![true; with_rules.len()];
-        assert!(lanes(&with_rules, &hashes(&with_rules), &fresh, 2).is_none(), "rules");
+        assert!(split(&with_rules, &fresh, 2).is_none(), "rules");
         let mut twice = changes;
         twice.push(up(55, DocKind::Case, 3));
         let fresh = vec![true; twice.len()];
-        assert!(lanes(&twice, &hashes(&twice), &fresh, 2).is_none(), "a change sent twice");
+        assert!(split(&twice, &fresh, 2).is_none(), "a change sent twice");
     }
 
     #[test]
@@ -2318,12 +2323,12 @@ mod tests {
         let mut fresh = vec![true; changes.len()];
         // Held already: not judged, so neither counted nor a reason to judge in one.
         fresh[..60].iter_mut().for_each(|f| *f = false);
-        assert!(lanes(&changes, &hashes(&changes), &fresh, 2).is_none(), "20 left to judge");
+        assert!(split(&changes, &fresh, 2).is_none(), "20 left to judge");
         let mut roster_held = changes;
         roster_held.insert(0, up(99, DocKind::Roster, 200));
         let mut fresh = vec![true; roster_held.len()];
         fresh[0] = false;
-        let lanes = lanes(&roster_held, &hashes(&roster_held), &fresh, 3).expect("split");
+        let lanes = split(&roster_held, &fresh, 3).expect("split");
         assert_eq!(lanes.len(), 3);
         assert!(lanes.iter().flatten().all(|&i| i != 0), "the held roster change is not judged");
     }
