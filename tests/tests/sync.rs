@@ -244,6 +244,10 @@ async fn a_fresh_bureau_device_bootstraps_from_cursor_zero_with_enter_records() 
     // 12 cases x (case + identity), the three offices' staff rosters and the county's rules:
     // whole documents, not the history change by change.
     assert_eq!(report.downloaded, 24 + 3 + 1, "{report:?}");
+    // The pass's last page wrote the search rows its pages left waiting: none is left.
+    assert_eq!(fresh.office.store().catch_up_search().unwrap(), 0);
+    let found = fresh.office.list(&CaseQuery { text: Some("诉求".into()), ..Default::default() });
+    assert_eq!(found.unwrap().total, 12);
     c.bureau.sync().await.unwrap();
     for id in &ids {
         assert_eq!(fresh.office.case(*id).unwrap(), c.bureau.office.case(*id).unwrap());

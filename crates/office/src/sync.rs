@@ -24,8 +24,8 @@ use ledger_protocol::{
     SyncResponse, UpChange, is_work_id, roster_id, rules_id,
 };
 use ledger_store::{
-    BootstrapPosition, DocKind, LEGACY_META_KEY, PartialPosition, Store, StoreError, SyncBook,
-    SyncPosition,
+    BootstrapPosition, DocKind, LEGACY_META_KEY, PartialPosition, Preloaded, Store, StoreError,
+    SyncBook, SyncPosition,
 };
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -109,6 +109,26 @@ fn local(kind: WireKind) -> DocKind {
         WireKind::Roster => DocKind::Roster,
         WireKind::Rules => DocKind::Rules,
         WireKind::Work => DocKind::Work,
+    }
+}
+
+/// Records whose whole documents are loaded side by side at a time.
+const PRELOAD_RUN: usize = 64;
+
+/// The whole documents among `records` loaded, aligned with them (`None` for the others).
+fn preload(records: &[Record]) -> Vec<Option<Preloaded<'_>>> {
+    let mut loaded =
+        Store::preload(records.iter().filter_map(whole_document).collect()).into_iter();
+    records.iter().map(|r| whole_document(r).and_then(|_| loaded.next())).collect()
+}
+
+/// The saved document an `enter` record carries whole, in one piece.
+fn whole_document(record: &Record) -> Option<&[u8]> {
+    match record {
+        Record::Enter { offset: 0, total, bytes, .. } if bytes.len() as u64 == *total => {
+            Some(bytes)
+        }
+        _ => None,
     }
 }
 
@@ -584,8 +604,12 @@ impl Office {
     fn apply_page(&self, request: &SyncRequest, response: &SyncResponse) -> Result<Applied> {
         self.apply_acks(request, response)?;
         let mut page = PageState::load(self, request)?;
-        for record in &response.records {
-            self.apply_record(record, &mut page)?;
+        // Whole documents are loaded side by side a run of records at a time (a loaded document
+        // is many times its saved size); the writes keep the page's order.
+        for run in response.records.chunks(PRELOAD_RUN) {
+            for (record, loaded) in run.iter().zip(preload(run)) {
+                self.apply_record(record, &mut page, loaded)?;
+            }
         }
         self.book().record_receipts(&page.receipts)?;
         self.reconcile_roster()?;
@@ -642,11 +666,16 @@ impl Office {
             leaving: !still_leaving.is_empty(),
             uploaded: uploaded > 0,
         };
+        let wants_more = page::wants_more(leftovers);
+        if !wants_more && !response.more {
+            // The pass ends with this page: the search rows its pages left wait no longer.
+            self.store.catch_up_search()?;
+        }
         Ok(Applied {
             uploaded,
             downloaded: response.records.len(),
             outbox_left: self.book().outbox_len()?,
-            wants_more: page::wants_more(leftovers),
+            wants_more,
         })
     }
 
@@ -684,7 +713,13 @@ impl Office {
     }
 
     /// Applies one record of the page.
-    fn apply_record(&self, record: &Record, page: &mut PageState) -> Result<()> {
+    /// `loaded` is the record's document if it carries one whole ([`preload`]).
+    fn apply_record(
+        &self,
+        record: &Record,
+        page: &mut PageState,
+        loaded: Option<Preloaded<'_>>,
+    ) -> Result<()> {
         match record {
             Record::Change { case_id, kind, received_at, bytes, .. } => {
                 let id = CaseId(*case_id);
@@ -699,13 +734,12 @@ impl Office {
             }
             Record::Enter { case_id, kind, offset, total, bytes } => {
                 let id = CaseId(*case_id);
-                let whole = if *offset == 0 && bytes.len() as u64 == *total {
-                    Some(bytes.clone())
-                } else {
+                if let Some(loaded) = loaded {
+                    self.apply_enter(id, local(*kind), loaded, page)?;
+                } else if let Some(saved) =
                     self.book().stage_piece(id, local(*kind), *offset, *total, bytes)?
-                };
-                if let Some(saved) = whole {
-                    self.apply_enter(id, local(*kind), &saved, page)?;
+                {
+                    self.apply_enter(id, local(*kind), Preloaded::load(&saved), page)?;
                 }
             }
             Record::Leave { case_id, kind: Some(kind) } => {
@@ -746,14 +780,14 @@ impl Office {
         &self,
         id: CaseId,
         kind: DocKind,
-        saved: &[u8],
+        loaded: Preloaded<'_>,
         page: &mut PageState,
     ) -> Result<()> {
         if page.resets.contains(&id) {
-            self.reset_doc(id, kind, saved, &mut page.recovered)?;
+            self.reset_doc(id, kind, loaded.saved(), &mut page.recovered)?;
             page.docs.forget(id, kind);
         } else {
-            match self.store.merge_remote(id, kind, saved) {
+            match self.store.merge_preloaded(id, kind, loaded) {
                 Ok(result) => page.docs.note(id, kind, &result),
                 Err(e @ StoreError::Unloadable { .. }) => {
                     tracing::error!(case = %id, error = %e, "a document from the hub does not load; skipped");

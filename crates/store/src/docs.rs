@@ -16,7 +16,7 @@ use lru::LruCache;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{Result, StoreError};
-use crate::index::{self, Projection};
+use crate::index::{self, Projection, SearchRows};
 use crate::{DocKind, Store, now_ms};
 
 /// Cases re-projected per transaction when the index is refreshed.
@@ -693,11 +693,19 @@ impl Store {
         ids: &std::collections::BTreeSet<CaseId>,
     ) -> Result<()> {
         let rules = self.rules();
-        let mut projections = Vec::with_capacity(ids.len());
+        let mut loaded = Vec::with_capacity(ids.len());
         for &id in ids {
             let case_doc = self.cached_or_loaded(w, id, DocKind::Case)?;
             let identity_doc = self.cached_or_loaded(w, id, DocKind::Identity)?;
+            loaded.push((id, case_doc, identity_doc));
+        }
+        // Reading the documents is most of a projection and needs no connection.
+        let projected = crate::parallel::map(loaded, |(id, case_doc, identity_doc)| {
             let projection = project(id, case_doc.as_ref(), identity_doc.as_ref(), &rules);
+            (id, case_doc, identity_doc, projection)
+        });
+        let mut projections = Vec::with_capacity(ids.len());
+        for (id, case_doc, identity_doc, projection) in projected {
             for (kind, doc) in [(DocKind::Case, case_doc), (DocKind::Identity, identity_doc)] {
                 if let Some(doc) = doc {
                     w.cache.put((id, kind), doc);
@@ -709,7 +717,9 @@ impl Store {
         }
         let rows: Vec<(String, &Projection)> =
             projections.iter().map(|(id, p)| (id.clone(), p)).collect();
-        index::write_many(&w.conn, &rows, now_ms())
+        // A pull's pages leave their search rows for one pass at the pull's end.
+        let to = if w.defer_search && w.in_batch() { SearchRows::Backlog } else { SearchRows::Now };
+        index::write_many(&w.conn, &rows, now_ms(), to)
     }
 
     /// Whether the index rows were projected with this store's rules and this release's
@@ -780,6 +790,7 @@ impl Store {
         {
             tx.execute("DELETE FROM search WHERE rowid = ?1", [rowid])?;
             tx.execute("DELETE FROM search_pairs WHERE rowid = ?1", [rowid])?;
+            tx.execute("DELETE FROM search_backlog WHERE id = ?1", [rowid])?;
         }
         // Attachments no other case here cites leave with the case.
         tx.execute(
@@ -844,6 +855,13 @@ impl Store {
             DocKind::Case | DocKind::Roster | DocKind::Rules | DocKind::Work => None,
         };
         let tx = w.tx()?;
+        if kind == DocKind::Identity {
+            // Names waiting for the search index leave with the identity, projected or not.
+            tx.execute(
+                "DELETE FROM search_backlog WHERE id = (SELECT id FROM cases WHERE case_id = ?1)",
+                [&key],
+            )?;
+        }
         tx.execute("DELETE FROM docs WHERE case_id = ?1 AND kind = ?2", params![key, kind.code()])?;
         tx.execute(
             "DELETE FROM changes WHERE case_id = ?1 AND kind = ?2",

@@ -165,33 +165,65 @@ pub(crate) fn project(
     }
 }
 
+/// Where a write's search rows go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SearchRows {
+    /// Into the FTS5 tables, with the index rows.
+    Now,
+    /// Into `search_backlog`, for [`write_backlog`] to move in one pass (a pull's pages).
+    Backlog,
+}
+
 /// Writes a case's index and search rows.
 pub(crate) fn write(tx: &Connection, case_id: &str, p: &Projection, now: i64) -> Result<()> {
-    write_many(tx, &[(case_id.to_owned(), p)], now)
+    write_many(tx, &[(case_id.to_owned(), p)], now, SearchRows::Now)
 }
 
 /// Writes the index rows of several cases, their search rows in one statement per search
 /// table: FTS5 writes its pending terms out at the start of every statement inside a
 /// transaction, so a row at a time would leave a segment a row (and merge them, again and
 /// again).
-pub(crate) fn write_many(tx: &Connection, rows: &[(String, &Projection)], now: i64) -> Result<()> {
+pub(crate) fn write_many(
+    tx: &Connection,
+    rows: &[(String, &Projection)],
+    now: i64,
+    to: SearchRows,
+) -> Result<()> {
     let mut search = Vec::with_capacity(rows.len());
-    let mut search_pairs = Vec::with_capacity(rows.len());
     for (case_id, p) in rows {
         let rowid = write_row(tx, case_id, p, now)?;
         if p.demo == 2 {
             // Leaving: found by no search (the list's `demo < 2` then holds for every match).
-            search.push(serde_json::json!([rowid, "", "", "", ""]));
-            search_pairs.push(serde_json::json!([rowid, ""]));
+            search.push(serde_json::json!([rowid, "", "", "", "", ""]));
         } else {
-            search.push(serde_json::json!([rowid, p.number, p.search_names, p.village, p.request]));
             let texts = [&p.request, &p.search_names, &p.village, &p.number];
             let words: Vec<&str> = texts.iter().map(|t| t.as_str()).collect();
-            search_pairs.push(serde_json::json!([rowid, pairs(&words.join(" "))]));
+            let pairs = pairs(&words.join(" "));
+            search.push(serde_json::json!([
+                rowid,
+                p.number,
+                p.search_names,
+                p.village,
+                p.request,
+                pairs
+            ]));
         }
     }
     let search = serde_json::Value::Array(search).to_string();
-    let search_pairs = serde_json::Value::Array(search_pairs).to_string();
+    if to == SearchRows::Backlog {
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO search_backlog (id, number, names, village, request, pairs)
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5
+             FROM json_each(?1)",
+        )?
+        .execute([&search])?;
+        return Ok(());
+    }
+    // A text still waiting is older than this one: it must not overwrite it later.
+    tx.prepare_cached(
+        "DELETE FROM search_backlog WHERE id IN (SELECT value ->> 0 FROM json_each(?1))",
+    )?
+    .execute([&search])?;
     tx.prepare_cached("DELETE FROM search WHERE rowid IN (SELECT value ->> 0 FROM json_each(?1))")?
         .execute([&search])?;
     tx.prepare_cached(
@@ -202,12 +234,31 @@ pub(crate) fn write_many(tx: &Connection, rows: &[(String, &Projection)], now: i
     tx.prepare_cached(
         "DELETE FROM search_pairs WHERE rowid IN (SELECT value ->> 0 FROM json_each(?1))",
     )?
-    .execute([&search_pairs])?;
+    .execute([&search])?;
     tx.prepare_cached(
-        "INSERT INTO search_pairs (rowid, pairs) SELECT value ->> 0, value ->> 1 FROM json_each(?1)",
+        "INSERT INTO search_pairs (rowid, pairs) SELECT value ->> 0, value ->> 5 FROM json_each(?1)",
     )?
-    .execute([&search_pairs])?;
+    .execute([&search])?;
     Ok(())
+}
+
+/// Moves every search row waiting in `search_backlog` into the FTS5 tables, one statement per
+/// table, so FTS5 builds its segments from all of them at once. Returns how many moved.
+pub(crate) fn write_backlog(tx: &Connection) -> Result<usize> {
+    tx.execute("DELETE FROM search WHERE rowid IN (SELECT id FROM search_backlog)", [])?;
+    tx.execute(
+        "INSERT INTO search (rowid, number, names, village, request)
+         SELECT id, number, names, village, request FROM search_backlog",
+        [],
+    )?;
+    tx.execute("DELETE FROM search_pairs WHERE rowid IN (SELECT id FROM search_backlog)", [])?;
+    tx.execute("INSERT INTO search_pairs (rowid, pairs) SELECT id, pairs FROM search_backlog", [])?;
+    Ok(tx.execute("DELETE FROM search_backlog", [])?)
+}
+
+/// Whether search rows wait in `search_backlog`.
+pub(crate) fn backlog_waits(conn: &Connection) -> Result<bool> {
+    Ok(conn.query_row("SELECT EXISTS (SELECT 1 FROM search_backlog)", [], |r| r.get(0))?)
 }
 
 /// Writes a case's row of `cases` and its attachment references; returns the row's id.
@@ -613,9 +664,56 @@ pub(crate) fn list_with(
 }
 
 impl Store {
-    /// A filtered, searched page of cases, from the index only.
+    /// A filtered, searched page of cases, from the index only. A text search first writes
+    /// the search rows a pull left waiting ([`Store::catch_up_search`]), waiting for a batch
+    /// another thread is applying to end if rows wait, and searches in the same hold of the
+    /// writer, so a page committed meanwhile cannot leave a case out.
     pub fn list(&self, query: &CaseQuery) -> Result<Page> {
-        list(&self.reader(), query)
+        if query.text.as_deref().is_none_or(|t| t.trim().is_empty()) {
+            return list(&self.reader(), query);
+        }
+        {
+            let conn = self.reader();
+            // The backlog found empty and the search read the same state of the store.
+            let snapshot = if conn.is_autocommit() {
+                Some(rusqlite::Transaction::new_unchecked(
+                    &conn,
+                    rusqlite::TransactionBehavior::Deferred,
+                )?)
+            } else {
+                None
+            };
+            if !backlog_waits(&conn)? {
+                let page = list(&conn, query)?;
+                if let Some(snapshot) = snapshot {
+                    snapshot.commit()?;
+                }
+                return Ok(page);
+            }
+        }
+        let mut w = self.writer();
+        self.catch_up_with(&mut w)?;
+        list(&w.conn, query)
+    }
+
+    /// Writes the search rows the pages of a pull left in `search_backlog` (with the index rows
+    /// a batch still holds back) into the search tables, in one pass. The pull's last page
+    /// does this; so does a text search made before then. Returns how many rows moved.
+    pub fn catch_up_search(&self) -> Result<usize> {
+        self.catch_up_with(&mut self.writer())
+    }
+
+    fn catch_up_with(&self, w: &mut crate::Writer) -> Result<usize> {
+        self.project_pending(w, None)?;
+        if !backlog_waits(&w.conn)? {
+            return Ok(0);
+        }
+        let started = std::time::Instant::now();
+        let tx = w.tx()?;
+        let moved = write_backlog(&tx)?;
+        tx.commit()?;
+        tracing::debug!(rows = moved, elapsed = ?started.elapsed(), "search rows written");
+        Ok(moved)
     }
 
     /// One case's index row.

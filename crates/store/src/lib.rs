@@ -30,6 +30,7 @@ mod error;
 mod index;
 mod lock;
 mod outbox;
+mod parallel;
 mod position;
 pub mod private;
 mod sync;
@@ -54,6 +55,7 @@ pub use error::{Result, StoreError};
 pub use index::{COUNT_CAP, CaseQuery, CaseRow, Page};
 pub use outbox::{OutboxEntry, QuarantinedChange};
 pub use position::{BootstrapPosition, LEGACY_META_KEY, PartialPosition, SyncPosition};
+pub use sync::Preloaded;
 
 use docs::DocCache;
 pub use index::STAMP_KEY as INDEX_STAMP_KEY;
@@ -121,6 +123,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/008_blob_refs_case.sql"),
     include_str!("../migrations/009_sync_position.sql"),
     include_str!("../migrations/010_outbox_waiting.sql"),
+    include_str!("../migrations/011_search_backlog.sql"),
 ];
 
 /// Finds the county's rules document at every open (through the `docs_kind` index).
@@ -157,6 +160,9 @@ struct Writer {
     unprojected: std::collections::BTreeSet<ledger_domain::CaseId>,
     /// Inside a batch: why it must not commit (a write failed part-way), the first reason.
     failed: std::cell::RefCell<Option<String>>,
+    /// Inside a batch: its search rows wait in `search_backlog` (a page of a pull, which
+    /// [`Store::catch_up_search`] ends).
+    defer_search: bool,
 }
 
 impl Writer {
@@ -272,6 +278,7 @@ impl Drop for OpenBatch<'_> {
         if self.durability == Durability::Replayable {
             restore_durability(&w.conn);
         }
+        w.defer_search = false;
         self.store.set_batch_owner(None);
         drop(w);
         self.store.batch_ended.notify_all();
@@ -540,6 +547,7 @@ impl Store {
                 checkpoint_due: false,
                 unprojected: std::collections::BTreeSet::new(),
                 failed: std::cell::RefCell::new(None),
+                defer_search: false,
             }),
             reader: Mutex::new(reader),
             actor: Mutex::new(actor),
@@ -680,8 +688,9 @@ impl Store {
     /// rules read again so nothing in memory outlives what was rolled back. Writes from other
     /// threads wait until the batch ends, and so do their reads of documents (which go through
     /// the writer's working set); their lists, counts and settings see the store as it was
-    /// before the batch. A batch inside a batch is part of the outer one, and fails it if it
-    /// fails.
+    /// before the batch (but a text search while a pull's search rows wait, which waits for
+    /// the batch and writes them first: [`Store::list`]). A batch inside a batch is part of the
+    /// outer one, and fails it if it fails.
     pub fn batch<T, E: From<StoreError>>(
         &self,
         f: impl FnOnce() -> std::result::Result<T, E>,
@@ -707,7 +716,7 @@ impl Store {
     ) -> std::result::Result<T, E> {
         let me = std::thread::current().id();
         {
-            let w = self.writer();
+            let mut w = self.writer();
             if self.batch_owner() == Some(me) {
                 drop(w);
                 let result = f();
@@ -730,6 +739,7 @@ impl Store {
                 return Err(StoreError::from(e).into());
             }
             w.failed.replace(None);
+            w.defer_search = durability == Durability::Replayable;
             self.set_batch_owner(Some(me));
         }
         // Ends the batch however `f` ends, a panic included, so no other thread waits forever.

@@ -738,6 +738,100 @@ fn a_batch_projects_each_case_once_and_ends_with_the_rows_one_write_at_a_time_ma
     );
 }
 
+fn count(store: &Store, sql: &str) -> i64 {
+    store.reader().query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn a_pulls_search_rows_wait_for_one_pass_and_no_search_misses_them() {
+    let a_dir = tempfile::tempdir().unwrap();
+    let (a, cases) = seeded(a_dir.path());
+    let docs = saved_docs(&a, &cases);
+    let pulled = |dir: &Path| {
+        let store = Store::create(dir).unwrap();
+        store
+            .batch_replayable(|| {
+                for (id, kind, bytes) in &docs {
+                    store.merge_remote(*id, *kind, bytes)?;
+                }
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        store
+    };
+    let name = identity_for(&cases[7]).persons[0].name.clone();
+    let texts = [name.as_str(), "请求依法查处", "黄桥镇5组", "查处"];
+
+    // The pages of a pull leave their search rows waiting; the index rows are written.
+    let dir = tempfile::tempdir().unwrap();
+    let store = pulled(dir.path());
+    assert_eq!(count(&store, "SELECT count(*) FROM search_backlog"), 137);
+    assert_eq!(count(&store, "SELECT count(*) FROM search"), 0);
+    assert_eq!(store.list(&CaseQuery::default()).unwrap().total, 137);
+    // A text search moves them first and finds what the store written a row at a time finds.
+    for text in texts {
+        let query = CaseQuery { text: Some(text.to_owned()), ..Default::default() };
+        assert_eq!(store.list(&query).unwrap().total, a.list(&query).unwrap().total, "{text}");
+    }
+    assert_eq!(count(&store, "SELECT count(*) FROM search_backlog"), 0);
+    assert_eq!(count(&store, "SELECT count(*) FROM search"), 137);
+    assert_eq!(store.catch_up_search().unwrap(), 0, "nothing left to move");
+
+    // The pull's end moves them without a search.
+    let dir = tempfile::tempdir().unwrap();
+    let store = pulled(dir.path());
+    assert_eq!(store.catch_up_search().unwrap(), 137);
+    assert_eq!(count(&store, "SELECT count(*) FROM search_pairs"), 137);
+
+    // A case deleted while its row waits takes the row (and the names in it) along.
+    let dir = tempfile::tempdir().unwrap();
+    let store = pulled(dir.path());
+    store.delete_case(cases[7].id).unwrap();
+    assert_eq!(count(&store, "SELECT count(*) FROM search_backlog"), 136);
+    let held: i64 = store
+        .reader()
+        .query_row(
+            "SELECT count(*) FROM search_backlog WHERE names LIKE ?1",
+            [format!("%{name}%")],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let others = cases.iter().filter(|c| c.id != cases[7].id);
+    let namesakes = others.filter(|c| identity_for(c).persons.iter().any(|p| p.name == name));
+    assert_eq!(held as usize, namesakes.count());
+
+    // A row written directly after the pull is newer than the waiting one, which must not
+    // overwrite it: here the case leaves (no search finds it).
+    let dir = tempfile::tempdir().unwrap();
+    let store = pulled(dir.path());
+    let mut leaving = cases[3].clone();
+    leaving.demo = true;
+    leaving
+        .events
+        .push(ledger_domain::Event { action: ActionKind::RemoveDemo, ..leaving.events[0].clone() });
+    let p = index::project(&leaving, None, &Automerge::new(), &store.rules());
+    index::write(&store.writer().conn, &cases[3].id.to_string(), &p, 0).unwrap();
+    let query = CaseQuery { text: Some("请求依法查处".into()), ..Default::default() };
+    assert_eq!(store.list(&query).unwrap().total, 136, "counted by the search rows alone");
+
+    // An identity that leaves (the case became restricted) takes its waiting names along.
+    let dir = tempfile::tempdir().unwrap();
+    let store = pulled(dir.path());
+    let id = cases[7].id;
+    store.delete_doc(id, DocKind::Identity).unwrap();
+    let waiting: i64 = store
+        .reader()
+        .query_row(
+            "SELECT count(*) FROM search_backlog WHERE id = (SELECT id FROM cases WHERE case_id = ?1)",
+            [id.to_string()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(waiting, 0);
+    let hits = store.list(&CaseQuery { text: Some(name.clone()), ..Default::default() }).unwrap();
+    assert!(hits.rows.iter().all(|r| r.id != id), "found by a name that left");
+}
+
 #[test]
 fn a_failed_batch_leaves_nothing_behind() {
     let a_dir = tempfile::tempdir().unwrap();
