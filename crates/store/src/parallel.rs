@@ -1,65 +1,51 @@
 //! Work a page of records spreads over the machine's cores: loading the documents the hub sent
 //! and reading their index rows, both pure and independent per document. SQLite's writes stay
-//! on the batch's thread; only what needs no connection is done here.
+//! on the batch's thread; only what needs no connection is done here (a closure that reached
+//! for the store's writer would wait for the batch its caller holds, for ever).
+//!
+//! The threads are a pool of the store's own, started once: a page is applied every few tens of
+//! milliseconds during a pull, too often to start threads for each.
 
 use std::num::NonZeroUsize;
-use std::sync::{Mutex, PoisonError};
+use std::sync::OnceLock;
+
+use rayon::prelude::*;
 
 /// At most this many threads: a township laptop has 2-4 cores, and the hub may share them.
 const MAX_THREADS: usize = 4;
-/// Fewer items than this a thread are done on the caller's thread: a thread costs more than
-/// loading a handful of small documents.
+/// A thread takes at least this many items: a handful of small documents loads faster than
+/// work moves between threads.
 const MIN_PER_THREAD: usize = 8;
 
-/// `f` of every item, in the items' order, computed on up to [`MAX_THREADS`] threads (the
-/// caller's among them), each taking a contiguous run. A run the system gives no thread for is
-/// done on the caller's.
-pub(crate) fn map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
-    let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
-    let threads = cores.min(MAX_THREADS).min(items.len() / MIN_PER_THREAD).max(1);
-    if threads == 1 {
-        return items.into_iter().map(f).collect();
-    }
-    let per = items.len().div_ceil(threads);
-    let mut runs: Vec<Mutex<Vec<T>>> = Vec::with_capacity(threads);
-    let mut items = items.into_iter();
-    loop {
-        let run: Vec<T> = items.by_ref().take(per).collect();
-        if run.is_empty() {
-            break;
+/// The pool, or `None` on a single core or when the system gave no threads.
+fn pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        if cores < 2 {
+            return None;
         }
-        runs.push(Mutex::new(run));
-    }
-    let f = &f;
-    let Some((first, rest)) = runs.split_first() else { return Vec::new() };
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = rest
-            .iter()
-            .map(|run| {
-                let spawned = std::thread::Builder::new()
-                    .spawn_scoped(scope, move || take(run).into_iter().map(f).collect::<Vec<R>>());
-                if let Err(e) = &spawned {
-                    tracing::warn!(error = %e, "no thread for a run of work; done on this one");
-                }
-                spawned.ok()
-            })
-            .collect();
-        let mut out: Vec<R> = take(first).into_iter().map(f).collect();
-        for (run, handle) in rest.iter().zip(handles) {
-            match handle.map(|h| h.join()) {
-                Some(Ok(results)) => out.extend(results),
-                // `f` panicked on that thread: the same panic as if it had run here.
-                Some(Err(panic)) => std::panic::resume_unwind(panic),
-                None => out.extend(take(run).into_iter().map(f)),
-            }
-        }
-        out
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(cores.min(MAX_THREADS))
+            .thread_name(|i| format!("ledger-store-{i}"))
+            .build()
+            .map_err(
+                |e| tracing::warn!(error = %e, "no threads for loading documents; one is used"),
+            )
+            .ok()
     })
+    .as_ref()
 }
 
-/// A run's items, taken once (by its thread, or by the caller when it got none).
-fn take<T>(run: &Mutex<Vec<T>>) -> Vec<T> {
-    std::mem::take(&mut *run.lock().unwrap_or_else(PoisonError::into_inner))
+/// `f` of every item, in the items' order, computed on the pool when there are enough of them
+/// (on the caller's thread otherwise).
+pub(crate) fn map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync + Send) -> Vec<R> {
+    match pool() {
+        Some(pool) if items.len() >= 2 * MIN_PER_THREAD => {
+            pool.install(|| items.into_par_iter().with_min_len(MIN_PER_THREAD).map(f).collect())
+        }
+        _ => items.into_iter().map(f).collect(),
+    }
 }
 
 #[cfg(test)]
@@ -68,7 +54,7 @@ mod tests {
 
     #[test]
     fn results_keep_the_items_order_at_every_size() {
-        for n in [0, 1, 7, 8, 16, 17, 33, 100, 1001] {
+        for n in [0, 1, 7, 8, 15, 16, 17, 33, 100, 1001] {
             let items: Vec<usize> = (0..n).collect();
             let out = map(items, |i| i * 3 + 1);
             assert_eq!(out, (0..n).map(|i| i * 3 + 1).collect::<Vec<_>>(), "{n} items");
@@ -78,10 +64,15 @@ mod tests {
     #[test]
     fn large_inputs_are_spread_over_threads_when_the_machine_has_them() {
         let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
-        let seen = map((0..64).collect::<Vec<usize>>(), |_| std::thread::current().id());
+        let seen = map((0..256).collect::<Vec<usize>>(), |_| {
+            // Long enough that one thread cannot take every item before the others start.
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            std::thread::current().id()
+        });
         let distinct: std::collections::BTreeSet<String> =
             seen.iter().map(|id| format!("{id:?}")).collect();
-        assert_eq!(distinct.len(), cores.clamp(1, MAX_THREADS), "threads used");
+        let expected = if cores < 2 { 1 } else { cores.min(MAX_THREADS) };
+        assert_eq!(distinct.len(), expected, "threads used");
     }
 
     #[test]
