@@ -667,8 +667,9 @@ impl Office {
             uploaded: uploaded > 0,
         };
         let wants_more = page::wants_more(leftovers);
-        if !wants_more && !response.more {
-            // The pass ends with this page: the search rows its pages left wait no longer.
+        if !response.more {
+            // The hub has sent all it has: the search rows the pages left wait no longer (even
+            // if this pass goes on for attachments or a case to fetch whole).
             self.store.catch_up_search()?;
         }
         Ok(Applied {

@@ -4,7 +4,9 @@
 //! for the store's writer would wait for the batch its caller holds, for ever).
 //!
 //! The threads are a pool of the store's own, started once: a page is applied every few tens of
-//! milliseconds during a pull, too often to start threads for each.
+//! milliseconds during a pull, too often to start threads for each. (Called from a worker of
+//! another rayon pool, `install` would let that worker take other jobs while it waits, one of
+//! which could want the writer its caller holds: nothing else here uses rayon.)
 
 use std::num::NonZeroUsize;
 use std::sync::OnceLock;
@@ -71,8 +73,10 @@ mod tests {
         });
         let distinct: std::collections::BTreeSet<String> =
             seen.iter().map(|id| format!("{id:?}")).collect();
-        let expected = if cores < 2 { 1 } else { cores.min(MAX_THREADS) };
-        assert_eq!(distinct.len(), expected, "threads used");
+        // A worker woken late on a loaded machine may find no piece left: at least two, then.
+        let most = if cores < 2 { 1 } else { cores.min(MAX_THREADS) };
+        let least = most.min(2);
+        assert!((least..=most).contains(&distinct.len()), "{} threads used", distinct.len());
     }
 
     #[test]

@@ -777,6 +777,22 @@ fn a_pulls_search_rows_wait_for_one_pass_and_no_search_misses_them() {
     assert_eq!(count(&store, "SELECT count(*) FROM search"), 137);
     assert_eq!(store.catch_up_search().unwrap(), 0, "nothing left to move");
 
+    // Inside the pull's own batch, a text search sees the batch's cases (on the writer's
+    // connection, which is inside the batch's transaction).
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::create(dir.path()).unwrap();
+    store
+        .batch_replayable(|| {
+            for (id, kind, bytes) in &docs {
+                store.merge_remote(*id, *kind, bytes)?;
+            }
+            let query = CaseQuery { text: Some(name.clone()), ..Default::default() };
+            assert!(store.list(&query)?.rows.iter().any(|r| r.id == cases[7].id));
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    assert_eq!(count(&store, "SELECT count(*) FROM search_backlog"), 0);
+
     // The pull's end moves them without a search.
     let dir = tempfile::tempdir().unwrap();
     let store = pulled(dir.path());
