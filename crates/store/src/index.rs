@@ -182,7 +182,7 @@ pub(crate) fn write(tx: &Connection, case_id: &str, p: &Projection, now: i64) ->
 /// Writes the index rows of several cases, their search rows in one statement per search
 /// table: FTS5 writes its pending terms out at the start of every statement inside a
 /// transaction, so a row at a time would leave a segment a row (and merge them, again and
-/// again).
+/// again). `to` says whether the search rows go to the FTS5 tables or wait in the backlog.
 pub(crate) fn write_many(
     tx: &Connection,
     rows: &[(String, &Projection)],
@@ -697,8 +697,9 @@ impl Store {
     }
 
     /// Writes the search rows the pages of a pull left in `search_backlog` (with the index rows
-    /// a batch still holds back) into the search tables, in one pass. The pull's last page
-    /// does this; so does a text search made before then. Returns how many rows moved.
+    /// a batch still holds back) into the search tables, in one pass. The office does this on
+    /// the page after which the hub has no more; a text search made before then does it too.
+    /// Returns how many rows moved.
     pub fn catch_up_search(&self) -> Result<usize> {
         self.catch_up_with(&mut self.writer())
     }
