@@ -504,7 +504,7 @@ impl TestOffice {
     /// Syncs until nothing is left to move (or 30 s pass).
     pub async fn sync(&self) -> Result<SyncReport, ClientError> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        let mut budget = self.config.max_batch;
+        let mut budget = self.config.first_batch();
         sync_until_done(&self.client, &self.target(), &self.config, deadline, &mut budget).await
     }
 }

@@ -96,7 +96,7 @@ async fn sync_all(offices: &[TestOffice], patience: Duration) {
         let config = o.config.clone();
         tasks.push(tokio::spawn(async move {
             let deadline = tokio::time::Instant::now() + patience;
-            let mut budget = config.max_batch;
+            let mut budget = config.first_batch();
             let _ = sync_until_done(&client, &target, &config, deadline, &mut budget).await;
         }));
     }

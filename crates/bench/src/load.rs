@@ -261,7 +261,7 @@ async fn day(
             Event::Sync => {
                 let began = Instant::now();
                 let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-                let mut budget = office.config.max_batch;
+                let mut budget = office.config.first_batch();
                 match sync_until_done(
                     office.client(),
                     &target,

@@ -139,7 +139,7 @@ pub(crate) async fn upload_all<'a>(
         let config = o.config.clone();
         tasks.push(tokio::spawn(async move {
             let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(1800);
-            let mut budget = config.max_batch;
+            let mut budget = config.first_batch();
             let target: Arc<dyn ledger_client::SyncTarget> = office;
             ledger_client::sync_until_done(&client, &target, &config, deadline, &mut budget).await
         }));

@@ -17,7 +17,7 @@ use ledger_protocol::pass::{
     Effect, Event, Exchanged, Failure, Pass, PassConfig, PassReport, StatusChange,
 };
 use ledger_protocol::readahead;
-use ledger_protocol::{DEFAULT_BATCH_BYTES, SyncRequest, SyncResponse};
+use ledger_protocol::{DEFAULT_BATCH_BYTES, MAX_BATCH_BYTES, SyncRequest, SyncResponse};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
@@ -43,10 +43,19 @@ pub struct SyncConfig {
     pub backoff_max: Duration,
     /// The largest batch and page, in bytes.
     pub max_batch: u32,
+    /// An exchange answered within this long lets the next batch double (up to `max_batch`).
+    pub grow_within: Duration,
     /// Seeds the retry jitter.
     pub seed: u64,
     /// Ask for the next page while this one is applied ([`ledger_protocol::readahead`]).
     pub read_ahead: bool,
+}
+
+impl SyncConfig {
+    /// The batch a device's first pass starts with: quick exchanges grow it from there.
+    pub fn first_batch(&self) -> u32 {
+        DEFAULT_BATCH_BYTES.min(self.max_batch)
+    }
 }
 
 impl Default for SyncConfig {
@@ -59,7 +68,8 @@ impl Default for SyncConfig {
             debounce: Duration::from_secs(2),
             backoff_base: Duration::from_secs(2),
             backoff_max: Duration::from_secs(300),
-            max_batch: DEFAULT_BATCH_BYTES,
+            max_batch: MAX_BATCH_BYTES,
+            grow_within: Duration::from_secs(2),
             seed: 0x9e37_79b9,
             read_ahead: true,
         }
@@ -277,6 +287,7 @@ pub async fn sync_until_done_reporting(
             backoff_max: config.backoff_max,
             seed: config.seed,
             deadline: deadline.saturating_duration_since(started),
+            grow_within: config.grow_within,
         },
         *budget,
     );
@@ -494,7 +505,7 @@ impl SyncService {
         tokio::spawn(async move {
             let mut backoff =
                 Backoff::new(config.backoff_base, config.backoff_max, config.seed ^ 0x5a5a);
-            let mut budget = config.max_batch;
+            let mut budget = config.first_batch();
             let mut next = Instant::now() + config.debounce;
             let mut next_probe = Instant::now() + config.probe;
             loop {

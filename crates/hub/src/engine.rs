@@ -251,6 +251,50 @@ enum ReadBack {
     Other,
 }
 
+impl Working {
+    /// Proves that the document saved loads back as itself and reads with the schema (see
+    /// [`Engine::prove_reloads`], which finds the change to blame when it does not): true when
+    /// it does, or when the batch changed nothing. Keeps the saved bytes and the reading for
+    /// the commit. Run where the document was judged, so the proofs of a batch's lanes run side
+    /// by side with the judging instead of after it.
+    fn prove(&mut self, kind: DocKind) -> bool {
+        if self.new.is_empty() || self.saved.is_some() {
+            return true;
+        }
+        let bytes = wire_save(&self.doc);
+        // A case the judge read after its last change need not be read again.
+        let proved = reloads_as(&bytes, &self.doc).and_then(|()| match self.judged.take() {
+            Some(case) => Ok(ReadBack::Case(case)),
+            None => read_back(kind, &self.doc),
+        });
+        match proved {
+            Ok(read) => {
+                self.saved = Some(bytes);
+                self.read = Some(read);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// What the case reads as after the batch's last change to it, when the judge or the
+    /// proof read it.
+    fn case_now(&self) -> Option<&Case> {
+        match (&self.judged, &self.read) {
+            (Some(judged), _) => Some(judged),
+            (None, Some(ReadBack::Case(read))) => Some(read),
+            _ => None,
+        }
+    }
+
+    /// The document changed: what was proved or read of it no longer holds.
+    fn changed(&mut self) {
+        self.judged = None;
+        self.saved = None;
+        self.read = None;
+    }
+}
+
 /// Reads `doc` with the schema of `kind`; a panic is a failure to read.
 fn read_back(kind: DocKind, doc: &Automerge) -> Result<ReadBack, String> {
     catch_unwind(AssertUnwindSafe(|| match kind {
@@ -298,9 +342,19 @@ fn removed_demo_cases(working: &HashMap<(CaseId, DocKind), Working>) -> Vec<Case
         .iter()
         .filter(|((_, kind), w)| *kind == DocKind::Case && !w.new.is_empty())
         .filter_map(|((case, _), w)| {
-            let read = schema::read_case(&w.doc).ok()?;
-            let removed = read.events.iter().any(|e| e.action == ActionKind::RemoveDemo);
-            (read.demo && removed).then_some(*case)
+            // The judge (or the proof) read most cases after the batch's last change: a
+            // second whole read of every case an upload changed was a sixteenth of the hub's
+            // time.
+            let read;
+            let case_now = match w.case_now() {
+                Some(known) => known,
+                None => {
+                    read = schema::read_case(&w.doc).ok()?;
+                    &read
+                }
+            };
+            let removed = case_now.events.iter().any(|e| e.action == ActionKind::RemoveDemo);
+            (case_now.demo && removed).then_some(*case)
         })
         .collect()
 }
@@ -701,6 +755,8 @@ impl Engine {
         let (hash, _) = tx.commit_with(CommitOptions::default().with_time(now / 1000));
         let Some(hash) = hash else { return Ok(false) };
         let Some(change) = w.doc.get_change_by_hash(&hash) else { return Ok(false) };
+        // What the judge read is no longer what the document reads as.
+        w.changed();
         w.new.push(StoredChange {
             hash: hash.to_string(),
             case_id: case,
@@ -849,6 +905,11 @@ impl Engine {
                     };
                     scope.spawn(move || {
                         let verdicts = self.judge_run(caller, &mut own, upload, lane, now);
+                        // Proved here, beside the other lanes' judging; a document that does
+                        // not load back is left to the commit, which finds the change to blame.
+                        for (key, w) in &mut own.working {
+                            w.prove(key.1);
+                        }
                         (own, verdicts)
                     })
                 })
@@ -1004,6 +1065,7 @@ impl Engine {
             return Err(not_in_batch());
         };
         w.doc = accepted.doc;
+        w.changed();
         w.judged = accepted.case.map(Box::new);
         w.doc.set_actor(self.actor.clone());
         w.new.push(StoredChange {
@@ -1331,8 +1393,12 @@ impl Engine {
         working: &mut HashMap<(CaseId, DocKind), Working>,
         order: &[(CaseId, DocKind)],
     ) -> Result<Vec<StoredChange>, SyncError> {
-        let mut docs: Vec<((CaseId, DocKind), &mut Working)> =
-            working.iter_mut().filter(|(_, w)| !w.new.is_empty()).map(|(k, w)| (*k, w)).collect();
+        // Those the judging lanes proved already are done.
+        let mut docs: Vec<((CaseId, DocKind), &mut Working)> = working
+            .iter_mut()
+            .filter(|(_, w)| !w.new.is_empty() && w.saved.is_none())
+            .map(|(k, w)| (*k, w))
+            .collect();
         let rank: HashMap<(CaseId, DocKind), usize> =
             order.iter().enumerate().map(|(i, k)| (*k, i)).collect();
         docs.sort_by_key(|(k, _)| rank.get(k).copied());
@@ -1369,18 +1435,7 @@ impl Engine {
         key: (CaseId, DocKind),
         w: &mut Working,
     ) -> Result<Vec<StoredChange>, SyncError> {
-        if w.new.is_empty() {
-            return Ok(Vec::new());
-        }
-        let bytes = wire_save(&w.doc);
-        // A case the judge read after its last change need not be read again.
-        let proved = reloads_as(&bytes, &w.doc).and_then(|()| match w.judged.take() {
-            Some(case) => Ok(ReadBack::Case(case)),
-            None => read_back(key.1, &w.doc),
-        });
-        if let Ok(read) = proved {
-            w.saved = Some(bytes);
-            w.read = Some(read);
+        if w.prove(key.1) {
             return Ok(Vec::new());
         }
         tracing::error!(case = %key.0, "document would not load again; finding the change that breaks it");

@@ -24,6 +24,7 @@ pub mod auth;
 pub mod bundles;
 mod case_locks;
 pub mod check;
+mod checkpoint;
 pub mod config;
 pub mod engine;
 pub mod http;

@@ -13,6 +13,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use uuid::Uuid;
 
+use crate::checkpoint::{Checkpointer, Thresholds};
 use crate::store::{
     CaseScope, Commit, DeviceRecord, HubStore, LogEntry, LogKind, LogRow, MAX_ACTORS_PER_DEVICE,
     MAX_LEASES_PER_DAY, OfficeRecord, QUARANTINE_SAMPLE, QuarantineRecord, Reader, Result,
@@ -25,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/003_demo.sql"),
     include_str!("../migrations/004_device_keys.sql"),
     include_str!("../migrations/005_scope_reads.sql"),
+    include_str!("../migrations/006_doc_versions.sql"),
 ];
 
 /// The hub's SQLite file.
@@ -33,6 +35,14 @@ pub const DB_FILE: &str = "hub.db";
 /// A [`HubStore`] on one SQLite file.
 pub struct SqliteHubStore {
     conn: Mutex<Connection>,
+    /// Copies the WAL into the database file beside the writer (see [`crate::checkpoint`]);
+    /// held for its thread, which stops when the store is dropped.
+    #[cfg_attr(not(test), expect(dead_code, reason = "held for its thread's lifetime"))]
+    checkpointer: Checkpointer,
+    /// Connections for the reads a batch's judging makes (documents, versions, scopes): WAL
+    /// lets them read while the writer commits, so judging the next changes never waits for a
+    /// commit in progress.
+    readers: Vec<Mutex<Connection>>,
     /// The data directory (the hub's signing key is a file in it, not a row of the database).
     dir: std::path::PathBuf,
 }
@@ -101,12 +111,21 @@ fn case_of(text: &str) -> rusqlite::Result<CaseId> {
 
 /// The page cache of the hub's connection, in KiB (SQLite's default is 2 MiB).
 const PAGE_CACHE_KIB: i64 = 64 * 1024;
-/// WAL pages between automatic checkpoints (SQLite's default is 1,000 pages of 4 KiB).
-const WAL_CHECKPOINT_PAGES: i64 = 4000;
+/// WAL pages between checkpoints (SQLite's default is 1,000 pages of 4 KiB), and past which
+/// the writer checkpoints itself because the checkpoint thread fell behind.
+const WAL_CHECKPOINT: Thresholds = Thresholds { ring_at: 4000, writer_at: 16_000 };
+/// Reading connections beside the writer: one per judging thread of a two-core machine.
+const READERS: usize = 2;
+/// The page cache of each reading connection, in KiB.
+const READER_CACHE_KIB: i64 = 16 * 1024;
 
 impl SqliteHubStore {
     /// Opens (creating if needed) the hub database in `dir`.
     pub fn open(dir: &Path) -> Result<Self> {
+        Self::open_with(dir, WAL_CHECKPOINT)
+    }
+
+    fn open_with(dir: &Path, checkpoints: Thresholds) -> Result<Self> {
         let file = dir.join(DB_FILE);
         // Made 0600 before SQLite opens it: its -wal and -shm files take the database's mode.
         crate::private::create_dir(dir)
@@ -122,7 +141,6 @@ impl SqliteHubStore {
         // spilling mid-commit; a page written by many commits goes to the database file once
         // per checkpoint, and checkpoints come every 16 MiB of WAL rather than every 4 MiB.
         conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB).map_err(db)?;
-        conn.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES).map_err(db)?;
         // A commit runs a dozen statements per change; none is parsed twice.
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let version: i64 =
@@ -139,7 +157,22 @@ impl SqliteHubStore {
             tx.pragma_update(None, "user_version", n as i64 + 1).map_err(db)?;
             tx.commit().map_err(db)?;
         }
-        Ok(Self { conn: Mutex::new(conn), dir: dir.to_path_buf() })
+        let readers = (0..READERS)
+            .map(|_| Self::open_reader(&file).map(Mutex::new))
+            .collect::<Result<Vec<_>>>()?;
+        let checkpointer =
+            Checkpointer::start(&file, &mut conn, checkpoints).map_err(StoreError::Database)?;
+        Ok(Self { conn: Mutex::new(conn), checkpointer, readers, dir: dir.to_path_buf() })
+    }
+
+    /// A connection that only reads (after the writer made the file WAL and migrated it).
+    fn open_reader(file: &Path) -> Result<Connection> {
+        let conn = Connection::open(file).map_err(db)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(db)?;
+        conn.pragma_update(None, "query_only", "ON").map_err(db)?;
+        conn.pragma_update(None, "cache_size", -READER_CACHE_KIB).map_err(db)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Ok(conn)
     }
 
     /// Copies the database to `out` (a new file, 0600) while the hub may be serving: one read
@@ -193,6 +226,23 @@ impl SqliteHubStore {
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A reading connection: a free one, else the first as soon as it is free. Each read sees
+    /// every commit that finished before it began; one of several statements runs in a
+    /// transaction so that a commit between them cannot be half seen.
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        for r in &self.readers {
+            match r.try_lock() {
+                Ok(guard) => return guard,
+                Err(std::sync::TryLockError::Poisoned(p)) => return p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {}
+            }
+        }
+        match self.readers.first() {
+            Some(r) => r.lock().unwrap_or_else(|p| p.into_inner()),
+            None => self.conn(),
+        }
     }
 }
 
@@ -432,7 +482,7 @@ impl HubStore for SqliteHubStore {
     }
 
     fn actor_office(&self, actor: &str) -> Result<Option<String>> {
-        cached_query_row(&self.conn(),
+        cached_query_row(&self.reader(),
                 "SELECT office FROM devices WHERE actor = ?1 UNION ALL SELECT office FROM actors WHERE actor = ?1 LIMIT 1",
                 [actor],
                 |r| r.get(0),
@@ -513,7 +563,9 @@ impl HubStore for SqliteHubStore {
     }
 
     fn doc(&self, case: CaseId, kind: DocKind) -> Result<Option<StoredDoc>> {
-        let conn = self.conn();
+        let mut reader = self.reader();
+        // The snapshot and its tail from one state of the file.
+        let conn = reader.transaction().map_err(db)?;
         let key = case.to_string();
         let snapshot: Option<Vec<u8>> = conn
             .prepare_cached("SELECT snapshot FROM docs WHERE case_id = ?1 AND kind = ?2")
@@ -545,9 +597,9 @@ impl HubStore for SqliteHubStore {
     }
 
     fn doc_version(&self, case: CaseId, kind: DocKind) -> Result<Option<i64>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn
-            .prepare_cached("SELECT version FROM docs WHERE case_id = ?1 AND kind = ?2")
+            .prepare_cached("SELECT version FROM doc_versions WHERE case_id = ?1 AND kind = ?2")
             .map_err(db)?;
         stmt.query_row(params![case.to_string(), kind_code(kind)], |r| r.get(0))
             .optional()
@@ -555,9 +607,12 @@ impl HubStore for SqliteHubStore {
     }
 
     fn has_change(&self, hash: &str) -> Result<bool> {
-        Ok(cached_query_row(&self.conn(), "SELECT 1 FROM changes WHERE hash = ?1", [hash], |_| {
-            Ok(())
-        })
+        Ok(cached_query_row(
+            &self.reader(),
+            "SELECT 1 FROM changes WHERE hash = ?1",
+            [hash],
+            |_| Ok(()),
+        )
         .optional()
         .map_err(db)?
         .is_some())
@@ -571,7 +626,7 @@ impl HubStore for SqliteHubStore {
         // stays cached whatever the batch's size.
         let list =
             serde_json::to_string(hashes).map_err(|e| StoreError::Database(e.to_string()))?;
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn
             .prepare_cached(
                 "SELECT hash FROM changes WHERE hash IN (SELECT value FROM json_each(?1))",
@@ -582,7 +637,7 @@ impl HubStore for SqliteHubStore {
     }
 
     fn doc_change_hashes(&self, case: CaseId, kind: DocKind) -> Result<Vec<String>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn
             .prepare_cached(
                 "SELECT hash FROM changes WHERE case_id = ?1 AND kind = ?2
@@ -596,7 +651,7 @@ impl HubStore for SqliteHubStore {
     }
 
     fn change(&self, hash: &str) -> Result<Option<Vec<u8>>> {
-        cached_query_row(&self.conn(), "SELECT bytes FROM changes WHERE hash = ?1", [hash], |r| {
+        cached_query_row(&self.reader(), "SELECT bytes FROM changes WHERE hash = ?1", [hash], |r| {
             r.get(0)
         })
         .optional()
@@ -604,7 +659,7 @@ impl HubStore for SqliteHubStore {
     }
 
     fn case_scope(&self, case: CaseId) -> Result<Option<CaseScope>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn
             .prepare_cached("SELECT township, registrar, restricted FROM cases WHERE case_id = ?1")
             .map_err(db)?;
@@ -629,7 +684,7 @@ impl HubStore for SqliteHubStore {
             let key = d.case_id.to_string();
             let current: Option<i64> = cached_query_row(
                 &tx,
-                "SELECT version FROM docs WHERE case_id = ?1 AND kind = ?2",
+                "SELECT version FROM doc_versions WHERE case_id = ?1 AND kind = ?2",
                 params![key, kind_code(d.kind)],
                 |r| r.get(0),
             )
@@ -646,10 +701,16 @@ impl HubStore for SqliteHubStore {
                     params![key, kind_code(d.kind), snapshot],
                 )
                 .map_err(db)?;
+                cached_execute(
+                    &tx,
+                    "INSERT OR IGNORE INTO doc_versions (case_id, kind, version) VALUES (?1, ?2, 0)",
+                    params![key, kind_code(d.kind)],
+                )
+                .map_err(db)?;
             }
             cached_execute(
                 &tx,
-                "UPDATE docs SET version = version + 1 WHERE case_id = ?1 AND kind = ?2",
+                "UPDATE doc_versions SET version = version + 1 WHERE case_id = ?1 AND kind = ?2",
                 params![key, kind_code(d.kind)],
             )
             .map_err(db)?;
@@ -983,7 +1044,7 @@ impl HubStore for SqliteHubStore {
     }
 
     fn device_actors(&self, device: &str) -> Result<Vec<String>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn
             .prepare_cached(
                 "SELECT actor FROM devices WHERE id = ?1 UNION SELECT actor FROM actors WHERE device = ?1",
@@ -1063,7 +1124,7 @@ impl HubStore for SqliteHubStore {
     }
 
     fn has_leave(&self, case: CaseId, office: &str) -> Result<bool> {
-        Ok(cached_query_row(&self.conn(),
+        Ok(cached_query_row(&self.reader(),
                 "SELECT 1 FROM log WHERE kind = 'leave' AND target = ?2 AND case_id = ?1 AND doc_kind = 0 LIMIT 1",
                 params![case.to_string(), office],
                 |_| Ok(()),
@@ -1153,6 +1214,7 @@ impl HubStore for SqliteHubStore {
         let id = case.to_string();
         for sql in [
             "DELETE FROM docs WHERE case_id = ?1",
+            "DELETE FROM doc_versions WHERE case_id = ?1",
             "DELETE FROM doc_tail WHERE case_id = ?1",
             "DELETE FROM changes WHERE case_id = ?1",
             "DELETE FROM cases WHERE case_id = ?1",
@@ -1221,7 +1283,7 @@ impl HubStore for SqliteHubStore {
 
     fn is_purged(&self, case: CaseId) -> Result<bool> {
         Ok(cached_query_row(
-            &self.conn(),
+            &self.reader(),
             "SELECT 1 FROM purged WHERE case_id = ?1",
             [case.to_string()],
             |_| Ok(()),
@@ -1233,7 +1295,7 @@ impl HubStore for SqliteHubStore {
 
     fn is_set_aside(&self, case: CaseId, kind: DocKind) -> Result<bool> {
         Ok(cached_query_row(
-            &self.conn(),
+            &self.reader(),
             "SELECT 1 FROM docs_set_aside WHERE case_id = ?1 AND kind = ?2 LIMIT 1",
             params![case.to_string(), kind_code(kind)],
             |_| Ok(()),
@@ -1262,6 +1324,12 @@ impl HubStore for SqliteHubStore {
         .map_err(db)?;
         cached_execute(
             &tx,
+            "DELETE FROM doc_versions WHERE case_id = ?1 AND kind = ?2",
+            params![key, kind_code(kind)],
+        )
+        .map_err(db)?;
+        cached_execute(
+            &tx,
             "DELETE FROM doc_tail WHERE case_id = ?1 AND kind = ?2",
             params![key, kind_code(kind)],
         )
@@ -1273,6 +1341,7 @@ impl HubStore for SqliteHubStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::DocWrite;
 
     fn plan(store: &SqliteHubStore, sql: &str) -> String {
         let conn = store.conn();
@@ -1304,5 +1373,137 @@ mod tests {
         // The bureau holds everything: it walks the documents in key order.
         let bureau = plan(&store, &scope_sql(true));
         assert!(bureau.contains("SEARCH d USING PRIMARY KEY ((case_id,kind)>(?,?))"), "{bureau}");
+    }
+
+    /// A hub file written by the release before (versions in the `docs` rows) keeps every
+    /// document's version when it is opened: a version lost would make the next commit of
+    /// that document fail as if another process had written it, or pass when one had.
+    #[test]
+    fn a_hub_file_of_the_release_before_keeps_its_document_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let case = CaseId(Uuid::from_u128(7));
+        {
+            let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+            for sql in &MIGRATIONS[..5] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 5).unwrap();
+            conn.execute(
+                "INSERT INTO docs (case_id, kind, snapshot, version) VALUES (?1, 0, x'0102', 7)",
+                [case.to_string()],
+            )
+            .unwrap();
+        }
+        let store = SqliteHubStore::open(dir.path()).unwrap();
+        assert_eq!(store.doc_version(case, DocKind::Case).unwrap(), Some(7));
+        assert_eq!(store.doc_version(case, DocKind::Identity).unwrap(), None);
+        let write = |expected: Option<i64>, kind: DocKind| Commit {
+            docs: vec![DocWrite {
+                case_id: case,
+                kind,
+                snapshot: Some(vec![3, 4]),
+                tail: Vec::new(),
+                expected,
+            }],
+            ..Commit::default()
+        };
+        // Written by another process since version 6: refused, and nothing changes.
+        assert!(matches!(store.commit(&write(Some(6), DocKind::Case)), Err(StoreError::Busy(_))));
+        store.commit(&write(Some(7), DocKind::Case)).unwrap();
+        assert_eq!(store.doc_version(case, DocKind::Case).unwrap(), Some(8));
+        assert_eq!(store.doc(case, DocKind::Case).unwrap(), Some((vec![3, 4], Vec::new())));
+        // A new document starts at 1; one that must not exist yet but does is refused.
+        store.commit(&write(None, DocKind::Identity)).unwrap();
+        assert_eq!(store.doc_version(case, DocKind::Identity).unwrap(), Some(1));
+        assert!(matches!(store.commit(&write(None, DocKind::Identity)), Err(StoreError::Busy(_))));
+        // A document set aside takes its version along: written again, it is new.
+        store.set_aside(case, DocKind::Identity, "test", 0).unwrap();
+        assert_eq!(store.doc_version(case, DocKind::Identity).unwrap(), None);
+        store.commit(&write(None, DocKind::Identity)).unwrap();
+        assert_eq!(store.doc_version(case, DocKind::Identity).unwrap(), Some(1));
+    }
+
+    /// Reading a document's version reads its short row, never the snapshot beside it.
+    #[test]
+    fn a_documents_version_is_read_without_its_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteHubStore::open(dir.path()).unwrap();
+        let version =
+            plan(&store, "SELECT version FROM doc_versions WHERE case_id = ?1 AND kind = ?2");
+        assert!(version.contains("SEARCH doc_versions USING PRIMARY KEY"), "{version}");
+        let columns: Vec<String> = store
+            .conn()
+            .prepare("SELECT name FROM pragma_table_info('docs')")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(columns, ["case_id", "kind", "snapshot"]);
+    }
+
+    /// Commits of documents of 20 KB each, one case apiece.
+    fn write_cases(store: &SqliteHubStore, n: u128) {
+        for i in 0..n {
+            let commit = Commit {
+                docs: vec![DocWrite {
+                    case_id: CaseId(Uuid::from_u128(1000 + i)),
+                    kind: DocKind::Case,
+                    snapshot: Some(vec![i as u8; 20_000]),
+                    tail: Vec::new(),
+                    expected: None,
+                }],
+                ..Commit::default()
+            };
+            store.commit(&commit).unwrap();
+        }
+    }
+
+    fn file_len(dir: &Path, name: &str) -> u64 {
+        std::fs::metadata(dir.join(name)).map_or(0, |m| m.len())
+    }
+
+    /// Past the threshold the writer's commits leave the copying of the WAL into the database
+    /// file to the checkpoint thread.
+    #[test]
+    fn the_checkpoint_thread_copies_the_wal_into_the_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = Thresholds { ring_at: 16, writer_at: 1_000_000 };
+        let store = SqliteHubStore::open_with(dir.path(), at).unwrap();
+        let before = file_len(dir.path(), DB_FILE);
+        write_cases(&store, 40);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while store.checkpointer.done() == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(store.checkpointer.done() > 0, "the thread never checkpointed");
+        // Only a checkpoint writes the database file in WAL mode.
+        let after = file_len(dir.path(), DB_FILE);
+        assert!(after > before + 100_000, "database file {before} -> {after} bytes");
+        for i in [0, 39] {
+            let (snapshot, _) =
+                store.doc(CaseId(Uuid::from_u128(1000 + i)), DocKind::Case).unwrap().unwrap();
+            assert_eq!(snapshot, vec![i as u8; 20_000]);
+        }
+    }
+
+    /// A checkpoint thread that never runs (never rung here) cannot let the WAL grow without
+    /// bound: past its own threshold the writer checkpoints, as SQLite would have.
+    #[test]
+    fn the_writer_checkpoints_when_the_thread_falls_behind() {
+        let unbounded = tempfile::tempdir().unwrap();
+        let never = Thresholds { ring_at: 1_000_000, writer_at: 1_000_000 };
+        // Kept open: the last connection to close checkpoints and removes the WAL.
+        let open = SqliteHubStore::open_with(unbounded.path(), never).unwrap();
+        write_cases(&open, 60);
+        let bounded = tempfile::tempdir().unwrap();
+        let writer = Thresholds { ring_at: 1_000_000, writer_at: 32 };
+        let store = SqliteHubStore::open_with(bounded.path(), writer).unwrap();
+        write_cases(&store, 60);
+        let (grown, kept) =
+            (file_len(unbounded.path(), "hub.db-wal"), file_len(bounded.path(), "hub.db-wal"));
+        assert!(grown > 1_000_000, "the WAL without checkpoints holds {grown} bytes");
+        assert!(kept * 4 < grown, "the writer's checkpoints kept the WAL at {kept} bytes");
+        assert_eq!(store.checkpointer.done(), 0);
     }
 }

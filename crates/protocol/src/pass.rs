@@ -6,8 +6,10 @@
 //! repair, the deadline) is decided here and tested here without either.
 //!
 //! Sizes: an exchange that broke (offline, timeout, too large) halves the batch, down to
-//! [`crate::MIN_BATCH_BYTES`] where one change still goes; a success doubles it back up to the
-//! configured maximum. Waits: the [`Backoff`] schedule, and never past the deadline.
+//! [`crate::MIN_BATCH_BYTES`] where one change still goes; a success that came back quickly
+//! (within [`PassConfig::grow_within`]) doubles it, up to the configured maximum, so a fast
+//! link moves a bootstrap in a few large exchanges while a slow one keeps each exchange (and
+//! what a cut loses) short. Waits: the [`Backoff`] schedule, and never past the deadline.
 
 use std::time::Duration;
 
@@ -26,6 +28,9 @@ pub struct PassConfig {
     pub seed: u64,
     /// The pass gives up on a failure whose retry would start after this long (from the start).
     pub deadline: Duration,
+    /// An exchange answered within this long lets the next batch double; a slower one keeps
+    /// the size it has.
+    pub grow_within: Duration,
 }
 
 /// What one exchange's answer, once applied, said.
@@ -163,6 +168,8 @@ pub struct Pass {
     pending: Option<u64>,
     repaired: bool,
     done: bool,
+    /// When the exchange in flight was asked for (from the start of the pass).
+    asked_at: Duration,
 }
 
 impl Pass {
@@ -179,6 +186,7 @@ impl Pass {
             pending: None,
             repaired: false,
             done: false,
+            asked_at: Duration::ZERO,
         }
     }
 
@@ -197,8 +205,11 @@ impl Pass {
         if self.done {
             return Vec::new();
         }
-        match event {
-            Event::Exchanged(round) => self.exchanged(round),
+        let out = match event {
+            Event::Exchanged(round) => {
+                let quick = now.saturating_sub(self.asked_at) <= self.config.grow_within;
+                self.exchanged(round, quick)
+            }
             Event::ExchangeFailed(failure) => self.failed(failure, now),
             Event::Waited => vec![self.exchange()],
             Event::Repaired { found: true } => vec![self.exchange()],
@@ -207,21 +218,27 @@ impl Pass {
             // A repair cut short is not retried in this pass beyond one more exchange: the
             // flag that asked for it stays set, and the next pass tries again.
             Event::RepairFailed(_) => vec![self.exchange()],
+        };
+        if out.iter().any(|e| matches!(e, Effect::Exchange { .. })) {
+            self.asked_at = now;
         }
+        out
     }
 
     fn exchange(&self) -> Effect {
         Effect::Exchange { budget: self.budget }
     }
 
-    fn exchanged(&mut self, round: Exchanged) -> Vec<Effect> {
+    fn exchanged(&mut self, round: Exchanged, quick: bool) -> Vec<Effect> {
         self.report.rounds += 1;
         self.report.uploaded += round.uploaded;
         self.report.downloaded += round.downloaded;
         self.report.refused += round.refused;
         self.pending = Some(round.outbox_left);
         self.backoff.success();
-        self.budget = self.budget.saturating_mul(2).min(self.config.max_batch);
+        if quick {
+            self.budget = self.budget.saturating_mul(2).min(self.config.max_batch);
+        }
         let mut out = vec![Effect::Status(StatusChange::Reached {
             skew_ms: round.skew_ms,
             downloaded: round.downloaded,
@@ -279,6 +296,7 @@ mod tests {
                 backoff_max: Duration::from_secs(8),
                 seed: 3,
                 deadline: Duration::from_secs(deadline_s),
+                grow_within: Duration::from_secs(2),
             },
             MAX,
         )
@@ -356,6 +374,42 @@ mod tests {
         assert_eq!(p.budget(), MIN_BATCH_BYTES, "never below one change's size");
         let out = p.handle(Event::Exchanged(Exchanged { more_pages: true, ..done() }), at(2));
         assert_eq!(action(&out), Effect::Exchange { budget: MIN_BATCH_BYTES * 2 });
+    }
+
+    #[test]
+    fn only_a_quick_exchange_grows_the_batch() {
+        let mut p = Pass::new(PassConfig { max_batch: MAX, ..pass(600).config }, MIN_BATCH_BYTES);
+        let more = || Event::Exchanged(Exchanged { more_pages: true, ..done() });
+        p.start();
+        // Answered after 1 s of the 2 allowed: doubled.
+        assert_eq!(
+            action(&p.handle(more(), at(1))),
+            Effect::Exchange { budget: MIN_BATCH_BYTES * 2 }
+        );
+        // Asked at 1 s, answered at 5 s: a slow link keeps its size.
+        assert_eq!(
+            action(&p.handle(more(), at(5))),
+            Effect::Exchange { budget: MIN_BATCH_BYTES * 2 }
+        );
+        // Asked at 5 s, answered at 6 s: quick again.
+        assert_eq!(
+            action(&p.handle(more(), at(6))),
+            Effect::Exchange { budget: MIN_BATCH_BYTES * 4 }
+        );
+        // After a wait, the time counts from the exchange asked for after it.
+        p.handle(Event::ExchangeFailed(Failure::Transient), at(7));
+        assert_eq!(
+            p.handle(Event::Waited, at(30)),
+            vec![Effect::Exchange { budget: MIN_BATCH_BYTES * 4 }]
+        );
+        assert_eq!(
+            action(&p.handle(more(), at(31))),
+            Effect::Exchange { budget: MIN_BATCH_BYTES * 8 }
+        );
+        for s in 32..60 {
+            p.handle(more(), at(s));
+        }
+        assert_eq!(p.budget(), MAX, "never past the maximum");
     }
 
     #[test]
@@ -476,6 +530,7 @@ mod tests {
             backoff_max: Duration::from_secs(8),
             seed: 1,
             deadline: at(60),
+            grow_within: at(2),
         };
         assert_eq!(Pass::new(config.clone(), 0).budget(), MIN_BATCH_BYTES);
         assert_eq!(Pass::new(config, u32::MAX).budget(), MAX);

@@ -34,7 +34,7 @@ pub async fn sync(office: &Arc<Office>) -> ledger_client::SyncReport {
     let client = office.hub_client(config.request_timeout).unwrap();
     let target: Arc<dyn SyncTarget> = office.clone();
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    let mut budget = config.max_batch;
+    let mut budget = config.first_batch();
     sync_until_done(&client, &target, &config, deadline, &mut budget).await.unwrap()
 }
 

@@ -95,7 +95,7 @@ impl Office {
         let client = self.client(config.request_timeout)?;
         let target: Arc<dyn SyncTarget> = self.clone();
         let deadline = tokio::time::Instant::now() + within;
-        let mut budget = config.max_batch;
+        let mut budget = config.first_batch();
         Ok(sync_until_done(&client, &target, &config, deadline, &mut budget).await?)
     }
 
