@@ -442,8 +442,8 @@ async fn build_world() -> World {
     })
     .unwrap();
 
-    let township_outbox = up(t.store().outbox_batch(usize::MAX).unwrap());
-    let bureau_outbox = up(b.store().outbox_batch(usize::MAX).unwrap());
+    let township_outbox = up(t.store().outbox_batch(usize::MAX, usize::MAX).unwrap());
+    let bureau_outbox = up(b.store().outbox_batch(usize::MAX, usize::MAX).unwrap());
     let township_actor = t.store().actor();
     let bureau_actor = b.store().actor();
     drop(town);

@@ -134,15 +134,16 @@ async fn exchange(
     let binding = blocking(move || t.binding()).await?.ok_or(ClientError::NotEnrolled)?;
     let t = target.clone();
     let prepared: SyncRequest = blocking(move || t.prepare(budget)).await?;
-    let (request, response) = match ahead.take() {
+    let (request, response, from_ahead) = match ahead.take() {
         Some(read) if readahead::same_read(&read.request, &prepared) => {
             tracing::debug!("using the page read ahead");
-            read.answer().await?
+            let (request, response) = read.answer().await?;
+            (request, response, true)
         }
         // Dropping a read-ahead that guessed wrong cancels it.
         _ => {
             let response = client.sync(&binding.hub, &binding.credential, &prepared).await?;
-            (prepared, response)
+            (prepared, response, false)
         }
     };
     *ahead = readahead::next_read(&request, &response)
@@ -167,6 +168,7 @@ async fn exchange(
         outbox_left: applied.outbox_left,
         skew_ms,
         needs_repair,
+        read_ahead: from_ahead,
     })
 }
 

@@ -753,10 +753,10 @@ impl Engine {
             return Err(StoreError::Database(format!("hub write to {case}: {e}")).into());
         }
         let (hash, _) = tx.commit_with(CommitOptions::default().with_time(now / 1000));
-        let Some(hash) = hash else { return Ok(false) };
-        let Some(change) = w.doc.get_change_by_hash(&hash) else { return Ok(false) };
         // What the judge read is no longer what the document reads as.
         w.changed();
+        let Some(hash) = hash else { return Ok(false) };
+        let Some(change) = w.doc.get_change_by_hash(&hash) else { return Ok(false) };
         w.new.push(StoredChange {
             hash: hash.to_string(),
             case_id: case,

@@ -72,7 +72,7 @@ impl Office {
                     })
                     .collect(),
             });
-        for entry in self.store.outbox_batch(usize::MAX)? {
+        for entry in self.store.outbox_batch(usize::MAX, usize::MAX)? {
             let Ok(change) = Change::from_bytes(entry.bytes.clone()) else { continue };
             let before = self.store.with_doc(entry.case_id, entry.kind, |doc| {
                 doc.fork_at(change.deps()).unwrap_or_else(|_| Automerge::new())

@@ -20,8 +20,8 @@ use ledger_domain::schema;
 use ledger_protocol::keys::{PublicKey, SecretKey};
 use ledger_protocol::{
     BlobChunk, BlobWant, Bootstrap, Cursor, DocKind as WireKind, DropPerson, EnrollResponse, Hash,
-    IdentityDrop, LeaseWant, MAX_LIST, MIN_BATCH_BYTES, Partial, Record, Refused, SyncRequest,
-    SyncResponse, UpChange, is_work_id, roster_id, rules_id,
+    IdentityDrop, LeaseWant, MAX_CHANGES, MAX_LIST, MIN_BATCH_BYTES, Partial, Record, Refused,
+    SyncRequest, SyncResponse, UpChange, is_work_id, roster_id, rules_id,
 };
 use ledger_store::{
     BootstrapPosition, DocKind, LEGACY_META_KEY, PartialPosition, Preloaded, Store, StoreError,
@@ -515,7 +515,9 @@ impl Office {
 
     fn prepare_request(&self, budget: u32) -> Result<SyncRequest> {
         let budget = budget.max(MIN_BATCH_BYTES);
-        let mut outbox = self.book().outbox_batch(budget as usize)?;
+        // Never more changes than the hub takes in one request: small edits at a grown budget
+        // would pass it, and the hub refuses the whole request.
+        let mut outbox = self.book().outbox_batch(budget as usize, MAX_CHANGES)?;
         if !self.roster_ready()? {
             outbox.retain(|e| e.kind == DocKind::Roster);
         }

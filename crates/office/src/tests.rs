@@ -1151,7 +1151,7 @@ fn a_township_keeps_no_identity_of_a_restricted_case_it_registers() {
     assert_eq!(drops.len(), 1);
     assert!(drops[0].persons.contains("张三丰") && drops[0].persons.contains("13812345678"));
     // The outbox carries the case only, and no history holds the name.
-    for entry in township.store().outbox_batch(usize::MAX).unwrap() {
+    for entry in township.store().outbox_batch(usize::MAX, usize::MAX).unwrap() {
         assert!(!holds(&entry.bytes, "张三丰"), "an Automerge change holds the name");
     }
     // Once the hub has it, nothing of it is left in the files.

@@ -53,6 +53,9 @@ pub struct Exchanged {
     pub skew_ms: i64,
     /// The office asks for a repair (after a restore, or a case the feed cannot complete).
     pub needs_repair: bool,
+    /// The answer was a page asked for ahead, already there: its time says nothing of the
+    /// link, so it does not grow the batch.
+    pub read_ahead: bool,
 }
 
 impl Exchanged {
@@ -207,7 +210,8 @@ impl Pass {
         }
         let out = match event {
             Event::Exchanged(round) => {
-                let quick = now.saturating_sub(self.asked_at) <= self.config.grow_within;
+                let quick = !round.read_ahead
+                    && now.saturating_sub(self.asked_at) <= self.config.grow_within;
                 self.exchanged(round, quick)
             }
             Event::ExchangeFailed(failure) => self.failed(failure, now),
@@ -404,6 +408,12 @@ mod tests {
         );
         assert_eq!(
             action(&p.handle(more(), at(31))),
+            Effect::Exchange { budget: MIN_BATCH_BYTES * 8 }
+        );
+        // A page read ahead came back at once whatever the link: it keeps the size.
+        let ahead = Event::Exchanged(Exchanged { more_pages: true, read_ahead: true, ..done() });
+        assert_eq!(
+            action(&p.handle(ahead, at(31))),
             Effect::Exchange { budget: MIN_BATCH_BYTES * 8 }
         );
         for s in 32..60 {

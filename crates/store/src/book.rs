@@ -51,8 +51,8 @@ pub trait SyncBook: Send + Sync {
     /// Queues a local change of `case` for the hub; a hash queued already stays as it is.
     fn enqueue(&self, case: CaseId, kind: DocKind, hash: &str, bytes: &[u8]) -> Result<()>;
     /// The oldest changes to send, roster changes first: at most `max_bytes` of them, but
-    /// always at least one. Quarantined changes are left out.
-    fn outbox_batch(&self, max_bytes: usize) -> Result<Vec<OutboxEntry>>;
+    /// always at least one, and at most `max_count`. Quarantined changes are left out.
+    fn outbox_batch(&self, max_bytes: usize, max_count: usize) -> Result<Vec<OutboxEntry>>;
     /// Changes still to send (quarantined ones excluded).
     fn outbox_len(&self) -> Result<u64>;
     /// Changes still to send of one kind of document (quarantined ones excluded).
@@ -157,8 +157,8 @@ impl SyncBook for Store {
         tx.commit()
     }
 
-    fn outbox_batch(&self, max_bytes: usize) -> Result<Vec<OutboxEntry>> {
-        Store::outbox_batch(self, max_bytes)
+    fn outbox_batch(&self, max_bytes: usize, max_count: usize) -> Result<Vec<OutboxEntry>> {
+        Store::outbox_batch(self, max_bytes, max_count)
     }
 
     fn outbox_len(&self) -> Result<u64> {

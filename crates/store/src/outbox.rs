@@ -85,8 +85,9 @@ pub(crate) fn insert(
 }
 
 impl Store {
-    /// The oldest unacknowledged changes, at most `max_bytes` of them (but always at least one).
-    pub fn outbox_batch(&self, max_bytes: usize) -> Result<Vec<OutboxEntry>> {
+    /// The oldest unacknowledged changes, at most `max_bytes` of them (but always at least one)
+    /// and at most `max_count` (the hub refuses a request of more than it takes).
+    pub fn outbox_batch(&self, max_bytes: usize, max_count: usize) -> Result<Vec<OutboxEntry>> {
         let conn = self.reader();
         // The roster's changes go first (the hub judges a township's events against it), then
         // the rest in queue order. Two statements, because one ordering by "roster first" sorts
@@ -109,7 +110,7 @@ impl Store {
         let roster: Vec<_> = roster.query_map([code], entry)?.collect();
         for r in roster.into_iter().chain(rest) {
             let e = r?;
-            if !out.is_empty() && size + e.bytes.len() > max_bytes {
+            if !out.is_empty() && (size + e.bytes.len() > max_bytes || out.len() >= max_count) {
                 break;
             }
             size += e.bytes.len();

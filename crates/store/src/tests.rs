@@ -357,7 +357,7 @@ fn compaction_keeps_every_unacknowledged_change() {
     let queued = store.outbox_for_case(id).unwrap();
     assert_eq!(queued, 122, "two creation changes and 120 edits");
     // Every queued change applies to a fresh document and rebuilds the same case.
-    let batch = store.outbox_batch(usize::MAX).unwrap();
+    let batch = store.outbox_batch(usize::MAX, usize::MAX).unwrap();
     let mut doc = ledger_domain::automerge::Automerge::new();
     let changes: Vec<_> = batch
         .iter()
@@ -375,15 +375,21 @@ fn compaction_keeps_every_unacknowledged_change() {
 fn outbox_batches_acknowledgement_and_quarantine() {
     let dir = tempfile::tempdir().unwrap();
     let (store, cases) = seeded(dir.path());
-    let batch = store.outbox_batch(4096).unwrap();
+    let batch = store.outbox_batch(4096, usize::MAX).unwrap();
     let size: usize = batch.iter().map(|e| e.bytes.len()).sum();
     assert!(!batch.is_empty() && size <= 4096 + batch[0].bytes.len());
-    assert!(store.outbox_batch(1).unwrap().len() == 1, "at least one change even if larger");
+    assert!(
+        store.outbox_batch(1, usize::MAX).unwrap().len() == 1,
+        "at least one change even if larger"
+    );
+    let counted = store.outbox_batch(usize::MAX, 3).unwrap();
+    assert_eq!(counted.len(), 3, "at most the count asked for");
+    assert_eq!(counted[..], store.outbox_batch(usize::MAX, usize::MAX).unwrap()[..3], "the oldest");
     let hashes: Vec<String> = batch.iter().map(|e| e.hash.clone()).collect();
     store.acknowledge(&hashes).unwrap();
     assert_eq!(store.outbox_len().unwrap(), 274 - hashes.len() as u64);
     let victim = store
-        .outbox_batch(usize::MAX)
+        .outbox_batch(usize::MAX, usize::MAX)
         .unwrap()
         .into_iter()
         .find(|e| e.case_id == cases[50].id)
@@ -391,7 +397,13 @@ fn outbox_batches_acknowledgement_and_quarantine() {
     store.quarantine(&[(victim.hash, "案件不在本单位范围".into())]).unwrap();
     let q = store.quarantined().unwrap();
     assert!(!q.is_empty() && q.iter().all(|c| c.case_id == cases[50].id));
-    assert!(store.outbox_batch(usize::MAX).unwrap().iter().all(|e| e.case_id != cases[50].id));
+    assert!(
+        store
+            .outbox_batch(usize::MAX, usize::MAX)
+            .unwrap()
+            .iter()
+            .all(|e| e.case_id != cases[50].id)
+    );
     assert!(store.release_quarantine(cases[50].id).unwrap() >= 1);
     assert!(store.quarantined().unwrap().is_empty());
 }
@@ -410,7 +422,7 @@ fn remote_changes_apply_once_and_report_missing_dependencies() {
         .unwrap();
     }
     let changes: Vec<Vec<u8>> = a
-        .outbox_batch(usize::MAX)
+        .outbox_batch(usize::MAX, usize::MAX)
         .unwrap()
         .into_iter()
         .filter(|e| e.case_id == id && e.kind == DocKind::Case)
@@ -1117,7 +1129,7 @@ fn a_damaged_outbox_row_is_reported_not_sent_under_another_case() {
     ] {
         let dir = tempfile::tempdir().unwrap();
         let (store, _cases) = seeded(dir.path());
-        assert!(!store.outbox_batch(1 << 20).unwrap().is_empty());
+        assert!(!store.outbox_batch(1 << 20, usize::MAX).unwrap().is_empty());
         drop(store);
         let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
         conn.execute(
@@ -1129,7 +1141,7 @@ fn a_damaged_outbox_row_is_reported_not_sent_under_another_case() {
         .unwrap();
         drop(conn);
         let store = Store::open(dir.path()).unwrap();
-        let err = store.outbox_batch(1 << 20).unwrap_err().to_string();
+        let err = store.outbox_batch(1 << 20, usize::MAX).unwrap_err().to_string();
         assert!(err.contains(said) && err.contains("已损坏"), "{err}");
     }
 }

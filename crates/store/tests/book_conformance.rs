@@ -84,7 +84,7 @@ fn drop_of(id: &str, case_id: CaseId) -> DropRecord {
 }
 
 fn hashes(book: &dyn SyncBook, max_bytes: usize) -> Vec<String> {
-    book.outbox_batch(max_bytes).unwrap().into_iter().map(|e| e.hash).collect()
+    book.outbox_batch(max_bytes, usize::MAX).unwrap().into_iter().map(|e| e.hash).collect()
 }
 
 fn strings(list: &[&str]) -> Vec<String> {
@@ -97,7 +97,7 @@ fn seen(book: &dyn SyncBook) -> String {
         "{:?}",
         (
             book.sync_position().unwrap(),
-            book.outbox_batch(usize::MAX).unwrap(),
+            book.outbox_batch(usize::MAX, usize::MAX).unwrap(),
             book.quarantined().unwrap(),
             book.receipt("r1").unwrap(),
             book.pending_drops(100).unwrap(),
@@ -141,7 +141,7 @@ fn filled(book: &dyn SyncBook) {
 
 fn a_new_book_is_empty(book: &dyn SyncBook) {
     assert_eq!(book.sync_position().unwrap(), None);
-    assert!(book.outbox_batch(usize::MAX).unwrap().is_empty());
+    assert!(book.outbox_batch(usize::MAX, usize::MAX).unwrap().is_empty());
     assert_eq!(book.outbox_len().unwrap(), 0);
     assert!(book.quarantined().unwrap().is_empty());
     assert_eq!(book.receipt("h").unwrap(), None);
@@ -255,7 +255,7 @@ fn the_outbox_sends_roster_changes_first_then_in_queue_order(book: &dyn SyncBook
     book.enqueue(case(8), DocKind::Rules, "u1", b"5").unwrap();
     book.enqueue(case(9), DocKind::Roster, "r2", b"6").unwrap();
     assert_eq!(hashes(book, usize::MAX), strings(&["r1", "r2", "c1", "i1", "c2", "u1"]));
-    let batch = book.outbox_batch(usize::MAX).unwrap();
+    let batch = book.outbox_batch(usize::MAX, usize::MAX).unwrap();
     let first = &batch[2];
     assert_eq!(
         (first.case_id, first.kind, first.bytes.as_slice()),
@@ -275,7 +275,7 @@ fn the_outbox_sends_roster_changes_first_then_in_queue_order(book: &dyn SyncBook
 }
 
 fn an_outbox_batch_keeps_to_its_byte_limit(book: &dyn SyncBook) {
-    assert!(book.outbox_batch(0).unwrap().is_empty());
+    assert!(book.outbox_batch(0, usize::MAX).unwrap().is_empty());
     book.enqueue(case(1), DocKind::Case, "a", &[0; 10]).unwrap();
     book.enqueue(case(1), DocKind::Case, "b", &[0; 20]).unwrap();
     book.enqueue(case(1), DocKind::Case, "c", &[0; 30]).unwrap();
@@ -289,13 +289,18 @@ fn an_outbox_batch_keeps_to_its_byte_limit(book: &dyn SyncBook) {
     assert_eq!(hashes(book, 59), strings(&["a", "b"]));
     assert_eq!(hashes(book, 60), strings(&["a", "b", "c"]));
     assert_eq!(hashes(book, 61), strings(&["a", "b", "c", "d"]));
+    // Never more than the count asked for (the hub's limit on a request), oldest first.
+    let counted: Vec<String> =
+        book.outbox_batch(usize::MAX, 2).unwrap().into_iter().map(|e| e.hash).collect();
+    assert_eq!(counted, strings(&["a", "b"]));
+    assert_eq!(book.outbox_batch(0, 0).unwrap().len(), 1, "still at least one");
 }
 
 fn a_change_queued_twice_is_kept_once(book: &dyn SyncBook) {
     book.enqueue(case(1), DocKind::Case, "a", b"first").unwrap();
     book.enqueue(case(1), DocKind::Case, "b", b"second").unwrap();
     book.enqueue(case(2), DocKind::Identity, "a", b"again").unwrap();
-    let batch = book.outbox_batch(usize::MAX).unwrap();
+    let batch = book.outbox_batch(usize::MAX, usize::MAX).unwrap();
     assert_eq!(batch.len(), 2);
     assert_eq!((batch[0].case_id, batch[0].bytes.as_slice()), (case(1), &b"first"[..]));
     assert_eq!(book.outbox_for_case(case(2)).unwrap(), 0);
@@ -695,13 +700,13 @@ fn local_edits_fill_the_outbox_of_the_book() {
     let case = ledger_domain::fixtures::seed_2017().remove(0);
     store.create_cases(&[(case.clone(), identity(&case), vec![])]).unwrap();
     let book: &dyn SyncBook = &store;
-    let queued = book.outbox_batch(usize::MAX).unwrap();
+    let queued = book.outbox_batch(usize::MAX, usize::MAX).unwrap();
     assert!(!queued.is_empty());
     assert!(queued.iter().all(|e| e.case_id == case.id), "{queued:?}");
     let n = book.outbox_len().unwrap();
     book.enqueue(case.id, queued[0].kind, &queued[0].hash, b"other bytes").unwrap();
     assert_eq!(book.outbox_len().unwrap(), n);
-    assert_eq!(book.outbox_batch(usize::MAX).unwrap(), queued);
+    assert_eq!(book.outbox_batch(usize::MAX, usize::MAX).unwrap(), queued);
     book.acknowledge(&queued.iter().map(|e| e.hash.clone()).collect::<Vec<_>>()).unwrap();
     assert_eq!(book.outbox_for_case(case.id).unwrap(), 0);
 }

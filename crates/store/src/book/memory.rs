@@ -244,7 +244,7 @@ impl SyncBook for MemorySyncBook {
         })
     }
 
-    fn outbox_batch(&self, max_bytes: usize) -> Result<Vec<OutboxEntry>> {
+    fn outbox_batch(&self, max_bytes: usize, max_count: usize) -> Result<Vec<OutboxEntry>> {
         self.read(|b| {
             let mut queued: Vec<(&i64, &Queued)> =
                 b.outbox.iter().filter(|(_, q)| !q.quarantined).collect();
@@ -252,7 +252,7 @@ impl SyncBook for MemorySyncBook {
             let mut out = Vec::new();
             let mut size = 0;
             for (seq, q) in queued {
-                if !out.is_empty() && size + q.bytes.len() > max_bytes {
+                if !out.is_empty() && (size + q.bytes.len() > max_bytes || out.len() >= max_count) {
                     break;
                 }
                 size += q.bytes.len();
