@@ -9,8 +9,8 @@
 //! 3. a sync with nothing new on either side: round trips and HTTP bytes both ways, on a
 //!    kept-alive connection.
 
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use ledger_client::SyncConfig;
 use ledger_domain::Role;
@@ -114,7 +114,7 @@ fn wire(before: ledger_tests::ProxyStats, after: ledger_tests::ProxyStats) -> Wi
 }
 
 fn big_config() -> SyncConfig {
-    SyncConfig { request_timeout: std::time::Duration::from_secs(120), ..SyncConfig::default() }
+    SyncConfig { request_timeout: Duration::from_secs(120), ..SyncConfig::default() }
 }
 
 /// What the offices' uploads came to.
@@ -126,30 +126,56 @@ pub(crate) struct Uploads {
     pub(crate) refused: usize,
     /// Exchanges retried.
     pub(crate) retries: usize,
+    /// From the start until the hub had answered for every office's last change: the ingest.
+    pub(crate) acknowledged: Duration,
+    /// From the start until every office had also pulled what the others sent meanwhile.
+    pub(crate) settled: Duration,
 }
 
 /// Every office syncs until it has nothing left to send, all at once.
 pub(crate) async fn upload_all<'a>(
     offices: impl Iterator<Item = &'a TestOffice>,
 ) -> Result<Uploads> {
+    let started = Instant::now();
     let mut tasks = Vec::new();
     for o in offices {
         let office = o.office.clone();
         let client = o.client().clone();
         let config = o.config.clone();
         tasks.push(tokio::spawn(async move {
-            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(1800);
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(1800);
             let mut budget = config.first_batch();
             let target: Arc<dyn ledger_client::SyncTarget> = office;
-            ledger_client::sync_until_done(&client, &target, &config, deadline, &mut budget).await
+            // The moment the hub had answered for this office's last change; the pass goes on
+            // to pull what other offices sent meanwhile, which is not ingest.
+            let emptied = OnceLock::new();
+            let sink = |s: &ledger_client::SyncStatus| {
+                if s.pending == 0 && (s.pass_uploaded > 0 || !s.syncing) {
+                    let _ = emptied.set(Instant::now());
+                }
+            };
+            let report = ledger_client::sync_until_done_reporting(
+                &client,
+                &target,
+                &config,
+                deadline,
+                &mut budget,
+                &sink,
+            )
+            .await?;
+            let finished = Instant::now();
+            Ok::<_, ledger_client::ClientError>((report, emptied.get().copied(), finished))
         }));
     }
     let mut total = Uploads::default();
     for t in tasks {
-        let report = t.await.map_err(BenchError::other)?.map_err(BenchError::other)?;
+        let (report, emptied, finished) =
+            t.await.map_err(BenchError::other)?.map_err(BenchError::other)?;
         total.uploaded += report.uploaded;
         total.refused += report.refused;
         total.retries += report.retries;
+        total.acknowledged = total.acknowledged.max(emptied.unwrap_or(finished) - started);
+        total.settled = total.settled.max(finished - started);
     }
     Ok(total)
 }
@@ -221,9 +247,8 @@ pub async fn run(opts: &SyncOptions) -> Result<SyncReport> {
         expected += o.office.store().outbox_len()?;
     }
     eprintln!("sync: 25 offices uploading {expected} changes at once");
-    let started = Instant::now();
-    let uploaded = upload_all(offices.iter()).await?.uploaded;
-    let seconds = started.elapsed().as_secs_f64();
+    let uploads = upload_all(offices.iter()).await?;
+    let (uploaded, seconds) = (uploads.uploaded, uploads.acknowledged.as_secs_f64());
     let concurrent_ingest = Ingest {
         offices: offices.len(),
         changes: uploaded,

@@ -756,6 +756,38 @@ pub fn read_case_at(doc: &impl ReadDoc, heads: &[ChangeHash]) -> Result<Case> {
     read_case_impl(&Reader::new(doc, Some(heads)))
 }
 
+/// Reads only a case's petitioners (who may be named in its identity document).
+pub fn read_petitioners(doc: &impl ReadDoc) -> Result<Vec<PetitionerRef>> {
+    let r = Reader::new(doc, None);
+    r.kind("case")?;
+    petitioners(&r)
+}
+
+fn petitioners<D: ReadDoc>(r: &Reader<'_, D>) -> Result<Vec<PetitionerRef>> {
+    let mut petitioners = Vec::new();
+    if let Some(list) = r.object(&ROOT, "petitioners")? {
+        for i in 0..r.length(&list) {
+            let item = match r.heads {
+                Some(h) => r.doc.get_at(&list, i, h)?,
+                None => r.doc.get(&list, i)?,
+            };
+            let Some((Value::Object(ObjType::Map), obj)) = item else {
+                return Err(SchemaError::Type {
+                    path: format!("petitioners/{i}"),
+                    expected: "a map",
+                });
+            };
+            let path = format!("petitioners/{i}/");
+            petitioners.push(PetitionerRef {
+                id: r.str(&obj, &path, "id")?,
+                kind: PetitionerKind::from_code(&r.str(&obj, &path, "kind")?),
+                display_name: r.str(&obj, &path, "display_name")?,
+            });
+        }
+    }
+    Ok(petitioners)
+}
+
 fn read_case_impl<D: ReadDoc>(r: &Reader<'_, D>) -> Result<Case> {
     r.kind("case")?;
     let mut case = Case {
@@ -782,26 +814,7 @@ fn read_case_impl<D: ReadDoc>(r: &Reader<'_, D>) -> Result<Case> {
         reply_draft: r.text("reply_draft")?,
         investigation_report: r.text("investigation_report")?,
     };
-    if let Some(list) = r.object(&ROOT, "petitioners")? {
-        for i in 0..r.length(&list) {
-            let item = match r.heads {
-                Some(h) => r.doc.get_at(&list, i, h)?,
-                None => r.doc.get(&list, i)?,
-            };
-            let Some((Value::Object(ObjType::Map), obj)) = item else {
-                return Err(SchemaError::Type {
-                    path: format!("petitioners/{i}"),
-                    expected: "a map",
-                });
-            };
-            let path = format!("petitioners/{i}/");
-            case.petitioners.push(PetitionerRef {
-                id: r.str(&obj, &path, "id")?,
-                kind: PetitionerKind::from_code(&r.str(&obj, &path, "kind")?),
-                display_name: r.str(&obj, &path, "display_name")?,
-            });
-        }
-    }
+    case.petitioners = petitioners(r)?;
     if let Some(map) = r.object(&ROOT, "submissions")? {
         for id in r.keys(&map) {
             let Some(obj) = r.object(&map, &id)? else { continue };

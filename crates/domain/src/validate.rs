@@ -39,10 +39,12 @@
 //!    registered) as of what the change's author had seen, and only its own roster.
 //! 10. **Schema**: the document the change leads to still reads, at the change and as a whole.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use automerge::legacy::{ElementId, Key, ObjectId, OpType};
-use automerge::{Automerge, Change, ChangeHash, ObjType, ROOT, ReadDoc, ScalarValue, Value};
+use automerge::legacy::{ElementId, Key, ObjectId, OpId, OpType};
+use automerge::{
+    ActorId, Automerge, Change, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value,
+};
 use chrono::NaiveDate;
 use uuid::Uuid;
 
@@ -440,7 +442,7 @@ enum Place {
     /// A container at the root whose entries are records (`events`, `persons`, `staff` ...).
     Container(&'static str),
     /// A record inside a container; `new` when this change created it.
-    Item { container: &'static str, key: String, new: bool },
+    Item { container: &'static str, new: bool },
     /// A draft (Automerge text at the root).
     Text(&'static str),
 }
@@ -504,17 +506,38 @@ struct OpScan<'a> {
     input: &'a Input<'a>,
     change: &'a Change,
     creating: bool,
-    /// Objects of `doc`, by `counter@actor`.
-    places: HashMap<String, Place>,
+    /// Objects of `doc`, and those this change makes.
+    places: HashMap<ObjId, Place>,
+    /// Whether the records already in `doc` are in `places` (see [`OpScan::place`]).
+    records_placed: bool,
     /// Root fields this change puts, with the values.
     root_puts: Vec<(String, ScalarValue)>,
     /// The elements of each sequence (list or text) an operation may name: those its author
     /// saw, and those this change inserted; loaded when first needed.
-    elements: HashMap<String, BTreeSet<String>>,
-    /// This change's own operations by slot (`object/key` or `object/element`).
-    written: HashMap<String, Vec<String>>,
+    elements: HashMap<ObjId, HashSet<ObjId>>,
+    /// This change's own operations by slot (a map key or a sequence element of an object).
+    written: HashMap<(ObjId, Slot), Vec<ObjId>>,
     /// The records this change makes, by container and key.
     made: BTreeSet<(&'static str, String)>,
+}
+
+/// Where an operation writes inside its object.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Slot {
+    /// A key of a map.
+    Key(String),
+    /// An element of a list or text.
+    Element(ObjId),
+}
+
+/// An operation of a decoded change as the document names it. The actor's index in the
+/// document is not known here; `usize::MAX` makes Automerge look the actor up by its bytes.
+fn exid(id: &OpId) -> ObjId {
+    op_id(id.0, &id.1)
+}
+
+fn op_id(counter: u64, actor: &ActorId) -> ObjId {
+    ObjId::Id(counter, actor.clone(), usize::MAX)
 }
 
 fn malformed() -> Rejection {
@@ -538,31 +561,7 @@ impl<'a> OpScan<'a> {
                     } else {
                         Place::Container(name)
                     };
-                    places.insert(id.to_string(), place);
-                    if *typ == ObjType::Text {
-                        continue;
-                    }
-                    // The records already inside.
-                    let keys: Vec<automerge::Prop> = if *typ == ObjType::List {
-                        (0..doc.length(&id)).map(automerge::Prop::Seq).collect()
-                    } else {
-                        doc.keys(&id).map(automerge::Prop::Map).collect()
-                    };
-                    for prop in keys {
-                        let key = match &prop {
-                            automerge::Prop::Map(k) => k.clone(),
-                            automerge::Prop::Seq(i) => i.to_string(),
-                        };
-                        let Ok(items) = doc.get_all(&id, prop) else { continue };
-                        for (item, item_id) in items {
-                            if let Value::Object(_) = item {
-                                places.insert(
-                                    item_id.to_string(),
-                                    Place::Item { container: name, key: key.clone(), new: false },
-                                );
-                            }
-                        }
-                    }
+                    places.insert(id, place);
                 }
             }
         }
@@ -572,11 +571,53 @@ impl<'a> OpScan<'a> {
             change,
             creating,
             places,
+            records_placed: false,
             root_puts: Vec::new(),
             elements: HashMap::new(),
             written: HashMap::new(),
             made: BTreeSet::new(),
         })
+    }
+
+    /// Where an object of the document (or of this change) sits. The records already in the
+    /// containers are placed only when an operation names an object that is not a container
+    /// or made by this change: an honest change only adds records, so most never pay for it.
+    fn place(&mut self, obj: &ObjId) -> Option<Place> {
+        if !self.records_placed && !self.places.contains_key(obj) {
+            self.place_records();
+        }
+        self.places.get(obj).cloned()
+    }
+
+    fn place_records(&mut self) {
+        self.records_placed = true;
+        let doc = self.doc;
+        for (name, typ) in containers(self.input.class) {
+            if *typ == ObjType::Text {
+                continue;
+            }
+            let Ok(values) = doc.get_all(ROOT, *name) else { continue };
+            for (value, id) in values {
+                if !matches!(value, Value::Object(_)) {
+                    continue;
+                }
+                let keys: Vec<automerge::Prop> = if *typ == ObjType::List {
+                    (0..doc.length(&id)).map(automerge::Prop::Seq).collect()
+                } else {
+                    doc.keys(&id).map(automerge::Prop::Map).collect()
+                };
+                for prop in keys {
+                    let Ok(items) = doc.get_all(&id, prop) else { continue };
+                    for (item, item_id) in items {
+                        if let Value::Object(_) = item {
+                            self.places
+                                .entry(item_id)
+                                .or_insert(Place::Item { container: name, new: false });
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Whether the object is a sequence (a list or text); every other one is a map.
@@ -590,88 +631,73 @@ impl<'a> OpScan<'a> {
         }
     }
 
-    /// Whether `element` is an element of the sequence `obj` its author could name.
-    fn has_element(&mut self, obj: &str, element: &str) -> bool {
-        if !self.elements.contains_key(obj) {
-            let mut found = BTreeSet::new();
-            if let Ok(id) = self.doc.import_obj(obj) {
-                let deps = self.change.deps();
-                for item in self.doc.list_range_at(&id, .., deps) {
-                    found.insert(item.id().to_string());
-                }
-            }
-            self.elements.insert(obj.to_owned(), found);
-        }
-        self.elements.get(obj).is_some_and(|set| set.contains(element))
+    /// The elements of the sequence `obj` its author could name: those it saw, and those this
+    /// change inserted so far.
+    fn elements(&mut self, obj: &ObjId) -> &mut HashSet<ObjId> {
+        let (doc, deps) = (self.doc, self.change.deps());
+        self.elements
+            .entry(obj.clone())
+            .or_insert_with(|| doc.list_range_at(obj, .., deps).map(|item| item.id()).collect())
     }
 
     fn run(&mut self) -> Verdict<()> {
         let expanded = self.change.decode();
-        let actor = expanded.actor_id.to_hex_string();
+        let actor = &expanded.actor_id;
         let start = expanded.start_op.get();
         for (i, op) in expanded.operations.iter().enumerate() {
-            let own = format!("{}@{actor}", start + i as u64);
-            let obj = op.obj.to_string();
-            let place = match &op.obj {
-                ObjectId::Root => Place::Root,
-                ObjectId::Id(id) => self.places.get(&id.to_string()).cloned().ok_or_else(|| {
-                    Rejection::new(Rule::AppendOnly, "更改修改了文档中不存在或不允许修改的对象")
-                })?,
+            let own = op_id(start + i as u64, actor);
+            let (obj, place) = match &op.obj {
+                ObjectId::Root => (ROOT, Place::Root),
+                ObjectId::Id(id) => {
+                    let obj = exid(id);
+                    let place = self.place(&obj).ok_or_else(|| {
+                        Rejection::new(Rule::AppendOnly, "更改修改了文档中不存在或不允许修改的对象")
+                    })?;
+                    (obj, place)
+                }
             };
-            let preds: Vec<String> = op.pred.iter().map(ToString::to_string).collect();
-            let key = match (&op.key, self.is_sequence(&place)) {
+            let preds: Vec<ObjId> = op.pred.iter().map(exid).collect();
+            let (key, slot) = match (&op.key, self.is_sequence(&place)) {
                 (Key::Map(k), false) if !op.insert => {
-                    let slot = format!("{obj}/{k}");
+                    let slot = (obj.clone(), Slot::Key(k.to_string()));
                     self.check_preds(&slot, &preds, &op.action, |doc, deps| {
-                        let id = if obj == "_root" { Ok(ROOT) } else { doc.import_obj(&obj) };
-                        let Ok(id) = id else { return Vec::new() };
-                        doc.get_all_at(&id, k.as_str(), deps)
-                            .map(|all| all.into_iter().map(|(_, v)| v.to_string()).collect())
+                        doc.get_all_at(&obj, k.as_str(), deps)
+                            .map(|all| all.into_iter().map(|(_, id)| id).collect())
                             .unwrap_or_default()
                     })?;
-                    k.to_string()
+                    (k.as_str(), slot)
                 }
                 (Key::Seq(element), true) => {
-                    let known = match element {
-                        ElementId::Head => op.insert,
-                        ElementId::Id(id) => self.has_element(&obj, &id.to_string()),
+                    let element = match element {
+                        ElementId::Head if op.insert => None,
+                        ElementId::Id(id) => {
+                            let id = exid(id);
+                            if !self.elements(&obj).contains(&id) {
+                                return Err(malformed());
+                            }
+                            Some(id)
+                        }
+                        ElementId::Head => return Err(malformed()),
                     };
-                    if !known {
-                        return Err(malformed());
-                    }
                     if op.insert {
                         if !preds.is_empty() || matches!(op.action, OpType::Delete) {
                             return Err(malformed());
                         }
-                        self.elements.entry(obj.clone()).or_default().insert(own.clone());
-                    } else if let ElementId::Id(id) = element {
+                        self.elements(&obj).insert(own.clone());
+                        ("", (obj, Slot::Element(own.clone())))
+                    } else {
+                        let Some(element) = element else { return Err(malformed()) };
                         // A character is only ever overwritten or deleted where it stands.
-                        let slot = format!("{obj}/{id}");
-                        let element = id.to_string();
+                        let slot = (obj, Slot::Element(element.clone()));
                         self.check_preds(&slot, &preds, &op.action, move |_, _| vec![element])?;
+                        ("", slot)
                     }
-                    String::new()
                 }
                 _ => return Err(malformed()),
             };
-            let slot = match &op.key {
-                Key::Map(k) => format!("{obj}/{k}"),
-                Key::Seq(ElementId::Id(id)) if !op.insert => format!("{obj}/{id}"),
-                Key::Seq(_) => format!("{obj}/{own}"),
-            };
             self.written.entry(slot).or_default().push(own.clone());
-            let made = self.check(&place, &key, op.insert, &op.action)?;
-            if let Some(made) = made {
-                let id = own;
-                let made = match made {
-                    Place::Item { container, new, .. } => {
-                        // A list record is keyed by the element it creates.
-                        let key = if key.is_empty() { id.clone() } else { key.clone() };
-                        Place::Item { container, key, new }
-                    }
-                    other => other,
-                };
-                self.places.insert(id, made);
+            if let Some(made) = self.check(&place, key, op.insert, &op.action)? {
+                self.places.insert(own, made);
             }
         }
         Ok(())
@@ -682,10 +708,10 @@ impl<'a> OpScan<'a> {
     /// something. A predecessor elsewhere would overwrite another field unseen.
     fn check_preds(
         &self,
-        slot: &str,
-        preds: &[String],
+        slot: &(ObjId, Slot),
+        preds: &[ObjId],
         action: &OpType,
-        visible: impl FnOnce(&Automerge, &[ChangeHash]) -> Vec<String>,
+        visible: impl FnOnce(&Automerge, &[ChangeHash]) -> Vec<ObjId>,
     ) -> Verdict<()> {
         if matches!(action, OpType::Delete) && preds.is_empty() {
             return Err(malformed());
@@ -693,12 +719,9 @@ impl<'a> OpScan<'a> {
         if preds.is_empty() {
             return Ok(());
         }
-        let mut allowed: BTreeSet<String> =
-            visible(self.doc, self.change.deps()).into_iter().collect();
-        if let Some(own) = self.written.get(slot) {
-            allowed.extend(own.iter().cloned());
-        }
-        if preds.iter().all(|p| allowed.contains(p)) {
+        let seen = visible(self.doc, self.change.deps());
+        let own = self.written.get(slot);
+        if preds.iter().all(|p| seen.contains(p) || own.is_some_and(|own| own.contains(p))) {
             Ok(())
         } else {
             Err(Rejection::new(Rule::AppendOnly, "更改覆盖了它所依据的版本中不存在的值"))
@@ -727,7 +750,7 @@ impl<'a> OpScan<'a> {
                 let fresh = list && insert || !list && !self.exists(name, key);
                 match action {
                     OpType::Make(ObjType::Map) if fresh => {
-                        Ok(Some(Place::Item { container: name, key: key.to_owned(), new: true }))
+                        Ok(Some(Place::Item { container: name, new: true }))
                     }
                     _ => Err(Rejection::new(
                         Rule::AppendOnly,

@@ -215,7 +215,9 @@ struct Working {
     before_tail: usize,
     /// The stored version it was loaded at (the commit fails if another process wrote since).
     version: Option<i64>,
-    doc: Automerge,
+    /// Boxed: an `Automerge` is 3.5 KiB inline, and the batch's map of documents moved every
+    /// one of them each time it grew.
+    doc: Box<Automerge>,
     new: Vec<StoredChange>,
     /// The document saved, once it was proved to load back as itself.
     saved: Option<Vec<u8>>,
@@ -233,7 +235,7 @@ impl Working {
             existed: version.is_some(),
             before_tail: tail,
             version,
-            doc,
+            doc: Box::new(doc),
             new: Vec::new(),
             saved: None,
             read: None,
@@ -349,7 +351,7 @@ fn removed_demo_cases(working: &HashMap<(CaseId, DocKind), Working>) -> Vec<Case
             let case_now = match w.case_now() {
                 Some(known) => known,
                 None => {
-                    read = schema::read_case(&w.doc).ok()?;
+                    read = schema::read_case(&*w.doc).ok()?;
                     &read
                 }
             };
@@ -1020,7 +1022,7 @@ impl Engine {
             *roster = self.roster_of(working, &caller.office.code).map_err(store_failure)?;
         }
         let (case_doc, case_known) = match working.get(&(case, DocKind::Case)) {
-            Some(c) if up.kind == DocKind::Identity => (Some(&c.doc), c.judged.as_deref()),
+            Some(c) if up.kind == DocKind::Identity => (Some(&*c.doc), c.judged.as_deref()),
             _ => (stored_case.as_ref(), None),
         };
         let Some(w) = working.get(&key) else {
@@ -1029,7 +1031,7 @@ impl Engine {
         // The validator trusts what it is told it already read; every debug build (so every
         // test that syncs) checks that it is what the document reads as.
         debug_assert!(
-            w.judged.as_deref().is_none_or(|j| schema::read_case(&w.doc).ok().as_ref() == Some(j)),
+            w.judged.as_deref().is_none_or(|j| schema::read_case(&*w.doc).ok().as_ref() == Some(j)),
             "the batch's reading of case {case} is stale"
         );
         let input = validate::Input {
@@ -1064,7 +1066,7 @@ impl Engine {
         let Some(w) = working.get_mut(&key) else {
             return Err(not_in_batch());
         };
-        w.doc = accepted.doc;
+        *w.doc = accepted.doc;
         w.changed();
         w.judged = accepted.case.map(Box::new);
         w.doc.set_actor(self.actor.clone());
@@ -1140,7 +1142,7 @@ impl Engine {
     ) -> Result<Option<Roster>, StoreError> {
         let key = (CaseId(roster_id(office)), DocKind::Roster);
         let doc = match working.get(&key) {
-            Some(w) => Some(w.doc.clone()),
+            Some(w) => Some((*w.doc).clone()),
             None => self.load(key.0, key.1)?.map(|(d, _)| d),
         };
         Ok(doc.and_then(|d| schema::read_roster(&d).ok()))
@@ -1234,10 +1236,11 @@ impl Engine {
             Ok(Some((doc, _))) => doc,
             _ => return Err(refuse("县局读取案件出错")),
         };
-        let Ok(case_value) = schema::read_case(&case_doc) else {
+        // Only who the case's petitioners are: the rest of the case has no say here.
+        let Ok(petitioners) = schema::read_petitioners(&case_doc) else {
             return Err(refuse("县局读取案件出错"));
         };
-        let persons = plan::drop_persons(drop, &case_value).map_err(refuse)?;
+        let persons = plan::drop_persons(drop, &petitioners).map_err(refuse)?;
         let key = (case, DocKind::Identity);
         let damaged = || refuse("县局保存的身份文档已损坏；请联系县局");
         let existing = match self.load(case, DocKind::Identity) {
@@ -1376,7 +1379,7 @@ impl Engine {
                     .iter()
                     .any(|d| d.case_id == key.0 && d.kind == key.1 && d.snapshot.is_some());
                 let tail = if compacted { 0 } else { w.before_tail + w.new.len() };
-                self.cache.put(*key, w.doc, tail, w.version.unwrap_or(0) + 1);
+                self.cache.put(*key, *w.doc, tail, w.version.unwrap_or(0) + 1);
             }
         }
         if rules_changed {
@@ -1471,7 +1474,7 @@ impl Engine {
             kept += 1;
         }
         let failed = w.new.split_off(kept);
-        w.doc = doc;
+        *w.doc = doc;
         w.saved = saved;
         w.read = read;
         Ok(failed)

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use ledger_domain::model::Person;
+use ledger_domain::model::{Person, PetitionerRef};
 use ledger_domain::scope::{CaseScope, Viewer, township_viewers};
 use ledger_domain::{Case, CaseId, IdType};
 use ledger_protocol::{DocKind, IdentityDrop, is_work_id, roster_id, rules_id};
@@ -158,13 +158,16 @@ pub(crate) fn doc_id_rule(
 /// The most characters of any field of a dropped person.
 const DROP_FIELD_CHARS: usize = 200;
 
-/// The persons an identity drop delivers (身份投递), checked against its case: each one of the
-/// case's petitioners, named, and no field over [`DROP_FIELD_CHARS`] characters. The first
+/// The persons an identity drop delivers (身份投递), checked against its case's petitioners:
+/// each one of them, named, and no field over [`DROP_FIELD_CHARS`] characters. The first
 /// problem refuses the whole drop, in words for the office.
-pub(crate) fn drop_persons(drop: &IdentityDrop, case: &Case) -> Result<Vec<Person>, &'static str> {
+pub(crate) fn drop_persons(
+    drop: &IdentityDrop,
+    petitioners: &[PetitionerRef],
+) -> Result<Vec<Person>, &'static str> {
     let mut persons = Vec::with_capacity(drop.persons.len());
     for p in &drop.persons {
-        if !case.petitioners.iter().any(|r| r.id == p.id) {
+        if !petitioners.iter().any(|r| r.id == p.id) {
             return Err("投递的信访人不在该案件的信访人名单中");
         }
         let fields = [&p.name, &p.id_type, &p.id_number, &p.phone, &p.address];
@@ -307,8 +310,11 @@ mod tests {
             address,
         };
         let drop = |persons| IdentityDrop { id: uuid::Uuid::nil(), case_id: case.id.0, persons };
-        let ok = drop_persons(&drop(vec![person(&petitioner, "张三丰", "大屋村".into())]), &case)
-            .unwrap();
+        let ok = drop_persons(
+            &drop(vec![person(&petitioner, "张三丰", "大屋村".into())]),
+            &case.petitioners,
+        )
+        .unwrap();
         assert_eq!((ok[0].id.as_str(), ok[0].name.as_str()), (petitioner.as_str(), "张三丰"));
         let refusals = [
             person("someone-else", "李四", "大屋村".into()),
@@ -318,10 +324,13 @@ mod tests {
         for bad in refusals {
             // One bad person refuses the drop, even beside a good one.
             let both = drop(vec![person(&petitioner, "张三丰", "大屋村".into()), bad.clone()]);
-            assert!(drop_persons(&both, &case).is_err(), "{bad:?}");
+            assert!(drop_persons(&both, &case.petitioners).is_err(), "{bad:?}");
         }
         let limit = person(&petitioner, "张三丰", "村".repeat(DROP_FIELD_CHARS));
-        assert!(drop_persons(&drop(vec![limit]), &case).is_ok(), "at the limit is allowed");
+        assert!(
+            drop_persons(&drop(vec![limit]), &case.petitioners).is_ok(),
+            "at the limit is allowed"
+        );
     }
 
     #[test]

@@ -736,6 +736,35 @@ fn malformed_operations_are_refused_before_automerge_sees_them() {
 }
 
 #[test]
+fn a_draft_edited_at_its_start_and_further_on_in_one_change_is_accepted() {
+    let w = World::new();
+    let input = w.input(w.township(), DocClass::Case);
+    let doc = w.case(Purpose::Appeal);
+    let first = change_on(&doc, township_actor(), |tx| {
+        schema::set_draft(tx, schema::Draft::Reply, "经调查属实").unwrap()
+    });
+    assert_eq!(verdict(&input, &doc, &first), Ok(()));
+    let mut doc = doc;
+    doc.apply_changes([first]).unwrap();
+    // One edit types before the first character and after the last: the change inserts at the
+    // head of the text and after a character the hub already holds.
+    let edit = change_on(&doc, township_actor(), |tx| {
+        schema::set_draft(tx, schema::Draft::Reply, "现经调查属实，予以答复").unwrap()
+    });
+    use automerge::legacy::{ElementId, Key};
+    let expanded = edit.decode();
+    let start = expanded.start_op.get();
+    let inserts: Vec<&Key> =
+        expanded.operations.iter().filter(|op| op.insert).map(|op| &op.key).collect();
+    assert!(inserts.iter().any(|k| **k == Key::Seq(ElementId::Head)));
+    assert!(
+        inserts.iter().any(|k| matches!(k, Key::Seq(ElementId::Id(id)) if id.0 < start)),
+        "an insert after a character the hub holds"
+    );
+    assert_eq!(verdict(&input, &doc, &edit), Ok(()));
+}
+
+#[test]
 fn a_township_cannot_register_a_case_already_declassified_or_numbered() {
     let w = World::new();
     let hub_copy = w.case(Purpose::Report);
