@@ -789,8 +789,96 @@ fn petitioners<D: ReadDoc>(r: &Reader<'_, D>) -> Result<Vec<PetitionerRef>> {
 }
 
 fn read_case_impl<D: ReadDoc>(r: &Reader<'_, D>) -> Result<Case> {
+    let mut case = root_fields(r)?;
+    case.reply_draft = r.text("reply_draft")?;
+    case.investigation_report = r.text("investigation_report")?;
+    case.petitioners = petitioners(r)?;
+    case.submissions = submissions(r)?;
+    case.events = events(r)?;
+    case.sort_events();
+    case.attachments = attachments(r)?;
+    Ok(case)
+}
+
+/// The parts of a case document a change touches (see [`reread_case`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CaseParts {
+    /// A field at the root (every scalar of the case).
+    pub root: bool,
+    /// 信访人: the petitioners list.
+    pub petitioners: bool,
+    /// 信访件: the submissions.
+    pub submissions: bool,
+    /// 办理记录: the events.
+    pub events: bool,
+    /// 附件: the attachments.
+    pub attachments: bool,
+    /// 答复草稿: the reply draft.
+    pub reply_draft: bool,
+    /// 调查报告: the investigation report.
+    pub investigation_report: bool,
+}
+
+impl CaseParts {
+    /// Marks the part a root key names: a container, a draft, or else a field of the root.
+    pub fn touch(&mut self, key: &str) {
+        match key {
+            "petitioners" => self.petitioners = true,
+            "submissions" => self.submissions = true,
+            "events" => self.events = true,
+            "attachments" => self.attachments = true,
+            "reply_draft" => self.reply_draft = true,
+            "investigation_report" => self.investigation_report = true,
+            _ => self.root = true,
+        }
+    }
+}
+
+/// Reads a case again after a change that touched only `parts` of its document, `before` being
+/// what the document read as just before the change (the change building on every head of it):
+/// the parts the change left alone read as they did, so they are taken from `before`. Reads as
+/// [`read_case`] does, part for part.
+pub fn reread_case(doc: &impl ReadDoc, before: &Case, parts: CaseParts) -> Result<Case> {
+    let r = Reader::new(doc, None);
+    let mut case = before.clone();
+    if parts.root {
+        let fresh = root_fields(&r)?;
+        case = Case {
+            petitioners: std::mem::take(&mut case.petitioners),
+            submissions: std::mem::take(&mut case.submissions),
+            events: std::mem::take(&mut case.events),
+            attachments: std::mem::take(&mut case.attachments),
+            reply_draft: std::mem::take(&mut case.reply_draft),
+            investigation_report: std::mem::take(&mut case.investigation_report),
+            ..fresh
+        };
+    }
+    if parts.reply_draft {
+        case.reply_draft = r.text("reply_draft")?;
+    }
+    if parts.investigation_report {
+        case.investigation_report = r.text("investigation_report")?;
+    }
+    if parts.petitioners {
+        case.petitioners = petitioners(&r)?;
+    }
+    if parts.submissions {
+        case.submissions = submissions(&r)?;
+    }
+    if parts.events {
+        case.events = events(&r)?;
+        case.sort_events();
+    }
+    if parts.attachments {
+        case.attachments = attachments(&r)?;
+    }
+    Ok(case)
+}
+
+/// The case's root fields, its lists and drafts left empty.
+fn root_fields<D: ReadDoc>(r: &Reader<'_, D>) -> Result<Case> {
     r.kind("case")?;
-    let mut case = Case {
+    Ok(Case {
         id: r.case_id("id")?,
         schema_version: r.uint(&ROOT, "", "schema_version")?,
         number: r.str(&ROOT, "", "number")?,
@@ -811,29 +899,42 @@ fn read_case_impl<D: ReadDoc>(r: &Reader<'_, D>) -> Result<Case> {
         submissions: Vec::new(),
         events: Vec::new(),
         attachments: Vec::new(),
-        reply_draft: r.text("reply_draft")?,
-        investigation_report: r.text("investigation_report")?,
-    };
-    case.petitioners = petitioners(r)?;
+        reply_draft: String::new(),
+        investigation_report: String::new(),
+    })
+}
+
+fn submissions<D: ReadDoc>(r: &Reader<'_, D>) -> Result<Vec<Submission>> {
+    let mut submissions = Vec::new();
     if let Some(map) = r.object(&ROOT, "submissions")? {
         for id in r.keys(&map) {
             let Some(obj) = r.object(&map, &id)? else { continue };
-            case.submissions.push(read_submission(r, &obj, id)?);
+            submissions.push(read_submission(r, &obj, id)?);
         }
-        case.submissions.sort_by(|a, b| (a.received, &a.id).cmp(&(b.received, &b.id)));
+        submissions.sort_by(|a, b| (a.received, &a.id).cmp(&(b.received, &b.id)));
     }
+    Ok(submissions)
+}
+
+/// The events, in no particular order ([`Case::sort_events`] orders them).
+fn events<D: ReadDoc>(r: &Reader<'_, D>) -> Result<Vec<Event>> {
+    let mut events = Vec::new();
     if let Some(map) = r.object(&ROOT, "events")? {
         for id in r.keys(&map) {
             let Some(obj) = r.object(&map, &id)? else { continue };
-            case.events.push(read_event(r, &obj, id)?);
+            events.push(read_event(r, &obj, id)?);
         }
-        case.sort_events();
     }
+    Ok(events)
+}
+
+fn attachments<D: ReadDoc>(r: &Reader<'_, D>) -> Result<Vec<AttachmentRef>> {
+    let mut attachments = Vec::new();
     if let Some(map) = r.object(&ROOT, "attachments")? {
         for hash in r.keys(&map) {
             let Some(obj) = r.object(&map, &hash)? else { continue };
             let path = format!("attachments/{hash}/");
-            case.attachments.push(AttachmentRef {
+            attachments.push(AttachmentRef {
                 name: r.str(&obj, &path, "name")?,
                 size: r.uint(&obj, &path, "size")?,
                 mime: r.opt_str(&obj, &path, "mime")?.unwrap_or_default(),
@@ -842,9 +943,9 @@ fn read_case_impl<D: ReadDoc>(r: &Reader<'_, D>) -> Result<Case> {
                 hash,
             });
         }
-        case.attachments.sort_by(|a, b| (a.added_at, &a.hash).cmp(&(b.added_at, &b.hash)));
+        attachments.sort_by(|a, b| (a.added_at, &a.hash).cmp(&(b.added_at, &b.hash)));
     }
-    Ok(case)
+    Ok(attachments)
 }
 
 /// 解除保密 holds only when every concurrent value of the flag says so.

@@ -512,6 +512,8 @@ struct OpScan<'a> {
     records_placed: bool,
     /// Root fields this change puts, with the values.
     root_puts: Vec<(String, ScalarValue)>,
+    /// For a case: the parts of the document its operations touch.
+    case_parts: schema::CaseParts,
     /// The elements of each sequence (list or text) an operation may name: those its author
     /// saw, and those this change inserted; loaded when first needed.
     elements: HashMap<ObjId, HashSet<ObjId>>,
@@ -573,6 +575,7 @@ impl<'a> OpScan<'a> {
             places,
             records_placed: false,
             root_puts: Vec::new(),
+            case_parts: schema::CaseParts::default(),
             elements: HashMap::new(),
             written: HashMap::new(),
             made: BTreeSet::new(),
@@ -656,6 +659,13 @@ impl<'a> OpScan<'a> {
                     (obj, place)
                 }
             };
+            match (&place, &op.key) {
+                (Place::Root, Key::Map(k)) => self.case_parts.touch(k),
+                (Place::Container(name) | Place::Text(name), _)
+                | (Place::Item { container: name, .. }, _) => self.case_parts.touch(name),
+                // Refused below: a sequence key on the root.
+                (Place::Root, Key::Seq(_)) => self.case_parts.root = true,
+            }
             let preds: Vec<ObjId> = op.pred.iter().map(exid).collect();
             let (key, slot) = match (&op.key, self.is_sequence(&place)) {
                 (Key::Map(k), false) if !op.insert => {
@@ -958,17 +968,6 @@ fn case_rules(
     // once and without a historical view. With concurrent changes beside this one, the whole
     // document must read too (a new document is exactly the change).
     let linear = builds_on_all_heads(doc, change);
-    let whole = schema::read_case(next).map_err(|e| schema_err(&e))?;
-    let at_change;
-    let after = if linear {
-        &whole
-    } else {
-        at_change = schema::read_case_at(next, at).map_err(|e| schema_err(&e))?;
-        &at_change
-    };
-    if after.id.0 != input.doc_id {
-        return Err(Rejection::new(Rule::Schema, "文档中的案件标识与所报的不符"));
-    }
     let read_before;
     let before: Option<&Case> = if creating {
         None
@@ -980,6 +979,26 @@ fn case_rules(
                 .map_err(|e| schema_err(&e))?;
         Some(&read_before)
     };
+    // After a change on every head, only the parts it touched read differently.
+    let whole = match before {
+        Some(before) if linear => schema::reread_case(next, before, scan.case_parts),
+        _ => schema::read_case(next),
+    }
+    .map_err(|e| schema_err(&e))?;
+    debug_assert!(
+        schema::read_case(next).is_ok_and(|read| read == whole),
+        "a case read again part by part reads as a whole read"
+    );
+    let at_change;
+    let after = if linear {
+        &whole
+    } else {
+        at_change = schema::read_case_at(next, at).map_err(|e| schema_err(&e))?;
+        &at_change
+    };
+    if after.id.0 != input.doc_id {
+        return Err(Rejection::new(Rule::Schema, "文档中的案件标识与所报的不符"));
+    }
     if !linear && !creating {
         // A change beside a concurrent one could make a record under a key the hub already
         // holds but its author claims not to have seen, and win the conflict: every event the

@@ -1608,3 +1608,104 @@ fn nothing_is_added_to_what_its_author_saw_voided_nor_a_list_filed_twice() {
     late.lamport = 6;
     assert_eq!(step(&mut doc, late), Err(Rule::Schema));
 }
+
+#[test]
+fn a_case_read_again_part_by_part_reads_as_a_whole_read() {
+    // The judge reads a case after a change on every head only where the change touched it,
+    // taking the rest from what it read before: each kind of change, one after another, each
+    // judged with the reading the last left, must read as the whole document does.
+    let w = World::new();
+    fn with_known<'a>(mut input: Input<'a>, known: &'a Case) -> Input<'a> {
+        input.known = Known { doc: Some(known), case_doc: None };
+        input
+    }
+    let mut doc = w.case(Purpose::Appeal);
+    let mut case = schema::read_case(&doc).unwrap();
+    let petitioner = PetitionerRef {
+        id: "p2".into(),
+        kind: PetitionerKind::Citizen,
+        display_name: "李*".into(),
+    };
+    let mut submission = case.submissions[0].clone();
+    submission.id = "s2".into();
+    submission.received = d("2024-03-04");
+    submission.registered_by = "county".into();
+    submission.petitioners = vec!["p2".into()];
+    let attachment = crate::model::AttachmentRef {
+        hash: "cd".repeat(32),
+        name: "现场照片.jpg".into(),
+        size: 2048,
+        mime: "image/jpeg".into(),
+        added_at: AT,
+        added_by: "county".into(),
+    };
+    type Write = Box<dyn Fn(&Case, &mut automerge::transaction::Transaction<'_>)>;
+    let writes: Vec<(&str, Write)> = vec![
+        (
+            "a root field",
+            Box::new(|_, tx| {
+                schema::put_field(tx, &CaseField::Subject, FieldValue::Text("某公司".into()))
+                    .unwrap()
+            }),
+        ),
+        (
+            "a draft",
+            Box::new(|_, tx| schema::set_draft(tx, schema::Draft::Reply, "经调查").unwrap()),
+        ),
+        (
+            "the other draft",
+            Box::new(|_, tx| {
+                schema::set_draft(tx, schema::Draft::Investigation, "现场核实").unwrap()
+            }),
+        ),
+        (
+            "an event",
+            Box::new(|case, tx| {
+                let e = event(
+                    case.next_lamport(),
+                    ActionKind::Investigate,
+                    "county",
+                    Role::Bureau,
+                    &bureau_actor(),
+                    "刘洪",
+                );
+                schema::add_event(tx, &e).unwrap();
+            }),
+        ),
+        (
+            "a petitioner and a submission",
+            Box::new(move |_, tx| {
+                schema::add_petitioner(tx, &petitioner).unwrap();
+                schema::add_submission(tx, &submission).unwrap();
+            }),
+        ),
+        ("an attachment", Box::new(move |_, tx| schema::add_attachment(tx, &attachment).unwrap())),
+        (
+            "a field and an event at once",
+            Box::new(|case, tx| {
+                schema::put_field(tx, &CaseField::Village, FieldValue::Text("小屋村".into()))
+                    .unwrap();
+                let e = event(
+                    case.next_lamport(),
+                    ActionKind::Investigate,
+                    "county",
+                    Role::Bureau,
+                    &bureau_actor(),
+                    "刘洪",
+                );
+                schema::add_event(tx, &e).unwrap();
+            }),
+        ),
+    ];
+    for (what, write) in &writes {
+        let c = change_on(&doc, bureau_actor(), |tx| write(&case, tx));
+        let input = with_known(w.input(w.bureau(), DocClass::Case), &case);
+        let accepted = judge(&input, &doc, c.raw_bytes(), Some(c.hash().0))
+            .unwrap_or_else(|r| panic!("{what}: {r:?}"));
+        let read = accepted.case.clone().unwrap();
+        assert_eq!(read, schema::read_case(&accepted.doc).unwrap(), "{what}");
+        assert_ne!(read, case, "{what} changed the case");
+        doc = accepted.doc;
+        case = read;
+    }
+}
