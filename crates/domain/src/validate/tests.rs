@@ -1639,6 +1639,10 @@ fn a_case_read_again_part_by_part_reads_as_a_whole_read() {
         added_at: AT,
         added_by: "county".into(),
     };
+    fn bureau_note(case: &Case) -> Event {
+        let actor = bureau_actor();
+        event(case.next_lamport(), ActionKind::Investigate, "county", Role::Bureau, &actor, "刘洪")
+    }
     type Write = Box<dyn Fn(&Case, &mut automerge::transaction::Transaction<'_>)>;
     let writes: Vec<(&str, Write)> = vec![
         (
@@ -1661,15 +1665,7 @@ fn a_case_read_again_part_by_part_reads_as_a_whole_read() {
         (
             "an event",
             Box::new(|case, tx| {
-                let e = event(
-                    case.next_lamport(),
-                    ActionKind::Investigate,
-                    "county",
-                    Role::Bureau,
-                    &bureau_actor(),
-                    "刘洪",
-                );
-                schema::add_event(tx, &e).unwrap();
+                schema::add_event(tx, &bureau_note(case)).unwrap();
             }),
         ),
         (
@@ -1685,15 +1681,7 @@ fn a_case_read_again_part_by_part_reads_as_a_whole_read() {
             Box::new(|case, tx| {
                 schema::put_field(tx, &CaseField::Village, FieldValue::Text("小屋村".into()))
                     .unwrap();
-                let e = event(
-                    case.next_lamport(),
-                    ActionKind::Investigate,
-                    "county",
-                    Role::Bureau,
-                    &bureau_actor(),
-                    "刘洪",
-                );
-                schema::add_event(tx, &e).unwrap();
+                schema::add_event(tx, &bureau_note(case)).unwrap();
             }),
         ),
     ];
