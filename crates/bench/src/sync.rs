@@ -9,7 +9,7 @@
 //! 3. a sync with nothing new on either side: round trips and HTTP bytes both ways, on a
 //!    kept-alive connection.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ledger_client::SyncConfig;
@@ -138,6 +138,7 @@ pub(crate) async fn upload_all<'a>(
 ) -> Result<Uploads> {
     let started = Instant::now();
     let mut tasks = Vec::new();
+    let mut queues = Vec::new();
     for o in offices {
         let office = o.office.clone();
         let client = o.client().clone();
@@ -146,12 +147,13 @@ pub(crate) async fn upload_all<'a>(
             let deadline = tokio::time::Instant::now() + Duration::from_secs(1800);
             let mut budget = config.first_batch();
             let target: Arc<dyn ledger_client::SyncTarget> = office;
-            // The moment the hub had answered for this office's last change; the pass goes on
-            // to pull what other offices sent meanwhile, which is not ingest.
-            let emptied = OnceLock::new();
+            // The last exchange that acknowledged changes of this office; the pass goes on to
+            // pull what other offices sent meanwhile, which is not ingest.
+            let last_ack: Mutex<(u64, Option<Instant>)> = Mutex::new((0, None));
             let sink = |s: &ledger_client::SyncStatus| {
-                if s.pending == 0 && (s.pass_uploaded > 0 || !s.syncing) {
-                    let _ = emptied.set(Instant::now());
+                let mut last = last_ack.lock().unwrap_or_else(|p| p.into_inner());
+                if s.pass_uploaded > last.0 {
+                    *last = (s.pass_uploaded, Some(Instant::now()));
                 }
             };
             let report = ledger_client::sync_until_done_reporting(
@@ -164,16 +166,20 @@ pub(crate) async fn upload_all<'a>(
             )
             .await?;
             let finished = Instant::now();
-            Ok::<_, ledger_client::ClientError>((report, emptied.get().copied(), finished))
+            let acked = last_ack.into_inner().unwrap_or_else(|p| p.into_inner()).1;
+            Ok::<_, ledger_client::ClientError>((report, acked, finished))
         }));
+        queues.push(o.office.clone());
     }
     let mut total = Uploads::default();
-    for t in tasks {
-        let (report, emptied, finished) =
+    for (t, office) in tasks.into_iter().zip(queues) {
+        let (report, acked, finished) =
             t.await.map_err(BenchError::other)?.map_err(BenchError::other)?;
         total.uploaded += report.uploaded;
         total.refused += report.refused;
         total.retries += report.retries;
+        // An office whose queue did not end empty counts until its pass ended.
+        let emptied = if office.store().outbox_len()? == 0 { acked } else { None };
         total.acknowledged = total.acknowledged.max(emptied.unwrap_or(finished) - started);
         total.settled = total.settled.max(finished - started);
     }
