@@ -239,6 +239,9 @@ pub struct Accepted {
     /// For a case: what the whole document reads as with the change (for [`Known::doc`] when
     /// the next change to it is judged).
     pub case: Option<Case>,
+    /// Whether `case` came from reading the whole document, rather than only the parts the
+    /// change touched on top of the reading before it ([`schema::reread_case`]).
+    pub read_whole: bool,
 }
 
 /// Judges one change (`bytes`, claiming the hash `claimed` when given) against `doc`, the
@@ -310,8 +313,13 @@ pub fn judge(
         ));
     }
     let at = [change.hash()];
+    let mut read_whole = true;
     let case = match input.class {
-        DocClass::Case => Some(case_rules(input, doc, &next, &change, &at, creating, &scan)?),
+        DocClass::Case => {
+            let (case, whole) = case_rules(input, doc, &next, &change, &at, creating, &scan)?;
+            read_whole = whole;
+            Some(case)
+        }
         DocClass::Identity => {
             identity_rules(input, doc, &next, &change, &at, creating)?;
             None
@@ -329,7 +337,7 @@ pub fn judge(
             None
         }
     };
-    Ok(Accepted { doc: next, change, case })
+    Ok(Accepted { doc: next, change, case, read_whole })
 }
 
 /// Whether `change` builds on every head of `doc` and on nothing else: then the document after
@@ -961,7 +969,7 @@ fn case_rules(
     at: &[ChangeHash],
     creating: bool,
     scan: &OpScan<'_>,
-) -> Verdict<Case> {
+) -> Verdict<(Case, bool)> {
     // Most changes build on the whole document as the hub holds it (no concurrent branch):
     // then the document after the change reads whole as it reads at the change, and the one
     // before it as it reads now (or as the caller already read it), so each is read at most
@@ -980,6 +988,7 @@ fn case_rules(
         Some(&read_before)
     };
     // After a change on every head, only the parts it touched read differently.
+    let read_whole = !linear || before.is_none();
     let whole = match before {
         Some(before) if linear => schema::reread_case(next, before, scan.case_parts),
         _ => schema::read_case(next),
@@ -1011,7 +1020,7 @@ fn case_rules(
         }
     }
     case_checks(input, doc, change, creating, scan, before, after)?;
-    Ok(whole)
+    Ok((whole, read_whole))
 }
 
 /// The rules over a case change, given what the case read as before it (`None`: the change

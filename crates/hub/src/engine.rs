@@ -224,8 +224,11 @@ struct Working {
     /// What it reads as, once proved (the commit plans scope and facts from it).
     read: Option<ReadBack>,
     /// A case as the judge read it after the batch's last change to it: what `doc` reads as,
-    /// so neither the next change's judging nor the proof reads it again.
+    /// so the next change's judging does not read it again.
     judged: Option<Box<Case>>,
+    /// Whether the judge read that case from the whole document; otherwise it read only the
+    /// parts the change touched, and the proof reads the whole document once.
+    judged_whole: bool,
 }
 
 impl Working {
@@ -240,6 +243,7 @@ impl Working {
             saved: None,
             read: None,
             judged: None,
+            judged_whole: false,
         }
     }
 }
@@ -264,10 +268,22 @@ impl Working {
             return true;
         }
         let bytes = wire_save(&self.doc);
-        // A case the judge read after its last change need not be read again.
+        // A case the judge read whole after its last change need not be read again; one it read
+        // part by part is read whole here, so what is stored was read whole once.
         let proved = reloads_as(&bytes, &self.doc).and_then(|()| match self.judged.take() {
-            Some(case) => Ok(ReadBack::Case(case)),
-            None => read_back(kind, &self.doc),
+            Some(case) if self.judged_whole => Ok(ReadBack::Case(case)),
+            partial => {
+                let read = read_back(kind, &self.doc)?;
+                if let (Some(partial), ReadBack::Case(whole)) = (&partial, &read)
+                    && partial != whole
+                {
+                    tracing::error!(
+                        case = %whole.id,
+                        "a case read part by part differs from its whole reading"
+                    );
+                }
+                Ok(read)
+            }
         });
         match proved {
             Ok(read) => {
@@ -1069,6 +1085,7 @@ impl Engine {
         *w.doc = accepted.doc;
         w.changed();
         w.judged = accepted.case.map(Box::new);
+        w.judged_whole = accepted.read_whole;
         w.doc.set_actor(self.actor.clone());
         w.new.push(StoredChange {
             hash: hash.to_owned(),
