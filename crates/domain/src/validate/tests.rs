@@ -1697,3 +1697,20 @@ fn a_case_read_again_part_by_part_reads_as_a_whole_read() {
         case = read;
     }
 }
+
+#[test]
+fn an_operation_id_names_the_documents_object_whatever_its_actor_index() {
+    // The scan names objects by the ids a decoded change carries, with no actor index
+    // (`exid`); Automerge must find them by the actor's bytes. An upgrade that stopped doing
+    // so would refuse every change to an existing record container.
+    let w = World::new();
+    let doc = w.case(Purpose::Appeal);
+    let (_, events) = doc.get(ROOT, "events").unwrap().unwrap();
+    let automerge::ObjId::Id(counter, actor, _) = &events else { panic!("events is the root") };
+    let named = exid(&automerge::legacy::OpId(*counter, actor.clone()));
+    assert_eq!(named, events);
+    assert_eq!(doc.keys(&named).collect::<Vec<_>>(), doc.keys(&events).collect::<Vec<_>>());
+    assert_eq!(doc.keys(&named).count(), 2, "the register and assign events");
+    let stranger = op_id(*counter, &ActorId::from(vec![0x33; 16]));
+    assert!(doc.get(&stranger, "x").is_err(), "an actor the document lacks names nothing");
+}
