@@ -526,7 +526,7 @@ struct OpScan<'a> {
     /// saw, and those this change inserted; loaded when first needed.
     elements: HashMap<ObjId, HashSet<ObjId>>,
     /// This change's own operations by slot (a map key or a sequence element of an object).
-    written: HashMap<(ObjId, Slot), Vec<ObjId>>,
+    written: HashMap<(ObjId, Slot), HashSet<ObjId>>,
     /// The records this change makes, by container and key.
     made: BTreeSet<(&'static str, String)>,
 }
@@ -713,7 +713,7 @@ impl<'a> OpScan<'a> {
                 }
                 _ => return Err(malformed()),
             };
-            self.written.entry(slot).or_default().push(own.clone());
+            self.written.entry(slot).or_default().insert(own.clone());
             if let Some(made) = self.check(&place, key, op.insert, &op.action)? {
                 self.places.insert(own, made);
             }
