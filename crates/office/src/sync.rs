@@ -114,6 +114,10 @@ fn local(kind: WireKind) -> DocKind {
 
 /// Records whose whole documents are loaded side by side at a time.
 const PRELOAD_RUN: usize = 64;
+/// Loaded runs waiting for the writer, at most: with the one being loaded and the one being
+/// written, three runs' documents are in memory (a loaded document is many times its saved
+/// size).
+const PRELOAD_WAITING: usize = 1;
 
 /// The whole documents among `records` loaded, aligned with them (`None` for the others).
 fn preload(records: &[Record]) -> Vec<Option<Preloaded<'_>>> {
@@ -606,13 +610,7 @@ impl Office {
     fn apply_page(&self, request: &SyncRequest, response: &SyncResponse) -> Result<Applied> {
         self.apply_acks(request, response)?;
         let mut page = PageState::load(self, request)?;
-        // Whole documents are loaded side by side a run of records at a time (a loaded document
-        // is many times its saved size); the writes keep the page's order.
-        for run in response.records.chunks(PRELOAD_RUN) {
-            for (record, loaded) in run.iter().zip(preload(run)) {
-                self.apply_record(record, &mut page, loaded)?;
-            }
-        }
+        self.apply_records(&response.records, &mut page)?;
         self.book().record_receipts(&page.receipts)?;
         self.reconcile_roster()?;
 
@@ -713,6 +711,50 @@ impl Office {
             request.blob_offers.iter().filter(|h| !needed.contains(h.as_str())).cloned().collect();
         self.book().mark_blobs_sent(&held)?;
         Ok(())
+    }
+
+    /// Applies a page's records in order. The next runs' whole documents are loaded on
+    /// another thread meanwhile (two runs ahead at most), so loading overlaps the writes.
+    fn apply_records(&self, records: &[Record], page: &mut PageState) -> Result<()> {
+        if !records.iter().any(|r| whole_document(r).is_some()) {
+            return records.iter().try_for_each(|record| self.apply_record(record, page, None));
+        }
+        std::thread::scope(|scope| {
+            let (ahead, loaded_runs) = std::sync::mpsc::sync_channel(PRELOAD_WAITING);
+            let loader = move || {
+                for run in records.chunks(PRELOAD_RUN) {
+                    // A send fails once the writer stopped (a record failed): nothing to load.
+                    if ahead.send((run, preload(run))).is_err() {
+                        break;
+                    }
+                }
+            };
+            let thread = std::thread::Builder::new().name("page-preload".into());
+            let loading = match thread.spawn_scoped(scope, loader) {
+                Ok(loading) => loading,
+                Err(e) => {
+                    // The closure (and the channel's sender) is gone with the error: load here.
+                    tracing::warn!(error = %e, "no thread to load a page's documents ahead");
+                    for run in records.chunks(PRELOAD_RUN) {
+                        for (record, loaded) in run.iter().zip(preload(run)) {
+                            self.apply_record(record, page, loaded)?;
+                        }
+                    }
+                    return Ok(());
+                }
+            };
+            for (run, loaded) in loaded_runs {
+                for (record, loaded) in run.iter().zip(loaded) {
+                    self.apply_record(record, page, loaded)?;
+                }
+            }
+            // The runs stop early only if the loader panicked: the page must not commit
+            // half-applied, and the panic goes on as it would have on this thread.
+            if let Err(panic) = loading.join() {
+                std::panic::resume_unwind(panic);
+            }
+            Ok(())
+        })
     }
 
     /// Applies one record of the page.

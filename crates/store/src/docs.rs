@@ -978,10 +978,32 @@ pub(crate) fn checkpoint(w: &mut crate::Writer) {
         return;
     }
     w.checkpoint_due = false;
-    if let Err(e) = w.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
-        tracing::warn!(error = %e, "WAL checkpoint failed");
+    // SQLite answers "busy" at once (a row, not an error) while another connection
+    // checkpoints: the store's own checkpoint thread, rung by the same commit. Its passive
+    // checkpoint ends within moments; the truncation waits for it.
+    // (Readers it waits for through the busy timeout.)
+    let deadline = std::time::Instant::now() + TRUNCATE_WAIT;
+    loop {
+        match w.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0)) {
+            Ok(0) => return,
+            Ok(_) if std::time::Instant::now() < deadline => std::thread::sleep(TRUNCATE_PAUSE),
+            Ok(_) => {
+                tracing::warn!(
+                    "the WAL stayed busy; deleted pages leave it at the next deletion's checkpoint"
+                );
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "WAL checkpoint failed");
+                return;
+            }
+        }
     }
 }
+
+/// How long a truncating checkpoint is tried again while another one runs, and how far apart.
+const TRUNCATE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+const TRUNCATE_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// The index row of a case from its documents; `None` while the case document has nothing to
 /// show (still waiting for its first change) or is gone.

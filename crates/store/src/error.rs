@@ -75,6 +75,11 @@ pub enum StoreError {
     /// A key was given for a store that is not encrypted yet (it has to be encrypted first).
     #[error("台账尚未加密")]
     NotEncrypted,
+    /// The thread that copies the store's WAL into its file could not start.
+    #[error(
+        "台账数据库的后台写盘线程无法启动（{0}）；请关闭程序后重新打开，仍不行请联系县局技术人员"
+    )]
+    Checkpoints(String),
     /// A write inside a batch failed part-way; the batch was rolled back whole.
     #[error("写入中途出错（{0}），本批数据已整体撤销，此前保存的数据不受影响")]
     BatchFailed(String),

@@ -75,25 +75,43 @@ const LOOKUP_MAX: u64 = 1_000;
 /// first-seen order. Punctuation and spaces break the pieces, as they break a word.
 pub(crate) fn pairs(text: &str) -> String {
     let mut seen = std::collections::HashSet::new();
-    let mut out = String::new();
+    let mut out = String::with_capacity(text.len());
     let mut prev: Option<char> = None;
-    for c in text.chars().flat_map(char::to_lowercase) {
-        if !c.is_alphanumeric() {
+    for c in text.chars().flat_map(lowercase) {
+        if !letter_or_digit(c) {
             prev = None;
             continue;
         }
-        if let Some(p) = prev {
-            let pair: String = [p, c].iter().collect();
-            if seen.insert(pair.clone()) {
-                if !out.is_empty() {
-                    out.push(' ');
-                }
-                out.push_str(&pair);
+        if let Some(p) = prev
+            && seen.insert((p, c))
+        {
+            if !out.is_empty() {
+                out.push(' ');
             }
+            out.push(p);
+            out.push(c);
         }
         prev = Some(c);
     }
     out
+}
+
+/// The common Chinese characters (CJK Unified Ideographs): letters without case. Checked
+/// first, as nearly every character a pull indexes is one of them and Unicode's tables are
+/// searched for each otherwise.
+const IDEOGRAPHS: std::ops::RangeInclusive<char> = '\u{4e00}'..='\u{9fff}';
+
+/// `c` lowercased, as [`char::to_lowercase`] has it.
+fn lowercase(c: char) -> impl Iterator<Item = char> {
+    let ideograph = IDEOGRAPHS.contains(&c);
+    let mut lower = (!ideograph).then(|| c.to_lowercase());
+    let mut own = ideograph.then_some(c);
+    std::iter::from_fn(move || own.take().or_else(|| lower.as_mut()?.next()))
+}
+
+/// Whether `c` is a letter or digit, as [`char::is_alphanumeric`] has it.
+fn letter_or_digit(c: char) -> bool {
+    IDEOGRAPHS.contains(&c) || c.is_alphanumeric()
 }
 
 /// The `search_pairs` query for a two-character search, when both characters are letters or
@@ -799,5 +817,19 @@ impl Store {
             conn.prepare_cached("SELECT case_id FROM cases ORDER BY received, number")?;
         let ids = stmt.query_map([], |r| case_id_at(r, 0))?.collect::<rusqlite::Result<_>>()?;
         Ok(ids)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shortcut's premise: every common ideograph is a letter, and its own lowercase.
+    #[test]
+    fn every_common_ideograph_is_a_caseless_letter() {
+        for c in IDEOGRAPHS {
+            assert!(c.is_alphanumeric(), "{c:?}");
+            assert_eq!(c.to_lowercase().collect::<String>(), c.to_string(), "{c:?}");
+        }
     }
 }

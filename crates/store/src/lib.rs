@@ -22,6 +22,7 @@ mod backup;
 mod blobs;
 mod book;
 mod check;
+mod checkpoint;
 pub mod cipher;
 
 mod docs;
@@ -126,11 +127,17 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/011_search_backlog.sql"),
 ];
 
+/// The writer's page cache, in KiB (taken only as pages are read).
+const WRITER_CACHE_KIB: i64 = 64 * 1024;
+
 /// Finds the county's rules document at every open (through the `docs_kind` index).
 const RULES_DOC_SQL: &str = "SELECT case_id FROM docs WHERE kind = ?1 LIMIT 1";
 
 /// The office's replica.
 pub struct Store {
+    /// Copies the WAL into the file beside the writer ([`checkpoint`]); stops first on drop.
+    #[cfg_attr(not(test), expect(dead_code, reason = "held for its thread, which its drop stops"))]
+    checkpointer: checkpoint::Checkpointer,
     dir: PathBuf,
     /// The data key when the store is encrypted (backups are exported under it).
     key: Option<StoreKey>,
@@ -519,6 +526,10 @@ impl Store {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
             | if create { OpenFlags::SQLITE_OPEN_CREATE } else { OpenFlags::empty() };
         let mut conn = connect(&path, flags, key.as_ref())?;
+        // A pull's page rewrites pages all over the index's B-trees (cases arrive in id order,
+        // the indexes want them by date, township, status): in SQLite's default 2 MiB they were
+        // read back from the OS and spilled mid-transaction, page after page.
+        conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
         migrate(&mut conn)?;
         let actor = match meta_get(&conn, "actor")? {
             Some(hex) => ActorId::from(hex::decode(&hex).map_err(|_| StoreError::BadBackup {
@@ -537,8 +548,16 @@ impl Store {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             key.as_ref(),
         )?;
+        let checkpoints = connect(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            key.as_ref(),
+        )?;
+        let checkpointer =
+            checkpoint::Checkpointer::start(checkpoints, &mut conn, checkpoint::WAL_PAGES)?;
         let base = Rules::default();
         Ok(Self {
+            checkpointer,
             dir: dir.to_path_buf(),
             key,
             writer: Mutex::new(Writer {
@@ -562,6 +581,12 @@ impl Store {
     /// The data directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Checkpoints the store's checkpoint thread completed.
+    #[cfg(test)]
+    pub(crate) fn checkpoints_done(&self) -> u64 {
+        self.checkpointer.done()
     }
 
     /// This store's Automerge actor: every local change is made by it.

@@ -295,6 +295,9 @@ fn pairs_are_the_distinct_neighbouring_letters() {
     assert_eq!(index::pairs("占用耕地，占用"), "占用 用耕 耕地");
     assert_eq!(index::pairs("AB c"), "ab");
     assert_eq!(index::pairs("。"), "");
+    // Letters beyond the common ideographs, and case, as Unicode has them.
+    assert_eq!(index::pairs("ÀÉ 𠀀𠀁 Ωω"), "àé 𠀀𠀁 ωω");
+    assert_eq!(index::pairs("一龥"), "一龥");
 }
 
 #[test]
@@ -1143,5 +1146,33 @@ fn a_damaged_outbox_row_is_reported_not_sent_under_another_case() {
         let store = Store::open(dir.path()).unwrap();
         let err = store.outbox_batch(1 << 20, usize::MAX).unwrap_err().to_string();
         assert!(err.contains(said) && err.contains("已损坏"), "{err}");
+    }
+}
+
+/// With SQLite's own checkpoints replaced by the store's thread, the WAL still reaches the
+/// file, by the thread: with the store open (so no closing checkpoint), past the thread's
+/// threshold and short of the writer's, the file grows and the thread counts a checkpoint. On
+/// an encrypted store too (the thread's connection is unlocked with the store's key).
+#[test]
+fn an_open_store_copies_its_wal_into_its_file_on_its_thread() {
+    for key in [None, Some(StoreKey::from_bytes([7; 32]))] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = match &key {
+            Some(key) => Store::create_keyed(dir.path(), None, Some(key.clone())).unwrap(),
+            None => Store::create(dir.path()).unwrap(),
+        };
+        let file = dir.path().join(DB_FILE);
+        let before = std::fs::metadata(&file).unwrap().len();
+        for i in 0..6u8 {
+            store.put_blob(&vec![i; 1_000_000]).unwrap();
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let grown = || std::fs::metadata(&file).unwrap().len() > before + 3_000_000;
+        while !(grown() && store.checkpoints_done() > 0) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(store.checkpoints_done() > 0, "the thread never checkpointed ({key:?})");
+        assert!(grown(), "the file stayed at {} bytes", std::fs::metadata(&file).unwrap().len());
+        assert_eq!(store.blob_count().unwrap(), 6);
     }
 }
