@@ -717,7 +717,7 @@ impl Office {
     /// another thread meanwhile (two runs ahead at most), so loading overlaps the writes.
     fn apply_records(&self, records: &[Record], page: &mut PageState) -> Result<()> {
         if !records.iter().any(|r| whole_document(r).is_some()) {
-            return records.iter().try_for_each(|record| self.apply_record(record, page, None));
+            return self.apply_records_here(records, page);
         }
         std::thread::scope(|scope| {
             let (ahead, loaded_runs) = std::sync::mpsc::sync_channel(PRELOAD_WAITING);
@@ -735,12 +735,7 @@ impl Office {
                 Err(e) => {
                     // The closure (and the channel's sender) is gone with the error: load here.
                     tracing::warn!(error = %e, "no thread to load a page's documents ahead");
-                    for run in records.chunks(PRELOAD_RUN) {
-                        for (record, loaded) in run.iter().zip(preload(run)) {
-                            self.apply_record(record, page, loaded)?;
-                        }
-                    }
-                    return Ok(());
+                    return self.apply_records_here(records, page);
                 }
             };
             for (run, loaded) in loaded_runs {
@@ -755,6 +750,16 @@ impl Office {
             }
             Ok(())
         })
+    }
+
+    /// [`Office::apply_records`] on this thread alone: each run's documents loaded, then written.
+    fn apply_records_here(&self, records: &[Record], page: &mut PageState) -> Result<()> {
+        for run in records.chunks(PRELOAD_RUN) {
+            for (record, loaded) in run.iter().zip(preload(run)) {
+                self.apply_record(record, page, loaded)?;
+            }
+        }
+        Ok(())
     }
 
     /// Applies one record of the page.

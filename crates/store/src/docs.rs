@@ -980,8 +980,8 @@ pub(crate) fn checkpoint(w: &mut crate::Writer) {
     w.checkpoint_due = false;
     // SQLite answers "busy" at once (a row, not an error) while another connection
     // checkpoints: the store's own checkpoint thread, rung by the same commit. Its passive
-    // checkpoint ends within moments; the truncation waits for it.
-    // (Readers it waits for through the busy timeout.)
+    // checkpoint ends within moments; the truncation tries again meanwhile. (Readers it waits
+    // for itself, through the busy timeout.)
     let deadline = std::time::Instant::now() + TRUNCATE_WAIT;
     loop {
         match w.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0)) {
