@@ -193,6 +193,32 @@ impl App {
         value.as_str().map(str::to_owned)
     }
 
+    /// Presses 同步 and returns the report it shows. The button is disabled while a sync runs
+    /// (the app syncs on its own after enrolment and on a timer), and a click on a disabled
+    /// button is accepted by WebDriver and does nothing: so wait for it to be free, and press
+    /// again if an automatic sync took it between the wait and the click.
+    async fn sync_now(&self) -> String {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let button = self.find("[data-testid=sync-now]").await;
+            if button.is_enabled().await.unwrap_or(false) {
+                Self::click_when_free(&button, "sync-now").await;
+                let shown = std::time::Instant::now() + Duration::from_secs(10);
+                while std::time::Instant::now() < shown {
+                    if let Ok(e) = self.client.find(Locator::Css("[data-testid=sync-report]")).await
+                        && let Some(t) = self.content(&e).await
+                        && t.contains("下载")
+                    {
+                        return t;
+                    }
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+            }
+            assert!(std::time::Instant::now() < deadline, "同步 never showed its report");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
     /// Waits until the element's text satisfies `ok`.
     async fn wait_text(&self, css: &str, ok: impl Fn(&str) -> bool) -> String {
         let deadline = std::time::Instant::now() + WAIT;
@@ -408,10 +434,9 @@ async fn enroll_register_search_assign_sync_and_read_the_statistics() {
     };
     township.enroll(&hub.url(), &township_token, "李娟").await;
     township.menu("同步").await;
-    township.click("[data-testid=sync-now]").await;
     // The app syncs on its own as soon as it is enrolled, so this sync may find the case
     // already here ("下载 0 条"): that it arrived is what the search below shows.
-    let report = township.wait_text("[data-testid=sync-report]", |t| t.contains("下载")).await;
+    let report = township.sync_now().await;
     assert!(report.contains("本次上传"), "the township's sync finished: {report}");
     township.shot("township-synced").await;
     // A 检举控告 case: the township sees the case and the masked name only (信访工作条例 §30),
