@@ -773,7 +773,18 @@ impl Office {
         match record {
             Record::Change { case_id, kind, received_at, bytes, .. } => {
                 let id = CaseId(*case_id);
-                let result = self.store.apply_remote(id, local(*kind), vec![bytes.clone()])?;
+                let result = match self.store.apply_remote(id, local(*kind), vec![bytes.clone()]) {
+                    Ok(result) => result,
+                    Err(e @ StoreError::BadChange { .. }) => {
+                        tracing::error!(case = %id, error = %e, "a change from the hub does not read; skipped");
+                        page.recovered.unrecoverable.push(format!(
+                            "案件 {} 从县局收到的一条更改无法读取，已跳过；请联系县局核对该案件",
+                            self.case_label(id)
+                        ));
+                        return Ok(());
+                    }
+                    Err(e) => return Err(e.into()),
+                };
                 page.docs.note(id, local(*kind), &result);
                 if let Ok(change) = Change::from_bytes(bytes.clone()) {
                     page.receipts.push((change.hash().to_string(), *received_at, id));
@@ -1499,5 +1510,42 @@ mod page_tests {
         // Said where the office sees what sync could not do.
         let report = b.recovery_report().unwrap();
         assert!(report.unrecoverable.iter().any(|m| m.contains("无法读取")), "{report:?}");
+    }
+    /// A change from the hub that does not parse (bytes damaged on the way, or a hostile hub)
+    /// is skipped alone: the page's other records apply and the cursor moves, where the error
+    /// used to fail the page and every pass after it asked for the same page again.
+    #[test]
+    fn a_change_that_does_not_parse_is_skipped_alone_and_the_page_applies() {
+        let (_a_dir, a) = repair_tests::township();
+        let good = a.register(&repair_tests::new_case(), None).unwrap();
+        let other = a.register(&repair_tests::new_case(), None).unwrap();
+        let (_b_dir, b) = repair_tests::township();
+        let change = |id: CaseId, bytes: Vec<u8>| Record::Change {
+            seq: 1,
+            case_id: id.0,
+            kind: WireKind::Case,
+            received_at: 1,
+            bytes,
+        };
+        let changes: Vec<Vec<u8>> = a
+            .store
+            .with_doc(good, DocKind::Case, |d| {
+                d.get_changes(&[]).iter().map(|c| c.raw_bytes().to_vec()).collect()
+            })
+            .unwrap();
+        let mut damaged = changes[0].clone();
+        damaged.truncate(damaged.len() / 2);
+        let mut records =
+            vec![change(other, damaged), change(other, b"\x85\x6f\x4a\x83 not a change".to_vec())];
+        records.extend(changes.iter().map(|bytes| change(good, bytes.clone())));
+        let response = SyncResponse { records, ..SyncResponse::default() };
+        let applied = b.apply_response(&SyncRequest::default(), &response).unwrap();
+        assert_eq!(applied.downloaded, 2 + changes.len());
+        assert_eq!(b.store.load_case(good).unwrap(), a.store.load_case(good).unwrap());
+        assert!(b.store.row(good).unwrap().is_some());
+        assert!(!b.store.has_doc(other, DocKind::Case).unwrap());
+        let report = b.recovery_report().unwrap();
+        let skipped = report.unrecoverable.iter().filter(|m| m.contains("无法读取")).count();
+        assert_eq!(skipped, 2, "{report:?}");
     }
 }

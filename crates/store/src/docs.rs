@@ -142,11 +142,8 @@ impl CaseWrite {
 /// Whether the store holds the document.
 fn holds(conn: &rusqlite::Connection, id: CaseId, kind: DocKind) -> Result<bool> {
     Ok(conn
-        .query_row(
-            "SELECT 1 FROM docs WHERE case_id = ?1 AND kind = ?2",
-            params![id.to_string(), kind.code()],
-            |_| Ok(()),
-        )
+        .prepare_cached("SELECT 1 FROM docs WHERE case_id = ?1 AND kind = ?2")?
+        .query_row(params![id.to_string(), kind.code()], |_| Ok(()))
         .optional()?
         .is_some())
 }
@@ -183,11 +180,8 @@ impl Store {
         kind: DocKind,
     ) -> Result<Option<Automerge>> {
         let snapshot: Option<Vec<u8>> = conn
-            .query_row(
-                "SELECT snapshot FROM docs WHERE case_id = ?1 AND kind = ?2",
-                params![id.to_string(), kind.code()],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT snapshot FROM docs WHERE case_id = ?1 AND kind = ?2")?
+            .query_row(params![id.to_string(), kind.code()], |r| r.get(0))
             .optional()?;
         let Some(snapshot) = snapshot else { return Ok(None) };
         let mut doc = Automerge::load(&snapshot)?;
@@ -459,6 +453,15 @@ impl Store {
         kind: DocKind,
         changes: Vec<Vec<u8>>,
     ) -> Result<Applied> {
+        // Parsed before anything is touched: a change that does not parse is refused alone.
+        let changes = changes
+            .into_iter()
+            .map(|bytes| {
+                crate::guarded(|| Change::from_bytes(bytes.clone()).map_err(|e| e.to_string()))
+                    .map(|change| (change, bytes))
+            })
+            .collect::<std::result::Result<Vec<_>, String>>()
+            .map_err(|reason| StoreError::BadChange { id, reason })?;
         let mut w = self.writer();
         let key = (id, kind);
         let existing = match w.cache.take(&key) {
@@ -469,9 +472,7 @@ impl Store {
         let mut doc = existing.unwrap_or_else(|| Automerge::new().with_actor(self.actor()));
         let mut parsed = Vec::new();
         let mut appended = Vec::new();
-        for bytes in changes {
-            let change = Change::from_bytes(bytes.clone())
-                .map_err(|e| StoreError::from(ledger_domain::automerge::AutomergeError::from(e)))?;
+        for (change, bytes) in changes {
             if doc.get_change_by_hash(&change.hash()).is_none() {
                 appended.push((hex(&change.hash()), bytes));
                 parsed.push(change);
@@ -485,10 +486,9 @@ impl Store {
             return Ok(Applied { new: 0, missing_deps });
         }
         let new = parsed.len();
-        if let Err(e) = doc.apply_changes(parsed) {
-            // The stored document is untouched; drop the half-applied copy.
-            return Err(e.into());
-        }
+        // The stored document is untouched on failure; the half-applied copy is dropped.
+        crate::guarded(|| doc.apply_changes(parsed).map_err(|e| e.to_string()))
+            .map_err(|reason| StoreError::BadChange { id, reason })?;
         let missing = doc_missing(&doc);
         if is_new {
             // An empty snapshot plus the changes as rows: changes still waiting for their
@@ -569,11 +569,8 @@ impl Store {
         };
         let pending: i64 = w
             .conn
-            .query_row(
-                "SELECT pending FROM docs WHERE case_id = ?1 AND kind = ?2",
-                params![id.to_string(), kind.code()],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT pending FROM docs WHERE case_id = ?1 AND kind = ?2")?
+            .query_row(params![id.to_string(), kind.code()], |r| r.get(0))
             .optional()?
             .unwrap_or(0);
         // A snapshot leaves out changes still waiting for their dependencies: never compact then.
@@ -891,7 +888,9 @@ impl Store {
         kind: DocKind,
         saved: &[u8],
     ) -> Result<Option<Automerge>> {
-        let hub = crate::load_document(saved, &self.actor())?;
+        let hub = crate::guarded(|| Automerge::load(saved).map_err(|e| e.to_string()))
+            .map_err(|reason| StoreError::Unloadable { id, reason })?
+            .with_actor(self.actor());
         let mut w = self.writer();
         let key = (id, kind);
         let before = match w.cache.take(&key) {

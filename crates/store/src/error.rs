@@ -91,6 +91,15 @@ pub enum StoreError {
         /// What Automerge said.
         reason: String,
     },
+    /// A change received from the hub does not parse or apply (damaged on the way, or a
+    /// hostile hub): skipped alone, the stored document untouched.
+    #[error("收到的案件 {id} 的一条更改无法读取：{reason}")]
+    BadChange {
+        /// The case.
+        id: CaseId,
+        /// What Automerge said.
+        reason: String,
+    },
     /// The office's place in the hub's log does not read back (a damaged file); the cases
     /// are not affected, and a restart of sync from the beginning merges everything again.
     #[error(

@@ -247,12 +247,13 @@ enum Durability {
 
 /// Sets the writer up for a replayable batch: commits that do not wait for the disk.
 fn relax_durability(conn: &Connection) -> rusqlite::Result<()> {
-    conn.pragma_update(None, "synchronous", "NORMAL")
+    conn.prepare_cached("PRAGMA synchronous = NORMAL")?.execute([]).map(drop)
 }
 
 /// Puts the writer back to waiting for the disk on every commit.
 fn restore_durability(conn: &Connection) {
-    if let Err(e) = conn.pragma_update(None, "synchronous", "FULL") {
+    if let Err(e) = conn.prepare_cached("PRAGMA synchronous = FULL").and_then(|mut s| s.execute([]))
+    {
         // Left at NORMAL the store stays consistent; only the last commits could be undone.
         tracing::error!(error = %e, "restoring synchronous=FULL failed");
     }
@@ -757,7 +758,8 @@ impl Store {
                 restore_durability(&w.conn);
                 return Err(StoreError::from(e).into());
             }
-            if let Err(e) = w.conn.execute_batch("BEGIN IMMEDIATE") {
+            if let Err(e) = w.conn.prepare_cached("BEGIN IMMEDIATE").and_then(|mut s| s.execute([]))
+            {
                 if durability == Durability::Replayable {
                     restore_durability(&w.conn);
                 }
@@ -775,7 +777,10 @@ impl Store {
         if let Some(reason) = w.failed.take() {
             return Err(StoreError::BatchFailed(reason).into());
         }
-        w.conn.execute_batch("COMMIT").map_err(StoreError::from)?;
+        w.conn
+            .prepare_cached("COMMIT")
+            .and_then(|mut s| s.execute([]))
+            .map_err(StoreError::from)?;
         open.committed = true;
         if w.checkpoint_due {
             docs::checkpoint(&mut w);
@@ -861,21 +866,35 @@ impl Store {
 }
 
 fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
-    Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    Ok(conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
 }
 
 fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO meta (key, value) VALUES (?1, ?2)
          ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        params![key, value],
-    )?;
+    )?
+    .execute(params![key, value])?;
     Ok(())
 }
 
-/// Loads a document from saved bytes, as the store does, with this store's actor set.
-pub fn load_document(bytes: &[u8], actor: &ActorId) -> Result<Automerge> {
-    Ok(Automerge::load(bytes)?.with_actor(actor.clone()))
+/// Runs Automerge on bytes from the network: a panic inside it (a malformed document it
+/// does not expect) becomes an error for that one item, so its neighbours still apply and the
+/// sync is not stuck on it forever.
+pub(crate) fn guarded<T>(
+    f: impl FnOnce() -> std::result::Result<T, String>,
+) -> std::result::Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(format!("Automerge 处理时出错中止（{what}）"))
+    })
 }
 
 #[cfg(test)]

@@ -121,11 +121,10 @@ impl Store {
 
     /// Unacknowledged changes still to send (quarantined ones excluded).
     pub fn outbox_len(&self) -> Result<u64> {
-        let n: i64 = self.reader().query_row(
-            "SELECT count(*) FROM outbox WHERE quarantined = 0",
-            [],
-            |r| r.get(0),
-        )?;
+        let n: i64 = self
+            .reader()
+            .prepare_cached("SELECT count(*) FROM outbox WHERE quarantined = 0")?
+            .query_row([], |r| r.get(0))?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 

@@ -24,7 +24,7 @@ pub struct Preloaded<'a> {
 impl<'a> Preloaded<'a> {
     /// Loads `saved` on this thread.
     pub fn load(saved: &'a [u8]) -> Self {
-        Self { saved, doc: Automerge::load(saved).map_err(|e| e.to_string()) }
+        Self { saved, doc: crate::guarded(|| Automerge::load(saved).map_err(|e| e.to_string())) }
     }
 
     /// The saved document as it came.

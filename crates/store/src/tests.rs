@@ -442,9 +442,31 @@ fn remote_changes_apply_once_and_report_missing_dependencies() {
     assert!(applied.missing_deps.is_empty());
     assert_eq!(b.load_case(id).unwrap().subject, "s2");
     assert_eq!(b.row(id).unwrap().unwrap().number, cases[9].number);
-    assert_eq!(b.apply_remote(id, DocKind::Case, changes).unwrap().new, 0);
+    assert_eq!(b.apply_remote(id, DocKind::Case, changes.clone()).unwrap().new, 0);
     assert_eq!(b.outbox_len().unwrap(), 0, "remote changes never go to the outbox");
     assert!(b.load_identity(id).unwrap().is_none(), "identity not received");
+    // Bytes that are no change are refused with the case named, and change nothing.
+    let mut cut = changes[0].clone();
+    cut.truncate(cut.len() / 2);
+    for bad in [cut, b"not a change".to_vec()] {
+        let before = b.heads(id, DocKind::Case).unwrap();
+        match b.apply_remote(id, DocKind::Case, vec![changes[3].clone(), bad]) {
+            Err(StoreError::BadChange { id: named, .. }) => assert_eq!(named, id),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(b.heads(id, DocKind::Case).unwrap(), before);
+        assert_eq!(b.load_case(id).unwrap().subject, "s2");
+    }
+}
+
+#[test]
+fn a_panic_inside_automerge_becomes_an_error_for_that_item() {
+    let caught: std::result::Result<(), String> = crate::guarded(|| panic!("列越界"));
+    assert!(caught.unwrap_err().contains("列越界"));
+    let owned: std::result::Result<(), String> = crate::guarded(|| panic!("{}", 7));
+    assert!(owned.unwrap_err().contains('7'));
+    assert_eq!(crate::guarded(|| Ok::<_, String>(7)), Ok(7));
+    assert_eq!(crate::guarded(|| Err::<(), _>("否".to_owned())), Err("否".to_owned()));
 }
 
 #[test]
