@@ -14,6 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fantoccini::elements::Element;
+use fantoccini::error::NewSessionError;
 use fantoccini::{Client, ClientBuilder, Locator};
 use ledger_office::Role;
 use ledger_tests::TestHub;
@@ -68,11 +69,24 @@ impl Driver {
             "tauri:options".into(),
             serde_json::json!({"application": APP, "args": ["--data-dir", data_dir.to_str().unwrap()]}),
         );
-        ClientBuilder::native()
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{}", self.port))
-            .await
-            .unwrap()
+        // tauri-driver answers on its port before WebKitWebDriver behind it listens: a session
+        // asked for in that moment fails in transport (the connection closes unanswered), with
+        // no app started. Asked again, it opens.
+        let url = format!("http://127.0.0.1:{}", self.port);
+        let mut attempt = 0;
+        loop {
+            match ClientBuilder::native().capabilities(caps.clone()).connect(&url).await {
+                Ok(client) => return client,
+                Err(e @ (NewSessionError::Failed(_) | NewSessionError::FailedC(_)))
+                    if attempt < 20 =>
+                {
+                    eprintln!("tauri-driver not ready yet ({e}); asking again");
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => panic!("no WebDriver session: {e}"),
+            }
+        }
     }
 }
 
