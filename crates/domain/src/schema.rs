@@ -571,8 +571,10 @@ struct Reader<'a, D: ReadDoc> {
     maps: RefCell<HashMap<ObjId, Rc<MapEntries>>>,
 }
 
-/// A map's keys with their values (the winning one where values conflict) and op ids.
-type MapEntries = HashMap<String, (Value<'static>, ObjId)>;
+/// A map's keys with their values (the winning one where values conflict) and op ids, sorted
+/// by key: a record's maps hold a few dozen keys, which a binary search finds without hashing
+/// or a table to build.
+type MapEntries = Vec<(String, (Value<'static>, ObjId))>;
 
 impl<'a, D: ReadDoc> Reader<'a, D> {
     fn new(doc: &'a D, heads: Option<&'a [ChangeHash]>) -> Self {
@@ -581,7 +583,8 @@ impl<'a, D: ReadDoc> Reader<'a, D> {
 
     fn get(&self, obj: &ObjId, key: &str) -> Result<Option<(Value<'static>, ObjId)>> {
         if let Some(map) = self.map(obj) {
-            return Ok(map.get(key).cloned());
+            let found = map.binary_search_by(|(k, _)| k.as_str().cmp(key));
+            return Ok(found.ok().map(|i| map[i].1.clone()));
         }
         Ok(match self.heads {
             Some(h) => self.doc.get_at(obj, key, h)?,
@@ -603,12 +606,16 @@ impl<'a, D: ReadDoc> Reader<'a, D> {
             Some(h) => self.doc.map_range_at(obj, .., h),
             None => self.doc.map_range(obj, ..),
         };
-        let map: MapEntries = items
+        let mut map: MapEntries = items
             .map(|item| {
                 let id = item.id();
                 (item.key.to_string(), (item.value.into_value(), id))
             })
             .collect();
+        // Automerge yields a map's keys in order; sorting what is sorted costs one pass.
+        if !map.is_sorted_by(|a, b| a.0 <= b.0) {
+            map.sort_by(|a, b| a.0.cmp(&b.0));
+        }
         let map = Rc::new(map);
         self.maps.borrow_mut().insert(obj.clone(), map.clone());
         Some(map)
