@@ -76,6 +76,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         sync::retry_quarantined,
         sync::recover_refused,
         sync::restart_sync,
+        sync::sync_problems,
+        sync::dismiss_sync_problems,
         sync::hub_offices,
         work::work_records,
         work::work_totals,

@@ -399,6 +399,9 @@ async function main() {
     check('times say which zone they are in', /时间均为本机时间（UTC[+-]\d\d:\d\d）/.test((await page.getByTestId('sync-zone').textContent()) ?? ''))
     await page.getByTestId('quarantine').getByText('请联系县局核实后点击重试').first().waitFor()
     check('quarantined changes are listed', ((await page.getByTestId('quarantine').textContent()) ?? '').includes('请联系县局核实后点击重试'))
+    await page.getByTestId('sync-problems').waitFor()
+    const skipped = (await page.getByTestId('sync-problems').textContent()) ?? ''
+    check('what sync skipped is named for the clerk', skipped.includes('1 项') && skipped.includes('洞口-2024-A-0031') && skipped.includes('已知晓'))
     await page.getByTestId('sync-now').click()
     await page.getByTestId('sync-report').waitFor()
     check('sync now reports what moved', /上传 \d+ 条，下载 \d+ 条/.test((await page.getByTestId('sync-report').textContent()) ?? ''))

@@ -457,6 +457,7 @@ pub(crate) fn status(office: &ledger_office::Office, as_json: bool) -> anyhow::R
         value["last_error_text"] =
             json!(status.last_error.as_deref().map(ledger_office::sync_error_text));
         value["quarantine"] = serde_json::to_value(office.quarantine()?)?;
+        value["problems"] = json!(office.sync_problems()?);
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
     }
@@ -477,6 +478,15 @@ pub(crate) fn status(office: &ledger_office::Office, as_json: bool) -> anyhow::R
         for q in office.quarantine()? {
             let number = office.case_number(q.case_id).unwrap_or_else(|| q.case_id.to_string());
             println!("  案件 {number}：{}", q.error);
+        }
+    }
+    if status.unresolved > 0 {
+        println!(
+            "同步跳过的内容：{} 项（本机无法读取，其余同步不受影响；请告知县局核对）",
+            status.unresolved
+        );
+        for line in office.sync_problems()? {
+            println!("  {line}");
         }
     }
     let drops = office.identities_to_deliver()?;

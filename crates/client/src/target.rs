@@ -86,6 +86,9 @@ pub struct SyncStatus {
     pub pass_downloaded: u64,
     /// Changes acknowledged so far in the running sync.
     pub pass_uploaded: u64,
+    /// What sync skipped here for a person to look at (something the hub sent that does not
+    /// read at this office), until the clerk has looked at it.
+    pub unresolved: u64,
 }
 
 /// What the header says about sync (the one place this is decided; every screen shows it).
@@ -100,7 +103,8 @@ pub enum SyncState {
     Syncing,
     /// The last attempt did not reach the hub, or the hub stopped answering (离线).
     Offline,
-    /// The hub answered with an error a person must look at (同步出错).
+    /// The hub answered with an error a person must look at, or something it sent was
+    /// skipped here and waits to be looked at (同步出错).
     Failed,
     /// Reachable, with local changes waiting (待上传).
     Pending,
@@ -122,7 +126,7 @@ impl SyncStatus {
         if self.syncing {
             return SyncState::Syncing;
         }
-        if self.last_error.is_some() {
+        if self.last_error.is_some() || self.unresolved > 0 {
             return SyncState::Failed;
         }
         if self.pending > 0 {
@@ -197,6 +201,9 @@ mod tests {
         assert_eq!(SyncStatus { pending: 3, ..synced.clone() }.state(), SyncState::Pending);
         let failed = SyncStatus { last_error: Some("unauthorized".into()), ..synced.clone() };
         assert_eq!(failed.state(), SyncState::Failed);
+        // Syncing works, but something it brought was skipped: a person must look.
+        let skipped = SyncStatus { unresolved: 1, pending: 2, ..synced.clone() };
+        assert_eq!(skipped.state(), SyncState::Failed);
         let gone = SyncStatus { online: false, last_error: Some("offline".into()), ..synced };
         assert_eq!(gone.state(), SyncState::Offline);
     }

@@ -36,6 +36,7 @@ use crate::recover::RecoveryReport;
 
 mod control;
 mod page;
+mod problems;
 
 pub use control::{CountyRepeat, Repaired};
 
@@ -300,6 +301,7 @@ impl Office {
         let mut status: SyncStatus = self.meta_json(STATUS)?;
         status.pending = self.book().outbox_len()?;
         status.quarantined = self.book().quarantined()?.len() as u64;
+        status.unresolved = self.sync_problems()?.len() as u64;
         Ok(status)
     }
 
@@ -644,6 +646,7 @@ impl Office {
             (WANT_BLOBS, Self::to_json(&page.want_blobs)),
             (RESET, Self::to_json(&resets.waiting)),
             (RECOVERED, Self::to_json(&page.recovered)),
+            (problems::PROBLEMS, Self::to_json(&page.problems)),
         ];
         if page::cursor_moves(&self.cursor()?, &response.cursor, !want_whole.is_empty()) {
             self.book().set_sync_position(&position_of(&response.cursor))?;
@@ -776,18 +779,14 @@ impl Office {
                 let result = match self.store.apply_remote(id, local(*kind), vec![bytes.clone()]) {
                     Ok(result) => result,
                     Err(e @ StoreError::BadChange { .. }) => {
-                        tracing::error!(case = %id, error = %e, "a change from the hub does not read; skipped");
-                        page.recovered.unrecoverable.push(format!(
-                            "案件 {} 从县局收到的一条更改无法读取，已跳过；请联系县局核对该案件",
-                            self.case_label(id)
-                        ));
+                        self.skip_unreadable(page, id, "一条更改", &e);
                         return Ok(());
                     }
                     Err(e) => return Err(e.into()),
                 };
                 page.docs.note(id, local(*kind), &result);
-                if let Ok(change) = Change::from_bytes(bytes.clone()) {
-                    page.receipts.push((change.hash().to_string(), *received_at, id));
+                for hash in &result.received {
+                    page.receipts.push((hash.to_string(), *received_at, id));
                 }
                 if *kind != WireKind::Roster {
                     page.touched.insert(id);
@@ -851,11 +850,7 @@ impl Office {
             match self.store.merge_preloaded(id, kind, loaded) {
                 Ok(result) => page.docs.note(id, kind, &result),
                 Err(e @ StoreError::Unloadable { .. }) => {
-                    tracing::error!(case = %id, error = %e, "a document from the hub does not load; skipped");
-                    page.recovered.unrecoverable.push(format!(
-                        "案件 {} 从县局收到的数据无法读取，已跳过；请联系县局核对该案件",
-                        self.case_label(id)
-                    ));
+                    self.skip_unreadable(page, id, "数据", &e);
                     return Ok(());
                 }
                 Err(e) => return Err(e.into()),
@@ -870,6 +865,17 @@ impl Office {
             self.store.set_handed_over(id, false)?;
         }
         Ok(())
+    }
+
+    /// Something the hub sent for a case does not read here: it is refused alone, logged, and
+    /// named for a person ([`Office::sync_problems`]: the sync screen shows it until looked
+    /// at); the page goes on.
+    fn skip_unreadable(&self, page: &mut PageState, id: CaseId, what: &str, error: &StoreError) {
+        tracing::error!(case = %id, what, error = %error, "something from the hub does not read; skipped");
+        page.problems.push(format!(
+            "案件 {} 从县局收到的{what}无法读取，已跳过；请联系县局核对该案件",
+            self.case_label(id)
+        ));
     }
 
     /// Attachments the page's cases cite and this office lacks join the wanted list; whether
@@ -1094,16 +1100,21 @@ impl Office {
         copy.apply_changes(waiting.values().cloned()).map_err(|e| bad(e.to_string()))?;
         let mut settled = false;
         if let Some(bytes) = incoming {
-            let message = Message::decode(bytes).map_err(|e| bad(e.to_string()))?;
-            let hub_heads = message.heads.clone();
-            // A whole-document chunk does not parse as a change; it never waits anyway.
-            for chunk in message.changes.iter() {
-                if let Ok(change) = Change::from_bytes(chunk.to_vec()) {
-                    waiting.insert(change.hash(), change);
+            // The hub's bytes go through Automerge on a copy: whatever they do, even a panic
+            // inside it, ends as this step's error and the stored document is untouched.
+            settled = ledger_store::guarded(|| {
+                let message = Message::decode(bytes).map_err(|e| e.to_string())?;
+                let hub_heads = message.heads.clone();
+                // A whole-document chunk does not parse as a change; it never waits anyway.
+                for chunk in message.changes.iter() {
+                    if let Ok(change) = Change::from_bytes(chunk.to_vec()) {
+                        waiting.insert(change.hash(), change);
+                    }
                 }
-            }
-            copy.receive_sync_message(&mut sync_state, message).map_err(|e| bad(e.to_string()))?;
-            settled = hub_heads.iter().all(|h| copy.get_change_by_hash(h).is_some());
+                copy.receive_sync_message(&mut sync_state, message).map_err(|e| e.to_string())?;
+                Ok(hub_heads.iter().all(|h| copy.get_change_by_hash(h).is_some()))
+            })
+            .map_err(bad)?;
         }
         let added: Vec<Vec<u8>> =
             copy.get_changes(&before).iter().map(|c| c.raw_bytes().to_vec()).collect();
@@ -1206,6 +1217,8 @@ struct PageState {
     resets: BTreeSet<CaseId>,
     /// What recovery did and could not do.
     recovered: RecoveryReport,
+    /// What sync skipped, for a person to look at.
+    problems: Vec<String>,
     /// Cases the page changed.
     touched: BTreeSet<CaseId>,
     /// When the hub received each change of the page.
@@ -1228,6 +1241,7 @@ impl PageState {
             want_blobs: office.meta_json(WANT_BLOBS)?,
             resets: office.meta_json(RESET)?,
             recovered: office.meta_json(RECOVERED)?,
+            problems: office.sync_problems()?,
             touched: BTreeSet::new(),
             receipts: Vec::new(),
             blob_progress: false,
@@ -1450,6 +1464,37 @@ pub(super) mod repair_tests {
         }
     }
 
+    /// The hub's repair messages are bytes from the network: damaged or hostile ones end the
+    /// step with an error and leave the stored document as it was.
+    #[test]
+    fn a_hostile_repair_message_is_an_error_and_changes_nothing() {
+        let (_dir, office) = township();
+        let id = office.register(&new_case(), None).unwrap();
+        let mine = office.store.with_doc(id, DocKind::Case, Clone::clone).unwrap();
+        let hub = hub_with_false_positives(&mine, 1);
+        let mut state = Vec::new();
+        let first = office.repair_step(id.0, WireKind::Case, &mut state, None).unwrap().unwrap();
+        let answer = stateless_hub(&hub, &first).unwrap();
+        let heads = || office.store.with_doc(id, DocKind::Case, |d| d.get_heads()).unwrap();
+        let before = heads();
+        let mut truncated = answer.clone();
+        truncated.truncate(answer.len() / 2);
+        for hostile in [b"\x42garbage".to_vec(), truncated, Vec::new()] {
+            let mut step_state = state.clone();
+            let result = office.repair_step(id.0, WireKind::Case, &mut step_state, Some(&hostile));
+            assert!(result.is_err(), "{hostile:?}");
+            assert_eq!(heads(), before);
+        }
+        // The undamaged answers still repair.
+        let mut incoming = Some(answer);
+        while let Some(message) =
+            office.repair_step(id.0, WireKind::Case, &mut state, incoming.as_deref()).unwrap()
+        {
+            incoming = stateless_hub(&hub, &message);
+        }
+        assert_eq!(heads(), hub.get_heads());
+    }
+
     #[test]
     fn an_unsettled_repair_stays_due() {
         let (_dir, office) = township();
@@ -1508,9 +1553,10 @@ mod page_tests {
         assert!(!b.store.has_doc(other, DocKind::Case).unwrap());
         assert!(b.store.row(other).unwrap().is_none());
         // Said where the office sees what sync could not do.
-        let report = b.recovery_report().unwrap();
-        assert!(report.unrecoverable.iter().any(|m| m.contains("无法读取")), "{report:?}");
+        let problems = b.sync_problems().unwrap();
+        assert!(problems.iter().any(|m| m.contains("无法读取")), "{problems:?}");
     }
+
     /// A change from the hub that does not parse (bytes damaged on the way, or a hostile hub)
     /// is skipped alone: the page's other records apply and the cursor moves, where the error
     /// used to fail the page and every pass after it asked for the same page again.
@@ -1544,8 +1590,21 @@ mod page_tests {
         assert_eq!(b.store.load_case(good).unwrap(), a.store.load_case(good).unwrap());
         assert!(b.store.row(good).unwrap().is_some());
         assert!(!b.store.has_doc(other, DocKind::Case).unwrap());
-        let report = b.recovery_report().unwrap();
-        let skipped = report.unrecoverable.iter().filter(|m| m.contains("无法读取")).count();
-        assert_eq!(skipped, 2, "{report:?}");
+        let seen = b.sync_problems().unwrap();
+        let skipped = seen.iter().filter(|m| m.contains("无法读取")).count();
+        assert_eq!(skipped, 2, "{seen:?}");
+        // The sync screen shows them until the clerk has looked; one that comes after stays,
+        // and neither a recovery nor a restart of sync takes them away unseen.
+        assert_eq!(b.sync_status().unwrap().unresolved, 2);
+        b.mark_for_reset(&BTreeSet::from([good])).unwrap();
+        b.take_recovery_report().unwrap();
+        b.restart_sync().unwrap();
+        assert_eq!(b.sync_problems().unwrap(), seen);
+        let again = vec![change(other, b"\x85\x6f".to_vec())];
+        let again = SyncResponse { records: again, ..SyncResponse::default() };
+        b.apply_response(&SyncRequest::default(), &again).unwrap();
+        assert_eq!(b.dismiss_sync_problems(&seen).unwrap(), 1);
+        assert_eq!(b.sync_status().unwrap().unresolved, 1);
+        assert_eq!(b.sync_problems().unwrap().len(), 1);
     }
 }

@@ -170,6 +170,10 @@ pub struct Applied {
     pub new: usize,
     /// Changes whose dependencies are still missing (queued inside Automerge).
     pub missing_deps: Vec<ChangeHash>,
+    /// The hash of every change given to [`Store::apply_remote`], new or not, in order (empty
+    /// when a whole document is taken as it came): what the caller records receipts under
+    /// without parsing the changes again.
+    pub received: Vec<ChangeHash>,
 }
 
 impl Store {
@@ -470,6 +474,7 @@ impl Store {
         };
         let is_new = existing.is_none();
         let mut doc = existing.unwrap_or_else(|| Automerge::new().with_actor(self.actor()));
+        let received: Vec<ChangeHash> = changes.iter().map(|(change, _)| change.hash()).collect();
         let mut parsed = Vec::new();
         let mut appended = Vec::new();
         for (change, bytes) in changes {
@@ -483,7 +488,7 @@ impl Store {
             if !is_new {
                 w.cache.put(key, doc);
             }
-            return Ok(Applied { new: 0, missing_deps });
+            return Ok(Applied { new: 0, missing_deps, received });
         }
         let new = parsed.len();
         // The stored document is untouched on failure; the half-applied copy is dropped.
@@ -516,7 +521,7 @@ impl Store {
             let new = NewChanges { appended, outbox: Vec::new(), drops: Vec::new() };
             self.write_after_change(&mut w, id, kind, doc, new)?;
         }
-        Ok(Applied { new, missing_deps: missing })
+        Ok(Applied { new, missing_deps: missing, received })
     }
 
     /// Stores a whole document this store does not hold yet, as it came: its snapshot is the
@@ -546,7 +551,7 @@ impl Store {
             self.apply_rules_doc(&doc);
         }
         w.cache.put((id, kind), doc);
-        Ok(Ok(Applied { new, missing_deps: Vec::new() }))
+        Ok(Ok(Applied { new, missing_deps: Vec::new(), received: Vec::new() }))
     }
 
     /// Persists appended changes of a loaded document (compacting when due) and re-projects.

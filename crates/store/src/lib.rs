@@ -884,7 +884,7 @@ fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
 /// Runs Automerge on bytes from the network: a panic inside it (a malformed document it
 /// does not expect) becomes an error for that one item, so its neighbours still apply and the
 /// sync is not stuck on it forever.
-pub(crate) fn guarded<T>(
+pub fn guarded<T>(
     f: impl FnOnce() -> std::result::Result<T, String>,
 ) -> std::result::Result<T, String> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|panic| {

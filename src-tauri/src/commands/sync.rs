@@ -1,4 +1,5 @@
-//! 同步: status, sync now, the quarantine, and the bureau's view of every office.
+//! 同步: status, sync now, the quarantine, problems left for a person, and the bureau's view
+//! of every office.
 
 use ledger_office::{CaseId, QuarantinedChange, RecoveryReport, SyncReport, SyncState, SyncStatus};
 use serde::Serialize;
@@ -106,6 +107,19 @@ pub(crate) async fn recover_refused(desktop: State<'_, Desktop>) -> CommandResul
     let repaired = running.office.repair(running.sync.as_ref()).await?;
     desktop.changed(None);
     Ok(repaired.recovered)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub(crate) async fn sync_problems(desktop: State<'_, Desktop>) -> CommandResult<Vec<String>> {
+    with_office(&desktop, |o| o.sync_problems()).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub(crate) async fn dismiss_sync_problems(
+    desktop: State<'_, Desktop>,
+    seen: Vec<String>,
+) -> CommandResult<u64> {
+    with_office(&desktop, move |o| o.dismiss_sync_problems(&seen)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]

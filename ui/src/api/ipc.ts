@@ -181,6 +181,9 @@ export const syncNow = () => call<SyncReport>('sync_now')
 export const quarantine = () => call<QuarantinedChange[]>('quarantine')
 export const retryQuarantined = (caseId: string) =>
   call<number>('retry_quarantined', { case_id: caseId })
+/** What sync and recovery could not do, in words, until the clerk has looked at it. */
+export const syncProblems = () => call<string[]>('sync_problems')
+export const dismissSyncProblems = (seen: string[]) => call<number>('dismiss_sync_problems', { seen })
 export const hubOffices = () => call<OfficeHealth[]>('hub_offices')
 export const renderDocument = (id: string, kind: string, issue: boolean) =>
   call<string>('render_document', { id, kind, issue })

@@ -7,6 +7,8 @@ vi.mock('../../src/api/ipc', async (original) => ({
   quarantine: vi.fn(),
   hubOffices: vi.fn(),
   restartSync: vi.fn(),
+  syncProblems: vi.fn(),
+  dismissSyncProblems: vi.fn(),
 }))
 vi.mock('../../src/composables/useEvents', () => ({ useEvent: vi.fn() }))
 vi.mock('../../src/composables/useErrors', () => ({ showError: vi.fn(), showSuccess: vi.fn(), errorMessage: vi.fn() }))
@@ -32,6 +34,7 @@ const status = (lastError: string | null): SyncStatus =>
     syncing: false,
     pass_downloaded: 0,
     pass_uploaded: 0,
+    unresolved: 0,
   }) as unknown as SyncStatus
 
 let wrapper: VueWrapper | null = null
@@ -49,6 +52,8 @@ beforeEach(() => {
   i18n.global.locale.value = 'zh-CN'
   vi.mocked(ipc.quarantine).mockResolvedValue([])
   vi.mocked(ipc.hubOffices).mockResolvedValue([])
+  vi.mocked(ipc.syncProblems).mockResolvedValue([])
+  vi.mocked(ipc.dismissSyncProblems).mockReset()
   vi.mocked(ipc.restartSync).mockReset()
   vi.mocked(showSuccess).mockReset()
 })
@@ -77,6 +82,27 @@ describe('the sync screen', () => {
     await flushPromises()
     expect(ipc.restartSync).toHaveBeenCalledTimes(1)
     expect(showSuccess).toHaveBeenCalledWith('已从头重新同步')
+  })
+
+  it('names what sync skipped until the clerk has looked, and dismisses exactly what was shown', async () => {
+    const none = await view(null)
+    expect(none.find('[data-testid="sync-problems"]').exists()).toBe(false)
+    none.unmount()
+    wrapper = null
+
+    const lines = ['案件 甲 从县局收到的一条更改无法读取，已跳过；请联系县局核对该案件', '案件 乙 从县局收到的数据无法读取，已跳过；请联系县局核对该案件']
+    vi.mocked(ipc.syncProblems).mockResolvedValue(lines)
+    const w = await view(null)
+    const panel = w.find('[data-testid="sync-problems"]')
+    expect(panel.text()).toContain('有 2 项同步内容本机无法使用')
+    expect(panel.findAll('li').map((li) => li.text())).toEqual(lines)
+    vi.mocked(ipc.dismissSyncProblems).mockResolvedValue(0)
+    vi.mocked(ipc.syncProblems).mockResolvedValue([])
+    await w.find('[data-testid="sync-problems-dismiss"]').trigger('click')
+    await flushPromises()
+    expect(ipc.dismissSyncProblems).toHaveBeenCalledWith(lines)
+    expect(showSuccess).toHaveBeenCalledWith('已标记为已知晓')
+    expect(w.find('[data-testid="sync-problems"]').exists()).toBe(false)
   })
 
   it('does nothing when the clerk cancels', async () => {

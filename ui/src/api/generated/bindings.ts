@@ -2045,7 +2045,12 @@ pass_downloaded: number,
 /**
  * Changes acknowledged so far in the running sync.
  */
-pass_uploaded: number, };
+pass_uploaded: number, 
+/**
+ * What sync skipped here for a person to look at (something the hub sent that does not
+ * read at this office), until the clerk has looked at it.
+ */
+unresolved: number, };
 
 /**
  * A township a case may be assigned to.
