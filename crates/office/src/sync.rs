@@ -613,6 +613,15 @@ impl Office {
         self.apply_acks(request, response)?;
         let mut page = PageState::load(self, request)?;
         self.apply_records(&response.records, &mut page)?;
+        for (id, _) in self.store.take_unreadable()? {
+            let line = format!(
+                "案件 {} 从县局收到的记录本机无法读取，台账暂不显示其更新；请联系县局核对该案件",
+                self.case_label(id)
+            );
+            if !page.problems.contains(&line) {
+                page.problems.push(line);
+            }
+        }
         self.book().record_receipts(&page.receipts)?;
         self.reconcile_roster()?;
 
@@ -1555,6 +1564,87 @@ mod page_tests {
         // Said where the office sees what sync could not do.
         let problems = b.sync_problems().unwrap();
         assert!(problems.iter().any(|m| m.contains("无法读取")), "{problems:?}");
+    }
+
+    /// What the hub sends may parse and load and still leave a case that does not read as a
+    /// case (a hostile hub; the honest one judges every change by reading the case). That case
+    /// is named for the clerk and left out of the index; the page's other cases apply and the
+    /// page commits, where the index row's failure used to fail the page for ever.
+    #[test]
+    fn a_case_that_does_not_read_after_the_page_is_named_alone_and_the_page_applies() {
+        use ledger_domain::automerge::{Automerge, ROOT, transaction::Transactable};
+        let (_a_dir, a) = repair_tests::township();
+        let good = a.register(&repair_tests::new_case(), None).unwrap();
+        let bad = a.register(&repair_tests::new_case(), None).unwrap();
+        let fresh = a.register(&repair_tests::new_case(), None).unwrap();
+        let (_b_dir, b) = repair_tests::township();
+        let doc_of = |id: CaseId| a.store.with_doc(id, DocKind::Case, Clone::clone).unwrap();
+        let all_changes = |doc: &Automerge, id: CaseId| -> Vec<Record> {
+            doc.get_changes(&[])
+                .iter()
+                .map(|c| Record::Change {
+                    seq: 1,
+                    case_id: id.0,
+                    kind: WireKind::Case,
+                    received_at: 1,
+                    bytes: c.raw_bytes().to_vec(),
+                })
+                .collect()
+        };
+        // The first page: both cases as they are.
+        let mut records = all_changes(&doc_of(good), good);
+        records.extend(all_changes(&doc_of(bad), bad));
+        let first = SyncResponse { records, ..SyncResponse::default() };
+        b.apply_response(&SyncRequest::default(), &first).unwrap();
+        let bad_row = b.store.row(bad).unwrap().unwrap();
+
+        // Then: a change that spoils `bad`, one honest edit to `good`, and `fresh` whole and
+        // spoilt.
+        let spoil = |mut doc: Automerge| {
+            let mut tx = doc.transaction();
+            tx.put(ROOT, "petitioners", 5_i64).unwrap();
+            tx.commit();
+            doc
+        };
+        let spoilt = spoil(doc_of(bad));
+        let spoiling = spoilt.get_last_local_change().unwrap().raw_bytes().to_vec();
+        let mut edited = doc_of(good);
+        let mut tx = edited.transaction();
+        let village = schema::FieldValue::Text("县局核实的村组".into());
+        schema::put_field(&mut tx, &schema::CaseField::Village, village).unwrap();
+        tx.commit();
+        let edit = edited.get_last_local_change().unwrap().raw_bytes().to_vec();
+        let whole = spoil(doc_of(fresh)).save();
+        let change = |id: CaseId, bytes: Vec<u8>| Record::Change {
+            seq: 2,
+            case_id: id.0,
+            kind: WireKind::Case,
+            received_at: 2,
+            bytes,
+        };
+        let enter = Record::Enter {
+            case_id: fresh.0,
+            kind: WireKind::Case,
+            offset: 0,
+            total: whole.len() as u64,
+            bytes: whole,
+        };
+        let second = SyncResponse {
+            records: vec![change(bad, spoiling), change(good, edit), enter],
+            ..SyncResponse::default()
+        };
+        let applied = b.apply_response(&SyncRequest::default(), &second).unwrap();
+        assert_eq!(applied.downloaded, 3);
+        assert_eq!(b.case(good).unwrap().village, "县局核实的村组");
+        assert_eq!(b.store.row(good).unwrap().unwrap().village, "县局核实的村组");
+        // The spoilt case keeps the row it had; the one that never read has none.
+        assert_eq!(b.store.row(bad).unwrap().unwrap(), bad_row);
+        assert!(b.store.row(fresh).unwrap().is_none());
+        let problems = b.sync_problems().unwrap();
+        let named = |id: CaseId| problems.iter().filter(|m| m.contains(&id.to_string())).count();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert_eq!(named(fresh), 1, "{problems:?}");
+        assert!(problems.iter().any(|m| m.contains(&bad_row.number)), "{problems:?}");
     }
 
     /// A change from the hub that does not parse (bytes damaged on the way, or a hostile hub)

@@ -713,8 +713,16 @@ impl Store {
                     w.cache.put((id, kind), doc);
                 }
             }
-            if let Some(projection) = projection? {
-                projections.push((id.to_string(), projection));
+            match projection {
+                Ok(Some(projection)) => projections.push((id.to_string(), projection)),
+                Ok(None) => {}
+                // Left to the batch's owner to take and name: one case that does not read
+                // (from a hub) must not fail the rest of a page with it.
+                Err(e @ StoreError::Document { .. }) if w.in_batch() => {
+                    tracing::warn!(case = %id, error = %e, "a case does not read; its index row is left as it was");
+                    w.unreadable.push((id, e.to_string()));
+                }
+                Err(e) => return Err(e),
             }
         }
         let rows: Vec<(String, &Projection)> =
@@ -722,6 +730,18 @@ impl Store {
         // A pull's pages leave their search rows for one pass at the pull's end.
         let to = if w.defer_search && w.in_batch() { SearchRows::Backlog } else { SearchRows::Now };
         index::write_many(&w.conn, &rows, now_ms(), to)
+    }
+
+    /// Inside a batch: writes the index rows still due and gives the cases whose documents did
+    /// not read (their rows are left as they were), so the batch can commit without them; the
+    /// caller tells a person. Outside a batch there are none.
+    pub fn take_unreadable(&self) -> Result<Vec<(CaseId, String)>> {
+        let mut w = self.writer();
+        if !w.in_batch() {
+            return Ok(Vec::new());
+        }
+        self.project_pending(&mut w, None)?;
+        Ok(std::mem::take(&mut w.unreadable))
     }
 
     /// Whether the index rows were projected with this store's rules and this release's

@@ -170,6 +170,10 @@ struct Writer {
     /// Inside a batch: its search rows wait in `search_backlog` (a page of a pull, which
     /// [`Store::catch_up_search`] ends).
     defer_search: bool,
+    /// Inside a batch: cases whose documents did not read when their index rows were due
+    /// (something a hub sent), each with the reason. Their rows stay as they were; the batch
+    /// fails unless its owner takes them ([`Store::take_unreadable`]) and says so.
+    unreadable: Vec<(ledger_domain::CaseId, String)>,
 }
 
 impl Writer {
@@ -568,6 +572,7 @@ impl Store {
                 unprojected: std::collections::BTreeSet::new(),
                 failed: std::cell::RefCell::new(None),
                 defer_search: false,
+                unreadable: Vec::new(),
             }),
             reader: Mutex::new(reader),
             actor: Mutex::new(actor),
@@ -766,6 +771,7 @@ impl Store {
                 return Err(StoreError::from(e).into());
             }
             w.failed.replace(None);
+            w.unreadable.clear();
             w.defer_search = durability == Durability::Replayable;
             self.set_batch_owner(Some(me));
         }
@@ -776,6 +782,11 @@ impl Store {
         self.project_pending(&mut w, None)?;
         if let Some(reason) = w.failed.take() {
             return Err(StoreError::BatchFailed(reason).into());
+        }
+        if let Some((id, reason)) = w.unreadable.first() {
+            return Err(
+                StoreError::BatchFailed(format!("案件 {id} 的记录无法读取（{reason}）")).into()
+            );
         }
         w.conn
             .prepare_cached("COMMIT")

@@ -1198,3 +1198,41 @@ fn an_open_store_copies_its_wal_into_its_file_on_its_thread() {
         assert_eq!(store.blob_count().unwrap(), 6);
     }
 }
+
+#[test]
+fn a_case_that_does_not_read_fails_its_batch_unless_the_owner_takes_it() {
+    use ledger_domain::automerge::{ROOT, transaction::Transactable};
+    let dir = tempfile::tempdir().unwrap();
+    let (store, cases) = seeded(dir.path());
+    let id = cases[3].id;
+    let mut doc = store.with_doc(id, DocKind::Case, Clone::clone).unwrap();
+    let mut tx = doc.transaction();
+    tx.put(ROOT, "petitioners", 5_i64).unwrap();
+    tx.commit();
+    let spoiling = doc.get_last_local_change().unwrap().raw_bytes().to_vec();
+    let heads = store.with_doc(id, DocKind::Case, |d| d.get_heads()).unwrap();
+    let row = store.row(id).unwrap();
+
+    // A batch that does not take it fails whole, as before: nothing of it is stored.
+    let failed = store.batch_replayable(|| {
+        store.apply_remote(id, DocKind::Case, vec![spoiling.clone()]).map(|_| ())
+    });
+    assert!(matches!(failed, Err(StoreError::BatchFailed(_))), "{failed:?}");
+    assert_eq!(store.with_doc(id, DocKind::Case, |d| d.get_heads()).unwrap(), heads);
+    assert!(store.load_case(id).is_ok());
+
+    // Its owner takes it: the batch commits, the case named, its row as it was.
+    let taken = store
+        .batch_replayable(|| {
+            store.apply_remote(id, DocKind::Case, vec![spoiling])?;
+            store.take_unreadable()
+        })
+        .unwrap();
+    assert_eq!(taken.len(), 1, "{taken:?}");
+    assert_eq!(taken[0].0, id);
+    assert!(taken[0].1.contains("petitioners"), "{taken:?}");
+    assert_eq!(store.row(id).unwrap(), row);
+    assert_ne!(store.with_doc(id, DocKind::Case, |d| d.get_heads()).unwrap(), heads);
+    // Outside a batch there is nothing to take.
+    assert!(store.take_unreadable().unwrap().is_empty());
+}
