@@ -87,7 +87,18 @@ impl Office {
             report.unrecoverable.push(format!("案件 {label}：本机原记录已无法读取，未能重做"));
             return Ok(());
         };
-        let hub_case = self.store.load_case(id)?;
+        let hub_case = match self.store.load_case(id) {
+            Ok(case) => case,
+            // The hub's copy does not read here (a hostile hub): nothing to redo onto; the
+            // page goes on and the case is named.
+            Err(e @ ledger_store::StoreError::Document { .. }) => {
+                report
+                    .unrecoverable
+                    .push(format!("案件 {label}：县局的记录本机无法读取，未能重做（{e}）"));
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        };
         let known: BTreeSet<&str> = hub_case.events.iter().map(|e| e.id.as_str()).collect();
         let code = self.cfg().code.clone();
         let mut mine: Vec<&Event> = old_case

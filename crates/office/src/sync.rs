@@ -1614,7 +1614,8 @@ mod page_tests {
         schema::put_field(&mut tx, &schema::CaseField::Village, village).unwrap();
         tx.commit();
         let edit = edited.get_last_local_change().unwrap().raw_bytes().to_vec();
-        let whole = spoil(doc_of(fresh)).save();
+        let spoilt_fresh = spoil(doc_of(fresh));
+        let whole = spoilt_fresh.save();
         let change = |id: CaseId, bytes: Vec<u8>| Record::Change {
             seq: 2,
             case_id: id.0,
@@ -1643,7 +1644,12 @@ mod page_tests {
         let problems = b.sync_problems().unwrap();
         let named = |id: CaseId| problems.iter().filter(|m| m.contains(&id.to_string())).count();
         assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems.iter().all(|m| m.contains("台账暂不显示其更新")), "{problems:?}");
         assert_eq!(named(fresh), 1, "{problems:?}");
+        // Kept as the hub sent them, not refused: a later change from the hub can mend them.
+        let heads = |id: CaseId| b.store.with_doc(id, DocKind::Case, |d| d.get_heads()).unwrap();
+        assert_eq!(heads(bad), spoilt.get_heads());
+        assert_eq!(heads(fresh), spoilt_fresh.get_heads());
         assert!(problems.iter().any(|m| m.contains(&bad_row.number)), "{problems:?}");
     }
 

@@ -775,8 +775,15 @@ impl Store {
                 if schema::document_kind(&doc).as_deref() != Some("case") {
                     continue;
                 }
-                let case =
-                    schema::read_case(&doc).map_err(|source| StoreError::document(id, source))?;
+                // A case that does not read (something a hub sent, see `take_unreadable`) keeps
+                // the row it had; the others are brought up to date. `check --deep` names it.
+                let case = match schema::read_case(&doc) {
+                    Ok(case) => case,
+                    Err(e) => {
+                        tracing::warn!(case = %id, error = %e, "a case does not read; its index row is left as it was");
+                        continue;
+                    }
+                };
                 let identity = self
                     .load_doc(&tx, id, DocKind::Identity)?
                     .filter(|d| schema::document_kind(d).as_deref() == Some("identity"))
@@ -861,11 +868,18 @@ impl Store {
                     Some(doc) => Some(doc),
                     None => self.load_doc(&w.conn, id, DocKind::Case)?,
                 };
+                // `Some(None)`: the case does not read (something a hub sent), so its row cannot
+                // be projected without the names: the row and its search rows go instead; the
+                // identity leaves whatever the case document holds.
                 let projection = match &doc {
                     Some(d) if schema::document_kind(d).as_deref() == Some("case") => {
-                        let case = schema::read_case(d)
-                            .map_err(|source| StoreError::document(id, source))?;
-                        Some(index::project(&case, None, d, &self.rules()))
+                        match schema::read_case(d) {
+                            Ok(case) => Some(Some(index::project(&case, None, d, &self.rules()))),
+                            Err(e) => {
+                                tracing::warn!(case = %id, error = %e, "a case does not read; its index row leaves with its identity");
+                                Some(None)
+                            }
+                        }
                     }
                     _ => None,
                 };
@@ -893,8 +907,22 @@ impl Store {
             "DELETE FROM staging WHERE case_id = ?1 AND kind = ?2",
             params![key, kind.code()],
         )?;
-        if let Some(p) = &projection {
-            index::write(&tx, &key, p, now_ms())?;
+        if let Some(projection) = &projection {
+            match projection {
+                Some(p) => index::write(&tx, &key, p, now_ms())?,
+                None => {
+                    if let Some(rowid) = tx
+                        .query_row("SELECT id FROM cases WHERE case_id = ?1", [&key], |r| {
+                            r.get::<_, i64>(0)
+                        })
+                        .optional()?
+                    {
+                        tx.execute("DELETE FROM search WHERE rowid = ?1", [rowid])?;
+                        tx.execute("DELETE FROM search_pairs WHERE rowid = ?1", [rowid])?;
+                    }
+                    tx.execute("DELETE FROM cases WHERE case_id = ?1", [&key])?;
+                }
+            }
             // The names the identity gave the search index go with it (see `delete_case`).
             tx.execute("INSERT INTO search (search) VALUES ('optimize')", [])?;
             tx.execute("INSERT INTO search_pairs (search_pairs) VALUES ('optimize')", [])?;

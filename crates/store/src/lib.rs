@@ -171,8 +171,8 @@ struct Writer {
     /// [`Store::catch_up_search`] ends).
     defer_search: bool,
     /// Inside a batch: cases whose documents did not read when their index rows were due
-    /// (something a hub sent), each with the reason. Their rows stay as they were; the batch
-    /// fails unless its owner takes them ([`Store::take_unreadable`]) and says so.
+    /// (something a hub sent), each with the reason. Their rows stay as last projected; the
+    /// batch fails unless its owner takes them ([`Store::take_unreadable`]) and says so.
     unreadable: Vec<(ledger_domain::CaseId, String)>,
 }
 

@@ -1235,4 +1235,24 @@ fn a_case_that_does_not_read_fails_its_batch_unless_the_owner_takes_it() {
     assert_ne!(store.with_doc(id, DocKind::Case, |d| d.get_heads()).unwrap(), heads);
     // Outside a batch there is nothing to take.
     assert!(store.take_unreadable().unwrap().is_empty());
+
+    // Re-projecting the index (new rules, a new release) passes over it, row kept.
+    crate::meta_set(&store.writer().conn, index::STAMP_KEY, "stale").unwrap();
+    assert!(!store.index_is_current().unwrap());
+    store.refresh_index(&mut |_, _| {}).unwrap();
+    assert!(store.index_is_current().unwrap());
+    assert_eq!(store.row(id).unwrap(), row);
+
+    // Its identity can still leave (a case made restricted), and its names leave with it:
+    // the row, which cannot be projected again without them, goes too.
+    let name = identity_for(&cases[3]).persons[0].name.clone();
+    let named = |store: &Store| {
+        let hits = store.list(&CaseQuery { text: Some(name.clone()), ..Default::default() });
+        hits.unwrap().rows.iter().any(|r| r.id == id)
+    };
+    assert!(named(&store));
+    store.delete_doc(id, DocKind::Identity).unwrap();
+    assert!(!store.has_doc(id, DocKind::Identity).unwrap());
+    assert!(store.row(id).unwrap().is_none());
+    assert!(!named(&store));
 }
