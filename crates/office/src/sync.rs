@@ -618,9 +618,7 @@ impl Office {
                 "案件 {} 从县局收到的记录本机无法读取，台账暂不显示其更新；请联系县局核对该案件",
                 self.case_label(id)
             );
-            if !page.problems.contains(&line) {
-                page.problems.push(line);
-            }
+            page.problems.push_once(line);
         }
         self.book().record_receipts(&page.receipts)?;
         self.reconcile_roster()?;
@@ -655,8 +653,8 @@ impl Office {
             (WANT_BLOBS, Self::to_json(&page.want_blobs)),
             (RESET, Self::to_json(&resets.waiting)),
             (RECOVERED, Self::to_json(&page.recovered)),
-            (problems::PROBLEMS, Self::to_json(&page.problems)),
         ];
+        pairs.extend(page.problems.pairs());
         if page::cursor_moves(&self.cursor()?, &response.cursor, !want_whole.is_empty()) {
             self.book().set_sync_position(&position_of(&response.cursor))?;
         }
@@ -1227,7 +1225,7 @@ struct PageState {
     /// What recovery did and could not do.
     recovered: RecoveryReport,
     /// What sync skipped, for a person to look at.
-    problems: Vec<String>,
+    problems: problems::Problems,
     /// Cases the page changed.
     touched: BTreeSet<CaseId>,
     /// When the hub received each change of the page.
@@ -1250,7 +1248,7 @@ impl PageState {
             want_blobs: office.meta_json(WANT_BLOBS)?,
             resets: office.meta_json(RESET)?,
             recovered: office.meta_json(RECOVERED)?,
-            problems: office.sync_problems()?,
+            problems: office.stored_problems()?,
             touched: BTreeSet::new(),
             receipts: Vec::new(),
             blob_progress: false,
