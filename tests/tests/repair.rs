@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
 use ledger_domain::schema::{CaseField, Draft};
 use ledger_domain::{ActionKind, Role};
@@ -10,6 +11,63 @@ use ledger_office::{ActionInput, OfficeError};
 use ledger_tests::{TestHub, TestOffice, case_input, supervision};
 
 const TODAY: &str = "2024-03-05";
+
+/// A hub gone bad in one way, in front of the real one: it answers every repair step for the
+/// case set in `spoilt` with bytes that are no sync message, and passes everything else on.
+struct SpoilingHub {
+    upstream: String,
+    http: reqwest::Client,
+    spoilt: Mutex<Option<uuid::Uuid>>,
+}
+
+impl SpoilingHub {
+    /// Starts it in front of `upstream`; returns it and its URL.
+    async fn start(upstream: String) -> (Arc<Self>, String) {
+        let spoiler =
+            Arc::new(Self { upstream, http: ledger_tests::raw_http(), spoilt: Mutex::new(None) });
+        let app = axum::Router::new().fallback(Self::answer).with_state(Arc::clone(&spoiler));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (spoiler, url)
+    }
+
+    async fn answer(
+        axum::extract::State(this): axum::extract::State<Arc<Self>>,
+        request: axum::extract::Request,
+    ) -> axum::response::Response {
+        use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, TRANSFER_ENCODING};
+        use axum::response::IntoResponse;
+        let (parts, body) = request.into_parts();
+        let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+        let spoilt = *this.spoilt.lock().unwrap();
+        if parts.uri.path() == "/v1/repair/sync" {
+            let asked: ledger_protocol::RepairSync = ledger_protocol::decode(&body).unwrap();
+            if Some(asked.case_id) == spoilt {
+                let garbage = b"\x42 this is no sync message".to_vec();
+                let answer = ledger_protocol::RepairSyncResponse { message: Some(garbage) };
+                let bytes = ledger_protocol::encode(&answer).unwrap();
+                return ([(CONTENT_TYPE, ledger_protocol::CONTENT_TYPE)], bytes).into_response();
+            }
+        }
+        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        let mut forward = this.http.request(parts.method, format!("{}{path}", this.upstream));
+        for (name, value) in &parts.headers {
+            if name != HOST && name != CONTENT_LENGTH {
+                forward = forward.header(name, value);
+            }
+        }
+        let answer = forward.body(body).send().await.unwrap();
+        let (status, headers) = (answer.status(), answer.headers().clone());
+        let mut response = (status, answer.bytes().await.unwrap()).into_response();
+        for (name, value) in &headers {
+            if name != CONTENT_LENGTH && name != TRANSFER_ENCODING {
+                response.headers_mut().insert(name, value.clone());
+            }
+        }
+        response
+    }
+}
 
 /// No (actor, sequence) pair of a document is used by two different changes at the hub.
 fn assert_no_duplicate_actor_seq(hub: &TestHub) {
@@ -105,6 +163,56 @@ async fn a_store_restored_from_an_old_backup_converges_with_nothing_lost() {
     bureau.sync().await.unwrap();
     assert_eq!(bureau.office.case(ids[4]).unwrap().subject, "恢复之后的修改");
     assert_no_duplicate_actor_seq(&hub);
+}
+
+/// A hub whose repair answer for one document does not read here (damaged on the way, or a hub
+/// gone bad) costs that document alone: the run still repairs the others, counts it unsettled
+/// so repair stays due, and names its case on the sync screen. It used to end the whole run,
+/// every time, so nothing written after the backup came back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repair_answer_that_does_not_read_costs_its_document_alone() {
+    let hub = TestHub::start_serving(tempfile::tempdir().unwrap(), None).await.unwrap();
+    let ta = hub.add_office("hq", "黄桥镇国土所", Role::Township, &["黄桥镇"]).unwrap();
+    let (spoiler, url) = SpoilingHub::start(hub.url()).await;
+    let a = TestOffice::enroll(&url, &ta, "李娟", TODAY).await.unwrap();
+    let ids: Vec<_> = (0..3)
+        .map(|i| {
+            let case = case_input("黄桥镇", "本局接收", &format!("村民{i}"), "宅基地纠纷");
+            a.office.register(&case, None).unwrap()
+        })
+        .collect();
+    a.sync().await.unwrap();
+    let backup = tempfile::tempdir().unwrap();
+    let file = backup.path().join("hq.db");
+    a.office.store().backup(&file).unwrap();
+    for id in &ids {
+        a.office.set_field(*id, &CaseField::Subject, "备份之后补充的被反映人").unwrap();
+    }
+    a.sync().await.unwrap();
+    let synced: Vec<_> = ids.iter().map(|id| a.office.case(*id).unwrap()).collect();
+    drop(a);
+
+    let restored_dir = tempfile::tempdir().unwrap();
+    ledger_office::Office::restore(restored_dir.path(), &file).unwrap();
+    let restored = TestOffice::open(restored_dir, TODAY).unwrap();
+    let spoilt = ids[0];
+    *spoiler.spoilt.lock().unwrap() = Some(spoilt.0);
+    let report = ledger_client::repair(restored.client(), &restored.target()).await.unwrap();
+    assert_eq!(report.unsettled, 1, "{report:?}");
+    for (id, synced) in ids.iter().zip(&synced).skip(1) {
+        assert_eq!(&restored.office.case(*id).unwrap(), synced, "case {id} was repaired");
+    }
+    assert_ne!(restored.office.case(spoilt).unwrap().subject, "备份之后补充的被反映人");
+    assert!(ledger_client::SyncTarget::needs_repair(&*restored.office));
+    let number = restored.office.case_number(spoilt).unwrap();
+    let problems = restored.office.sync_problems().unwrap();
+    assert!(problems.iter().any(|p| p.contains(&number) && p.contains("修复")), "{problems:?}");
+
+    // The hub mended: the next sync repairs the rest by itself.
+    *spoiler.spoilt.lock().unwrap() = None;
+    restored.sync().await.unwrap();
+    assert_eq!(&restored.office.case(spoilt).unwrap(), &synced[0]);
+    assert!(!ledger_client::SyncTarget::needs_repair(&*restored.office));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

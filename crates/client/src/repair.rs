@@ -9,7 +9,7 @@ use ledger_protocol::{DocKind, RepairRequest, RepairSync};
 use uuid::Uuid;
 
 use crate::hub_client::{ClientError, HubClient};
-use crate::target::{Binding, SyncTarget};
+use crate::target::{Binding, SyncTarget, TargetErrorKind};
 
 /// Digests per request.
 const DIGESTS_PER_REQUEST: usize = 2000;
@@ -84,10 +84,16 @@ async fn repair_document(
     let mut state = Vec::new();
     let mut incoming: Option<Vec<u8>> = None;
     for _ in 0..MAX_ROUNDS {
-        let Some(message) =
-            target.repair_step(case, kind, &mut state, incoming.as_deref()).map_err(local)?
-        else {
-            return Ok(true);
+        let message = match target.repair_step(case, kind, &mut state, incoming.as_deref()) {
+            Ok(Some(message)) => message,
+            Ok(None) => return Ok(true),
+            // What the hub answered for this document does not read here (the office has
+            // named it): this one stays unsettled, the others are still repaired.
+            Err(e) if e.kind == TargetErrorKind::Unreadable => {
+                tracing::warn!(%case, ?kind, error = %e, "the hub's repair answer does not read");
+                return Ok(false);
+            }
+            Err(e) => return Err(local(e)),
         };
         report.messages += 1;
         let reply = client

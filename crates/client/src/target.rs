@@ -24,6 +24,9 @@ pub enum TargetErrorKind {
     /// The office's place in the hub's log does not read back: restarting the sync from the
     /// beginning is the way back (nothing local is lost).
     SyncPositionDamaged,
+    /// What the hub sent for one document does not read here (damaged, or a hostile hub): the
+    /// office has named it for a person; that document is skipped and the rest goes on.
+    Unreadable,
 }
 
 impl From<TargetError> for crate::ClientError {
@@ -31,6 +34,7 @@ impl From<TargetError> for crate::ClientError {
         match e.kind {
             TargetErrorKind::Local => Self::Local(e.message),
             TargetErrorKind::SyncPositionDamaged => Self::SyncPositionDamaged(e.message),
+            TargetErrorKind::Unreadable => Self::Decode(e.message),
         }
     }
 }

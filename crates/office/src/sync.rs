@@ -175,6 +175,7 @@ fn target_err(e: impl Into<OfficeError>) -> TargetError {
     let e = e.into();
     let kind = match e {
         OfficeError::Store(StoreError::BadSyncPosition(_)) => TargetErrorKind::SyncPositionDamaged,
+        OfficeError::Sync(ledger_client::ClientError::Decode(_)) => TargetErrorKind::Unreadable,
         _ => TargetErrorKind::Local,
     };
     TargetError { kind, message: e.to_string() }
@@ -1121,7 +1122,7 @@ impl Office {
                 copy.receive_sync_message(&mut sync_state, message).map_err(|e| e.to_string())?;
                 Ok(hub_heads.iter().all(|h| copy.get_change_by_hash(h).is_some()))
             })
-            .map_err(bad)?;
+            .map_err(|e| OfficeError::Sync(ledger_client::ClientError::Decode(e)))?;
         }
         let added: Vec<Vec<u8>> =
             copy.get_changes(&before).iter().map(|c| c.raw_bytes().to_vec()).collect();
@@ -1330,7 +1331,18 @@ impl SyncTarget for Office {
         state: &mut Vec<u8>,
         incoming: Option<&[u8]>,
     ) -> Result<Option<Vec<u8>>, TargetError> {
-        self.repair_message(CaseId(case), local(kind), state, incoming).map_err(target_err)
+        let id = CaseId(case);
+        let step = self.repair_message(id, local(kind), state, incoming).map_err(target_err);
+        if let Err(e) = &step
+            && e.kind == TargetErrorKind::Unreadable
+        {
+            let line = format!(
+                "案件 {} 修复时从县局收到的消息无法读取，已跳过；请联系县局核对该案件",
+                self.case_label(id)
+            );
+            self.note_sync_problem(line).map_err(target_err)?;
+        }
+        step
     }
 
     fn repair_finished(
@@ -1489,9 +1501,13 @@ pub(super) mod repair_tests {
         for hostile in [b"\x42garbage".to_vec(), truncated, Vec::new()] {
             let mut step_state = state.clone();
             let result = office.repair_step(id.0, WireKind::Case, &mut step_state, Some(&hostile));
-            assert!(result.is_err(), "{hostile:?}");
+            assert_eq!(result.unwrap_err().kind, TargetErrorKind::Unreadable, "{hostile:?}");
             assert_eq!(heads(), before);
         }
+        // Named once for the clerk, however often the hub answers so.
+        let problems = office.sync_problems().unwrap();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("修复时从县局收到的消息无法读取"), "{problems:?}");
         // The undamaged answers still repair.
         let mut incoming = Some(answer);
         while let Some(message) =

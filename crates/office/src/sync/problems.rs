@@ -100,6 +100,16 @@ impl Office {
         })
     }
 
+    /// Names one problem for the clerk outside a page (a page keeps its list in its state),
+    /// unless the same words already wait.
+    pub(super) fn note_sync_problem(&self, line: String) -> Result<()> {
+        self.store.batch(|| {
+            let mut problems = self.stored_problems()?;
+            problems.push_once(line);
+            self.meta_pairs(&problems.pairs())
+        })
+    }
+
     pub(super) fn stored_problems(&self) -> Result<Problems> {
         let lines = match self.store.meta(PROBLEMS)? {
             None => Vec::new(),
