@@ -37,9 +37,9 @@ use tokio_postgres::{Client, GenericClient, NoTls, Row, Statement, Transaction};
 use uuid::Uuid;
 
 use crate::store::{
-    CaseScope, Commit, DeviceRecord, HubStore, LogEntry, LogKind, LogRow, MAX_ACTORS_PER_DEVICE,
-    MAX_LEASES_PER_DAY, OfficeRecord, QUARANTINE_SAMPLE, QuarantineRecord, Reader, Result,
-    StoreError, StoredDoc, SyncHealth, TokenRecord,
+    CaseScope, Commit, DeviceRecord, DocWrite, HubStore, LogEntry, LogKind, LogRow,
+    MAX_ACTORS_PER_DEVICE, MAX_LEASES_PER_DAY, OfficeRecord, QUARANTINE_SAMPLE, QuarantineRecord,
+    Reader, Result, StoreError, StoredDoc, SyncHealth, TokenRecord,
 };
 
 const MIGRATIONS: &[&str] = &[
@@ -659,56 +659,164 @@ impl<'a> LogColumns<'a> {
     }
 }
 
-impl PgHubStore {
-    fn write_docs(&self, tx: &Tx<'_>, commit: &Commit) -> Result<()> {
-        for d in &commit.docs {
-            let busy = || StoreError::Busy(format!("{}/{}", d.case_id, kind_code(d.kind)));
-            let key: [&(dyn ToSql + Sync); 2] = [&d.case_id.0, &kind_code(d.kind)];
-            // Each write states the version it was based on and succeeds only on exactly that
-            // row: a document another process created or changed meanwhile (waited for, then
-            // seen as it committed) writes nothing, and the batch is answered "busy".
-            let written = match (d.expected, &d.snapshot) {
-                (None, Some(snapshot)) => tx
-                    .exec(
-                        "INSERT INTO docs (case_id, kind, snapshot, version) VALUES ($1, $2, $3, 1)
-                         ON CONFLICT (case_id, kind) DO NOTHING",
-                        &[&d.case_id.0, &kind_code(d.kind), snapshot],
-                    )
-                    .map_err(db)?,
-                // A tail without a snapshot creates no document: there must be none.
-                (None, None) => {
-                    let held = tx
-                        .row_opt("SELECT 1 FROM docs WHERE case_id = $1 AND kind = $2", &key)
-                        .map_err(db)?;
-                    u64::from(held.is_none())
+/// Whether no key comes twice.
+fn distinct<K: Eq + std::hash::Hash>(keys: impl Iterator<Item = K>) -> bool {
+    let mut seen = HashSet::new();
+    keys.into_iter().all(|k| seen.insert(k))
+}
+
+/// A commit's document writes as columns, one statement per kind of write (a round trip a
+/// statement, where one a document made the commit's time grow with its documents).
+#[derive(Default)]
+struct DocColumns<'a> {
+    /// New documents: must not exist yet.
+    created: Keys,
+    created_snapshots: Vec<&'a [u8]>,
+    /// Tails with no snapshot for a document that must not exist: nothing is written, only
+    /// checked (such a tail creates no document).
+    absent: Keys,
+    /// Documents written over the version they were read at.
+    updated: Keys,
+    updated_snapshots: Vec<Option<&'a [u8]>>,
+    updated_versions: Vec<i64>,
+    /// Documents given a snapshot: their old tails go.
+    cleared: Keys,
+    /// Tails appended, in order.
+    tails: Keys,
+    tail_hashes: Vec<&'a str>,
+}
+
+/// Document keys as two columns.
+#[derive(Default)]
+struct Keys {
+    cases: Vec<Uuid>,
+    kinds: Vec<i16>,
+}
+
+impl Keys {
+    fn push(&mut self, case: CaseId, kind: DocKind) {
+        self.cases.push(case.0);
+        self.kinds.push(kind_code(kind));
+    }
+
+    fn is_empty(&self) -> bool {
+        self.cases.is_empty()
+    }
+
+    /// A statement that should have written every key wrote only `written`: the batch is
+    /// answered busy, naming the first key it did not write.
+    fn all_written(&self, written: &[Row]) -> Result<()> {
+        if written.len() == self.cases.len() {
+            return Ok(());
+        }
+        let written: HashSet<(Uuid, i16)> =
+            written.iter().map(|r| Ok((get(r, 0)?, get(r, 1)?))).collect::<Result<_>>()?;
+        let missed = self
+            .cases
+            .iter()
+            .zip(&self.kinds)
+            .find(|(c, k)| !written.contains(&(**c, **k)))
+            .map_or_else(String::new, |(c, k)| format!("{c}/{k}"));
+        Err(StoreError::Busy(missed))
+    }
+}
+
+impl<'a> DocColumns<'a> {
+    fn of(docs: &'a [DocWrite]) -> Self {
+        let mut c = Self::default();
+        for d in docs {
+            match (d.expected, &d.snapshot) {
+                (None, Some(snapshot)) => {
+                    c.created.push(d.case_id, d.kind);
+                    c.created_snapshots.push(snapshot);
                 }
-                (Some(version), snapshot) => tx
-                    .exec(
-                        "UPDATE docs SET snapshot = coalesce($3, snapshot), version = version + 1
-                         WHERE case_id = $1 AND kind = $2 AND version = $4",
-                        &[&d.case_id.0, &kind_code(d.kind), snapshot, &version],
-                    )
-                    .map_err(db)?,
-            };
-            if written != 1 {
-                return Err(busy());
+                (None, None) => c.absent.push(d.case_id, d.kind),
+                (Some(version), snapshot) => {
+                    c.updated.push(d.case_id, d.kind);
+                    c.updated_snapshots.push(snapshot.as_deref());
+                    c.updated_versions.push(version);
+                }
             }
             if d.snapshot.is_some() {
-                tx.exec("DELETE FROM doc_tail WHERE case_id = $1 AND kind = $2", &key)
-                    .map_err(db)?;
+                c.cleared.push(d.case_id, d.kind);
             }
-            if !d.tail.is_empty() {
-                tx.exec(
-                    "INSERT INTO doc_tail (case_id, kind, hash)
-                     SELECT $1, $2, h FROM unnest($3::text[]) WITH ORDINALITY AS u(h, n) ORDER BY n",
-                    &[&d.case_id.0, &kind_code(d.kind), &d.tail],
+            for hash in &d.tail {
+                c.tails.push(d.case_id, d.kind);
+                c.tail_hashes.push(hash);
+            }
+        }
+        c
+    }
+
+    /// Writes them. Each write states the version it was based on and succeeds only on
+    /// exactly that row: a document another process created or changed meanwhile (waited
+    /// for, then seen as it committed) writes nothing, and the batch is answered "busy".
+    fn write(&self, tx: &Tx<'_>) -> Result<()> {
+        if !self.created.is_empty() {
+            let written = tx
+                .rows(
+                    "INSERT INTO docs (case_id, kind, snapshot, version)
+                     SELECT c, k, s, 1 FROM unnest($1::uuid[], $2::smallint[], $3::bytea[]) AS u(c, k, s)
+                     ON CONFLICT (case_id, kind) DO NOTHING
+                     RETURNING case_id, kind",
+                    &[&self.created.cases, &self.created.kinds, &self.created_snapshots],
                 )
                 .map_err(db)?;
+            self.created.all_written(&written)?;
+        }
+        if !self.absent.is_empty() {
+            let held = tx
+                .row_opt(
+                    "SELECT d.case_id, d.kind FROM docs d
+                     JOIN unnest($1::uuid[], $2::smallint[]) AS u(c, k) ON d.case_id = u.c AND d.kind = u.k
+                     LIMIT 1",
+                    &[&self.absent.cases, &self.absent.kinds],
+                )
+                .map_err(db)?;
+            if let Some(row) = held {
+                let (case, kind): (Uuid, i16) = (get(&row, 0)?, get(&row, 1)?);
+                return Err(StoreError::Busy(format!("{case}/{kind}")));
             }
+        }
+        if !self.updated.is_empty() {
+            let written = tx
+                .rows(
+                    "UPDATE docs SET snapshot = coalesce(u.s, docs.snapshot), version = docs.version + 1
+                     FROM unnest($1::uuid[], $2::smallint[], $3::bytea[], $4::bigint[]) AS u(c, k, s, v)
+                     WHERE docs.case_id = u.c AND docs.kind = u.k AND docs.version = u.v
+                     RETURNING docs.case_id, docs.kind",
+                    &[
+                        &self.updated.cases,
+                        &self.updated.kinds,
+                        &self.updated_snapshots,
+                        &self.updated_versions,
+                    ],
+                )
+                .map_err(db)?;
+            self.updated.all_written(&written)?;
+        }
+        if !self.cleared.is_empty() {
+            tx.exec(
+                "DELETE FROM doc_tail d USING unnest($1::uuid[], $2::smallint[]) AS u(c, k)
+                 WHERE d.case_id = u.c AND d.kind = u.k",
+                &[&self.cleared.cases, &self.cleared.kinds],
+            )
+            .map_err(db)?;
+        }
+        if !self.tails.is_empty() {
+            tx.exec(
+                "INSERT INTO doc_tail (case_id, kind, hash)
+                 SELECT c, k, h FROM unnest($1::uuid[], $2::smallint[], $3::text[]) WITH ORDINALITY AS u(c, k, h, n)
+                 ORDER BY n",
+                &[&self.tails.cases, &self.tails.kinds, &self.tail_hashes],
+            )
+            .map_err(db)?;
         }
         Ok(())
     }
+}
 
+impl PgHubStore {
     fn write_changes(&self, tx: &Tx<'_>, commit: &Commit) -> Result<()> {
         if commit.changes.is_empty() {
             return Ok(());
@@ -730,31 +838,63 @@ impl PgHubStore {
         Ok(())
     }
 
+    /// The cases' scope and facts, the attachments they cite, and the identity drops merged:
+    /// one statement each.
     fn write_cases(&self, tx: &Tx<'_>, commit: &Commit) -> Result<()> {
         let now = crate::now_ms();
-        for (case, scope, facts) in &commit.cases {
-            let facts = facts.as_ref().map(serde_json::to_string).transpose().map_err(|e| {
+        let mut cases = Vec::with_capacity(commit.cases.len());
+        let (mut townships, mut registrars, mut restricted, mut facts) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (case, scope, case_facts) in &commit.cases {
+            let json = case_facts.as_ref().map(serde_json::to_string).transpose().map_err(|e| {
                 StoreError::Database(format!("facts of case {case} not written: {e}"))
             })?;
+            cases.push(case.0);
+            townships.push(scope.township.as_deref());
+            registrars.push(scope.registrar.as_str());
+            restricted.push(scope.restricted);
+            facts.push(json);
+        }
+        // An upsert cannot touch a row twice in one statement: a case named twice (the engine
+        // plans each case once a commit) is written a row at a time, in order.
+        let step = if distinct(cases.iter()) { cases.len().max(1) } else { 1 };
+        for start in (0..cases.len()).step_by(step) {
+            let run = start..(start + step).min(cases.len());
             tx.exec(
-                "INSERT INTO cases (case_id, township, registrar, restricted, facts, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+                "INSERT INTO cases (case_id, township, registrar, restricted, facts, updated_at)
+                 SELECT c, t, r, x, f, $6 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::boolean[], $5::text[]) AS u(c, t, r, x, f)
                  ON CONFLICT (case_id) DO UPDATE SET township = excluded.township, registrar = excluded.registrar,
                    restricted = excluded.restricted, facts = coalesce(excluded.facts, cases.facts), updated_at = excluded.updated_at",
-                &[&case.0, &scope.township, &scope.registrar, &scope.restricted, &facts, &now],
+                &[
+                    &&cases[run.clone()],
+                    &&townships[run.clone()],
+                    &&registrars[run.clone()],
+                    &&restricted[run.clone()],
+                    &&facts[run],
+                    &now,
+                ],
             )
             .map_err(db)?;
         }
-        for (hash, case) in &commit.blob_refs {
+        if !commit.blob_refs.is_empty() {
+            let hashes: Vec<&str> = commit.blob_refs.iter().map(|(h, _)| h.as_str()).collect();
+            let cases: Vec<Uuid> = commit.blob_refs.iter().map(|(_, c)| c.0).collect();
             tx.exec(
-                "INSERT INTO blob_refs (hash, case_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                &[hash, &case.0],
+                "INSERT INTO blob_refs (hash, case_id) SELECT * FROM unnest($1::text[], $2::uuid[])
+                 ON CONFLICT DO NOTHING",
+                &[&hashes, &cases],
             )
             .map_err(db)?;
         }
-        for (id, case, office) in &commit.drops {
+        if !commit.drops.is_empty() {
+            let ids: Vec<Uuid> = commit.drops.iter().map(|(id, _, _)| *id).collect();
+            let cases: Vec<Uuid> = commit.drops.iter().map(|(_, c, _)| c.0).collect();
+            let offices: Vec<&str> = commit.drops.iter().map(|(_, _, o)| o.as_str()).collect();
             tx.exec(
-                "INSERT INTO drops (id, case_id, office, merged_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                &[id, &case.0, office, &now],
+                "INSERT INTO drops (id, case_id, office, merged_at)
+                 SELECT i, c, o, $4 FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS u(i, c, o)
+                 ON CONFLICT DO NOTHING",
+                &[&ids, &cases, &offices, &now],
             )
             .map_err(db)?;
         }
@@ -1069,7 +1209,15 @@ impl HubStore for PgHubStore {
         let mut conn = self.conn()?;
         let tx = conn.begin()?;
         self.write_changes(&tx, commit)?;
-        self.write_docs(&tx, commit)?;
+        if distinct(commit.docs.iter().map(|d| (d.case_id, d.kind))) {
+            DocColumns::of(&commit.docs).write(&tx)?;
+        } else {
+            // A document written twice: each write is checked against what the one before it
+            // made of the document, so they go one at a time (the engine writes each once).
+            for d in &commit.docs {
+                DocColumns::of(std::slice::from_ref(d)).write(&tx)?;
+            }
+        }
         self.write_cases(&tx, commit)?;
         if !commit.log.is_empty() {
             self.order_log(&tx)?;

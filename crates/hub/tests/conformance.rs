@@ -83,6 +83,7 @@ conformance! {
     a_stale_commit_stores_nothing,
     a_commit_checks_every_expected_version,
     a_batch_may_write_one_document_twice,
+    many_documents_in_one_batch_all_or_none,
     the_first_copy_of_a_change_stands,
     the_log_pages_in_sequence_order,
     the_log_shows_each_reader_its_rows,
@@ -809,6 +810,92 @@ fn a_batch_may_write_one_document_twice(store: &dyn HubStore) {
         .unwrap();
     assert_eq!(store.doc_version(e, DocKind::Case).unwrap(), None);
     assert_eq!(store.doc(e, DocKind::Case).unwrap(), None);
+}
+
+/// Many documents in one commit, of every kind of write (new, appended to, given a new
+/// snapshot, a tail that creates nothing), written in one go; one stale version among them
+/// refuses them all. And the same document written twice in succession, and a case's scope
+/// given twice, are taken in order.
+fn many_documents_in_one_batch_all_or_none(store: &dyn HubStore) {
+    let olds: Vec<CaseId> = (1..=20).map(case).collect();
+    let news: Vec<CaseId> = (21..=40).map(case).collect();
+    let hash = |step: &str, c: CaseId| format!("{step}-{}", c.0.as_u128());
+    let changes = |step: &str, cases: &[CaseId]| -> Vec<StoredChange> {
+        cases.iter().map(|c| change(&hash(step, *c), *c, DocKind::Case, "dev")).collect()
+    };
+    store
+        .commit(&Commit {
+            changes: changes("t0", &olds),
+            docs: olds
+                .iter()
+                .map(|c| write(*c, DocKind::Case, Some("s"), &[&hash("t0", *c)], None))
+                .collect(),
+            ..Commit::default()
+        })
+        .unwrap();
+    let version = |c: CaseId| store.doc_version(c, DocKind::Case).unwrap();
+    let mixed = |stale: Option<CaseId>| Commit {
+        changes: changes("t1", &olds),
+        docs: olds
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let v = if Some(*c) == stale { version(*c).map(|v| v + 7) } else { version(*c) };
+                if i % 2 == 0 {
+                    write(*c, DocKind::Case, None, &[&hash("t1", *c)], v)
+                } else {
+                    write(*c, DocKind::Case, Some("s2"), &[], v)
+                }
+            })
+            .chain(news.iter().map(|c| write(*c, DocKind::Case, Some("n"), &[], None)))
+            .chain([write(case(41), DocKind::Identity, None, &[&hash("t1", olds[0])], None)])
+            .collect(),
+        cases: news.iter().map(|c| (*c, scope(Some("黄桥镇"), "hq", false), None)).collect(),
+        ..Commit::default()
+    };
+    let before: Vec<_> = olds.iter().map(|c| store.doc(*c, DocKind::Case).unwrap()).collect();
+    let err = store.commit(&mixed(Some(olds[13])));
+    assert!(matches!(err, Err(StoreError::Busy(_))), "{err:?}");
+    for (c, b) in olds.iter().zip(&before) {
+        assert_eq!(&store.doc(*c, DocKind::Case).unwrap(), b);
+    }
+    assert!(news.iter().all(|c| store.doc_version(*c, DocKind::Case).unwrap().is_none()));
+    assert!(news.iter().all(|c| store.case_scope(*c).unwrap().is_none()));
+
+    store.commit(&mixed(None)).unwrap();
+    for (i, c) in olds.iter().enumerate() {
+        let t0 = format!("bytes of {}", hash("t0", *c)).into_bytes();
+        let t1 = format!("bytes of {}", hash("t1", *c)).into_bytes();
+        let expected =
+            if i % 2 == 0 { (b"s".to_vec(), vec![t0, t1]) } else { (b"s2".to_vec(), vec![]) };
+        assert_eq!(store.doc(*c, DocKind::Case).unwrap(), Some(expected), "case {i}");
+    }
+    assert!(news.iter().all(|c| store.doc(*c, DocKind::Case).unwrap().is_some()));
+    assert_eq!(store.doc(case(41), DocKind::Identity).unwrap(), None);
+    assert_eq!(store.case_scope(news[0]).unwrap(), Some(scope(Some("黄桥镇"), "hq", false)));
+
+    // Twice in succession: the second write is based on the first's version.
+    let c = olds[1];
+    let v = version(c).unwrap();
+    store
+        .commit(&Commit {
+            changes: vec![change("h9", c, DocKind::Case, "dev")],
+            docs: vec![
+                write(c, DocKind::Case, Some("s3"), &[], Some(v)),
+                write(c, DocKind::Case, None, &["h9"], Some(v + 1)),
+            ],
+            cases: vec![
+                (c, scope(Some("黄桥镇"), "hq", false), None),
+                (c, scope(Some("石江镇"), "sj", true), None),
+            ],
+            ..Commit::default()
+        })
+        .unwrap();
+    assert_eq!(
+        store.doc(c, DocKind::Case).unwrap(),
+        Some((b"s3".to_vec(), vec![b"bytes of h9".to_vec()]))
+    );
+    assert_eq!(store.case_scope(c).unwrap(), Some(scope(Some("石江镇"), "sj", true)));
 }
 
 fn the_first_copy_of_a_change_stands(store: &dyn HubStore) {
