@@ -43,7 +43,7 @@ use crate::case_locks::CaseLocks;
 use crate::plan;
 use crate::store::{
     CaseScope, Commit, DeviceRecord, DocWrite, HubStore, LogKind, LogRow, OfficeRecord,
-    QuarantineRecord, Reader, StoreError, StoredChange, SyncHealth,
+    QuarantineRecord, Reader, StoreError, StoredChange, Survey, SyncHealth,
 };
 
 /// The most a page may carry, whatever the office asks for.
@@ -345,6 +345,8 @@ struct Upload<'a> {
 /// the documents the batch changes (in first-touched order).
 struct Batch {
     actors: Vec<String>,
+    /// What the hub held of the batch's documents and cases before judging, read at once.
+    survey: Arc<Survey>,
     /// Cases the hub already admits changes to from the caller in this batch.
     admitted: HashSet<CaseId>,
     roster: Option<Roster>,
@@ -575,7 +577,19 @@ impl Engine {
         case: CaseId,
         kind: DocKind,
     ) -> Result<Option<(Automerge, usize, i64)>, StoreError> {
-        let Some(version) = self.store.doc_version(case, kind)? else {
+        let version = self.store.doc_version(case, kind)?;
+        self.load_at(case, kind, version)
+    }
+
+    /// [`Self::load_versioned`] of a document whose version was read already (`None`: the
+    /// hub does not hold it).
+    fn load_at(
+        &self,
+        case: CaseId,
+        kind: DocKind,
+        version: Option<i64>,
+    ) -> Result<Option<(Automerge, usize, i64)>, StoreError> {
+        let Some(version) = version else {
             self.cache.pop(&(case, kind));
             return Ok(None);
         };
@@ -795,6 +809,7 @@ impl Engine {
         let mut out = Ingested::default();
         let mut batch = Batch {
             actors: self.store.device_actors(&caller.device.id)?,
+            survey: Arc::default(),
             admitted: HashSet::new(),
             roster: None,
             working: HashMap::new(),
@@ -804,6 +819,16 @@ impl Engine {
         // Stored before this batch: acknowledged, not judged again.
         let held = self.store.stored_changes(&hashes)?;
         let fresh: Vec<bool> = hashes.iter().map(|h| !held.contains(h)).collect();
+        // What the judging reads of each document and case first, read at once.
+        let mut keys = Vec::new();
+        let mut surveyed = HashSet::new();
+        for (up, _) in changes.iter().zip(&fresh).filter(|(_, fresh)| **fresh) {
+            let key = (CaseId(up.case_id), up.kind);
+            if surveyed.insert(key) {
+                keys.push(key);
+            }
+        }
+        batch.survey = Arc::new(self.store.survey(&keys)?);
         let upload = Upload { changes, hashes: &hashes, fresh: &fresh };
         // The lanes share one reading of the roster; a roster that cannot be read now is left
         // to the change-by-change path, which answers each change as it always has.
@@ -916,6 +941,7 @@ impl Engine {
                 .map(|lane| {
                     let mut own = Batch {
                         actors: batch.actors.clone(),
+                        survey: Arc::clone(&batch.survey),
                         admitted: HashSet::new(),
                         roster: batch.roster.clone(),
                         working: HashMap::new(),
@@ -1020,7 +1046,7 @@ impl Engine {
         // Nothing the answer depends on changes before the batch commits. (Roster and rules
         // documents are not cases: admitted without a look, so never remembered as admitted.)
         if !batch.admitted.contains(&case) {
-            self.admits(caller, case, up.kind)?;
+            self.admits(caller, &batch.survey, case, up.kind)?;
             if matches!(up.kind, DocKind::Case | DocKind::Identity) {
                 batch.admitted.insert(case);
             }
@@ -1105,15 +1131,29 @@ impl Engine {
     /// data, and not from a device that confirmed it deleted the case after it was reassigned
     /// away (offline work on it is accepted until then; after, nothing it sends for the case
     /// can be honest work).
-    fn admits(&self, caller: &Caller, case: CaseId, kind: DocKind) -> Result<(), NotTaken> {
+    fn admits(
+        &self,
+        caller: &Caller,
+        survey: &Survey,
+        case: CaseId,
+        kind: DocKind,
+    ) -> Result<(), NotTaken> {
         if matches!(kind, DocKind::Roster | DocKind::Rules | DocKind::Work) {
             return Ok(());
         }
-        if self.store.is_purged(case).map_err(store_failure)? {
+        let purged = match survey.is_purged(case) {
+            Some(purged) => purged,
+            None => self.store.is_purged(case).map_err(store_failure)?,
+        };
+        if purged {
             return Err(("scope", "该案件是已清除的演示数据，县局不再接收对它的更改".into()).into());
         }
+        let scope = || match survey.scope(case) {
+            Some(scope) => Ok(scope.cloned()),
+            None => self.store.case_scope(case).map_err(store_failure),
+        };
         if caller.office.role != Role::Bureau
-            && let Some(scope) = self.store.case_scope(case).map_err(store_failure)?
+            && let Some(scope) = scope()?
             && !may_see(&caller.viewer(), &scope, DocClass::Case)
             && self
                 .store
@@ -1133,9 +1173,18 @@ impl Engine {
             return Ok(());
         };
         let (case, kind) = key;
-        let (doc, tail, version) = match self.load_versioned(case, kind) {
+        let survey = &batch.survey;
+        let loaded = match survey.version(key) {
+            Some(version) => self.load_at(case, kind, version),
+            None => self.load_versioned(case, kind),
+        };
+        let set_aside = || match survey.is_set_aside(key) {
+            Some(set_aside) => Ok(set_aside),
+            None => self.store.is_set_aside(case, kind).map_err(store_failure),
+        };
+        let (doc, tail, version) = match loaded {
             Ok(Some((doc, tail, version))) => (doc, tail, Some(version)),
-            Ok(None) if self.store.is_set_aside(case, kind).map_err(store_failure)? => {
+            Ok(None) if set_aside()? => {
                 return Err(
                     ("schema", "县局已隔离该文档，暂不能接收更改；请联系县局".into()).into()
                 );

@@ -39,7 +39,7 @@ use uuid::Uuid;
 use crate::store::{
     CaseScope, Commit, DeviceRecord, DocWrite, HubStore, LogEntry, LogKind, LogRow,
     MAX_ACTORS_PER_DEVICE, MAX_LEASES_PER_DAY, OfficeRecord, QUARANTINE_SAMPLE, QuarantineRecord,
-    Reader, Result, StoreError, StoredDoc, SyncHealth, TokenRecord,
+    Reader, Result, StoreError, StoredDoc, Survey, SyncHealth, TokenRecord,
 };
 
 const MIGRATIONS: &[&str] = &[
@@ -1665,6 +1665,54 @@ impl HubStore for PgHubStore {
 
     fn is_purged(&self, case: CaseId) -> Result<bool> {
         self.exists("SELECT 1 FROM purged WHERE case_id = $1", &[&case.0])
+    }
+
+    fn survey(&self, keys: &[(CaseId, DocKind)]) -> Result<Survey> {
+        let mut survey = Survey::default();
+        if keys.is_empty() {
+            return Ok(survey);
+        }
+        let doc_cases: Vec<Uuid> = keys.iter().map(|(c, _)| c.0).collect();
+        let doc_kinds: Vec<i16> = keys.iter().map(|(_, k)| kind_code(*k)).collect();
+        let cases = Survey::cases_of(keys);
+        let case_ids: Vec<Uuid> = cases.iter().map(|c| c.0).collect();
+        // One round trip for what was four a document: rows tagged by what they say.
+        let rows = self.query(
+            "WITH k AS (SELECT * FROM unnest($1::uuid[], $2::smallint[]) AS u(c, k))
+             SELECT 'v', d.case_id, d.kind, d.version, NULL::text, NULL::text, NULL::boolean
+               FROM docs d JOIN k ON d.case_id = k.c AND d.kind = k.k
+             UNION ALL
+             SELECT DISTINCT 'a', s.case_id, s.kind, NULL::bigint, NULL::text, NULL::text, NULL::boolean
+               FROM docs_set_aside s JOIN k ON s.case_id = k.c AND s.kind = k.k
+             UNION ALL
+             SELECT 'p', p.case_id, NULL::smallint, NULL::bigint, NULL::text, NULL::text, NULL::boolean
+               FROM purged p WHERE p.case_id = ANY($3)
+             UNION ALL
+             SELECT 's', c.case_id, NULL::smallint, NULL::bigint, c.township, c.registrar, c.restricted
+               FROM cases c WHERE c.case_id = ANY($3)",
+            &[&doc_cases, &doc_kinds, &case_ids],
+        )?;
+        for r in &rows {
+            let tag: &str = get(r, 0)?;
+            let case = case_id(r, 1)?;
+            match tag {
+                "v" => {
+                    survey.versions.insert((case, kind_of(get(r, 2)?)?), get(r, 3)?);
+                }
+                "a" => {
+                    survey.set_aside.insert((case, kind_of(get(r, 2)?)?));
+                }
+                "p" => {
+                    survey.purged.insert(case);
+                }
+                _ => {
+                    survey.scopes.insert(case, scope_row(r, 4)?);
+                }
+            }
+        }
+        survey.keys = keys.iter().copied().collect();
+        survey.cases = cases.into_iter().collect();
+        Ok(survey)
     }
 
     fn county_townships(&self) -> Result<Vec<String>> {

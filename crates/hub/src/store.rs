@@ -6,7 +6,7 @@
 //! [`HubStore::commit`] atomic: a batch is stored whole or not at all, and the log sequence
 //! numbers it assigns become visible in order (a reader must never see seq N+1 before N).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use ledger_domain::{CaseFacts, CaseId, Role};
 use ledger_protocol::{BlobChunk, DocKind};
@@ -209,6 +209,56 @@ pub struct StoredChange {
     pub received_at: i64,
     /// The bytes.
     pub bytes: Vec<u8>,
+}
+
+/// What [`HubStore::survey`] read: anything surveyed and not in a map was read as absent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Survey {
+    /// The documents surveyed.
+    pub keys: HashSet<(CaseId, DocKind)>,
+    /// The cases surveyed.
+    pub cases: HashSet<CaseId>,
+    /// The versions of the surveyed documents the hub holds.
+    pub versions: HashMap<(CaseId, DocKind), i64>,
+    /// The surveyed documents set aside.
+    pub set_aside: HashSet<(CaseId, DocKind)>,
+    /// The surveyed cases purged.
+    pub purged: HashSet<CaseId>,
+    /// The scopes of the surveyed cases the hub knows.
+    pub scopes: HashMap<CaseId, CaseScope>,
+}
+
+impl Survey {
+    /// The cases whose scope and purge a survey of `keys` reads: those of case and identity
+    /// documents (rosters, rules and work records are not cases).
+    pub fn cases_of(keys: &[(CaseId, DocKind)]) -> Vec<CaseId> {
+        let mut seen = HashSet::new();
+        keys.iter()
+            .filter(|(_, kind)| matches!(kind, DocKind::Case | DocKind::Identity))
+            .map(|(case, _)| *case)
+            .filter(|case| seen.insert(*case))
+            .collect()
+    }
+
+    /// A surveyed document's version (`Some(None)`: not held); `None` if not surveyed.
+    pub fn version(&self, key: (CaseId, DocKind)) -> Option<Option<i64>> {
+        self.keys.contains(&key).then(|| self.versions.get(&key).copied())
+    }
+
+    /// Whether a surveyed document was set aside; `None` if not surveyed.
+    pub fn is_set_aside(&self, key: (CaseId, DocKind)) -> Option<bool> {
+        self.keys.contains(&key).then(|| self.set_aside.contains(&key))
+    }
+
+    /// Whether a surveyed case was purged; `None` if not surveyed.
+    pub fn is_purged(&self, case: CaseId) -> Option<bool> {
+        self.cases.contains(&case).then(|| self.purged.contains(&case))
+    }
+
+    /// A surveyed case's scope (`Some(None)`: unknown to the hub); `None` if not surveyed.
+    pub fn scope(&self, case: CaseId) -> Option<Option<&CaseScope>> {
+        self.cases.contains(&case).then(|| self.scopes.get(&case))
+    }
 }
 
 /// A document's new state.
@@ -445,6 +495,35 @@ pub trait HubStore: Send + Sync + 'static {
     fn purge_case(&self, case: CaseId, by: &str, leave_for: &[String], now: i64) -> Result<()>;
     /// Whether the case was purged (anything sent for it is refused).
     fn is_purged(&self, case: CaseId) -> Result<bool>;
+
+    /// What a batch's judging reads of its documents and cases before it loads them, for
+    /// every key at once: each document's version and whether it was set aside, each case's
+    /// scope and whether it was purged (the cases of the keys' case and identity documents).
+    /// The same as asking [`HubStore::doc_version`], [`HubStore::is_set_aside`],
+    /// [`HubStore::case_scope`] and [`HubStore::is_purged`] one by one, which is what this does
+    /// unless a store can do better (a round trip each, on PostgreSQL).
+    fn survey(&self, keys: &[(CaseId, DocKind)]) -> Result<Survey> {
+        let mut survey = Survey::default();
+        for &(case, kind) in keys {
+            if let Some(version) = self.doc_version(case, kind)? {
+                survey.versions.insert((case, kind), version);
+            }
+            if self.is_set_aside(case, kind)? {
+                survey.set_aside.insert((case, kind));
+            }
+            survey.keys.insert((case, kind));
+        }
+        for case in Survey::cases_of(keys) {
+            if self.is_purged(case)? {
+                survey.purged.insert(case);
+            }
+            if let Some(scope) = self.case_scope(case)? {
+                survey.scopes.insert(case, scope);
+            }
+            survey.cases.insert(case);
+        }
+        Ok(survey)
+    }
     /// The county's townships as set with `ledger-hub township`, in the county's order.
     fn county_townships(&self) -> Result<Vec<String>>;
     /// Sets the county's townships.

@@ -104,6 +104,7 @@ conformance! {
     purging_a_demo_case,
     sequence_numbers_are_never_reused,
     setting_a_document_aside,
+    a_survey_reads_what_each_read_would,
     concurrent_commits_keep_the_log_in_order,
 }
 
@@ -1553,6 +1554,69 @@ fn sequence_numbers_are_never_reused(store: &dyn HubStore) {
     assert_eq!(after[0].hash.as_deref(), Some("o2"));
     assert!(after[0].seq > issued);
     assert_eq!(store.head().unwrap(), after[0].seq);
+}
+
+/// A survey of a batch's documents reads what asking for each would: versions, documents set
+/// aside, purged cases and scopes, and says what it did not survey.
+fn a_survey_reads_what_each_read_would(store: &dyn HubStore) {
+    let [held, aside, purged, new] = [case(1), case(2), case(3), case(4)];
+    let roster = CaseId(ledger_protocol::roster_id("hq"));
+    store
+        .commit(&Commit {
+            changes: vec![change("h1", held, DocKind::Case, "dev")],
+            docs: vec![
+                write(held, DocKind::Case, Some("s"), &["h1"], None),
+                write(held, DocKind::Identity, Some("s"), &[], None),
+                write(aside, DocKind::Case, Some("broken"), &[], None),
+                write(purged, DocKind::Case, Some("s"), &[], None),
+                write(roster, DocKind::Roster, Some("r"), &[], None),
+            ],
+            cases: vec![
+                (held, scope(Some("黄桥镇"), "hq", true), None),
+                (aside, scope(None, "county", false), None),
+                (purged, scope(Some("石江镇"), "sj", false), None),
+            ],
+            ..Commit::default()
+        })
+        .unwrap();
+    store.set_aside(aside, DocKind::Case, "无法加载", 900).unwrap();
+    store.purge_case(purged, "county", &[], 901).unwrap();
+    // Written again, so versions differ between documents.
+    let v = store.doc_version(held, DocKind::Case).unwrap();
+    store
+        .commit(&Commit {
+            docs: vec![write(held, DocKind::Case, Some("s2"), &[], v)],
+            ..Commit::default()
+        })
+        .unwrap();
+
+    let keys = [
+        (held, DocKind::Case),
+        (held, DocKind::Identity),
+        (aside, DocKind::Case),
+        (purged, DocKind::Case),
+        (new, DocKind::Identity),
+        (roster, DocKind::Roster),
+    ];
+    let survey = store.survey(&keys).unwrap();
+    for key in keys {
+        let (c, kind) = key;
+        assert_eq!(survey.version(key), Some(store.doc_version(c, kind).unwrap()), "{key:?}");
+        assert_eq!(survey.is_set_aside(key), Some(store.is_set_aside(c, kind).unwrap()), "{key:?}");
+    }
+    assert_eq!(survey.version((held, DocKind::Case)), Some(v.map(|v| v + 1)));
+    assert_eq!(survey.is_set_aside((aside, DocKind::Case)), Some(true));
+    for c in [held, aside, purged, new] {
+        assert_eq!(survey.is_purged(c), Some(store.is_purged(c).unwrap()), "{c}");
+        assert_eq!(survey.scope(c).map(|s| s.cloned()), Some(store.case_scope(c).unwrap()), "{c}");
+    }
+    assert_eq!(survey.is_purged(purged), Some(true));
+    assert_eq!(survey.scope(held), Some(Some(&scope(Some("黄桥镇"), "hq", true))));
+    // Not surveyed: a roster is no case, and documents or cases not asked for.
+    assert_eq!(survey.scope(roster), None);
+    assert_eq!(survey.version((new, DocKind::Case)), None);
+    assert_eq!(survey.is_purged(case(9)), None);
+    assert_eq!(store.survey(&[]).unwrap(), Default::default());
 }
 
 fn setting_a_document_aside(store: &dyn HubStore) {
