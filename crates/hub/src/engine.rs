@@ -517,7 +517,7 @@ impl Engine {
             bytes,
         });
         let working = HashMap::from([((id, DocKind::Rules), genesis)]);
-        self.commit(working, &[(id, DocKind::Rules)], Vec::new(), now)?;
+        self.commit(working, &[(id, DocKind::Rules)], Vec::new(), &Survey::default(), now)?;
         tracing::info!("rules document created");
         Ok(())
     }
@@ -755,7 +755,7 @@ impl Engine {
         self.hub_write(&mut working, id, DocKind::Roster, now, |tx| {
             schema::write_roster(tx, &code)
         })?;
-        self.commit(working, &[(id, DocKind::Roster)], Vec::new(), now)?;
+        self.commit(working, &[(id, DocKind::Roster)], Vec::new(), &Survey::default(), now)?;
         tracing::info!(office = %office.code, "roster created");
         Ok(())
     }
@@ -861,7 +861,7 @@ impl Engine {
             Vec::new()
         };
         // Changes accepted for a document the commit then finds unloadable are refused too.
-        let failed = self.commit(batch.working, &batch.order, Vec::new(), now)?;
+        let failed = self.commit(batch.working, &batch.order, Vec::new(), &batch.survey, now)?;
         let failed_cases: BTreeSet<CaseId> = failed.iter().map(|c| c.case_id).collect();
         for case in purge.into_iter().filter(|c| !failed_cases.contains(c)) {
             self.purge_demo(case, &caller.office.code, now)?;
@@ -1264,7 +1264,7 @@ impl Engine {
         if drops.is_empty() {
             return Ok(());
         }
-        let failed = self.commit(working, &order, drops.clone(), now)?;
+        let failed = self.commit(working, &order, drops.clone(), &Survey::default(), now)?;
         let failed: BTreeSet<CaseId> = failed.iter().map(|c| c.case_id).collect();
         for (id, case, office) in drops {
             if failed.contains(&case) {
@@ -1414,13 +1414,14 @@ impl Engine {
         mut working: HashMap<(CaseId, DocKind), Working>,
         order: &[(CaseId, DocKind)],
         drops: Vec<(Uuid, CaseId, String)>,
+        survey: &Survey,
         now: i64,
     ) -> Result<Vec<StoredChange>, SyncError> {
         let failed = self.prove_all(&mut working, order)?;
         // A drop whose identity write failed is not marked merged: it is sent again.
         let failed_cases: BTreeSet<CaseId> = failed.iter().map(|c| c.case_id).collect();
         let drops = drops.into_iter().filter(|(_, case, _)| !failed_cases.contains(case)).collect();
-        let commit = self.commit_plan(&working, order, drops, now)?;
+        let commit = self.commit_plan(&working, order, drops, survey, now)?;
         if commit.changes.is_empty() && commit.drops.is_empty() && commit.log.is_empty() {
             return Ok(failed);
         }
@@ -1552,6 +1553,7 @@ impl Engine {
         working: &HashMap<(CaseId, DocKind), Working>,
         order: &[(CaseId, DocKind)],
         drops: Vec<(Uuid, CaseId, String)>,
+        survey: &Survey,
         now: i64,
     ) -> Result<Commit, SyncError> {
         let mut commit = Commit { drops, ..Commit::default() };
@@ -1569,7 +1571,13 @@ impl Engine {
             }
         }
         for id in ids {
-            let before = self.store.case_scope(id)?;
+            // The batch holds its cases in this process (`CaseLocks`) from before its survey
+            // to its commit, so the survey's scope is the stored one; another process's write
+            // to a document of this commit meanwhile fails the commit's version check.
+            let before = match survey.scope(id) {
+                Some(scope) => scope.cloned(),
+                None => self.store.case_scope(id)?,
+            };
             plan_case(&mut commit, id, working, before.as_ref(), &viewers, &rules, now);
         }
         Ok(commit)
