@@ -581,6 +581,19 @@ impl Engine {
         self.load_at(case, kind, version)
     }
 
+    /// [`Self::load_versioned`], at the version `survey` read if it surveyed the document.
+    fn load_known(
+        &self,
+        survey: &Survey,
+        case: CaseId,
+        kind: DocKind,
+    ) -> Result<Option<(Automerge, usize, i64)>, StoreError> {
+        match survey.version((case, kind)) {
+            Some(version) => self.load_at(case, kind, version),
+            None => self.load_versioned(case, kind),
+        }
+    }
+
     /// [`Self::load_versioned`] of a document whose version was read already (`None`: the
     /// hub does not hold it).
     fn load_at(
@@ -752,7 +765,7 @@ impl Engine {
         }
         let mut working = HashMap::new();
         let code = office.code.clone();
-        self.hub_write(&mut working, id, DocKind::Roster, now, |tx| {
+        self.hub_write(&mut working, &Survey::default(), id, DocKind::Roster, now, |tx| {
             schema::write_roster(tx, &code)
         })?;
         self.commit(working, &[(id, DocKind::Roster)], Vec::new(), &Survey::default(), now)?;
@@ -764,6 +777,7 @@ impl Engine {
     fn hub_write(
         &self,
         working: &mut HashMap<(CaseId, DocKind), Working>,
+        survey: &Survey,
         case: CaseId,
         kind: DocKind,
         now: i64,
@@ -772,7 +786,7 @@ impl Engine {
         let w = match working.entry((case, kind)) {
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => {
-                let (doc, tail, version) = match self.load_versioned(case, kind)? {
+                let (doc, tail, version) = match self.load_known(survey, case, kind)? {
                     Some((doc, tail, version)) => (doc, tail, Some(version)),
                     None => (Automerge::new().with_actor(self.actor.clone()), 0, None),
                 };
@@ -1174,10 +1188,7 @@ impl Engine {
         };
         let (case, kind) = key;
         let survey = &batch.survey;
-        let loaded = match survey.version(key) {
-            Some(version) => self.load_at(case, kind, version),
-            None => self.load_versioned(case, kind),
-        };
+        let loaded = self.load_known(survey, case, kind);
         let set_aside = || match survey.is_set_aside(key) {
             Some(set_aside) => Ok(set_aside),
             None => self.store.is_set_aside(case, kind).map_err(store_failure),
@@ -1227,18 +1238,37 @@ impl Engine {
         // The exchange's drops are written together and committed once: one transaction (and
         // one fsync) for the batch instead of one a drop.
         let mut pending = PendingDrops::default();
+        // What the drops read of the store, read at once (the exchange holds their cases).
+        let mut keys = Vec::with_capacity(drops.len() * 2);
+        for drop in drops {
+            for kind in [DocKind::Case, DocKind::Identity] {
+                if !keys.contains(&(CaseId(drop.case_id), kind)) {
+                    keys.push((CaseId(drop.case_id), kind));
+                }
+            }
+        }
+        let mut survey = self.store.survey(&keys)?;
+        let ids: Vec<Uuid> = drops.iter().map(|d| d.id).collect();
+        let mut merged = Some(self.store.merged_drops(&ids)?);
         for drop in drops {
             let case = CaseId(drop.case_id);
             // A second drop for a case of the batch reads what the first stored, and the same
             // drop sent twice is merged once.
             if pending.drops.iter().any(|(id, c, _)| *id == drop.id || *c == case) {
                 self.commit_drops(&mut pending, &mut acked, &mut refused, now)?;
+                // What was read before that commit is read again from the store.
+                survey = Survey::default();
+                merged = None;
             }
-            if self.store.drop_merged(drop.id)? {
+            let was_merged = match &merged {
+                Some(merged) => merged.contains(&drop.id),
+                None => self.store.drop_merged(drop.id)?,
+            };
+            if was_merged {
                 acked.push(drop.id);
                 continue;
             }
-            match self.merge_drop(caller, drop, &mut pending, now) {
+            match self.merge_drop(caller, drop, &survey, &mut pending, now) {
                 Ok(()) => {}
                 Err(DropError::Refused(reason)) => {
                     tracing::warn!(office = %caller.office.code, case = %case, %reason, "identity drop refused");
@@ -1283,12 +1313,17 @@ impl Engine {
         &self,
         caller: &Caller,
         drop: &IdentityDrop,
+        survey: &Survey,
         pending: &mut PendingDrops,
         now: i64,
     ) -> Result<(), DropError> {
         let case = CaseId(drop.case_id);
         let refuse = |m: &str| DropError::Refused(m.to_owned());
-        let Some(scope) = self.store.case_scope(case).map_err(SyncError::from)? else {
+        let scope = match survey.scope(case) {
+            Some(scope) => scope.cloned(),
+            None => self.store.case_scope(case).map_err(SyncError::from)?,
+        };
+        let Some(scope) = scope else {
             return Err(refuse("案件尚未同步到县局；下次同步时再投递"));
         };
         // Names typed while the case was this office's still reach the bureau after it left.
@@ -1298,8 +1333,8 @@ impl Engine {
         if !ours {
             return Err(refuse("该案件不属于本单位管辖，不能投递信访人身份"));
         }
-        let case_doc = match self.load(case, DocKind::Case) {
-            Ok(Some((doc, _))) => doc,
+        let case_doc = match self.load_known(survey, case, DocKind::Case) {
+            Ok(Some((doc, _, _))) => doc,
             _ => return Err(refuse("县局读取案件出错")),
         };
         // Only who the case's petitioners are: the rest of the case has no say here.
@@ -1309,10 +1344,10 @@ impl Engine {
         let persons = plan::drop_persons(drop, &petitioners).map_err(refuse)?;
         let key = (case, DocKind::Identity);
         let damaged = || refuse("县局保存的身份文档已损坏；请联系县局");
-        let existing = match self.load(case, DocKind::Identity) {
+        let existing = match self.load_known(survey, case, DocKind::Identity) {
             // A stored identity that does not read is damage to report, not an empty one to
             // write over.
-            Ok(Some((doc, _))) => Some(schema::read_identity(&doc).map_err(|_| damaged())?),
+            Ok(Some((doc, _, _))) => Some(schema::read_identity(&doc).map_err(|_| damaged())?),
             Ok(None) => None,
             Err(_) => return Err(damaged()),
         };
@@ -1325,7 +1360,7 @@ impl Engine {
         let create = existing.is_none();
         let case_id = case;
         let wrote = if create || !fresh.is_empty() {
-            self.hub_write(&mut pending.working, case, DocKind::Identity, now, |tx| {
+            self.hub_write(&mut pending.working, survey, case, DocKind::Identity, now, |tx| {
                 if create {
                     schema::write_identity(
                         tx,

@@ -1533,6 +1533,16 @@ impl HubStore for PgHubStore {
         self.exists("SELECT 1 FROM drops WHERE id = $1", &[&id])
     }
 
+    fn merged_drops(&self, ids: &[Uuid]) -> Result<HashSet<Uuid>> {
+        if ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        self.query("SELECT id FROM drops WHERE id = ANY($1)", &[&ids])?
+            .iter()
+            .map(|r| get(r, 0))
+            .collect()
+    }
+
     fn has_leave(&self, case: CaseId, office: &str) -> Result<bool> {
         self.exists(
             "SELECT 1 FROM log WHERE kind = 'leave' AND target = $2 AND case_id = $1 AND doc_kind = 0 LIMIT 1",

@@ -466,6 +466,17 @@ pub trait HubStore: Send + Sync + 'static {
     fn quarantined(&self, limit: usize) -> Result<Vec<QuarantineRecord>>;
     /// Whether an identity drop was merged already.
     fn drop_merged(&self, id: Uuid) -> Result<bool>;
+    /// Which of these drops were merged: [`HubStore::drop_merged`] for each, at once where a
+    /// store can.
+    fn merged_drops(&self, ids: &[Uuid]) -> Result<HashSet<Uuid>> {
+        let mut merged = HashSet::new();
+        for id in ids {
+            if self.drop_merged(*id)? {
+                merged.insert(*id);
+            }
+        }
+        Ok(merged)
+    }
     /// Whether the log holds a `leave` of the case for the office (so its eviction may be
     /// confirmed).
     fn has_leave(&self, case: CaseId, office: &str) -> Result<bool>;

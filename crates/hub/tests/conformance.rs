@@ -1576,6 +1576,7 @@ fn a_survey_reads_what_each_read_would(store: &dyn HubStore) {
                 (aside, scope(None, "county", false), None),
                 (purged, scope(Some("石江镇"), "sj", false), None),
             ],
+            drops: vec![(Uuid::from_u128(77), held, "hq".to_owned())],
             ..Commit::default()
         })
         .unwrap();
@@ -1617,6 +1618,13 @@ fn a_survey_reads_what_each_read_would(store: &dyn HubStore) {
     assert_eq!(survey.version((new, DocKind::Case)), None);
     assert_eq!(survey.is_purged(case(9)), None);
     assert_eq!(store.survey(&[]).unwrap(), Default::default());
+
+    // And the drops merged, at once.
+    let ids = [Uuid::from_u128(77), Uuid::from_u128(78)];
+    let merged = store.merged_drops(&ids).unwrap();
+    assert_eq!(merged, HashSet::from([ids[0]]));
+    assert!(ids.iter().all(|id| merged.contains(id) == store.drop_merged(*id).unwrap()));
+    assert!(store.merged_drops(&[]).unwrap().is_empty());
 }
 
 fn setting_a_document_aside(store: &dyn HubStore) {
