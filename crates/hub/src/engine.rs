@@ -1189,9 +1189,11 @@ impl Engine {
         let (case, kind) = key;
         let survey = &batch.survey;
         let loaded = self.load_known(survey, case, kind);
+        // The survey's answer stands only if it also found the document absent: one it saw
+        // and that is gone now may have been set aside since (`ledger-hub check --quarantine`).
         let set_aside = || match survey.is_set_aside(key) {
-            Some(set_aside) => Ok(set_aside),
-            None => self.store.is_set_aside(case, kind).map_err(store_failure),
+            Some(set_aside) if survey.version(key) == Some(None) => Ok(set_aside),
+            _ => self.store.is_set_aside(case, kind).map_err(store_failure),
         };
         let (doc, tail, version) = match loaded {
             Ok(Some((doc, tail, version))) => (doc, tail, Some(version)),
@@ -1606,10 +1608,12 @@ impl Engine {
             }
         }
         for id in ids {
-            // The batch holds its cases in this process (`CaseLocks`) from before its survey
-            // to its commit, so the survey's scope is the stored one; another process's write
-            // to a document of this commit meanwhile fails the commit's version check.
-            let before = match survey.scope(id) {
+            // The scope follows the case document. When this commit writes it, another
+            // process's write to it since the survey fails the commit's version check, so the
+            // survey's scope is the stored one; otherwise it is read now, as close to the
+            // commit as before the survey existed.
+            let writes_case = working.get(&(id, DocKind::Case)).is_some_and(|w| !w.new.is_empty());
+            let before = match survey.scope(id).filter(|_| writes_case) {
                 Some(scope) => scope.cloned(),
                 None => self.store.case_scope(id)?,
             };

@@ -60,10 +60,15 @@ impl Problems {
     }
 
     /// Less what the clerk has seen, each seen line taking away one equal line (the same words
-    /// can name two skipped items of one case). The dropped count goes when its line, with
-    /// that very count, was seen.
+    /// can name two skipped items of one case). A seen count of dropped lines takes that many
+    /// away: any dropped since stay counted.
     fn without_seen(self, seen: &[String]) -> Self {
         let mut seen: Vec<&String> = seen.iter().collect();
+        let mut dropped = self.dropped;
+        if let Some(i) = seen.iter().position(|s| dropped_count(s).is_some()) {
+            dropped = dropped.saturating_sub(dropped_count(seen[i]).unwrap_or(0));
+            seen.swap_remove(i);
+        }
         let mut take = |line: &String| match seen.iter().position(|s| *s == line) {
             Some(i) => {
                 seen.swap_remove(i);
@@ -71,15 +76,22 @@ impl Problems {
             }
             None => false,
         };
-        let dropped =
-            if self.dropped > 0 && take(&dropped_line(self.dropped)) { 0 } else { self.dropped };
         let lines = self.lines.into_iter().filter(|l| !take(l)).collect();
         Self { lines, dropped }
     }
 }
 
+const DROPPED_BEFORE: &str = "另有 ";
+const DROPPED_AFTER: &str =
+    " 条更早的同步问题未在此列出（已记入本机日志）；如仍反复出现，请联系县局";
+
 fn dropped_line(dropped: u64) -> String {
-    format!("另有 {dropped} 条更早的同步问题未在此列出（已记入本机日志）；如仍反复出现，请联系县局")
+    format!("{DROPPED_BEFORE}{dropped}{DROPPED_AFTER}")
+}
+
+/// The count a line made by [`dropped_line`] says.
+fn dropped_count(line: &str) -> Option<u64> {
+    line.strip_prefix(DROPPED_BEFORE)?.strip_suffix(DROPPED_AFTER)?.parse().ok()
 }
 
 impl Office {
@@ -130,7 +142,7 @@ impl Office {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use super::{DROPPED, KEPT, PROBLEMS, Problems, dropped_line};
+    use super::{DROPPED, KEPT, PROBLEMS, Problems, dropped_count, dropped_line};
     use crate::sync::repair_tests::township;
 
     fn lines(words: &[&str]) -> Vec<String> {
@@ -175,8 +187,8 @@ mod tests {
         assert_eq!(shown[1], "第5条");
         assert_eq!(shown[KEPT], format!("第{}条", KEPT + 4));
 
-        // Seen with the count it had: the count goes with it. Five more dropped since: the
-        // count stays, since the clerk did not see those (and 第5条 went with them).
+        // Seen with the count it had: the count goes with it. Five more dropped since: those
+        // five stay counted, since the clerk did not see them (and 第5条 went with them).
         let seen = vec![dropped_line(5), "第5条".to_owned()];
         let after = problems.clone().without_seen(&seen);
         assert_eq!((after.dropped, after.lines.len()), (0, KEPT - 1));
@@ -184,7 +196,9 @@ mod tests {
             problems.push(format!("又一条{n}"));
         }
         let after = problems.without_seen(&seen);
-        assert_eq!((after.dropped, after.lines.len()), (10, KEPT));
+        assert_eq!((after.dropped, after.lines.len()), (5, KEPT));
+        assert_eq!(dropped_count(&dropped_line(123)), Some(123));
+        assert_eq!(dropped_count("第5条"), None);
     }
 
     /// A hostile hub cannot grow the stored list: however many pages name problems, the
