@@ -1667,6 +1667,51 @@ mod page_tests {
         assert!(problems.iter().any(|m| m.contains(&bad_row.number)), "{problems:?}");
     }
 
+    /// A case under recovery whose copy from the hub loads but does not read as a case (a
+    /// hostile hub) has nothing to redo this office's actions onto: the recovery report names
+    /// it and the page applies, where the read's failure used to fail the page.
+    #[test]
+    fn a_recovered_case_whose_hub_copy_does_not_read_is_named_and_the_page_applies() {
+        use ledger_domain::automerge::{ROOT, transaction::Transactable};
+        let (_a_dir, a) = repair_tests::township();
+        let bad = a.register(&repair_tests::new_case(), None).unwrap();
+        let good = a.register(&repair_tests::new_case(), None).unwrap();
+        let (_b_dir, b) = repair_tests::township();
+        let whole = |id: CaseId, bytes: Vec<u8>| Record::Enter {
+            case_id: id.0,
+            kind: WireKind::Case,
+            offset: 0,
+            total: bytes.len() as u64,
+            bytes,
+        };
+        let saved = |id: CaseId| a.store.save_doc(id, DocKind::Case).unwrap();
+        let first = SyncResponse {
+            records: vec![whole(bad, saved(bad)), whole(good, saved(good))],
+            ..SyncResponse::default()
+        };
+        b.apply_response(&SyncRequest::default(), &first).unwrap();
+        let number = b.case_number(bad).unwrap();
+
+        let mut spoilt = a.store.with_doc(bad, DocKind::Case, Clone::clone).unwrap();
+        let mut tx = spoilt.transaction();
+        tx.put(ROOT, "petitioners", 5_i64).unwrap();
+        tx.commit();
+        b.mark_for_reset(&BTreeSet::from([bad, good])).unwrap();
+        let second = SyncResponse {
+            records: vec![whole(bad, spoilt.save()), whole(good, saved(good))],
+            ..SyncResponse::default()
+        };
+        let applied = b.apply_response(&SyncRequest::default(), &second).unwrap();
+        assert_eq!(applied.downloaded, 2);
+        let report = b.take_recovery_report().unwrap();
+        assert_eq!(report.cases, 2, "{report:?}");
+        let named: Vec<&String> =
+            report.unrecoverable.iter().filter(|l| l.contains("县局的记录本机无法读取")).collect();
+        assert_eq!(named.len(), 1, "{report:?}");
+        assert!(named[0].contains(&number), "{report:?}");
+        assert_eq!(b.store.load_case(good).unwrap(), a.store.load_case(good).unwrap());
+    }
+
     /// A change from the hub that does not parse (bytes damaged on the way, or a hostile hub)
     /// is skipped alone: the page's other records apply and the cursor moves, where the error
     /// used to fail the page and every pass after it asked for the same page again.
