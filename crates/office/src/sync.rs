@@ -116,9 +116,10 @@ fn local(kind: WireKind) -> DocKind {
 /// Records whose whole documents are loaded side by side at a time.
 const PRELOAD_RUN: usize = 64;
 /// Loaded runs waiting for the writer, at most: with the one being loaded and the one being
-/// written, three runs' documents are in memory (a loaded document is many times its saved
-/// size).
-const PRELOAD_WAITING: usize = 1;
+/// written, ten runs' documents are in memory (a loaded document is many times its saved
+/// size; a page is at most a few MiB saved). Deep enough that the loaders keep working while
+/// the writer moves the earlier pages' search rows into the search index.
+const PRELOAD_WAITING: usize = 8;
 
 /// The whole documents among `records` loaded, aligned with them (`None` for the others).
 fn preload(records: &[Record]) -> Vec<Option<Preloaded<'_>>> {
@@ -725,7 +726,10 @@ impl Office {
     }
 
     /// Applies a page's records in order. The next runs' whole documents are loaded on
-    /// another thread meanwhile (two runs ahead at most), so loading overlaps the writes.
+    /// another thread meanwhile ([`PRELOAD_WAITING`] runs ahead at most), so loading overlaps
+    /// the writes; and while the first runs load, the search rows the pull's earlier pages
+    /// left waiting go into the search index, instead of all of them after the last page with
+    /// the other core idle (a 20,000-case pull: 2.5 of its 9 seconds).
     fn apply_records(&self, records: &[Record], page: &mut PageState) -> Result<()> {
         if !records.iter().any(|r| whole_document(r).is_some()) {
             return self.apply_records_here(records, page);
@@ -749,6 +753,7 @@ impl Office {
                     return self.apply_records_here(records, page);
                 }
             };
+            self.store.catch_up_search()?;
             for (run, loaded) in loaded_runs {
                 for (record, loaded) in run.iter().zip(loaded) {
                     self.apply_record(record, page, loaded)?;
