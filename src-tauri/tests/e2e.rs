@@ -112,13 +112,22 @@ impl App {
             .unwrap();
     }
 
+    /// The element, waited for. WebKitWebDriver sometimes answers a lookup with an error
+    /// that says nothing (seen while an Element Plus dropdown animates, under CI's load): such
+    /// an answer is asked again until the wait is over, like a click that does not land.
     async fn find(&self, css: &str) -> Element {
-        self.client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"))
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.client.wait().at_most(left).for_element(Locator::Css(css)).await {
+                Ok(element) => return element,
+                Err(e) if std::time::Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("{css}: {e}"),
+            }
+        }
     }
 
     async fn type_into(&self, css: &str, text: &str) {
