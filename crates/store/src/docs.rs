@@ -768,7 +768,7 @@ impl Store {
         for chunk in ids.chunks(REINDEX_BATCH) {
             let mut w = self.writer();
             let tx = w.tx()?;
-            let now = now_ms();
+            let mut projected = Vec::with_capacity(chunk.len());
             for &id in chunk {
                 // A case changed since the list was read was projected by that change already.
                 let Some(doc) = self.load_doc(&tx, id, DocKind::Case)? else { continue };
@@ -790,9 +790,13 @@ impl Store {
                     // Unreadable, the case is indexed without its names rather than left out of
                     // the ledger; `check --deep` names the document.
                     .and_then(|d| schema::read_identity(&d).ok());
-                let projection = index::project(&case, identity.as_ref(), &doc, &rules);
-                index::write(&tx, &id.to_string(), &projection, now)?;
+                projected
+                    .push((id.to_string(), index::project(&case, identity.as_ref(), &doc, &rules)));
             }
+            // One search statement for the chunk: FTS5 writes a segment per statement.
+            let rows: Vec<(String, &index::Projection)> =
+                projected.iter().map(|(id, p)| (id.clone(), p)).collect();
+            index::write_many(&tx, &rows, now_ms(), index::SearchRows::Now)?;
             tx.commit()?;
             drop(w);
             done += chunk.len();
@@ -818,7 +822,6 @@ impl Store {
             .optional()?
         {
             tx.execute("DELETE FROM search WHERE rowid = ?1", [rowid])?;
-            tx.execute("DELETE FROM search_pairs WHERE rowid = ?1", [rowid])?;
             tx.execute("DELETE FROM search_backlog WHERE id = ?1", [rowid])?;
         }
         // Attachments no other case here cites leave with the case.
@@ -848,9 +851,8 @@ impl Store {
             tx.execute(sql, [&key])?;
         }
         // FTS5 keeps a deleted row's tokens in its index until segments merge: merge now, so
-        // no trigram or pair of a name that left stays on disk.
+        // no piece of a name that left stays on disk.
         tx.execute("INSERT INTO search (search) VALUES ('optimize')", [])?;
-        tx.execute("INSERT INTO search_pairs (search_pairs) VALUES ('optimize')", [])?;
         tx.commit()?;
         checkpoint(&mut w);
         Ok(())
@@ -918,14 +920,12 @@ impl Store {
                         .optional()?
                     {
                         tx.execute("DELETE FROM search WHERE rowid = ?1", [rowid])?;
-                        tx.execute("DELETE FROM search_pairs WHERE rowid = ?1", [rowid])?;
                     }
                     tx.execute("DELETE FROM cases WHERE case_id = ?1", [&key])?;
                 }
             }
             // The names the identity gave the search index go with it (see `delete_case`).
             tx.execute("INSERT INTO search (search) VALUES ('optimize')", [])?;
-            tx.execute("INSERT INTO search_pairs (search_pairs) VALUES ('optimize')", [])?;
         }
         tx.commit()?;
         checkpoint(&mut w);

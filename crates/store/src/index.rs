@@ -1,18 +1,17 @@
 //! The projected index: one row per case with what lists, filters and counts need, plus one
-//! FTS5 trigram search row. Rebuilt from the documents whenever a case changes.
+//! FTS5 search row. Rebuilt from the documents whenever a case changes.
 //!
-//! Search: a query of three or more characters uses the trigram table over numbers, names,
-//! villages and the request text. A trigram index cannot match two Chinese characters, so a
-//! two-character query looks its pair up in `search_pairs` (the distinct two-character pieces
-//! of the same four texts, one token each); one character uses `LIKE` on the index's short
-//! columns (names, village, number). A text search counts its matches only up to
-//! [`COUNT_CAP`] (the page says 「1万+」 beyond it), from the search table alone when nothing
-//! else narrows the list. Its page is read one of two ways, chosen by that count: few matches
-//! are looked up and sorted; many are found by walking the date index newest first and
-//! stopping at the page's end, which reads a few hundred entries for a common word instead of
-//! ten thousand rows (BENCHMARKS.md, 100,000 cases). A case whose demo data is being removed
-//! keeps empty search rows: no search finds it.
-
+//! Search: a query of two or more characters is a substring search of numbers, names,
+//! villages and the request text, answered by the `search` table, which holds each text as
+//! its two-character pieces in order ([`grams`]): the query's own pieces, as a phrase, match
+//! exactly where the query is a substring of one of the texts. One character uses `LIKE` on
+//! the index's short columns (names, village, number). A text search counts its matches only
+//! up to [`COUNT_CAP`] (the page says 「1万+」 beyond it), from the search table alone when
+//! nothing else narrows the list. Its page is read one of two ways, chosen by that count: few
+//! matches are looked up and sorted; many are found by walking the date index newest first
+//! and stopping at the page's end, which reads a few hundred entries for a common word
+//! instead of ten thousand rows (BENCHMARKS.md, 100,000 cases). A case whose demo data is
+//! being removed keeps an empty search row: no search finds it.
 use chrono::NaiveDate;
 use ledger_domain::automerge::Automerge;
 use ledger_domain::deadline::deadlines;
@@ -60,7 +59,7 @@ pub const STAMP_KEY: &str = "index_stamp";
 
 /// Bumped whenever [`project`] computes something differently, so existing indexes are
 /// re-projected on the next open.
-const PROJECTION_VERSION: u32 = 9;
+const PROJECTION_VERSION: u32 = 10;
 
 /// A text search counts at most this many matches; [`Page::capped`] says there are more.
 pub const COUNT_CAP: u64 = 10_000;
@@ -70,30 +69,53 @@ pub const COUNT_CAP: u64 = 10_000;
 /// index entry for every case newer than the page's last match).
 const LOOKUP_MAX: u64 = 1_000;
 
-/// The distinct two-character pieces of `text`, space-separated, for `search_pairs`: every
-/// pair of neighbouring letters or digits (Chinese characters are letters), lowercased, in
-/// first-seen order. Punctuation and spaces break the pieces, as they break a word.
-pub(crate) fn pairs(text: &str) -> String {
-    let mut seen = std::collections::HashSet::new();
-    let mut out = String::with_capacity(text.len());
-    let mut prev: Option<char> = None;
-    for c in text.chars().flat_map(lowercase) {
-        if !letter_or_digit(c) {
-            prev = None;
-            continue;
+/// Stands between two texts in a search row: a one-character token, which no query's
+/// two-character pieces can equal, so a phrase never runs from one text into the next.
+const TEXT_BREAK: char = '\u{e000}';
+
+/// Where an ASCII character that is not a letter or digit goes in a piece: the private-use
+/// character `PUNCT_BASE + byte`, which the `ascii` tokenizer keeps inside a token (it splits
+/// only at ASCII separators), so a piece is always one token and quotes are never syntax.
+const PUNCT_BASE: u32 = 0xe100;
+
+/// 搜索片段: the two-character pieces of `texts`, in order, space-separated, for the `search`
+/// table: every two neighbouring characters of a text (spaces and punctuation included,
+/// lowercased as [`char::to_lowercase`] has it) form one token, and [`TEXT_BREAK`] stands
+/// between texts. A query's pieces ([`gram_query`]) then match, as a phrase, exactly where the
+/// query is a substring of one text, as a trigram index would, for a fraction of its cost
+/// (BENCHMARKS.md, bootstrap), and two-character words (耕地, 占地) are single tokens.
+pub(crate) fn grams(texts: &[&str]) -> String {
+    let mut out = String::with_capacity(texts.iter().map(|t| t.len() * 3).sum::<usize>() + 8);
+    for (i, text) in texts.iter().enumerate() {
+        if i > 0 {
+            push_token(&mut out, &[TEXT_BREAK]);
         }
-        if let Some(p) = prev
-            && seen.insert((p, c))
-        {
-            if !out.is_empty() {
-                out.push(' ');
+        let mut prev: Option<char> = None;
+        for c in text.chars().flat_map(lowercase).map(token_char) {
+            if let Some(p) = prev {
+                push_token(&mut out, &[p, c]);
             }
-            out.push(p);
-            out.push(c);
+            prev = Some(c);
         }
-        prev = Some(c);
     }
     out
+}
+
+fn push_token(out: &mut String, token: &[char]) {
+    if !out.is_empty() {
+        out.push(' ');
+    }
+    out.extend(token);
+}
+
+/// `c` as it stands in a piece: an ASCII character that the tokenizer would split at moved to
+/// the private-use area, every other character as it is.
+fn token_char(c: char) -> char {
+    if c.is_ascii() && !c.is_ascii_alphanumeric() {
+        char::from_u32(PUNCT_BASE + u32::from(c as u8)).unwrap_or(TEXT_BREAK)
+    } else {
+        c
+    }
 }
 
 /// The common Chinese characters (CJK Unified Ideographs): letters without case. Checked
@@ -109,17 +131,11 @@ fn lowercase(c: char) -> impl Iterator<Item = char> {
     std::iter::from_fn(move || own.take().or_else(|| lower.as_mut()?.next()))
 }
 
-/// Whether `c` is a letter or digit, as [`char::is_alphanumeric`] has it.
-fn letter_or_digit(c: char) -> bool {
-    IDEOGRAPHS.contains(&c) || c.is_alphanumeric()
-}
-
-/// The `search_pairs` query for a two-character search, when both characters are letters or
-/// digits (what [`pairs`] indexes).
-fn pair_query(text: &str) -> Option<String> {
-    let lower: String = text.chars().flat_map(char::to_lowercase).collect();
-    (lower.chars().count() == 2 && lower.chars().all(char::is_alphanumeric))
-        .then(|| format!("\"{lower}\""))
+/// The `search` query of a text of two or more characters: its pieces as one phrase.
+pub(crate) fn gram_query(text: &str) -> Option<String> {
+    text.chars().nth(1)?;
+    let pieces = grams(&[text]);
+    (!pieces.is_empty()).then(|| format!("\"{pieces}\""))
 }
 
 /// A digest of what the index rows depend on besides the documents: the projection code's
@@ -186,7 +202,7 @@ pub(crate) fn project(
 /// Where a write's search rows go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SearchRows {
-    /// Into the FTS5 tables, with the index rows.
+    /// Into the FTS5 table, with the index rows.
     Now,
     /// Into `search_backlog`, for [`write_backlog`] to move in one pass (a pull's pages).
     Backlog,
@@ -197,10 +213,9 @@ pub(crate) fn write(tx: &Connection, case_id: &str, p: &Projection, now: i64) ->
     write_many(tx, &[(case_id.to_owned(), p)], now, SearchRows::Now)
 }
 
-/// Writes the index rows of several cases, their search rows in one statement per search
-/// table: FTS5 writes its pending terms out at the start of every statement inside a
+/// Writes the index rows of several cases, their search rows in one statement: FTS5 writes its pending terms out at the start of every statement inside a
 /// transaction, so a row at a time would leave a segment a row (and merge them, again and
-/// again). `to` says whether the search rows go to the FTS5 tables or wait in the backlog.
+/// again). `to` says whether the search rows go to the FTS5 table or wait in the backlog.
 pub(crate) fn write_many(
     tx: &Connection,
     rows: &[(String, &Projection)],
@@ -210,29 +225,20 @@ pub(crate) fn write_many(
     let mut search = Vec::with_capacity(rows.len());
     for (case_id, p) in rows {
         let rowid = write_row(tx, case_id, p, now)?;
-        if p.demo == 2 {
-            // Leaving: found by no search (the list's `demo < 2` then holds for every match).
-            search.push(serde_json::json!([rowid, "", "", "", "", ""]));
+        // Leaving demo data: found by no search (the list's `demo < 2` then holds for every
+        // match).
+        let grams = if p.demo == 2 {
+            String::new()
         } else {
-            let texts = [&p.request, &p.search_names, &p.village, &p.number];
-            let words: Vec<&str> = texts.iter().map(|t| t.as_str()).collect();
-            let pairs = pairs(&words.join(" "));
-            search.push(serde_json::json!([
-                rowid,
-                p.number,
-                p.search_names,
-                p.village,
-                p.request,
-                pairs
-            ]));
-        }
+            grams(&[&p.request, &p.search_names, &p.village, &p.number])
+        };
+        search.push(serde_json::json!([rowid, grams]));
     }
     let search = serde_json::Value::Array(search).to_string();
     if to == SearchRows::Backlog {
         tx.prepare_cached(
-            "INSERT OR REPLACE INTO search_backlog (id, number, names, village, request, pairs)
-             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5
-             FROM json_each(?1)",
+            "INSERT OR REPLACE INTO search_backlog (id, grams)
+             SELECT value ->> 0, value ->> 1 FROM json_each(?1)",
         )?
         .execute([&search])?;
         return Ok(());
@@ -245,32 +251,17 @@ pub(crate) fn write_many(
     tx.prepare_cached("DELETE FROM search WHERE rowid IN (SELECT value ->> 0 FROM json_each(?1))")?
         .execute([&search])?;
     tx.prepare_cached(
-        "INSERT INTO search (rowid, number, names, village, request)
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?1)",
-    )?
-    .execute([&search])?;
-    tx.prepare_cached(
-        "DELETE FROM search_pairs WHERE rowid IN (SELECT value ->> 0 FROM json_each(?1))",
-    )?
-    .execute([&search])?;
-    tx.prepare_cached(
-        "INSERT INTO search_pairs (rowid, pairs) SELECT value ->> 0, value ->> 5 FROM json_each(?1)",
+        "INSERT INTO search (rowid, grams) SELECT value ->> 0, value ->> 1 FROM json_each(?1)",
     )?
     .execute([&search])?;
     Ok(())
 }
 
-/// Moves every search row waiting in `search_backlog` into the FTS5 tables, one statement per
-/// table, so FTS5 builds its segments from all of them at once. Returns how many moved.
+/// Moves every search row waiting in `search_backlog` into the FTS5 table, in one statement,
+/// so FTS5 builds its segments from all of them at once. Returns how many moved.
 pub(crate) fn write_backlog(tx: &Connection) -> Result<usize> {
     tx.execute("DELETE FROM search WHERE rowid IN (SELECT id FROM search_backlog)", [])?;
-    tx.execute(
-        "INSERT INTO search (rowid, number, names, village, request)
-         SELECT id, number, names, village, request FROM search_backlog",
-        [],
-    )?;
-    tx.execute("DELETE FROM search_pairs WHERE rowid IN (SELECT id FROM search_backlog)", [])?;
-    tx.execute("INSERT INTO search_pairs (rowid, pairs) SELECT id, pairs FROM search_backlog", [])?;
+    tx.execute("INSERT INTO search (rowid, grams) SELECT id, grams FROM search_backlog", [])?;
     Ok(tx.execute("DELETE FROM search_backlog", [])?)
 }
 
@@ -426,8 +417,8 @@ fn like_pattern(text: &str) -> String {
 /// How a list's text is matched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum TextMatch {
-    /// An FTS5 table (`search` or `search_pairs`) and its MATCH query.
-    Fts(&'static str, String),
+    /// The `search` table's MATCH query.
+    Fts(String),
     /// A `LIKE` pattern over the short columns.
     Like(String),
 }
@@ -449,10 +440,10 @@ impl Filter {
         let mut clauses = self.clauses.clone();
         let mut args = self.args.clone();
         match &self.text {
-            Some(TextMatch::Fts(table, query)) => {
+            Some(TextMatch::Fts(query)) => {
                 args.push(SqlValue::Text(query.clone()));
                 clauses.push(format!(
-                    "id IN (SELECT rowid FROM {table} WHERE {table} MATCH ?{})",
+                    "id IN (SELECT rowid FROM search WHERE search MATCH ?{})",
                     args.len()
                 ));
             }
@@ -512,14 +503,9 @@ pub(crate) fn filter(q: &CaseQuery) -> Filter {
     }
     let narrowed = clauses.len() > 1;
     let text = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(|text| {
-        if text.chars().count() >= 3 {
-            // A phrase query: the trigram tokenizer matches it as a substring.
-            TextMatch::Fts("search", format!("\"{}\"", text.replace('"', "\"\"")))
-        } else {
-            match pair_query(text) {
-                Some(pair) => TextMatch::Fts("search_pairs", pair),
-                None => TextMatch::Like(like_pattern(text)),
-            }
+        match gram_query(text) {
+            Some(phrase) => TextMatch::Fts(phrase),
+            None => TextMatch::Like(like_pattern(text)),
         }
     });
     Filter { clauses, args, narrowed, text }
@@ -612,9 +598,9 @@ pub(crate) fn count_sql(f: &Filter, cap: u64) -> (String, Vec<SqlValue>) {
         }
         // Every search row belongs to a listed case (leaving demo data has empty ones): with
         // nothing else narrowing the list, the search table alone counts it.
-        Some(TextMatch::Fts(table, query)) if !f.narrowed => (
+        Some(TextMatch::Fts(query)) if !f.narrowed => (
             format!(
-                "SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {table} MATCH ?1 LIMIT {})",
+                "SELECT count(*) FROM (SELECT 1 FROM search WHERE search MATCH ?1 LIMIT {})",
                 cap + 1
             ),
             vec![SqlValue::Text(query.clone())],
@@ -715,7 +701,7 @@ impl Store {
     }
 
     /// Writes the search rows the pages of a pull left in `search_backlog` (with the index rows
-    /// a batch still holds back) into the search tables, in one pass. The office does this on
+    /// a batch still holds back) into the search table, in one pass. The office does this on
     /// the page after which the hub has no more; a text search made before then does it too.
     /// Returns how many rows moved.
     pub fn catch_up_search(&self) -> Result<usize> {

@@ -125,6 +125,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/009_sync_position.sql"),
     include_str!("../migrations/010_outbox_waiting.sql"),
     include_str!("../migrations/011_search_backlog.sql"),
+    include_str!("../migrations/012_search_grams.sql"),
 ];
 
 /// The writer's page cache, in KiB (taken only as pages are read).
