@@ -676,6 +676,45 @@ fn counters_are_durable_and_monotonic() {
 }
 
 #[test]
+fn a_store_of_the_release_before_finds_by_its_pieces_after_the_refresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, cases) = seeded(dir.path());
+    let name = identity_for(&cases[7]).persons[0].name.clone();
+    let given: String = name.chars().skip(1).collect();
+    let queries = [name.as_str(), given.as_str(), "请求依法查处", "黄桥镇5组", "查处"];
+    let totals = |store: &Store| -> Vec<u64> {
+        let q = |text: &str| CaseQuery { text: Some(text.into()), ..Default::default() };
+        queries.iter().map(|t| store.list(&q(t)).unwrap().total).collect()
+    };
+    let expected = totals(&store);
+    assert!(expected.iter().all(|&n| n > 0), "{expected:?}");
+    drop(store);
+    // The release before: two search tables with their texts, a row waiting in the old
+    // backlog, the eleven migrations before this one, and its projection's stamp.
+    let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    conn.execute_batch(
+        "DROP TABLE search; DROP TABLE search_backlog;
+         CREATE VIRTUAL TABLE search USING fts5 (number, names, village, request, tokenize = 'trigram');
+         CREATE VIRTUAL TABLE search_pairs USING fts5 (pairs);
+         INSERT INTO search (rowid, number, names, village, request) VALUES (1, 'x', '旧名', '', '');
+         CREATE TABLE search_backlog (id INTEGER PRIMARY KEY, number TEXT NOT NULL,
+             names TEXT NOT NULL, village TEXT NOT NULL, request TEXT NOT NULL, pairs TEXT NOT NULL);
+         INSERT INTO search_backlog VALUES (2, 'x', '旧名', '', '', '旧名');
+         PRAGMA user_version = 11;
+         UPDATE meta SET value = 'the release before' WHERE key = 'index_stamp';",
+    )
+    .unwrap();
+    drop(conn);
+    let store = Store::open(dir.path()).unwrap();
+    assert!(!store.index_is_current().unwrap());
+    assert_eq!(totals(&store), vec![0; queries.len()], "nothing found before the refresh");
+    assert_eq!(store.refresh_index(&mut |_, _| {}).unwrap(), 137);
+    assert_eq!(totals(&store), expected);
+    assert_eq!(count(&store, "SELECT count(*) FROM search"), 137);
+    assert_eq!(count(&store, "SELECT count(*) FROM sqlite_master WHERE name = 'search_pairs'"), 0);
+}
+
+#[test]
 fn the_index_is_re_projected_when_the_rules_change_and_only_then() {
     let dir = tempfile::tempdir().unwrap();
     drop(seeded(dir.path()).0);
