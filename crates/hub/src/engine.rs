@@ -1610,12 +1610,17 @@ impl Engine {
         for id in ids {
             // The scope follows the case document. When this commit writes it, another
             // process's write to it since the survey fails the commit's version check, so the
-            // survey's scope is the stored one; otherwise it is read now, as close to the
-            // commit as before the survey existed.
+            // survey's scope is the stored one; otherwise it is read now and the commit checks
+            // it again (`Commit::scopes_read`).
             let writes_case = working.get(&(id, DocKind::Case)).is_some_and(|w| !w.new.is_empty());
             let before = match survey.scope(id).filter(|_| writes_case) {
                 Some(scope) => scope.cloned(),
-                None => self.store.case_scope(id)?,
+                None => {
+                    // Nothing in the commit guards this read: the commit checks it again.
+                    let scope = self.store.case_scope(id)?;
+                    commit.scopes_read.push((id, scope.clone()));
+                    scope
+                }
             };
             plan_case(&mut commit, id, working, before.as_ref(), &viewers, &rules, now);
         }

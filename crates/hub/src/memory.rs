@@ -467,6 +467,11 @@ impl HubStore for MemoryHubStore {
 
     fn commit(&self, commit: &Commit) -> Result<()> {
         let mut s = self.state();
+        for (case, expected) in &commit.scopes_read {
+            if s.cases.get(case).map(|c| &c.scope) != expected.as_ref() {
+                return Err(StoreError::Busy(format!("{case}/scope")));
+            }
+        }
         // Every version check first, each against what the batch's earlier writes to the same
         // document made of it: nothing is written unless all pass.
         let mut versions: HashMap<DocKey, Option<i64>> = HashMap::new();

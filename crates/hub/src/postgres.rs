@@ -15,6 +15,11 @@
 //!   for that transaction and then sees its result), or a deadlock between two batches, is
 //!   [`StoreError::Busy`]; nothing of the batch is stored, the office retries, and the engine
 //!   reloads the document.
+//! - **Scopes read but not written.** A batch that changes a case's identity alone plans its
+//!   log rows (who may pull them) with the case's scope as read, which no document write of
+//!   the batch guards: the commit locks those case rows and checks them again
+//!   (`Commit::scopes_read`), so a restriction another process commits meanwhile makes the
+//!   batch busy instead of logging the names for the township.
 //! - **Statements.** Each pooled connection keeps the statements it prepared ([`Session`]):
 //!   a statement sent as text is prepared, parsed and planned again every time, and with a
 //!   city's thousand offices that was most of the server's work (BENCHMARKS.md, `ledger-bench
@@ -569,6 +574,29 @@ fn office_row(r: &Row) -> Result<OfficeRecord> {
 
 fn case_id(r: &Row, i: usize) -> Result<CaseId> {
     get::<Uuid>(r, i).map(CaseId)
+}
+
+/// Fails the commit with [`StoreError::Busy`] if a case's scope is no longer the one its log
+/// rows were planned with. The rows stay locked to the commit (`FOR UPDATE`): a process
+/// changing the scope meanwhile waits for it and then logs its own change after this one's.
+fn check_scopes(tx: &Tx<'_>, read: &[(CaseId, Option<CaseScope>)]) -> Result<()> {
+    if read.is_empty() {
+        return Ok(());
+    }
+    let cases: Vec<Uuid> = read.iter().map(|(c, _)| c.0).collect();
+    let rows = tx
+        .rows(
+            "SELECT case_id, township, registrar, restricted FROM cases
+             WHERE case_id = ANY($1) ORDER BY case_id FOR UPDATE",
+            &[&cases],
+        )
+        .map_err(db)?;
+    let held: HashMap<Uuid, CaseScope> =
+        rows.iter().map(|r| Ok((get(r, 0)?, scope_row(r, 1)?))).collect::<Result<_>>()?;
+    match read.iter().find(|(case, expected)| held.get(&case.0) != expected.as_ref()) {
+        Some((case, _)) => Err(StoreError::Busy(format!("{case}/scope"))),
+        None => Ok(()),
+    }
 }
 
 fn scope_row(r: &Row, first: usize) -> Result<CaseScope> {
@@ -1208,6 +1236,7 @@ impl HubStore for PgHubStore {
     fn commit(&self, commit: &Commit) -> Result<()> {
         let mut conn = self.conn()?;
         let tx = conn.begin()?;
+        check_scopes(&tx, &commit.scopes_read)?;
         self.write_changes(&tx, commit)?;
         if distinct(commit.docs.iter().map(|d| (d.case_id, d.kind))) {
             DocColumns::of(&commit.docs).write(&tx)?;

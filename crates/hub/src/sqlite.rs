@@ -680,6 +680,26 @@ impl HubStore for SqliteHubStore {
             )
             .map_err(db)?;
         }
+        // After the first write, so the check and the commit hold the write lock together.
+        for (case, expected) in &commit.scopes_read {
+            let current = cached_query_row(
+                &tx,
+                "SELECT township, registrar, restricted FROM cases WHERE case_id = ?1",
+                [case.to_string()],
+                |r| {
+                    Ok(CaseScope {
+                        township: r.get(0)?,
+                        registrar: r.get(1)?,
+                        restricted: r.get(2)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(db)?;
+            if &current != expected {
+                return Err(StoreError::Busy(format!("{case}/scope")));
+            }
+        }
         for d in &commit.docs {
             let key = d.case_id.to_string();
             let current: Option<i64> = cached_query_row(

@@ -292,6 +292,12 @@ pub struct Commit {
     pub blob_refs: Vec<(String, CaseId)>,
     /// Identity drops merged by this commit: (drop id, case, office).
     pub drops: Vec<(Uuid, CaseId, String)>,
+    /// Cases whose log rows were planned with the scope read here though the commit does not
+    /// write the document the scope follows (an identity's changes alone, say): the commit fails
+    /// with [`StoreError::Busy`] if another process changed that scope since (`None`: the case
+    /// had no row). Without it, an identity change planned before another process restricted
+    /// the case would be logged for its township after the restriction (信访工作条例 §30).
+    pub scopes_read: Vec<(CaseId, Option<CaseScope>)>,
 }
 
 /// A change the hub refused, kept for the county to inspect.

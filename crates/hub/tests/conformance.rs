@@ -81,6 +81,7 @@ conformance! {
     documents_keep_a_snapshot_a_tail_and_a_version,
     a_tail_naming_a_change_the_hub_does_not_hold_is_reported,
     a_stale_commit_stores_nothing,
+    a_commit_planned_with_a_scope_since_changed_stores_nothing,
     a_commit_checks_every_expected_version,
     a_batch_may_write_one_document_twice,
     many_documents_in_one_batch_all_or_none,
@@ -656,6 +657,43 @@ fn a_tail_naming_a_change_the_hub_does_not_hold_is_reported(store: &dyn HubStore
     assert!(!store.has_change("lost").unwrap());
 }
 
+fn a_commit_planned_with_a_scope_since_changed_stores_nothing(store: &dyn HubStore) {
+    county(store);
+    let (a, b) = (case(1), case(2));
+    let open = scope(Some("黄桥镇"), "hq", false);
+    seed_case(store, a, "h-a", open.clone());
+    let log = whole_log(store);
+    // An identity change planned while the case was open to its township; meanwhile another
+    // process restricted it (its case document and scope written).
+    let identity = |hash: &str, read: Option<CaseScope>| Commit {
+        changes: vec![change(hash, a, DocKind::Identity, "dev-a")],
+        docs: vec![write(a, DocKind::Identity, Some("id"), &[], None)],
+        cases: vec![(a, open.clone(), None)],
+        log: vec![change_row(a, DocKind::Identity, hash, "dev-a", Some("黄桥镇"), None, false)],
+        scopes_read: vec![(a, read), (b, None)],
+        ..Commit::default()
+    };
+    let restricted = scope(Some("黄桥镇"), "hq", true);
+    for read in [Some(restricted), Some(scope(Some("石江镇"), "hq", false)), None] {
+        let err = store.commit(&identity("h-id", read));
+        assert!(matches!(err, Err(StoreError::Busy(_))), "{err:?}");
+        assert_eq!(whole_log(store), log);
+        assert!(!store.has_change("h-id").unwrap());
+        assert_eq!(store.doc_version(a, DocKind::Identity).unwrap(), None);
+        assert_eq!(store.case_scope(a).unwrap(), Some(open.clone()));
+    }
+    // A case named absent that has a row since is a change too.
+    let mut late = identity("h-id", Some(open.clone()));
+    late.scopes_read = vec![(a, None)];
+    assert!(matches!(store.commit(&late), Err(StoreError::Busy(_))));
+    assert_eq!(whole_log(store), log);
+    // Read as it is stored (and the other case still absent), the commit goes through.
+    store.commit(&identity("h-id", Some(open.clone()))).unwrap();
+    assert!(store.has_change("h-id").unwrap());
+    assert_eq!(whole_log(store).len(), log.len() + 1);
+    assert_eq!(store.case_scope(a).unwrap(), Some(open));
+}
+
 fn a_stale_commit_stores_nothing(store: &dyn HubStore) {
     county(store);
     let (a, b) = (case(1), case(2));
@@ -690,6 +728,7 @@ fn a_stale_commit_stores_nothing(store: &dyn HubStore) {
         ],
         blob_refs: vec![("blob".to_owned(), b)],
         drops: vec![(drop, a, "hq".to_owned())],
+        scopes_read: Vec::new(),
     };
     let err = store.commit(&batch);
     assert!(matches!(err, Err(StoreError::Busy(_))), "{err:?}");
