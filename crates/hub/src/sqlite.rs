@@ -308,6 +308,25 @@ fn scope_sql(bureau: bool) -> String {
     )
 }
 
+/// Fails the commit with [`StoreError::Busy`] if a case's scope is no longer the one its log
+/// rows were planned with (`Commit::scopes_read`).
+fn check_scopes(tx: &Connection, read: &[(CaseId, Option<CaseScope>)]) -> Result<()> {
+    for (case, expected) in read {
+        let current = cached_query_row(
+            tx,
+            "SELECT township, registrar, restricted FROM cases WHERE case_id = ?1",
+            [case.to_string()],
+            |r| Ok(CaseScope { township: r.get(0)?, registrar: r.get(1)?, restricted: r.get(2)? }),
+        )
+        .optional()
+        .map_err(db)?;
+        if &current != expected {
+            return Err(StoreError::Busy(format!("{case}/scope")));
+        }
+    }
+    Ok(())
+}
+
 impl HubStore for SqliteHubStore {
     fn add_office(&self, office: &OfficeRecord) -> Result<()> {
         let conn = self.conn();
@@ -681,25 +700,7 @@ impl HubStore for SqliteHubStore {
             .map_err(db)?;
         }
         // After the first write, so the check and the commit hold the write lock together.
-        for (case, expected) in &commit.scopes_read {
-            let current = cached_query_row(
-                &tx,
-                "SELECT township, registrar, restricted FROM cases WHERE case_id = ?1",
-                [case.to_string()],
-                |r| {
-                    Ok(CaseScope {
-                        township: r.get(0)?,
-                        registrar: r.get(1)?,
-                        restricted: r.get(2)?,
-                    })
-                },
-            )
-            .optional()
-            .map_err(db)?;
-            if &current != expected {
-                return Err(StoreError::Busy(format!("{case}/scope")));
-            }
-        }
+        check_scopes(&tx, &commit.scopes_read)?;
         for d in &commit.docs {
             let key = d.case_id.to_string();
             let current: Option<i64> = cached_query_row(
