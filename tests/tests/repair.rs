@@ -12,12 +12,21 @@ use ledger_tests::{TestHub, TestOffice, case_input, supervision};
 
 const TODAY: &str = "2024-03-05";
 
+/// How [`SpoilingHub`] answers a repair step for its spoilt case.
+#[derive(Debug, Clone, Copy)]
+enum Spoil {
+    /// A well-formed answer whose message is no sync message.
+    Garbage,
+    /// This status, with no body (a hub that refuses the document, or a proxy's page).
+    Status(u16),
+}
+
 /// A hub gone bad in one way, in front of the real one: it answers every repair step for the
-/// case set in `spoilt` with bytes that are no sync message, and passes everything else on.
+/// case set in `spoilt` as its [`Spoil`] says, and passes everything else on.
 struct SpoilingHub {
     upstream: String,
     http: reqwest::Client,
-    spoilt: Mutex<Option<uuid::Uuid>>,
+    spoilt: Mutex<Option<(uuid::Uuid, Spoil)>>,
 }
 
 impl SpoilingHub {
@@ -43,11 +52,18 @@ impl SpoilingHub {
         let spoilt = *this.spoilt.lock().unwrap();
         if parts.uri.path() == "/v1/repair/sync" {
             let asked: ledger_protocol::RepairSync = ledger_protocol::decode(&body).unwrap();
-            if Some(asked.case_id) == spoilt {
-                let garbage = b"\x42 this is no sync message".to_vec();
-                let answer = ledger_protocol::RepairSyncResponse { message: Some(garbage) };
-                let bytes = ledger_protocol::encode(&answer).unwrap();
-                return ([(CONTENT_TYPE, ledger_protocol::CONTENT_TYPE)], bytes).into_response();
+            match spoilt.filter(|(case, _)| *case == asked.case_id) {
+                Some((_, Spoil::Garbage)) => {
+                    let garbage = b"\x42 this is no sync message".to_vec();
+                    let answer = ledger_protocol::RepairSyncResponse { message: Some(garbage) };
+                    let bytes = ledger_protocol::encode(&answer).unwrap();
+                    let content = [(CONTENT_TYPE, ledger_protocol::CONTENT_TYPE)];
+                    return (content, bytes).into_response();
+                }
+                Some((_, Spoil::Status(status))) => {
+                    return axum::http::StatusCode::from_u16(status).unwrap().into_response();
+                }
+                None => {}
             }
         }
         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
@@ -171,6 +187,25 @@ async fn a_store_restored_from_an_old_backup_converges_with_nothing_lost() {
 /// every time, so nothing written after the backup came back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_repair_answer_that_does_not_read_costs_its_document_alone() {
+    one_bad_repair_answer_costs_its_document_alone(Spoil::Garbage).await;
+}
+
+/// So does the hub's refusal of one document (403: out of this office's scope since the
+/// digests; 400: a message it could not apply): those used to end the run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repair_step_the_hub_refuses_costs_its_document_alone() {
+    one_bad_repair_answer_costs_its_document_alone(Spoil::Status(403)).await;
+    one_bad_repair_answer_costs_its_document_alone(Spoil::Status(400)).await;
+}
+
+/// A failing hub still ends the run (the next sync tries again), rather than counting every
+/// document of the office unsettled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_hub_ends_the_repair_run() {
+    one_bad_repair_answer_costs_its_document_alone(Spoil::Status(500)).await;
+}
+
+async fn one_bad_repair_answer_costs_its_document_alone(spoil: Spoil) {
     let hub = TestHub::start_serving(tempfile::tempdir().unwrap(), None).await.unwrap();
     let ta = hub.add_office("hq", "黄桥镇国土所", Role::Township, &["黄桥镇"]).unwrap();
     let (spoiler, url) = SpoilingHub::start(hub.url()).await;
@@ -196,17 +231,25 @@ async fn a_repair_answer_that_does_not_read_costs_its_document_alone() {
     ledger_office::Office::restore(restored_dir.path(), &file).unwrap();
     let restored = TestOffice::open(restored_dir, TODAY).unwrap();
     let spoilt = ids[0];
-    *spoiler.spoilt.lock().unwrap() = Some(spoilt.0);
-    let report = ledger_client::repair(restored.client(), &restored.target()).await.unwrap();
-    assert_eq!(report.unsettled, 1, "{report:?}");
-    for (id, synced) in ids.iter().zip(&synced).skip(1) {
-        assert_eq!(&restored.office.case(*id).unwrap(), synced, "case {id} was repaired");
+    *spoiler.spoilt.lock().unwrap() = Some((spoilt.0, spoil));
+    let run = ledger_client::repair(restored.client(), &restored.target()).await;
+    if let Spoil::Status(500) = spoil {
+        let err = run.unwrap_err();
+        assert!(matches!(err, ledger_client::ClientError::Server(500, _)), "{err:?}");
+    } else {
+        let report = run.unwrap();
+        assert_eq!(report.unsettled, 1, "{spoil:?}: {report:?}");
+        for (id, synced) in ids.iter().zip(&synced).skip(1) {
+            assert_eq!(&restored.office.case(*id).unwrap(), synced, "case {id} was repaired");
+        }
     }
     assert_ne!(restored.office.case(spoilt).unwrap().subject, "备份之后补充的被反映人");
     assert!(ledger_client::SyncTarget::needs_repair(&*restored.office));
-    let number = restored.office.case_number(spoilt).unwrap();
-    let problems = restored.office.sync_problems().unwrap();
-    assert!(problems.iter().any(|p| p.contains(&number) && p.contains("修复")), "{problems:?}");
+    if let Spoil::Garbage = spoil {
+        let number = restored.office.case_number(spoilt).unwrap();
+        let problems = restored.office.sync_problems().unwrap();
+        assert!(problems.iter().any(|p| p.contains(&number) && p.contains("修复")), "{problems:?}");
+    }
 
     // The hub mended: the next sync repairs the rest by itself.
     *spoiler.spoilt.lock().unwrap() = None;

@@ -96,13 +96,21 @@ async fn repair_document(
             Err(e) => return Err(local(e)),
         };
         report.messages += 1;
-        let reply = client
-            .repair_sync(
-                &binding.hub,
-                &binding.credential,
-                &RepairSync { case_id: case, kind, message },
-            )
-            .await?;
+        let asked = RepairSync { case_id: case, kind, message };
+        let reply = match client.repair_sync(&binding.hub, &binding.credential, &asked).await {
+            Ok(reply) => reply,
+            // The hub refused this one document (out of this office's scope since the digests,
+            // or a message it could not apply) or answered with bytes that do not read: it
+            // stays unsettled and the others are still repaired. The link, the credential or a
+            // busy or failing hub end the run.
+            Err(
+                e @ (ClientError::Refused(_) | ClientError::BadRequest(_) | ClientError::Decode(_)),
+            ) => {
+                tracing::warn!(%case, ?kind, error = %e, "the hub did not repair this document");
+                return Ok(false);
+            }
+            Err(e) => return Err(e),
+        };
         match reply.message {
             Some(m) => incoming = Some(m),
             // The hub does not hold the document: nothing to fetch from it.
