@@ -799,6 +799,14 @@ impl SyncTarget for ReadAheadGate {
     ) -> Result<Option<Vec<u8>>, ledger_client::TargetError> {
         SyncTarget::repair_step(self.office.as_ref(), case, kind, state, incoming)
     }
+    fn repair_refused(
+        &self,
+        case: uuid::Uuid,
+        kind: DocKind,
+        answer: &ledger_client::ClientError,
+    ) -> Result<(), ledger_client::TargetError> {
+        SyncTarget::repair_refused(self.office.as_ref(), case, kind, answer)
+    }
     fn repair_finished(
         &self,
         missing: &[(uuid::Uuid, DocKind)],

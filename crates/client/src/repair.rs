@@ -107,6 +107,7 @@ async fn repair_document(
                 e @ (ClientError::Refused(_) | ClientError::BadRequest(_) | ClientError::Decode(_)),
             ) => {
                 tracing::warn!(%case, ?kind, error = %e, "the hub did not repair this document");
+                target.repair_refused(case, kind, &e).map_err(local)?;
                 return Ok(false);
             }
             Err(e) => return Err(e),

@@ -176,6 +176,14 @@ pub trait SyncTarget: Send + Sync + 'static {
         state: &mut Vec<u8>,
         incoming: Option<&[u8]>,
     ) -> Result<Option<Vec<u8>>, TargetError>;
+    /// The hub would not repair this document (`answer`: it refused the step, or what it
+    /// sent does not decode); it stays unsettled and the run goes on. The office tells a person.
+    fn repair_refused(
+        &self,
+        case: Uuid,
+        kind: DocKind,
+        answer: &crate::ClientError,
+    ) -> Result<(), TargetError>;
     /// Repair is over: documents the office lacks are to be fetched whole. Unless every
     /// differing document reached the hub's heads (`report.unsettled` is 0), repair stays due.
     /// The office keeps `report` to tell whoever asked for the repair what it found.

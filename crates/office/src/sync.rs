@@ -1350,6 +1350,24 @@ impl SyncTarget for Office {
         step
     }
 
+    fn repair_refused(
+        &self,
+        case: uuid::Uuid,
+        _kind: WireKind,
+        answer: &ledger_client::ClientError,
+    ) -> Result<(), TargetError> {
+        let reason = match answer.code() {
+            "refused" => "县局认为该案件已不属于本单位",
+            "bad_request" => "县局无法处理本机发出的修复消息",
+            _ => "县局的回答无法读取",
+        };
+        let line = format!(
+            "案件 {} 修复时{reason}，已跳过；下次同步时会再试，如仍不成请联系县局核对该案件",
+            self.case_label(CaseId(case))
+        );
+        self.note_sync_problem(line).map_err(target_err)
+    }
+
     fn repair_finished(
         &self,
         missing: &[(uuid::Uuid, WireKind)],
