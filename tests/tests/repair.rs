@@ -17,9 +17,21 @@ const TODAY: &str = "2024-03-05";
 enum Spoil {
     /// A well-formed answer whose message is no sync message.
     Garbage,
-    /// This status, with no body (a hub that refuses the document, or a proxy's page).
+    /// The hub's own refusal of the document (403, its body naming the case).
+    Refuse,
+    /// This status, with no body (a hub that cannot apply the message, or a proxy's page).
     Status(u16),
 }
+
+impl Spoil {
+    /// Whether the whole repair run ends on it (rather than the document alone).
+    fn ends_the_run(self) -> bool {
+        matches!(self, Self::Status(status) if status != 400)
+    }
+}
+
+/// Spoils the repair steps of every case.
+const EVERY_CASE: uuid::Uuid = uuid::Uuid::nil();
 
 /// A hub gone bad in one way, in front of the real one: it answers every repair step for the
 /// case set in `spoilt` as its [`Spoil`] says, and passes everything else on.
@@ -52,13 +64,28 @@ impl SpoilingHub {
         let spoilt = *this.spoilt.lock().unwrap();
         if parts.uri.path() == "/v1/repair/sync" {
             let asked: ledger_protocol::RepairSync = ledger_protocol::decode(&body).unwrap();
-            match spoilt.filter(|(case, _)| *case == asked.case_id) {
+            match spoilt.filter(|(case, _)| *case == asked.case_id || *case == EVERY_CASE) {
                 Some((_, Spoil::Garbage)) => {
                     let garbage = b"\x42 this is no sync message".to_vec();
                     let answer = ledger_protocol::RepairSyncResponse { message: Some(garbage) };
                     let bytes = ledger_protocol::encode(&answer).unwrap();
                     let content = [(CONTENT_TYPE, ledger_protocol::CONTENT_TYPE)];
                     return (content, bytes).into_response();
+                }
+                Some((_, Spoil::Refuse)) => {
+                    let refused = ledger_protocol::Refused {
+                        hash: String::new(),
+                        case_id: asked.case_id,
+                        reason: "该案件不属于本单位管辖".into(),
+                        rule: "scope".into(),
+                    };
+                    let body = ledger_protocol::ErrorBody {
+                        code: "forbidden".into(),
+                        message: "县局拒收".into(),
+                        refused: vec![refused],
+                        supported_versions: Vec::new(),
+                    };
+                    return (axum::http::StatusCode::FORBIDDEN, axum::Json(body)).into_response();
                 }
                 Some((_, Spoil::Status(status))) => {
                     return axum::http::StatusCode::from_u16(status).unwrap().into_response();
@@ -187,25 +214,30 @@ async fn a_store_restored_from_an_old_backup_converges_with_nothing_lost() {
 /// every time, so nothing written after the backup came back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_repair_answer_that_does_not_read_costs_its_document_alone() {
-    one_bad_repair_answer_costs_its_document_alone(Spoil::Garbage).await;
+    one_bad_repair_answer_costs_its_document_alone(Spoil::Garbage, false).await;
 }
 
 /// So does the hub's refusal of one document (403: out of this office's scope since the
 /// digests; 400: a message it could not apply): those used to end the run.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_repair_step_the_hub_refuses_costs_its_document_alone() {
-    one_bad_repair_answer_costs_its_document_alone(Spoil::Status(403)).await;
-    one_bad_repair_answer_costs_its_document_alone(Spoil::Status(400)).await;
+    one_bad_repair_answer_costs_its_document_alone(Spoil::Refuse, false).await;
+    one_bad_repair_answer_costs_its_document_alone(Spoil::Status(400), false).await;
 }
 
-/// A failing hub still ends the run (the next sync tries again), rather than counting every
-/// document of the office unsettled.
+/// A failing hub, a refusal that names no case (a proxy's page), or the hub refusing one
+/// document after another still end the run (the next sync tries again), rather than counting
+/// every document of the office unsettled.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_hub_ends_the_repair_run() {
-    one_bad_repair_answer_costs_its_document_alone(Spoil::Status(500)).await;
+    one_bad_repair_answer_costs_its_document_alone(Spoil::Status(500), false).await;
+    one_bad_repair_answer_costs_its_document_alone(Spoil::Status(403), false).await;
+    one_bad_repair_answer_costs_its_document_alone(Spoil::Status(400), true).await;
 }
 
-async fn one_bad_repair_answer_costs_its_document_alone(spoil: Spoil) {
+/// Three cases changed after the backup; the repair of the restored store meets `spoil` for the
+/// first case, or for `every` case.
+async fn one_bad_repair_answer_costs_its_document_alone(spoil: Spoil, every: bool) {
     let hub = TestHub::start_serving(tempfile::tempdir().unwrap(), None).await.unwrap();
     let ta = hub.add_office("hq", "黄桥镇国土所", Role::Township, &["黄桥镇"]).unwrap();
     let (spoiler, url) = SpoilingHub::start(hub.url()).await;
@@ -231,11 +263,17 @@ async fn one_bad_repair_answer_costs_its_document_alone(spoil: Spoil) {
     ledger_office::Office::restore(restored_dir.path(), &file).unwrap();
     let restored = TestOffice::open(restored_dir, TODAY).unwrap();
     let spoilt = ids[0];
-    *spoiler.spoilt.lock().unwrap() = Some((spoilt.0, spoil));
+    *spoiler.spoilt.lock().unwrap() = Some((if every { EVERY_CASE } else { spoilt.0 }, spoil));
     let run = ledger_client::repair(restored.client(), &restored.target()).await;
-    if let Spoil::Status(500) = spoil {
+    let ends = every || spoil.ends_the_run();
+    if ends {
         let err = run.unwrap_err();
-        assert!(matches!(err, ledger_client::ClientError::Server(500, _)), "{err:?}");
+        let expected = match spoil {
+            Spoil::Status(500) => "server_error",
+            Spoil::Status(403) => "refused",
+            _ => "bad_request",
+        };
+        assert_eq!(err.code(), expected, "{spoil:?}: {err:?}");
     } else {
         let report = run.unwrap();
         assert_eq!(report.unsettled, 1, "{spoil:?}: {report:?}");
@@ -248,13 +286,14 @@ async fn one_bad_repair_answer_costs_its_document_alone(spoil: Spoil) {
     // Named on the sync screen, unless the whole run ended (the sync's own error says so).
     let number = restored.office.case_number(spoilt).unwrap();
     let problems = restored.office.sync_problems().unwrap();
-    let named = problems.iter().any(|p| p.contains(&number) && p.contains("修复"));
-    assert_eq!(named, !matches!(spoil, Spoil::Status(500)), "{spoil:?}: {problems:?}");
+    let named = problems.iter().filter(|p| p.contains("修复")).count();
+    // Refused one after another, the run named the first two and ended on the third.
+    let expected = if every { 2 } else { usize::from(!ends) };
+    assert_eq!(named, expected, "{spoil:?}: {problems:?}");
     let said = match spoil {
         Spoil::Garbage => "无法读取",
-        Spoil::Status(403) => "不属于本单位",
-        Spoil::Status(400) => "无法处理",
-        Spoil::Status(_) => "",
+        Spoil::Refuse => "不属于本单位",
+        Spoil::Status(_) => "无法处理",
     };
     assert!(problems.iter().all(|p| !p.contains(&number) || p.contains(said)), "{problems:?}");
 

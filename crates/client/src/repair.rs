@@ -15,6 +15,19 @@ use crate::target::{Binding, SyncTarget, TargetErrorKind};
 const DIGESTS_PER_REQUEST: usize = 2000;
 /// Sync-protocol rounds per document before giving up on it for now.
 const MAX_ROUNDS: usize = 24;
+/// Documents in a row the hub refuses before the run ends: past this, it is the hub (or what
+/// stands in front of it) refusing everything, not one document.
+const MAX_REFUSED_IN_A_ROW: usize = 3;
+
+/// How one document's repair ended.
+enum Outcome {
+    /// The office holds the hub's heads.
+    Settled,
+    /// Not yet (rounds used up, or the hub's answer did not read here).
+    Unsettled,
+    /// The hub refused this document's step.
+    Refused(ClientError),
+}
 
 /// What a repair found and did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -59,10 +72,24 @@ pub async fn repair(
         }
         after = next;
     }
-    for (case, kind) in &differ {
-        if !repair_document(client, target, &binding, *case, *kind, &mut report).await? {
-            report.unsettled += 1;
-            tracing::warn!(%case, ?kind, "repair did not reach the hub's heads; will retry");
+    let mut refused_in_a_row = 0;
+    for &(case, kind) in &differ {
+        match repair_document(client, target, &binding, case, kind, &mut report).await? {
+            Outcome::Settled => refused_in_a_row = 0,
+            Outcome::Unsettled => {
+                refused_in_a_row = 0;
+                report.unsettled += 1;
+                tracing::warn!(%case, ?kind, "repair did not reach the hub's heads; will retry");
+            }
+            Outcome::Refused(e) => {
+                refused_in_a_row += 1;
+                if refused_in_a_row >= MAX_REFUSED_IN_A_ROW {
+                    return Err(e);
+                }
+                tracing::warn!(%case, ?kind, error = %e, "the hub did not repair this document");
+                target.repair_refused(case, kind, &e).map_err(local)?;
+                report.unsettled += 1;
+            }
         }
     }
     report.differ = differ.len();
@@ -72,7 +99,7 @@ pub async fn repair(
     Ok(report)
 }
 
-/// Runs the sync protocol on one document; whether the office ended holding the hub's heads.
+/// Runs the sync protocol on one document.
 async fn repair_document(
     client: &HubClient,
     target: &Arc<dyn SyncTarget>,
@@ -80,18 +107,18 @@ async fn repair_document(
     case: Uuid,
     kind: DocKind,
     report: &mut RepairReport,
-) -> Result<bool, ClientError> {
+) -> Result<Outcome, ClientError> {
     let mut state = Vec::new();
     let mut incoming: Option<Vec<u8>> = None;
     for _ in 0..MAX_ROUNDS {
         let message = match target.repair_step(case, kind, &mut state, incoming.as_deref()) {
             Ok(Some(message)) => message,
-            Ok(None) => return Ok(true),
+            Ok(None) => return Ok(Outcome::Settled),
             // What the hub answered for this document does not read here (the office has
             // named it): this one stays unsettled, the others are still repaired.
             Err(e) if e.kind == TargetErrorKind::Unreadable => {
                 tracing::warn!(%case, ?kind, error = %e, "the hub's repair answer does not read");
-                return Ok(false);
+                return Ok(Outcome::Unsettled);
             }
             Err(e) => return Err(local(e)),
         };
@@ -99,24 +126,22 @@ async fn repair_document(
         let asked = RepairSync { case_id: case, kind, message };
         let reply = match client.repair_sync(&binding.hub, &binding.credential, &asked).await {
             Ok(reply) => reply,
-            // The hub refused this one document (out of this office's scope since the digests,
-            // or a message it could not apply) or answered with bytes that do not read: it
-            // stays unsettled and the others are still repaired. The link, the credential or a
-            // busy or failing hub end the run.
-            Err(
-                e @ (ClientError::Refused(_) | ClientError::BadRequest(_) | ClientError::Decode(_)),
-            ) => {
-                tracing::warn!(%case, ?kind, error = %e, "the hub did not repair this document");
-                target.repair_refused(case, kind, &e).map_err(local)?;
-                return Ok(false);
+            // The hub refused this one document: out of this office's scope since the digests
+            // (its refusal names the case), or a message it could not apply. It stays
+            // unsettled and the others are still repaired, unless the refusals go on (see
+            // `MAX_REFUSED_IN_A_ROW`). A refusal that names no case (a proxy's page), an answer
+            // that does not decode, the link, the credential or a failing hub end the run.
+            Err(ClientError::Refused(refused)) if refused.iter().any(|r| r.case_id == case) => {
+                return Ok(Outcome::Refused(ClientError::Refused(refused)));
             }
+            Err(e @ ClientError::BadRequest(_)) => return Ok(Outcome::Refused(e)),
             Err(e) => return Err(e),
         };
         match reply.message {
             Some(m) => incoming = Some(m),
             // The hub does not hold the document: nothing to fetch from it.
-            None => return Ok(true),
+            None => return Ok(Outcome::Settled),
         }
     }
-    Ok(false)
+    Ok(Outcome::Unsettled)
 }

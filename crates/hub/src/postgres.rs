@@ -577,8 +577,10 @@ fn case_id(r: &Row, i: usize) -> Result<CaseId> {
 }
 
 /// Fails the commit with [`StoreError::Busy`] if a case's scope is no longer the one its log
-/// rows were planned with. The rows stay locked to the commit (`FOR UPDATE`): a process
-/// changing the scope meanwhile waits for it and then logs its own change after this one's.
+/// rows were planned with. The rows found stay locked to the commit (`FOR UPDATE`): a process
+/// changing the scope meanwhile waits for it and then logs its own change after this one's. A
+/// case read as having no row locks nothing; its rows were planned with no scope (seen by the
+/// bureau alone), which a row created meanwhile can only widen later, in its own commit.
 fn check_scopes(tx: &Tx<'_>, read: &[(CaseId, Option<CaseScope>)]) -> Result<()> {
     if read.is_empty() {
         return Ok(());
@@ -1236,7 +1238,6 @@ impl HubStore for PgHubStore {
     fn commit(&self, commit: &Commit) -> Result<()> {
         let mut conn = self.conn()?;
         let tx = conn.begin()?;
-        check_scopes(&tx, &commit.scopes_read)?;
         self.write_changes(&tx, commit)?;
         if distinct(commit.docs.iter().map(|d| (d.case_id, d.kind))) {
             DocColumns::of(&commit.docs).write(&tx)?;
@@ -1247,6 +1248,8 @@ impl HubStore for PgHubStore {
                 DocColumns::of(std::slice::from_ref(d)).write(&tx)?;
             }
         }
+        // After the documents, as every commit locks them, and before the cases are written.
+        check_scopes(&tx, &commit.scopes_read)?;
         self.write_cases(&tx, commit)?;
         if !commit.log.is_empty() {
             self.order_log(&tx)?;

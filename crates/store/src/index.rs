@@ -69,14 +69,22 @@ pub const COUNT_CAP: u64 = 10_000;
 /// index entry for every case newer than the page's last match).
 const LOOKUP_MAX: u64 = 1_000;
 
-/// Stands between two texts in a search row: a one-character token, which no query's
-/// two-character pieces can equal, so a phrase never runs from one text into the next.
-const TEXT_BREAK: char = '\u{e000}';
+/// The last 256 code points of the second private-use plane, which the pieces use for what
+/// the `ascii` tokenizer would otherwise split at (it splits only at ASCII separators and keeps
+/// every other character inside a token). A text's own character from this block is escaped
+/// ([`ESCAPE`] before it), so no text can stand in for another.
+const RESERVED: std::ops::RangeInclusive<char> = '\u{10ff00}'..='\u{10ffff}';
 
-/// Where an ASCII character that is not a letter or digit goes in a piece: the private-use
-/// character `PUNCT_BASE + byte`, which the `ascii` tokenizer keeps inside a token (it splits
-/// only at ASCII separators), so a piece is always one token and quotes are never syntax.
-const PUNCT_BASE: u32 = 0xe100;
+/// Stands between two texts in a search row: a one-character token, which no query's piece
+/// (two characters at least) can equal, so a phrase never runs from one text into the next.
+const TEXT_BREAK: char = '\u{10ffff}';
+
+/// Comes before a text's own character from [`RESERVED`].
+const ESCAPE: char = '\u{10fffe}';
+
+/// Where an ASCII character that is not a letter or digit goes in a piece: `PUNCT_BASE + byte`,
+/// so a piece is always one token and quotes are never query syntax.
+const PUNCT_BASE: u32 = 0x10ff00;
 
 /// 搜索片段: the two-character pieces of `texts`, in order, space-separated, for the `search`
 /// table: every two neighbouring characters of a text (spaces and punctuation included,
@@ -88,12 +96,18 @@ pub(crate) fn grams(texts: &[&str]) -> String {
     let mut out = String::with_capacity(texts.iter().map(|t| t.len() * 3).sum::<usize>() + 8);
     for (i, text) in texts.iter().enumerate() {
         if i > 0 {
-            push_token(&mut out, &[TEXT_BREAK]);
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push(TEXT_BREAK);
         }
-        let mut prev: Option<char> = None;
-        for c in text.chars().flat_map(lowercase).map(token_char) {
+        let mut prev: Option<Codeword> = None;
+        for c in text.chars().flat_map(lowercase).map(Codeword::of) {
             if let Some(p) = prev {
-                push_token(&mut out, &[p, c]);
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.extend(p.chars().iter().chain(c.chars()));
             }
             prev = Some(c);
         }
@@ -101,20 +115,29 @@ pub(crate) fn grams(texts: &[&str]) -> String {
     out
 }
 
-fn push_token(out: &mut String, token: &[char]) {
-    if !out.is_empty() {
-        out.push(' ');
-    }
-    out.extend(token);
+/// A character as it stands in a piece: an ASCII character the tokenizer would split at moved
+/// into [`RESERVED`], a character of that block escaped, every other character as it is. No
+/// codeword begins another, so two pieces are the same token only if their characters are.
+#[derive(Debug, Clone, Copy)]
+struct Codeword {
+    chars: [char; 2],
+    len: usize,
 }
 
-/// `c` as it stands in a piece: an ASCII character that the tokenizer would split at moved to
-/// the private-use area, every other character as it is.
-fn token_char(c: char) -> char {
-    if c.is_ascii() && !c.is_ascii_alphanumeric() {
-        char::from_u32(PUNCT_BASE + u32::from(c as u8)).unwrap_or(TEXT_BREAK)
-    } else {
-        c
+impl Codeword {
+    fn of(c: char) -> Self {
+        if c.is_ascii() && !c.is_ascii_alphanumeric() {
+            let moved = char::from_u32(PUNCT_BASE + u32::from(c as u8)).unwrap_or(ESCAPE);
+            Self { chars: [moved, ' '], len: 1 }
+        } else if RESERVED.contains(&c) {
+            Self { chars: [ESCAPE, c], len: 2 }
+        } else {
+            Self { chars: [c, ' '], len: 1 }
+        }
+    }
+
+    fn chars(&self) -> &[char] {
+        &self.chars[..self.len]
     }
 }
 

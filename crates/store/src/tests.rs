@@ -292,16 +292,20 @@ fn two_characters_find_request_words_and_a_text_search_stops_counting_at_its_cap
 
 #[test]
 fn a_search_row_is_each_texts_pieces_in_order_and_a_query_its_own() {
-    let (brk, space, comma) = ('\u{e000}', '\u{e120}', '\u{e12c}');
+    let (brk, space, comma, dash) = ('\u{10ffff}', '\u{10ff20}', '\u{10ff2c}', '\u{10ff2d}');
     assert_eq!(index::grams(&["占用耕地，占用"]), "占用 用耕 耕地 地， ，占 占用");
     // ASCII punctuation and spaces stay inside a piece (the tokenizer would split at them);
     // letters are lowercased; a text of one character has no pieces; texts are kept apart.
     assert_eq!(
         index::grams(&["AB c", "x", "2017-1"]),
-        format!("ab b{space} {space}c {brk} {brk} 20 01 17 7{} {}1", '\u{e12d}', '\u{e12d}')
+        format!("ab b{space} {space}c {brk} {brk} 20 01 17 7{dash} {dash}1")
     );
     assert_eq!(index::grams(&["a,"]), format!("a{comma}"));
     assert_eq!(index::grams(&["。"]), "");
+    // A text's own character from the reserved block is escaped: it never reads as a comma.
+    let own = '\u{10ff2c}';
+    assert_eq!(index::grams(&[&format!("a{own}")]), format!("a\u{10fffe}{own}"));
+    assert_ne!(index::grams(&["a-"]), index::grams(&["a\u{10ff2d}"]));
     // Letters beyond the common ideographs, and case, as Unicode has them.
     assert_eq!(
         index::grams(&["ÀÉ 𠀀𠀁 Ωω"]),
@@ -309,7 +313,7 @@ fn a_search_row_is_each_texts_pieces_in_order_and_a_query_its_own() {
     );
     // A query is its own pieces as one phrase; quotes are data; one character has none.
     assert_eq!(index::gram_query("耕地").as_deref(), Some("\"耕地\""));
-    assert_eq!(index::gram_query("\"宅基").unwrap(), format!("\"{}宅 宅基\"", '\u{e122}'));
+    assert_eq!(index::gram_query("\"宅基").unwrap(), format!("\"{}宅 宅基\"", '\u{10ff22}'));
     assert_eq!(index::gram_query("耕"), None);
     assert_eq!(index::grams(&["一龥"]), "一龥");
 }
@@ -322,7 +326,7 @@ proptest::proptest! {
     #[test]
     fn a_search_finds_exactly_the_rows_holding_the_query(
         rows in proptest::collection::vec(proptest::collection::vec(TEXT, 4), 1..12),
-        queries in proptest::collection::vec("[耕地占用aB1 \\-，\"*]{2,5}", 8),
+        queries in proptest::collection::vec("[耕地占用aB1 \\-，\"*\u{e12c}\u{10ff2d}\u{10fffe}]{2,5}", 8),
     ) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::create(dir.path()).unwrap();
@@ -387,7 +391,7 @@ fn an_identity_that_leaves_leaves_no_piece_of_its_names_in_the_search_index() {
 }
 
 /// A text of the property test above: a few letters, digits, spaces and punctuation.
-const TEXT: &str = "[耕地占用aAbB1 \\-，\"*]{0,10}";
+const TEXT: &str = "[耕地占用aAbB1 \\-，\"*\u{e12c}\u{10ff2d}\u{10fffe}\u{10ffff}]{0,10}";
 
 #[test]
 fn edits_commit_change_index_and_outbox_together() {
