@@ -781,6 +781,7 @@ impl Store {
                     Ok(case) => case,
                     Err(e) => {
                         tracing::warn!(case = %id, error = %e, "a case does not read; its index row is left as it was");
+                        index::keep_search_row(&tx, &id.to_string())?;
                         continue;
                     }
                 };

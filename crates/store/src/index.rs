@@ -19,7 +19,7 @@ use ledger_domain::schema;
 use ledger_domain::workflow::replay;
 use ledger_domain::{ActionKind, Case, CaseFacts, CaseId, Category, Identity, Status};
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use serde::Serialize;
 
 use crate::error::Result;
@@ -277,6 +277,29 @@ pub(crate) fn write_many(
         "INSERT INTO search (rowid, grams) SELECT value ->> 0, value ->> 1 FROM json_each(?1)",
     )?
     .execute([&search])?;
+    Ok(())
+}
+
+/// For a case whose document does not read, whose index row is left as it was: if it has no
+/// search row (the search table was rebuilt by an upgrade, migration 012), one is written from
+/// that row's number, names and village (the request text is in the document alone), so the
+/// case is still found by them.
+pub(crate) fn keep_search_row(tx: &Connection, case_id: &str) -> Result<()> {
+    let row = tx
+        .query_row(
+            "SELECT id, number, search_names, village, demo FROM cases c WHERE case_id = ?1
+               AND NOT EXISTS (SELECT 1 FROM search WHERE rowid = c.id)
+               AND NOT EXISTS (SELECT 1 FROM search_backlog b WHERE b.id = c.id)",
+            [case_id],
+            |r| {
+                let texts: (String, String, String) = (r.get(1)?, r.get(2)?, r.get(3)?);
+                Ok((r.get::<_, i64>(0)?, texts, r.get::<_, i64>(4)?))
+            },
+        )
+        .optional()?;
+    let Some((rowid, (number, names, village), demo)) = row else { return Ok(()) };
+    let grams = if demo == 2 { String::new() } else { grams(&["", &names, &village, &number]) };
+    tx.execute("INSERT INTO search (rowid, grams) VALUES (?1, ?2)", params![rowid, grams])?;
     Ok(())
 }
 

@@ -1374,6 +1374,29 @@ fn a_case_that_does_not_read_fails_its_batch_unless_the_owner_takes_it() {
     store.refresh_index(&mut |_, _| {}).unwrap();
     assert!(store.index_is_current().unwrap());
     assert_eq!(store.row(id).unwrap(), row);
+    // An upgrade that rebuilt the search table: the refresh gives it a search row from its
+    // index row (number, names, village), once.
+    let number = row.as_ref().unwrap().number.clone();
+    let by_number = |store: &Store| {
+        let hits = store.list(&CaseQuery { text: Some(number.clone()), ..Default::default() });
+        hits.unwrap().rows.iter().any(|r| r.id == id)
+    };
+    assert!(by_number(&store));
+    store
+        .writer()
+        .conn
+        .execute(
+            "DELETE FROM search WHERE rowid = (SELECT id FROM cases WHERE case_id = ?1)",
+            [id.to_string()],
+        )
+        .unwrap();
+    assert!(!by_number(&store));
+    for _ in 0..2 {
+        crate::meta_set(&store.writer().conn, index::STAMP_KEY, "stale").unwrap();
+        store.refresh_index(&mut |_, _| {}).unwrap();
+        assert!(by_number(&store));
+    }
+    assert_eq!(count(&store, "SELECT count(*) FROM search"), 137);
 
     // Its identity can still leave (a case made restricted), and its names leave with it:
     // the row, which cannot be projected again without them, goes too.
